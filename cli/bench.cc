@@ -1,0 +1,168 @@
+// `r1lab bench`: this machine's two ceilings (GEMM rate, memory bandwidth),
+// then batched decoding, a teacher-forced training step and the KV cache's
+// gain, each with its model FLOP utilisation (MFU) against the GEMM rate and,
+// for decoding, the ratio to the roofline: weight FLOPs at the GEMM rate plus
+// KV-cache bytes at the copy bandwidth. Peak memory is the process's
+// high-water RSS during each part (reset between parts).
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "commands.h"
+#include "flops.h"
+#include "generate.h"
+#include "sft.h"
+#include "tokenizer.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Resets the RSS high-water mark (Linux >= 4.0) so each part reports its own.
+void ResetPeak() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+}
+
+double PeakMiB() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+
+double GemmRate(int n, double min_seconds) {
+  torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::mm(a, b);
+  int iters = 0;
+  const auto t0 = Clock::now();
+  do {
+    c = torch::mm(a, b);
+    ++iters;
+  } while (Seconds(t0) < min_seconds);
+  return 2.0 * n * n * n * iters / Seconds(t0) / 1e9;
+}
+
+// Bytes read plus written per second by a large tensor copy.
+double CopyBandwidth(double min_seconds) {
+  torch::Tensor src = torch::randn({64 << 20}), dst = torch::empty_like(src);
+  dst.copy_(src);
+  int iters = 0;
+  const auto t0 = Clock::now();
+  do {
+    dst.copy_(src);
+    ++iters;
+  } while (Seconds(t0) < min_seconds);
+  return 2.0 * src.numel() * 4 * iters / Seconds(t0) / 1e9;
+}
+
+struct DecodeResult {
+  double tok_s, mfu, roofline_tok_s, peak_mib;
+};
+
+DecodeResult BenchDecode(const ModelConfig& mc, int batch, int prompt_len, int new_tokens, bool cache, double gemm,
+                         double bw) {
+  Transformer model = MakeModel(mc, Tokenizer::Get().vocab_size());
+  model->eval();
+  std::vector<std::vector<int>> prompts(batch, std::vector<int>(prompt_len, 20));
+  for (auto& p : prompts) p[0] = Tokenizer::kBos;
+  GenerateOptions opt;
+  opt.sampling.set_max_new_tokens(new_tokens);
+  opt.sampling.set_batch_size(batch);
+  opt.never_stop = true;
+  opt.use_cache = cache;
+  Generate(model, {prompts[0]}, opt);  // warm-up
+  ResetPeak();
+  FlopCounter fl;
+  const auto t0 = Clock::now();
+  Generate(model, prompts, opt, &fl);
+  const double s = Seconds(t0);
+  const double toks = static_cast<double>(batch) * new_tokens;
+  // Roofline per generated token: weight FLOPs at the GEMM rate + K and V
+  // reads (float32) over the mean context at the copy bandwidth.
+  const int V = Tokenizer::Get().vocab_size();
+  const double ctx = prompt_len + new_tokens / 2.0;
+  const double t_tok = 2 * MatmulParams(mc, V) / (gemm * 1e9) +
+                       2.0 * mc.n_layers() * ctx * mc.d_model() * 4 / (bw * 1e9);
+  return {toks / s, fl.Total() / s / (gemm * 1e9), 1.0 / t_tok, PeakMiB()};
+}
+
+struct TrainResult {
+  double tok_s, mfu, peak_mib;
+};
+
+TrainResult BenchTrain(const ModelConfig& mc, int batch, int len, int steps, double gemm) {
+  Transformer model = MakeModel(mc, Tokenizer::Get().vocab_size());
+  auto opt = MakeAdamW(model, OptimConfig());
+  torch::Tensor tokens = torch::randint(Tokenizer::kNumSpecials, Tokenizer::Get().vocab_size(), {batch, len},
+                                        torch::kLong);
+  auto step = [&]() {
+    opt.zero_grad();
+    torch::Tensor lp = NextTokenStats(model->forward(tokens).logits, tokens).logprobs;
+    (-lp.mean()).backward();
+    opt.step();
+  };
+  step();
+  ResetPeak();
+  const auto t0 = Clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  const double s = Seconds(t0);
+  const double flops = 3 * ForwardFlopsSequence(mc, Tokenizer::Get().vocab_size(), len) * batch * steps;
+  return {static_cast<double>(batch) * len * steps / s, flops / s / (gemm * 1e9), PeakMiB()};
+}
+
+}  // namespace
+
+int RunBench(bool quick) {
+  const double t = quick ? 0.2 : 1.0;
+  std::printf("r1lab bench (%d threads%s)\n\n", at::get_num_threads(), quick ? ", quick" : "");
+  double gemm = 0;
+  std::printf("| ceiling | value |\n|---|---|\n");
+  for (int n : {256, 512, 1024}) {
+    const double g = GemmRate(n, t);
+    gemm = std::max(gemm, g);
+    std::printf("| torch::mm %dx%d | %.1f GFLOP/s |\n", n, n, g);
+  }
+  const double bw = CopyBandwidth(t);
+  std::printf("| copy bandwidth (read+write) | %.1f GB/s |\n\n", bw);
+
+  ModelConfig small;  // the default model
+  ModelConfig ref = small;
+  ref.set_d_model(128);
+  ref.set_n_layers(4);
+  ref.set_d_ff(512);
+  for (ModelConfig* m : {&small, &ref}) m->set_max_seq_len(160);
+  const int new_tokens = 128, prompt = 8;
+  std::printf("| decode (B=256, %d new tokens, KV cache) | params | tok/s | MFU | roofline tok/s | of roofline | peak MiB |\n"
+              "|---|---|---|---|---|---|---|\n", new_tokens);
+  for (ModelConfig* m : {&small, &ref}) {
+    const DecodeResult d = BenchDecode(*m, 256, prompt, quick ? 32 : new_tokens, true, gemm, bw);
+    std::printf("| d=%d L=%d | %.2fM | %.0f | %.1f%% | %.0f | %.0f%% | %.0f |\n", m->d_model(), m->n_layers(),
+                MakeModel(*m, Tokenizer::Get().vocab_size())->NumParameters() / 1e6, d.tok_s, 100 * d.mfu,
+                d.roofline_tok_s, 100 * d.tok_s / d.roofline_tok_s, d.peak_mib);
+  }
+  std::printf("\n| train step (64 x 64 tokens, fwd+bwd+AdamW) | tok/s | MFU | peak MiB |\n|---|---|---|---|\n");
+  for (ModelConfig* m : {&small, &ref}) {
+    const TrainResult r = BenchTrain(*m, 64, 64, quick ? 3 : 20, gemm);
+    std::printf("| d=%d L=%d | %.0f | %.1f%% | %.0f |\n", m->d_model(), m->n_layers(), r.tok_s, 100 * r.mfu,
+                r.peak_mib);
+  }
+  const int cb = 64, cn = quick ? 32 : new_tokens;
+  const DecodeResult with = BenchDecode(small, cb, prompt, cn, true, gemm, bw);
+  const DecodeResult without = BenchDecode(small, cb, prompt, cn, false, gemm, bw);
+  std::printf("\n| decode B=%d, %d new tokens, default model | tok/s | peak MiB |\n|---|---|---|\n", cb, cn);
+  std::printf("| with KV cache | %.0f | %.0f |\n| without (full recompute) | %.0f | %.0f |\n", with.tok_s,
+              with.peak_mib, without.tok_s, without.peak_mib);
+  std::printf("\nKV cache speed-up: %.1fx\n", with.tok_s / without.tok_s);
+  return 0;
+}
+
+}  // namespace r1lab

@@ -1,0 +1,231 @@
+// r1lab: the command line. Library code throws typed errors; this is the one
+// place that turns them into a message and an exit code.
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "checkpoint.h"
+#include "commands.h"
+#include "config.h"
+#include "error.h"
+#include "evaluator.h"
+#include "generate.h"
+#include "io.h"
+#include "runner.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+namespace {
+
+constexpr const char* kUsage = R"(usage: r1lab <command> [args]
+
+commands:
+  run [CONFIG] [--out DIR]            run an experiment (no CONFIG: the embedded default,
+                                      experiments/r1_zero_vs_failures.pbtxt)
+  pretrain [CONFIG] [--out CKPT]      SFT the base model on teacher traces; prints its path
+  eval CKPT [--config CONFIG] [--out DIR] [--problems N] [--samples N]
+                                      held-out evaluation: prints a table, writes
+                                      DIR/eval.json and DIR/samples.jsonl
+  sample CKPT --prompt TEXT [--n N] [--temperature T] [--seed S]
+                                      sample completions for one prompt
+  config [CONFIG]                     print the resolved config
+  bench [--quick]                     machine ceilings, decoding and training speed
+
+common flags:
+  --threads N                         LibTorch threads (default: the config's, else all cores)
+)";
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> flags;
+  std::string Get(const std::string& k, const std::string& def = "") const {
+    auto it = flags.find(k);
+    return it == flags.end() ? def : it->second;
+  }
+};
+
+Args Parse(int argc, char** argv, int first, const std::vector<std::string>& value_flags,
+           const std::vector<std::string>& bool_flags) {
+  Args a;
+  for (int i = first; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      const std::string name = s.substr(2);
+      if (std::find(bool_flags.begin(), bool_flags.end(), name) != bool_flags.end()) {
+        a.flags[name] = "1";
+      } else if (std::find(value_flags.begin(), value_flags.end(), name) != value_flags.end()) {
+        if (i + 1 >= argc) throw ConfigError("flag --" + name + " needs a value");
+        a.flags[name] = argv[++i];
+      } else {
+        throw ConfigError("unknown flag " + s + "\n" + kUsage);
+      }
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+int ParseInt(const std::string& flag, const std::string& v, int lo, int hi) {
+  char* end = nullptr;
+  const long x = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end || x < lo || x > hi)
+    throw ConfigError("--" + flag + ": '" + v + "' is not an integer in [" + std::to_string(lo) + ", " +
+                      std::to_string(hi) + "]");
+  return static_cast<int>(x);
+}
+
+void SetThreads(const Args& a, int config_threads) {
+  int n = config_threads > 0 ? config_threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (a.flags.count("threads")) n = ParseInt("threads", a.Get("threads"), 1, 1024);
+  at::set_num_threads(std::max(1, n));
+}
+
+std::string OptionalConfig(const Args& a) {
+  if (a.positional.size() > 1) throw ConfigError("expected at most one CONFIG argument\n" + std::string(kUsage));
+  return a.positional.empty() ? "" : a.positional[0];
+}
+
+int CmdRun(int argc, char** argv) {
+  const Args a = Parse(argc, argv, 2, {"out", "threads"}, {});
+  const ExperimentConfig cfg = LoadExperiment(OptionalConfig(a));
+  SetThreads(a, cfg.threads());
+  RunnerOptions opt;
+  opt.output_dir = a.Get("out");
+  const std::string md = RunExperiment(cfg, opt);
+  const std::string dir = (opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir) + "/" + cfg.name();
+  std::printf("%s\nresults: %s/summary.md\n", md.c_str(), dir.c_str());
+  return 0;
+}
+
+int CmdPretrain(int argc, char** argv) {
+  const Args a = Parse(argc, argv, 2, {"out", "threads"}, {});
+  const ExperimentConfig cfg = LoadExperiment(OptionalConfig(a));
+  SetThreads(a, cfg.threads());
+  const auto task = MakeTask(cfg.task());
+  std::string path = EnsureBase(cfg, *task, cfg.output_dir() + "/.cache");
+  if (a.flags.count("out")) {
+    const std::string out = a.Get("out");
+    const auto parent = std::filesystem::path(out).parent_path();
+    if (!parent.empty()) EnsureWritableDir(parent.string());
+    WriteFileAtomic(out, ReadFile(path));
+    path = out;
+  }
+  std::printf("%s\n", path.c_str());
+  return 0;
+}
+
+int CmdEval(int argc, char** argv) {
+  const Args a = Parse(argc, argv, 2, {"config", "out", "problems", "samples", "threads"}, {});
+  if (a.positional.size() != 1) throw ConfigError("eval needs exactly one checkpoint path\n" + std::string(kUsage));
+  ExperimentConfig cfg = LoadExperiment(a.Get("config"));
+  SetThreads(a, cfg.threads());
+  const std::string ckpt = a.positional[0];
+  EvalConfig ev = cfg.eval();
+  if (a.flags.count("problems")) ev.set_num_problems(ParseInt("problems", a.Get("problems"), 1, 1000000));
+  if (a.flags.count("samples")) ev.set_samples_per_problem(ParseInt("samples", a.Get("samples"), 1, 4096));
+  const std::string out = a.Get("out");
+  if (!out.empty()) EnsureWritableDir(out);
+  const ModelConfig mc = ReadCheckpointConfig(ckpt);
+  Transformer model = MakeModel(mc, Tokenizer::Get().vocab_size());
+  LoadCheckpoint(ckpt, model, nullptr);
+  const auto task = MakeTask(cfg.task());
+  const EvalResult r = Evaluate(model, *task, ev);
+  std::printf("%s: %s", ckpt.c_str(), EvalTable(r).c_str());
+  if (!out.empty()) {
+    WriteFileAtomic(out + "/samples.jsonl", SamplesToJsonl(r, *task));
+    WriteFileAtomic(out + "/eval.json", EvalToJson(r) + "\n");
+    std::printf("wrote %s/eval.json and %s/samples.jsonl\n", out.c_str(), out.c_str());
+  }
+  return 0;
+}
+
+int CmdSample(int argc, char** argv) {
+  const Args a = Parse(argc, argv, 2, {"prompt", "n", "temperature", "seed", "threads", "max-new"}, {});
+  if (a.positional.size() != 1) throw ConfigError("sample needs exactly one checkpoint path\n" + std::string(kUsage));
+  if (!a.flags.count("prompt")) throw ConfigError("sample needs --prompt TEXT");
+  SetThreads(a, 0);
+  const std::string ckpt = a.positional[0];
+  const ModelConfig mc = ReadCheckpointConfig(ckpt);
+  Transformer model = MakeModel(mc, Tokenizer::Get().vocab_size());
+  LoadCheckpoint(ckpt, model, nullptr);
+  std::vector<int> prompt = {Tokenizer::kBos};
+  const auto body = Tokenizer::Get().Encode(a.Get("prompt"));
+  prompt.insert(prompt.end(), body.begin(), body.end());
+  const int n = ParseInt("n", a.Get("n", "4"), 1, 4096);
+  GenerateOptions opt;
+  opt.sampling.set_temperature(std::strtod(a.Get("temperature", "1").c_str(), nullptr));
+  if (opt.sampling.temperature() < 0) throw ConfigError("--temperature must be >= 0");
+  opt.sampling.set_max_new_tokens(ParseInt("max-new", a.Get("max-new", "64"), 1, 65536));
+  opt.seed = static_cast<uint64_t>(ParseInt("seed", a.Get("seed", "0"), 0, 2147483647));
+  const auto gens = Generate(model, std::vector<std::vector<int>>(n, prompt), opt);
+  for (size_t i = 0; i < gens.size(); ++i) {
+    const std::string text = Tokenizer::Get().Decode(gens[i].tokens);
+    const Extraction x = ExtractTaggedAnswer(text);
+    std::printf("--- sample %zu (%zu tokens%s) answer: %s\n%s\n", i, gens[i].tokens.size(),
+                gens[i].truncated ? ", truncated" : "", x.ok ? x.answer.c_str() : ("(" + x.error + ")").c_str(),
+                text.c_str());
+  }
+  return 0;
+}
+
+int CmdConfig(int argc, char** argv) {
+  const Args a = Parse(argc, argv, 2, {}, {});
+  std::printf("%s", ConfigToText(LoadExperiment(OptionalConfig(a))).c_str());
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    std::printf("%s", kUsage);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "run") return CmdRun(argc, argv);
+  if (cmd == "pretrain") return CmdPretrain(argc, argv);
+  if (cmd == "eval") return CmdEval(argc, argv);
+  if (cmd == "sample") return CmdSample(argc, argv);
+  if (cmd == "config") return CmdConfig(argc, argv);
+  if (cmd == "bench") {
+    const Args a = Parse(argc, argv, 2, {"threads"}, {"quick"});
+    SetThreads(a, 0);
+    return RunBench(a.flags.count("quick") > 0);
+  }
+  std::fprintf(stderr, "r1lab: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+  return 2;
+}
+
+}  // namespace
+}  // namespace r1lab
+
+int main(int argc, char** argv) {
+  using namespace r1lab;
+  try {
+    return Main(argc, argv);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "r1lab: config error: %s\n", e.what());
+    return 2;
+  } catch (const IoError& e) {
+    std::fprintf(stderr, "r1lab: i/o error: %s\n", e.what());
+    return 3;
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "r1lab: input error: %s\n", e.what());
+    return 4;
+  } catch (const InternalError& e) {
+    std::fprintf(stderr, "r1lab: internal error (a bug; please report): %s\n", e.what());
+    return 70;
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "r1lab: torch error: %s\n", e.what_without_backtrace());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "r1lab: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,1 @@
+// Compiles the shared precompiled torch header (see CMakeLists.txt).

@@ -1,0 +1,237 @@
+#include "config.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "error.h"
+#include "io.h"
+
+namespace r1lab {
+namespace pb = google::protobuf;
+
+namespace {
+
+class Collector : public pb::io::ErrorCollector {
+ public:
+  explicit Collector(std::string source) : source_(std::move(source)) {}
+  void AddError(int line, pb::io::ColumnNumber col, const std::string& msg) override {
+    if (!first_.empty()) return;
+    first_ = source_ + ":" + std::to_string(line + 1) + ":" + std::to_string(col + 1) + ": " + msg;
+  }
+  void AddWarning(int line, pb::io::ColumnNumber col, const std::string& msg) override {
+    AddError(line, col, msg);  // the parser warns on some unknown names; treat as errors
+  }
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string source_;
+  std::string first_;
+};
+
+double NumericValue(const pb::Message& m, const pb::FieldDescriptor* f, int index) {
+  const pb::Reflection* r = m.GetReflection();
+  const bool rep = f->is_repeated();
+  switch (f->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_INT32:
+      return rep ? r->GetRepeatedInt32(m, f, index) : r->GetInt32(m, f);
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+      return static_cast<double>(rep ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f));
+    case pb::FieldDescriptor::CPPTYPE_UINT32:
+      return rep ? r->GetRepeatedUInt32(m, f, index) : r->GetUInt32(m, f);
+    case pb::FieldDescriptor::CPPTYPE_UINT64:
+      return static_cast<double>(rep ? r->GetRepeatedUInt64(m, f, index) : r->GetUInt64(m, f));
+    case pb::FieldDescriptor::CPPTYPE_FLOAT:
+      return rep ? r->GetRepeatedFloat(m, f, index) : r->GetFloat(m, f);
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+      return rep ? r->GetRepeatedDouble(m, f, index) : r->GetDouble(m, f);
+    default:
+      return 0;
+  }
+}
+
+std::string FormatNumber(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+void Fail(const std::string& source, const std::string& path, const std::string& what) {
+  throw ConfigError(source + ": " + path + ": " + what);
+}
+
+void CheckRanges(const pb::Message& m, const std::string& prefix, const std::string& source) {
+  const pb::Descriptor* d = m.GetDescriptor();
+  const pb::Reflection* r = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    const std::string path = prefix.empty() ? f->name() : prefix + "." + f->name();
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      for (int k = 0; k < n; ++k) {
+        if (f->is_repeated()) {
+          CheckRanges(r->GetRepeatedMessage(m, f, k), path + "[" + std::to_string(k) + "]", source);
+        } else if (r->HasField(m, f)) {
+          CheckRanges(r->GetMessage(m, f), path, source);
+        }
+      }
+      continue;
+    }
+    const pb::FieldOptions& o = f->options();
+    const bool has_min = o.HasExtension(r1lab::min), has_max = o.HasExtension(r1lab::max),
+               has_gt = o.HasExtension(r1lab::gt);
+    if (!has_min && !has_max && !has_gt) continue;
+    for (int k = 0; k < n; ++k) {
+      const double v = NumericValue(m, f, k);
+      const std::string p = f->is_repeated() ? path + "[" + std::to_string(k) + "]" : path;
+      std::string range = std::string(has_gt ? "(" + FormatNumber(o.GetExtension(r1lab::gt))
+                                             : has_min ? "[" + FormatNumber(o.GetExtension(r1lab::min))
+                                                       : "(-inf") +
+                          ", " + (has_max ? FormatNumber(o.GetExtension(r1lab::max)) + "]" : "inf)");
+      const bool bad = std::isnan(v) || (has_min && v < o.GetExtension(r1lab::min)) ||
+                       (has_gt && v <= o.GetExtension(r1lab::gt)) ||
+                       (has_max && v > o.GetExtension(r1lab::max));
+      if (bad) Fail(source, p, FormatNumber(v) + " is out of range; expected a value in " + range);
+    }
+  }
+}
+
+bool IsSafeName(const std::string& s) {
+  if (s.empty() || s == "." || s == "..") return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+  return true;
+}
+
+void CheckModel(const ModelConfig& m, const std::string& p, const std::string& src) {
+  if (m.d_model() % m.n_heads() != 0)
+    Fail(src, p + ".n_heads", std::to_string(m.n_heads()) + " does not divide d_model=" +
+                                  std::to_string(m.d_model()));
+}
+
+void CheckTask(const TaskConfig& t, const std::string& p, const std::string& src) {
+  if (t.task_case() == TaskConfig::TASK_NOT_SET) Fail(src, p, "no task set; expected one of: arith");
+  if (t.has_arith() && t.arith().min_ops() > t.arith().max_ops())
+    Fail(src, p + ".arith.min_ops", std::to_string(t.arith().min_ops()) + " exceeds max_ops=" +
+                                        std::to_string(t.arith().max_ops()));
+}
+
+void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
+  if (!IsSafeName(e.name()))
+    Fail(src, "name", "'" + e.name() + "' is not a valid name; expected letters, digits, '_', '-', '.'");
+  if (e.seeds_size() == 0) Fail(src, "seeds", "empty; expected at least one seed");
+  std::set<uint64_t> seeds(e.seeds().begin(), e.seeds().end());
+  if (static_cast<int>(seeds.size()) != e.seeds_size()) Fail(src, "seeds", "contains duplicates");
+  if (!e.has_task()) Fail(src, "task", "missing; expected a task block");
+  CheckTask(e.task(), "task", src);
+  CheckModel(e.model(), "model", src);
+  std::set<std::string> names;
+  for (int i = 0; i < e.arms_size(); ++i) {
+    const Arm& a = e.arms(i);
+    const std::string p = "arms[" + std::to_string(i) + "]";
+    if (!IsSafeName(a.name()))
+      Fail(src, p + ".name", "'" + a.name() + "' is not a valid name; expected letters, digits, '_', '-', '.'");
+    if (!names.insert(a.name()).second) Fail(src, p + ".name", "'" + a.name() + "' is used twice");
+    if (a.strategy_case() == Arm::STRATEGY_NOT_SET)
+      Fail(src, p, "no strategy set; expected one of: sft");
+  }
+}
+
+}  // namespace
+
+void ParseConfigText(const std::string& text, const std::string& source, pb::Message* msg) {
+  msg->Clear();
+  Collector collector(source);
+  pb::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&collector);
+  parser.AllowUnknownField(false);
+  parser.AllowUnknownExtension(false);
+  if (!parser.ParseFromString(text, msg)) {
+    throw ConfigError(collector.first().empty() ? source + ": cannot parse config" : collector.first());
+  }
+}
+
+void LoadConfigFile(const std::string& path, pb::Message* msg) {
+  std::string text;
+  try {
+    text = ReadFile(path);
+  } catch (const IoError& e) {
+    throw ConfigError(std::string("cannot read config: ") + e.what());
+  }
+  ParseConfigText(text, path, msg);
+}
+
+void ValidateConfig(const pb::Message& msg, const std::string& source) {
+  CheckRanges(msg, "", source);
+  if (auto* e = dynamic_cast<const ExperimentConfig*>(&msg)) CheckExperiment(*e, source);
+  if (auto* m = dynamic_cast<const ModelConfig*>(&msg)) CheckModel(*m, "", source);
+  if (auto* t = dynamic_cast<const TaskConfig*>(&msg)) CheckTask(*t, "", source);
+}
+
+void ResolveDefaults(pb::Message* msg) {
+  const pb::Descriptor* d = msg->GetDescriptor();
+  const pb::Reflection* r = msg->GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    if (f->is_repeated()) {
+      if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE)
+        for (int k = 0; k < r->FieldSize(*msg, f); ++k) ResolveDefaults(r->MutableRepeatedMessage(msg, f, k));
+      continue;
+    }
+    // Never switch a oneof: only the member already chosen is resolved.
+    if (f->containing_oneof() && !r->HasField(*msg, f)) continue;
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      // An SFT run's teacher stays unset when unset: unset means "the task's teacher".
+      if (f->message_type() == TeacherConfig::descriptor() && d == SftConfig::descriptor() &&
+          !r->HasField(*msg, f))
+        continue;
+      ResolveDefaults(r->MutableMessage(msg, f));
+      continue;
+    }
+    if (r->HasField(*msg, f) || !f->has_default_value()) continue;
+    switch (f->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_INT32: r->SetInt32(msg, f, f->default_value_int32()); break;
+      case pb::FieldDescriptor::CPPTYPE_INT64: r->SetInt64(msg, f, f->default_value_int64()); break;
+      case pb::FieldDescriptor::CPPTYPE_UINT32: r->SetUInt32(msg, f, f->default_value_uint32()); break;
+      case pb::FieldDescriptor::CPPTYPE_UINT64: r->SetUInt64(msg, f, f->default_value_uint64()); break;
+      case pb::FieldDescriptor::CPPTYPE_FLOAT: r->SetFloat(msg, f, f->default_value_float()); break;
+      case pb::FieldDescriptor::CPPTYPE_DOUBLE: r->SetDouble(msg, f, f->default_value_double()); break;
+      case pb::FieldDescriptor::CPPTYPE_BOOL: r->SetBool(msg, f, f->default_value_bool()); break;
+      case pb::FieldDescriptor::CPPTYPE_ENUM: r->SetEnum(msg, f, f->default_value_enum()); break;
+      case pb::FieldDescriptor::CPPTYPE_STRING: r->SetString(msg, f, f->default_value_string()); break;
+      default: break;
+    }
+  }
+}
+
+std::string ConfigToText(const pb::Message& msg) {
+  std::string out;
+  pb::TextFormat::Printer printer;
+  printer.PrintToString(msg, &out);
+  return out;
+}
+
+uint64_t ConfigHash(const pb::Message& msg) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : ConfigToText(msg)) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string HexHash(uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+TeacherConfig EffectiveTeacher(const TaskConfig& task, const SftConfig& sft) {
+  return sft.has_teacher() ? sft.teacher() : task.teacher();
+}
+
+}  // namespace r1lab

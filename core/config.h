@@ -1,0 +1,52 @@
+// Config loading, validation and resolution for the messages in
+// proto/r1lab.proto.
+//
+// Text format only. Every error is a ConfigError whose message names the
+// source (file), the field path (e.g. "arms[1].sft.optim.lr") and what was
+// expected. Unknown fields, bad enum names and out-of-range values are errors;
+// nothing is clamped.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <google/protobuf/message.h>
+
+#include "r1lab.pb.h"
+
+namespace r1lab {
+
+// Parses protobuf text into *msg (cleared first). `source` names the input in errors.
+void ParseConfigText(const std::string& text, const std::string& source,
+                     google::protobuf::Message* msg);
+// Reads and parses a .pbtxt file; a missing file is a ConfigError naming it.
+void LoadConfigFile(const std::string& path, google::protobuf::Message* msg);
+
+// Checks every numeric field, set or defaulted, against its (min)/(max)/(gt)
+// options, then the cross-field rules of known messages (n_heads divides
+// d_model, min_ops <= max_ops, arm names unique, ...).
+void ValidateConfig(const google::protobuf::Message& msg, const std::string& source);
+
+// Writes every default explicitly, recursing into sub-messages (but never
+// switching a oneof), so the text form is the complete resolved config.
+void ResolveDefaults(google::protobuf::Message* msg);
+
+// Parse + resolve + validate: the one call a command needs.
+template <typename T>
+T LoadResolvedConfig(const std::string& path) {
+  T msg;
+  LoadConfigFile(path, &msg);
+  ResolveDefaults(&msg);
+  ValidateConfig(msg, path);
+  return msg;
+}
+
+std::string ConfigToText(const google::protobuf::Message& msg);
+// Stable 64-bit hash of the message's text form (FNV-1a); same config, same hash.
+uint64_t ConfigHash(const google::protobuf::Message& msg);
+std::string HexHash(uint64_t h);
+
+// The task's teacher, overridden by an SFT run's own teacher when it sets one.
+TeacherConfig EffectiveTeacher(const TaskConfig& task, const SftConfig& sft);
+
+}  // namespace r1lab

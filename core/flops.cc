@@ -1,0 +1,35 @@
+#include "flops.h"
+
+namespace r1lab {
+
+double MatmulParams(const ModelConfig& m, int vocab) {
+  const double d = m.d_model(), ff = m.d_ff();
+  return m.n_layers() * (4 * d * d + 2 * d * ff) + d * vocab;
+}
+
+double ForwardFlopsPerToken(const ModelConfig& m, int vocab, double ctx) {
+  return 2 * MatmulParams(m, vocab) + 4.0 * m.n_layers() * m.d_model() * ctx;
+}
+
+double ForwardFlopsSequence(const ModelConfig& m, int vocab, int64_t len) {
+  // Sum over t of (t+1) keys = len*(len+1)/2.
+  const double keys = static_cast<double>(len) * (len + 1) / 2;
+  return 2 * MatmulParams(m, vocab) * len + 4.0 * m.n_layers() * m.d_model() * keys;
+}
+
+const char* FlopPhaseName(FlopPhase p) {
+  switch (p) {
+    case FlopPhase::kGenerate: return "generate";
+    case FlopPhase::kTrain: return "train";
+    case FlopPhase::kScore: return "score";
+    default: return "?";
+  }
+}
+
+double FlopCounter::Total() const {
+  double t = 0;
+  for (const auto& c : c_) t += c.load();
+  return t;
+}
+
+}  // namespace r1lab

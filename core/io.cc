@@ -1,0 +1,89 @@
+#include "io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "error.h"
+
+namespace r1lab {
+namespace fs = std::filesystem;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path + ": cannot open for reading (" + std::strerror(errno) + ")");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw IoError(path + ": read failed");
+  return ss.str();
+}
+
+void WriteFileAtomic(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw IoError(path + ": cannot write (" + std::strerror(errno) + ")");
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      ::close(fd);
+      throw IoError(path + ": write failed (" + std::strerror(errno) + ")");
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw IoError(path + ": cannot rename temp file (" + std::strerror(errno) + ")");
+}
+
+void EnsureWritableDir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw IoError(dir + ": cannot create output directory (" + ec.message() + ")");
+  const std::string probe = (fs::path(dir) / ".r1lab_write_probe").string();
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw IoError(dir + ": output directory is not writable (" + std::strerror(errno) + ")");
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+bool FileExists(const std::string& path) { return fs::exists(path); }
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+struct JsonlWriter::Impl {
+  std::FILE* f = nullptr;
+};
+
+JsonlWriter::JsonlWriter(const std::string& path, bool truncate) : path_(path), impl_(new Impl) {
+  impl_->f = std::fopen(path.c_str(), truncate ? "w" : "a");
+  if (!impl_->f) {
+    delete impl_;
+    throw IoError(path + ": cannot open for writing (" + std::strerror(errno) + ")");
+  }
+}
+
+JsonlWriter::~JsonlWriter() {
+  std::fclose(impl_->f);
+  delete impl_;
+}
+
+void JsonlWriter::Write(const std::string& json_line) {
+  std::fputs(json_line.c_str(), impl_->f);
+  std::fputc('\n', impl_->f);
+  if (std::fflush(impl_->f) != 0) throw IoError(path_ + ": write failed");
+}
+
+}  // namespace r1lab

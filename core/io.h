@@ -1,0 +1,38 @@
+// File helpers. Every write of a result file is atomic (temp file + rename),
+// so an interrupted run never leaves a half-written result behind.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace r1lab {
+
+// Whole file as a string; IoError naming the path if it cannot be read.
+std::string ReadFile(const std::string& path);
+// Writes `content` to path.tmp, fsyncs, renames over path.
+void WriteFileAtomic(const std::string& path, const std::string& content);
+// Creates the directory (and parents) and proves it writable with a probe
+// file; IoError naming the directory otherwise.
+void EnsureWritableDir(const std::string& dir);
+bool FileExists(const std::string& path);
+// Lines of a text file, without newlines (empty if the file does not exist).
+std::vector<std::string> ReadLines(const std::string& path);
+
+// Appends JSON lines to a file, flushing each, so a killed run keeps every
+// line written so far.
+class JsonlWriter {
+ public:
+  explicit JsonlWriter(const std::string& path, bool truncate = false);
+  ~JsonlWriter();
+  JsonlWriter(const JsonlWriter&) = delete;
+  JsonlWriter& operator=(const JsonlWriter&) = delete;
+  void Write(const std::string& json_line);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  struct Impl;
+  Impl* impl_;
+};
+
+}  // namespace r1lab

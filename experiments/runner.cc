@@ -1,0 +1,262 @@
+#include "runner.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "checkpoint.h"
+#include "config.h"
+#include "error.h"
+#include "evaluator.h"
+#include "io.h"
+#include "json.h"
+#include "sft.h"
+#include "strategy.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+
+const char* GitCommit();
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Holds an exclusive lock on <dir>/.lock for the runner's lifetime.
+class DirLock {
+ public:
+  explicit DirLock(const std::string& dir) : path_(dir + "/.lock") {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd_ < 0) throw IoError(path_ + ": cannot create lock file");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw IoError(dir + ": another r1lab run is writing into this folder (" + path_ +
+                    " is locked); wait for it or choose another output_dir");
+    }
+  }
+  ~DirLock() {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+struct Row {
+  std::string name;
+  std::vector<double> pass1, maj, pass_n, format, length, reflect, flops, wall;
+};
+
+double Mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / v.size();
+}
+
+// Reads a number field from a one-line JSON object we wrote ourselves.
+double JsonField(const std::string& json, const std::string& key) {
+  const std::string k = "\"" + key + "\":";
+  const size_t p = json.find(k);
+  if (p == std::string::npos) throw IoError("result file lacks field '" + key + "'");
+  return std::strtod(json.c_str() + p + k.size(), nullptr);
+}
+
+void AddEvalToRow(Row& row, const std::string& eval_json, int n, double flops, double wall) {
+  row.pass1.push_back(JsonField(eval_json, "pass1"));
+  row.maj.push_back(JsonField(eval_json, "maj"));
+  row.pass_n.push_back(JsonField(eval_json, std::to_string(n)));
+  row.format.push_back(JsonField(eval_json, "format_rate"));
+  row.length.push_back(JsonField(eval_json, "mean_length"));
+  row.reflect.push_back(JsonField(eval_json, "reflect_per_1k"));
+  row.flops.push_back(flops);
+  row.wall.push_back(wall);
+}
+
+std::string Summary(const std::vector<Row>& rows, int n, std::string* csv) {
+  std::ostringstream md, c;
+  md << "| arm | seeds | pass@1 | maj@" << n << " | pass@" << n
+     << " | format | length | reflective/1k | train+gen FLOPs | wall s |\n"
+     << "|---|---|---|---|---|---|---|---|---|---|\n";
+  c << "arm,seeds,pass1,maj,pass_n,format_rate,mean_length,reflect_per_1k,flops,wall_s\n";
+  char buf[512];
+  for (const Row& r : rows) {
+    std::snprintf(buf, sizeof buf, "| %s | %zu | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f | %.2f | %.3g | %.0f |\n",
+                  r.name.c_str(), r.pass1.size(), 100 * Mean(r.pass1), 100 * Mean(r.maj), 100 * Mean(r.pass_n),
+                  100 * Mean(r.format), Mean(r.length), Mean(r.reflect), Mean(r.flops), Mean(r.wall));
+    md << buf;
+    std::snprintf(buf, sizeof buf, "%s,%zu,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.6g,%.2f\n", r.name.c_str(),
+                  r.pass1.size(), Mean(r.pass1), Mean(r.maj), Mean(r.pass_n), Mean(r.format), Mean(r.length),
+                  Mean(r.reflect), Mean(r.flops), Mean(r.wall));
+    c << buf;
+  }
+  md << "\nMeans over seeds. Eval: " << n
+     << " samples per held-out problem. FLOPs: the arm's own training and generation, excluding the shared "
+        "base and evaluation.\n";
+  *csv = c.str();
+  return md.str();
+}
+
+// Drops metrics lines past the checkpoint step, so a resumed run does not
+// repeat them.
+void TrimMetrics(const std::string& metrics_path, int64_t step) {
+  std::string kept;
+  for (const std::string& line : ReadLines(metrics_path)) {
+    const size_t p = line.find("\"step\":");
+    if (p != std::string::npos && std::strtoll(line.c_str() + p + 7, nullptr, 10) > step) continue;
+    kept += line + "\n";
+  }
+  WriteFileAtomic(metrics_path, kept);
+}
+
+}  // namespace
+
+ExperimentConfig LoadExperiment(const std::string& path) {
+  ExperimentConfig cfg;
+  if (path.empty())
+    ParseConfigText(DefaultExperimentText(), "<embedded experiments/r1_zero_vs_failures.pbtxt>", &cfg);
+  else
+    LoadConfigFile(path, &cfg);
+  ResolveDefaults(&cfg);
+  ValidateConfig(cfg, path.empty() ? "<embedded experiments/r1_zero_vs_failures.pbtxt>" : path);
+  return cfg;
+}
+
+std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir) {
+  ExperimentConfig key;
+  *key.mutable_model() = cfg.model();
+  *key.mutable_task() = cfg.task();
+  *key.mutable_pretrain() = cfg.pretrain();
+  const std::string stem = cache_dir + "/base-" + HexHash(ConfigHash(key));
+  const std::string path = stem + ".pt";
+  if (FileExists(path)) {
+    std::fprintf(stderr, "base: cached %s\n", path.c_str());
+    return path;
+  }
+  EnsureWritableDir(cache_dir);
+  WriteFileAtomic(stem + ".pbtxt", ConfigToText(key));
+  const auto t0 = std::chrono::steady_clock::now();
+  Transformer model = MakeModel(cfg.model(), Tokenizer::Get().vocab_size());
+  FlopCounter flops;
+  SftRun run;
+  run.cfg = cfg.pretrain();
+  run.teacher = EffectiveTeacher(cfg.task(), cfg.pretrain());
+  run.seed = cfg.model().init_seed() + 0x5eed;
+  run.checkpoint_path = stem + ".partial.pt";
+  run.checkpoint_every = 250;
+  run.label = "pretrain base";
+  if (FileExists(run.checkpoint_path)) TrimMetrics(stem + ".metrics.jsonl", ReadCheckpointMeta(run.checkpoint_path).step);
+  JsonlWriter metrics(stem + ".metrics.jsonl");
+  run.metrics = &metrics;
+  RunSft(model, task, run, &flops);
+  SaveCheckpoint(path, model, nullptr, {cfg.pretrain().steps(), "", ""});
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  WriteFileAtomic(stem + ".json", Json()
+                                      .Add("checkpoint", path)
+                                      .Add("steps", cfg.pretrain().steps())
+                                      .Add("params", model->NumParameters())
+                                      .Add("flops", flops.Total())
+                                      .Add("wall_s", wall)
+                                      .str() +
+                                      "\n");
+  std::remove(run.checkpoint_path.c_str());
+  return path;
+}
+
+std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt) {
+  const std::string root = opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir;
+  const std::string dir = root + "/" + cfg.name();
+  EnsureWritableDir(dir);
+  DirLock lock(dir);
+  WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(cfg));
+  WriteFileAtomic(dir + "/commit.txt", std::string(GitCommit()) + "\n");
+
+  const auto task = MakeTask(cfg.task());
+  const int vocab = Tokenizer::Get().vocab_size();
+  const std::string base_path = EnsureBase(cfg, *task, root + "/.cache");
+  const int n = cfg.eval().samples_per_problem();
+
+  std::vector<Row> rows;
+  {
+    const std::string bdir = dir + "/base";
+    EnsureWritableDir(bdir);
+    if (!FileExists(bdir + "/eval.json")) {
+      Transformer base = MakeModel(cfg.model(), vocab);
+      LoadCheckpoint(base_path, base, nullptr);
+      const EvalResult r = Evaluate(base, *task, cfg.eval());
+      WriteFileAtomic(bdir + "/samples.jsonl", SamplesToJsonl(r, *task));
+      WriteFileAtomic(bdir + "/eval.json", EvalToJson(r) + "\n");
+      std::fprintf(stderr, "base (held-out):\n%s", EvalTable(r).c_str());
+    }
+    Row row;
+    row.name = "base";
+    AddEvalToRow(row, ReadFile(bdir + "/eval.json"), n, 0, 0);
+    rows.push_back(row);
+  }
+
+  for (const Arm& arm : cfg.arms()) {
+    Row row;
+    row.name = arm.name();
+    for (uint64_t seed : cfg.seeds()) {
+      const std::string rdir = dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed);
+      EnsureWritableDir(rdir);
+      const std::string done = rdir + "/done.json";
+      if (!FileExists(done)) {
+        const auto t0 = std::chrono::steady_clock::now();
+        Transformer policy = MakeModel(cfg.model(), vocab);
+        LoadCheckpoint(base_path, policy, nullptr);
+        const std::string ckpt = rdir + "/checkpoint.pt";
+        const std::string metrics_path = rdir + "/metrics.jsonl";
+        if (FileExists(ckpt)) TrimMetrics(metrics_path, ReadCheckpointMeta(ckpt).step);
+        else std::remove(metrics_path.c_str());
+        JsonlWriter metrics(metrics_path);
+        FlopCounter flops;
+        StrategyContext ctx;
+        ctx.experiment = &cfg;
+        ctx.arm = &arm;
+        ctx.seed = seed;
+        ctx.task = task.get();
+        ctx.policy = &policy;
+        ctx.flops = &flops;
+        ctx.metrics = &metrics;
+        ctx.checkpoint_path = ckpt;
+        ctx.label = arm.name() + " seed " + std::to_string(seed);
+        ctx.evaluate = [&](int64_t) { return EvalToJson(Evaluate(policy, *task, cfg.eval())); };
+        MakeStrategy(arm)->Train(ctx);
+        const double train_flops = flops.Total();
+        const EvalResult r = Evaluate(policy, *task, cfg.eval());
+        WriteFileAtomic(rdir + "/samples.jsonl", SamplesToJsonl(r, *task));
+        WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::fprintf(stderr, "%s: held-out pass@1 %.1f%%, %.3g FLOPs (budget %s), %.0f s\n", ctx.label.c_str(),
+                     100 * r.pass1, train_flops,
+                     arm.flop_budget() > 0 ? JsonNumber(arm.flop_budget()).c_str() : "none", wall);
+        WriteFileAtomic(done, Json()
+                                  .Add("flops", train_flops)
+                                  .Add("flop_budget", arm.flop_budget())
+                                  .Add("wall_s", wall)
+                                  .Add("checkpoint", ckpt)
+                                  .str() +
+                                  "\n");
+      }
+      const std::string d = ReadFile(done);
+      AddEvalToRow(row, ReadFile(rdir + "/eval.json"), n, JsonField(d, "flops"), JsonField(d, "wall_s"));
+    }
+    rows.push_back(row);
+  }
+  std::string csv;
+  const std::string md = Summary(rows, n, &csv);
+  WriteFileAtomic(dir + "/summary.md", "# " + cfg.name() + "\n\n" + md);
+  WriteFileAtomic(dir + "/summary.csv", csv);
+  return md;
+}
+
+}  // namespace r1lab

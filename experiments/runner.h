@@ -1,0 +1,38 @@
+// The experiment runner: base model, then arms x seeds, then summary.
+//
+// results/<experiment>/
+//   config.pbtxt, commit.txt          resolved config and git commit
+//   base/eval.json, samples.jsonl     the shared base, evaluated once
+//   runs/<arm>/seed-<s>/              metrics.jsonl, eval.json, samples.jsonl,
+//                                     checkpoint.pt, done.json (finished marker)
+//   summary.md, summary.csv           one row per arm (mean over seeds)
+// The base checkpoint is cached in <output_dir>/.cache by a hash of the
+// model, task and pretrain configs, so arms, experiments and reruns share it.
+// Finished runs are skipped on rerun; an interrupted one resumes from its
+// checkpoint. A second runner on the same folder is refused.
+#pragma once
+
+#include <string>
+
+#include "r1lab.pb.h"
+#include "task.h"
+
+namespace r1lab {
+
+const char* DefaultExperimentText();  // experiments/r1_zero_vs_failures.pbtxt, embedded
+// Loads, resolves and validates; "" = the embedded default.
+ExperimentConfig LoadExperiment(const std::string& path);
+
+struct RunnerOptions {
+  std::string output_dir;  // overrides the config's output_dir if set
+};
+
+// Returns the summary table (markdown).
+std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt);
+
+// Path of the cached base checkpoint; pretrains it first if missing
+// (resuming an interrupted pretraining). Writes <path minus .pt>.json with
+// the pretraining cost.
+std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir);
+
+}  // namespace r1lab

@@ -1,0 +1,166 @@
+#include "checkpoint.h"
+
+#include <google/protobuf/util/message_differencer.h>
+
+#include <sstream>
+
+#include "config.h"
+#include "error.h"
+#include "io.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+
+namespace {
+
+constexpr const char* kMagic = "r1lab-checkpoint";
+constexpr int kVersion = 1;
+
+uint64_t Fnv64(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string ReadString(torch::serialize::InputArchive& a, const std::string& key) {
+  c10::IValue v;
+  if (!a.try_read(key, v) || !v.isString()) throw IoError("missing field '" + key + "'");
+  return v.toStringRef();
+}
+
+// Reads and verifies the file; returns the archive payload.
+std::string ReadPayload(const std::string& path) {
+  if (!FileExists(path)) throw IoError(path + ": checkpoint not found");
+  const std::string data = ReadFile(path);
+  const size_t nl = data.find('\n');
+  std::istringstream header(data.substr(0, nl == std::string::npos ? 0 : nl));
+  std::string magic;
+  int version = 0;
+  std::string sum;
+  header >> magic >> version >> sum;
+  if (nl == std::string::npos || magic != kMagic)
+    throw IoError(path + ": not an r1lab checkpoint (bad header)");
+  if (version != kVersion)
+    throw IoError(path + ": checkpoint format version " + std::to_string(version) + ", expected " +
+                  std::to_string(kVersion));
+  std::string payload = data.substr(nl + 1);
+  if (HexHash(Fnv64(payload)) != sum)
+    throw IoError(path + ": checkpoint is corrupt (checksum mismatch; truncated or modified file)");
+  return payload;
+}
+
+void OpenArchive(const std::string& path, const std::string& payload, torch::serialize::InputArchive* a) {
+  try {
+    std::istringstream in(payload);
+    a->load_from(in);
+  } catch (const c10::Error& e) {
+    throw IoError(path + ": checkpoint archive cannot be read");
+  }
+}
+
+ModelConfig StoredConfig(const std::string& path, torch::serialize::InputArchive& a) {
+  ModelConfig stored;
+  try {
+    ParseConfigText(ReadString(a, "r1lab/model_config"), path + " (stored model config)", &stored);
+  } catch (const IoError& e) {
+    throw IoError(path + ": " + e.what());
+  }
+  return stored;
+}
+
+CheckpointMeta MetaOf(const std::string& path, torch::serialize::InputArchive& a) {
+  CheckpointMeta meta;
+  try {
+    c10::IValue v;
+    if (!a.try_read("r1lab/step", v) || !v.isInt()) throw IoError("missing field 'r1lab/step'");
+    meta.step = v.toInt();
+    meta.rng_state = ReadString(a, "r1lab/rng");
+    meta.extra = ReadString(a, "r1lab/extra");
+  } catch (const IoError& e) {
+    throw IoError(path + ": " + e.what());
+  }
+  return meta;
+}
+
+}  // namespace
+
+void SaveCheckpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer,
+                    const CheckpointMeta& meta) {
+  torch::serialize::OutputArchive archive;
+  archive.write("r1lab/model_config", c10::IValue(ConfigToText(model->config())));
+  archive.write("r1lab/vocab", c10::IValue(Tokenizer::Get().Fingerprint()));
+  archive.write("r1lab/step", c10::IValue(meta.step));
+  archive.write("r1lab/rng", c10::IValue(meta.rng_state));
+  archive.write("r1lab/extra", c10::IValue(meta.extra));
+  torch::serialize::OutputArchive model_archive;
+  model->save(model_archive);
+  archive.write("model", model_archive);
+  archive.write("r1lab/has_optimizer", c10::IValue(optimizer != nullptr));
+  if (optimizer) {
+    torch::serialize::OutputArchive opt_archive;
+    optimizer->save(opt_archive);
+    archive.write("optimizer", opt_archive);
+  }
+  std::ostringstream out;
+  archive.save_to(out);
+  const std::string payload = out.str();
+  std::ostringstream file;
+  file << kMagic << ' ' << kVersion << ' ' << HexHash(Fnv64(payload)) << '\n' << payload;
+  WriteFileAtomic(path, file.str());
+}
+
+CheckpointMeta LoadCheckpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer) {
+  const std::string payload = ReadPayload(path);
+  torch::serialize::InputArchive a;
+  OpenArchive(path, payload, &a);
+  const ModelConfig stored = StoredConfig(path, a);
+  std::string diff;
+  google::protobuf::util::MessageDifferencer differ;
+  differ.ReportDifferencesToString(&diff);
+  if (!differ.Compare(stored, model->config())) {
+    throw ConfigError(path + ": checkpoint was written for another model config; differences "
+                      "(checkpoint -> requested):\n" + diff);
+  }
+  if (ReadString(a, "r1lab/vocab") != Tokenizer::Get().Fingerprint())
+    throw ConfigError(path + ": checkpoint uses another tokenizer vocabulary");
+  const CheckpointMeta meta = MetaOf(path, a);
+  try {
+    torch::serialize::InputArchive model_archive;
+    a.read("model", model_archive);
+    model->load(model_archive);
+    c10::IValue has_opt;
+    if (optimizer && a.try_read("r1lab/has_optimizer", has_opt) && has_opt.toBool()) {
+      torch::serialize::InputArchive opt_archive;
+      a.read("optimizer", opt_archive);
+      optimizer->load(opt_archive);
+    }
+  } catch (const c10::Error& e) {
+    throw IoError(path + ": checkpoint content cannot be loaded into the model");
+  } catch (const IoError& e) {
+    throw IoError(path + ": " + e.what());
+  }
+  return meta;
+}
+
+ModelConfig ReadCheckpointConfig(const std::string& path) {
+  const std::string payload = ReadPayload(path);
+  torch::serialize::InputArchive a;
+  OpenArchive(path, payload, &a);
+  return StoredConfig(path, a);
+}
+
+}  // namespace r1lab
+
+namespace r1lab {
+
+CheckpointMeta ReadCheckpointMeta(const std::string& path) {
+  const std::string payload = ReadPayload(path);
+  torch::serialize::InputArchive a;
+  OpenArchive(path, payload, &a);
+  return MetaOf(path, a);
+}
+
+}  // namespace r1lab

@@ -1,0 +1,38 @@
+// Checkpoints: model parameters, optional optimizer state, RNG state, step
+// and the model config, in one file written atomically.
+//
+// File layout: a text header line "r1lab-checkpoint 1 <fnv64 of payload>"
+// followed by a LibTorch archive. Loading checks the header, the checksum,
+// the vocabulary and the model config, and fails loudly (IoError for a
+// missing or corrupt file, ConfigError for a config mismatch, naming the
+// differing fields).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "r1lab.pb.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+struct CheckpointMeta {
+  int64_t step = 0;
+  std::string rng_state;  // Rng::State() of the run that wrote it
+  std::string extra;      // free-form text the writer wants back (e.g. JSON)
+};
+
+void SaveCheckpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer,
+                    const CheckpointMeta& meta);
+
+// Loads into `model` (built from the caller's config; must match the stored
+// one) and, if given and stored, into `optimizer`.
+CheckpointMeta LoadCheckpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer);
+
+// The model config stored in a checkpoint, for commands given only a path.
+ModelConfig ReadCheckpointConfig(const std::string& path);
+// Step, RNG state and extra, without loading parameters.
+CheckpointMeta ReadCheckpointMeta(const std::string& path);
+
+}  // namespace r1lab

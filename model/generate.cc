@@ -1,0 +1,208 @@
+#include "generate.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "error.h"
+#include "rng.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+
+int SampleToken(const float* logits, int V, const SamplingConfig& s, double u, float* logprob) {
+  const double temp = s.temperature();
+  // Log-softmax at the sampling temperature (1 when greedy).
+  const double inv_t = temp > 0 ? 1.0 / temp : 1.0;
+  double m = -INFINITY;
+  for (int i = 0; i < V; ++i) m = std::max(m, logits[i] * inv_t);
+  double z = 0;
+  for (int i = 0; i < V; ++i) z += std::exp(logits[i] * inv_t - m);
+  const double log_z = m + std::log(z);
+  if (temp == 0) {
+    const int best = static_cast<int>(std::max_element(logits, logits + V) - logits);
+    *logprob = static_cast<float>(logits[best] - log_z);
+    return best;
+  }
+  // Candidate set after top-k and top-p, in descending probability.
+  std::vector<int> idx(V);
+  std::iota(idx.begin(), idx.end(), 0);
+  int keep = V;
+  const bool truncate = (s.top_k() > 0 && s.top_k() < V) || s.top_p() < 1.0;
+  if (truncate) {
+    std::sort(idx.begin(), idx.end(), [&](int a, int b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+    if (s.top_k() > 0) keep = std::min(keep, s.top_k());
+    if (s.top_p() < 1.0) {
+      double cum = 0;
+      int n = 0;
+      while (n < keep) {
+        cum += std::exp(logits[idx[n]] * inv_t - log_z);
+        ++n;
+        if (cum >= s.top_p()) break;
+      }
+      keep = n;
+    }
+  }
+  double mass = 0;
+  for (int j = 0; j < keep; ++j) mass += std::exp(logits[idx[j]] * inv_t - log_z);
+  double target = u * mass, acc = 0;
+  int tok = idx[keep - 1];
+  for (int j = 0; j < keep; ++j) {
+    acc += std::exp(logits[idx[j]] * inv_t - log_z);
+    if (acc > target) {
+      tok = idx[j];
+      break;
+    }
+  }
+  *logprob = static_cast<float>(logits[tok] * inv_t - log_z);
+  return tok;
+}
+
+namespace {
+
+bool IsStop(int tok, const std::vector<int>& stops) {
+  return std::find(stops.begin(), stops.end(), tok) != stops.end();
+}
+
+// Samples a token for every live row from logits [n, V] (float32 on CPU).
+void SampleRows(const torch::Tensor& logits_in, const std::vector<int64_t>& row_ids, int64_t step,
+                const GenerateOptions& opt, std::vector<int>* toks, std::vector<float>* lps) {
+  const torch::Tensor logits = logits_in.to(torch::kCPU, torch::kFloat32).contiguous();
+  const int64_t n = logits.size(0);
+  const int V = static_cast<int>(logits.size(1));
+  const float* base = logits.data_ptr<float>();
+  toks->resize(n);
+  lps->resize(n);
+  at::parallel_for(0, n, 16, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const double u = CounterUniform(opt.seed, static_cast<uint64_t>(row_ids[i]), static_cast<uint64_t>(step));
+      (*toks)[i] = SampleToken(base + i * V, V, opt.sampling, u, &(*lps)[i]);
+    }
+  });
+}
+
+std::vector<Generation> GenerateChunk(Transformer& model, const std::vector<std::vector<int>>& prompts,
+                                      int64_t first_row, const GenerateOptions& opt, FlopCounter* flops) {
+  torch::NoGradGuard no_grad;
+  const ModelConfig& cfg = model->config();
+  const int64_t B = static_cast<int64_t>(prompts.size());
+  int64_t P = 0;
+  for (const auto& p : prompts) {
+    if (p.empty()) throw InputError("empty prompt at row " + std::to_string(first_row));
+    P = std::max<int64_t>(P, static_cast<int64_t>(p.size()));
+  }
+  if (P >= cfg.max_seq_len())
+    throw InputError("prompt of " + std::to_string(P) + " tokens leaves no room under model.max_seq_len=" +
+                     std::to_string(cfg.max_seq_len()));
+  const int64_t max_new = std::min<int64_t>(opt.sampling.max_new_tokens(), cfg.max_seq_len() - P);
+  const std::vector<int> stops = opt.stop_tokens.empty() ? std::vector<int>{Tokenizer::kEos} : opt.stop_tokens;
+  const int vocab = model->vocab_size();
+
+  // Left-padded prompt batch; start[b] = padding of row b.
+  torch::Tensor tokens = torch::full({B, P}, Tokenizer::kPad, torch::kLong);
+  torch::Tensor start = torch::empty({B}, torch::kLong);
+  auto tok_a = tokens.accessor<int64_t, 2>();
+  auto start_a = start.accessor<int64_t, 1>();
+  double fwd_flops = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t len = static_cast<int64_t>(prompts[b].size());
+    start_a[b] = P - len;
+    for (int64_t j = 0; j < len; ++j) tok_a[b][P - len + j] = prompts[b][j];
+    fwd_flops += ForwardFlopsSequence(cfg, vocab, len);
+  }
+
+  std::vector<Generation> out(B);
+  // slot -> prompt index in this chunk, or -1 once that row has finished
+  // (finished rows keep their slot until the next compaction).
+  std::vector<int64_t> slot(B);
+  std::iota(slot.begin(), slot.end(), 0);
+  std::vector<int64_t> ids(B);
+  std::vector<int> toks;
+  std::vector<float> lps;
+
+  KvCache cache;
+  torch::Tensor seq;  // no-cache mode: the whole padded sequence so far
+  torch::Tensor logits;
+  if (opt.use_cache) {
+    cache = model->NewCache(B, P + max_new);
+    logits = model->forward(tokens, start, &cache).logits.select(1, P - 1);
+  } else {
+    seq = tokens;
+    logits = model->forward(seq, start).logits.select(1, P - 1);
+  }
+  for (int64_t step = 0; step < max_new; ++step) {
+    const int64_t n = static_cast<int64_t>(slot.size());
+    ids.resize(n);
+    for (int64_t i = 0; i < n; ++i) ids[i] = first_row + std::max<int64_t>(slot[i], 0);
+    SampleRows(logits, ids, step, opt, &toks, &lps);
+    int64_t live = 0, dead = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (slot[i] < 0) {
+        ++dead;
+        continue;
+      }
+      Generation& g = out[slot[i]];
+      g.tokens.push_back(toks[i]);
+      g.logprobs.push_back(lps[i]);
+      if (!opt.never_stop && IsStop(toks[i], stops)) {
+        g.stopped = true;
+      } else if (step + 1 == max_new) {
+        g.truncated = true;
+      } else {
+        ++live;
+        continue;
+      }
+      slot[i] = -1;
+      ++dead;
+    }
+    if (live == 0) break;
+    torch::Tensor fed = torch::tensor(std::vector<int64_t>(toks.begin(), toks.end()), torch::kLong);
+    // Compact once an eighth of the batch is finished (always without a cache).
+    if (dead * 8 >= n || !opt.use_cache) {
+      std::vector<int64_t> keep, kept_slot;
+      for (int64_t i = 0; i < n; ++i)
+        if (slot[i] >= 0) {
+          keep.push_back(i);
+          kept_slot.push_back(slot[i]);
+        }
+      torch::Tensor keep_t = torch::tensor(keep, torch::kLong);
+      fed = fed.index_select(0, keep_t);
+      start = start.index_select(0, keep_t);
+      if (opt.use_cache) cache.Compact(keep_t);
+      else seq = seq.index_select(0, keep_t);
+      slot = kept_slot;
+    }
+    // FLOPs are counted for live rows only: each feeds the token at position
+    // P + step and attends to its own prompt plus what it generated.
+    for (int64_t s : slot)
+      if (s >= 0)
+        fwd_flops += ForwardFlopsPerToken(cfg, vocab, static_cast<double>(prompts[s].size() + step + 1));
+    if (opt.use_cache) {
+      logits = model->DecodeStep(fed, start, cache);
+    } else {
+      seq = torch::cat({seq, fed.view({-1, 1})}, 1);
+      logits = model->forward(seq, start).logits.select(1, seq.size(1) - 1);
+    }
+  }
+  if (flops) flops->Add(FlopPhase::kGenerate, fwd_flops);
+  return out;
+}
+
+}  // namespace
+
+std::vector<Generation> Generate(Transformer& model, const std::vector<std::vector<int>>& prompts,
+                                 const GenerateOptions& opt, FlopCounter* flops) {
+  std::vector<Generation> all;
+  all.reserve(prompts.size());
+  const size_t bs = static_cast<size_t>(opt.sampling.batch_size());
+  for (size_t i = 0; i < prompts.size(); i += bs) {
+    std::vector<std::vector<int>> chunk(prompts.begin() + i, prompts.begin() + std::min(prompts.size(), i + bs));
+    auto g = GenerateChunk(model, chunk, static_cast<int64_t>(i), opt, flops);
+    for (auto& x : g) all.push_back(std::move(x));
+  }
+  return all;
+}
+
+}  // namespace r1lab

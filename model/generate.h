@@ -1,0 +1,49 @@
+// Batched sampling with a preallocated KV cache.
+//
+// Prompts are left-padded into one batch, prefilled in one forward pass, then
+// decoded one token per step. Rows that emit a stop token (or run out of
+// room) leave the batch: once an eighth of the live rows are done, the batch
+// and the cache are compacted, so finished rows stop costing compute.
+//
+// Sampling is a pure function of (seed, prompt index, step): the same inputs
+// give the same tokens whatever the batch size, thread count or compaction.
+// Behaviour log-probs are log softmax(logits / temperature) of the sampled
+// token, before top-k/top-p truncation (temperature 0 = greedy, log-probs at
+// temperature 1).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "flops.h"
+#include "r1lab.pb.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+struct GenerateOptions {
+  SamplingConfig sampling;
+  std::vector<int> stop_tokens;  // empty = {<eos>}
+  uint64_t seed = 0;
+  bool use_cache = true;  // false recomputes the whole prefix every step (benchmarks only)
+  bool never_stop = false;  // benchmarks: ignore stop tokens, always decode max_new_tokens
+};
+
+struct Generation {
+  std::vector<int> tokens;      // generated tokens, the stop token included
+  std::vector<float> logprobs;  // behaviour log-prob of each generated token
+  bool stopped = false;         // ended on a stop token
+  bool truncated = false;       // hit max_new_tokens or max_seq_len first
+};
+
+// One Generation per prompt, in order. Prompts are token ids (BOS included by
+// the caller). FLOPs of every forward token go to `flops` (phase kGenerate).
+std::vector<Generation> Generate(Transformer& model, const std::vector<std::vector<int>>& prompts,
+                                 const GenerateOptions& opt, FlopCounter* flops = nullptr);
+
+// Samples one token from `logits` [V] with temperature, top-k and top-p,
+// using uniform number `u` in [0, 1). Returns the token and writes its
+// behaviour log-prob. Exposed for tests.
+int SampleToken(const float* logits, int vocab, const SamplingConfig& s, double u, float* logprob);
+
+}  // namespace r1lab

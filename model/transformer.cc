@@ -1,0 +1,189 @@
+#include "transformer.h"
+
+#include <cmath>
+
+#include "decode_attention.h"
+#include "error.h"
+
+namespace r1lab {
+
+torch::Device ConfigDevice(const ModelConfig& cfg) {
+  if (cfg.device() == CUDA) {
+    if (!torch::cuda::is_available())
+      throw ConfigError("model.device: CUDA requested, but this LibTorch build has no usable CUDA device; "
+                        "use CPU or build against a CUDA-enabled LibTorch (Torch_DIR)");
+    return torch::Device(torch::kCUDA);
+  }
+  return torch::Device(torch::kCPU);
+}
+
+torch::Dtype ConfigDtype(const ModelConfig& cfg) {
+  return cfg.dtype() == FLOAT64 ? torch::kFloat64 : torch::kFloat32;
+}
+
+void KvCache::Compact(const torch::Tensor& keep) {
+  for (auto& t : k) t = t.index_select(0, keep.to(t.device()));
+  for (auto& t : v) t = t.index_select(0, keep.to(t.device()));
+}
+
+TransformerImpl::TransformerImpl(const ModelConfig& cfg, int vocab_size) : cfg_(cfg), vocab_(vocab_size) {
+  const int64_t d = cfg.d_model();
+  tok_emb_ = register_module("tok_emb", torch::nn::Embedding(vocab_size, d));
+  pos_emb_ = register_module("pos_emb", torch::nn::Embedding(cfg.max_seq_len(), d));
+  for (int l = 0; l < cfg.n_layers(); ++l) {
+    Block b;
+    const std::string p = "block" + std::to_string(l) + "_";
+    b.ln1 = register_module(p + "ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+    b.qkv = register_module(p + "qkv", torch::nn::Linear(d, 3 * d));
+    b.proj = register_module(p + "proj", torch::nn::Linear(d, d));
+    b.ln2 = register_module(p + "ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+    b.fc1 = register_module(p + "fc1", torch::nn::Linear(d, cfg.d_ff()));
+    b.fc2 = register_module(p + "fc2", torch::nn::Linear(cfg.d_ff(), d));
+    blocks_.push_back(b);
+  }
+  ln_f_ = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  if (cfg.value_head()) value_head_ = register_module("value_head", torch::nn::Linear(d, 1));
+  if (cfg.prm_head()) prm_head_ = register_module("prm_head", torch::nn::Linear(d, 1));
+  Init();
+}
+
+// GPT-2 initialisation from the config's own seed (never the global RNG):
+// N(0, 0.02) weights, residual projections scaled by 1/sqrt(2L), zero biases.
+void TransformerImpl::Init() {
+  torch::NoGradGuard no_grad;
+  auto gen = at::detail::createCPUGenerator(cfg_.init_seed());
+  const double resid_std = 0.02 / std::sqrt(2.0 * cfg_.n_layers());
+  for (auto& item : named_parameters()) {
+    const std::string& name = item.key();
+    torch::Tensor& p = item.value();
+    const bool is_bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
+    if (name.find("ln") != std::string::npos) {
+      p.fill_(is_bias ? 0.0 : 1.0);
+    } else if (is_bias) {
+      p.zero_();
+    } else {
+      const bool resid = name.find("proj") != std::string::npos || name.find("fc2") != std::string::npos;
+      p.copy_(at::randn(p.sizes(), gen) * (resid ? resid_std : 0.02));
+    }
+  }
+}
+
+torch::Device TransformerImpl::device() const { return tok_emb_->weight.device(); }
+torch::Dtype TransformerImpl::dtype() const { return tok_emb_->weight.scalar_type(); }
+
+int64_t TransformerImpl::NumParameters() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+KvCache TransformerImpl::NewCache(int64_t batch, int64_t capacity) const {
+  KvCache c;
+  const int64_t h = cfg_.n_heads(), hd = cfg_.d_model() / cfg_.n_heads();
+  auto opt = torch::TensorOptions().device(device()).dtype(dtype());
+  for (int l = 0; l < cfg_.n_layers(); ++l) {
+    c.k.push_back(torch::empty({batch, h, capacity, hd}, opt));
+    c.v.push_back(torch::empty({batch, h, capacity, hd}, opt));
+  }
+  return c;
+}
+
+torch::Tensor TransformerImpl::Heads(const torch::Tensor& x) { return ln_f_->forward(x); }
+
+ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const torch::Tensor& start_in,
+                                       KvCache* cache) {
+  R1_CHECK(tokens_in.dim() == 2, "forward expects tokens [B, T]");
+  const auto dev = device();
+  const int64_t B = tokens_in.size(0), T = tokens_in.size(1);
+  const int64_t d = cfg_.d_model(), H = cfg_.n_heads(), hd = d / H;
+  if (T > cfg_.max_seq_len())
+    throw InputError("sequence of " + std::to_string(T) + " tokens exceeds model.max_seq_len=" +
+                     std::to_string(cfg_.max_seq_len()));
+  const torch::Tensor tokens = tokens_in.to(dev);
+  auto lopt = torch::TensorOptions().device(dev).dtype(torch::kLong);
+  torch::Tensor ar = torch::arange(T, lopt).view({1, T});
+  torch::Tensor pos, allowed;  // pos [B, T]; allowed [B or 1, 1, T, T] bool
+  torch::Tensor causal = torch::ones({T, T}, lopt.dtype(torch::kBool)).tril();
+  if (start_in.defined()) {
+    const torch::Tensor s = start_in.to(dev).view({B, 1});
+    pos = (ar - s).clamp_min(0);
+    const torch::Tensor key_ok = (ar >= s).view({B, 1, 1, T});
+    // Padding queries attend to themselves only, so no row is fully masked.
+    allowed = (causal.view({1, 1, T, T}) & key_ok) | torch::eye(T, lopt.dtype(torch::kBool)).view({1, 1, T, T});
+  } else {
+    pos = ar.expand({B, T});
+    allowed = causal.view({1, 1, T, T});
+  }
+  if (cache) R1_CHECK(cache->capacity() >= T && cache->batch() == B, "cache too small for prefill");
+  torch::Tensor x = tok_emb_->forward(tokens) + pos_emb_->forward(pos);  // [B, T, d]
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  for (size_t l = 0; l < blocks_.size(); ++l) {
+    Block& b = blocks_[l];
+    torch::Tensor qkv = b.qkv->forward(b.ln1->forward(x)).view({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});
+    torch::Tensor q = qkv[0], k = qkv[1], v = qkv[2];  // [B, H, T, hd]
+    if (cache) {
+      cache->k[l].narrow(2, 0, T).copy_(k);
+      cache->v[l].narrow(2, 0, T).copy_(v);
+    }
+    torch::Tensor att = torch::matmul(q, k.transpose(-2, -1)) * scale;  // [B, H, T, T]
+    att = att.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity()).softmax(-1);
+    torch::Tensor y = torch::matmul(att, v).transpose(1, 2).reshape({B, T, d});
+    x = x + b.proj->forward(y);
+    x = x + b.fc2->forward(torch::gelu(b.fc1->forward(b.ln2->forward(x))));
+  }
+  if (cache) cache->len = T;
+  ForwardOutput out;
+  torch::Tensor h = Heads(x);
+  out.logits = torch::nn::functional::linear(h, tok_emb_->weight);
+  if (value_head_) out.values = value_head_->forward(h).squeeze(-1);
+  if (prm_head_) out.prm_logits = prm_head_->forward(h).squeeze(-1);
+  return out;
+}
+
+torch::Tensor TransformerImpl::DecodeStep(const torch::Tensor& tokens_in, const torch::Tensor& start_in,
+                                          KvCache& cache) {
+  torch::NoGradGuard no_grad;
+  const auto dev = device();
+  const int64_t B = tokens_in.size(0), d = cfg_.d_model(), H = cfg_.n_heads(), hd = d / H;
+  const int64_t t = cache.len;
+  R1_CHECK(cache.batch() == B, "DecodeStep: cache batch differs from token batch");
+  if (t >= cache.capacity() || t >= cfg_.max_seq_len())
+    throw InputError("decoding past model.max_seq_len=" + std::to_string(cfg_.max_seq_len()));
+  const torch::Tensor tokens = tokens_in.to(dev);
+  const torch::Tensor start = start_in.to(dev);
+  const torch::Tensor pos = (t - start).clamp_min(0);
+  torch::Tensor x = tok_emb_->forward(tokens) + pos_emb_->forward(pos);  // [B, d]
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  for (size_t l = 0; l < blocks_.size(); ++l) {
+    Block& b = blocks_[l];
+    torch::Tensor qkv = b.qkv->forward(b.ln1->forward(x)).view({B, 3, H, hd});
+    cache.k[l].select(2, t).copy_(qkv.select(1, 1));
+    cache.v[l].select(2, t).copy_(qkv.select(1, 2));
+    torch::Tensor y = DecodeAttention(qkv.select(1, 0), cache.k[l], cache.v[l], start, t, scale);  // [B, H, hd]
+    x = x + b.proj->forward(y.view({B, d}));
+    x = x + b.fc2->forward(torch::gelu(b.fc1->forward(b.ln2->forward(x))));
+  }
+  cache.len = t + 1;
+  return torch::nn::functional::linear(Heads(x), tok_emb_->weight);
+}
+
+Transformer MakeModel(const ModelConfig& cfg, int vocab_size) {
+  const torch::Device dev = ConfigDevice(cfg);
+  Transformer m(cfg, vocab_size);
+  m->to(dev, ConfigDtype(cfg));
+  return m;
+}
+
+TokenStats NextTokenStats(const torch::Tensor& logits, const torch::Tensor& tokens, double temperature) {
+  const int64_t T = logits.size(1);
+  torch::Tensor z = logits.narrow(1, 0, T - 1);
+  if (temperature > 0 && temperature != 1.0) z = z / temperature;
+  torch::Tensor logp = torch::log_softmax(z, -1);
+  torch::Tensor next = tokens.to(logits.device()).narrow(1, 1, T - 1).unsqueeze(-1);
+  TokenStats s;
+  s.logprobs = logp.gather(-1, next).squeeze(-1);
+  s.entropy = -(logp.exp() * logp).sum(-1);
+  return s;
+}
+
+}  // namespace r1lab

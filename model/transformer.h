@@ -1,0 +1,90 @@
+// A GPT-style decoder: learned token and position embeddings, pre-LayerNorm
+// blocks (causal multi-head attention, GELU MLP), a final LayerNorm, an LM
+// head tied to the token embedding, and optional value and PRM heads.
+//
+// One class serves the policy, the PPO critic, the MCTS value network, the
+// PRM and the ORM: separate instances, heads switched on by ModelConfig.
+// Device and dtype come from the config; inputs may live on any device and
+// are moved to the model's.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "r1lab.pb.h"
+
+namespace r1lab {
+
+struct ForwardOutput {
+  torch::Tensor logits;      // [B, T, V]
+  torch::Tensor values;      // [B, T]  value head, if on
+  torch::Tensor prm_logits;  // [B, T]  PRM head (logit of "step is good"), if on
+};
+
+// Preallocated key/value cache for batched decoding.
+struct KvCache {
+  std::vector<torch::Tensor> k, v;  // per layer [B, H, capacity, head_dim]
+  int64_t len = 0;                  // positions filled, the same for every row
+  int64_t batch() const { return k.empty() ? 0 : k[0].size(0); }
+  int64_t capacity() const { return k.empty() ? 0 : k[0].size(2); }
+  // Keeps only the rows in `keep` (int64 indices), in that order.
+  void Compact(const torch::Tensor& keep);
+};
+
+class TransformerImpl : public torch::nn::Module {
+ public:
+  TransformerImpl(const ModelConfig& cfg, int vocab_size);
+
+  // tokens [B, T] int64. `start` [B] int64 (optional): per-row count of left
+  // padding; row b's positions count from start[b] and keys before it are
+  // masked. If `cache` is given (capacity >= T), K and V of every layer are
+  // written into positions [0, T) and cache->len becomes T.
+  ForwardOutput forward(const torch::Tensor& tokens, const torch::Tensor& start = {},
+                        KvCache* cache = nullptr);
+
+  // One decoding step for a batch at position cache.len: tokens [B] int64,
+  // start [B] int64. Appends K and V, returns logits [B, V]. No autograd.
+  torch::Tensor DecodeStep(const torch::Tensor& tokens, const torch::Tensor& start, KvCache& cache);
+
+  KvCache NewCache(int64_t batch, int64_t capacity) const;
+
+  const ModelConfig& config() const { return cfg_; }
+  int vocab_size() const { return vocab_; }
+  torch::Device device() const;
+  torch::Dtype dtype() const;
+  int64_t NumParameters() const;
+
+ private:
+  struct Block {
+    torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
+    torch::nn::Linear qkv{nullptr}, proj{nullptr}, fc1{nullptr}, fc2{nullptr};
+  };
+  void Init();
+  torch::Tensor Heads(const torch::Tensor& x);  // final LN
+
+  ModelConfig cfg_;
+  int vocab_;
+  torch::nn::Embedding tok_emb_{nullptr}, pos_emb_{nullptr};
+  std::vector<Block> blocks_;
+  torch::nn::LayerNorm ln_f_{nullptr};
+  torch::nn::Linear value_head_{nullptr}, prm_head_{nullptr};
+};
+TORCH_MODULE(Transformer);
+
+// Builds a model on the config's device and dtype. A CUDA device without a
+// CUDA-enabled LibTorch is a ConfigError.
+Transformer MakeModel(const ModelConfig& cfg, int vocab_size);
+torch::Device ConfigDevice(const ModelConfig& cfg);
+torch::Dtype ConfigDtype(const ModelConfig& cfg);
+
+// Teacher-forced statistics of the next token at the sampling temperature.
+// logits [B, T, V] (from tokens [B, T]); returns [B, T-1]: log-prob of
+// tokens[:, t+1] and the entropy of the distribution at t.
+struct TokenStats {
+  torch::Tensor logprobs;
+  torch::Tensor entropy;
+};
+TokenStats NextTokenStats(const torch::Tensor& logits, const torch::Tensor& tokens, double temperature = 1.0);
+
+}  // namespace r1lab

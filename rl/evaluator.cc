@@ -1,0 +1,197 @@
+#include "evaluator.h"
+
+#include <tbb/parallel_for.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "error.h"
+#include "generate.h"
+#include "json.h"
+#include "metrics.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+
+namespace {
+
+std::string VoteKey(const Verdict& v) {
+  long long x = 0;
+  if (v.extracted.empty()) return "";
+  return ParseInteger(v.extracted, &x) ? std::to_string(x) : v.extracted;
+}
+
+}  // namespace
+
+EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto& test = task.TestSet();
+  if (test.empty()) throw InputError("eval: the task's test set is empty");
+  if (cfg.num_problems() > static_cast<int>(test.size()))
+    throw InputError("eval.num_problems=" + std::to_string(cfg.num_problems()) + " exceeds the test split (" +
+                     std::to_string(test.size()) + " problems; raise task.num_test)");
+  const int P = cfg.num_problems(), n = cfg.samples_per_problem();
+  const Tokenizer& tok = Tokenizer::Get();
+  std::vector<std::vector<int>> prompts;
+  prompts.reserve(static_cast<size_t>(P) * n);
+  for (int i = 0; i < P; ++i) {
+    std::vector<int> p = {Tokenizer::kBos};
+    const auto body = tok.Encode(test[i].prompt);
+    p.insert(p.end(), body.begin(), body.end());
+    for (int j = 0; j < n; ++j) prompts.push_back(p);
+  }
+  GenerateOptions opt;
+  opt.sampling = cfg.sampling();
+  opt.seed = cfg.seed();
+  FlopCounter local;
+  const auto gens = Generate(model, prompts, opt, &local);
+
+  EvalResult r;
+  r.num_problems = P;
+  r.n = n;
+  r.samples.resize(gens.size());
+  tbb::parallel_for(size_t{0}, gens.size(), [&](size_t k) {
+    EvalSample& s = r.samples[k];
+    s.problem = static_cast<int>(k) / n;
+    s.index = static_cast<int>(k) % n;
+    s.completion = tok.Decode(gens[k].tokens);
+    s.verdict = VerifyIntegerAnswer(s.completion, test[s.problem].gold);
+    s.tokens = static_cast<int>(gens[k].tokens.size());
+    s.truncated = gens[k].truncated;
+  });
+
+  std::vector<int> ks;
+  for (int k = 1; k <= n; k *= 2) ks.push_back(k);
+  if (ks.back() != n) ks.push_back(n);
+  std::vector<double> pass_at(ks.size(), 0.0);
+  double correct = 0, fmt = 0, len = 0, trunc = 0, refl = 0, wait = 0, maj = 0;
+  std::map<int, LevelStats> levels;
+  for (int i = 0; i < P; ++i) {
+    int c = 0;
+    std::vector<std::string> votes;
+    double plen = 0;
+    for (int j = 0; j < n; ++j) {
+      const EvalSample& s = r.samples[static_cast<size_t>(i) * n + j];
+      c += s.verdict.correct;
+      fmt += s.verdict.format_ok;
+      len += s.tokens;
+      plen += s.tokens;
+      trunc += s.truncated;
+      refl += CountReflectiveWords(s.completion);
+      wait += CountWord(s.completion, "wait");
+      votes.push_back(VoteKey(s.verdict));
+    }
+    correct += c;
+    for (size_t q = 0; q < ks.size(); ++q) pass_at[q] += PassAtK(n, c, ks[q]);
+    const std::string winner = MajorityAnswer(votes);
+    long long g = 0;
+    const std::string gold = ParseInteger(test[i].gold, &g) ? std::to_string(g) : test[i].gold;
+    maj += !winner.empty() && winner == gold;
+    LevelStats& ls = levels[test[i].level];
+    ls.level = test[i].level;
+    ls.problems += 1;
+    ls.pass1 += static_cast<double>(c) / n;
+    ls.mean_length += plen / n;
+  }
+  const double total = static_cast<double>(P) * n;
+  r.pass1 = correct / total;
+  r.maj = maj / P;
+  r.format_rate = fmt / total;
+  r.mean_length = len / total;
+  r.truncation_rate = trunc / total;
+  r.reflect_per_1k = len > 0 ? 1000.0 * refl / len : 0;
+  r.wait_per_1k = len > 0 ? 1000.0 * wait / len : 0;
+  for (size_t q = 0; q < ks.size(); ++q) r.pass_at.emplace_back(ks[q], pass_at[q] / P);
+  for (auto& [lvl, ls] : levels) {
+    ls.pass1 /= ls.problems;
+    ls.mean_length /= ls.problems;
+    r.by_level.push_back(ls);
+  }
+  r.flops = local.Total();
+  if (flops) flops->Add(FlopPhase::kGenerate, r.flops);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+std::string EvalToJson(const EvalResult& r) {
+  Json pass_at;
+  for (const auto& [k, v] : r.pass_at) pass_at.Add(std::to_string(k), v);
+  std::string levels = "[";
+  for (size_t i = 0; i < r.by_level.size(); ++i) {
+    const LevelStats& l = r.by_level[i];
+    levels += (i ? "," : "") + Json()
+                                   .Add("level", l.level)
+                                   .Add("problems", l.problems)
+                                   .Add("pass1", l.pass1)
+                                   .Add("mean_length", l.mean_length)
+                                   .str();
+  }
+  levels += "]";
+  return Json()
+      .Add("problems", r.num_problems)
+      .Add("samples_per_problem", r.n)
+      .Add("pass1", r.pass1)
+      .Add("maj", r.maj)
+      .Add("pass_at", pass_at)
+      .Add("format_rate", r.format_rate)
+      .Add("mean_length", r.mean_length)
+      .Add("truncation_rate", r.truncation_rate)
+      .Add("reflect_per_1k", r.reflect_per_1k)
+      .Add("wait_per_1k", r.wait_per_1k)
+      .AddRaw("by_level", levels)
+      .Add("flops", r.flops)
+      .Add("seconds", r.seconds)
+      .str();
+}
+
+std::string SamplesToJsonl(const EvalResult& r, const Task& task) {
+  std::string out;
+  for (const EvalSample& s : r.samples) {
+    const Problem& p = task.TestSet()[s.problem];
+    out += Json()
+               .Add("problem", s.problem)
+               .Add("sample", s.index)
+               .Add("prompt", p.prompt)
+               .Add("gold", p.gold)
+               .Add("level", p.level)
+               .Add("completion", s.completion)
+               .Add("extracted", s.verdict.extracted)
+               .Add("correct", s.verdict.correct)
+               .Add("format_ok", s.verdict.format_ok)
+               .Add("error", s.verdict.error)
+               .Add("tokens", s.tokens)
+               .Add("truncated", s.truncated)
+               .str() +
+           "\n";
+  }
+  return out;
+}
+
+std::string EvalTable(const EvalResult& r) {
+  char buf[512];
+  std::string out;
+  std::snprintf(buf, sizeof buf, "problems %d x %d samples\n", r.num_problems, r.n);
+  out += buf;
+  std::snprintf(buf, sizeof buf, "  pass@1          %6.1f%%\n  maj@%-3d         %6.1f%%\n", 100 * r.pass1, r.n,
+                100 * r.maj);
+  out += buf;
+  for (const auto& [k, v] : r.pass_at) {
+    if (k == 1) continue;
+    std::snprintf(buf, sizeof buf, "  pass@%-3d        %6.1f%%\n", k, 100 * v);
+    out += buf;
+  }
+  std::snprintf(buf, sizeof buf,
+                "  format rate     %6.1f%%\n  mean length     %6.1f tokens\n  truncated       %6.1f%%\n"
+                "  reflective/1k   %6.2f   (wait/1k %.2f)\n",
+                100 * r.format_rate, r.mean_length, 100 * r.truncation_rate, r.reflect_per_1k, r.wait_per_1k);
+  out += buf;
+  for (const LevelStats& l : r.by_level) {
+    std::snprintf(buf, sizeof buf, "  level %-2d  %4d problems  pass@1 %5.1f%%  length %5.1f\n", l.level, l.problems,
+                  100 * l.pass1, l.mean_length);
+    out += buf;
+  }
+  return out;
+}
+
+}  // namespace r1lab

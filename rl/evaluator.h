@@ -1,0 +1,59 @@
+// Held-out evaluation: n samples per problem with the eval sampling settings,
+// scored by the rule verifier.
+//
+// pass@1 is the mean correctness over all n samples; maj@n is R1's cons@n
+// (majority vote over extracted answers); pass@k uses the unbiased estimator
+// for k = 1, 2, 4, ... <= n (and n). Also: format rate, mean response length
+// (tokens, stop token included), truncation rate, and reflective words per
+// 1,000 response tokens (the report's word list; "wait" alone as well), overall
+// and per difficulty level.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "answer.h"
+#include "flops.h"
+#include "r1lab.pb.h"
+#include "task.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+struct EvalSample {
+  int problem = 0;  // index into the task's test set
+  int index = 0;    // sample number within the problem
+  std::string completion;
+  Verdict verdict;
+  int tokens = 0;
+  bool truncated = false;
+};
+
+struct LevelStats {
+  int level = 0;
+  int problems = 0;
+  double pass1 = 0;
+  double mean_length = 0;
+};
+
+struct EvalResult {
+  int num_problems = 0;
+  int n = 0;  // samples per problem
+  double pass1 = 0, maj = 0, format_rate = 0, mean_length = 0, truncation_rate = 0;
+  double reflect_per_1k = 0, wait_per_1k = 0;
+  std::vector<std::pair<int, double>> pass_at;  // (k, pass@k)
+  std::vector<LevelStats> by_level;
+  double flops = 0, seconds = 0;
+  std::vector<EvalSample> samples;
+};
+
+// InputError if the config asks for more problems than the test split has.
+EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops = nullptr);
+
+std::string EvalToJson(const EvalResult& r);  // one line, no samples
+// One line per sample: problem, prompt, gold, completion, extracted, correct, format_ok, ...
+std::string SamplesToJsonl(const EvalResult& r, const Task& task);
+std::string EvalTable(const EvalResult& r);  // human-readable, for the terminal
+
+}  // namespace r1lab

@@ -1,0 +1,23 @@
+// Evaluation statistics, as the R1 report and its follow-ups define them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace r1lab {
+
+// Unbiased pass@k from n samples with c correct (Chen et al. 2021):
+// 1 - C(n-c, k) / C(n, k), computed as a stable product. Requires k <= n.
+double PassAtK(int n, int c, int k);
+
+// Majority vote over extracted answers (empty = no answer, never voted for).
+// Ties go to the answer seen first. Returns the winning answer, or "" if no
+// sample has an answer.
+std::string MajorityAnswer(const std::vector<std::string>& answers);
+
+// The report's reflective words, counted as whole words, case-insensitive.
+const std::vector<std::string>& ReflectiveWords();
+int CountWord(const std::string& text, const std::string& word);
+int CountReflectiveWords(const std::string& text);
+
+}  // namespace r1lab

@@ -1,0 +1,87 @@
+// Supervised fine-tuning on teacher traces: the base model's "pretraining"
+// and the SFT/distillation strategy.
+//
+// Each step draws batch_size training problems, has the teacher write a
+// trace for each, and minimises the mean cross-entropy of the completion
+// tokens (<think>...</answer><eos>) given <bos> + prompt. AdamW, linear
+// warmup then cosine decay, gradient clipping.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flops.h"
+#include "io.h"
+#include "r1lab.pb.h"
+#include "rng.h"
+#include "task.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+// A right-padded batch of <bos> prompt completion <eos> sequences.
+struct TokenBatch {
+  torch::Tensor tokens;     // [B, T] int64, <pad> after each row's end
+  torch::Tensor loss_mask;  // [B, T-1] float: 1 where tokens[:, t+1] is a completion token
+  std::vector<int64_t> lengths;
+};
+// InputError if a sequence exceeds max_seq_len.
+TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>& prompt_completion,
+                          int max_seq_len);
+
+torch::optim::AdamW MakeAdamW(Transformer& model, const OptimConfig& cfg);
+// Learning rate at `step` (0-based) of `total` steps.
+double ScheduledLr(const OptimConfig& cfg, int64_t step, int64_t total);
+
+class SftTrainer {
+ public:
+  SftTrainer(Transformer& model, const Task& task, const SftConfig& cfg, const TeacherConfig& teacher,
+             uint64_t seed, FlopCounter* flops);
+  // One optimizer step on a fresh batch; returns the mean token loss.
+  double Step();
+  // Mean completion-token loss on a batch (no update).
+  double Loss(const TokenBatch& batch);
+  TokenBatch NextBatch();
+
+  int64_t step() const { return step_; }
+  double lr() const { return lr_; }
+  int64_t tokens_trained() const { return tokens_trained_; }
+  torch::optim::AdamW& optimizer() { return optimizer_; }
+  Rng& rng() { return rng_; }
+  void Restore(int64_t step, const std::string& rng_state, int64_t tokens_trained);
+
+ private:
+  Transformer& model_;
+  const Task& task_;
+  SftConfig cfg_;
+  TeacherConfig teacher_;
+  Rng rng_;
+  FlopCounter* flops_;
+  torch::optim::AdamW optimizer_;
+  int64_t step_ = 0;
+  int64_t tokens_trained_ = 0;
+  double lr_ = 0;
+};
+
+// A whole SFT run with logging, periodic evaluation, checkpoints and resume.
+struct SftRun {
+  SftConfig cfg;
+  TeacherConfig teacher;
+  uint64_t seed = 0;
+  double flop_budget = 0;          // stop once flops->Total() reaches it (0 = steps only)
+  std::string checkpoint_path;     // resume from it if present; rewritten at each eval point
+  int checkpoint_every = 0;        // also rewrite it every this many steps (0 = eval points only)
+  JsonlWriter* metrics = nullptr;  // training lines and eval points
+  int eval_every = 0;              // 0 = no periodic eval
+  // Returns the eval point's JSON object (spliced into the metrics line).
+  std::function<std::string(int64_t step)> eval;
+  std::string label = "sft";
+};
+// Returns the number of steps run in total (including resumed ones).
+int64_t RunSft(Transformer& model, const Task& task, const SftRun& run, FlopCounter* flops);
+
+}  // namespace r1lab

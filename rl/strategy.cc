@@ -1,0 +1,64 @@
+#include "strategy.h"
+
+#include <map>
+#include <mutex>
+
+#include "config.h"
+#include "error.h"
+#include "sft.h"
+
+namespace r1lab {
+
+namespace {
+
+// SFT on teacher traces: the distillation baseline. With a clean teacher
+// (step_error_rate 0) it is R1's "distil from a stronger model".
+class SftStrategy : public Strategy {
+ public:
+  explicit SftStrategy(const Arm& arm) : arm_(arm) {}
+  void Train(StrategyContext& ctx) override {
+    SftRun run;
+    run.cfg = arm_.sft();
+    run.teacher = EffectiveTeacher(ctx.experiment->task(), arm_.sft());
+    run.seed = ctx.seed;
+    run.flop_budget = arm_.flop_budget();
+    run.checkpoint_path = ctx.checkpoint_path;
+    run.metrics = ctx.metrics;
+    run.eval_every = ctx.experiment->eval().eval_every();
+    run.eval = ctx.evaluate;
+    run.label = ctx.label;
+    RunSft(*ctx.policy, *ctx.task, run, ctx.flops);
+  }
+
+ private:
+  Arm arm_;
+};
+
+std::mutex& RegistryMutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::map<Arm::StrategyCase, StrategyFactory>& Registry() {
+  static std::map<Arm::StrategyCase, StrategyFactory> r = {
+      {Arm::kSft, [](const Arm& a) { return std::make_unique<SftStrategy>(a); }},
+  };
+  return r;
+}
+
+}  // namespace
+
+void RegisterStrategy(Arm::StrategyCase which, StrategyFactory factory) {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  Registry()[which] = std::move(factory);
+}
+
+std::unique_ptr<Strategy> MakeStrategy(const Arm& arm) {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  auto it = Registry().find(arm.strategy_case());
+  if (it == Registry().end())
+    throw ConfigError("arm '" + arm.name() + "': no strategy registered for this strategy kind");
+  return it->second(arm);
+}
+
+}  // namespace r1lab

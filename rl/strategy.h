@@ -1,0 +1,50 @@
+// Strategies: the training methods an experiment arm can run (SFT now; GRPO,
+// PPO, PRM-RL and MCTS self-search plug in the same way).
+//
+// A Strategy trains ctx.policy, which starts as a copy of the shared base,
+// until its own step count or the arm's FLOP budget is spent, writes its
+// metrics lines, calls ctx.evaluate at its eval interval, and checkpoints to
+// ctx.checkpoint_path so an interrupted run resumes. Strategies are keyed by
+// the Arm.strategy oneof case, never by free strings.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "flops.h"
+#include "io.h"
+#include "r1lab.pb.h"
+#include "task.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+struct StrategyContext {
+  const ExperimentConfig* experiment = nullptr;
+  const Arm* arm = nullptr;
+  uint64_t seed = 0;
+  const Task* task = nullptr;
+  Transformer* policy = nullptr;
+  FlopCounter* flops = nullptr;
+  JsonlWriter* metrics = nullptr;
+  std::string checkpoint_path;
+  // Held-out evaluation of the current policy; returns the eval JSON object.
+  std::function<std::string(int64_t step)> evaluate;
+  std::string label;  // for progress lines, e.g. "sft seed 1"
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  virtual void Train(StrategyContext& ctx) = 0;
+};
+
+using StrategyFactory = std::function<std::unique_ptr<Strategy>(const Arm&)>;
+
+// Registers the factory for one oneof case; later layers add theirs.
+void RegisterStrategy(Arm::StrategyCase which, StrategyFactory factory);
+// ConfigError if no strategy is registered for the arm's case.
+std::unique_ptr<Strategy> MakeStrategy(const Arm& arm);
+
+}  // namespace r1lab

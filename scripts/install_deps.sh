@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package r1lab needs, skipping those already present.
+# Run as root on Debian 12 (bookworm) or newer. Safe to run repeatedly.
+set -euo pipefail
+
+packages=(
+  build-essential cmake git pkg-config
+  libtorch-dev            # LibTorch 1.13 (CPU)
+  libopenblas0-pthread    # fast BLAS for LibTorch; without it GEMMs run ~30x slower
+  libtbb-dev              # oneTBB: parallel scoring and search
+  libboost-graph-dev      # Graphviz export of search trees
+  libprotobuf-dev protobuf-compiler  # configs in protobuf text format
+  libgtest-dev            # tests
+  libgloo-dev             # torch.distributed c10d backend on CPU
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install_deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install_deps: all packages present"
+fi

@@ -1,0 +1,147 @@
+#include "arith.h"
+
+#include <cmath>
+
+#include "error.h"
+
+namespace r1lab {
+
+namespace {
+
+struct Expr {
+  std::vector<long long> nums;
+  std::vector<char> ops;
+};
+
+Expr Parse(const std::string& s) {
+  Expr e;
+  size_t i = 0;
+  auto number = [&]() {
+    size_t j = i;
+    if (e.nums.empty() && j < s.size() && s[j] == '-') ++j;  // a step may start from a negative value
+    const size_t digits = j;
+    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+    if (j == digits) throw InputError("arith: malformed expression '" + s + "'");
+    e.nums.push_back(std::stoll(s.substr(i, j - i)));
+    i = j;
+  };
+  number();
+  while (i < s.size()) {
+    const char op = s[i++];
+    if (op != '+' && op != '-' && op != '*') throw InputError("arith: unknown operator in '" + s + "'");
+    e.ops.push_back(op);
+    number();
+  }
+  return e;
+}
+
+long long Apply(long long a, char op, long long b) {
+  switch (op) {
+    case '+': return a + b;
+    case '-': return a - b;
+    default: return a * b;
+  }
+}
+
+std::string Line(long long a, char op, long long b, long long r) {
+  return std::to_string(a) + op + std::to_string(b) + "=" + std::to_string(r);
+}
+
+}  // namespace
+
+long long EvalLeftToRight(const std::string& expr) {
+  const Expr e = Parse(expr);
+  long long v = e.nums[0];
+  for (size_t k = 0; k < e.ops.size(); ++k) v = Apply(v, e.ops[k], e.nums[k + 1]);
+  return v;
+}
+
+ArithTask::ArithTask(const TaskConfig& task) : cfg_(task.arith()) {
+  const double space = SpaceSize();
+  // The training split must keep at least as many problems as the test split.
+  if (space < 2.0 * task.num_test()) {
+    throw ConfigError("task.num_test: " + std::to_string(task.num_test()) + " test problems need at least " +
+                      std::to_string(2 * task.num_test()) + " distinct problems, but this arith config has only " +
+                      std::to_string(static_cast<long long>(space)) + "; the training split would be (nearly) empty");
+  }
+  Rng rng(task.split_seed());
+  while (static_cast<int>(test_.size()) < task.num_test()) {
+    Problem p = Draw(rng);
+    if (test_keys_.insert(p.key).second) test_.push_back(std::move(p));
+  }
+}
+
+double ArithTask::SpaceSize() const {
+  const double n_ops = cfg_.multiply() ? 3 : 2;
+  double total = 0;
+  for (int k = cfg_.min_ops(); k <= cfg_.max_ops(); ++k)
+    total += std::pow(cfg_.max_operand(), k + 1) * std::pow(n_ops, k);
+  return total;
+}
+
+Problem ArithTask::Draw(Rng& rng) const {
+  const int k = static_cast<int>(rng.Int(cfg_.min_ops(), cfg_.max_ops()));
+  std::string key = std::to_string(rng.Int(1, cfg_.max_operand()));
+  static const char kOps[] = {'+', '-', '*'};
+  for (int i = 0; i < k; ++i) {
+    key += kOps[rng.Int(0, cfg_.multiply() ? 2 : 1)];
+    key += std::to_string(rng.Int(1, cfg_.max_operand()));
+  }
+  Problem p;
+  p.key = key;
+  p.level = k;
+  p.language = rng.Bernoulli(cfg_.spanish_rate()) ? "es" : "en";
+  p.prompt = (p.language == "es" ? "es:" : "") + key;
+  p.gold = std::to_string(EvalLeftToRight(key));
+  return p;
+}
+
+Problem ArithTask::SampleTrain(Rng& rng) const {
+  for (int attempt = 0; attempt < 100000; ++attempt) {
+    Problem p = Draw(rng);
+    if (!test_keys_.count(p.key)) return p;
+  }
+  throw InputError("arith: could not draw a training problem outside the test split in 100000 tries");
+}
+
+Trace ArithTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) const {
+  const Expr e = Parse(p.key);
+  const bool es = p.language == "es";
+  auto word = [&](const char* en_word, const char* es_word) {
+    const bool other = rng.Bernoulli(t.language_mix_rate());
+    return std::string((es != other) ? es_word : en_word) + " ";
+  };
+  Trace tr;
+  long long cur = e.nums[0];
+  for (size_t k = 0; k < e.ops.size(); ++k) {
+    const char op = e.ops[k];
+    const long long b = e.nums[k + 1];
+    const long long right = Apply(cur, op, b);
+    long long written = right;
+    if (rng.Bernoulli(t.step_error_rate())) {
+      const long long delta = rng.Int(1, 3) * (rng.Bernoulli(0.5) ? 1 : -1);
+      written = right + delta;
+    }
+    tr.steps.push_back({Line(cur, op, b, written), written == right});
+    bool fix = false;
+    if (op != '*' && rng.Bernoulli(t.verification_rate())) {
+      // Invert the step from what was written: a+b=w  ->  w-b=?, which shows a iff w is right.
+      const char inv = op == '+' ? '-' : '+';
+      tr.steps.push_back({word("check", "comprueba") + Line(written, inv, b, Apply(written, inv, b)), true});
+      fix = written != right;
+    }
+    if (written != right && !fix) fix = rng.Bernoulli(t.reflection_rate());
+    if (fix) {
+      tr.steps.push_back({word("wait", "espera") + Line(cur, op, b, right), true});
+      written = right;
+    }
+    cur = written;
+  }
+  std::string think;
+  for (const Step& s : tr.steps) think += s.text + "\n";
+  tr.completion = "<think>" + think + "</think><answer>" + std::to_string(cur) + "</answer>";
+  tr.answer_correct = std::to_string(cur) == p.gold;
+  return tr;
+}
+
+}  // namespace r1lab

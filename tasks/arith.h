@@ -1,0 +1,45 @@
+// Multi-step integer arithmetic, evaluated left to right ("3+5-2" = 6).
+//
+// Difficulty: the number of operations (min_ops..max_ops, the problem's
+// level), the operand range and whether '*' appears. The teacher writes one
+// line per operation, "8-2=6", and with TeacherConfig's noise:
+//  - a wrong result (off by 1..3) with probability step_error_rate, carried
+//    forward unless caught;
+//  - a "wait a+b=c" line that rewrites a wrong step correctly, with
+//    probability reflection_rate;
+//  - a "check" line after a step with probability verification_rate, which
+//    inverts the step ("check 6+2=8"); a check of a wrong step exposes it and
+//    is always followed by a "wait" fix;
+//  - each CoT word ("wait"/"check", Spanish "espera"/"comprueba") in the other
+//    language with probability language_mix_rate.
+// Prompts in Spanish carry an "es:" tag.
+#pragma once
+
+#include <unordered_set>
+
+#include "task.h"
+
+namespace r1lab {
+
+class ArithTask : public Task {
+ public:
+  explicit ArithTask(const TaskConfig& cfg);
+  std::string name() const override { return "arith"; }
+  const std::vector<Problem>& TestSet() const override { return test_; }
+  Problem SampleTrain(Rng& rng) const override;
+  Trace Teach(const Problem& p, const TeacherConfig& teacher, Rng& rng) const override;
+
+  // Number of distinct expressions the config can produce.
+  double SpaceSize() const;
+
+ private:
+  Problem Draw(Rng& rng) const;
+  ArithConfig cfg_;
+  std::vector<Problem> test_;
+  std::unordered_set<std::string> test_keys_;
+};
+
+// Left-to-right value of an expression such as "3+5-2*4".
+long long EvalLeftToRight(const std::string& expr);
+
+}  // namespace r1lab

@@ -1,0 +1,52 @@
+// Tasks: problems with gold answers, seeded disjoint train/test splits, and a
+// teacher that writes chain-of-thought traces with configurable noise and a
+// ground-truth label on every step.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "r1lab.pb.h"
+#include "rng.h"
+
+namespace r1lab {
+
+struct Problem {
+  std::string key;       // canonical form; train and test never share a key
+  std::string prompt;    // the text the model sees after <bos>
+  std::string gold;      // gold answer text
+  int level = 0;         // difficulty (arith: number of operations)
+  std::string language;  // "en" or "es"
+};
+
+// One chain-of-thought line and whether its own computation is right.
+struct Step {
+  std::string text;
+  bool correct = true;
+};
+
+struct Trace {
+  std::string completion;  // "<think>...</think><answer>...</answer>" (no <eos>)
+  std::vector<Step> steps;
+  bool answer_correct = false;
+};
+
+// Thread-safe after construction (all methods const).
+class Task {
+ public:
+  virtual ~Task() = default;
+  virtual std::string name() const = 0;
+  // Held-out problems, fixed by the split seed.
+  virtual const std::vector<Problem>& TestSet() const = 0;
+  // A training problem; never one of the test set's keys.
+  virtual Problem SampleTrain(Rng& rng) const = 0;
+  virtual Trace Teach(const Problem& p, const TeacherConfig& teacher, Rng& rng) const = 0;
+};
+
+// Builds the task selected by the config's oneof. ConfigError if the split
+// cannot be made (e.g. fewer distinct problems than the test set needs plus
+// at least as many for training).
+std::unique_ptr<Task> MakeTask(const TaskConfig& cfg);
+
+}  // namespace r1lab

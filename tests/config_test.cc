@@ -1,0 +1,86 @@
+#include <gtest/gtest.h>
+
+#include "config.h"
+#include "error.h"
+#include "runner.h"
+#include "test_util.h"
+
+namespace r1lab {
+namespace {
+
+using testing::ParseResolved;
+
+std::string ErrorOf(const std::string& text) {
+  try {
+    ParseResolved<ExperimentConfig>(text);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+constexpr const char* kBase = R"(
+name: "t"
+seeds: [1]
+arms { name: "a" sft { steps: 10 } }
+)";
+const std::string kValid = std::string(kBase) + "task { arith {} }\n";
+
+TEST(Config, ValidExperimentResolvesEveryDefault) {
+  const ExperimentConfig c = ParseResolved<ExperimentConfig>(kValid);
+  EXPECT_EQ(c.model().d_model(), 96);
+  EXPECT_TRUE(c.model().has_d_model());  // written explicitly in the resolved config
+  EXPECT_EQ(c.arms(0).sft().optim().lr(), 3e-3);
+  EXPECT_NE(ConfigToText(c).find("d_model: 96"), std::string::npos);
+  // An SFT arm without a teacher keeps using the task's teacher.
+  EXPECT_FALSE(c.arms(0).sft().has_teacher());
+  EXPECT_EQ(EffectiveTeacher(c.task(), c.arms(0).sft()).step_error_rate(), 0.2);
+}
+
+TEST(Config, UnknownFieldIsAnErrorWithLineAndColumn) {
+  const std::string e = ErrorOf(std::string(kValid) + "\nmodel { d_modle: 3 }\n");
+  EXPECT_NE(e.find("<test>:7:"), std::string::npos) << e;
+  EXPECT_NE(e.find("d_modle"), std::string::npos) << e;
+}
+
+TEST(Config, OutOfRangeNamesTheFieldPathAndTheRange) {
+  const std::string e = ErrorOf(std::string(kValid) + "arms { name: \"b\" sft { optim { lr: 0 } } }\n");
+  EXPECT_NE(e.find("arms[1].sft.optim.lr"), std::string::npos) << e;
+  EXPECT_NE(e.find("(0, 10]"), std::string::npos) << e;
+  const std::string e2 = ErrorOf(std::string(kBase) + "task { arith {} teacher { step_error_rate: 1.5 } }\n");
+  EXPECT_NE(e2.find("task.teacher.step_error_rate"), std::string::npos) << e2;
+  EXPECT_NE(e2.find("[0, 1]"), std::string::npos) << e2;
+}
+
+TEST(Config, CrossFieldRules) {
+  EXPECT_NE(ErrorOf(std::string(kValid) + "model { d_model: 30 n_heads: 4 }").find("model.n_heads"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kBase) + "task { arith { min_ops: 4 max_ops: 2 } }").find("min_ops"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kValid) + "arms { name: \"a\" sft {} }").find("used twice"), std::string::npos);
+  EXPECT_NE(ErrorOf("name: \"t\" task { arith {} }").find("seeds"), std::string::npos);
+  EXPECT_NE(ErrorOf("name: \"t\" seeds: 1").find("task"), std::string::npos);
+  EXPECT_NE(ErrorOf("name: \"../x\" seeds: 1 task { arith {} }").find("name"), std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kValid) + "arms { name: \"c\" }").find("no strategy"), std::string::npos);
+}
+
+TEST(Config, BadEnumValueIsAnError) {
+  EXPECT_NE(ErrorOf(std::string(kValid) + "model { device: TPU }").find("TPU"), std::string::npos);
+}
+
+TEST(Config, EmbeddedDefaultExperimentIsValid) {
+  const ExperimentConfig c = LoadExperiment("");
+  EXPECT_EQ(c.name(), "r1_zero_vs_failures");
+  EXPECT_GE(c.seeds_size(), 3);
+  EXPECT_GE(c.arms_size(), 1);
+}
+
+TEST(Config, HashFollowsContent) {
+  ExperimentConfig a = ParseResolved<ExperimentConfig>(kValid), b = a;
+  EXPECT_EQ(ConfigHash(a), ConfigHash(b));
+  b.mutable_model()->set_d_model(64);
+  EXPECT_NE(ConfigHash(a), ConfigHash(b));
+}
+
+}  // namespace
+}  // namespace r1lab

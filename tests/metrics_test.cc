@@ -1,0 +1,76 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "answer.h"
+#include "metrics.h"
+
+namespace r1lab {
+namespace {
+
+// Reference: the definition 1 - C(n-c, k) / C(n, k), in double precision.
+double Binom(int n, int k) {
+  if (k < 0 || k > n) return 0;
+  double r = 1;
+  for (int i = 1; i <= k; ++i) r = r * (n - k + i) / i;
+  return r;
+}
+
+TEST(PassAtK, HandComputedValues) {
+  EXPECT_DOUBLE_EQ(PassAtK(5, 2, 1), 0.4);
+  EXPECT_NEAR(PassAtK(5, 2, 2), 1.0 - 3.0 / 10.0, 1e-12);       // C(3,2)/C(5,2)
+  EXPECT_NEAR(PassAtK(10, 3, 5), 1.0 - 21.0 / 252.0, 1e-12);    // C(7,5)/C(10,5)
+  EXPECT_DOUBLE_EQ(PassAtK(10, 0, 4), 0.0);
+  EXPECT_DOUBLE_EQ(PassAtK(4, 4, 2), 1.0);
+  EXPECT_DOUBLE_EQ(PassAtK(8, 6, 3), 1.0);  // fewer than k wrong: always a hit
+}
+
+TEST(PassAtK, MatchesBinomialDefinition) {
+  for (int n : {1, 7, 16, 40})
+    for (int c = 0; c <= n; c += 3)
+      for (int k = 1; k <= n; k += 2)
+        EXPECT_NEAR(PassAtK(n, c, k), 1.0 - Binom(n - c, k) / Binom(n, k), 1e-9) << n << " " << c << " " << k;
+}
+
+TEST(MajorityVote, CountsAnswersAndBreaksTiesByFirstSeen) {
+  EXPECT_EQ(MajorityAnswer({"3", "5", "5", "3", "5"}), "5");
+  EXPECT_EQ(MajorityAnswer({"7", "", "2", "2", "7"}), "7");
+  EXPECT_EQ(MajorityAnswer({"", "", "4"}), "4");
+  EXPECT_EQ(MajorityAnswer({"", ""}), "");
+}
+
+TEST(ReflectiveWords, WholeWordsCaseInsensitive) {
+  EXPECT_EQ(CountWord("Wait, wait. awaits waiting", "wait"), 2);
+  EXPECT_EQ(CountReflectiveWords("but check: however, I verify; butter"), 4);
+  EXPECT_EQ(CountReflectiveWords("no reflection"), 0);
+}
+
+TEST(Verify, ExtractsTheLastAnswerAndSaysWhyNot) {
+  EXPECT_EQ(ExtractTaggedAnswer("<answer>1</answer><answer> 12 </answer>").answer, "12");
+  EXPECT_EQ(ExtractTaggedAnswer("no tags").error, "no answer");
+  EXPECT_EQ(ExtractTaggedAnswer("<answer>  </answer>").error, "empty answer");
+  EXPECT_EQ(ExtractTaggedAnswer("<answer>3").error, "unclosed <answer>");
+}
+
+TEST(Verify, FormatNeedsEachTagOnceInOrderAndNothingAfter) {
+  EXPECT_TRUE(FormatOk("<think>1+2=3\n</think><answer>3</answer>"));
+  EXPECT_TRUE(FormatOk("<think>x</think><answer>3</answer><eos>"));
+  EXPECT_FALSE(FormatOk("<think>x</think><answer>3</answer>junk"));
+  EXPECT_FALSE(FormatOk("<answer>3</answer><think>x</think>"));
+  EXPECT_FALSE(FormatOk("<think>x</think> <answer>3</answer>"));
+  EXPECT_FALSE(FormatOk("<think>x<think></think><answer>3</answer>"));
+  EXPECT_FALSE(FormatOk("x<think>x</think><answer>3</answer>"));
+}
+
+TEST(Verify, IntegerAnswers) {
+  EXPECT_TRUE(VerifyIntegerAnswer("<think>x</think><answer>-4</answer>", "-4").correct);
+  EXPECT_TRUE(VerifyIntegerAnswer("<think>x</think><answer>+7</answer>", "7").correct);
+  EXPECT_FALSE(VerifyIntegerAnswer("<think>x</think><answer>7.0</answer>", "7").correct);
+  EXPECT_FALSE(VerifyIntegerAnswer("<think>x</think><answer>8</answer>", "7").correct);
+  const Verdict v = VerifyIntegerAnswer("<think>x</think>", "7");
+  EXPECT_FALSE(v.correct);
+  EXPECT_EQ(v.error, "no answer");
+}
+
+}  // namespace
+}  // namespace r1lab

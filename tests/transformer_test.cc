@@ -1,0 +1,92 @@
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+#include "tokenizer.h"
+#include "transformer.h"
+
+namespace r1lab {
+namespace {
+
+using testing::TinyModel;
+
+TEST(Transformer, OutputShapesAndHeads) {
+  ModelConfig cfg = TinyModel();
+  cfg.set_value_head(true);
+  cfg.set_prm_head(true);
+  Transformer m = MakeModel(cfg, Tokenizer::Get().vocab_size());
+  torch::Tensor tokens = torch::randint(0, Tokenizer::Get().vocab_size(), {3, 11}, torch::kLong);
+  ForwardOutput out = m->forward(tokens);
+  EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{3, 11, Tokenizer::Get().vocab_size()}));
+  EXPECT_EQ(out.values.sizes(), (std::vector<int64_t>{3, 11}));
+  EXPECT_EQ(out.prm_logits.sizes(), (std::vector<int64_t>{3, 11}));
+  Transformer policy = MakeModel(TinyModel(), Tokenizer::Get().vocab_size());
+  EXPECT_FALSE(policy->forward(tokens).values.defined());
+  EXPECT_LT(policy->NumParameters(), m->NumParameters());
+}
+
+TEST(Transformer, SameSeedSameWeights) {
+  Transformer a = MakeModel(TinyModel(), 50), b = MakeModel(TinyModel(), 50);
+  torch::Tensor t = torch::arange(10).view({1, 10});
+  EXPECT_TRUE(torch::equal(a->forward(t).logits, b->forward(t).logits));
+  ModelConfig other = TinyModel();
+  other.set_init_seed(9);
+  Transformer c = MakeModel(other, 50);
+  EXPECT_FALSE(torch::equal(a->forward(t).logits, c->forward(t).logits));
+}
+
+TEST(Transformer, IsCausal) {
+  Transformer m = MakeModel(TinyModel(), 50);
+  torch::Tensor a = torch::randint(0, 50, {1, 12}, torch::kLong), b = a.clone();
+  b[0][9] = (a[0][9].item<int64_t>() + 1) % 50;
+  torch::Tensor la = m->forward(a).logits, lb = m->forward(b).logits;
+  EXPECT_TRUE(torch::allclose(la.narrow(1, 0, 9), lb.narrow(1, 0, 9)));
+  EXPECT_FALSE(torch::allclose(la.narrow(1, 9, 3), lb.narrow(1, 9, 3)));
+}
+
+TEST(Transformer, LeftPaddingDoesNotChangeARow) {
+  Transformer m = MakeModel(TinyModel(), 50);
+  torch::NoGradGuard ng;
+  torch::Tensor row = torch::randint(1, 50, {1, 7}, torch::kLong);
+  torch::Tensor padded = torch::cat({torch::zeros({1, 3}, torch::kLong), row}, 1);
+  torch::Tensor plain = m->forward(row).logits;
+  torch::Tensor left = m->forward(padded, torch::tensor({3}, torch::kLong)).logits.narrow(1, 3, 7);
+  EXPECT_TRUE(torch::allclose(plain, left, 1e-5, 1e-5));
+}
+
+// Prefill + decode with the KV cache must give the logits of a full forward
+// pass over the same (left-padded) sequences.
+TEST(Transformer, KvCacheMatchesFullRecompute) {
+  for (auto dtype : {FLOAT32, FLOAT64}) {
+    ModelConfig cfg = TinyModel(48, 3, 4);
+    cfg.set_dtype(dtype);
+    Transformer m = MakeModel(cfg, 60);
+    torch::NoGradGuard ng;
+    const int64_t B = 4, P = 6, steps = 9;
+    torch::Tensor seq = torch::randint(1, 60, {B, P + steps}, torch::kLong);
+    torch::Tensor start = torch::tensor({0, 2, 5, 1}, torch::kLong);
+    for (int64_t b = 0; b < B; ++b) seq[b].narrow(0, 0, start[b].item<int64_t>()).fill_(0);
+    torch::Tensor full = m->forward(seq, start).logits;  // [B, P+steps, V]
+    KvCache cache = m->NewCache(B, P + steps);
+    torch::Tensor logits = m->forward(seq.narrow(1, 0, P), start, &cache).logits;
+    EXPECT_TRUE(torch::allclose(logits, full.narrow(1, 0, P), 1e-4, 1e-5));
+    for (int64_t s = 0; s < steps - 1; ++s) {
+      torch::Tensor step_logits = m->DecodeStep(seq.select(1, P + s), start, cache);
+      const double tol = dtype == FLOAT64 ? 1e-10 : 1e-4;
+      EXPECT_TRUE(torch::allclose(step_logits, full.select(1, P + s), tol, tol))
+          << "step " << s << " max diff " << (step_logits - full.select(1, P + s)).abs().max().item<double>();
+    }
+  }
+}
+
+TEST(Transformer, NextTokenStatsAgreeWithLogSoftmax) {
+  torch::Tensor logits = torch::randn({2, 5, 7}, torch::kFloat64);
+  torch::Tensor tokens = torch::randint(0, 7, {2, 5}, torch::kLong);
+  TokenStats s = NextTokenStats(logits, tokens, 2.0);
+  const double ref = torch::log_softmax(logits[1][3] / 2.0, 0)[tokens[1][4].item<int64_t>()].item<double>();
+  EXPECT_NEAR(s.logprobs[1][3].item<double>(), ref, 1e-12);
+  torch::Tensor p = torch::softmax(logits[0][0] / 2.0, 0);
+  EXPECT_NEAR(s.entropy[0][0].item<double>(), -(p * p.log()).sum().item<double>(), 1e-12);
+}
+
+}  // namespace
+}  // namespace r1lab

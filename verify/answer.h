@@ -1,0 +1,36 @@
+// Rule verification of a completion: answer extraction, format, and the
+// integer answer check used by the arith task.
+//
+// Format: "<think>" ... "</think>" "<answer>" ... "</answer>", each tag once,
+// in that order, "</think>" directly followed by "<answer>", nothing after
+// "</answer>" but an optional "<eos>". Completions are decoded text, with
+// specials written by name.
+#pragma once
+
+#include <string>
+
+namespace r1lab {
+
+struct Extraction {
+  bool ok = false;
+  std::string answer;  // trimmed content of the last <answer>...</answer>
+  std::string error;   // why extraction failed: "no answer", "empty answer", "unclosed <answer>"
+};
+Extraction ExtractTaggedAnswer(const std::string& completion);
+
+bool FormatOk(const std::string& completion);
+
+// "-12", " +7 " -> true with the value; anything else -> false.
+bool ParseInteger(const std::string& s, long long* value);
+
+struct Verdict {
+  bool correct = false;
+  bool format_ok = false;
+  std::string extracted;
+  std::string error;  // extraction failure, if any
+};
+
+// Integer answer against an integer gold. Thread-safe (pure).
+Verdict VerifyIntegerAnswer(const std::string& completion, const std::string& gold);
+
+}  // namespace r1lab
