@@ -15,6 +15,7 @@
 #include "flops.h"
 #include "generate.h"
 #include "sft.h"
+#include "threads.h"
 #include "tokenizer.h"
 #include "transformer.h"
 
@@ -124,13 +125,22 @@ TrainResult BenchTrain(const ModelConfig& mc, int batch, int len, int steps, dou
 int RunBench(bool quick) {
   const double t = quick ? 0.2 : 1.0;
   std::printf("r1lab bench (%d threads%s)\n\n", at::get_num_threads(), quick ? ", quick" : "");
+  // The GEMM ceiling is measured with BLAS on every thread (the machine's
+  // best); r1lab itself runs BLAS single-threaded inside LibTorch's pool
+  // (model/threads.h), shown on the second line.
+  const int threads = at::get_num_threads();
   double gemm = 0;
   std::printf("| ceiling | value |\n|---|---|\n");
+  at::set_num_threads(1);
+  SetBlasThreads(threads);
   for (int n : {256, 512, 1024}) {
     const double g = GemmRate(n, t);
     gemm = std::max(gemm, g);
-    std::printf("| torch::mm %dx%d | %.1f GFLOP/s |\n", n, n, g);
+    std::printf("| torch::mm %dx%d, BLAS on %d threads | %.1f GFLOP/s |\n", n, n, threads, g);
   }
+  at::set_num_threads(threads);
+  SetBlasThreads(1);
+  std::printf("| torch::mm 512x512 as r1lab runs it | %.1f GFLOP/s |\n", GemmRate(512, t));
   const double bw = CopyBandwidth(t);
   std::printf("| copy bandwidth (read+write) | %.1f GB/s |\n\n", bw);
 

@@ -8,7 +8,6 @@
 #include <iostream>
 #include <map>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "checkpoint.h"
@@ -19,6 +18,7 @@
 #include "generate.h"
 #include "io.h"
 #include "runner.h"
+#include "threads.h"
 #include "tokenizer.h"
 
 namespace r1lab {
@@ -83,9 +83,9 @@ int ParseInt(const std::string& flag, const std::string& v, int lo, int hi) {
 }
 
 void SetThreads(const Args& a, int config_threads) {
-  int n = config_threads > 0 ? config_threads : static_cast<int>(std::thread::hardware_concurrency());
+  int n = config_threads;
   if (a.flags.count("threads")) n = ParseInt("threads", a.Get("threads"), 1, 1024);
-  at::set_num_threads(std::max(1, n));
+  ConfigureThreads(n);
 }
 
 std::string OptionalConfig(const Args& a) {

@@ -124,9 +124,12 @@ CheckpointMeta LoadCheckpoint(const std::string& path, Transformer& model, torch
     throw ConfigError(path + ": checkpoint was written for another model config; differences "
                       "(checkpoint -> requested):\n" + diff);
   }
-  if (ReadString(a, "r1lab/vocab") != Tokenizer::Get().Fingerprint())
-    throw ConfigError(path + ": checkpoint uses another tokenizer vocabulary");
   const CheckpointMeta meta = MetaOf(path, a);
+  c10::IValue vocab;
+  if (!a.try_read("r1lab/vocab", vocab) || !vocab.isString())
+    throw IoError(path + ": checkpoint lacks its tokenizer vocabulary");
+  if (vocab.toStringRef() != Tokenizer::Get().Fingerprint())
+    throw ConfigError(path + ": checkpoint was written with another tokenizer vocabulary");
   try {
     torch::serialize::InputArchive model_archive;
     a.read("model", model_archive);

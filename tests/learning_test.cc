@@ -13,7 +13,6 @@ namespace {
 using testing::ParseResolved;
 
 TEST(Learning, TinyModelOverfitsAFewTracesToNearZeroLoss) {
-  at::set_num_threads(2);
   ArithTask task(ParseResolved<TaskConfig>("arith {} num_test: 10"));
   Rng rng(1);
   std::vector<std::pair<std::string, std::string>> pc;
@@ -39,7 +38,6 @@ TEST(Learning, TinyModelOverfitsAFewTracesToNearZeroLoss) {
 }
 
 TEST(Learning, PretrainingRaisesArithAccuracyFarAboveUntrained) {
-  at::set_num_threads(2);
   const TaskConfig tc = ParseResolved<TaskConfig>(
       "arith { min_ops: 1 max_ops: 2 max_operand: 9 } teacher { step_error_rate: 0 } num_test: 50");
   ArithTask task(tc);
