@@ -120,6 +120,19 @@ void CheckTask(const TaskConfig& t, const std::string& p, const std::string& src
                                         std::to_string(t.arith().max_ops()));
 }
 
+void CheckGrpo(const GrpoConfig& g, const std::string& p, const std::string& src) {
+  const int max_new = g.sampling().max_new_tokens();
+  if (g.reward().overlong_buffer() >= max_new)
+    Fail(src, p + ".reward.overlong_buffer", std::to_string(g.reward().overlong_buffer()) +
+                                                 " must be below sampling.max_new_tokens=" + std::to_string(max_new));
+  const int rows = g.prompts_per_step() * g.group_size();
+  if (g.minibatches() > rows)
+    Fail(src, p + ".minibatches", std::to_string(g.minibatches()) + " exceeds the " + std::to_string(rows) +
+                                      " samples of a step (prompts_per_step x group_size)");
+  if (g.dual_clip() > 0 && g.dual_clip() <= 1)
+    Fail(src, p + ".dual_clip", "must be 0 (off) or greater than 1");
+}
+
 void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
   if (!IsSafeName(e.name()))
     Fail(src, "name", "'" + e.name() + "' is not a valid name; expected letters, digits, '_', '-', '.'");
@@ -137,7 +150,8 @@ void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
       Fail(src, p + ".name", "'" + a.name() + "' is not a valid name; expected letters, digits, '_', '-', '.'");
     if (!names.insert(a.name()).second) Fail(src, p + ".name", "'" + a.name() + "' is used twice");
     if (a.strategy_case() == Arm::STRATEGY_NOT_SET)
-      Fail(src, p, "no strategy set; expected one of: sft");
+      Fail(src, p, "no strategy set; expected one of: sft, grpo");
+    if (a.has_grpo()) CheckGrpo(a.grpo(), p + ".grpo", src);
   }
 }
 

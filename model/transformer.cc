@@ -174,6 +174,13 @@ Transformer MakeModel(const ModelConfig& cfg, int vocab_size) {
   return m;
 }
 
+void CopyWeights(Transformer& src, Transformer& dst) {
+  torch::NoGradGuard no_grad;
+  auto s = src->named_parameters(), d = dst->named_parameters();
+  R1_CHECK(s.size() == d.size(), "CopyWeights: models differ");
+  for (const auto& item : s) d[item.key()].copy_(item.value());
+}
+
 TokenStats NextTokenStats(const torch::Tensor& logits, const torch::Tensor& tokens, double temperature) {
   const int64_t T = logits.size(1);
   torch::Tensor z = logits.narrow(1, 0, T - 1);

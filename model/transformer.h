@@ -78,6 +78,10 @@ Transformer MakeModel(const ModelConfig& cfg, int vocab_size);
 torch::Device ConfigDevice(const ModelConfig& cfg);
 torch::Dtype ConfigDtype(const ModelConfig& cfg);
 
+// dst's parameters and buffers := src's (same config). For reference models
+// and snapshots.
+void CopyWeights(Transformer& src, Transformer& dst);
+
 // Teacher-forced statistics of the next token at the sampling temperature.
 // logits [B, T, V] (from tokens [B, T]); returns [B, T-1]: log-prob of
 // tokens[:, t+1] and the entropy of the distribution at t.

@@ -1,49 +1,56 @@
 #include "sft.h"
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 
 #include "checkpoint.h"
 #include "error.h"
 #include "json.h"
-#include "progress.h"
+#include "loop.h"
 #include "tokenizer.h"
 
 namespace r1lab {
 
-TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>& pc, int max_seq_len) {
-  const Tokenizer& tok = Tokenizer::Get();
-  std::vector<std::vector<int>> seqs;
-  std::vector<int64_t> prompt_len;
-  int64_t T = 0;
-  for (const auto& [prompt, completion] : pc) {
-    std::vector<int> s = {Tokenizer::kBos};
-    const auto p = tok.Encode(prompt);
-    s.insert(s.end(), p.begin(), p.end());
-    prompt_len.push_back(static_cast<int64_t>(s.size()));
-    const auto c = tok.Encode(completion);
-    s.insert(s.end(), c.begin(), c.end());
-    s.push_back(Tokenizer::kEos);
-    if (static_cast<int>(s.size()) > max_seq_len)
-      throw InputError("a training sequence of " + std::to_string(s.size()) + " tokens exceeds model.max_seq_len=" +
-                       std::to_string(max_seq_len) + " (prompt '" + prompt + "')");
-    T = std::max<int64_t>(T, static_cast<int64_t>(s.size()));
-    seqs.push_back(std::move(s));
-  }
-  const int64_t B = static_cast<int64_t>(seqs.size());
+TokenBatch BatchFromIds(const std::vector<std::vector<int>>& prompts,
+                        const std::vector<std::vector<int>>& completions) {
+  R1_CHECK(prompts.size() == completions.size(), "BatchFromIds: prompts and completions differ in number");
+  const int64_t B = static_cast<int64_t>(prompts.size());
+  int64_t T = 2;
+  for (int64_t i = 0; i < B; ++i)
+    T = std::max<int64_t>(T, static_cast<int64_t>(prompts[i].size() + completions[i].size()));
   TokenBatch b;
   b.tokens = torch::full({B, T}, Tokenizer::kPad, torch::kLong);
   b.loss_mask = torch::zeros({B, T - 1}, torch::kFloat);
   auto ta = b.tokens.accessor<int64_t, 2>();
   auto ma = b.loss_mask.accessor<float, 2>();
   for (int64_t i = 0; i < B; ++i) {
-    const int64_t L = static_cast<int64_t>(seqs[i].size());
-    for (int64_t t = 0; t < L; ++t) ta[i][t] = seqs[i][t];
-    for (int64_t t = prompt_len[i] - 1; t < L - 1; ++t) ma[i][t] = 1.0f;
+    const int64_t P = static_cast<int64_t>(prompts[i].size());
+    const int64_t L = P + static_cast<int64_t>(completions[i].size());
+    for (int64_t t = 0; t < P; ++t) ta[i][t] = prompts[i][t];
+    for (int64_t t = P; t < L; ++t) ta[i][t] = completions[i][t - P];
+    for (int64_t t = P - 1; t < L - 1; ++t) ma[i][t] = 1.0f;
     b.lengths.push_back(L);
   }
   return b;
+}
+
+TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>& pc, int max_seq_len) {
+  const Tokenizer& tok = Tokenizer::Get();
+  std::vector<std::vector<int>> prompts, completions;
+  for (const auto& [prompt, completion] : pc) {
+    std::vector<int> p = {Tokenizer::kBos};
+    const auto body = tok.Encode(prompt);
+    p.insert(p.end(), body.begin(), body.end());
+    std::vector<int> c = tok.Encode(completion);
+    c.push_back(Tokenizer::kEos);
+    if (static_cast<int>(p.size() + c.size()) > max_seq_len)
+      throw InputError("a training sequence of " + std::to_string(p.size() + c.size()) +
+                       " tokens exceeds model.max_seq_len=" + std::to_string(max_seq_len) + " (prompt '" + prompt +
+                       "')");
+    prompts.push_back(std::move(p));
+    completions.push_back(std::move(c));
+  }
+  return BatchFromIds(prompts, completions);
 }
 
 torch::optim::AdamW MakeAdamW(Transformer& model, const OptimConfig& cfg) {
@@ -114,62 +121,52 @@ double SftTrainer::Step() {
 
 int64_t RunSft(Transformer& model, const Task& task, const SftRun& run, FlopCounter* flops) {
   SftTrainer trainer(model, task, run.cfg, run.teacher, run.seed, flops);
+  int64_t start = 0;
   if (!run.checkpoint_path.empty() && FileExists(run.checkpoint_path)) {
     const CheckpointMeta meta = LoadCheckpoint(run.checkpoint_path, model, &trainer.optimizer());
-    double train_flops = 0, gen_flops = 0;
-    long long tokens = 0;
-    if (std::sscanf(meta.extra.c_str(), "%lf %lf %lld", &train_flops, &gen_flops, &tokens) != 3)
-      throw IoError(run.checkpoint_path + ": checkpoint lacks the SFT run's counters");
+    int64_t tokens = 0;
+    RestoreFlopState(meta.extra, run.checkpoint_path, flops, &tokens);
     trainer.Restore(meta.step, meta.rng_state, tokens);
-    flops->Set(FlopPhase::kTrain, train_flops);
-    flops->Set(FlopPhase::kGenerate, gen_flops);
+    start = meta.step;
     std::fprintf(stderr, "%s: resumed from %s at step %lld\n", run.label.c_str(), run.checkpoint_path.c_str(),
-                 static_cast<long long>(meta.step));
+                 static_cast<long long>(start));
   }
-  auto save = [&]() {
-    if (run.checkpoint_path.empty()) return;
-    char extra[128];
-    std::snprintf(extra, sizeof extra, "%.17g %.17g %lld", flops->Get(FlopPhase::kTrain),
-                  flops->Get(FlopPhase::kGenerate), static_cast<long long>(trainer.tokens_trained()));
-    SaveCheckpoint(run.checkpoint_path, model, &trainer.optimizer(), {trainer.step(), trainer.rng().State(), extra});
-  };
-  const auto t0 = std::chrono::steady_clock::now();
-  Progress progress(run.label, run.cfg.steps());
+  LoopSpec spec;
+  spec.steps = run.cfg.steps();
+  spec.flop_budget = run.flop_budget;
+  spec.log_every = run.cfg.log_every();
+  spec.eval_every = run.eval_every;
+  spec.checkpoint_every = run.checkpoint_every;
+  spec.label = run.label;
+  spec.metrics = run.metrics;
+  spec.flops = flops;
+  spec.eval = run.eval;
   double loss_acc = 0;
   int loss_n = 0;
-  auto budget_left = [&]() { return run.flop_budget <= 0 || flops->Total() < run.flop_budget; };
-  while (trainer.step() < run.cfg.steps() && budget_left()) {
+  LoopHooks hooks;
+  hooks.step = [&](int64_t step, std::string* note) {
     loss_acc += trainer.Step();
     ++loss_n;
-    const int64_t step = trainer.step();
-    const bool last = step == run.cfg.steps() || !budget_left();
-    if (run.metrics && (step % run.cfg.log_every() == 0 || last)) {
-      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      run.metrics->Write(Json()
-                             .Add("step", step)
-                             .Add("loss", loss_acc / loss_n)
-                             .Add("lr", trainer.lr())
-                             .Add("tokens_trained", trainer.tokens_trained())
-                             .Add("flops", flops->Total())
-                             .Add("wall_s", wall)
-                             .str());
-    }
-    if (run.eval && run.eval_every > 0 && (step % run.eval_every == 0 || last)) {
-      const std::string point = run.eval(step);
-      if (run.metrics)
-        run.metrics->Write(Json().Add("step", step).Add("flops", flops->Total()).AddRaw("eval", point).str());
-      save();
-    } else if (run.checkpoint_every > 0 && step % run.checkpoint_every == 0) {
-      save();
-    }
-    char extra[64];
-    std::snprintf(extra, sizeof extra, "loss %.3f", loss_acc / loss_n);
-    progress.Update(step, extra);
-    if (step % run.cfg.log_every() == 0) loss_acc = 0, loss_n = 0;
+    const double mean = loss_acc / loss_n;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "loss %.3f", mean);
+    *note = buf;
+    if ((step + 1) % run.cfg.log_every() != 0 && step + 1 != run.cfg.steps()) return std::string();
+    loss_acc = 0, loss_n = 0;
+    const std::string j = Json()
+                              .Add("loss", mean)
+                              .Add("lr", trainer.lr())
+                              .Add("tokens_trained", trainer.tokens_trained())
+                              .str();
+    return j.substr(1, j.size() - 2);
+  };
+  if (!run.checkpoint_path.empty()) {
+    hooks.save = [&](int64_t step) {
+      SaveCheckpoint(run.checkpoint_path, model, &trainer.optimizer(),
+                     {step, trainer.rng().State(), FlopState(*flops, trainer.tokens_trained())});
+    };
   }
-  save();
-  progress.Finish();
-  return trainer.step();
+  return RunLoop(spec, start, hooks);
 }
 
 }  // namespace r1lab

@@ -29,7 +29,11 @@ struct TokenBatch {
   torch::Tensor loss_mask;  // [B, T-1] float: 1 where tokens[:, t+1] is a completion token
   std::vector<int64_t> lengths;
 };
-// InputError if a sequence exceeds max_seq_len.
+// From token ids: <bos> is part of each prompt; completions are used as given.
+TokenBatch BatchFromIds(const std::vector<std::vector<int>>& prompts,
+                        const std::vector<std::vector<int>>& completions);
+// From text: <bos> + prompt, completion + <eos>. InputError if a sequence
+// exceeds max_seq_len.
 TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>& prompt_completion,
                           int max_seq_len);
 

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "grpo.h"
 #include "sft.h"
 
 namespace r1lab {
@@ -34,6 +35,15 @@ class SftStrategy : public Strategy {
   Arm arm_;
 };
 
+class GrpoStrategy : public Strategy {
+ public:
+  explicit GrpoStrategy(const Arm& arm) : arm_(arm) {}
+  void Train(StrategyContext& ctx) override { RunGrpo(arm_.grpo(), ctx); }
+
+ private:
+  Arm arm_;
+};
+
 std::mutex& RegistryMutex() {
   static std::mutex m;
   return m;
@@ -42,6 +52,7 @@ std::mutex& RegistryMutex() {
 std::map<Arm::StrategyCase, StrategyFactory>& Registry() {
   static std::map<Arm::StrategyCase, StrategyFactory> r = {
       {Arm::kSft, [](const Arm& a) { return std::make_unique<SftStrategy>(a); }},
+      {Arm::kGrpo, [](const Arm& a) { return std::make_unique<GrpoStrategy>(a); }},
   };
   return r;
 }

@@ -29,6 +29,7 @@ Result RunCli(const std::string& args) {
 
 constexpr const char* kTiny = R"(
 name: "tiny"
+threads: 1
 seeds: [1, 2]
 task { arith { min_ops: 1 max_ops: 2 } num_test: 40 }
 model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 64 }
@@ -45,10 +46,10 @@ std::string Replace(std::string s, const std::string& from, const std::string& t
 
 TEST(Cli, MalformedConfigNamesFileLineAndField) {
   const std::string dir = testing::TempDir("cli_bad");
-  WriteFileAtomic(dir + "/bad.pbtxt", std::string(kTiny) + "threads: 1 dmodel: 3\n");
+  WriteFileAtomic(dir + "/bad.pbtxt", std::string(kTiny) + "dmodel: 3\n");
   Result r = RunCli("run " + dir + "/bad.pbtxt --out " + dir);
   EXPECT_EQ(r.code, 2) << r.out;
-  EXPECT_NE(r.out.find("bad.pbtxt:9:18:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bad.pbtxt:10:7:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("dmodel"), std::string::npos) << r.out;
   WriteFileAtomic(dir + "/range.pbtxt", Replace(kTiny, "samples_per_problem: 2", "samples_per_problem: 0"));
   r = RunCli("run " + dir + "/range.pbtxt --out " + dir);
@@ -98,7 +99,7 @@ TEST(Cli, UnwritableOutputDirectory) {
 TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   const std::string dir = testing::TempDir("cli_run");
   WriteFileAtomic(dir + "/c.pbtxt", kTiny);
-  Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir + " --threads 2");
+  Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir + "");
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string exp = dir + "/tiny";
   for (const char* f : {"/config.pbtxt", "/commit.txt", "/summary.md", "/summary.csv", "/base/eval.json",

@@ -4,7 +4,9 @@
 #include "threads.h"
 
 int main(int argc, char** argv) {
-  r1lab::ConfigureThreads(0);
+  // One thread per test process: ctest runs suites in parallel, and two
+  // multi-threaded processes on two cores oversubscribe them.
+  r1lab::ConfigureThreads(1);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

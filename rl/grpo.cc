@@ -1,0 +1,307 @@
+#include "grpo.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include "checkpoint.h"
+#include "error.h"
+#include "generate.h"
+#include "json.h"
+#include "loop.h"
+#include "policy_loss.h"
+#include "sft.h"
+#include "strategy.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// One mini-batch, with everything computed before the first update.
+struct MiniBatch {
+  TokenBatch batch;
+  torch::Tensor mask;        // [n, T-1] trained tokens
+  torch::Tensor advantages;  // [n, T-1]
+  torch::Tensor old_lp;      // [n, T-1] or undefined (then: current, detached)
+  torch::Tensor ref_lp;      // [n, T-1] or undefined (no reference)
+};
+
+}  // namespace
+
+GrpoTrainer::GrpoTrainer(Transformer& policy, const Task& task, const GrpoConfig& cfg, uint64_t seed,
+                         FlopCounter* flops)
+    : policy_(policy), task_(task), cfg_(cfg), seed_(seed), rng_(seed), flops_(flops),
+      reward_(cfg.reward(), cfg.sampling().max_new_tokens()),
+      optimizer_(std::make_unique<torch::optim::AdamW>(MakeAdamW(policy, cfg.optim()))) {
+  if (cfg.kl_coef() > 0) {
+    ref_ = MakeModel(policy->config(), policy->vocab_size());
+    CopyWeights(policy_, *ref_);
+    (*ref_)->eval();
+  }
+}
+
+std::string GrpoTrainer::Step(int64_t step, std::string* note) {
+  const auto t_start = Clock::now();
+  double t_gen = 0, t_score = 0;
+  const Tokenizer& tok = Tokenizer::Get();
+  const ModelConfig& mc = policy_->config();
+  const int V = policy_->vocab_size();
+  const int P = cfg_.prompts_per_step(), G = cfg_.group_size();
+  if (ref_ && cfg_.ref_update_every() > 0 && step > 0 && step % cfg_.ref_update_every() == 0)
+    CopyWeights(policy_, *ref_);
+
+  // ---- rollouts: P groups of G, optionally re-sampling zero-variance groups (DAPO)
+  std::vector<std::vector<int>> prompts;  // one per sample row
+  std::vector<Generation> gens;
+  std::vector<RewardBreakdown> rewards;
+  int sampled_groups = 0, zero_std_groups = 0, dropped = 0, rounds = 0;
+  const int max_rounds = cfg_.drop_zero_variance_groups() ? cfg_.max_resample_rounds() : 0;
+  int kept = 0;
+  policy_->eval();
+  while (kept < P) {
+    const int need = P - kept;
+    std::vector<Problem> problems;
+    std::vector<std::vector<int>> rows;
+    for (int i = 0; i < need; ++i) {
+      problems.push_back(task_.SampleTrain(rng_));
+      std::vector<int> p = {Tokenizer::kBos};
+      const auto body = tok.Encode(problems.back().prompt);
+      p.insert(p.end(), body.begin(), body.end());
+      for (int g = 0; g < G; ++g) rows.push_back(p);
+    }
+    GenerateOptions go;
+    go.sampling = cfg_.sampling();
+    go.seed = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024 + rounds));
+    auto t0 = Clock::now();
+    std::vector<Generation> g = Generate(policy_, rows, go, flops_);
+    t_gen += Since(t0);
+    t0 = Clock::now();
+    std::vector<Scored> scored(g.size());
+    std::vector<const std::string*> golds(g.size());
+    for (size_t k = 0; k < g.size(); ++k) {
+      scored[k] = {tok.Decode(g[k].tokens), static_cast<int>(g[k].tokens.size()), g[k].truncated};
+      golds[k] = &problems[k / G].gold;
+    }
+    std::vector<RewardBreakdown> r = reward_.ScoreBatch(scored, golds);
+    t_score += Since(t0);
+    const bool last_round = rounds >= max_rounds;
+    for (int i = 0; i < need; ++i) {
+      double lo = r[i * G].total, hi = lo;
+      for (int k = 1; k < G; ++k) lo = std::min(lo, r[i * G + k].total), hi = std::max(hi, r[i * G + k].total);
+      ++sampled_groups;
+      const bool zero_std = lo == hi;
+      zero_std_groups += zero_std;
+      if (zero_std && !last_round) {
+        ++dropped;
+        continue;
+      }
+      for (int k = 0; k < G; ++k) {
+        prompts.push_back(rows[i * G + k]);
+        gens.push_back(std::move(g[i * G + k]));
+        rewards.push_back(std::move(r[i * G + k]));
+      }
+      ++kept;
+    }
+    ++rounds;
+  }
+
+  // ---- advantages and mini-batches
+  const int N = P * G;
+  std::vector<double> totals(N);
+  for (int i = 0; i < N; ++i) totals[i] = rewards[i].total;
+  const std::vector<double> adv = GroupAdvantages(totals, G, cfg_.advantage(), cfg_.std_epsilon());
+  std::vector<int> order(N);
+  std::iota(order.begin(), order.end(), 0);
+  for (int i = N - 1; i > 0; --i) std::swap(order[i], order[rng_.Int(0, i)]);
+  const int M = std::min(cfg_.minibatches(), N);
+  const bool need_old = cfg_.epochs() > 1 || M > 1 || (ref_ && cfg_.kl_in_reward());
+  const double temperature = cfg_.sampling().temperature() > 0 ? cfg_.sampling().temperature() : 1.0;
+  const double beta = cfg_.kl_coef();
+  std::vector<MiniBatch> mbs;
+  const auto t_train0 = Clock::now();
+  double kl_reward_sum = 0;
+  for (int m = 0; m < M; ++m) {
+    std::vector<std::vector<int>> ps, cs;
+    std::vector<double> a;
+    std::vector<bool> trunc;
+    for (int k = m * N / M; k < (m + 1) * N / M; ++k) {
+      const int i = order[k];
+      ps.push_back(prompts[i]);
+      cs.push_back(gens[i].tokens);
+      a.push_back(adv[i]);
+      trunc.push_back(gens[i].truncated);
+    }
+    MiniBatch mb;
+    mb.batch = BatchFromIds(ps, cs);
+    mb.mask = mb.batch.loss_mask.clone();
+    for (size_t r = 0; r < trunc.size(); ++r)
+      if (cfg_.mask_truncated() && trunc[r]) mb.mask[r].zero_();
+    mb.advantages = torch::tensor(a, torch::kFloat).view({-1, 1}) * mb.mask;
+    double fwd = 0;
+    for (int64_t L : mb.batch.lengths) fwd += ForwardFlopsSequence(mc, V, L);
+    torch::NoGradGuard ng;
+    if (need_old) {
+      mb.old_lp = NextTokenStats(policy_->forward(mb.batch.tokens).logits, mb.batch.tokens, temperature).logprobs;
+      flops_->Add(FlopPhase::kTrain, fwd);
+    }
+    if (ref_) {
+      mb.ref_lp = NextTokenStats((*ref_)->forward(mb.batch.tokens).logits, mb.batch.tokens, temperature).logprobs;
+      flops_->Add(FlopPhase::kScore, fwd);
+      if (cfg_.kl_in_reward()) {
+        // PPO style: -beta * KL per token in the return, so each token's
+        // advantage loses the KL of itself and every later token.
+        const torch::Tensor kl = KlPerToken(mb.old_lp, mb.ref_lp, cfg_.kl_estimator()) * mb.mask;
+        kl_reward_sum += kl.sum().item<double>();
+        mb.advantages = mb.advantages - beta * ReverseCumsum(kl) * mb.mask;
+      }
+    }
+    mbs.push_back(std::move(mb));
+  }
+
+  // ---- updates
+  policy_->train();
+  PolicyLossOptions lo;
+  lo.clip_low = cfg_.clip_low();
+  lo.clip_high = cfg_.clip_high();
+  lo.dual_clip = cfg_.dual_clip();
+  lo.kl_coef = cfg_.kl_in_reward() ? 0 : beta;
+  lo.entropy_coef = cfg_.entropy_coef();
+  lo.aggregation = cfg_.loss_aggregation();
+  lo.max_length = cfg_.loss_max_length() > 0 ? cfg_.loss_max_length() : cfg_.sampling().max_new_tokens();
+  const double lr = ScheduledLr(cfg_.optim(), step, cfg_.steps());
+  for (auto& g : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+  PolicyLossStats sum_stats;
+  double grad_norm_sum = 0, loss_sum = 0;
+  int updates = 0;
+  int64_t tokens_trained = 0;
+  for (int e = 0; e < cfg_.epochs(); ++e) {
+    for (MiniBatch& mb : mbs) {
+      optimizer_->zero_grad();
+      const TokenStats ts = NextTokenStats(policy_->forward(mb.batch.tokens).logits, mb.batch.tokens, temperature);
+      PolicyLossInputs in;
+      in.logprobs = ts.logprobs;
+      in.old_logprobs = mb.old_lp.defined() ? mb.old_lp : ts.logprobs.detach();
+      in.advantages = mb.advantages;
+      in.mask = mb.mask;
+      in.entropy = ts.entropy;
+      if (mb.ref_lp.defined()) in.kl = KlPerToken(ts.logprobs, mb.ref_lp, cfg_.kl_estimator());
+      PolicyLossStats st;
+      torch::Tensor loss = PolicyLoss(in, lo, &st);
+      loss.backward();
+      double gn = 0;
+      for (const auto& p : policy_->parameters())
+        if (p.grad().defined()) gn += p.grad().pow(2).sum().item<double>();
+      gn = std::sqrt(gn);
+      if (cfg_.optim().grad_clip() > 0) torch::nn::utils::clip_grad_norm_(policy_->parameters(), cfg_.optim().grad_clip());
+      optimizer_->step();
+      if (updates == 0) first_ratio_dev_ = st.ratio_max_abs_dev;
+      ++updates;
+      grad_norm_sum += gn;
+      loss_sum += loss.item<double>();
+      sum_stats.pg_loss += st.pg_loss;
+      sum_stats.kl += st.kl;
+      sum_stats.entropy += st.entropy;
+      sum_stats.clip_low_frac += st.clip_low_frac;
+      sum_stats.clip_high_frac += st.clip_high_frac;
+      sum_stats.clip_region_frac += st.clip_region_frac;
+      for (int64_t L : mb.batch.lengths) {
+        flops_->Add(FlopPhase::kTrain, 3 * ForwardFlopsSequence(mc, V, L));
+        tokens_trained += L;
+      }
+    }
+  }
+  const double t_train = Since(t_train0);
+
+  // ---- metrics
+  double rmean = 0, rsq = 0, len_sum = 0, trunc_n = 0;
+  int len_min = 1 << 30, len_max = 0;
+  std::vector<double> term_sum(reward_.term_names().size(), 0.0);
+  for (int i = 0; i < N; ++i) {
+    rmean += totals[i];
+    rsq += totals[i] * totals[i];
+    const int L = static_cast<int>(gens[i].tokens.size());
+    len_sum += L;
+    len_min = std::min(len_min, L);
+    len_max = std::max(len_max, L);
+    trunc_n += gens[i].truncated;
+    tokens_generated_ += L;
+    for (size_t t = 0; t < term_sum.size(); ++t) term_sum[t] += rewards[i].terms[t];
+  }
+  rmean /= N;
+  const double rstd = std::sqrt(std::max(0.0, rsq / N - rmean * rmean));
+  Json j;
+  j.Add("reward_mean", rmean).Add("reward_std", rstd);
+  for (size_t t = 0; t < term_sum.size(); ++t) j.Add("reward_" + reward_.term_names()[t], term_sum[t] / N);
+  j.Add("frac_reward_zero_std", static_cast<double>(zero_std_groups) / sampled_groups)
+      .Add("groups_dropped", dropped)
+      .Add("sampling_rounds", rounds)
+      .Add("len_mean", len_sum / N)
+      .Add("len_min", len_min)
+      .Add("len_max", len_max)
+      .Add("truncation_rate", trunc_n / N)
+      .Add("loss", loss_sum / updates)
+      .Add("pg_loss", sum_stats.pg_loss / updates)
+      .Add("kl", cfg_.kl_in_reward() ? kl_reward_sum / std::max(1.0, static_cast<double>(tokens_trained)) : sum_stats.kl / updates)
+      .Add("entropy", sum_stats.entropy / updates)
+      .Add("clip_low_frac", sum_stats.clip_low_frac / updates)
+      .Add("clip_high_frac", sum_stats.clip_high_frac / updates)
+      .Add("clip_region_frac", sum_stats.clip_region_frac / updates)
+      .Add("grad_norm", grad_norm_sum / updates)
+      .Add("first_ratio_dev", first_ratio_dev_)
+      .Add("lr", lr)
+      .Add("tokens_generated", tokens_generated_)
+      .Add("tokens_trained_step", tokens_trained)
+      .Add("time_generate_s", t_gen)
+      .Add("time_score_s", t_score)
+      .Add("time_train_s", t_train)
+      .Add("time_step_s", Since(t_start));
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "reward %.3f acc %.3f len %.1f", rmean, term_sum[0] / N, len_sum / N);
+  *note = buf;
+  const std::string s = j.str();
+  return s.substr(1, s.size() - 2);
+}
+
+void RunGrpo(const GrpoConfig& cfg, StrategyContext& ctx) {
+  GrpoTrainer trainer(*ctx.policy, *ctx.task, cfg, ctx.seed, ctx.flops);
+  const std::string ref_path = ctx.checkpoint_path + ".ref";
+  int64_t start = 0;
+  if (!ctx.checkpoint_path.empty() && FileExists(ctx.checkpoint_path)) {
+    const CheckpointMeta meta = LoadCheckpoint(ctx.checkpoint_path, *ctx.policy, &trainer.optimizer());
+    int64_t tokens = 0;
+    RestoreFlopState(meta.extra, ctx.checkpoint_path, ctx.flops, &tokens);
+    trainer.set_tokens_generated(tokens);
+    trainer.rng().SetState(meta.rng_state);
+    if (trainer.reference()) LoadCheckpoint(ref_path, *trainer.reference(), nullptr);
+    start = meta.step;
+    std::fprintf(stderr, "%s: resumed from %s at step %lld\n", ctx.label.c_str(), ctx.checkpoint_path.c_str(),
+                 static_cast<long long>(start));
+  }
+  LoopSpec spec;
+  spec.steps = cfg.steps();
+  spec.flop_budget = ctx.arm->flop_budget();
+  spec.log_every = cfg.log_every();
+  spec.eval_every = ctx.experiment->eval().eval_every();
+  spec.label = ctx.label;
+  spec.metrics = ctx.metrics;
+  spec.flops = ctx.flops;
+  spec.eval = ctx.evaluate;
+  LoopHooks hooks;
+  hooks.step = [&](int64_t step, std::string* note) { return trainer.Step(step, note); };
+  if (!ctx.checkpoint_path.empty()) {
+    hooks.save = [&](int64_t step) {
+      if (trainer.reference()) SaveCheckpoint(ref_path, *trainer.reference(), nullptr, {step, "", ""});
+      SaveCheckpoint(ctx.checkpoint_path, *ctx.policy, &trainer.optimizer(),
+                     {step, trainer.rng().State(), FlopState(*ctx.flops, trainer.tokens_generated())});
+    };
+  }
+  RunLoop(spec, start, hooks);
+}
+
+}  // namespace r1lab

@@ -1,0 +1,62 @@
+// GRPO with rule rewards (R1-Zero), with the published variants as knobs
+// (GrpoConfig in proto/r1lab.proto): Dr. GRPO, DAPO, RLOO advantages, KL
+// estimators and placements, loss aggregations.
+//
+// One step: sample P training prompts, G completions each from the current
+// (= old) policy, score them with the reward chain, turn rewards into group
+// advantages, then run `epochs` passes of `minibatches` optimizer steps on the
+// clipped surrogate. Log-probs are taken at the sampling temperature. With
+// one epoch and one mini-batch the old log-probs are the current ones
+// detached, so the ratio is exactly 1; otherwise they come from a no-grad
+// pass before the first update, chunked like the updates, so the first
+// mini-batch still sees ratio 1 exactly.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "flops.h"
+#include "r1lab.pb.h"
+#include "reward.h"
+#include "rng.h"
+#include "task.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+class GrpoTrainer {
+ public:
+  GrpoTrainer(Transformer& policy, const Task& task, const GrpoConfig& cfg, uint64_t seed, FlopCounter* flops);
+  // One generation step and its updates; returns metrics as JSON members
+  // (no braces) and writes a short progress note.
+  std::string Step(int64_t step, std::string* note);
+
+  torch::optim::AdamW& optimizer() { return *optimizer_; }
+  Rng& rng() { return rng_; }
+  Transformer* reference() { return ref_ ? &*ref_ : nullptr; }
+  int64_t tokens_generated() const { return tokens_generated_; }
+  void set_tokens_generated(int64_t n) { tokens_generated_ = n; }
+  // Largest |ratio - 1| on the first mini-batch of the last step (0 exactly
+  // when on-policy); exposed for tests.
+  double last_first_ratio_dev() const { return first_ratio_dev_; }
+
+ private:
+  Transformer& policy_;
+  const Task& task_;
+  GrpoConfig cfg_;
+  uint64_t seed_;
+  Rng rng_;
+  FlopCounter* flops_;
+  RewardChain reward_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::optional<Transformer> ref_;
+  int64_t tokens_generated_ = 0;
+  double first_ratio_dev_ = 0;
+};
+
+struct StrategyContext;
+// The arm: runs GRPO under the shared loop with eval, checkpoints and resume.
+void RunGrpo(const GrpoConfig& cfg, StrategyContext& ctx);
+
+}  // namespace r1lab

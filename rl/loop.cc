@@ -1,0 +1,67 @@
+#include "loop.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "error.h"
+#include "json.h"
+#include "progress.h"
+
+namespace r1lab {
+
+int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Progress progress(spec.label, spec.steps);
+  auto budget_left = [&]() { return spec.flop_budget <= 0 || spec.flops->Total() < spec.flop_budget; };
+  int64_t step = start_step;
+  while (step < spec.steps && budget_left()) {
+    std::string note;
+    const std::string body = hooks.step(step, &note);
+    ++step;
+    const bool last = step == spec.steps || !budget_left();
+    if (spec.metrics && (step % spec.log_every == 0 || last)) {
+      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::string line = Json().Add("step", step).Add("flops", spec.flops->Total()).Add("wall_s", wall).str();
+      if (!body.empty()) line = line.substr(0, line.size() - 1) + "," + body + "}";
+      spec.metrics->Write(line);
+    }
+    const bool eval_point = spec.eval && spec.eval_every > 0 && (step % spec.eval_every == 0 || last);
+    if (eval_point) {
+      const std::string point = spec.eval(step);
+      if (spec.metrics)
+        spec.metrics->Write(Json().Add("step", step).Add("flops", spec.flops->Total()).AddRaw("eval", point).str());
+    }
+    if (hooks.save && (eval_point || (spec.checkpoint_every > 0 && step % spec.checkpoint_every == 0)))
+      hooks.save(step);
+    std::string extra = note;
+    if (spec.flop_budget > 0) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, " flops %.3g/%.3g", spec.flops->Total(), spec.flop_budget);
+      extra += buf;
+    }
+    progress.Update(step, extra);
+  }
+  if (hooks.save) hooks.save(step);
+  progress.Finish();
+  return step;
+}
+
+std::string FlopState(const FlopCounter& f, int64_t tokens) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%.17g %.17g %.17g %lld", f.Get(FlopPhase::kGenerate), f.Get(FlopPhase::kTrain),
+                f.Get(FlopPhase::kScore), static_cast<long long>(tokens));
+  return buf;
+}
+
+void RestoreFlopState(const std::string& extra, const std::string& path, FlopCounter* f, int64_t* tokens) {
+  double g = 0, t = 0, s = 0;
+  long long n = 0;
+  if (std::sscanf(extra.c_str(), "%lf %lf %lf %lld", &g, &t, &s, &n) != 4)
+    throw IoError(path + ": checkpoint lacks the run's FLOP counters");
+  f->Set(FlopPhase::kGenerate, g);
+  f->Set(FlopPhase::kTrain, t);
+  f->Set(FlopPhase::kScore, s);
+  *tokens = n;
+}
+
+}  // namespace r1lab

@@ -1,0 +1,42 @@
+// The training loop every strategy shares: steps until the step count or the
+// FLOP budget is spent, metrics lines every log_every steps, held-out eval
+// every eval_every steps (and at the end), checkpoints at eval points and every
+// checkpoint_every steps, progress on stderr.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "flops.h"
+#include "io.h"
+
+namespace r1lab {
+
+struct LoopSpec {
+  int64_t steps = 0;
+  double flop_budget = 0;  // 0 = steps only
+  int log_every = 1;
+  int eval_every = 0;       // 0 = no periodic eval
+  int checkpoint_every = 0; // 0 = eval points and the end only
+  std::string label;
+  JsonlWriter* metrics = nullptr;
+  FlopCounter* flops = nullptr;
+  // Held-out eval; returns its JSON object (spliced into an "eval" line).
+  std::function<std::string(int64_t step)> eval;
+};
+
+struct LoopHooks {
+  // Runs one step; returns the step's metrics as JSON members without braces
+  // ("\"loss\":0.4,...") and a short progress note.
+  std::function<std::string(int64_t step, std::string* note)> step;
+  std::function<void(int64_t step)> save;  // may be empty
+};
+
+// Runs from `start_step` (0, or the resumed checkpoint's step). Returns the last step.
+int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks);
+
+// Counters a resumable run keeps in its checkpoint's `extra` field.
+std::string FlopState(const FlopCounter& f, int64_t tokens);
+void RestoreFlopState(const std::string& extra, const std::string& path, FlopCounter* f, int64_t* tokens);
+
+}  // namespace r1lab

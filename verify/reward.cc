@@ -1,0 +1,46 @@
+#include "reward.h"
+
+#include <tbb/parallel_for.h>
+
+#include "error.h"
+
+namespace r1lab {
+
+double OverlongPenalty(int length, int max_length, int buffer) {
+  if (buffer <= 0) return 0;
+  const int free_len = max_length - buffer;
+  if (length <= free_len) return 0;
+  if (length >= max_length) return -1;
+  return static_cast<double>(free_len - length) / buffer;
+}
+
+RewardChain::RewardChain(const RewardConfig& cfg, int max_new_tokens) : cfg_(cfg), max_new_tokens_(max_new_tokens) {
+  names_ = {"accuracy", "format"};
+  weights_ = {cfg.accuracy_weight(), cfg.format_weight()};
+  if (cfg.overlong_buffer() > 0) {
+    if (cfg.overlong_buffer() >= max_new_tokens)
+      throw ConfigError("reward.overlong_buffer=" + std::to_string(cfg.overlong_buffer()) +
+                        " must be below the sampling max_new_tokens=" + std::to_string(max_new_tokens));
+    names_.push_back("overlong");
+    weights_.push_back(cfg.overlong_weight());
+  }
+}
+
+RewardBreakdown RewardChain::Score(const Scored& s, const std::string& gold) const {
+  RewardBreakdown r;
+  r.verdict = VerifyIntegerAnswer(s.completion, gold);
+  r.terms = {r.verdict.correct ? 1.0 : 0.0, r.verdict.format_ok ? 1.0 : 0.0};
+  if (cfg_.overlong_buffer() > 0) r.terms.push_back(OverlongPenalty(s.length, max_new_tokens_, cfg_.overlong_buffer()));
+  for (size_t i = 0; i < r.terms.size(); ++i) r.total += weights_[i] * r.terms[i];
+  return r;
+}
+
+std::vector<RewardBreakdown> RewardChain::ScoreBatch(const std::vector<Scored>& samples,
+                                                     const std::vector<const std::string*>& golds) const {
+  R1_CHECK(samples.size() == golds.size(), "ScoreBatch: samples and golds differ in number");
+  std::vector<RewardBreakdown> out(samples.size());
+  tbb::parallel_for(size_t{0}, samples.size(), [&](size_t i) { out[i] = Score(samples[i], *golds[i]); });
+  return out;
+}
+
+}  // namespace r1lab
