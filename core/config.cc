@@ -133,6 +133,22 @@ void CheckGrpo(const GrpoConfig& g, const std::string& p, const std::string& src
     Fail(src, p + ".dual_clip", "must be 0 (off) or greater than 1");
 }
 
+void CheckPpo(const PpoConfig& c, const ModelConfig& policy, const std::string& p, const std::string& src) {
+  if (c.reward().overlong_buffer() >= c.sampling().max_new_tokens())
+    Fail(src, p + ".reward.overlong_buffer", "must be below sampling.max_new_tokens=" +
+                                                 std::to_string(c.sampling().max_new_tokens()));
+  if (c.minibatches() > c.prompts_per_step())
+    Fail(src, p + ".minibatches", std::to_string(c.minibatches()) + " exceeds prompts_per_step=" +
+                                      std::to_string(c.prompts_per_step()));
+  const int d = c.critic_d_model() > 0 ? c.critic_d_model() : policy.d_model();
+  const int layers = c.critic_n_layers() > 0 ? c.critic_n_layers() : policy.n_layers();
+  if (d % policy.n_heads() != 0)
+    Fail(src, p + ".critic_d_model", std::to_string(d) + " is not divisible by model.n_heads=" +
+                                         std::to_string(policy.n_heads()));
+  if (c.critic_from_base() && (d != policy.d_model() || layers != policy.n_layers()))
+    Fail(src, p + ".critic_from_base", "needs the critic to have the policy's size; set it false for another size");
+}
+
 void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
   if (!IsSafeName(e.name()))
     Fail(src, "name", "'" + e.name() + "' is not a valid name; expected letters, digits, '_', '-', '.'");
@@ -150,8 +166,9 @@ void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
       Fail(src, p + ".name", "'" + a.name() + "' is not a valid name; expected letters, digits, '_', '-', '.'");
     if (!names.insert(a.name()).second) Fail(src, p + ".name", "'" + a.name() + "' is used twice");
     if (a.strategy_case() == Arm::STRATEGY_NOT_SET)
-      Fail(src, p, "no strategy set; expected one of: sft, grpo");
+      Fail(src, p, "no strategy set; expected one of: sft, grpo, ppo");
     if (a.has_grpo()) CheckGrpo(a.grpo(), p + ".grpo", src);
+    if (a.has_ppo()) CheckPpo(a.ppo(), e.model(), p + ".ppo", src);
   }
 }
 

@@ -174,11 +174,15 @@ Transformer MakeModel(const ModelConfig& cfg, int vocab_size) {
   return m;
 }
 
-void CopyWeights(Transformer& src, Transformer& dst) {
+void CopyWeights(Transformer& src, Transformer& dst, bool strict) {
   torch::NoGradGuard no_grad;
   auto s = src->named_parameters(), d = dst->named_parameters();
-  R1_CHECK(s.size() == d.size(), "CopyWeights: models differ");
-  for (const auto& item : s) d[item.key()].copy_(item.value());
+  if (strict) R1_CHECK(s.size() == d.size(), "CopyWeights: models differ");
+  for (auto& item : d) {
+    const torch::Tensor* from = s.find(item.key());
+    if (from && from->sizes() == item.value().sizes()) item.value().copy_(*from);
+    else R1_CHECK(!strict, "CopyWeights: no matching source for " + item.key());
+  }
 }
 
 TokenStats NextTokenStats(const torch::Tensor& logits, const torch::Tensor& tokens, double temperature) {

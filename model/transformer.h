@@ -78,9 +78,10 @@ Transformer MakeModel(const ModelConfig& cfg, int vocab_size);
 torch::Device ConfigDevice(const ModelConfig& cfg);
 torch::Dtype ConfigDtype(const ModelConfig& cfg);
 
-// dst's parameters and buffers := src's (same config). For reference models
-// and snapshots.
-void CopyWeights(Transformer& src, Transformer& dst);
+// dst's parameters := src's. Strict: the two must have the same parameters.
+// Otherwise every parameter dst shares with src (same name and shape) is
+// copied and the rest (e.g. a fresh value head) is left as initialised.
+void CopyWeights(Transformer& src, Transformer& dst, bool strict = true);
 
 // Teacher-forced statistics of the next token at the sampling temperature.
 // logits [B, T, V] (from tokens [B, T]); returns [B, T-1]: log-prob of

@@ -12,6 +12,7 @@
 #include "json.h"
 #include "loop.h"
 #include "policy_loss.h"
+#include "rollout.h"
 #include "sft.h"
 #include "strategy.h"
 #include "tokenizer.h"
@@ -48,8 +49,6 @@ GrpoTrainer::GrpoTrainer(Transformer& policy, const Task& task, const GrpoConfig
 
 std::string GrpoTrainer::Step(int64_t step, std::string* note) {
   const auto t_start = Clock::now();
-  double t_gen = 0, t_score = 0;
-  const Tokenizer& tok = Tokenizer::Get();
   const ModelConfig& mc = policy_->config();
   const int V = policy_->vocab_size();
   const int P = cfg_.prompts_per_step(), G = cfg_.group_size();
@@ -57,64 +56,38 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
     CopyWeights(policy_, *ref_);
 
   // ---- rollouts: P groups of G, optionally re-sampling zero-variance groups (DAPO)
-  std::vector<std::vector<int>> prompts;  // one per sample row
-  std::vector<Generation> gens;
-  std::vector<RewardBreakdown> rewards;
+  Rollouts ro;
+  ro.group_size = G;
+  double t_gen = 0, t_score = 0;
   int sampled_groups = 0, zero_std_groups = 0, dropped = 0, rounds = 0;
   const int max_rounds = cfg_.drop_zero_variance_groups() ? cfg_.max_resample_rounds() : 0;
-  int kept = 0;
-  policy_->eval();
-  while (kept < P) {
-    const int need = P - kept;
-    std::vector<Problem> problems;
-    std::vector<std::vector<int>> rows;
-    for (int i = 0; i < need; ++i) {
-      problems.push_back(task_.SampleTrain(rng_));
-      std::vector<int> p = {Tokenizer::kBos};
-      const auto body = tok.Encode(problems.back().prompt);
-      p.insert(p.end(), body.begin(), body.end());
-      for (int g = 0; g < G; ++g) rows.push_back(p);
-    }
-    GenerateOptions go;
-    go.sampling = cfg_.sampling();
-    go.seed = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024 + rounds));
-    auto t0 = Clock::now();
-    std::vector<Generation> g = Generate(policy_, rows, go, flops_);
-    t_gen += Since(t0);
-    t0 = Clock::now();
-    std::vector<Scored> scored(g.size());
-    std::vector<const std::string*> golds(g.size());
-    for (size_t k = 0; k < g.size(); ++k) {
-      scored[k] = {tok.Decode(g[k].tokens), static_cast<int>(g[k].tokens.size()), g[k].truncated};
-      golds[k] = &problems[k / G].gold;
-    }
-    std::vector<RewardBreakdown> r = reward_.ScoreBatch(scored, golds);
-    t_score += Since(t0);
+  while (static_cast<int>(ro.problems.size()) < P) {
+    const int need = P - static_cast<int>(ro.problems.size());
+    const uint64_t seed = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024 + rounds));
+    Rollouts fresh = SampleRollouts(policy_, task_, rng_, need, G, cfg_.sampling(), seed, reward_, flops_);
+    t_gen += fresh.t_generate;
+    t_score += fresh.t_score;
     const bool last_round = rounds >= max_rounds;
     for (int i = 0; i < need; ++i) {
-      double lo = r[i * G].total, hi = lo;
-      for (int k = 1; k < G; ++k) lo = std::min(lo, r[i * G + k].total), hi = std::max(hi, r[i * G + k].total);
+      double lo = fresh.rewards[i * G].total, hi = lo;
+      for (int k = 1; k < G; ++k) {
+        lo = std::min(lo, fresh.rewards[i * G + k].total);
+        hi = std::max(hi, fresh.rewards[i * G + k].total);
+      }
       ++sampled_groups;
-      const bool zero_std = lo == hi;
-      zero_std_groups += zero_std;
-      if (zero_std && !last_round) {
+      zero_std_groups += lo == hi;
+      if (lo == hi && !last_round) {
         ++dropped;
         continue;
       }
-      for (int k = 0; k < G; ++k) {
-        prompts.push_back(rows[i * G + k]);
-        gens.push_back(std::move(g[i * G + k]));
-        rewards.push_back(std::move(r[i * G + k]));
-      }
-      ++kept;
+      ro.AppendGroup(fresh, i);
     }
     ++rounds;
   }
 
   // ---- advantages and mini-batches
   const int N = P * G;
-  std::vector<double> totals(N);
-  for (int i = 0; i < N; ++i) totals[i] = rewards[i].total;
+  const std::vector<double> totals = ro.totals();
   const std::vector<double> adv = GroupAdvantages(totals, G, cfg_.advantage(), cfg_.std_epsilon());
   std::vector<int> order(N);
   std::iota(order.begin(), order.end(), 0);
@@ -127,21 +100,12 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
   const auto t_train0 = Clock::now();
   double kl_reward_sum = 0;
   for (int m = 0; m < M; ++m) {
-    std::vector<std::vector<int>> ps, cs;
+    const std::vector<int> rows(order.begin() + m * N / M, order.begin() + (m + 1) * N / M);
     std::vector<double> a;
-    std::vector<bool> trunc;
-    for (int k = m * N / M; k < (m + 1) * N / M; ++k) {
-      const int i = order[k];
-      ps.push_back(prompts[i]);
-      cs.push_back(gens[i].tokens);
-      a.push_back(adv[i]);
-      trunc.push_back(gens[i].truncated);
-    }
+    for (int i : rows) a.push_back(adv[i]);
     MiniBatch mb;
-    mb.batch = BatchFromIds(ps, cs);
-    mb.mask = mb.batch.loss_mask.clone();
-    for (size_t r = 0; r < trunc.size(); ++r)
-      if (cfg_.mask_truncated() && trunc[r]) mb.mask[r].zero_();
+    mb.batch = RolloutBatch(ro, rows, cfg_.mask_truncated());
+    mb.mask = mb.batch.loss_mask;
     mb.advantages = torch::tensor(a, torch::kFloat).view({-1, 1}) * mb.mask;
     double fwd = 0;
     for (int64_t L : mb.batch.lengths) fwd += ForwardFlopsSequence(mc, V, L);
@@ -219,32 +183,11 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
   const double t_train = Since(t_train0);
 
   // ---- metrics
-  double rmean = 0, rsq = 0, len_sum = 0, trunc_n = 0;
-  int len_min = 1 << 30, len_max = 0;
-  std::vector<double> term_sum(reward_.term_names().size(), 0.0);
-  for (int i = 0; i < N; ++i) {
-    rmean += totals[i];
-    rsq += totals[i] * totals[i];
-    const int L = static_cast<int>(gens[i].tokens.size());
-    len_sum += L;
-    len_min = std::min(len_min, L);
-    len_max = std::max(len_max, L);
-    trunc_n += gens[i].truncated;
-    tokens_generated_ += L;
-    for (size_t t = 0; t < term_sum.size(); ++t) term_sum[t] += rewards[i].terms[t];
-  }
-  rmean /= N;
-  const double rstd = std::sqrt(std::max(0.0, rsq / N - rmean * rmean));
+  for (const Generation& g : ro.gens) tokens_generated_ += static_cast<int64_t>(g.tokens.size());
   Json j;
-  j.Add("reward_mean", rmean).Add("reward_std", rstd);
-  for (size_t t = 0; t < term_sum.size(); ++t) j.Add("reward_" + reward_.term_names()[t], term_sum[t] / N);
   j.Add("frac_reward_zero_std", static_cast<double>(zero_std_groups) / sampled_groups)
       .Add("groups_dropped", dropped)
       .Add("sampling_rounds", rounds)
-      .Add("len_mean", len_sum / N)
-      .Add("len_min", len_min)
-      .Add("len_max", len_max)
-      .Add("truncation_rate", trunc_n / N)
       .Add("loss", loss_sum / updates)
       .Add("pg_loss", sum_stats.pg_loss / updates)
       .Add("kl", cfg_.kl_in_reward() ? kl_reward_sum / std::max(1.0, static_cast<double>(tokens_trained)) : sum_stats.kl / updates)
@@ -261,11 +204,18 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
       .Add("time_score_s", t_score)
       .Add("time_train_s", t_train)
       .Add("time_step_s", Since(t_start));
+  const std::string rm = RolloutMetrics(ro, reward_);
+  double rmean = 0, acc = 0, len = 0;
+  for (int i = 0; i < N; ++i) {
+    rmean += totals[i] / N;
+    acc += ro.rewards[i].verdict.correct / static_cast<double>(N);
+    len += ro.gens[i].tokens.size() / static_cast<double>(N);
+  }
   char buf[96];
-  std::snprintf(buf, sizeof buf, "reward %.3f acc %.3f len %.1f", rmean, term_sum[0] / N, len_sum / N);
+  std::snprintf(buf, sizeof buf, "reward %.3f acc %.3f len %.1f", rmean, acc, len);
   *note = buf;
   const std::string s = j.str();
-  return s.substr(1, s.size() - 2);
+  return rm + "," + s.substr(1, s.size() - 2);
 }
 
 void RunGrpo(const GrpoConfig& cfg, StrategyContext& ctx) {

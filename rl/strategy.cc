@@ -6,6 +6,7 @@
 #include "config.h"
 #include "error.h"
 #include "grpo.h"
+#include "ppo.h"
 #include "sft.h"
 
 namespace r1lab {
@@ -44,6 +45,15 @@ class GrpoStrategy : public Strategy {
   Arm arm_;
 };
 
+class PpoStrategy : public Strategy {
+ public:
+  explicit PpoStrategy(const Arm& arm) : arm_(arm) {}
+  void Train(StrategyContext& ctx) override { RunPpo(arm_.ppo(), ctx); }
+
+ private:
+  Arm arm_;
+};
+
 std::mutex& RegistryMutex() {
   static std::mutex m;
   return m;
@@ -53,6 +63,7 @@ std::map<Arm::StrategyCase, StrategyFactory>& Registry() {
   static std::map<Arm::StrategyCase, StrategyFactory> r = {
       {Arm::kSft, [](const Arm& a) { return std::make_unique<SftStrategy>(a); }},
       {Arm::kGrpo, [](const Arm& a) { return std::make_unique<GrpoStrategy>(a); }},
+      {Arm::kPpo, [](const Arm& a) { return std::make_unique<PpoStrategy>(a); }},
   };
   return r;
 }

@@ -1,0 +1,71 @@
+// PPO with a critic (the R1 report's baseline; Ouyang et al. 2022 style).
+//
+// One step: P prompts, one completion each from the current policy, scored by
+// the rule reward. Per-token rewards: -beta * KL(old || ref) on every token,
+// plus the rule reward on the last. The critic (a separate model with a value
+// head, as large as the policy by default) gives V_t for the state before each
+// completion token; GAE(gamma, lambda) gives advantages (whitened over the
+// step) and returns. Policy: clipped surrogate (rl/policy_loss.h). Critic:
+// clipped value loss 0.5 * max((V - R)^2, (V_old + clip(V - V_old) - R)^2).
+//
+// Metrics add what the report's argument against PPO needs measured: the
+// critic's explained variance, its error against the realised return at each
+// relative position of the response (binned), and the parameter + optimizer
+// memory of policy, critic and reference.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flops.h"
+#include "r1lab.pb.h"
+#include "reward.h"
+#include "rng.h"
+#include "task.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+// GAE over one response. rewards, values: per completion token. Returns
+// advantages; writes returns (= advantages + values).
+std::vector<double> Gae(const std::vector<double>& rewards, const std::vector<double>& values, double gamma,
+                        double lambda, std::vector<double>* returns);
+
+// Parameter + AdamW state bytes of a model (3 x params x element size).
+double TrainingStateBytes(Transformer& m);
+
+ModelConfig CriticConfig(const ModelConfig& policy, const PpoConfig& cfg);
+
+class PpoTrainer {
+ public:
+  PpoTrainer(Transformer& policy, const Task& task, const PpoConfig& cfg, uint64_t seed, FlopCounter* flops);
+  std::string Step(int64_t step, std::string* note);
+
+  torch::optim::AdamW& optimizer() { return *optimizer_; }
+  torch::optim::AdamW& critic_optimizer() { return *critic_optimizer_; }
+  Transformer& critic() { return critic_; }
+  Transformer* reference() { return ref_ ? &*ref_ : nullptr; }
+  Rng& rng() { return rng_; }
+  int64_t tokens_generated() const { return tokens_generated_; }
+  void set_tokens_generated(int64_t n) { tokens_generated_ = n; }
+
+ private:
+  Transformer& policy_;
+  const Task& task_;
+  PpoConfig cfg_;
+  uint64_t seed_;
+  Rng rng_;
+  FlopCounter* flops_;
+  RewardChain reward_;
+  Transformer critic_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_, critic_optimizer_;
+  std::optional<Transformer> ref_;
+  int64_t tokens_generated_ = 0;
+};
+
+struct StrategyContext;
+void RunPpo(const PpoConfig& cfg, StrategyContext& ctx);
+
+}  // namespace r1lab

@@ -1,0 +1,102 @@
+#include "rollout.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "json.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+}  // namespace
+
+std::vector<double> Rollouts::totals() const {
+  std::vector<double> t(rewards.size());
+  for (size_t i = 0; i < rewards.size(); ++i) t[i] = rewards[i].total;
+  return t;
+}
+
+void Rollouts::AppendGroup(Rollouts& src, int g) {
+  problems.push_back(src.problems[g]);
+  for (int k = g * src.group_size; k < (g + 1) * src.group_size; ++k) {
+    prompts.push_back(src.prompts[k]);
+    gens.push_back(std::move(src.gens[k]));
+    rewards.push_back(std::move(src.rewards[k]));
+  }
+}
+
+Rollouts SampleRollouts(Transformer& policy, const Task& task, Rng& rng, int n_problems, int G,
+                        const SamplingConfig& sampling, uint64_t seed, const RewardChain& reward,
+                        FlopCounter* flops) {
+  const Tokenizer& tok = Tokenizer::Get();
+  Rollouts r;
+  r.group_size = G;
+  for (int i = 0; i < n_problems; ++i) {
+    r.problems.push_back(task.SampleTrain(rng));
+    std::vector<int> p = {Tokenizer::kBos};
+    const auto body = tok.Encode(r.problems.back().prompt);
+    p.insert(p.end(), body.begin(), body.end());
+    for (int g = 0; g < G; ++g) r.prompts.push_back(p);
+  }
+  GenerateOptions go;
+  go.sampling = sampling;
+  go.seed = seed;
+  auto t0 = Clock::now();
+  policy->eval();
+  r.gens = Generate(policy, r.prompts, go, flops);
+  r.t_generate = Since(t0);
+  t0 = Clock::now();
+  std::vector<Scored> scored(r.gens.size());
+  std::vector<const std::string*> golds(r.gens.size());
+  for (size_t k = 0; k < r.gens.size(); ++k) {
+    scored[k] = {tok.Decode(r.gens[k].tokens), static_cast<int>(r.gens[k].tokens.size()), r.gens[k].truncated};
+    golds[k] = &r.problems[k / G].gold;
+  }
+  r.rewards = reward.ScoreBatch(scored, golds);
+  r.t_score = Since(t0);
+  return r;
+}
+
+TokenBatch RolloutBatch(const Rollouts& r, const std::vector<int>& rows, bool mask_truncated) {
+  std::vector<std::vector<int>> ps, cs;
+  for (int i : rows) {
+    ps.push_back(r.prompts[i]);
+    cs.push_back(r.gens[i].tokens);
+  }
+  TokenBatch b = BatchFromIds(ps, cs);
+  if (mask_truncated)
+    for (size_t k = 0; k < rows.size(); ++k)
+      if (r.gens[rows[k]].truncated) b.loss_mask[k].zero_();
+  return b;
+}
+
+std::string RolloutMetrics(const Rollouts& r, const RewardChain& reward) {
+  const int N = r.size();
+  double mean = 0, sq = 0, len = 0, trunc = 0;
+  int len_min = 1 << 30, len_max = 0;
+  std::vector<double> terms(reward.term_names().size(), 0.0);
+  for (int i = 0; i < N; ++i) {
+    const double x = r.rewards[i].total;
+    mean += x;
+    sq += x * x;
+    const int L = static_cast<int>(r.gens[i].tokens.size());
+    len += L;
+    len_min = std::min(len_min, L);
+    len_max = std::max(len_max, L);
+    trunc += r.gens[i].truncated;
+    for (size_t t = 0; t < terms.size(); ++t) terms[t] += r.rewards[i].terms[t];
+  }
+  mean /= N;
+  Json j;
+  j.Add("reward_mean", mean).Add("reward_std", std::sqrt(std::max(0.0, sq / N - mean * mean)));
+  for (size_t t = 0; t < terms.size(); ++t) j.Add("reward_" + reward.term_names()[t], terms[t] / N);
+  j.Add("len_mean", len / N).Add("len_min", len_min).Add("len_max", len_max).Add("truncation_rate", trunc / N);
+  const std::string s = j.str();
+  return s.substr(1, s.size() - 2);
+}
+
+}  // namespace r1lab
