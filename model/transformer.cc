@@ -185,6 +185,12 @@ void CopyWeights(Transformer& src, Transformer& dst, bool strict) {
   }
 }
 
+double TrainingStateBytes(Transformer& m) {
+  double bytes = 0;
+  for (const auto& p : m->parameters()) bytes += static_cast<double>(p.numel()) * p.element_size();
+  return 3 * bytes;  // parameters + AdamW's two moments
+}
+
 TokenStats NextTokenStats(const torch::Tensor& logits, const torch::Tensor& tokens, double temperature) {
   const int64_t T = logits.size(1);
   torch::Tensor z = logits.narrow(1, 0, T - 1);

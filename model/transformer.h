@@ -83,6 +83,9 @@ torch::Dtype ConfigDtype(const ModelConfig& cfg);
 // copied and the rest (e.g. a fresh value head) is left as initialised.
 void CopyWeights(Transformer& src, Transformer& dst, bool strict = true);
 
+// Parameter + AdamW state bytes of a model (3 x params x element size).
+double TrainingStateBytes(Transformer& m);
+
 // Teacher-forced statistics of the next token at the sampling temperature.
 // logits [B, T, V] (from tokens [B, T]); returns [B, T-1]: log-prob of
 // tokens[:, t+1] and the entropy of the distribution at t.

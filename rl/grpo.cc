@@ -6,11 +6,9 @@
 #include <cstdio>
 #include <numeric>
 
-#include "checkpoint.h"
 #include "error.h"
 #include "generate.h"
 #include "json.h"
-#include "loop.h"
 #include "policy_loss.h"
 #include "rollout.h"
 #include "sft.h"
@@ -197,6 +195,8 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
       .Add("clip_region_frac", sum_stats.clip_region_frac / updates)
       .Add("grad_norm", grad_norm_sum / updates)
       .Add("first_ratio_dev", first_ratio_dev_)
+      .Add("memory_policy_mb", TrainingStateBytes(policy_) / (1 << 20))
+      .Add("memory_ref_mb", ref_ ? TrainingStateBytes(*ref_) / 3 / (1 << 20) : 0.0)
       .Add("lr", lr)
       .Add("tokens_generated", tokens_generated_)
       .Add("tokens_trained_step", tokens_trained)
@@ -220,38 +220,15 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
 
 void RunGrpo(const GrpoConfig& cfg, StrategyContext& ctx) {
   GrpoTrainer trainer(*ctx.policy, *ctx.task, cfg, ctx.seed, ctx.flops);
-  const std::string ref_path = ctx.checkpoint_path + ".ref";
-  int64_t start = 0;
-  if (!ctx.checkpoint_path.empty() && FileExists(ctx.checkpoint_path)) {
-    const CheckpointMeta meta = LoadCheckpoint(ctx.checkpoint_path, *ctx.policy, &trainer.optimizer());
-    int64_t tokens = 0;
-    RestoreFlopState(meta.extra, ctx.checkpoint_path, ctx.flops, &tokens);
-    trainer.set_tokens_generated(tokens);
-    trainer.rng().SetState(meta.rng_state);
-    if (trainer.reference()) LoadCheckpoint(ref_path, *trainer.reference(), nullptr);
-    start = meta.step;
-    std::fprintf(stderr, "%s: resumed from %s at step %lld\n", ctx.label.c_str(), ctx.checkpoint_path.c_str(),
-                 static_cast<long long>(start));
-  }
-  LoopSpec spec;
-  spec.steps = cfg.steps();
-  spec.flop_budget = ctx.arm->flop_budget();
-  spec.log_every = cfg.log_every();
-  spec.eval_every = ctx.experiment->eval().eval_every();
-  spec.label = ctx.label;
-  spec.metrics = ctx.metrics;
-  spec.flops = ctx.flops;
-  spec.eval = ctx.evaluate;
-  LoopHooks hooks;
-  hooks.step = [&](int64_t step, std::string* note) { return trainer.Step(step, note); };
-  if (!ctx.checkpoint_path.empty()) {
-    hooks.save = [&](int64_t step) {
-      if (trainer.reference()) SaveCheckpoint(ref_path, *trainer.reference(), nullptr, {step, "", ""});
-      SaveCheckpoint(ctx.checkpoint_path, *ctx.policy, &trainer.optimizer(),
-                     {step, trainer.rng().State(), FlopState(*ctx.flops, trainer.tokens_generated())});
-    };
-  }
-  RunLoop(spec, start, hooks);
+  StrategyLoop loop;
+  loop.steps = cfg.steps();
+  loop.log_every = cfg.log_every();
+  loop.optimizer = &trainer.optimizer();
+  loop.rng = &trainer.rng();
+  if (trainer.reference()) loop.aux.push_back({".ref", trainer.reference(), nullptr});
+  loop.tokens = trainer.mutable_tokens_generated();
+  loop.step = [&](int64_t step, std::string* note) { return trainer.Step(step, note); };
+  RunStrategyLoop(ctx, loop);
 }
 
 }  // namespace r1lab

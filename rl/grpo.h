@@ -35,8 +35,7 @@ class GrpoTrainer {
   torch::optim::AdamW& optimizer() { return *optimizer_; }
   Rng& rng() { return rng_; }
   Transformer* reference() { return ref_ ? &*ref_ : nullptr; }
-  int64_t tokens_generated() const { return tokens_generated_; }
-  void set_tokens_generated(int64_t n) { tokens_generated_ = n; }
+  int64_t* mutable_tokens_generated() { return &tokens_generated_; }
   // Largest |ratio - 1| on the first mini-batch of the last step (0 exactly
   // when on-policy); exposed for tests.
   double last_first_ratio_dev() const { return first_ratio_dev_; }

@@ -6,10 +6,8 @@
 #include <cstdio>
 #include <numeric>
 
-#include "checkpoint.h"
 #include "error.h"
 #include "json.h"
-#include "loop.h"
 #include "policy_loss.h"
 #include "rollout.h"
 #include "sft.h"
@@ -48,12 +46,6 @@ std::vector<double> Gae(const std::vector<double>& r, const std::vector<double>&
     (*returns)[k] = gae + v[k];
   }
   return a;
-}
-
-double TrainingStateBytes(Transformer& m) {
-  double bytes = 0;
-  for (const auto& p : m->parameters()) bytes += static_cast<double>(p.numel()) * p.element_size();
-  return 3 * bytes;  // parameters + AdamW's two moments
 }
 
 ModelConfig CriticConfig(const ModelConfig& policy, const PpoConfig& cfg) {
@@ -273,41 +265,16 @@ std::string PpoTrainer::Step(int64_t step, std::string* note) {
 
 void RunPpo(const PpoConfig& cfg, StrategyContext& ctx) {
   PpoTrainer trainer(*ctx.policy, *ctx.task, cfg, ctx.seed, ctx.flops);
-  const std::string critic_path = ctx.checkpoint_path + ".critic";
-  const std::string ref_path = ctx.checkpoint_path + ".ref";
-  int64_t start = 0;
-  if (!ctx.checkpoint_path.empty() && FileExists(ctx.checkpoint_path)) {
-    const CheckpointMeta meta = LoadCheckpoint(ctx.checkpoint_path, *ctx.policy, &trainer.optimizer());
-    LoadCheckpoint(critic_path, trainer.critic(), &trainer.critic_optimizer());
-    if (trainer.reference()) LoadCheckpoint(ref_path, *trainer.reference(), nullptr);
-    int64_t tokens = 0;
-    RestoreFlopState(meta.extra, ctx.checkpoint_path, ctx.flops, &tokens);
-    trainer.set_tokens_generated(tokens);
-    trainer.rng().SetState(meta.rng_state);
-    start = meta.step;
-    std::fprintf(stderr, "%s: resumed from %s at step %lld\n", ctx.label.c_str(), ctx.checkpoint_path.c_str(),
-                 static_cast<long long>(start));
-  }
-  LoopSpec spec;
-  spec.steps = cfg.steps();
-  spec.flop_budget = ctx.arm->flop_budget();
-  spec.log_every = cfg.log_every();
-  spec.eval_every = ctx.experiment->eval().eval_every();
-  spec.label = ctx.label;
-  spec.metrics = ctx.metrics;
-  spec.flops = ctx.flops;
-  spec.eval = ctx.evaluate;
-  LoopHooks hooks;
-  hooks.step = [&](int64_t step, std::string* note) { return trainer.Step(step, note); };
-  if (!ctx.checkpoint_path.empty()) {
-    hooks.save = [&](int64_t step) {
-      SaveCheckpoint(critic_path, trainer.critic(), &trainer.critic_optimizer(), {step, "", ""});
-      if (trainer.reference()) SaveCheckpoint(ref_path, *trainer.reference(), nullptr, {step, "", ""});
-      SaveCheckpoint(ctx.checkpoint_path, *ctx.policy, &trainer.optimizer(),
-                     {step, trainer.rng().State(), FlopState(*ctx.flops, trainer.tokens_generated())});
-    };
-  }
-  RunLoop(spec, start, hooks);
+  StrategyLoop loop;
+  loop.steps = cfg.steps();
+  loop.log_every = cfg.log_every();
+  loop.optimizer = &trainer.optimizer();
+  loop.rng = &trainer.rng();
+  loop.aux.push_back({".critic", &trainer.critic(), &trainer.critic_optimizer()});
+  if (trainer.reference()) loop.aux.push_back({".ref", trainer.reference(), nullptr});
+  loop.tokens = trainer.mutable_tokens_generated();
+  loop.step = [&](int64_t step, std::string* note) { return trainer.Step(step, note); };
+  RunStrategyLoop(ctx, loop);
 }
 
 }  // namespace r1lab

@@ -33,9 +33,6 @@ namespace r1lab {
 std::vector<double> Gae(const std::vector<double>& rewards, const std::vector<double>& values, double gamma,
                         double lambda, std::vector<double>* returns);
 
-// Parameter + AdamW state bytes of a model (3 x params x element size).
-double TrainingStateBytes(Transformer& m);
-
 ModelConfig CriticConfig(const ModelConfig& policy, const PpoConfig& cfg);
 
 class PpoTrainer {
@@ -48,8 +45,7 @@ class PpoTrainer {
   Transformer& critic() { return critic_; }
   Transformer* reference() { return ref_ ? &*ref_ : nullptr; }
   Rng& rng() { return rng_; }
-  int64_t tokens_generated() const { return tokens_generated_; }
-  void set_tokens_generated(int64_t n) { tokens_generated_ = n; }
+  int64_t* mutable_tokens_generated() { return &tokens_generated_; }
 
  private:
   Transformer& policy_;

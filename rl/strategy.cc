@@ -1,11 +1,14 @@
 #include "strategy.h"
 
+#include <cstdio>
 #include <map>
 #include <mutex>
 
+#include "checkpoint.h"
 #include "config.h"
 #include "error.h"
 #include "grpo.h"
+#include "loop.h"
 #include "ppo.h"
 #include "sft.h"
 
@@ -69,6 +72,45 @@ std::map<Arm::StrategyCase, StrategyFactory>& Registry() {
 }
 
 }  // namespace
+
+// "run/checkpoint.pt" + ".critic" -> "run/checkpoint.critic.pt"
+std::string AuxPath(const std::string& path, const std::string& suffix) {
+  const bool pt = path.size() > 3 && path.compare(path.size() - 3, 3, ".pt") == 0;
+  return pt ? path.substr(0, path.size() - 3) + suffix + ".pt" : path + suffix;
+}
+
+void RunStrategyLoop(StrategyContext& ctx, const StrategyLoop& loop) {
+  int64_t start = 0;
+  const std::string& path = ctx.checkpoint_path;
+  if (!path.empty() && FileExists(path)) {
+    const CheckpointMeta meta = LoadCheckpoint(path, *ctx.policy, loop.optimizer);
+    for (const auto& a : loop.aux) LoadCheckpoint(AuxPath(path, a.suffix), *a.model, a.optimizer);
+    RestoreFlopState(meta.extra, path, ctx.flops, loop.tokens);
+    loop.rng->SetState(meta.rng_state);
+    start = meta.step;
+    std::fprintf(stderr, "%s: resumed from %s at step %lld\n", ctx.label.c_str(), path.c_str(),
+                 static_cast<long long>(start));
+  }
+  LoopSpec spec;
+  spec.steps = loop.steps;
+  spec.flop_budget = ctx.arm->flop_budget();
+  spec.log_every = loop.log_every;
+  spec.eval_every = ctx.experiment->eval().eval_every();
+  spec.label = ctx.label;
+  spec.metrics = ctx.metrics;
+  spec.flops = ctx.flops;
+  spec.eval = ctx.evaluate;
+  LoopHooks hooks;
+  hooks.step = loop.step;
+  if (!path.empty()) {
+    hooks.save = [&](int64_t step) {
+      // Auxiliary models first: the policy checkpoint is what marks a step as saved.
+      for (const auto& a : loop.aux) SaveCheckpoint(AuxPath(path, a.suffix), *a.model, a.optimizer, {step, "", ""});
+      SaveCheckpoint(path, *ctx.policy, loop.optimizer, {step, loop.rng->State(), FlopState(*ctx.flops, *loop.tokens)});
+    };
+  }
+  RunLoop(spec, start, hooks);
+}
 
 void RegisterStrategy(Arm::StrategyCase which, StrategyFactory factory) {
   std::lock_guard<std::mutex> lock(RegistryMutex());

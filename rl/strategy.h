@@ -11,9 +11,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "flops.h"
 #include "io.h"
+#include "rng.h"
 #include "r1lab.pb.h"
 #include "task.h"
 #include "transformer.h"
@@ -33,6 +35,28 @@ struct StrategyContext {
   std::function<std::string(int64_t step)> evaluate;
   std::string label;  // for progress lines, e.g. "sft seed 1"
 };
+
+// What an RL strategy hands to RunStrategyLoop: its step function and the
+// state a checkpoint must carry. The policy and its optimizer go to
+// ctx.checkpoint_path; each auxiliary model (critic, reference) beside it
+// ("checkpoint.pt" -> "checkpoint<suffix>.pt"), with its optimizer if it has one.
+struct StrategyLoop {
+  int64_t steps = 0;
+  int log_every = 1;
+  torch::optim::Optimizer* optimizer = nullptr;
+  Rng* rng = nullptr;
+  struct Aux {
+    std::string suffix;
+    Transformer* model;
+    torch::optim::Optimizer* optimizer;  // may be null
+  };
+  std::vector<Aux> aux;
+  int64_t* tokens = nullptr;  // a counter restored with the FLOPs
+  std::function<std::string(int64_t step, std::string* note)> step;
+};
+// Resumes from ctx.checkpoint_path if it exists, then runs RunLoop with the
+// arm's budget and the experiment's eval interval, checkpointing as it goes.
+void RunStrategyLoop(StrategyContext& ctx, const StrategyLoop& loop);
 
 class Strategy {
  public:
