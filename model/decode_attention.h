@@ -1,20 +1,22 @@
 // Attention of one new query per row over a KV cache.
 //
-// q [B, H, hd]; k, v [B, H, capacity, hd]; start [B] int64: row b attends to
-// keys [start[b], t] inclusive. Returns [B, H, hd].
+// q [B, H, hd]; kt [B, H, hd, capacity] (keys transposed); v [B, H, capacity, hd];
+// start [B] int64: row b attends to keys [start[b], t] inclusive. Returns [B, H, hd].
 //
 // On CPU in float32 this is a fused kernel: one pass over K and V per
-// (row, head), vectorised over hd and parallel over B*H. LibTorch's batched
-// matmul over 1-row products runs at ~2 GFLOP/s here (../shared/CALIBRATION.md);
-// the fused pass is memory-bound instead. Other devices and dtypes use
-// LibTorch ops with the same semantics.
+// (row, head), parallel over B*H. Keys are stored transposed so the scores
+// of all keys accumulate as contiguous vectors (no horizontal sums over a
+// 24-wide head), and the softmax's exp is a vectorised polynomial. LibTorch's
+// batched matmul over 1-row products runs at ~2 GFLOP/s here
+// (../shared/CALIBRATION.md). Other devices and dtypes use LibTorch ops with
+// the same semantics.
 #pragma once
 
 #include <torch/torch.h>
 
 namespace r1lab {
 
-torch::Tensor DecodeAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+torch::Tensor DecodeAttention(const torch::Tensor& q, const torch::Tensor& kt, const torch::Tensor& v,
                               const torch::Tensor& start, int64_t t, double scale);
 
 }  // namespace r1lab

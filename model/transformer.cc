@@ -82,7 +82,7 @@ KvCache TransformerImpl::NewCache(int64_t batch, int64_t capacity) const {
   const int64_t h = cfg_.n_heads(), hd = cfg_.d_model() / cfg_.n_heads();
   auto opt = torch::TensorOptions().device(device()).dtype(dtype());
   for (int l = 0; l < cfg_.n_layers(); ++l) {
-    c.k.push_back(torch::empty({batch, h, capacity, hd}, opt));
+    c.k.push_back(torch::empty({batch, h, hd, capacity}, opt));  // keys transposed
     c.v.push_back(torch::empty({batch, h, capacity, hd}, opt));
   }
   return c;
@@ -122,7 +122,7 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const tor
     torch::Tensor qkv = b.qkv->forward(b.ln1->forward(x)).view({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});
     torch::Tensor q = qkv[0], k = qkv[1], v = qkv[2];  // [B, H, T, hd]
     if (cache) {
-      cache->k[l].narrow(2, 0, T).copy_(k);
+      cache->k[l].narrow(3, 0, T).copy_(k.transpose(2, 3));
       cache->v[l].narrow(2, 0, T).copy_(v);
     }
     torch::Tensor att = torch::matmul(q, k.transpose(-2, -1)) * scale;  // [B, H, T, T]
@@ -157,7 +157,7 @@ torch::Tensor TransformerImpl::DecodeStep(const torch::Tensor& tokens_in, const 
   for (size_t l = 0; l < blocks_.size(); ++l) {
     Block& b = blocks_[l];
     torch::Tensor qkv = b.qkv->forward(b.ln1->forward(x)).view({B, 3, H, hd});
-    cache.k[l].select(2, t).copy_(qkv.select(1, 1));
+    cache.k[l].select(3, t).copy_(qkv.select(1, 1));
     cache.v[l].select(2, t).copy_(qkv.select(1, 2));
     torch::Tensor y = DecodeAttention(qkv.select(1, 0), cache.k[l], cache.v[l], start, t, scale);  // [B, H, hd]
     x = x + b.proj->forward(y.view({B, d}));

@@ -24,10 +24,11 @@ struct ForwardOutput {
 
 // Preallocated key/value cache for batched decoding.
 struct KvCache {
-  std::vector<torch::Tensor> k, v;  // per layer [B, H, capacity, head_dim]
-  int64_t len = 0;                  // positions filled, the same for every row
+  std::vector<torch::Tensor> k;  // per layer [B, H, head_dim, capacity]: keys transposed
+  std::vector<torch::Tensor> v;  // per layer [B, H, capacity, head_dim]
+  int64_t len = 0;               // positions filled, the same for every row
   int64_t batch() const { return k.empty() ? 0 : k[0].size(0); }
-  int64_t capacity() const { return k.empty() ? 0 : k[0].size(2); }
+  int64_t capacity() const { return v.empty() ? 0 : v[0].size(2); }
   // Keeps only the rows in `keep` (int64 indices), in that order.
   void Compact(const torch::Tensor& keep);
 };
