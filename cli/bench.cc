@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "flops.h"
 #include "generate.h"
+#include "progress.h"
 #include "sft.h"
 #include "threads.h"
 #include "tokenizer.h"
@@ -23,9 +24,6 @@ namespace r1lab {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // Resets the RSS high-water mark (Linux >= 4.0) so each part reports its own.
 void ResetPeak() {
@@ -48,8 +46,8 @@ double GemmRate(int n, double min_seconds) {
   do {
     c = torch::mm(a, b);
     ++iters;
-  } while (Seconds(t0) < min_seconds);
-  return 2.0 * n * n * n * iters / Seconds(t0) / 1e9;
+  } while (SecondsSince(t0) < min_seconds);
+  return 2.0 * n * n * n * iters / SecondsSince(t0) / 1e9;
 }
 
 // Bytes read plus written per second by a large tensor copy.
@@ -61,8 +59,8 @@ double CopyBandwidth(double min_seconds) {
   do {
     dst.copy_(src);
     ++iters;
-  } while (Seconds(t0) < min_seconds);
-  return 2.0 * src.numel() * 4 * iters / Seconds(t0) / 1e9;
+  } while (SecondsSince(t0) < min_seconds);
+  return 2.0 * src.numel() * 4 * iters / SecondsSince(t0) / 1e9;
 }
 
 struct DecodeResult {
@@ -85,7 +83,7 @@ DecodeResult BenchDecode(const ModelConfig& mc, int batch, int prompt_len, int n
   FlopCounter fl;
   const auto t0 = Clock::now();
   Generate(model, prompts, opt, &fl);
-  const double s = Seconds(t0);
+  const double s = SecondsSince(t0);
   const double toks = static_cast<double>(batch) * new_tokens;
   // Roofline per generated token: weight FLOPs at the GEMM rate + K and V
   // reads (float32) over the mean context at the copy bandwidth.
@@ -115,7 +113,7 @@ TrainResult BenchTrain(const ModelConfig& mc, int batch, int len, int steps, dou
   ResetPeak();
   const auto t0 = Clock::now();
   for (int i = 0; i < steps; ++i) step();
-  const double s = Seconds(t0);
+  const double s = SecondsSince(t0);
   const double flops = 3 * ForwardFlopsSequence(mc, Tokenizer::Get().vocab_size(), len) * batch * steps;
   return {static_cast<double>(batch) * len * steps / s, flops / s / (gemm * 1e9), PeakMiB()};
 }

@@ -8,6 +8,10 @@
 
 namespace r1lab {
 
+using Clock = std::chrono::steady_clock;
+// Seconds elapsed since t.
+inline double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
 class Progress {
  public:
   Progress(std::string label, int64_t total, double plain_interval_s = 10.0);

@@ -17,6 +17,7 @@
 #include "evaluator.h"
 #include "io.h"
 #include "json.h"
+#include "progress.h"
 #include "sft.h"
 #include "strategy.h"
 #include "tokenizer.h"
@@ -143,7 +144,7 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   }
   EnsureWritableDir(cache_dir);
   WriteFileAtomic(stem + ".pbtxt", ConfigToText(key));
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   Transformer model = MakeModel(cfg.model(), Tokenizer::Get().vocab_size());
   FlopCounter flops;
   SftRun run;
@@ -158,7 +159,7 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   run.metrics = &metrics;
   RunSft(model, task, run, &flops);
   SaveCheckpoint(path, model, nullptr, {cfg.pretrain().steps(), "", ""});
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double wall = SecondsSince(t0);
   WriteFileAtomic(stem + ".json", Json()
                                       .Add("checkpoint", path)
                                       .Add("steps", cfg.pretrain().steps())
@@ -210,7 +211,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
       EnsureWritableDir(rdir);
       const std::string done = rdir + "/done.json";
       if (!FileExists(done)) {
-        const auto t0 = std::chrono::steady_clock::now();
+        const auto t0 = Clock::now();
         Transformer policy = MakeModel(cfg.model(), vocab);
         LoadCheckpoint(base_path, policy, nullptr);
         const std::string ckpt = rdir + "/checkpoint.pt";
@@ -235,7 +236,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         const EvalResult r = Evaluate(policy, *task, cfg.eval());
         WriteFileAtomic(rdir + "/samples.jsonl", SamplesToJsonl(r, *task));
         WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
-        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double wall = SecondsSince(t0);
         std::fprintf(stderr, "%s: held-out pass@1 %.1f%%, %.3g FLOPs (budget %s), %.0f s\n", ctx.label.c_str(),
                      100 * r.pass1, train_flops,
                      arm.flop_budget() > 0 ? JsonNumber(arm.flop_budget()).c_str() : "none", wall);

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "generate.h"
 #include "json.h"
+#include "progress.h"
 #include "metrics.h"
 #include "tokenizer.h"
 
@@ -25,7 +26,7 @@ std::string VoteKey(const Verdict& v) {
 }  // namespace
 
 EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   const auto& test = task.TestSet();
   if (test.empty()) throw InputError("eval: the task's test set is empty");
   if (cfg.num_problems() > static_cast<int>(test.size()))
@@ -110,7 +111,7 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
   }
   r.flops = local.Total();
   if (flops) flops->Add(FlopPhase::kGenerate, r.flops);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.seconds = SecondsSince(t0);
   return r;
 }
 

@@ -1,7 +1,6 @@
 #include "grpo.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -9,6 +8,7 @@
 #include "error.h"
 #include "generate.h"
 #include "json.h"
+#include "progress.h"
 #include "policy_loss.h"
 #include "rollout.h"
 #include "sft.h"
@@ -19,8 +19,6 @@ namespace r1lab {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // One mini-batch, with everything computed before the first update.
 struct MiniBatch {
@@ -178,7 +176,7 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
       }
     }
   }
-  const double t_train = Since(t_train0);
+  const double t_train = SecondsSince(t_train0);
 
   // ---- metrics
   for (const Generation& g : ro.gens) tokens_generated_ += static_cast<int64_t>(g.tokens.size());
@@ -203,7 +201,7 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
       .Add("time_generate_s", t_gen)
       .Add("time_score_s", t_score)
       .Add("time_train_s", t_train)
-      .Add("time_step_s", Since(t_start));
+      .Add("time_step_s", SecondsSince(t_start));
   const std::string rm = RolloutMetrics(ro, reward_);
   double rmean = 0, acc = 0, len = 0;
   for (int i = 0; i < N; ++i) {

@@ -10,7 +10,7 @@
 namespace r1lab {
 
 int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   Progress progress(spec.label, spec.steps);
   auto budget_left = [&]() { return spec.flop_budget <= 0 || spec.flops->Total() < spec.flop_budget; };
   int64_t step = start_step;
@@ -20,7 +20,7 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
     ++step;
     const bool last = step == spec.steps || !budget_left();
     if (spec.metrics && (step % spec.log_every == 0 || last)) {
-      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double wall = SecondsSince(t0);
       std::string line = Json().Add("step", step).Add("flops", spec.flops->Total()).Add("wall_s", wall).str();
       if (!body.empty()) line = line.substr(0, line.size() - 1) + "," + body + "}";
       spec.metrics->Write(line);

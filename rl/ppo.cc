@@ -1,13 +1,13 @@
 #include "ppo.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
 
 #include "error.h"
 #include "json.h"
+#include "progress.h"
 #include "policy_loss.h"
 #include "rollout.h"
 #include "sft.h"
@@ -17,8 +17,6 @@ namespace r1lab {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 struct MiniBatch {
   TokenBatch batch;
@@ -224,7 +222,7 @@ std::string PpoTrainer::Step(int64_t step, std::string* note) {
       ++updates;
     }
   }
-  const double t_train = Since(t_train0);
+  const double t_train = SecondsSince(t_train0);
 
   // ---- metrics
   for (const Generation& g : ro.gens) tokens_generated_ += static_cast<int64_t>(g.tokens.size());
@@ -253,7 +251,7 @@ std::string PpoTrainer::Step(int64_t step, std::string* note) {
       .Add("time_generate_s", ro.t_generate)
       .Add("time_score_s", ro.t_score)
       .Add("time_train_s", t_train)
-      .Add("time_step_s", Since(t_start));
+      .Add("time_step_s", SecondsSince(t_start));
   double acc = 0;
   for (const auto& r : ro.rewards) acc += r.verdict.correct;
   char buf[96];

@@ -1,17 +1,15 @@
 #include "rollout.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include "json.h"
+#include "progress.h"
 #include "tokenizer.h"
 
 namespace r1lab {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 }  // namespace
 
 std::vector<double> Rollouts::totals() const {
@@ -48,7 +46,7 @@ Rollouts SampleRollouts(Transformer& policy, const Task& task, Rng& rng, int n_p
   auto t0 = Clock::now();
   policy->eval();
   r.gens = Generate(policy, r.prompts, go, flops);
-  r.t_generate = Since(t0);
+  r.t_generate = SecondsSince(t0);
   t0 = Clock::now();
   std::vector<Scored> scored(r.gens.size());
   std::vector<const std::string*> golds(r.gens.size());
@@ -57,7 +55,7 @@ Rollouts SampleRollouts(Transformer& policy, const Task& task, Rng& rng, int n_p
     golds[k] = &r.problems[k / G].gold;
   }
   r.rewards = reward.ScoreBatch(scored, golds);
-  r.t_score = Since(t0);
+  r.t_score = SecondsSince(t0);
   return r;
 }
 
