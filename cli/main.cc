@@ -17,6 +17,7 @@
 #include "evaluator.h"
 #include "generate.h"
 #include "io.h"
+#include "report.h"
 #include "runner.h"
 #include "threads.h"
 #include "tokenizer.h"
@@ -35,6 +36,7 @@ commands:
                                       DIR/eval.json and DIR/samples.jsonl
   sample CKPT --prompt TEXT [--n N] [--temperature T] [--seed S]
                                       sample completions for one prompt
+  table DIR... [--csv]                one table from several experiment folders' summary.csv
   config [CONFIG]                     print the resolved config
   bench [--quick]                     machine ceilings, decoding and training speed
 
@@ -193,6 +195,11 @@ int Main(int argc, char** argv) {
   if (cmd == "eval") return CmdEval(argc, argv);
   if (cmd == "sample") return CmdSample(argc, argv);
   if (cmd == "config") return CmdConfig(argc, argv);
+  if (cmd == "table") {
+    const Args a = Parse(argc, argv, 2, {}, {"csv"});
+    std::printf("%s", MergeTables(a.positional, a.flags.count("csv") > 0).c_str());
+    return 0;
+  }
   if (cmd == "bench") {
     const Args a = Parse(argc, argv, 2, {"threads"}, {"quick"});
     SetThreads(a, 0);

@@ -33,3 +33,39 @@ class Json {
 std::string JsonNumber(double v);
 
 }  // namespace r1lab
+
+namespace r1lab {
+
+// A parsed JSON value (for reading back our own results and JSONL inputs).
+// Parse() throws InputError naming the offset of the first problem; nesting
+// deeper than 200 levels is refused rather than recursed into.
+class JsonValue {
+ public:
+  enum Kind { kNull, kBool, kNumber, kString, kArray, kObject };
+  static JsonValue Parse(const std::string& text);
+
+  Kind kind() const { return kind_; }
+  bool is_null() const { return kind_ == kNull; }
+  double number() const;
+  bool boolean() const;
+  const std::string& string() const;
+  const std::vector<JsonValue>& array() const;
+  // Object members in file order.
+  const std::vector<std::pair<std::string, JsonValue>>& members() const;
+  // Member by key; nullptr if absent (or not an object).
+  const JsonValue* find(const std::string& key) const;
+  // Member by key; InputError naming the key if absent.
+  const JsonValue& at(const std::string& key) const;
+  double num(const std::string& key) const { return at(key).number(); }
+
+ private:
+  friend class JsonParser;
+  Kind kind_ = kNull;
+  bool b_ = false;
+  double n_ = 0;
+  std::string s_;
+  std::vector<JsonValue> a_;
+  std::vector<std::pair<std::string, JsonValue>> o_;
+};
+
+}  // namespace r1lab

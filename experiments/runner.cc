@@ -5,11 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <map>
-#include <sstream>
 
 #include "checkpoint.h"
 #include "config.h"
@@ -18,6 +14,7 @@
 #include "io.h"
 #include "json.h"
 #include "progress.h"
+#include "report.h"
 #include "sft.h"
 #include "strategy.h"
 #include "tokenizer.h"
@@ -26,7 +23,6 @@ namespace r1lab {
 
 const char* GitCommit();
 
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -51,60 +47,6 @@ class DirLock {
   std::string path_;
   int fd_ = -1;
 };
-
-struct Row {
-  std::string name;
-  std::vector<double> pass1, maj, pass_n, format, length, reflect, flops, wall;
-};
-
-double Mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? 0 : s / v.size();
-}
-
-// Reads a number field from a one-line JSON object we wrote ourselves.
-double JsonField(const std::string& json, const std::string& key) {
-  const std::string k = "\"" + key + "\":";
-  const size_t p = json.find(k);
-  if (p == std::string::npos) throw IoError("result file lacks field '" + key + "'");
-  return std::strtod(json.c_str() + p + k.size(), nullptr);
-}
-
-void AddEvalToRow(Row& row, const std::string& eval_json, int n, double flops, double wall) {
-  row.pass1.push_back(JsonField(eval_json, "pass1"));
-  row.maj.push_back(JsonField(eval_json, "maj"));
-  row.pass_n.push_back(JsonField(eval_json, std::to_string(n)));
-  row.format.push_back(JsonField(eval_json, "format_rate"));
-  row.length.push_back(JsonField(eval_json, "mean_length"));
-  row.reflect.push_back(JsonField(eval_json, "reflect_per_1k"));
-  row.flops.push_back(flops);
-  row.wall.push_back(wall);
-}
-
-std::string Summary(const std::vector<Row>& rows, int n, std::string* csv) {
-  std::ostringstream md, c;
-  md << "| arm | seeds | pass@1 | maj@" << n << " | pass@" << n
-     << " | format | length | reflective/1k | train+gen FLOPs | wall s |\n"
-     << "|---|---|---|---|---|---|---|---|---|---|\n";
-  c << "arm,seeds,pass1,maj,pass_n,format_rate,mean_length,reflect_per_1k,flops,wall_s\n";
-  char buf[512];
-  for (const Row& r : rows) {
-    std::snprintf(buf, sizeof buf, "| %s | %zu | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f | %.2f | %.3g | %.0f |\n",
-                  r.name.c_str(), r.pass1.size(), 100 * Mean(r.pass1), 100 * Mean(r.maj), 100 * Mean(r.pass_n),
-                  100 * Mean(r.format), Mean(r.length), Mean(r.reflect), Mean(r.flops), Mean(r.wall));
-    md << buf;
-    std::snprintf(buf, sizeof buf, "%s,%zu,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.6g,%.2f\n", r.name.c_str(),
-                  r.pass1.size(), Mean(r.pass1), Mean(r.maj), Mean(r.pass_n), Mean(r.format), Mean(r.length),
-                  Mean(r.reflect), Mean(r.flops), Mean(r.wall));
-    c << buf;
-  }
-  md << "\nMeans over seeds. Eval: " << n
-     << " samples per held-out problem. FLOPs: the arm's own training and generation, excluding the shared "
-        "base and evaluation.\n";
-  *csv = c.str();
-  return md.str();
-}
 
 // Drops metrics lines past the checkpoint step, so a resumed run does not
 // repeat them.
@@ -183,9 +125,6 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
   const auto task = MakeTask(cfg.task());
   const int vocab = Tokenizer::Get().vocab_size();
   const std::string base_path = EnsureBase(cfg, *task, root + "/.cache");
-  const int n = cfg.eval().samples_per_problem();
-
-  std::vector<Row> rows;
   {
     const std::string bdir = dir + "/base";
     EnsureWritableDir(bdir);
@@ -197,15 +136,9 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
       WriteFileAtomic(bdir + "/eval.json", EvalToJson(r) + "\n");
       std::fprintf(stderr, "base (held-out):\n%s", EvalTable(r).c_str());
     }
-    Row row;
-    row.name = "base";
-    AddEvalToRow(row, ReadFile(bdir + "/eval.json"), n, 0, 0);
-    rows.push_back(row);
   }
 
   for (const Arm& arm : cfg.arms()) {
-    Row row;
-    row.name = arm.name();
     for (uint64_t seed : cfg.seeds()) {
       const std::string rdir = dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed);
       EnsureWritableDir(rdir);
@@ -248,16 +181,9 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
                                   .str() +
                                   "\n");
       }
-      const std::string d = ReadFile(done);
-      AddEvalToRow(row, ReadFile(rdir + "/eval.json"), n, JsonField(d, "flops"), JsonField(d, "wall_s"));
     }
-    rows.push_back(row);
   }
-  std::string csv;
-  const std::string md = Summary(rows, n, &csv);
-  WriteFileAtomic(dir + "/summary.md", "# " + cfg.name() + "\n\n" + md);
-  WriteFileAtomic(dir + "/summary.csv", csv);
-  return md;
+  return WriteReport(cfg, dir);
 }
 
 }  // namespace r1lab

@@ -5,7 +5,8 @@
 //   base/eval.json, samples.jsonl     the shared base, evaluated once
 //   runs/<arm>/seed-<s>/              metrics.jsonl, eval.json, samples.jsonl,
 //                                     checkpoint.pt, done.json (finished marker)
-//   summary.md, summary.csv           one row per arm (mean over seeds)
+//   summary.md, summary.csv           one row per arm: mean and 95% CI over seeds
+//   plots/                            SVG and PNG plots, their data and gnuplot script
 // The base checkpoint is cached in <output_dir>/.cache by a hash of the
 // model, task and pretrain configs, so arms, experiments and reruns share it.
 // Finished runs are skipped on rerun; an interrupted one resumes from its

@@ -12,6 +12,7 @@ packages=(
   libprotobuf-dev protobuf-compiler  # configs in protobuf text format
   libgtest-dev            # tests
   libgloo-dev             # torch.distributed c10d backend on CPU
+  gnuplot-nox             # results plots (SVG, PNG)
 )
 
 missing=()

@@ -110,6 +110,16 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   EXPECT_NE(summary.find("| sft | 2 |"), std::string::npos) << summary;
   EXPECT_NE(summary.find("| base |"), std::string::npos) << summary;
   EXPECT_NE(ReadFile(exp + "/config.pbtxt").find("d_model: 32"), std::string::npos);
+  EXPECT_NE(summary.find("95% Student-t"), std::string::npos) << summary;
+  for (const char* plot : {"pass1_vs_flops", "length_vs_step", "reflection_vs_step", "pass_at_k",
+                           "accuracy_by_level", "length_by_level"}) {
+    EXPECT_TRUE(FileExists(exp + "/plots/" + plot + ".svg")) << plot;
+    EXPECT_TRUE(FileExists(exp + "/plots/" + plot + ".png")) << plot;
+  }
+  const Result table = RunCli("table " + exp + " " + exp + " --csv");
+  EXPECT_EQ(table.code, 0) << table.out;
+  EXPECT_NE(table.out.find("experiment,arm,seeds,pass1"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("tiny,sft,2,"), std::string::npos) << table.out;
   // Two eval points (steps 5 and 10) in the metrics.
   int evals = 0;
   for (const auto& line : ReadLines(exp + "/runs/sft/seed-1/metrics.jsonl")) evals += line.find("\"eval\"") != std::string::npos;

@@ -3,7 +3,10 @@
 #include <cmath>
 
 #include "answer.h"
+#include "json.h"
 #include "metrics.h"
+#include "report.h"
+#include "error.h"
 
 namespace r1lab {
 namespace {
@@ -70,6 +73,30 @@ TEST(Verify, IntegerAnswers) {
   const Verdict v = VerifyIntegerAnswer("<think>x</think>", "7");
   EXPECT_FALSE(v.correct);
   EXPECT_EQ(v.error, "no answer");
+}
+
+TEST(ConfidenceInterval, StudentTAgainstHandValues) {
+  // (1, 2, 3): mean 2, s = 1, half-width t(0.975, 2) * 1 / sqrt(3) = 4.303 / 1.732.
+  const MeanCi m = MeanWithCi({1, 2, 3});
+  EXPECT_DOUBLE_EQ(m.mean, 2.0);
+  EXPECT_NEAR(m.half, 4.303 / std::sqrt(3.0), 1e-9);
+  EXPECT_EQ(MeanWithCi({5}).half, 0.0);
+  EXPECT_NEAR(TCritical95(10), 2.228, 1e-12);
+  EXPECT_NEAR(TCritical95(1000), 1.96, 1e-12);
+}
+
+TEST(Json, ParsesWhatWeWriteAndRejectsGarbage) {
+  const JsonValue v = JsonValue::Parse(
+      Json().Add("a", 1.5).Add("s", "x\"y\n").Add("b", true).Add("v", std::vector<double>{1, 2}).str());
+  EXPECT_DOUBLE_EQ(v.num("a"), 1.5);
+  EXPECT_EQ(v.at("s").string(), "x\"y\n");
+  EXPECT_TRUE(v.at("b").boolean());
+  EXPECT_EQ(v.at("v").array().size(), 2u);
+  EXPECT_EQ(v.find("missing"), nullptr);
+  EXPECT_THROW(JsonValue::Parse("{\"a\": }"), InputError);
+  EXPECT_THROW(JsonValue::Parse("[1, 2"), InputError);
+  EXPECT_THROW(JsonValue::Parse(std::string(5000, '[')), InputError);  // too deep, not a stack overflow
+  EXPECT_THROW(v.num("missing"), InputError);
 }
 
 }  // namespace

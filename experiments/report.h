@@ -1,0 +1,31 @@
+// Results of an experiment folder: summary tables with confidence intervals
+// over seeds, plots (gnuplot, SVG and PNG), and merged tables across folders.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "r1lab.pb.h"
+
+namespace r1lab {
+
+// Two-sided 95% Student t critical value for `df` degrees of freedom.
+double TCritical95(int df);
+
+struct MeanCi {
+  double mean = 0;
+  double half = 0;  // half-width of the 95% t-interval; 0 with fewer than 2 values
+  int n = 0;
+};
+MeanCi MeanWithCi(const std::vector<double>& xs);
+
+// Reads dir/base and dir/runs/<arm>/seed-<s> for the config's arms and seeds,
+// writes dir/summary.md, dir/summary.csv and dir/plots/*, and returns the
+// markdown table.
+std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir);
+
+// `r1lab table DIR...`: the summary.csv of several experiment folders as one
+// table (markdown, or CSV with csv = true), with the experiment's name first.
+std::string MergeTables(const std::vector<std::string>& dirs, bool csv);
+
+}  // namespace r1lab
