@@ -182,7 +182,7 @@ void WritePlots(const std::string& dir, const Point& base, const std::vector<std
        series("levels.dat", "1:3", "linespoints", false)},
   };
   for (const Plot& p : plots) {
-    for (const char* term : {"svg size 800,480 dynamic", "pngcairo size 800,480"}) {
+    for (const char* term : {"svg size 800,480 dynamic noenhanced", "pngcairo size 800,480 noenhanced"}) {
       const std::string ext = std::string(term).rfind("svg", 0) == 0 ? ".svg" : ".png";
       gp << "reset\nset key outside right\nset grid\nset terminal " << term << "\nset output '" << p.name << ext
          << "'\nset title \"" << p.title << "\"\nset xlabel \"" << p.xlabel << "\"\nset ylabel \"" << p.ylabel

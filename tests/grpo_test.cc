@@ -4,6 +4,7 @@
 #include "arith.h"
 #include "evaluator.h"
 #include "grpo.h"
+#include "policy_loss.h"
 #include "sft.h"
 #include "strategy.h"
 #include "test_util.h"
@@ -59,6 +60,65 @@ TEST(Grpo, FirstPassRatioIsExactlyOne) {
     EXPECT_GT(flops.Get(FlopPhase::kTrain), 0);
     EXPECT_GT(flops.Get(FlopPhase::kScore), 0);  // the reference model's forward passes
   }
+}
+
+bool SameWeights(Transformer& a, Transformer& b) {
+  auto pa = a->named_parameters(), pb = b->named_parameters();
+  for (const auto& item : pa)
+    if (!torch::equal(item.value(), pb[item.key()])) return false;
+  return true;
+}
+
+TEST(Grpo, ReferenceIsRefreshedAtStepNAndNotBefore) {
+  ArithTask task(SmallTask());
+  Transformer m = CopyOfBase();
+  Transformer base = CopyOfBase();
+  GrpoConfig cfg = ParseResolved<GrpoConfig>(
+      "prompts_per_step: 4 group_size: 4 ref_update_every: 2 optim { lr: 1e-3 warmup_steps: 0 }");
+  FlopCounter flops;
+  GrpoTrainer t(m, task, cfg, 4, &flops);
+  std::string note;
+  t.Step(0, &note);
+  t.Step(1, &note);
+  EXPECT_TRUE(SameWeights(*t.reference(), base));  // still the base after two updates
+  EXPECT_FALSE(SameWeights(m, base));
+  Transformer after_step1 = MakeModel(m->config(), m->vocab_size());
+  CopyWeights(m, after_step1);
+  t.Step(2, &note);
+  EXPECT_TRUE(SameWeights(*t.reference(), after_step1));  // replaced by the policy as step 2 began
+}
+
+// One update on a group where only one sample is rewarded raises that
+// sample's log-probability and lowers the other's.
+TEST(Grpo, RewardedSampleGainsProbability) {
+  Transformer m = CopyOfBase();
+  const auto& tok = Tokenizer::Get();
+  std::vector<int> prompt = {Tokenizer::kBos};
+  for (int id : tok.Encode("3+4")) prompt.push_back(id);
+  std::vector<int> good = tok.Encode("<think>3+4=7\n</think><answer>7</answer><eos>");
+  std::vector<int> bad = tok.Encode("<think>3+4=8\n</think><answer>8</answer><eos>");
+  const TokenBatch b = BatchFromIds({prompt, prompt}, {good, bad});
+  const std::vector<double> adv = GroupAdvantages({1.0, 0.0}, 2, GROUP_ZSCORE, 1e-4);
+  auto seq_logprob = [&]() {
+    torch::NoGradGuard ng;
+    const torch::Tensor lp = NextTokenStats(m->forward(b.tokens).logits, b.tokens).logprobs;
+    return ((lp * b.loss_mask).sum(1)).to(torch::kDouble);
+  };
+  const torch::Tensor before = seq_logprob();
+  // A small plain-SGD step along the gradient (Adam's first step moves every
+  // weight by ~lr whatever its gradient, so it is no test of direction).
+  torch::optim::SGD opt(m->parameters(), torch::optim::SGDOptions(1e-3));
+  const TokenStats ts = NextTokenStats(m->forward(b.tokens).logits, b.tokens);
+  PolicyLossInputs in;
+  in.logprobs = ts.logprobs;
+  in.old_logprobs = ts.logprobs.detach();
+  in.advantages = torch::tensor(adv, torch::kFloat).view({2, 1}) * b.loss_mask;
+  in.mask = b.loss_mask;
+  PolicyLoss(in, PolicyLossOptions(), nullptr).backward();
+  opt.step();
+  const torch::Tensor after = seq_logprob();
+  EXPECT_GT(after[0].item<double>(), before[0].item<double>());
+  EXPECT_LT(after[1].item<double>(), before[1].item<double>());
 }
 
 TEST(Grpo, NoReferenceModelWhenBetaIsZero) {
