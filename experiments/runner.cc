@@ -174,6 +174,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
                      100 * r.pass1, train_flops,
                      arm.flop_budget() > 0 ? JsonNumber(arm.flop_budget()).c_str() : "none", wall);
         WriteFileAtomic(done, Json()
+                                  .Add("commit", GitCommit())
                                   .Add("flops", train_flops)
                                   .Add("flop_budget", arm.flop_budget())
                                   .Add("wall_s", wall)

@@ -1,7 +1,8 @@
 // The experiment runner: base model, then arms x seeds, then summary.
 //
 // results/<experiment>/
-//   config.pbtxt, commit.txt          resolved config and git commit
+//   config.pbtxt, commit.txt          resolved config; commit of the latest invocation
+//                                     (each run's own commit is in its done.json)
 //   base/eval.json, samples.jsonl     the shared base, evaluated once
 //   runs/<arm>/seed-<s>/              metrics.jsonl, eval.json, samples.jsonl,
 //                                     checkpoint.pt, done.json (finished marker)
