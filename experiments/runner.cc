@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "checkpoint.h"
 #include "config.h"
@@ -163,10 +164,16 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         ctx.metrics = &metrics;
         ctx.checkpoint_path = ckpt;
         ctx.label = arm.name() + " seed " + std::to_string(seed);
-        ctx.evaluate = [&](int64_t) { return EvalToJson(Evaluate(policy, *task, cfg.eval())); };
+        // The loop always evaluates after its last step, so that result is the
+        // final one; only a run resumed at its very end needs a fresh eval.
+        std::optional<EvalResult> last;
+        ctx.evaluate = [&](int64_t) {
+          last = Evaluate(policy, *task, cfg.eval());
+          return EvalToJson(*last);
+        };
         MakeStrategy(arm)->Train(ctx);
         const double train_flops = flops.Total();
-        const EvalResult r = Evaluate(policy, *task, cfg.eval());
+        const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
         WriteFileAtomic(rdir + "/samples.jsonl", SamplesToJsonl(r, *task));
         WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
         const double wall = SecondsSince(t0);

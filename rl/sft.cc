@@ -87,14 +87,6 @@ TokenBatch SftTrainer::NextBatch() {
   return MakeTokenBatch(pc, model_->config().max_seq_len());
 }
 
-double SftTrainer::Loss(const TokenBatch& b) {
-  const auto dev = model_->device();
-  torch::NoGradGuard no_grad;
-  torch::Tensor lp = NextTokenStats(model_->forward(b.tokens).logits, b.tokens, 1.0).logprobs;  // [B, T-1]
-  torch::Tensor mask = b.loss_mask.to(dev, lp.scalar_type());
-  return (-(lp * mask).sum() / mask.sum()).item<double>();
-}
-
 double SftTrainer::Step() {
   model_->train();
   const TokenBatch b = NextBatch();

@@ -47,8 +47,6 @@ class SftTrainer {
              uint64_t seed, FlopCounter* flops);
   // One optimizer step on a fresh batch; returns the mean token loss.
   double Step();
-  // Mean completion-token loss on a batch (no update).
-  double Loss(const TokenBatch& batch);
   TokenBatch NextBatch();
 
   int64_t step() const { return step_; }
