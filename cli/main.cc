@@ -28,8 +28,9 @@ namespace {
 constexpr const char* kUsage = R"(usage: r1lab <command> [args]
 
 commands:
-  run [CONFIG] [--out DIR]            run an experiment (no CONFIG: the embedded default,
-                                      experiments/r1_zero_vs_failures.pbtxt)
+  run [CONFIG] [--out DIR] [--quick]  run an experiment (no CONFIG: the embedded default,
+                                      experiments/r1_zero_vs_failures.pbtxt); --quick: one
+                                      seed, a third of the budgets, a short base (first look)
   pretrain [CONFIG] [--out CKPT]      SFT the base model on teacher traces; prints its path
   eval CKPT [--config CONFIG] [--out DIR] [--problems N] [--samples N]
                                       held-out evaluation: prints a table, writes
@@ -96,8 +97,9 @@ std::string OptionalConfig(const Args& a) {
 }
 
 int CmdRun(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"out", "threads"}, {});
-  const ExperimentConfig cfg = LoadExperiment(OptionalConfig(a));
+  const Args a = Parse(argc, argv, 2, {"out", "threads"}, {"quick"});
+  ExperimentConfig cfg = LoadExperiment(OptionalConfig(a));
+  if (a.flags.count("quick")) cfg = QuickVariant(cfg);
   SetThreads(a, cfg.threads());
   RunnerOptions opt;
   opt.output_dir = a.Get("out");

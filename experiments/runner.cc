@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -72,6 +73,27 @@ ExperimentConfig LoadExperiment(const std::string& path) {
   ResolveDefaults(&cfg);
   ValidateConfig(cfg, path.empty() ? "<embedded experiments/r1_zero_vs_failures.pbtxt>" : path);
   return cfg;
+}
+
+ExperimentConfig QuickVariant(const ExperimentConfig& cfg) {
+  ExperimentConfig q = cfg;
+  q.set_name(cfg.name() + "_quick");
+  q.clear_seeds();
+  q.add_seeds(cfg.seeds(0));
+  q.mutable_pretrain()->set_steps(std::min(cfg.pretrain().steps(), 500));
+  EvalConfig* ev = q.mutable_eval();
+  ev->set_num_problems(std::min(ev->num_problems(), 100));
+  ev->set_samples_per_problem(std::min(ev->samples_per_problem(), 4));
+  for (Arm& arm : *q.mutable_arms()) {
+    arm.set_flop_budget(arm.flop_budget() / 3);
+    auto third = [](int steps) { return std::max(1, steps / 3); };
+    if (arm.has_sft()) arm.mutable_sft()->set_steps(third(arm.sft().steps()));
+    if (arm.has_grpo()) arm.mutable_grpo()->set_steps(third(arm.grpo().steps()));
+    if (arm.has_ppo()) arm.mutable_ppo()->set_steps(third(arm.ppo().steps()));
+  }
+  ev->set_eval_every(std::max(1, ev->eval_every() / 3));
+  ValidateConfig(q, "<quick variant of " + cfg.name() + ">");
+  return q;
 }
 
 std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir) {

@@ -25,6 +25,11 @@ const char* DefaultExperimentText();  // experiments/r1_zero_vs_failures.pbtxt, 
 // Loads, resolves and validates; "" = the embedded default.
 ExperimentConfig LoadExperiment(const std::string& path);
 
+// A first-look variant of an experiment: "<name>_quick", the first seed
+// only, at most 500 pretraining steps, a third of each arm's FLOP budget (and
+// of its step count), 100 eval problems x 4 samples. Same arms, same code.
+ExperimentConfig QuickVariant(const ExperimentConfig& cfg);
+
 struct RunnerOptions {
   std::string output_dir;  // overrides the config's output_dir if set
 };

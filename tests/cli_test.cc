@@ -36,6 +36,7 @@ model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 64 }
 pretrain { steps: 20 batch_size: 8 log_every: 10 }
 eval { num_problems: 10 samples_per_problem: 2 eval_every: 5 sampling { max_new_tokens: 30 } }
 arms { name: "sft" sft { steps: 10 batch_size: 8 log_every: 5 } }
+arms { name: "budget" flop_budget: 2e9 sft { steps: 1000 batch_size: 8 log_every: 1 } }
 )";
 
 std::string Replace(std::string s, const std::string& from, const std::string& to) {
@@ -49,7 +50,7 @@ TEST(Cli, MalformedConfigNamesFileLineAndField) {
   WriteFileAtomic(dir + "/bad.pbtxt", std::string(kTiny) + "dmodel: 3\n");
   Result r = RunCli("run " + dir + "/bad.pbtxt --out " + dir);
   EXPECT_EQ(r.code, 2) << r.out;
-  EXPECT_NE(r.out.find("bad.pbtxt:10:7:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bad.pbtxt:11:7:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("dmodel"), std::string::npos) << r.out;
   WriteFileAtomic(dir + "/range.pbtxt", Replace(kTiny, "samples_per_problem: 2", "samples_per_problem: 0"));
   r = RunCli("run " + dir + "/range.pbtxt --out " + dir);
@@ -124,6 +125,21 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   int evals = 0;
   for (const auto& line : ReadLines(exp + "/runs/sft/seed-1/metrics.jsonl")) evals += line.find("\"eval\"") != std::string::npos;
   EXPECT_EQ(evals, 2);
+
+  // The budgeted arm stops at its FLOP budget: past it by less than one step.
+  double prev = 0, max_step = 0, last = 0;
+  int lines = 0;
+  for (const auto& line : ReadLines(exp + "/runs/budget/seed-1/metrics.jsonl")) {
+    if (line.find("\"loss\"") == std::string::npos) continue;
+    const double f = std::stod(line.substr(line.find("\"flops\":") + 8));
+    max_step = std::max(max_step, f - prev);
+    prev = last = f;
+    ++lines;
+  }
+  EXPECT_LT(lines, 1000);
+  EXPECT_GE(last, 2e9);
+  EXPECT_LT(last, 2e9 + max_step);
+  EXPECT_NE(ReadFile(exp + "/runs/budget/seed-1/done.json").find("\"flop_budget\":2e+09"), std::string::npos);
 
   // Rerun: the base is cached and finished runs are skipped.
   r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
