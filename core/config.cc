@@ -216,10 +216,11 @@ void ResolveDefaults(pb::Message* msg) {
     // Never switch a oneof: only the member already chosen is resolved.
     if (f->containing_oneof() && !r->HasField(*msg, f)) continue;
     if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
-      // An SFT run's teacher stays unset when unset: unset means "the task's teacher".
-      if (f->message_type() == TeacherConfig::descriptor() && d == SftConfig::descriptor() &&
-          !r->HasField(*msg, f))
-        continue;
+      // Unset means something here, so these stay unset: an SFT run's teacher
+      // ("the task's teacher") and an experiment's arm_defaults (none).
+      const bool keep_unset = (f->message_type() == TeacherConfig::descriptor() && d == SftConfig::descriptor()) ||
+                              (f->message_type() == Arm::descriptor() && d == ExperimentConfig::descriptor());
+      if (keep_unset && !r->HasField(*msg, f)) continue;
       ResolveDefaults(r->MutableMessage(msg, f));
       continue;
     }
@@ -237,6 +238,16 @@ void ResolveDefaults(pb::Message* msg) {
       default: break;
     }
   }
+}
+
+void ApplyArmDefaults(ExperimentConfig* cfg) {
+  if (!cfg->has_arm_defaults()) return;
+  for (Arm& arm : *cfg->mutable_arms()) {
+    Arm merged = cfg->arm_defaults();
+    merged.MergeFrom(arm);
+    arm = merged;
+  }
+  cfg->clear_arm_defaults();  // the resolved config shows each arm in full
 }
 
 std::string ConfigToText(const pb::Message& msg) {

@@ -31,15 +31,10 @@ void ValidateConfig(const google::protobuf::Message& msg, const std::string& sou
 // switching a oneof), so the text form is the complete resolved config.
 void ResolveDefaults(google::protobuf::Message* msg);
 
-// Parse + resolve + validate: the one call a command needs.
-template <typename T>
-T LoadResolvedConfig(const std::string& path) {
-  T msg;
-  LoadConfigFile(path, &msg);
-  ResolveDefaults(&msg);
-  ValidateConfig(msg, path);
-  return msg;
-}
+// Applies ExperimentConfig.arm_defaults to every arm (before defaults are
+// resolved, so an arm's unset field takes the shared value, not the .proto's),
+// then clears arm_defaults: the resolved config lists every arm in full.
+void ApplyArmDefaults(ExperimentConfig* cfg);
 
 std::string ConfigToText(const google::protobuf::Message& msg);
 // Stable 64-bit hash of the message's text form (FNV-1a); same config, same hash.

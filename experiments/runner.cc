@@ -70,6 +70,7 @@ ExperimentConfig LoadExperiment(const std::string& path) {
     ParseConfigText(DefaultExperimentText(), "<embedded experiments/r1_zero_vs_failures.pbtxt>", &cfg);
   else
     LoadConfigFile(path, &cfg);
+  ApplyArmDefaults(&cfg);
   ResolveDefaults(&cfg);
   ValidateConfig(cfg, path.empty() ? "<embedded experiments/r1_zero_vs_failures.pbtxt>" : path);
   return cfg;

@@ -2,6 +2,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "io.h"
 #include "runner.h"
 #include "test_util.h"
 
@@ -73,6 +74,36 @@ TEST(Config, EmbeddedDefaultExperimentIsValid) {
   EXPECT_EQ(c.name(), "r1_zero_vs_failures");
   EXPECT_GE(c.seeds_size(), 3);
   EXPECT_GE(c.arms_size(), 1);
+}
+
+TEST(Config, ArmsShareDefaultsAndOverrideSingleFields) {
+  const std::string dir = testing::TempDir("arm_defaults");
+  WriteFileAtomic(dir + "/e.pbtxt", R"(
+name: "t" seeds: 1 task { arith {} }
+arm_defaults {
+  flop_budget: 1e12
+  grpo { group_size: 4 optim { lr: 1e-4 } sampling { max_new_tokens: 40 } }
+}
+arms { name: "plain" }
+arms { name: "dapo" grpo { clip_high: 0.28 optim { warmup_steps: 0 } } }
+arms { name: "budget" flop_budget: 2e12 }
+arms { name: "sft" sft { steps: 5 } }
+)");
+  const ExperimentConfig c = LoadExperiment(dir + "/e.pbtxt");
+  EXPECT_FALSE(c.has_arm_defaults());
+  const Arm& plain = c.arms(0);
+  EXPECT_EQ(plain.flop_budget(), 1e12);
+  EXPECT_EQ(plain.grpo().group_size(), 4);
+  EXPECT_EQ(plain.grpo().clip_high(), 0.2);  // the .proto default where neither sets it
+  const Arm& dapo = c.arms(1);
+  EXPECT_EQ(dapo.grpo().clip_high(), 0.28);
+  EXPECT_EQ(dapo.grpo().optim().lr(), 1e-4);  // sub-messages merge field by field
+  EXPECT_EQ(dapo.grpo().optim().warmup_steps(), 0);
+  EXPECT_EQ(dapo.grpo().sampling().max_new_tokens(), 40);
+  EXPECT_EQ(c.arms(2).flop_budget(), 2e12);
+  EXPECT_TRUE(c.arms(3).has_sft());  // another strategy replaces the shared one
+  EXPECT_FALSE(c.arms(3).has_grpo());
+  EXPECT_EQ(c.arms(3).flop_budget(), 1e12);
 }
 
 TEST(Config, HashFollowsContent) {
