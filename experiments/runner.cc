@@ -162,12 +162,23 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
     }
   }
 
+  // Overall progress: runs done / total, and an ETA from the runs this
+  // invocation has finished (skipped runs cost nothing).
+  const int total_runs = cfg.arms_size() * cfg.seeds_size();
+  int run_index = 0, timed_runs = 0;
+  double timed_seconds = 0;
   for (const Arm& arm : cfg.arms()) {
     for (uint64_t seed : cfg.seeds()) {
+      ++run_index;
       const std::string rdir = dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed);
       EnsureWritableDir(rdir);
       const std::string done = rdir + "/done.json";
       if (!FileExists(done)) {
+        const std::string eta = timed_runs > 0 ? Progress::FormatDuration(timed_seconds / timed_runs *
+                                                                          (total_runs - run_index + 1))
+                                               : "?";
+        std::fprintf(stderr, "[run %d/%d] %s seed %llu (overall ETA %s)\n", run_index, total_runs, arm.name().c_str(),
+                     static_cast<unsigned long long>(seed), eta.c_str());
         const auto t0 = Clock::now();
         Transformer policy = MakeModel(cfg.model(), vocab);
         LoadCheckpoint(base_path, policy, nullptr);
@@ -200,6 +211,8 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         WriteFileAtomic(rdir + "/samples.jsonl", SamplesToJsonl(r, *task));
         WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
         const double wall = SecondsSince(t0);
+        timed_seconds += wall;
+        ++timed_runs;
         std::fprintf(stderr, "%s: held-out pass@1 %.1f%%, %.3g FLOPs (budget %s), %.0f s\n", ctx.label.c_str(),
                      100 * r.pass1, train_flops,
                      arm.flop_budget() > 0 ? JsonNumber(arm.flop_budget()).c_str() : "none", wall);
