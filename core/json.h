@@ -24,6 +24,8 @@ class Json {
   Json& Add(const std::string& key, const std::vector<double>& v);
   Json& AddRaw(const std::string& key, const std::string& raw_json);
   std::string str() const { return "{" + body_ + "}"; }
+  // The members without braces, to splice into another object.
+  const std::string& members() const { return body_; }
 
  private:
   void Key(const std::string& key);

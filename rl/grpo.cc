@@ -5,20 +5,16 @@
 #include <cstdio>
 #include <numeric>
 
-#include "error.h"
-#include "generate.h"
 #include "json.h"
-#include "progress.h"
 #include "policy_loss.h"
+#include "progress.h"
 #include "rollout.h"
 #include "sft.h"
 #include "strategy.h"
-#include "tokenizer.h"
 
 namespace r1lab {
 
 namespace {
-
 
 // One mini-batch, with everything computed before the first update.
 struct MiniBatch {
@@ -154,11 +150,9 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
       PolicyLossStats st;
       torch::Tensor loss = PolicyLoss(in, lo, &st);
       loss.backward();
-      double gn = 0;
-      for (const auto& p : policy_->parameters())
-        if (p.grad().defined()) gn += p.grad().pow(2).sum().item<double>();
-      gn = std::sqrt(gn);
-      if (cfg_.optim().grad_clip() > 0) torch::nn::utils::clip_grad_norm_(policy_->parameters(), cfg_.optim().grad_clip());
+      // The pre-clip norm; an infinite max norm leaves the gradient as it is.
+      const double clip = cfg_.optim().grad_clip() > 0 ? cfg_.optim().grad_clip() : INFINITY;
+      const double gn = torch::nn::utils::clip_grad_norm_(policy_->parameters(), clip);
       optimizer_->step();
       if (updates == 0) first_ratio_dev_ = st.ratio_max_abs_dev;
       ++updates;
@@ -202,18 +196,8 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
       .Add("time_score_s", t_score)
       .Add("time_train_s", t_train)
       .Add("time_step_s", SecondsSince(t_start));
-  const std::string rm = RolloutMetrics(ro, reward_);
-  double rmean = 0, acc = 0, len = 0;
-  for (int i = 0; i < N; ++i) {
-    rmean += totals[i] / N;
-    acc += ro.rewards[i].verdict.correct / static_cast<double>(N);
-    len += ro.gens[i].tokens.size() / static_cast<double>(N);
-  }
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "reward %.3f acc %.3f len %.1f", rmean, acc, len);
-  *note = buf;
-  const std::string s = j.str();
-  return rm + "," + s.substr(1, s.size() - 2);
+  *note = RolloutNote(ro);
+  return RolloutMetrics(ro, reward_) + "," + j.members();
 }
 
 void RunGrpo(const GrpoConfig& cfg, StrategyContext& ctx) {

@@ -252,13 +252,10 @@ std::string PpoTrainer::Step(int64_t step, std::string* note) {
       .Add("time_score_s", ro.t_score)
       .Add("time_train_s", t_train)
       .Add("time_step_s", SecondsSince(t_start));
-  double acc = 0;
-  for (const auto& r : ro.rewards) acc += r.verdict.correct;
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "acc %.3f EV %.2f", acc / N, var_ret > 0 ? 1 - var_res / var_ret : 0);
-  *note = buf;
-  const std::string s = j.str();
-  return RolloutMetrics(ro, reward_) + "," + s.substr(1, s.size() - 2);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, " EV %.2f", var_ret > 0 ? 1 - var_res / var_ret : 0);
+  *note = RolloutNote(ro) + buf;
+  return RolloutMetrics(ro, reward_) + "," + j.members();
 }
 
 void RunPpo(const PpoConfig& cfg, StrategyContext& ctx) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "json.h"
 #include "progress.h"
@@ -93,8 +94,20 @@ std::string RolloutMetrics(const Rollouts& r, const RewardChain& reward) {
   j.Add("reward_mean", mean).Add("reward_std", std::sqrt(std::max(0.0, sq / N - mean * mean)));
   for (size_t t = 0; t < terms.size(); ++t) j.Add("reward_" + reward.term_names()[t], terms[t] / N);
   j.Add("len_mean", len / N).Add("len_min", len_min).Add("len_max", len_max).Add("truncation_rate", trunc / N);
-  const std::string s = j.str();
-  return s.substr(1, s.size() - 2);
+  return j.members();
+}
+
+std::string RolloutNote(const Rollouts& r) {
+  double reward = 0, acc = 0, len = 0;
+  const double n = std::max(1, r.size());
+  for (int i = 0; i < r.size(); ++i) {
+    reward += r.rewards[i].total / n;
+    acc += r.rewards[i].verdict.correct / n;
+    len += static_cast<double>(r.gens[i].tokens.size()) / n;
+  }
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "reward %.3f acc %.3f len %.1f", reward, acc, len);
+  return buf;
 }
 
 }  // namespace r1lab

@@ -145,12 +145,11 @@ int64_t RunSft(Transformer& model, const Task& task, const SftRun& run, FlopCoun
     *note = buf;
     if ((step + 1) % run.cfg.log_every() != 0 && step + 1 != run.cfg.steps()) return std::string();
     loss_acc = 0, loss_n = 0;
-    const std::string j = Json()
-                              .Add("loss", mean)
-                              .Add("lr", trainer.lr())
-                              .Add("tokens_trained", trainer.tokens_trained())
-                              .str();
-    return j.substr(1, j.size() - 2);
+    return Json()
+        .Add("loss", mean)
+        .Add("lr", trainer.lr())
+        .Add("tokens_trained", trainer.tokens_trained())
+        .members();
   };
   if (!run.checkpoint_path.empty()) {
     hooks.save = [&](int64_t step) {
