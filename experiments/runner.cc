@@ -64,12 +64,44 @@ void TrimMetrics(const std::string& metrics_path, int64_t step) {
 
 }  // namespace
 
+namespace {
+
+// Reads `path` and, recursively, the files it extends.
+ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::string>* chain) {
+  if (std::find(chain->begin(), chain->end(), path) != chain->end())
+    throw ConfigError(path + ": 'extends' forms a cycle (" + chain->front() + " ... " + path + ")");
+  if (chain->size() >= 8) throw ConfigError(path + ": 'extends' chain is deeper than 8 files");
+  chain->push_back(path);
+  ExperimentConfig child;
+  LoadConfigFile(path, &child);
+  if (!child.has_extends()) return child;
+  const size_t slash = path.rfind('/');
+  const std::string parent_path =
+      (child.extends().rfind('/', 0) == 0 || slash == std::string::npos) ? child.extends()
+                                                                         : path.substr(0, slash + 1) + child.extends();
+  ExperimentConfig merged;
+  try {
+    merged = LoadWithParents(parent_path, chain);
+  } catch (const ConfigError& e) {
+    throw ConfigError(path + ": extends: " + e.what());
+  }
+  if (child.seeds_size() > 0) merged.clear_seeds();
+  if (child.arms_size() > 0) merged.clear_arms();
+  merged.MergeFrom(child);
+  merged.clear_extends();
+  return merged;
+}
+
+}  // namespace
+
 ExperimentConfig LoadExperiment(const std::string& path) {
   ExperimentConfig cfg;
-  if (path.empty())
+  if (path.empty()) {
     ParseConfigText(DefaultExperimentText(), "<embedded experiments/r1_zero_vs_failures.pbtxt>", &cfg);
-  else
-    LoadConfigFile(path, &cfg);
+  } else {
+    std::vector<std::string> chain;
+    cfg = LoadWithParents(path, &chain);
+  }
   ApplyArmDefaults(&cfg);
   ResolveDefaults(&cfg);
   ValidateConfig(cfg, path.empty() ? "<embedded experiments/r1_zero_vs_failures.pbtxt>" : path);

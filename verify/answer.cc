@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "math_equiv.h"
+
 namespace r1lab {
 
 namespace {
@@ -50,6 +52,87 @@ Extraction ExtractTaggedAnswer(const std::string& completion) {
   return x;
 }
 
+Extraction ExtractBoxed(const std::string& text) {
+  Extraction x;
+  size_t at = std::string::npos, len = 0;
+  for (const char* cmd : {"\\boxed", "\\fbox"}) {
+    const size_t p = text.rfind(cmd);
+    if (p != std::string::npos && (at == std::string::npos || p > at)) {
+      at = p;
+      len = std::char_traits<char>::length(cmd);
+    }
+  }
+  if (at == std::string::npos) {
+    x.error = "no answer";
+    return x;
+  }
+  size_t i = at + len;
+  if (i < text.size() && text[i] == ' ') {  // "\boxed 5"
+    size_t e = ++i;
+    while (e < text.size() && !std::isspace(static_cast<unsigned char>(text[e])) && text[e] != '$') ++e;
+    x.answer = Trim(text.substr(i, e - i));
+  } else if (i < text.size() && text[i] == '{') {
+    int depth = 0;
+    size_t close = std::string::npos;
+    for (size_t k = i; k < text.size(); ++k) {
+      if (text[k] == '\\' && k + 1 < text.size()) {
+        ++k;  // \{ and \} are characters, not groups
+        continue;
+      }
+      if (text[k] == '{') ++depth;
+      else if (text[k] == '}' && --depth == 0) {
+        close = k;
+        break;
+      }
+    }
+    if (close == std::string::npos) {
+      x.error = "unbalanced braces";
+      return x;
+    }
+    x.answer = Trim(text.substr(i + 1, close - i - 1));
+  } else {
+    x.error = "no answer";
+    return x;
+  }
+  if (x.answer.empty()) {
+    x.error = "empty answer";
+    return x;
+  }
+  x.ok = true;
+  return x;
+}
+
+Extraction ExtractMathAnswer(const std::string& completion) {
+  Extraction tagged = ExtractTaggedAnswer(completion);
+  if (tagged.ok) {
+    if (tagged.answer.find("\\boxed") != std::string::npos || tagged.answer.find("\\fbox") != std::string::npos)
+      return ExtractBoxed(tagged.answer);
+    return tagged;
+  }
+  if (tagged.error != "no answer") return tagged;
+  return ExtractBoxed(completion);
+}
+
+Extraction ExtractHashAnswer(const std::string& text) {
+  Extraction x;
+  const size_t p = text.rfind("####");
+  if (p == std::string::npos) {
+    x.error = "no answer";
+    return x;
+  }
+  std::string a;
+  for (char c : Trim(text.substr(p + 4)))
+    if (c != ',') a += c;
+  while (!a.empty() && a.back() == '.') a.pop_back();
+  x.answer = Trim(a);
+  if (x.answer.empty()) {
+    x.error = "empty answer";
+    return x;
+  }
+  x.ok = true;
+  return x;
+}
+
 bool FormatOk(const std::string& completion_in) {
   const std::string c = StripEos(completion_in);
   for (const char* tag : {"<think>", "</think>", "<answer>", "</answer>"})
@@ -80,6 +163,23 @@ Verdict VerifyIntegerAnswer(const std::string& completion, const std::string& go
   v.extracted = x.answer;
   long long got = 0, want = 0;
   v.correct = ParseInteger(x.answer, &got) && ParseInteger(gold, &want) && got == want;
+  return v;
+}
+
+Verdict VerifyMathAnswer(const std::string& completion, const std::string& gold, double rel_tol) {
+  Verdict v;
+  v.format_ok = FormatOk(completion);
+  const Extraction x = ExtractMathAnswer(completion);
+  if (!x.ok) {
+    v.error = x.error;
+    return v;
+  }
+  v.extracted = x.answer;
+  MathOptions opt;
+  opt.rel_tol = rel_tol;
+  const MathJudgement j = CompareMath(gold, x.answer, opt);
+  v.correct = j.result == MathResult::kEqual;
+  if (j.result == MathResult::kUnverifiable) v.error = "unverifiable: " + j.reason;
   return v;
 }
 

@@ -18,6 +18,18 @@ struct Extraction {
 };
 Extraction ExtractTaggedAnswer(const std::string& completion);
 
+// The content of the last \boxed{...} (or \fbox{...}), nested braces
+// allowed; "\boxed 5" takes the next word. Errors: "no answer",
+// "unbalanced braces", "empty answer".
+Extraction ExtractBoxed(const std::string& text);
+
+// Math completions: the last <answer>...</answer> (and a \boxed{} inside it
+// counts), else the last \boxed{}.
+Extraction ExtractMathAnswer(const std::string& completion);
+
+// GSM8K style: what follows the last "####", commas and a final period removed.
+Extraction ExtractHashAnswer(const std::string& text);
+
 bool FormatOk(const std::string& completion);
 
 // "-12", " +7 " -> true with the value; anything else -> false.
@@ -32,5 +44,9 @@ struct Verdict {
 
 // Integer answer against an integer gold. Thread-safe (pure).
 Verdict VerifyIntegerAnswer(const std::string& completion, const std::string& gold);
+
+// Math answer (ExtractMathAnswer) against a gold judged by CompareMath;
+// unverifiable counts as wrong and its reason is in `error`.
+Verdict VerifyMathAnswer(const std::string& completion, const std::string& gold, double rel_tol);
 
 }  // namespace r1lab

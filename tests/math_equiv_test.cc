@@ -1,0 +1,195 @@
+// The math verifier: a table of equivalences (positive and negative) across
+// every answer category, bounded-time adversarial inputs, and extraction.
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "answer.h"
+#include "math_equiv.h"
+
+namespace r1lab {
+namespace {
+
+struct Case {
+  const char* gold;
+  const char* pred;
+  bool equal;
+};
+
+// clang-format off
+const Case kCases[] = {
+  // integers: signs, separators, leading +
+  {"42", "42", true}, {"42", " 42 ", true}, {"-7", "-7", true}, {"7", "+7", true}, {"-7", "7", false},
+  {"1000", "1,000", true}, {"1234567", "1,234,567", true}, {"1000", "1{,}000", true}, {"1000", "1\\,000", true},
+  {"12", "012", true}, {"5", "6", false}, {"100", "1,000", false}, {"0", "-0", true}, {"3", "3.0", true},
+  {"3", "2.9999999999", false}, {"2", "2x", false}, {"10", "10.", true},
+  // decimals and fractions, exact
+  {"0.5", "1/2", true}, {"\\frac{1}{2}", "0.5", true}, {"\\frac12", "1/2", true}, {"\\dfrac12", "0.5", true},
+  {"\\tfrac{1}{2}", "\\frac{2}{4}", true}, {"\\frac{1}{3}", "0.33", false}, {"\\frac{1}{3}", "0.333", false},
+  {"\\frac{1}{3}", "0.3333333333333", true}, {"\\frac{14}{3}", "\\frac{28}{6}", true}, {"\\frac{14}{3}", "4\\frac{2}{3}", false},
+  {"-\\frac{1}{2}", "\\frac{-1}{2}", true}, {"-\\frac{1}{2}", "\\frac{1}{-2}", true}, {"-\\frac{1}{2}", "-0.5", true},
+  {"\\frac{3}{4}", "0.75", true}, {"\\frac{3}{4}", "0.76", false}, {".5", "0.5", true}, {"1.25", "\\frac54", true},
+  {"0.1", "\\frac{1}{10}", true}, {"2.5", "5/2", true}, {"\\frac{9}{7}", "\\frac97", true},
+  // roots and simplification
+  {"\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}", true}, {"\\sqrt{8}", "2\\sqrt{2}", true}, {"\\sqrt{8}", "2\\sqrt{3}", false},
+  {"\\sqrt[3]{8}", "2", true}, {"\\sqrt[3]{-8}", "-2", true}, {"\\sqrt{12}", "2\\sqrt3", true}, {"3\\sqrt{2}", "\\sqrt{18}", true},
+  {"\\frac{\\sqrt{3}}{3}", "\\frac{1}{\\sqrt3}", true}, {"\\sqrt{2}+\\sqrt{3}", "\\sqrt{3}+\\sqrt{2}", true},
+  {"\\sqrt{2}", "1.41421356", false}, {"\\sqrt{2}", "1.4142135623730950488", true}, {"2^{1/2}", "\\sqrt2", true},
+  {"\\sqrt{5}", "5^{0.5}", true}, {"4\\sqrt{3}", "\\sqrt{48}", true}, {"\\frac{5\\sqrt{2}}{2}", "\\frac{5}{\\sqrt{2}}", true},
+  {"1+\\sqrt{2}", "\\sqrt{2}+1", true}, {"1-\\sqrt{2}", "\\sqrt{2}-1", false},
+  // pi, powers, products
+  {"2\\pi", "2 \\pi", true}, {"\\pi", "3.14", false}, {"\\frac{\\pi}{2}", "\\frac12\\pi", true}, {"4\\pi", "\\pi*4", true},
+  {"2^{10}", "1024", true}, {"2^10", "1024", true}, {"3^4", "81", true}, {"10^{-2}", "0.01", true},
+  {"6\\cdot 7", "42", true}, {"6\\times7", "42", true}, {"2\\cdot10^3", "2000", true}, {"5!", "120", true},
+  {"\\binom{5}{2}", "10", true}, {"\\binom{6}{3}", "21", false}, {"(-2)^3", "-8", true}, {"-2^2", "-4", true},
+  {"\\frac{\\pi}{4}", "45\\pi/180", true}, {"\\pi r^2", "r^2\\pi", true}, {"e^2", "e*e", true},
+  // \left \right, spacing, text, units, degrees, percent, dollars
+  {"\\left(\\frac{1}{2}\\right)", "\\frac12", true}, {"3\\!", "3", true}, {"12\\,\\text{cm}", "12", true},
+  {"12 \\text{ cm}^2", "12", true}, {"5\\text{ dollars}", "5", true}, {"30^\\circ", "30", true}, {"30^{\\circ}", "30", true},
+  {"30", "30^\\circ", true}, {"50\\%", "50", true}, {"50\\%", "0.5", false}, {"\\$18.90", "18.90", true},
+  {"\\$18.90", "18.9", true}, {"7 \\text{ inches}", "7", true}, {"7 inches", "7", true}, {"12 square feet", "12", true},
+  {"4 \\mbox{ units}", "4", true}, {"\\displaystyle\\frac12", "0.5", true}, {"90^\\circ", "\\frac{\\pi}{2}", false},
+  // equations
+  {"3", "x = 3", true}, {"x=3", "3", true}, {"x = 3", "x=3", true}, {"3", "x = 4", false}, {"y = 2x+3", "2x+3", true},
+  {"y=2x+3", "y = 3 + 2x", true}, {"y=2x+3", "y=2x-3", false}, {"2x+3y=6", "4x+6y=12", true}, {"2x+3y=6", "2x+3y=7", false},
+  {"x^2+y^2=1", "y^2+x^2-1=0", true}, {"k = \\frac{1}{2}", "0.5", true},
+  // symbolic expressions
+  {"x^2-1", "(x-1)(x+1)", true}, {"x^2-1", "(x-1)^2", false}, {"(a+b)^2", "a^2+2ab+b^2", true}, {"2x", "x+x", true},
+  {"2x", "x^2", false}, {"\\frac{x}{2}", "0.5x", true}, {"\\frac{1}{x}", "x^{-1}", true}, {"3x^2", "3x^3", false},
+  {"\\frac{a}{b}", "\\frac{b}{a}", false}, {"p - q", "-q + p", true}, {"p-q", "q-p", false}, {"x_1 + x_2", "x_2+x_1", true},
+  {"\\sin^2 x + \\cos^2 x", "1", true}, {"\\log_2 8", "3", true}, {"\\ln(e^2)", "2\\ln e", true}, {"|x|", "|x|", true},
+  {"|-3|", "3", true}, {"\\frac{2\\theta}{2}", "\\theta", true}, {"\\alpha+\\beta", "\\beta+\\alpha", true},
+  // tuples and intervals
+  {"(1,2)", "(1, 2)", true}, {"(1,2)", "[1,2]", false}, {"(1,2)", "(2,1)", false}, {"[1,2]", "[1, 2]", true},
+  {"(1,2]", "(1,2]", true}, {"(1,2]", "(1,2)", false}, {"[1,2)", "(1,2]", false}, {"(3,\\frac{\\pi}{2})", "(3, \\pi/2)", true},
+  {"(-\\infty, 3)", "(-\\infty,3)", true}, {"(-\\infty, 3]", "(-\\infty, 3)", false}, {"(0.5, 2)", "(\\frac12, 2)", true},
+  {"(1,2,3)", "(1,2)", false}, {"\\left( 2, \\frac{1}{3} \\right)", "(2, 1/3)", true}, {"(1,2)", "1,2", false},
+  {"(-\\infty,-2)\\cup(2,\\infty)", "(2,\\infty)\\cup(-\\infty,-2)", true}, {"(-\\infty,-2)\\cup(2,\\infty)", "(-\\infty,-2]\\cup(2,\\infty)", false},
+  {"x \\in [1,2]", "[1,2]", true}, {"(a, b)", "(a,b)", true},
+  // unordered sets and lists
+  {"\\{1,2,3\\}", "\\{3,2,1\\}", true}, {"\\{1,2\\}", "\\{1,2,3\\}", false}, {"\\{1,2\\}", "\\{1,3\\}", false},
+  {"1,-2", "-2,1", true}, {"1,-2", "1, -2", true}, {"1,-2", "1,2", false}, {"3, 5, 7", "7,5,3", true}, {"3, 5, 7", "3,5", false},
+  {"\\frac12, 3", "3, 0.5", true}, {"1,2", "\\{1,2\\}", true}, {"2", "\\{2\\}", true}, {"1, 1, 2", "1, 2, 2", false},
+  {"x=1, x=2", "1,2", true}, {"\\sqrt2, -\\sqrt2", "-\\sqrt{2},\\sqrt{2}", true},
+  // complex numbers
+  {"6-5i", "6 - 5i", true}, {"6-5i", "-5i+6", true}, {"6-5i", "6+5i", false}, {"i", "\\sqrt{-1}", true},
+  {"1+i", "\\frac{2}{1-i}", true}, {"2i", "i+i", true}, {"-1", "i^2", true}, {"3+4i", "4i+3", true}, {"3+4i", "3+4j", false},
+  // numbers in a base
+  {"52_8", "52_8", true}, {"52_8", "52_{8}", true}, {"52_8", "52", true}, {"52_8", "42", false}, {"1011_2", "11_{10}", true}, {"1011_2", "12_{10}", false},
+  {"1011_2", "1011_{2}", true}, {"10_2", "2_{10}", true}, {"A3_{16}", "a3_{16}", true},
+  // words
+  {"\\text{odd}", "odd", true}, {"\\text{odd}", "\\text{Odd}", true}, {"\\text{odd}", "even", false}, {"\\text{(C)}", "C", true},
+  {"\\text{(C)}", "(C)", true}, {"\\text{(C)}", "(B)", false}, {"Evelyn", "\\text{Evelyn}", true}, {"\\text{Evelyn}", "Evelyn.", true},
+  {"\\text{east}", "\\text{west}", false},
+  // matrices
+  {"\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}", true},
+  {"\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "\\begin{pmatrix} 1 & 2 \\\\ 3 & 5 \\end{pmatrix}", false},
+  {"\\begin{pmatrix} \\frac12 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix} 0.5 \\\\ 2 \\end{pmatrix}", true},
+  {"\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "(1,2)", false},
+  // more near misses
+  {"\\frac{1}{2}", "\\frac{1}{3}", false}, {"\\frac{2}{3}", "\\frac{3}{2}", false}, {"-3", "3", false}, {"0", "1", false},
+  {"\\sqrt{3}", "3", false}, {"\\sqrt{3}", "\\sqrt[3]{3}", false}, {"2\\pi", "\\pi", false}, {"1000", "1001", false},
+  {"x+1", "x-1", false}, {"(1,2)", "(1,3)", false}, {"\\{1,2\\}", "\\{2\\}", false}, {"i", "-i", false},
+  {"25", "25\\%", true}, {"\\frac{5}{2}", "2.6", false},
+  // plus-minus: two answers
+  {"1 \\pm \\sqrt{19}", "1+\\sqrt{19}, 1-\\sqrt{19}", true}, {"1 \\pm \\sqrt{19}", "1+\\sqrt{19}", false},
+  {"\\{1\\pm\\sqrt{5},-2\\}", "\\{-2, 1-\\sqrt5, 1+\\sqrt5\\}", true},
+  // boxed leftovers and trailing punctuation
+  {"5", "\\boxed{5}", true}, {"5", "5.", true}, {"\\frac{1}{2}", "\\boxed{\\frac{1}{2}}", true},
+};
+// clang-format on
+
+TEST(MathEquiv, Table) {
+  int n = 0, positives = 0;
+  for (const Case& c : kCases) {
+    const MathJudgement j = CompareMath(c.gold, c.pred);
+    EXPECT_EQ(j.result == MathResult::kEqual, c.equal)
+        << "gold '" << c.gold << "' pred '" << c.pred << "': " << MathResultName(j.result) << " (" << j.reason << ")";
+    ++n;
+    positives += c.equal;
+  }
+  EXPECT_GE(n, 150);
+  EXPECT_GE(n - positives, 50);  // plenty of negatives: equal must be earned
+}
+
+TEST(MathEquiv, NumericToleranceIsConfigurable) {
+  MathOptions loose;
+  loose.rel_tol = 1e-2;
+  EXPECT_EQ(CompareMath("\\frac13", "0.333", loose).result, MathResult::kEqual);
+  EXPECT_EQ(CompareMath("\\sqrt2", "1.4142", loose).result, MathResult::kEqual);
+  EXPECT_EQ(CompareMath("100", "100.5", loose).result, MathResult::kNotEqual) << "never a tolerance for integers";
+  MathOptions off;
+  off.rel_tol = 0;
+  EXPECT_EQ(CompareMath("\\frac13", "0.3333333333333", off).result, MathResult::kNotEqual);
+  EXPECT_EQ(CompareMath("\\frac{\\sqrt2}{2}", "\\frac{1}{\\sqrt2}", off).result, MathResult::kEqual)
+      << "exact identities do not need the tolerance";
+}
+
+// Each adversarial input returns quickly, as unverifiable or not equal, never
+// equal and never a crash.
+TEST(MathEquiv, AdversarialInputsAreBounded) {
+  std::vector<std::string> inputs = {
+      "10^{10^{10}}", "2^{2^{2^{2^{2^{2}}}}}", "9^{9^{9}}", "10^{100000}", "1000000!", "\\binom{1000000}{500000}",
+      std::string(5000, '{') + "1" + std::string(5000, '}'), std::string(5000, '(') + "1" + std::string(5000, ')'),
+      std::string(1 << 20, '1'), std::string(1500, '1'), "", "   ", "\xff\xfe\x80", "\\frac{1}{0}", "0^{-1}",
+      "\\frac{1", "((1,2)", "\\sqrt", "\\frac{}{}", "x^", "\\begin{pmatrix} 1", "\\text{", "1/0 + 2",
+      std::string(3000, '-') + "1", "\\sqrt{\\sqrt{\\sqrt{\\sqrt{\\sqrt{\\sqrt{2}}}}}}^{99999999}", "\\ln 0",
+      std::string("1") + std::string(1, '\0') + "2", "\\log_{1} 5", "e^{e^{e^{e^{10}}}}", "(-1)^{0.5}"};
+  for (int k = 0; k < 200; ++k) inputs.back() += "+1";
+  for (const std::string& in : inputs) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const MathJudgement a = CompareMath("7", in);
+    const MathJudgement b = CompareMath(in, "7");
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_NE(a.result, MathResult::kEqual) << in.substr(0, 60);
+    EXPECT_NE(b.result, MathResult::kEqual) << in.substr(0, 60);
+    EXPECT_LT(s, 1.0) << "took " << s << " s on '" << in.substr(0, 60) << "'";
+  }
+  EXPECT_EQ(CompareMath("7", "10^{10^{10}}").result, MathResult::kUnverifiable);
+  EXPECT_EQ(CompareMath("7", std::string(5000, '{') + "1" + std::string(5000, '}')).result, MathResult::kUnverifiable);
+  EXPECT_EQ(CompareMath("7", std::string(1 << 20, '1')).result, MathResult::kUnverifiable);
+}
+
+TEST(Extraction, BoxedTakesTheLastWithNestedBraces) {
+  Extraction x = ExtractBoxed("first \\boxed{1} then \\boxed{\\frac{1}{\\sqrt{2}}} done");
+  ASSERT_TRUE(x.ok);
+  EXPECT_EQ(x.answer, "\\frac{1}{\\sqrt{2}}");
+  EXPECT_EQ(ExtractBoxed("\\boxed{\\{1,2\\}}").answer, "\\{1,2\\}");
+  EXPECT_EQ(ExtractBoxed("so \\boxed 5$.").answer, "5");
+  EXPECT_EQ(ExtractBoxed("\\fbox{7}").answer, "7");
+  EXPECT_EQ(ExtractBoxed("no box here").error, "no answer");
+  EXPECT_EQ(ExtractBoxed("\\boxed{\\frac{1}{2}").error, "unbalanced braces");
+  EXPECT_EQ(ExtractBoxed("\\boxed{  }").error, "empty answer");
+}
+
+TEST(Extraction, MathAnswerPrefersTheAnswerTagAndReadsBoxedInside) {
+  EXPECT_EQ(ExtractMathAnswer("<think>\\boxed{1}</think><answer>2</answer>").answer, "2");
+  EXPECT_EQ(ExtractMathAnswer("<think>x</think><answer>so \\boxed{3}</answer>").answer, "3");
+  EXPECT_EQ(ExtractMathAnswer("the answer is \\boxed{4}").answer, "4");
+  EXPECT_EQ(ExtractMathAnswer("<answer>5").error, "unclosed <answer>");
+  EXPECT_EQ(ExtractMathAnswer("<answer></answer>").error, "empty answer");
+  EXPECT_EQ(ExtractMathAnswer("nothing").error, "no answer");
+}
+
+TEST(Extraction, HashAnswer) {
+  EXPECT_EQ(ExtractHashAnswer("so 3+4=7\n#### 7").answer, "7");
+  EXPECT_EQ(ExtractHashAnswer("#### 1,234.").answer, "1234");
+  EXPECT_EQ(ExtractHashAnswer("#### -5 ").answer, "-5");
+  EXPECT_EQ(ExtractHashAnswer("7").error, "no answer");
+  EXPECT_EQ(ExtractHashAnswer("####   ").error, "empty answer");
+}
+
+TEST(VerifyMath, JudgesACompletion) {
+  const Verdict v = VerifyMathAnswer("<think>half</think><answer>\\frac{1}{2}</answer>", "0.5", 1e-9);
+  EXPECT_TRUE(v.correct);
+  EXPECT_TRUE(v.format_ok);
+  EXPECT_EQ(v.extracted, "\\frac{1}{2}");
+  const Verdict u = VerifyMathAnswer("<think>x</think><answer>10^{10^{10}}</answer>", "7", 1e-9);
+  EXPECT_FALSE(u.correct);
+  EXPECT_NE(u.error.find("unverifiable"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace r1lab

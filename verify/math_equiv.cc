@@ -1,0 +1,1108 @@
+#include "math_equiv.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <vector>
+
+#include <boost/multiprecision/cpp_bin_float.hpp>
+#include <boost/multiprecision/cpp_int.hpp>
+
+namespace r1lab {
+
+namespace {
+
+namespace mp = boost::multiprecision;
+using Rational = mp::cpp_rational;
+using BigInt = mp::cpp_int;
+using Float = mp::cpp_bin_float_50;
+
+constexpr size_t kMaxChars = 2000;
+constexpr int kMaxDepth = 100;
+constexpr size_t kMaxNodes = 2000;
+constexpr unsigned kMaxBits = 20000;  // exact values larger than this become floats
+constexpr int kRounds = 3;            // random symbol assignments
+
+struct Unverifiable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// ---------------------------------------------------------------- values
+
+// A complex number: exact rational parts, or 50-digit float parts.
+struct Value {
+  bool exact = true;
+  Rational re, im;
+  Float fre, fim;
+};
+
+Float ToF(const Rational& q) { return Float(mp::numerator(q)) / Float(mp::denominator(q)); }
+Float Re(const Value& v) { return v.exact ? ToF(v.re) : v.fre; }
+Float Im(const Value& v) { return v.exact ? ToF(v.im) : v.fim; }
+
+Value Exact(Rational re, Rational im = 0) {
+  Value v;
+  v.re = std::move(re);
+  v.im = std::move(im);
+  return v;
+}
+
+Value Approx(const Float& re, const Float& im) {
+  if (!mp::isfinite(re) || !mp::isfinite(im)) throw Unverifiable("value overflows");
+  Value v;
+  v.exact = false;
+  v.fre = re;
+  v.fim = im;
+  return v;
+}
+
+unsigned Bits(const Rational& q) {
+  const BigInt& n = mp::numerator(q);
+  const BigInt& d = mp::denominator(q);
+  return (n == 0 ? 0 : static_cast<unsigned>(mp::msb(mp::abs(n)))) + static_cast<unsigned>(mp::msb(d));
+}
+
+Value Shrink(Value v) {  // exact values too large to keep exact become floats
+  if (v.exact && (Bits(v.re) > kMaxBits || Bits(v.im) > kMaxBits)) return Approx(ToF(v.re), ToF(v.im));
+  return v;
+}
+
+bool IsReal(const Value& v) { return v.exact ? v.im == 0 : v.fim == 0; }
+bool IsExactInteger(const Value& v) { return v.exact && v.im == 0 && mp::denominator(v.re) == 1; }
+
+Value Add(const Value& a, const Value& b) {
+  if (a.exact && b.exact) return Shrink(Exact(a.re + b.re, a.im + b.im));
+  return Approx(Re(a) + Re(b), Im(a) + Im(b));
+}
+Value Neg(const Value& a) { return a.exact ? Exact(-a.re, -a.im) : Approx(-a.fre, -a.fim); }
+Value Mul(const Value& a, const Value& b) {
+  if (a.exact && b.exact) return Shrink(Exact(a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re));
+  const Float ar = Re(a), ai = Im(a), br = Re(b), bi = Im(b);
+  return Approx(ar * br - ai * bi, ar * bi + ai * br);
+}
+Value Div(const Value& a, const Value& b) {
+  if (b.exact ? (b.re == 0 && b.im == 0) : (b.fre == 0 && b.fim == 0)) throw Unverifiable("division by zero");
+  if (a.exact && b.exact) {
+    const Rational den = b.re * b.re + b.im * b.im;
+    return Shrink(Exact((a.re * b.re + a.im * b.im) / den, (a.im * b.re - a.re * b.im) / den));
+  }
+  const Float ar = Re(a), ai = Im(a), br = Re(b), bi = Im(b);
+  const Float den = br * br + bi * bi;
+  return Approx((ar * br + ai * bi) / den, (ai * br - ar * bi) / den);
+}
+
+// Principal complex logarithm and exponential, in floats.
+Value Log(const Value& a) {
+  const Float r = Re(a), i = Im(a);
+  if (r == 0 && i == 0) throw Unverifiable("log of zero");
+  return Approx(mp::log(mp::sqrt(r * r + i * i)), mp::atan2(i, r));
+}
+Value Exp(const Value& a) {
+  const Float r = Re(a), i = Im(a);
+  if (r > 1e6) throw Unverifiable("value overflows");
+  const Float m = mp::exp(r);
+  return Approx(m * mp::cos(i), m * mp::sin(i));
+}
+
+// Exact integer k-th root of a non-negative integer, if there is one.
+std::optional<BigInt> IntRoot(const BigInt& n, unsigned k) {
+  if (n < 0) return std::nullopt;
+  if (n < 2) return n;
+  const unsigned bits = static_cast<unsigned>(mp::msb(n)) + 1;
+  BigInt lo = 0, hi = BigInt(1) << (bits / k + 1);
+  while (lo < hi) {  // largest x with x^k <= n
+    const BigInt mid = (lo + hi + 1) / 2;
+    if (mp::pow(mid, k) <= n) lo = mid;
+    else hi = mid - 1;
+  }
+  if (mp::pow(lo, k) == n) return lo;
+  return std::nullopt;
+}
+
+Value PowInt(Value base, BigInt n) {
+  const bool invert = n < 0;
+  if (invert) n = -n;
+  Value result = Exact(1);
+  while (n > 0) {
+    if (n & 1) result = Mul(result, base);
+    n >>= 1;
+    if (n > 0) base = Mul(base, base);
+  }
+  return invert ? Div(Exact(1), result) : result;
+}
+
+Value Pow(const Value& a, const Value& b) {
+  if (IsExactInteger(b)) {
+    const BigInt n = mp::numerator(b.re);
+    if (a.exact && (a.re == 0 && a.im == 0)) {
+      if (n > 0) return Exact(0);
+      throw Unverifiable("zero to a non-positive power");
+    }
+    // Exact when the result stays small; floats (which may overflow) otherwise.
+    const unsigned bits = std::max(Bits(a.re), Bits(a.im)) + 1;
+    if (mp::abs(n) <= 4096 && (a.exact ? BigInt(bits) * mp::abs(n) <= kMaxBits : true)) return PowInt(a, n);
+    if (a.exact && mp::abs(n) <= 4096) return PowInt(Approx(ToF(a.re), ToF(a.im)), n);
+  }
+  if (a.exact && b.exact && b.im == 0 && a.im == 0 && a.re > 0 && mp::denominator(b.re) <= 64 &&
+      mp::abs(mp::numerator(b.re)) <= 4096) {
+    // Rational power of a positive rational: exact when the root is.
+    const unsigned k = static_cast<unsigned>(mp::denominator(b.re));
+    const auto rn = IntRoot(mp::numerator(a.re), k);
+    const auto rd = IntRoot(mp::denominator(a.re), k);
+    if (rn && rd) return Pow(Exact(Rational(*rn, *rd)), Exact(Rational(mp::numerator(b.re))));
+  }
+  if (a.exact ? (a.re == 0 && a.im == 0) : (a.fre == 0 && a.fim == 0)) {
+    if (Re(b) > 0) return Exact(0);
+    throw Unverifiable("zero to a non-positive power");
+  }
+  // Real base and real exponent with an odd-denominator root of a negative
+  // number: the real root, as a reader expects (\sqrt[3]{-8} = -2).
+  if (IsReal(a) && IsReal(b) && Re(a) < 0 && b.exact && mp::denominator(b.re) % 2 == 1) {
+    const Value m = Pow(Neg(a), b);
+    return mp::numerator(b.re) % 2 == 0 ? m : Neg(m);
+  }
+  return Exp(Mul(b, Log(a)));
+}
+
+// ---------------------------------------------------------------- expressions
+
+enum class Op { kNum, kSym, kImag, kPi, kAdd, kSub, kMul, kDiv, kPow, kNeg, kFunc, kFact, kAbs };
+
+struct Node {
+  Op op;
+  Rational num;
+  std::string name;  // symbol or function
+  int a = -1, b = -1;
+};
+
+struct Expr {
+  std::vector<Node> nodes;
+  int root = -1;
+};
+
+bool IsLetter(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+bool IsDigit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
+
+const std::set<std::string>& Functions() {
+  static const std::set<std::string> f = {"sin", "cos", "tan", "sec", "csc", "cot", "arcsin", "arccos",
+                                          "arctan", "sinh", "cosh", "tanh", "ln", "log", "exp"};
+  return f;
+}
+const std::set<std::string>& Greek() {
+  static const std::set<std::string> g = {"alpha", "beta",  "gamma", "delta", "epsilon", "varepsilon", "zeta",
+                                          "eta",   "theta", "vartheta", "iota", "kappa", "lambda",    "mu",
+                                          "nu",    "xi",    "rho",   "sigma", "tau",     "upsilon",    "phi",
+                                          "varphi", "chi",  "psi",   "omega", "Gamma",   "Delta",      "Theta",
+                                          "Lambda", "Xi",   "Pi",    "Sigma", "Phi",     "Psi",        "Omega",
+                                          "infty"};
+  return g;
+}
+
+// Recursive descent over normalised LaTeX:
+//   sum     := ['+'|'-'] term (('+'|'-') term)*
+//   term    := factor (('*'|'/') factor | factor)*      (juxtaposition multiplies)
+//   factor  := ['-'|'+'] power
+//   power   := postfix ['^' exponent]
+//   postfix := primary ['!']*
+class Parser {
+ public:
+  explicit Parser(const std::string& s) : s_(s) {}
+
+  Expr Parse() {
+    Expr e;
+    e_ = &e;
+    e.root = Sum();
+    Skip();
+    if (i_ != s_.size()) throw Unverifiable("unexpected '" + s_.substr(i_, 12) + "'");
+    return e;
+  }
+
+ private:
+  struct DepthGuard {
+    explicit DepthGuard(int& d) : d_(d) {
+      if (++d_ > kMaxDepth) throw Unverifiable("expression nested too deeply");
+    }
+    ~DepthGuard() { --d_; }
+    int& d_;
+  };
+
+  int Add(Node n) {
+    if (e_->nodes.size() >= kMaxNodes) throw Unverifiable("expression too large");
+    e_->nodes.push_back(std::move(n));
+    return static_cast<int>(e_->nodes.size()) - 1;
+  }
+  int Bin(Op op, int a, int b) { return Add({op, 0, "", a, b}); }
+
+  void Skip() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n')) ++i_;
+  }
+  bool Peek(char c) {
+    Skip();
+    return i_ < s_.size() && s_[i_] == c;
+  }
+  bool Eat(char c) {
+    if (!Peek(c)) return false;
+    ++i_;
+    return true;
+  }
+  bool PeekCommand(const std::string& name) {
+    Skip();
+    if (s_.compare(i_, name.size() + 1, "\\" + name) != 0) return false;
+    const size_t end = i_ + name.size() + 1;
+    return end >= s_.size() || !IsLetter(s_[end]);
+  }
+  std::string Command() {  // at '\\': reads the command name
+    size_t j = i_ + 1;
+    while (j < s_.size() && IsLetter(s_[j])) ++j;
+    std::string name = s_.substr(i_ + 1, j - i_ - 1);
+    i_ = j;
+    return name;
+  }
+
+  int Sum() {
+    DepthGuard g(depth_);
+    int left;
+    if (Eat('-')) left = Add({Op::kNeg, 0, "", Term(), -1});
+    else {
+      Eat('+');
+      left = Term();
+    }
+    for (;;) {
+      if (Eat('+')) left = Bin(Op::kAdd, left, Term());
+      else if (Eat('-')) left = Bin(Op::kSub, left, Term());
+      else return left;
+    }
+  }
+
+  bool StartsFactor() {
+    Skip();
+    if (i_ >= s_.size()) return false;
+    const char c = s_[i_];
+    if (c == '\\') return !PeekCommand("right") && !PeekCommand("end");
+    return IsDigit(c) || IsLetter(c) || c == '(' || c == '{' || c == '[' || c == '.' ||
+           (c == '|' && !closing_abs_);
+  }
+
+  int Term() {
+    DepthGuard g(depth_);
+    int left = Factor();
+    for (;;) {
+      if (Eat('*')) left = Bin(Op::kMul, left, Factor());
+      else if (Eat('/')) left = Bin(Op::kDiv, left, Factor());
+      else if (StartsFactor()) left = Bin(Op::kMul, left, Power());
+      else return left;
+    }
+  }
+
+  int Factor() {
+    DepthGuard g(depth_);
+    if (Eat('-')) return Add({Op::kNeg, 0, "", Factor(), -1});
+    if (Eat('+')) return Factor();
+    return Power();
+  }
+
+  int Power() {
+    DepthGuard g(depth_);
+    const int base = Postfix();
+    if (!Eat('^')) return base;
+    return Bin(Op::kPow, base, Exponent());
+  }
+
+  // After '^': a braced group, a run of digits ("2^10" is 1024), or one factor.
+  int Exponent() {
+    Skip();
+    if (Peek('{')) return Group('{', '}');
+    if (i_ < s_.size() && IsDigit(s_[i_])) return Number();
+    if (Eat('-')) return Add({Op::kNeg, 0, "", Exponent(), -1});
+    return Postfix();
+  }
+
+  int Postfix() {
+    int p = Primary();
+    while (Eat('!')) p = Add({Op::kFact, 0, "", p, -1});
+    return p;
+  }
+
+  int Group(char open, char close) {
+    DepthGuard g(depth_);
+    if (!Eat(open)) throw Unverifiable(std::string("expected '") + open + "'");
+    const bool saved = closing_abs_;
+    closing_abs_ = false;
+    const int inner = Sum();
+    closing_abs_ = saved;
+    if (!Eat(close)) throw Unverifiable(std::string("expected '") + close + "'");
+    return inner;
+  }
+
+  // A LaTeX argument: {group} or a single digit/letter/command.
+  int Argument() {
+    Skip();
+    if (Peek('{')) return Group('{', '}');
+    if (i_ < s_.size() && IsDigit(s_[i_])) return Add({Op::kNum, Rational(s_[i_++] - '0'), "", -1, -1});
+    return Primary();
+  }
+
+  int Number() {
+    Skip();
+    const size_t start = i_;
+    BigInt digits = 0;
+    int scale = 0;
+    bool any = false, point = false;
+    while (i_ < s_.size() && (IsDigit(s_[i_]) || (s_[i_] == '.' && !point && i_ + 1 < s_.size() && IsDigit(s_[i_ + 1])))) {
+      if (s_[i_] == '.') point = true;
+      else {
+        digits = digits * 10 + (s_[i_] - '0');
+        if (point) ++scale;
+        any = true;
+      }
+      ++i_;
+      if (i_ - start > 400) throw Unverifiable("number longer than 400 digits");
+    }
+    if (!any) throw Unverifiable("expected a number");
+    return Add({Op::kNum, Rational(digits, mp::pow(BigInt(10), scale)), "", -1, -1});
+  }
+
+  int Primary() {
+    DepthGuard g(depth_);
+    Skip();
+    if (i_ >= s_.size()) throw Unverifiable("expression ends early");
+    const char c = s_[i_];
+    if (IsDigit(c) || c == '.') return Number();
+    if (c == '(') return Group('(', ')');
+    if (c == '[') return Group('[', ']');
+    if (c == '{') return Group('{', '}');
+    if (c == '|' && !closing_abs_) {
+      ++i_;
+      const bool saved = closing_abs_;
+      closing_abs_ = true;
+      const int inner = Sum();
+      closing_abs_ = saved;
+      if (!Eat('|')) throw Unverifiable("unclosed '|'");
+      return Add({Op::kAbs, 0, "", inner, -1});
+    }
+    if (IsLetter(c)) {
+      ++i_;
+      std::string name(1, c);
+      if (name == "i" && !Peek('_')) return Add({Op::kImag, 0, "", -1, -1});
+      if (Eat('_')) name += "_" + Subscript();
+      return Add({Op::kSym, 0, name, -1, -1});
+    }
+    if (c == '\\') {
+      const std::string cmd = Command();
+      if (cmd == "frac") {
+        const int num = Argument();
+        const int den = Argument();
+        return Bin(Op::kDiv, num, den);
+      }
+      if (cmd == "sqrt") {
+        int index = -1;
+        if (Peek('[')) index = Group('[', ']');
+        const int arg = Argument();
+        const int root = index < 0 ? Add({Op::kNum, Rational(2), "", -1, -1}) : index;
+        return Bin(Op::kPow, arg, Bin(Op::kDiv, Add({Op::kNum, Rational(1), "", -1, -1}), root));
+      }
+      if (cmd == "binom") {
+        const int n = Argument();
+        const int k = Argument();
+        return Add({Op::kFunc, 0, "binom", n, k});
+      }
+      if (cmd == "pi") return Add({Op::kPi, 0, "", -1, -1});
+      if (Greek().count(cmd)) return Add({Op::kSym, 0, "\\" + cmd, -1, -1});
+      if (Functions().count(cmd)) {
+        int base = -1, power = -1;
+        if (cmd == "log" && Eat('_')) base = Argument();
+        if (Eat('^')) power = Exponent();
+        int f = Add({Op::kFunc, 0, cmd, Power(), base});
+        if (power >= 0) f = Bin(Op::kPow, f, power);
+        return f;
+      }
+      throw Unverifiable("unknown command \\" + cmd);
+    }
+    throw Unverifiable(std::string("unexpected '") + c + "'");
+  }
+
+  std::string Subscript() {
+    Skip();
+    if (Eat('{')) {
+      const size_t start = i_;
+      int d = 1;
+      while (i_ < s_.size() && d > 0) {
+        if (s_[i_] == '{') ++d;
+        else if (s_[i_] == '}') --d;
+        ++i_;
+      }
+      if (d) throw Unverifiable("unclosed subscript");
+      return s_.substr(start, i_ - start - 1);
+    }
+    if (i_ < s_.size()) return std::string(1, s_[i_++]);
+    throw Unverifiable("empty subscript");
+  }
+
+  const std::string& s_;
+  size_t i_ = 0;
+  int depth_ = 0;
+  bool closing_abs_ = false;
+  Expr* e_ = nullptr;
+};
+
+void CollectSymbols(const Expr& e, std::set<std::string>* out) {
+  for (const Node& n : e.nodes)
+    if (n.op == Op::kSym) out->insert(n.name);
+}
+
+using Assignment = std::map<std::string, Value>;
+
+Float Pi() { return mp::acos(Float(-1)); }
+
+Value Func(const std::string& f, const Value& x, const Value* base) {
+  if (f == "exp") return Exp(x);
+  if (f == "ln") return Log(x);
+  if (f == "log") {
+    const Value l = Log(x);
+    return base ? Div(l, Log(*base)) : Div(l, Log(Exact(10)));
+  }
+  if (!IsReal(x)) throw Unverifiable(f + " of a complex number");
+  const Float r = Re(x);
+  Float y;
+  if (f == "sin") y = mp::sin(r);
+  else if (f == "cos") y = mp::cos(r);
+  else if (f == "tan") y = mp::tan(r);
+  else if (f == "sec") y = 1 / mp::cos(r);
+  else if (f == "csc") y = 1 / mp::sin(r);
+  else if (f == "cot") y = 1 / mp::tan(r);
+  else if (f == "sinh") y = mp::sinh(r);
+  else if (f == "cosh") y = mp::cosh(r);
+  else if (f == "tanh") y = mp::tanh(r);
+  else if (f == "arcsin" || f == "arccos") {
+    if (mp::abs(r) > 1) throw Unverifiable(f + " outside [-1, 1]");
+    y = f == "arcsin" ? mp::asin(r) : mp::acos(r);
+  } else if (f == "arctan") y = mp::atan(r);
+  else throw Unverifiable("unknown function " + f);
+  return Approx(y, 0);
+}
+
+Value Eval(const Expr& e, int k, const Assignment& vars) {
+  const Node& n = e.nodes[k];
+  switch (n.op) {
+    case Op::kNum: return Exact(n.num);
+    case Op::kSym: return vars.at(n.name);
+    case Op::kImag: return Exact(0, 1);
+    case Op::kPi: return Approx(Pi(), 0);
+    case Op::kAdd: return Add(Eval(e, n.a, vars), Eval(e, n.b, vars));
+    case Op::kSub: return Add(Eval(e, n.a, vars), Neg(Eval(e, n.b, vars)));
+    case Op::kMul: return Mul(Eval(e, n.a, vars), Eval(e, n.b, vars));
+    case Op::kDiv: return Div(Eval(e, n.a, vars), Eval(e, n.b, vars));
+    case Op::kPow: return Pow(Eval(e, n.a, vars), Eval(e, n.b, vars));
+    case Op::kNeg: return Neg(Eval(e, n.a, vars));
+    case Op::kAbs: {
+      const Value v = Eval(e, n.a, vars);
+      if (v.exact && v.im == 0) return Exact(mp::abs(v.re));
+      const Float r = Re(v), i = Im(v);
+      return Approx(mp::sqrt(r * r + i * i), 0);
+    }
+    case Op::kFact: {
+      const Value v = Eval(e, n.a, vars);
+      if (!IsExactInteger(v) || v.re < 0) throw Unverifiable("factorial of a non-integer");
+      if (v.re > 2000) throw Unverifiable("factorial too large");
+      BigInt f = 1;
+      for (int j = 2; j <= static_cast<int>(mp::numerator(v.re)); ++j) f *= j;
+      return Shrink(Exact(Rational(f)));
+    }
+    case Op::kFunc: {
+      if (n.name == "binom") {
+        const Value nv = Eval(e, n.a, vars), kv = Eval(e, n.b, vars);
+        if (!IsExactInteger(nv) || !IsExactInteger(kv) || nv.re > 100000 || kv.re < 0)
+          throw Unverifiable("binomial of non-integers or too large");
+        const long long nn = static_cast<long long>(mp::numerator(nv.re)), kk = static_cast<long long>(mp::numerator(kv.re));
+        if (kk > nn) return Exact(0);
+        BigInt r = 1;
+        for (long long j = 1; j <= std::min(kk, nn - kk); ++j) r = r * (nn - std::min(kk, nn - kk) + j) / j;
+        return Shrink(Exact(Rational(r)));
+      }
+      const Value x = Eval(e, n.a, vars);
+      if (n.b >= 0) {
+        const Value base = Eval(e, n.b, vars);
+        return Func(n.name, x, &base);
+      }
+      return Func(n.name, x, nullptr);
+    }
+  }
+  throw Unverifiable("bad expression");
+}
+
+// ---------------------------------------------------------------- normalisation
+
+std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
+  if (from.empty()) return s;
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  return s;
+}
+
+// Replaces "\cmd" only where it is not the start of a longer command name.
+std::string ReplaceCommand(const std::string& s, const std::string& cmd, const std::string& to) {
+  std::string out;
+  size_t i = 0;
+  for (size_t p = s.find(cmd); p != std::string::npos; p = s.find(cmd, i)) {
+    const size_t end = p + cmd.size();
+    out += s.substr(i, p - i);
+    out += (end < s.size() && IsLetter(s[end]) && IsLetter(cmd.back())) ? cmd : to;
+    i = end;
+  }
+  return out + s.substr(i);
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+// Index just past the group that opens at s[open] ('{'), or npos.
+size_t CloseBrace(const std::string& s, size_t open) {
+  int d = 0;
+  for (size_t i = open; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size() && (s[i + 1] == '{' || s[i + 1] == '}')) {
+      ++i;
+      continue;
+    }
+    if (s[i] == '{') ++d;
+    else if (s[i] == '}' && --d == 0) return i + 1;
+  }
+  return std::string::npos;
+}
+
+// "\cmd{x}" -> "x" (or `wrap` around x) for every occurrence.
+std::string Unwrap(std::string s, const std::string& cmd, const std::string& left = "",
+                   const std::string& right = "") {
+  for (size_t p = s.find(cmd + "{"); p != std::string::npos; p = s.find(cmd + "{", p)) {
+    const size_t open = p + cmd.size();
+    const size_t end = CloseBrace(s, open);
+    if (end == std::string::npos) throw Unverifiable("unbalanced braces");
+    s = s.substr(0, p) + left + s.substr(open + 1, end - open - 2) + right + s.substr(end);
+  }
+  return s;
+}
+
+const std::vector<std::string>& UnitWords() {
+  static const std::vector<std::string> u = {
+      "square", "sq", "cubic", "units", "unit", "cm", "mm", "km", "m", "meters", "meter", "metres", "inches",
+      "inch", "in", "feet", "foot", "ft", "yards", "yard", "miles", "mile", "mph", "dollars", "dollar", "cents",
+      "cent", "degrees", "degree", "hours", "hour", "minutes", "minute", "seconds", "second", "days", "day",
+      "weeks", "years", "pounds", "ounces", "grams", "kg", "g", "liters", "gallons", "people", "students",
+      "points", "ways", "times", "percent", "sqft", "cups", "pages", "apples", "marbles"};
+  return u;
+}
+
+struct Normalised {
+  std::string text;
+  bool is_text = false;  // the whole answer was \text{...} or words
+};
+
+void CheckBalanced(const std::string& s) {
+  int d = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      ++i;
+      continue;
+    }
+    if (s[i] == '{' && ++d > kMaxDepth) throw Unverifiable("braces nested more than 100 deep");
+    if (s[i] == '}' && --d < 0) throw Unverifiable("unbalanced braces");
+  }
+  if (d != 0) throw Unverifiable("unbalanced braces");
+}
+
+Normalised Normalise(const std::string& in) {
+  if (in.size() > kMaxChars) throw Unverifiable("answer longer than 2000 characters");
+  if (in.find('\0') != std::string::npos) throw Unverifiable("NUL byte in answer");
+  std::string s = Trim(in);
+  if (s.empty()) throw Unverifiable("empty answer");
+  CheckBalanced(s);
+  s = ReplaceAll(s, "\xC2\xB0", "");  // degree sign
+  s = ReplaceAll(s, "\\\\", "\x01");  // row breaks survive the spacing rules below
+  s = ReplaceAll(s, "\\$", "");
+  for (const char* sp : {"\\!", "\\,", "\\;", "\\:", "\\ ", "~", "$", "\\displaystyle", "\\quad", "\\qquad"})
+    s = ReplaceAll(s, sp, " ");
+  for (const char* lr : {"\\left", "\\right", "\\bigl", "\\bigr", "\\Bigl", "\\Bigr", "\\big", "\\Big"})
+    s = ReplaceCommand(s, lr, "");
+  s = ReplaceCommand(s, "\\dfrac", "\\frac");
+  s = ReplaceCommand(s, "\\tfrac", "\\frac");
+  s = ReplaceCommand(s, "\\cdot", "*");
+  s = ReplaceCommand(s, "\\times", "*");
+  s = ReplaceCommand(s, "\\ast", "*");
+  s = ReplaceCommand(s, "\\div", "/");
+  s = ReplaceCommand(s, "\\lbrace", "\\{");
+  s = ReplaceCommand(s, "\\rbrace", "\\}");
+  for (const char* bar : {"\\lvert", "\\rvert", "\\vert", "\\mid"}) s = ReplaceCommand(s, bar, "|");
+  s = ReplaceCommand(s, "\\infinity", "\\infty");
+  s = ReplaceAll(s, "^{\\circ}", "");
+  s = ReplaceAll(s, "^\\circ", "");
+  s = ReplaceCommand(s, "\\circ", "");
+  s = ReplaceCommand(s, "\\degree", "");
+  s = ReplaceAll(s, "\\%", "");
+  s = ReplaceAll(s, "%", "");
+  s = ReplaceAll(s, "{,}", "");
+  s = ReplaceAll(s, "\x01", "\\\\");
+  for (const char* font : {"\\mathrm", "\\mathbf", "\\textbf", "\\mbox", "\\textrm", "\\mathit", "\\operatorname"})
+    s = ReplaceAll(s, std::string(font) + "{", "\\text{");
+  s = Unwrap(s, "\\boxed");
+  s = Trim(s);
+  while (!s.empty() && (s.back() == '.' || s.back() == ' ')) s.pop_back();
+  if (s.empty()) throw Unverifiable("empty answer");
+
+  Normalised out;
+  // The whole answer one \text{...}: a word answer.
+  if (s.rfind("\\text{", 0) == 0 && CloseBrace(s, 5) == s.size()) {
+    out.text = Trim(s.substr(6, s.size() - 7));
+    out.is_text = true;
+    return out;
+  }
+  // A trailing \text{...} after something else is a unit: drop it (and a
+  // square or cube on it).
+  for (const char* sq : {"}^2", "}^3", "}^{2}", "}^{3}"}) {
+    const size_t n = std::char_traits<char>::length(sq);
+    if (s.size() > n && s.compare(s.size() - n, n, sq) == 0 && s.rfind("\\text{") != std::string::npos &&
+        CloseBrace(s, s.rfind("\\text{") + 5) == s.size() - n + 1)
+      s = s.substr(0, s.size() - n + 1);
+  }
+  for (;;) {
+    const size_t p = s.rfind("\\text{");
+    if (p == std::string::npos || p == 0 || CloseBrace(s, p + 5) != s.size()) break;
+    s = Trim(s.substr(0, p));
+  }
+  s = Unwrap(s, "\\text", " ", " ");
+  // Trailing unit words ("5 cm", "12 square feet").
+  for (bool again = true; again;) {
+    again = false;
+    for (const std::string& u : UnitWords()) {
+      if (s.size() > u.size() + 1 && s.compare(s.size() - u.size(), u.size(), u) == 0) {
+        const char before = s[s.size() - u.size() - 1];
+        if (before == ' ' || (IsDigit(before) && u.size() > 1)) {
+          s = Trim(s.substr(0, s.size() - u.size()));
+          again = true;
+          break;
+        }
+      }
+    }
+  }
+  s = Trim(s);
+  // Words only ("odd", "Evelyn"): a word answer.
+  bool letters = !s.empty(), long_word = false;
+  size_t run = 0;
+  for (char c : s) {
+    if (IsLetter(c)) long_word |= ++run >= 3;
+    else if (c == ' ' || c == '-' || c == '\'') run = 0;
+    else letters = false;
+  }
+  if (letters && long_word) {
+    out.text = s;
+    out.is_text = true;
+    return out;
+  }
+  out.text = s;
+  return out;
+}
+
+// Thousands separators: "1,234,567" (and with decimals) -> "1234567".
+std::string DropThousands(const std::string& s) {
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+  const size_t first = i;
+  while (i < s.size() && IsDigit(s[i])) ++i;
+  if (i - first < 1 || i - first > 3 || i >= s.size() || s[i] != ',') return s;
+  while (i < s.size() && s[i] == ',') {
+    for (int k = 1; k <= 3; ++k)
+      if (i + k >= s.size() || !IsDigit(s[i + k])) return s;
+    i += 4;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && IsDigit(s[i])) ++i;
+  }
+  if (i != s.size()) return s;
+  std::string out;
+  for (char c : s)
+    if (c != ',') out += c;
+  return out;
+}
+
+std::string TextKey(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\\') {  // drop command names (\text etc.)
+      while (i + 1 < s.size() && IsLetter(s[i + 1])) ++i;
+      continue;
+    }
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '{' || c == '}' || c == '(' || c == ')' || c == '.')
+      continue;
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- structure
+
+struct Answer {
+  enum Kind { kScalar, kEquation, kBracketed, kSet, kList, kUnion, kMatrix, kBase, kText } kind = kScalar;
+  std::string raw;                // normalised text
+  Expr expr, rhs;                 // scalar; equation lhs/rhs
+  char open = 0, close = 0;       // bracketed
+  std::vector<Answer> items;      // bracketed, set, list, union, matrix (rows as lists)
+  std::string digits;             // base
+  int base = 10;
+};
+
+// Splits s at depth-0 occurrences of `sep` (brackets of any kind count).
+std::vector<std::string> SplitTop(const std::string& s, const std::string& sep) {
+  std::vector<std::string> parts;
+  int d = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\\' && i + 1 < s.size() && (s[i + 1] == '{' || s[i + 1] == '}')) {
+      d += s[i + 1] == '{' ? 1 : -1;
+      ++i;
+      continue;
+    }
+    if (c == '(' || c == '[' || c == '{') ++d;
+    else if (c == ')' || c == ']' || c == '}') --d;
+    else if (d == 0 && s.compare(i, sep.size(), sep) == 0) {
+      parts.push_back(Trim(s.substr(start, i - start)));
+      start = i + sep.size();
+      i = start - 1;
+    }
+  }
+  parts.push_back(Trim(s.substr(start)));
+  return parts;
+}
+
+// True when s[0] opens a bracket that first closes at the last character.
+bool Enclosed(const std::string& s) {
+  int d = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '(' || c == '[' || c == '{') ++d;
+    else if ((c == ')' || c == ']' || c == '}') && --d == 0) return i + 1 == s.size();
+  }
+  return false;
+}
+
+Answer ParseAnswer(const std::string& in, int depth);
+
+Answer Scalar(const std::string& s) {
+  Answer a;
+  a.kind = Answer::kScalar;
+  a.raw = s;
+  a.expr = Parser(s).Parse();
+  return a;
+}
+
+Answer ParseAnswer(const std::string& in, int depth) {
+  if (depth > 10) throw Unverifiable("answer structure nested too deeply");
+  const Normalised n = Normalise(in);
+  Answer a;
+  a.raw = n.text;
+  if (n.is_text) {
+    a.kind = Answer::kText;
+    return a;
+  }
+  std::string s = DropThousands(n.text);
+  a.raw = s;
+  // "x \in [1, 2]" -> the set.
+  if (const size_t p = s.find("\\in "); p != std::string::npos && s.find("\\in ", p + 1) == std::string::npos &&
+                                         p < 12)
+    return ParseAnswer(s.substr(p + 3), depth + 1);
+
+  // "a \pm b" stands for the two answers a + b and a - b.
+  auto expand_pm = [](const std::string& part) -> std::vector<std::string> {
+    const size_t p = part.find("\\pm");
+    if (p == std::string::npos || part.find("\\pm", p + 3) != std::string::npos) return {part};
+    return {part.substr(0, p) + "+(" + part.substr(p + 3) + ")", part.substr(0, p) + "-(" + part.substr(p + 3) + ")"};
+  };
+  auto items = [&](const std::string& body) {
+    std::vector<Answer> out;
+    for (const std::string& part : SplitTop(body, ","))
+      for (const std::string& one : expand_pm(part)) out.push_back(ParseAnswer(one, depth + 1));
+    return out;
+  };
+  if (const auto pm = expand_pm(s); pm.size() == 2 && SplitTop(s, ",").size() == 1 && s.rfind("\\{", 0) != 0) {
+    a.kind = Answer::kList;
+    for (const std::string& one : pm) a.items.push_back(ParseAnswer(one, depth + 1));
+    return a;
+  }
+
+  if (s.rfind("\\begin{", 0) == 0) {
+    for (const char* env : {"pmatrix", "bmatrix", "matrix", "vmatrix"}) {
+      const std::string open = std::string("\\begin{") + env + "}", close = std::string("\\end{") + env + "}";
+      if (s.rfind(open, 0) == 0 && s.size() >= open.size() + close.size() &&
+          s.compare(s.size() - close.size(), close.size(), close) == 0) {
+        a.kind = Answer::kMatrix;
+        const std::string body = s.substr(open.size(), s.size() - open.size() - close.size());
+        for (const std::string& row : SplitTop(body, "\\\\")) {
+          if (row.empty()) continue;
+          Answer r;
+          r.kind = Answer::kList;
+          for (const std::string& cell : SplitTop(row, "&")) r.items.push_back(ParseAnswer(cell, depth + 1));
+          a.items.push_back(std::move(r));
+        }
+        return a;
+      }
+    }
+    throw Unverifiable("unknown environment");
+  }
+  if (const auto parts = SplitTop(s, "\\cup"); parts.size() > 1) {
+    a.kind = Answer::kUnion;
+    for (const std::string& p : parts) a.items.push_back(ParseAnswer(p, depth + 1));
+    return a;
+  }
+  if (s.rfind("\\{", 0) == 0 && s.size() >= 4 && s.compare(s.size() - 2, 2, "\\}") == 0) {
+    a.kind = Answer::kSet;
+    const std::string body = Trim(s.substr(2, s.size() - 4));
+    if (!body.empty()) a.items = items(body);
+    return a;
+  }
+  if ((s[0] == '(' || s[0] == '[') && (s.back() == ')' || s.back() == ']') && Enclosed(s) &&
+      SplitTop(s.substr(1, s.size() - 2), ",").size() > 1) {
+    a.kind = Answer::kBracketed;
+    a.open = s[0];
+    a.close = s.back();
+    a.items = items(s.substr(1, s.size() - 2));
+    return a;
+  }
+  if (SplitTop(s, ",").size() > 1) {
+    a.kind = Answer::kList;
+    a.items = items(s);
+    return a;
+  }
+  if (const auto sides = SplitTop(s, "="); sides.size() > 1) {
+    a.kind = Answer::kEquation;
+    if (sides.front().empty() || sides.back().empty()) throw Unverifiable("equation with an empty side");
+    a.expr = Parser(sides.front()).Parse();
+    a.rhs = Parser(sides.back()).Parse();
+    return a;
+  }
+  // A number in a base: 52_8, 1011_{2}.
+  if (const size_t u = s.find('_'); u != std::string::npos && u > 0) {
+    std::string digits = s.substr(0, u), base = s.substr(u + 1);
+    if (base.size() > 2 && base.front() == '{' && base.back() == '}') base = base.substr(1, base.size() - 2);
+    const bool all_digits = !base.empty() && base.size() <= 2 && std::all_of(base.begin(), base.end(), IsDigit);
+    const int b = all_digits ? std::stoi(base) : 0;
+    // Every character a digit of the base: "A3_{16}" is a number, "x_1" is not.
+    const bool valid = b >= 2 && b <= 36 && !digits.empty() && digits.size() <= 64 &&
+                       std::all_of(digits.begin(), digits.end(), [b](char c) {
+                         const int d = IsDigit(c) ? c - '0'
+                                       : IsLetter(c) ? std::tolower(static_cast<unsigned char>(c)) - 'a' + 10
+                                                     : 99;
+                         return d < b;
+                       });
+    if (valid) {
+      a.kind = Answer::kBase;
+      a.digits = digits;
+      a.base = b;
+      return a;
+    }
+  }
+  return Scalar(s);
+}
+
+// ---------------------------------------------------------------- comparison
+
+struct Context {
+  MathOptions opt;
+  std::vector<Assignment> rounds;
+};
+
+bool SingleSymbol(const Expr& e) { return e.nodes[e.root].op == Op::kSym; }
+
+// The value an answer stands for as a scalar: a scalar, or the right side of
+// "x = ...".
+const Expr* AsScalar(const Answer& a) {
+  if (a.kind == Answer::kScalar) return &a.expr;
+  if (a.kind == Answer::kEquation && SingleSymbol(a.expr)) return &a.rhs;
+  return nullptr;
+}
+
+bool Close(const Value& g, const Value& p, double rel_tol) {
+  if (g.exact && p.exact) {
+    if (g.re == p.re && g.im == p.im) return true;
+  }
+  const Float gr = Re(g), gi = Im(g), pr = Re(p), pi = Im(p);
+  const Float diff = mp::sqrt((gr - pr) * (gr - pr) + (gi - pi) * (gi - pi));
+  const Float scale = std::max({Float(1), mp::sqrt(gr * gr + gi * gi), mp::sqrt(pr * pr + pi * pi)});
+  // Values computed through floats agree to ~45 digits when they are equal.
+  if (!(g.exact && p.exact) && diff <= Float("1e-30") * scale) return true;
+  if (rel_tol <= 0 || IsExactInteger(g) || IsExactInteger(p)) return false;
+  const Float mag = std::max(mp::sqrt(gr * gr + gi * gi), mp::sqrt(pr * pr + pi * pi));
+  return diff <= Float(rel_tol) * mag;
+}
+
+bool SameScalar(const Expr& g, const Expr& p, const Context& ctx) {
+  for (const Assignment& vars : ctx.rounds)
+    if (!Close(Eval(g, g.root, vars), Eval(p, p.root, vars), ctx.opt.rel_tol)) return false;
+  return true;
+}
+
+// l1 - r1 and l2 - r2 are proportional (same equation up to a factor).
+bool SameEquation(const Answer& g, const Answer& p, const Context& ctx) {
+  std::optional<Value> ratio;
+  for (const Assignment& vars : ctx.rounds) {
+    const Value dg = Add(Eval(g.expr, g.expr.root, vars), Neg(Eval(g.rhs, g.rhs.root, vars)));
+    const Value dp = Add(Eval(p.expr, p.expr.root, vars), Neg(Eval(p.rhs, p.rhs.root, vars)));
+    const bool zg = Close(dg, Exact(0), 0), zp = Close(dp, Exact(0), 0);
+    if (zg != zp) return false;
+    if (zg) continue;
+    const Value r = Div(dg, dp);
+    if (ratio && !Close(*ratio, r, 0)) return false;
+    ratio = r;
+  }
+  return true;
+}
+
+std::string Same(const Answer& g, const Answer& p, const Context& ctx);
+
+// Unordered: every gold item matched by a distinct predicted item.
+std::string SameMultiset(const std::vector<Answer>& g, const std::vector<Answer>& p, const Context& ctx) {
+  if (g.size() != p.size())
+    return "expected " + std::to_string(g.size()) + " items, got " + std::to_string(p.size());
+  std::vector<bool> used(p.size(), false);
+  for (const Answer& gi : g) {
+    bool found = false;
+    for (size_t k = 0; k < p.size() && !found; ++k)
+      if (!used[k] && Same(gi, p[k], ctx).empty()) used[k] = found = true;
+    if (!found) return "no match for '" + gi.raw + "'";
+  }
+  return "";
+}
+
+std::string SameSequence(const std::vector<Answer>& g, const std::vector<Answer>& p, const Context& ctx) {
+  if (g.size() != p.size())
+    return "expected " + std::to_string(g.size()) + " items, got " + std::to_string(p.size());
+  for (size_t k = 0; k < g.size(); ++k)
+    if (std::string why = Same(g[k], p[k], ctx); !why.empty()) return "item " + std::to_string(k + 1) + ": " + why;
+  return "";
+}
+
+bool UnorderedKind(Answer::Kind k) { return k == Answer::kSet || k == Answer::kList || k == Answer::kUnion; }
+
+// "" when equal, else the reason.
+std::string Same(const Answer& g, const Answer& p, const Context& ctx) {
+  if (g.raw == p.raw && g.kind == p.kind) return "";
+  if (g.kind == Answer::kText || p.kind == Answer::kText)
+    return TextKey(g.raw) == TextKey(p.raw) ? "" : "different words";
+  if (g.kind == Answer::kBase || p.kind == Answer::kBase) {
+    if (g.kind == Answer::kBase && p.kind == Answer::kBase) {
+      auto value = [](const Answer& a) -> std::optional<BigInt> {
+        BigInt v = 0;
+        for (char c : a.digits) {
+          const int d = IsDigit(c) ? c - '0' : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10;
+          if (d >= a.base) return std::nullopt;
+          v = v * a.base + d;
+        }
+        return v;
+      };
+      return value(g) == value(p) ? "" : "different values";
+    }
+    // "52_8" against "52": the digits as written.
+    const Answer& b = g.kind == Answer::kBase ? g : p;
+    const Answer& o = g.kind == Answer::kBase ? p : g;
+    return TextKey(o.raw) == TextKey(b.digits) ? "" : "different digits";
+  }
+  const Expr* gs = AsScalar(g);
+  const Expr* ps = AsScalar(p);
+  if (gs && ps) return SameScalar(*gs, *ps, ctx) ? "" : "values differ";
+  if (g.kind == Answer::kEquation && p.kind == Answer::kEquation)
+    return SameEquation(g, p, ctx) ? "" : "equations differ";
+  if (UnorderedKind(g.kind) && UnorderedKind(p.kind)) {
+    if ((g.kind == Answer::kUnion) != (p.kind == Answer::kUnion)) return "a union against a list";
+    return SameMultiset(g.items, p.items, ctx);
+  }
+  // A one-item set or list against a scalar: {3} vs 3.
+  if (UnorderedKind(g.kind) && g.items.size() == 1 && ps) return Same(g.items[0], p, ctx);
+  if (UnorderedKind(p.kind) && p.items.size() == 1 && gs) return Same(g, p.items[0], ctx);
+  if (g.kind == Answer::kBracketed && p.kind == Answer::kBracketed) {
+    if (g.open != p.open || g.close != p.close)
+      return std::string("brackets differ: ") + g.open + g.close + " against " + p.open + p.close;
+    return SameSequence(g.items, p.items, ctx);
+  }
+  if (g.kind == Answer::kMatrix && p.kind == Answer::kMatrix) {
+    if (g.items.size() != p.items.size()) return "matrix shapes differ";
+    for (size_t r = 0; r < g.items.size(); ++r)
+      if (std::string why = SameSequence(g.items[r].items, p.items[r].items, ctx); !why.empty())
+        return "row " + std::to_string(r + 1) + ": " + why;
+    return "";
+  }
+  return "different kinds of answer";
+}
+
+void Symbols(const Answer& a, std::set<std::string>* out) {
+  CollectSymbols(a.expr, out);
+  CollectSymbols(a.rhs, out);
+  for (const Answer& i : a.items) Symbols(i, out);
+}
+
+std::string Compact(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    if (!std::isspace(static_cast<unsigned char>(c))) out += c;
+  return out;
+}
+
+}  // namespace
+
+const char* MathResultName(MathResult r) {
+  switch (r) {
+    case MathResult::kEqual: return "equal";
+    case MathResult::kNotEqual: return "not equal";
+    case MathResult::kUnverifiable: return "unverifiable";
+  }
+  return "?";
+}
+
+MathJudgement CompareMath(const std::string& gold, const std::string& pred, const MathOptions& opt) {
+  MathJudgement j;
+  try {
+    if (pred.size() > kMaxChars || gold.size() > kMaxChars)
+      throw Unverifiable("answer longer than 2000 characters");
+    // The same text after normalisation is equal, whether or not it parses.
+    if (Compact(Normalise(gold).text) == Compact(Normalise(pred).text)) return {MathResult::kEqual, ""};
+    const Answer g = ParseAnswer(gold, 0);
+    const Answer p = ParseAnswer(pred, 0);
+    if (Compact(g.raw) == Compact(p.raw)) return {MathResult::kEqual, ""};
+    Context ctx{opt, {}};
+    std::set<std::string> names;
+    Symbols(g, &names);
+    Symbols(p, &names);
+    // Symbols get random positive rationals, the same on both sides.
+    uint64_t state = 0x9E3779B97F4A7C15ULL;
+    auto next = [&state]() {
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      return state;
+    };
+    for (int r = 0; r < (names.empty() ? 1 : kRounds); ++r) {
+      Assignment vars;
+      for (const std::string& n : names) vars[n] = Exact(Rational(static_cast<long long>(next() % 89 + 2),
+                                                                  static_cast<long long>(next() % 13 + 2)));
+      ctx.rounds.push_back(std::move(vars));
+    }
+    const std::string why = Same(g, p, ctx);
+    j.result = why.empty() ? MathResult::kEqual : MathResult::kNotEqual;
+    j.reason = why;
+  } catch (const Unverifiable& e) {
+    j.result = MathResult::kUnverifiable;
+    j.reason = e.what();
+  } catch (const std::exception& e) {  // e.g. a multiprecision overflow
+    j.result = MathResult::kUnverifiable;
+    j.reason = e.what();
+  }
+  return j;
+}
+
+}  // namespace r1lab
