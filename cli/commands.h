@@ -1,6 +1,10 @@
 #pragma once
 
+#include <string>
+
 namespace r1lab {
 // `r1lab bench`: prints the measurements as a markdown table; see BENCHMARKS.md.
 int RunBench(bool quick);
+// `r1lab verify`: one JSON verdict per JSONL input line (stdin, or `input`), in order.
+int RunVerify(const std::string& task, const std::string& input, double rel_tol, double language_weight);
 }  // namespace r1lab

@@ -17,6 +17,7 @@
 #include "evaluator.h"
 #include "generate.h"
 #include "io.h"
+#include "math_equiv.h"
 #include "report.h"
 #include "runner.h"
 #include "threads.h"
@@ -38,6 +39,9 @@ commands:
   sample CKPT --prompt TEXT [--n N] [--temperature T] [--seed S]
                                       sample completions for one prompt
   table DIR... [--csv]                one table from several experiment folders' summary.csv
+  verify --task T [--input FILE] [--rel-tol X] [--language-weight W]
+                                      judge JSONL records (stdin or FILE), one JSON line
+                                      out per line in; T: math, arith, countdown, graph
   config [CONFIG]                     print the resolved config
   bench [--quick]                     machine ceilings, decoding and training speed
 
@@ -201,6 +205,21 @@ int Main(int argc, char** argv) {
     const Args a = Parse(argc, argv, 2, {}, {"csv"});
     std::printf("%s", MergeTables(a.positional, a.flags.count("csv") > 0).c_str());
     return 0;
+  }
+  if (cmd == "verify") {
+    const Args a = Parse(argc, argv, 2, {"task", "input", "rel-tol", "language-weight", "threads"}, {});
+    if (!a.flags.count("task")) throw ConfigError("verify needs --task (math, arith, countdown or graph)");
+    auto number = [&](const std::string& flag, double def) {
+      if (!a.flags.count(flag)) return def;
+      char* end = nullptr;
+      const double x = std::strtod(a.Get(flag).c_str(), &end);
+      if (a.Get(flag).empty() || *end || !(x >= 0) || x > 1000)
+        throw ConfigError("--" + flag + ": '" + a.Get(flag) + "' is not a number in [0, 1000]");
+      return x;
+    };
+    SetThreads(a, 0);
+    return RunVerify(a.Get("task"), a.Get("input"), number("rel-tol", MathOptions().rel_tol),
+                     number("language-weight", 0));
   }
   if (cmd == "bench") {
     const Args a = Parse(argc, argv, 2, {"threads"}, {"quick"});

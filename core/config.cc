@@ -114,10 +114,15 @@ void CheckModel(const ModelConfig& m, const std::string& p, const std::string& s
 }
 
 void CheckTask(const TaskConfig& t, const std::string& p, const std::string& src) {
-  if (t.task_case() == TaskConfig::TASK_NOT_SET) Fail(src, p, "no task set; expected one of: arith");
-  if (t.has_arith() && t.arith().min_ops() > t.arith().max_ops())
-    Fail(src, p + ".arith.min_ops", std::to_string(t.arith().min_ops()) + " exceeds max_ops=" +
-                                        std::to_string(t.arith().max_ops()));
+  if (t.task_case() == TaskConfig::TASK_NOT_SET)
+    Fail(src, p, "no task set; expected one of: arith, countdown, graph");
+  auto order = [&](const std::string& field, int lo, int hi, const std::string& hi_name) {
+    if (lo > hi) Fail(src, p + "." + field, std::to_string(lo) + " exceeds " + hi_name + "=" + std::to_string(hi));
+  };
+  if (t.has_arith()) order("arith.min_ops", t.arith().min_ops(), t.arith().max_ops(), "max_ops");
+  if (t.has_countdown())
+    order("countdown.min_numbers", t.countdown().min_numbers(), t.countdown().max_numbers(), "max_numbers");
+  if (t.has_graph()) order("graph.min_nodes", t.graph().min_nodes(), t.graph().max_nodes(), "max_nodes");
 }
 
 void CheckGrpo(const GrpoConfig& g, const std::string& p, const std::string& src) {

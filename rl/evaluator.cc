@@ -2,6 +2,7 @@
 
 #include <tbb/parallel_for.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -9,6 +10,7 @@
 #include "error.h"
 #include "generate.h"
 #include "json.h"
+#include "language.h"
 #include "progress.h"
 #include "metrics.h"
 #include "tokenizer.h"
@@ -17,10 +19,16 @@ namespace r1lab {
 
 namespace {
 
+// Answers vote as integers where they are ("+7" and "7" agree), else as
+// their text without spaces.
 std::string VoteKey(const Verdict& v) {
   long long x = 0;
   if (v.extracted.empty()) return "";
-  return ParseInteger(v.extracted, &x) ? std::to_string(x) : v.extracted;
+  if (ParseInteger(v.extracted, &x)) return std::to_string(x);
+  std::string key;
+  for (char c : v.extracted)
+    if (!std::isspace(static_cast<unsigned char>(c))) key += c;
+  return key;
 }
 
 }  // namespace
@@ -57,7 +65,7 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
     s.problem = static_cast<int>(k) / n;
     s.index = static_cast<int>(k) % n;
     s.completion = tok.Decode(gens[k].tokens);
-    s.verdict = VerifyIntegerAnswer(s.completion, test[s.problem].gold);
+    s.verdict = task.Verify(s.completion, test[s.problem]);
     s.tokens = static_cast<int>(gens[k].tokens.size());
     s.truncated = gens[k].truncated;
   });
@@ -66,7 +74,7 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
   for (int k = 1; k <= n; k *= 2) ks.push_back(k);
   if (ks.back() != n) ks.push_back(n);
   std::vector<double> pass_at(ks.size(), 0.0);
-  double correct = 0, fmt = 0, len = 0, trunc = 0, refl = 0, wait = 0, maj = 0;
+  double correct = 0, fmt = 0, len = 0, trunc = 0, refl = 0, wait = 0, maj = 0, lang = 0;
   std::map<int, LevelStats> levels;
   for (int i = 0; i < P; ++i) {
     int c = 0;
@@ -82,13 +90,18 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
       refl += CountReflectiveWords(s.completion);
       wait += CountWord(s.completion, "wait");
       votes.push_back(VoteKey(s.verdict));
+      if (KnownLanguage(test[i].language)) lang += LanguageConsistency(s.completion, test[i].language);
+      else lang += 1;
     }
     correct += c;
     for (size_t q = 0; q < ks.size(); ++q) pass_at[q] += PassAtK(n, c, ks[q]);
+    // The vote is right when the winning answer is (same key, same verdict).
     const std::string winner = MajorityAnswer(votes);
-    long long g = 0;
-    const std::string gold = ParseInteger(test[i].gold, &g) ? std::to_string(g) : test[i].gold;
-    maj += !winner.empty() && winner == gold;
+    for (int j = 0; j < n && !winner.empty(); ++j)
+      if (votes[j] == winner) {
+        maj += r.samples[static_cast<size_t>(i) * n + j].verdict.correct;
+        break;
+      }
     LevelStats& ls = levels[test[i].level];
     ls.level = test[i].level;
     ls.problems += 1;
@@ -99,6 +112,7 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
   r.pass1 = correct / total;
   r.maj = maj / P;
   r.format_rate = fmt / total;
+  r.language_consistency = lang / total;
   r.mean_length = len / total;
   r.truncation_rate = trunc / total;
   r.reflect_per_1k = len > 0 ? 1000.0 * refl / len : 0;
@@ -140,6 +154,7 @@ std::string EvalToJson(const EvalResult& r) {
       .Add("truncation_rate", r.truncation_rate)
       .Add("reflect_per_1k", r.reflect_per_1k)
       .Add("wait_per_1k", r.wait_per_1k)
+      .Add("language_consistency", r.language_consistency)
       .AddRaw("by_level", levels)
       .Add("flops", r.flops)
       .Add("seconds", r.seconds)
@@ -184,8 +199,9 @@ std::string EvalTable(const EvalResult& r) {
   }
   std::snprintf(buf, sizeof buf,
                 "  format rate     %6.1f%%\n  mean length     %6.1f tokens\n  truncated       %6.1f%%\n"
-                "  reflective/1k   %6.2f   (wait/1k %.2f)\n",
-                100 * r.format_rate, r.mean_length, 100 * r.truncation_rate, r.reflect_per_1k, r.wait_per_1k);
+                "  reflective/1k   %6.2f   (wait/1k %.2f)\n  language cons.  %6.1f%%\n",
+                100 * r.format_rate, r.mean_length, 100 * r.truncation_rate, r.reflect_per_1k, r.wait_per_1k,
+                100 * r.language_consistency);
   out += buf;
   for (const LevelStats& l : r.by_level) {
     std::snprintf(buf, sizeof buf, "  level %-2d  %4d problems  pass@1 %5.1f%%  length %5.1f\n", l.level, l.problems,

@@ -5,8 +5,8 @@
 // (majority vote over extracted answers); pass@k uses the unbiased estimator
 // for k = 1, 2, 4, ... <= n (and n). Also: format rate, mean response length
 // (tokens, stop token included), truncation rate, and reflective words per
-// 1,000 response tokens (the report's word list; "wait" alone as well), overall
-// and per difficulty level.
+// 1,000 response tokens (the report's word list; "wait" alone as well),
+// language consistency (verify/language.h), overall and per difficulty level.
 #pragma once
 
 #include <string>
@@ -42,6 +42,7 @@ struct EvalResult {
   int n = 0;  // samples per problem
   double pass1 = 0, maj = 0, format_rate = 0, mean_length = 0, truncation_rate = 0;
   double reflect_per_1k = 0, wait_per_1k = 0;
+  double language_consistency = 1;  // mean share of CoT words in the prompt's language
   std::vector<std::pair<int, double>> pass_at;  // (k, pass@k)
   std::vector<LevelStats> by_level;
   double flops = 0, seconds = 0;

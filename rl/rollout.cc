@@ -1,5 +1,7 @@
 #include "rollout.h"
 
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -49,13 +51,13 @@ Rollouts SampleRollouts(Transformer& policy, const Task& task, Rng& rng, int n_p
   r.gens = Generate(policy, r.prompts, go, flops);
   r.t_generate = SecondsSince(t0);
   t0 = Clock::now();
-  std::vector<Scored> scored(r.gens.size());
-  std::vector<const std::string*> golds(r.gens.size());
-  for (size_t k = 0; k < r.gens.size(); ++k) {
-    scored[k] = {tok.Decode(r.gens[k].tokens), static_cast<int>(r.gens[k].tokens.size()), r.gens[k].truncated};
-    golds[k] = &r.problems[k / G].gold;
-  }
-  r.rewards = reward.ScoreBatch(scored, golds);
+  r.rewards.resize(r.gens.size());
+  tbb::parallel_for(size_t{0}, r.gens.size(), [&](size_t k) {
+    const Problem& p = r.problems[k / G];
+    const Scored s{tok.Decode(r.gens[k].tokens), static_cast<int>(r.gens[k].tokens.size()), r.gens[k].truncated,
+                   p.language};
+    r.rewards[k] = reward.Score(s, task.Verify(s.completion, p));
+  });
   r.t_score = SecondsSince(t0);
   return r;
 }

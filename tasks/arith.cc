@@ -47,6 +47,14 @@ std::string Line(long long a, char op, long long b, long long r) {
   return std::to_string(a) + op + std::to_string(b) + "=" + std::to_string(r);
 }
 
+std::string OpWord(char op, bool es) {
+  switch (op) {
+    case '+': return es ? "mas" : "plus";
+    case '-': return es ? "menos" : "minus";
+    default: return es ? "por" : "times";
+  }
+}
+
 }  // namespace
 
 long long EvalLeftToRight(const std::string& expr) {
@@ -91,7 +99,14 @@ Problem ArithTask::Draw(Rng& rng) const {
   p.key = key;
   p.level = k;
   p.language = rng.Bernoulli(cfg_.spanish_rate()) ? "es" : "en";
-  p.prompt = (p.language == "es" ? "es:" : "") + key;
+  if (cfg_.worded()) {
+    const Expr e = Parse(key);
+    p.prompt = std::to_string(e.nums[0]);
+    for (size_t k = 0; k < e.ops.size(); ++k)
+      p.prompt += " " + OpWord(e.ops[k], p.language == "es") + " " + std::to_string(e.nums[k + 1]);
+  } else {
+    p.prompt = (p.language == "es" ? "es:" : "") + key;
+  }
   p.gold = std::to_string(EvalLeftToRight(key));
   return p;
 }
@@ -107,9 +122,14 @@ Problem ArithTask::SampleTrain(Rng& rng) const {
 Trace ArithTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) const {
   const Expr e = Parse(p.key);
   const bool es = p.language == "es";
-  auto word = [&](const char* en_word, const char* es_word) {
-    const bool other = rng.Bernoulli(t.language_mix_rate());
-    return std::string((es != other) ? es_word : en_word) + " ";
+  // Each word is in the prompt's language, or the other with language_mix_rate.
+  auto in_es = [&]() { return es != rng.Bernoulli(t.language_mix_rate()); };
+  auto word = [&](const char* en_word, const char* es_word) { return std::string(in_es() ? es_word : en_word) + " "; };
+  auto Line = [&](long long a, char op, long long b, long long r) {
+    if (!cfg_.worded()) return ::r1lab::Line(a, op, b, r);
+    const std::string op_word = OpWord(op, in_es());
+    return std::to_string(a) + " " + op_word + " " + std::to_string(b) + " " + (in_es() ? "es" : "is") + " " +
+           std::to_string(r);
   };
   Trace tr;
   long long cur = e.nums[0];

@@ -12,7 +12,9 @@
 //    is always followed by a "wait" fix;
 //  - each CoT word ("wait"/"check", Spanish "espera"/"comprueba") in the other
 //    language with probability language_mix_rate.
-// Prompts in Spanish carry an "es:" tag.
+// Prompts in Spanish carry an "es:" tag. With `worded`, prompts and steps are
+// written in words instead ("3 plus 4 minus 2", "3 plus 4 is 7"; Spanish
+// "3 mas 4 menos 2", "3 mas 4 es 7"), every word subject to language mixing.
 #pragma once
 
 #include <unordered_set>
@@ -28,6 +30,9 @@ class ArithTask : public Task {
   const std::vector<Problem>& TestSet() const override { return test_; }
   Problem SampleTrain(Rng& rng) const override;
   Trace Teach(const Problem& p, const TeacherConfig& teacher, Rng& rng) const override;
+  Verdict Verify(const std::string& completion, const Problem& p) const override {
+    return VerifyIntegerAnswer(completion, p.gold);
+  }
 
   // Number of distinct expressions the config can produce.
   double SpaceSize() const;

@@ -1,6 +1,8 @@
 #include "task.h"
 
 #include "arith.h"
+#include "countdown.h"
+#include "graph.h"
 #include "error.h"
 
 namespace r1lab {
@@ -8,9 +10,41 @@ namespace r1lab {
 std::unique_ptr<Task> MakeTask(const TaskConfig& cfg) {
   switch (cfg.task_case()) {
     case TaskConfig::kArith: return std::make_unique<ArithTask>(cfg);
+    case TaskConfig::kCountdown: return std::make_unique<CountdownTask>(cfg);
+    case TaskConfig::kGraph: return std::make_unique<GraphTask>(cfg);
     case TaskConfig::TASK_NOT_SET: break;
   }
-  throw ConfigError("task: no task set; expected one of: arith");
+  throw ConfigError("task: no task set; expected one of: arith, countdown, graph");
+}
+
+void DrawnTask::BuildSplit(const TaskConfig& cfg) {
+  Rng rng(cfg.split_seed());
+  // The split must leave at least as many distinct problems for training: if
+  // 2 * num_test distinct keys cannot be found in 50x as many draws, the
+  // config's problem space is too small.
+  std::unordered_set<std::string> seen;
+  const long long budget = 50LL * 2 * cfg.num_test() + 1000;
+  for (long long k = 0; k < budget && static_cast<int>(test_.size()) < cfg.num_test(); ++k) {
+    Problem p = Draw(rng);
+    seen.insert(p.key);
+    if (test_keys_.insert(p.key).second) test_.push_back(std::move(p));
+  }
+  Rng probe(cfg.split_seed() ^ 0x5eedULL);
+  for (long long k = 0; k < budget && seen.size() < 2 * static_cast<size_t>(cfg.num_test()); ++k)
+    seen.insert(Draw(probe).key);
+  if (static_cast<int>(test_.size()) < cfg.num_test() || seen.size() < 2 * static_cast<size_t>(cfg.num_test()))
+    throw ConfigError("task.num_test: " + std::to_string(cfg.num_test()) + " test problems need at least " +
+                      std::to_string(2 * cfg.num_test()) + " distinct problems, but only " +
+                      std::to_string(seen.size()) + " were found for this " + name() +
+                      " config; the training split would be (nearly) empty");
+}
+
+Problem DrawnTask::SampleTrain(Rng& rng) const {
+  for (int attempt = 0; attempt < 100000; ++attempt) {
+    Problem p = Draw(rng);
+    if (!test_keys_.count(p.key)) return p;
+  }
+  throw InputError(name() + ": could not draw a training problem outside the test split in 100000 tries");
 }
 
 }  // namespace r1lab

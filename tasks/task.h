@@ -5,8 +5,10 @@
 
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
+#include "answer.h"
 #include "r1lab.pb.h"
 #include "rng.h"
 
@@ -17,7 +19,7 @@ struct Problem {
   std::string prompt;    // the text the model sees after <bos>
   std::string gold;      // gold answer text
   int level = 0;         // difficulty (arith: number of operations)
-  std::string language;  // "en" or "es"
+  std::string language = "en";  // "en" or "es" (see verify/language.h)
 };
 
 // One chain-of-thought line and whether its own computation is right.
@@ -42,6 +44,27 @@ class Task {
   // A training problem; never one of the test set's keys.
   virtual Problem SampleTrain(Rng& rng) const = 0;
   virtual Trace Teach(const Problem& p, const TeacherConfig& teacher, Rng& rng) const = 0;
+  // The rule verdict on a completion for problem p. Pure and thread-safe.
+  virtual Verdict Verify(const std::string& completion, const Problem& p) const = 0;
+};
+
+// A task whose problems come from a seeded Draw(): the test split is the
+// first num_test distinct keys drawn with the split seed; training problems
+// are drawn until their key is not a test key.
+class DrawnTask : public Task {
+ public:
+  const std::vector<Problem>& TestSet() const override { return test_; }
+  Problem SampleTrain(Rng& rng) const override;
+
+ protected:
+  virtual Problem Draw(Rng& rng) const = 0;
+  // Call from the derived constructor. ConfigError when the config cannot
+  // produce enough distinct problems for the test split and training.
+  void BuildSplit(const TaskConfig& cfg);
+
+ private:
+  std::vector<Problem> test_;
+  std::unordered_set<std::string> test_keys_;
 };
 
 // Builds the task selected by the config's oneof. ConfigError if the split

@@ -1,8 +1,7 @@
 #include "reward.h"
 
-#include <tbb/parallel_for.h>
-
 #include "error.h"
+#include "language.h"
 
 namespace r1lab {
 
@@ -17,6 +16,10 @@ double OverlongPenalty(int length, int max_length, int buffer) {
 RewardChain::RewardChain(const RewardConfig& cfg, int max_new_tokens) : cfg_(cfg), max_new_tokens_(max_new_tokens) {
   names_ = {"accuracy", "format"};
   weights_ = {cfg.accuracy_weight(), cfg.format_weight()};
+  if (cfg.language_weight() > 0) {
+    names_.push_back("language");
+    weights_.push_back(cfg.language_weight());
+  }
   if (cfg.overlong_buffer() > 0) {
     if (cfg.overlong_buffer() >= max_new_tokens)
       throw ConfigError("reward.overlong_buffer=" + std::to_string(cfg.overlong_buffer()) +
@@ -26,21 +29,14 @@ RewardChain::RewardChain(const RewardConfig& cfg, int max_new_tokens) : cfg_(cfg
   }
 }
 
-RewardBreakdown RewardChain::Score(const Scored& s, const std::string& gold) const {
+RewardBreakdown RewardChain::Score(const Scored& s, const Verdict& verdict) const {
   RewardBreakdown r;
-  r.verdict = VerifyIntegerAnswer(s.completion, gold);
+  r.verdict = verdict;
   r.terms = {r.verdict.correct ? 1.0 : 0.0, r.verdict.format_ok ? 1.0 : 0.0};
+  if (cfg_.language_weight() > 0) r.terms.push_back(LanguageConsistency(s.completion, s.language));
   if (cfg_.overlong_buffer() > 0) r.terms.push_back(OverlongPenalty(s.length, max_new_tokens_, cfg_.overlong_buffer()));
   for (size_t i = 0; i < r.terms.size(); ++i) r.total += weights_[i] * r.terms[i];
   return r;
-}
-
-std::vector<RewardBreakdown> RewardChain::ScoreBatch(const std::vector<Scored>& samples,
-                                                     const std::vector<const std::string*>& golds) const {
-  R1_CHECK(samples.size() == golds.size(), "ScoreBatch: samples and golds differ in number");
-  std::vector<RewardBreakdown> out(samples.size());
-  tbb::parallel_for(size_t{0}, samples.size(), [&](size_t i) { out[i] = Score(samples[i], *golds[i]); });
-  return out;
 }
 
 }  // namespace r1lab

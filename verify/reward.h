@@ -1,7 +1,13 @@
-// The rule reward: a weighted chain of verifier terms built from
-// RewardConfig. Score() is pure and thread-safe; ScoreBatch() scores in
-// parallel with oneTBB. Terms with weight 0 are still computed and reported
-// (so a metric never silently disappears), but add nothing to the total.
+// The rule reward: a weighted chain of terms built from RewardConfig, over a
+// completion and the task verifier's verdict on it:
+//   accuracy  1 if the verdict is correct
+//   format    1 if the format is right
+//   language  share of chain-of-thought words in the prompt's language
+//             (only when language_weight > 0)
+//   overlong  DAPO's soft penalty in [-1, 0] (only when overlong_buffer > 0)
+// Score() is pure and thread-safe (batches are scored in parallel with
+// oneTBB by the caller, see ScoreRollouts). accuracy and format are computed
+// and reported even at weight 0, so a metric never silently disappears.
 #pragma once
 
 #include <string>
@@ -22,6 +28,7 @@ struct Scored {
   std::string completion;  // decoded text, specials by name
   int length = 0;          // tokens, stop token included
   bool truncated = false;
+  std::string language = "en";  // the prompt's language
 };
 
 class RewardChain {
@@ -29,9 +36,7 @@ class RewardChain {
   // max_new_tokens: the length the overlong term measures against.
   RewardChain(const RewardConfig& cfg, int max_new_tokens);
   const std::vector<std::string>& term_names() const { return names_; }
-  RewardBreakdown Score(const Scored& sample, const std::string& gold) const;
-  std::vector<RewardBreakdown> ScoreBatch(const std::vector<Scored>& samples,
-                                          const std::vector<const std::string*>& golds) const;
+  RewardBreakdown Score(const Scored& sample, const Verdict& verdict) const;
 
  private:
   RewardConfig cfg_;

@@ -1,0 +1,343 @@
+#include "countdown.h"
+
+#include <algorithm>
+#include <climits>
+#include <cctype>
+#include <numeric>
+
+#include "error.h"
+
+namespace r1lab {
+
+namespace {
+
+// Exact rational with overflow detection.
+struct Q {
+  long long n = 0, d = 1;
+};
+
+bool Norm(Q* q) {
+  if (q->d == 0) return false;
+  if (q->d < 0) {
+    if (q->n == LLONG_MIN || q->d == LLONG_MIN) return false;
+    q->n = -q->n;
+    q->d = -q->d;
+  }
+  const long long g = std::gcd(q->n < 0 ? -q->n : q->n, q->d);
+  if (g > 1) {
+    q->n /= g;
+    q->d /= g;
+  }
+  return true;
+}
+
+bool Combine(const Q& a, char op, const Q& b, Q* out) {
+  long long x, y, z;
+  switch (op) {
+    case '+':
+    case '-':
+      if (__builtin_mul_overflow(a.n, b.d, &x) || __builtin_mul_overflow(b.n, a.d, &y) ||
+          __builtin_mul_overflow(a.d, b.d, &z))
+        return false;
+      if (op == '+' ? __builtin_add_overflow(x, y, &out->n) : __builtin_sub_overflow(x, y, &out->n)) return false;
+      out->d = z;
+      return Norm(out);
+    case '*':
+      if (__builtin_mul_overflow(a.n, b.n, &out->n) || __builtin_mul_overflow(a.d, b.d, &out->d)) return false;
+      return Norm(out);
+    default:  // '/'
+      if (b.n == 0) return false;
+      if (__builtin_mul_overflow(a.n, b.d, &out->n) || __builtin_mul_overflow(a.d, b.n, &out->d)) return false;
+      return Norm(out);
+  }
+}
+
+// expr := term (('+'|'-') term)*; term := factor (('*'|'/') factor)*;
+// factor := number | '(' expr ')' | '-' factor
+class ExprParser {
+ public:
+  ExprParser(const std::string& s, std::vector<long long>* used) : s_(s), used_(used) {}
+  bool Parse(Q* out, std::string* why) {
+    if (!Expr(out, 0)) {
+      *why = why_;
+      return false;
+    }
+    Skip();
+    if (i_ != s_.size()) {
+      *why = "unexpected '" + s_.substr(i_, 8) + "'";
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  void Skip() {
+    while (i_ < s_.size() && s_[i_] == ' ') ++i_;
+  }
+  bool Fail(const std::string& why) {
+    why_ = why;
+    return false;
+  }
+  bool Expr(Q* out, int depth) {
+    if (depth > 50) return Fail("nested too deeply");
+    if (!Term(out, depth)) return false;
+    for (Skip(); i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-'); Skip()) {
+      const char op = s_[i_++];
+      Q r;
+      if (!Term(&r, depth) || !Combine(*out, op, r, out)) return why_.empty() ? Fail("overflow") : false;
+    }
+    return true;
+  }
+  bool Term(Q* out, int depth) {
+    if (!Factor(out, depth)) return false;
+    for (Skip(); i_ < s_.size() && (s_[i_] == '*' || s_[i_] == '/'); Skip()) {
+      const char op = s_[i_++];
+      Q r;
+      if (!Factor(&r, depth)) return false;
+      if (op == '/' && r.n == 0) return Fail("division by zero");
+      if (!Combine(*out, op, r, out)) return Fail("overflow");
+    }
+    return true;
+  }
+  bool Factor(Q* out, int depth) {
+    Skip();
+    if (i_ >= s_.size()) return Fail("expression ends early");
+    if (s_[i_] == '(') {
+      ++i_;
+      if (!Expr(out, depth + 1)) return false;
+      Skip();
+      if (i_ >= s_.size() || s_[i_] != ')') return Fail("unclosed '('");
+      ++i_;
+      return true;
+    }
+    if (s_[i_] == '-') {
+      ++i_;
+      if (!Factor(out, depth + 1)) return false;
+      out->n = -out->n;
+      return true;
+    }
+    if (!std::isdigit(static_cast<unsigned char>(s_[i_]))) return Fail(std::string("unexpected '") + s_[i_] + "'");
+    long long v = 0;
+    while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) {
+      if (__builtin_mul_overflow(v, 10LL, &v) || __builtin_add_overflow(v, s_[i_] - '0', &v))
+        return Fail("number too large");
+      ++i_;
+    }
+    used_->push_back(v);
+    *out = {v, 1};
+    return true;
+  }
+
+  const std::string& s_;
+  size_t i_ = 0;
+  std::vector<long long>* used_;
+  std::string why_;
+};
+
+std::string Join(const std::vector<long long>& v, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + std::to_string(v[i]);
+  return s;
+}
+
+}  // namespace
+
+CountdownCheck CheckCountdown(const std::string& expression_in, const std::vector<long long>& numbers,
+                              long long target) {
+  CountdownCheck c;
+  if (expression_in.size() > 200) {
+    c.why = "expression longer than 200 characters";
+    return c;
+  }
+  std::string expression = expression_in;
+  if (const size_t eq = expression.find('='); eq != std::string::npos) {
+    long long rhs = 0;
+    if (!ParseInteger(expression.substr(eq + 1), &rhs) || rhs != target) {
+      c.why = "the right side of '=' is not the target";
+      return c;
+    }
+    expression = expression.substr(0, eq);
+  }
+  std::vector<long long> used;
+  Q value;
+  if (!ExprParser(expression, &used).Parse(&value, &c.why)) return c;
+  std::vector<long long> pool = numbers;
+  for (long long u : used) {
+    const auto it = std::find(pool.begin(), pool.end(), u);
+    if (it == pool.end()) {
+      c.why = std::to_string(u) + (std::count(numbers.begin(), numbers.end(), u) ? " used too often" : " is not given");
+      return c;
+    }
+    pool.erase(it);
+  }
+  if (value.d != 1 || value.n != target) {
+    c.why = "value " + std::to_string(value.n) + (value.d != 1 ? "/" + std::to_string(value.d) : "") +
+            " is not the target " + std::to_string(target);
+    return c;
+  }
+  c.correct = true;
+  return c;
+}
+
+void CountdownTask::ParseKey(const std::string& key, std::vector<long long>* numbers, long long* target) {
+  const size_t eq = key.find('=');
+  if (eq == std::string::npos) throw InputError("countdown: malformed key '" + key + "'");
+  numbers->clear();
+  size_t start = 0;
+  for (size_t i = 0; i <= eq; ++i)
+    if (i == eq || key[i] == ',') {
+      long long v = 0;
+      if (!ParseInteger(key.substr(start, i - start), &v)) throw InputError("countdown: malformed key '" + key + "'");
+      numbers->push_back(v);
+      start = i + 1;
+    }
+  if (!ParseInteger(key.substr(eq + 1), target)) throw InputError("countdown: malformed key '" + key + "'");
+}
+
+CountdownTask::CountdownTask(const TaskConfig& cfg) : cfg_(cfg.countdown()) { BuildSplit(cfg); }
+
+namespace {
+
+struct Built {
+  long long value;
+  std::string expr;                 // parenthesised
+  std::vector<std::string> steps;   // "a op b=r" in order
+  std::vector<long long> step_results;
+};
+
+// Combines `vals` (with their expressions) pairwise at random until one is
+// left, keeping every intermediate a positive integer. Returns false if stuck.
+bool BuildTarget(std::vector<Built> vals, Rng& rng, long long max_target, Built* out) {
+  while (vals.size() > 1) {
+    bool done = false;
+    for (int attempt = 0; attempt < 30 && !done; ++attempt) {
+      const size_t i = static_cast<size_t>(rng.Int(0, static_cast<long long>(vals.size()) - 1));
+      size_t j = static_cast<size_t>(rng.Int(0, static_cast<long long>(vals.size()) - 2));
+      if (j >= i) ++j;
+      const char op = "+-*/"[rng.Int(0, 3)];
+      const long long a = vals[i].value, b = vals[j].value;
+      long long r;
+      if (op == '+') r = a + b;
+      else if (op == '-') r = a - b;
+      else if (op == '*') r = a * b;
+      else r = (b != 0 && a % b == 0) ? a / b : -1;
+      if (r <= 0 || r > max_target) continue;
+      Built c;
+      c.value = r;
+      c.expr = "(" + vals[i].expr + op + vals[j].expr + ")";
+      c.steps = vals[i].steps;
+      c.steps.insert(c.steps.end(), vals[j].steps.begin(), vals[j].steps.end());
+      c.steps.push_back(std::to_string(a) + op + std::to_string(b) + "=" + std::to_string(r));
+      vals.erase(vals.begin() + static_cast<long>(std::max(i, j)));
+      vals.erase(vals.begin() + static_cast<long>(std::min(i, j)));
+      vals.push_back(std::move(c));
+      done = true;
+    }
+    if (!done) return false;
+  }
+  *out = vals[0];
+  if (out->expr.size() > 2 && out->expr.front() == '(') out->expr = out->expr.substr(1, out->expr.size() - 2);
+  return true;
+}
+
+}  // namespace
+
+Problem CountdownTask::Draw(Rng& rng) const {
+  for (;;) {
+    const int k = static_cast<int>(rng.Int(cfg_.min_numbers(), cfg_.max_numbers()));
+    std::vector<long long> nums(k);
+    for (auto& n : nums) n = rng.Int(1, cfg_.max_number());
+    // The target uses a random subset of at least two numbers.
+    std::vector<Built> subset;
+    for (long long n : nums)
+      if (subset.size() < 2 || rng.Bernoulli(0.7)) subset.push_back({n, std::to_string(n), {}, {}});
+    Built b;
+    if (!BuildTarget(subset, rng, cfg_.max_target(), &b)) continue;
+    std::vector<long long> sorted = nums;
+    std::sort(sorted.begin(), sorted.end());
+    Problem p;
+    p.key = Join(sorted, ",") + "=" + std::to_string(b.value);
+    p.prompt = Join(nums, " ") + " to " + std::to_string(b.value);
+    p.gold = b.expr;
+    p.level = k;
+    return p;
+  }
+}
+
+Trace CountdownTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) const {
+  // Re-derive the gold expression's steps by evaluating it bottom-up.
+  std::vector<long long> numbers;
+  long long target = 0;
+  ParseKey(p.key, &numbers, &target);
+  // Steps: the gold expression's innermost combinations first.
+  std::string expr = p.gold;
+  Trace tr;
+  std::string answer = expr;
+  bool corrupted = false;
+  for (int guard = 0; guard < 16; ++guard) {
+    // Find an innermost "(a op b)" or, at the end, the bare "a op b".
+    size_t open = expr.rfind('(');
+    size_t close = open == std::string::npos ? expr.size() : expr.find(')', open);
+    const size_t from = open == std::string::npos ? 0 : open + 1;
+    const std::string inner = expr.substr(from, close - from);
+    size_t opi = std::string::npos;
+    for (size_t i = 1; i < inner.size(); ++i)
+      if (std::string("+-*/").find(inner[i]) != std::string::npos) opi = i;
+    if (opi == std::string::npos) break;
+    const long long a = std::stoll(inner.substr(0, opi)), b = std::stoll(inner.substr(opi + 1));
+    const char op = inner[opi];
+    const long long r = op == '+' ? a + b : op == '-' ? a - b : op == '*' ? a * b : a / b;
+    long long written = r;
+    if (rng.Bernoulli(t.step_error_rate())) written = r + rng.Int(1, 3) * (rng.Bernoulli(0.5) ? 1 : -1);
+    const std::string line = std::to_string(a) + op + std::to_string(b) + "=";
+    tr.steps.push_back({line + std::to_string(written), written == r});
+    if (written != r) {
+      if (rng.Bernoulli(t.reflection_rate())) {
+        tr.steps.push_back({"wait " + line + std::to_string(r), true});
+      } else if (!corrupted) {
+        // The slip reaches the answer: this combination's operator is wrong.
+        const char wrong = op == '+' ? '-' : '+';
+        const std::string from_s = std::to_string(a) + op + std::to_string(b);
+        const size_t at = answer.find(from_s);
+        if (at != std::string::npos) {
+          answer[at + std::to_string(a).size()] = wrong;
+        } else {  // an intermediate value: the first operator goes wrong instead
+          const size_t first = answer.find_first_of("+-*/", 1);
+          answer[first] = answer[first] == '+' ? '-' : '+';
+        }
+        corrupted = true;
+      }
+    }
+    if (open == std::string::npos) break;
+    expr = expr.substr(0, open) + std::to_string(r) + expr.substr(close + 1);
+  }
+  std::string think;
+  for (const Step& s : tr.steps) think += s.text + "\n";
+  tr.completion = "<think>" + think + "</think><answer>" + answer + "</answer>";
+  tr.answer_correct = CheckCountdown(answer, numbers, target).correct;
+  return tr;
+}
+
+Verdict VerifyCountdown(const std::string& completion, const std::vector<long long>& numbers, long long target) {
+  Verdict v;
+  v.format_ok = FormatOk(completion);
+  const Extraction x = ExtractTaggedAnswer(completion);
+  if (!x.ok) {
+    v.error = x.error;
+    return v;
+  }
+  v.extracted = x.answer;
+  const CountdownCheck c = CheckCountdown(x.answer, numbers, target);
+  v.correct = c.correct;
+  v.error = c.why;
+  return v;
+}
+
+Verdict CountdownTask::Verify(const std::string& completion, const Problem& p) const {
+  std::vector<long long> numbers;
+  long long target = 0;
+  ParseKey(p.key, &numbers, &target);
+  return VerifyCountdown(completion, numbers, target);
+}
+
+}  // namespace r1lab

@@ -1,0 +1,23 @@
+// Verification of one JSON record per task, for `r1lab verify`. The fields
+// each task reads (besides "completion") are listed in README.md:
+//   math       "gold"                      (CompareMath; \boxed or <answer>)
+//   arith      "gold"                      (integer)
+//   countdown  "numbers" (array), "target"
+//   graph      "prompt" ("AB3 BC2 A to C"), optional "check": "path"|"length"
+#pragma once
+
+#include <string>
+
+#include "answer.h"
+#include "json.h"
+
+namespace r1lab {
+
+// ConfigError naming the known tasks if `task` is not one.
+void CheckVerifyTask(const std::string& task);
+
+// InputError naming a missing or malformed field.
+Verdict VerifyRecord(const std::string& task, const JsonValue& record, const std::string& completion,
+                     double rel_tol);
+
+}  // namespace r1lab

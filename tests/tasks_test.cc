@@ -1,0 +1,226 @@
+// Countdown, graph and two-language arith: splits, teachers, verifiers, and
+// the language-consistency term.
+#include <gtest/gtest.h>
+
+#include <climits>
+#include <set>
+
+#include "arith.h"
+#include "countdown.h"
+#include "error.h"
+#include "graph.h"
+#include "language.h"
+#include "reward.h"
+#include "test_util.h"
+
+namespace r1lab {
+namespace {
+
+TaskConfig Parse(const std::string& text) { return testing::ParseResolved<TaskConfig>(text); }
+
+TeacherConfig Clean() {
+  TeacherConfig t;
+  t.set_step_error_rate(0);
+  return t;
+}
+
+void ExpectDisjointSplit(const Task& t) {
+  std::set<std::string> test;
+  for (const Problem& p : t.TestSet()) test.insert(p.key);
+  EXPECT_EQ(test.size(), t.TestSet().size()) << "test keys repeat";
+  Rng rng(5);
+  for (int i = 0; i < 2000; ++i) EXPECT_EQ(test.count(t.SampleTrain(rng).key), 0u);
+}
+
+// ---------------------------------------------------------------- countdown
+
+const std::vector<long long> kNums = {3, 7, 25, 50};
+
+TEST(Countdown, AcceptsEveryValidFormOfAnAnswer) {
+  for (const char* ok : {"(25-3)+50", "50+25-3", "50 + (25 - 3)", "25-3+50", "((50))+25-3", "50+25-3=72",
+                         "50+(7*3+1)"})
+    EXPECT_EQ(CheckCountdown(ok, kNums, 72).correct, std::string(ok) != "50+(7*3+1)") << ok;
+  EXPECT_TRUE(CheckCountdown("(7-3)*25-50+22", {3, 7, 25, 50, 22}, 72).correct);
+  EXPECT_TRUE(CheckCountdown("50/25*3", {3, 25, 50}, 6).correct) << "exact division";
+  EXPECT_TRUE(CheckCountdown("7/(50/25)*2", {2, 7, 25, 50}, 7).correct) << "fractional intermediates are exact";
+  EXPECT_TRUE(CheckCountdown("-3+75", {3, 75}, 72).correct);
+}
+
+TEST(Countdown, RejectsReusedMissingAndWrongAnswers) {
+  EXPECT_EQ(CheckCountdown("25+25+22", kNums, 72).why, "25 used too often");
+  EXPECT_EQ(CheckCountdown("50+22", kNums, 72).why, "22 is not given");
+  EXPECT_FALSE(CheckCountdown("50+25", kNums, 72).correct);
+  EXPECT_FALSE(CheckCountdown("50+25-3=71", kNums, 72).correct);
+  EXPECT_FALSE(CheckCountdown("50/(25-25)", kNums, 72).correct);
+  EXPECT_FALSE(CheckCountdown("7/2", {2, 7}, 3).correct) << "3.5 is not 3";
+  EXPECT_FALSE(CheckCountdown("50^2", kNums, 2500).correct) << "only + - * / are allowed";
+  EXPECT_FALSE(CheckCountdown("x+3", kNums, 3).correct);
+  EXPECT_FALSE(CheckCountdown("(50+25", kNums, 75).correct);
+  EXPECT_FALSE(CheckCountdown("", kNums, 0).correct);
+  EXPECT_FALSE(CheckCountdown("99999999999*99999999999*99999999999", {99999999999LL, 99999999999LL, 99999999999LL}, 1)
+                   .correct)
+      << "overflow is a wrong answer, not undefined behaviour";
+  EXPECT_FALSE(CheckCountdown(std::string(300, '('), kNums, 1).correct);
+}
+
+TEST(Countdown, ProblemsAreSolvableAndTheCleanTeacherSolvesThem) {
+  CountdownTask t(Parse("countdown { min_numbers: 3 max_numbers: 4 } num_test: 100"));
+  ExpectDisjointSplit(t);
+  Rng rng(1);
+  for (int i = 0; i < 200; ++i) {
+    const Problem p = t.SampleTrain(rng);
+    EXPECT_GE(p.level, 3);
+    EXPECT_LE(p.level, 4);
+    const Trace tr = t.Teach(p, Clean(), rng);
+    const Verdict v = t.Verify(tr.completion, p);
+    EXPECT_TRUE(v.correct) << p.prompt << " | " << tr.completion << " | " << v.error;
+    EXPECT_TRUE(v.format_ok);
+    EXPECT_TRUE(tr.answer_correct);
+    for (const Step& s : tr.steps) EXPECT_TRUE(s.correct);
+  }
+}
+
+TEST(Countdown, NoisyTeacherLabelsAreTheTruth) {
+  CountdownTask t(Parse("countdown {} num_test: 50"));
+  TeacherConfig noisy;
+  noisy.set_step_error_rate(0.5);
+  noisy.set_reflection_rate(0.3);
+  Rng rng(2);
+  int wrong = 0;
+  for (int i = 0; i < 300; ++i) {
+    const Problem p = t.SampleTrain(rng);
+    const Trace tr = t.Teach(p, noisy, rng);
+    EXPECT_EQ(tr.answer_correct, t.Verify(tr.completion, p).correct) << tr.completion;
+    wrong += !tr.answer_correct;
+  }
+  EXPECT_GT(wrong, 30);
+  EXPECT_LT(wrong, 270);
+}
+
+// ---------------------------------------------------------------- graph
+
+// Floyd-Warshall in plain loops: the reference for Boost's Dijkstra.
+int BruteForce(const GraphProblem& g) {
+  std::vector<std::vector<long long>> d(g.nodes, std::vector<long long>(g.nodes, LLONG_MAX / 4));
+  for (int v = 0; v < g.nodes; ++v) d[v][v] = 0;
+  for (const GraphEdge& e : g.edges) {
+    d[e.u][e.v] = std::min<long long>(d[e.u][e.v], e.w);
+    d[e.v][e.u] = std::min<long long>(d[e.v][e.u], e.w);
+  }
+  for (int k = 0; k < g.nodes; ++k)
+    for (int i = 0; i < g.nodes; ++i)
+      for (int j = 0; j < g.nodes; ++j) d[i][j] = std::min(d[i][j], d[i][k] + d[k][j]);
+  return static_cast<int>(d[g.source][g.target]);
+}
+
+TEST(Graph, DijkstraAgreesWithFloydWarshall) {
+  GraphTask t(Parse("graph { min_nodes: 3 max_nodes: 9 extra_edge_rate: 0.4 } num_test: 300"));
+  for (const Problem& p : t.TestSet()) {
+    const GraphProblem g = ParseGraphKey(p.key);
+    EXPECT_EQ(Dijkstra(g).dist[g.target], BruteForce(g)) << p.key;
+    EXPECT_EQ(PathLength(g, {g.source}), 0);
+  }
+  ExpectDisjointSplit(t);
+}
+
+TEST(Graph, PathAndLengthChecks) {
+  const std::string key = "AB3,AC7,BC2,CD1;A-D";
+  EXPECT_TRUE(GraphTask::JudgeAnswer("ABCD", key, PATH).correct);
+  EXPECT_TRUE(GraphTask::JudgeAnswer("A-B-C-D", key, PATH).correct);
+  EXPECT_TRUE(GraphTask::JudgeAnswer("A B C D", key, PATH).correct);
+  EXPECT_EQ(GraphTask::JudgeAnswer("ACD", key, PATH).error, "length 8 is not the shortest 6");
+  EXPECT_EQ(GraphTask::JudgeAnswer("ABD", key, PATH).error, "the path uses a missing edge");
+  EXPECT_FALSE(GraphTask::JudgeAnswer("BCD", key, PATH).correct);
+  EXPECT_FALSE(GraphTask::JudgeAnswer("ABCDE", key, PATH).correct);
+  EXPECT_FALSE(GraphTask::JudgeAnswer("6", key, PATH).correct);
+  EXPECT_TRUE(GraphTask::JudgeAnswer("6", key, LENGTH).correct);
+  EXPECT_FALSE(GraphTask::JudgeAnswer("8", key, LENGTH).correct);
+  EXPECT_EQ(GraphKeyFromPrompt("AB3 AC7 BC2 CD1 A to D"), key);
+  EXPECT_THROW(GraphKeyFromPrompt("AB3 A D"), InputError);
+  EXPECT_THROW(ParseGraphKey("AB;A-D"), InputError);
+}
+
+TEST(Graph, TeachersAreRightWhenCleanAndHonestWhenNoisy) {
+  for (const char* check : {"PATH", "LENGTH"}) {
+    GraphTask t(Parse(std::string("graph { check: ") + check + " } num_test: 50"));
+    TeacherConfig noisy;
+    noisy.set_step_error_rate(0.5);
+    noisy.set_reflection_rate(0.2);
+    Rng rng(3);
+    int wrong = 0;
+    for (int i = 0; i < 200; ++i) {
+      const Problem p = t.SampleTrain(rng);
+      const Trace clean = t.Teach(p, Clean(), rng);
+      EXPECT_TRUE(t.Verify(clean.completion, p).correct) << clean.completion;
+      const Trace tr = t.Teach(p, noisy, rng);
+      EXPECT_EQ(tr.answer_correct, t.Verify(tr.completion, p).correct) << tr.completion;
+      wrong += !tr.answer_correct;
+    }
+    EXPECT_GT(wrong, 10) << check;
+  }
+}
+
+TEST(Tasks, TooSmallAProblemSpaceIsAConfigError) {
+  EXPECT_THROW(GraphTask(Parse("graph { min_nodes: 2 max_nodes: 2 max_weight: 1 } num_test: 50")), ConfigError);
+  EXPECT_THROW(CountdownTask(Parse("countdown { min_numbers: 2 max_numbers: 2 max_number: 2 } num_test: 50")),
+               ConfigError);
+}
+
+// ---------------------------------------------------------------- languages
+
+TEST(Language, ConsistencyIsTheShareOfWordsInThePromptLanguage) {
+  EXPECT_DOUBLE_EQ(LanguageConsistency("<think>3 plus 4 is 7</think><answer>7</answer>", "en"), 1.0);
+  EXPECT_DOUBLE_EQ(LanguageConsistency("<think>3 mas 4 is 7</think><answer>7</answer>", "es"), 0.5);
+  EXPECT_DOUBLE_EQ(LanguageConsistency("<think>3 mas 4 es 7\nwait 3 mas 4 es 7</think><answer>7</answer>", "en"),
+                   0.2);
+  EXPECT_DOUBLE_EQ(LanguageConsistency("<think>3+4=7</think><answer>7</answer>", "es"), 1.0) << "no words";
+  EXPECT_DOUBLE_EQ(LanguageConsistency("<think>wait</think><answer>espera</answer>", "en"), 1.0)
+      << "only the chain of thought counts";
+  EXPECT_THROW(LanguageConsistency("x", "fr"), InputError);
+}
+
+TEST(Language, WordedArithRendersBothLanguagesAndMixesAtTheConfiguredRate) {
+  ArithTask t(Parse("arith { min_ops: 2 max_ops: 2 worded: true spanish_rate: 0.5 } num_test: 100"));
+  int es = 0;
+  for (const Problem& p : t.TestSet()) {
+    es += p.language == "es";
+    EXPECT_EQ(p.prompt.find('+'), std::string::npos) << p.prompt;
+    if (p.language == "es") EXPECT_TRUE(p.prompt.find("mas") != std::string::npos || p.prompt.find("menos") != std::string::npos);
+  }
+  EXPECT_GT(es, 25);
+  EXPECT_LT(es, 75);
+  TeacherConfig mixed = Clean();
+  mixed.set_language_mix_rate(0.25);
+  Rng rng(4);
+  double sum_clean = 0, sum_mixed = 0;
+  for (int i = 0; i < 400; ++i) {
+    const Problem p = t.SampleTrain(rng);
+    const Trace a = t.Teach(p, Clean(), rng);
+    const Trace b = t.Teach(p, mixed, rng);
+    EXPECT_TRUE(t.Verify(a.completion, p).correct) << a.completion;
+    EXPECT_TRUE(t.Verify(b.completion, p).correct) << b.completion;
+    sum_clean += LanguageConsistency(a.completion, p.language);
+    sum_mixed += LanguageConsistency(b.completion, p.language);
+  }
+  EXPECT_DOUBLE_EQ(sum_clean / 400, 1.0);
+  EXPECT_NEAR(sum_mixed / 400, 0.75, 0.03);
+}
+
+TEST(Language, RewardChainAddsTheLanguageTermOnlyWhenWeighted) {
+  RewardConfig rc;
+  Verdict right;
+  right.correct = right.format_ok = true;
+  const Scored s{"<think>3 mas 4 is 7</think><answer>7</answer>", 10, false, "en"};
+  const RewardBreakdown off = RewardChain(rc, 64).Score(s, right);
+  EXPECT_EQ(off.terms.size(), 2u);
+  EXPECT_DOUBLE_EQ(off.total, 1.1);
+  rc.set_language_weight(0.2);
+  const RewardChain chain(rc, 64);
+  ASSERT_EQ(chain.term_names()[2], "language");
+  const RewardBreakdown on = chain.Score(s, right);
+  EXPECT_DOUBLE_EQ(on.terms[2], 0.5);
+  EXPECT_DOUBLE_EQ(on.total, 1.1 + 0.2 * 0.5);
+}
+
+}  // namespace
+}  // namespace r1lab

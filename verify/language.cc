@@ -1,0 +1,64 @@
+#include "language.h"
+
+#include <cctype>
+#include <unordered_map>
+
+#include "error.h"
+
+namespace r1lab {
+
+namespace {
+
+const std::unordered_map<std::string, std::string>& Lexicon() {
+  static const auto* lex = [] {
+    auto* m = new std::unordered_map<std::string, std::string>;
+    for (const char* w : {"wait", "check", "plus", "minus", "times", "is", "then", "so", "the", "and", "answer",
+                          "step", "first", "next", "result", "equals", "add", "subtract", "multiply"})
+      (*m)[w] = "en";
+    for (const char* w : {"espera", "comprueba", "mas", "menos", "por", "es", "luego", "asi", "el", "la", "y",
+                          "respuesta", "paso", "primero", "siguiente", "resultado", "igual", "suma", "resta",
+                          "multiplica"})
+      (*m)[w] = "es";
+    return m;
+  }();
+  return *lex;
+}
+
+}  // namespace
+
+bool KnownLanguage(const std::string& language) { return language == "en" || language == "es"; }
+
+std::string WordLanguage(const std::string& word) {
+  const auto it = Lexicon().find(word);
+  return it == Lexicon().end() ? "" : it->second;
+}
+
+double LanguageConsistency(const std::string& completion, const std::string& language) {
+  if (!KnownLanguage(language))
+    throw InputError("language consistency: no lexicon for language '" + language + "'; expected en or es");
+  size_t begin = completion.find("<think>");
+  begin = begin == std::string::npos ? 0 : begin + 7;
+  size_t end = completion.find("</think>", begin);
+  if (end == std::string::npos) end = completion.find("<answer>", begin);
+  if (end == std::string::npos) end = completion.size();
+  int in_language = 0, classified = 0;
+  std::string word;
+  auto flush = [&] {
+    if (word.empty()) return;
+    const std::string lang = WordLanguage(word);
+    if (!lang.empty()) {
+      ++classified;
+      in_language += lang == language;
+    }
+    word.clear();
+  };
+  for (size_t i = begin; i < end; ++i) {
+    const char c = completion[i];
+    if (std::isalpha(static_cast<unsigned char>(c))) word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else flush();
+  }
+  flush();
+  return classified == 0 ? 1.0 : static_cast<double>(in_language) / classified;
+}
+
+}  // namespace r1lab
