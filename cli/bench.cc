@@ -3,7 +3,8 @@
 // gain, each with its model FLOP utilisation (MFU) against the GEMM rate and,
 // for decoding, the ratio to the roofline: weight FLOPs at the GEMM rate plus
 // KV-cache bytes at the copy bandwidth. Peak memory is the process's
-// high-water RSS during each part (reset between parts).
+// high-water RSS during each part (reset between parts). Last, verification
+// throughput (cli/bench_verify.cc).
 #include <torch/torch.h>
 
 #include <chrono>
@@ -151,8 +152,10 @@ int RunBench(bool quick) {
   const int new_tokens = 128, prompt = 8;
   std::printf("| decode (B=256, %d new tokens, KV cache) | params | tok/s | MFU | roofline tok/s | of roofline | peak MiB |\n"
               "|---|---|---|---|---|---|---|\n", new_tokens);
+  double small_tok_s = 0;
   for (ModelConfig* m : {&small, &ref}) {
     const DecodeResult d = BenchDecode(*m, 256, prompt, quick ? 32 : new_tokens, true, gemm, bw);
+    if (m == &small) small_tok_s = d.tok_s;
     std::printf("| d=%d L=%d | %.2fM | %.0f | %.1f%% | %.0f | %.0f%% | %.0f |\n", m->d_model(), m->n_layers(),
                 MakeModel(*m, Tokenizer::Get().vocab_size())->NumParameters() / 1e6, d.tok_s, 100 * d.mfu,
                 d.roofline_tok_s, 100 * d.tok_s / d.roofline_tok_s, d.peak_mib);
@@ -170,6 +173,7 @@ int RunBench(bool quick) {
   std::printf("| with KV cache | %.0f | %.0f |\n| without (full recompute) | %.0f | %.0f |\n", with.tok_s,
               with.peak_mib, without.tok_s, without.peak_mib);
   std::printf("\nKV cache speed-up: %.1fx\n", with.tok_s / without.tok_s);
+  BenchVerify(quick, threads, small_tok_s);
   return 0;
 }
 

@@ -41,7 +41,7 @@ commands:
   table DIR... [--csv]                one table from several experiment folders' summary.csv
   verify --task T [--input FILE] [--rel-tol X] [--language-weight W]
                                       judge JSONL records (stdin or FILE), one JSON line
-                                      out per line in; T: math, arith, countdown, graph
+                                      out per line in; T: math, arith, countdown, graph, code
   config [CONFIG]                     print the resolved config
   bench [--quick]                     machine ceilings, decoding and training speed
 
@@ -208,7 +208,7 @@ int Main(int argc, char** argv) {
   }
   if (cmd == "verify") {
     const Args a = Parse(argc, argv, 2, {"task", "input", "rel-tol", "language-weight", "threads"}, {});
-    if (!a.flags.count("task")) throw ConfigError("verify needs --task (math, arith, countdown or graph)");
+    if (!a.flags.count("task")) throw ConfigError("verify needs --task (math, arith, countdown, graph or code)");
     auto number = [&](const std::string& flag, double def) {
       if (!a.flags.count(flag)) return def;
       char* end = nullptr;

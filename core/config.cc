@@ -115,7 +115,7 @@ void CheckModel(const ModelConfig& m, const std::string& p, const std::string& s
 
 void CheckTask(const TaskConfig& t, const std::string& p, const std::string& src) {
   if (t.task_case() == TaskConfig::TASK_NOT_SET)
-    Fail(src, p, "no task set; expected one of: arith, countdown, graph");
+    Fail(src, p, "no task set; expected one of: arith, countdown, graph, code, dataset");
   auto order = [&](const std::string& field, int lo, int hi, const std::string& hi_name) {
     if (lo > hi) Fail(src, p + "." + field, std::to_string(lo) + " exceeds " + hi_name + "=" + std::to_string(hi));
   };
@@ -123,6 +123,11 @@ void CheckTask(const TaskConfig& t, const std::string& p, const std::string& src
   if (t.has_countdown())
     order("countdown.min_numbers", t.countdown().min_numbers(), t.countdown().max_numbers(), "max_numbers");
   if (t.has_graph()) order("graph.min_nodes", t.graph().min_nodes(), t.graph().max_nodes(), "max_nodes");
+  if (t.has_dataset()) {
+    if (t.dataset().path().empty()) Fail(src, p + ".dataset.path", "is empty; expected a JSONL file");
+    order("dataset.min_level", t.dataset().min_level(), t.dataset().max_level(), "max_level");
+  }
+  if (t.has_code()) order("code.min_level", t.code().min_level(), t.code().max_level(), "max_level");
 }
 
 void CheckGrpo(const GrpoConfig& g, const std::string& p, const std::string& src) {

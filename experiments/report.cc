@@ -18,6 +18,7 @@ namespace {
 // One eval point of a run (or the base).
 struct Point {
   double step = 0, flops = 0, pass1 = 0, maj = 0, pass_n = 0, format = 0, length = 0, reflect = 0, wait = 0;
+  double language = 1;                  // language consistency (1 for one-language tasks)
   std::map<int, double> pass_at;        // k -> pass@k
   std::map<int, double> level_pass1;    // level -> pass@1
   std::map<int, double> level_length;   // level -> mean length
@@ -31,6 +32,7 @@ Point ParseEval(const JsonValue& e, int n) {
   p.length = e.num("mean_length");
   p.reflect = e.num("reflect_per_1k");
   p.wait = e.num("wait_per_1k");
+  if (const JsonValue* l = e.find("language_consistency")) p.language = l->number();
   for (const auto& [k, v] : e.at("pass_at").members()) p.pass_at[std::stoi(k)] = v.number();
   p.pass_n = p.pass_at.count(n) ? p.pass_at[n] : 0;
   for (const JsonValue& l : e.at("by_level").array()) {
@@ -235,11 +237,14 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
     for (uint64_t seed : cfg.seeds())
       arms.back().push_back(ReadRun(dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed), n));
   }
+  // Language consistency is a column when prompts come in two languages.
+  const bool languages = cfg.task().has_arith() && cfg.task().arith().spanish_rate() > 0;
   std::ostringstream md, csv;
-  md << "| arm | seeds | pass@1 % | maj@" << n << " % | pass@" << n
-     << " % | format % | length | reflective/1k | FLOPs | wall s |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  md << "| arm | seeds | pass@1 % | maj@" << n << " % | pass@" << n << " % | format % | length | reflective/1k"
+     << (languages ? " | language % " : " ") << "| FLOPs | wall s |\n|---|---|---|---|---|---|---|---|"
+     << (languages ? "---|" : "") << "---|---|\n";
   csv << "arm,seeds,pass1,pass1_ci,maj,maj_ci,pass_n,pass_n_ci,format_rate,format_rate_ci,mean_length,"
-         "mean_length_ci,reflect_per_1k,reflect_per_1k_ci,flops,wall_s\n";
+         "mean_length_ci,reflect_per_1k,reflect_per_1k_ci,flops,wall_s,language,language_ci\n";
   auto row = [&](const std::string& name, const std::vector<Run>& runs, const Point* only) {
     auto get = [&](auto f) {
       return only ? MeanWithCi({f(*only)}) : MeanWithCi(Collect(runs, [&](const Run& r) { return f(r.final); }));
@@ -250,15 +255,19 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
     const MeanCi fmt = get([](const Point& p) { return p.format; });
     const MeanCi len = get([](const Point& p) { return p.length; });
     const MeanCi refl = get([](const Point& p) { return p.reflect; });
+    const MeanCi lang = get([](const Point& p) { return p.language; });
     const MeanCi flops = only ? MeanCi{} : MeanWithCi(Collect(runs, [](const Run& r) { return r.flops; }));
     const MeanCi wall = only ? MeanCi{} : MeanWithCi(Collect(runs, [](const Run& r) { return r.wall; }));
     md << "| " << name << " | " << (only ? 1 : runs.size()) << " | " << Fmt(pass1, 100, 1) << " | "
        << Fmt(maj, 100, 1) << " | " << Fmt(pn, 100, 1) << " | " << Fmt(fmt, 100, 1) << " | " << Fmt(len, 1, 1)
-       << " | " << Fmt(refl, 1, 2) << " | " << FmtSci(flops) << " | " << Fmt(wall, 1, 0) << " |\n";
+       << " | " << Fmt(refl, 1, 2) << (languages ? " | " + Fmt(lang, 100, 1) : "") << " | " << FmtSci(flops) << " | "
+       << Fmt(wall, 1, 0) << " |\n";
     char buf[512];
-    std::snprintf(buf, sizeof buf, "%s,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.4f,%.4f,%.6g,%.2f\n",
+    std::snprintf(buf, sizeof buf,
+                  "%s,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.4f,%.4f,%.6g,%.2f,%.6f,%.6f\n",
                   name.c_str(), only ? size_t{1} : runs.size(), pass1.mean, pass1.half, maj.mean, maj.half, pn.mean,
-                  pn.half, fmt.mean, fmt.half, len.mean, len.half, refl.mean, refl.half, flops.mean, wall.mean);
+                  pn.half, fmt.mean, fmt.half, len.mean, len.half, refl.mean, refl.half, flops.mean, wall.mean,
+                  lang.mean, lang.half);
     csv << buf;
   };
   row("base", {}, &base);

@@ -13,6 +13,7 @@ packages=(
   libgtest-dev            # tests
   libgloo-dev             # torch.distributed c10d backend on CPU
   gnuplot-nox             # results plots (SVG, PNG)
+  clang libclang-rt-dev   # libFuzzer for scripts/fuzz.sh
 )
 
 missing=()

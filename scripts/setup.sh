@@ -17,8 +17,9 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DR1LAB_TESTS=$([ "$mode" = test 
 cmake --build build -j"$jobs"
 
 if [ "$mode" = test ]; then
-  cd build
-  ctest --output-on-failure -j"$jobs"
+  (cd build && ctest --output-on-failure -j"$jobs")
+  # The verifier under libFuzzer with AddressSanitizer, briefly.
+  bash scripts/fuzz.sh 30
 else
   ./build/r1lab run
 fi

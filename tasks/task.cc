@@ -1,7 +1,9 @@
 #include "task.h"
 
 #include "arith.h"
+#include "code.h"
 #include "countdown.h"
+#include "dataset.h"
 #include "graph.h"
 #include "error.h"
 
@@ -12,9 +14,11 @@ std::unique_ptr<Task> MakeTask(const TaskConfig& cfg) {
     case TaskConfig::kArith: return std::make_unique<ArithTask>(cfg);
     case TaskConfig::kCountdown: return std::make_unique<CountdownTask>(cfg);
     case TaskConfig::kGraph: return std::make_unique<GraphTask>(cfg);
+    case TaskConfig::kCode: return std::make_unique<CodeTask>(cfg);
+    case TaskConfig::kDataset: return std::make_unique<DatasetTask>(cfg);
     case TaskConfig::TASK_NOT_SET: break;
   }
-  throw ConfigError("task: no task set; expected one of: arith, countdown, graph");
+  throw ConfigError("task: no task set; expected one of: arith, countdown, graph, code, dataset");
 }
 
 void DrawnTask::BuildSplit(const TaskConfig& cfg) {

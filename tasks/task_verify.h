@@ -4,6 +4,7 @@
 //   arith      "gold"                      (integer)
 //   countdown  "numbers" (array), "target"
 //   graph      "prompt" ("AB3 BC2 A to C"), optional "check": "path"|"length"
+//   code       "tests": [[input, output], ...]
 #pragma once
 
 #include <string>

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "answer.h"
+#include "dataset.h"
+#include "test_util.h"
+#include "tokenizer.h"
 #include "io.h"
 #include "json.h"
 #include "math_equiv.h"
@@ -57,6 +60,45 @@ TEST(RealData, Gsm8kHashExtractionOnEveryRow) {
     EXPECT_EQ(CompareMath(x.answer, x.answer + ".0").result, MathResult::kEqual) << "row " << rows << ": " << x.answer;
   }
   EXPECT_EQ(rows, 1319);
+}
+
+}  // namespace
+}  // namespace r1lab
+
+namespace r1lab {
+namespace {
+
+// The JSONL dataset task reads both files; its clean teacher's traces are
+// judged right by the math verifier.
+TEST(RealData, DatasetTaskLoadsGsm8kAndMath500) {
+  SKIP_WITHOUT("gsm8k_test.jsonl");
+  SKIP_WITHOUT("math500_test.jsonl");
+  struct Spec {
+    const char* text;
+    size_t rows;
+  };
+  for (const Spec& s :
+       {Spec{"dataset { path: \"gsm8k_test.jsonl\" answer_format: HASH } num_test: 200", 1319},
+        Spec{"dataset { path: \"math500_test.jsonl\" question_field: \"problem\" answer_format: PLAIN "
+             "solution_field: \"solution\" level_field: \"level\" } num_test: 100",
+             500}}) {
+    TaskConfig cfg = testing::ParseResolved<TaskConfig>(s.text);
+    cfg.mutable_dataset()->set_path(kData + cfg.dataset().path());
+    const auto task = MakeTask(cfg);
+    const auto* d = dynamic_cast<const DatasetTask*>(task.get());
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(d->TestSet().size() + d->num_train(), s.rows) << s.text;
+    TeacherConfig clean;
+    clean.set_step_error_rate(0);
+    Rng rng(1);
+    for (int i = 0; i < 100; ++i) {
+      const Problem p = task->SampleTrain(rng);
+      const Trace tr = task->Teach(p, clean, rng);
+      EXPECT_TRUE(task->Verify(tr.completion, p).correct) << p.gold << " | " << tr.completion.substr(tr.completion.size() - 80);
+      EXPECT_NO_THROW(Tokenizer::Get().Encode(p.prompt)) << p.prompt;
+      EXPECT_NO_THROW(Tokenizer::Get().Encode(tr.completion)) << tr.completion;
+    }
+  }
 }
 
 }  // namespace

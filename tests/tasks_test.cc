@@ -6,9 +6,12 @@
 #include <set>
 
 #include "arith.h"
+#include "code.h"
 #include "countdown.h"
+#include "dataset.h"
 #include "error.h"
 #include "graph.h"
+#include "io.h"
 #include "language.h"
 #include "reward.h"
 #include "test_util.h"
@@ -220,6 +223,109 @@ TEST(Language, RewardChainAddsTheLanguageTermOnlyWhenWeighted) {
   const RewardBreakdown on = chain.Score(s, right);
   EXPECT_DOUBLE_EQ(on.terms[2], 0.5);
   EXPECT_DOUBLE_EQ(on.total, 1.1 + 0.2 * 0.5);
+}
+
+}  // namespace
+}  // namespace r1lab
+
+namespace r1lab {
+namespace {
+
+// ---------------------------------------------------------------- code
+
+TEST(Code, InterpreterRunsTheLanguage) {
+  EXPECT_EQ(RunProgram("return x*2+1", 5).value, 11);
+  EXPECT_EQ(RunProgram("s=0;while x gt 0{s=s+x%10;x=x/10};return s", 1234).value, 10);
+  EXPECT_EQ(RunProgram("if x le 3{return 1}else{return 2}", 3).value, 1);
+  EXPECT_EQ(RunProgram("if x ne 3{return 1};return 2", 3).value, 2);
+  EXPECT_EQ(RunProgram("return -7/2", 0).value, -4) << "floor division";
+  EXPECT_EQ(RunProgram("return -7%2", 0).value, 1);
+  EXPECT_EQ(RunProgram("return (x+1)*(x-1)", 4).value, 15);
+}
+
+TEST(Code, InterpreterLimitsTurnRunawayProgramsIntoFailures) {
+  EXPECT_EQ(RunProgram("while 1 eq 1{x=x+1};return x", 0).error, "step limit");
+  EXPECT_EQ(RunProgram("p=2;while 1 eq 1{p=p*p};return p", 0).error, "value limit");
+  EXPECT_EQ(RunProgram("return 99999999999999999999", 0).error, "value limit");
+  EXPECT_EQ(RunProgram("return x/0", 1).error, "division by zero");
+  EXPECT_EQ(RunProgram("y=1", 1).error, "no return");
+  EXPECT_EQ(RunProgram("return " + std::string(150, '(') + "1" + std::string(150, ')'), 1).error,
+            "program nested too deeply");
+  EXPECT_EQ(RunProgram(std::string(500, ' ') + "return 1", 1).error, "program longer than 400 characters");
+  EXPECT_FALSE(RunProgram("return x >= 1", 1).ok);
+  EXPECT_FALSE(RunProgram("", 1).ok);
+  CodeLimits tight;
+  tight.max_steps = 50;
+  EXPECT_EQ(RunProgram("s=0;while x gt 0{s=s+x;x=x-1};return s", 100, tight).error, "step limit");
+  EXPECT_TRUE(RunProgram("s=0;while x gt 0{s=s+x;x=x-1};return s", 100).ok);
+}
+
+TEST(Code, VerifierRunsVisibleAndHiddenTests) {
+  CodeTask t(Parse("code {} num_test: 30"));
+  ExpectDisjointSplit(t);
+  Rng rng(6);
+  int wrong = 0;
+  TeacherConfig noisy;
+  noisy.set_step_error_rate(0.5);
+  noisy.set_reflection_rate(0.3);
+  for (int i = 0; i < 100; ++i) {
+    const Problem p = t.SampleTrain(rng);
+    const Trace clean = t.Teach(p, Clean(), rng);
+    EXPECT_TRUE(t.Verify(clean.completion, p).correct) << clean.completion << " " << t.Verify(clean.completion, p).error;
+    const Trace tr = t.Teach(p, noisy, rng);
+    EXPECT_EQ(tr.answer_correct, t.Verify(tr.completion, p).correct) << tr.completion;
+    wrong += !tr.answer_correct;
+    EXPECT_EQ(CodeTask::Tests(p.key, false).size(), 3u);
+    EXPECT_EQ(CodeTask::Tests(p.key, true).size(), 5u);
+  }
+  EXPECT_GT(wrong, 10);
+  // Passing only the visible examples is not enough: a lookup table fails the hidden tests.
+  const Problem p = t.TestSet()[0];
+  std::string table;
+  for (const CodeTest& c : CodeTask::Tests(p.key, false))
+    table += "if x eq " + std::to_string(c.input) + "{return " + std::to_string(c.output) + "};";
+  table += "return 0";
+  const Verdict v = t.Verify("<think>x</think><answer>" + table + "</answer>", p);
+  EXPECT_FALSE(v.correct);
+  EXPECT_NE(v.error.find("expected"), std::string::npos) << v.error;
+}
+
+}  // namespace
+}  // namespace r1lab
+
+namespace r1lab {
+namespace {
+
+TEST(Dataset, BadLinesAreReportedByLineNumber) {
+  const std::string dir = testing::TempDir("dataset");
+  auto load = [&](const std::string& body, const std::string& extra = "") {
+    WriteFileAtomic(dir + "/d.jsonl", body);
+    return DatasetTask(Parse("dataset { path: \"" + dir + "/d.jsonl\" " + extra + " } num_test: 1"));
+  };
+  const std::string good = "{\"question\": \"1+1?\", \"answer\": \"2\"}\n{\"question\": \"2+2 \\u003c 5?\", \"answer\": \"yes\"}\n";
+  const DatasetTask ok = load(good + "\n{\"question\": \"3+3?\", \"answer\": \"6\"}\n");
+  EXPECT_EQ(ok.TestSet().size() + ok.num_train(), 3u);
+  for (const auto& [body, what] : std::vector<std::pair<std::string, std::string>>{
+           {good + "{\"question\": \"x\"}\n", "d.jsonl:3: "},
+           {good + "not json\n", "d.jsonl:3: JSON"},
+           {good + "[1, 2]\n", "d.jsonl:3: expected a JSON object"}}) {
+    try {
+      load(body);
+      ADD_FAILURE() << "accepted " << body;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(load(good + "{\"question\": \"q\", \"answer\": \"no hashes\"}\n", "answer_format: HASH"), InputError);
+  EXPECT_THROW(load(good, "question_field: \"problem\""), InputError);
+  EXPECT_THROW(DatasetTask(Parse("dataset { path: \"/nonexistent/d.jsonl\" } num_test: 1")), ConfigError);
+  EXPECT_THROW(load("{\"question\": \"q\", \"answer\": \"1\"}\n"), ConfigError) << "no training data left";
+}
+
+TEST(Dataset, SanitizeKeepsTheTokenizerAlphabet) {
+  EXPECT_EQ(SanitizeText("48/2 = <<48/2=24>>24 clips"), "48/2 = 24 clips");
+  EXPECT_EQ(SanitizeText("$x < 3$"), "$x \\lt  3$");
+  EXPECT_EQ(SanitizeText("caf\xc3\xa9"), "caf");
 }
 
 }  // namespace
