@@ -29,7 +29,7 @@ void Progress::Update(int64_t done, const std::string& extra) {
   Print(done, extra, false);
 }
 
-void Progress::Finish(const std::string& extra) { Print(total_, extra, true); }
+void Progress::Finish(int64_t done, const std::string& extra) { Print(done, extra, true); }
 
 void Progress::Print(int64_t done, const std::string& extra, bool final) {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

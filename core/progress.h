@@ -17,7 +17,8 @@ class Progress {
   Progress(std::string label, int64_t total, double plain_interval_s = 10.0);
   // `extra` is appended, e.g. "loss 0.41".
   void Update(int64_t done, const std::string& extra = "");
-  void Finish(const std::string& extra = "");
+  // The last line: how far the work got (which may be short of total).
+  void Finish(int64_t done, const std::string& extra = "");
   static std::string FormatDuration(double seconds);
 
  private:

@@ -42,7 +42,7 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
     progress.Update(step, extra);
   }
   if (hooks.save) hooks.save(step);
-  progress.Finish();
+  progress.Finish(step, step < spec.steps ? "(stopped at the FLOP budget)" : "");
   return step;
 }
 

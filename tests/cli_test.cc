@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "checkpoint.h"
@@ -155,6 +157,111 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   ::close(fd);
   EXPECT_EQ(r.code, 3) << r.out;
   EXPECT_NE(r.out.find("another r1lab run"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace r1lab
+
+namespace r1lab {
+namespace {
+
+constexpr const char* kTinyGrpo = R"(
+name: "tiny_grpo"
+threads: 1
+seeds: [1]
+task { arith { min_ops: 1 max_ops: 2 } num_test: 40 }
+model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 64 }
+pretrain { steps: 200 batch_size: 32 log_every: 50 optim { lr: 1e-2 warmup_steps: 10 } }
+eval { num_problems: 16 samples_per_problem: 4 eval_every: 4 sampling { max_new_tokens: 30 } }
+arms { name: "grpo" grpo { steps: 40 prompts_per_step: 8 group_size: 8 sampling { max_new_tokens: 30 }
+                           optim { lr: 1e-3 warmup_steps: 0 } } }
+)";
+
+// Every line of the run's metrics without its wall-clock fields.
+std::string Numbers(const std::string& path) {
+  std::string out;
+  for (const std::string& line : ReadLines(path)) {
+    std::string kept;
+    for (size_t i = 0; i < line.size();) {
+      bool skipped = false;
+      for (const char* key : {"\"wall_s\":", "\"seconds\":", "\"time_generate_s\":", "\"time_score_s\":",
+                              "\"time_train_s\":", "\"time_step_s\":"}) {
+        if (line.compare(i, std::strlen(key), key) == 0) {
+          i = line.find_first_of(",}", i + std::strlen(key));
+          skipped = true;
+          break;
+        }
+      }
+      if (!skipped) kept += line[i++];
+    }
+    out += kept + "\n";
+  }
+  return out;
+}
+
+// kill -9 in the middle of a run, rerun: the same final numbers as a run
+// that was never interrupted.
+TEST(Cli, ResumeAfterKillNineGivesTheSameNumbers) {
+  const std::string dir = testing::TempDir("cli_kill");
+  WriteFileAtomic(dir + "/c.pbtxt", kTinyGrpo);
+  Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir + "/straight");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string run_a = dir + "/straight/tiny_grpo/runs/grpo/seed-1";
+
+  // The interrupted one: the base first (so the kill lands in GRPO), then
+  // GRPO started in the background and killed once its first checkpoint exists.
+  const std::string out_b = dir + "/killed";
+  const std::string run_b = out_b + "/tiny_grpo/runs/grpo/seed-1";
+  std::filesystem::create_directories(out_b);
+  std::filesystem::copy(dir + "/straight/.cache", out_b + "/.cache", std::filesystem::copy_options::recursive);
+  const std::string pidfile = dir + "/pid";
+  std::system((std::string(R1LAB_BINARY) + " run " + dir + "/c.pbtxt --out " + out_b + " > " + dir +
+               "/killed.log 2>&1 & echo $! > " + pidfile)
+                  .c_str());
+  int pid = 0;
+  for (int i = 0; i < 500 && pid == 0; ++i) {
+    if (FileExists(pidfile)) pid = std::atoi(ReadFile(pidfile).c_str());
+    ::usleep(10000);
+  }
+  ASSERT_GT(pid, 0);
+  bool killed = false;
+  for (int i = 0; i < 3000 && !killed; ++i) {
+    if (FileExists(run_b + "/checkpoint.pt")) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+    }
+    ::usleep(5000);
+  }
+  ASSERT_TRUE(killed) << ReadFile(dir + "/killed.log");
+  while (::kill(pid, 0) == 0) ::usleep(10000);
+  ASSERT_FALSE(FileExists(run_b + "/done.json")) << "the run finished before the kill; make it longer";
+  const std::string partial = ReadFile(run_b + "/metrics.jsonl");
+
+  r = RunCli("run " + dir + "/c.pbtxt --out " + out_b);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("resum"), std::string::npos) << r.out;
+  EXPECT_EQ(Numbers(run_b + "/metrics.jsonl"), Numbers(run_a + "/metrics.jsonl")) << "partial:\n" << partial;
+  EXPECT_EQ(Numbers(run_b + "/eval.json"), Numbers(run_a + "/eval.json"));
+}
+
+// A tiny deterministic experiment's summary.md, against the committed copy
+// (wall-clock seconds masked). Regenerate after an intended change with
+// R1LAB_UPDATE_GOLDEN=1.
+TEST(Cli, GoldenSummaryOfATinyExperiment) {
+  const std::string dir = testing::TempDir("cli_golden");
+  WriteFileAtomic(dir + "/c.pbtxt", kTinyGrpo);
+  const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::string summary;
+  for (const std::string& line : ReadLines(dir + "/tiny_grpo/summary.md")) {
+    std::string l = line;
+    if (l.rfind("| ", 0) == 0 && l.find("---") == std::string::npos && l.find("| arm |") == std::string::npos)
+      l = l.substr(0, l.rfind(" | ", l.size() - 3)) + " | (wall s) |";  // the last column is wall time
+    summary += l + "\n";
+  }
+  const std::string golden = std::string(R1LAB_SOURCE_DIR) + "/tests/golden/tiny_grpo_summary.md";
+  if (std::getenv("R1LAB_UPDATE_GOLDEN")) WriteFileAtomic(golden, summary);
+  EXPECT_EQ(summary, ReadFile(golden));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "config.h"
 #include "error.h"
 #include "io.h"
@@ -104,6 +106,44 @@ arms { name: "sft" sft { steps: 5 } }
   EXPECT_TRUE(c.arms(3).has_sft());  // another strategy replaces the shared one
   EXPECT_FALSE(c.arms(3).has_grpo());
   EXPECT_EQ(c.arms(3).flop_budget(), 1e12);
+}
+
+TEST(Config, ExperimentFilesExtendOthers) {
+  const std::string dir = testing::TempDir("extends");
+  std::filesystem::create_directories(dir + "/sub");
+  WriteFileAtomic(dir + "/parent.pbtxt", R"(
+name: "parent" seeds: [1, 2, 3] task { arith { max_ops: 3 } num_test: 100 }
+eval { num_problems: 50 eval_every: 10 }
+arm_defaults { flop_budget: 1e12 }
+arms { name: "a" grpo {} }
+arms { name: "b" sft {} }
+)");
+  WriteFileAtomic(dir + "/sub/child.pbtxt", R"(
+extends: "../parent.pbtxt"
+name: "child"
+eval { eval_every: 5 }
+arms { name: "c" grpo { kl_coef: 0 } }
+)");
+  const ExperimentConfig c = LoadExperiment(dir + "/sub/child.pbtxt");
+  EXPECT_EQ(c.name(), "child");
+  EXPECT_EQ(c.seeds_size(), 3);                   // not given here: the parent's
+  EXPECT_EQ(c.task().arith().max_ops(), 3);
+  EXPECT_EQ(c.eval().num_problems(), 50);         // messages merge field by field
+  EXPECT_EQ(c.eval().eval_every(), 5);
+  ASSERT_EQ(c.arms_size(), 1);                    // arms given here replace the parent's
+  EXPECT_EQ(c.arms(0).name(), "c");
+  EXPECT_EQ(c.arms(0).flop_budget(), 1e12);       // the parent's arm_defaults still apply
+  EXPECT_FALSE(c.has_extends());
+  WriteFileAtomic(dir + "/loop.pbtxt", "extends: \"loop.pbtxt\" name: \"x\"");
+  EXPECT_THROW(LoadExperiment(dir + "/loop.pbtxt"), ConfigError);
+  WriteFileAtomic(dir + "/missing.pbtxt", "extends: \"nope.pbtxt\" name: \"x\"");
+  try {
+    LoadExperiment(dir + "/missing.pbtxt");
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.pbtxt: extends"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("nope.pbtxt"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Config, HashFollowsContent) {
