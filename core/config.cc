@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <memory>
+
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
@@ -267,9 +269,48 @@ std::string ConfigToText(const pb::Message& msg) {
   return out;
 }
 
-uint64_t ConfigHash(const pb::Message& msg) {
+namespace {
+
+// Clears every scalar field whose value is its declared default, recursively
+// (messages stay, so a chosen oneof member stays chosen).
+void ClearDefaultValues(pb::Message* msg) {
+  const pb::Reflection* r = msg->GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  r->ListFields(*msg, &fields);
+  for (const pb::FieldDescriptor* f : fields) {
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_repeated())
+        for (int k = 0; k < r->FieldSize(*msg, f); ++k) ClearDefaultValues(r->MutableRepeatedMessage(msg, f, k));
+      else
+        ClearDefaultValues(r->MutableMessage(msg, f));
+      continue;
+    }
+    if (f->is_repeated()) continue;
+    bool is_default = false;
+    switch (f->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_INT32: is_default = r->GetInt32(*msg, f) == f->default_value_int32(); break;
+      case pb::FieldDescriptor::CPPTYPE_INT64: is_default = r->GetInt64(*msg, f) == f->default_value_int64(); break;
+      case pb::FieldDescriptor::CPPTYPE_UINT32: is_default = r->GetUInt32(*msg, f) == f->default_value_uint32(); break;
+      case pb::FieldDescriptor::CPPTYPE_UINT64: is_default = r->GetUInt64(*msg, f) == f->default_value_uint64(); break;
+      case pb::FieldDescriptor::CPPTYPE_DOUBLE: is_default = r->GetDouble(*msg, f) == f->default_value_double(); break;
+      case pb::FieldDescriptor::CPPTYPE_FLOAT: is_default = r->GetFloat(*msg, f) == f->default_value_float(); break;
+      case pb::FieldDescriptor::CPPTYPE_BOOL: is_default = r->GetBool(*msg, f) == f->default_value_bool(); break;
+      case pb::FieldDescriptor::CPPTYPE_ENUM: is_default = r->GetEnumValue(*msg, f) == f->default_value_enum()->number(); break;
+      case pb::FieldDescriptor::CPPTYPE_STRING: is_default = r->GetString(*msg, f) == f->default_value_string(); break;
+      default: break;
+    }
+    if (is_default) r->ClearField(msg, f);
+  }
+}
+
+}  // namespace
+
+uint64_t ConfigHash(const pb::Message& msg_in) {
+  std::unique_ptr<pb::Message> msg(msg_in.New());
+  msg->CopyFrom(msg_in);
+  ClearDefaultValues(msg.get());
   uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : ConfigToText(msg)) {
+  for (unsigned char c : ConfigToText(*msg)) {
     h ^= c;
     h *= 1099511628211ULL;
   }

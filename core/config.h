@@ -37,7 +37,10 @@ void ResolveDefaults(google::protobuf::Message* msg);
 void ApplyArmDefaults(ExperimentConfig* cfg);
 
 std::string ConfigToText(const google::protobuf::Message& msg);
-// Stable 64-bit hash of the message's text form (FNV-1a); same config, same hash.
+// Stable 64-bit hash (FNV-1a) of the message's text form with default-valued
+// fields left out: the same effective config gives the same hash, and a new
+// .proto field whose default keeps the old behaviour changes no hash (so
+// cached bases survive it).
 uint64_t ConfigHash(const google::protobuf::Message& msg);
 std::string HexHash(uint64_t h);
 

@@ -151,6 +151,13 @@ TEST(Config, HashFollowsContent) {
   EXPECT_EQ(ConfigHash(a), ConfigHash(b));
   b.mutable_model()->set_d_model(64);
   EXPECT_NE(ConfigHash(a), ConfigHash(b));
+  // A field written out at its default value is the same config.
+  ExperimentConfig c = ParseResolved<ExperimentConfig>(kValid), d = c;
+  d.mutable_task()->mutable_arith()->clear_worded();
+  d.mutable_model()->clear_dtype();
+  EXPECT_EQ(ConfigHash(c), ConfigHash(d));
+  d.mutable_task()->mutable_arith()->set_worded(true);
+  EXPECT_NE(ConfigHash(c), ConfigHash(d));
 }
 
 }  // namespace
