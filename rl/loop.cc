@@ -14,6 +14,7 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
   Progress progress(spec.label, spec.steps);
   auto budget_left = [&]() { return spec.flop_budget <= 0 || spec.flops->Total() < spec.flop_budget; };
   int64_t step = start_step;
+  std::string last_eval;
   while (step < spec.steps && budget_left()) {
     std::string note;
     const std::string body = hooks.step(step, &note);
@@ -28,12 +29,17 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
     const bool eval_point = spec.eval && spec.eval_every > 0 && (step % spec.eval_every == 0 || last);
     if (eval_point) {
       const std::string point = spec.eval(step);
+      if (const JsonValue* p1 = JsonValue::Parse(point).find("pass1")) {  // shown on the progress line
+        char buf[48];
+        std::snprintf(buf, sizeof buf, " held-out pass@1 %.1f%%", 100 * p1->number());
+        last_eval = buf;
+      }
       if (spec.metrics)
         spec.metrics->Write(Json().Add("step", step).Add("flops", spec.flops->Total()).AddRaw("eval", point).str());
     }
     if (hooks.save && (eval_point || (spec.checkpoint_every > 0 && step % spec.checkpoint_every == 0)))
       hooks.save(step);
-    std::string extra = note;
+    std::string extra = note + last_eval;
     if (spec.flop_budget > 0) {
       char buf[64];
       std::snprintf(buf, sizeof buf, " flops %.3g/%.3g", spec.flops->Total(), spec.flop_budget);

@@ -266,3 +266,37 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
 
 }  // namespace
 }  // namespace r1lab
+
+namespace r1lab {
+namespace {
+
+// r1lab verify: one line out per line in, in order, errors named by line.
+TEST(Cli, VerifyJudgesJsonlInOrder) {
+  const std::string dir = testing::TempDir("cli_verify");
+  std::string in;
+  for (int i = 0; i < 5000; ++i)  // more than one parallel chunk
+    in += "{\"gold\": \"" + std::to_string(i) + "\", \"completion\": \"<think>x</think><answer>" +
+          std::to_string(i % 3 == 0 ? i : i + 1) + "</answer>\"}\n";
+  in += "{\"gold\": \"\\\\frac{1}{2}\", \"completion\": \"so \\\\boxed{0.5}\"}\nnot json\n{\"completion\": \"x\"}\n";
+  WriteFileAtomic(dir + "/in.jsonl", in);
+  const Result r = RunCli("verify --task math --input " + dir + "/in.jsonl");
+  ASSERT_EQ(r.code, 0) << r.out.substr(0, 500);
+  std::vector<std::string> lines;
+  for (size_t start = 0, p; (p = r.out.find('\n', start)) != std::string::npos; start = p + 1)
+    lines.push_back(r.out.substr(start, p - start));
+  ASSERT_EQ(lines.size(), 5003u);
+  for (int i = 0; i < 5000; i += 997)
+    EXPECT_NE(lines[i].find(std::string("\"correct\":") + (i % 3 == 0 ? "true" : "false")), std::string::npos)
+        << i << ": " << lines[i];
+  EXPECT_NE(lines[5000].find("\"correct\":true"), std::string::npos) << lines[5000];
+  EXPECT_NE(lines[5000].find("\"format_ok\":false"), std::string::npos) << lines[5000];
+  EXPECT_NE(lines[5001].find("\"error\":\"line 5002: JSON"), std::string::npos) << lines[5001];
+  EXPECT_NE(lines[5002].find("line 5003: JSON: missing field 'gold'"), std::string::npos) << lines[5002];
+  const Result bad = RunCli("verify --task nope --input " + dir + "/in.jsonl");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.out.find("expected math, arith, countdown, graph or code"), std::string::npos) << bad.out;
+  EXPECT_EQ(RunCli("verify --task math --input " + dir + "/absent.jsonl").code, 3);
+}
+
+}  // namespace
+}  // namespace r1lab
