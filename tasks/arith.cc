@@ -1,6 +1,7 @@
 #include "arith.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "error.h"
 
@@ -56,6 +57,33 @@ std::string OpWord(char op, bool es) {
 }
 
 }  // namespace
+
+std::optional<bool> ArithLineWrong(const std::string& line_in) {
+  // Words to symbols, then "a op b = r".
+  std::string s = " " + line_in + " ";
+  const std::pair<const char*, const char*> words[] = {
+      {" wait ", " "}, {" check ", " "}, {" espera ", " "}, {" comprueba ", " "}, {" plus ", "+"}, {" mas ", "+"},
+      {" minus ", "-"}, {" menos ", "-"}, {" times ", "*"}, {" por ", "*"}, {" is ", "="}, {" es ", "="}};
+  for (int pass = 0; pass < 2; ++pass)  // twice: adjacent words share a space
+    for (const auto& [from, to] : words)
+      for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + 1)) s.replace(p, std::strlen(from) - 1, to);
+  std::string t;
+  for (char c : s)
+    if (!std::isspace(static_cast<unsigned char>(c))) t += c;
+  const size_t eq = t.find('=');
+  if (eq == std::string::npos || eq == 0) return std::nullopt;
+  long long result = 0;
+  if (!ParseInteger(t.substr(eq + 1), &result)) return std::nullopt;
+  try {
+    const Expr e = Parse(t.substr(0, eq));
+    if (e.ops.size() != 1) return std::nullopt;
+    return Apply(e.nums[0], e.ops[0], e.nums[1]) != result;
+  } catch (const InputError&) {
+    return std::nullopt;
+  }
+}
+
+std::optional<bool> ArithTask::LineWrong(const std::string& line) const { return ArithLineWrong(line); }
 
 long long EvalLeftToRight(const std::string& expr) {
   const Expr e = Parse(expr);

@@ -17,6 +17,7 @@
 // "3 mas 4 menos 2", "3 mas 4 es 7"), every word subject to language mixing.
 #pragma once
 
+#include <optional>
 #include <unordered_set>
 
 #include "task.h"
@@ -33,6 +34,7 @@ class ArithTask : public Task {
   Verdict Verify(const std::string& completion, const Problem& p) const override {
     return VerifyIntegerAnswer(completion, p.gold);
   }
+  std::optional<bool> LineWrong(const std::string& line) const override;
 
   // Number of distinct expressions the config can produce.
   double SpaceSize() const;
@@ -43,6 +45,12 @@ class ArithTask : public Task {
   std::vector<Problem> test_;
   std::unordered_set<std::string> test_keys_;
 };
+
+// Ground truth for one chain-of-thought line: true when it states a wrong
+// computation ("3+4=8", "wait 3 plus 4 is 8", "comprueba 7 menos 4 es 3"),
+// false when the computation is right, nullopt when the line is not a
+// computation.
+std::optional<bool> ArithLineWrong(const std::string& line);
 
 // Left-to-right value of an expression such as "3+5-2*4".
 long long EvalLeftToRight(const std::string& expr);

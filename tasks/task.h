@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -46,6 +47,9 @@ class Task {
   virtual Trace Teach(const Problem& p, const TeacherConfig& teacher, Rng& rng) const = 0;
   // The rule verdict on a completion for problem p. Pure and thread-safe.
   virtual Verdict Verify(const std::string& completion, const Problem& p) const = 0;
+  // Ground truth for one chain-of-thought line, where the task can judge a
+  // line on its own: true = a wrong computation; nullopt = cannot tell.
+  virtual std::optional<bool> LineWrong(const std::string& line) const { return std::nullopt; }
 };
 
 // A task whose problems come from a seeded Draw(): the test split is the

@@ -1,0 +1,70 @@
+// Process supervision without torch: what a step is (segmenters), how good
+// step labels are against the truth, and how per-step scores become one
+// score (aggregations). Shared by PRM training, labelling and reranking.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace r1lab {
+
+// "What is a step?" -- the report's first reason PRMs are hard, as a knob.
+enum class Segmenter {
+  kLine,         // one step per non-empty line of the chain of thought
+  kTag,          // steps end at an explicit tag string (e.g. ";")
+  kTokenChunk,   // fixed chunks of N tokens (characters: the tokenizer is per character)
+  kPunctuation,  // steps end after '.', '!', '?', ';' or a newline
+};
+
+struct SegmenterSpec {
+  Segmenter kind = Segmenter::kLine;
+  std::string tag = ";";
+  int chunk_tokens = 8;
+};
+
+// A step: [begin, end) character offsets into the completion.
+struct Segment {
+  size_t begin = 0, end = 0;
+};
+
+// Steps of a completion "<think>...</think><answer>...</answer>": the
+// chain of thought (between <think> and </think>, or up to <answer> or the
+// end) cut by the segmenter, whitespace-only pieces dropped, then the answer
+// part ("</think>" to the end) as the last step when there is one. Pieces
+// keep their delimiter, so the steps tile the chain of thought.
+std::vector<Segment> SegmentSteps(const std::string& completion, const SegmenterSpec& spec);
+
+// Ground truth per segment from per-line truth: a segment is wrong when any
+// line it overlaps is wrong. `line_wrong(text)` judges one line (nullopt:
+// not a computation, e.g. the answer part; treated as right).
+std::vector<bool> SegmentTruth(const std::string& completion, const std::vector<Segment>& steps,
+                               const std::function<std::optional<bool>(const std::string&)>& line_wrong);
+
+// Quality of "this step is wrong" predictions against the truth, over many
+// traces: precision, recall and F1 of the wrong class, and first-error
+// accuracy (the predicted first wrong step, or none, equals the true one).
+struct LabelQuality {
+  int traces = 0, steps = 0;
+  int true_wrong = 0, predicted_wrong = 0, both_wrong = 0, first_error_hits = 0;
+  double precision() const { return predicted_wrong ? static_cast<double>(both_wrong) / predicted_wrong : 1; }
+  double recall() const { return true_wrong ? static_cast<double>(both_wrong) / true_wrong : 1; }
+  double f1() const {
+    const double p = precision(), r = recall();
+    return p + r > 0 ? 2 * p * r / (p + r) : 0;
+  }
+  double first_error_accuracy() const { return traces ? static_cast<double>(first_error_hits) / traces : 0; }
+  // Adds one trace; `predicted_wrong` and `truth_wrong` are per step, same length.
+  void Add(const std::vector<bool>& predicted_wrong, const std::vector<bool>& truth_wrong);
+};
+
+// Index of the first true entry, or -1.
+int FirstTrue(const std::vector<bool>& v);
+
+// One score from per-step scores (probabilities that the step is good).
+enum class Aggregation { kMin, kLast, kProduct, kMean };
+double Aggregate(const std::vector<double>& step_scores, Aggregation how);
+const char* AggregationName(Aggregation a);
+
+}  // namespace r1lab

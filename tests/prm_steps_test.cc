@@ -1,0 +1,119 @@
+// Segmenters on fixed traces, label-quality metrics against hand counts,
+// aggregations on fixed scores, and arith's per-line ground truth.
+#include <gtest/gtest.h>
+
+#include "arith.h"
+#include "steps.h"
+#include "test_util.h"
+
+namespace r1lab {
+namespace {
+
+const std::string kTrace = "<think>3+4=8\nwait 3+4=7\n7-2=5\n</think><answer>5</answer>";
+
+std::vector<std::string> Texts(const std::string& c, const std::vector<Segment>& s) {
+  std::vector<std::string> out;
+  for (const Segment& g : s) out.push_back(c.substr(g.begin, g.end - g.begin));
+  return out;
+}
+
+TEST(Segment, ByLine) {
+  EXPECT_EQ(Texts(kTrace, SegmentSteps(kTrace, {Segmenter::kLine})),
+            (std::vector<std::string>{"3+4=8\n", "wait 3+4=7\n", "7-2=5\n", "</think><answer>5</answer>"}));
+  const std::string no_close = "<think>1+1=2\n\n\n2+2=4";
+  EXPECT_EQ(Texts(no_close, SegmentSteps(no_close, {Segmenter::kLine})),
+            (std::vector<std::string>{"1+1=2\n", "2+2=4"}));
+  EXPECT_TRUE(SegmentSteps("<think></think><answer>1</answer>", {Segmenter::kLine}).size() == 1);
+}
+
+TEST(Segment, ByTagTokensAndPunctuation) {
+  const std::string c = "<think>a=1; b=2; so c=3. done</think><answer>3</answer>";
+  SegmenterSpec tag{Segmenter::kTag, ";", 0};
+  EXPECT_EQ(Texts(c, SegmentSteps(c, tag)),
+            (std::vector<std::string>{"a=1;", " b=2;", " so c=3. done", "</think><answer>3</answer>"}));
+  SegmenterSpec chunk{Segmenter::kTokenChunk, "", 8};
+  EXPECT_EQ(Texts(c, SegmentSteps(c, chunk)),
+            (std::vector<std::string>{"a=1; b=2", "; so c=3", ". done", "</think><answer>3</answer>"}));
+  EXPECT_EQ(Texts(c, SegmentSteps(c, {Segmenter::kPunctuation})),
+            (std::vector<std::string>{"a=1;", " b=2;", " so c=3.", " done", "</think><answer>3</answer>"}));
+  const std::string decimal = "<think>x is 2.5 now. ok</think>";
+  EXPECT_EQ(Texts(decimal, SegmentSteps(decimal, {Segmenter::kPunctuation})),
+            (std::vector<std::string>{"x is 2.5 now.", " ok", "</think>"}))
+      << "a decimal point does not end a step";
+}
+
+TEST(Segment, TruthFromLines) {
+  const auto wrong = [](const std::string& l) { return ArithLineWrong(l); };
+  EXPECT_EQ(SegmentTruth(kTrace, SegmentSteps(kTrace, {Segmenter::kLine}), wrong),
+            (std::vector<bool>{true, false, false, false}));
+  // Chunks of 8 characters: "3+4=8\nwa" overlaps the wrong line.
+  const auto chunks = SegmentSteps(kTrace, {Segmenter::kTokenChunk, "", 8});
+  const std::vector<bool> t = SegmentTruth(kTrace, chunks, wrong);
+  EXPECT_TRUE(t[0]);
+  EXPECT_FALSE(t.back());
+}
+
+TEST(ArithTruth, JudgesSymbolicAndWordedLines) {
+  EXPECT_EQ(ArithLineWrong("3+4=8"), true);
+  EXPECT_EQ(ArithLineWrong("3+4=7"), false);
+  EXPECT_EQ(ArithLineWrong("wait -3-2=-5"), false);
+  EXPECT_EQ(ArithLineWrong("check 7-4=3"), false);
+  EXPECT_EQ(ArithLineWrong("3 plus 4 is 8"), true);
+  EXPECT_EQ(ArithLineWrong("espera 7 menos 4 es 3"), false);
+  EXPECT_EQ(ArithLineWrong("3 mas 4 is 7"), false) << "mixed languages";
+  EXPECT_EQ(ArithLineWrong("6*7=42"), false);
+  EXPECT_EQ(ArithLineWrong("</answer>"), std::nullopt);
+  EXPECT_EQ(ArithLineWrong("hello"), std::nullopt);
+  EXPECT_EQ(ArithLineWrong("3+4+5=12"), std::nullopt) << "not one step";
+}
+
+// The line judge agrees with the teacher's own step labels, in both renderings.
+TEST(ArithTruth, AgreesWithTheTeachersLabels) {
+  for (const char* spec : {"arith { max_ops: 4 multiply: true } num_test: 50",
+                           "arith { worded: true spanish_rate: 0.5 } num_test: 50"}) {
+    ArithTask t(testing::ParseResolved<TaskConfig>(spec));
+    TeacherConfig noisy;
+    noisy.set_step_error_rate(0.4);
+    noisy.set_verification_rate(0.5);
+    noisy.set_language_mix_rate(0.3);
+    Rng rng(9);
+    int wrong = 0;
+    for (int i = 0; i < 300; ++i) {
+      const Trace tr = t.Teach(t.SampleTrain(rng), noisy, rng);
+      for (const Step& st : tr.steps) {
+        EXPECT_EQ(ArithLineWrong(st.text), !st.correct) << st.text;
+        wrong += !st.correct;
+      }
+    }
+    EXPECT_GT(wrong, 100) << spec;
+  }
+}
+
+TEST(LabelQuality, MatchesHandCounts) {
+  LabelQuality q;
+  q.Add({true, false, false}, {true, false, false});   // exact
+  q.Add({false, true, false}, {true, false, false});   // miss + false alarm; first error wrong
+  q.Add({false, false, false}, {false, false, false}); // clean, right
+  q.Add({false, false, true}, {false, true, true});    // one hit, one miss; first error wrong
+  EXPECT_EQ(q.traces, 4);
+  EXPECT_EQ(q.steps, 12);
+  EXPECT_EQ(q.true_wrong, 4);
+  EXPECT_EQ(q.predicted_wrong, 3);
+  EXPECT_EQ(q.both_wrong, 2);
+  EXPECT_DOUBLE_EQ(q.precision(), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(q.recall(), 0.5);
+  EXPECT_DOUBLE_EQ(q.f1(), 2 * (2.0 / 3) * 0.5 / (2.0 / 3 + 0.5));
+  EXPECT_DOUBLE_EQ(q.first_error_accuracy(), 0.5);
+}
+
+TEST(Aggregate, EveryAggregationOnFixedScores) {
+  const std::vector<double> s = {0.9, 0.2, 0.8};
+  EXPECT_DOUBLE_EQ(Aggregate(s, Aggregation::kMin), 0.2);
+  EXPECT_DOUBLE_EQ(Aggregate(s, Aggregation::kLast), 0.8);
+  EXPECT_DOUBLE_EQ(Aggregate(s, Aggregation::kProduct), 0.9 * 0.2 * 0.8);
+  EXPECT_DOUBLE_EQ(Aggregate(s, Aggregation::kMean), (0.9 + 0.2 + 0.8) / 3);
+  EXPECT_THROW(Aggregate({}, Aggregation::kMin), std::exception);
+}
+
+}  // namespace
+}  // namespace r1lab
