@@ -117,3 +117,51 @@ TEST(Aggregate, EveryAggregationOnFixedScores) {
 
 }  // namespace
 }  // namespace r1lab
+
+#include "mc_labels.h"
+
+namespace r1lab {
+namespace {
+
+// A hand-built completer: from a prefix whose last line is wrong and not
+// yet fixed, 1 in 4 completions recovers; otherwise 3 in 4 reach the gold.
+TEST(McLabels, SoftAndHardLabelsFromAHandBuiltCompleter) {
+  ArithTask t(testing::ParseResolved<TaskConfig>("arith {} num_test: 10"));
+  Problem p;
+  p.key = "3+4-2";
+  p.gold = "5";
+  const std::string c = "<think>3+4=8\nwait 3+4=7\n7-2=5\n</think><answer>5</answer>";
+  int calls = 0;
+  const Completer completer = [&](const std::vector<const Problem*>& problems, const std::vector<std::string>& prefixes,
+                                  int n) {
+    ++calls;
+    std::vector<std::vector<std::string>> out;
+    for (const std::string& prefix : prefixes) {
+      const bool stuck = prefix.size() >= 6 && prefix.compare(prefix.size() - 6, 6, "3+4=8\n") == 0;
+      std::vector<std::string> row;
+      for (int i = 0; i < n; ++i) {
+        const bool right = stuck ? i % 4 == 3 : i % 4 != 3;
+        row.push_back(std::string("</think><answer>") + (right ? "5" : "6") + "</answer>");
+      }
+      out.push_back(row);
+    }
+    return out;
+  };
+  const std::vector<LabelJob> jobs = {{&p, c, SegmentSteps(c, {Segmenter::kLine})},
+                                      {&p, c, SegmentSteps(c, {Segmenter::kLine})}};
+  const auto labels = MonteCarloLabels(t, jobs, completer, 8);
+  EXPECT_EQ(calls, 1) << "every prefix of every trace in one completer call";
+  ASSERT_EQ(labels.size(), 2u);
+  ASSERT_EQ(labels[0].size(), 4u);
+  EXPECT_DOUBLE_EQ(labels[0][0].soft, 0.25);  // after the wrong step
+  EXPECT_TRUE(labels[0][0].hard);             // some completion recovers: the hard label calls it good
+  EXPECT_DOUBLE_EQ(labels[0][1].soft, 0.75);
+  EXPECT_DOUBLE_EQ(labels[0][3].soft, 1.0);  // the answer step: the trace's own outcome
+  // With one completion per step the wrong step looks hopeless (0 of 1).
+  const auto one = MonteCarloLabels(t, {jobs[0]}, completer, 1);
+  EXPECT_FALSE(one[0][0].hard);
+  EXPECT_THROW(MonteCarloLabels(t, jobs, completer, 0), std::exception);
+}
+
+}  // namespace
+}  // namespace r1lab

@@ -1,0 +1,40 @@
+// Monte Carlo step labels (Math-Shepherd): from each step's prefix, N
+// completions by a completer policy; the soft label is the share that reach
+// the gold answer, the hard label whether any does. The answer step's label
+// is the trace's own outcome (no completions needed).
+//
+// The completer is a function, so tests can hand-build its distribution and
+// rl/ can wrap the policy's batched generation: every prefix of every trace
+// goes to the completer in one call (one batched generation).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "steps.h"
+#include "task.h"
+
+namespace r1lab {
+
+struct StepLabel {
+  double soft = 0;    // share of completions from this prefix that are right
+  bool hard = false;  // any is right
+};
+
+// For each (problem, prefix) returns n completions of the prefix (the text
+// after it, decoded, specials by name).
+using Completer = std::function<std::vector<std::vector<std::string>>(
+    const std::vector<const Problem*>& problems, const std::vector<std::string>& prefixes, int n)>;
+
+struct LabelJob {
+  const Problem* problem = nullptr;
+  std::string completion;
+  std::vector<Segment> steps;
+};
+
+// Labels for every job's steps, in order. n >= 1.
+std::vector<std::vector<StepLabel>> MonteCarloLabels(const Task& task, const std::vector<LabelJob>& jobs,
+                                                     const Completer& completer, int n);
+
+}  // namespace r1lab
