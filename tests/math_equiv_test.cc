@@ -150,6 +150,8 @@ TEST(MathEquiv, AdversarialInputsAreBounded) {
   EXPECT_EQ(CompareMath("7", "10^{10^{10}}").result, MathResult::kUnverifiable);
   EXPECT_EQ(CompareMath("7", std::string(5000, '{') + "1" + std::string(5000, '}')).result, MathResult::kUnverifiable);
   EXPECT_EQ(CompareMath("7", std::string(1 << 20, '1')).result, MathResult::kUnverifiable);
+  // Deep but reasonable nesting still parses.
+  EXPECT_EQ(CompareMath("7", std::string(40, '(') + "7" + std::string(40, ')')).result, MathResult::kEqual);
 }
 
 TEST(Extraction, BoxedTakesTheLastWithNestedBraces) {

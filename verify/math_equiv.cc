@@ -23,7 +23,8 @@ using BigInt = mp::cpp_int;
 using Float = mp::cpp_bin_float_50;
 
 constexpr size_t kMaxChars = 2000;
-constexpr int kMaxDepth = 100;
+constexpr int kMaxDepth = 100;         // nesting levels of braces or brackets
+constexpr int kMaxParserFrames = 600;  // parser recursion (about 6 frames per nesting level)
 constexpr size_t kMaxNodes = 2000;
 constexpr unsigned kMaxBits = 20000;  // exact values larger than this become floats
 constexpr int kRounds = 3;            // random symbol assignments
@@ -225,7 +226,7 @@ class Parser {
  private:
   struct DepthGuard {
     explicit DepthGuard(int& d) : d_(d) {
-      if (++d_ > kMaxDepth) throw Unverifiable("expression nested too deeply");
+      if (++d_ > kMaxParserFrames) throw Unverifiable("expression nested too deeply");
     }
     ~DepthGuard() { --d_; }
     int& d_;
