@@ -29,7 +29,8 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
     const bool eval_point = spec.eval && spec.eval_every > 0 && (step % spec.eval_every == 0 || last);
     if (eval_point) {
       const std::string point = spec.eval(step);
-      if (const JsonValue* p1 = JsonValue::Parse(point).find("pass1")) {  // shown on the progress line
+      const JsonValue parsed = JsonValue::Parse(point);
+      if (const JsonValue* p1 = parsed.find("pass1")) {  // shown on the progress line
         char buf[48];
         std::snprintf(buf, sizeof buf, " held-out pass@1 %.1f%%", 100 * p1->number());
         last_eval = buf;
