@@ -106,6 +106,43 @@ void LabelQuality::Add(const std::vector<bool>& predicted, const std::vector<boo
   first_error_hits += FirstTrue(predicted) == FirstTrue(truth);
 }
 
+double StepAuc(const std::vector<double>& scores, const std::vector<bool>& good) {
+  R1_CHECK(scores.size() == good.size(), "StepAuc: scores and labels differ in length");
+  // Rank-sum (Mann-Whitney U) with average ranks for ties.
+  std::vector<size_t> order(scores.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  double rank_sum_good = 0;
+  size_t n_good = 0;
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j < order.size() && scores[order[j]] == scores[order[i]]) ++j;
+    const double avg_rank = (static_cast<double>(i) + static_cast<double>(j) + 1) / 2;  // 1-based ranks i+1..j
+    for (size_t k = i; k < j; ++k)
+      if (good[order[k]]) rank_sum_good += avg_rank, ++n_good;
+    i = j;
+  }
+  const size_t n_bad = scores.size() - n_good;
+  if (n_good == 0 || n_bad == 0) return 0.5;
+  const double u = rank_sum_good - static_cast<double>(n_good) * (n_good + 1) / 2;
+  return u / (static_cast<double>(n_good) * n_bad);
+}
+
+void FirstErrorScore::Add(const std::vector<double>& s, const std::vector<bool>& truth, double threshold) {
+  R1_CHECK(s.size() == truth.size(), "FirstErrorScore: scores and truth differ in length");
+  int predicted = -1;
+  for (size_t i = 0; i < s.size() && predicted < 0; ++i)
+    if (s[i] < threshold) predicted = static_cast<int>(i);
+  const int actual = FirstTrue(truth);
+  if (actual < 0) {
+    ++clean;
+    clean_hit += predicted < 0;
+  } else {
+    ++with_error;
+    with_error_hit += predicted == actual;
+  }
+}
+
 double Aggregate(const std::vector<double>& s, Aggregation how) {
   if (s.empty()) throw InputError("aggregate: no step scores");
   switch (how) {

@@ -62,6 +62,26 @@ struct LabelQuality {
 // Index of the first true entry, or -1.
 int FirstTrue(const std::vector<bool>& v);
 
+// Area under the ROC curve of `scores` for separating good (label true) from
+// bad steps: the probability a random good step outscores a random bad one
+// (ties count half). 0.5 when either class is empty.
+double StepAuc(const std::vector<double>& scores, const std::vector<bool>& good);
+
+// ProcessBench-style: the predicted first error of a trace is its first step
+// scored below `threshold` (or none). Accuracy on traces with an error (the
+// first wrong step found exactly), accuracy on traces without (none
+// predicted), and F1 = their harmonic mean.
+struct FirstErrorScore {
+  int with_error = 0, with_error_hit = 0, clean = 0, clean_hit = 0;
+  void Add(const std::vector<double>& step_scores, const std::vector<bool>& truth_wrong, double threshold = 0.5);
+  double error_accuracy() const { return with_error ? static_cast<double>(with_error_hit) / with_error : 0; }
+  double clean_accuracy() const { return clean ? static_cast<double>(clean_hit) / clean : 0; }
+  double f1() const {
+    const double a = error_accuracy(), b = clean_accuracy();
+    return a + b > 0 ? 2 * a * b / (a + b) : 0;
+  }
+};
+
 // One score from per-step scores (probabilities that the step is good).
 enum class Aggregation { kMin, kLast, kProduct, kMean };
 double Aggregate(const std::vector<double>& step_scores, Aggregation how);

@@ -165,3 +165,29 @@ TEST(McLabels, SoftAndHardLabelsFromAHandBuiltCompleter) {
 
 }  // namespace
 }  // namespace r1lab
+
+namespace r1lab {
+namespace {
+
+TEST(StepMetrics, AucAgainstHandComputation) {
+  // good: 0.9, 0.7, 0.4; bad: 0.8, 0.2. Pairs good>bad: (0.9>0.8,0.9>0.2,0.7>0.2,0.4>0.2) = 4 of 6.
+  EXPECT_DOUBLE_EQ(StepAuc({0.9, 0.8, 0.7, 0.4, 0.2}, {true, false, true, true, false}), 4.0 / 6);
+  EXPECT_DOUBLE_EQ(StepAuc({0.5, 0.5}, {true, false}), 0.5) << "a tie counts half";
+  EXPECT_DOUBLE_EQ(StepAuc({0.1, 0.9}, {false, true}), 1.0);
+  EXPECT_DOUBLE_EQ(StepAuc({0.1, 0.9}, {true, true}), 0.5) << "one class only";
+}
+
+TEST(StepMetrics, ProcessBenchF1AgainstHandCounts) {
+  FirstErrorScore f;
+  f.Add({0.9, 0.2, 0.1}, {false, true, true});  // first error at 1, found
+  f.Add({0.3, 0.9, 0.9}, {false, true, false}); // predicted 0, actual 1: miss
+  f.Add({0.9, 0.8}, {false, false});            // clean, none predicted: hit
+  f.Add({0.9, 0.4}, {false, false});            // clean, false alarm
+  f.Add({0.9, 0.9}, {false, false});            // clean hit
+  EXPECT_DOUBLE_EQ(f.error_accuracy(), 0.5);
+  EXPECT_DOUBLE_EQ(f.clean_accuracy(), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(f.f1(), 2 * 0.5 * (2.0 / 3) / (0.5 + 2.0 / 3));
+}
+
+}  // namespace
+}  // namespace r1lab

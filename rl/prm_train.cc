@@ -1,0 +1,123 @@
+#include "prm_train.h"
+
+#include "error.h"
+#include "sft.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+
+namespace {
+
+struct PrmBatch {
+  torch::Tensor tokens;                      // [B, T]
+  torch::Tensor rows, positions;             // [S] step ends, flattened
+  std::vector<size_t> steps_per_item;
+  std::vector<int64_t> lengths;
+};
+
+PrmBatch Build(const std::vector<PrmExample>& items) {
+  const Tokenizer& tok = Tokenizer::Get();
+  std::vector<std::vector<int>> prompts, completions;
+  std::vector<int64_t> rows, positions;
+  PrmBatch b;
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::vector<int> p = {Tokenizer::kBos};
+    const auto body = tok.Encode(items[i].prompt);
+    p.insert(p.end(), body.begin(), body.end());
+    prompts.push_back(p);
+    completions.push_back(tok.Encode(items[i].completion));
+    const auto pos = StepEndPositions(items[i].prompt, items[i].completion, items[i].steps);
+    for (int64_t q : pos) {
+      rows.push_back(static_cast<int64_t>(i));
+      positions.push_back(q);
+    }
+    b.steps_per_item.push_back(pos.size());
+  }
+  const TokenBatch tb = BatchFromIds(prompts, completions);
+  b.tokens = tb.tokens;
+  b.lengths = tb.lengths;
+  b.rows = torch::tensor(rows, torch::kLong);
+  b.positions = torch::tensor(positions, torch::kLong);
+  return b;
+}
+
+double BatchFlops(const Transformer& m, const PrmBatch& b) {
+  double f = 0;
+  for (int64_t len : b.lengths) f += ForwardFlopsSequence(m->config(), m->vocab_size(), len);
+  return f;
+}
+
+}  // namespace
+
+std::vector<int64_t> StepEndPositions(const std::string& prompt, const std::string& completion,
+                                      const std::vector<Segment>& steps) {
+  const Tokenizer& tok = Tokenizer::Get();
+  const int64_t prompt_len = 1 + static_cast<int64_t>(tok.Encode(prompt).size());
+  std::vector<int64_t> out;
+  for (const Segment& s : steps) {
+    if (s.end == 0 || s.end > completion.size()) throw InputError("PRM: a step ends outside its completion");
+    out.push_back(prompt_len + static_cast<int64_t>(tok.Encode(completion.substr(0, s.end)).size()) - 1);
+  }
+  return out;
+}
+
+PrmExample OutcomeExample(const std::string& prompt, const std::string& completion, bool correct) {
+  if (completion.empty()) throw InputError("ORM: empty completion");
+  return {prompt, completion, {{0, completion.size()}}, {correct ? 1.0 : 0.0}};
+}
+
+PrmTrainer::PrmTrainer(Transformer model, const OptimConfig& optim, int64_t total_steps)
+    : model_(model), optim_(optim), total_(total_steps), opt_(MakeAdamW(model_, optim)) {
+  if (!model_->config().prm_head()) throw ConfigError("PRM training needs a model with prm_head: true");
+}
+
+double PrmTrainer::Step(const std::vector<PrmExample>& batch, FlopCounter* flops) {
+  const PrmBatch b = Build(batch);
+  std::vector<float> targets;
+  for (const PrmExample& e : batch) {
+    if (e.targets.size() != e.steps.size()) throw InputError("PRM: targets and steps differ in number");
+    for (double t : e.targets) targets.push_back(static_cast<float>(t));
+  }
+  const double lr = ScheduledLr(optim_, step_++, total_);
+  for (auto& g : opt_.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+  model_->train();
+  opt_.zero_grad();
+  const auto dev = model_->device();
+  const torch::Tensor logits =
+      model_->forward(b.tokens.to(dev)).prm_logits.index({b.rows.to(dev), b.positions.to(dev)});
+  const torch::Tensor loss =
+      torch::binary_cross_entropy_with_logits(logits, torch::tensor(targets).to(dev, logits.scalar_type()));
+  loss.backward();
+  if (optim_.grad_clip() > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), optim_.grad_clip());
+  opt_.step();
+  if (flops) flops->Add(FlopPhase::kTrain, 3 * BatchFlops(model_, b));
+  return loss.item<double>();
+}
+
+std::vector<std::vector<double>> ScoreSteps(Transformer& prm, const std::vector<PrmExample>& items, FlopCounter* flops) {
+  if (!prm->config().prm_head()) throw ConfigError("PRM scoring needs a model with prm_head: true");
+  std::vector<std::vector<double>> out;
+  constexpr size_t kChunk = 256;
+  prm->eval();
+  torch::NoGradGuard no_grad;
+  for (size_t start = 0; start < items.size(); start += kChunk) {
+    const std::vector<PrmExample> chunk(items.begin() + static_cast<long>(start),
+                                        items.begin() + static_cast<long>(std::min(items.size(), start + kChunk)));
+    const PrmBatch b = Build(chunk);
+    const auto dev = prm->device();
+    const torch::Tensor p =
+        torch::sigmoid(prm->forward(b.tokens.to(dev)).prm_logits.index({b.rows.to(dev), b.positions.to(dev)}))
+            .to(torch::kCPU, torch::kDouble)
+            .contiguous();
+    const double* v = p.data_ptr<double>();
+    size_t k = 0;
+    for (size_t n : b.steps_per_item) {
+      out.emplace_back(v + k, v + k + n);
+      k += n;
+    }
+    if (flops) flops->Add(FlopPhase::kScore, BatchFlops(prm, b));
+  }
+  return out;
+}
+
+}  // namespace r1lab

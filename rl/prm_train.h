@@ -1,0 +1,49 @@
+// Process and outcome reward models: a separate transformer with the PRM
+// head, trained with binary cross-entropy on the logit at each step's last
+// token (soft or hard targets), and scored the same way. An ORM is the same
+// thing with one step, the whole completion, and the outcome as target.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "flops.h"
+#include "r1lab.pb.h"
+#include "steps.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+struct PrmExample {
+  std::string prompt, completion;  // completion: decoded text, specials by name
+  std::vector<Segment> steps;      // prm/steps.h SegmentSteps
+  std::vector<double> targets;     // per step: probability the step is good (training only)
+};
+
+// Position of each step's last token in the row <bos> + prompt + completion.
+std::vector<int64_t> StepEndPositions(const std::string& prompt, const std::string& completion,
+                                      const std::vector<Segment>& steps);
+
+// An ORM example: one step spanning the completion, target 1 if correct.
+PrmExample OutcomeExample(const std::string& prompt, const std::string& completion, bool correct);
+
+class PrmTrainer {
+ public:
+  // `model` needs prm_head. The learning rate follows `optim` over `total_steps`.
+  PrmTrainer(Transformer model, const OptimConfig& optim, int64_t total_steps);
+  // One AdamW step on the batch; returns its mean BCE. FLOPs to kTrain.
+  double Step(const std::vector<PrmExample>& batch, FlopCounter* flops = nullptr);
+
+ private:
+  Transformer model_;
+  OptimConfig optim_;
+  int64_t total_, step_ = 0;
+  torch::optim::AdamW opt_;
+};
+
+// Probability each step is good: sigmoid of the PRM logit at its last token.
+// Batched; FLOPs to kScore.
+std::vector<std::vector<double>> ScoreSteps(Transformer& prm, const std::vector<PrmExample>& items,
+                                            FlopCounter* flops = nullptr);
+
+}  // namespace r1lab
