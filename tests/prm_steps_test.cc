@@ -191,3 +191,28 @@ TEST(StepMetrics, ProcessBenchF1AgainstHandCounts) {
 
 }  // namespace
 }  // namespace r1lab
+
+#include "rerank.h"
+
+namespace r1lab {
+namespace {
+
+TEST(BestOfN, PicksTheKnownBestCandidate) {
+  const std::vector<Candidate> c = {
+      {"7", false, 0.2}, {"5", true, 0.9}, {"7", false, 0.3}, {"7", false, 0.1}, {"5", true, 0.8}, {"", false, 0.95}};
+  EXPECT_EQ(Select(c, 5, Selection::kScore), 1) << "the highest score";
+  EXPECT_EQ(Select(c, 6, Selection::kScore), 5) << "a higher score wins even without an answer";
+  EXPECT_EQ(Select(c, 5, Selection::kMajority), 0) << "7 has 3 votes";
+  EXPECT_EQ(Select(c, 5, Selection::kWeightedMajority), 1) << "5 weighs 1.7 against 7's 0.6";
+  EXPECT_EQ(Select(c, 1, Selection::kScore), 0);
+  EXPECT_EQ(Select(c, 2, Selection::kMajority), 0) << "a tie goes to the earliest answer";
+  EXPECT_THROW(Select(c, 7, Selection::kScore), std::exception);
+  EXPECT_EQ(Select({{"", false, 0}, {"", true, 0}}, 2, Selection::kMajority), 0);
+  const std::vector<std::vector<Candidate>> problems = {c, {{"1", true, 0.1}, {"2", false, 0.9}}};
+  EXPECT_DOUBLE_EQ(SelectionAccuracy(problems, 2, Selection::kScore), 0.5);
+  EXPECT_DOUBLE_EQ(SelectionAccuracy(problems, 1, Selection::kScore), 0.5);
+  EXPECT_DOUBLE_EQ(SelectionAccuracy(problems, 2, Selection::kMajority), 0.5);
+}
+
+}  // namespace
+}  // namespace r1lab
