@@ -17,6 +17,7 @@
 #include "evaluator.h"
 #include "generate.h"
 #include "io.h"
+#include "label_study.h"
 #include "math_equiv.h"
 #include "report.h"
 #include "runner.h"
@@ -38,6 +39,9 @@ commands:
                                       DIR/eval.json and DIR/samples.jsonl
   sample CKPT --prompt TEXT [--n N] [--temperature T] [--seed S]
                                       sample completions for one prompt
+  label-quality CKPT [--config CONFIG] [--traces M] [--max-n N] [--seed S]
+                                      Monte Carlo step labels from the checkpoint's own samples
+                                      against per-step truth, by segmenter and N (arith)
   table DIR... [--csv]                one table from several experiment folders' summary.csv
   verify --task T [--input FILE] [--rel-tol X] [--language-weight W]
                                       judge JSONL records (stdin or FILE), one JSON line
@@ -184,6 +188,25 @@ int CmdSample(int argc, char** argv) {
   return 0;
 }
 
+int CmdLabelQuality(int argc, char** argv) {
+  const Args a = Parse(argc, argv, 2, {"config", "traces", "max-n", "seed", "threads"}, {});
+  if (a.positional.size() != 1)
+    throw ConfigError("label-quality needs exactly one checkpoint path\n" + std::string(kUsage));
+  ExperimentConfig cfg = LoadExperiment(a.Get("config"));
+  SetThreads(a, cfg.threads());
+  const std::string ckpt = a.positional[0];
+  const ModelConfig mc = ReadCheckpointConfig(ckpt);
+  Transformer model = MakeModel(mc, Tokenizer::Get().vocab_size());
+  LoadCheckpoint(ckpt, model, nullptr);
+  const auto task = MakeTask(cfg.task());
+  const int max_n = ParseInt("max-n", a.Get("max-n", "16"), 1, 1024);
+  if ((max_n & (max_n - 1)) != 0) throw ConfigError("--max-n: " + std::to_string(max_n) + " is not a power of two");
+  const LabelStudy s = StudyLabels(model, *task, cfg.eval().sampling(), ParseInt("traces", a.Get("traces", "200"), 1, 100000),
+                                   max_n, static_cast<uint64_t>(ParseInt("seed", a.Get("seed", "1"), 0, 1 << 30)));
+  std::printf("%s", LabelStudyTable(s).c_str());
+  return 0;
+}
+
 int CmdConfig(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2, {}, {});
   std::printf("%s", ConfigToText(LoadExperiment(OptionalConfig(a))).c_str());
@@ -201,6 +224,7 @@ int Main(int argc, char** argv) {
   if (cmd == "eval") return CmdEval(argc, argv);
   if (cmd == "sample") return CmdSample(argc, argv);
   if (cmd == "config") return CmdConfig(argc, argv);
+  if (cmd == "label-quality") return CmdLabelQuality(argc, argv);
   if (cmd == "table") {
     const Args a = Parse(argc, argv, 2, {}, {"csv"});
     std::printf("%s", MergeTables(a.positional, a.flags.count("csv") > 0).c_str());

@@ -4,15 +4,15 @@
 
 namespace r1lab {
 
-std::vector<std::vector<StepLabel>> MonteCarloLabels(const Task& task, const std::vector<LabelJob>& jobs,
-                                                     const Completer& completer, int n) {
+McOutcomes MonteCarloOutcomes(const Task& task, const std::vector<LabelJob>& jobs, const Completer& completer,
+                              int n) {
   if (n < 1) throw ConfigError("Monte Carlo labels: completions per step must be at least 1");
   std::vector<const Problem*> problems;
   std::vector<std::string> prefixes;
-  std::vector<std::vector<StepLabel>> labels(jobs.size());
+  McOutcomes out(jobs.size());
   for (size_t j = 0; j < jobs.size(); ++j) {
     const LabelJob& job = jobs[j];
-    labels[j].resize(job.steps.size());
+    out[j].resize(job.steps.size());
     for (size_t k = 0; k + 1 < job.steps.size(); ++k) {  // the answer step is judged directly
       problems.push_back(job.problem);
       prefixes.push_back(job.completion.substr(0, job.steps[k].end));
@@ -26,16 +26,30 @@ std::vector<std::vector<StepLabel>> MonteCarloLabels(const Task& task, const std
     const LabelJob& job = jobs[j];
     for (size_t k = 0; k + 1 < job.steps.size(); ++k, ++row) {
       R1_CHECK(static_cast<int>(completions[row].size()) == n, "completer returned the wrong number of completions");
-      int right = 0;
-      for (const std::string& c : completions[row]) right += task.Verify(prefixes[row] + c, *job.problem).correct;
-      labels[j][k] = {static_cast<double>(right) / n, right > 0};
+      for (const std::string& c : completions[row]) out[j][k].push_back(task.Verify(prefixes[row] + c, *job.problem).correct);
     }
-    if (!job.steps.empty()) {
-      const bool ok = task.Verify(job.completion, *job.problem).correct;
-      labels[j].back() = {ok ? 1.0 : 0.0, ok};
-    }
+    if (!job.steps.empty()) out[j].back().assign(static_cast<size_t>(n), task.Verify(job.completion, *job.problem).correct);
   }
+  return out;
+}
+
+std::vector<std::vector<StepLabel>> LabelsFromOutcomes(const McOutcomes& outcomes, int n) {
+  std::vector<std::vector<StepLabel>> labels(outcomes.size());
+  for (size_t j = 0; j < outcomes.size(); ++j)
+    for (const std::vector<bool>& step : outcomes[j]) {
+      if (n < 1 || n > static_cast<int>(step.size()))
+        throw InputError("Monte Carlo labels: n=" + std::to_string(n) + " but " + std::to_string(step.size()) +
+                         " completions were drawn");
+      int right = 0;
+      for (int i = 0; i < n; ++i) right += step[static_cast<size_t>(i)];
+      labels[j].push_back({static_cast<double>(right) / n, right > 0});
+    }
   return labels;
+}
+
+std::vector<std::vector<StepLabel>> MonteCarloLabels(const Task& task, const std::vector<LabelJob>& jobs,
+                                                     const Completer& completer, int n) {
+  return LabelsFromOutcomes(MonteCarloOutcomes(task, jobs, completer, n), n);
 }
 
 }  // namespace r1lab

@@ -33,7 +33,17 @@ struct LabelJob {
   std::vector<Segment> steps;
 };
 
-// Labels for every job's steps, in order. n >= 1.
+// Whether each of the n completions from each step's prefix reaches the
+// gold: [job][step][completion]. The answer step holds the trace's own
+// outcome n times. One completer call for everything. n >= 1.
+using McOutcomes = std::vector<std::vector<std::vector<bool>>>;
+McOutcomes MonteCarloOutcomes(const Task& task, const std::vector<LabelJob>& jobs, const Completer& completer, int n);
+
+// Labels from the first n completions of each prefix (n <= what was drawn),
+// so one draw at the largest N gives the labels at every smaller N.
+std::vector<std::vector<StepLabel>> LabelsFromOutcomes(const McOutcomes& outcomes, int n);
+
+// MonteCarloOutcomes then LabelsFromOutcomes at n.
 std::vector<std::vector<StepLabel>> MonteCarloLabels(const Task& task, const std::vector<LabelJob>& jobs,
                                                      const Completer& completer, int n);
 

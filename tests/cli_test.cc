@@ -262,6 +262,17 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   const std::string golden = std::string(R1LAB_SOURCE_DIR) + "/tests/golden/tiny_grpo_summary.md";
   if (std::getenv("R1LAB_UPDATE_GOLDEN")) WriteFileAtomic(golden, summary);
   EXPECT_EQ(summary, ReadFile(golden));
+
+  // The label study runs on the cached base.
+  std::string base;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/.cache"))
+    if (e.path().extension() == ".pt") base = e.path().string();
+  ASSERT_FALSE(base.empty());
+  const Result lq = RunCli("label-quality " + base + " --config " + dir + "/c.pbtxt --traces 6 --max-n 2");
+  ASSERT_EQ(lq.code, 0) << lq.out;
+  EXPECT_NE(lq.out.find("| line | 2 |"), std::string::npos) << lq.out;
+  EXPECT_NE(lq.out.find("| 8 tokens | 1 |"), std::string::npos) << lq.out;
+  EXPECT_EQ(RunCli("label-quality " + base + " --config " + dir + "/c.pbtxt --max-n 3").code, 2);
 }
 
 }  // namespace

@@ -160,6 +160,11 @@ TEST(McLabels, SoftAndHardLabelsFromAHandBuiltCompleter) {
   // With one completion per step the wrong step looks hopeless (0 of 1).
   const auto one = MonteCarloLabels(t, {jobs[0]}, completer, 1);
   EXPECT_FALSE(one[0][0].hard);
+  // Labels at a smaller N from the same draw: the first 4 of 8 completions.
+  const McOutcomes outcomes = MonteCarloOutcomes(t, {jobs[0]}, completer, 8);
+  EXPECT_DOUBLE_EQ(LabelsFromOutcomes(outcomes, 4)[0][0].soft, 0.25);
+  EXPECT_FALSE(LabelsFromOutcomes(outcomes, 3)[0][0].hard);
+  EXPECT_THROW(LabelsFromOutcomes(outcomes, 9), std::exception);
   EXPECT_THROW(MonteCarloLabels(t, jobs, completer, 0), std::exception);
 }
 
