@@ -18,6 +18,7 @@
 #include "generate.h"
 #include "io.h"
 #include "label_study.h"
+#include "prm_study.h"
 #include "math_equiv.h"
 #include "report.h"
 #include "runner.h"
@@ -42,6 +43,10 @@ commands:
   label-quality CKPT [--config CONFIG] [--traces M] [--max-n N] [--seed S]
                                       Monte Carlo step labels from the checkpoint's own samples
                                       against per-step truth, by segmenter and N (arith)
+  prm-study CKPT [--config CONFIG] [--label-traces M] [--label-n N] [--soft] [--train-steps S]
+                 [--problems P] [--candidates K] [--seed S]
+                                      label the base's samples, train a PRM and an ORM, and
+                                      compare best-of-N selection on held-out problems (arith)
   table DIR... [--csv]                one table from several experiment folders' summary.csv
   verify --task T [--input FILE] [--rel-tol X] [--language-weight W]
                                       judge JSONL records (stdin or FILE), one JSON line
@@ -207,6 +212,31 @@ int CmdLabelQuality(int argc, char** argv) {
   return 0;
 }
 
+int CmdPrmStudy(int argc, char** argv) {
+  const Args a = Parse(argc, argv, 2,
+                       {"config", "label-traces", "label-n", "train-steps", "problems", "candidates", "seed", "threads"},
+                       {"soft"});
+  if (a.positional.size() != 1) throw ConfigError("prm-study needs exactly one checkpoint path\n" + std::string(kUsage));
+  ExperimentConfig cfg = LoadExperiment(a.Get("config"));
+  SetThreads(a, cfg.threads());
+  const std::string ckpt = a.positional[0];
+  Transformer model = MakeModel(ReadCheckpointConfig(ckpt), Tokenizer::Get().vocab_size());
+  LoadCheckpoint(ckpt, model, nullptr);
+  const auto task = MakeTask(cfg.task());
+  PrmStudySpec spec;
+  spec.label_traces = ParseInt("label-traces", a.Get("label-traces", "400"), 1, 1000000);
+  spec.label_n = ParseInt("label-n", a.Get("label-n", "8"), 1, 1024);
+  spec.soft_targets = a.flags.count("soft") > 0;
+  spec.train_steps = ParseInt("train-steps", a.Get("train-steps", "300"), 1, 1000000);
+  spec.test_problems = ParseInt("problems", a.Get("problems", "100"), 1, 1000000);
+  spec.candidates = ParseInt("candidates", a.Get("candidates", "16"), 1, 4096);
+  spec.seed = static_cast<uint64_t>(ParseInt("seed", a.Get("seed", "1"), 0, 1 << 30));
+  spec.sampling = cfg.eval().sampling();
+  spec.optim = cfg.pretrain().optim();
+  std::printf("%s", PrmStudyTable(RunPrmStudy(model, *task, spec)).c_str());
+  return 0;
+}
+
 int CmdConfig(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2, {}, {});
   std::printf("%s", ConfigToText(LoadExperiment(OptionalConfig(a))).c_str());
@@ -225,6 +255,7 @@ int Main(int argc, char** argv) {
   if (cmd == "sample") return CmdSample(argc, argv);
   if (cmd == "config") return CmdConfig(argc, argv);
   if (cmd == "label-quality") return CmdLabelQuality(argc, argv);
+  if (cmd == "prm-study") return CmdPrmStudy(argc, argv);
   if (cmd == "table") {
     const Args a = Parse(argc, argv, 2, {}, {"csv"});
     std::printf("%s", MergeTables(a.positional, a.flags.count("csv") > 0).c_str());

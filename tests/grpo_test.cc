@@ -261,3 +261,43 @@ TEST(McLabels, PolicyCompleterSeesWrongSteps) {
 
 }  // namespace
 }  // namespace r1lab
+
+#include "prm_study.h"
+
+namespace r1lab {
+namespace {
+
+// The PRM pipeline end to end on the tiny base: invariants a user relies on.
+TEST(PrmStudy, EndToEndInvariants) {
+  ArithTask task(SmallTask());
+  Transformer base = CopyOfBase();
+  PrmStudySpec spec;
+  spec.label_traces = 40;
+  spec.label_n = 4;
+  spec.train_steps = 40;
+  spec.batch_size = 16;
+  spec.optim = ParseResolved<OptimConfig>("lr: 0.003 warmup_steps: 0");
+  spec.test_problems = 20;
+  spec.candidates = 4;
+  spec.sampling = ParseResolved<SamplingConfig>("temperature: 1 max_new_tokens: 40");
+  const PrmStudy s = RunPrmStudy(base, task, spec);
+  ASSERT_EQ(s.ns, (std::vector<int>{1, 2, 4}));
+  const double at1 = s.bon.at("oracle (pass@N)")[0];
+  for (const auto& [name, acc] : s.bon) {
+    EXPECT_DOUBLE_EQ(acc[0], at1) << name << ": with one candidate every method picks it";
+    for (size_t i = 0; i < acc.size(); ++i) EXPECT_LE(acc[i], s.bon.at("oracle (pass@N)")[i] + 1e-12) << name;
+  }
+  EXPECT_EQ(s.labels.traces, 40);
+  EXPECT_GT(s.flops_label, 0);
+  EXPECT_GT(s.flops_train, 0);
+  EXPECT_GT(s.flops_score, 0);
+  EXPECT_GE(s.step_auc, 0);
+  EXPECT_LE(s.step_auc, 1);
+  EXPECT_NE(PrmStudyTable(s).find("| PRM min |"), std::string::npos);
+  // The base is untouched.
+  auto a = base->named_parameters(), b = Base()->named_parameters();
+  for (auto& item : a) EXPECT_TRUE(torch::equal(item.value(), *b.find(item.key()))) << item.key();
+}
+
+}  // namespace
+}  // namespace r1lab

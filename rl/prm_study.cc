@@ -1,0 +1,204 @@
+#include "prm_study.h"
+
+#include <cstdio>
+
+#include "error.h"
+#include "generate.h"
+#include "mc_labels.h"
+#include "prm_completer.h"
+#include "prm_train.h"
+#include "rerank.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+
+namespace {
+
+struct Samples {
+  std::vector<const Problem*> problems;  // per sample
+  std::vector<std::string> completions;
+};
+
+// k samples of each problem from `model`.
+Samples Sample(Transformer& model, const std::vector<Problem>& problems, int k, const SamplingConfig& sampling,
+               uint64_t seed, FlopCounter* flops) {
+  const Tokenizer& tok = Tokenizer::Get();
+  std::vector<std::vector<int>> prompts;
+  Samples s;
+  for (const Problem& p : problems) {
+    std::vector<int> ids = {Tokenizer::kBos};
+    const auto body = tok.Encode(p.prompt);
+    ids.insert(ids.end(), body.begin(), body.end());
+    for (int i = 0; i < k; ++i) {
+      prompts.push_back(ids);
+      s.problems.push_back(&p);
+    }
+  }
+  GenerateOptions go;
+  go.sampling = sampling;
+  go.seed = seed;
+  model->eval();
+  for (const Generation& g : Generate(model, prompts, go, flops)) s.completions.push_back(tok.Decode(g.tokens));
+  return s;
+}
+
+Transformer WithPrmHead(Transformer& base) {
+  ModelConfig mc = base->config();
+  mc.set_prm_head(true);
+  mc.set_value_head(false);
+  Transformer m = MakeModel(mc, base->vocab_size());
+  CopyWeights(base, m, /*strict=*/false);  // the trunk; the new head starts fresh
+  return m;
+}
+
+double Train(Transformer& model, const std::vector<PrmExample>& data, const PrmStudySpec& spec, Rng& rng,
+             FlopCounter* flops) {
+  PrmTrainer trainer(model, spec.optim, spec.train_steps);
+  double loss = 0;
+  for (int step = 0; step < spec.train_steps; ++step) {
+    std::vector<PrmExample> batch;
+    for (int i = 0; i < spec.batch_size; ++i)
+      batch.push_back(data[static_cast<size_t>(rng.Int(0, static_cast<long long>(data.size()) - 1))]);
+    loss = trainer.Step(batch, flops);
+  }
+  return loss;
+}
+
+}  // namespace
+
+PrmStudy RunPrmStudy(Transformer& base, const Task& task, const PrmStudySpec& spec) {
+  if (!task.LineWrong("1+1=2").has_value())
+    throw ConfigError("PRM study: task '" + task.name() + "' has no per-step ground truth (use arith)");
+  if (spec.candidates < 1 || (spec.candidates & (spec.candidates - 1)) != 0)
+    throw ConfigError("PRM study: candidates must be a power of two");
+  if (spec.test_problems > static_cast<int>(task.TestSet().size()))
+    throw ConfigError("PRM study: more test problems than the test split has");
+  auto truth_of = [&task](const std::string& c, const std::vector<Segment>& steps) {
+    return SegmentTruth(c, steps, [&task](const std::string& l) { return task.LineWrong(l); });
+  };
+  PrmStudy out;
+  Rng rng(spec.seed);
+  FlopCounter label_flops, train_flops, score_flops;
+
+  // 1. Label the base's own samples on training problems.
+  std::vector<Problem> train_problems;
+  for (int i = 0; i < spec.label_traces; ++i) train_problems.push_back(task.SampleTrain(rng));
+  const Samples train = Sample(base, train_problems, 1, spec.sampling, spec.seed, &label_flops);
+  std::vector<LabelJob> jobs;
+  for (size_t i = 0; i < train.completions.size(); ++i)
+    jobs.push_back({train.problems[i], train.completions[i], SegmentSteps(train.completions[i], spec.segmenter)});
+  const auto labels =
+      MonteCarloLabels(task, jobs, ModelCompleter(base, spec.sampling, spec.seed + 1, &label_flops), spec.label_n);
+  std::vector<PrmExample> prm_data, orm_data;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    if (jobs[j].steps.empty()) continue;
+    PrmExample e{jobs[j].problem->prompt, jobs[j].completion, jobs[j].steps, {}};
+    std::vector<bool> predicted_wrong;
+    for (const StepLabel& l : labels[j]) {
+      e.targets.push_back(spec.soft_targets ? l.soft : (l.hard ? 1.0 : 0.0));
+      predicted_wrong.push_back(!l.hard);
+    }
+    out.labels.Add(predicted_wrong, truth_of(jobs[j].completion, jobs[j].steps));
+    prm_data.push_back(e);
+    orm_data.push_back(OutcomeExample(e.prompt, e.completion, task.Verify(e.completion, *jobs[j].problem).correct));
+  }
+  if (prm_data.empty()) throw InputError("PRM study: no labelled samples");
+
+  // 2. Train the PRM and the ORM from the base's trunk.
+  Transformer prm = WithPrmHead(base), orm = WithPrmHead(base);
+  out.prm_final_loss = Train(prm, prm_data, spec, rng, &train_flops);
+  out.orm_final_loss = Train(orm, orm_data, spec, rng, &train_flops);
+
+  // 3. Held-out candidates, scored.
+  const std::vector<Problem> test(task.TestSet().begin(), task.TestSet().begin() + spec.test_problems);
+  const Samples cand = Sample(base, test, spec.candidates, spec.sampling, spec.seed + 2, &score_flops);
+  std::vector<PrmExample> prm_items, orm_items;
+  std::vector<bool> correct;
+  std::vector<std::string> answers;
+  for (size_t i = 0; i < cand.completions.size(); ++i) {
+    const std::string& c = cand.completions[i];
+    prm_items.push_back({cand.problems[i]->prompt, c, SegmentSteps(c, spec.segmenter), {}});
+    orm_items.push_back(OutcomeExample(cand.problems[i]->prompt, c, false));
+    const Verdict v = task.Verify(c, *cand.problems[i]);
+    correct.push_back(v.correct);
+    answers.push_back(v.extracted);
+  }
+  const auto prm_scores = ScoreSteps(prm, prm_items, &score_flops);
+  const auto orm_scores = ScoreSteps(orm, orm_items, &score_flops);
+
+  // 4. PRM quality against the truth on held-out candidates.
+  std::vector<double> all_scores;
+  std::vector<bool> all_good;
+  for (size_t i = 0; i < prm_items.size(); ++i) {
+    if (prm_items[i].steps.empty()) continue;
+    const std::vector<bool> truth = truth_of(prm_items[i].completion, prm_items[i].steps);
+    out.first_error.Add(prm_scores[i], truth);
+    for (size_t k = 0; k < truth.size(); ++k) {
+      all_scores.push_back(prm_scores[i][k]);
+      all_good.push_back(!truth[k]);
+    }
+  }
+  out.step_auc = StepAuc(all_scores, all_good);
+
+  // Best-of-N by each method.
+  const std::vector<std::pair<std::string, Aggregation>> aggs = {{"PRM min", Aggregation::kMin},
+                                                                 {"PRM last", Aggregation::kLast},
+                                                                 {"PRM product", Aggregation::kProduct},
+                                                                 {"PRM mean", Aggregation::kMean}};
+  std::map<std::string, std::vector<std::vector<Candidate>>> by_method;
+  const size_t K = static_cast<size_t>(spec.candidates);
+  for (size_t p = 0; p < test.size(); ++p) {
+    std::map<std::string, std::vector<Candidate>> cands;
+    for (size_t k = 0; k < K; ++k) {
+      const size_t i = p * K + k;
+      for (const auto& [name, how] : aggs)
+        cands[name].push_back({answers[i], correct[i], prm_scores[i].empty() ? 0.0 : Aggregate(prm_scores[i], how)});
+      cands["ORM"].push_back({answers[i], correct[i], orm_scores[i][0]});
+      cands["majority"].push_back({answers[i], correct[i], 0});
+      cands["oracle (pass@N)"].push_back({answers[i], correct[i], correct[i] ? 1.0 : 0.0});
+    }
+    for (auto& [name, c] : cands) by_method[name].push_back(std::move(c));
+  }
+  for (int n = 1; n <= spec.candidates; n *= 2) out.ns.push_back(n);
+  for (const auto& [name, problems] : by_method)
+    for (int n : out.ns)
+      out.bon[name].push_back(
+          SelectionAccuracy(problems, n, name == "majority" ? Selection::kMajority : Selection::kScore));
+  out.flops_label = label_flops.Total();
+  out.flops_train = train_flops.Total();
+  out.flops_score = score_flops.Total();
+  return out;
+}
+
+std::string PrmStudyTable(const PrmStudy& s) {
+  std::string out;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "training labels against the truth: wrong-step precision %.3f, recall %.3f, F1 %.3f, first-error "
+                "accuracy %.3f (%d traces, %d steps)\n"
+                "final BCE: PRM %.3f, ORM %.3f\n"
+                "held-out PRM: step AUC %.3f; first error found on %.1f%% of traces with one, none flagged on "
+                "%.1f%% of clean ones (F1 %.3f)\n"
+                "FLOPs: labelling %.3g, PRM+ORM training %.3g, held-out sampling and scoring %.3g\n\n",
+                s.labels.precision(), s.labels.recall(), s.labels.f1(), s.labels.first_error_accuracy(),
+                s.labels.traces, s.labels.steps, s.prm_final_loss, s.orm_final_loss, s.step_auc,
+                100 * s.first_error.error_accuracy(), 100 * s.first_error.clean_accuracy(), s.first_error.f1(),
+                s.flops_label, s.flops_train, s.flops_score);
+  out += buf;
+  out += "| best-of-N accuracy % |";
+  for (int n : s.ns) out += " N=" + std::to_string(n) + " |";
+  out += "\n|---|";
+  for (size_t i = 0; i < s.ns.size(); ++i) out += "---|";
+  out += "\n";
+  for (const auto& [name, acc] : s.bon) {
+    out += "| " + name + " |";
+    for (double a : acc) {
+      std::snprintf(buf, sizeof buf, " %.1f |", 100 * a);
+      out += buf;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace r1lab
