@@ -1,5 +1,6 @@
 #include "prm_study.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "error.h"
@@ -159,6 +160,31 @@ PrmStudy RunPrmStudy(Transformer& base, const Task& task, const PrmStudySpec& sp
     }
     for (auto& [name, c] : cands) by_method[name].push_back(std::move(c));
   }
+  // How well each score separates correct from wrong candidates.
+  for (const auto& [name, problems] : by_method) {
+    if (name == "majority" || name == "oracle (pass@N)") continue;
+    std::vector<double> scores;
+    std::vector<bool> right;
+    double within = 0;
+    int mixed = 0;
+    for (const auto& c : problems) {
+      std::vector<double> ps;
+      std::vector<bool> pr;
+      for (const Candidate& x : c) {
+        scores.push_back(x.score);
+        right.push_back(x.correct);
+        ps.push_back(x.score);
+        pr.push_back(x.correct);
+      }
+      const int n_right = static_cast<int>(std::count(pr.begin(), pr.end(), true));
+      if (n_right > 0 && n_right < static_cast<int>(pr.size())) {
+        within += StepAuc(ps, pr);
+        ++mixed;
+      }
+    }
+    out.outcome_auc[name] = StepAuc(scores, right);
+    out.within_problem_auc[name] = mixed ? within / mixed : 0.5;
+  }
   for (int n = 1; n <= spec.candidates; n *= 2) out.ns.push_back(n);
   for (const auto& [name, problems] : by_method)
     for (int n : out.ns)
@@ -187,8 +213,8 @@ std::string PrmStudyTable(const PrmStudy& s) {
   out += buf;
   out += "| best-of-N accuracy % |";
   for (int n : s.ns) out += " N=" + std::to_string(n) + " |";
-  out += "\n|---|";
-  for (size_t i = 0; i < s.ns.size(); ++i) out += "---|";
+  out += " AUC pooled | AUC within a problem |\n|---|";
+  for (size_t i = 0; i <= s.ns.size() + 1; ++i) out += "---|";
   out += "\n";
   for (const auto& [name, acc] : s.bon) {
     out += "| " + name + " |";
@@ -196,7 +222,13 @@ std::string PrmStudyTable(const PrmStudy& s) {
       std::snprintf(buf, sizeof buf, " %.1f |", 100 * a);
       out += buf;
     }
-    out += "\n";
+    const auto auc = s.outcome_auc.find(name);
+    if (auc == s.outcome_auc.end()) {
+      out += " - | - |\n";
+    } else {
+      std::snprintf(buf, sizeof buf, " %.3f | %.3f |\n", auc->second, s.within_problem_auc.at(name));
+      out += buf;
+    }
   }
   return out;
 }

@@ -43,6 +43,10 @@ struct PrmStudy {
   FirstErrorScore first_error;        // held-out, threshold 0.5
   std::vector<int> ns;                // 1, 2, 4, ..., K
   std::map<std::string, std::vector<double>> bon;  // method -> accuracy per N
+  // method -> AUC of its score for correct candidates: pooled over all
+  // candidates, and within a problem (mean over problems with both kinds),
+  // which is what best-of-N selection needs.
+  std::map<std::string, double> outcome_auc, within_problem_auc;
   double flops_label = 0, flops_train = 0, flops_score = 0;
 };
 
