@@ -47,6 +47,7 @@ commands:
                  [--problems P] [--candidates K] [--seed S]
                                       label the base's samples, train a PRM and an ORM, and
                                       compare best-of-N selection on held-out problems (arith)
+  report DIR                          rewrite DIR's summary and plots from its run files
   table DIR... [--csv]                one table from several experiment folders' summary.csv
   verify --task T [--input FILE] [--rel-tol X] [--language-weight W]
                                       judge JSONL records (stdin or FILE), one JSON line
@@ -256,6 +257,12 @@ int Main(int argc, char** argv) {
   if (cmd == "config") return CmdConfig(argc, argv);
   if (cmd == "label-quality") return CmdLabelQuality(argc, argv);
   if (cmd == "prm-study") return CmdPrmStudy(argc, argv);
+  if (cmd == "report") {
+    const Args a = Parse(argc, argv, 2, {}, {});
+    if (a.positional.size() != 1) throw ConfigError("report needs exactly one experiment folder\n" + std::string(kUsage));
+    std::printf("%s", RewriteReport(a.positional[0]).c_str());
+    return 0;
+  }
   if (cmd == "table") {
     const Args a = Parse(argc, argv, 2, {}, {"csv"});
     std::printf("%s", MergeTables(a.positional, a.flags.count("csv") > 0).c_str());

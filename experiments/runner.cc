@@ -262,4 +262,11 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
   return WriteReport(cfg, dir);
 }
 
+std::string RewriteReport(const std::string& dir) {
+  ExperimentConfig cfg;
+  LoadConfigFile(dir + "/config.pbtxt", &cfg);
+  DirLock lock(dir);
+  return WriteReport(cfg, dir);
+}
+
 }  // namespace r1lab

@@ -42,4 +42,9 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
 // the pretraining cost.
 std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir);
 
+// Rewrites summary.md, summary.csv and plots/ of an experiment folder from
+// its config.pbtxt and run files (after an update, or to restyle), under
+// the folder's lock. Returns the markdown table.
+std::string RewriteReport(const std::string& dir);
+
 }  // namespace r1lab

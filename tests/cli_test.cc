@@ -143,6 +143,11 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   EXPECT_LT(last, 2e9 + max_step);
   EXPECT_NE(ReadFile(exp + "/runs/budget/seed-1/done.json").find("\"flop_budget\":2e+09"), std::string::npos);
 
+  // `report` rewrites the summary from the folder alone.
+  std::filesystem::remove(exp + "/summary.md");
+  ASSERT_EQ(RunCli("report " + exp).code, 0);
+  EXPECT_EQ(ReadFile(exp + "/summary.md"), summary);
+
   // Rerun: the base is cached and finished runs are skipped.
   r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
   ASSERT_EQ(r.code, 0) << r.out;
