@@ -221,3 +221,30 @@ TEST(BestOfN, PicksTheKnownBestCandidate) {
 
 }  // namespace
 }  // namespace r1lab
+
+#include "process_advantage.h"
+
+namespace r1lab {
+namespace {
+
+TEST(ProcessAdvantages, AgainstAHandComputation) {
+  // One group of two samples. Step rewards 1, 0 (sample A) and 1 (sample B):
+  // mean 2/3, sample std sqrt(1/3). Normalised: a1 = b1 = (1/3)/sqrt(1/3) = sqrt(1/3), a2 = -2 sqrt(1/3).
+  const double z = std::sqrt(1.0 / 3);
+  const auto adv = ProcessAdvantages({{{1, 0}, {1, 4}, 6}, {{1}, {2}, 3}}, 2, 0);
+  ASSERT_EQ(adv[0].size(), 6u);
+  // Tokens 0-1 (step 1): a1 + a2; tokens 2-4 (step 2): a2; token 5 after the last step: 0.
+  for (int t : {0, 1}) EXPECT_NEAR(adv[0][t], z - 2 * z, 1e-12);
+  for (int t : {2, 3, 4}) EXPECT_NEAR(adv[0][t], -2 * z, 1e-12);
+  EXPECT_EQ(adv[0][5], 0.0);
+  for (int t : {0, 1, 2}) EXPECT_NEAR(adv[1][t], z, 1e-12);
+  // Equal rewards: no signal.
+  const auto flat = ProcessAdvantages({{{1}, {0}, 2}, {{1}, {1}, 2}}, 2, 1e-4);
+  for (const auto& a : flat)
+    for (double x : a) EXPECT_EQ(x, 0.0);
+  EXPECT_THROW(ProcessAdvantages({{{1}, {0}, 2}}, 2, 0), std::exception);
+  EXPECT_THROW(ProcessAdvantages({{{1, 1}, {1, 0}, 3}, {{1}, {0}, 1}}, 2, 0), std::exception) << "decreasing ends";
+}
+
+}  // namespace
+}  // namespace r1lab
