@@ -1,0 +1,62 @@
+// The search tree of MCTS over tokens or steps: node statistics that are
+// safe to update from several threads, PUCT and UCT selection, virtual loss,
+// backup, and expansion under the report's maximum-children limit.
+//
+// Values are in [0, 1] (1 = the verifier says correct). A node's Q is its
+// mean backed-up value, with each pending virtual loss counted as a visit of
+// value 0 so parallel descents spread out.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace r1lab {
+
+struct SearchParams {
+  bool uct = false;          // false: PUCT with policy priors; true: UCT (priors ignored)
+  double c_puct = 1.5;
+  double c_uct = 1.414;
+  int max_children = 8;      // the extension limit: children kept per node, by prior
+  double first_play = 0.0;   // Q of an unvisited child (PUCT)
+  int virtual_loss = 1;      // visits of value 0 added per pending descent
+};
+
+struct Node {
+  std::string text;          // the token or step this node appends
+  double prior = 0;          // P(child | parent), renormalised over kept children
+  Node* parent = nullptr;
+  std::vector<std::unique_ptr<Node>> children;
+  bool terminal = false;
+
+  std::atomic<int> visits{0};
+  std::atomic<int> pending{0};       // virtual losses in flight
+  std::atomic<double> value_sum{0};
+  std::atomic<bool> expanded{false};
+  std::mutex expand_mutex;
+
+  double Q(double first_play) const;  // mean value, virtual losses counted; first_play if never visited
+  int N() const { return visits.load() + pending.load(); }
+};
+
+// Index of the child to descend into (highest score; ties to the first).
+// PUCT: Q + c_puct * P * sqrt(N_parent) / (1 + N_child).
+// UCT: an unvisited child first, else Q + c_uct * sqrt(ln N_parent / N_child).
+int SelectChild(const Node& parent, const SearchParams& p);
+
+// Adds children for (text, prior) candidates, keeping the max_children with
+// the highest priors (ties: earlier first) and renormalising their priors to
+// sum to 1. Thread-safe: only the first caller expands; returns whether it did.
+bool Expand(Node& node, const std::vector<std::pair<std::string, double>>& candidates, const SearchParams& p);
+
+// The root-to-leaf path of `leaf`.
+std::vector<Node*> PathTo(Node* leaf);
+
+void AddVirtualLoss(const std::vector<Node*>& path, const SearchParams& p);
+void RemoveVirtualLoss(const std::vector<Node*>& path, const SearchParams& p);
+// One visit of `value` on every node of the path.
+void Backup(const std::vector<Node*>& path, double value);
+
+}  // namespace r1lab

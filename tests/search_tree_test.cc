@@ -1,0 +1,138 @@
+// The MCTS tree: selection on hand-set statistics, backup, virtual loss,
+// the maximum-children limit, and concurrent updates.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <thread>
+
+#include "tree.h"
+
+namespace r1lab {
+namespace {
+
+// A root with three children of the given priors, visits and value sums.
+std::unique_ptr<Node> Root(const std::vector<double>& priors, const std::vector<int>& visits,
+                           const std::vector<double>& sums) {
+  auto root = std::make_unique<Node>();
+  SearchParams p;
+  std::vector<std::pair<std::string, double>> c;
+  for (size_t i = 0; i < priors.size(); ++i) c.emplace_back("t" + std::to_string(i), priors[i]);
+  Expand(*root, c, p);
+  int total = 0;
+  for (size_t i = 0; i < priors.size(); ++i) {
+    Node* child = root->children[i].get();
+    for (auto& kid : root->children)
+      if (kid->text == "t" + std::to_string(i)) child = kid.get();
+    child->visits = visits[i];
+    child->value_sum = sums[i];
+    total += visits[i];
+  }
+  root->visits = total;
+  return root;
+}
+
+Node* Child(Node& root, const std::string& text) {
+  for (auto& c : root.children)
+    if (c->text == text) return c.get();
+  return nullptr;
+}
+
+TEST(Search, PuctOnHandSetStatistics) {
+  // N_parent = 10. t0: P .5, N 6, Q .5; t1: P .3, N 3, Q 2/3; t2: P .2, N 1, Q 0.
+  auto root = Root({0.5, 0.3, 0.2}, {6, 3, 1}, {3.0, 2.0, 0.0});
+  SearchParams p;
+  p.c_puct = 1.5;
+  const double s = std::sqrt(10.0);
+  const double u0 = 0.5 + 1.5 * 0.5 * s / 7, u1 = 2.0 / 3 + 1.5 * 0.3 * s / 4, u2 = 0 + 1.5 * 0.2 * s / 2;
+  ASSERT_GT(u1, u0);
+  ASSERT_GT(u1, u2);
+  EXPECT_EQ(root->children[SelectChild(*root, p)]->text, "t1");
+  // More exploration weight favours the high-prior, rarely visited children.
+  p.c_puct = 20;
+  const double v0 = 0.5 + 20 * 0.5 * s / 7, v2 = 20 * 0.2 * s / 2, v1 = 2.0 / 3 + 20 * 0.3 * s / 4;
+  const std::string expect = v0 > v1 && v0 > v2 ? "t0" : (v1 > v2 ? "t1" : "t2");
+  EXPECT_EQ(root->children[SelectChild(*root, p)]->text, expect);
+}
+
+TEST(Search, UctVisitsUnvisitedFirstThenFollowsTheFormula) {
+  auto root = Root({0.9, 0.05, 0.05}, {5, 0, 3}, {4.0, 0.0, 1.0});
+  SearchParams p;
+  p.uct = true;
+  EXPECT_EQ(root->children[SelectChild(*root, p)]->text, "t1") << "the unvisited child";
+  Child(*root, "t1")->visits = 2;
+  Child(*root, "t1")->value_sum = 0.0;
+  root->visits = 10;
+  // t0: .8 + 1.414 sqrt(ln10/5); t1: 0 + 1.414 sqrt(ln10/2); t2: 1/3 + 1.414 sqrt(ln10/3)
+  const double l = std::log(10.0);
+  const double u0 = 0.8 + 1.414 * std::sqrt(l / 5), u1 = 1.414 * std::sqrt(l / 2), u2 = 1.0 / 3 + 1.414 * std::sqrt(l / 3);
+  const std::string expect = u0 >= u1 && u0 >= u2 ? "t0" : (u1 >= u2 ? "t1" : "t2");
+  EXPECT_EQ(root->children[SelectChild(*root, p)]->text, expect);
+}
+
+TEST(Search, FirstPlayValueAppliesToUnvisitedChildren) {
+  auto root = Root({0.5, 0.5}, {4, 0}, {1.0, 0.0});  // t0: Q .25
+  SearchParams p;
+  p.c_puct = 0;  // pure exploitation
+  p.first_play = 0.0;
+  EXPECT_EQ(root->children[SelectChild(*root, p)]->text, "t0");
+  p.first_play = 1.0;  // optimistic: try the unvisited one
+  EXPECT_EQ(root->children[SelectChild(*root, p)]->text, "t1");
+}
+
+TEST(Search, BackupAndVirtualLoss) {
+  auto root = Root({0.6, 0.4}, {0, 0}, {0.0, 0.0});
+  Node* leaf = Child(*root, "t0");
+  const auto path = PathTo(leaf);
+  ASSERT_EQ(path.size(), 2u);
+  EXPECT_EQ(path[0], root.get());
+  Backup(path, 1.0);
+  Backup(path, 0.0);
+  EXPECT_EQ(leaf->visits.load(), 2);
+  EXPECT_EQ(root->visits.load(), 2);
+  EXPECT_DOUBLE_EQ(leaf->Q(0), 0.5);
+  SearchParams p;
+  p.virtual_loss = 2;
+  AddVirtualLoss(path, p);
+  EXPECT_EQ(leaf->N(), 4);
+  EXPECT_DOUBLE_EQ(leaf->Q(0), 0.25) << "pending descents count as losses";
+  RemoveVirtualLoss(path, p);
+  EXPECT_EQ(leaf->N(), 2);
+  EXPECT_DOUBLE_EQ(leaf->Q(0), 0.5) << "removed exactly";
+}
+
+TEST(Search, MaximumChildrenKeepsTheHighestPriorsRenormalised) {
+  Node n;
+  SearchParams p;
+  p.max_children = 2;
+  EXPECT_TRUE(Expand(n, {{"a", 0.1}, {"b", 0.5}, {"c", 0.3}, {"d", 0.1}}, p));
+  ASSERT_EQ(n.children.size(), 2u);
+  EXPECT_EQ(n.children[0]->text, "b");
+  EXPECT_EQ(n.children[1]->text, "c");
+  EXPECT_DOUBLE_EQ(n.children[0]->prior, 0.5 / 0.8);
+  EXPECT_DOUBLE_EQ(n.children[1]->prior, 0.3 / 0.8);
+  EXPECT_EQ(n.children[0]->parent, &n);
+  EXPECT_FALSE(Expand(n, {{"e", 1.0}}, p)) << "a node expands once";
+  EXPECT_EQ(n.children.size(), 2u);
+}
+
+TEST(Search, ConcurrentBackupsAndVirtualLossesBalance) {
+  auto root = Root({0.5, 0.5}, {0, 0}, {0.0, 0.0});
+  const auto path = PathTo(Child(*root, "t1"));
+  SearchParams p;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) {
+        AddVirtualLoss(path, p);
+        Backup(path, 0.5);
+        RemoveVirtualLoss(path, p);
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(root->visits.load(), 40000);
+  EXPECT_EQ(root->pending.load(), 0);
+  EXPECT_DOUBLE_EQ(root->value_sum.load(), 20000.0);
+}
+
+}  // namespace
+}  // namespace r1lab
