@@ -136,3 +136,55 @@ TEST(Search, ConcurrentBackupsAndVirtualLossesBalance) {
 
 }  // namespace
 }  // namespace r1lab
+
+#include "mcts.h"
+
+namespace r1lab {
+namespace {
+
+// Three letters, three deep; only "cab" is right. Uniform priors, and a stub
+// value of 0 for every unfinished text: the search must find "cab" by
+// visiting terminals alone.
+class CabEnv : public SearchEnv {
+ public:
+  int calls = 0;
+  std::vector<LeafEval> Evaluate(const std::vector<std::string>& texts) override {
+    ++calls;
+    std::vector<LeafEval> out;
+    for (const std::string& t : texts) {
+      LeafEval e;
+      if (t.size() < 3) e.children = {{"a", 1.0 / 3}, {"b", 1.0 / 3}, {"c", 1.0 / 3}};
+      else e.value = t == "cab" ? 1.0 : 0.0;
+      out.push_back(e);
+    }
+    return out;
+  }
+};
+
+TEST(Mcts, UniformPriorStubFindsTheUniqueSolution) {
+  for (int batch : {1, 8}) {
+    CabEnv env;
+    SearchParams p;
+    p.first_play = 1.0;  // optimistic: unvisited children get tried
+    const SearchStats s = RunSearch(env, "", 300, batch, p);
+    EXPECT_EQ(s.best, "cab") << "leaf batch " << batch;
+    EXPECT_GT(s.best_value, 0.5);
+    EXPECT_EQ(s.simulations, 300);
+    EXPECT_LE(s.nodes, 1 + 3 + 9 + 27);
+    EXPECT_EQ(s.max_depth, 3);
+    if (batch > 1) EXPECT_GT(s.mean_leaf_batch, 1.5) << "leaves are evaluated together";
+  }
+}
+
+TEST(Mcts, TheExtensionLimitCanHideTheSolution) {
+  CabEnv env;
+  SearchParams p;
+  p.first_play = 1.0;
+  p.max_children = 2;  // keeps "a" and "b" (equal priors: the first two)
+  const SearchStats s = RunSearch(env, "", 300, 1, p);
+  EXPECT_NE(s.best.substr(0, 1), "c");
+  EXPECT_EQ(s.best_value, 0.0) << "no correct leaf is reachable";
+}
+
+}  // namespace
+}  // namespace r1lab
