@@ -1,6 +1,11 @@
 #include "mcts.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/graphviz.hpp>
 
 #include "error.h"
 
@@ -18,11 +23,8 @@ std::string TextOf(const Node* n) {
 
 }  // namespace
 
-SearchStats RunSearch(SearchEnv& env, const std::string& root_text, int simulations, int leaf_batch,
-                      const SearchParams& params) {
+SearchStats RunSearch(SearchEnv& env, Node& root, int simulations, int leaf_batch, const SearchParams& params) {
   if (simulations < 1 || leaf_batch < 1) throw ConfigError("search: simulations and leaf_batch must be at least 1");
-  Node root;
-  root.text = root_text;
   SearchStats stats;
   double batch_sum = 0;
   while (stats.simulations < simulations) {
@@ -88,6 +90,34 @@ SearchStats RunSearch(SearchEnv& env, const std::string& root_text, int simulati
   stats.best = TextOf(n);
   stats.best_value = n->Q(0);
   return stats;
+}
+
+std::string TreeToDot(const Node& root) {
+  using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
+  Graph g;
+  std::vector<std::string> labels;
+  std::vector<const Node*> stack = {&root};
+  std::vector<Graph::vertex_descriptor> ids = {boost::add_vertex(g)};
+  labels.push_back("");
+  for (size_t i = 0; i < stack.size(); ++i) {
+    const Node* n = stack[i];
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "\\nN=%d Q=%.2f", n->visits.load(), n->Q(0));
+    std::string text = n->text;
+    for (char& c : text)
+      if (c == '"' || c == '\\' || c == '\n') c = c == '\n' ? ' ' : '\'';
+    labels[i] = text + buf;
+    for (const auto& c : n->children) {
+      if (c->visits.load() == 0) continue;
+      stack.push_back(c.get());
+      ids.push_back(boost::add_vertex(g));
+      labels.push_back("");
+      boost::add_edge(ids[i], ids.back(), g);
+    }
+  }
+  std::ostringstream out;
+  boost::write_graphviz(out, g, boost::make_label_writer(labels.data()));
+  return out.str();
 }
 
 }  // namespace r1lab

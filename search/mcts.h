@@ -37,8 +37,12 @@ struct SearchStats {
   double best_value = 0;  // its last node's Q
 };
 
-// Runs `simulations` descents from a root holding `root_text`.
-SearchStats RunSearch(SearchEnv& env, const std::string& root_text, int simulations, int leaf_batch,
-                      const SearchParams& params);
+// Runs `simulations` more descents from `root` (its text is the prompt
+// side; an already-searched tree is reused, statistics and all).
+SearchStats RunSearch(SearchEnv& env, Node& root, int simulations, int leaf_batch, const SearchParams& params);
+
+// The tree as Graphviz DOT (via Boost.Graph): one vertex per visited node,
+// labelled with its text, visits and Q.
+std::string TreeToDot(const Node& root);
 
 }  // namespace r1lab

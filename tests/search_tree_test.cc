@@ -166,7 +166,8 @@ TEST(Mcts, UniformPriorStubFindsTheUniqueSolution) {
     CabEnv env;
     SearchParams p;
     p.first_play = 1.0;  // optimistic: unvisited children get tried
-    const SearchStats s = RunSearch(env, "", 300, batch, p);
+    Node root;
+    const SearchStats s = RunSearch(env, root, 300, batch, p);
     EXPECT_EQ(s.best, "cab") << "leaf batch " << batch;
     EXPECT_GT(s.best_value, 0.5);
     EXPECT_EQ(s.simulations, 300);
@@ -181,9 +182,27 @@ TEST(Mcts, TheExtensionLimitCanHideTheSolution) {
   SearchParams p;
   p.first_play = 1.0;
   p.max_children = 2;  // keeps "a" and "b" (equal priors: the first two)
-  const SearchStats s = RunSearch(env, "", 300, 1, p);
+  Node root;
+  const SearchStats s = RunSearch(env, root, 300, 1, p);
   EXPECT_NE(s.best.substr(0, 1), "c");
   EXPECT_EQ(s.best_value, 0.0) << "no correct leaf is reachable";
+}
+
+TEST(Mcts, TreeReuseAndDotExport) {
+  CabEnv env;
+  SearchParams p;
+  p.first_play = 1.0;
+  Node root;
+  RunSearch(env, root, 50, 1, p);
+  const int calls = env.calls;
+  const SearchStats more = RunSearch(env, root, 250, 1, p);  // continues the same tree
+  EXPECT_EQ(root.visits.load(), 300);
+  EXPECT_EQ(more.best, "cab");
+  EXPECT_GT(env.calls, calls);
+  const std::string dot = TreeToDot(root);
+  EXPECT_EQ(dot.rfind("digraph", 0), 0u) << dot.substr(0, 40);
+  EXPECT_NE(dot.find("N=300"), std::string::npos);
+  EXPECT_NE(dot.find("->"), std::string::npos);
 }
 
 }  // namespace
