@@ -92,6 +92,31 @@ SearchStats RunSearch(SearchEnv& env, Node& root, int simulations, int leaf_batc
   return stats;
 }
 
+SearchStats SearchMoves(SearchEnv& env, Node& root, int simulations_per_move, int leaf_batch, int max_moves,
+                        const SearchParams& params) {
+  SearchStats total;
+  Node* cur = &root;
+  double batch_weighted = 0;
+  for (int move = 0; move < max_moves; ++move) {
+    const SearchStats s = RunSearch(env, *cur, simulations_per_move, leaf_batch, params);
+    total.simulations += s.simulations;
+    total.nodes += s.nodes;
+    total.env_calls += s.env_calls;
+    total.max_depth = std::max(total.max_depth, move + s.max_depth);
+    batch_weighted += s.mean_leaf_batch * s.env_calls;
+    if (cur->terminal || cur->children.empty()) break;
+    Node* next = cur->children.front().get();
+    for (const auto& c : cur->children)
+      if (c->visits.load() > next->visits.load()) next = c.get();
+    cur = next;
+    if (cur->terminal) break;
+  }
+  total.mean_leaf_batch = total.env_calls ? batch_weighted / total.env_calls : 0;
+  total.best = TextOf(cur);
+  total.best_value = cur->Q(0);
+  return total;
+}
+
 std::string TreeToDot(const Node& root) {
   using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
   Graph g;

@@ -41,6 +41,13 @@ struct SearchStats {
 // side; an already-searched tree is reused, statistics and all).
 SearchStats RunSearch(SearchEnv& env, Node& root, int simulations, int leaf_batch, const SearchParams& params);
 
+// Search as play: from `root`, run `simulations_per_move` descents, commit
+// to the most-visited child, and continue from it (reusing its subtree)
+// until a terminal node or `max_moves`. Returns the committed line in `best`
+// (its value: the committed node's Q) and the totals.
+SearchStats SearchMoves(SearchEnv& env, Node& root, int simulations_per_move, int leaf_batch, int max_moves,
+                        const SearchParams& params);
+
 // The tree as Graphviz DOT (via Boost.Graph): one vertex per visited node,
 // labelled with its text, visits and Q.
 std::string TreeToDot(const Node& root);

@@ -301,3 +301,38 @@ TEST(PrmStudy, EndToEndInvariants) {
 
 }  // namespace
 }  // namespace r1lab
+
+#include "search_env.h"
+
+namespace r1lab {
+namespace {
+
+// Token-level MCTS with the tiny base as prior and rollout policy: leaves are
+// batched, the best line is a finished completion, and on problems the base
+// solves often, search finds a correct line.
+TEST(Mcts, PolicyTokenSearchOnTheTinyBase) {
+  ArithTask task(SmallTask());
+  Transformer policy = CopyOfBase();
+  SamplingConfig rollout = ParseResolved<SamplingConfig>("temperature: 1 max_new_tokens: 40");
+  SearchParams p;
+  p.max_children = 4;
+  p.first_play = 0.5;
+  int solved = 0, tried = 0;
+  FlopCounter flops;
+  for (int i = 0; i < 6; ++i) {
+    const Problem& prob = task.TestSet()[static_cast<size_t>(i)];
+    PolicyTokenEnv env(policy, task, prob, p.max_children, 40, rollout, 3, &flops);
+    Node root;
+    const SearchStats s = SearchMoves(env, root, 32, 8, 40, p);
+    EXPECT_GT(s.mean_leaf_batch, 1.5);
+    EXPECT_GT(s.nodes, 20);
+    EXPECT_NE(s.best.find("<eos>"), std::string::npos) << "the committed line is finished: " << s.best;
+    ++tried;
+    solved += task.Verify(s.best, prob).correct;
+  }
+  EXPECT_GT(flops.Total(), 0);
+  EXPECT_GE(solved, 3) << solved << " of " << tried;
+}
+
+}  // namespace
+}  // namespace r1lab

@@ -188,6 +188,17 @@ TEST(Mcts, TheExtensionLimitCanHideTheSolution) {
   EXPECT_EQ(s.best_value, 0.0) << "no correct leaf is reachable";
 }
 
+TEST(Mcts, SearchAsPlayCommitsMoveByMove) {
+  CabEnv env;
+  SearchParams p;
+  p.first_play = 1.0;
+  Node root;
+  const SearchStats s = SearchMoves(env, root, 60, 4, 10, p);
+  EXPECT_EQ(s.best, "cab");
+  EXPECT_DOUBLE_EQ(s.best_value, 1.0);
+  EXPECT_LE(s.simulations, 3 * 60 + 60) << "three moves, then the terminal stops it";
+}
+
 TEST(Mcts, TreeReuseAndDotExport) {
   CabEnv env;
   SearchParams p;

@@ -1,0 +1,38 @@
+// The policy as an MCTS environment over tokens (search/mcts.h): a node
+// appends one token; its children are the policy's top next tokens (at most
+// max_children, priors renormalised by the tree), and a leaf's value is the
+// verifier's on a finished completion, or, for an unfinished one, the
+// verdict on one policy rollout from it (value network leaves come with the
+// self-search arm). Every call evaluates its whole leaf batch with one
+// forward pass and one batched rollout generation.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "flops.h"
+#include "mcts.h"
+#include "r1lab.pb.h"
+#include "task.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+class PolicyTokenEnv : public SearchEnv {
+ public:
+  PolicyTokenEnv(Transformer policy, const Task& task, const Problem& problem, int max_children, int max_new_tokens,
+                 const SamplingConfig& rollout, uint64_t seed, FlopCounter* flops);
+  std::vector<LeafEval> Evaluate(const std::vector<std::string>& texts) override;
+
+ private:
+  Transformer policy_;
+  const Task& task_;
+  Problem problem_;
+  int max_children_, max_new_tokens_;
+  SamplingConfig rollout_;
+  uint64_t seed_, calls_ = 0;
+  FlopCounter* flops_;
+  std::vector<int> prompt_;  // <bos> + prompt
+};
+
+}  // namespace r1lab
