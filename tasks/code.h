@@ -13,7 +13,9 @@
 //
 // The interpreter enforces limits: steps (an infinite loop is a failed test,
 // never a hang), value size (a huge number is a failed test, never overflow),
-// program size and nesting. A program that ends without `return` fails.
+// program size and nesting. Memory is bounded by construction (26 integer
+// variables, no allocation), and the only output is the returned integer,
+// bounded by the value limit. A program that ends without `return` fails.
 //
 // Problems: a hidden function of x from a family per level (1: linear,
 // 2: piecewise, 3: loops); the prompt shows visible examples
