@@ -174,9 +174,7 @@ int CmdSample(int argc, char** argv) {
   const ModelConfig mc = ReadCheckpointConfig(ckpt);
   Transformer model = MakeModel(mc, Tokenizer::Get().vocab_size());
   LoadCheckpoint(ckpt, model, nullptr);
-  std::vector<int> prompt = {Tokenizer::kBos};
-  const auto body = Tokenizer::Get().Encode(a.Get("prompt"));
-  prompt.insert(prompt.end(), body.begin(), body.end());
+  const std::vector<int> prompt = Tokenizer::Get().EncodePrompt(a.Get("prompt"));
   const int n = ParseInt("n", a.Get("n", "4"), 1, 4096);
   GenerateOptions opt;
   opt.sampling.set_temperature(std::strtod(a.Get("temperature", "1").c_str(), nullptr));

@@ -26,6 +26,13 @@ const Tokenizer& Tokenizer::Get() {
   return t;
 }
 
+std::vector<int> Tokenizer::EncodePrompt(std::string_view text) const {
+  std::vector<int> ids = {kBos};
+  const std::vector<int> body = Encode(text);
+  ids.insert(ids.end(), body.begin(), body.end());
+  return ids;
+}
+
 std::vector<int> Tokenizer::Encode(std::string_view text) const {
   std::vector<int> ids;
   ids.reserve(text.size());

@@ -24,6 +24,8 @@ class Tokenizer {
   // Specials are written by name ("<think>"); throws InputError naming the
   // position of an unknown character or special.
   std::vector<int> Encode(std::string_view text) const;
+  // A model input row: <bos> followed by Encode(text).
+  std::vector<int> EncodePrompt(std::string_view text) const;
   std::string Decode(const std::vector<int>& ids) const;
   std::string Piece(int id) const;
   // Id of a special by name; InputError listing the known ones otherwise.

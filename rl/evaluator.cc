@@ -45,9 +45,7 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
   std::vector<std::vector<int>> prompts;
   prompts.reserve(static_cast<size_t>(P) * n);
   for (int i = 0; i < P; ++i) {
-    std::vector<int> p = {Tokenizer::kBos};
-    const auto body = tok.Encode(test[i].prompt);
-    p.insert(p.end(), body.begin(), body.end());
+    const std::vector<int> p = tok.EncodePrompt(test[i].prompt);
     for (int j = 0; j < n; ++j) prompts.push_back(p);
   }
   GenerateOptions opt;

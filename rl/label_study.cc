@@ -3,11 +3,9 @@
 #include <cstdio>
 
 #include "error.h"
-#include "generate.h"
 #include "mc_labels.h"
 #include "prm_completer.h"
 #include "progress.h"
-#include "tokenizer.h"
 
 namespace r1lab {
 
@@ -17,25 +15,11 @@ LabelStudy StudyLabels(Transformer& policy, const Task& task, const SamplingConf
     throw ConfigError("label study: traces >= 1 and max_n a power of two expected");
   if (!task.LineWrong("1+1=2").has_value())
     throw ConfigError("label study: task '" + task.name() + "' has no per-step ground truth (use arith)");
-  const Tokenizer& tok = Tokenizer::Get();
   Rng rng(seed);
   std::vector<Problem> problems;
-  std::vector<std::vector<int>> prompts;
-  for (int i = 0; i < traces; ++i) {
-    problems.push_back(task.SampleTrain(rng));
-    std::vector<int> p = {Tokenizer::kBos};
-    const auto body = tok.Encode(problems.back().prompt);
-    p.insert(p.end(), body.begin(), body.end());
-    prompts.push_back(p);
-  }
-  GenerateOptions go;
-  go.sampling = sampling;
-  go.seed = seed;
-  policy->eval();
+  for (int i = 0; i < traces; ++i) problems.push_back(task.SampleTrain(rng));
   FlopCounter flops;
-  const auto gens = Generate(policy, prompts, go, &flops);
-  std::vector<std::string> completions;
-  for (const Generation& g : gens) completions.push_back(tok.Decode(g.tokens));
+  const std::vector<std::string> completions = SampleCompletions(policy, problems, 1, sampling, seed, &flops).completions;
   auto line_wrong = [&task](const std::string& l) { return task.LineWrong(l); };
 
   LabelStudy study;

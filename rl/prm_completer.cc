@@ -8,6 +8,26 @@
 
 namespace r1lab {
 
+Samples SampleCompletions(Transformer& model, const std::vector<Problem>& problems, int k,
+                          const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops) {
+  const Tokenizer& tok = Tokenizer::Get();
+  std::vector<std::vector<int>> prompts;
+  Samples s;
+  for (const Problem& p : problems) {
+    const std::vector<int> ids = tok.EncodePrompt(p.prompt);
+    for (int i = 0; i < k; ++i) {
+      prompts.push_back(ids);
+      s.problems.push_back(&p);
+    }
+  }
+  GenerateOptions go;
+  go.sampling = sampling;
+  go.seed = seed;
+  model->eval();
+  for (const Generation& g : Generate(model, prompts, go, flops)) s.completions.push_back(tok.Decode(g.tokens));
+  return s;
+}
+
 Completer ModelCompleter(Transformer model, const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops) {
   auto calls = std::make_shared<uint64_t>(0);
   return [model, sampling, seed, flops, calls](const std::vector<const Problem*>& problems,
@@ -16,11 +36,9 @@ Completer ModelCompleter(Transformer model, const SamplingConfig& sampling, uint
     std::vector<std::vector<int>> rows;
     rows.reserve(prefixes.size() * static_cast<size_t>(n));
     for (size_t i = 0; i < prefixes.size(); ++i) {
-      std::vector<int> p = {Tokenizer::kBos};
-      for (const std::string& part : {problems[i]->prompt, prefixes[i]}) {
-        const auto ids = tok.Encode(part);
-        p.insert(p.end(), ids.begin(), ids.end());
-      }
+      std::vector<int> p = tok.EncodePrompt(problems[i]->prompt);
+      const std::vector<int> prefix = tok.Encode(prefixes[i]);
+      p.insert(p.end(), prefix.begin(), prefix.end());
       for (int k = 0; k < n; ++k) rows.push_back(p);
     }
     GenerateOptions go;

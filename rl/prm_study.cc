@@ -4,44 +4,14 @@
 #include <cstdio>
 
 #include "error.h"
-#include "generate.h"
 #include "mc_labels.h"
 #include "prm_completer.h"
 #include "prm_train.h"
 #include "rerank.h"
-#include "tokenizer.h"
 
 namespace r1lab {
 
 namespace {
-
-struct Samples {
-  std::vector<const Problem*> problems;  // per sample
-  std::vector<std::string> completions;
-};
-
-// k samples of each problem from `model`.
-Samples Sample(Transformer& model, const std::vector<Problem>& problems, int k, const SamplingConfig& sampling,
-               uint64_t seed, FlopCounter* flops) {
-  const Tokenizer& tok = Tokenizer::Get();
-  std::vector<std::vector<int>> prompts;
-  Samples s;
-  for (const Problem& p : problems) {
-    std::vector<int> ids = {Tokenizer::kBos};
-    const auto body = tok.Encode(p.prompt);
-    ids.insert(ids.end(), body.begin(), body.end());
-    for (int i = 0; i < k; ++i) {
-      prompts.push_back(ids);
-      s.problems.push_back(&p);
-    }
-  }
-  GenerateOptions go;
-  go.sampling = sampling;
-  go.seed = seed;
-  model->eval();
-  for (const Generation& g : Generate(model, prompts, go, flops)) s.completions.push_back(tok.Decode(g.tokens));
-  return s;
-}
 
 Transformer WithPrmHead(Transformer& base) {
   ModelConfig mc = base->config();
@@ -84,7 +54,7 @@ PrmStudy RunPrmStudy(Transformer& base, const Task& task, const PrmStudySpec& sp
   // 1. Label the base's own samples on training problems.
   std::vector<Problem> train_problems;
   for (int i = 0; i < spec.label_traces; ++i) train_problems.push_back(task.SampleTrain(rng));
-  const Samples train = Sample(base, train_problems, 1, spec.sampling, spec.seed, &label_flops);
+  const Samples train = SampleCompletions(base, train_problems, 1, spec.sampling, spec.seed, &label_flops);
   std::vector<LabelJob> jobs;
   for (size_t i = 0; i < train.completions.size(); ++i)
     jobs.push_back({train.problems[i], train.completions[i], SegmentSteps(train.completions[i], spec.segmenter)});
@@ -112,7 +82,7 @@ PrmStudy RunPrmStudy(Transformer& base, const Task& task, const PrmStudySpec& sp
 
   // 3. Held-out candidates, scored.
   const std::vector<Problem> test(task.TestSet().begin(), task.TestSet().begin() + spec.test_problems);
-  const Samples cand = Sample(base, test, spec.candidates, spec.sampling, spec.seed + 2, &score_flops);
+  const Samples cand = SampleCompletions(base, test, spec.candidates, spec.sampling, spec.seed + 2, &score_flops);
   std::vector<PrmExample> prm_items, orm_items;
   std::vector<bool> correct;
   std::vector<std::string> answers;

@@ -21,9 +21,7 @@ PrmBatch Build(const std::vector<PrmExample>& items) {
   std::vector<int64_t> rows, positions;
   PrmBatch b;
   for (size_t i = 0; i < items.size(); ++i) {
-    std::vector<int> p = {Tokenizer::kBos};
-    const auto body = tok.Encode(items[i].prompt);
-    p.insert(p.end(), body.begin(), body.end());
+    const std::vector<int> p = tok.EncodePrompt(items[i].prompt);
     prompts.push_back(p);
     completions.push_back(tok.Encode(items[i].completion));
     const auto pos = StepEndPositions(items[i].prompt, items[i].completion, items[i].steps);

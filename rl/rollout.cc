@@ -38,9 +38,7 @@ Rollouts SampleRollouts(Transformer& policy, const Task& task, Rng& rng, int n_p
   r.group_size = G;
   for (int i = 0; i < n_problems; ++i) {
     r.problems.push_back(task.SampleTrain(rng));
-    std::vector<int> p = {Tokenizer::kBos};
-    const auto body = tok.Encode(r.problems.back().prompt);
-    p.insert(p.end(), body.begin(), body.end());
+    const std::vector<int> p = tok.EncodePrompt(r.problems.back().prompt);
     for (int g = 0; g < G; ++g) r.prompts.push_back(p);
   }
   GenerateOptions go;

@@ -13,9 +13,7 @@ PolicyTokenEnv::PolicyTokenEnv(Transformer policy, const Task& task, const Probl
                                int max_new_tokens, const SamplingConfig& rollout, uint64_t seed, FlopCounter* flops)
     : policy_(policy), task_(task), problem_(problem), max_children_(max_children), max_new_tokens_(max_new_tokens),
       rollout_(rollout), seed_(seed), flops_(flops) {
-  prompt_ = {Tokenizer::kBos};
-  const auto body = Tokenizer::Get().Encode(problem.prompt);
-  prompt_.insert(prompt_.end(), body.begin(), body.end());
+  prompt_ = Tokenizer::Get().EncodePrompt(problem.prompt);
   const int room = policy_->config().max_seq_len() - static_cast<int>(prompt_.size());
   if (room < 1) throw InputError("search: the prompt fills the model's context");
   max_new_tokens_ = std::min(max_new_tokens_, room);

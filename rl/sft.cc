@@ -38,9 +38,7 @@ TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>
   const Tokenizer& tok = Tokenizer::Get();
   std::vector<std::vector<int>> prompts, completions;
   for (const auto& [prompt, completion] : pc) {
-    std::vector<int> p = {Tokenizer::kBos};
-    const auto body = tok.Encode(prompt);
-    p.insert(p.end(), body.begin(), body.end());
+    const std::vector<int> p = tok.EncodePrompt(prompt);
     std::vector<int> c = tok.Encode(completion);
     c.push_back(Tokenizer::kEos);
     if (static_cast<int>(p.size() + c.size()) > max_seq_len)

@@ -185,9 +185,7 @@ Trace ArithTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) const
     }
     cur = written;
   }
-  std::string think;
-  for (const Step& s : tr.steps) think += s.text + "\n";
-  tr.completion = "<think>" + think + "</think><answer>" + std::to_string(cur) + "</answer>";
+  tr.completion = TraceCompletion(tr.steps, std::to_string(cur));
   tr.answer_correct = std::to_string(cur) == p.gold;
   return tr;
 }

@@ -20,7 +20,7 @@ struct N {
   long long num = 0;
   char op = 0;       // binary operator, or comparison code
   int var = 0;       // a..z
-  std::vector<int> kids;
+  std::vector<int> kids = {};
 };
 
 const char* const kCmp[] = {"lt", "le", "gt", "ge", "eq", "ne"};
@@ -398,25 +398,15 @@ Trace CodeTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) const 
   } else {
     attempt(p.gold, "");
   }
-  std::string think;
-  for (const Step& s : tr.steps) think += s.text + "\n";
-  tr.completion = "<think>" + think + "</think><answer>" + answer + "</answer>";
+  tr.completion = TraceCompletion(tr.steps, answer);
   std::string why;
   tr.answer_correct = PassesTests(answer, visible, &why) && PassesTests(answer, hidden, &why);
   return tr;
 }
 
 Verdict VerifyProgram(const std::string& completion, const std::vector<CodeTest>& tests, const CodeLimits& limits) {
-  Verdict v;
-  v.format_ok = FormatOk(completion);
-  const Extraction x = ExtractTaggedAnswer(completion);
-  if (!x.ok) {
-    v.error = x.error;
-    return v;
-  }
-  v.extracted = x.answer;
-  v.correct = PassesTests(x.answer, tests, &v.error, limits);
-  return v;
+  return JudgeExtracted(completion, ExtractTaggedAnswer(completion),
+                        [&](const std::string& a, std::string* why) { return PassesTests(a, tests, why, limits); });
 }
 
 Verdict CodeTask::Verify(const std::string& completion, const Problem& p) const {

@@ -311,26 +311,17 @@ Trace CountdownTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) c
     if (open == std::string::npos) break;
     expr = expr.substr(0, open) + std::to_string(r) + expr.substr(close + 1);
   }
-  std::string think;
-  for (const Step& s : tr.steps) think += s.text + "\n";
-  tr.completion = "<think>" + think + "</think><answer>" + answer + "</answer>";
+  tr.completion = TraceCompletion(tr.steps, answer);
   tr.answer_correct = CheckCountdown(answer, numbers, target).correct;
   return tr;
 }
 
 Verdict VerifyCountdown(const std::string& completion, const std::vector<long long>& numbers, long long target) {
-  Verdict v;
-  v.format_ok = FormatOk(completion);
-  const Extraction x = ExtractTaggedAnswer(completion);
-  if (!x.ok) {
-    v.error = x.error;
-    return v;
-  }
-  v.extracted = x.answer;
-  const CountdownCheck c = CheckCountdown(x.answer, numbers, target);
-  v.correct = c.correct;
-  v.error = c.why;
-  return v;
+  return JudgeExtracted(completion, ExtractTaggedAnswer(completion), [&](const std::string& a, std::string* why) {
+    const CountdownCheck c = CheckCountdown(a, numbers, target);
+    *why = c.why;
+    return c.correct;
+  });
 }
 
 Verdict CountdownTask::Verify(const std::string& completion, const Problem& p) const {

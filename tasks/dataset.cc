@@ -118,9 +118,7 @@ Trace DatasetTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) con
     long long g = 0;
     answer = ParseInteger(p.gold, &g) ? std::to_string(g + 1) : p.gold + " + 1";
   }
-  std::string think;
-  for (const Step& s : tr.steps) think += s.text + "\n";
-  tr.completion = "<think>" + think + "</think><answer>" + answer + "</answer>";
+  tr.completion = TraceCompletion(tr.steps, answer);
   tr.answer_correct = Verify(tr.completion, p).correct;
   return tr;
 }

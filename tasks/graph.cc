@@ -203,9 +203,7 @@ Trace GraphTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) const
       answer = PathText(longer);
     }
   }
-  std::string think;
-  for (const Step& s : tr.steps) think += s.text + "\n";
-  tr.completion = "<think>" + think + "</think><answer>" + answer + "</answer>";
+  tr.completion = TraceCompletion(tr.steps, answer);
   tr.answer_correct = JudgeAnswer(answer, p.key, cfg_.check()).correct;
   return tr;
 }
@@ -246,12 +244,11 @@ Verdict GraphTask::JudgeAnswer(const std::string& answer, const std::string& key
 }
 
 Verdict VerifyGraph(const std::string& completion, const std::string& key, GraphCheck check) {
-  const Extraction x = ExtractTaggedAnswer(completion);
-  Verdict v;
-  if (x.ok) v = GraphTask::JudgeAnswer(x.answer, key, check);
-  else v.error = x.error;
-  v.format_ok = FormatOk(completion);
-  return v;
+  return JudgeExtracted(completion, ExtractTaggedAnswer(completion), [&](const std::string& a, std::string* why) {
+    const Verdict g = GraphTask::JudgeAnswer(a, key, check);
+    *why = g.error;
+    return g.correct;
+  });
 }
 
 Verdict GraphTask::Verify(const std::string& completion, const Problem& p) const {

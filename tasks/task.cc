@@ -21,6 +21,12 @@ std::unique_ptr<Task> MakeTask(const TaskConfig& cfg) {
   throw ConfigError("task: no task set; expected one of: arith, countdown, graph, code, dataset");
 }
 
+std::string TraceCompletion(const std::vector<Step>& steps, const std::string& answer) {
+  std::string think;
+  for (const Step& s : steps) think += s.text + "\n";
+  return "<think>" + think + "</think><answer>" + answer + "</answer>";
+}
+
 void DrawnTask::BuildSplit(const TaskConfig& cfg) {
   Rng rng(cfg.split_seed());
   // The split must leave at least as many distinct problems for training: if

@@ -35,6 +35,10 @@ struct Trace {
   bool answer_correct = false;
 };
 
+// "<think>" + one line per step + "</think><answer>" + answer + "</answer>":
+// how every teacher writes its trace.
+std::string TraceCompletion(const std::vector<Step>& steps, const std::string& answer);
+
 // Thread-safe after construction (all methods const).
 class Task {
  public:

@@ -188,7 +188,9 @@ TEST(Language, WordedArithRendersBothLanguagesAndMixesAtTheConfiguredRate) {
   for (const Problem& p : t.TestSet()) {
     es += p.language == "es";
     EXPECT_EQ(p.prompt.find('+'), std::string::npos) << p.prompt;
-    if (p.language == "es") EXPECT_TRUE(p.prompt.find("mas") != std::string::npos || p.prompt.find("menos") != std::string::npos);
+    if (p.language == "es") {
+      EXPECT_TRUE(p.prompt.find("mas") != std::string::npos || p.prompt.find("menos") != std::string::npos);
+    }
   }
   EXPECT_GT(es, 25);
   EXPECT_LT(es, 75);

@@ -152,35 +152,34 @@ bool ParseInteger(const std::string& s_in, long long* value) {
   return true;
 }
 
-Verdict VerifyIntegerAnswer(const std::string& completion, const std::string& gold) {
+Verdict JudgeExtracted(const std::string& completion, const Extraction& x,
+                       const std::function<bool(const std::string& answer, std::string* why)>& judge) {
   Verdict v;
   v.format_ok = FormatOk(completion);
-  const Extraction x = ExtractTaggedAnswer(completion);
   if (!x.ok) {
     v.error = x.error;
     return v;
   }
   v.extracted = x.answer;
-  long long got = 0, want = 0;
-  v.correct = ParseInteger(x.answer, &got) && ParseInteger(gold, &want) && got == want;
+  v.correct = judge(x.answer, &v.error);
   return v;
 }
 
+Verdict VerifyIntegerAnswer(const std::string& completion, const std::string& gold) {
+  return JudgeExtracted(completion, ExtractTaggedAnswer(completion), [&](const std::string& a, std::string*) {
+    long long got = 0, want = 0;
+    return ParseInteger(a, &got) && ParseInteger(gold, &want) && got == want;
+  });
+}
+
 Verdict VerifyMathAnswer(const std::string& completion, const std::string& gold, double rel_tol) {
-  Verdict v;
-  v.format_ok = FormatOk(completion);
-  const Extraction x = ExtractMathAnswer(completion);
-  if (!x.ok) {
-    v.error = x.error;
-    return v;
-  }
-  v.extracted = x.answer;
-  MathOptions opt;
-  opt.rel_tol = rel_tol;
-  const MathJudgement j = CompareMath(gold, x.answer, opt);
-  v.correct = j.result == MathResult::kEqual;
-  if (j.result == MathResult::kUnverifiable) v.error = "unverifiable: " + j.reason;
-  return v;
+  return JudgeExtracted(completion, ExtractMathAnswer(completion), [&](const std::string& a, std::string* why) {
+    MathOptions opt;
+    opt.rel_tol = rel_tol;
+    const MathJudgement j = CompareMath(gold, a, opt);
+    if (j.result == MathResult::kUnverifiable) *why = "unverifiable: " + j.reason;
+    return j.result == MathResult::kEqual;
+  });
 }
 
 }  // namespace r1lab

@@ -7,6 +7,7 @@
 // specials written by name.
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace r1lab {
@@ -41,6 +42,12 @@ struct Verdict {
   std::string extracted;
   std::string error;  // extraction failure, if any
 };
+
+// The verdict every task builds the same way: format checked; if the
+// extraction failed its reason is the error; else `judge(answer, &why)`
+// decides correctness (and may explain).
+Verdict JudgeExtracted(const std::string& completion, const Extraction& x,
+                       const std::function<bool(const std::string& answer, std::string* why)>& judge);
 
 // Integer answer against an integer gold. Thread-safe (pure).
 Verdict VerifyIntegerAnswer(const std::string& completion, const std::string& gold);

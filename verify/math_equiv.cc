@@ -631,23 +631,18 @@ Normalised Normalise(const std::string& in) {
     s = ReplaceAll(s, sp, " ");
   for (const char* lr : {"\\left", "\\right", "\\bigl", "\\bigr", "\\Bigl", "\\Bigr", "\\big", "\\Big"})
     s = ReplaceCommand(s, lr, "");
-  s = ReplaceCommand(s, "\\dfrac", "\\frac");
-  s = ReplaceCommand(s, "\\tfrac", "\\frac");
-  s = ReplaceCommand(s, "\\cdot", "*");
-  s = ReplaceCommand(s, "\\times", "*");
-  s = ReplaceCommand(s, "\\ast", "*");
-  s = ReplaceCommand(s, "\\div", "/");
-  s = ReplaceCommand(s, "\\lbrace", "\\{");
-  s = ReplaceCommand(s, "\\rbrace", "\\}");
-  for (const char* bar : {"\\lvert", "\\rvert", "\\vert", "\\mid"}) s = ReplaceCommand(s, bar, "|");
-  s = ReplaceCommand(s, "\\infinity", "\\infty");
+  // Commands rewritten in this order (ReplaceCommand skips longer names).
+  static const std::pair<const char*, const char*> kCommands[] = {
+      {"\\dfrac", "\\frac"}, {"\\tfrac", "\\frac"}, {"\\cdot", "*"},   {"\\times", "*"},
+      {"\\ast", "*"},        {"\\div", "/"},        {"\\lbrace", "\\{"}, {"\\rbrace", "\\}"},
+      {"\\lvert", "|"},      {"\\rvert", "|"},      {"\\vert", "|"},     {"\\mid", "|"},
+      {"\\infinity", "\\infty"}};
+  for (const auto& [from, to] : kCommands) s = ReplaceCommand(s, from, to);
   s = ReplaceAll(s, "^{\\circ}", "");
   s = ReplaceAll(s, "^\\circ", "");
   s = ReplaceCommand(s, "\\circ", "");
   s = ReplaceCommand(s, "\\degree", "");
-  s = ReplaceAll(s, "\\%", "");
-  s = ReplaceAll(s, "%", "");
-  s = ReplaceAll(s, "{,}", "");
+  for (const char* drop : {"\\%", "%", "{,}"}) s = ReplaceAll(s, drop, "");
   s = ReplaceAll(s, "\x01", "\\\\");
   for (const char* font : {"\\mathrm", "\\mathbf", "\\textbf", "\\mbox", "\\textrm", "\\mathit", "\\operatorname"})
     s = ReplaceAll(s, std::string(font) + "{", "\\text{");
