@@ -22,6 +22,9 @@ const char* FlopPhaseName(FlopPhase p) {
     case FlopPhase::kGenerate: return "generate";
     case FlopPhase::kTrain: return "train";
     case FlopPhase::kScore: return "score";
+    case FlopPhase::kLabel: return "label";
+    case FlopPhase::kRewardTrain: return "reward_train";
+    case FlopPhase::kRewardScore: return "reward_score";
     default: return "?";
   }
 }

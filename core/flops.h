@@ -20,7 +20,10 @@ double ForwardFlopsPerToken(const ModelConfig& m, int vocab, double ctx);
 // (token t attends to t+1 keys).
 double ForwardFlopsSequence(const ModelConfig& m, int vocab, int64_t len);
 
-enum class FlopPhase { kGenerate = 0, kTrain = 1, kScore = 2, kCount = 3 };
+// kLabel, kRewardTrain and kRewardScore are a learned reward's costs:
+// sampling and Monte Carlo labelling of its training data, training it, and
+// scoring rollouts with it. kScore is other no-grad forwards (the reference).
+enum class FlopPhase { kGenerate = 0, kTrain = 1, kScore = 2, kLabel = 3, kRewardTrain = 4, kRewardScore = 5, kCount = 6 };
 const char* FlopPhaseName(FlopPhase p);
 
 // Thread-safe counters per phase.

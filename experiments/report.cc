@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +20,7 @@ namespace {
 struct Point {
   double step = 0, flops = 0, pass1 = 0, maj = 0, pass_n = 0, format = 0, length = 0, reflect = 0, wait = 0;
   double language = 1;                  // language consistency (1 for one-language tasks)
+  double steps_mean = NAN, repeated = NAN, no_answer = NAN;  // absent in results older than these metrics
   std::map<int, double> pass_at;        // k -> pass@k
   std::map<int, double> level_pass1;    // level -> pass@1
   std::map<int, double> level_length;   // level -> mean length
@@ -33,6 +35,9 @@ Point ParseEval(const JsonValue& e, int n) {
   p.reflect = e.num("reflect_per_1k");
   p.wait = e.num("wait_per_1k");
   if (const JsonValue* l = e.find("language_consistency")) p.language = l->number();
+  if (const JsonValue* v = e.find("steps_mean")) p.steps_mean = v->number();
+  if (const JsonValue* v = e.find("repeated_step_rate")) p.repeated = v->number();
+  if (const JsonValue* v = e.find("no_answer_rate")) p.no_answer = v->number();
   for (const auto& [k, v] : e.at("pass_at").members()) p.pass_at[std::stoi(k)] = v.number();
   p.pass_n = p.pass_at.count(n) ? p.pass_at[n] : 0;
   for (const JsonValue& l : e.at("by_level").array()) {
@@ -51,10 +56,25 @@ Point ReadEvalFile(const std::string& path, int n) {
   }
 }
 
+// A learned-reward arm's training step: the proxy and the truth on the same samples.
+struct ProxyPoint {
+  double step = 0, proxy = 0, accuracy = 0, auc = 0;
+};
+
+// The reward model on one model's held-out samples (the shift line).
+struct RmView {
+  double outcome_auc = NAN, step_auc = NAN;
+};
+
 struct Run {
   Point final;
   std::vector<Point> curve;  // eval points in step order
   double flops = 0, wall = 0;
+  std::map<std::string, double> phase_flops;  // FLOPs by phase (done.json; absent in older results)
+  // Learned-reward arms only:
+  std::vector<ProxyPoint> proxy;
+  double label_f1 = NAN;
+  RmView rm_base, rm_policy;
 };
 
 Run ReadRun(const std::string& rdir, int n) {
@@ -63,15 +83,63 @@ Run ReadRun(const std::string& rdir, int n) {
   const JsonValue done = JsonValue::Parse(ReadFile(rdir + "/done.json"));
   r.flops = done.num("flops");
   r.wall = done.num("wall_s");
+  if (const JsonValue* ph = done.find("flops_by_phase"))
+    for (const auto& [k, v] : ph->members()) r.phase_flops[k] = v.number();
+  auto view = [](const JsonValue& v) {
+    RmView out;
+    out.outcome_auc = v.num("outcome_auc");
+    if (const JsonValue* a = v.find("step_auc")) out.step_auc = a->number();
+    return out;
+  };
   for (const std::string& line : ReadLines(rdir + "/metrics.jsonl")) {
-    if (line.find("\"eval\"") == std::string::npos) continue;
     const JsonValue j = JsonValue::Parse(line);
-    Point p = ParseEval(j.at("eval"), n);
-    p.step = j.num("step");
-    p.flops = j.num("flops");
-    r.curve.push_back(p);
+    if (const JsonValue* e = j.find("eval")) {
+      Point p = ParseEval(*e, n);
+      p.step = j.num("step");
+      p.flops = j.num("flops");
+      r.curve.push_back(p);
+    } else if (const JsonValue* rm = j.find("reward_model")) {
+      if (const JsonValue* f1 = rm->find("label_f1")) r.label_f1 = f1->number();
+    } else if (const JsonValue* sh = j.find("shift")) {
+      r.rm_base = view(sh->at("base"));
+      r.rm_policy = view(sh->at("policy"));
+    } else if (const JsonValue* px = j.find("proxy_reward")) {
+      r.proxy.push_back({j.num("step"), px->number(), j.num("true_accuracy"), j.num("proxy_auc")});
+    }
   }
   return r;
+}
+
+// Mean of f over the first (or last) tenth of a run's proxy points.
+template <typename F>
+double WindowMean(const std::vector<ProxyPoint>& v, bool last, F f) {
+  if (v.empty()) return NAN;
+  const size_t w = std::max<size_t>(1, v.size() / 10);
+  double sum = 0;
+  for (size_t i = 0; i < w; ++i) sum += f(v[last ? v.size() - w + i : i]);
+  return sum / static_cast<double>(w);
+}
+
+// The hacking onset: the eval step where held-out pass@1 peaks (step 0 is
+// the base), if the training proxy averages higher after it than over the
+// tenth of the run leading up to it, and the peak is not the last eval
+// point. -1: no onset (the truth kept up, or the proxy did not rise).
+double HackingOnset(const Run& r, double base_pass1) {
+  if (r.proxy.empty() || r.curve.empty()) return -1;
+  double best = base_pass1, peak = 0;
+  for (const Point& p : r.curve)
+    if (p.pass1 > best) best = p.pass1, peak = p.step;
+  if (peak >= r.curve.back().step) return -1;
+  const size_t w = std::max<size_t>(1, r.proxy.size() / 10);
+  double before = 0, after = 0;
+  int nb = 0, na = 0;
+  for (const ProxyPoint& q : r.proxy) {
+    if (q.step > peak) after += q.proxy, ++na;
+    else if (q.step > peak - static_cast<double>(w)) before += q.proxy, ++nb;
+  }
+  if (nb == 0)  // the peak is the base: compare with the run's first tenth
+    before = WindowMean(r.proxy, false, [](const ProxyPoint& q) { return q.proxy; }), nb = 1;
+  return na > 0 && after / na > before / nb ? peak : -1;
 }
 
 std::string Fmt(const MeanCi& m, double scale, int decimals) {
@@ -98,7 +166,7 @@ std::vector<double> Collect(const std::vector<Run>& runs, F f) {
 
 // Writes the data files and the gnuplot script; runs gnuplot if present.
 void WritePlots(const std::string& dir, const Point& base, const std::vector<std::string>& names,
-                const std::vector<std::vector<Run>>& arms, int n) {
+                const std::vector<std::vector<Run>>& arms, const std::vector<bool>& learned, int n) {
   const std::string pdir = dir + "/plots";
   EnsureWritableDir(pdir);
   std::ostringstream curves, passk, levels;
@@ -148,6 +216,34 @@ void WritePlots(const std::string& dir, const Point& base, const std::vector<std
     }
     final_blocks(names[a], fin);
   }
+  // Learned-reward arms: the proxy and the training accuracy per step (mean
+  // over seeds, 5-step centred moving average), one block per such arm.
+  std::ostringstream proxy_dat;
+  std::vector<size_t> proxy_arms;
+  for (size_t a = 0; a < arms.size(); ++a) {
+    if (!learned[a]) continue;
+    size_t len = SIZE_MAX;
+    for (const Run& r : arms[a]) len = std::min(len, r.proxy.size());
+    if (len == SIZE_MAX || len == 0) continue;
+    proxy_arms.push_back(a);
+    std::vector<ProxyPoint> mean(len);
+    for (const Run& r : arms[a])
+      for (size_t i = 0; i < len; ++i) {
+        const double k = static_cast<double>(arms[a].size());
+        mean[i].step += r.proxy[i].step / k, mean[i].proxy += r.proxy[i].proxy / k;
+        mean[i].accuracy += r.proxy[i].accuracy / k;
+      }
+    proxy_dat << "# " << names[a] << "\n# step proxy train_accuracy (5-step moving averages)\n";
+    for (size_t i = 0; i < len; ++i) {
+      const size_t lo = i >= 2 ? i - 2 : 0, hi = std::min(len, i + 3);
+      double p = 0, q = 0;
+      for (size_t j = lo; j < hi; ++j) p += mean[j].proxy, q += mean[j].accuracy;
+      proxy_dat << mean[i].step << " " << p / static_cast<double>(hi - lo) << " " << q / static_cast<double>(hi - lo)
+                << "\n";
+    }
+    proxy_dat << "\n\n";
+  }
+  if (!proxy_arms.empty()) WriteFileAtomic(pdir + "/proxy.dat", proxy_dat.str());
   WriteFileAtomic(pdir + "/curves.dat", curves.str());
   WriteFileAtomic(pdir + "/pass_at_k.dat", passk.str());
   WriteFileAtomic(pdir + "/levels.dat", levels.str());
@@ -183,7 +279,23 @@ void WritePlots(const std::string& dir, const Point& base, const std::vector<std
       {"length_by_level", "response length by difficulty (final)", "level (operations)", "tokens", "set xtics 1\n",
        series("levels.dat", "1:3", "linespoints", false)},
   };
-  for (const Plot& p : plots) {
+  std::vector<Plot> all_plots = plots;
+  if (!proxy_arms.empty()) {
+    std::string body;
+    for (size_t i = 0; i < proxy_arms.size(); ++i) {
+      const size_t a = proxy_arms[i];
+      const std::string color = " linecolor " + std::to_string(a + 2);
+      body += std::string(body.empty() ? "" : ", ") + "'proxy.dat' index " + std::to_string(i) +
+              " using 1:2 with lines linewidth 2" + color + " title '" + names[a] + " proxy', 'proxy.dat' index " +
+              std::to_string(i) + " using 1:3 with lines dashtype 2" + color + " title '" + names[a] +
+              " training accuracy', 'curves.dat' index " + std::to_string(a + 1) + " using 1:3 with points pointtype 7" +
+              color + " title '" + names[a] + " held-out pass@1'";
+    }
+    all_plots.push_back({"proxy_vs_truth",
+                         "proxy reward against the truth (lines: 5-step moving averages)",
+                         "step", "proxy / accuracy", "set yrange [0:1]\n", body});
+  }
+  for (const Plot& p : all_plots) {
     for (const char* term : {"svg size 800,480 dynamic noenhanced", "pngcairo size 800,480 noenhanced"}) {
       const std::string ext = std::string(term).rfind("svg", 0) == 0 ? ".svg" : ".png";
       gp << "reset\nset key outside right\nset grid\nset terminal " << term << "\nset output '" << p.name << ext
@@ -226,26 +338,142 @@ MeanCi MeanWithCi(const std::vector<double>& xs) {
   return m;
 }
 
+namespace {
+
+std::string FmtOr(const MeanCi& m, double scale, int decimals) { return m.n == 0 ? "-" : Fmt(m, scale, decimals); }
+std::string SciOr(const MeanCi& m) { return m.n == 0 ? "-" : FmtSci(m); }
+
+// Values that are present (not NaN) only.
+std::vector<double> Present(const std::vector<double>& xs) {
+  std::vector<double> out;
+  for (double x : xs)
+    if (!std::isnan(x)) out.push_back(x);
+  return out;
+}
+
+// The learned-reward sections of summary.md: proxy against truth,
+// degeneration, and the reward model's labels, shift and cost.
+std::string LearnedRewardSections(const std::vector<std::string>& names, const std::vector<std::vector<Run>>& arms,
+                                  const std::vector<bool>& learned, const Point& base) {
+  std::ostringstream md;
+  auto over = [](const std::vector<Run>& runs, auto f) { return MeanWithCi(Present(Collect(runs, f))); };
+  md << "\n## Learned reward: proxy against truth\n\n"
+     << "| arm | proxy, first → last tenth of steps | training accuracy, same samples | gap (proxy − accuracy), last "
+        "tenth | proxy AUC (right vs wrong), first → last | held-out pass@1: base → peak (step) → final | hacking "
+        "onset (step) |\n|---|---|---|---|---|---|---|\n";
+  for (size_t a = 0; a < arms.size(); ++a) {
+    if (!learned[a]) continue;
+    const auto& runs = arms[a];
+    auto win = [&](bool last, auto f) { return over(runs, [&](const Run& r) { return WindowMean(r.proxy, last, f); }); };
+    auto proxy = [](const ProxyPoint& q) { return q.proxy; };
+    auto acc = [](const ProxyPoint& q) { return q.accuracy; };
+    auto auc = [](const ProxyPoint& q) { return q.auc; };
+    auto gap = [](const ProxyPoint& q) { return q.proxy - q.accuracy; };
+    const MeanCi peak = over(runs, [&](const Run& r) {
+      double best = base.pass1;
+      for (const Point& p : r.curve) best = std::max(best, p.pass1);
+      return best;
+    });
+    const MeanCi peak_step = over(runs, [&](const Run& r) {
+      double best = base.pass1, at = 0;
+      for (const Point& p : r.curve)
+        if (p.pass1 > best) best = p.pass1, at = p.step;
+      return at;
+    });
+    const MeanCi final = over(runs, [](const Run& r) { return r.final.pass1; });
+    std::string onsets;
+    for (const Run& r : runs) {
+      const double o = HackingOnset(r, base.pass1);
+      onsets += (onsets.empty() ? "" : ", ") + (o < 0 ? std::string("none") : std::to_string(static_cast<long>(o)));
+    }
+    md << "| " << names[a] << " | " << FmtOr(win(false, proxy), 1, 3) << " → " << FmtOr(win(true, proxy), 1, 3)
+       << " | " << FmtOr(win(false, acc), 100, 1) << "% → " << FmtOr(win(true, acc), 100, 1) << "% | "
+       << FmtOr(win(true, gap), 1, 3) << " | " << FmtOr(win(false, auc), 1, 2) << " → " << FmtOr(win(true, auc), 1, 2)
+       << " | " << Fmt(MeanWithCi({base.pass1}), 100, 1) << "% → " << FmtOr(peak, 100, 1) << "% ("
+       << FmtOr(peak_step, 1, 0) << ") → " << FmtOr(final, 100, 1) << "% | " << onsets << " |\n";
+  }
+  md << "\nThe proxy is the learned reward the policy maximises (in [0, 1]); training accuracy is the rule verifier "
+        "on the very same samples. Hacking onset, per seed: the eval step where held-out pass@1 peaked, when the "
+        "proxy then kept rising (its mean after the peak exceeds its mean over the tenth of the run before it); "
+        "none otherwise.\n";
+
+  md << "\n## Degeneration signs (held-out, final)\n\n"
+     << "| arm | steps per response | repeated steps % | no valid answer % | length |\n|---|---|---|---|---|\n";
+  auto degen_row = [&](const std::string& name, const std::vector<Point>& pts) {
+    auto col = [&](auto f) {
+      std::vector<double> v;
+      for (const Point& p : pts) v.push_back(f(p));
+      return MeanWithCi(Present(v));
+    };
+    md << "| " << name << " | " << FmtOr(col([](const Point& p) { return p.steps_mean; }), 1, 2) << " | "
+       << FmtOr(col([](const Point& p) { return p.repeated; }), 100, 1) << " | "
+       << FmtOr(col([](const Point& p) { return p.no_answer; }), 100, 1) << " | "
+       << FmtOr(col([](const Point& p) { return p.length; }), 1, 1) << " |\n";
+  };
+  degen_row("base", {base});
+  for (size_t a = 0; a < arms.size(); ++a) {
+    std::vector<Point> pts;
+    for (const Run& r : arms[a]) pts.push_back(r.final);
+    degen_row(names[a], pts);
+  }
+
+  md << "\n## Reward model: labels, distribution shift, cost\n\n"
+     << "| arm | step-label F1 against the truth | RM outcome AUC: base samples → final policy's | RM step AUC: "
+        "base → final policy | FLOPs: labelling / RM training / RM scoring | RM share of the arm's FLOPs |\n"
+        "|---|---|---|---|---|---|\n";
+  for (size_t a = 0; a < arms.size(); ++a) {
+    if (!learned[a]) continue;
+    const auto& runs = arms[a];
+    auto phase = [&](const char* name) {
+      return over(runs, [&](const Run& r) -> double { return r.phase_flops.count(name) ? r.phase_flops.at(name) : NAN; });
+    };
+    const MeanCi share = over(runs, [](const Run& r) -> double {
+      if (!r.phase_flops.count("label") || r.flops <= 0) return NAN;
+      return (r.phase_flops.at("label") + r.phase_flops.at("reward_train") + r.phase_flops.at("reward_score")) /
+             r.flops;
+    });
+    md << "| " << names[a] << " | " << FmtOr(over(runs, [](const Run& r) { return r.label_f1; }), 1, 2) << " | "
+       << FmtOr(over(runs, [](const Run& r) { return r.rm_base.outcome_auc; }), 1, 2) << " → "
+       << FmtOr(over(runs, [](const Run& r) { return r.rm_policy.outcome_auc; }), 1, 2) << " | "
+       << FmtOr(over(runs, [](const Run& r) { return r.rm_base.step_auc; }), 1, 2) << " → "
+       << FmtOr(over(runs, [](const Run& r) { return r.rm_policy.step_auc; }), 1, 2) << " | "
+       << SciOr(phase("label")) << " / " << SciOr(phase("reward_train")) << " / " << SciOr(phase("reward_score"))
+       << " | " << (share.n ? Fmt(share, 100, 1) + "%" : "-") << " |\n";
+  }
+  md << "\nStep-label F1: the reward model's training labels (Monte Carlo, or the truth) against the per-step "
+        "ground truth, for \"this step is wrong\" (PRMs on tasks with step truth). AUCs: the reward model's score for "
+        "telling right from wrong answers (outcome) and right from wrong steps, on held-out samples of the base and "
+        "of the final policy (0.5 is chance). GRPO's rule reward costs none of these FLOPs.\n";
+  return md.str();
+}
+
+}  // namespace
+
 std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
   const int n = cfg.eval().samples_per_problem();
   const Point base = ReadEvalFile(dir + "/base/eval.json", n);
   std::vector<std::string> names;
   std::vector<std::vector<Run>> arms;
+  std::vector<bool> learned;
   for (const Arm& arm : cfg.arms()) {
     names.push_back(arm.name());
+    learned.push_back(arm.has_prm_rl());
     arms.emplace_back();
     for (uint64_t seed : cfg.seeds())
       arms.back().push_back(ReadRun(dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed), n));
   }
+  const bool any_learned = std::find(learned.begin(), learned.end(), true) != learned.end();
   // Language consistency is a column when prompts come in two languages.
   const bool languages = cfg.task().has_arith() && cfg.task().arith().spanish_rate() > 0;
   std::ostringstream md, csv;
   md << "| arm | seeds | pass@1 % | maj@" << n << " % | pass@" << n << " % | format % | length | reflective/1k"
-     << (languages ? " | language % " : " ") << "| FLOPs | wall s |\n|---|---|---|---|---|---|---|---|"
-     << (languages ? "---|" : "") << "---|---|\n";
+     << (languages ? " | language % " : " ") << (any_learned ? "| proxy − true " : "")
+     << "| FLOPs | wall s |\n|---|---|---|---|---|---|---|---|" << (languages ? "---|" : "")
+     << (any_learned ? "---|" : "") << "---|---|\n";
   csv << "arm,seeds,pass1,pass1_ci,maj,maj_ci,pass_n,pass_n_ci,format_rate,format_rate_ci,mean_length,"
-         "mean_length_ci,reflect_per_1k,reflect_per_1k_ci,flops,wall_s,language,language_ci\n";
-  auto row = [&](const std::string& name, const std::vector<Run>& runs, const Point* only) {
+         "mean_length_ci,reflect_per_1k,reflect_per_1k_ci,flops,wall_s,language,language_ci,proxy,proxy_ci,"
+         "proxy_gap,proxy_gap_ci,steps_mean,repeated_step_rate,no_answer_rate\n";
+  auto row = [&](const std::string& name, const std::vector<Run>& runs, const Point* only, bool is_learned) {
     auto get = [&](auto f) {
       return only ? MeanWithCi({f(*only)}) : MeanWithCi(Collect(runs, [&](const Run& r) { return f(r.final); }));
     };
@@ -258,27 +486,53 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
     const MeanCi lang = get([](const Point& p) { return p.language; });
     const MeanCi flops = only ? MeanCi{} : MeanWithCi(Collect(runs, [](const Run& r) { return r.flops; }));
     const MeanCi wall = only ? MeanCi{} : MeanWithCi(Collect(runs, [](const Run& r) { return r.wall; }));
+    // The proxy and its gap to the truth over the last tenth of training.
+    MeanCi proxy, gap;
+    if (is_learned) {
+      proxy = MeanWithCi(Present(Collect(runs, [](const Run& r) {
+        return WindowMean(r.proxy, true, [](const ProxyPoint& q) { return q.proxy; });
+      })));
+      gap = MeanWithCi(Present(Collect(runs, [](const Run& r) {
+        return WindowMean(r.proxy, true, [](const ProxyPoint& q) { return q.proxy - q.accuracy; });
+      })));
+    }
+    const MeanCi steps = MeanWithCi(Present({get([](const Point& p) { return p.steps_mean; }).mean}));
+    const MeanCi rep = MeanWithCi(Present({get([](const Point& p) { return p.repeated; }).mean}));
+    const MeanCi noans = MeanWithCi(Present({get([](const Point& p) { return p.no_answer; }).mean}));
     md << "| " << name << " | " << (only ? 1 : runs.size()) << " | " << Fmt(pass1, 100, 1) << " | "
        << Fmt(maj, 100, 1) << " | " << Fmt(pn, 100, 1) << " | " << Fmt(fmt, 100, 1) << " | " << Fmt(len, 1, 1)
-       << " | " << Fmt(refl, 1, 2) << (languages ? " | " + Fmt(lang, 100, 1) : "") << " | " << FmtSci(flops) << " | "
-       << Fmt(wall, 1, 0) << " |\n";
+       << " | " << Fmt(refl, 1, 2) << (languages ? " | " + Fmt(lang, 100, 1) : "")
+       << (any_learned ? " | " + FmtOr(gap, 1, 3) : "") << " | " << FmtSci(flops) << " | " << Fmt(wall, 1, 0)
+       << " |\n";
+    auto cell = [](const MeanCi& m, bool half) {
+      if (m.n == 0) return std::string();
+      char b[48];
+      std::snprintf(b, sizeof b, "%.6f", half ? m.half : m.mean);
+      return std::string(b);
+    };
     char buf[512];
     std::snprintf(buf, sizeof buf,
-                  "%s,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.4f,%.4f,%.6g,%.2f,%.6f,%.6f\n",
+                  "%s,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.4f,%.4f,%.6g,%.2f,%.6f,%.6f,",
                   name.c_str(), only ? size_t{1} : runs.size(), pass1.mean, pass1.half, maj.mean, maj.half, pn.mean,
                   pn.half, fmt.mean, fmt.half, len.mean, len.half, refl.mean, refl.half, flops.mean, wall.mean,
                   lang.mean, lang.half);
-    csv << buf;
+    csv << buf << cell(proxy, false) << "," << cell(proxy, true) << "," << cell(gap, false) << "," << cell(gap, true)
+        << "," << cell(steps, false) << "," << cell(rep, false) << "," << cell(noans, false) << "\n";
   };
-  row("base", {}, &base);
-  for (size_t a = 0; a < arms.size(); ++a) row(names[a], arms[a], nullptr);
+  row("base", {}, &base, false);
+  for (size_t a = 0; a < arms.size(); ++a) row(names[a], arms[a], nullptr, learned[a]);
   md << "\nMean ± half-width of the 95% Student-t interval over seeds (n-1 degrees of freedom; no interval for a "
         "single value). Held-out eval: "
      << cfg.eval().num_problems() << " problems x " << n
-     << " samples. FLOPs: the arm's own training and generation, excluding the shared base and evaluation.\n";
+     << " samples. FLOPs: the arm's own training and generation, excluding the shared base and evaluation"
+     << (any_learned ? ", including every cost of a learned reward. proxy − true: the learned reward minus the "
+                       "verifier's accuracy on the same training samples, last tenth of the steps"
+                     : "")
+     << ".\n";
+  if (any_learned) md << LearnedRewardSections(names, arms, learned, base);
   WriteFileAtomic(dir + "/summary.md", "# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n");
   WriteFileAtomic(dir + "/summary.csv", csv.str());
-  WritePlots(dir, base, names, arms, n);
+  WritePlots(dir, base, names, arms, learned, n);
   return md.str();
 }
 

@@ -123,6 +123,12 @@ ExperimentConfig QuickVariant(const ExperimentConfig& cfg) {
     if (arm.has_sft()) arm.mutable_sft()->set_steps(third(arm.sft().steps()));
     if (arm.has_grpo()) arm.mutable_grpo()->set_steps(third(arm.grpo().steps()));
     if (arm.has_ppo()) arm.mutable_ppo()->set_steps(third(arm.ppo().steps()));
+    if (arm.has_prm_rl()) {
+      PrmRlConfig* p = arm.mutable_prm_rl();
+      p->mutable_grpo()->set_steps(third(p->grpo().steps()));
+      p->mutable_reward_model()->set_label_traces(third(p->reward_model().label_traces()));
+      p->mutable_reward_model()->set_train_steps(third(p->reward_model().train_steps()));
+    }
   }
   ev->set_eval_every(std::max(1, ev->eval_every() / 3));
   ValidateConfig(q, "<quick variant of " + cfg.name() + ">");
@@ -248,9 +254,13 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         std::fprintf(stderr, "%s: held-out pass@1 %.1f%%, %.3g FLOPs (budget %s), %.0f s\n", ctx.label.c_str(),
                      100 * r.pass1, train_flops,
                      arm.flop_budget() > 0 ? JsonNumber(arm.flop_budget()).c_str() : "none", wall);
+        Json phases;
+        for (int ph = 0; ph < static_cast<int>(FlopPhase::kCount); ++ph)
+          phases.Add(FlopPhaseName(static_cast<FlopPhase>(ph)), flops.Get(static_cast<FlopPhase>(ph)));
         WriteFileAtomic(done, Json()
                                   .Add("commit", GitCommit())
                                   .Add("flops", train_flops)
+                                  .Add("flops_by_phase", phases)
                                   .Add("flop_budget", arm.flop_budget())
                                   .Add("wall_s", wall)
                                   .Add("checkpoint", ckpt)

@@ -63,6 +63,21 @@ std::vector<Segment> SegmentSteps(const std::string& c, const SegmenterSpec& spe
   return steps;
 }
 
+void Degeneration::Add(const std::string& c, const std::vector<Segment>& segs, bool has_answer) {
+  ++responses;
+  no_answer += !has_answer;
+  std::vector<std::string> seen;
+  for (const Segment& s : segs) {
+    size_t b = s.begin, e = s.end;
+    while (b < e && std::isspace(static_cast<unsigned char>(c[b]))) ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(c[e - 1]))) --e;
+    std::string text = c.substr(b, e - b);
+    ++steps;
+    if (std::find(seen.begin(), seen.end(), text) != seen.end()) ++repeated;
+    else seen.push_back(std::move(text));
+  }
+}
+
 std::vector<bool> SegmentTruth(const std::string& c, const std::vector<Segment>& steps,
                                const std::function<std::optional<bool>(const std::string&)>& line_wrong) {
   // Lines of the whole completion with their verdicts.

@@ -82,6 +82,18 @@ struct FirstErrorScore {
   }
 };
 
+// Signs that a policy games a learned reward, over many responses: steps per
+// response, the share of steps repeating an earlier step of the same
+// response (whitespace-trimmed text), and the share of responses without a
+// valid answer (the extraction failed).
+struct Degeneration {
+  int responses = 0, steps = 0, repeated = 0, no_answer = 0;
+  void Add(const std::string& completion, const std::vector<Segment>& steps, bool has_answer);
+  double steps_mean() const { return responses ? static_cast<double>(steps) / responses : 0; }
+  double repeated_rate() const { return steps ? static_cast<double>(repeated) / steps : 0; }
+  double no_answer_rate() const { return responses ? static_cast<double>(no_answer) / responses : 0; }
+};
+
 // One score from per-step scores (probabilities that the step is good).
 enum class Aggregation { kMin, kLast, kProduct, kMean };
 double Aggregate(const std::vector<double>& step_scores, Aggregation how);

@@ -12,6 +12,7 @@
 #include "json.h"
 #include "language.h"
 #include "progress.h"
+#include "steps.h"
 #include "metrics.h"
 #include "tokenizer.h"
 
@@ -74,6 +75,12 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
   std::vector<double> pass_at(ks.size(), 0.0);
   double correct = 0, fmt = 0, len = 0, trunc = 0, refl = 0, wait = 0, maj = 0, lang = 0;
   std::map<int, LevelStats> levels;
+  Degeneration degen;
+  for (const EvalSample& s : r.samples)
+    degen.Add(s.completion, SegmentSteps(s.completion, {Segmenter::kLine}), s.verdict.error.empty());
+  r.steps_mean = degen.steps_mean();
+  r.repeated_step_rate = degen.repeated_rate();
+  r.no_answer_rate = degen.no_answer_rate();
   for (int i = 0; i < P; ++i) {
     int c = 0;
     std::vector<std::string> votes;
@@ -153,6 +160,9 @@ std::string EvalToJson(const EvalResult& r) {
       .Add("reflect_per_1k", r.reflect_per_1k)
       .Add("wait_per_1k", r.wait_per_1k)
       .Add("language_consistency", r.language_consistency)
+      .Add("steps_mean", r.steps_mean)
+      .Add("repeated_step_rate", r.repeated_step_rate)
+      .Add("no_answer_rate", r.no_answer_rate)
       .AddRaw("by_level", levels)
       .Add("flops", r.flops)
       .Add("seconds", r.seconds)
@@ -197,9 +207,10 @@ std::string EvalTable(const EvalResult& r) {
   }
   std::snprintf(buf, sizeof buf,
                 "  format rate     %6.1f%%\n  mean length     %6.1f tokens\n  truncated       %6.1f%%\n"
-                "  reflective/1k   %6.2f   (wait/1k %.2f)\n  language cons.  %6.1f%%\n",
+                "  reflective/1k   %6.2f   (wait/1k %.2f)\n  language cons.  %6.1f%%\n"
+                "  steps/response  %6.2f   (repeated %.1f%%, no answer %.1f%%)\n",
                 100 * r.format_rate, r.mean_length, 100 * r.truncation_rate, r.reflect_per_1k, r.wait_per_1k,
-                100 * r.language_consistency);
+                100 * r.language_consistency, r.steps_mean, 100 * r.repeated_step_rate, 100 * r.no_answer_rate);
   out += buf;
   for (const LevelStats& l : r.by_level) {
     std::snprintf(buf, sizeof buf, "  level %-2d  %4d problems  pass@1 %5.1f%%  length %5.1f\n", l.level, l.problems,

@@ -6,7 +6,8 @@
 // for k = 1, 2, 4, ... <= n (and n). Also: format rate, mean response length
 // (tokens, stop token included), truncation rate, and reflective words per
 // 1,000 response tokens (the report's word list; "wait" alone as well),
-// language consistency (verify/language.h), overall and per difficulty level.
+// language consistency (verify/language.h), overall and per difficulty level;
+// and the degeneration signs a learned reward can cause.
 #pragma once
 
 #include <string>
@@ -43,6 +44,9 @@ struct EvalResult {
   double pass1 = 0, maj = 0, format_rate = 0, mean_length = 0, truncation_rate = 0;
   double reflect_per_1k = 0, wait_per_1k = 0;
   double language_consistency = 1;  // mean share of CoT words in the prompt's language
+  // Degeneration signs (prm/steps.h Degeneration, line steps): steps per
+  // response, share of repeated steps, share of responses without an answer.
+  double steps_mean = 0, repeated_step_rate = 0, no_answer_rate = 0;
   std::vector<std::pair<int, double>> pass_at;  // (k, pass@k)
   std::vector<LevelStats> by_level;
   double flops = 0, seconds = 0;

@@ -57,6 +57,11 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
     const int need = P - static_cast<int>(ro.problems.size());
     const uint64_t seed = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024 + rounds));
     Rollouts fresh = SampleRollouts(policy_, task_, rng_, need, G, cfg_.sampling(), seed, reward_, flops_);
+    if (rescorer_) {
+      const auto t0 = Clock::now();
+      rescorer_->Rescore(fresh);
+      fresh.t_score += SecondsSince(t0);
+    }
     t_gen += fresh.t_generate;
     t_score += fresh.t_score;
     const bool last_round = rounds >= max_rounds;
@@ -98,7 +103,19 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
     MiniBatch mb;
     mb.batch = RolloutBatch(ro, rows, cfg_.mask_truncated());
     mb.mask = mb.batch.loss_mask;
-    mb.advantages = torch::tensor(a, torch::kFloat).view({-1, 1}) * mb.mask;
+    if (ro.token_advantages.empty()) {
+      mb.advantages = torch::tensor(a, torch::kFloat).view({-1, 1}) * mb.mask;
+    } else {
+      // Completion token j of a row with prompt length P is predicted at column P - 1 + j.
+      mb.advantages = torch::zeros_like(mb.mask);
+      auto acc = mb.advantages.accessor<float, 2>();
+      for (size_t k = 0; k < rows.size(); ++k) {
+        const auto& ta = ro.token_advantages[static_cast<size_t>(rows[k])];
+        const int64_t P = static_cast<int64_t>(ro.prompts[static_cast<size_t>(rows[k])].size());
+        for (size_t j = 0; j < ta.size(); ++j) acc[static_cast<int64_t>(k)][P - 1 + static_cast<int64_t>(j)] = ta[j];
+      }
+      mb.advantages *= mb.mask;
+    }
     double fwd = 0;
     for (int64_t L : mb.batch.lengths) fwd += ForwardFlopsSequence(mc, V, L);
     torch::NoGradGuard ng;
@@ -197,7 +214,9 @@ std::string GrpoTrainer::Step(int64_t step, std::string* note) {
       .Add("time_train_s", t_train)
       .Add("time_step_s", SecondsSince(t_start));
   *note = RolloutNote(ro);
-  return RolloutMetrics(ro, reward_) + "," + j.members();
+  std::string out = RolloutMetrics(ro, reward_) + "," + j.members();
+  if (rescorer_) out += "," + rescorer_->Metrics(ro);
+  return out;
 }
 
 void RunGrpo(const GrpoConfig& cfg, StrategyContext& ctx) {

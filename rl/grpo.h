@@ -25,12 +25,27 @@
 
 namespace r1lab {
 
+struct Rollouts;
+
+// A learned reward on the GRPO path (PRM-RL): called on every fresh batch of
+// whole groups before advantages are taken. It replaces rewards[i].total
+// (leaving the rule terms and verdict for the metrics) and may set
+// ro.proxy and ro.token_advantages (which then replace the group advantages).
+class RolloutRescorer {
+ public:
+  virtual ~RolloutRescorer() = default;
+  virtual void Rescore(Rollouts& ro) = 0;
+  // Metrics of the step's final rollouts, as JSON members (no braces).
+  virtual std::string Metrics(const Rollouts& ro) = 0;
+};
+
 class GrpoTrainer {
  public:
   GrpoTrainer(Transformer& policy, const Task& task, const GrpoConfig& cfg, uint64_t seed, FlopCounter* flops);
   // One generation step and its updates; returns metrics as JSON members
   // (no braces) and writes a short progress note.
   std::string Step(int64_t step, std::string* note);
+  void set_rescorer(RolloutRescorer* r) { rescorer_ = r; }
 
   torch::optim::AdamW& optimizer() { return *optimizer_; }
   Rng& rng() { return rng_; }
@@ -52,6 +67,7 @@ class GrpoTrainer {
   std::optional<Transformer> ref_;
   int64_t tokens_generated_ = 0;
   double first_ratio_dev_ = 0;
+  RolloutRescorer* rescorer_ = nullptr;
 };
 
 struct StrategyContext;

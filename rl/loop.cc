@@ -53,21 +53,27 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
   return step;
 }
 
+// "generate train score tokens label reward_train reward_score" (checkpoints
+// written before the learned-reward phases existed end after tokens).
 std::string FlopState(const FlopCounter& f, int64_t tokens) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "%.17g %.17g %.17g %lld", f.Get(FlopPhase::kGenerate), f.Get(FlopPhase::kTrain),
-                f.Get(FlopPhase::kScore), static_cast<long long>(tokens));
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%.17g %.17g %.17g %lld %.17g %.17g %.17g", f.Get(FlopPhase::kGenerate),
+                f.Get(FlopPhase::kTrain), f.Get(FlopPhase::kScore), static_cast<long long>(tokens),
+                f.Get(FlopPhase::kLabel), f.Get(FlopPhase::kRewardTrain), f.Get(FlopPhase::kRewardScore));
   return buf;
 }
 
 void RestoreFlopState(const std::string& extra, const std::string& path, FlopCounter* f, int64_t* tokens) {
-  double g = 0, t = 0, s = 0;
+  double g = 0, t = 0, s = 0, l = 0, r = 0, rs = 0;
   long long n = 0;
-  if (std::sscanf(extra.c_str(), "%lf %lf %lf %lld", &g, &t, &s, &n) != 4)
-    throw IoError(path + ": checkpoint lacks the run's FLOP counters");
+  const int got = std::sscanf(extra.c_str(), "%lf %lf %lf %lld %lf %lf %lf", &g, &t, &s, &n, &l, &r, &rs);
+  if (got != 4 && got != 7) throw IoError(path + ": checkpoint lacks the run's FLOP counters");
   f->Set(FlopPhase::kGenerate, g);
   f->Set(FlopPhase::kTrain, t);
   f->Set(FlopPhase::kScore, s);
+  f->Set(FlopPhase::kLabel, l);
+  f->Set(FlopPhase::kRewardTrain, r);
+  f->Set(FlopPhase::kRewardScore, rs);
   *tokens = n;
 }
 

@@ -4,38 +4,13 @@
 #include <cstdio>
 
 #include "error.h"
-#include "mc_labels.h"
 #include "prm_completer.h"
 #include "prm_train.h"
 #include "rerank.h"
+#include "reward_model.h"
 
 namespace r1lab {
 
-namespace {
-
-Transformer WithPrmHead(Transformer& base) {
-  ModelConfig mc = base->config();
-  mc.set_prm_head(true);
-  mc.set_value_head(false);
-  Transformer m = MakeModel(mc, base->vocab_size());
-  CopyWeights(base, m, /*strict=*/false);  // the trunk; the new head starts fresh
-  return m;
-}
-
-double Train(Transformer& model, const std::vector<PrmExample>& data, const PrmStudySpec& spec, Rng& rng,
-             FlopCounter* flops) {
-  PrmTrainer trainer(model, spec.optim, spec.train_steps);
-  double loss = 0;
-  for (int step = 0; step < spec.train_steps; ++step) {
-    std::vector<PrmExample> batch;
-    for (int i = 0; i < spec.batch_size; ++i)
-      batch.push_back(data[static_cast<size_t>(rng.Int(0, static_cast<long long>(data.size()) - 1))]);
-    loss = trainer.Step(batch, flops);
-  }
-  return loss;
-}
-
-}  // namespace
 
 PrmStudy RunPrmStudy(Transformer& base, const Task& task, const PrmStudySpec& spec) {
   if (!task.LineWrong("1+1=2").has_value())
@@ -54,31 +29,19 @@ PrmStudy RunPrmStudy(Transformer& base, const Task& task, const PrmStudySpec& sp
   // 1. Label the base's own samples on training problems.
   std::vector<Problem> train_problems;
   for (int i = 0; i < spec.label_traces; ++i) train_problems.push_back(task.SampleTrain(rng));
-  const Samples train = SampleCompletions(base, train_problems, 1, spec.sampling, spec.seed, &label_flops);
-  std::vector<LabelJob> jobs;
-  for (size_t i = 0; i < train.completions.size(); ++i)
-    jobs.push_back({train.problems[i], train.completions[i], SegmentSteps(train.completions[i], spec.segmenter)});
-  const auto labels =
-      MonteCarloLabels(task, jobs, ModelCompleter(base, spec.sampling, spec.seed + 1, &label_flops), spec.label_n);
-  std::vector<PrmExample> prm_data, orm_data;
-  for (size_t j = 0; j < jobs.size(); ++j) {
-    if (jobs[j].steps.empty()) continue;
-    PrmExample e{jobs[j].problem->prompt, jobs[j].completion, jobs[j].steps, {}};
-    std::vector<bool> predicted_wrong;
-    for (const StepLabel& l : labels[j]) {
-      e.targets.push_back(spec.soft_targets ? l.soft : (l.hard ? 1.0 : 0.0));
-      predicted_wrong.push_back(!l.hard);
-    }
-    out.labels.Add(predicted_wrong, truth_of(jobs[j].completion, jobs[j].steps));
-    prm_data.push_back(e);
-    orm_data.push_back(OutcomeExample(e.prompt, e.completion, task.Verify(e.completion, *jobs[j].problem).correct));
-  }
-  if (prm_data.empty()) throw InputError("PRM study: no labelled samples");
+  RewardDataSpec ds;
+  ds.label_n = spec.label_n;
+  ds.soft_targets = spec.soft_targets;
+  ds.segmenter = spec.segmenter;
+  ds.sampling = spec.sampling;
+  ds.seed = spec.seed;
+  const RewardData data = BuildRewardData(base, task, train_problems, ds, &label_flops);
+  out.labels = data.quality;
 
   // 2. Train the PRM and the ORM from the base's trunk.
-  Transformer prm = WithPrmHead(base), orm = WithPrmHead(base);
-  out.prm_final_loss = Train(prm, prm_data, spec, rng, &train_flops);
-  out.orm_final_loss = Train(orm, orm_data, spec, rng, &train_flops);
+  Transformer prm = RewardModelFrom(base, true), orm = RewardModelFrom(base, true);
+  out.prm_final_loss = TrainRewardModel(prm, data.prm, spec.train_steps, spec.batch_size, spec.optim, rng, &train_flops);
+  out.orm_final_loss = TrainRewardModel(orm, data.orm, spec.train_steps, spec.batch_size, spec.optim, rng, &train_flops);
 
   // 3. Held-out candidates, scored.
   const std::vector<Problem> test(task.TestSet().begin(), task.TestSet().begin() + spec.test_problems);

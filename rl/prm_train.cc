@@ -92,7 +92,8 @@ double PrmTrainer::Step(const std::vector<PrmExample>& batch, FlopCounter* flops
   return loss.item<double>();
 }
 
-std::vector<std::vector<double>> ScoreSteps(Transformer& prm, const std::vector<PrmExample>& items, FlopCounter* flops) {
+std::vector<std::vector<double>> ScoreSteps(Transformer& prm, const std::vector<PrmExample>& items, FlopCounter* flops,
+                                            FlopPhase phase) {
   if (!prm->config().prm_head()) throw ConfigError("PRM scoring needs a model with prm_head: true");
   std::vector<std::vector<double>> out;
   constexpr size_t kChunk = 256;
@@ -113,7 +114,7 @@ std::vector<std::vector<double>> ScoreSteps(Transformer& prm, const std::vector<
       out.emplace_back(v + k, v + k + n);
       k += n;
     }
-    if (flops) flops->Add(FlopPhase::kScore, BatchFlops(prm, b));
+    if (flops) flops->Add(phase, BatchFlops(prm, b));
   }
   return out;
 }

@@ -42,8 +42,8 @@ class PrmTrainer {
 };
 
 // Probability each step is good: sigmoid of the PRM logit at its last token.
-// Batched; FLOPs to kScore.
+// Batched; FLOPs to `phase`.
 std::vector<std::vector<double>> ScoreSteps(Transformer& prm, const std::vector<PrmExample>& items,
-                                            FlopCounter* flops = nullptr);
+                                            FlopCounter* flops = nullptr, FlopPhase phase = FlopPhase::kScore);
 
 }  // namespace r1lab

@@ -12,9 +12,6 @@
 
 namespace r1lab {
 
-namespace {
-}  // namespace
-
 std::vector<double> Rollouts::totals() const {
   std::vector<double> t(rewards.size());
   for (size_t i = 0; i < rewards.size(); ++i) t[i] = rewards[i].total;
@@ -27,6 +24,8 @@ void Rollouts::AppendGroup(Rollouts& src, int g) {
     prompts.push_back(src.prompts[k]);
     gens.push_back(std::move(src.gens[k]));
     rewards.push_back(std::move(src.rewards[k]));
+    if (!src.proxy.empty()) proxy.push_back(src.proxy[k]);
+    if (!src.token_advantages.empty()) token_advantages.push_back(std::move(src.token_advantages[k]));
   }
 }
 

@@ -21,7 +21,10 @@ struct Rollouts {
   std::vector<Problem> problems;          // one per group
   std::vector<std::vector<int>> prompts;  // one per sample: <bos> + prompt ids
   std::vector<Generation> gens;           // one per sample
-  std::vector<RewardBreakdown> rewards;   // one per sample
+  std::vector<RewardBreakdown> rewards;   // one per sample: the rule reward's terms and verdict
+  // Set by a learned reward (GrpoTrainer's RolloutRescorer), else empty:
+  std::vector<double> proxy;                         // per sample, the learned score
+  std::vector<std::vector<float>> token_advantages;  // per sample, one per completion token
   double t_generate = 0, t_score = 0;     // seconds
   int size() const { return static_cast<int>(gens.size()); }
   std::vector<double> totals() const;

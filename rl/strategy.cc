@@ -10,6 +10,7 @@
 #include "grpo.h"
 #include "loop.h"
 #include "ppo.h"
+#include "prm_rl.h"
 #include "sft.h"
 
 namespace r1lab {
@@ -48,6 +49,15 @@ class GrpoStrategy : public Strategy {
   Arm arm_;
 };
 
+class PrmRlStrategy : public Strategy {
+ public:
+  explicit PrmRlStrategy(const Arm& arm) : arm_(arm) {}
+  void Train(StrategyContext& ctx) override { RunPrmRl(arm_.prm_rl(), ctx); }
+
+ private:
+  Arm arm_;
+};
+
 class PpoStrategy : public Strategy {
  public:
   explicit PpoStrategy(const Arm& arm) : arm_(arm) {}
@@ -67,6 +77,7 @@ std::map<Arm::StrategyCase, StrategyFactory>& Registry() {
       {Arm::kSft, [](const Arm& a) { return std::make_unique<SftStrategy>(a); }},
       {Arm::kGrpo, [](const Arm& a) { return std::make_unique<GrpoStrategy>(a); }},
       {Arm::kPpo, [](const Arm& a) { return std::make_unique<PpoStrategy>(a); }},
+      {Arm::kPrmRl, [](const Arm& a) { return std::make_unique<PrmRlStrategy>(a); }},
   };
   return r;
 }
@@ -79,10 +90,11 @@ std::string AuxPath(const std::string& path, const std::string& suffix) {
   return pt ? path.substr(0, path.size() - 3) + suffix + ".pt" : path + suffix;
 }
 
-void RunStrategyLoop(StrategyContext& ctx, const StrategyLoop& loop) {
+int64_t RunStrategyLoop(StrategyContext& ctx, const StrategyLoop& loop) {
   int64_t start = 0;
   const std::string& path = ctx.checkpoint_path;
-  if (!path.empty() && FileExists(path)) {
+  const bool resume = !path.empty() && FileExists(path);
+  if (resume) {
     const CheckpointMeta meta = LoadCheckpoint(path, *ctx.policy, loop.optimizer);
     for (const auto& a : loop.aux) LoadCheckpoint(AuxPath(path, a.suffix), *a.model, a.optimizer);
     RestoreFlopState(meta.extra, path, ctx.flops, loop.tokens);
@@ -109,7 +121,11 @@ void RunStrategyLoop(StrategyContext& ctx, const StrategyLoop& loop) {
       SaveCheckpoint(path, *ctx.policy, loop.optimizer, {step, loop.rng->State(), FlopState(*ctx.flops, *loop.tokens)});
     };
   }
-  RunLoop(spec, start, hooks);
+  if (!resume && loop.init) {
+    loop.init();
+    if (hooks.save) hooks.save(0);
+  }
+  return RunLoop(spec, start, hooks);
 }
 
 void RegisterStrategy(Arm::StrategyCase which, StrategyFactory factory) {

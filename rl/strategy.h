@@ -52,11 +52,16 @@ struct StrategyLoop {
   };
   std::vector<Aux> aux;
   int64_t* tokens = nullptr;  // a counter restored with the FLOPs
+  // Work before step 0 (e.g. training a reward model); may be empty. It runs
+  // only on a fresh start and is followed by a checkpoint at step 0, so a
+  // resumed run never repeats it.
+  std::function<void()> init;
   std::function<std::string(int64_t step, std::string* note)> step;
 };
-// Resumes from ctx.checkpoint_path if it exists, then runs RunLoop with the
-// arm's budget and the experiment's eval interval, checkpointing as it goes.
-void RunStrategyLoop(StrategyContext& ctx, const StrategyLoop& loop);
+// Resumes from ctx.checkpoint_path if it exists (else runs loop.init), then
+// runs RunLoop with the arm's budget and the experiment's eval interval,
+// checkpointing as it goes. Returns the last step.
+int64_t RunStrategyLoop(StrategyContext& ctx, const StrategyLoop& loop);
 
 class Strategy {
  public:

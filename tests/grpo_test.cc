@@ -5,6 +5,12 @@
 #include "evaluator.h"
 #include "grpo.h"
 #include "policy_loss.h"
+#include "prm_rl.h"
+#include "prm_train.h"
+#include "process_advantage.h"
+#include "rollout.h"
+#include "io.h"
+#include "json.h"
 #include "sft.h"
 #include "strategy.h"
 #include "test_util.h"
@@ -297,6 +303,139 @@ TEST(PrmStudy, EndToEndInvariants) {
   // The base is untouched.
   auto a = base->named_parameters(), b = Base()->named_parameters();
   for (auto& item : a) EXPECT_TRUE(torch::equal(item.value(), *b.find(item.key()))) << item.key();
+}
+
+// ---- PRM-RL
+
+const ExperimentConfig& PrmRlExperiment() {
+  static const ExperimentConfig exp = ParseResolved<ExperimentConfig>(
+      "name: \"x\" seeds: 1 task { arith {} } eval { sampling { max_new_tokens: 40 } }");
+  return exp;
+}
+
+PrmRlConfig SmallPrmRl(const std::string& extra) {
+  return ParseResolved<PrmRlConfig>(
+      "grpo { prompts_per_step: 4 group_size: 4 optim { lr: 1e-3 warmup_steps: 2 min_lr_ratio: 1 } "
+      "sampling { max_new_tokens: 40 } } "
+      "reward_model { label_traces: 24 label_n: 2 train_steps: 6 batch_size: 8 } shift_problems: 4 " + extra);
+}
+
+// Runs an arm (GRPO or PRM-RL) for `steps` from `m`, checkpointing to `ckpt`.
+void RunArm(const Arm& arm_in, int steps, const std::string& ckpt, Transformer& m, FlopCounter& flops,
+            const std::string& metrics_path) {
+  ArithTask task(SmallTask());
+  Arm arm = arm_in;
+  if (arm.has_grpo()) arm.mutable_grpo()->set_steps(steps);
+  else arm.mutable_prm_rl()->mutable_grpo()->set_steps(steps);
+  JsonlWriter metrics(metrics_path);
+  StrategyContext ctx;
+  ctx.experiment = &PrmRlExperiment();
+  ctx.arm = &arm;
+  ctx.seed = 9;
+  ctx.task = &task;
+  ctx.policy = &m;
+  ctx.flops = &flops;
+  ctx.metrics = &metrics;
+  ctx.checkpoint_path = ckpt;
+  ctx.label = arm.name();
+  MakeStrategy(arm)->Train(ctx);
+}
+
+// With the learned reward weighted 0 and the rule reward 1, PRM-RL is GRPO:
+// the same weights step for step; the reward model's costs are charged on
+// top, and its metrics and the shift measurement are logged.
+TEST(PrmRl, RuleOnlyMixIsExactlyGrpo) {
+  const std::string dir = testing::TempDir("prm_rl_rule");
+  Arm grpo, prm;
+  grpo.set_name("grpo");
+  *grpo.mutable_grpo() = SmallPrmRl("").grpo();
+  prm.set_name("prm_rl");
+  *prm.mutable_prm_rl() = SmallPrmRl("learned_weight: 0 rule_weight: 1");
+  Transformer a = CopyOfBase(), b = CopyOfBase();
+  FlopCounter fa, fb;
+  RunArm(grpo, 3, dir + "/a.pt", a, fa, dir + "/a.jsonl");
+  RunArm(prm, 3, dir + "/b.pt", b, fb, dir + "/b.jsonl");
+  auto pa = a->named_parameters(), pb = b->named_parameters();
+  for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+  EXPECT_GT(fb.Get(FlopPhase::kLabel), 0);
+  EXPECT_GT(fb.Get(FlopPhase::kRewardTrain), 0);
+  EXPECT_GT(fb.Get(FlopPhase::kRewardScore), 0) << "scoring rollouts with the reward model";
+  EXPECT_DOUBLE_EQ(fb.Get(FlopPhase::kScore), fa.Get(FlopPhase::kScore));
+  EXPECT_DOUBLE_EQ(fb.Get(FlopPhase::kGenerate), fa.Get(FlopPhase::kGenerate));
+  const auto lines = ReadLines(dir + "/b.jsonl");
+  ASSERT_EQ(lines.size(), 5u);  // reward model, 3 steps, shift
+  EXPECT_NE(lines[0].find("\"reward_model\""), std::string::npos);
+  const JsonValue step = JsonValue::Parse(lines[1]);
+  for (const char* key : {"proxy_reward", "true_accuracy", "hacking_gap", "proxy_auc", "steps_mean",
+                          "repeated_step_rate", "no_answer_rate"})
+    EXPECT_NE(step.find(key), nullptr) << key;
+  EXPECT_NEAR(step.num("hacking_gap"), step.num("proxy_reward") - step.num("true_accuracy"), 1e-12);
+  const JsonValue shift = JsonValue::Parse(lines[4]).at("shift");
+  EXPECT_EQ(shift.at("base").num("samples"), 16);
+  EXPECT_EQ(shift.at("policy").num("samples"), 16);
+}
+
+// Killed after 2 steps, resumed to 4: the reward model comes back from its
+// checkpoint (no second labelling bill) and the weights match a straight run.
+TEST(PrmRl, ResumeKeepsTheRewardModelAndMatchesAStraightRun) {
+  const std::string dir = testing::TempDir("prm_rl_resume");
+  Arm arm;
+  arm.set_name("prm_rl");
+  *arm.mutable_prm_rl() = SmallPrmRl("");
+  Transformer straight = CopyOfBase(), resumed = CopyOfBase();
+  FlopCounter f1, f2;
+  RunArm(arm, 4, dir + "/a.pt", straight, f1, dir + "/a.jsonl");
+  {
+    Transformer first = CopyOfBase();
+    FlopCounter f;
+    RunArm(arm, 2, dir + "/b.pt", first, f, dir + "/b.jsonl");
+  }
+  RunArm(arm, 4, dir + "/b.pt", resumed, f2, dir + "/b.jsonl");
+  auto a = straight->named_parameters(), b = resumed->named_parameters();
+  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+  EXPECT_DOUBLE_EQ(f1.Get(FlopPhase::kLabel), f2.Get(FlopPhase::kLabel));
+  EXPECT_DOUBLE_EQ(f1.Total(), f2.Total());
+}
+
+// Dense process rewards: each token's advantage is the suffix sum of the
+// group-normalised step scores (reference: ProcessAdvantages on step ends
+// found by re-encoding each step's prefix), and rule_weight adds the rule
+// reward's group advantage to every token.
+TEST(PrmRl, DenseAdvantagesFollowTheStepEnds) {
+  ArithTask task(SmallTask());
+  const PrmRlConfig cfg = SmallPrmRl("dense: true rule_weight: 0.5 learned_weight: 2");
+  Transformer policy = CopyOfBase();
+  Transformer rm = MakeModel([] { ModelConfig c = Base()->config(); c.set_prm_head(true); return c; }(),
+                             Base()->vocab_size());
+  FlopCounter flops;
+  Rng rng(3);
+  RewardChain chain(cfg.grpo().reward(), 40);
+  Rollouts ro = SampleRollouts(policy, task, rng, 3, 4, cfg.grpo().sampling(), 5, chain, &flops);
+  const std::vector<double> rule = ro.totals();
+  LearnedReward reward(cfg, rm, &flops);
+  reward.Rescore(ro);
+  const Tokenizer& tok = Tokenizer::Get();
+  std::vector<StepRewards> steps;
+  for (int k = 0; k < ro.size(); ++k) {
+    const std::string c = tok.Decode(ro.gens[k].tokens);
+    const std::string prompt = ro.problems[k / 4].prompt;
+    PrmExample e{prompt, c, SegmentSteps(c, {Segmenter::kLine}), {}};
+    StepRewards s;
+    s.length = static_cast<int>(ro.gens[k].tokens.size());
+    s.rewards = ScoreSteps(rm, {e})[0];
+    const int64_t P = 1 + static_cast<int64_t>(tok.Encode(prompt).size());
+    for (int64_t pos : StepEndPositions(prompt, c, e.steps)) s.end_tokens.push_back(static_cast<int>(pos - P));
+    steps.push_back(s);
+  }
+  const auto process = ProcessAdvantages(steps, 4, cfg.grpo().std_epsilon());
+  const auto outcome = GroupAdvantages(rule, 4, GROUP_ZSCORE, cfg.grpo().std_epsilon());
+  ASSERT_EQ(ro.token_advantages.size(), 12u);
+  for (int k = 0; k < 12; ++k) {
+    ASSERT_EQ(ro.token_advantages[k].size(), process[k].size());
+    for (size_t j = 0; j < process[k].size(); ++j)
+      EXPECT_NEAR(ro.token_advantages[k][j], 2 * process[k][j] + 0.5 * outcome[k], 1e-4) << k << " " << j;
+  }
+  EXPECT_THROW(LearnedReward(SmallPrmRl("dense: true reward_model { kind: ORM }"), rm, &flops), ConfigError);
 }
 
 }  // namespace

@@ -106,6 +106,20 @@ TEST(LabelQuality, MatchesHandCounts) {
   EXPECT_DOUBLE_EQ(q.first_error_accuracy(), 0.5);
 }
 
+TEST(Degeneration, MatchesHandCounts) {
+  Degeneration d;
+  const std::string a = "<think>1+2=3\n3+4=7\n 1+2=3\n</think><answer>7</answer>";
+  d.Add(a, SegmentSteps(a, {Segmenter::kLine}), true);  // 3 CoT steps (one a repeat) + the answer part
+  const std::string b = "<think>5-1=4\n";
+  d.Add(b, SegmentSteps(b, {Segmenter::kLine}), false);
+  EXPECT_EQ(d.responses, 2);
+  EXPECT_EQ(d.steps, 5);
+  EXPECT_EQ(d.repeated, 1);
+  EXPECT_DOUBLE_EQ(d.steps_mean(), 2.5);
+  EXPECT_DOUBLE_EQ(d.repeated_rate(), 0.2);
+  EXPECT_DOUBLE_EQ(d.no_answer_rate(), 0.5);
+}
+
 TEST(Aggregate, EveryAggregationOnFixedScores) {
   const std::vector<double> s = {0.9, 0.2, 0.8};
   EXPECT_DOUBLE_EQ(Aggregate(s, Aggregation::kMin), 0.2);

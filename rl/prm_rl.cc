@@ -1,0 +1,281 @@
+#include "prm_rl.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "error.h"
+#include "json.h"
+#include "policy_loss.h"
+#include "prm_completer.h"
+#include "process_advantage.h"
+#include "reward_model.h"
+#include "rollout.h"
+#include "strategy.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+
+namespace {
+
+// The reward model's view of completions: per-step scores (a PRM, steps cut
+// by the segmenter) or one score (an ORM). Completions without a step get
+// no scores.
+std::vector<std::vector<double>> ScoreCompletions(Transformer& rm, const PrmRlConfig& cfg, const SegmenterSpec& seg,
+                                                  const std::vector<std::string>& prompts,
+                                                  const std::vector<std::string>& completions, FlopCounter* flops) {
+  const bool orm = cfg.reward_model().kind() == ORM;
+  std::vector<PrmExample> items;
+  std::vector<size_t> where;
+  for (size_t i = 0; i < completions.size(); ++i) {
+    PrmExample e = orm && !completions[i].empty()
+                       ? OutcomeExample(prompts[i], completions[i], false)
+                       : PrmExample{prompts[i], completions[i], SegmentSteps(completions[i], seg), {}};
+    if (e.steps.empty()) continue;
+    items.push_back(std::move(e));
+    where.push_back(i);
+  }
+  std::vector<std::vector<double>> out(completions.size());
+  const auto scores = ScoreSteps(rm, items, flops, FlopPhase::kRewardScore);
+  for (size_t k = 0; k < where.size(); ++k) out[where[k]] = scores[k];
+  return out;
+}
+
+double ProxyOf(const std::vector<double>& scores, const PrmRlConfig& cfg, Aggregation how) {
+  if (scores.empty()) return 0;
+  return cfg.reward_model().kind() == ORM ? scores[0] : Aggregate(scores, how);
+}
+
+// Index of the completion token holding each step's last character. The
+// tokenizer decodes token by token, so character offsets map back exactly.
+std::vector<int> StepEndTokens(const std::vector<int>& tokens, const std::vector<Segment>& steps) {
+  const Tokenizer& tok = Tokenizer::Get();
+  std::vector<size_t> char_end;  // one past each token's last character
+  size_t at = 0;
+  for (int t : tokens) char_end.push_back(at += tok.Decode({t}).size());
+  std::vector<int> out;
+  size_t k = 0;
+  for (const Segment& s : steps) {
+    while (k < char_end.size() && char_end[k] < s.end) ++k;
+    if (k >= char_end.size()) throw InputError("PRM-RL: a step ends past its completion's tokens");
+    out.push_back(static_cast<int>(k));
+  }
+  return out;
+}
+
+// The reward model against the truth on samples of one model (for the
+// distribution-shift measurement).
+std::string ShiftJson(Transformer& sampler, Transformer& rm, const PrmRlConfig& cfg, const SegmenterSpec& seg,
+                      Aggregation how, const Task& task, const std::vector<Problem>& problems,
+                      const SamplingConfig& sampling, uint64_t seed) {
+  const Samples s = SampleCompletions(sampler, problems, 4, sampling, seed, nullptr);
+  std::vector<std::string> prompts;
+  for (const Problem* p : s.problems) prompts.push_back(p->prompt);
+  const auto scores = ScoreCompletions(rm, cfg, seg, prompts, s.completions, nullptr);
+  std::vector<double> proxy;
+  std::vector<bool> correct;
+  std::vector<double> step_scores;
+  std::vector<bool> step_good;
+  double hits = 0, acc = 0, mean = 0;
+  const bool truth = task.LineWrong("1+1=2").has_value() && cfg.reward_model().kind() == PRM;
+  for (size_t i = 0; i < s.completions.size(); ++i) {
+    const bool c = task.Verify(s.completions[i], *s.problems[i]).correct;
+    const double p = ProxyOf(scores[i], cfg, how);
+    proxy.push_back(p);
+    correct.push_back(c);
+    acc += c;
+    mean += p;
+    hits += (p >= 0.5) == c;
+    if (truth && !scores[i].empty()) {
+      const auto steps = SegmentSteps(s.completions[i], seg);
+      const auto wrong =
+          SegmentTruth(s.completions[i], steps, [&task](const std::string& l) { return task.LineWrong(l); });
+      for (size_t k = 0; k < wrong.size() && k < scores[i].size(); ++k) {
+        step_scores.push_back(scores[i][k]);
+        step_good.push_back(!wrong[k]);
+      }
+    }
+  }
+  const double n = std::max<double>(1, static_cast<double>(proxy.size()));
+  Json j;
+  j.Add("samples", static_cast<int>(proxy.size()))
+      .Add("accuracy", acc / n)
+      .Add("proxy_mean", mean / n)
+      .Add("outcome_accuracy", hits / n)  // proxy >= 0.5 exactly when the answer is right
+      .Add("outcome_auc", StepAuc(proxy, correct));
+  if (truth) j.Add("step_auc", StepAuc(step_scores, step_good));
+  return j.str();
+}
+
+}  // namespace
+
+LearnedReward::LearnedReward(const PrmRlConfig& cfg, Transformer rm, FlopCounter* flops)
+    : cfg_(cfg), rm_(rm), flops_(flops), segmenter_(SegmenterFromConfig(cfg.reward_model().segmenter())),
+      aggregation_(AggregationFromConfig(cfg.aggregation())) {
+  if (cfg.dense() && cfg.reward_model().kind() != PRM)
+    throw ConfigError("prm_rl.dense: dense process rewards need reward_model.kind PRM (an ORM has one score)");
+}
+
+void LearnedReward::Rescore(Rollouts& ro) {
+  const Tokenizer& tok = Tokenizer::Get();
+  const int N = ro.size(), G = ro.group_size;
+  std::vector<std::string> prompts, completions;
+  for (int k = 0; k < N; ++k) {
+    prompts.push_back(ro.problems[static_cast<size_t>(k / G)].prompt);
+    completions.push_back(tok.Decode(ro.gens[static_cast<size_t>(k)].tokens));
+  }
+  const auto scores = ScoreCompletions(rm_, cfg_, segmenter_, prompts, completions, flops_);
+  const double lw = cfg_.learned_weight(), rw = cfg_.rule_weight();
+  const std::vector<double> rule = ro.totals();
+  ro.proxy.assign(static_cast<size_t>(N), 0.0);
+  for (int k = 0; k < N; ++k) ro.proxy[static_cast<size_t>(k)] = ProxyOf(scores[static_cast<size_t>(k)], cfg_, aggregation_);
+  if (!cfg_.dense()) {
+    for (int k = 0; k < N; ++k) ro.rewards[static_cast<size_t>(k)].total = lw * ro.proxy[static_cast<size_t>(k)] + rw * rule[static_cast<size_t>(k)];
+    return;
+  }
+  // Dense: per-step rewards become per-token advantages (DeepSeekMath's
+  // process supervision), plus rule_weight times the rule reward's group
+  // advantage on every token.
+  std::vector<StepRewards> steps(static_cast<size_t>(N));
+  for (int k = 0; k < N; ++k) {
+    StepRewards& s = steps[static_cast<size_t>(k)];
+    const auto& toks = ro.gens[static_cast<size_t>(k)].tokens;
+    s.length = static_cast<int>(toks.size());
+    const auto& sc = scores[static_cast<size_t>(k)];
+    if (sc.empty()) continue;
+    const std::vector<Segment> segs = SegmentSteps(completions[static_cast<size_t>(k)], segmenter_);
+    const std::vector<int> ends = StepEndTokens(toks, segs);
+    for (size_t q = 0; q < ends.size() && q < sc.size(); ++q) {
+      if (!s.end_tokens.empty() && s.end_tokens.back() == ends[q]) {
+        s.rewards.back() = sc[q];  // two steps ending in one token: the later score stands
+      } else {
+        s.end_tokens.push_back(ends[q]);
+        s.rewards.push_back(sc[q]);
+      }
+    }
+    double mean = 0;
+    for (double x : sc) mean += x / static_cast<double>(sc.size());
+    ro.rewards[static_cast<size_t>(k)].total = lw * mean + rw * rule[static_cast<size_t>(k)];
+  }
+  const auto process = ProcessAdvantages(steps, G, GrpoConfig().std_epsilon());
+  const auto outcome = GroupAdvantages(rule, G, GROUP_ZSCORE, GrpoConfig().std_epsilon());
+  ro.token_advantages.assign(static_cast<size_t>(N), {});
+  for (int k = 0; k < N; ++k) {
+    auto& ta = ro.token_advantages[static_cast<size_t>(k)];
+    for (double a : process[static_cast<size_t>(k)])
+      ta.push_back(static_cast<float>(lw * a + rw * outcome[static_cast<size_t>(k)]));
+  }
+}
+
+std::string LearnedReward::Metrics(const Rollouts& ro) {
+  const Tokenizer& tok = Tokenizer::Get();
+  Degeneration degen;
+  double proxy = 0, proxy_sq = 0, acc = 0;
+  std::vector<bool> correct;
+  const double n = std::max(1, ro.size());
+  for (int k = 0; k < ro.size(); ++k) {
+    const std::string c = tok.Decode(ro.gens[static_cast<size_t>(k)].tokens);
+    const Verdict& v = ro.rewards[static_cast<size_t>(k)].verdict;
+    degen.Add(c, SegmentSteps(c, segmenter_), v.error.empty());
+    const double p = ro.proxy.empty() ? 0 : ro.proxy[static_cast<size_t>(k)];
+    proxy += p / n;
+    proxy_sq += p * p / n;
+    acc += v.correct / n;
+    correct.push_back(v.correct);
+  }
+  Json j;
+  j.Add("proxy_reward", proxy)
+      .Add("proxy_std", std::sqrt(std::max(0.0, proxy_sq - proxy * proxy)))
+      .Add("true_accuracy", acc)
+      .Add("hacking_gap", proxy - acc)
+      .Add("proxy_auc", StepAuc(ro.proxy, correct))  // does the proxy still rank right above wrong?
+      .Add("steps_mean", degen.steps_mean())
+      .Add("repeated_step_rate", degen.repeated_rate())
+      .Add("no_answer_rate", degen.no_answer_rate());
+  return j.members();
+}
+
+void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
+  const RewardModelConfig& rmc = cfg.reward_model();
+  const Task& task = *ctx.task;
+  // The base, kept for the distribution-shift measurement (ctx.policy is
+  // still the base here; a resumed checkpoint loads later).
+  Transformer base = MakeModel((*ctx.policy)->config(), (*ctx.policy)->vocab_size());
+  CopyWeights(*ctx.policy, base);
+  Transformer rm = RewardModelFrom(*ctx.policy, rmc.from_base());
+  LearnedReward reward(cfg, rm, ctx.flops);
+  GrpoTrainer trainer(*ctx.policy, task, cfg.grpo(), ctx.seed, ctx.flops);
+  trainer.set_rescorer(&reward);
+
+  RewardDataSpec ds;
+  ds.label_n = rmc.label_n();
+  ds.soft_targets = rmc.soft_targets();
+  ds.step_labels = rmc.kind() == PRM;
+  ds.truth_labels = rmc.step_labels() == TRUTH;
+  ds.segmenter = SegmenterFromConfig(rmc.segmenter());
+  ds.sampling = cfg.grpo().sampling();
+  // Label `traces` fresh samples of `policy` and train the reward model on
+  // them for `steps`; FLOPs charged; returns the metrics as JSON members.
+  auto fit = [&](Transformer& policy, int traces, int steps, uint64_t seed) {
+    Rng rng(seed);
+    std::vector<Problem> problems;
+    for (int i = 0; i < traces; ++i) problems.push_back(task.SampleTrain(rng));
+    ds.seed = seed;
+    FlopCounter label, train;
+    const RewardData data = BuildRewardData(policy, task, problems, ds, &label);
+    const double loss =
+        TrainRewardModel(rm, rmc.kind() == PRM ? data.prm : data.orm, steps, rmc.batch_size(), rmc.optim(), rng, &train);
+    ctx.flops->Add(FlopPhase::kLabel, label.Total());
+    ctx.flops->Add(FlopPhase::kRewardTrain, train.Total());
+    Json j;
+    j.Add("examples", static_cast<int>((rmc.kind() == PRM ? data.prm : data.orm).size()))
+        .Add("final_bce", loss)
+        .Add("flops_label", label.Total())
+        .Add("flops_train", train.Total());
+    if (data.has_truth && rmc.kind() == PRM)
+      j.Add("label_precision", data.quality.precision())
+          .Add("label_recall", data.quality.recall())
+          .Add("label_f1", data.quality.f1())
+          .Add("label_first_error_accuracy", data.quality.first_error_accuracy());
+    return j;
+  };
+
+  StrategyLoop loop;
+  loop.steps = cfg.grpo().steps();
+  loop.log_every = cfg.grpo().log_every();
+  loop.optimizer = &trainer.optimizer();
+  loop.rng = &trainer.rng();
+  loop.aux.push_back({".rm", &rm, nullptr});
+  if (trainer.reference()) loop.aux.push_back({".ref", trainer.reference(), nullptr});
+  loop.tokens = trainer.mutable_tokens_generated();
+  loop.init = [&]() {
+    std::fprintf(stderr, "%s: labelling %d base samples and training the %s\n", ctx.label.c_str(), rmc.label_traces(),
+                 rmc.kind() == PRM ? "PRM" : "ORM");
+    const Json j = fit(*ctx.policy, rmc.label_traces(), rmc.train_steps(), SplitMix64(ctx.seed ^ 0x5e7a11ULL));
+    ctx.metrics->Write(Json().Add("step", 0).Add("flops", ctx.flops->Total()).Add("reward_model", j).str());
+  };
+  loop.step = [&](int64_t step, std::string* note) {
+    std::string extra;
+    if (cfg.retrain_every() > 0 && step > 0 && step % cfg.retrain_every() == 0)
+      extra = ",\"reward_model_retrain\":" +
+              fit(*ctx.policy, cfg.retrain_traces(), cfg.retrain_steps(),
+                  SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step)))).str();
+    return trainer.Step(step, note) + extra;
+  };
+  const int64_t last = RunStrategyLoop(ctx, loop);
+
+  // Distribution shift: the same reward model on base samples and on the
+  // final policy's samples, held-out problems.
+  const int np = std::min<int>(cfg.shift_problems(), static_cast<int>(task.TestSet().size()));
+  const std::vector<Problem> problems(task.TestSet().begin(), task.TestSet().begin() + np);
+  const SegmenterSpec seg = SegmenterFromConfig(rmc.segmenter());
+  const Aggregation how = AggregationFromConfig(cfg.aggregation());
+  const SamplingConfig& sampling = ctx.experiment->eval().sampling();
+  const uint64_t seed = SplitMix64(ctx.seed ^ 0x5b1f7ULL);
+  Json shift;
+  shift.AddRaw("base", ShiftJson(base, rm, cfg, seg, how, task, problems, sampling, seed))
+      .AddRaw("policy", ShiftJson(*ctx.policy, rm, cfg, seg, how, task, problems, sampling, seed));
+  ctx.metrics->Write(Json().Add("step", last).Add("flops", ctx.flops->Total()).Add("shift", shift).str());
+}
+
+}  // namespace r1lab

@@ -1,0 +1,56 @@
+// Building a learned reward model: its training data (the policy's own
+// samples, labelled by Monte Carlo for a PRM or by the verifier for an ORM),
+// the model (the PRM head on the base's trunk or on random weights), and its
+// training. Shared by `r1lab prm-study` and the PRM-RL arm.
+#pragma once
+
+#include <vector>
+
+#include "flops.h"
+#include "prm_train.h"
+#include "r1lab.pb.h"
+#include "rng.h"
+#include "steps.h"
+#include "task.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+SegmenterSpec SegmenterFromConfig(const SegmenterConfig& c);
+Aggregation AggregationFromConfig(StepAggregation a);
+
+struct RewardData {
+  std::vector<PrmExample> prm;  // Monte Carlo step targets (empty unless asked for)
+  std::vector<PrmExample> orm;  // outcome targets
+  // Hard Monte Carlo labels against the per-step truth, where the task has it.
+  LabelQuality quality;
+  bool has_truth = false;
+};
+
+struct RewardDataSpec {
+  int label_n = 8;
+  bool soft_targets = false;
+  bool step_labels = true;  // false: outcome labels only (an ORM needs no Monte Carlo)
+  bool truth_labels = false;  // step targets from the task's per-step truth instead of Monte Carlo
+  SegmenterSpec segmenter;
+  SamplingConfig sampling;
+  uint64_t seed = 1;
+};
+
+// One completion per problem from `policy`, then labels. ConfigError if
+// truth labels are asked of a task without per-step truth. Sampling and
+// labelling FLOPs go to `flops` (phase kGenerate of that counter).
+RewardData BuildRewardData(Transformer& policy, const Task& task, const std::vector<Problem>& problems,
+                           const RewardDataSpec& spec, FlopCounter* flops);
+
+// A model with the PRM head: the base's trunk and a fresh head (from_base),
+// or all fresh weights (seeded by model.init_seed).
+Transformer RewardModelFrom(Transformer& base, bool from_base);
+
+// `steps` AdamW steps on batches drawn with replacement from `data`, the
+// learning rate following `optim` over those steps. Returns the last batch's
+// BCE. FLOPs go to `flops` (phase kTrain of that counter).
+double TrainRewardModel(Transformer& model, const std::vector<PrmExample>& data, int steps, int batch_size,
+                        const OptimConfig& optim, Rng& rng, FlopCounter* flops);
+
+}  // namespace r1lab
