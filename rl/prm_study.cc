@@ -4,7 +4,9 @@
 #include <cstdio>
 
 #include "error.h"
+#include "prm_beam.h"
 #include "prm_completer.h"
+#include "tokenizer.h"
 #include "prm_train.h"
 #include "rerank.h"
 #include "reward_model.h"
@@ -123,6 +125,20 @@ PrmStudy RunPrmStudy(Transformer& base, const Task& task, const PrmStudySpec& sp
     for (int n : out.ns)
       out.bon[name].push_back(
           SelectionAccuracy(problems, n, name == "majority" ? Selection::kMajority : Selection::kScore));
+  // PRM-guided beam search on the same problems.
+  BeamSpec bs;
+  bs.beam_width = spec.beam_width;
+  bs.expansions = spec.beam_expansions;
+  bs.sampling = spec.sampling;
+  bs.seed = spec.seed + 3;
+  const BeamResult beam = PrmBeamSearch(base, prm, task, test, bs, &score_flops);
+  out.beam_width = spec.beam_width;
+  out.beam_expansions = spec.beam_expansions;
+  out.beam_accuracy = beam.accuracy;
+  out.beam_tokens = beam.generated_tokens / static_cast<double>(test.size());
+  const Tokenizer& tok = Tokenizer::Get();
+  for (const std::string& c : cand.completions) out.bon_tokens += static_cast<double>(tok.Encode(c).size());
+  out.bon_tokens /= static_cast<double>(test.size());
   out.flops_label = label_flops.Total();
   out.flops_train = train_flops.Total();
   out.flops_score = score_flops.Total();
@@ -131,18 +147,21 @@ PrmStudy RunPrmStudy(Transformer& base, const Task& task, const PrmStudySpec& sp
 
 std::string PrmStudyTable(const PrmStudy& s) {
   std::string out;
-  char buf[512];
+  char buf[1024];
   std::snprintf(buf, sizeof buf,
                 "training labels against the truth: wrong-step precision %.3f, recall %.3f, F1 %.3f, first-error "
                 "accuracy %.3f (%d traces, %d steps)\n"
                 "final BCE: PRM %.3f, ORM %.3f\n"
                 "held-out PRM: step AUC %.3f; first error found on %.1f%% of traces with one, none flagged on "
                 "%.1f%% of clean ones (F1 %.3f)\n"
-                "FLOPs: labelling %.3g, PRM+ORM training %.3g, held-out sampling and scoring %.3g\n\n",
+                "FLOPs: labelling %.3g, PRM+ORM training %.3g, held-out sampling, scoring and beam search %.3g\n"
+                "PRM-guided beam search (%d beams x %d sampled next lines, PRM min): accuracy %.1f%% with %.0f "
+                "generated tokens per problem; best-of-%d generates %.0f\n\n",
                 s.labels.precision(), s.labels.recall(), s.labels.f1(), s.labels.first_error_accuracy(),
                 s.labels.traces, s.labels.steps, s.prm_final_loss, s.orm_final_loss, s.step_auc,
                 100 * s.first_error.error_accuracy(), 100 * s.first_error.clean_accuracy(), s.first_error.f1(),
-                s.flops_label, s.flops_train, s.flops_score);
+                s.flops_label, s.flops_train, s.flops_score, s.beam_width, s.beam_expansions, 100 * s.beam_accuracy,
+                s.beam_tokens, s.ns.empty() ? 0 : s.ns.back(), s.bon_tokens);
   out += buf;
   out += "| best-of-N accuracy % |";
   for (int n : s.ns) out += " N=" + std::to_string(n) + " |";

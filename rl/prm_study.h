@@ -7,6 +7,8 @@
 //  3. on held-out problems the base samples K candidates each; best-of-N
 //     picks by the PRM (min, last, product, mean of step scores), by the
 //     ORM, by majority vote, against the oracle (pass@N), for N = 1..K;
+//     and PRM-guided step-level beam search (rl/prm_beam.h) on the same
+//     problems, with the tokens each generates;
 //  4. the PRM's held-out step AUC and ProcessBench-style F1 against the
 //     truth, and the FLOPs of each phase.
 #pragma once
@@ -33,6 +35,7 @@ struct PrmStudySpec {
   int test_problems = 100;
   int candidates = 16;  // K, a power of two
   SamplingConfig sampling;
+  int beam_width = 4, beam_expansions = 4;
   uint64_t seed = 1;
 };
 
@@ -47,6 +50,9 @@ struct PrmStudy {
   // candidates, and within a problem (mean over problems with both kinds),
   // which is what best-of-N selection needs.
   std::map<std::string, double> outcome_auc, within_problem_auc;
+  int beam_width = 0, beam_expansions = 0;
+  double beam_accuracy = 0;
+  double beam_tokens = 0, bon_tokens = 0;  // generated tokens per problem: beam search, best-of-K
   double flops_label = 0, flops_train = 0, flops_score = 0;
 };
 

@@ -5,7 +5,9 @@
 #include "evaluator.h"
 #include "grpo.h"
 #include "policy_loss.h"
+#include "prm_beam.h"
 #include "prm_rl.h"
+#include "reward_model.h"
 #include "prm_train.h"
 #include "process_advantage.h"
 #include "rollout.h"
@@ -300,9 +302,42 @@ TEST(PrmStudy, EndToEndInvariants) {
   EXPECT_GE(s.step_auc, 0);
   EXPECT_LE(s.step_auc, 1);
   EXPECT_NE(PrmStudyTable(s).find("| PRM min |"), std::string::npos);
+  EXPECT_GE(s.beam_accuracy, 0);
+  EXPECT_LE(s.beam_accuracy, 1);
+  EXPECT_GT(s.beam_tokens, 0);
+  EXPECT_GT(s.bon_tokens, 0);
   // The base is untouched.
   auto a = base->named_parameters(), b = Base()->named_parameters();
   for (auto& item : a) EXPECT_TRUE(torch::equal(item.value(), *b.find(item.key()))) << item.key();
+}
+
+// PRM-guided beam search finishes every problem with one of its beams: a
+// completion that ends in <eos> (or fills the token limit), of at most
+// max_new_tokens tokens, judged by the verifier.
+TEST(PrmBeam, EveryProblemGetsAFinishedCompletion) {
+  ArithTask task(SmallTask());
+  Transformer policy = CopyOfBase();
+  Transformer prm = RewardModelFrom(policy, true);
+  const std::vector<Problem> problems(task.TestSet().begin(), task.TestSet().begin() + 6);
+  BeamSpec spec;
+  spec.beam_width = 2;
+  spec.expansions = 3;
+  spec.sampling = ParseResolved<SamplingConfig>("temperature: 1 max_new_tokens: 40");
+  FlopCounter flops;
+  const BeamResult r = PrmBeamSearch(policy, prm, task, problems, spec, &flops);
+  ASSERT_EQ(r.answers.size(), problems.size());
+  const Tokenizer& tok = Tokenizer::Get();
+  int right = 0;
+  for (size_t p = 0; p < problems.size(); ++p) {
+    const std::vector<int> ids = tok.Encode(r.answers[p]);
+    EXPECT_LE(ids.size(), 40u);
+    EXPECT_TRUE(ids.back() == Tokenizer::kEos || ids.size() == 40u) << r.answers[p];
+    EXPECT_EQ(r.correct[p], task.Verify(r.answers[p], problems[p]).correct);
+    right += r.correct[p];
+  }
+  EXPECT_DOUBLE_EQ(r.accuracy, right / 6.0);
+  EXPECT_GT(flops.Get(FlopPhase::kGenerate), 0);
+  EXPECT_GT(flops.Get(FlopPhase::kScore), 0);
 }
 
 // ---- PRM-RL
