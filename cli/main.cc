@@ -2,6 +2,7 @@
 // place that turns them into a message and an exit code.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "evaluator.h"
 #include "generate.h"
 #include "io.h"
+#include "json.h"
 #include "label_study.h"
 #include "prm_study.h"
 #include "math_equiv.h"
@@ -40,11 +42,11 @@ commands:
                                       DIR/eval.json and DIR/samples.jsonl
   sample CKPT --prompt TEXT [--n N] [--temperature T] [--seed S]
                                       sample completions for one prompt
-  label-quality CKPT [--config CONFIG] [--traces M] [--max-n N] [--seed S]
+  label-quality CKPT [--config CONFIG] [--traces M] [--max-n N] [--seed S] [--out DIR]
                                       Monte Carlo step labels from the checkpoint's own samples
                                       against per-step truth, by segmenter and N (arith)
   prm-study CKPT [--config CONFIG] [--label-traces M] [--label-n N] [--soft] [--train-steps S]
-                 [--problems P] [--candidates K] [--seed S]
+                 [--problems P] [--candidates K] [--seed S] [--out DIR]
                                       label the base's samples, train a PRM and an ORM, and
                                       compare best-of-N selection on held-out problems (arith)
   report DIR                          rewrite DIR's summary and plots from its run files
@@ -66,7 +68,15 @@ struct Args {
     auto it = flags.find(k);
     return it == flags.end() ? def : it->second;
   }
+  bool has(const std::string& k) const { return flags.count(k) > 0; }
 };
+
+// The arguments after "r1lab", space-joined (for provenance in written files).
+std::string CommandLine(int argc, char** argv) {
+  std::string out;
+  for (int i = 1; i < argc; ++i) out += std::string(i > 1 ? " " : "") + argv[i];
+  return out;
+}
 
 Args Parse(int argc, char** argv, int first, const std::vector<std::string>& value_flags,
            const std::vector<std::string>& bool_flags) {
@@ -193,7 +203,7 @@ int CmdSample(int argc, char** argv) {
 }
 
 int CmdLabelQuality(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"config", "traces", "max-n", "seed", "threads"}, {});
+  const Args a = Parse(argc, argv, 2, {"config", "traces", "max-n", "seed", "threads", "out"}, {});
   if (a.positional.size() != 1)
     throw ConfigError("label-quality needs exactly one checkpoint path\n" + std::string(kUsage));
   ExperimentConfig cfg = LoadExperiment(a.Get("config"));
@@ -207,13 +217,42 @@ int CmdLabelQuality(int argc, char** argv) {
   if ((max_n & (max_n - 1)) != 0) throw ConfigError("--max-n: " + std::to_string(max_n) + " is not a power of two");
   const LabelStudy s = StudyLabels(model, *task, cfg.eval().sampling(), ParseInt("traces", a.Get("traces", "200"), 1, 100000),
                                    max_n, static_cast<uint64_t>(ParseInt("seed", a.Get("seed", "1"), 0, 1 << 30)));
-  std::printf("%s", LabelStudyTable(s).c_str());
+  const std::string table = LabelStudyTable(s);
+  std::printf("%s", table.c_str());
+  if (a.has("out")) {
+    // Label noise against N: F1 (solid) and recall (dashed) of "this step is wrong", per segmenter.
+    const std::string dir = a.Get("out");
+    EnsureWritableDir(dir);
+    WriteFileAtomic(dir + "/label_quality.md", "# Monte Carlo step labels against the truth\n\n`r1lab " +
+                                                   CommandLine(argc, argv) + "`\n\n" + table);
+    std::string dat, body;
+    std::vector<std::string> segs;
+    for (const LabelStudyRow& r : s.rows)
+      if (std::find(segs.begin(), segs.end(), r.segmenter) == segs.end()) segs.push_back(r.segmenter);
+    for (size_t i = 0; i < segs.size(); ++i) {
+      dat += "# " + segs[i] + "\n# N precision recall f1 first_error_accuracy\n";
+      for (const LabelStudyRow& r : s.rows)
+        if (r.segmenter == segs[i])
+          dat += std::to_string(r.n) + " " + JsonNumber(r.quality.precision()) + " " + JsonNumber(r.quality.recall()) +
+                 " " + JsonNumber(r.quality.f1()) + " " + JsonNumber(r.quality.first_error_accuracy()) + "\n";
+      dat += "\n\n";
+      const std::string idx = "'label_quality.dat' index " + std::to_string(i);
+      const std::string color = " linecolor " + std::to_string(i + 1);
+      body += std::string(body.empty() ? "" : ", ") + idx + " using 1:4 with linespoints" + color + " title '" +
+              segs[i] + " F1', " + idx + " using 1:3 with lines dashtype 2" + color + " title '" + segs[i] + " recall'";
+    }
+    WriteFileAtomic(dir + "/label_quality.dat", dat);
+    WritePlotScript(dir, "label_quality.gp",
+                    {{"label_noise", "Monte Carlo labels of wrong steps against the truth", "N (completions per step)",
+                      "F1 (solid), recall (dashed)", "set logscale x 2\nset yrange [0:1]\n", body}});
+  }
   return 0;
 }
 
 int CmdPrmStudy(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2,
-                       {"config", "label-traces", "label-n", "train-steps", "problems", "candidates", "seed", "threads"},
+                       {"config", "label-traces", "label-n", "train-steps", "problems", "candidates", "seed", "threads",
+                        "out"},
                        {"soft"});
   if (a.positional.size() != 1) throw ConfigError("prm-study needs exactly one checkpoint path\n" + std::string(kUsage));
   ExperimentConfig cfg = LoadExperiment(a.Get("config"));
@@ -232,7 +271,29 @@ int CmdPrmStudy(int argc, char** argv) {
   spec.seed = static_cast<uint64_t>(ParseInt("seed", a.Get("seed", "1"), 0, 1 << 30));
   spec.sampling = cfg.eval().sampling();
   spec.optim = cfg.pretrain().optim();
-  std::printf("%s", PrmStudyTable(RunPrmStudy(model, *task, spec)).c_str());
+  const PrmStudy s = RunPrmStudy(model, *task, spec);
+  const std::string table = PrmStudyTable(s);
+  std::printf("%s", table.c_str());
+  if (a.has("out")) {
+    const std::string dir = a.Get("out");
+    EnsureWritableDir(dir);
+    WriteFileAtomic(dir + "/best_of_n.md", "# The PRM study: labels, PRM and ORM, best-of-N, beam search\n\n`r1lab " +
+                                               CommandLine(argc, argv) + "`\n\n" + table);
+    std::string dat, body;
+    int i = 0;
+    for (const auto& [name, acc] : s.bon) {
+      dat += "# " + name + "\n# N accuracy\n";
+      for (size_t k = 0; k < acc.size(); ++k) dat += std::to_string(s.ns[k]) + " " + JsonNumber(acc[k]) + "\n";
+      dat += "\n\n";
+      body += std::string(body.empty() ? "" : ", ") + "'best_of_n.dat' index " + std::to_string(i) +
+              " using 1:2 with linespoints linecolor " + std::to_string(i + 1) + " title '" + name + "'";
+      ++i;
+    }
+    WriteFileAtomic(dir + "/best_of_n.dat", dat);
+    WritePlotScript(dir, "best_of_n.gp",
+                    {{"best_of_n", "best-of-N accuracy on held-out problems, by selection method", "N (candidates)",
+                      "accuracy", "set logscale x 2\nset yrange [0:1]\n", body}});
+  }
   return 0;
 }
 

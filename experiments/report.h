@@ -9,6 +9,14 @@
 
 namespace r1lab {
 
+// One chart: `body` is gnuplot's plot arguments, `extra` commands before it.
+struct Plot {
+  std::string name, title, xlabel, ylabel, extra, body;
+};
+// Writes pdir/script rendering each plot as pdir/<name>.svg and .png, and
+// runs gnuplot on it when installed (else says so on stderr).
+void WritePlotScript(const std::string& pdir, const std::string& script, const std::vector<Plot>& plots);
+
 // Two-sided 95% Student t critical value for `df` degrees of freedom.
 double TCritical95(int df);
 
