@@ -24,6 +24,7 @@
 #include "math_equiv.h"
 #include "report.h"
 #include "runner.h"
+#include "search_cmd.h"
 #include "threads.h"
 #include "tokenizer.h"
 
@@ -49,6 +50,11 @@ commands:
                  [--problems P] [--candidates K] [--seed S] [--out DIR]
                                       label the base's samples, train a PRM and an ORM, and
                                       compare best-of-N selection on held-out problems (arith)
+  search CKPT [--config CONFIG] [--problems P] [--simulations S] [--max-children C]
+              [--leaf-batch B] [--first-play Q] [--uct] [--seed S] [--dot FILE]
+                                      token-level MCTS as play on held-out problems, against
+                                      majority vote of samples at the same FLOPs; FILE: the
+                                      first problem's tree as Graphviz DOT
   report DIR                          rewrite DIR's summary and plots from its run files
   table DIR... [--csv]                one table from several experiment folders' summary.csv
   verify --task T [--input FILE] [--rel-tol X] [--language-weight W]
@@ -107,6 +113,14 @@ int ParseInt(const std::string& flag, const std::string& v, int lo, int hi) {
     throw ConfigError("--" + flag + ": '" + v + "' is not an integer in [" + std::to_string(lo) + ", " +
                       std::to_string(hi) + "]");
   return static_cast<int>(x);
+}
+
+double ParseDouble(const std::string& flag, const std::string& v, double lo, double hi) {
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end || !(x >= lo && x <= hi))
+    throw ConfigError("--" + flag + ": '" + v + "' is not a number in [" + JsonNumber(lo) + ", " + JsonNumber(hi) + "]");
+  return x;
 }
 
 void SetThreads(const Args& a, int config_threads) {
@@ -297,6 +311,30 @@ int CmdPrmStudy(int argc, char** argv) {
   return 0;
 }
 
+int CmdSearch(int argc, char** argv) {
+  const Args a = Parse(argc, argv, 2,
+                       {"config", "problems", "simulations", "max-children", "leaf-batch", "first-play", "seed", "dot",
+                        "threads"},
+                       {"uct"});
+  if (a.positional.size() != 1) throw ConfigError("search needs exactly one checkpoint path\n" + std::string(kUsage));
+  ExperimentConfig cfg = LoadExperiment(a.Get("config"));
+  SetThreads(a, cfg.threads());
+  const std::string ckpt = a.positional[0];
+  Transformer model = MakeModel(ReadCheckpointConfig(ckpt), Tokenizer::Get().vocab_size());
+  LoadCheckpoint(ckpt, model, nullptr);
+  const auto task = MakeTask(cfg.task());
+  SearchCmdSpec spec;
+  spec.problems = ParseInt("problems", a.Get("problems", "20"), 1, 1000000);
+  spec.simulations = ParseInt("simulations", a.Get("simulations", "32"), 1, 1000000);
+  spec.max_children = ParseInt("max-children", a.Get("max-children", "4"), 1, 100000);
+  spec.leaf_batch = ParseInt("leaf-batch", a.Get("leaf-batch", "8"), 1, 4096);
+  spec.first_play = ParseDouble("first-play", a.Get("first-play", "0.5"), 0, 1);
+  spec.uct = a.flags.count("uct") > 0;
+  spec.seed = static_cast<uint64_t>(ParseInt("seed", a.Get("seed", "1"), 0, 1 << 30));
+  spec.dot = a.Get("dot");
+  return RunSearchCmd(model, *task, cfg.eval(), spec);
+}
+
 int CmdConfig(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2, {}, {});
   std::printf("%s", ConfigToText(LoadExperiment(OptionalConfig(a))).c_str());
@@ -316,6 +354,7 @@ int Main(int argc, char** argv) {
   if (cmd == "config") return CmdConfig(argc, argv);
   if (cmd == "label-quality") return CmdLabelQuality(argc, argv);
   if (cmd == "prm-study") return CmdPrmStudy(argc, argv);
+  if (cmd == "search") return CmdSearch(argc, argv);
   if (cmd == "report") {
     const Args a = Parse(argc, argv, 2, {}, {});
     if (a.positional.size() != 1) throw ConfigError("report needs exactly one experiment folder\n" + std::string(kUsage));
@@ -331,12 +370,7 @@ int Main(int argc, char** argv) {
     const Args a = Parse(argc, argv, 2, {"task", "input", "rel-tol", "language-weight", "threads"}, {});
     if (!a.flags.count("task")) throw ConfigError("verify needs --task (math, arith, countdown, graph or code)");
     auto number = [&](const std::string& flag, double def) {
-      if (!a.flags.count(flag)) return def;
-      char* end = nullptr;
-      const double x = std::strtod(a.Get(flag).c_str(), &end);
-      if (a.Get(flag).empty() || *end || !(x >= 0) || x > 1000)
-        throw ConfigError("--" + flag + ": '" + a.Get(flag) + "' is not a number in [0, 1000]");
-      return x;
+      return a.has(flag) ? ParseDouble(flag, a.Get(flag), 0, 1000) : def;
     };
     SetThreads(a, 0);
     return RunVerify(a.Get("task"), a.Get("input"), number("rel-tol", MathOptions().rel_tol),

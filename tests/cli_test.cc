@@ -278,6 +278,21 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   EXPECT_NE(lq.out.find("| line | 2 |"), std::string::npos) << lq.out;
   EXPECT_NE(lq.out.find("| 8 tokens | 1 |"), std::string::npos) << lq.out;
   EXPECT_EQ(RunCli("label-quality " + base + " --config " + dir + "/c.pbtxt --max-n 3").code, 2);
+  // --out: the table, its data and the plot script.
+  ASSERT_EQ(RunCli("label-quality " + base + " --config " + dir + "/c.pbtxt --traces 6 --max-n 2 --out " + dir +
+                   "/lq").code, 0);
+  EXPECT_NE(ReadFile(dir + "/lq/label_quality.md").find("| line | 2 |"), std::string::npos);
+  EXPECT_NE(ReadFile(dir + "/lq/label_quality.gp").find("label_noise.svg"), std::string::npos);
+  EXPECT_NE(ReadFile(dir + "/lq/label_quality.dat").find("# punctuation"), std::string::npos);
+
+  // Token MCTS against sampling at equal FLOPs, with the first tree as DOT.
+  const Result s = RunCli("search " + base + " --config " + dir + "/c.pbtxt --problems 2 --simulations 4 --dot " +
+                          dir + "/tree.dot");
+  ASSERT_EQ(s.code, 0) << s.out;
+  EXPECT_NE(s.out.find("| token MCTS as play"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("any correct (pass@"), std::string::npos) << s.out;
+  EXPECT_EQ(ReadFile(dir + "/tree.dot").rfind("digraph", 0), 0u);
+  EXPECT_EQ(RunCli("search " + base + " --config " + dir + "/c.pbtxt --first-play 2").code, 2);
 }
 
 }  // namespace

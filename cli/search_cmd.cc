@@ -1,0 +1,89 @@
+#include "search_cmd.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "error.h"
+#include "io.h"
+#include "mcts.h"
+#include "prm_completer.h"
+#include "progress.h"
+#include "rerank.h"
+#include "search_env.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+
+int RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, const SearchCmdSpec& spec) {
+  if (spec.problems > static_cast<int>(task.TestSet().size()))
+    throw ConfigError("search: --problems " + std::to_string(spec.problems) + " exceeds the test split (" +
+                      std::to_string(task.TestSet().size()) + ")");
+  const std::vector<Problem> problems(task.TestSet().begin(), task.TestSet().begin() + spec.problems);
+  const SamplingConfig& sampling = eval.sampling();
+  SearchParams params;
+  params.max_children = spec.max_children;
+  params.first_play = spec.first_play;
+  params.uct = spec.uct;
+
+  // MCTS as play, one problem at a time.
+  FlopCounter search_flops;
+  int solved = 0, finished = 0;
+  double nodes = 0, depth = 0;
+  const auto t0 = Clock::now();
+  Progress progress("search", spec.problems);
+  for (int i = 0; i < spec.problems; ++i) {
+    PolicyTokenEnv env(policy, task, problems[static_cast<size_t>(i)], spec.max_children, sampling.max_new_tokens(),
+                       sampling, spec.seed + static_cast<uint64_t>(i), &search_flops);
+    Node root;
+    const SearchStats s =
+        SearchMoves(env, root, spec.simulations, spec.leaf_batch, sampling.max_new_tokens(), params);
+    solved += task.Verify(s.best, problems[static_cast<size_t>(i)]).correct;
+    finished += s.best.find("<eos>") != std::string::npos;
+    nodes += s.nodes;
+    depth += s.max_depth;
+    if (i == 0 && !spec.dot.empty()) WriteFileAtomic(spec.dot, TreeToDot(root));
+    progress.Update(i + 1, "");
+  }
+  progress.Finish(spec.problems, "");
+  const double search_s = SecondsSince(t0);
+  const double flops_per_problem = search_flops.Total() / spec.problems;
+
+  // Sampling at the same FLOPs: k samples per problem, majority vote.
+  FlopCounter probe;
+  const Samples one = SampleCompletions(policy, problems, 1, sampling, spec.seed + 7, &probe);
+  const double per_sample = probe.Total() / spec.problems;
+  const int k = std::clamp(static_cast<int>(std::lround(flops_per_problem / std::max(1.0, per_sample))), 1, 512);
+  const Samples many = SampleCompletions(policy, problems, k, sampling, spec.seed + 8, nullptr);
+  std::vector<std::vector<Candidate>> cands(problems.size());
+  double pass1 = 0;
+  for (size_t r = 0; r < many.completions.size(); ++r) {
+    const Verdict v = task.Verify(many.completions[r], *many.problems[r]);
+    cands[r / static_cast<size_t>(k)].push_back({v.extracted, v.correct, 0});
+    pass1 += v.correct;
+  }
+  pass1 /= static_cast<double>(many.completions.size());
+  const double maj = SelectionAccuracy(cands, k, Selection::kMajority);
+  double any = 0;  // pass@k: some sample is right (selection by the verifier, like the search's leaf values)
+  for (const auto& c : cands) any += std::any_of(c.begin(), c.end(), [](const Candidate& x) { return x.correct; });
+  any /= static_cast<double>(cands.size());
+
+  std::printf("| method | accuracy %% | FLOPs per problem |\n|---|---|---|\n");
+  std::printf("| token MCTS as play (%d simulations/move, %d children, leaf batch %d, %s; leaf values: the verifier "
+              "on rollouts) | %.1f | %.3g |\n",
+              spec.simulations, spec.max_children, spec.leaf_batch, spec.uct ? "UCT" : "PUCT",
+              100.0 * solved / spec.problems, flops_per_problem);
+  std::printf("| sampling, one sample (pass@1) | %.1f | %.3g |\n", 100 * pass1, per_sample);
+  std::printf("| sampling, %d samples (same FLOPs as MCTS), majority vote | %.1f | %.3g |\n", k, 100 * maj,
+              per_sample * k);
+  std::printf("| sampling, %d samples, any correct (pass@%d: the verifier picks) | %.1f | %.3g |\n", k, k, 100 * any,
+              per_sample * k);
+  std::printf("\nThe search's leaf values come from the verifier, which knows the gold answer: compare it with "
+              "pass@k, which also lets the verifier choose, not with the majority vote.\n");
+  std::printf("\n%d problems; MCTS lines finished: %d; mean expanded nodes %.0f, mean max depth %.1f; search %.1f s%s\n",
+              spec.problems, finished, nodes / spec.problems, depth / spec.problems, search_s,
+              spec.dot.empty() ? "" : ("; first tree: " + spec.dot).c_str());
+  return 0;
+}
+
+}  // namespace r1lab

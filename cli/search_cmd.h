@@ -1,0 +1,29 @@
+// `r1lab search`: token-level MCTS as play with a policy checkpoint on
+// held-out problems, against sampling at the same FLOPs (majority vote, and
+// pass@k: the search's rollout values use the verifier, so pass@k is the
+// like-for-like baseline).
+#pragma once
+
+#include <string>
+
+#include "r1lab.pb.h"
+#include "task.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+struct SearchCmdSpec {
+  int problems = 20;
+  int simulations = 32;   // per committed move
+  int max_children = 4;   // the extension limit
+  int leaf_batch = 8;
+  double first_play = 0.5;
+  bool uct = false;
+  uint64_t seed = 1;
+  std::string dot;  // write the first problem's tree here ("" = no)
+};
+
+// Prints a markdown table; returns the exit status.
+int RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, const SearchCmdSpec& spec);
+
+}  // namespace r1lab
