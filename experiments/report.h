@@ -12,6 +12,7 @@ namespace r1lab {
 // One chart: `body` is gnuplot's plot arguments, `extra` commands before it.
 struct Plot {
   std::string name, title, xlabel, ylabel, extra, body;
+  std::string size = "800,480";  // pixels
 };
 // Writes pdir/script rendering each plot as pdir/<name>.svg and .png, and
 // runs gnuplot on it when installed (else says so on stderr).

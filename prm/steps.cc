@@ -54,8 +54,21 @@ std::vector<Segment> SegmentSteps(const std::string& c, const SegmenterSpec& spe
       break;
     case Segmenter::kTokenChunk:
       if (spec.chunk_tokens < 1) throw ConfigError("segmenter: chunk_tokens must be at least 1");
-      for (; start + static_cast<size_t>(spec.chunk_tokens) < end; start += static_cast<size_t>(spec.chunk_tokens))
-        push(start, start + static_cast<size_t>(spec.chunk_tokens));
+      // A token is one character, or a whole special token "<...>" (the
+      // tokenizer reserves '<' for them), so chunks never split one.
+      for (size_t i = begin, count = 0; i < end;) {
+        size_t next = i + 1;
+        if (c[i] == '<') {
+          const size_t close = c.find('>', i);
+          if (close != std::string::npos && close < end) next = close + 1;
+        }
+        i = next;
+        if (++count == static_cast<size_t>(spec.chunk_tokens) && i < end) {
+          push(start, i);
+          start = i;
+          count = 0;
+        }
+      }
       break;
   }
   push(start, end);

@@ -14,7 +14,7 @@ namespace r1lab {
 enum class Segmenter {
   kLine,         // one step per non-empty line of the chain of thought
   kTag,          // steps end at an explicit tag string (e.g. ";")
-  kTokenChunk,   // fixed chunks of N tokens (characters: the tokenizer is per character)
+  kTokenChunk,   // fixed chunks of N tokens (a character, or a whole special token like <think>)
   kPunctuation,  // steps end after '.', '!', '?', ';' or a newline
 };
 

@@ -46,23 +46,6 @@ double ProxyOf(const std::vector<double>& scores, const PrmRlConfig& cfg, Aggreg
   return cfg.reward_model().kind() == ORM ? scores[0] : Aggregate(scores, how);
 }
 
-// Index of the completion token holding each step's last character. The
-// tokenizer decodes token by token, so character offsets map back exactly.
-std::vector<int> StepEndTokens(const std::vector<int>& tokens, const std::vector<Segment>& steps) {
-  const Tokenizer& tok = Tokenizer::Get();
-  std::vector<size_t> char_end;  // one past each token's last character
-  size_t at = 0;
-  for (int t : tokens) char_end.push_back(at += tok.Decode({t}).size());
-  std::vector<int> out;
-  size_t k = 0;
-  for (const Segment& s : steps) {
-    while (k < char_end.size() && char_end[k] < s.end) ++k;
-    if (k >= char_end.size()) throw InputError("PRM-RL: a step ends past its completion's tokens");
-    out.push_back(static_cast<int>(k));
-  }
-  return out;
-}
-
 // The reward model against the truth on samples of one model (for the
 // distribution-shift measurement).
 std::string ShiftJson(Transformer& sampler, Transformer& rm, const PrmRlConfig& cfg, const SegmenterSpec& seg,
@@ -144,7 +127,7 @@ void LearnedReward::Rescore(Rollouts& ro) {
     const auto& sc = scores[static_cast<size_t>(k)];
     if (sc.empty()) continue;
     const std::vector<Segment> segs = SegmentSteps(completions[static_cast<size_t>(k)], segmenter_);
-    const std::vector<int> ends = StepEndTokens(toks, segs);
+    const std::vector<int> ends = StepEndTokenIndex(toks, segs);
     for (size_t q = 0; q < ends.size() && q < sc.size(); ++q) {
       if (!s.end_tokens.empty() && s.end_tokens.back() == ends[q]) {
         s.rewards.back() = sc[q];  // two steps ending in one token: the later score stands

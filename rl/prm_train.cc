@@ -47,15 +47,28 @@ double BatchFlops(const Transformer& m, const PrmBatch& b) {
 
 }  // namespace
 
+std::vector<int> StepEndTokenIndex(const std::vector<int>& tokens, const std::vector<Segment>& steps) {
+  const Tokenizer& tok = Tokenizer::Get();
+  std::vector<size_t> char_end;  // one past each token's last character
+  size_t at = 0;
+  for (int t : tokens) char_end.push_back(at += tok.Decode({t}).size());
+  std::vector<int> out;
+  size_t k = 0;
+  for (const Segment& s : steps) {
+    if (s.end == 0) throw InputError("PRM: an empty step");
+    while (k < char_end.size() && char_end[k] < s.end) ++k;
+    if (k >= char_end.size()) throw InputError("PRM: a step ends outside its completion");
+    out.push_back(static_cast<int>(k));
+  }
+  return out;
+}
+
 std::vector<int64_t> StepEndPositions(const std::string& prompt, const std::string& completion,
                                       const std::vector<Segment>& steps) {
   const Tokenizer& tok = Tokenizer::Get();
   const int64_t prompt_len = 1 + static_cast<int64_t>(tok.Encode(prompt).size());
   std::vector<int64_t> out;
-  for (const Segment& s : steps) {
-    if (s.end == 0 || s.end > completion.size()) throw InputError("PRM: a step ends outside its completion");
-    out.push_back(prompt_len + static_cast<int64_t>(tok.Encode(completion.substr(0, s.end)).size()) - 1);
-  }
+  for (int k : StepEndTokenIndex(tok.Encode(completion), steps)) out.push_back(prompt_len + k);
   return out;
 }
 

@@ -20,6 +20,12 @@ struct PrmExample {
   std::vector<double> targets;     // per step: probability the step is good (training only)
 };
 
+// Index, in `tokens` (a completion's ids), of the token holding each step's
+// last character: decoding token by token maps characters back exactly,
+// whatever the text (a step never has to be re-encoded on its own).
+// InputError if a step ends past the tokens.
+std::vector<int> StepEndTokenIndex(const std::vector<int>& tokens, const std::vector<Segment>& steps);
+
 // Position of each step's last token in the row <bos> + prompt + completion.
 std::vector<int64_t> StepEndPositions(const std::string& prompt, const std::string& completion,
                                       const std::vector<Segment>& steps);

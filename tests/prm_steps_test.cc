@@ -34,6 +34,10 @@ TEST(Segment, ByTagTokensAndPunctuation) {
   SegmenterSpec chunk{Segmenter::kTokenChunk, "", 8};
   EXPECT_EQ(Texts(c, SegmentSteps(c, chunk)),
             (std::vector<std::string>{"a=1; b=2", "; so c=3", ". done", "</think><answer>3</answer>"}));
+  // A special token inside the chain of thought is one token: chunks never split it.
+  const std::string specials = "<think>ab<think>cd</answer>e</think>";
+  EXPECT_EQ(Texts(specials, SegmentSteps(specials, {Segmenter::kTokenChunk, "", 3})),
+            (std::vector<std::string>{"ab<think>", "cd</answer>", "e", "</think>"}));
   EXPECT_EQ(Texts(c, SegmentSteps(c, {Segmenter::kPunctuation})),
             (std::vector<std::string>{"a=1;", " b=2;", " so c=3.", " done", "</think><answer>3</answer>"}));
   const std::string decimal = "<think>x is 2.5 now. ok</think>";

@@ -19,6 +19,11 @@ TEST(PrmTrain, StepEndPositionsPointAtTheLastTokenOfEachStep) {
   EXPECT_EQ(pos[0], 10);
   const auto ids = Tokenizer::Get().Encode("3+4" + c);
   EXPECT_EQ(pos.back(), static_cast<int64_t>(ids.size()));  // </answer>: the row's last token (after <bos>)
+  // Special tokens inside the chain of thought (a hacked policy writes them)
+  // count as one token each. Row: <bos> | <think> a b <think> | c </answer> d | </think> <answer> 1 </answer>
+  const std::string odd = "<think>ab<think>c</answer>d</think><answer>1</answer>";
+  const auto odd_pos = StepEndPositions("", odd, SegmentSteps(odd, {Segmenter::kTokenChunk, "", 3}));
+  EXPECT_EQ(odd_pos, (std::vector<int64_t>{4, 7, 11}));
 }
 
 // A tiny PRM overfits 8 labelled traces: loss near 0, every step ranked right.
