@@ -235,7 +235,7 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
     std::fprintf(stderr, "%s: labelling %d base samples and training the %s\n", ctx.label.c_str(), rmc.label_traces(),
                  rmc.kind() == PRM ? "PRM" : "ORM");
     const Json j = fit(*ctx.policy, rmc.label_traces(), rmc.train_steps(), SplitMix64(ctx.seed ^ 0x5e7a11ULL));
-    ctx.metrics->Write(Json().Add("step", 0).Add("flops", ctx.flops->Total()).Add("reward_model", j).str());
+    if (ctx.metrics) ctx.metrics->Write(Json().Add("step", 0).Add("flops", ctx.flops->Total()).Add("reward_model", j).str());
   };
   loop.step = [&](int64_t step, std::string* note) {
     std::string extra;
@@ -246,6 +246,7 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
     return trainer.Step(step, note) + extra;
   };
   const int64_t last = RunStrategyLoop(ctx, loop);
+  if (!ctx.metrics) return;  // nowhere to record the shift measurement
 
   // Distribution shift: the same reward model on base samples and on the
   // final policy's samples, held-out problems.

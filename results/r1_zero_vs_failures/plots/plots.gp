@@ -128,22 +128,32 @@ unset output
 reset
 set key outside right
 set grid
-set terminal svg size 800,480 dynamic noenhanced
+set terminal svg size 800,340 dynamic noenhanced
 set output 'proxy_vs_truth.svg'
-set title "proxy reward against the truth (lines: 5-step moving averages)"
+set title "prm_rl"
 set xlabel "step"
 set ylabel "proxy / accuracy"
 set yrange [0:1]
-plot 'proxy.dat' index 0 using 1:2 with lines linewidth 2 linecolor 5 title 'prm_rl proxy', 'proxy.dat' index 0 using 1:3 with lines dashtype 2 linecolor 5 title 'prm_rl training accuracy', 'curves.dat' index 4 using 1:3 with points pointtype 7 linecolor 5 title 'prm_rl held-out pass@1', 'proxy.dat' index 1 using 1:2 with lines linewidth 2 linecolor 6 title 'orm_rl proxy', 'proxy.dat' index 1 using 1:3 with lines dashtype 2 linecolor 6 title 'orm_rl training accuracy', 'curves.dat' index 5 using 1:3 with points pointtype 7 linecolor 6 title 'orm_rl held-out pass@1'
+set key inside top right font ',8'
+set multiplot layout 1,2 title 'learned reward (proxy) against the truth; lines: 5-step moving averages'
+plot 'proxy.dat' index 0 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 0 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 4 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
+set title 'orm_rl'
+plot 'proxy.dat' index 1 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 5 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
+unset multiplot
 unset output
 reset
 set key outside right
 set grid
-set terminal pngcairo size 800,480 noenhanced
+set terminal pngcairo size 800,340 noenhanced
 set output 'proxy_vs_truth.png'
-set title "proxy reward against the truth (lines: 5-step moving averages)"
+set title "prm_rl"
 set xlabel "step"
 set ylabel "proxy / accuracy"
 set yrange [0:1]
-plot 'proxy.dat' index 0 using 1:2 with lines linewidth 2 linecolor 5 title 'prm_rl proxy', 'proxy.dat' index 0 using 1:3 with lines dashtype 2 linecolor 5 title 'prm_rl training accuracy', 'curves.dat' index 4 using 1:3 with points pointtype 7 linecolor 5 title 'prm_rl held-out pass@1', 'proxy.dat' index 1 using 1:2 with lines linewidth 2 linecolor 6 title 'orm_rl proxy', 'proxy.dat' index 1 using 1:3 with lines dashtype 2 linecolor 6 title 'orm_rl training accuracy', 'curves.dat' index 5 using 1:3 with points pointtype 7 linecolor 6 title 'orm_rl held-out pass@1'
+set key inside top right font ',8'
+set multiplot layout 1,2 title 'learned reward (proxy) against the truth; lines: 5-step moving averages'
+plot 'proxy.dat' index 0 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 0 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 4 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
+set title 'orm_rl'
+plot 'proxy.dat' index 1 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 5 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
+unset multiplot
 unset output
