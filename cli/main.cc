@@ -51,10 +51,11 @@ commands:
                                       label the base's samples, train a PRM and an ORM, and
                                       compare best-of-N selection on held-out problems (arith)
   search CKPT [--config CONFIG] [--problems P] [--simulations S] [--max-children C]
-              [--leaf-batch B] [--first-play Q] [--uct] [--seed S] [--dot FILE]
+              [--leaf-batch B] [--first-play Q] [--uct] [--seed S] [--dot FILE] [--value-net M]
                                       token-level MCTS as play on held-out problems, against
-                                      majority vote of samples at the same FLOPs; FILE: the
-                                      first problem's tree as Graphviz DOT
+                                      sampling at the same FLOPs; FILE: the first problem's
+                                      tree as Graphviz DOT; M > 0: leaf values from a value
+                                      network trained on M of the policy's samples (no gold)
   report DIR                          rewrite DIR's summary and plots from its run files
   table DIR... [--csv]                one table from several experiment folders' summary.csv
   verify --task T [--input FILE] [--rel-tol X] [--language-weight W]
@@ -314,7 +315,7 @@ int CmdPrmStudy(int argc, char** argv) {
 int CmdSearch(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2,
                        {"config", "problems", "simulations", "max-children", "leaf-batch", "first-play", "seed", "dot",
-                        "threads"},
+                        "threads", "value-net"},
                        {"uct"});
   if (a.positional.size() != 1) throw ConfigError("search needs exactly one checkpoint path\n" + std::string(kUsage));
   ExperimentConfig cfg = LoadExperiment(a.Get("config"));
@@ -332,6 +333,7 @@ int CmdSearch(int argc, char** argv) {
   spec.uct = a.flags.count("uct") > 0;
   spec.seed = static_cast<uint64_t>(ParseInt("seed", a.Get("seed", "1"), 0, 1 << 30));
   spec.dot = a.Get("dot");
+  spec.value_traces = ParseInt("value-net", a.Get("value-net", "0"), 0, 1000000);
   return RunSearchCmd(model, *task, cfg.eval(), spec);
 }
 

@@ -10,6 +10,7 @@
 #include "prm_completer.h"
 #include "progress.h"
 #include "rerank.h"
+#include "reward_model.h"
 #include "search_env.h"
 #include "tokenizer.h"
 
@@ -26,6 +27,26 @@ int RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, 
   params.first_play = spec.first_play;
   params.uct = spec.uct;
 
+  // The value network, if asked for: the policy's trunk with the PRM head,
+  // trained on soft Monte Carlo targets (the share of completions from a
+  // prefix that reach the gold answer) at every 4-token step of its own samples.
+  Transformer value{nullptr};
+  FlopCounter value_flops;
+  if (spec.value_traces > 0) {
+    Rng rng(spec.seed + 11);
+    std::vector<Problem> train;
+    for (int i = 0; i < spec.value_traces; ++i) train.push_back(task.SampleTrain(rng));
+    RewardDataSpec ds;
+    ds.label_n = 4;
+    ds.soft_targets = true;
+    ds.segmenter = {Segmenter::kTokenChunk, "", 4};
+    ds.sampling = sampling;
+    ds.seed = spec.seed + 12;
+    const RewardData data = BuildRewardData(policy, task, train, ds, &value_flops);
+    value = RewardModelFrom(policy, true);
+    TrainRewardModel(value, data.prm, 200, 32, OptimConfig(), rng, &value_flops);
+  }
+
   // MCTS as play, one problem at a time.
   FlopCounter search_flops;
   int solved = 0, finished = 0;
@@ -35,6 +56,7 @@ int RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, 
   for (int i = 0; i < spec.problems; ++i) {
     PolicyTokenEnv env(policy, task, problems[static_cast<size_t>(i)], spec.max_children, sampling.max_new_tokens(),
                        sampling, spec.seed + static_cast<uint64_t>(i), &search_flops);
+    if (value) env.set_value_model(value);
     Node root;
     const SearchStats s =
         SearchMoves(env, root, spec.simulations, spec.leaf_batch, sampling.max_new_tokens(), params);
@@ -69,17 +91,23 @@ int RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, 
   any /= static_cast<double>(cands.size());
 
   std::printf("| method | accuracy %% | FLOPs per problem |\n|---|---|---|\n");
-  std::printf("| token MCTS as play (%d simulations/move, %d children, leaf batch %d, %s; leaf values: the verifier "
-              "on rollouts) | %.1f | %.3g |\n",
+  std::printf("| token MCTS as play (%d simulations/move, %d children, leaf batch %d, %s; leaf values: %s) | %.1f | "
+              "%.3g |\n",
               spec.simulations, spec.max_children, spec.leaf_batch, spec.uct ? "UCT" : "PUCT",
-              100.0 * solved / spec.problems, flops_per_problem);
+              value ? "the value network" : "the verifier on rollouts", 100.0 * solved / spec.problems,
+              flops_per_problem);
   std::printf("| sampling, one sample (pass@1) | %.1f | %.3g |\n", 100 * pass1, per_sample);
   std::printf("| sampling, %d samples (same FLOPs as MCTS), majority vote | %.1f | %.3g |\n", k, 100 * maj,
               per_sample * k);
   std::printf("| sampling, %d samples, any correct (pass@%d: the verifier picks) | %.1f | %.3g |\n", k, k, 100 * any,
               per_sample * k);
-  std::printf("\nThe search's leaf values come from the verifier, which knows the gold answer: compare it with "
-              "pass@k, which also lets the verifier choose, not with the majority vote.\n");
+  if (value)
+    std::printf("\nThe search never sees the gold answer: compare it with the majority vote. Training the value "
+                "network on %d samples cost %.3g FLOPs (not in the per-problem column).\n",
+                spec.value_traces, value_flops.Total());
+  else
+    std::printf("\nThe search's leaf values come from the verifier, which knows the gold answer: compare it with "
+                "pass@k, which also lets the verifier choose, not with the majority vote.\n");
   std::printf("\n%d problems; MCTS lines finished: %d; mean expanded nodes %.0f, mean max depth %.1f; search %.1f s%s\n",
               spec.problems, finished, nodes / spec.problems, depth / spec.problems, search_s,
               spec.dot.empty() ? "" : ("; first tree: " + spec.dot).c_str());

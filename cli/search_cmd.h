@@ -20,6 +20,10 @@ struct SearchCmdSpec {
   double first_play = 0.5;
   bool uct = false;
   uint64_t seed = 1;
+  // > 0: value leaves from a value network trained on this many of the
+  // policy's own samples (soft Monte Carlo targets at 4-token steps); the
+  // search then never consults the gold answer. 0: verified rollouts.
+  int value_traces = 0;
   std::string dot;  // write the first problem's tree here ("" = no)
 };
 

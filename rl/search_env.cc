@@ -19,16 +19,35 @@ PolicyTokenEnv::PolicyTokenEnv(Transformer policy, const Task& task, const Probl
   max_new_tokens_ = std::min(max_new_tokens_, room);
 }
 
+void PolicyTokenEnv::set_value_model(Transformer value) {
+  if (!value->config().prm_head()) throw ConfigError("search: the value network needs a model with prm_head: true");
+  value_ = value;
+}
+
 std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<std::string>& texts) {
   const Tokenizer& tok = Tokenizer::Get();
   std::vector<LeafEval> out(texts.size());
   std::vector<size_t> open;  // unfinished leaves
   std::vector<std::vector<int>> completions;
+  if (value_) {
+    // Every leaf's value: the network's estimate at its last token.
+    std::vector<std::vector<int>> all;
+    for (const std::string& t : texts) all.push_back(tok.Encode(t));
+    const TokenBatch b = BatchFromIds(std::vector<std::vector<int>>(texts.size(), prompt_), all);
+    value_->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor logits = value_->forward(b.tokens.to(value_->device())).prm_logits.to(torch::kCPU, torch::kFloat);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const int64_t last = static_cast<int64_t>(prompt_.size() + all[i].size()) - 1;
+      out[i].value = torch::sigmoid(logits[static_cast<int64_t>(i)][last]).item<double>();
+      if (flops_) flops_->Add(FlopPhase::kScore, ForwardFlopsSequence(value_->config(), value_->vocab_size(), b.lengths[i]));
+    }
+  }
   for (size_t i = 0; i < texts.size(); ++i) {
     std::vector<int> ids = tok.Encode(texts[i]);
     const bool done = (!ids.empty() && ids.back() == Tokenizer::kEos) || static_cast<int>(ids.size()) >= max_new_tokens_;
     if (done) {
-      out[i].value = task_.Verify(texts[i], problem_).correct ? 1.0 : 0.0;
+      if (!value_) out[i].value = task_.Verify(texts[i], problem_).correct ? 1.0 : 0.0;
     } else {
       open.push_back(i);
       completions.push_back(std::move(ids));
@@ -55,6 +74,7 @@ std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<std::string>& t
       out[open[k]].children.emplace_back(tok.Decode({id}), probs[j].item<double>());
     }
   }
+  if (value_) return out;
   // Values: one rollout per open leaf, all in one batched generation.
   std::vector<std::vector<int>> prefixes;
   for (size_t k = 0; k < open.size(); ++k) {

@@ -2,9 +2,12 @@
 // appends one token; its children are the policy's top next tokens (at most
 // max_children, priors renormalised by the tree), and a leaf's value is the
 // verifier's on a finished completion, or, for an unfinished one, the
-// verdict on one policy rollout from it (value network leaves come with the
-// self-search arm). Every call evaluates its whole leaf batch with one
-// forward pass and one batched rollout generation.
+// verdict on one policy rollout from it. Both consult the gold answer. With a
+// value network (set_value_model: a model with the PRM head, trained to
+// predict success from a prefix) every leaf, finished or not, is valued by
+// the network instead: a search that never sees the gold. Every call
+// evaluates its whole leaf batch with one forward pass (two with a value
+// network) and, without one, one batched rollout generation.
 #pragma once
 
 #include <string>
@@ -23,6 +26,8 @@ class PolicyTokenEnv : public SearchEnv {
   PolicyTokenEnv(Transformer policy, const Task& task, const Problem& problem, int max_children, int max_new_tokens,
                  const SamplingConfig& rollout, uint64_t seed, FlopCounter* flops);
   std::vector<LeafEval> Evaluate(const std::vector<std::string>& texts) override;
+  // Values from `value` (needs prm_head) instead of verified rollouts.
+  void set_value_model(Transformer value);
 
  private:
   Transformer policy_;
@@ -33,6 +38,7 @@ class PolicyTokenEnv : public SearchEnv {
   uint64_t seed_, calls_ = 0;
   FlopCounter* flops_;
   std::vector<int> prompt_;  // <bos> + prompt
+  Transformer value_{nullptr};
 };
 
 }  // namespace r1lab

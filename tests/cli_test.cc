@@ -293,6 +293,10 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   EXPECT_NE(s.out.find("any correct (pass@"), std::string::npos) << s.out;
   EXPECT_EQ(ReadFile(dir + "/tree.dot").rfind("digraph", 0), 0u);
   EXPECT_EQ(RunCli("search " + base + " --config " + dir + "/c.pbtxt --first-play 2").code, 2);
+  const Result v = RunCli("search " + base + " --config " + dir + "/c.pbtxt --problems 1 --simulations 2 --value-net 4");
+  ASSERT_EQ(v.code, 0) << v.out;
+  EXPECT_NE(v.out.find("leaf values: the value network"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("never sees the gold answer"), std::string::npos) << v.out;
 }
 
 }  // namespace

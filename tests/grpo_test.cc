@@ -508,5 +508,34 @@ TEST(Mcts, PolicyTokenSearchOnTheTinyBase) {
   EXPECT_GE(solved, 3) << solved << " of " << tried;
 }
 
+// With a value network every leaf, finished or not, is valued by the network
+// at its last token (never by the verifier), and search as play still
+// commits a finished line.
+TEST(Mcts, ValueNetworkLeavesNeverConsultTheVerifier) {
+  ArithTask task(SmallTask());
+  Transformer policy = CopyOfBase();
+  Transformer value = RewardModelFrom(policy, true);
+  SamplingConfig rollout = ParseResolved<SamplingConfig>("temperature: 1 max_new_tokens: 40");
+  const Problem& prob = task.TestSet()[0];
+  PolicyTokenEnv env(policy, task, prob, 4, 40, rollout, 3, nullptr);
+  env.set_value_model(value);
+  const std::string wrong = "<think>1+1=3\n</think><answer>" + std::to_string(std::stoi(prob.gold) + 1) + "</answer><eos>";
+  const std::vector<std::string> leaves = {wrong, "<think>"};
+  const std::vector<LeafEval> ev = env.Evaluate(leaves);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_TRUE(ev[0].children.empty()) << "a finished line is terminal";
+  EXPECT_FALSE(ev[1].children.empty());
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    PrmExample e{prob.prompt, leaves[i], {{0, leaves[i].size()}}, {}};
+    EXPECT_NEAR(ev[i].value, ScoreSteps(value, {e})[0][0], 1e-5) << leaves[i];
+  }
+  SearchParams p;
+  p.max_children = 4;
+  Node root;
+  const SearchStats s = SearchMoves(env, root, 16, 8, 40, p);
+  EXPECT_NE(s.best.find("<eos>"), std::string::npos) << s.best;
+  EXPECT_THROW(env.set_value_model(CopyOfBase()), ConfigError) << "a value network needs the PRM head";
+}
+
 }  // namespace
 }  // namespace r1lab
