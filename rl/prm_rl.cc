@@ -28,8 +28,8 @@ std::vector<std::vector<double>> ScoreCompletions(Transformer& rm, const PrmRlCo
   std::vector<PrmExample> items;
   std::vector<size_t> where;
   for (size_t i = 0; i < completions.size(); ++i) {
-    PrmExample e = orm && !completions[i].empty()
-                       ? OutcomeExample(prompts[i], completions[i], false)
+    if (completions[i].empty()) continue;
+    PrmExample e = orm ? OutcomeExample(prompts[i], completions[i], false)
                        : PrmExample{prompts[i], completions[i], SegmentSteps(completions[i], seg), {}};
     if (e.steps.empty()) continue;
     items.push_back(std::move(e));
@@ -140,8 +140,8 @@ void LearnedReward::Rescore(Rollouts& ro) {
     for (double x : sc) mean += x / static_cast<double>(sc.size());
     ro.rewards[static_cast<size_t>(k)].total = lw * mean + rw * rule[static_cast<size_t>(k)];
   }
-  const auto process = ProcessAdvantages(steps, G, GrpoConfig().std_epsilon());
-  const auto outcome = GroupAdvantages(rule, G, GROUP_ZSCORE, GrpoConfig().std_epsilon());
+  const auto process = ProcessAdvantages(steps, G, cfg_.grpo().std_epsilon());
+  const auto outcome = GroupAdvantages(rule, G, GROUP_ZSCORE, cfg_.grpo().std_epsilon());
   ro.token_advantages.assign(static_cast<size_t>(N), {});
   for (int k = 0; k < N; ++k) {
     auto& ta = ro.token_advantages[static_cast<size_t>(k)];

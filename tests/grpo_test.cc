@@ -438,7 +438,8 @@ TEST(PrmRl, ResumeKeepsTheRewardModelAndMatchesAStraightRun) {
 // reward's group advantage to every token.
 TEST(PrmRl, DenseAdvantagesFollowTheStepEnds) {
   ArithTask task(SmallTask());
-  const PrmRlConfig cfg = SmallPrmRl("dense: true rule_weight: 0.5 learned_weight: 2");
+  PrmRlConfig cfg = SmallPrmRl("dense: true rule_weight: 0.5 learned_weight: 2");
+  cfg.mutable_grpo()->set_std_epsilon(0.05);  // the arm's epsilon, not the default, normalises
   Transformer policy = CopyOfBase();
   Transformer rm = MakeModel([] { ModelConfig c = Base()->config(); c.set_prm_head(true); return c; }(),
                              Base()->vocab_size());
