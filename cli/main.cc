@@ -51,8 +51,10 @@ commands:
                                       label the base's samples, train a PRM and an ORM, and
                                       compare best-of-N selection on held-out problems (arith)
   search CKPT [--config CONFIG] [--problems P] [--simulations S] [--max-children C]
-              [--leaf-batch B] [--first-play Q] [--uct] [--seed S] [--dot FILE] [--value-net M]
-                                      token-level MCTS as play on held-out problems, against
+              [--leaf-batch B] [--first-play Q] [--uct] [--steps] [--seed S] [--dot FILE]
+              [--value-net M]
+                                      MCTS as play on held-out problems (nodes: tokens, or
+                                      with --steps sampled lines, C per leaf), against
                                       sampling at the same FLOPs; FILE: the first problem's
                                       tree as Graphviz DOT; M > 0: leaf values from a value
                                       network trained on M of the policy's samples (no gold)
@@ -316,7 +318,7 @@ int CmdSearch(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2,
                        {"config", "problems", "simulations", "max-children", "leaf-batch", "first-play", "seed", "dot",
                         "threads", "value-net"},
-                       {"uct"});
+                       {"uct", "steps"});
   if (a.positional.size() != 1) throw ConfigError("search needs exactly one checkpoint path\n" + std::string(kUsage));
   ExperimentConfig cfg = LoadExperiment(a.Get("config"));
   SetThreads(a, cfg.threads());
@@ -331,6 +333,7 @@ int CmdSearch(int argc, char** argv) {
   spec.leaf_batch = ParseInt("leaf-batch", a.Get("leaf-batch", "8"), 1, 4096);
   spec.first_play = ParseDouble("first-play", a.Get("first-play", "0.5"), 0, 1);
   spec.uct = a.flags.count("uct") > 0;
+  spec.step_level = a.flags.count("steps") > 0;
   spec.seed = static_cast<uint64_t>(ParseInt("seed", a.Get("seed", "1"), 0, 1 << 30));
   spec.dot = a.Get("dot");
   spec.value_traces = ParseInt("value-net", a.Get("value-net", "0"), 0, 1000000);

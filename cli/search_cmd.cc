@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
 #include "error.h"
 #include "io.h"
@@ -54,12 +55,23 @@ int RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, 
   const auto t0 = Clock::now();
   Progress progress("search", spec.problems);
   for (int i = 0; i < spec.problems; ++i) {
-    PolicyTokenEnv env(policy, task, problems[static_cast<size_t>(i)], spec.max_children, sampling.max_new_tokens(),
-                       sampling, spec.seed + static_cast<uint64_t>(i), &search_flops);
-    if (value) env.set_value_model(value);
+    const Problem& prob = problems[static_cast<size_t>(i)];
+    const uint64_t seed = spec.seed + static_cast<uint64_t>(i);
+    std::unique_ptr<SearchEnv> env;
+    if (spec.step_level) {
+      auto e = std::make_unique<PolicyStepEnv>(policy, task, prob, spec.max_children, sampling.max_new_tokens(),
+                                               sampling, seed, &search_flops);
+      if (value) e->set_value_model(value);
+      env = std::move(e);
+    } else {
+      auto e = std::make_unique<PolicyTokenEnv>(policy, task, prob, spec.max_children, sampling.max_new_tokens(),
+                                                sampling, seed, &search_flops);
+      if (value) e->set_value_model(value);
+      env = std::move(e);
+    }
     Node root;
     const SearchStats s =
-        SearchMoves(env, root, spec.simulations, spec.leaf_batch, sampling.max_new_tokens(), params);
+        SearchMoves(*env, root, spec.simulations, spec.leaf_batch, sampling.max_new_tokens(), params);
     solved += task.Verify(s.best, problems[static_cast<size_t>(i)]).correct;
     finished += s.best.find("<eos>") != std::string::npos;
     nodes += s.nodes;
@@ -91,9 +103,9 @@ int RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, 
   any /= static_cast<double>(cands.size());
 
   std::printf("| method | accuracy %% | FLOPs per problem |\n|---|---|---|\n");
-  std::printf("| token MCTS as play (%d simulations/move, %d children, leaf batch %d, %s; leaf values: %s) | %.1f | "
+  std::printf("| %s MCTS as play (%d simulations/move, %d children, leaf batch %d, %s; leaf values: %s) | %.1f | "
               "%.3g |\n",
-              spec.simulations, spec.max_children, spec.leaf_batch, spec.uct ? "UCT" : "PUCT",
+              spec.step_level ? "step-level" : "token-level", spec.simulations, spec.max_children, spec.leaf_batch, spec.uct ? "UCT" : "PUCT",
               value ? "the value network" : "the verifier on rollouts", 100.0 * solved / spec.problems,
               flops_per_problem);
   std::printf("| sampling, one sample (pass@1) | %.1f | %.3g |\n", 100 * pass1, per_sample);

@@ -16,6 +16,9 @@ struct SearchCmdSpec {
   int problems = 20;
   int simulations = 32;   // per committed move
   int max_children = 4;   // the extension limit
+  // Step-level nodes (a child is a sampled next line; `max_children`
+  // continuations sampled per leaf) instead of token-level ones.
+  bool step_level = false;
   int leaf_batch = 8;
   double first_play = 0.5;
   bool uct = false;

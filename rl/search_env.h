@@ -41,4 +41,31 @@ class PolicyTokenEnv : public SearchEnv {
   Transformer value_{nullptr};
 };
 
+// The policy as an MCTS environment over steps: a node appends one line
+// (through its '\n', or the rest of the completion when no line break comes
+// before <eos>). Evaluating a batch of leaves samples `samples` complete
+// continuations of each unfinished leaf in one batched generation; their
+// distinct first lines are the children, with priors from the line's
+// log-probability under the policy, and the leaf's value is the share of
+// the continuations the verifier accepts (or the value network's estimate,
+// set_value_model, which never consults the gold answer).
+class PolicyStepEnv : public SearchEnv {
+ public:
+  PolicyStepEnv(Transformer policy, const Task& task, const Problem& problem, int samples, int max_new_tokens,
+                const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops);
+  std::vector<LeafEval> Evaluate(const std::vector<std::string>& texts) override;
+  void set_value_model(Transformer value);
+
+ private:
+  Transformer policy_;
+  const Task& task_;
+  Problem problem_;
+  int samples_, max_new_tokens_;
+  SamplingConfig sampling_;
+  uint64_t seed_, calls_ = 0;
+  FlopCounter* flops_;
+  std::vector<int> prompt_;
+  Transformer value_{nullptr};
+};
+
 }  // namespace r1lab

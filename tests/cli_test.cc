@@ -289,7 +289,7 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   const Result s = RunCli("search " + base + " --config " + dir + "/c.pbtxt --problems 2 --simulations 4 --dot " +
                           dir + "/tree.dot");
   ASSERT_EQ(s.code, 0) << s.out;
-  EXPECT_NE(s.out.find("| token MCTS as play"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("| token-level MCTS as play"), std::string::npos) << s.out;
   EXPECT_NE(s.out.find("any correct (pass@"), std::string::npos) << s.out;
   EXPECT_EQ(ReadFile(dir + "/tree.dot").rfind("digraph", 0), 0u);
   EXPECT_EQ(RunCli("search " + base + " --config " + dir + "/c.pbtxt --first-play 2").code, 2);
@@ -297,6 +297,9 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   ASSERT_EQ(v.code, 0) << v.out;
   EXPECT_NE(v.out.find("leaf values: the value network"), std::string::npos) << v.out;
   EXPECT_NE(v.out.find("never sees the gold answer"), std::string::npos) << v.out;
+  const Result st = RunCli("search " + base + " --config " + dir + "/c.pbtxt --problems 1 --simulations 2 --steps");
+  ASSERT_EQ(st.code, 0) << st.out;
+  EXPECT_NE(st.out.find("| step-level MCTS as play"), std::string::npos) << st.out;
 }
 
 }  // namespace

@@ -509,6 +509,42 @@ TEST(Mcts, PolicyTokenSearchOnTheTinyBase) {
   EXPECT_GE(solved, 3) << solved << " of " << tried;
 }
 
+// Step-level search: children are sampled next lines (each ends with a line
+// break, or finishes the completion), priors from their probabilities; the
+// value is the share of verified continuations; search as play commits a
+// finished line and solves problems the base often solves.
+TEST(Mcts, StepLevelSearchOnTheTinyBase) {
+  ArithTask task(SmallTask());
+  Transformer policy = CopyOfBase();
+  SamplingConfig sampling = ParseResolved<SamplingConfig>("temperature: 1 max_new_tokens: 40");
+  SearchParams p;
+  p.max_children = 4;
+  p.first_play = 0.5;
+  int solved = 0;
+  FlopCounter flops;
+  for (int i = 0; i < 6; ++i) {
+    const Problem& prob = task.TestSet()[static_cast<size_t>(i)];
+    PolicyStepEnv env(policy, task, prob, 4, 40, sampling, 3, &flops);
+    if (i == 0) {
+      const std::vector<LeafEval> ev = env.Evaluate({""});
+      ASSERT_FALSE(ev[0].children.empty());
+      for (const auto& [text, prior] : ev[0].children) {
+        EXPECT_TRUE(text.back() == '\n' || text.find("<eos>") != std::string::npos) << text;
+        EXPECT_GT(prior, 0);
+        EXPECT_LE(prior, 1);
+      }
+      EXPECT_GE(ev[0].value, 0);
+      EXPECT_LE(ev[0].value, 1);
+    }
+    Node root;
+    const SearchStats s = SearchMoves(env, root, 8, 4, 40, p);
+    EXPECT_NE(s.best.find("<eos>"), std::string::npos) << "the committed line is finished: " << s.best;
+    solved += task.Verify(s.best, prob).correct;
+  }
+  EXPECT_GT(flops.Get(FlopPhase::kGenerate), 0);
+  EXPECT_GE(solved, 3) << solved << " of 6";
+}
+
 // With a value network every leaf, finished or not, is valued by the network
 // at its last token (never by the verifier), and search as play still
 // commits a finished line.
