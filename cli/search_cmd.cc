@@ -9,6 +9,7 @@
 #include "io.h"
 #include "mcts.h"
 #include "prm_completer.h"
+#include "prm_train.h"
 #include "progress.h"
 #include "rerank.h"
 #include "reward_model.h"
@@ -16,6 +17,51 @@
 #include "tokenizer.h"
 
 namespace r1lab {
+
+namespace {
+
+// How well the value network predicts success as the prefix grows: on fresh
+// samples of the held-out problems, its estimate at every 4-token prefix
+// against the Monte Carlo target there (the share of 4 completions that
+// reach the gold), by depth, next to the error of the best constant (the
+// mean target at that depth).
+std::string ValueErrorByDepth(Transformer& policy, Transformer& value, const Task& task,
+                              const std::vector<Problem>& problems, const SamplingConfig& sampling, uint64_t seed) {
+  RewardDataSpec ds;
+  ds.label_n = 4;
+  ds.soft_targets = true;
+  ds.segmenter = {Segmenter::kTokenChunk, "", 4};
+  ds.sampling = sampling;
+  ds.seed = seed;
+  const RewardData data = BuildRewardData(policy, task, problems, ds, nullptr);
+  const auto pred = ScoreSteps(value, data.prm);
+  constexpr size_t kBins = 8;  // prefixes of 1, 2, ..., 7 and 8+ steps
+  std::vector<std::vector<std::pair<double, double>>> bins(kBins);  // (prediction, target)
+  for (size_t i = 0; i < data.prm.size(); ++i)
+    for (size_t k = 0; k < pred[i].size(); ++k)
+      bins[std::min(k, kBins - 1)].emplace_back(pred[i][k], data.prm[i].targets[k]);
+  std::string out =
+      "| value network: prefix steps | prefixes | mean target | error (MAE) | error of the best constant |\n"
+      "|---|---|---|---|---|\n";
+  for (size_t b = 0; b < kBins; ++b) {
+    if (bins[b].empty()) continue;
+    double mean = 0, mae = 0, base = 0;
+    for (const auto& [p, t] : bins[b]) mean += t / static_cast<double>(bins[b].size());
+    for (const auto& [p, t] : bins[b]) {
+      mae += std::abs(p - t) / static_cast<double>(bins[b].size());
+      base += std::abs(mean - t) / static_cast<double>(bins[b].size());
+    }
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "| %s%zu | %zu | %.3f | %.3f | %.3f |\n", b + 1 == kBins ? ">= " : "", b + 1,
+                  bins[b].size(), mean, mae, base);
+    out += buf;
+  }
+  return out + "\nA step is 4 tokens of the chain of thought; each sample's last step is its answer part. Targets "
+               "are the share of 4 completions that reach the gold answer (themselves noisy). A value network that "
+               "cannot beat the constant at a depth gives the search no signal there.\n";
+}
+
+}  // namespace
 
 int RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, const SearchCmdSpec& spec) {
   if (spec.problems > static_cast<int>(task.TestSet().size()))
@@ -123,6 +169,7 @@ int RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, 
   std::printf("\n%d problems; MCTS lines finished: %d; mean expanded nodes %.0f, mean max depth %.1f; search %.1f s%s\n",
               spec.problems, finished, nodes / spec.problems, depth / spec.problems, search_s,
               spec.dot.empty() ? "" : ("; first tree: " + spec.dot).c_str());
+  if (value) std::printf("\n%s", ValueErrorByDepth(policy, value, task, problems, sampling, spec.seed + 13).c_str());
   return 0;
 }
 

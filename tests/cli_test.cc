@@ -297,6 +297,7 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   ASSERT_EQ(v.code, 0) << v.out;
   EXPECT_NE(v.out.find("leaf values: the value network"), std::string::npos) << v.out;
   EXPECT_NE(v.out.find("never sees the gold answer"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("| value network: prefix steps | prefixes |"), std::string::npos) << v.out;
   const Result st = RunCli("search " + base + " --config " + dir + "/c.pbtxt --problems 1 --simulations 2 --steps");
   ASSERT_EQ(st.code, 0) << st.out;
   EXPECT_NE(st.out.find("| step-level MCTS as play"), std::string::npos) << st.out;
