@@ -126,6 +126,13 @@ double ParseDouble(const std::string& flag, const std::string& v, double lo, dou
   return x;
 }
 
+// The model a checkpoint holds, built from the config stored in it.
+Transformer LoadModel(const std::string& ckpt) {
+  Transformer model = MakeModel(ReadCheckpointConfig(ckpt), Tokenizer::Get().vocab_size());
+  LoadCheckpoint(ckpt, model, nullptr);
+  return model;
+}
+
 void SetThreads(const Args& a, int config_threads) {
   int n = config_threads;
   if (a.flags.count("threads")) n = ParseInt("threads", a.Get("threads"), 1, 1024);
@@ -178,9 +185,7 @@ int CmdEval(int argc, char** argv) {
   if (a.flags.count("samples")) ev.set_samples_per_problem(ParseInt("samples", a.Get("samples"), 1, 4096));
   const std::string out = a.Get("out");
   if (!out.empty()) EnsureWritableDir(out);
-  const ModelConfig mc = ReadCheckpointConfig(ckpt);
-  Transformer model = MakeModel(mc, Tokenizer::Get().vocab_size());
-  LoadCheckpoint(ckpt, model, nullptr);
+  Transformer model = LoadModel(ckpt);
   const auto task = MakeTask(cfg.task());
   const EvalResult r = Evaluate(model, *task, ev);
   std::printf("%s: %s", ckpt.c_str(), EvalTable(r).c_str());
@@ -198,9 +203,7 @@ int CmdSample(int argc, char** argv) {
   if (!a.flags.count("prompt")) throw ConfigError("sample needs --prompt TEXT");
   SetThreads(a, 0);
   const std::string ckpt = a.positional[0];
-  const ModelConfig mc = ReadCheckpointConfig(ckpt);
-  Transformer model = MakeModel(mc, Tokenizer::Get().vocab_size());
-  LoadCheckpoint(ckpt, model, nullptr);
+  Transformer model = LoadModel(ckpt);
   const std::vector<int> prompt = Tokenizer::Get().EncodePrompt(a.Get("prompt"));
   const int n = ParseInt("n", a.Get("n", "4"), 1, 4096);
   GenerateOptions opt;
@@ -226,9 +229,7 @@ int CmdLabelQuality(int argc, char** argv) {
   ExperimentConfig cfg = LoadExperiment(a.Get("config"));
   SetThreads(a, cfg.threads());
   const std::string ckpt = a.positional[0];
-  const ModelConfig mc = ReadCheckpointConfig(ckpt);
-  Transformer model = MakeModel(mc, Tokenizer::Get().vocab_size());
-  LoadCheckpoint(ckpt, model, nullptr);
+  Transformer model = LoadModel(ckpt);
   const auto task = MakeTask(cfg.task());
   const int max_n = ParseInt("max-n", a.Get("max-n", "16"), 1, 1024);
   if ((max_n & (max_n - 1)) != 0) throw ConfigError("--max-n: " + std::to_string(max_n) + " is not a power of two");
@@ -275,8 +276,7 @@ int CmdPrmStudy(int argc, char** argv) {
   ExperimentConfig cfg = LoadExperiment(a.Get("config"));
   SetThreads(a, cfg.threads());
   const std::string ckpt = a.positional[0];
-  Transformer model = MakeModel(ReadCheckpointConfig(ckpt), Tokenizer::Get().vocab_size());
-  LoadCheckpoint(ckpt, model, nullptr);
+  Transformer model = LoadModel(ckpt);
   const auto task = MakeTask(cfg.task());
   PrmStudySpec spec;
   spec.label_traces = ParseInt("label-traces", a.Get("label-traces", "400"), 1, 1000000);
@@ -323,8 +323,7 @@ int CmdSearch(int argc, char** argv) {
   ExperimentConfig cfg = LoadExperiment(a.Get("config"));
   SetThreads(a, cfg.threads());
   const std::string ckpt = a.positional[0];
-  Transformer model = MakeModel(ReadCheckpointConfig(ckpt), Tokenizer::Get().vocab_size());
-  LoadCheckpoint(ckpt, model, nullptr);
+  Transformer model = LoadModel(ckpt);
   const auto task = MakeTask(cfg.task());
   SearchCmdSpec spec;
   spec.problems = ParseInt("problems", a.Get("problems", "20"), 1, 1000000);

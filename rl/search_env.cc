@@ -11,72 +11,62 @@
 
 namespace r1lab {
 
-namespace {
-
-// The value network's estimate at each leaf's last token.
-std::vector<double> ValueOf(Transformer& value, const std::vector<int>& prompt, const std::vector<std::string>& texts,
-                            FlopCounter* flops) {
-  const Tokenizer& tok = Tokenizer::Get();
-  std::vector<std::vector<int>> all;
-  for (const std::string& t : texts) all.push_back(tok.Encode(t));
-  const TokenBatch b = BatchFromIds(std::vector<std::vector<int>>(texts.size(), prompt), all);
-  value->eval();
-  torch::NoGradGuard no_grad;
-  const torch::Tensor logits = value->forward(b.tokens.to(value->device())).prm_logits.to(torch::kCPU, torch::kFloat);
-  std::vector<double> out;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    const int64_t last = static_cast<int64_t>(prompt.size() + all[i].size()) - 1;
-    out.push_back(torch::sigmoid(logits[static_cast<int64_t>(i)][last]).item<double>());
-    if (flops) flops->Add(FlopPhase::kScore, ForwardFlopsSequence(value->config(), value->vocab_size(), b.lengths[i]));
-  }
-  return out;
-}
-
-void CheckValueModel(const Transformer& value) {
-  if (!value->config().prm_head()) throw ConfigError("search: the value network needs a model with prm_head: true");
-}
-
-int RoomFor(const Transformer& policy, const std::vector<int>& prompt, int max_new_tokens) {
-  const int room = policy->config().max_seq_len() - static_cast<int>(prompt.size());
-  if (room < 1) throw InputError("search: the prompt fills the model's context");
-  return std::min(max_new_tokens, room);
-}
-
-}  // namespace
-
-PolicyTokenEnv::PolicyTokenEnv(Transformer policy, const Task& task, const Problem& problem, int max_children,
-                               int max_new_tokens, const SamplingConfig& rollout, uint64_t seed, FlopCounter* flops)
-    : policy_(policy), task_(task), problem_(problem), max_children_(max_children), max_new_tokens_(max_new_tokens),
-      rollout_(rollout), seed_(seed), flops_(flops) {
+PolicySearchEnv::PolicySearchEnv(Transformer policy, const Task& task, const Problem& problem, int max_new_tokens,
+                                 const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops)
+    : policy_(policy), task_(task), problem_(problem), max_new_tokens_(max_new_tokens), sampling_(sampling),
+      flops_(flops), seed_(seed) {
   prompt_ = Tokenizer::Get().EncodePrompt(problem.prompt);
-  max_new_tokens_ = RoomFor(policy_, prompt_, max_new_tokens_);
+  const int room = policy_->config().max_seq_len() - static_cast<int>(prompt_.size());
+  if (room < 1) throw InputError("search: the prompt fills the model's context");
+  max_new_tokens_ = std::min(max_new_tokens_, room);
 }
 
-void PolicyTokenEnv::set_value_model(Transformer value) {
-  CheckValueModel(value);
+void PolicySearchEnv::set_value_model(Transformer value) {
+  if (!value->config().prm_head()) throw ConfigError("search: the value network needs a model with prm_head: true");
   value_ = value;
 }
 
-std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<std::string>& texts) {
+std::vector<std::pair<size_t, std::vector<int>>> PolicySearchEnv::Triage(const std::vector<std::string>& texts,
+                                                                         std::vector<LeafEval>* out) {
   const Tokenizer& tok = Tokenizer::Get();
-  std::vector<LeafEval> out(texts.size());
-  std::vector<size_t> open;  // unfinished leaves
-  std::vector<std::vector<int>> completions;
-  if (value_) {  // every leaf's value: the network's estimate at its last token
-    const std::vector<double> v = ValueOf(value_, prompt_, texts, flops_);
-    for (size_t i = 0; i < texts.size(); ++i) out[i].value = v[i];
-  }
-  for (size_t i = 0; i < texts.size(); ++i) {
-    std::vector<int> ids = tok.Encode(texts[i]);
-    const bool done = (!ids.empty() && ids.back() == Tokenizer::kEos) || static_cast<int>(ids.size()) >= max_new_tokens_;
-    if (done) {
-      if (!value_) out[i].value = task_.Verify(texts[i], problem_).correct ? 1.0 : 0.0;
-    } else {
-      open.push_back(i);
-      completions.push_back(std::move(ids));
+  out->assign(texts.size(), LeafEval{});
+  std::vector<std::vector<int>> ids;
+  for (const std::string& t : texts) ids.push_back(tok.Encode(t));
+  if (value_) {
+    // Every leaf's value: the network's estimate at its last token.
+    const TokenBatch b = BatchFromIds(std::vector<std::vector<int>>(texts.size(), prompt_), ids);
+    value_->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor logits =
+        value_->forward(b.tokens.to(value_->device())).prm_logits.to(torch::kCPU, torch::kFloat);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const int64_t last = static_cast<int64_t>(prompt_.size() + ids[i].size()) - 1;
+      (*out)[i].value = torch::sigmoid(logits[static_cast<int64_t>(i)][last]).item<double>();
+      if (flops_)
+        flops_->Add(FlopPhase::kScore, ForwardFlopsSequence(value_->config(), value_->vocab_size(), b.lengths[i]));
     }
   }
+  std::vector<std::pair<size_t, std::vector<int>>> open;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const bool done = (!ids[i].empty() && ids[i].back() == Tokenizer::kEos) ||
+                      static_cast<int>(ids[i].size()) >= max_new_tokens_;
+    if (!done) open.emplace_back(i, std::move(ids[i]));
+    else if (!value_) (*out)[i].value = task_.Verify(texts[i], problem_).correct ? 1.0 : 0.0;
+  }
+  return open;
+}
+
+PolicyTokenEnv::PolicyTokenEnv(Transformer policy, const Task& task, const Problem& problem, int max_children,
+                               int max_new_tokens, const SamplingConfig& rollout, uint64_t seed, FlopCounter* flops)
+    : PolicySearchEnv(policy, task, problem, max_new_tokens, rollout, seed, flops), max_children_(max_children) {}
+
+std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<std::string>& texts) {
+  const Tokenizer& tok = Tokenizer::Get();
+  std::vector<LeafEval> out;
+  const auto open = Triage(texts, &out);
   if (open.empty()) return out;
+  std::vector<std::vector<int>> completions;
+  for (const auto& [i, ids] : open) completions.push_back(ids);
   policy_->eval();
   torch::NoGradGuard no_grad;
   // Priors: one forward over every open leaf; the next-token distribution at its last position.
@@ -94,7 +84,7 @@ std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<std::string>& t
     for (int64_t j = 0; j < probs.size(0); ++j) {
       const int id = static_cast<int>(ids[j].item<int64_t>());
       if (id == Tokenizer::kPad || id == Tokenizer::kBos) continue;
-      out[open[k]].children.emplace_back(tok.Decode({id}), probs[j].item<double>());
+      out[open[k].first].children.emplace_back(tok.Decode({id}), probs[j].item<double>());
     }
   }
   if (value_) return out;
@@ -106,61 +96,45 @@ std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<std::string>& t
     prefixes.push_back(std::move(row));
   }
   GenerateOptions go;
-  go.sampling = rollout_;
+  go.sampling = sampling_;
   go.sampling.set_max_new_tokens(max_new_tokens_);
-  go.seed = seed_ * 1000003ULL + calls_++;
+  go.seed = NextSeed();
   const auto gens = Generate(policy_, prefixes, go, flops_);
-  for (size_t k = 0; k < open.size(); ++k)
-    out[open[k]].value = task_.Verify(texts[open[k]] + tok.Decode(gens[k].tokens), problem_).correct ? 1.0 : 0.0;
+  for (size_t k = 0; k < open.size(); ++k) {
+    const size_t i = open[k].first;
+    out[i].value = task_.Verify(texts[i] + tok.Decode(gens[k].tokens), problem_).correct ? 1.0 : 0.0;
+  }
   return out;
 }
 
 PolicyStepEnv::PolicyStepEnv(Transformer policy, const Task& task, const Problem& problem, int samples,
                              int max_new_tokens, const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops)
-    : policy_(policy), task_(task), problem_(problem), samples_(samples), max_new_tokens_(max_new_tokens),
-      sampling_(sampling), seed_(seed), flops_(flops) {
+    : PolicySearchEnv(policy, task, problem, max_new_tokens, sampling, seed, flops), samples_(samples) {
   if (samples < 1) throw ConfigError("search: step-level search needs at least 1 sample per leaf");
-  prompt_ = Tokenizer::Get().EncodePrompt(problem.prompt);
-  max_new_tokens_ = RoomFor(policy_, prompt_, max_new_tokens_);
-}
-
-void PolicyStepEnv::set_value_model(Transformer value) {
-  CheckValueModel(value);
-  value_ = value;
 }
 
 std::vector<LeafEval> PolicyStepEnv::Evaluate(const std::vector<std::string>& texts) {
   const Tokenizer& tok = Tokenizer::Get();
   const int newline = tok.Encode("\n").at(0);
-  std::vector<LeafEval> out(texts.size());
-  if (value_) {
-    const std::vector<double> v = ValueOf(value_, prompt_, texts, flops_);
-    for (size_t i = 0; i < texts.size(); ++i) out[i].value = v[i];
-  }
-  std::vector<size_t> open;
+  std::vector<LeafEval> out;
+  const auto open = Triage(texts, &out);
+  if (open.empty()) return out;
   std::vector<std::vector<int>> rows;
   std::vector<int> room;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    const std::vector<int> ids = tok.Encode(texts[i]);
-    const bool done = (!ids.empty() && ids.back() == Tokenizer::kEos) || static_cast<int>(ids.size()) >= max_new_tokens_;
-    if (done) {
-      if (!value_) out[i].value = task_.Verify(texts[i], problem_).correct ? 1.0 : 0.0;
-      continue;
-    }
-    open.push_back(i);
+  for (const auto& [i, ids] : open) {
     std::vector<int> row = prompt_;
     row.insert(row.end(), ids.begin(), ids.end());
     for (int k = 0; k < samples_; ++k) rows.push_back(row);
     room.push_back(max_new_tokens_ - static_cast<int>(ids.size()));
   }
-  if (open.empty()) return out;
   GenerateOptions go;
   go.sampling = sampling_;
   go.sampling.set_max_new_tokens(*std::max_element(room.begin(), room.end()));
-  go.seed = seed_ * 1000003ULL + calls_++;
+  go.seed = NextSeed();
   policy_->eval();
   const std::vector<Generation> gens = Generate(policy_, rows, go, flops_);
   for (size_t k = 0; k < open.size(); ++k) {
+    const size_t leaf = open[k].first;
     std::map<std::string, double> children;  // first line -> its probability
     double right = 0;
     for (int j = 0; j < samples_; ++j) {
@@ -178,11 +152,11 @@ std::vector<LeafEval> PolicyStepEnv::Evaluate(const std::vector<std::string>& te
       if (!first.empty()) children[tok.Decode(first)] = std::exp(lp);
       if (!value_) {
         const std::vector<int> all(g.tokens.begin(), g.tokens.begin() + static_cast<long>(n));
-        right += task_.Verify(texts[open[k]] + tok.Decode(all), problem_).correct;
+        right += task_.Verify(texts[leaf] + tok.Decode(all), problem_).correct;
       }
     }
-    for (const auto& [text, p] : children) out[open[k]].children.emplace_back(text, p);
-    if (!value_) out[open[k]].value = right / samples_;
+    for (const auto& [text, p] : children) out[leaf].children.emplace_back(text, p);
+    if (!value_) out[leaf].value = right / samples_;
   }
   return out;
 }

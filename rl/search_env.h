@@ -11,6 +11,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flops.h"
@@ -21,24 +22,45 @@
 
 namespace r1lab {
 
-class PolicyTokenEnv : public SearchEnv {
+// What both policy environments share: the problem, the policy, the leaf
+// triage and the optional value network.
+class PolicySearchEnv : public SearchEnv {
+ public:
+  // Values from `value` (needs prm_head) instead of verified rollouts.
+  void set_value_model(Transformer value);
+
+ protected:
+  PolicySearchEnv(Transformer policy, const Task& task, const Problem& problem, int max_new_tokens,
+                  const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops);
+  // Sizes `out` to the leaves and values them: every leaf by the value
+  // network if there is one, else each finished leaf by the verifier.
+  // Returns the unfinished leaves (index, completion ids so far).
+  std::vector<std::pair<size_t, std::vector<int>>> Triage(const std::vector<std::string>& texts,
+                                                          std::vector<LeafEval>* out);
+  // The next generation seed (one stream per environment).
+  uint64_t NextSeed() { return seed_ * 1000003ULL + calls_++; }
+
+  Transformer policy_;
+  const Task& task_;
+  Problem problem_;
+  int max_new_tokens_;
+  SamplingConfig sampling_;
+  FlopCounter* flops_;
+  std::vector<int> prompt_;  // <bos> + prompt
+  Transformer value_{nullptr};
+
+ private:
+  uint64_t seed_, calls_ = 0;
+};
+
+class PolicyTokenEnv : public PolicySearchEnv {
  public:
   PolicyTokenEnv(Transformer policy, const Task& task, const Problem& problem, int max_children, int max_new_tokens,
                  const SamplingConfig& rollout, uint64_t seed, FlopCounter* flops);
   std::vector<LeafEval> Evaluate(const std::vector<std::string>& texts) override;
-  // Values from `value` (needs prm_head) instead of verified rollouts.
-  void set_value_model(Transformer value);
 
  private:
-  Transformer policy_;
-  const Task& task_;
-  Problem problem_;
-  int max_children_, max_new_tokens_;
-  SamplingConfig rollout_;
-  uint64_t seed_, calls_ = 0;
-  FlopCounter* flops_;
-  std::vector<int> prompt_;  // <bos> + prompt
-  Transformer value_{nullptr};
+  int max_children_;
 };
 
 // The policy as an MCTS environment over steps: a node appends one line
@@ -49,23 +71,14 @@ class PolicyTokenEnv : public SearchEnv {
 // log-probability under the policy, and the leaf's value is the share of
 // the continuations the verifier accepts (or the value network's estimate,
 // set_value_model, which never consults the gold answer).
-class PolicyStepEnv : public SearchEnv {
+class PolicyStepEnv : public PolicySearchEnv {
  public:
   PolicyStepEnv(Transformer policy, const Task& task, const Problem& problem, int samples, int max_new_tokens,
                 const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops);
   std::vector<LeafEval> Evaluate(const std::vector<std::string>& texts) override;
-  void set_value_model(Transformer value);
 
  private:
-  Transformer policy_;
-  const Task& task_;
-  Problem problem_;
-  int samples_, max_new_tokens_;
-  SamplingConfig sampling_;
-  uint64_t seed_, calls_ = 0;
-  FlopCounter* flops_;
-  std::vector<int> prompt_;
-  Transformer value_{nullptr};
+  int samples_;
 };
 
 }  // namespace r1lab
