@@ -17,6 +17,9 @@
 #include "config.h"
 #include "generate.h"
 #include "mc_labels.h"
+#include "mcts.h"
+#include "reward_model.h"
+#include "self_search.h"
 #include "prm_completer.h"
 #include "steps.h"
 #include "task.h"
@@ -165,6 +168,58 @@ void BenchLabelling(const ModelConfig& mc, bool quick) {
               traces, steps, n, steps / naive, steps / per_trace, naive / per_trace, steps / batched, naive / batched);
 }
 
+// MCTS on random-weight default models (throughput only): search from the
+// root of each of P arith problems, one tree and one leaf at a time, against
+// every tree at once with 4 leaves per tree per call (virtual loss). Leaves
+// per second counts evaluated leaves; the network share is the time inside
+// the environment's batched calls (forwards, rollouts), the rest being tree
+// work.
+void BenchSearch(const ModelConfig& mc, bool quick) {
+  TaskConfig tc;
+  ParseConfigText("arith {} num_test: 50", "<bench>", &tc);
+  ResolveDefaults(&tc);
+  const auto task = MakeTask(tc);
+  const int np = quick ? 4 : 16, sims = quick ? 8 : 16;
+  const std::vector<Problem> problems(task->TestSet().begin(), task->TestSet().begin() + np);
+  Transformer policy = MakeModel(mc, Tokenizer::Get().vocab_size());
+  Transformer value = RewardModelFrom(policy, true);
+  std::printf("\n| MCTS, %d problems x %d simulations from the root, random weights | one leaf at a time: leaves/s | "
+              "all trees, 4 leaves per tree per call: leaves/s | leaves per call | network share | speed-up |\n"
+              "|---|---|---|---|---|---|\n",
+              np, sims);
+  struct Case {
+    const char* name;
+    SearchNodes nodes;
+    LeafValueSource leaf;
+  };
+  for (const Case& c : {Case{"token nodes, value-network leaves", TOKEN_NODES, VALUE_NETWORK},
+                        Case{"token nodes, rollout leaves", TOKEN_NODES, ROLLOUT},
+                        Case{"step nodes (4 samples per leaf)", STEP_NODES, ROLLOUT}}) {
+    SearchConfig sc;
+    sc.set_nodes(c.nodes);
+    sc.set_leaf_value(c.leaf);
+    sc.mutable_sampling()->set_max_new_tokens(32);
+    const SearchParams params = SearchParamsFrom(sc, 1);
+    const Transformer v = c.leaf == ROLLOUT ? Transformer(nullptr) : value;
+    double one_leaves = 0, one_seconds = 0;
+    for (const Problem& p : problems) {
+      auto env = MakePolicyEnv(sc, policy, *task, {p}, v, true, 1, nullptr);
+      Node root;
+      const ForestStats f = SearchForest(*env, {&root}, {sims, 1, 0}, params);
+      one_leaves += static_cast<double>(f.leaves_evaluated);
+      one_seconds += f.seconds;
+    }
+    auto env = MakePolicyEnv(sc, policy, *task, problems, v, true, 1, nullptr);
+    std::vector<Node> roots(problems.size());
+    std::vector<Node*> ptrs;
+    for (Node& r : roots) ptrs.push_back(&r);
+    const ForestStats f = SearchForest(*env, ptrs, {sims, 4, 0}, params);
+    const double batched = static_cast<double>(f.leaves_evaluated) / f.seconds, one = one_leaves / one_seconds;
+    std::printf("| %s | %.0f | %.0f | %.1f | %.1f%% | %.1fx |\n", c.name, one, batched, f.mean_leaf_batch,
+                100 * f.env_seconds / f.seconds, batched / one);
+  }
+}
+
 }  // namespace
 
 int RunBench(bool quick) {
@@ -220,6 +275,7 @@ int RunBench(bool quick) {
               with.peak_mib, without.tok_s, without.peak_mib);
   std::printf("\nKV cache speed-up: %.1fx\n", with.tok_s / without.tok_s);
   BenchLabelling(small, quick);
+  BenchSearch(small, quick);
   BenchVerify(quick, threads, small_tok_s);
   return 0;
 }

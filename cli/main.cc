@@ -50,14 +50,16 @@ commands:
                  [--problems P] [--candidates K] [--seed S] [--out DIR]
                                       label the base's samples, train a PRM and an ORM, and
                                       compare best-of-N selection on held-out problems (arith)
-  search CKPT [--config CONFIG] [--problems P] [--simulations S] [--max-children C]
-              [--leaf-batch B] [--first-play Q] [--uct] [--steps] [--seed S] [--dot FILE]
-              [--value-net M]
-                                      MCTS as play on held-out problems (nodes: tokens, or
-                                      with --steps sampled lines, C per leaf), against
-                                      sampling at the same FLOPs; FILE: the first problem's
-                                      tree as Graphviz DOT; M > 0: leaf values from a value
-                                      network trained on M of the policy's samples (no gold)
+  search CKPT [--config CONFIG] [--problems P] [--simulations S[,S...]] [--max-children C[,C...]]
+              [--leaf-batch B] [--trees T] [--first-play Q] [--uct] [--steps] [--seed S]
+              [--dot FILE] [--value-net M] [--out MD]
+                                      MCTS as play on held-out problems, T at a time (0 =
+                                      all) with B leaves per tree per batched call (nodes:
+                                      tokens, or with --steps sampled lines, C per leaf),
+                                      against sampling at the same FLOPs; a row per (S, C);
+                                      FILE: the first problem's tree as Graphviz DOT; M > 0:
+                                      leaf values from a value network trained on M of the
+                                      policy's samples (no gold)
   report DIR                          rewrite DIR's summary and plots from its run files
   table DIR... [--csv]                one table from several experiment folders' summary.csv
   verify --task T [--input FILE] [--rel-tol X] [--language-weight W]
@@ -316,8 +318,8 @@ int CmdPrmStudy(int argc, char** argv) {
 
 int CmdSearch(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2,
-                       {"config", "problems", "simulations", "max-children", "leaf-batch", "first-play", "seed", "dot",
-                        "threads", "value-net"},
+                       {"config", "problems", "simulations", "max-children", "leaf-batch", "trees", "first-play", "seed",
+                        "dot", "threads", "value-net", "out"},
                        {"uct", "steps"});
   if (a.positional.size() != 1) throw ConfigError("search needs exactly one checkpoint path\n" + std::string(kUsage));
   ExperimentConfig cfg = LoadExperiment(a.Get("config"));
@@ -327,16 +329,30 @@ int CmdSearch(int argc, char** argv) {
   const auto task = MakeTask(cfg.task());
   SearchCmdSpec spec;
   spec.problems = ParseInt("problems", a.Get("problems", "20"), 1, 1000000);
-  spec.simulations = ParseInt("simulations", a.Get("simulations", "32"), 1, 1000000);
-  spec.max_children = ParseInt("max-children", a.Get("max-children", "4"), 1, 100000);
+  auto list = [&](const std::string& flag, const char* def, int hi) {
+    std::vector<int> out;
+    const std::string v = a.Get(flag, def);
+    for (size_t pos = 0; pos <= v.size();) {
+      const size_t comma = std::min(v.find(',', pos), v.size());
+      out.push_back(ParseInt(flag, v.substr(pos, comma - pos), 1, hi));
+      pos = comma + 1;
+    }
+    return out;
+  };
+  spec.simulations = list("simulations", "32", 1000000);
+  spec.max_children = list("max-children", "4", 100000);
   spec.leaf_batch = ParseInt("leaf-batch", a.Get("leaf-batch", "8"), 1, 4096);
+  spec.trees = ParseInt("trees", a.Get("trees", "0"), 0, 1000000);
   spec.first_play = ParseDouble("first-play", a.Get("first-play", "0.5"), 0, 1);
   spec.uct = a.flags.count("uct") > 0;
   spec.step_level = a.flags.count("steps") > 0;
   spec.seed = static_cast<uint64_t>(ParseInt("seed", a.Get("seed", "1"), 0, 1 << 30));
   spec.dot = a.Get("dot");
   spec.value_traces = ParseInt("value-net", a.Get("value-net", "0"), 0, 1000000);
-  return RunSearchCmd(model, *task, cfg.eval(), spec);
+  const std::string report = RunSearchCmd(model, *task, cfg.eval(), spec);
+  std::printf("%s", report.c_str());
+  if (a.has("out")) WriteFileAtomic(a.Get("out"), "`r1lab " + CommandLine(argc, argv) + "`\n\n" + report);
+  return 0;
 }
 
 int CmdConfig(int argc, char** argv) {

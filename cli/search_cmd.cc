@@ -14,46 +14,24 @@
 #include "rerank.h"
 #include "reward_model.h"
 #include "search_env.h"
+#include "self_search.h"
 #include "tokenizer.h"
 
 namespace r1lab {
 
 namespace {
 
-// How well the value network predicts success as the prefix grows: on fresh
-// samples of the held-out problems, its estimate at every 4-token prefix
-// against the Monte Carlo target there (the share of 4 completions that
-// reach the gold), by depth, next to the error of the best constant (the
-// mean target at that depth).
-std::string ValueErrorByDepth(Transformer& policy, Transformer& value, const Task& task,
-                              const std::vector<Problem>& problems, const SamplingConfig& sampling, uint64_t seed) {
-  RewardDataSpec ds;
-  ds.label_n = 4;
-  ds.soft_targets = true;
-  ds.segmenter = {Segmenter::kTokenChunk, "", 4};
-  ds.sampling = sampling;
-  ds.seed = seed;
-  const RewardData data = BuildRewardData(policy, task, problems, ds, nullptr);
-  const auto pred = ScoreSteps(value, data.prm);
-  constexpr size_t kBins = 8;  // prefixes of 1, 2, ..., 7 and 8+ steps
-  std::vector<std::vector<std::pair<double, double>>> bins(kBins);  // (prediction, target)
-  for (size_t i = 0; i < data.prm.size(); ++i)
-    for (size_t k = 0; k < pred[i].size(); ++k)
-      bins[std::min(k, kBins - 1)].emplace_back(pred[i][k], data.prm[i].targets[k]);
+// The value network's error by depth (self_search.h) as a table.
+std::string ValueErrorTable(Transformer& policy, Transformer& value, const Task& task,
+                            const std::vector<Problem>& problems, const SamplingConfig& sampling, uint64_t seed) {
   std::string out =
       "| value network: prefix steps | prefixes | mean target | error (MAE) | error of the best constant |\n"
       "|---|---|---|---|---|\n";
-  for (size_t b = 0; b < kBins; ++b) {
-    if (bins[b].empty()) continue;
-    double mean = 0, mae = 0, base = 0;
-    for (const auto& [p, t] : bins[b]) mean += t / static_cast<double>(bins[b].size());
-    for (const auto& [p, t] : bins[b]) {
-      mae += std::abs(p - t) / static_cast<double>(bins[b].size());
-      base += std::abs(mean - t) / static_cast<double>(bins[b].size());
-    }
+  const auto bins = ValueErrorByDepth(policy, value, task, problems, sampling, 4, seed);
+  for (size_t b = 0; b < bins.size(); ++b) {
     char buf[160];
-    std::snprintf(buf, sizeof buf, "| %s%zu | %zu | %.3f | %.3f | %.3f |\n", b + 1 == kBins ? ">= " : "", b + 1,
-                  bins[b].size(), mean, mae, base);
+    std::snprintf(buf, sizeof buf, "| %s%d | %zu | %.3f | %.3f | %.3f |\n", bins[b].depth == 8 ? ">= " : "",
+                  bins[b].depth, bins[b].count, bins[b].mean_target, bins[b].mae, bins[b].constant_mae);
     out += buf;
   }
   return out + "\nA step is 4 tokens of the chain of thought; each sample's last step is its answer part. Targets "
@@ -63,16 +41,15 @@ std::string ValueErrorByDepth(Transformer& policy, Transformer& value, const Tas
 
 }  // namespace
 
-int RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, const SearchCmdSpec& spec) {
+std::string RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, const SearchCmdSpec& spec) {
   if (spec.problems > static_cast<int>(task.TestSet().size()))
     throw ConfigError("search: --problems " + std::to_string(spec.problems) + " exceeds the test split (" +
                       std::to_string(task.TestSet().size()) + ")");
+  if (spec.max_children.empty() || spec.simulations.empty())
+    throw ConfigError("search: --simulations and --max-children need at least one value each");
   const std::vector<Problem> problems(task.TestSet().begin(), task.TestSet().begin() + spec.problems);
   const SamplingConfig& sampling = eval.sampling();
-  SearchParams params;
-  params.max_children = spec.max_children;
-  params.first_play = spec.first_play;
-  params.uct = spec.uct;
+  const int per_call = spec.trees > 0 ? std::min(spec.trees, spec.problems) : spec.problems;
 
   // The value network, if asked for: the policy's trunk with the PRM head,
   // trained on soft Monte Carlo targets (the share of completions from a
@@ -80,97 +57,170 @@ int RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, 
   Transformer value{nullptr};
   FlopCounter value_flops;
   if (spec.value_traces > 0) {
-    Rng rng(spec.seed + 11);
-    std::vector<Problem> train;
-    for (int i = 0; i < spec.value_traces; ++i) train.push_back(task.SampleTrain(rng));
-    RewardDataSpec ds;
-    ds.label_n = 4;
-    ds.soft_targets = true;
-    ds.segmenter = {Segmenter::kTokenChunk, "", 4};
-    ds.sampling = sampling;
-    ds.seed = spec.seed + 12;
-    const RewardData data = BuildRewardData(policy, task, train, ds, &value_flops);
+    ValueNetConfig vc;
+    vc.set_pretrain_traces(spec.value_traces);
+    vc.set_label_n(4);
+    vc.set_chunk_tokens(4);
+    vc.set_pretrain_steps(200);
+    vc.set_batch_size(32);
     value = RewardModelFrom(policy, true);
-    TrainRewardModel(value, data.prm, 200, 32, OptimConfig(), rng, &value_flops);
+    PretrainValueNetwork(policy, value, task, vc, sampling, spec.seed + 11, &value_flops, &value_flops);
   }
 
-  // MCTS as play, one problem at a time.
-  FlopCounter search_flops;
-  int solved = 0, finished = 0;
-  double nodes = 0, depth = 0;
-  const auto t0 = Clock::now();
-  Progress progress("search", spec.problems);
-  for (int i = 0; i < spec.problems; ++i) {
-    const Problem& prob = problems[static_cast<size_t>(i)];
-    const uint64_t seed = spec.seed + static_cast<uint64_t>(i);
-    std::unique_ptr<SearchEnv> env;
-    if (spec.step_level) {
-      auto e = std::make_unique<PolicyStepEnv>(policy, task, prob, spec.max_children, sampling.max_new_tokens(),
-                                               sampling, seed, &search_flops);
-      if (value) e->set_value_model(value);
-      env = std::move(e);
-    } else {
-      auto e = std::make_unique<PolicyTokenEnv>(policy, task, prob, spec.max_children, sampling.max_new_tokens(),
-                                                sampling, seed, &search_flops);
-      if (value) e->set_value_model(value);
-      env = std::move(e);
+  // MCTS as play, `per_call` problems per batched search; one pass per
+  // (simulations, extension limit) pair.
+  struct Row {
+    int simulations, max_children;
+    double solved = 0, reached = 0, flops = 0, visited = 0, expanded = 0, branching = 0, depth = 0, seconds = 0;
+    double env_seconds = 0, leaves = 0, env_calls = 0;
+    std::vector<bool> reached_by_problem;
+  };
+  std::vector<Row> rows;
+  std::string first_problem;  // the first problem's line and tree, from the first row
+  std::vector<std::pair<int, int>> grid;
+  for (int sims : spec.simulations)
+    for (int mc : spec.max_children) grid.emplace_back(sims, mc);
+  for (const auto& [sims, mc] : grid) {
+    Row row;
+    row.simulations = sims;
+    row.max_children = mc;
+    SearchConfig sc;
+    sc.set_nodes(spec.step_level ? STEP_NODES : TOKEN_NODES);
+    sc.set_max_children(mc);
+    sc.set_step_samples(mc);
+    sc.set_leaf_value(value ? VALUE_NETWORK : ROLLOUT);
+    sc.set_first_play(spec.first_play);
+    sc.set_uct(spec.uct);
+    *sc.mutable_sampling() = sampling;
+    const SearchParams params = SearchParamsFrom(sc, spec.seed);
+    FlopCounter flops;
+    Progress progress("search (" + std::to_string(sims) + " simulations, max children " + std::to_string(mc) + ")",
+                      spec.problems);
+    for (int start = 0; start < spec.problems; start += per_call) {
+      const int end = std::min(spec.problems, start + per_call);
+      const std::vector<Problem> chunk(problems.begin() + start, problems.begin() + end);
+      auto env = MakePolicyEnv(sc, policy, task, chunk, value, /*verify_terminals=*/!value,
+                               spec.seed + static_cast<uint64_t>(start), &flops);
+      std::vector<std::unique_ptr<Node>> roots;
+      std::vector<Node*> ptrs;
+      for (int i = start; i < end; ++i) {
+        roots.push_back(std::make_unique<Node>());
+        ptrs.push_back(roots.back().get());
+      }
+      const ForestStats fs = SearchForest(*env, ptrs, {sims, spec.leaf_batch, sampling.max_new_tokens()},
+                                          params);
+      row.seconds += fs.seconds;
+      row.env_seconds += fs.env_seconds;
+      row.leaves += static_cast<double>(fs.leaves_evaluated);
+      row.env_calls += fs.env_calls;
+      for (int i = start; i < end; ++i) {
+        const Problem& prob = problems[static_cast<size_t>(i)];
+        const Node& root = *roots[static_cast<size_t>(i - start)];
+        row.solved += task.Verify(fs.trees[static_cast<size_t>(i - start)].best, prob).correct;
+        bool reached = false;  // some visited finished line is right (the verifier's view)
+        for (const Node* t : VisitedTerminals(root)) reached = reached || task.Verify(TextOf(t), prob).correct;
+        row.reached += reached;
+        row.reached_by_problem.push_back(reached);
+        const TreeShape shape = ShapeOf(root);
+        row.visited += shape.visited;
+        row.expanded += shape.expanded;
+        row.branching += shape.branching;
+        row.depth += shape.max_depth;
+        if (i == 0 && rows.empty()) {
+          if (!spec.dot.empty()) WriteFileAtomic(spec.dot, TreeToDot(root));
+          const SearchStats& st = fs.trees.front();
+          char buf[256];
+          std::snprintf(buf, sizeof buf,
+                        "The first problem (%d simulations per move, %d children): %d moves, %d simulations, %d "
+                        "expanded nodes, %d visited, branching %.2f, depth %d; the committed line is %s:\n\n",
+                        sims, mc, st.moves, st.simulations, shape.expanded, shape.visited, shape.branching,
+                        shape.max_depth, task.Verify(st.best, prob).correct ? "right" : "wrong");
+          first_problem = buf;
+          first_problem += "```\n" + prob.prompt + "\n" + st.best + "\n```\n";
+        }
+      }
+      progress.Update(end, "");
     }
-    Node root;
-    const SearchStats s =
-        SearchMoves(*env, root, spec.simulations, spec.leaf_batch, sampling.max_new_tokens(), params);
-    solved += task.Verify(s.best, problems[static_cast<size_t>(i)]).correct;
-    finished += s.best.find("<eos>") != std::string::npos;
-    nodes += s.nodes;
-    depth += s.max_depth;
-    if (i == 0 && !spec.dot.empty()) WriteFileAtomic(spec.dot, TreeToDot(root));
-    progress.Update(i + 1, "");
+    progress.Finish(spec.problems, "");
+    row.flops = flops.Total() / spec.problems;
+    rows.push_back(std::move(row));
   }
-  progress.Finish(spec.problems, "");
-  const double search_s = SecondsSince(t0);
-  const double flops_per_problem = search_flops.Total() / spec.problems;
 
-  // Sampling at the same FLOPs: k samples per problem, majority vote.
+  // Sampling at the same FLOPs: k samples per problem (the first k of one
+  // draw of the largest k), majority vote and pass@k.
   FlopCounter probe;
-  const Samples one = SampleCompletions(policy, problems, 1, sampling, spec.seed + 7, &probe);
+  SampleCompletions(policy, problems, 1, sampling, spec.seed + 7, &probe);
   const double per_sample = probe.Total() / spec.problems;
-  const int k = std::clamp(static_cast<int>(std::lround(flops_per_problem / std::max(1.0, per_sample))), 1, 512);
-  const Samples many = SampleCompletions(policy, problems, k, sampling, spec.seed + 8, nullptr);
-  std::vector<std::vector<Candidate>> cands(problems.size());
-  double pass1 = 0;
+  std::vector<int> ks;
+  for (const Row& r : rows)
+    ks.push_back(std::clamp(static_cast<int>(std::lround(r.flops / std::max(1.0, per_sample))), 1, 512));
+  const int kmax = *std::max_element(ks.begin(), ks.end());
+  const Samples many = SampleCompletions(policy, problems, kmax, sampling, spec.seed + 8, nullptr);
+  std::vector<std::vector<Candidate>> all(problems.size());
   for (size_t r = 0; r < many.completions.size(); ++r) {
     const Verdict v = task.Verify(many.completions[r], *many.problems[r]);
-    cands[r / static_cast<size_t>(k)].push_back({v.extracted, v.correct, 0});
-    pass1 += v.correct;
+    all[r / static_cast<size_t>(kmax)].push_back({v.extracted, v.correct, 0});
   }
-  pass1 /= static_cast<double>(many.completions.size());
-  const double maj = SelectionAccuracy(cands, k, Selection::kMajority);
-  double any = 0;  // pass@k: some sample is right (selection by the verifier, like the search's leaf values)
-  for (const auto& c : cands) any += std::any_of(c.begin(), c.end(), [](const Candidate& x) { return x.correct; });
-  any /= static_cast<double>(cands.size());
+  double pass1 = 0;
+  for (const auto& c : all) pass1 += c.front().correct;
+  pass1 /= static_cast<double>(problems.size());
 
-  std::printf("| method | accuracy %% | FLOPs per problem |\n|---|---|---|\n");
-  std::printf("| %s MCTS as play (%d simulations/move, %d children, leaf batch %d, %s; leaf values: %s) | %.1f | "
-              "%.3g |\n",
-              spec.step_level ? "step-level" : "token-level", spec.simulations, spec.max_children, spec.leaf_batch, spec.uct ? "UCT" : "PUCT",
-              value ? "the value network" : "the verifier on rollouts", 100.0 * solved / spec.problems,
-              flops_per_problem);
-  std::printf("| sampling, one sample (pass@1) | %.1f | %.3g |\n", 100 * pass1, per_sample);
-  std::printf("| sampling, %d samples (same FLOPs as MCTS), majority vote | %.1f | %.3g |\n", k, 100 * maj,
-              per_sample * k);
-  std::printf("| sampling, %d samples, any correct (pass@%d: the verifier picks) | %.1f | %.3g |\n", k, k, 100 * any,
-              per_sample * k);
-  if (value)
-    std::printf("\nThe search never sees the gold answer: compare it with the majority vote. Training the value "
-                "network on %d samples cost %.3g FLOPs (not in the per-problem column).\n",
-                spec.value_traces, value_flops.Total());
-  else
-    std::printf("\nThe search's leaf values come from the verifier, which knows the gold answer: compare it with "
-                "pass@k, which also lets the verifier choose, not with the majority vote.\n");
-  std::printf("\n%d problems; MCTS lines finished: %d; mean expanded nodes %.0f, mean max depth %.1f; search %.1f s%s\n",
-              spec.problems, finished, nodes / spec.problems, depth / spec.problems, search_s,
-              spec.dot.empty() ? "" : ("; first tree: " + spec.dot).c_str());
-  if (value) std::printf("\n%s", ValueErrorByDepth(policy, value, task, problems, sampling, spec.seed + 13).c_str());
-  return 0;
+  const double n = spec.problems;
+  std::string out;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "%s MCTS as play on %d held-out problems: leaf batch %d per tree, %d trees per batched call, %s; "
+                "leaf values: %s. Sampling one sample per problem: pass@1 %.1f%% at %.3g FLOPs.\n\n",
+                spec.step_level ? "Step-level" : "Token-level", spec.problems, spec.leaf_batch, per_call,
+                spec.uct ? "UCT" : "PUCT",
+                value ? "the value network (no gold)" : "the verifier on rollouts (sees the gold)", 100 * pass1,
+                per_sample);
+  out += buf;
+  out += "| simulations per move | max children | MCTS % | FLOPs per problem | visited nodes | expanded | branching | max depth | reached a right "
+         "line % | stuck % | k (same FLOPs) | majority@k % | pass@k % | leaves/s | leaves per call | network share |\n"
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const Row& row = rows[r];
+    const int k = ks[r];
+    std::vector<std::vector<Candidate>> cands;
+    int stuck = 0;  // sampling at the same FLOPs finds a right answer, the search never reaches one
+    for (size_t p = 0; p < all.size(); ++p) {
+      cands.emplace_back(all[p].begin(), all[p].begin() + k);
+      const bool any = std::any_of(cands.back().begin(), cands.back().end(), [](const Candidate& c) { return c.correct; });
+      stuck += any && !row.reached_by_problem[p];
+    }
+    double any = 0;
+    for (const auto& c : cands) any += std::any_of(c.begin(), c.end(), [](const Candidate& x) { return x.correct; });
+    std::snprintf(buf, sizeof buf,
+                  "| %d | %d | %.1f | %.3g | %.0f | %.0f | %.2f | %.1f | %.1f | %.1f | %d | %.1f | %.1f | %.0f | %.1f | "
+                  "%.0f%% |\n",
+                  row.simulations, row.max_children, 100 * row.solved / n, row.flops, row.visited / n, row.expanded / n,
+                  row.branching / n, row.depth / n, 100 * row.reached / n, 100 * stuck / n, k,
+                  100 * SelectionAccuracy(cands, k, Selection::kMajority), 100 * any / n,
+                  row.seconds > 0 ? row.leaves / row.seconds : 0.0, row.env_calls > 0 ? row.leaves / row.env_calls : 0.0,
+                  row.seconds > 0 ? 100 * row.env_seconds / row.seconds : 0.0);
+    out += buf;
+  }
+  out += "\nVisited nodes are distinct prefixes the search evaluated or passed through; branching is the mean number "
+         "of visited children of an expanded node; \"reached a right line\": some finished line in the tree is right; "
+         "pass@k is best-of-k with the verifier choosing; "
+         "\"stuck\": sampling at the same FLOPs finds a right answer but the search never reaches one (local optima "
+         "under the extension limit). Network share: the time inside the environment's batched calls; the rest is "
+         "tree work.\n";
+  if (value) {
+    std::snprintf(buf, sizeof buf,
+                  "\nThe search never sees the gold answer: compare it with the majority vote. Training the value "
+                  "network on %d samples cost %.3g FLOPs (not in the per-problem column).\n",
+                  spec.value_traces, value_flops.Total());
+    out += buf;
+  } else {
+    out += "\nThe search's leaf values come from the verifier, which knows the gold answer: compare it with pass@k, "
+           "which also lets the verifier choose, not with the majority vote.\n";
+  }
+  out += "\n" + first_problem;
+  if (!spec.dot.empty()) out += "\nIts tree: " + spec.dot + "\n";
+  if (value) out += "\n" + ValueErrorTable(policy, value, task, problems, sampling, spec.seed + 13);
+  return out;
 }
 
 }  // namespace r1lab

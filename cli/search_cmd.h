@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "r1lab.pb.h"
 #include "task.h"
@@ -14,12 +15,14 @@ namespace r1lab {
 
 struct SearchCmdSpec {
   int problems = 20;
-  int simulations = 32;   // per committed move
-  int max_children = 4;   // the extension limit
+  // Per committed move, and the extension limit: one table row per pair (a sweep).
+  std::vector<int> simulations = {32};
+  std::vector<int> max_children = {4};
   // Step-level nodes (a child is a sampled next line; `max_children`
   // continuations sampled per leaf) instead of token-level ones.
   bool step_level = false;
-  int leaf_batch = 8;
+  int leaf_batch = 8;      // leaves per tree per environment call
+  int trees = 0;           // problems searched at once (0 = all)
   double first_play = 0.5;
   bool uct = false;
   uint64_t seed = 1;
@@ -30,7 +33,7 @@ struct SearchCmdSpec {
   std::string dot;  // write the first problem's tree here ("" = no)
 };
 
-// Prints a markdown table; returns the exit status.
-int RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, const SearchCmdSpec& spec);
+// Returns the markdown report.
+std::string RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig& eval, const SearchCmdSpec& spec);
 
 }  // namespace r1lab

@@ -66,6 +66,18 @@ struct RmView {
   double outcome_auc = NAN, step_auc = NAN;
 };
 
+// A self-search iteration (MCTS arms).
+struct SearchPoint {
+  double step = 0, solved = 0, found = 0, visited = 0, branching = 0;
+  double value_mae = NAN, value_constant = NAN;  // on this iteration's search outcomes, before training on them
+  double sound = NAN;  // share of the fine-tuning traces whose every reasoning line is right (tasks with step truth)
+};
+
+// The value network on held-out samples against Monte Carlo targets.
+struct ValueView {
+  double mae = NAN, constant = NAN;
+};
+
 struct Run {
   Point final;
   std::vector<Point> curve;  // eval points in step order
@@ -75,6 +87,9 @@ struct Run {
   std::vector<ProxyPoint> proxy;
   double label_f1 = NAN;
   RmView rm_base, rm_policy;
+  // MCTS arms only:
+  std::vector<SearchPoint> search;
+  ValueView value_start, value_end;
 };
 
 Run ReadRun(const std::string& rdir, int n) {
@@ -103,6 +118,19 @@ Run ReadRun(const std::string& rdir, int n) {
     } else if (const JsonValue* sh = j.find("shift")) {
       r.rm_base = view(sh->at("base"));
       r.rm_policy = view(sh->at("policy"));
+    } else if (const JsonValue* vh = j.find("value_heldout")) {
+      ValueView v;
+      v.mae = vh->num("mae");
+      v.constant = vh->num("mae_constant");
+      if (vh->at("when").string() == "start") r.value_start = v;
+      else r.value_end = v;
+    } else if (const JsonValue* ss = j.find("search_solved")) {
+      SearchPoint q{j.num("step"), ss->number(), j.num("search_found"), j.num("nodes_visited"), j.num("branching")};
+      if (const JsonValue* v = j.find("value"))
+        if (v->find("mae")) q.value_mae = v->num("mae"), q.value_constant = v->num("mae_constant");
+      if (const JsonValue* v = j.find("traces_sound"))
+        if (v->kind() == JsonValue::kNumber) q.sound = v->number();
+      r.search.push_back(q);
     } else if (const JsonValue* px = j.find("proxy_reward")) {
       r.proxy.push_back({j.num("step"), px->number(), j.num("true_accuracy"), j.num("proxy_auc")});
     }
@@ -111,8 +139,8 @@ Run ReadRun(const std::string& rdir, int n) {
 }
 
 // Mean of f over the first (or last) tenth of a run's proxy points.
-template <typename F>
-double WindowMean(const std::vector<ProxyPoint>& v, bool last, F f) {
+template <typename P, typename F>
+double WindowMean(const std::vector<P>& v, bool last, F f) {
   if (v.empty()) return NAN;
   const size_t w = std::max<size_t>(1, v.size() / 10);
   double sum = 0;
@@ -452,6 +480,65 @@ std::string LearnedRewardSections(const std::vector<std::string>& names, const s
   return md.str();
 }
 
+// The MCTS self-search section: what the search found, how the value
+// network did, what the search cost.
+std::string SelfSearchSection(const std::vector<std::string>& names, const std::vector<std::vector<Run>>& arms,
+                              const std::vector<bool>& mcts, const Point& base) {
+  std::ostringstream md;
+  auto over = [](const std::vector<Run>& runs, auto f) { return MeanWithCi(Present(Collect(runs, f))); };
+  md << "\n## MCTS self-search: the search, the value network, the cost\n\n"
+     << "| arm | training problems solved by the search, first → last tenth | a right line in the tree | sound "
+        "fine-tuning traces, first → last tenth | visited nodes per problem | branching | value MAE on search outcomes, first → last tenth (best constant, last) | "
+        "value MAE held-out: start → end (best constant) | held-out pass@1: base → final | FLOPs: search / "
+        "fine-tuning / value network |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  for (size_t a = 0; a < arms.size(); ++a) {
+    if (!mcts[a]) continue;
+    const auto& runs = arms[a];
+    auto win = [&](bool last, auto f) { return over(runs, [&](const Run& r) { return WindowMean(r.search, last, f); }); };
+    auto phase = [&](std::initializer_list<const char*> ps) {
+      return over(runs, [&](const Run& r) -> double {
+        double sum = 0;
+        for (const char* p : ps) sum += r.phase_flops.count(p) ? r.phase_flops.at(p) : 0;
+        return r.flops > 0 ? sum / r.flops : NAN;
+      });
+    };
+    const MeanCi value_first = win(false, [](const SearchPoint& q) { return q.value_mae; });
+    md << "| " << names[a] << " | " << FmtOr(win(false, [](const SearchPoint& q) { return q.solved; }), 100, 1)
+       << "% → " << FmtOr(win(true, [](const SearchPoint& q) { return q.solved; }), 100, 1) << "% | "
+       << FmtOr(win(true, [](const SearchPoint& q) { return q.found; }), 100, 1) << "% | "
+       << FmtOr(win(false, [](const SearchPoint& q) { return q.sound; }), 100, 1) << "% → "
+       << FmtOr(win(true, [](const SearchPoint& q) { return q.sound; }), 100, 1) << "% | "
+       << FmtOr(win(true, [](const SearchPoint& q) { return q.visited; }), 1, 0) << " | "
+       << FmtOr(win(true, [](const SearchPoint& q) { return q.branching; }), 1, 2) << " | ";
+    if (value_first.n == 0) {
+      md << "- | - | ";
+    } else {
+      md << FmtOr(value_first, 1, 3) << " → " << FmtOr(win(true, [](const SearchPoint& q) { return q.value_mae; }), 1, 3)
+         << " (" << FmtOr(win(true, [](const SearchPoint& q) { return q.value_constant; }), 1, 3) << ") | "
+         << FmtOr(over(runs, [](const Run& r) { return r.value_start.mae; }), 1, 3) << " ("
+         << FmtOr(over(runs, [](const Run& r) { return r.value_start.constant; }), 1, 3) << ") → "
+         << FmtOr(over(runs, [](const Run& r) { return r.value_end.mae; }), 1, 3) << " ("
+         << FmtOr(over(runs, [](const Run& r) { return r.value_end.constant; }), 1, 3) << ") | ";
+    }
+    md << Fmt(MeanWithCi({base.pass1}), 100, 1) << "% → "
+       << FmtOr(over(runs, [](const Run& r) { return r.final.pass1; }), 100, 1) << "% | "
+       << FmtOr(phase({"generate", "score"}), 100, 0) << "% / " << FmtOr(phase({"train"}), 100, 0) << "% / "
+       << FmtOr(phase({"label", "reward_train"}), 100, 0) << "% |\n";
+  }
+  md << "\nEach iteration searches fresh training problems (search as play; a finished line is scored by the "
+        "verifier), fine-tunes the policy on the best right line found per problem, and trains the value network on "
+        "the played lines' outcomes. \"A right line in the tree\": some finished line the search visited is right. "
+        "Sound traces: fine-tuning traces whose every reasoning line the task judges right (a right answer after a "
+        "malformed or wrong line is a lucky guess the search found by trying answers against the verifier). "
+        "Value MAE on search outcomes: the network's error at every 4-token prefix of the played lines, before it "
+        "trains on them; the best constant is their mean outcome. Held-out: the network against Monte Carlo targets "
+        "(4 completions per prefix) on value.heldout_problems held-out problems, sampled by the base at the start and by the final "
+        "policy at the end; a network no better than the constant gives the search no signal. FLOPs: shares of the "
+        "arm's budget (search: the policy and value forwards at the leaves and the rollouts; value network: its "
+        "labelling and training).\n";
+  return md.str();
+}
+
 }  // namespace
 
 std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
@@ -459,10 +546,11 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
   const Point base = ReadEvalFile(dir + "/base/eval.json", n);
   std::vector<std::string> names;
   std::vector<std::vector<Run>> arms;
-  std::vector<bool> learned;
+  std::vector<bool> learned, mcts;
   for (const Arm& arm : cfg.arms()) {
     names.push_back(arm.name());
     learned.push_back(arm.has_prm_rl());
+    mcts.push_back(arm.has_mcts());
     arms.emplace_back();
     for (uint64_t seed : cfg.seeds())
       arms.back().push_back(ReadRun(dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed), n));
@@ -535,6 +623,7 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
                      : "")
      << ".\n";
   if (any_learned) md << LearnedRewardSections(names, arms, learned, base);
+  if (std::find(mcts.begin(), mcts.end(), true) != mcts.end()) md << SelfSearchSection(names, arms, mcts, base);
   WriteFileAtomic(dir + "/summary.md", "# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n");
   WriteFileAtomic(dir + "/summary.csv", csv.str());
   WritePlots(dir, base, names, arms, learned, n);

@@ -129,6 +129,12 @@ ExperimentConfig QuickVariant(const ExperimentConfig& cfg) {
       p->mutable_reward_model()->set_label_traces(third(p->reward_model().label_traces()));
       p->mutable_reward_model()->set_train_steps(third(p->reward_model().train_steps()));
     }
+    if (arm.has_mcts()) {
+      MctsConfig* m = arm.mutable_mcts();
+      m->set_steps(third(m->steps()));
+      m->mutable_value()->set_pretrain_traces(third(m->value().pretrain_traces()));
+      m->mutable_value()->set_pretrain_steps(third(m->value().pretrain_steps()));
+    }
   }
   ev->set_eval_every(std::max(1, ev->eval_every() / 3));
   ValidateConfig(q, "<quick variant of " + cfg.name() + ">");
@@ -176,11 +182,37 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   return path;
 }
 
+namespace {
+
+// What a run is made of; a run folder never mixes two of these.
+std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t seed) {
+  ExperimentConfig identity;
+  *identity.mutable_task() = cfg.task();
+  *identity.mutable_model() = cfg.model();
+  *identity.mutable_pretrain() = cfg.pretrain();
+  *identity.mutable_eval() = cfg.eval();
+  *identity.add_arms() = arm;
+  identity.add_seeds(seed);
+  return ConfigToText(identity);
+}
+
+}  // namespace
+
 std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt) {
   const std::string root = opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir;
   const std::string dir = root + "/" + cfg.name();
   EnsureWritableDir(dir);
   DirLock lock(dir);
+  // Before anything is written: no run folder may hold a run of another config.
+  for (const Arm& arm : cfg.arms())
+    for (uint64_t seed : cfg.seeds()) {
+      const std::string path = dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed) + "/run_config.pbtxt";
+      if (FileExists(path) && ReadFile(path) != RunIdentity(cfg, arm, seed))
+        throw ConfigError(dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed) +
+                          " holds a run of a different config (task, model, pretraining, eval or arm '" + arm.name() +
+                          "'; see " + path + "): delete that folder to rerun it, or give the experiment another name "
+                          "or output_dir");
+    }
   WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(cfg));
   WriteFileAtomic(dir + "/commit.txt", std::string(GitCommit()) + "\n");
 
@@ -212,6 +244,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
       EnsureWritableDir(rdir);
       const std::string done = rdir + "/done.json";
       if (!FileExists(done)) {
+        WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(cfg, arm, seed));
         const std::string eta = timed_runs > 0 ? Progress::FormatDuration(timed_seconds / timed_runs *
                                                                           (total_runs - run_index + 1))
                                                : "?";

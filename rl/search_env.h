@@ -1,13 +1,15 @@
-// The policy as an MCTS environment over tokens (search/mcts.h): a node
-// appends one token; its children are the policy's top next tokens (at most
-// max_children, priors renormalised by the tree), and a leaf's value is the
-// verifier's on a finished completion, or, for an unfinished one, the
-// verdict on one policy rollout from it. Both consult the gold answer. With a
-// value network (set_value_model: a model with the PRM head, trained to
-// predict success from a prefix) every leaf, finished or not, is valued by
-// the network instead: a search that never sees the gold. Every call
-// evaluates its whole leaf batch with one forward pass (two with a value
-// network) and, without one, one batched rollout generation.
+// The policy as an MCTS environment (search/mcts.h) over many problems at
+// once: a leaf query names its tree, and tree i searches problems[i]. Every
+// call evaluates the whole batch of leaves, across all trees, with one
+// forward pass per network and at most one batched generation.
+//
+// Values: a finished leaf gets the verifier's verdict (it consults the gold
+// answer) or, with verify_terminals false, the value network's estimate. An
+// unfinished leaf gets the verdict on policy rollouts from it, the value
+// network's estimate at its last token (a model with the PRM head, trained
+// to predict success from a prefix), or a mix, (1 - mix) v + mix z
+// (AlphaGo). A search with the value network and verify_terminals false
+// never sees the gold.
 #pragma once
 
 #include <string>
@@ -22,63 +24,75 @@
 
 namespace r1lab {
 
-// What both policy environments share: the problem, the policy, the leaf
-// triage and the optional value network.
-class PolicySearchEnv : public SearchEnv {
- public:
-  // Values from `value` (needs prm_head) instead of verified rollouts.
-  void set_value_model(Transformer value);
+enum class LeafValue { kRollout, kValueNetwork, kMix };
 
+struct PolicyEnvSpec {
+  int max_new_tokens = 64;  // the depth cap: completion tokens per line
+  SamplingConfig sampling;  // rollouts and step samples
+  uint64_t seed = 1;
+  // Token nodes: children are the top `width` next tokens. Step nodes: the
+  // distinct first lines of `width` sampled continuations.
+  int width = 4;
+  std::string step_end = "\n";  // step nodes: a step runs through this text
+  LeafValue leaf_value = LeafValue::kRollout;
+  double mix = 0.5;               // the rollout's weight in kMix
+  bool verify_terminals = true;   // false: finished leaves valued by the network too
+  Transformer value{nullptr};     // needed by kValueNetwork, kMix and verify_terminals false
+};
+
+// What both policy environments share: the problems, the policy, the leaf
+// triage and the value network.
+class PolicySearchEnv : public SearchEnv {
  protected:
-  PolicySearchEnv(Transformer policy, const Task& task, const Problem& problem, int max_new_tokens,
-                  const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops);
-  // Sizes `out` to the leaves and values them: every leaf by the value
-  // network if there is one, else each finished leaf by the verifier.
-  // Returns the unfinished leaves (index, completion ids so far).
-  std::vector<std::pair<size_t, std::vector<int>>> Triage(const std::vector<std::string>& texts,
-                                                          std::vector<LeafEval>* out);
+  PolicySearchEnv(Transformer policy, const Task& task, std::vector<Problem> problems, const PolicyEnvSpec& spec,
+                  FlopCounter* flops);
+
+  struct Open {
+    size_t leaf;               // index into the call's leaves
+    std::vector<int> ids;      // the completion so far
+  };
+  // Sizes `out` to the leaves and values the finished ones; returns the
+  // unfinished ones. Network values of the unfinished ones go to net_value.
+  std::vector<Open> Triage(const std::vector<LeafQuery>& leaves, std::vector<LeafEval>* out);
+  // An unfinished leaf's value from its rollout verdict share `rollout`.
+  double Combine(size_t leaf, double rollout) const;
+  bool NeedsRollouts() const { return spec_.leaf_value != LeafValue::kValueNetwork; }
+  const std::vector<int>& Prompt(const LeafQuery& q) const { return prompts_.at(q.tree); }
+  const Problem& ProblemOf(const LeafQuery& q) const { return problems_.at(q.tree); }
   // The next generation seed (one stream per environment).
-  uint64_t NextSeed() { return seed_ * 1000003ULL + calls_++; }
+  uint64_t NextSeed() { return spec_.seed * 1000003ULL + calls_++; }
 
   Transformer policy_;
   const Task& task_;
-  Problem problem_;
-  int max_new_tokens_;
-  SamplingConfig sampling_;
+  std::vector<Problem> problems_;
+  std::vector<std::vector<int>> prompts_;  // <bos> + prompt, per problem
+  PolicyEnvSpec spec_;
   FlopCounter* flops_;
-  std::vector<int> prompt_;  // <bos> + prompt
-  Transformer value_{nullptr};
+  std::vector<double> net_value_;  // per leaf of the current call
 
  private:
-  uint64_t seed_, calls_ = 0;
+  uint64_t calls_ = 0;
 };
 
 class PolicyTokenEnv : public PolicySearchEnv {
  public:
-  PolicyTokenEnv(Transformer policy, const Task& task, const Problem& problem, int max_children, int max_new_tokens,
-                 const SamplingConfig& rollout, uint64_t seed, FlopCounter* flops);
-  std::vector<LeafEval> Evaluate(const std::vector<std::string>& texts) override;
-
- private:
-  int max_children_;
+  PolicyTokenEnv(Transformer policy, const Task& task, std::vector<Problem> problems, const PolicyEnvSpec& spec,
+                 FlopCounter* flops);
+  std::vector<LeafEval> Evaluate(const std::vector<LeafQuery>& leaves) override;
 };
 
-// The policy as an MCTS environment over steps: a node appends one line
-// (through its '\n', or the rest of the completion when no line break comes
-// before <eos>). Evaluating a batch of leaves samples `samples` complete
-// continuations of each unfinished leaf in one batched generation; their
-// distinct first lines are the children, with priors from the line's
-// log-probability under the policy, and the leaf's value is the share of
-// the continuations the verifier accepts (or the value network's estimate,
-// set_value_model, which never consults the gold answer).
+// Over steps: a node appends one step (through the first `step_end`, a line
+// break by default, or the rest of the completion when none comes before
+// <eos>). Evaluating a batch of
+// leaves samples `width` complete continuations of each unfinished leaf in
+// one batched generation; their distinct first lines are the children, with
+// priors from the line's probability under the policy, and the rollout
+// value is the share of the continuations the verifier accepts.
 class PolicyStepEnv : public PolicySearchEnv {
  public:
-  PolicyStepEnv(Transformer policy, const Task& task, const Problem& problem, int samples, int max_new_tokens,
-                const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops);
-  std::vector<LeafEval> Evaluate(const std::vector<std::string>& texts) override;
-
- private:
-  int samples_;
+  PolicyStepEnv(Transformer policy, const Task& task, std::vector<Problem> problems, const PolicyEnvSpec& spec,
+                FlopCounter* flops);
+  std::vector<LeafEval> Evaluate(const std::vector<LeafQuery>& leaves) override;
 };
 
 }  // namespace r1lab

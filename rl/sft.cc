@@ -85,28 +85,32 @@ TokenBatch SftTrainer::NextBatch() {
   return MakeTokenBatch(pc, model_->config().max_seq_len());
 }
 
-double SftTrainer::Step() {
-  model_->train();
-  const TokenBatch b = NextBatch();
-  const auto dev = model_->device();
-  lr_ = ScheduledLr(cfg_.optim(), step_, cfg_.steps());
-  for (auto& g : optimizer_.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr_);
-  optimizer_.zero_grad();
-  torch::Tensor logits = model_->forward(b.tokens).logits;
-  torch::Tensor lp = NextTokenStats(logits, b.tokens, 1.0).logprobs;
+double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& b, double lr,
+                        double grad_clip, FlopCounter* flops) {
+  model->train();
+  const auto dev = model->device();
+  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+  opt.zero_grad();
+  const torch::Tensor tokens = b.tokens.to(dev);
+  torch::Tensor lp = NextTokenStats(model->forward(tokens).logits, tokens, 1.0).logprobs;
   torch::Tensor mask = b.loss_mask.to(dev, lp.scalar_type());
   torch::Tensor loss = -(lp * mask).sum() / mask.sum();
   loss.backward();
-  if (cfg_.optim().grad_clip() > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), cfg_.optim().grad_clip());
-  optimizer_.step();
+  if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), grad_clip);
+  opt.step();
   double f = 0;
-  for (int64_t L : b.lengths) {
-    f += 3 * ForwardFlopsSequence(model_->config(), model_->vocab_size(), L);
-    tokens_trained_ += L;
-  }
-  if (flops_) flops_->Add(FlopPhase::kTrain, f);
-  ++step_;
+  for (int64_t L : b.lengths) f += 3 * ForwardFlopsSequence(model->config(), model->vocab_size(), L);
+  if (flops) flops->Add(FlopPhase::kTrain, f);
   return loss.item<double>();
+}
+
+double SftTrainer::Step() {
+  const TokenBatch b = NextBatch();
+  lr_ = ScheduledLr(cfg_.optim(), step_, cfg_.steps());
+  const double loss = CrossEntropyStep(model_, optimizer_, b, lr_, cfg_.optim().grad_clip(), flops_);
+  for (int64_t L : b.lengths) tokens_trained_ += L;
+  ++step_;
+  return loss;
 }
 
 int64_t RunSft(Transformer& model, const Task& task, const SftRun& run, FlopCounter* flops) {

@@ -41,6 +41,12 @@ torch::optim::AdamW MakeAdamW(Transformer& model, const OptimConfig& cfg);
 // Learning rate at `step` (0-based) of `total` steps.
 double ScheduledLr(const OptimConfig& cfg, int64_t step, int64_t total);
 
+// One optimizer step of mean token cross-entropy (the loss mask's tokens)
+// on `b` at learning rate `lr`; training FLOPs go to `flops` (kTrain).
+// Returns the loss.
+double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& b, double lr,
+                        double grad_clip, FlopCounter* flops);
+
 class SftTrainer {
  public:
   SftTrainer(Transformer& model, const Task& task, const SftConfig& cfg, const TeacherConfig& teacher,

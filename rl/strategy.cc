@@ -11,6 +11,7 @@
 #include "loop.h"
 #include "ppo.h"
 #include "prm_rl.h"
+#include "self_search.h"
 #include "sft.h"
 
 namespace r1lab {
@@ -58,6 +59,15 @@ class PrmRlStrategy : public Strategy {
   Arm arm_;
 };
 
+class MctsStrategy : public Strategy {
+ public:
+  explicit MctsStrategy(const Arm& arm) : arm_(arm) {}
+  void Train(StrategyContext& ctx) override { RunSelfSearch(arm_.mcts(), ctx); }
+
+ private:
+  Arm arm_;
+};
+
 class PpoStrategy : public Strategy {
  public:
   explicit PpoStrategy(const Arm& arm) : arm_(arm) {}
@@ -78,6 +88,7 @@ std::map<Arm::StrategyCase, StrategyFactory>& Registry() {
       {Arm::kGrpo, [](const Arm& a) { return std::make_unique<GrpoStrategy>(a); }},
       {Arm::kPpo, [](const Arm& a) { return std::make_unique<PpoStrategy>(a); }},
       {Arm::kPrmRl, [](const Arm& a) { return std::make_unique<PrmRlStrategy>(a); }},
+      {Arm::kMcts, [](const Arm& a) { return std::make_unique<MctsStrategy>(a); }},
   };
   return r;
 }

@@ -1,6 +1,9 @@
 #include "mcts.h"
 
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <sstream>
 
@@ -8,10 +11,9 @@
 #include <boost/graph/graphviz.hpp>
 
 #include "error.h"
+#include "rng.h"
 
 namespace r1lab {
-
-namespace {
 
 std::string TextOf(const Node* n) {
   std::vector<const Node*> path;
@@ -21,100 +23,201 @@ std::string TextOf(const Node* n) {
   return s;
 }
 
+namespace {
+
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+Node* MostVisitedChild(const Node& n) {
+  if (n.children.empty()) return nullptr;
+  Node* best = n.children.front().get();
+  for (const auto& c : n.children)
+    if (c->visits.load() > best->visits.load()) best = c.get();
+  return best->visits.load() > 0 ? best : nullptr;
+}
+
+// One tree's search in progress.
+struct TreeRun {
+  Node* root = nullptr;
+  Node* cur = nullptr;  // where descents start: the root, or the last committed node
+  int left = 0;         // simulations left for the current move
+  bool done = false;
+  const Node* noised = nullptr;  // the node whose priors got root noise
+  std::vector<Node*> leaves;     // this round's descents
+  std::vector<size_t> to_eval;   // indices into leaves of the distinct unexpanded ones
+  size_t first_query = 0;        // their position in the round's environment call
+  SearchStats stats;
+};
+
+void MaybeNoise(TreeRun& t, size_t index, const SearchParams& p) {
+  if (p.dirichlet_alpha <= 0 || t.noised == t.cur || !t.cur->expanded.load() || t.cur->children.empty()) return;
+  AddDirichletNoise(*t.cur, p.dirichlet_alpha, p.dirichlet_fraction,
+                    SplitMix64(p.noise_seed ^ SplitMix64(index * 1000003ULL + static_cast<uint64_t>(t.stats.moves))));
+  t.noised = t.cur;
+}
+
+// Descends `want` times from t.cur with virtual loss.
+void Collect(TreeRun& t, int want, const SearchParams& p) {
+  t.leaves.clear();
+  t.to_eval.clear();
+  for (int k = 0; k < want; ++k) {
+    Node* n = t.cur;
+    int depth = 0;
+    while (n->expanded.load() && !n->terminal && !n->children.empty()) {
+      n = n->children[static_cast<size_t>(SelectChild(*n, p))].get();
+      ++depth;
+    }
+    t.stats.max_depth = std::max(t.stats.max_depth, t.stats.moves + depth);
+    AddVirtualLoss(PathTo(n), p);
+    t.leaves.push_back(n);
+    ++t.stats.simulations;
+    if (!n->expanded.load() &&
+        std::none_of(t.to_eval.begin(), t.to_eval.end(), [&](size_t i) { return t.leaves[i] == n; }))
+      t.to_eval.push_back(t.leaves.size() - 1);
+  }
+}
+
+// Expands the evaluated leaves, backs up every descent, and commits a move
+// when the current one's simulations are spent.
+void Apply(TreeRun& t, size_t index, const std::vector<LeafEval>& evals, const SearchRun& run, const SearchParams& p) {
+  for (size_t j = 0; j < t.to_eval.size(); ++j) {
+    Node* n = t.leaves[t.to_eval[j]];
+    const LeafEval& e = evals[t.first_query + j];
+    n->terminal = e.children.empty();
+    Expand(*n, e.children, p);
+    ++t.stats.nodes;
+  }
+  for (size_t i = 0; i < t.leaves.size(); ++i) {
+    Node* n = t.leaves[i];
+    const auto path = PathTo(n);
+    RemoveVirtualLoss(path, p);
+    double v = 0;
+    const auto it = std::find_if(t.to_eval.begin(), t.to_eval.end(), [&](size_t k) { return t.leaves[k] == n; });
+    if (it != t.to_eval.end()) v = evals[t.first_query + static_cast<size_t>(it - t.to_eval.begin())].value;
+    else if (n->visits.load() > 0) v = n->value_sum.load() / n->visits.load();  // a terminal again: its fixed value
+    Backup(path, v);
+  }
+  MaybeNoise(t, index, p);
+  t.left -= static_cast<int>(t.leaves.size());
+  if (t.left > 0) return;
+  if (run.max_moves == 0 || t.cur->terminal) {
+    t.done = true;
+    return;
+  }
+  Node* next = MostVisitedChild(*t.cur);
+  if (!next) {
+    t.done = true;
+    return;
+  }
+  t.cur = next;
+  ++t.stats.moves;
+  t.left = run.simulations;
+  if (t.cur->terminal || t.stats.moves >= run.max_moves) t.done = true;
+  else MaybeNoise(t, index, p);
+}
+
 }  // namespace
 
-SearchStats RunSearch(SearchEnv& env, Node& root, int simulations, int leaf_batch, const SearchParams& params) {
-  if (simulations < 1 || leaf_batch < 1) throw ConfigError("search: simulations and leaf_batch must be at least 1");
-  SearchStats stats;
-  double batch_sum = 0;
-  while (stats.simulations < simulations) {
-    // Collect leaves: descend with virtual loss so the next descent diverges.
-    std::vector<Node*> leaves;
-    const int want = std::min(leaf_batch, simulations - stats.simulations);
-    for (int k = 0; k < want; ++k) {
-      Node* n = &root;
-      int depth = 0;
-      while (n->expanded.load() && !n->terminal && !n->children.empty()) {
-        n = n->children[static_cast<size_t>(SelectChild(*n, params))].get();
-        ++depth;
-      }
-      stats.max_depth = std::max(stats.max_depth, depth);
-      AddVirtualLoss(PathTo(n), params);
-      leaves.push_back(n);
-      ++stats.simulations;
+ForestStats SearchForest(SearchEnv& env, const std::vector<Node*>& roots, const SearchRun& run,
+                         const SearchParams& params) {
+  if (run.simulations < 1 || run.leaf_batch < 1)
+    throw ConfigError("search: simulations and leaf_batch must be at least 1");
+  if (run.max_moves < 0) throw ConfigError("search: max_moves must be at least 0");
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<TreeRun> trees(roots.size());
+  for (size_t i = 0; i < roots.size(); ++i) {
+    trees[i].root = trees[i].cur = roots[i];
+    trees[i].left = run.simulations;
+    MaybeNoise(trees[i], i, params);
+  }
+  ForestStats out;
+  for (;;) {
+    std::vector<size_t> active;
+    for (size_t i = 0; i < trees.size(); ++i)
+      if (!trees[i].done) active.push_back(i);
+    if (active.empty()) break;
+    tbb::parallel_for(size_t{0}, active.size(), [&](size_t a) {
+      TreeRun& t = trees[active[a]];
+      Collect(t, std::min(run.leaf_batch, t.left), params);
+    });
+    std::vector<LeafQuery> queries;
+    for (size_t i : active) {
+      trees[i].first_query = queries.size();
+      for (size_t k : trees[i].to_eval) queries.push_back({i, TextOf(trees[i].leaves[k])});
     }
-    // Evaluate the distinct unexpanded leaves in one call; terminal leaves
-    // already carry their value.
-    std::vector<std::string> texts;
-    std::vector<Node*> to_eval;
-    for (Node* n : leaves)
-      if (!n->expanded.load() && std::find(to_eval.begin(), to_eval.end(), n) == to_eval.end()) {
-        to_eval.push_back(n);
-        texts.push_back(TextOf(n));
-      }
     std::vector<LeafEval> evals;
-    if (!texts.empty()) {
-      evals = env.Evaluate(texts);
-      R1_CHECK(evals.size() == texts.size(), "search: the environment returned the wrong number of evaluations");
-      ++stats.env_calls;
-      batch_sum += static_cast<double>(texts.size());
+    if (!queries.empty()) {
+      const auto te = std::chrono::steady_clock::now();
+      evals = env.Evaluate(queries);
+      out.env_seconds += Seconds(te);
+      R1_CHECK(evals.size() == queries.size(), "search: the environment returned the wrong number of evaluations");
+      ++out.env_calls;
+      out.leaves_evaluated += static_cast<int64_t>(queries.size());
     }
-    std::vector<double> leaf_value(to_eval.size());
-    for (size_t i = 0; i < to_eval.size(); ++i) {
-      Node* n = to_eval[i];
-      n->terminal = evals[i].children.empty();
-      Expand(*n, evals[i].children, params);
-      leaf_value[i] = evals[i].value;
-      ++stats.nodes;
-    }
-    for (Node* n : leaves) {
-      const auto path = PathTo(n);
-      RemoveVirtualLoss(path, params);
-      const auto it = std::find(to_eval.begin(), to_eval.end(), n);
-      double v;
-      if (it != to_eval.end()) v = leaf_value[static_cast<size_t>(it - to_eval.begin())];
-      else v = n->visits.load() > 0 ? n->value_sum.load() / n->visits.load() : 0;  // a terminal again: its fixed value
-      Backup(path, v);
-    }
+    tbb::parallel_for(size_t{0}, active.size(),
+                      [&](size_t a) { Apply(trees[active[a]], active[a], evals, run, params); });
   }
-  stats.mean_leaf_batch = stats.env_calls ? batch_sum / stats.env_calls : 0;
-  // The most-visited line.
-  const Node* n = &root;
-  while (!n->children.empty()) {
-    const Node* best = n->children.front().get();
-    for (const auto& c : n->children)
-      if (c->visits.load() > best->visits.load()) best = c.get();
-    if (best->visits.load() == 0) break;
-    n = best;
+  for (TreeRun& t : trees) {
+    if (run.max_moves == 0) {  // the most-visited line from the root
+      for (Node* next = MostVisitedChild(*t.cur); next; next = MostVisitedChild(*next)) t.cur = next;
+    }
+    t.stats.best = TextOf(t.cur);
+    t.stats.best_value = t.cur->Q(0);
+    out.trees.push_back(std::move(t.stats));
   }
-  stats.best = TextOf(n);
-  stats.best_value = n->Q(0);
-  return stats;
+  out.mean_leaf_batch = out.env_calls ? static_cast<double>(out.leaves_evaluated) / out.env_calls : 0;
+  out.seconds = Seconds(t0);
+  return out;
+}
+
+SearchStats RunSearch(SearchEnv& env, Node& root, int simulations, int leaf_batch, const SearchParams& params) {
+  return SearchForest(env, {&root}, {simulations, leaf_batch, 0}, params).trees.at(0);
 }
 
 SearchStats SearchMoves(SearchEnv& env, Node& root, int simulations_per_move, int leaf_batch, int max_moves,
                         const SearchParams& params) {
-  SearchStats total;
-  Node* cur = &root;
-  double batch_weighted = 0;
-  for (int move = 0; move < max_moves; ++move) {
-    const SearchStats s = RunSearch(env, *cur, simulations_per_move, leaf_batch, params);
-    total.simulations += s.simulations;
-    total.nodes += s.nodes;
-    total.env_calls += s.env_calls;
-    total.max_depth = std::max(total.max_depth, move + s.max_depth);
-    batch_weighted += s.mean_leaf_batch * s.env_calls;
-    if (cur->terminal || cur->children.empty()) break;
-    Node* next = cur->children.front().get();
-    for (const auto& c : cur->children)
-      if (c->visits.load() > next->visits.load()) next = c.get();
-    cur = next;
-    if (cur->terminal) break;
+  if (max_moves < 1) throw ConfigError("search: max_moves must be at least 1");
+  return SearchForest(env, {&root}, {simulations_per_move, leaf_batch, max_moves}, params).trees.at(0);
+}
+
+TreeShape ShapeOf(const Node& root) {
+  TreeShape s;
+  int internal = 0, internal_children = 0;
+  std::vector<std::pair<const Node*, int>> stack = {{&root, 0}};
+  while (!stack.empty()) {
+    const auto [n, depth] = stack.back();
+    stack.pop_back();
+    if (n->visits.load() == 0) continue;
+    ++s.visited;
+    s.max_depth = std::max(s.max_depth, depth);
+    if (n->terminal) ++s.terminals;
+    if (n->expanded.load()) ++s.expanded;
+    int kids = 0;
+    for (const auto& c : n->children)
+      if (c->visits.load() > 0) {
+        ++kids;
+        stack.push_back({c.get(), depth + 1});
+      }
+    if (n->expanded.load() && !n->terminal && kids > 0) {
+      ++internal;
+      internal_children += kids;
+    }
   }
-  total.mean_leaf_batch = total.env_calls ? batch_weighted / total.env_calls : 0;
-  total.best = TextOf(cur);
-  total.best_value = cur->Q(0);
-  return total;
+  s.branching = internal ? static_cast<double>(internal_children) / internal : 0;
+  return s;
+}
+
+std::vector<const Node*> VisitedTerminals(const Node& root) {
+  std::vector<const Node*> out, stack = {&root};
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    if (n->visits.load() == 0) continue;
+    if (n->terminal) out.push_back(n);
+    for (auto it = n->children.rbegin(); it != n->children.rend(); ++it) stack.push_back(it->get());
+  }
+  return out;
 }
 
 std::string TreeToDot(const Node& root) {

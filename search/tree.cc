@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 
 #include "error.h"
 
@@ -57,6 +58,20 @@ bool Expand(Node& node, const std::vector<std::pair<std::string, double>>& candi
   }
   node.expanded.store(true);
   return true;
+}
+
+void AddDirichletNoise(Node& node, double alpha, double fraction, uint64_t seed) {
+  if (alpha <= 0 || node.children.empty()) return;
+  if (fraction < 0 || fraction > 1) throw ConfigError("search: dirichlet_fraction must be in [0, 1]");
+  std::mt19937_64 gen(seed);
+  std::gamma_distribution<double> gamma(alpha, 1.0);
+  std::vector<double> noise(node.children.size());
+  double total = 0;
+  for (double& x : noise) total += x = gamma(gen);
+  for (size_t i = 0; i < noise.size(); ++i) {
+    const double eta = total > 0 ? noise[i] / total : 1.0 / static_cast<double>(noise.size());
+    node.children[i]->prior = (1 - fraction) * node.children[i]->prior + fraction * eta;
+  }
 }
 
 std::vector<Node*> PathTo(Node* leaf) {

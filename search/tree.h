@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +23,11 @@ struct SearchParams {
   int max_children = 8;      // the extension limit: children kept per node, by prior
   double first_play = 0.0;   // Q of an unvisited child (PUCT)
   int virtual_loss = 1;      // visits of value 0 added per pending descent
+  // Root exploration noise (AlphaZero): each searched root's priors become
+  // (1 - fraction) P + fraction Dir(alpha). alpha 0 = none.
+  double dirichlet_alpha = 0;
+  double dirichlet_fraction = 0.25;
+  uint64_t noise_seed = 0;
 };
 
 struct Node {
@@ -50,6 +56,11 @@ int SelectChild(const Node& parent, const SearchParams& p);
 // the highest priors (ties: earlier first) and renormalising their priors to
 // sum to 1. Thread-safe: only the first caller expands; returns whether it did.
 bool Expand(Node& node, const std::vector<std::pair<std::string, double>>& candidates, const SearchParams& p);
+
+// Mixes Dirichlet(alpha) noise into the priors of `node`'s children:
+// P <- (1 - fraction) P + fraction noise, drawn from a generator seeded by
+// `seed`. No-op without children or with alpha 0.
+void AddDirichletNoise(Node& node, double alpha, double fraction, uint64_t seed);
 
 // The root-to-leaf path of `leaf`.
 std::vector<Node*> PathTo(Node* leaf);

@@ -268,6 +268,18 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   if (std::getenv("R1LAB_UPDATE_GOLDEN")) WriteFileAtomic(golden, summary);
   EXPECT_EQ(summary, ReadFile(golden));
 
+  // The finished run is skipped when its config is unchanged, and refused
+  // (nothing overwritten) when the arm changed under the same name.
+  const std::string done = ReadFile(dir + "/tiny_grpo/runs/grpo/seed-1/done.json");
+  EXPECT_EQ(RunCli("run " + dir + "/c.pbtxt --out " + dir).code, 0);
+  std::string changed = kTinyGrpo;
+  changed.replace(changed.find("lr: 1e-3"), 8, "lr: 2e-3");
+  WriteFileAtomic(dir + "/changed.pbtxt", changed);
+  const Result refused = RunCli("run " + dir + "/changed.pbtxt --out " + dir);
+  EXPECT_EQ(refused.code, 2) << refused.out;
+  EXPECT_NE(refused.out.find("runs/grpo/seed-1 holds a run of a different config"), std::string::npos) << refused.out;
+  EXPECT_EQ(ReadFile(dir + "/tiny_grpo/runs/grpo/seed-1/done.json"), done);
+
   // The label study runs on the cached base.
   std::string base;
   for (const auto& e : std::filesystem::directory_iterator(dir + "/.cache"))
@@ -285,14 +297,21 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   EXPECT_NE(ReadFile(dir + "/lq/label_quality.gp").find("label_noise.svg"), std::string::npos);
   EXPECT_NE(ReadFile(dir + "/lq/label_quality.dat").find("# punctuation"), std::string::npos);
 
-  // Token MCTS against sampling at equal FLOPs, with the first tree as DOT.
-  const Result s = RunCli("search " + base + " --config " + dir + "/c.pbtxt --problems 2 --simulations 4 --dot " +
-                          dir + "/tree.dot");
+  // Token MCTS against sampling at equal FLOPs, one row per extension
+  // limit, with the first tree as DOT and the report as markdown.
+  const Result s = RunCli("search " + base + " --config " + dir + "/c.pbtxt --problems 2 --simulations 4 " +
+                          "--max-children 1,3 --trees 1 --dot " + dir + "/tree.dot --out " + dir + "/search.md");
   ASSERT_EQ(s.code, 0) << s.out;
-  EXPECT_NE(s.out.find("| token-level MCTS as play"), std::string::npos) << s.out;
-  EXPECT_NE(s.out.find("any correct (pass@"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("Token-level MCTS as play on 2 held-out problems"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("1 trees per batched call"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("\n| 4 | 1 | "), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("\n| 4 | 3 | "), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("The first problem (4 simulations per move, 1 children)"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("compare it with pass@k"), std::string::npos) << s.out;
   EXPECT_EQ(ReadFile(dir + "/tree.dot").rfind("digraph", 0), 0u);
+  EXPECT_EQ(ReadFile(dir + "/search.md").rfind("`r1lab search ", 0), 0u);
   EXPECT_EQ(RunCli("search " + base + " --config " + dir + "/c.pbtxt --first-play 2").code, 2);
+  EXPECT_EQ(RunCli("search " + base + " --config " + dir + "/c.pbtxt --max-children 2,x").code, 2);
   const Result v = RunCli("search " + base + " --config " + dir + "/c.pbtxt --problems 1 --simulations 2 --value-net 4");
   ASSERT_EQ(v.code, 0) << v.out;
   EXPECT_NE(v.out.find("leaf values: the value network"), std::string::npos) << v.out;
@@ -300,7 +319,7 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   EXPECT_NE(v.out.find("| value network: prefix steps | prefixes |"), std::string::npos) << v.out;
   const Result st = RunCli("search " + base + " --config " + dir + "/c.pbtxt --problems 1 --simulations 2 --steps");
   ASSERT_EQ(st.code, 0) << st.out;
-  EXPECT_NE(st.out.find("| step-level MCTS as play"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("Step-level MCTS as play"), std::string::npos) << st.out;
 }
 
 }  // namespace

@@ -137,24 +137,28 @@ TEST(Search, ConcurrentBackupsAndVirtualLossesBalance) {
 }  // namespace
 }  // namespace r1lab
 
+#include <tbb/global_control.h>
+
 #include "mcts.h"
 
 namespace r1lab {
 namespace {
 
-// Three letters, three deep; only "cab" is right. Uniform priors, and a stub
-// value of 0 for every unfinished text: the search must find "cab" by
-// visiting terminals alone.
+// Three letters, three deep; only one line is right ("cab" for tree 0, the
+// tree's own answer for others). Uniform priors, and a stub value of 0 for
+// every unfinished text: the search must find the answer by visiting
+// terminals alone.
 class CabEnv : public SearchEnv {
  public:
+  std::vector<std::string> answers = {"cab"};
   int calls = 0;
-  std::vector<LeafEval> Evaluate(const std::vector<std::string>& texts) override {
+  std::vector<LeafEval> Evaluate(const std::vector<LeafQuery>& leaves) override {
     ++calls;
     std::vector<LeafEval> out;
-    for (const std::string& t : texts) {
+    for (const LeafQuery& q : leaves) {
       LeafEval e;
-      if (t.size() < 3) e.children = {{"a", 1.0 / 3}, {"b", 1.0 / 3}, {"c", 1.0 / 3}};
-      else e.value = t == "cab" ? 1.0 : 0.0;
+      if (q.text.size() < 3) e.children = {{"a", 1.0 / 3}, {"b", 1.0 / 3}, {"c", 1.0 / 3}};
+      else e.value = q.text == answers.at(q.tree) ? 1.0 : 0.0;
       out.push_back(e);
     }
     return out;
@@ -167,14 +171,87 @@ TEST(Mcts, UniformPriorStubFindsTheUniqueSolution) {
     SearchParams p;
     p.first_play = 1.0;  // optimistic: unvisited children get tried
     Node root;
-    const SearchStats s = RunSearch(env, root, 300, batch, p);
+    const ForestStats f = SearchForest(env, {&root}, {300, batch, 0}, p);
+    const SearchStats& s = f.trees.at(0);
     EXPECT_EQ(s.best, "cab") << "leaf batch " << batch;
     EXPECT_GT(s.best_value, 0.5);
     EXPECT_EQ(s.simulations, 300);
     EXPECT_LE(s.nodes, 1 + 3 + 9 + 27);
     EXPECT_EQ(s.max_depth, 3);
-    if (batch > 1) EXPECT_GT(s.mean_leaf_batch, 1.5) << "leaves are evaluated together";
+    if (batch > 1) {
+      EXPECT_GT(f.mean_leaf_batch, 1.5) << "leaves are evaluated together";
+    }
   }
+}
+
+// Many trees in one search: each finds its own answer, and one environment
+// call serves them all.
+TEST(Mcts, ForestSearchesEveryTreeAtOnce) {
+  CabEnv env;
+  env.answers = {"cab", "bca", "abc", "ccc"};
+  SearchParams p;
+  p.first_play = 1.0;
+  std::vector<Node> roots(env.answers.size());
+  std::vector<Node*> ptrs;
+  for (Node& r : roots) ptrs.push_back(&r);
+  const ForestStats f = SearchForest(env, ptrs, {300, 4, 0}, p);
+  for (size_t i = 0; i < roots.size(); ++i) {
+    EXPECT_EQ(f.trees[i].best, env.answers[i]);
+    EXPECT_EQ(roots[i].visits.load(), 300);
+  }
+  EXPECT_EQ(f.env_calls, env.calls);
+  EXPECT_LE(env.calls, 300 / 4) << "one call per round, not per tree";
+  EXPECT_GT(f.mean_leaf_batch, 4.0) << "a call holds leaves of several trees";
+  EXPECT_EQ(f.leaves_evaluated, static_cast<int64_t>(f.mean_leaf_batch * f.env_calls + 0.5));
+}
+
+// The tree work runs on oneTBB across trees; with a deterministic
+// environment every node's visit count is the same with 1 thread and with 4.
+TEST(Mcts, VisitCountsDoNotDependOnTheThreadCount) {
+  auto visits = [](int threads) {
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
+    CabEnv env;
+    env.answers = {"cab", "bca", "abc", "ccc", "aaa", "bbb", "cba", "acb"};
+    SearchParams p;
+    p.first_play = 0.5;
+    p.dirichlet_alpha = 0.3;  // seeded noise: still deterministic
+    std::vector<Node> roots(env.answers.size());
+    std::vector<Node*> ptrs;
+    for (Node& r : roots) ptrs.push_back(&r);
+    SearchForest(env, ptrs, {40, 4, 2}, p);
+    std::vector<int> out;
+    for (const Node& r : roots) {
+      std::vector<const Node*> stack = {&r};
+      while (!stack.empty()) {
+        const Node* n = stack.back();
+        stack.pop_back();
+        out.push_back(n->visits.load());
+        for (const auto& c : n->children) stack.push_back(c.get());
+      }
+    }
+    return out;
+  };
+  const std::vector<int> one = visits(1), four = visits(4);
+  EXPECT_EQ(one, four);
+  EXPECT_GT(one.size(), 8u * 4);
+}
+
+TEST(Mcts, RootNoiseIsADirichletMixture) {
+  Node n;
+  SearchParams p;
+  Expand(n, {{"a", 0.5}, {"b", 0.25}, {"c", 0.25}}, p);
+  AddDirichletNoise(n, 0.3, 0.0, 7);
+  EXPECT_DOUBLE_EQ(n.children[0]->prior, 0.5) << "fraction 0 keeps the priors";
+  AddDirichletNoise(n, 0.3, 1.0, 7);
+  double sum = 0;
+  for (const auto& c : n.children) sum += c->prior;
+  EXPECT_NEAR(sum, 1.0, 1e-12);
+  const double a = n.children[0]->prior;
+  EXPECT_NE(a, 0.5) << "the priors are now the noise";
+  Node m;
+  Expand(m, {{"a", 0.5}, {"b", 0.25}, {"c", 0.25}}, p);
+  AddDirichletNoise(m, 0.3, 0.25, 7);  // the same draw, a quarter of it
+  EXPECT_NEAR(m.children[0]->prior, 0.75 * 0.5 + 0.25 * a, 1e-12);
 }
 
 TEST(Mcts, TheExtensionLimitCanHideTheSolution) {
@@ -186,6 +263,12 @@ TEST(Mcts, TheExtensionLimitCanHideTheSolution) {
   const SearchStats s = RunSearch(env, root, 300, 1, p);
   EXPECT_NE(s.best.substr(0, 1), "c");
   EXPECT_EQ(s.best_value, 0.0) << "no correct leaf is reachable";
+  const TreeShape shape = ShapeOf(root);
+  EXPECT_EQ(shape.visited, 1 + 2 + 4 + 8) << "the whole limited tree";
+  EXPECT_EQ(shape.terminals, 8);
+  EXPECT_EQ(shape.max_depth, 3);
+  EXPECT_DOUBLE_EQ(shape.branching, 2.0);
+  EXPECT_EQ(VisitedTerminals(root).size(), 8u);
 }
 
 TEST(Mcts, SearchAsPlayCommitsMoveByMove) {
@@ -196,6 +279,7 @@ TEST(Mcts, SearchAsPlayCommitsMoveByMove) {
   const SearchStats s = SearchMoves(env, root, 60, 4, 10, p);
   EXPECT_EQ(s.best, "cab");
   EXPECT_DOUBLE_EQ(s.best_value, 1.0);
+  EXPECT_EQ(s.moves, 3);
   EXPECT_LE(s.simulations, 3 * 60 + 60) << "three moves, then the terminal stops it";
 }
 
@@ -213,7 +297,12 @@ TEST(Mcts, TreeReuseAndDotExport) {
   const std::string dot = TreeToDot(root);
   EXPECT_EQ(dot.rfind("digraph", 0), 0u) << dot.substr(0, 40);
   EXPECT_NE(dot.find("N=300"), std::string::npos);
-  EXPECT_NE(dot.find("->"), std::string::npos);
+  // One vertex per visited node, one edge into each but the root.
+  size_t vertices = 0, edges = 0;
+  for (size_t pos = 0; (pos = dot.find("[label=", pos)) != std::string::npos; ++pos) ++vertices;
+  for (size_t pos = 0; (pos = dot.find("->", pos)) != std::string::npos; ++pos) ++edges;
+  EXPECT_EQ(vertices, static_cast<size_t>(ShapeOf(root).visited));
+  EXPECT_EQ(edges + 1, vertices);
 }
 
 }  // namespace

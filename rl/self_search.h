@@ -1,0 +1,68 @@
+// MCTS self-search (the report's second failed attempt) as an arm, and the
+// pieces `r1lab search` shares with it: the value network and the policy
+// search environment built from a SearchConfig.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flops.h"
+#include "prm_train.h"
+#include "r1lab.pb.h"
+#include "search_env.h"
+#include "strategy.h"
+#include "task.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+// A value network for `policy`: its trunk with the PRM head, trained on
+// soft Monte Carlo targets (the share of cfg.label_n completions from a
+// prefix that reach the gold answer) at every cfg.chunk_tokens-token prefix
+// of cfg.pretrain_traces policy samples of training problems. Labelling
+// FLOPs go to `label`, training FLOPs to `train`.
+// `value` is trained in place (RewardModelFrom makes one).
+void PretrainValueNetwork(Transformer& policy, Transformer& value, const Task& task, const ValueNetConfig& cfg,
+                          const SamplingConfig& sampling, uint64_t seed, FlopCounter* label, FlopCounter* train);
+
+// Value-network examples from finished lines: every chunk_tokens-token
+// prefix of each completion, all with the line's outcome as target.
+std::vector<PrmExample> OutcomePrefixExamples(const std::vector<std::string>& prompts,
+                                              const std::vector<std::string>& completions,
+                                              const std::vector<bool>& correct, int chunk_tokens);
+
+// How well `value` predicts success as the prefix grows: on one fresh
+// sample of `policy` per problem, its estimate at every chunk_tokens-token
+// prefix against the Monte Carlo target there (the share of 4 completions
+// that reach the gold), by depth (bins of 1, 2, ..., 7 and 8+ chunks), next
+// to the error of the best constant (the mean target of the bin). Not
+// charged to any budget: it is a measurement.
+struct ValueErrorBin {
+  int depth = 0;  // chunks in the prefix (the last bin: at least this many)
+  size_t count = 0;
+  double mean_target = 0, mae = 0, constant_mae = 0;
+};
+std::vector<ValueErrorBin> ValueErrorByDepth(Transformer& policy, Transformer& value, const Task& task,
+                                             const std::vector<Problem>& problems, const SamplingConfig& sampling,
+                                             int chunk_tokens, uint64_t seed);
+// The bins' count-weighted MAE, and the same for the per-bin constants.
+std::pair<double, double> OverallValueError(const std::vector<ValueErrorBin>& bins);
+
+// Whether a completion's reasoning holds up line by line, where the task
+// can judge lines (nullopt otherwise): a <think>..</think> block with at
+// least one line, every line a computation the task judges right.
+std::optional<bool> SoundChain(const Task& task, const std::string& completion);
+
+// The search's tree parameters from the config.
+SearchParams SearchParamsFrom(const SearchConfig& cfg, uint64_t noise_seed);
+// The policy environment (token or step nodes) over `problems`.
+std::unique_ptr<PolicySearchEnv> MakePolicyEnv(const SearchConfig& cfg, Transformer policy, const Task& task,
+                                               std::vector<Problem> problems, Transformer value,
+                                               bool verify_terminals, uint64_t seed, FlopCounter* flops);
+
+// The self-search arm (Arm.mcts).
+void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx);
+
+}  // namespace r1lab
