@@ -25,18 +25,20 @@ namespace {
 std::string ValueErrorTable(Transformer& policy, Transformer& value, const Task& task,
                             const std::vector<Problem>& problems, const SamplingConfig& sampling, uint64_t seed) {
   std::string out =
-      "| value network: prefix steps | prefixes | mean target | error (MAE) | error of the best constant |\n"
-      "|---|---|---|---|---|\n";
+      "| value network: prefix steps | prefixes | mean target | mean prediction | error (MAE) | error of the best "
+      "constant |\n|---|---|---|---|---|---|\n";
   const auto bins = ValueErrorByDepth(policy, value, task, problems, sampling, 4, seed);
   for (size_t b = 0; b < bins.size(); ++b) {
     char buf[160];
-    std::snprintf(buf, sizeof buf, "| %s%d | %zu | %.3f | %.3f | %.3f |\n", bins[b].depth == 8 ? ">= " : "",
-                  bins[b].depth, bins[b].count, bins[b].mean_target, bins[b].mae, bins[b].constant_mae);
+    std::snprintf(buf, sizeof buf, "| %s%d | %zu | %.3f | %.3f | %.3f | %.3f |\n", bins[b].depth == 8 ? ">= " : "",
+                  bins[b].depth, bins[b].count, bins[b].mean_target, bins[b].mean_prediction, bins[b].mae,
+                  bins[b].constant_mae);
     out += buf;
   }
   return out + "\nA step is 4 tokens of the chain of thought; each sample's last step is its answer part. Targets "
-               "are the share of 4 completions that reach the gold answer (themselves noisy). A value network that "
-               "cannot beat the constant at a depth gives the search no signal there.\n";
+               "are the share of 4 completions that reach the gold answer (themselves noisy). Calibration: the mean "
+               "prediction against the mean target. A value network that cannot beat the constant at a depth gives the "
+               "search no signal there.\n";
 }
 
 }  // namespace

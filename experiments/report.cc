@@ -76,6 +76,7 @@ struct SearchPoint {
 // The value network on held-out samples against Monte Carlo targets.
 struct ValueView {
   double mae = NAN, constant = NAN;
+  double target = NAN, prediction = NAN;  // mean success and mean predicted success (calibration)
 };
 
 struct Run {
@@ -122,6 +123,7 @@ Run ReadRun(const std::string& rdir, int n) {
       ValueView v;
       v.mae = vh->num("mae");
       v.constant = vh->num("mae_constant");
+      if (vh->find("mean_target")) v.target = vh->num("mean_target"), v.prediction = vh->num("mean_prediction");
       if (vh->at("when").string() == "start") r.value_start = v;
       else r.value_end = v;
     } else if (const JsonValue* ss = j.find("search_solved")) {
@@ -489,8 +491,8 @@ std::string SelfSearchSection(const std::vector<std::string>& names, const std::
   md << "\n## MCTS self-search: the search, the value network, the cost\n\n"
      << "| arm | training problems solved by the search, first → last tenth | a right line in the tree | sound "
         "fine-tuning traces, first → last tenth | visited nodes per problem | branching | value MAE on search outcomes, first → last tenth (best constant, last) | "
-        "value MAE held-out: start → end (best constant) | held-out pass@1: base → final | FLOPs: search / "
-        "fine-tuning / value network |\n|---|---|---|---|---|---|---|---|---|---|\n";
+        "value MAE held-out: start → end (best constant) | held-out success: predicted / realised, start → end | held-out pass@1: base → final | FLOPs: search / "
+        "fine-tuning / value network |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (size_t a = 0; a < arms.size(); ++a) {
     if (!mcts[a]) continue;
     const auto& runs = arms[a];
@@ -511,14 +513,18 @@ std::string SelfSearchSection(const std::vector<std::string>& names, const std::
        << FmtOr(win(true, [](const SearchPoint& q) { return q.visited; }), 1, 0) << " | "
        << FmtOr(win(true, [](const SearchPoint& q) { return q.branching; }), 1, 2) << " | ";
     if (value_first.n == 0) {
-      md << "- | - | ";
+      md << "- | - | - | ";
     } else {
       md << FmtOr(value_first, 1, 3) << " → " << FmtOr(win(true, [](const SearchPoint& q) { return q.value_mae; }), 1, 3)
          << " (" << FmtOr(win(true, [](const SearchPoint& q) { return q.value_constant; }), 1, 3) << ") | "
          << FmtOr(over(runs, [](const Run& r) { return r.value_start.mae; }), 1, 3) << " ("
          << FmtOr(over(runs, [](const Run& r) { return r.value_start.constant; }), 1, 3) << ") → "
          << FmtOr(over(runs, [](const Run& r) { return r.value_end.mae; }), 1, 3) << " ("
-         << FmtOr(over(runs, [](const Run& r) { return r.value_end.constant; }), 1, 3) << ") | ";
+         << FmtOr(over(runs, [](const Run& r) { return r.value_end.constant; }), 1, 3) << ") | "
+         << FmtOr(over(runs, [](const Run& r) { return r.value_start.prediction; }), 1, 2) << " / "
+         << FmtOr(over(runs, [](const Run& r) { return r.value_start.target; }), 1, 2) << " → "
+         << FmtOr(over(runs, [](const Run& r) { return r.value_end.prediction; }), 1, 2) << " / "
+         << FmtOr(over(runs, [](const Run& r) { return r.value_end.target; }), 1, 2) << " | ";
     }
     md << Fmt(MeanWithCi({base.pass1}), 100, 1) << "% → "
        << FmtOr(over(runs, [](const Run& r) { return r.final.pass1; }), 100, 1) << "% | "

@@ -69,7 +69,10 @@ std::vector<ValueErrorBin> ValueErrorByDepth(Transformer& policy, Transformer& v
     bin.depth = static_cast<int>(b) + 1;
     bin.count = pairs[b].size();
     const double n = static_cast<double>(bin.count);
-    for (const auto& [p, t] : pairs[b]) bin.mean_target += t / n;
+    for (const auto& [p, t] : pairs[b]) {
+      bin.mean_target += t / n;
+      bin.mean_prediction += p / n;
+    }
     for (const auto& [p, t] : pairs[b]) {
       bin.mae += std::abs(p - t) / n;
       bin.constant_mae += std::abs(bin.mean_target - t) / n;
@@ -174,10 +177,18 @@ void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx) {
     const auto bins = ValueErrorByDepth(*ctx.policy, value, task, problems, ctx.experiment->eval().sampling(), chunk,
                                         SplitMix64(ctx.seed ^ 0x4e1dULL));
     const auto [mae, constant] = OverallValueError(bins);
-    std::vector<double> by_depth, by_depth_constant;
+    double n = 0, mean_target = 0, mean_prediction = 0;  // over all prefixes: calibration
+    for (const ValueErrorBin& b : bins) {
+      n += static_cast<double>(b.count);
+      mean_target += b.mean_target * static_cast<double>(b.count);
+      mean_prediction += b.mean_prediction * static_cast<double>(b.count);
+    }
+    std::vector<double> by_depth, by_depth_constant, target, prediction;
     for (const ValueErrorBin& b : bins) {
       by_depth.push_back(b.mae);
       by_depth_constant.push_back(b.constant_mae);
+      target.push_back(b.mean_target);
+      prediction.push_back(b.mean_prediction);
     }
     if (ctx.metrics)
       ctx.metrics->Write(Json()
@@ -187,8 +198,12 @@ void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx) {
                                                        .Add("when", when)
                                                        .Add("mae", mae)
                                                        .Add("mae_constant", constant)
+                                                       .Add("mean_target", n > 0 ? mean_target / n : 0.0)
+                                                       .Add("mean_prediction", n > 0 ? mean_prediction / n : 0.0)
                                                        .Add("mae_by_depth", by_depth)
-                                                       .Add("mae_constant_by_depth", by_depth_constant))
+                                                       .Add("mae_constant_by_depth", by_depth_constant)
+                                                       .Add("mean_target_by_depth", target)
+                                                       .Add("mean_prediction_by_depth", prediction))
                              .str());
   };
 

@@ -42,7 +42,8 @@ std::vector<PrmExample> OutcomePrefixExamples(const std::vector<std::string>& pr
 struct ValueErrorBin {
   int depth = 0;  // chunks in the prefix (the last bin: at least this many)
   size_t count = 0;
-  double mean_target = 0, mae = 0, constant_mae = 0;
+  double mean_target = 0, mean_prediction = 0;  // calibration: the two should match
+  double mae = 0, constant_mae = 0;
 };
 std::vector<ValueErrorBin> ValueErrorByDepth(Transformer& policy, Transformer& value, const Task& task,
                                              const std::vector<Problem>& problems, const SamplingConfig& sampling,

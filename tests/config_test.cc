@@ -160,5 +160,19 @@ TEST(Config, HashFollowsContent) {
   EXPECT_NE(ConfigHash(c), ConfigHash(d));
 }
 
+// Every committed experiment file loads, and so does its --quick variant.
+TEST(Config, EveryCommittedExperimentLoads) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(R1LAB_SOURCE_DIR) + "/experiments")) {
+    if (e.path().extension() != ".pbtxt") continue;
+    SCOPED_TRACE(e.path().string());
+    const ExperimentConfig c = LoadExperiment(e.path().string());
+    EXPECT_GE(c.arms_size(), 1);
+    EXPECT_NO_THROW(QuickVariant(c));
+    ++n;
+  }
+  EXPECT_GE(n, 7);
+}
+
 }  // namespace
 }  // namespace r1lab
