@@ -1,7 +1,10 @@
-// `r1lab search`: token-level MCTS as play with a policy checkpoint on
-// held-out problems, against sampling at the same FLOPs (majority vote, and
-// pass@k: the search's rollout values use the verifier, so pass@k is the
-// like-for-like baseline).
+// `r1lab search`: MCTS as play (token or step nodes) with a policy
+// checkpoint on held-out problems, many problems per batched call, one row
+// per (simulations, extension limit) pair, against sampling at the same FLOPs
+// (majority vote, and pass@k: with verified rollouts at the leaves the search
+// consults the gold answer, so pass@k is the like-for-like baseline), with
+// the search-space measurements (nodes, branching, depth, problems where the
+// search never reaches a right line).
 #pragma once
 
 #include <string>

@@ -7,7 +7,7 @@ set output 'pass1_vs_flops.svg'
 set title "held-out pass@1 against training FLOPs"
 set xlabel "FLOPs (the arm's own)"
 set ylabel "pass@1"
-plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 4 using 2:3 with linespoints linecolor 5 title 'prm_rl', 'curves.dat' index 5 using 2:3 with linespoints linecolor 6 title 'orm_rl'
+plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 4 using 2:3 with linespoints linecolor 5 title 'prm_rl', 'curves.dat' index 5 using 2:3 with linespoints linecolor 6 title 'mcts'
 unset output
 reset
 set key outside right
@@ -17,7 +17,7 @@ set output 'pass1_vs_flops.png'
 set title "held-out pass@1 against training FLOPs"
 set xlabel "FLOPs (the arm's own)"
 set ylabel "pass@1"
-plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 4 using 2:3 with linespoints linecolor 5 title 'prm_rl', 'curves.dat' index 5 using 2:3 with linespoints linecolor 6 title 'orm_rl'
+plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 4 using 2:3 with linespoints linecolor 5 title 'prm_rl', 'curves.dat' index 5 using 2:3 with linespoints linecolor 6 title 'mcts'
 unset output
 reset
 set key outside right
@@ -27,7 +27,7 @@ set output 'length_vs_step.svg'
 set title "mean response length"
 set xlabel "step"
 set ylabel "tokens"
-plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 4 using 1:4 with linespoints linecolor 5 title 'prm_rl', 'curves.dat' index 5 using 1:4 with linespoints linecolor 6 title 'orm_rl'
+plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 4 using 1:4 with linespoints linecolor 5 title 'prm_rl', 'curves.dat' index 5 using 1:4 with linespoints linecolor 6 title 'mcts'
 unset output
 reset
 set key outside right
@@ -37,7 +37,7 @@ set output 'length_vs_step.png'
 set title "mean response length"
 set xlabel "step"
 set ylabel "tokens"
-plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 4 using 1:4 with linespoints linecolor 5 title 'prm_rl', 'curves.dat' index 5 using 1:4 with linespoints linecolor 6 title 'orm_rl'
+plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 4 using 1:4 with linespoints linecolor 5 title 'prm_rl', 'curves.dat' index 5 using 1:4 with linespoints linecolor 6 title 'mcts'
 unset output
 reset
 set key outside right
@@ -47,7 +47,7 @@ set output 'reflection_vs_step.svg'
 set title "reflective words per 1,000 tokens (dashed: 'wait' alone)"
 set xlabel "step"
 set ylabel "per 1k tokens"
-plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 4 using 1:5 with linespoints linecolor 5 title 'prm_rl', 'curves.dat' index 5 using 1:5 with linespoints linecolor 6 title 'orm_rl', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'ppo wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'sft_distill wait', 'curves.dat' index 4 using 1:6 with lines dashtype 2 linecolor 5 title 'prm_rl wait', 'curves.dat' index 5 using 1:6 with lines dashtype 2 linecolor 6 title 'orm_rl wait'
+plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 4 using 1:5 with linespoints linecolor 5 title 'prm_rl', 'curves.dat' index 5 using 1:5 with linespoints linecolor 6 title 'mcts', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'ppo wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'sft_distill wait', 'curves.dat' index 4 using 1:6 with lines dashtype 2 linecolor 5 title 'prm_rl wait', 'curves.dat' index 5 using 1:6 with lines dashtype 2 linecolor 6 title 'mcts wait'
 unset output
 reset
 set key outside right
@@ -57,7 +57,7 @@ set output 'reflection_vs_step.png'
 set title "reflective words per 1,000 tokens (dashed: 'wait' alone)"
 set xlabel "step"
 set ylabel "per 1k tokens"
-plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 4 using 1:5 with linespoints linecolor 5 title 'prm_rl', 'curves.dat' index 5 using 1:5 with linespoints linecolor 6 title 'orm_rl', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'ppo wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'sft_distill wait', 'curves.dat' index 4 using 1:6 with lines dashtype 2 linecolor 5 title 'prm_rl wait', 'curves.dat' index 5 using 1:6 with lines dashtype 2 linecolor 6 title 'orm_rl wait'
+plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 4 using 1:5 with linespoints linecolor 5 title 'prm_rl', 'curves.dat' index 5 using 1:5 with linespoints linecolor 6 title 'mcts', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'ppo wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'sft_distill wait', 'curves.dat' index 4 using 1:6 with lines dashtype 2 linecolor 5 title 'prm_rl wait', 'curves.dat' index 5 using 1:6 with lines dashtype 2 linecolor 6 title 'mcts wait'
 unset output
 reset
 set key outside right
@@ -68,7 +68,7 @@ set title "pass@k against k (final)"
 set xlabel "k"
 set ylabel "pass@k"
 set logscale x 2
-plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_distill', 'pass_at_k.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_rl', 'pass_at_k.dat' index 5 using 1:2 with linespoints linecolor 6 title 'orm_rl'
+plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_distill', 'pass_at_k.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_rl', 'pass_at_k.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts'
 unset output
 reset
 set key outside right
@@ -79,7 +79,7 @@ set title "pass@k against k (final)"
 set xlabel "k"
 set ylabel "pass@k"
 set logscale x 2
-plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_distill', 'pass_at_k.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_rl', 'pass_at_k.dat' index 5 using 1:2 with linespoints linecolor 6 title 'orm_rl'
+plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_distill', 'pass_at_k.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_rl', 'pass_at_k.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts'
 unset output
 reset
 set key outside right
@@ -90,7 +90,7 @@ set title "held-out pass@1 by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "pass@1"
 set xtics 1
-plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_distill', 'levels.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_rl', 'levels.dat' index 5 using 1:2 with linespoints linecolor 6 title 'orm_rl'
+plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_distill', 'levels.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_rl', 'levels.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts'
 unset output
 reset
 set key outside right
@@ -101,7 +101,7 @@ set title "held-out pass@1 by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "pass@1"
 set xtics 1
-plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_distill', 'levels.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_rl', 'levels.dat' index 5 using 1:2 with linespoints linecolor 6 title 'orm_rl'
+plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_distill', 'levels.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_rl', 'levels.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts'
 unset output
 reset
 set key outside right
@@ -112,7 +112,7 @@ set title "response length by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "tokens"
 set xtics 1
-plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'sft_distill', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'prm_rl', 'levels.dat' index 5 using 1:3 with linespoints linecolor 6 title 'orm_rl'
+plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'sft_distill', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'prm_rl', 'levels.dat' index 5 using 1:3 with linespoints linecolor 6 title 'mcts'
 unset output
 reset
 set key outside right
@@ -123,37 +123,33 @@ set title "response length by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "tokens"
 set xtics 1
-plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'sft_distill', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'prm_rl', 'levels.dat' index 5 using 1:3 with linespoints linecolor 6 title 'orm_rl'
+plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'sft_distill', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'prm_rl', 'levels.dat' index 5 using 1:3 with linespoints linecolor 6 title 'mcts'
 unset output
 reset
 set key outside right
 set grid
-set terminal svg size 800,340 dynamic noenhanced
+set terminal svg size 400,340 dynamic noenhanced
 set output 'proxy_vs_truth.svg'
 set title "prm_rl"
 set xlabel "step"
 set ylabel "proxy / accuracy"
 set yrange [0:1]
 set key inside top right font ',8'
-set multiplot layout 1,2 title 'learned reward (proxy) against the truth; lines: 5-step moving averages'
+set multiplot layout 1,1 title 'learned reward (proxy) against the truth; lines: 5-step moving averages'
 plot 'proxy.dat' index 0 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 0 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 4 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
-set title 'orm_rl'
-plot 'proxy.dat' index 1 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 5 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
 unset multiplot
 unset output
 reset
 set key outside right
 set grid
-set terminal pngcairo size 800,340 noenhanced
+set terminal pngcairo size 400,340 noenhanced
 set output 'proxy_vs_truth.png'
 set title "prm_rl"
 set xlabel "step"
 set ylabel "proxy / accuracy"
 set yrange [0:1]
 set key inside top right font ',8'
-set multiplot layout 1,2 title 'learned reward (proxy) against the truth; lines: 5-step moving averages'
+set multiplot layout 1,1 title 'learned reward (proxy) against the truth; lines: 5-step moving averages'
 plot 'proxy.dat' index 0 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 0 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 4 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
-set title 'orm_rl'
-plot 'proxy.dat' index 1 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 5 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
 unset multiplot
 unset output
