@@ -411,15 +411,13 @@ TEST(PrmRl, RuleOnlyMixIsExactlyGrpo) {
   EXPECT_EQ(shift.at("policy").num("samples"), 16);
 }
 
-// Killed after 2 steps, resumed to 4: the reward model comes back from its
-// checkpoint (no second labelling bill) and the weights match a straight run.
-TEST(PrmRl, ResumeKeepsTheRewardModelAndMatchesAStraightRun) {
-  const std::string dir = testing::TempDir("prm_rl_resume");
-  Arm arm;
-  arm.set_name("prm_rl");
-  *arm.mutable_prm_rl() = SmallPrmRl("");
+// Runs `arm` straight for 4 steps (to dir/a.pt, a.jsonl), and for 2 then
+// resumed to 4 (b.pt, b.jsonl): the weights and every FLOP phase must match,
+// so the resumed run repaid no labelling or pretraining. The straight run's
+// FLOPs go to `f1`.
+void ExpectResumeMatchesStraightRun(const Arm& arm, const std::string& dir, FlopCounter& f1) {
   Transformer straight = CopyOfBase(), resumed = CopyOfBase();
-  FlopCounter f1, f2;
+  FlopCounter f2;
   RunArm(arm, 4, dir + "/a.pt", straight, f1, dir + "/a.jsonl");
   {
     Transformer first = CopyOfBase();
@@ -429,8 +427,20 @@ TEST(PrmRl, ResumeKeepsTheRewardModelAndMatchesAStraightRun) {
   RunArm(arm, 4, dir + "/b.pt", resumed, f2, dir + "/b.jsonl");
   auto a = straight->named_parameters(), b = resumed->named_parameters();
   for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
-  EXPECT_DOUBLE_EQ(f1.Get(FlopPhase::kLabel), f2.Get(FlopPhase::kLabel));
-  EXPECT_DOUBLE_EQ(f1.Total(), f2.Total());
+  for (int p = 0; p < static_cast<int>(FlopPhase::kCount); ++p)
+    EXPECT_DOUBLE_EQ(f1.Get(static_cast<FlopPhase>(p)), f2.Get(static_cast<FlopPhase>(p)))
+        << FlopPhaseName(static_cast<FlopPhase>(p));
+}
+
+// Killed after 2 steps, resumed to 4: the reward model comes back from its
+// checkpoint (no second labelling bill) and the weights match a straight run.
+TEST(PrmRl, ResumeKeepsTheRewardModelAndMatchesAStraightRun) {
+  const std::string dir = testing::TempDir("prm_rl_resume");
+  Arm arm;
+  arm.set_name("prm_rl");
+  *arm.mutable_prm_rl() = SmallPrmRl("");
+  FlopCounter f1;
+  ExpectResumeMatchesStraightRun(arm, dir, f1);
 }
 
 // Dense process rewards: each token's advantage is the suffix sum of the
@@ -639,19 +649,8 @@ TEST(SelfSearch, ResumeKeepsTheValueNetworkAndMatchesAStraightRun) {
   Arm arm;
   arm.set_name("mcts");
   *arm.mutable_mcts() = SmallMcts("");
-  Transformer straight = CopyOfBase(), resumed = CopyOfBase();
-  FlopCounter f1, f2;
-  RunArm(arm, 4, dir + "/a.pt", straight, f1, dir + "/a.jsonl");
-  {
-    Transformer first = CopyOfBase();
-    FlopCounter f;
-    RunArm(arm, 2, dir + "/b.pt", first, f, dir + "/b.jsonl");
-  }
-  RunArm(arm, 4, dir + "/b.pt", resumed, f2, dir + "/b.jsonl");
-  auto a = straight->named_parameters(), b = resumed->named_parameters();
-  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
-  EXPECT_DOUBLE_EQ(f1.Get(FlopPhase::kLabel), f2.Get(FlopPhase::kLabel));
-  EXPECT_DOUBLE_EQ(f1.Total(), f2.Total());
+  FlopCounter f1;
+  ExpectResumeMatchesStraightRun(arm, dir, f1);
   for (FlopPhase p : {FlopPhase::kLabel, FlopPhase::kRewardTrain, FlopPhase::kScore, FlopPhase::kTrain})
     EXPECT_GT(f1.Get(p), 0) << FlopPhaseName(p);
   const auto lines = ReadLines(dir + "/a.jsonl");
