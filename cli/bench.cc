@@ -211,9 +211,7 @@ void BenchSearch(const ModelConfig& mc, bool quick) {
     }
     auto env = MakePolicyEnv(sc, policy, *task, problems, v, true, 1, nullptr);
     std::vector<Node> roots(problems.size());
-    std::vector<Node*> ptrs;
-    for (Node& r : roots) ptrs.push_back(&r);
-    const ForestStats f = SearchForest(*env, ptrs, {sims, 4, 0}, params);
+    const ForestStats f = SearchForest(*env, roots, {sims, 4, 0}, params);
     const double batched = static_cast<double>(f.leaves_evaluated) / f.seconds, one = one_leaves / one_seconds;
     std::printf("| %s | %.0f | %.0f | %.1f | %.1f%% | %.1fx |\n", c.name, one, batched, f.mean_leaf_batch,
                 100 * f.env_seconds / f.seconds, batched / one);

@@ -103,21 +103,15 @@ std::string RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig
       const std::vector<Problem> chunk(problems.begin() + start, problems.begin() + end);
       auto env = MakePolicyEnv(sc, policy, task, chunk, value, /*verify_terminals=*/!value,
                                spec.seed + static_cast<uint64_t>(start), &flops);
-      std::vector<std::unique_ptr<Node>> roots;
-      std::vector<Node*> ptrs;
-      for (int i = start; i < end; ++i) {
-        roots.push_back(std::make_unique<Node>());
-        ptrs.push_back(roots.back().get());
-      }
-      const ForestStats fs = SearchForest(*env, ptrs, {sims, spec.leaf_batch, sampling.max_new_tokens()},
-                                          params);
+      std::vector<Node> roots(chunk.size());
+      const ForestStats fs = SearchForest(*env, roots, {sims, spec.leaf_batch, sampling.max_new_tokens()}, params);
       row.seconds += fs.seconds;
       row.env_seconds += fs.env_seconds;
       row.leaves += static_cast<double>(fs.leaves_evaluated);
       row.env_calls += fs.env_calls;
       for (int i = start; i < end; ++i) {
         const Problem& prob = problems[static_cast<size_t>(i)];
-        const Node& root = *roots[static_cast<size_t>(i - start)];
+        const Node& root = roots[static_cast<size_t>(i - start)];
         row.solved += task.Verify(fs.trees[static_cast<size_t>(i - start)].best, prob).correct;
         bool reached = false;  // some visited finished line is right (the verifier's view)
         for (const Node* t : VisitedTerminals(root)) reached = reached || task.Verify(TextOf(t), prob).correct;

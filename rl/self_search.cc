@@ -5,13 +5,13 @@
 #include <cstdio>
 #include <optional>
 
+#include "answer.h"
 #include "error.h"
 #include "json.h"
 #include "loop.h"
 #include "mcts.h"
 #include "reward_model.h"
 #include "sft.h"
-#include "tokenizer.h"
 
 namespace r1lab {
 
@@ -65,31 +65,44 @@ std::vector<ValueErrorBin> ValueErrorByDepth(Transformer& policy, Transformer& v
   std::vector<ValueErrorBin> out;
   for (size_t b = 0; b < kBins; ++b) {
     if (pairs[b].empty()) continue;
-    ValueErrorBin bin;
-    bin.depth = static_cast<int>(b) + 1;
-    bin.count = pairs[b].size();
-    const double n = static_cast<double>(bin.count);
-    for (const auto& [p, t] : pairs[b]) {
-      bin.mean_target += t / n;
-      bin.mean_prediction += p / n;
-    }
-    for (const auto& [p, t] : pairs[b]) {
-      bin.mae += std::abs(p - t) / n;
-      bin.constant_mae += std::abs(bin.mean_target - t) / n;
-    }
-    out.push_back(bin);
+    out.push_back(ValueError(pairs[b]));
+    out.back().depth = static_cast<int>(b) + 1;
   }
   return out;
 }
 
-std::pair<double, double> OverallValueError(const std::vector<ValueErrorBin>& bins) {
-  double n = 0, mae = 0, constant = 0;
-  for (const ValueErrorBin& b : bins) {
-    n += static_cast<double>(b.count);
-    mae += b.mae * static_cast<double>(b.count);
-    constant += b.constant_mae * static_cast<double>(b.count);
+ValueErrorBin ValueError(const std::vector<std::pair<double, double>>& pairs) {
+  ValueErrorBin bin;
+  bin.count = pairs.size();
+  const double n = static_cast<double>(bin.count);
+  for (const auto& [p, t] : pairs) {
+    bin.mean_target += t / n;
+    bin.mean_prediction += p / n;
   }
-  return n > 0 ? std::make_pair(mae / n, constant / n) : std::make_pair(0.0, 0.0);
+  for (const auto& [p, t] : pairs) {
+    bin.mae += std::abs(p - t) / n;
+    bin.constant_mae += std::abs(bin.mean_target - t) / n;
+  }
+  return bin;
+}
+
+ValueErrorBin OverallValueError(const std::vector<ValueErrorBin>& bins) {
+  ValueErrorBin all;
+  for (const ValueErrorBin& b : bins) all.count += b.count;
+  if (all.count == 0) return all;
+  for (const ValueErrorBin& b : bins) {
+    const double c = static_cast<double>(b.count);
+    all.mean_target += b.mean_target * c;
+    all.mean_prediction += b.mean_prediction * c;
+    all.mae += b.mae * c;
+    all.constant_mae += b.constant_mae * c;
+  }
+  const double n = static_cast<double>(all.count);
+  all.mean_target /= n;
+  all.mean_prediction /= n;
+  all.mae /= n;
+  all.constant_mae /= n;
+  return all;
 }
 
 std::optional<bool> SoundChain(const Task& task, const std::string& completion) {
@@ -148,14 +161,7 @@ std::unique_ptr<PolicySearchEnv> MakePolicyEnv(const SearchConfig& cfg, Transfor
 
 namespace {
 
-std::string WithoutEos(const std::string& line) {
-  static const std::string kEos = "<eos>";
-  return line.size() >= kEos.size() && line.compare(line.size() - kEos.size(), kEos.size(), kEos) == 0
-             ? line.substr(0, line.size() - kEos.size())
-             : line;
-}
-
-bool EndsWithEos(const std::string& line) { return WithoutEos(line).size() != line.size(); }
+bool EndsWithEos(const std::string& line) { return StripEos(line).size() != line.size(); }
 
 }  // namespace
 
@@ -176,13 +182,7 @@ void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx) {
     const std::vector<Problem> problems(task.TestSet().begin(), task.TestSet().begin() + np);
     const auto bins = ValueErrorByDepth(*ctx.policy, value, task, problems, ctx.experiment->eval().sampling(), chunk,
                                         SplitMix64(ctx.seed ^ 0x4e1dULL));
-    const auto [mae, constant] = OverallValueError(bins);
-    double n = 0, mean_target = 0, mean_prediction = 0;  // over all prefixes: calibration
-    for (const ValueErrorBin& b : bins) {
-      n += static_cast<double>(b.count);
-      mean_target += b.mean_target * static_cast<double>(b.count);
-      mean_prediction += b.mean_prediction * static_cast<double>(b.count);
-    }
+    const ValueErrorBin all = OverallValueError(bins);  // calibration: mean prediction against mean target
     std::vector<double> by_depth, by_depth_constant, target, prediction;
     for (const ValueErrorBin& b : bins) {
       by_depth.push_back(b.mae);
@@ -196,10 +196,10 @@ void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx) {
                              .Add("flops", ctx.flops->Total())
                              .Add("value_heldout", Json()
                                                        .Add("when", when)
-                                                       .Add("mae", mae)
-                                                       .Add("mae_constant", constant)
-                                                       .Add("mean_target", n > 0 ? mean_target / n : 0.0)
-                                                       .Add("mean_prediction", n > 0 ? mean_prediction / n : 0.0)
+                                                       .Add("mae", all.mae)
+                                                       .Add("mae_constant", all.constant_mae)
+                                                       .Add("mean_target", all.mean_target)
+                                                       .Add("mean_prediction", all.mean_prediction)
                                                        .Add("mae_by_depth", by_depth)
                                                        .Add("mae_constant_by_depth", by_depth_constant)
                                                        .Add("mean_target_by_depth", target)
@@ -240,13 +240,8 @@ void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx) {
     // Search every problem at once: search as play to a finished line.
     const double flops_before = ctx.flops->Total();
     auto env = MakePolicyEnv(sc, *ctx.policy, task, problems, value, /*verify_terminals=*/true, step_seed, ctx.flops);
-    std::vector<std::unique_ptr<Node>> roots;
-    std::vector<Node*> root_ptrs;
-    for (size_t i = 0; i < problems.size(); ++i) {
-      roots.push_back(std::make_unique<Node>());
-      root_ptrs.push_back(roots.back().get());
-    }
-    const ForestStats fs = SearchForest(*env, root_ptrs, {sc.simulations(), sc.leaf_batch(), sc.sampling().max_new_tokens()},
+    std::vector<Node> roots(problems.size());
+    const ForestStats fs = SearchForest(*env, roots, {sc.simulations(), sc.leaf_batch(), sc.sampling().max_new_tokens()},
                                         SearchParamsFrom(sc, step_seed));
     const double search_flops = ctx.flops->Total() - flops_before;
 
@@ -265,7 +260,7 @@ void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx) {
       const Node* best = nullptr;
       std::string best_text = ok && EndsWithEos(played) ? played : "";
       if (best_text.empty())
-        for (const Node* t : VisitedTerminals(*roots[i])) {
+        for (const Node* t : VisitedTerminals(roots[i])) {
           const std::string text = TextOf(t);
           if (EndsWithEos(text) && task.Verify(text, problems[i]).correct &&
               (!best || t->visits.load() > best->visits.load())) {
@@ -276,13 +271,13 @@ void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx) {
       if (!best_text.empty()) {
         ++found;
         trace_prompts.push_back(problems[i].prompt);
-        traces.push_back(WithoutEos(best_text));
+        traces.push_back(StripEos(best_text));
         if (const std::optional<bool> ok_chain = SoundChain(task, traces.back())) {
           ++judged;
           sound += *ok_chain;
         }
       }
-      const TreeShape shape = ShapeOf(*roots[i]);
+      const TreeShape shape = ShapeOf(roots[i]);
       visited += shape.visited;
       branching += shape.branching;
       depth += shape.max_depth;
@@ -294,28 +289,18 @@ void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx) {
     Json value_json;
     if (use_value && !examples.empty()) {
       const auto pred = ScoreSteps(value, examples);  // a measurement: not charged
-      double mae = 0, first = 0, last = 0;
-      int64_t count = 0;
+      std::vector<std::pair<double, double>> pairs;
+      double first = 0, last = 0;
       for (size_t e = 0; e < examples.size(); ++e) {
-        for (size_t k = 0; k < pred[e].size(); ++k) {
-          mae += std::abs(pred[e][k] - examples[e].targets[k]);
-          ++count;
-        }
+        for (size_t k = 0; k < pred[e].size(); ++k) pairs.emplace_back(pred[e][k], examples[e].targets[k]);
         first += std::abs(pred[e].front() - examples[e].targets.front());
         last += std::abs(pred[e].back() - examples[e].targets.back());
       }
-      // The best constant on the same targets (their mean): a network that
-      // cannot beat it carries no information about which line will succeed.
-      double mean = 0, constant = 0;
-      for (const PrmExample& e : examples)
-        for (double t : e.targets) mean += t / static_cast<double>(count);
-      for (const PrmExample& e : examples)
-        for (double t : e.targets) constant += std::abs(mean - t) / static_cast<double>(count);
+      // Against the best constant on the same targets (their mean): a network
+      // that cannot beat it carries no information about which line will succeed.
+      const ValueErrorBin err = ValueError(pairs);
       const double m = static_cast<double>(examples.size());
-      value_json.Add("mae", mae / static_cast<double>(count))
-          .Add("mae_constant", constant)
-          .Add("mae_first", first / m)
-          .Add("mae_last", last / m);
+      value_json.Add("mae", err.mae).Add("mae_constant", err.constant_mae).Add("mae_first", first / m).Add("mae_last", last / m);
     }
 
     // Fine-tune the policy on the best traces.

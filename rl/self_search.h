@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flops.h"
@@ -48,8 +49,11 @@ struct ValueErrorBin {
 std::vector<ValueErrorBin> ValueErrorByDepth(Transformer& policy, Transformer& value, const Task& task,
                                              const std::vector<Problem>& problems, const SamplingConfig& sampling,
                                              int chunk_tokens, uint64_t seed);
-// The bins' count-weighted MAE, and the same for the per-bin constants.
-std::pair<double, double> OverallValueError(const std::vector<ValueErrorBin>& bins);
+// One bin's figures from (prediction, target) pairs.
+ValueErrorBin ValueError(const std::vector<std::pair<double, double>>& pairs);
+// All bins together: count-weighted means of every figure (so the constant
+// is the per-depth one).
+ValueErrorBin OverallValueError(const std::vector<ValueErrorBin>& bins);
 
 // Whether a completion's reasoning holds up line by line, where the task
 // can judge lines (nullopt otherwise): a <think>..</think> block with at

@@ -171,6 +171,12 @@ ForestStats SearchForest(SearchEnv& env, const std::vector<Node*>& roots, const 
   return out;
 }
 
+ForestStats SearchForest(SearchEnv& env, std::vector<Node>& roots, const SearchRun& run, const SearchParams& params) {
+  std::vector<Node*> ptrs;
+  for (Node& r : roots) ptrs.push_back(&r);
+  return SearchForest(env, ptrs, run, params);
+}
+
 SearchStats RunSearch(SearchEnv& env, Node& root, int simulations, int leaf_batch, const SearchParams& params) {
   return SearchForest(env, {&root}, {simulations, leaf_batch, 0}, params).trees.at(0);
 }

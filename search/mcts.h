@@ -72,6 +72,10 @@ struct ForestStats {
 ForestStats SearchForest(SearchEnv& env, const std::vector<Node*>& roots, const SearchRun& run,
                          const SearchParams& params);
 
+// The same over fresh roots held in one vector (a Node can be neither copied
+// nor moved, so size the vector once: std::vector<Node> roots(n)).
+ForestStats SearchForest(SearchEnv& env, std::vector<Node>& roots, const SearchRun& run, const SearchParams& params);
+
 // One tree: `simulations` more descents from `root`.
 SearchStats RunSearch(SearchEnv& env, Node& root, int simulations, int leaf_batch, const SearchParams& params);
 // One tree, search as play.

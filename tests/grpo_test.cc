@@ -494,27 +494,37 @@ TEST(PrmRl, DenseAdvantagesFollowTheStepEnds) {
 namespace r1lab {
 namespace {
 
+// The policy environments' settings for the tiny base: 40-token lines,
+// rollouts at temperature 1, 4 children (or samples) per leaf.
+PolicyEnvSpec TinySearchSpec() {
+  PolicyEnvSpec spec;
+  spec.max_new_tokens = 40;
+  spec.sampling = ParseResolved<SamplingConfig>("temperature: 1 max_new_tokens: 40");
+  spec.seed = 3;
+  spec.width = 4;
+  return spec;
+}
+
+SearchParams TinySearchParams() {
+  SearchParams p;
+  p.max_children = 4;
+  p.first_play = 0.5;
+  return p;
+}
+
 // Token-level MCTS with the tiny base as prior and rollout policy, six
 // problems searched at once: each round's leaves from all trees go to the
 // environment in one call, every tree commits a finished line, and on
 // problems the base solves often, search finds a correct line.
 TEST(Mcts, PolicyTokenSearchOnTheTinyBase) {
   ArithTask task(SmallTask());
-  PolicyEnvSpec spec;
-  spec.max_new_tokens = 40;
-  spec.sampling = ParseResolved<SamplingConfig>("temperature: 1 max_new_tokens: 40");
-  spec.seed = 3;
-  spec.width = 4;
-  SearchParams p;
-  p.max_children = 4;
-  p.first_play = 0.5;
+  const PolicyEnvSpec spec = TinySearchSpec();
+  const SearchParams p = TinySearchParams();
   FlopCounter flops;
   const std::vector<Problem> probs(task.TestSet().begin(), task.TestSet().begin() + 6);
   PolicyTokenEnv env(CopyOfBase(), task, probs, spec, &flops);
-  std::vector<std::unique_ptr<Node>> roots;
-  std::vector<Node*> ptrs;
-  for (size_t i = 0; i < probs.size(); ++i) ptrs.push_back(roots.emplace_back(std::make_unique<Node>()).get());
-  const ForestStats fs = SearchForest(env, ptrs, {32, 8, 40}, p);
+  std::vector<Node> roots(probs.size());
+  const ForestStats fs = SearchForest(env, roots, {32, 8, 40}, p);
   EXPECT_GT(fs.mean_leaf_batch, 4) << "leaves of several trees share a call (one tree alone averages about 2)";
   int solved = 0;
   for (size_t i = 0; i < probs.size(); ++i) {
@@ -532,14 +542,8 @@ TEST(Mcts, PolicyTokenSearchOnTheTinyBase) {
 // finished line and solves problems the base often solves.
 TEST(Mcts, StepLevelSearchOnTheTinyBase) {
   ArithTask task(SmallTask());
-  PolicyEnvSpec spec;
-  spec.max_new_tokens = 40;
-  spec.sampling = ParseResolved<SamplingConfig>("temperature: 1 max_new_tokens: 40");
-  spec.seed = 3;
-  spec.width = 4;
-  SearchParams p;
-  p.max_children = 4;
-  p.first_play = 0.5;
+  const PolicyEnvSpec spec = TinySearchSpec();
+  const SearchParams p = TinySearchParams();
   FlopCounter flops;
   const std::vector<Problem> probs(task.TestSet().begin(), task.TestSet().begin() + 6);
   PolicyStepEnv env(CopyOfBase(), task, probs, spec, &flops);
@@ -562,10 +566,8 @@ TEST(Mcts, StepLevelSearchOnTheTinyBase) {
   ASSERT_FALSE(eq_eval[0].children.empty());
   for (const auto& [text, prior] : eq_eval[0].children)
     EXPECT_TRUE(text.back() == '=' || text.find("<eos>") != std::string::npos) << text;
-  std::vector<std::unique_ptr<Node>> roots;
-  std::vector<Node*> ptrs;
-  for (size_t i = 0; i < probs.size(); ++i) ptrs.push_back(roots.emplace_back(std::make_unique<Node>()).get());
-  const ForestStats fs = SearchForest(env, ptrs, {8, 4, 40}, p);
+  std::vector<Node> roots(probs.size());
+  const ForestStats fs = SearchForest(env, roots, {8, 4, 40}, p);
   int solved = 0;
   for (size_t i = 0; i < probs.size(); ++i) {
     EXPECT_NE(fs.trees[i].best.find("<eos>"), std::string::npos) << "the committed line is finished: " << fs.trees[i].best;
@@ -584,10 +586,7 @@ TEST(Mcts, LeafValuesFollowTheConfig) {
   Transformer policy = CopyOfBase();
   Transformer value = RewardModelFrom(policy, true);
   const Problem& prob = task.TestSet()[0];
-  PolicyEnvSpec spec;
-  spec.max_new_tokens = 40;
-  spec.sampling = ParseResolved<SamplingConfig>("temperature: 1 max_new_tokens: 40");
-  spec.seed = 3;
+  PolicyEnvSpec spec = TinySearchSpec();
   spec.leaf_value = LeafValue::kValueNetwork;
   spec.verify_terminals = false;
   spec.value = value;

@@ -192,9 +192,7 @@ TEST(Mcts, ForestSearchesEveryTreeAtOnce) {
   SearchParams p;
   p.first_play = 1.0;
   std::vector<Node> roots(env.answers.size());
-  std::vector<Node*> ptrs;
-  for (Node& r : roots) ptrs.push_back(&r);
-  const ForestStats f = SearchForest(env, ptrs, {300, 4, 0}, p);
+  const ForestStats f = SearchForest(env, roots, {300, 4, 0}, p);
   for (size_t i = 0; i < roots.size(); ++i) {
     EXPECT_EQ(f.trees[i].best, env.answers[i]);
     EXPECT_EQ(roots[i].visits.load(), 300);
@@ -216,9 +214,7 @@ TEST(Mcts, VisitCountsDoNotDependOnTheThreadCount) {
     p.first_play = 0.5;
     p.dirichlet_alpha = 0.3;  // seeded noise: still deterministic
     std::vector<Node> roots(env.answers.size());
-    std::vector<Node*> ptrs;
-    for (Node& r : roots) ptrs.push_back(&r);
-    SearchForest(env, ptrs, {40, 4, 2}, p);
+    SearchForest(env, roots, {40, 4, 2}, p);
     std::vector<int> out;
     for (const Node& r : roots) {
       std::vector<const Node*> stack = {&r};

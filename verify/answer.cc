@@ -21,14 +21,14 @@ size_t Count(const std::string& s, const std::string& sub) {
   return n;
 }
 
+}  // namespace
+
 std::string StripEos(const std::string& s) {
   const std::string eos = "<eos>";
   if (s.size() >= eos.size() && s.compare(s.size() - eos.size(), eos.size(), eos) == 0)
     return s.substr(0, s.size() - eos.size());
   return s;
 }
-
-}  // namespace
 
 Extraction ExtractTaggedAnswer(const std::string& completion) {
   Extraction x;

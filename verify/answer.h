@@ -33,6 +33,9 @@ Extraction ExtractHashAnswer(const std::string& text);
 
 bool FormatOk(const std::string& completion);
 
+// The completion without a final "<eos>" (unchanged if it has none).
+std::string StripEos(const std::string& s);
+
 // "-12", " +7 " -> true with the value; anything else -> false.
 bool ParseInteger(const std::string& s, long long* value);
 
