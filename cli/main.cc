@@ -70,6 +70,8 @@ commands:
 
 common flags:
   --threads N                         LibTorch threads (default: the config's, else all cores)
+  --set PATH=VALUE                    override any field of the experiment config, repeatable:
+                                      --set arms[grpo].grpo.optim.lr=3e-4 --set seeds=[1]
 )";
 
 struct Args {
@@ -80,6 +82,7 @@ struct Args {
     return it == flags.end() ? def : it->second;
   }
   bool has(const std::string& k) const { return flags.count(k) > 0; }
+  std::vector<std::string> sets;  // --set path=value, in order, for any command
 };
 
 // The arguments after "r1lab", space-joined (for provenance in written files).
@@ -96,7 +99,10 @@ Args Parse(int argc, char** argv, int first, const std::vector<std::string>& val
     std::string s = argv[i];
     if (s.rfind("--", 0) == 0) {
       const std::string name = s.substr(2);
-      if (std::find(bool_flags.begin(), bool_flags.end(), name) != bool_flags.end()) {
+      if (name == "set") {
+        if (i + 1 >= argc) throw ConfigError("flag --set needs path.to.field=value");
+        a.sets.push_back(argv[++i]);
+      } else if (std::find(bool_flags.begin(), bool_flags.end(), name) != bool_flags.end()) {
         a.flags[name] = "1";
       } else if (std::find(value_flags.begin(), value_flags.end(), name) != value_flags.end()) {
         if (i + 1 >= argc) throw ConfigError("flag --" + name + " needs a value");
@@ -148,7 +154,7 @@ std::string OptionalConfig(const Args& a) {
 
 int CmdRun(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2, {"out", "threads"}, {"quick"});
-  ExperimentConfig cfg = LoadExperiment(OptionalConfig(a));
+  ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets);
   if (a.flags.count("quick")) cfg = QuickVariant(cfg);
   SetThreads(a, cfg.threads());
   RunnerOptions opt;
@@ -161,7 +167,7 @@ int CmdRun(int argc, char** argv) {
 
 int CmdPretrain(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2, {"out", "threads"}, {});
-  const ExperimentConfig cfg = LoadExperiment(OptionalConfig(a));
+  const ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets);
   SetThreads(a, cfg.threads());
   const auto task = MakeTask(cfg.task());
   std::string path = EnsureBase(cfg, *task, cfg.output_dir() + "/.cache");
@@ -179,7 +185,7 @@ int CmdPretrain(int argc, char** argv) {
 int CmdEval(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2, {"config", "out", "problems", "samples", "threads"}, {});
   if (a.positional.size() != 1) throw ConfigError("eval needs exactly one checkpoint path\n" + std::string(kUsage));
-  ExperimentConfig cfg = LoadExperiment(a.Get("config"));
+  ExperimentConfig cfg = LoadExperiment(a.Get("config"), a.sets);
   SetThreads(a, cfg.threads());
   const std::string ckpt = a.positional[0];
   EvalConfig ev = cfg.eval();
@@ -228,7 +234,7 @@ int CmdLabelQuality(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2, {"config", "traces", "max-n", "seed", "threads", "out"}, {});
   if (a.positional.size() != 1)
     throw ConfigError("label-quality needs exactly one checkpoint path\n" + std::string(kUsage));
-  ExperimentConfig cfg = LoadExperiment(a.Get("config"));
+  ExperimentConfig cfg = LoadExperiment(a.Get("config"), a.sets);
   SetThreads(a, cfg.threads());
   const std::string ckpt = a.positional[0];
   Transformer model = LoadModel(ckpt);
@@ -275,7 +281,7 @@ int CmdPrmStudy(int argc, char** argv) {
                         "out"},
                        {"soft"});
   if (a.positional.size() != 1) throw ConfigError("prm-study needs exactly one checkpoint path\n" + std::string(kUsage));
-  ExperimentConfig cfg = LoadExperiment(a.Get("config"));
+  ExperimentConfig cfg = LoadExperiment(a.Get("config"), a.sets);
   SetThreads(a, cfg.threads());
   const std::string ckpt = a.positional[0];
   Transformer model = LoadModel(ckpt);
@@ -322,7 +328,7 @@ int CmdSearch(int argc, char** argv) {
                         "dot", "threads", "value-net", "out"},
                        {"uct", "steps"});
   if (a.positional.size() != 1) throw ConfigError("search needs exactly one checkpoint path\n" + std::string(kUsage));
-  ExperimentConfig cfg = LoadExperiment(a.Get("config"));
+  ExperimentConfig cfg = LoadExperiment(a.Get("config"), a.sets);
   SetThreads(a, cfg.threads());
   const std::string ckpt = a.positional[0];
   Transformer model = LoadModel(ckpt);
@@ -357,7 +363,7 @@ int CmdSearch(int argc, char** argv) {
 
 int CmdConfig(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2, {}, {});
-  std::printf("%s", ConfigToText(LoadExperiment(OptionalConfig(a))).c_str());
+  std::printf("%s", ConfigToText(LoadExperiment(OptionalConfig(a), a.sets)).c_str());
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <google/protobuf/text_format.h>
 
 #include <cmath>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -132,33 +133,17 @@ void CheckTask(const TaskConfig& t, const std::string& p, const std::string& src
   if (t.has_code()) order("code.min_level", t.code().min_level(), t.code().max_level(), "max_level");
 }
 
-void CheckGrpo(const GrpoConfig& g, const std::string& p, const std::string& src) {
-  const int max_new = g.sampling().max_new_tokens();
-  if (g.reward().overlong_buffer() >= max_new)
-    Fail(src, p + ".reward.overlong_buffer", std::to_string(g.reward().overlong_buffer()) +
-                                                 " must be below sampling.max_new_tokens=" + std::to_string(max_new));
-  const int rows = g.prompts_per_step() * g.group_size();
-  if (g.minibatches() > rows)
-    Fail(src, p + ".minibatches", std::to_string(g.minibatches()) + " exceeds the " + std::to_string(rows) +
-                                      " samples of a step (prompts_per_step x group_size)");
-  if (g.dual_clip() > 0 && g.dual_clip() <= 1)
-    Fail(src, p + ".dual_clip", "must be 0 (off) or greater than 1");
+std::map<int, ArmCheck>& ArmChecks() {
+  static std::map<int, ArmCheck> checks;
+  return checks;
 }
 
-void CheckPpo(const PpoConfig& c, const ModelConfig& policy, const std::string& p, const std::string& src) {
-  if (c.reward().overlong_buffer() >= c.sampling().max_new_tokens())
-    Fail(src, p + ".reward.overlong_buffer", "must be below sampling.max_new_tokens=" +
-                                                 std::to_string(c.sampling().max_new_tokens()));
-  if (c.minibatches() > c.prompts_per_step())
-    Fail(src, p + ".minibatches", std::to_string(c.minibatches()) + " exceeds prompts_per_step=" +
-                                      std::to_string(c.prompts_per_step()));
-  const int d = c.critic_d_model() > 0 ? c.critic_d_model() : policy.d_model();
-  const int layers = c.critic_n_layers() > 0 ? c.critic_n_layers() : policy.n_layers();
-  if (d % policy.n_heads() != 0)
-    Fail(src, p + ".critic_d_model", std::to_string(d) + " is not divisible by model.n_heads=" +
-                                         std::to_string(policy.n_heads()));
-  if (c.critic_from_base() && (d != policy.d_model() || layers != policy.n_layers()))
-    Fail(src, p + ".critic_from_base", "needs the critic to have the policy's size; set it false for another size");
+// The Arm.strategy oneof's members, from the descriptor: always complete.
+std::string StrategyNames() {
+  const pb::OneofDescriptor* o = Arm::descriptor()->FindOneofByName("strategy");
+  std::string out;
+  for (int i = 0; i < o->field_count(); ++i) out += (i ? ", " : "") + o->field(i)->name();
+  return out;
 }
 
 void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
@@ -177,14 +162,89 @@ void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
     if (!IsSafeName(a.name()))
       Fail(src, p + ".name", "'" + a.name() + "' is not a valid name; expected letters, digits, '_', '-', '.'");
     if (!names.insert(a.name()).second) Fail(src, p + ".name", "'" + a.name() + "' is used twice");
-    if (a.strategy_case() == Arm::STRATEGY_NOT_SET)
-      Fail(src, p, "no strategy set; expected one of: sft, grpo, ppo");
-    if (a.has_grpo()) CheckGrpo(a.grpo(), p + ".grpo", src);
-    if (a.has_ppo()) CheckPpo(a.ppo(), e.model(), p + ".ppo", src);
+    if (a.strategy_case() == Arm::STRATEGY_NOT_SET) Fail(src, p, "no strategy set; expected one of: " + StrategyNames());
+    auto it = ArmChecks().find(a.strategy_case());
+    if (it != ArmChecks().end()) it->second(a, e, p, src);
   }
 }
 
 }  // namespace
+
+namespace {
+
+// The fields of `d`, for "expected one of" messages.
+std::string FieldNames(const pb::Descriptor* d) {
+  std::string out;
+  for (int i = 0; i < d->field_count(); ++i) out += (i ? ", " : "") + d->field(i)->name();
+  return out;
+}
+
+// One path element "name" or "name[i]" or "name[arm_name]" (a repeated message
+// with a `name` field, selected by its value).
+pb::Message* Descend(pb::Message* m, const std::string& part, const std::string& where, const std::string& src) {
+  const size_t br = part.find('[');
+  const std::string name = part.substr(0, br);
+  const pb::FieldDescriptor* f = m->GetDescriptor()->FindFieldByName(name);
+  if (!f)
+    Fail(src, where, "no field '" + name + "' in " + m->GetDescriptor()->name() + "; expected one of: " +
+                         FieldNames(m->GetDescriptor()));
+  if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) Fail(src, where, "'" + name + "' is not a message");
+  const pb::Reflection* r = m->GetReflection();
+  if (br == std::string::npos) {
+    if (f->is_repeated()) Fail(src, where, "'" + name + "' is repeated; select one with " + name + "[i] or " + name + "[name]");
+    return r->MutableMessage(m, f);
+  }
+  if (!f->is_repeated() || part.back() != ']') Fail(src, where, "'" + part + "' is not name[index] of a repeated field");
+  const std::string key = part.substr(br + 1, part.size() - br - 2);
+  const int n = r->FieldSize(*m, f);
+  char* end = nullptr;
+  const long idx = std::strtol(key.c_str(), &end, 10);
+  if (!key.empty() && *end == '\0') {
+    if (idx < 0 || idx >= n) Fail(src, where, "index " + key + " is out of range; " + name + " has " + std::to_string(n));
+    return r->MutableRepeatedMessage(m, f, static_cast<int>(idx));
+  }
+  const pb::FieldDescriptor* nf = f->message_type()->FindFieldByName("name");
+  std::string names;
+  for (int i = 0; nf && i < n; ++i) {
+    pb::Message* e = r->MutableRepeatedMessage(m, f, i);
+    const std::string v = e->GetReflection()->GetString(*e, nf);
+    if (v == key) return e;
+    names += (i ? ", " : "") + v;
+  }
+  Fail(src, where, "no " + name + " entry named '" + key + "'" + (nf ? "; there are: " + names : ""));
+  return nullptr;
+}
+
+}  // namespace
+
+void ApplyOverride(const std::string& assignment, const std::string& source, pb::Message* msg) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError(source + ": '" + assignment + "' is not path.to.field=value");
+  const std::string path = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  pb::Message* m = msg;
+  size_t start = 0;
+  for (size_t dot; (dot = path.find('.', start)) != std::string::npos; start = dot + 1)
+    m = Descend(m, path.substr(start, dot - start), path, source);
+  const std::string name = path.substr(start);
+  const pb::FieldDescriptor* f = m->GetDescriptor()->FindFieldByName(name);
+  if (!f)
+    Fail(source, path, "no field '" + name + "' in " + m->GetDescriptor()->name() + "; expected one of: " +
+                           FieldNames(m->GetDescriptor()));
+  // Protobuf's own text parser reads the value, so every type, enum name and
+  // range error reads as it does in a .pbtxt file; the field is replaced.
+  const std::unique_ptr<pb::Message> parsed(m->New());
+  const std::string text = name + (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE ? " " : ": ") + value;
+  ParseConfigText(text, source + " --set " + path, parsed.get());
+  m->GetReflection()->ClearField(m, f);
+  m->MergeFrom(*parsed);
+}
+
+void ConfigFail(const std::string& source, const std::string& path, const std::string& what) {
+  throw ConfigError(source + ": " + path + ": " + what);
+}
+
+void RegisterArmCheck(Arm::StrategyCase which, ArmCheck check) { ArmChecks()[which] = std::move(check); }
 
 void ParseConfigText(const std::string& text, const std::string& source, pb::Message* msg) {
   msg->Clear();

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <google/protobuf/message.h>
@@ -26,6 +27,22 @@ void LoadConfigFile(const std::string& path, google::protobuf::Message* msg);
 // options, then the cross-field rules of known messages (n_heads divides
 // d_model, min_ops <= max_ops, arm names unique, ...).
 void ValidateConfig(const google::protobuf::Message& msg, const std::string& source);
+
+// Applies one "path.to.field=value" override (the CLI's --set) to *msg:
+// path elements are field names, name[i] for the i-th element of a repeated
+// message, name[x] for the element whose `name` is x (arms[grpo]); the value
+// is protobuf text for that field ("1e-4", "PRM", "[1, 2]", "{ lr: 1e-3 }")
+// and replaces it. ConfigError naming `source` and the path otherwise.
+void ApplyOverride(const std::string& assignment, const std::string& source, google::protobuf::Message* msg);
+
+// Cross-field rules of one strategy's arm config, registered by the strategy
+// itself (train/strategy.h R1LAB_REGISTER_STRATEGY) and run by ValidateConfig
+// on every arm of that kind. `path` is the arm's ("arms[2]"); `source` the file.
+using ArmCheck = std::function<void(const Arm& arm, const ExperimentConfig& experiment, const std::string& path,
+                                    const std::string& source)>;
+void RegisterArmCheck(Arm::StrategyCase which, ArmCheck check);
+// Throws the ConfigError every check uses: "<source>: <path>: <what>".
+[[noreturn]] void ConfigFail(const std::string& source, const std::string& path, const std::string& what);
 
 // Writes every default explicitly, recursing into sub-messages (but never
 // switching a oneof), so the text form is the complete resolved config.

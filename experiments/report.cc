@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include <boost/math/distributions/students_t.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -352,12 +354,8 @@ void WritePlotScript(const std::string& pdir, const std::string& script, const s
 }
 
 double TCritical95(int df) {
-  static const double t[] = {0,      12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                             2.201,  2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080,
-                             2.074,  2.069,  2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
   if (df < 1) return 0;
-  if (df <= 30) return t[df];
-  return df <= 60 ? 2.000 : df <= 120 ? 1.980 : 1.960;
+  return boost::math::quantile(boost::math::students_t(df), 0.975);
 }
 
 MeanCi MeanWithCi(const std::vector<double>& xs) {

@@ -94,17 +94,19 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
 
 }  // namespace
 
-ExperimentConfig LoadExperiment(const std::string& path) {
+ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides) {
   ExperimentConfig cfg;
+  const std::string source = path.empty() ? "<embedded experiments/r1_zero_vs_failures.pbtxt>" : path;
   if (path.empty()) {
-    ParseConfigText(DefaultExperimentText(), "<embedded experiments/r1_zero_vs_failures.pbtxt>", &cfg);
+    ParseConfigText(DefaultExperimentText(), source, &cfg);
   } else {
     std::vector<std::string> chain;
     cfg = LoadWithParents(path, &chain);
   }
+  for (const std::string& o : overrides) ApplyOverride(o, source, &cfg);
   ApplyArmDefaults(&cfg);
   ResolveDefaults(&cfg);
-  ValidateConfig(cfg, path.empty() ? "<embedded experiments/r1_zero_vs_failures.pbtxt>" : path);
+  ValidateConfig(cfg, source);
   return cfg;
 }
 
@@ -119,22 +121,7 @@ ExperimentConfig QuickVariant(const ExperimentConfig& cfg) {
   ev->set_samples_per_problem(std::min(ev->samples_per_problem(), 4));
   for (Arm& arm : *q.mutable_arms()) {
     arm.set_flop_budget(arm.flop_budget() / 3);
-    auto third = [](int steps) { return std::max(1, steps / 3); };
-    if (arm.has_sft()) arm.mutable_sft()->set_steps(third(arm.sft().steps()));
-    if (arm.has_grpo()) arm.mutable_grpo()->set_steps(third(arm.grpo().steps()));
-    if (arm.has_ppo()) arm.mutable_ppo()->set_steps(third(arm.ppo().steps()));
-    if (arm.has_prm_rl()) {
-      PrmRlConfig* p = arm.mutable_prm_rl();
-      p->mutable_grpo()->set_steps(third(p->grpo().steps()));
-      p->mutable_reward_model()->set_label_traces(third(p->reward_model().label_traces()));
-      p->mutable_reward_model()->set_train_steps(third(p->reward_model().train_steps()));
-    }
-    if (arm.has_mcts()) {
-      MctsConfig* m = arm.mutable_mcts();
-      m->set_steps(third(m->steps()));
-      m->mutable_value()->set_pretrain_traces(third(m->value().pretrain_traces()));
-      m->mutable_value()->set_pretrain_steps(third(m->value().pretrain_steps()));
-    }
+    QuickenArm(&arm);
   }
   ev->set_eval_every(std::max(1, ev->eval_every() / 3));
   ValidateConfig(q, "<quick variant of " + cfg.name() + ">");

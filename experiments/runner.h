@@ -15,6 +15,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "r1lab.pb.h"
 #include "task.h"
@@ -23,7 +24,9 @@ namespace r1lab {
 
 const char* DefaultExperimentText();  // experiments/r1_zero_vs_failures.pbtxt, embedded
 // Loads, resolves and validates; "" = the embedded default.
-ExperimentConfig LoadExperiment(const std::string& path);
+// `overrides`: "path.to.field=value" (--set), applied in order after the
+// file (and its extends chain) and before arm_defaults and defaults.
+ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides = {});
 
 // A first-look variant of an experiment: "<name>_quick", the first seed
 // only, at most 500 pretraining steps, a third of each arm's FLOP budget (and

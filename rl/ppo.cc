@@ -10,24 +10,12 @@
 #include "progress.h"
 #include "policy_loss.h"
 #include "rollout.h"
-#include "sft.h"
+#include "config.h"
+#include "optim.h"
+#include "policy_update.h"
 #include "strategy.h"
 
 namespace r1lab {
-
-namespace {
-
-
-struct MiniBatch {
-  TokenBatch batch;
-  torch::Tensor mask;        // [n, T-1]
-  torch::Tensor old_lp;      // [n, T-1]
-  torch::Tensor old_values;  // [n, T-1]
-  torch::Tensor advantages;  // [n, T-1]
-  torch::Tensor returns;     // [n, T-1]
-};
-
-}  // namespace
 
 std::vector<double> Gae(const std::vector<double>& r, const std::vector<double>& v, double gamma, double lambda,
                         std::vector<double>* returns) {
@@ -75,27 +63,71 @@ PpoTrainer::PpoTrainer(Transformer& policy, const Task& task, const PpoConfig& c
 
 std::string PpoTrainer::Step(int64_t step, std::string* note) {
   const auto t_start = Clock::now();
+  const uint64_t seed = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
+  const Rollouts ro = SampleRollouts(policy_, task_, rng_, cfg_.prompts_per_step(), 1, cfg_.sampling(), seed, reward_,
+                                     flops_);
+  const auto t_train0 = Clock::now();
+  CriticStats cs(cfg_.value_error_bins());
+  std::vector<MiniBatch> mbs = BuildMinibatches(ro, &cs);
+  WhitenAdvantages(mbs, cs.advantages);
+  const double lr = ScheduledLr(cfg_.optim(), step, cfg_.steps());
+  const UpdateSums u = Update(mbs, lr, ScheduledLr(cfg_.critic_optim(), step, cfg_.steps()));
+  const double t_train = SecondsSince(t_train0);
+  for (const Generation& g : ro.gens) tokens_generated_ += static_cast<int64_t>(g.tokens.size());
+  const double ev = cs.ExplainedVariance();
+  Json j;
+  j.Add("pg_loss", u.pg / u.updates)
+      .Add("vf_loss", u.vf / u.updates)
+      .Add("kl", cs.kl_tokens > 0 ? cs.kl_sum / cs.kl_tokens : 0)
+      .Add("entropy", u.entropy / u.updates)
+      .Add("clip_region_frac", u.clip / u.updates)
+      .Add("explained_variance", ev)
+      .Add("value_error_by_position", cs.ErrorByPosition())
+      .Add("memory_policy_mb", TrainingStateBytes(policy_) / (1 << 20))
+      .Add("memory_critic_mb", TrainingStateBytes(critic_) / (1 << 20))
+      .Add("memory_ref_mb", ref_ ? TrainingStateBytes(*ref_) / 3 / (1 << 20) : 0.0)
+      .Add("lr", lr)
+      .Add("tokens_generated", tokens_generated_)
+      .Add("time_generate_s", ro.t_generate)
+      .Add("time_score_s", ro.t_score)
+      .Add("time_train_s", t_train)
+      .Add("time_step_s", SecondsSince(t_start));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, " EV %.2f", ev);
+  *note = RolloutNote(ro) + buf;
+  return RolloutMetrics(ro, reward_) + "," + j.members();
+}
+
+double PpoTrainer::CriticStats::ExplainedVariance() const {
+  double ret_mean = 0;
+  for (double r : returns) ret_mean += r / std::max<size_t>(1, returns.size());
+  double var_ret = 0, var_res = 0;
+  for (size_t k = 0; k < returns.size(); ++k) {
+    var_ret += (returns[k] - ret_mean) * (returns[k] - ret_mean);
+    var_res += (returns[k] - values[k]) * (returns[k] - values[k]);
+  }
+  return var_ret > 0 ? 1 - var_res / var_ret : 0;
+}
+
+std::vector<double> PpoTrainer::CriticStats::ErrorByPosition() const {
+  std::vector<double> err(bin_err.size());
+  for (size_t b = 0; b < err.size(); ++b) err[b] = bin_n[b] > 0 ? bin_err[b] / bin_n[b] : 0;
+  return err;
+}
+
+// Per minibatch: old log-probs, the critic's values and the reference's
+// log-probs (no grad); per-token rewards -beta * KL plus the rule reward on
+// the last token; GAE advantages and returns; the critic's error against the
+// realised return by relative position.
+std::vector<PpoTrainer::MiniBatch> PpoTrainer::BuildMinibatches(const Rollouts& ro, CriticStats* cs) {
   const ModelConfig& mc = policy_->config();
   const ModelConfig& cc = critic_->config();
   const int V = policy_->vocab_size();
-  const int N = cfg_.prompts_per_step();
+  const int N = ro.size();
   const double temperature = cfg_.sampling().temperature() > 0 ? cfg_.sampling().temperature() : 1.0;
-  const uint64_t seed = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
-  Rollouts ro = SampleRollouts(policy_, task_, rng_, N, 1, cfg_.sampling(), seed, reward_, flops_);
-
-  // ---- old log-probs, reference log-probs, values; per-token rewards; GAE
-  std::vector<int> order(N);
-  std::iota(order.begin(), order.end(), 0);
-  for (int i = N - 1; i > 0; --i) std::swap(order[i], order[rng_.Int(0, i)]);
-  const int M = std::min(cfg_.minibatches(), N);
-  const auto t_train0 = Clock::now();
+  const std::vector<std::vector<int>> parts = ShuffledMinibatches(N, std::min(cfg_.minibatches(), N), rng_);
   std::vector<MiniBatch> mbs;
-  const int bins = cfg_.value_error_bins();
-  std::vector<double> bin_err(bins, 0.0), bin_n(bins, 0.0);
-  std::vector<double> all_ret, all_val, all_adv;
-  double kl_sum = 0, kl_tokens = 0;
-  for (int m = 0; m < M; ++m) {
-    const std::vector<int> rows(order.begin() + m * N / M, order.begin() + (m + 1) * N / M);
+  for (const std::vector<int>& rows : parts) {
     MiniBatch mb;
     mb.batch = RolloutBatch(ro, rows, cfg_.mask_truncated());
     mb.mask = mb.batch.loss_mask;
@@ -105,14 +137,13 @@ std::string PpoTrainer::Step(int64_t step, std::string* note) {
       fwd += ForwardFlopsSequence(mc, V, L);
       cfwd += ForwardFlopsSequence(cc, V, L);
     }
-    mb.old_lp = NextTokenStats(policy_->forward(mb.batch.tokens).logits, mb.batch.tokens, temperature).logprobs;
+    mb.old_lp = SequenceLogprobs(policy_, mb.batch.tokens, temperature);
     const int64_t T1 = mb.old_lp.size(1);
     mb.old_values = critic_->forward(mb.batch.tokens).values.narrow(1, 0, T1).to(torch::kFloat).contiguous();
     flops_->Add(FlopPhase::kTrain, fwd + cfwd);
     torch::Tensor kl = torch::zeros_like(mb.old_lp);
     if (ref_) {
-      const torch::Tensor ref_lp =
-          NextTokenStats((*ref_)->forward(mb.batch.tokens).logits, mb.batch.tokens, temperature).logprobs;
+      const torch::Tensor ref_lp = SequenceLogprobs(*ref_, mb.batch.tokens, temperature);
       flops_->Add(FlopPhase::kScore, fwd);
       kl = KlPerToken(mb.old_lp, ref_lp, cfg_.kl_estimator());
     }
@@ -134,33 +165,43 @@ std::string PpoTrainer::Step(int64_t step, std::string* note) {
       for (int64_t k = 0; k < n; ++k) {
         rew[k] = -cfg_.kl_coef() * ka[r][first + k];
         v[k] = va[r][first + k];
-        kl_sum += ka[r][first + k];
+        cs->kl_sum += ka[r][first + k];
       }
-      kl_tokens += n;
+      cs->kl_tokens += n;
       rew[n - 1] += ro.rewards[rows[r]].total;
       std::vector<double> returns;
       const std::vector<double> a = Gae(rew, v, cfg_.gamma(), cfg_.gae_lambda(), &returns);
-      // The realised (Monte Carlo) return from each position, for the critic's error.
-      double g = 0;
-      for (int64_t k = n; k-- > 0;) {
-        g = rew[k] + cfg_.gamma() * g;
-        const int b = std::min<int>(bins - 1, static_cast<int>(bins * k / n));
-        bin_err[b] += std::abs(v[k] - g);
-        bin_n[b] += 1;
-        all_ret.push_back(g);
-        all_val.push_back(v[k]);
-      }
+      cs->AddRealised(rew, v, cfg_.gamma());
       for (int64_t k = 0; k < n; ++k) {
         aa[r][first + k] = a[k];
         ra[r][first + k] = returns[k];
-        all_adv.push_back(a[k]);
+        cs->advantages.push_back(a[k]);
       }
     }
     mb.advantages = adv;
     mb.returns = ret.to(torch::kFloat);
     mbs.push_back(std::move(mb));
   }
-  // Whitening over every trained token of the step.
+  return mbs;
+}
+
+// The realised (Monte Carlo) return from each position, for the critic's error.
+void PpoTrainer::CriticStats::AddRealised(const std::vector<double>& rew, const std::vector<double>& v, double gamma) {
+  const int bins = static_cast<int>(bin_err.size());
+  const int64_t n = static_cast<int64_t>(rew.size());
+  double g = 0;
+  for (int64_t k = n; k-- > 0;) {
+    g = rew[k] + gamma * g;
+    const int b = std::min<int>(bins - 1, static_cast<int>(bins * k / n));
+    bin_err[b] += std::abs(v[k] - g);
+    bin_n[b] += 1;
+    returns.push_back(g);
+    values.push_back(v[k]);
+  }
+}
+
+// Whitening over every trained token of the step.
+void PpoTrainer::WhitenAdvantages(std::vector<MiniBatch>& mbs, const std::vector<double>& all_adv) const {
   double adv_mean = 0, adv_std = 1;
   if (cfg_.whiten_advantages() && all_adv.size() > 1) {
     adv_mean = std::accumulate(all_adv.begin(), all_adv.end(), 0.0) / all_adv.size();
@@ -170,38 +211,36 @@ std::string PpoTrainer::Step(int64_t step, std::string* note) {
   }
   for (MiniBatch& mb : mbs)
     mb.advantages = (((mb.advantages - adv_mean) / adv_std) * mb.mask.to(torch::kDouble)).to(torch::kFloat);
+}
 
-  // ---- updates
+// Each epoch, each minibatch: the policy's clipped surrogate step, then the
+// critic's clipped value loss 0.5 * max((V - R)^2, (V_old + clip(V - V_old) - R)^2).
+PpoTrainer::UpdateSums PpoTrainer::Update(std::vector<MiniBatch>& mbs, double lr, double critic_lr) {
+  const ModelConfig& mc = policy_->config();
+  const ModelConfig& cc = critic_->config();
+  const int V = policy_->vocab_size();
+  const double temperature = cfg_.sampling().temperature() > 0 ? cfg_.sampling().temperature() : 1.0;
   policy_->train();
   critic_->train();
   PolicyLossOptions lo;
   lo.clip_low = lo.clip_high = cfg_.clip();
   lo.entropy_coef = cfg_.entropy_coef();
   lo.aggregation = TOKEN_MEAN;
-  const double lr = ScheduledLr(cfg_.optim(), step, cfg_.steps());
-  const double clr = ScheduledLr(cfg_.critic_optim(), step, cfg_.steps());
-  for (auto& g : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-  for (auto& g : critic_optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(clr);
-  double pg_sum = 0, vf_sum = 0, ent_sum = 0, clip_sum = 0;
-  int updates = 0;
+  SetLr(*optimizer_, lr);
+  SetLr(*critic_optimizer_, critic_lr);
+  UpdateSums u;
   for (int e = 0; e < cfg_.epochs(); ++e) {
     for (MiniBatch& mb : mbs) {
-      const int64_t T1 = mb.old_lp.size(1);
-      optimizer_->zero_grad();
-      const TokenStats ts = NextTokenStats(policy_->forward(mb.batch.tokens).logits, mb.batch.tokens, temperature);
-      PolicyLossInputs in;
-      in.logprobs = ts.logprobs;
-      in.old_logprobs = mb.old_lp;
-      in.advantages = mb.advantages;
-      in.mask = mb.mask;
-      in.entropy = ts.entropy;
-      PolicyLossStats st;
-      PolicyLoss(in, lo, &st).backward();
-      if (cfg_.optim().grad_clip() > 0) torch::nn::utils::clip_grad_norm_(policy_->parameters(), cfg_.optim().grad_clip());
-      optimizer_->step();
+      PolicyBatch pb;
+      pb.batch = mb.batch;
+      pb.mask = mb.mask;
+      pb.advantages = mb.advantages;
+      pb.old_lp = mb.old_lp;
+      const PolicyUpdateResult r =
+          PolicyUpdate(policy_, *optimizer_, pb, lo, temperature, cfg_.optim().grad_clip(), cfg_.kl_estimator());
 
       critic_optimizer_->zero_grad();
-      const torch::Tensor v = critic_->forward(mb.batch.tokens).values.narrow(1, 0, T1);
+      const torch::Tensor v = critic_->forward(mb.batch.tokens).values.narrow(1, 0, mb.old_lp.size(1));
       torch::Tensor vf = (v - mb.returns).pow(2);
       if (cfg_.value_clip() > 0) {
         const torch::Tensor vc = mb.old_values + (v - mb.old_values).clamp(-cfg_.value_clip(), cfg_.value_clip());
@@ -215,61 +254,62 @@ std::string PpoTrainer::Step(int64_t step, std::string* note) {
 
       for (int64_t L : mb.batch.lengths)
         flops_->Add(FlopPhase::kTrain, 3 * (ForwardFlopsSequence(mc, V, L) + ForwardFlopsSequence(cc, V, L)));
-      pg_sum += st.pg_loss;
-      ent_sum += st.entropy;
-      clip_sum += st.clip_region_frac;
-      vf_sum += vf_loss.item<double>();
-      ++updates;
+      u.pg += r.stats.pg_loss;
+      u.entropy += r.stats.entropy;
+      u.clip += r.stats.clip_region_frac;
+      u.vf += vf_loss.item<double>();
+      ++u.updates;
     }
   }
-  const double t_train = SecondsSince(t_train0);
+  return u;
+}
 
-  // ---- metrics
-  for (const Generation& g : ro.gens) tokens_generated_ += static_cast<int64_t>(g.tokens.size());
-  double ret_mean = 0;
-  for (double r : all_ret) ret_mean += r / std::max<size_t>(1, all_ret.size());
-  double var_ret = 0, var_res = 0;
-  for (size_t k = 0; k < all_ret.size(); ++k) {
-    var_ret += (all_ret[k] - ret_mean) * (all_ret[k] - ret_mean);
-    var_res += (all_ret[k] - all_val[k]) * (all_ret[k] - all_val[k]);
+namespace {
+
+class PpoStrategy : public Strategy {
+ public:
+  explicit PpoStrategy(const Arm& arm) : cfg_(arm.ppo()) {}
+  void Train(StrategyContext& ctx) override {
+    PpoTrainer trainer(*ctx.policy, *ctx.task, cfg_, ctx.seed, ctx.flops);
+    StrategyLoop loop;
+    loop.steps = cfg_.steps();
+    loop.log_every = cfg_.log_every();
+    loop.optimizer = &trainer.optimizer();
+    loop.rng = &trainer.rng();
+    loop.aux.push_back({".critic", &trainer.critic(), &trainer.critic_optimizer()});
+    if (trainer.reference()) loop.aux.push_back({".ref", trainer.reference(), nullptr});
+    loop.tokens = trainer.mutable_tokens_generated();
+    loop.step = [&](int64_t step, std::string* note) { return trainer.Step(step, note); };
+    RunStrategyLoop(ctx, loop);
   }
-  std::vector<double> err(bins);
-  for (int b = 0; b < bins; ++b) err[b] = bin_n[b] > 0 ? bin_err[b] / bin_n[b] : 0;
-  Json j;
-  j.Add("pg_loss", pg_sum / updates)
-      .Add("vf_loss", vf_sum / updates)
-      .Add("kl", kl_tokens > 0 ? kl_sum / kl_tokens : 0)
-      .Add("entropy", ent_sum / updates)
-      .Add("clip_region_frac", clip_sum / updates)
-      .Add("explained_variance", var_ret > 0 ? 1 - var_res / var_ret : 0)
-      .Add("value_error_by_position", err)
-      .Add("memory_policy_mb", TrainingStateBytes(policy_) / (1 << 20))
-      .Add("memory_critic_mb", TrainingStateBytes(critic_) / (1 << 20))
-      .Add("memory_ref_mb", ref_ ? TrainingStateBytes(*ref_) / 3 / (1 << 20) : 0.0)
-      .Add("lr", lr)
-      .Add("tokens_generated", tokens_generated_)
-      .Add("time_generate_s", ro.t_generate)
-      .Add("time_score_s", ro.t_score)
-      .Add("time_train_s", t_train)
-      .Add("time_step_s", SecondsSince(t_start));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, " EV %.2f", var_ret > 0 ? 1 - var_res / var_ret : 0);
-  *note = RolloutNote(ro) + buf;
-  return RolloutMetrics(ro, reward_) + "," + j.members();
+
+ private:
+  PpoConfig cfg_;
+};
+
+void CheckPpoArm(const Arm& a, const ExperimentConfig& e, const std::string& path, const std::string& src) {
+  const PpoConfig& c = a.ppo();
+  const ModelConfig& policy = e.model();
+  const std::string p = path + ".ppo";
+  if (c.reward().overlong_buffer() >= c.sampling().max_new_tokens())
+    ConfigFail(src, p + ".reward.overlong_buffer",
+               "must be below sampling.max_new_tokens=" + std::to_string(c.sampling().max_new_tokens()));
+  if (c.minibatches() > c.prompts_per_step())
+    ConfigFail(src, p + ".minibatches",
+               std::to_string(c.minibatches()) + " exceeds prompts_per_step=" + std::to_string(c.prompts_per_step()));
+  const int d = c.critic_d_model() > 0 ? c.critic_d_model() : policy.d_model();
+  const int layers = c.critic_n_layers() > 0 ? c.critic_n_layers() : policy.n_layers();
+  if (d % policy.n_heads() != 0)
+    ConfigFail(src, p + ".critic_d_model",
+               std::to_string(d) + " is not divisible by model.n_heads=" + std::to_string(policy.n_heads()));
+  if (c.critic_from_base() && (d != policy.d_model() || layers != policy.n_layers()))
+    ConfigFail(src, p + ".critic_from_base", "needs the critic to have the policy's size; set it false for another size");
 }
 
-void RunPpo(const PpoConfig& cfg, StrategyContext& ctx) {
-  PpoTrainer trainer(*ctx.policy, *ctx.task, cfg, ctx.seed, ctx.flops);
-  StrategyLoop loop;
-  loop.steps = cfg.steps();
-  loop.log_every = cfg.log_every();
-  loop.optimizer = &trainer.optimizer();
-  loop.rng = &trainer.rng();
-  loop.aux.push_back({".critic", &trainer.critic(), &trainer.critic_optimizer()});
-  if (trainer.reference()) loop.aux.push_back({".ref", trainer.reference(), nullptr});
-  loop.tokens = trainer.mutable_tokens_generated();
-  loop.step = [&](int64_t step, std::string* note) { return trainer.Step(step, note); };
-  RunStrategyLoop(ctx, loop);
-}
+void QuickPpo(Arm* a) { a->mutable_ppo()->set_steps(QuickSteps(a->ppo().steps())); }
+
+R1LAB_REGISTER_STRATEGY(Arm::kPpo, PpoStrategy, CheckPpoArm, QuickPpo);
+
+}  // namespace
 
 }  // namespace r1lab

@@ -24,6 +24,8 @@
 #include "reward.h"
 #include "rng.h"
 #include "task.h"
+#include "rollout.h"
+#include "token_batch.h"
 #include "transformer.h"
 
 namespace r1lab {
@@ -48,6 +50,33 @@ class PpoTrainer {
   int64_t* mutable_tokens_generated() { return &tokens_generated_; }
 
  private:
+  struct MiniBatch {
+    TokenBatch batch;
+    torch::Tensor mask;        // [n, T-1]
+    torch::Tensor old_lp;      // [n, T-1]
+    torch::Tensor old_values;  // [n, T-1]
+    torch::Tensor advantages;  // [n, T-1]
+    torch::Tensor returns;     // [n, T-1]
+  };
+  // What the step measures of the critic: realised returns against its
+  // values, by relative position (bins), and the KL it adds to the reward.
+  struct CriticStats {
+    explicit CriticStats(int bins) : bin_err(bins, 0.0), bin_n(bins, 0.0) {}
+    std::vector<double> bin_err, bin_n;
+    std::vector<double> returns, values, advantages;
+    double kl_sum = 0, kl_tokens = 0;
+    void AddRealised(const std::vector<double>& rewards, const std::vector<double>& values, double gamma);
+    double ExplainedVariance() const;
+    std::vector<double> ErrorByPosition() const;
+  };
+  struct UpdateSums {
+    double pg = 0, vf = 0, entropy = 0, clip = 0;
+    int updates = 0;
+  };
+  std::vector<MiniBatch> BuildMinibatches(const Rollouts& ro, CriticStats* cs);
+  void WhitenAdvantages(std::vector<MiniBatch>& mbs, const std::vector<double>& all_adv) const;
+  UpdateSums Update(std::vector<MiniBatch>& mbs, double lr, double critic_lr);
+
   Transformer& policy_;
   const Task& task_;
   PpoConfig cfg_;
@@ -60,8 +89,5 @@ class PpoTrainer {
   std::optional<Transformer> ref_;
   int64_t tokens_generated_ = 0;
 };
-
-struct StrategyContext;
-void RunPpo(const PpoConfig& cfg, StrategyContext& ctx);
 
 }  // namespace r1lab

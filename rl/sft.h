@@ -19,33 +19,11 @@
 #include "r1lab.pb.h"
 #include "rng.h"
 #include "task.h"
+#include "optim.h"
+#include "token_batch.h"
 #include "transformer.h"
 
 namespace r1lab {
-
-// A right-padded batch of <bos> prompt completion <eos> sequences.
-struct TokenBatch {
-  torch::Tensor tokens;     // [B, T] int64, <pad> after each row's end
-  torch::Tensor loss_mask;  // [B, T-1] float: 1 where tokens[:, t+1] is a completion token
-  std::vector<int64_t> lengths;
-};
-// From token ids: <bos> is part of each prompt; completions are used as given.
-TokenBatch BatchFromIds(const std::vector<std::vector<int>>& prompts,
-                        const std::vector<std::vector<int>>& completions);
-// From text: <bos> + prompt, completion + <eos>. InputError if a sequence
-// exceeds max_seq_len.
-TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>& prompt_completion,
-                          int max_seq_len);
-
-torch::optim::AdamW MakeAdamW(Transformer& model, const OptimConfig& cfg);
-// Learning rate at `step` (0-based) of `total` steps.
-double ScheduledLr(const OptimConfig& cfg, int64_t step, int64_t total);
-
-// One optimizer step of mean token cross-entropy (the loss mask's tokens)
-// on `b` at learning rate `lr`; training FLOPs go to `flops` (kTrain).
-// Returns the loss.
-double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& b, double lr,
-                        double grad_clip, FlopCounter* flops);
 
 class SftTrainer {
  public:
@@ -53,14 +31,16 @@ class SftTrainer {
              uint64_t seed, FlopCounter* flops);
   // One optimizer step on a fresh batch; returns the mean token loss.
   double Step();
+  // The same at the given step of the schedule (a resumed run's loop step).
+  double Step(int64_t step);
   TokenBatch NextBatch();
 
   int64_t step() const { return step_; }
   double lr() const { return lr_; }
   int64_t tokens_trained() const { return tokens_trained_; }
+  int64_t* mutable_tokens_trained() { return &tokens_trained_; }
   torch::optim::AdamW& optimizer() { return optimizer_; }
   Rng& rng() { return rng_; }
-  void Restore(int64_t step, const std::string& rng_state, int64_t tokens_trained);
 
  private:
   Transformer& model_;

@@ -3,12 +3,12 @@
 
 #include "arith.h"
 #include "evaluator.h"
-#include "grpo.h"
+#include "grpo_trainer.h"
 #include "policy_loss.h"
 #include "prm_beam.h"
 #include "prm_rl.h"
-#include "reward_model.h"
-#include "prm_train.h"
+#include "reward_data.h"
+#include "scorer.h"
 #include "process_advantage.h"
 #include "rollout.h"
 #include "io.h"
@@ -177,7 +177,7 @@ TEST(Grpo, ResumedRunMatchesAnUninterruptedOne) {
     ctx.flops = &flops;
     ctx.checkpoint_path = ckpt;
     ctx.label = "grpo test";
-    RunGrpo(arm.grpo(), ctx);
+    MakeStrategy(arm)->Train(ctx);
   };
   const std::string dir = testing::TempDir("grpo_resume");
   Transformer straight = CopyOfBase(), resumed = CopyOfBase();
@@ -216,7 +216,7 @@ TEST(Learning, GrpoRaisesHeldOutPassAt1) {
 }  // namespace
 }  // namespace r1lab
 
-#include "prm_completer.h"
+#include "completer.h"
 #include "steps.h"
 
 namespace r1lab {
@@ -460,7 +460,7 @@ TEST(PrmRl, DenseAdvantagesFollowTheStepEnds) {
   Rollouts ro = SampleRollouts(policy, task, rng, 3, 4, cfg.grpo().sampling(), 5, chain, &flops);
   const std::vector<double> rule = ro.totals();
   LearnedReward reward(cfg, rm, &flops);
-  reward.Rescore(ro);
+  reward.Score(ro);
   const Tokenizer& tok = Tokenizer::Get();
   std::vector<StepRewards> steps;
   for (int k = 0; k < ro.size(); ++k) {

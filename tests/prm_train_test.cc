@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "arith.h"
-#include "prm_train.h"
+#include "scorer.h"
 #include "steps.h"
 #include "test_util.h"
 #include "tokenizer.h"

@@ -5,7 +5,7 @@
 
 #include "error.h"
 #include "generate.h"
-#include "prm_train.h"
+#include "scorer.h"
 #include "tokenizer.h"
 
 namespace r1lab {

@@ -4,7 +4,7 @@
 
 #include "error.h"
 #include "mc_labels.h"
-#include "prm_completer.h"
+#include "completer.h"
 #include "progress.h"
 
 namespace r1lab {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "flops.h"
-#include "prm_train.h"
+#include "scorer.h"
 #include "r1lab.pb.h"
 #include "rng.h"
 #include "steps.h"

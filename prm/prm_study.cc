@@ -5,11 +5,11 @@
 
 #include "error.h"
 #include "prm_beam.h"
-#include "prm_completer.h"
+#include "completer.h"
 #include "tokenizer.h"
-#include "prm_train.h"
+#include "scorer.h"
 #include "rerank.h"
-#include "reward_model.h"
+#include "reward_data.h"
 
 namespace r1lab {
 

@@ -6,7 +6,8 @@
 
 #include "error.h"
 #include "generate.h"
-#include "sft.h"
+#include "optim.h"
+#include "token_batch.h"
 #include "tokenizer.h"
 
 namespace r1lab {

@@ -10,7 +10,8 @@
 #include "r1lab.pb.h"
 #include "reward.h"
 #include "rng.h"
-#include "sft.h"
+#include "optim.h"
+#include "token_batch.h"
 #include "task.h"
 #include "transformer.h"
 
@@ -22,7 +23,7 @@ struct Rollouts {
   std::vector<std::vector<int>> prompts;  // one per sample: <bos> + prompt ids
   std::vector<Generation> gens;           // one per sample
   std::vector<RewardBreakdown> rewards;   // one per sample: the rule reward's terms and verdict
-  // Set by a learned reward (GrpoTrainer's RolloutRescorer), else empty:
+  // Set by a learned reward (a RewardSource, train/reward_source.h), else empty:
   std::vector<double> proxy;                         // per sample, the learned score
   std::vector<std::vector<float>> token_advantages;  // per sample, one per completion token
   double t_generate = 0, t_score = 0;     // seconds

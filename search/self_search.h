@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "flops.h"
-#include "prm_train.h"
+#include "scorer.h"
 #include "r1lab.pb.h"
 #include "search_env.h"
 #include "strategy.h"

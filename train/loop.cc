@@ -3,7 +3,9 @@
 #include <chrono>
 #include <cstdio>
 
+#include "checkpoint.h"
 #include "error.h"
+#include "io.h"
 #include "json.h"
 #include "progress.h"
 
@@ -51,6 +53,47 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
   if (hooks.save) hooks.save(step);
   progress.Finish(step, step < spec.steps ? "(stopped at the FLOP budget)" : "");
   return step;
+}
+
+namespace {
+
+// "run/checkpoint.pt" + ".critic" -> "run/checkpoint.critic.pt"
+std::string AuxPath(const std::string& path, const std::string& suffix) {
+  const bool pt = path.size() > 3 && path.compare(path.size() - 3, 3, ".pt") == 0;
+  return pt ? path.substr(0, path.size() - 3) + suffix + ".pt" : path + suffix;
+}
+
+}  // namespace
+
+int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::string& path, const StrategyLoop& loop) {
+  spec.steps = loop.steps;
+  spec.log_every = loop.log_every;
+  spec.checkpoint_every = loop.checkpoint_every;
+  int64_t start = 0;
+  const bool resume = !path.empty() && FileExists(path);
+  if (resume) {
+    const CheckpointMeta meta = LoadCheckpoint(path, policy, loop.optimizer);
+    for (const auto& a : loop.aux) LoadCheckpoint(AuxPath(path, a.suffix), *a.model, a.optimizer);
+    RestoreFlopState(meta.extra, path, spec.flops, loop.tokens);
+    loop.rng->SetState(meta.rng_state);
+    start = meta.step;
+    std::fprintf(stderr, "%s: resumed from %s at step %lld\n", spec.label.c_str(), path.c_str(),
+                 static_cast<long long>(start));
+  }
+  LoopHooks hooks;
+  hooks.step = loop.step;
+  if (!path.empty()) {
+    hooks.save = [&](int64_t step) {
+      // Auxiliary models first: the policy checkpoint is what marks a step as saved.
+      for (const auto& a : loop.aux) SaveCheckpoint(AuxPath(path, a.suffix), *a.model, a.optimizer, {step, "", ""});
+      SaveCheckpoint(path, policy, loop.optimizer, {step, loop.rng->State(), FlopState(*spec.flops, *loop.tokens)});
+    };
+  }
+  if (!resume && loop.init) {
+    loop.init();
+    if (hooks.save) hooks.save(0);
+  }
+  return RunLoop(spec, start, hooks);
 }
 
 // "generate train score tokens label reward_train reward_score" (checkpoints

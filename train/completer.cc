@@ -1,4 +1,4 @@
-#include "prm_completer.h"
+#include "completer.h"
 
 #include <memory>
 

@@ -6,9 +6,12 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "flops.h"
 #include "io.h"
+#include "rng.h"
+#include "transformer.h"
 
 namespace r1lab {
 
@@ -34,6 +37,37 @@ struct LoopHooks {
 
 // Runs from `start_step` (0, or the resumed checkpoint's step). Returns the last step.
 int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks);
+
+// What a checkpointed run hands to RunCheckpointedLoop: its step function
+// and the state a checkpoint must carry. The policy and its optimizer go to
+// the checkpoint path; each auxiliary model (critic, reference) beside it
+// ("checkpoint.pt" -> "checkpoint<suffix>.pt"), with its optimizer if it has one.
+struct StrategyLoop {
+  int64_t steps = 0;
+  int log_every = 1;
+  int checkpoint_every = 0;  // 0 = eval points and the end only
+  torch::optim::Optimizer* optimizer = nullptr;
+  Rng* rng = nullptr;
+  struct Aux {
+    std::string suffix;
+    Transformer* model;
+    torch::optim::Optimizer* optimizer;  // may be null
+  };
+  std::vector<Aux> aux;
+  int64_t* tokens = nullptr;  // a counter restored with the FLOPs
+  // Work before step 0 (e.g. training a reward model); may be empty. It runs
+  // only on a fresh start and is followed by a checkpoint at step 0, so a
+  // resumed run never repeats it.
+  std::function<void()> init;
+  std::function<std::string(int64_t step, std::string* note)> step;
+};
+
+// The one resume path: resumes from `checkpoint_path` if it exists (else runs
+// loop.init), then runs RunLoop from the resumed step, checkpointing as it
+// goes (no path: no checkpoints). spec.steps and spec.log_every come from
+// `loop`. Returns the last step.
+int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::string& checkpoint_path,
+                            const StrategyLoop& loop);
 
 // Counters a resumable run keeps in its checkpoint's `extra` field.
 std::string FlopState(const FlopCounter& f, int64_t tokens);

@@ -10,8 +10,9 @@
 #include "json.h"
 #include "loop.h"
 #include "mcts.h"
-#include "reward_model.h"
-#include "sft.h"
+#include "reward_data.h"
+#include "optim.h"
+#include "token_batch.h"
 
 namespace r1lab {
 
@@ -352,5 +353,27 @@ void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx) {
   const int64_t last = RunStrategyLoop(ctx, loop);
   if (use_value) heldout(last, "end");
 }
+
+namespace {
+
+class MctsStrategy : public Strategy {
+ public:
+  explicit MctsStrategy(const Arm& arm) : cfg_(arm.mcts()) {}
+  void Train(StrategyContext& ctx) override { RunSelfSearch(cfg_, ctx); }
+
+ private:
+  MctsConfig cfg_;
+};
+
+void QuickMcts(Arm* a) {
+  MctsConfig* m = a->mutable_mcts();
+  m->set_steps(QuickSteps(m->steps()));
+  m->mutable_value()->set_pretrain_traces(QuickSteps(m->value().pretrain_traces()));
+  m->mutable_value()->set_pretrain_steps(QuickSteps(m->value().pretrain_steps()));
+}
+
+R1LAB_REGISTER_STRATEGY(Arm::kMcts, MctsStrategy, nullptr, QuickMcts);
+
+}  // namespace
 
 }  // namespace r1lab

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "flops.h"
-#include "grpo.h"
+#include "grpo_trainer.h"
 #include "r1lab.pb.h"
 #include "steps.h"
 #include "transformer.h"
@@ -25,11 +25,11 @@ namespace r1lab {
 struct Rollouts;
 struct StrategyContext;
 
-class LearnedReward : public RolloutRescorer {
+class LearnedReward : public RewardSource {
  public:
   // `rm` is shared (a module holder): retraining it changes what this scores.
   LearnedReward(const PrmRlConfig& cfg, Transformer rm, FlopCounter* flops);
-  void Rescore(Rollouts& ro) override;
+  void Score(Rollouts& ro) override;
   std::string Metrics(const Rollouts& ro) override;
 
  private:

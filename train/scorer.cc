@@ -1,7 +1,8 @@
-#include "prm_train.h"
+#include "scorer.h"
 
 #include "error.h"
-#include "sft.h"
+#include "optim.h"
+#include "token_batch.h"
 #include "tokenizer.h"
 
 namespace r1lab {

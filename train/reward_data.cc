@@ -1,8 +1,8 @@
-#include "reward_model.h"
+#include "reward_data.h"
 
 #include "error.h"
 #include "mc_labels.h"
-#include "prm_completer.h"
+#include "completer.h"
 
 namespace r1lab {
 

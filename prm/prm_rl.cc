@@ -4,12 +4,13 @@
 #include <cmath>
 #include <cstdio>
 
+#include "config.h"
 #include "error.h"
 #include "json.h"
 #include "policy_loss.h"
-#include "prm_completer.h"
+#include "completer.h"
 #include "process_advantage.h"
-#include "reward_model.h"
+#include "reward_data.h"
 #include "rollout.h"
 #include "strategy.h"
 #include "tokenizer.h"
@@ -99,7 +100,7 @@ LearnedReward::LearnedReward(const PrmRlConfig& cfg, Transformer rm, FlopCounter
     throw ConfigError("prm_rl.dense: dense process rewards need reward_model.kind PRM (an ORM has one score)");
 }
 
-void LearnedReward::Rescore(Rollouts& ro) {
+void LearnedReward::Score(Rollouts& ro) {
   const Tokenizer& tok = Tokenizer::Get();
   const int N = ro.size(), G = ro.group_size;
   std::vector<std::string> prompts, completions;
@@ -188,7 +189,7 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
   Transformer rm = RewardModelFrom(*ctx.policy, rmc.from_base());
   LearnedReward reward(cfg, rm, ctx.flops);
   GrpoTrainer trainer(*ctx.policy, task, cfg.grpo(), ctx.seed, ctx.flops);
-  trainer.set_rescorer(&reward);
+  trainer.set_reward_source(&reward);
 
   RewardDataSpec ds;
   ds.label_n = rmc.label_n();
@@ -261,5 +262,33 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
       .AddRaw("policy", ShiftJson(*ctx.policy, rm, cfg, seg, how, task, problems, sampling, seed));
   ctx.metrics->Write(Json().Add("step", last).Add("flops", ctx.flops->Total()).Add("shift", shift).str());
 }
+
+namespace {
+
+class PrmRlStrategy : public Strategy {
+ public:
+  explicit PrmRlStrategy(const Arm& arm) : cfg_(arm.prm_rl()) {}
+  void Train(StrategyContext& ctx) override { RunPrmRl(cfg_, ctx); }
+
+ private:
+  PrmRlConfig cfg_;
+};
+
+void CheckPrmRlArm(const Arm& a, const ExperimentConfig&, const std::string& p, const std::string& src) {
+  CheckGrpoConfig(a.prm_rl().grpo(), p + ".prm_rl.grpo", src);
+  if (a.prm_rl().dense() && a.prm_rl().reward_model().kind() != PRM)
+    ConfigFail(src, p + ".prm_rl.dense", "dense process rewards need reward_model.kind PRM (an ORM has one score)");
+}
+
+void QuickPrmRl(Arm* a) {
+  PrmRlConfig* p = a->mutable_prm_rl();
+  p->mutable_grpo()->set_steps(QuickSteps(p->grpo().steps()));
+  p->mutable_reward_model()->set_label_traces(QuickSteps(p->reward_model().label_traces()));
+  p->mutable_reward_model()->set_train_steps(QuickSteps(p->reward_model().train_steps()));
+}
+
+R1LAB_REGISTER_STRATEGY(Arm::kPrmRl, PrmRlStrategy, CheckPrmRlArm, QuickPrmRl);
+
+}  // namespace
 
 }  // namespace r1lab

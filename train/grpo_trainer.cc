@@ -1,0 +1,213 @@
+#include "grpo_trainer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "config.h"
+#include "json.h"
+#include "optim.h"
+#include "progress.h"
+
+namespace r1lab {
+
+void CheckGrpoConfig(const GrpoConfig& g, const std::string& p, const std::string& src) {
+  const int max_new = g.sampling().max_new_tokens();
+  if (g.reward().overlong_buffer() >= max_new)
+    ConfigFail(src, p + ".reward.overlong_buffer", std::to_string(g.reward().overlong_buffer()) +
+                                                       " must be below sampling.max_new_tokens=" + std::to_string(max_new));
+  const int rows = g.prompts_per_step() * g.group_size();
+  if (g.minibatches() > rows)
+    ConfigFail(src, p + ".minibatches", std::to_string(g.minibatches()) + " exceeds the " + std::to_string(rows) +
+                                            " samples of a step (prompts_per_step x group_size)");
+  if (g.dual_clip() > 0 && g.dual_clip() <= 1) ConfigFail(src, p + ".dual_clip", "must be 0 (off) or greater than 1");
+}
+
+GrpoTrainer::GrpoTrainer(Transformer& policy, const Task& task, const GrpoConfig& cfg, uint64_t seed,
+                         FlopCounter* flops)
+    : policy_(policy), task_(task), cfg_(cfg), seed_(seed), rng_(seed), flops_(flops),
+      reward_(cfg.reward(), cfg.sampling().max_new_tokens()),
+      optimizer_(std::make_unique<torch::optim::AdamW>(MakeAdamW(policy, cfg.optim()))) {
+  if (cfg.kl_coef() > 0) {
+    ref_ = MakeModel(policy->config(), policy->vocab_size());
+    CopyWeights(policy_, *ref_);
+    (*ref_)->eval();
+  }
+}
+
+std::string GrpoTrainer::Step(int64_t step, std::string* note) {
+  const auto t_start = Clock::now();
+  if (ref_ && cfg_.ref_update_every() > 0 && step > 0 && step % cfg_.ref_update_every() == 0)
+    CopyWeights(policy_, *ref_);
+  const Sampled s = SampleGroups(step);
+  Updated u;
+  const auto t_train0 = Clock::now();
+  std::vector<PolicyBatch> mbs = BuildMinibatches(s.ro, &u);
+  const double lr = ScheduledLr(cfg_.optim(), step, cfg_.steps());
+  Update(mbs, lr, &u);
+  u.t_train = SecondsSince(t_train0);
+  for (const Generation& g : s.ro.gens) tokens_generated_ += static_cast<int64_t>(g.tokens.size());
+  *note = RolloutNote(s.ro);
+  return StepMetrics(s, u, lr, SecondsSince(t_start));
+}
+
+// P groups of G; with drop_zero_variance_groups (DAPO), groups whose rewards
+// are all equal are re-sampled for up to max_resample_rounds rounds.
+GrpoTrainer::Sampled GrpoTrainer::SampleGroups(int64_t step) {
+  const int P = cfg_.prompts_per_step(), G = cfg_.group_size();
+  Sampled s;
+  s.ro.group_size = G;
+  const int max_rounds = cfg_.drop_zero_variance_groups() ? cfg_.max_resample_rounds() : 0;
+  while (static_cast<int>(s.ro.problems.size()) < P) {
+    const int need = P - static_cast<int>(s.ro.problems.size());
+    const uint64_t seed = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024 + s.rounds));
+    Rollouts fresh = SampleRollouts(policy_, task_, rng_, need, G, cfg_.sampling(), seed, reward_, flops_);
+    if (reward_source_) {
+      const auto t0 = Clock::now();
+      reward_source_->Score(fresh);
+      fresh.t_score += SecondsSince(t0);
+    }
+    s.t_gen += fresh.t_generate;
+    s.t_score += fresh.t_score;
+    const bool last_round = s.rounds >= max_rounds;
+    for (int i = 0; i < need; ++i) {
+      double lo = fresh.rewards[i * G].total, hi = lo;
+      for (int k = 1; k < G; ++k) {
+        lo = std::min(lo, fresh.rewards[i * G + k].total);
+        hi = std::max(hi, fresh.rewards[i * G + k].total);
+      }
+      ++s.sampled_groups;
+      s.zero_std_groups += lo == hi;
+      if (lo == hi && !last_round) {
+        ++s.dropped;
+        continue;
+      }
+      s.ro.AppendGroup(fresh, i);
+    }
+    ++s.rounds;
+  }
+  return s;
+}
+
+// Advantages per token: the group advantage on every completion token, or
+// the reward source's per-token advantages (completion token j of a row with
+// prompt length P is predicted at column P - 1 + j).
+std::vector<PolicyBatch> GrpoTrainer::BuildMinibatches(const Rollouts& ro, Updated* u) {
+  const ModelConfig& mc = policy_->config();
+  const int V = policy_->vocab_size();
+  const int N = ro.size();
+  const std::vector<double> adv = GroupAdvantages(ro.totals(), ro.group_size, cfg_.advantage(), cfg_.std_epsilon());
+  const int M = std::min(cfg_.minibatches(), N);
+  const std::vector<std::vector<int>> parts = ShuffledMinibatches(N, M, rng_);
+  const bool need_old = cfg_.epochs() > 1 || M > 1 || (ref_ && cfg_.kl_in_reward());
+  const double temperature = cfg_.sampling().temperature() > 0 ? cfg_.sampling().temperature() : 1.0;
+  std::vector<PolicyBatch> mbs;
+  for (const std::vector<int>& rows : parts) {
+    PolicyBatch mb;
+    mb.batch = RolloutBatch(ro, rows, cfg_.mask_truncated());
+    mb.mask = mb.batch.loss_mask;
+    if (ro.token_advantages.empty()) {
+      std::vector<double> a;
+      for (int i : rows) a.push_back(adv[i]);
+      mb.advantages = torch::tensor(a, torch::kFloat).view({-1, 1}) * mb.mask;
+    } else {
+      mb.advantages = torch::zeros_like(mb.mask);
+      auto acc = mb.advantages.accessor<float, 2>();
+      for (size_t k = 0; k < rows.size(); ++k) {
+        const auto& ta = ro.token_advantages[static_cast<size_t>(rows[k])];
+        const int64_t P = static_cast<int64_t>(ro.prompts[static_cast<size_t>(rows[k])].size());
+        for (size_t j = 0; j < ta.size(); ++j) acc[static_cast<int64_t>(k)][P - 1 + static_cast<int64_t>(j)] = ta[j];
+      }
+      mb.advantages *= mb.mask;
+    }
+    double fwd = 0;
+    for (int64_t L : mb.batch.lengths) fwd += ForwardFlopsSequence(mc, V, L);
+    torch::NoGradGuard ng;
+    if (need_old) {
+      mb.old_lp = SequenceLogprobs(policy_, mb.batch.tokens, temperature);
+      flops_->Add(FlopPhase::kTrain, fwd);
+    }
+    if (ref_) {
+      mb.ref_lp = SequenceLogprobs(*ref_, mb.batch.tokens, temperature);
+      flops_->Add(FlopPhase::kScore, fwd);
+      if (cfg_.kl_in_reward()) {
+        // PPO style: -beta * KL per token in the return, so each token's
+        // advantage loses the KL of itself and every later token; no KL in the loss.
+        const torch::Tensor kl = KlPerToken(mb.old_lp, mb.ref_lp, cfg_.kl_estimator()) * mb.mask;
+        u->kl_reward_sum += kl.sum().item<double>();
+        mb.advantages = mb.advantages - cfg_.kl_coef() * ReverseCumsum(kl) * mb.mask;
+        mb.ref_lp = torch::Tensor();
+      }
+    }
+    mbs.push_back(std::move(mb));
+  }
+  return mbs;
+}
+
+void GrpoTrainer::Update(std::vector<PolicyBatch>& mbs, double lr, Updated* u) {
+  const ModelConfig& mc = policy_->config();
+  const int V = policy_->vocab_size();
+  policy_->train();
+  PolicyLossOptions lo;
+  lo.clip_low = cfg_.clip_low();
+  lo.clip_high = cfg_.clip_high();
+  lo.dual_clip = cfg_.dual_clip();
+  lo.kl_coef = cfg_.kl_in_reward() ? 0 : cfg_.kl_coef();
+  lo.entropy_coef = cfg_.entropy_coef();
+  lo.aggregation = cfg_.loss_aggregation();
+  lo.max_length = cfg_.loss_max_length() > 0 ? cfg_.loss_max_length() : cfg_.sampling().max_new_tokens();
+  const double temperature = cfg_.sampling().temperature() > 0 ? cfg_.sampling().temperature() : 1.0;
+  SetLr(*optimizer_, lr);
+  for (int e = 0; e < cfg_.epochs(); ++e) {
+    for (PolicyBatch& mb : mbs) {
+      const PolicyUpdateResult r =
+          PolicyUpdate(policy_, *optimizer_, mb, lo, temperature, cfg_.optim().grad_clip(), cfg_.kl_estimator());
+      if (u->updates == 0) first_ratio_dev_ = r.stats.ratio_max_abs_dev;
+      ++u->updates;
+      u->grad_norm_sum += r.grad_norm;
+      u->loss_sum += r.loss;
+      u->sum.pg_loss += r.stats.pg_loss;
+      u->sum.kl += r.stats.kl;
+      u->sum.entropy += r.stats.entropy;
+      u->sum.clip_low_frac += r.stats.clip_low_frac;
+      u->sum.clip_high_frac += r.stats.clip_high_frac;
+      u->sum.clip_region_frac += r.stats.clip_region_frac;
+      for (int64_t L : mb.batch.lengths) {
+        flops_->Add(FlopPhase::kTrain, 3 * ForwardFlopsSequence(mc, V, L));
+        u->tokens_trained += L;
+      }
+    }
+  }
+}
+
+std::string GrpoTrainer::StepMetrics(const Sampled& s, const Updated& u, double lr, double t_step) {
+  const int n = u.updates;
+  const double kl = cfg_.kl_in_reward() ? u.kl_reward_sum / std::max(1.0, static_cast<double>(u.tokens_trained))
+                                        : u.sum.kl / n;
+  Json j;
+  j.Add("frac_reward_zero_std", static_cast<double>(s.zero_std_groups) / s.sampled_groups)
+      .Add("groups_dropped", s.dropped)
+      .Add("sampling_rounds", s.rounds)
+      .Add("loss", u.loss_sum / n)
+      .Add("pg_loss", u.sum.pg_loss / n)
+      .Add("kl", kl)
+      .Add("entropy", u.sum.entropy / n)
+      .Add("clip_low_frac", u.sum.clip_low_frac / n)
+      .Add("clip_high_frac", u.sum.clip_high_frac / n)
+      .Add("clip_region_frac", u.sum.clip_region_frac / n)
+      .Add("grad_norm", u.grad_norm_sum / n)
+      .Add("first_ratio_dev", first_ratio_dev_)
+      .Add("memory_policy_mb", TrainingStateBytes(policy_) / (1 << 20))
+      .Add("memory_ref_mb", ref_ ? TrainingStateBytes(*ref_) / 3 / (1 << 20) : 0.0)
+      .Add("lr", lr)
+      .Add("tokens_generated", tokens_generated_)
+      .Add("tokens_trained_step", u.tokens_trained)
+      .Add("time_generate_s", s.t_gen)
+      .Add("time_score_s", s.t_score)
+      .Add("time_train_s", u.t_train)
+      .Add("time_step_s", t_step);
+  std::string out = RolloutMetrics(s.ro, reward_) + "," + j.members();
+  if (reward_source_) out += "," + reward_source_->Metrics(s.ro);
+  return out;
+}
+
+}  // namespace r1lab

@@ -1,0 +1,69 @@
+#include "token_batch.h"
+
+#include <algorithm>
+
+#include "error.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+
+TokenBatch BatchFromIds(const std::vector<std::vector<int>>& prompts,
+                        const std::vector<std::vector<int>>& completions) {
+  R1_CHECK(prompts.size() == completions.size(), "BatchFromIds: prompts and completions differ in number");
+  const int64_t B = static_cast<int64_t>(prompts.size());
+  int64_t T = 2;
+  for (int64_t i = 0; i < B; ++i)
+    T = std::max<int64_t>(T, static_cast<int64_t>(prompts[i].size() + completions[i].size()));
+  TokenBatch b;
+  b.tokens = torch::full({B, T}, Tokenizer::kPad, torch::kLong);
+  b.loss_mask = torch::zeros({B, T - 1}, torch::kFloat);
+  auto ta = b.tokens.accessor<int64_t, 2>();
+  auto ma = b.loss_mask.accessor<float, 2>();
+  for (int64_t i = 0; i < B; ++i) {
+    const int64_t P = static_cast<int64_t>(prompts[i].size());
+    const int64_t L = P + static_cast<int64_t>(completions[i].size());
+    for (int64_t t = 0; t < P; ++t) ta[i][t] = prompts[i][t];
+    for (int64_t t = P; t < L; ++t) ta[i][t] = completions[i][t - P];
+    for (int64_t t = P - 1; t < L - 1; ++t) ma[i][t] = 1.0f;
+    b.lengths.push_back(L);
+  }
+  return b;
+}
+
+TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>& pc, int max_seq_len) {
+  const Tokenizer& tok = Tokenizer::Get();
+  std::vector<std::vector<int>> prompts, completions;
+  for (const auto& [prompt, completion] : pc) {
+    const std::vector<int> p = tok.EncodePrompt(prompt);
+    std::vector<int> c = tok.Encode(completion);
+    c.push_back(Tokenizer::kEos);
+    if (static_cast<int>(p.size() + c.size()) > max_seq_len)
+      throw InputError("a training sequence of " + std::to_string(p.size() + c.size()) +
+                       " tokens exceeds model.max_seq_len=" + std::to_string(max_seq_len) + " (prompt '" + prompt +
+                       "')");
+    prompts.push_back(std::move(p));
+    completions.push_back(std::move(c));
+  }
+  return BatchFromIds(prompts, completions);
+}
+
+double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& b, double lr,
+                        double grad_clip, FlopCounter* flops) {
+  model->train();
+  const auto dev = model->device();
+  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+  opt.zero_grad();
+  const torch::Tensor tokens = b.tokens.to(dev);
+  torch::Tensor lp = NextTokenStats(model->forward(tokens).logits, tokens, 1.0).logprobs;
+  torch::Tensor mask = b.loss_mask.to(dev, lp.scalar_type());
+  torch::Tensor loss = -(lp * mask).sum() / mask.sum();
+  loss.backward();
+  if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), grad_clip);
+  opt.step();
+  double f = 0;
+  for (int64_t L : b.lengths) f += 3 * ForwardFlopsSequence(model->config(), model->vocab_size(), L);
+  if (flops) flops->Add(FlopPhase::kTrain, f);
+  return loss.item<double>();
+}
+
+}  // namespace r1lab

@@ -1,0 +1,36 @@
+// Token batches and the cross-entropy step every supervised phase shares:
+// SFT and distillation, RFT, the MCTS arm's fine-tuning on searched lines.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "flops.h"
+#include "transformer.h"
+
+namespace r1lab {
+
+// A right-padded batch of <bos> prompt completion <eos> sequences.
+struct TokenBatch {
+  torch::Tensor tokens;     // [B, T] int64, <pad> after each row's end
+  torch::Tensor loss_mask;  // [B, T-1] float: 1 where tokens[:, t+1] is a completion token
+  std::vector<int64_t> lengths;
+};
+// From token ids: <bos> is part of each prompt; completions are used as given.
+TokenBatch BatchFromIds(const std::vector<std::vector<int>>& prompts,
+                        const std::vector<std::vector<int>>& completions);
+// From text: <bos> + prompt, completion + <eos>. InputError if a sequence
+// exceeds max_seq_len.
+TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>& prompt_completion,
+                          int max_seq_len);
+
+// One optimizer step of mean token cross-entropy (the loss mask's tokens)
+// on `b` at learning rate `lr`; training FLOPs go to `flops` (kTrain).
+// Returns the loss.
+double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& b, double lr,
+                        double grad_clip, FlopCounter* flops);
+
+}  // namespace r1lab
