@@ -4,6 +4,7 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/stubs/strutil.h>
 #include <google/protobuf/text_format.h>
 
 #include <cmath>
@@ -234,7 +235,11 @@ void ApplyOverride(const std::string& assignment, const std::string& source, pb:
   // Protobuf's own text parser reads the value, so every type, enum name and
   // range error reads as it does in a .pbtxt file; the field is replaced.
   const std::unique_ptr<pb::Message> parsed(m->New());
-  const std::string text = name + (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE ? " " : ": ") + value;
+  // A bare string (--set name=run2) is quoted for the parser; a quoted one is kept.
+  const bool bare_string = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING && !f->is_repeated() &&
+                           (value.empty() || (value[0] != '"' && value[0] != '\''));
+  const std::string text = name + (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE ? " " : ": ") +
+                           (bare_string ? "\"" + pb::CEscape(value) + "\"" : value);
   ParseConfigText(text, source + " --set " + path, parsed.get());
   m->GetReflection()->ClearField(m, f);
   m->MergeFrom(*parsed);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "error.h"
+#include "optim.h"
 #include "tokenizer.h"
 
 namespace r1lab {
@@ -64,6 +65,24 @@ double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const 
   for (int64_t L : b.lengths) f += 3 * ForwardFlopsSequence(model->config(), model->vocab_size(), L);
   if (flops) flops->Add(FlopPhase::kTrain, f);
   return loss.item<double>();
+}
+
+double SupervisedSteps(Transformer& model, torch::optim::Optimizer& opt,
+                       const std::vector<std::pair<std::string, std::string>>& data, int steps, int batch_size,
+                       const OptimConfig& optim, int64_t first_step, int64_t total_steps, Rng& rng,
+                       FlopCounter* flops, int64_t* tokens) {
+  R1_CHECK(!data.empty(), "SupervisedSteps: no data");
+  double loss = 0;
+  for (int s = 0; s < steps; ++s) {
+    std::vector<std::pair<std::string, std::string>> pc;
+    for (int b = 0; b < batch_size; ++b)
+      pc.push_back(data[static_cast<size_t>(rng.Int(0, static_cast<int64_t>(data.size()) - 1))]);
+    const TokenBatch batch = MakeTokenBatch(pc, model->config().max_seq_len());
+    const double lr = ScheduledLr(optim, first_step + s, total_steps);
+    loss = CrossEntropyStep(model, opt, batch, lr, optim.grad_clip(), flops);
+    for (int64_t len : batch.lengths) *tokens += len;
+  }
+  return loss;
 }
 
 }  // namespace r1lab

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "flops.h"
+#include "r1lab.pb.h"
+#include "rng.h"
 #include "transformer.h"
 
 namespace r1lab {
@@ -32,5 +34,15 @@ TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>
 // Returns the loss.
 double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& b, double lr,
                         double grad_clip, FlopCounter* flops);
+
+// Fine-tuning on a fixed set of (prompt, completion) pairs: `steps` steps of
+// CrossEntropyStep on `batch_size` pairs drawn with replacement by `rng`,
+// the learning rate at step first_step + s of total_steps following `optim`.
+// Returns the last step's loss; adds the trained tokens to *tokens.
+// RFT and the MCTS arm's fine-tuning on searched lines use it.
+double SupervisedSteps(Transformer& model, torch::optim::Optimizer& opt,
+                       const std::vector<std::pair<std::string, std::string>>& data, int steps, int batch_size,
+                       const OptimConfig& optim, int64_t first_step, int64_t total_steps, Rng& rng,
+                       FlopCounter* flops, int64_t* tokens);
 
 }  // namespace r1lab

@@ -6,6 +6,7 @@
 #include "error.h"
 #include "io.h"
 #include "runner.h"
+#include "strategy.h"
 #include "test_util.h"
 
 namespace r1lab {
@@ -172,6 +173,38 @@ TEST(Config, EveryCommittedExperimentLoads) {
     ++n;
   }
   EXPECT_GE(n, 7);
+}
+
+// Every case of the Arm.strategy oneof has a strategy registered from its own
+// file (a missing registration, or a library linked without its registrars,
+// shows here), and an arm without one is refused naming every choice.
+TEST(Config, EveryStrategyKindIsRegistered) {
+  const auto* oneof = Arm::descriptor()->FindOneofByName("strategy");
+  ASSERT_NE(oneof, nullptr);
+  for (int i = 0; i < oneof->field_count(); ++i) {
+    Arm arm;
+    arm.set_name("a");
+    arm.GetReflection()->MutableMessage(&arm, oneof->field(i));
+    EXPECT_NO_THROW(MakeStrategy(arm)) << oneof->field(i)->name();
+  }
+  try {
+    ParseResolved<ExperimentConfig>("name: \"x\" seeds: 1 task { arith {} } arms { name: \"a\" }");
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    for (int i = 0; i < oneof->field_count(); ++i)
+      EXPECT_NE(std::string(e.what()).find(oneof->field(i)->name()), std::string::npos) << e.what();
+  }
+}
+
+// --set on the command's config: applied before arm_defaults and defaults.
+TEST(Config, OverridesApplyBeforeArmDefaults) {
+  const std::string path = std::string(R1LAB_SOURCE_DIR) + "/experiments/r1_zero_vs_failures.pbtxt";
+  const ExperimentConfig c = LoadExperiment(path, {"arm_defaults.flop_budget=3e12", "arms[grpo].grpo.optim.lr=3e-4"});
+  for (const Arm& a : c.arms()) EXPECT_DOUBLE_EQ(a.flop_budget(), 3e12) << a.name();
+  EXPECT_DOUBLE_EQ(c.arms(0).grpo().optim().lr(), 3e-4);
+  EXPECT_DOUBLE_EQ(c.arms(1).ppo().optim().lr(), 1e-4);
+  EXPECT_THROW(LoadExperiment(path, {"arms[grpo].grpo.minibatches=100000"}), ConfigError)
+      << "overridden values are validated like the file's";
 }
 
 }  // namespace

@@ -1,3 +1,5 @@
+// (In the train suite: it checks that real datasets load through the tasks layer and
+// encode with the model layer's tokenizer, the two layers train/ sits on.)
 // The math verifier on real data (../shared/data, see its README). Skipped
 // with a message when the folder is absent, as in a user's fresh clone.
 #include <fstream>

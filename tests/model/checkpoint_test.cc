@@ -5,7 +5,6 @@
 #include "checkpoint.h"
 #include "error.h"
 #include "io.h"
-#include "sft.h"
 #include "test_util.h"
 
 namespace r1lab {
@@ -16,7 +15,7 @@ using testing::TinyModel;
 TEST(Checkpoint, RoundTripRestoresModelOptimizerStepAndRng) {
   const std::string dir = testing::TempDir("ckpt");
   Transformer m = MakeModel(TinyModel(), 50);
-  auto opt = MakeAdamW(m, OptimConfig());
+  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-3));
   torch::Tensor t = torch::randint(0, 50, {2, 8}, torch::kLong);
   // One step so the optimizer has state.
   (-NextTokenStats(m->forward(t).logits, t).logprobs.mean()).backward();
@@ -26,7 +25,7 @@ TEST(Checkpoint, RoundTripRestoresModelOptimizerStepAndRng) {
   ModelConfig other_seed = TinyModel();
   Transformer m2 = MakeModel(other_seed, 50);
   m2->forward(t);  // fresh weights differ only by training
-  auto opt2 = MakeAdamW(m2, OptimConfig());
+  torch::optim::AdamW opt2(m2->parameters(), torch::optim::AdamWOptions(1e-3));
   const CheckpointMeta meta = LoadCheckpoint(dir + "/a.pt", m2, &opt2);
   EXPECT_EQ(meta.step, 42);
   EXPECT_EQ(meta.rng_state, "1 2 3 4 ");

@@ -1,0 +1,119 @@
+// Rejection-sampling fine-tuning (RftConfig in proto/r1lab.proto): sample the
+// current policy, keep what the verifier accepts, fine-tune on it. The
+// report's stage 3 and the expert-iteration baseline that MCTS self-search
+// (search/self_search.h) adds a tree to.
+#include <cstdio>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "answer.h"
+#include "config.h"
+#include "json.h"
+#include "optim.h"
+#include "progress.h"
+#include "reward.h"
+#include "rollout.h"
+#include "strategy.h"
+#include "token_batch.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+namespace {
+
+// The accepted samples of one step: per problem, distinct completions that
+// finished (not truncated) with a right answer (and well-formed, if asked),
+// at most max_kept_per_problem of them, in sampling order.
+struct Kept {
+  std::vector<std::pair<std::string, std::string>> pairs;  // (prompt, completion without <eos>)
+  int accepted = 0;                                        // before de-duplication and the cap
+  int problems = 0;                                        // with at least one kept completion
+};
+
+Kept Accept(const Rollouts& ro, const RftConfig& cfg) {
+  const Tokenizer& tok = Tokenizer::Get();
+  Kept k;
+  const int G = ro.group_size;
+  for (size_t p = 0; p < ro.problems.size(); ++p) {
+    std::set<std::string> seen;
+    for (int i = 0; i < G; ++i) {
+      const size_t r = p * static_cast<size_t>(G) + static_cast<size_t>(i);
+      const Verdict& v = ro.rewards[r].verdict;
+      if (ro.gens[r].truncated || !v.correct || (cfg.require_format() && !v.format_ok)) continue;
+      ++k.accepted;
+      const std::string c = StripEos(tok.Decode(ro.gens[r].tokens));
+      if (static_cast<int>(seen.size()) < cfg.max_kept_per_problem() && seen.insert(c).second)
+        k.pairs.emplace_back(ro.problems[p].prompt, c);
+    }
+    k.problems += !seen.empty();
+  }
+  return k;
+}
+
+class RftStrategy : public Strategy {
+ public:
+  explicit RftStrategy(const Arm& arm) : cfg_(arm.rft()) {}
+
+  void Train(StrategyContext& ctx) override {
+    Rng rng(ctx.seed);
+    torch::optim::AdamW optimizer = MakeAdamW(*ctx.policy, cfg_.optim());
+    const RewardChain reward(cfg_.reward(), cfg_.sampling().max_new_tokens());
+    int64_t tokens_generated = 0, tokens_trained = 0;
+    StrategyLoop loop;
+    loop.steps = cfg_.steps();
+    loop.log_every = cfg_.log_every();
+    loop.optimizer = &optimizer;
+    loop.rng = &rng;
+    loop.tokens = &tokens_generated;
+    loop.step = [&](int64_t step, std::string* note) {
+      const auto t0 = Clock::now();
+      const uint64_t seed = SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
+      const Rollouts ro = SampleRollouts(*ctx.policy, *ctx.task, rng, cfg_.problems_per_step(),
+                                         cfg_.samples_per_problem(), cfg_.sampling(), seed, reward, ctx.flops);
+      for (const Generation& g : ro.gens) tokens_generated += static_cast<int64_t>(g.tokens.size());
+      const Kept kept = Accept(ro, cfg_);
+      const auto t_train0 = Clock::now();
+      const int64_t total = static_cast<int64_t>(cfg_.steps()) * cfg_.sft_steps();
+      const int64_t first = step * cfg_.sft_steps();
+      double loss = 0;
+      if (!kept.pairs.empty())
+        loss = SupervisedSteps(*ctx.policy, optimizer, kept.pairs, cfg_.sft_steps(), cfg_.batch_size(),
+                               cfg_.optim(), first, total, rng, ctx.flops, &tokens_trained);
+      char buf[64];
+      std::snprintf(buf, sizeof buf, " kept %zu", kept.pairs.size());
+      *note = RolloutNote(ro) + buf;
+      Json j;
+      j.Add("accept_rate", static_cast<double>(kept.accepted) / ro.size())
+          .Add("kept", static_cast<int>(kept.pairs.size()))
+          .Add("problems_kept", static_cast<double>(kept.problems) / ro.problems.size())
+          .Add("sft_loss", loss)
+          .Add("lr", ScheduledLr(cfg_.optim(), first + cfg_.sft_steps() - 1, total))
+          .Add("tokens_generated", tokens_generated)
+          .Add("tokens_trained", tokens_trained)
+          .Add("time_generate_s", ro.t_generate)
+          .Add("time_score_s", ro.t_score)
+          .Add("time_train_s", SecondsSince(t_train0))
+          .Add("time_step_s", SecondsSince(t0));
+      return RolloutMetrics(ro, reward) + "," + j.members();
+    };
+    RunStrategyLoop(ctx, loop);
+  }
+
+ private:
+  RftConfig cfg_;
+};
+
+void CheckRftArm(const Arm& a, const ExperimentConfig&, const std::string& p, const std::string& src) {
+  const RftConfig& c = a.rft();
+  if (c.reward().overlong_buffer() >= c.sampling().max_new_tokens())
+    ConfigFail(src, p + ".rft.reward.overlong_buffer",
+               "must be below sampling.max_new_tokens=" + std::to_string(c.sampling().max_new_tokens()));
+}
+
+void QuickRft(Arm* a) { a->mutable_rft()->set_steps(QuickSteps(a->rft().steps())); }
+
+R1LAB_REGISTER_STRATEGY(Arm::kRft, RftStrategy, CheckRftArm, QuickRft);
+
+}  // namespace
+}  // namespace r1lab

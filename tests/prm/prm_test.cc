@@ -1,0 +1,199 @@
+// PRM study, PRM-guided beam search and the PRM-RL arm on the tiny base.
+#include <gtest/gtest.h>
+
+#include "arith.h"
+#include "arm_runner.h"
+#include "grpo_trainer.h"
+#include "io.h"
+#include "json.h"
+#include "prm_beam.h"
+#include "prm_rl.h"
+#include "prm_study.h"
+#include "process_advantage.h"
+#include "reward_data.h"
+#include "rollout.h"
+#include "scorer.h"
+#include "steps.h"
+#include "tiny_base.h"
+#include "tokenizer.h"
+
+namespace r1lab {
+namespace {
+
+using testing::ParseResolved;
+
+const TaskConfig& SmallTask() { return testing::TinyBaseTask(); }
+Transformer& Base() { return testing::TinyBase(); }
+Transformer CopyOfBase() { return testing::CopyOfTinyBase(); }
+
+using testing::ExpectResumeMatchesStraightRun;
+using testing::RunArm;
+
+// The PRM pipeline end to end on the tiny base: invariants a user relies on.
+TEST(PrmStudy, EndToEndInvariants) {
+  ArithTask task(SmallTask());
+  Transformer base = CopyOfBase();
+  PrmStudySpec spec;
+  spec.label_traces = 40;
+  spec.label_n = 4;
+  spec.train_steps = 40;
+  spec.batch_size = 16;
+  spec.optim = ParseResolved<OptimConfig>("lr: 0.003 warmup_steps: 0");
+  spec.test_problems = 20;
+  spec.candidates = 4;
+  spec.sampling = ParseResolved<SamplingConfig>("temperature: 1 max_new_tokens: 40");
+  const PrmStudy s = RunPrmStudy(base, task, spec);
+  ASSERT_EQ(s.ns, (std::vector<int>{1, 2, 4}));
+  const double at1 = s.bon.at("oracle (pass@N)")[0];
+  for (const auto& [name, acc] : s.bon) {
+    EXPECT_DOUBLE_EQ(acc[0], at1) << name << ": with one candidate every method picks it";
+    for (size_t i = 0; i < acc.size(); ++i) EXPECT_LE(acc[i], s.bon.at("oracle (pass@N)")[i] + 1e-12) << name;
+  }
+  EXPECT_EQ(s.labels.traces, 40);
+  EXPECT_GT(s.flops_label, 0);
+  EXPECT_GT(s.flops_train, 0);
+  EXPECT_GT(s.flops_score, 0);
+  EXPECT_GE(s.step_auc, 0);
+  EXPECT_LE(s.step_auc, 1);
+  EXPECT_NE(PrmStudyTable(s).find("| PRM min |"), std::string::npos);
+  EXPECT_GE(s.beam_accuracy, 0);
+  EXPECT_LE(s.beam_accuracy, 1);
+  EXPECT_GT(s.beam_tokens, 0);
+  EXPECT_GT(s.bon_tokens, 0);
+  // The base is untouched.
+  auto a = base->named_parameters(), b = Base()->named_parameters();
+  for (auto& item : a) EXPECT_TRUE(torch::equal(item.value(), *b.find(item.key()))) << item.key();
+}
+
+// PRM-guided beam search finishes every problem with one of its beams: a
+// completion that ends in <eos> (or fills the token limit), of at most
+// max_new_tokens tokens, judged by the verifier.
+TEST(PrmBeam, EveryProblemGetsAFinishedCompletion) {
+  ArithTask task(SmallTask());
+  Transformer policy = CopyOfBase();
+  Transformer prm = RewardModelFrom(policy, true);
+  const std::vector<Problem> problems(task.TestSet().begin(), task.TestSet().begin() + 6);
+  BeamSpec spec;
+  spec.beam_width = 2;
+  spec.expansions = 3;
+  spec.sampling = ParseResolved<SamplingConfig>("temperature: 1 max_new_tokens: 40");
+  FlopCounter flops;
+  const BeamResult r = PrmBeamSearch(policy, prm, task, problems, spec, &flops);
+  ASSERT_EQ(r.answers.size(), problems.size());
+  const Tokenizer& tok = Tokenizer::Get();
+  int right = 0;
+  for (size_t p = 0; p < problems.size(); ++p) {
+    const std::vector<int> ids = tok.Encode(r.answers[p]);
+    EXPECT_LE(ids.size(), 40u);
+    EXPECT_TRUE(ids.back() == Tokenizer::kEos || ids.size() == 40u) << r.answers[p];
+    EXPECT_EQ(r.correct[p], task.Verify(r.answers[p], problems[p]).correct);
+    right += r.correct[p];
+  }
+  EXPECT_DOUBLE_EQ(r.accuracy, right / 6.0);
+  EXPECT_GT(flops.Get(FlopPhase::kGenerate), 0);
+  EXPECT_GT(flops.Get(FlopPhase::kScore), 0);
+}
+
+// ---- PRM-RL
+
+PrmRlConfig SmallPrmRl(const std::string& extra) {
+  return ParseResolved<PrmRlConfig>(
+      "grpo { prompts_per_step: 4 group_size: 4 optim { lr: 1e-3 warmup_steps: 2 min_lr_ratio: 1 } "
+      "sampling { max_new_tokens: 40 } } "
+      "reward_model { label_traces: 24 label_n: 2 train_steps: 6 batch_size: 8 } shift_problems: 4 " + extra);
+}
+
+// With the learned reward weighted 0 and the rule reward 1, PRM-RL is GRPO:
+// the same weights step for step; the reward model's costs are charged on
+// top, and its metrics and the shift measurement are logged.
+TEST(PrmRl, RuleOnlyMixIsExactlyGrpo) {
+  const std::string dir = testing::TempDir("prm_rl_rule");
+  Arm prm;
+  prm.set_name("prm_rl");
+  *prm.mutable_prm_rl() = SmallPrmRl("learned_weight: 0 rule_weight: 1");
+  Transformer a = CopyOfBase(), b = CopyOfBase();
+  FlopCounter fa, fb;
+  {  // GRPO alone: the shared step for 3 steps, as the GRPO arm runs it (seed 9)
+    ArithTask task(SmallTask());
+    GrpoConfig cfg = SmallPrmRl("").grpo();
+    cfg.set_steps(3);
+    GrpoTrainer t(a, task, cfg, 9, &fa);
+    std::string note;
+    for (int step = 0; step < 3; ++step) t.Step(step, &note);
+  }
+  RunArm(prm, 3, dir + "/b.pt", b, fb, dir + "/b.jsonl");
+  auto pa = a->named_parameters(), pb = b->named_parameters();
+  for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+  EXPECT_GT(fb.Get(FlopPhase::kLabel), 0);
+  EXPECT_GT(fb.Get(FlopPhase::kRewardTrain), 0);
+  EXPECT_GT(fb.Get(FlopPhase::kRewardScore), 0) << "scoring rollouts with the reward model";
+  EXPECT_DOUBLE_EQ(fb.Get(FlopPhase::kScore), fa.Get(FlopPhase::kScore));
+  EXPECT_DOUBLE_EQ(fb.Get(FlopPhase::kGenerate), fa.Get(FlopPhase::kGenerate));
+  const auto lines = ReadLines(dir + "/b.jsonl");
+  ASSERT_EQ(lines.size(), 5u);  // reward model, 3 steps, shift
+  EXPECT_NE(lines[0].find("\"reward_model\""), std::string::npos);
+  const JsonValue step = JsonValue::Parse(lines[1]);
+  for (const char* key : {"proxy_reward", "true_accuracy", "hacking_gap", "proxy_auc", "steps_mean",
+                          "repeated_step_rate", "no_answer_rate"})
+    EXPECT_NE(step.find(key), nullptr) << key;
+  EXPECT_NEAR(step.num("hacking_gap"), step.num("proxy_reward") - step.num("true_accuracy"), 1e-12);
+  const JsonValue shift = JsonValue::Parse(lines[4]).at("shift");
+  EXPECT_EQ(shift.at("base").num("samples"), 16);
+  EXPECT_EQ(shift.at("policy").num("samples"), 16);
+}
+
+// Killed after 2 steps, resumed to 4: the reward model comes back from its
+// checkpoint (no second labelling bill) and the weights match a straight run.
+TEST(PrmRl, ResumeKeepsTheRewardModelAndMatchesAStraightRun) {
+  const std::string dir = testing::TempDir("prm_rl_resume");
+  Arm arm;
+  arm.set_name("prm_rl");
+  *arm.mutable_prm_rl() = SmallPrmRl("");
+  FlopCounter f1;
+  ExpectResumeMatchesStraightRun(arm, dir, f1);
+}
+
+// Dense process rewards: each token's advantage is the suffix sum of the
+// group-normalised step scores (reference: ProcessAdvantages on step ends
+// found by re-encoding each step's prefix), and rule_weight adds the rule
+// reward's group advantage to every token.
+TEST(PrmRl, DenseAdvantagesFollowTheStepEnds) {
+  ArithTask task(SmallTask());
+  PrmRlConfig cfg = SmallPrmRl("dense: true rule_weight: 0.5 learned_weight: 2");
+  cfg.mutable_grpo()->set_std_epsilon(0.05);  // the arm's epsilon, not the default, normalises
+  Transformer policy = CopyOfBase();
+  Transformer rm = MakeModel([] { ModelConfig c = Base()->config(); c.set_prm_head(true); return c; }(),
+                             Base()->vocab_size());
+  FlopCounter flops;
+  Rng rng(3);
+  RewardChain chain(cfg.grpo().reward(), 40);
+  Rollouts ro = SampleRollouts(policy, task, rng, 3, 4, cfg.grpo().sampling(), 5, chain, &flops);
+  const std::vector<double> rule = ro.totals();
+  LearnedReward reward(cfg, rm, &flops);
+  reward.Score(ro);
+  const Tokenizer& tok = Tokenizer::Get();
+  std::vector<StepRewards> steps;
+  for (int k = 0; k < ro.size(); ++k) {
+    const std::string c = tok.Decode(ro.gens[k].tokens);
+    const std::string prompt = ro.problems[k / 4].prompt;
+    PrmExample e{prompt, c, SegmentSteps(c, {Segmenter::kLine}), {}};
+    StepRewards s;
+    s.length = static_cast<int>(ro.gens[k].tokens.size());
+    s.rewards = ScoreSteps(rm, {e})[0];
+    const int64_t P = 1 + static_cast<int64_t>(tok.Encode(prompt).size());
+    for (int64_t pos : StepEndPositions(prompt, c, e.steps)) s.end_tokens.push_back(static_cast<int>(pos - P));
+    steps.push_back(s);
+  }
+  const auto process = ProcessAdvantages(steps, 4, cfg.grpo().std_epsilon());
+  const auto outcome = GroupAdvantages(rule, 4, GROUP_ZSCORE, cfg.grpo().std_epsilon());
+  ASSERT_EQ(ro.token_advantages.size(), 12u);
+  for (int k = 0; k < 12; ++k) {
+    ASSERT_EQ(ro.token_advantages[k].size(), process[k].size());
+    for (size_t j = 0; j < process[k].size(); ++j)
+      EXPECT_NEAR(ro.token_advantages[k][j], 2 * process[k][j] + 0.5 * outcome[k], 1e-4) << k << " " << j;
+  }
+  EXPECT_THROW(LearnedReward(SmallPrmRl("dense: true reward_model { kind: ORM }"), rm, &flops), ConfigError);
+}
+
+}  // namespace
+}  // namespace r1lab

@@ -1,0 +1,97 @@
+// Rejection-sampling fine-tuning (rl/rft.cc) on the tiny base.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "arith.h"
+#include "config.h"
+#include "arm_runner.h"
+#include "error.h"
+#include "evaluator.h"
+#include "io.h"
+#include "json.h"
+#include "tiny_base.h"
+
+namespace r1lab {
+namespace {
+
+using testing::ParseResolved;
+
+Arm SmallRft(const std::string& extra) {
+  Arm arm;
+  arm.set_name("rft");
+  RftConfig cfg = ParseResolved<RftConfig>(
+      "problems_per_step: 8 samples_per_problem: 4 sft_steps: 2 batch_size: 16 "
+      "optim { lr: 3e-4 warmup_steps: 0 min_lr_ratio: 1 } sampling { max_new_tokens: 40 } ");
+  RftConfig more;
+  ParseConfigText(extra, "<test>", &more);
+  cfg.MergeFrom(more);
+  *arm.mutable_rft() = cfg;
+  return arm;
+}
+
+// Killed after 2 steps and resumed to 4, RFT matches a straight run; every
+// step logs what it kept, and only training and generation are charged.
+TEST(Rft, ResumeMatchesAStraightRunAndStepsLogWhatWasKept) {
+  const std::string dir = testing::TempDir("rft_resume");
+  FlopCounter f;
+  testing::ExpectResumeMatchesStraightRun(SmallRft(""), dir, f);
+  EXPECT_GT(f.Get(FlopPhase::kGenerate), 0);
+  EXPECT_GT(f.Get(FlopPhase::kTrain), 0);
+  EXPECT_EQ(f.Get(FlopPhase::kLabel), 0);
+  const auto lines = ReadLines(dir + "/a.jsonl");
+  ASSERT_EQ(lines.size(), 4u);
+  for (const std::string& l : lines) {
+    const JsonValue j = JsonValue::Parse(l);
+    EXPECT_LE(j.num("kept"), 8 * 4);
+    EXPECT_GE(j.num("accept_rate"), 0);
+    EXPECT_LE(j.num("accept_rate"), 1);
+    EXPECT_LE(j.num("problems_kept"), 1);
+  }
+}
+
+// The cap keeps at most max_kept_per_problem completions per problem, and
+// identical completions count once: greedy sampling (every sample of a
+// problem the same) keeps at most one per problem even with a cap of 4.
+TEST(Rft, KeepsAtMostTheCapOfDistinctCompletions) {
+  const std::string dir = testing::TempDir("rft_cap");
+  Transformer m = testing::CopyOfTinyBase();
+  FlopCounter f;
+  testing::RunArm(SmallRft("max_kept_per_problem: 1"), 2, dir + "/a.pt", m, f, dir + "/a.jsonl");
+  for (const std::string& l : ReadLines(dir + "/a.jsonl")) {
+    const JsonValue j = JsonValue::Parse(l);
+    EXPECT_EQ(j.num("kept"), j.num("problems_kept") * 8) << l;
+  }
+  Transformer same = testing::CopyOfTinyBase();
+  FlopCounter g;
+  testing::RunArm(SmallRft("max_kept_per_problem: 4 sampling { temperature: 0 max_new_tokens: 40 }"), 1, dir + "/b.pt", same, g,
+                  dir + "/b.jsonl");
+  const JsonValue j = JsonValue::Parse(ReadLines(dir + "/b.jsonl")[0]);
+  EXPECT_LE(j.num("kept"), 8) << "greedy samples of one problem are one distinct completion";
+}
+
+TEST(Rft, OverlongBufferBeyondTheSampleLengthIsAConfigError) {
+  EXPECT_THROW(ParseResolved<ExperimentConfig>(
+                   "name: \"x\" seeds: 1 task { arith {} } arms { name: \"r\" rft { sampling { max_new_tokens: 40 } "
+                   "reward { overlong_buffer: 40 } } }"),
+               ConfigError);
+}
+
+// Sample, keep the verified, fine-tune: held-out pass@1 of the tiny base rises
+// (0.352 -> 0.506 when written, on an AMD EPYC).
+TEST(Learning, RftRaisesHeldOutPassAt1) {
+  ArithTask task(testing::TinyBaseTask());
+  Transformer m = testing::CopyOfTinyBase();
+  const EvalConfig ec = ParseResolved<EvalConfig>("num_problems: 60 samples_per_problem: 8 sampling { max_new_tokens: 40 }");
+  const EvalResult before = Evaluate(m, task, ec);
+  Arm arm = SmallRft("problems_per_step: 16");
+  const std::string dir = testing::TempDir("rft_learning");
+  FlopCounter f;
+  testing::RunArm(arm, 24, dir + "/a.pt", m, f, dir + "/a.jsonl");
+  const EvalResult after = Evaluate(m, task, ec);
+  std::printf("RFT learning test: pass@1 %.3f -> %.3f\n", before.pass1, after.pass1);
+  EXPECT_GT(after.pass1, before.pass1 + 0.08) << "before\n" << EvalTable(before) << "after\n" << EvalTable(after);
+}
+
+}  // namespace
+}  // namespace r1lab

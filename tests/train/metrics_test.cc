@@ -1,0 +1,49 @@
+// Evaluation statistics (train/metrics.h) against hand and reference computations.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "metrics.h"
+
+namespace r1lab {
+namespace {
+
+// Reference: the definition 1 - C(n-c, k) / C(n, k), in double precision.
+double Binom(int n, int k) {
+  if (k < 0 || k > n) return 0;
+  double r = 1;
+  for (int i = 1; i <= k; ++i) r = r * (n - k + i) / i;
+  return r;
+}
+
+TEST(PassAtK, HandComputedValues) {
+  EXPECT_DOUBLE_EQ(PassAtK(5, 2, 1), 0.4);
+  EXPECT_NEAR(PassAtK(5, 2, 2), 1.0 - 3.0 / 10.0, 1e-12);       // C(3,2)/C(5,2)
+  EXPECT_NEAR(PassAtK(10, 3, 5), 1.0 - 21.0 / 252.0, 1e-12);    // C(7,5)/C(10,5)
+  EXPECT_DOUBLE_EQ(PassAtK(10, 0, 4), 0.0);
+  EXPECT_DOUBLE_EQ(PassAtK(4, 4, 2), 1.0);
+  EXPECT_DOUBLE_EQ(PassAtK(8, 6, 3), 1.0);  // fewer than k wrong: always a hit
+}
+
+TEST(PassAtK, MatchesBinomialDefinition) {
+  for (int n : {1, 7, 16, 40})
+    for (int c = 0; c <= n; c += 3)
+      for (int k = 1; k <= n; k += 2)
+        EXPECT_NEAR(PassAtK(n, c, k), 1.0 - Binom(n - c, k) / Binom(n, k), 1e-9) << n << " " << c << " " << k;
+}
+
+TEST(MajorityVote, CountsAnswersAndBreaksTiesByFirstSeen) {
+  EXPECT_EQ(MajorityAnswer({"3", "5", "5", "3", "5"}), "5");
+  EXPECT_EQ(MajorityAnswer({"7", "", "2", "2", "7"}), "7");
+  EXPECT_EQ(MajorityAnswer({"", "", "4"}), "4");
+  EXPECT_EQ(MajorityAnswer({"", ""}), "");
+}
+
+TEST(ReflectiveWords, WholeWordsCaseInsensitive) {
+  EXPECT_EQ(CountWord("Wait, wait. awaits waiting", "wait"), 2);
+  EXPECT_EQ(CountReflectiveWords("but check: however, I verify; butter"), 4);
+  EXPECT_EQ(CountReflectiveWords("no reflection"), 0);
+}
+
+}  // namespace
+}  // namespace r1lab
