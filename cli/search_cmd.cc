@@ -66,7 +66,7 @@ std::string RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig
     vc.set_pretrain_steps(200);
     vc.set_batch_size(32);
     value = RewardModelFrom(policy, true);
-    PretrainValueNetwork(policy, value, task, vc, sampling, spec.seed + 11, &value_flops, &value_flops);
+    PretrainValueNetwork(policy, value, task, vc, sampling, spec.seed + 11, &value_flops);
   }
 
   // MCTS as play, `per_call` problems per batched search; one pass per

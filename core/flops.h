@@ -29,13 +29,40 @@ const char* FlopPhaseName(FlopPhase p);
 // Thread-safe counters per phase.
 class FlopCounter {
  public:
-  void Add(FlopPhase p, double flops) { c_[static_cast<int>(p)].fetch_add(flops); }
+  // Books to `p`, or to the phase of the innermost FlopPhaseScope alive on
+  // this counter.
+  void Add(FlopPhase p, double flops) {
+    const int scoped = scope_.load();
+    c_[scoped >= 0 ? scoped : static_cast<int>(p)].fetch_add(flops);
+  }
   double Get(FlopPhase p) const { return c_[static_cast<int>(p)].load(); }
   double Total() const;
   void Set(FlopPhase p, double v) { c_[static_cast<int>(p)].store(v); }
 
  private:
+  friend class FlopPhaseScope;
   std::atomic<double> c_[static_cast<int>(FlopPhase::kCount)]{};
+  std::atomic<int> scope_{-1};
+};
+
+// While alive, every FLOP added to `counter` is booked to `phase`, whatever
+// phase the code spending it names: sampling and labelling a reward model's
+// data runs the generation code, but its FLOPs are the kLabel phase's. So
+// costs are booked where they are spent, never counted aside and re-booked.
+// Scopes nest; a null counter is allowed (nothing is counted).
+class FlopPhaseScope {
+ public:
+  FlopPhaseScope(FlopCounter* counter, FlopPhase phase)
+      : counter_(counter), previous_(counter ? counter->scope_.exchange(static_cast<int>(phase)) : -1) {}
+  ~FlopPhaseScope() {
+    if (counter_) counter_->scope_.store(previous_);
+  }
+  FlopPhaseScope(const FlopPhaseScope&) = delete;
+  FlopPhaseScope& operator=(const FlopPhaseScope&) = delete;
+
+ private:
+  FlopCounter* counter_;
+  int previous_;
 };
 
 }  // namespace r1lab

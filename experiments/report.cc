@@ -13,6 +13,7 @@
 #include "error.h"
 #include "io.h"
 #include "json.h"
+#include "records.h"
 
 namespace r1lab {
 
@@ -28,34 +29,31 @@ struct Point {
   std::map<int, double> level_length;   // level -> mean length
 };
 
-Point ParseEval(const JsonValue& e, int n) {
+Point ParseEval(const EvalRecord& e, int n) {
   Point p;
-  p.pass1 = e.num("pass1");
-  p.maj = e.num("maj");
-  p.format = e.num("format_rate");
-  p.length = e.num("mean_length");
-  p.reflect = e.num("reflect_per_1k");
-  p.wait = e.num("wait_per_1k");
-  if (const JsonValue* l = e.find("language_consistency")) p.language = l->number();
-  if (const JsonValue* v = e.find("steps_mean")) p.steps_mean = v->number();
-  if (const JsonValue* v = e.find("repeated_step_rate")) p.repeated = v->number();
-  if (const JsonValue* v = e.find("no_answer_rate")) p.no_answer = v->number();
-  for (const auto& [k, v] : e.at("pass_at").members()) p.pass_at[std::stoi(k)] = v.number();
+  p.pass1 = e.pass1();
+  p.maj = e.maj();
+  p.format = e.format_rate();
+  p.length = e.mean_length();
+  p.reflect = e.reflect_per_1k();
+  p.wait = e.wait_per_1k();
+  if (e.has_language_consistency()) p.language = e.language_consistency();
+  if (e.has_steps_mean()) p.steps_mean = e.steps_mean();
+  if (e.has_repeated_step_rate()) p.repeated = e.repeated_step_rate();
+  if (e.has_no_answer_rate()) p.no_answer = e.no_answer_rate();
+  for (const auto& [k, v] : e.pass_at()) p.pass_at[k] = v;
   p.pass_n = p.pass_at.count(n) ? p.pass_at[n] : 0;
-  for (const JsonValue& l : e.at("by_level").array()) {
-    const int level = static_cast<int>(l.num("level"));
-    p.level_pass1[level] = l.num("pass1");
-    p.level_length[level] = l.num("mean_length");
+  for (const LevelRecord& l : e.by_level()) {
+    p.level_pass1[l.level()] = l.pass1();
+    p.level_length[l.level()] = l.mean_length();
   }
   return p;
 }
 
 Point ReadEvalFile(const std::string& path, int n) {
-  try {
-    return ParseEval(JsonValue::Parse(ReadFile(path)), n);
-  } catch (const InputError& e) {
-    throw IoError(path + ": " + e.what());
-  }
+  EvalRecord e;
+  RecordFromJson(ReadFile(path), path, &e);
+  return ParseEval(e, n);
 }
 
 // A learned-reward arm's training step: the proxy and the truth on the same samples.
@@ -98,11 +96,17 @@ struct Run {
 Run ReadRun(const std::string& rdir, int n) {
   Run r;
   r.final = ReadEvalFile(rdir + "/eval.json", n);
-  const JsonValue done = JsonValue::Parse(ReadFile(rdir + "/done.json"));
-  r.flops = done.num("flops");
-  r.wall = done.num("wall_s");
-  if (const JsonValue* ph = done.find("flops_by_phase"))
-    for (const auto& [k, v] : ph->members()) r.phase_flops[k] = v.number();
+  DoneRecord done;
+  RecordFromJson(ReadFile(rdir + "/done.json"), rdir + "/done.json", &done);
+  r.flops = done.flops();
+  r.wall = done.wall_s();
+  if (done.has_flops_by_phase()) {
+    const FlopsByPhase& ph = done.flops_by_phase();
+    const auto* d = FlopsByPhase::descriptor();
+    for (int f = 0; f < d->field_count(); ++f)
+      if (ph.GetReflection()->HasField(ph, d->field(f)))
+        r.phase_flops[d->field(f)->name()] = ph.GetReflection()->GetDouble(ph, d->field(f));
+  }
   auto view = [](const JsonValue& v) {
     RmView out;
     out.outcome_auc = v.num("outcome_auc");
@@ -111,10 +115,12 @@ Run ReadRun(const std::string& rdir, int n) {
   };
   for (const std::string& line : ReadLines(rdir + "/metrics.jsonl")) {
     const JsonValue j = JsonValue::Parse(line);
-    if (const JsonValue* e = j.find("eval")) {
-      Point p = ParseEval(*e, n);
-      p.step = j.num("step");
-      p.flops = j.num("flops");
+    if (j.find("eval")) {
+      EvalLine e;
+      RecordFromJson(line, rdir + "/metrics.jsonl", &e);
+      Point p = ParseEval(e.eval(), n);
+      p.step = e.step();
+      p.flops = e.flops();
       r.curve.push_back(p);
     } else if (const JsonValue* rm = j.find("reward_model")) {
       if (const JsonValue* f1 = rm->find("label_f1")) r.label_f1 = f1->number();

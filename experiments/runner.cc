@@ -16,6 +16,7 @@
 #include "io.h"
 #include "json.h"
 #include "progress.h"
+#include "records.h"
 #include "report.h"
 #include "sft.h"
 #include "strategy.h"
@@ -261,7 +262,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         std::optional<EvalResult> last;
         ctx.evaluate = [&](int64_t) {
           last = Evaluate(policy, *task, cfg.eval());
-          return EvalToJson(*last);
+          return EvalToRecord(*last);
         };
         MakeStrategy(arm)->Train(ctx);
         const double train_flops = flops.Total();
@@ -274,18 +275,19 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         std::fprintf(stderr, "%s: held-out pass@1 %.1f%%, %.3g FLOPs (budget %s), %.0f s\n", ctx.label.c_str(),
                      100 * r.pass1, train_flops,
                      arm.flop_budget() > 0 ? JsonNumber(arm.flop_budget()).c_str() : "none", wall);
-        Json phases;
-        for (int ph = 0; ph < static_cast<int>(FlopPhase::kCount); ++ph)
-          phases.Add(FlopPhaseName(static_cast<FlopPhase>(ph)), flops.Get(static_cast<FlopPhase>(ph)));
-        WriteFileAtomic(done, Json()
-                                  .Add("commit", GitCommit())
-                                  .Add("flops", train_flops)
-                                  .Add("flops_by_phase", phases)
-                                  .Add("flop_budget", arm.flop_budget())
-                                  .Add("wall_s", wall)
-                                  .Add("checkpoint", ckpt)
-                                  .str() +
-                                  "\n");
+        DoneRecord d;
+        d.set_commit(GitCommit());
+        d.set_flops(train_flops);
+        FlopsByPhase* phases = d.mutable_flops_by_phase();
+        for (int ph = 0; ph < static_cast<int>(FlopPhase::kCount); ++ph) {
+          const auto* f = FlopsByPhase::descriptor()->FindFieldByName(FlopPhaseName(static_cast<FlopPhase>(ph)));
+          R1_CHECK(f, "FlopsByPhase lacks a FLOP phase");
+          phases->GetReflection()->SetDouble(phases, f, flops.Get(static_cast<FlopPhase>(ph)));
+        }
+        d.set_flop_budget(arm.flop_budget());
+        d.set_wall_s(wall);
+        d.set_checkpoint(ckpt);
+        WriteFileAtomic(done, RecordToJson(d) + "\n");
       }
     }
   }

@@ -205,17 +205,23 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
     std::vector<Problem> problems;
     for (int i = 0; i < traces; ++i) problems.push_back(task.SampleTrain(rng));
     ds.seed = seed;
-    FlopCounter label, train;
-    const RewardData data = BuildRewardData(policy, task, problems, ds, &label);
-    const double loss =
-        TrainRewardModel(rm, rmc.kind() == PRM ? data.prm : data.orm, steps, rmc.batch_size(), rmc.optim(), rng, &train);
-    ctx.flops->Add(FlopPhase::kLabel, label.Total());
-    ctx.flops->Add(FlopPhase::kRewardTrain, train.Total());
+    const double label0 = ctx.flops->Get(FlopPhase::kLabel), train0 = ctx.flops->Get(FlopPhase::kRewardTrain);
+    RewardData data;
+    {
+      FlopPhaseScope label(ctx.flops, FlopPhase::kLabel);
+      data = BuildRewardData(policy, task, problems, ds, ctx.flops);
+    }
+    double loss = 0;
+    {
+      FlopPhaseScope train(ctx.flops, FlopPhase::kRewardTrain);
+      loss = TrainRewardModel(rm, rmc.kind() == PRM ? data.prm : data.orm, steps, rmc.batch_size(), rmc.optim(), rng,
+                              ctx.flops);
+    }
     Json j;
     j.Add("examples", static_cast<int>((rmc.kind() == PRM ? data.prm : data.orm).size()))
         .Add("final_bce", loss)
-        .Add("flops_label", label.Total())
-        .Add("flops_train", train.Total());
+        .Add("flops_label", ctx.flops->Get(FlopPhase::kLabel) - label0)
+        .Add("flops_train", ctx.flops->Get(FlopPhase::kRewardTrain) - train0);
     if (data.has_truth && rmc.kind() == PRM)
       j.Add("label_precision", data.quality.precision())
           .Add("label_recall", data.quality.recall())

@@ -65,8 +65,7 @@ struct SftRun {
   int checkpoint_every = 0;        // also rewrite it every this many steps (0 = eval points only)
   JsonlWriter* metrics = nullptr;  // training lines and eval points
   int eval_every = 0;              // 0 = no periodic eval
-  // Returns the eval point's JSON object (spliced into the metrics line).
-  std::function<std::string(int64_t step)> eval;
+  std::function<EvalRecord(int64_t step)> eval;  // the eval point's record
   std::string label = "sft";
 };
 // Returns the number of steps run in total (including resumed ones).

@@ -17,7 +17,7 @@
 namespace r1lab {
 
 void PretrainValueNetwork(Transformer& policy, Transformer& value, const Task& task, const ValueNetConfig& cfg,
-                          const SamplingConfig& sampling, uint64_t seed, FlopCounter* label, FlopCounter* train) {
+                          const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops) {
   Rng rng(seed);
   std::vector<Problem> problems;
   for (int i = 0; i < cfg.pretrain_traces(); ++i) problems.push_back(task.SampleTrain(rng));
@@ -27,8 +27,13 @@ void PretrainValueNetwork(Transformer& policy, Transformer& value, const Task& t
   ds.segmenter = {Segmenter::kTokenChunk, "", cfg.chunk_tokens()};
   ds.sampling = sampling;
   ds.seed = seed + 1;
-  const RewardData data = BuildRewardData(policy, task, problems, ds, label);
-  TrainRewardModel(value, data.prm, cfg.pretrain_steps(), cfg.batch_size(), cfg.optim(), rng, train);
+  RewardData data;
+  {
+    FlopPhaseScope label(flops, FlopPhase::kLabel);
+    data = BuildRewardData(policy, task, problems, ds, flops);
+  }
+  FlopPhaseScope train(flops, FlopPhase::kRewardTrain);
+  TrainRewardModel(value, data.prm, cfg.pretrain_steps(), cfg.batch_size(), cfg.optim(), rng, flops);
 }
 
 std::vector<PrmExample> OutcomePrefixExamples(const std::vector<std::string>& prompts,
@@ -166,23 +171,67 @@ bool EndsWithEos(const std::string& line) { return StripEos(line).size() != line
 
 }  // namespace
 
-void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx) {
-  const Task& task = *ctx.task;
-  const SearchConfig& sc = cfg.search();
-  const bool use_value = sc.leaf_value() != ROLLOUT;
-  const int chunk = cfg.value().chunk_tokens();
-  Transformer value = use_value ? RewardModelFrom(*ctx.policy, true) : Transformer(nullptr);
-  torch::optim::AdamW optimizer = MakeAdamW(*ctx.policy, cfg.optim());
-  Rng rng(SplitMix64(ctx.seed ^ 0x5e1f5ea7c4ULL));
-  int64_t tokens_trained = 0;
+namespace {
+
+// What one iteration's search left: per problem the played line and its
+// outcome, the best right line found (the fine-tuning trace), and the tree
+// statistics.
+struct Harvest {
+  std::vector<std::string> prompts, lines, trace_prompts, traces;
+  std::vector<bool> outcomes;
+  int solved = 0, found = 0, sound = 0, judged = 0;
+  double visited = 0, branching = 0, depth = 0;
+};
+
+// The arm: pretrain the value network (unless leaves are rollouts), then
+// each iteration search fresh problems, fine-tune on the best right lines and
+// train the value network on the played lines' outcomes.
+class SelfSearch {
+ public:
+  SelfSearch(const MctsConfig& cfg, StrategyContext& ctx)
+      : cfg_(cfg), ctx_(ctx), task_(*ctx.task), use_value_(cfg.search().leaf_value() != ROLLOUT),
+        value_(use_value_ ? RewardModelFrom(*ctx.policy, true) : Transformer(nullptr)),
+        optimizer_(MakeAdamW(*ctx.policy, cfg.optim())), rng_(SplitMix64(ctx.seed ^ 0x5e1f5ea7c4ULL)) {}
+
+  void Run() {
+    StrategyLoop loop;
+    loop.steps = cfg_.steps();
+    loop.log_every = cfg_.log_every();
+    loop.optimizer = &optimizer_;
+    loop.rng = &rng_;
+    if (use_value_) loop.aux.push_back({".value", &value_, nullptr});
+    loop.tokens = &tokens_trained_;
+    if (use_value_) loop.init = [&]() { PretrainValue(); };
+    loop.step = [&](int64_t step, std::string* note) { return Step(step, note); };
+    const int64_t last = RunStrategyLoop(ctx_, loop);
+    if (use_value_) HeldoutValue(last, "end");
+  }
+
+ private:
+  void PretrainValue() {
+    std::fprintf(stderr, "%s: labelling %d base samples and training the value network\n", ctx_.label.c_str(),
+                 cfg_.value().pretrain_traces());
+    const double label0 = ctx_.flops->Get(FlopPhase::kLabel), train0 = ctx_.flops->Get(FlopPhase::kRewardTrain);
+    PretrainValueNetwork(*ctx_.policy, value_, task_, cfg_.value(), cfg_.search().sampling(),
+                         SplitMix64(ctx_.seed ^ 0x7a1eULL), ctx_.flops);
+    if (ctx_.metrics)
+      ctx_.metrics->Write(Json()
+                              .Add("step", 0)
+                              .Add("flops", ctx_.flops->Total())
+                              .Add("value_network", Json()
+                                                        .Add("flops_label", ctx_.flops->Get(FlopPhase::kLabel) - label0)
+                                                        .Add("flops_train", ctx_.flops->Get(FlopPhase::kRewardTrain) - train0))
+                              .str());
+    HeldoutValue(0, "start");
+  }
 
   // The value network on held-out problems, against Monte Carlo targets of
   // the current policy's samples (a measurement, not charged).
-  auto heldout = [&](int64_t step, const char* when) {
-    const int np = std::min<int>(cfg.value().heldout_problems(), static_cast<int>(task.TestSet().size()));
-    const std::vector<Problem> problems(task.TestSet().begin(), task.TestSet().begin() + np);
-    const auto bins = ValueErrorByDepth(*ctx.policy, value, task, problems, ctx.experiment->eval().sampling(), chunk,
-                                        SplitMix64(ctx.seed ^ 0x4e1dULL));
+  void HeldoutValue(int64_t step, const char* when) {
+    const int np = std::min<int>(cfg_.value().heldout_problems(), static_cast<int>(task_.TestSet().size()));
+    const std::vector<Problem> problems(task_.TestSet().begin(), task_.TestSet().begin() + np);
+    const auto bins = ValueErrorByDepth(*ctx_.policy, value_, task_, problems, ctx_.experiment->eval().sampling(),
+                                        cfg_.value().chunk_tokens(), SplitMix64(ctx_.seed ^ 0x4e1dULL));
     const ValueErrorBin all = OverallValueError(bins);  // calibration: mean prediction against mean target
     std::vector<double> by_depth, by_depth_constant, target, prediction;
     for (const ValueErrorBin& b : bins) {
@@ -191,175 +240,158 @@ void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx) {
       target.push_back(b.mean_target);
       prediction.push_back(b.mean_prediction);
     }
-    if (ctx.metrics)
-      ctx.metrics->Write(Json()
-                             .Add("step", step)
-                             .Add("flops", ctx.flops->Total())
-                             .Add("value_heldout", Json()
-                                                       .Add("when", when)
-                                                       .Add("mae", all.mae)
-                                                       .Add("mae_constant", all.constant_mae)
-                                                       .Add("mean_target", all.mean_target)
-                                                       .Add("mean_prediction", all.mean_prediction)
-                                                       .Add("mae_by_depth", by_depth)
-                                                       .Add("mae_constant_by_depth", by_depth_constant)
-                                                       .Add("mean_target_by_depth", target)
-                                                       .Add("mean_prediction_by_depth", prediction))
-                             .str());
-  };
+    if (!ctx_.metrics) return;
+    ctx_.metrics->Write(Json()
+                            .Add("step", step)
+                            .Add("flops", ctx_.flops->Total())
+                            .Add("value_heldout", Json()
+                                                      .Add("when", when)
+                                                      .Add("mae", all.mae)
+                                                      .Add("mae_constant", all.constant_mae)
+                                                      .Add("mean_target", all.mean_target)
+                                                      .Add("mean_prediction", all.mean_prediction)
+                                                      .Add("mae_by_depth", by_depth)
+                                                      .Add("mae_constant_by_depth", by_depth_constant)
+                                                      .Add("mean_target_by_depth", target)
+                                                      .Add("mean_prediction_by_depth", prediction))
+                            .str());
+  }
 
-  StrategyLoop loop;
-  loop.steps = cfg.steps();
-  loop.log_every = cfg.log_every();
-  loop.optimizer = &optimizer;
-  loop.rng = &rng;
-  if (use_value) loop.aux.push_back({".value", &value, nullptr});
-  loop.tokens = &tokens_trained;
-  if (use_value)
-    loop.init = [&]() {
-      std::fprintf(stderr, "%s: labelling %d base samples and training the value network\n", ctx.label.c_str(),
-                   cfg.value().pretrain_traces());
-      FlopCounter label, train;
-      PretrainValueNetwork(*ctx.policy, value, task, cfg.value(), sc.sampling(), SplitMix64(ctx.seed ^ 0x7a1eULL),
-                           &label, &train);
-      ctx.flops->Add(FlopPhase::kLabel, label.Total());
-      ctx.flops->Add(FlopPhase::kRewardTrain, train.Total());
-      if (ctx.metrics)
-        ctx.metrics->Write(Json()
-                               .Add("step", 0)
-                               .Add("flops", ctx.flops->Total())
-                               .Add("value_network", Json().Add("flops_label", label.Total()).Add("flops_train", train.Total()))
-                               .str());
-      heldout(0, "start");
-    };
-  loop.step = [&](int64_t step, std::string* note) {
-    const uint64_t step_seed = SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step) + 0x5ea7c4ULL));
+  std::string Step(int64_t step, std::string* note) {
+    const SearchConfig& sc = cfg_.search();
+    const uint64_t step_seed = SplitMix64(ctx_.seed ^ SplitMix64(static_cast<uint64_t>(step) + 0x5ea7c4ULL));
     Rng prng(step_seed);
     std::vector<Problem> problems;
-    for (int i = 0; i < cfg.problems_per_step(); ++i) problems.push_back(task.SampleTrain(prng));
+    for (int i = 0; i < cfg_.problems_per_step(); ++i) problems.push_back(task_.SampleTrain(prng));
 
     // Search every problem at once: search as play to a finished line.
-    const double flops_before = ctx.flops->Total();
-    auto env = MakePolicyEnv(sc, *ctx.policy, task, problems, value, /*verify_terminals=*/true, step_seed, ctx.flops);
+    const double flops_before = ctx_.flops->Total();
+    auto env = MakePolicyEnv(sc, *ctx_.policy, task_, problems, value_, /*verify_terminals=*/true, step_seed, ctx_.flops);
     std::vector<Node> roots(problems.size());
     const ForestStats fs = SearchForest(*env, roots, {sc.simulations(), sc.leaf_batch(), sc.sampling().max_new_tokens()},
                                         SearchParamsFrom(sc, step_seed));
-    const double search_flops = ctx.flops->Total() - flops_before;
+    const double search_flops = ctx_.flops->Total() - flops_before;
+    const Harvest h = HarvestTrees(problems, fs, roots);
+    const double n = static_cast<double>(problems.size());
 
-    // Outcomes and the best trace per problem.
-    std::vector<std::string> prompts, lines, trace_prompts, traces;
-    std::vector<bool> outcomes;
-    int solved = 0, found = 0, sound = 0, judged = 0;
-    double visited = 0, branching = 0, depth = 0;
+    const std::vector<PrmExample> examples =
+        OutcomePrefixExamples(h.prompts, h.lines, h.outcomes, cfg_.value().chunk_tokens());
+    Json value_json;
+    if (use_value_ && !examples.empty()) value_json = ValueErrorOnOutcomes(examples);
+
+    // Fine-tune the policy on the best traces.
+    double sft_loss = 0;
+    if (!h.traces.empty()) {
+      std::vector<std::pair<std::string, std::string>> pairs;
+      for (size_t k = 0; k < h.traces.size(); ++k) pairs.emplace_back(h.trace_prompts[k], h.traces[k]);
+      sft_loss = SupervisedSteps(*ctx_.policy, optimizer_, pairs, cfg_.sft_steps(), cfg_.batch_size(), cfg_.optim(),
+                                 step * cfg_.sft_steps(), static_cast<int64_t>(cfg_.steps()) * cfg_.sft_steps(), rng_,
+                                 ctx_.flops, &tokens_trained_);
+    }
+
+    // Train the value network on the search outcomes.
+    if (use_value_ && cfg_.value().steps_per_iteration() > 0 && !examples.empty()) {
+      FlopPhaseScope scope(ctx_.flops, FlopPhase::kRewardTrain);
+      const double before = ctx_.flops->Get(FlopPhase::kRewardTrain);
+      const double bce = TrainRewardModel(value_, examples, cfg_.value().steps_per_iteration(),
+                                          cfg_.value().batch_size(), cfg_.value().optim(), rng_, ctx_.flops);
+      value_json.Add("bce", bce).Add("flops_train", ctx_.flops->Get(FlopPhase::kRewardTrain) - before);
+    }
+
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "search solved %.0f%% found %.0f%%", 100 * h.solved / n, 100 * h.found / n);
+    *note = buf;
+    Json j;
+    j.Add("search_solved", h.solved / n)
+        .Add("search_found", h.found / n)
+        .Add("traces", static_cast<int>(h.traces.size()))
+        .Add("traces_sound", h.judged > 0 ? static_cast<double>(h.sound) / h.judged : NAN)
+        .Add("sft_loss", sft_loss)
+        .Add("search_flops", search_flops)
+        .Add("nodes_visited", h.visited / n)
+        .Add("branching", h.branching / n)
+        .Add("max_depth", h.depth / n)
+        .Add("mean_leaf_batch", fs.mean_leaf_batch)
+        .Add("simulations_per_s", fs.seconds > 0 ? static_cast<double>(fs.leaves_evaluated) / fs.seconds : 0.0)
+        .Add("env_share", fs.seconds > 0 ? fs.env_seconds / fs.seconds : 0.0);
+    if (use_value_) j.Add("value", value_json);
+    return j.members();
+  }
+
+  // Per problem: the played line's outcome, and the best right line (the
+  // played one if right and finished, else the most-visited right finished
+  // line in the tree) as the fine-tuning trace.
+  Harvest HarvestTrees(const std::vector<Problem>& problems, const ForestStats& fs, const std::vector<Node>& roots) {
+    Harvest h;
     for (size_t i = 0; i < problems.size(); ++i) {
       const std::string& played = fs.trees[i].best;
-      const bool ok = task.Verify(played, problems[i]).correct;
-      prompts.push_back(problems[i].prompt);
-      lines.push_back(played);
-      outcomes.push_back(ok);
-      solved += ok;
+      const bool ok = task_.Verify(played, problems[i]).correct;
+      h.prompts.push_back(problems[i].prompt);
+      h.lines.push_back(played);
+      h.outcomes.push_back(ok);
+      h.solved += ok;
       const Node* best = nullptr;
       std::string best_text = ok && EndsWithEos(played) ? played : "";
       if (best_text.empty())
         for (const Node* t : VisitedTerminals(roots[i])) {
           const std::string text = TextOf(t);
-          if (EndsWithEos(text) && task.Verify(text, problems[i]).correct &&
+          if (EndsWithEos(text) && task_.Verify(text, problems[i]).correct &&
               (!best || t->visits.load() > best->visits.load())) {
             best = t;
             best_text = text;
           }
         }
       if (!best_text.empty()) {
-        ++found;
-        trace_prompts.push_back(problems[i].prompt);
-        traces.push_back(StripEos(best_text));
-        if (const std::optional<bool> ok_chain = SoundChain(task, traces.back())) {
-          ++judged;
-          sound += *ok_chain;
+        ++h.found;
+        h.trace_prompts.push_back(problems[i].prompt);
+        h.traces.push_back(StripEos(best_text));
+        if (const std::optional<bool> ok_chain = SoundChain(task_, h.traces.back())) {
+          ++h.judged;
+          h.sound += *ok_chain;
         }
       }
       const TreeShape shape = ShapeOf(roots[i]);
-      visited += shape.visited;
-      branching += shape.branching;
-      depth += shape.max_depth;
+      h.visited += shape.visited;
+      h.branching += shape.branching;
+      h.depth += shape.max_depth;
     }
-    const double n = static_cast<double>(problems.size());
+    return h;
+  }
 
-    // The value network against the realised outcomes, before it trains on them.
-    const std::vector<PrmExample> examples = OutcomePrefixExamples(prompts, lines, outcomes, chunk);
-    Json value_json;
-    if (use_value && !examples.empty()) {
-      const auto pred = ScoreSteps(value, examples);  // a measurement: not charged
-      std::vector<std::pair<double, double>> pairs;
-      double first = 0, last = 0;
-      for (size_t e = 0; e < examples.size(); ++e) {
-        for (size_t k = 0; k < pred[e].size(); ++k) pairs.emplace_back(pred[e][k], examples[e].targets[k]);
-        first += std::abs(pred[e].front() - examples[e].targets.front());
-        last += std::abs(pred[e].back() - examples[e].targets.back());
-      }
-      // Against the best constant on the same targets (their mean): a network
-      // that cannot beat it carries no information about which line will succeed.
-      const ValueErrorBin err = ValueError(pairs);
-      const double m = static_cast<double>(examples.size());
-      value_json.Add("mae", err.mae).Add("mae_constant", err.constant_mae).Add("mae_first", first / m).Add("mae_last", last / m);
+  // The value network against the realised outcomes, before it trains on
+  // them, next to the best constant on the same targets (their mean): a
+  // network that cannot beat it carries no information about which line will
+  // succeed. A measurement: not charged.
+  Json ValueErrorOnOutcomes(const std::vector<PrmExample>& examples) {
+    const auto pred = ScoreSteps(value_, examples);
+    std::vector<std::pair<double, double>> pairs;
+    double first = 0, last = 0;
+    for (size_t e = 0; e < examples.size(); ++e) {
+      for (size_t k = 0; k < pred[e].size(); ++k) pairs.emplace_back(pred[e][k], examples[e].targets[k]);
+      first += std::abs(pred[e].front() - examples[e].targets.front());
+      last += std::abs(pred[e].back() - examples[e].targets.back());
     }
-
-    // Fine-tune the policy on the best traces.
-    double sft_loss = 0;
-    FlopCounter train_flops;
-    if (!traces.empty())
-      for (int s = 0; s < cfg.sft_steps(); ++s) {
-        std::vector<std::pair<std::string, std::string>> pc;
-        for (int b = 0; b < cfg.batch_size(); ++b) {
-          const size_t k = static_cast<size_t>(rng.Int(0, static_cast<int64_t>(traces.size()) - 1));
-          pc.emplace_back(trace_prompts[k], traces[k]);
-        }
-        const TokenBatch batch = MakeTokenBatch(pc, (*ctx.policy)->config().max_seq_len());
-        const int64_t total = static_cast<int64_t>(cfg.steps()) * cfg.sft_steps();
-        const double lr = ScheduledLr(cfg.optim(), step * cfg.sft_steps() + s, total);
-        sft_loss = CrossEntropyStep(*ctx.policy, optimizer, batch, lr, cfg.optim().grad_clip(), &train_flops);
-        for (int64_t len : batch.lengths) tokens_trained += len;
-      }
-    ctx.flops->Add(FlopPhase::kTrain, train_flops.Total());
-
-    // Train the value network on the search outcomes.
-    if (use_value && cfg.value().steps_per_iteration() > 0 && !examples.empty()) {
-      FlopCounter vflops;
-      const double bce =
-          TrainRewardModel(value, examples, cfg.value().steps_per_iteration(), cfg.value().batch_size(), cfg.value().optim(), rng, &vflops);
-      ctx.flops->Add(FlopPhase::kRewardTrain, vflops.Total());
-      value_json.Add("bce", bce).Add("flops_train", vflops.Total());
-    }
-
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "search solved %.0f%% found %.0f%%", 100 * solved / n, 100 * found / n);
-    *note = buf;
+    const ValueErrorBin err = ValueError(pairs);
+    const double m = static_cast<double>(examples.size());
     Json j;
-    j.Add("search_solved", solved / n)
-        .Add("search_found", found / n)
-        .Add("traces", static_cast<int>(traces.size()))
-        .Add("traces_sound", judged > 0 ? static_cast<double>(sound) / judged : NAN)
-        .Add("sft_loss", sft_loss)
-        .Add("search_flops", search_flops)
-        .Add("nodes_visited", visited / n)
-        .Add("branching", branching / n)
-        .Add("max_depth", depth / n)
-        .Add("mean_leaf_batch", fs.mean_leaf_batch)
-        .Add("simulations_per_s", fs.seconds > 0 ? static_cast<double>(fs.leaves_evaluated) / fs.seconds : 0.0)
-        .Add("env_share", fs.seconds > 0 ? fs.env_seconds / fs.seconds : 0.0);
-    if (use_value) j.Add("value", value_json);
-    return j.members();
-  };
-  const int64_t last = RunStrategyLoop(ctx, loop);
-  if (use_value) heldout(last, "end");
-}
+    j.Add("mae", err.mae).Add("mae_constant", err.constant_mae).Add("mae_first", first / m).Add("mae_last", last / m);
+    return j;
+  }
 
-namespace {
+  const MctsConfig cfg_;
+  StrategyContext& ctx_;
+  const Task& task_;
+  const bool use_value_;
+  Transformer value_;
+  torch::optim::AdamW optimizer_;
+  Rng rng_;
+  int64_t tokens_trained_ = 0;
+};
 
 class MctsStrategy : public Strategy {
  public:
   explicit MctsStrategy(const Arm& arm) : cfg_(arm.mcts()) {}
-  void Train(StrategyContext& ctx) override { RunSelfSearch(cfg_, ctx); }
+  void Train(StrategyContext& ctx) override { SelfSearch(cfg_, ctx).Run(); }
 
  private:
   MctsConfig cfg_;

@@ -23,10 +23,10 @@ namespace r1lab {
 // soft Monte Carlo targets (the share of cfg.label_n completions from a
 // prefix that reach the gold answer) at every cfg.chunk_tokens-token prefix
 // of cfg.pretrain_traces policy samples of training problems. Labelling
-// FLOPs go to `label`, training FLOPs to `train`.
+// FLOPs are booked to kLabel, training FLOPs to kRewardTrain of `flops`.
 // `value` is trained in place (RewardModelFrom makes one).
 void PretrainValueNetwork(Transformer& policy, Transformer& value, const Task& task, const ValueNetConfig& cfg,
-                          const SamplingConfig& sampling, uint64_t seed, FlopCounter* label, FlopCounter* train);
+                          const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops);
 
 // Value-network examples from finished lines: every chunk_tokens-token
 // prefix of each completion, all with the line's outcome as target.
@@ -67,7 +67,5 @@ std::unique_ptr<PolicySearchEnv> MakePolicyEnv(const SearchConfig& cfg, Transfor
                                                std::vector<Problem> problems, Transformer value,
                                                bool verify_terminals, uint64_t seed, FlopCounter* flops);
 
-// The self-search arm (Arm.mcts).
-void RunSelfSearch(const MctsConfig& cfg, StrategyContext& ctx);
 
 }  // namespace r1lab

@@ -16,12 +16,14 @@
 
 namespace r1lab {
 
+// The defaults equal SearchConfig's in proto/r1lab.proto (a test holds them
+// together); configs reach the tree through SearchParamsFrom (self_search.h).
 struct SearchParams {
   bool uct = false;          // false: PUCT with policy priors; true: UCT (priors ignored)
   double c_puct = 1.5;
   double c_uct = 1.414;
-  int max_children = 8;      // the extension limit: children kept per node, by prior
-  double first_play = 0.0;   // Q of an unvisited child (PUCT)
+  int max_children = 4;      // the extension limit: children kept per node, by prior
+  double first_play = 0.5;   // Q of an unvisited child (PUCT)
   int virtual_loss = 1;      // visits of value 0 added per pending descent
   // Root exploration noise (AlphaZero): each searched root's priors become
   // (1 - fraction) P + fraction Dir(alpha). alpha 0 = none.

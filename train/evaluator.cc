@@ -8,6 +8,7 @@
 #include <map>
 
 #include "error.h"
+#include "records.h"
 #include "generate.h"
 #include "json.h"
 #include "language.h"
@@ -134,40 +135,35 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
   return r;
 }
 
-std::string EvalToJson(const EvalResult& r) {
-  Json pass_at;
-  for (const auto& [k, v] : r.pass_at) pass_at.Add(std::to_string(k), v);
-  std::string levels = "[";
-  for (size_t i = 0; i < r.by_level.size(); ++i) {
-    const LevelStats& l = r.by_level[i];
-    levels += (i ? "," : "") + Json()
-                                   .Add("level", l.level)
-                                   .Add("problems", l.problems)
-                                   .Add("pass1", l.pass1)
-                                   .Add("mean_length", l.mean_length)
-                                   .str();
+EvalRecord EvalToRecord(const EvalResult& r) {
+  EvalRecord e;
+  e.set_problems(r.num_problems);
+  e.set_samples_per_problem(r.n);
+  e.set_pass1(r.pass1);
+  e.set_maj(r.maj);
+  for (const auto& [k, v] : r.pass_at) (*e.mutable_pass_at())[k] = v;
+  e.set_format_rate(r.format_rate);
+  e.set_mean_length(r.mean_length);
+  e.set_truncation_rate(r.truncation_rate);
+  e.set_reflect_per_1k(r.reflect_per_1k);
+  e.set_wait_per_1k(r.wait_per_1k);
+  e.set_language_consistency(r.language_consistency);
+  e.set_steps_mean(r.steps_mean);
+  e.set_repeated_step_rate(r.repeated_step_rate);
+  e.set_no_answer_rate(r.no_answer_rate);
+  for (const LevelStats& l : r.by_level) {
+    LevelRecord* lr = e.add_by_level();
+    lr->set_level(l.level);
+    lr->set_problems(l.problems);
+    lr->set_pass1(l.pass1);
+    lr->set_mean_length(l.mean_length);
   }
-  levels += "]";
-  return Json()
-      .Add("problems", r.num_problems)
-      .Add("samples_per_problem", r.n)
-      .Add("pass1", r.pass1)
-      .Add("maj", r.maj)
-      .Add("pass_at", pass_at)
-      .Add("format_rate", r.format_rate)
-      .Add("mean_length", r.mean_length)
-      .Add("truncation_rate", r.truncation_rate)
-      .Add("reflect_per_1k", r.reflect_per_1k)
-      .Add("wait_per_1k", r.wait_per_1k)
-      .Add("language_consistency", r.language_consistency)
-      .Add("steps_mean", r.steps_mean)
-      .Add("repeated_step_rate", r.repeated_step_rate)
-      .Add("no_answer_rate", r.no_answer_rate)
-      .AddRaw("by_level", levels)
-      .Add("flops", r.flops)
-      .Add("seconds", r.seconds)
-      .str();
+  e.set_flops(r.flops);
+  e.set_seconds(r.seconds);
+  return e;
 }
+
+std::string EvalToJson(const EvalResult& r) { return RecordToJson(EvalToRecord(r)); }
 
 std::string SamplesToJsonl(const EvalResult& r, const Task& task) {
   std::string out;

@@ -56,7 +56,8 @@ struct EvalResult {
 // InputError if the config asks for more problems than the test split has.
 EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops = nullptr);
 
-std::string EvalToJson(const EvalResult& r);  // one line, no samples
+EvalRecord EvalToRecord(const EvalResult& r);  // no samples
+std::string EvalToJson(const EvalResult& r);    // its record as one line of JSON
 // One line per sample: problem, prompt, gold, completion, extracted, correct, format_ok, ...
 std::string SamplesToJsonl(const EvalResult& r, const Task& task);
 std::string EvalTable(const EvalResult& r);  // human-readable, for the terminal

@@ -8,6 +8,7 @@
 #include "io.h"
 #include "json.h"
 #include "progress.h"
+#include "records.h"
 
 namespace r1lab {
 
@@ -30,15 +31,14 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
     }
     const bool eval_point = spec.eval && spec.eval_every > 0 && (step % spec.eval_every == 0 || last);
     if (eval_point) {
-      const std::string point = spec.eval(step);
-      const JsonValue parsed = JsonValue::Parse(point);
-      if (const JsonValue* p1 = parsed.find("pass1")) {  // shown on the progress line
-        char buf[48];
-        std::snprintf(buf, sizeof buf, " held-out pass@1 %.1f%%", 100 * p1->number());
-        last_eval = buf;
-      }
-      if (spec.metrics)
-        spec.metrics->Write(Json().Add("step", step).Add("flops", spec.flops->Total()).AddRaw("eval", point).str());
+      EvalLine line;
+      line.set_step(static_cast<int32_t>(step));
+      line.set_flops(spec.flops->Total());
+      *line.mutable_eval() = spec.eval(step);
+      char buf[48];
+      std::snprintf(buf, sizeof buf, " held-out pass@1 %.1f%%", 100 * line.eval().pass1());
+      last_eval = buf;
+      if (spec.metrics) spec.metrics->Write(RecordToJson(line));
     }
     if (hooks.save && (eval_point || (spec.checkpoint_every > 0 && step % spec.checkpoint_every == 0)))
       hooks.save(step);

@@ -10,6 +10,7 @@
 
 #include "flops.h"
 #include "io.h"
+#include "r1lab.pb.h"
 #include "rng.h"
 #include "transformer.h"
 
@@ -24,8 +25,8 @@ struct LoopSpec {
   std::string label;
   JsonlWriter* metrics = nullptr;
   FlopCounter* flops = nullptr;
-  // Held-out eval; returns its JSON object (spliced into an "eval" line).
-  std::function<std::string(int64_t step)> eval;
+  // Held-out eval; its record becomes an "eval" metrics line.
+  std::function<EvalRecord(int64_t step)> eval;
 };
 
 struct LoopHooks {

@@ -41,8 +41,8 @@ struct StrategyContext {
   FlopCounter* flops = nullptr;
   JsonlWriter* metrics = nullptr;
   std::string checkpoint_path;
-  // Held-out evaluation of the current policy; returns the eval JSON object.
-  std::function<std::string(int64_t step)> evaluate;
+  // Held-out evaluation of the current policy.
+  std::function<EvalRecord(int64_t step)> evaluate;
   std::string label;  // for progress lines, e.g. "sft seed 1"
 };
 

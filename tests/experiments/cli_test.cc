@@ -12,6 +12,7 @@
 
 #include "checkpoint.h"
 #include "io.h"
+#include "records.h"
 #include "test_util.h"
 #include "tokenizer.h"
 
@@ -141,7 +142,15 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   EXPECT_LT(lines, 1000);
   EXPECT_GE(last, 2e9);
   EXPECT_LT(last, 2e9 + max_step);
-  EXPECT_NE(ReadFile(exp + "/runs/budget/seed-1/done.json").find("\"flop_budget\":2e+09"), std::string::npos);
+  DoneRecord done;  // the done marker is a typed record
+  RecordFromJson(ReadFile(exp + "/runs/budget/seed-1/done.json"), "done.json", &done);
+  EXPECT_EQ(done.flop_budget(), 2e9);
+  EXPECT_NEAR(done.flops(), last, 1e-6 * last);
+  EXPECT_GT(done.flops_by_phase().train(), 0);
+  EXPECT_DOUBLE_EQ(done.flops_by_phase().generate() + done.flops_by_phase().train() + done.flops_by_phase().score() +
+                       done.flops_by_phase().label() + done.flops_by_phase().reward_train() +
+                       done.flops_by_phase().reward_score(),
+                   done.flops());
 
   // `report` rewrites the summary from the folder alone.
   std::filesystem::remove(exp + "/summary.md");

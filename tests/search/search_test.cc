@@ -251,5 +251,19 @@ TEST(Learning, SelfSearchRaisesHeldOutPassAt1) {
   EXPECT_GT(after.pass1, before.pass1 + 0.08) << "before\n" << EvalTable(before) << "after\n" << EvalTable(after);
 }
 
+// The tree's parameter struct and the config agree on every default, so a
+// search built in code and one built from a config behave the same.
+TEST(Mcts, SearchParamsDefaultsAreTheConfigDefaults) {
+  const SearchParams from_config = SearchParamsFrom(ParseResolved<SearchConfig>(""), 0);
+  const SearchParams plain;
+  EXPECT_EQ(from_config.uct, plain.uct);
+  EXPECT_EQ(from_config.c_puct, plain.c_puct);
+  EXPECT_EQ(from_config.c_uct, plain.c_uct);
+  EXPECT_EQ(from_config.max_children, plain.max_children);
+  EXPECT_EQ(from_config.first_play, plain.first_play);
+  EXPECT_EQ(from_config.dirichlet_alpha, plain.dirichlet_alpha);
+  EXPECT_EQ(from_config.dirichlet_fraction, plain.dirichlet_fraction);
+}
+
 }  // namespace
 }  // namespace r1lab
