@@ -59,7 +59,9 @@ commands:
                                       against sampling at the same FLOPs; a row per (S, C);
                                       FILE: the first problem's tree as Graphviz DOT; M > 0:
                                       leaf values from a value network trained on M of the
-                                      policy's samples (no gold)
+                                      policy's samples (no gold); any other tree setting
+                                      with --set search.FIELD=VALUE (SearchConfig), e.g.
+                                      --set search.c_puct=2.5 --set search.dirichlet_alpha=0.3
   report DIR                          rewrite DIR's summary and plots from its run files
   table DIR... [--csv]                one table from several experiment folders' summary.csv
   verify --task T [--input FILE] [--rel-tol X] [--language-weight W]
@@ -328,12 +330,23 @@ int CmdSearch(int argc, char** argv) {
                         "dot", "threads", "value-net", "out"},
                        {"uct", "steps"});
   if (a.positional.size() != 1) throw ConfigError("search needs exactly one checkpoint path\n" + std::string(kUsage));
-  ExperimentConfig cfg = LoadExperiment(a.Get("config"), a.sets);
+  // --set search.FIELD=VALUE sets the tree's SearchConfig; any other --set the experiment's.
+  std::vector<std::string> experiment_sets, search_sets;
+  for (const std::string& s : a.sets) (s.rfind("search.", 0) == 0 ? search_sets : experiment_sets).push_back(s);
+  ExperimentConfig cfg = LoadExperiment(a.Get("config"), experiment_sets);
   SetThreads(a, cfg.threads());
   const std::string ckpt = a.positional[0];
   Transformer model = LoadModel(ckpt);
   const auto task = MakeTask(cfg.task());
   SearchCmdSpec spec;
+  // The flags are aliases of SearchConfig fields, applied before --set.
+  if (a.has("leaf-batch")) spec.search.set_leaf_batch(ParseInt("leaf-batch", a.Get("leaf-batch"), 1, 4096));
+  if (a.has("first-play")) spec.search.set_first_play(ParseDouble("first-play", a.Get("first-play"), 0, 1));
+  if (a.has("uct")) spec.search.set_uct(true);
+  if (a.has("steps")) spec.search.set_nodes(STEP_NODES);
+  for (const std::string& s : search_sets) ApplyOverride(s.substr(7), "--set search", &spec.search);
+  ResolveDefaults(&spec.search);
+  ValidateConfig(spec.search, "search settings");
   spec.problems = ParseInt("problems", a.Get("problems", "20"), 1, 1000000);
   auto list = [&](const std::string& flag, const char* def, int hi) {
     std::vector<int> out;
@@ -347,11 +360,7 @@ int CmdSearch(int argc, char** argv) {
   };
   spec.simulations = list("simulations", "32", 1000000);
   spec.max_children = list("max-children", "4", 100000);
-  spec.leaf_batch = ParseInt("leaf-batch", a.Get("leaf-batch", "8"), 1, 4096);
   spec.trees = ParseInt("trees", a.Get("trees", "0"), 0, 1000000);
-  spec.first_play = ParseDouble("first-play", a.Get("first-play", "0.5"), 0, 1);
-  spec.uct = a.flags.count("uct") > 0;
-  spec.step_level = a.flags.count("steps") > 0;
   spec.seed = static_cast<uint64_t>(ParseInt("seed", a.Get("seed", "1"), 0, 1 << 30));
   spec.dot = a.Get("dot");
   spec.value_traces = ParseInt("value-net", a.Get("value-net", "0"), 0, 1000000);

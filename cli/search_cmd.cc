@@ -86,13 +86,10 @@ std::string RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig
     Row row;
     row.simulations = sims;
     row.max_children = mc;
-    SearchConfig sc;
-    sc.set_nodes(spec.step_level ? STEP_NODES : TOKEN_NODES);
+    SearchConfig sc = spec.search;
     sc.set_max_children(mc);
     sc.set_step_samples(mc);
     sc.set_leaf_value(value ? VALUE_NETWORK : ROLLOUT);
-    sc.set_first_play(spec.first_play);
-    sc.set_uct(spec.uct);
     *sc.mutable_sampling() = sampling;
     const SearchParams params = SearchParamsFrom(sc, spec.seed);
     FlopCounter flops;
@@ -104,7 +101,7 @@ std::string RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig
       auto env = MakePolicyEnv(sc, policy, task, chunk, value, /*verify_terminals=*/!value,
                                spec.seed + static_cast<uint64_t>(start), &flops);
       std::vector<Node> roots(chunk.size());
-      const ForestStats fs = SearchForest(*env, roots, {sims, spec.leaf_batch, sampling.max_new_tokens()}, params);
+      const ForestStats fs = SearchForest(*env, roots, {sims, spec.search.leaf_batch(), sampling.max_new_tokens()}, params);
       row.seconds += fs.seconds;
       row.env_seconds += fs.env_seconds;
       row.leaves += static_cast<double>(fs.leaves_evaluated);
@@ -167,8 +164,8 @@ std::string RunSearchCmd(Transformer& policy, const Task& task, const EvalConfig
   std::snprintf(buf, sizeof buf,
                 "%s MCTS as play on %d held-out problems: leaf batch %d per tree, %d trees per batched call, %s; "
                 "leaf values: %s. Sampling one sample per problem: pass@1 %.1f%% at %.3g FLOPs.\n\n",
-                spec.step_level ? "Step-level" : "Token-level", spec.problems, spec.leaf_batch, per_call,
-                spec.uct ? "UCT" : "PUCT",
+                spec.search.nodes() == STEP_NODES ? "Step-level" : "Token-level", spec.problems, spec.search.leaf_batch(), per_call,
+                spec.search.uct() ? "UCT" : "PUCT",
                 value ? "the value network (no gold)" : "the verifier on rollouts (sees the gold)", 100 * pass1,
                 per_sample);
   out += buf;

@@ -21,13 +21,13 @@ struct SearchCmdSpec {
   // Per committed move, and the extension limit: one table row per pair (a sweep).
   std::vector<int> simulations = {32};
   std::vector<int> max_children = {4};
-  // Step-level nodes (a child is a sampled next line; `max_children`
-  // continuations sampled per leaf) instead of token-level ones.
-  bool step_level = false;
-  int leaf_batch = 8;      // leaves per tree per environment call
+  // Everything else about the tree (nodes, leaf_batch, c_puct, first_play,
+  // uct, root noise, step_end, ...), from proto/r1lab.proto's defaults and
+  // --set search.FIELD=VALUE. Per row, max_children and step_samples are the
+  // row's extension limit and leaf_value follows value_traces; the sampling
+  // is the experiment's eval sampling.
+  SearchConfig search;
   int trees = 0;           // problems searched at once (0 = all)
-  double first_play = 0.5;
-  bool uct = false;
   uint64_t seed = 1;
   // > 0: value leaves from a value network trained on this many of the
   // policy's own samples (soft Monte Carlo targets at 4-token steps); the

@@ -348,6 +348,19 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   const Result st = RunCli("search " + base + " --config " + dir + "/c.pbtxt --problems 1 --simulations 2 --steps");
   ASSERT_EQ(st.code, 0) << st.out;
   EXPECT_NE(st.out.find("Step-level MCTS as play"), std::string::npos) << st.out;
+  // Any SearchConfig field through --set search.FIELD (the flags are aliases
+  // of the same fields), validated like a config file.
+  const Result set = RunCli("search " + base + " --config " + dir +
+                            "/c.pbtxt --problems 1 --simulations 2 --set search.nodes=STEP_NODES --set search.uct=true");
+  ASSERT_EQ(set.code, 0) << set.out;
+  EXPECT_NE(set.out.find("Step-level MCTS as play"), std::string::npos) << set.out;
+  EXPECT_NE(set.out.find("UCT"), std::string::npos) << set.out;
+  const Result bad = RunCli("search " + base + " --config " + dir + "/c.pbtxt --set search.c_puct=-1");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("c_puct"), std::string::npos) << bad.out;
+  const Result unknown = RunCli("search " + base + " --config " + dir + "/c.pbtxt --set search.cpuct=2");
+  EXPECT_EQ(unknown.code, 2) << unknown.out;
+  EXPECT_NE(unknown.out.find("no field 'cpuct' in SearchConfig"), std::string::npos) << unknown.out;
 }
 
 }  // namespace
