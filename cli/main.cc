@@ -72,7 +72,8 @@ commands:
 
 common flags:
   --threads N                         LibTorch threads (default: the config's, else all cores)
-  --set PATH=VALUE                    override any field of the experiment config, repeatable:
+  --set PATH=VALUE                    commands that read an experiment config: override any of its
+                                      fields, repeatable:
                                       --set arms[grpo].grpo.optim.lr=3e-4 --set seeds=[1]
 )";
 
@@ -84,7 +85,7 @@ struct Args {
     return it == flags.end() ? def : it->second;
   }
   bool has(const std::string& k) const { return flags.count(k) > 0; }
-  std::vector<std::string> sets;  // --set path=value, in order, for any command
+  std::vector<std::string> sets;  // --set path=value, in order (commands that read a config)
 };
 
 // The arguments after "r1lab", space-joined (for provenance in written files).
@@ -101,7 +102,7 @@ Args Parse(int argc, char** argv, int first, const std::vector<std::string>& val
     std::string s = argv[i];
     if (s.rfind("--", 0) == 0) {
       const std::string name = s.substr(2);
-      if (name == "set") {
+      if (name == "set" && std::find(value_flags.begin(), value_flags.end(), "set") != value_flags.end()) {
         if (i + 1 >= argc) throw ConfigError("flag --set needs path.to.field=value");
         a.sets.push_back(argv[++i]);
       } else if (std::find(bool_flags.begin(), bool_flags.end(), name) != bool_flags.end()) {
@@ -155,7 +156,7 @@ std::string OptionalConfig(const Args& a) {
 }
 
 int CmdRun(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"out", "threads"}, {"quick"});
+  const Args a = Parse(argc, argv, 2, {"out", "threads", "set"}, {"quick"});
   ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets);
   if (a.flags.count("quick")) cfg = QuickVariant(cfg);
   SetThreads(a, cfg.threads());
@@ -168,7 +169,7 @@ int CmdRun(int argc, char** argv) {
 }
 
 int CmdPretrain(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"out", "threads"}, {});
+  const Args a = Parse(argc, argv, 2, {"out", "threads", "set"}, {});
   const ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets);
   SetThreads(a, cfg.threads());
   const auto task = MakeTask(cfg.task());
@@ -185,7 +186,7 @@ int CmdPretrain(int argc, char** argv) {
 }
 
 int CmdEval(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"config", "out", "problems", "samples", "threads"}, {});
+  const Args a = Parse(argc, argv, 2, {"config", "out", "problems", "samples", "threads", "set"}, {});
   if (a.positional.size() != 1) throw ConfigError("eval needs exactly one checkpoint path\n" + std::string(kUsage));
   ExperimentConfig cfg = LoadExperiment(a.Get("config"), a.sets);
   SetThreads(a, cfg.threads());
@@ -233,7 +234,7 @@ int CmdSample(int argc, char** argv) {
 }
 
 int CmdLabelQuality(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"config", "traces", "max-n", "seed", "threads", "out"}, {});
+  const Args a = Parse(argc, argv, 2, {"config", "traces", "max-n", "seed", "threads", "out", "set"}, {});
   if (a.positional.size() != 1)
     throw ConfigError("label-quality needs exactly one checkpoint path\n" + std::string(kUsage));
   ExperimentConfig cfg = LoadExperiment(a.Get("config"), a.sets);
@@ -280,7 +281,7 @@ int CmdLabelQuality(int argc, char** argv) {
 int CmdPrmStudy(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2,
                        {"config", "label-traces", "label-n", "train-steps", "problems", "candidates", "seed", "threads",
-                        "out"},
+                        "out", "set"},
                        {"soft"});
   if (a.positional.size() != 1) throw ConfigError("prm-study needs exactly one checkpoint path\n" + std::string(kUsage));
   ExperimentConfig cfg = LoadExperiment(a.Get("config"), a.sets);
@@ -327,7 +328,7 @@ int CmdPrmStudy(int argc, char** argv) {
 int CmdSearch(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2,
                        {"config", "problems", "simulations", "max-children", "leaf-batch", "trees", "first-play", "seed",
-                        "dot", "threads", "value-net", "out"},
+                        "dot", "threads", "value-net", "out", "set"},
                        {"uct", "steps"});
   if (a.positional.size() != 1) throw ConfigError("search needs exactly one checkpoint path\n" + std::string(kUsage));
   // --set search.FIELD=VALUE sets the tree's SearchConfig; any other --set the experiment's.
@@ -371,7 +372,7 @@ int CmdSearch(int argc, char** argv) {
 }
 
 int CmdConfig(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {}, {});
+  const Args a = Parse(argc, argv, 2, {"set"}, {});
   std::printf("%s", ConfigToText(LoadExperiment(OptionalConfig(a), a.sets)).c_str());
   return 0;
 }

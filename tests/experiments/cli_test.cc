@@ -91,6 +91,21 @@ TEST(Cli, MissingCorruptCheckpointAndUnknownSpecialToken) {
   EXPECT_NE(r.out.find("sample 1"), std::string::npos) << r.out;
 }
 
+// --set reaches the resolved config of the commands that read one, and is an
+// unknown flag elsewhere rather than silently ignored.
+TEST(Cli, SetOverridesTheConfigOfCommandsThatReadOne) {
+  const Result c = RunCli("config --set seeds=[5] --set arms[grpo].grpo.optim.lr=3e-4");
+  ASSERT_EQ(c.code, 0) << c.out;
+  EXPECT_NE(c.out.find("seeds: 5\n"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("lr: 0.0003"), std::string::npos) << c.out;
+  const Result bad = RunCli("config --set arms[nope].grpo.steps=3");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("no arms entry named 'nope'"), std::string::npos) << bad.out;
+  const Result report = RunCli("report /nonexistent --set seeds=[5]");
+  EXPECT_EQ(report.code, 2) << report.out;
+  EXPECT_NE(report.out.find("unknown flag --set"), std::string::npos) << report.out;
+}
+
 TEST(Cli, UnwritableOutputDirectory) {
   const std::string dir = testing::TempDir("cli_unwritable");
   WriteFileAtomic(dir + "/c.pbtxt", kTiny);

@@ -22,17 +22,13 @@ namespace {
 
 using testing::ParseResolved;
 
-const TaskConfig& SmallTask() { return testing::TinyBaseTask(); }
-Transformer& Base() { return testing::TinyBase(); }
-Transformer CopyOfBase() { return testing::CopyOfTinyBase(); }
-
 using testing::ExpectResumeMatchesStraightRun;
 using testing::RunArm;
 
 // The PRM pipeline end to end on the tiny base: invariants a user relies on.
 TEST(PrmStudy, EndToEndInvariants) {
-  ArithTask task(SmallTask());
-  Transformer base = CopyOfBase();
+  ArithTask task(testing::TinyBaseTask());
+  Transformer base = testing::CopyOfTinyBase();
   PrmStudySpec spec;
   spec.label_traces = 40;
   spec.label_n = 4;
@@ -61,7 +57,7 @@ TEST(PrmStudy, EndToEndInvariants) {
   EXPECT_GT(s.beam_tokens, 0);
   EXPECT_GT(s.bon_tokens, 0);
   // The base is untouched.
-  auto a = base->named_parameters(), b = Base()->named_parameters();
+  auto a = base->named_parameters(), b = testing::TinyBase()->named_parameters();
   for (auto& item : a) EXPECT_TRUE(torch::equal(item.value(), *b.find(item.key()))) << item.key();
 }
 
@@ -69,8 +65,8 @@ TEST(PrmStudy, EndToEndInvariants) {
 // completion that ends in <eos> (or fills the token limit), of at most
 // max_new_tokens tokens, judged by the verifier.
 TEST(PrmBeam, EveryProblemGetsAFinishedCompletion) {
-  ArithTask task(SmallTask());
-  Transformer policy = CopyOfBase();
+  ArithTask task(testing::TinyBaseTask());
+  Transformer policy = testing::CopyOfTinyBase();
   Transformer prm = RewardModelFrom(policy, true);
   const std::vector<Problem> problems(task.TestSet().begin(), task.TestSet().begin() + 6);
   BeamSpec spec;
@@ -111,10 +107,10 @@ TEST(PrmRl, RuleOnlyMixIsExactlyGrpo) {
   Arm prm;
   prm.set_name("prm_rl");
   *prm.mutable_prm_rl() = SmallPrmRl("learned_weight: 0 rule_weight: 1");
-  Transformer a = CopyOfBase(), b = CopyOfBase();
+  Transformer a = testing::CopyOfTinyBase(), b = testing::CopyOfTinyBase();
   FlopCounter fa, fb;
   {  // GRPO alone: the shared step for 3 steps, as the GRPO arm runs it (seed 9)
-    ArithTask task(SmallTask());
+    ArithTask task(testing::TinyBaseTask());
     GrpoConfig cfg = SmallPrmRl("").grpo();
     cfg.set_steps(3);
     GrpoTrainer t(a, task, cfg, 9, &fa);
@@ -158,12 +154,12 @@ TEST(PrmRl, ResumeKeepsTheRewardModelAndMatchesAStraightRun) {
 // found by re-encoding each step's prefix), and rule_weight adds the rule
 // reward's group advantage to every token.
 TEST(PrmRl, DenseAdvantagesFollowTheStepEnds) {
-  ArithTask task(SmallTask());
+  ArithTask task(testing::TinyBaseTask());
   PrmRlConfig cfg = SmallPrmRl("dense: true rule_weight: 0.5 learned_weight: 2");
   cfg.mutable_grpo()->set_std_epsilon(0.05);  // the arm's epsilon, not the default, normalises
-  Transformer policy = CopyOfBase();
-  Transformer rm = MakeModel([] { ModelConfig c = Base()->config(); c.set_prm_head(true); return c; }(),
-                             Base()->vocab_size());
+  Transformer policy = testing::CopyOfTinyBase();
+  Transformer rm = MakeModel([] { ModelConfig c = testing::TinyBase()->config(); c.set_prm_head(true); return c; }(),
+                             testing::TinyBase()->vocab_size());
   FlopCounter flops;
   Rng rng(3);
   RewardChain chain(cfg.grpo().reward(), 40);

@@ -14,14 +14,10 @@ namespace {
 
 using testing::ParseResolved;
 
-const TaskConfig& SmallTask() { return testing::TinyBaseTask(); }
-Transformer& Base() { return testing::TinyBase(); }
-Transformer CopyOfBase() { return testing::CopyOfTinyBase(); }
-
 // Interrupt after 3 steps, resume to 6: the same weights as 6 steps in one go
 // (policy, optimizer, reference, RNG and counters all come back).
 TEST(Grpo, ResumedRunMatchesAnUninterruptedOne) {
-  ArithTask task(SmallTask());
+  ArithTask task(testing::TinyBaseTask());
   const ExperimentConfig exp = ParseResolved<ExperimentConfig>("name: \"x\" seeds: 1 task { arith {} }");
   auto run = [&](int steps, const std::string& ckpt, Transformer& m, FlopCounter& flops) {
     Arm arm;
@@ -42,11 +38,11 @@ TEST(Grpo, ResumedRunMatchesAnUninterruptedOne) {
     MakeStrategy(arm)->Train(ctx);
   };
   const std::string dir = testing::TempDir("grpo_resume");
-  Transformer straight = CopyOfBase(), resumed = CopyOfBase();
+  Transformer straight = testing::CopyOfTinyBase(), resumed = testing::CopyOfTinyBase();
   FlopCounter f1, f2;
   run(6, dir + "/a.pt", straight, f1);
   {
-    Transformer first = CopyOfBase();
+    Transformer first = testing::CopyOfTinyBase();
     FlopCounter f;
     run(3, dir + "/b.pt", first, f);
   }
@@ -57,8 +53,8 @@ TEST(Grpo, ResumedRunMatchesAnUninterruptedOne) {
 }
 
 TEST(Learning, GrpoRaisesHeldOutPassAt1) {
-  ArithTask task(SmallTask());
-  Transformer m = CopyOfBase();
+  ArithTask task(testing::TinyBaseTask());
+  Transformer m = testing::CopyOfTinyBase();
   const EvalConfig ec = ParseResolved<EvalConfig>("num_problems: 60 samples_per_problem: 8 sampling { max_new_tokens: 40 }");
   const EvalResult before = Evaluate(m, task, ec);
   GrpoConfig cfg = ParseResolved<GrpoConfig>(

@@ -19,10 +19,6 @@ namespace {
 
 using testing::ParseResolved;
 
-const TaskConfig& SmallTask() { return testing::TinyBaseTask(); }
-Transformer& Base() { return testing::TinyBase(); }
-Transformer CopyOfBase() { return testing::CopyOfTinyBase(); }
-
 using testing::ExpectResumeMatchesStraightRun;
 using testing::RunArm;
 
@@ -49,12 +45,12 @@ SearchParams TinySearchParams() {
 // environment in one call, every tree commits a finished line, and on
 // problems the base solves often, search finds a correct line.
 TEST(Mcts, PolicyTokenSearchOnTheTinyBase) {
-  ArithTask task(SmallTask());
+  ArithTask task(testing::TinyBaseTask());
   const PolicyEnvSpec spec = TinySearchSpec();
   const SearchParams p = TinySearchParams();
   FlopCounter flops;
   const std::vector<Problem> probs(task.TestSet().begin(), task.TestSet().begin() + 6);
-  PolicyTokenEnv env(CopyOfBase(), task, probs, spec, &flops);
+  PolicyTokenEnv env(testing::CopyOfTinyBase(), task, probs, spec, &flops);
   std::vector<Node> roots(probs.size());
   const ForestStats fs = SearchForest(env, roots, {32, 8, 40}, p);
   EXPECT_GT(fs.mean_leaf_batch, 4) << "leaves of several trees share a call (one tree alone averages about 2)";
@@ -73,12 +69,12 @@ TEST(Mcts, PolicyTokenSearchOnTheTinyBase) {
 // value is the share of verified continuations; search as play commits a
 // finished line and solves problems the base often solves.
 TEST(Mcts, StepLevelSearchOnTheTinyBase) {
-  ArithTask task(SmallTask());
+  ArithTask task(testing::TinyBaseTask());
   const PolicyEnvSpec spec = TinySearchSpec();
   const SearchParams p = TinySearchParams();
   FlopCounter flops;
   const std::vector<Problem> probs(task.TestSet().begin(), task.TestSet().begin() + 6);
-  PolicyStepEnv env(CopyOfBase(), task, probs, spec, &flops);
+  PolicyStepEnv env(testing::CopyOfTinyBase(), task, probs, spec, &flops);
   const std::vector<LeafEval> ev = env.Evaluate({{0, ""}, {1, ""}});
   for (const LeafEval& e : ev) {
     ASSERT_FALSE(e.children.empty());
@@ -93,7 +89,7 @@ TEST(Mcts, StepLevelSearchOnTheTinyBase) {
   // Another end of step: "=" (every arith line has one).
   PolicyEnvSpec eq = spec;
   eq.step_end = "=";
-  PolicyStepEnv eq_env(CopyOfBase(), task, probs, eq, nullptr);
+  PolicyStepEnv eq_env(testing::CopyOfTinyBase(), task, probs, eq, nullptr);
   const std::vector<LeafEval> eq_eval = eq_env.Evaluate({{0, "<think>"}});
   ASSERT_FALSE(eq_eval[0].children.empty());
   for (const auto& [text, prior] : eq_eval[0].children)
@@ -114,8 +110,8 @@ TEST(Mcts, StepLevelSearchOnTheTinyBase) {
 // token (never by the verifier); with verify_terminals a finished wrong line
 // is worth 0; MIX blends the network with the rollout verdict.
 TEST(Mcts, LeafValuesFollowTheConfig) {
-  ArithTask task(SmallTask());
-  Transformer policy = CopyOfBase();
+  ArithTask task(testing::TinyBaseTask());
+  Transformer policy = testing::CopyOfTinyBase();
   Transformer value = RewardModelFrom(policy, true);
   const Problem& prob = task.TestSet()[0];
   PolicyEnvSpec spec = TinySearchSpec();
@@ -150,7 +146,7 @@ TEST(Mcts, LeafValuesFollowTheConfig) {
   const double z = (m[1].value - 0.75 * net[1]) / 0.25;  // the rollout's verdict: 0 or 1
   EXPECT_TRUE(std::abs(z) < 1e-4 || std::abs(z - 1) < 1e-4) << m[1].value;
 
-  spec.value = CopyOfBase();
+  spec.value = testing::CopyOfTinyBase();
   EXPECT_THROW(PolicyTokenEnv(policy, task, {prob}, spec, nullptr), ConfigError) << "a value network needs the PRM head";
   spec.value = Transformer(nullptr);
   EXPECT_THROW(PolicyTokenEnv(policy, task, {prob}, spec, nullptr), ConfigError) << "MIX needs a value network";
@@ -199,7 +195,7 @@ TEST(SelfSearch, RolloutLeavesNeedNoValueNetwork) {
   arm.set_name("mcts");
   *arm.mutable_mcts() = SmallMcts("");
   arm.mutable_mcts()->mutable_search()->set_leaf_value(ROLLOUT);
-  Transformer m = CopyOfBase();
+  Transformer m = testing::CopyOfTinyBase();
   FlopCounter f;
   RunArm(arm, 2, dir + "/a.pt", m, f, dir + "/a.jsonl");
   EXPECT_EQ(f.Get(FlopPhase::kLabel), 0);
@@ -211,7 +207,7 @@ TEST(SelfSearch, RolloutLeavesNeedNoValueNetwork) {
 
 // Sound traces: every reasoning line right, in a well-formed think block.
 TEST(SelfSearch, SoundChainJudgesEveryReasoningLine) {
-  ArithTask task(SmallTask());
+  ArithTask task(testing::TinyBaseTask());
   EXPECT_EQ(SoundChain(task, "<think>4+5=9\n9+4=13\n</think><answer>13</answer>"), true);
   EXPECT_EQ(SoundChain(task, "<think>5+2=</think><answer>4</answer>"), false) << "a malformed line";
   EXPECT_EQ(SoundChain(task, "<think>2-2=2\n2+5=5\n</think><answer>5</answer>"), false) << "a wrong line";
@@ -227,8 +223,8 @@ TEST(SelfSearch, SoundChainJudgesEveryReasoningLine) {
 // search) must rise (it did by 14 points when written; at lr 1e-3 the policy
 // instead learns the search's lucky guesses and falls).
 TEST(Learning, SelfSearchRaisesHeldOutPassAt1) {
-  ArithTask task(SmallTask());
-  Transformer m = CopyOfBase();
+  ArithTask task(testing::TinyBaseTask());
+  Transformer m = testing::CopyOfTinyBase();
   const EvalConfig ec = ParseResolved<EvalConfig>("num_problems: 60 samples_per_problem: 8 sampling { max_new_tokens: 40 }");
   const EvalResult before = Evaluate(m, task, ec);
   Arm arm;

@@ -12,15 +12,11 @@ namespace {
 
 using testing::ParseResolved;
 
-const TaskConfig& SmallTask() { return testing::TinyBaseTask(); }
-Transformer& Base() { return testing::TinyBase(); }
-Transformer CopyOfBase() { return testing::CopyOfTinyBase(); }
-
 // Monte Carlo labels from the tiny base as completer: after an unfixed wrong
 // step the share of completions that reach the gold drops, and the FLOPs of
 // labelling are counted.
 TEST(McLabels, PolicyCompleterSeesWrongSteps) {
-  ArithTask task(SmallTask());
+  ArithTask task(testing::TinyBaseTask());
   TeacherConfig noisy;
   noisy.set_step_error_rate(0.4);
   noisy.set_reflection_rate(0);
@@ -34,7 +30,7 @@ TEST(McLabels, PolicyCompleterSeesWrongSteps) {
   }
   SamplingConfig s = ParseResolved<SamplingConfig>("temperature: 1 max_new_tokens: 40");
   FlopCounter flops;
-  const auto labels = MonteCarloLabels(task, jobs, ModelCompleter(CopyOfBase(), s, 5, &flops), 8);
+  const auto labels = MonteCarloLabels(task, jobs, ModelCompleter(testing::CopyOfTinyBase(), s, 5, &flops), 8);
   double clean_sum = 0, after_error_sum = 0;
   int clean = 0, after_error = 0;
   LabelQuality q;

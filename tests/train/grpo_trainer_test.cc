@@ -14,14 +14,10 @@ namespace {
 
 using testing::ParseResolved;
 
-const TaskConfig& SmallTask() { return testing::TinyBaseTask(); }
-Transformer& Base() { return testing::TinyBase(); }
-Transformer CopyOfBase() { return testing::CopyOfTinyBase(); }
-
 TEST(Grpo, FirstPassRatioIsExactlyOne) {
-  ArithTask task(SmallTask());
+  ArithTask task(testing::TinyBaseTask());
   for (const char* knobs : {"epochs: 1 minibatches: 1", "epochs: 2 minibatches: 4"}) {
-    Transformer m = CopyOfBase();
+    Transformer m = testing::CopyOfTinyBase();
     GrpoConfig cfg = ParseResolved<GrpoConfig>(std::string("prompts_per_step: 4 group_size: 4 optim { lr: 1e-3 } ") +
                                                knobs + " sampling { max_new_tokens: 40 }");
     FlopCounter flops;
@@ -47,9 +43,9 @@ bool SameWeights(Transformer& a, Transformer& b) {
 }
 
 TEST(Grpo, ReferenceIsRefreshedAtStepNAndNotBefore) {
-  ArithTask task(SmallTask());
-  Transformer m = CopyOfBase();
-  Transformer base = CopyOfBase();
+  ArithTask task(testing::TinyBaseTask());
+  Transformer m = testing::CopyOfTinyBase();
+  Transformer base = testing::CopyOfTinyBase();
   GrpoConfig cfg = ParseResolved<GrpoConfig>(
       "prompts_per_step: 4 group_size: 4 ref_update_every: 2 optim { lr: 1e-3 warmup_steps: 0 }");
   FlopCounter flops;
@@ -68,7 +64,7 @@ TEST(Grpo, ReferenceIsRefreshedAtStepNAndNotBefore) {
 // One update on a group where only one sample is rewarded raises that
 // sample's log-probability and lowers the other's.
 TEST(Grpo, RewardedSampleGainsProbability) {
-  Transformer m = CopyOfBase();
+  Transformer m = testing::CopyOfTinyBase();
   const auto& tok = Tokenizer::Get();
   std::vector<int> prompt = {Tokenizer::kBos};
   for (int id : tok.Encode("3+4")) prompt.push_back(id);
@@ -99,8 +95,8 @@ TEST(Grpo, RewardedSampleGainsProbability) {
 }
 
 TEST(Grpo, NoReferenceModelWhenBetaIsZero) {
-  ArithTask task(SmallTask());
-  Transformer m = CopyOfBase();
+  ArithTask task(testing::TinyBaseTask());
+  Transformer m = testing::CopyOfTinyBase();
   GrpoConfig cfg = ParseResolved<GrpoConfig>("prompts_per_step: 2 group_size: 2 kl_coef: 0");
   FlopCounter flops;
   GrpoTrainer t(m, task, cfg, 3, &flops);
@@ -111,8 +107,8 @@ TEST(Grpo, NoReferenceModelWhenBetaIsZero) {
 }
 
 TEST(Grpo, DynamicSamplingDropsZeroVarianceGroups) {
-  ArithTask task(SmallTask());
-  Transformer m = CopyOfBase();
+  ArithTask task(testing::TinyBaseTask());
+  Transformer m = testing::CopyOfTinyBase();
   GrpoConfig cfg = ParseResolved<GrpoConfig>(
       "prompts_per_step: 8 group_size: 2 drop_zero_variance_groups: true max_resample_rounds: 5 "
       "reward { format_weight: 0 }");
