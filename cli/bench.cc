@@ -127,7 +127,7 @@ TrainResult BenchTrain(const ModelConfig& mc, int batch, int len, int steps, dou
   return {static_cast<double>(batch) * len * steps / s, flops / s / (gemm * 1e9), PeakMiB()};
 }
 
-// Monte Carlo step labelling (prm/mc_labels.h) of arith teacher traces with
+// Monte Carlo step labelling (train/mc_labels.h) of arith teacher traces with
 // the default model as completer: every prefix in one batched generation,
 // against one generation per prefix (its N completions batched).
 void BenchLabelling(const ModelConfig& mc, bool quick) {

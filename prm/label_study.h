@@ -2,7 +2,7 @@
 // training problem; each is cut into steps by several segmenters and labelled
 // from N completions per step prefix (one draw at the largest N, subsampled
 // for smaller N); labels are scored against the task's per-line ground truth
-// (prm/steps.h LabelQuality). Needs a task with line truth (arith).
+// (train/steps.h LabelQuality). Needs a task with line truth (arith).
 #pragma once
 
 #include <string>

@@ -7,7 +7,7 @@
 //  3. on held-out problems the base samples K candidates each; best-of-N
 //     picks by the PRM (min, last, product, mean of step scores), by the
 //     ORM, by majority vote, against the oracle (pass@N), for N = 1..K;
-//     and PRM-guided step-level beam search (rl/prm_beam.h) on the same
+//     and PRM-guided step-level beam search (prm/prm_beam.h) on the same
 //     problems, with the tokens each generates;
 //  4. the PRM's held-out step AUC and ProcessBench-style F1 against the
 //     truth, and the FLOPs of each phase.

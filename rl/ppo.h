@@ -5,7 +5,7 @@
 // plus the rule reward on the last. The critic (a separate model with a value
 // head, as large as the policy by default) gives V_t for the state before each
 // completion token; GAE(gamma, lambda) gives advantages (whitened over the
-// step) and returns. Policy: clipped surrogate (rl/policy_loss.h). Critic:
+// step) and returns. Policy: clipped surrogate (train/policy_loss.h). Critic:
 // clipped value loss 0.5 * max((V - R)^2, (V_old + clip(V - V_old) - R)^2).
 //
 // Metrics add what the report's argument against PPO needs measured: the

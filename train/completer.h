@@ -1,4 +1,4 @@
-// The policy as a Monte Carlo completer (prm/mc_labels.h): every
+// The policy as a Monte Carlo completer (train/mc_labels.h): every
 // (problem, prefix) x n row decoded in one batched generation.
 #pragma once
 

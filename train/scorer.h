@@ -16,7 +16,7 @@ namespace r1lab {
 
 struct PrmExample {
   std::string prompt, completion;  // completion: decoded text, specials by name
-  std::vector<Segment> steps;      // prm/steps.h SegmentSteps
+  std::vector<Segment> steps;      // train/steps.h SegmentSteps
   std::vector<double> targets;     // per step: probability the step is good (training only)
 };
 
