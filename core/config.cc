@@ -4,7 +4,6 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/stubs/strutil.h>
 #include <google/protobuf/text_format.h>
 
 #include <cmath>
@@ -180,6 +179,22 @@ std::string FieldNames(const pb::Descriptor* d) {
   return out;
 }
 
+// A text-format string literal of `v`: quotes, backslashes and line breaks
+// escaped. (protobuf's own CEscape lives in an internal header that newer
+// protobuf releases drop.)
+std::string QuoteText(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
 // One path element "name" or "name[i]" or "name[arm_name]" (a repeated message
 // with a `name` field, selected by its value).
 pb::Message* Descend(pb::Message* m, const std::string& part, const std::string& where, const std::string& src) {
@@ -239,7 +254,7 @@ void ApplyOverride(const std::string& assignment, const std::string& source, pb:
   const bool bare_string = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING && !f->is_repeated() &&
                            (value.empty() || (value[0] != '"' && value[0] != '\''));
   const std::string text = name + (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE ? " " : ": ") +
-                           (bare_string ? "\"" + pb::CEscape(value) + "\"" : value);
+                           (bare_string ? QuoteText(value) : value);
   ParseConfigText(text, source + " --set " + path, parsed.get());
   m->GetReflection()->ClearField(m, f);
   m->MergeFrom(*parsed);

@@ -31,6 +31,8 @@ TEST(Override, ScalarsEnumsListsAndMessagesByPath) {
   EXPECT_EQ(e.seeds(0), 7u);
   EXPECT_DOUBLE_EQ(e.eval().sampling().temperature(), 0.5);
   EXPECT_EQ(e.name(), "y");
+  ApplyOverride("name=a\"b\\c", "<test>", &e);  // a bare string is quoted for the parser, escapes kept
+  EXPECT_EQ(e.name(), "a\"b\\c");
 }
 
 // Each mistake names the path and what was expected.
