@@ -18,19 +18,10 @@ struct Plot {
 // runs gnuplot on it when installed (else says so on stderr).
 void WritePlotScript(const std::string& pdir, const std::string& script, const std::vector<Plot>& plots);
 
-// Two-sided 95% Student t critical value for `df` degrees of freedom.
-double TCritical95(int df);
-
-struct MeanCi {
-  double mean = 0;
-  double half = 0;  // half-width of the 95% t-interval; 0 with fewer than 2 values
-  int n = 0;
-};
-MeanCi MeanWithCi(const std::vector<double>& xs);
-
 // Reads dir/base and dir/runs/<arm>/seed-<s> for the config's arms and seeds,
-// writes dir/summary.md, dir/summary.csv and dir/plots/*, and returns the
-// markdown table.
+// writes dir/summary.md (the table every arm shares, then the sections the
+// strategies register: train/report_section.h), dir/summary.csv and
+// dir/plots/*, and returns the markdown.
 std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir);
 
 // `r1lab table DIR...`: the summary.csv of several experiment folders as one

@@ -158,14 +158,13 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   RunSft(model, task, run, &flops);
   SaveCheckpoint(path, model, nullptr, {cfg.pretrain().steps(), "", ""});
   const double wall = SecondsSince(t0);
-  WriteFileAtomic(stem + ".json", Json()
-                                      .Add("checkpoint", path)
-                                      .Add("steps", cfg.pretrain().steps())
-                                      .Add("params", model->NumParameters())
-                                      .Add("flops", flops.Total())
-                                      .Add("wall_s", wall)
-                                      .str() +
-                                      "\n");
+  BaseRecord rec;
+  rec.set_checkpoint(path);
+  rec.set_steps(cfg.pretrain().steps());
+  rec.set_params(static_cast<double>(model->NumParameters()));
+  rec.set_flops(flops.Total());
+  rec.set_wall_s(wall);
+  WriteFileAtomic(stem + ".json", RecordToJson(rec) + "\n");
   std::remove(run.checkpoint_path.c_str());
   return path;
 }

@@ -6,7 +6,7 @@
 
 #include "config.h"
 #include "error.h"
-#include "json.h"
+#include "records.h"
 #include "policy_loss.h"
 #include "completer.h"
 #include "process_advantage.h"
@@ -49,9 +49,9 @@ double ProxyOf(const std::vector<double>& scores, const PrmRlConfig& cfg, Aggreg
 
 // The reward model against the truth on samples of one model (for the
 // distribution-shift measurement).
-std::string ShiftJson(Transformer& sampler, Transformer& rm, const PrmRlConfig& cfg, const SegmenterSpec& seg,
-                      Aggregation how, const Task& task, const std::vector<Problem>& problems,
-                      const SamplingConfig& sampling, uint64_t seed) {
+RewardOnSamples RewardOnSamplesOf(Transformer& sampler, Transformer& rm, const PrmRlConfig& cfg, const SegmenterSpec& seg,
+                                  Aggregation how, const Task& task, const std::vector<Problem>& problems,
+                                  const SamplingConfig& sampling, uint64_t seed) {
   const Samples s = SampleCompletions(sampler, problems, 4, sampling, seed, nullptr);
   std::vector<std::string> prompts;
   for (const Problem* p : s.problems) prompts.push_back(p->prompt);
@@ -81,14 +81,14 @@ std::string ShiftJson(Transformer& sampler, Transformer& rm, const PrmRlConfig& 
     }
   }
   const double n = std::max<double>(1, static_cast<double>(proxy.size()));
-  Json j;
-  j.Add("samples", static_cast<int>(proxy.size()))
-      .Add("accuracy", acc / n)
-      .Add("proxy_mean", mean / n)
-      .Add("outcome_accuracy", hits / n)  // proxy >= 0.5 exactly when the answer is right
-      .Add("outcome_auc", StepAuc(proxy, correct));
-  if (truth) j.Add("step_auc", StepAuc(step_scores, step_good));
-  return j.str();
+  RewardOnSamples r;
+  r.set_samples(static_cast<int>(proxy.size()));
+  r.set_accuracy(acc / n);
+  r.set_proxy_mean(mean / n);
+  r.set_outcome_accuracy(hits / n);
+  r.set_outcome_auc(StepAuc(proxy, correct));
+  if (truth) r.set_step_auc(StepAuc(step_scores, step_good));
+  return r;
 }
 
 }  // namespace
@@ -151,7 +151,7 @@ void LearnedReward::Score(Rollouts& ro) {
   }
 }
 
-std::string LearnedReward::Metrics(const Rollouts& ro) {
+void LearnedReward::Metrics(const Rollouts& ro, MetricsLine* m) {
   const Tokenizer& tok = Tokenizer::Get();
   Degeneration degen;
   double proxy = 0, proxy_sq = 0, acc = 0;
@@ -167,16 +167,14 @@ std::string LearnedReward::Metrics(const Rollouts& ro) {
     acc += v.correct / n;
     correct.push_back(v.correct);
   }
-  Json j;
-  j.Add("proxy_reward", proxy)
-      .Add("proxy_std", std::sqrt(std::max(0.0, proxy_sq - proxy * proxy)))
-      .Add("true_accuracy", acc)
-      .Add("hacking_gap", proxy - acc)
-      .Add("proxy_auc", StepAuc(ro.proxy, correct))  // does the proxy still rank right above wrong?
-      .Add("steps_mean", degen.steps_mean())
-      .Add("repeated_step_rate", degen.repeated_rate())
-      .Add("no_answer_rate", degen.no_answer_rate());
-  return j.members();
+  m->set_proxy_reward(proxy);
+  m->set_proxy_std(std::sqrt(std::max(0.0, proxy_sq - proxy * proxy)));
+  m->set_true_accuracy(acc);
+  m->set_hacking_gap(proxy - acc);
+  m->set_proxy_auc(StepAuc(ro.proxy, correct));
+  m->set_steps_mean(degen.steps_mean());
+  m->set_repeated_step_rate(degen.repeated_rate());
+  m->set_no_answer_rate(degen.no_answer_rate());
 }
 
 void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
@@ -199,7 +197,7 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
   ds.segmenter = SegmenterFromConfig(rmc.segmenter());
   ds.sampling = cfg.grpo().sampling();
   // Label `traces` fresh samples of `policy` and train the reward model on
-  // them for `steps`; FLOPs charged; returns the metrics as JSON members.
+  // them for `steps`; FLOPs charged; returns what the fit measured.
   auto fit = [&](Transformer& policy, int traces, int steps, uint64_t seed) {
     Rng rng(seed);
     std::vector<Problem> problems;
@@ -217,17 +215,18 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
       loss = TrainRewardModel(rm, rmc.kind() == PRM ? data.prm : data.orm, steps, rmc.batch_size(), rmc.optim(), rng,
                               ctx.flops);
     }
-    Json j;
-    j.Add("examples", static_cast<int>((rmc.kind() == PRM ? data.prm : data.orm).size()))
-        .Add("final_bce", loss)
-        .Add("flops_label", ctx.flops->Get(FlopPhase::kLabel) - label0)
-        .Add("flops_train", ctx.flops->Get(FlopPhase::kRewardTrain) - train0);
-    if (data.has_truth && rmc.kind() == PRM)
-      j.Add("label_precision", data.quality.precision())
-          .Add("label_recall", data.quality.recall())
-          .Add("label_f1", data.quality.f1())
-          .Add("label_first_error_accuracy", data.quality.first_error_accuracy());
-    return j;
+    RewardModelFit f;
+    f.set_examples(static_cast<int>((rmc.kind() == PRM ? data.prm : data.orm).size()));
+    f.set_final_bce(loss);
+    f.set_flops_label(ctx.flops->Get(FlopPhase::kLabel) - label0);
+    f.set_flops_train(ctx.flops->Get(FlopPhase::kRewardTrain) - train0);
+    if (data.has_truth && rmc.kind() == PRM) {
+      f.set_label_precision(data.quality.precision());
+      f.set_label_recall(data.quality.recall());
+      f.set_label_f1(data.quality.f1());
+      f.set_label_first_error_accuracy(data.quality.first_error_accuracy());
+    }
+    return f;
   };
 
   StrategyLoop loop;
@@ -241,16 +240,21 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
   loop.init = [&]() {
     std::fprintf(stderr, "%s: labelling %d base samples and training the %s\n", ctx.label.c_str(), rmc.label_traces(),
                  rmc.kind() == PRM ? "PRM" : "ORM");
-    const Json j = fit(*ctx.policy, rmc.label_traces(), rmc.train_steps(), SplitMix64(ctx.seed ^ 0x5e7a11ULL));
-    if (ctx.metrics) ctx.metrics->Write(Json().Add("step", 0).Add("flops", ctx.flops->Total()).Add("reward_model", j).str());
+    MetricsLine line;
+    *line.mutable_reward_model() =
+        fit(*ctx.policy, rmc.label_traces(), rmc.train_steps(), SplitMix64(ctx.seed ^ 0x5e7a11ULL));
+    line.set_step(0);
+    line.set_flops(ctx.flops->Total());
+    if (ctx.metrics) ctx.metrics->Write(RecordToJson(line));
   };
-  loop.step = [&](int64_t step, std::string* note) {
-    std::string extra;
-    if (cfg.retrain_every() > 0 && step > 0 && step % cfg.retrain_every() == 0)
-      extra = ",\"reward_model_retrain\":" +
-              fit(*ctx.policy, cfg.retrain_traces(), cfg.retrain_steps(),
-                  SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step)))).str();
-    return trainer.Step(step, note) + extra;
+  loop.step = [&](int64_t step, MetricsLine* m, std::string* note) {
+    RewardModelFit refit;
+    const bool retrain = cfg.retrain_every() > 0 && step > 0 && step % cfg.retrain_every() == 0;
+    if (retrain)
+      refit = fit(*ctx.policy, cfg.retrain_traces(), cfg.retrain_steps(),
+                  SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step))));
+    *m = trainer.Step(step, note);
+    if (retrain) *m->mutable_reward_model_retrain() = refit;
   };
   const int64_t last = RunStrategyLoop(ctx, loop);
   if (!ctx.metrics) return;  // nowhere to record the shift measurement
@@ -263,10 +267,13 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
   const Aggregation how = AggregationFromConfig(cfg.aggregation());
   const SamplingConfig& sampling = ctx.experiment->eval().sampling();
   const uint64_t seed = SplitMix64(ctx.seed ^ 0x5b1f7ULL);
-  Json shift;
-  shift.AddRaw("base", ShiftJson(base, rm, cfg, seg, how, task, problems, sampling, seed))
-      .AddRaw("policy", ShiftJson(*ctx.policy, rm, cfg, seg, how, task, problems, sampling, seed));
-  ctx.metrics->Write(Json().Add("step", last).Add("flops", ctx.flops->Total()).Add("shift", shift).str());
+  MetricsLine line;
+  line.set_step(static_cast<int32_t>(last));
+  line.set_flops(ctx.flops->Total());
+  RewardShift* shift = line.mutable_shift();
+  *shift->mutable_base() = RewardOnSamplesOf(base, rm, cfg, seg, how, task, problems, sampling, seed);
+  *shift->mutable_policy() = RewardOnSamplesOf(*ctx.policy, rm, cfg, seg, how, task, problems, sampling, seed);
+  ctx.metrics->Write(RecordToJson(line));
 }
 
 namespace {

@@ -30,7 +30,7 @@ class LearnedReward : public RewardSource {
   // `rm` is shared (a module holder): retraining it changes what this scores.
   LearnedReward(const PrmRlConfig& cfg, Transformer rm, FlopCounter* flops);
   void Score(Rollouts& ro) override;
-  std::string Metrics(const Rollouts& ro) override;
+  void Metrics(const Rollouts& ro, MetricsLine* m) override;
 
  private:
   PrmRlConfig cfg_;

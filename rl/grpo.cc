@@ -19,7 +19,7 @@ class GrpoStrategy : public Strategy {
     loop.rng = &trainer.rng();
     if (trainer.reference()) loop.aux.push_back({".ref", trainer.reference(), nullptr});
     loop.tokens = trainer.mutable_tokens_generated();
-    loop.step = [&](int64_t step, std::string* note) { return trainer.Step(step, note); };
+    loop.step = [&](int64_t step, MetricsLine* m, std::string* note) { *m = trainer.Step(step, note); };
     RunStrategyLoop(ctx, loop);
   }
 

@@ -6,7 +6,6 @@
 #include <numeric>
 
 #include "error.h"
-#include "json.h"
 #include "progress.h"
 #include "policy_loss.h"
 #include "rollout.h"
@@ -61,7 +60,7 @@ PpoTrainer::PpoTrainer(Transformer& policy, const Task& task, const PpoConfig& c
   }
 }
 
-std::string PpoTrainer::Step(int64_t step, std::string* note) {
+MetricsLine PpoTrainer::Step(int64_t step, std::string* note) {
   const auto t_start = Clock::now();
   const uint64_t seed = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
   const Rollouts ro = SampleRollouts(policy_, task_, rng_, cfg_.prompts_per_step(), 1, cfg_.sampling(), seed, reward_,
@@ -75,27 +74,28 @@ std::string PpoTrainer::Step(int64_t step, std::string* note) {
   const double t_train = SecondsSince(t_train0);
   for (const Generation& g : ro.gens) tokens_generated_ += static_cast<int64_t>(g.tokens.size());
   const double ev = cs.ExplainedVariance();
-  Json j;
-  j.Add("pg_loss", u.pg / u.updates)
-      .Add("vf_loss", u.vf / u.updates)
-      .Add("kl", cs.kl_tokens > 0 ? cs.kl_sum / cs.kl_tokens : 0)
-      .Add("entropy", u.entropy / u.updates)
-      .Add("clip_region_frac", u.clip / u.updates)
-      .Add("explained_variance", ev)
-      .Add("value_error_by_position", cs.ErrorByPosition())
-      .Add("memory_policy_mb", TrainingStateBytes(policy_) / (1 << 20))
-      .Add("memory_critic_mb", TrainingStateBytes(critic_) / (1 << 20))
-      .Add("memory_ref_mb", ref_ ? TrainingStateBytes(*ref_) / 3 / (1 << 20) : 0.0)
-      .Add("lr", lr)
-      .Add("tokens_generated", tokens_generated_)
-      .Add("time_generate_s", ro.t_generate)
-      .Add("time_score_s", ro.t_score)
-      .Add("time_train_s", t_train)
-      .Add("time_step_s", SecondsSince(t_start));
+  MetricsLine m;
+  RolloutMetrics(ro, reward_, &m);
+  m.set_pg_loss(u.pg / u.updates);
+  m.set_vf_loss(u.vf / u.updates);
+  m.set_kl(cs.kl_tokens > 0 ? cs.kl_sum / cs.kl_tokens : 0);
+  m.set_entropy(u.entropy / u.updates);
+  m.set_clip_region_frac(u.clip / u.updates);
+  m.set_explained_variance(ev);
+  for (double e : cs.ErrorByPosition()) m.add_value_error_by_position(e);
+  m.set_memory_policy_mb(TrainingStateBytes(policy_) / (1 << 20));
+  m.set_memory_critic_mb(TrainingStateBytes(critic_) / (1 << 20));
+  m.set_memory_ref_mb(ref_ ? TrainingStateBytes(*ref_) / 3 / (1 << 20) : 0.0);
+  m.set_lr(lr);
+  m.set_tokens_generated(static_cast<double>(tokens_generated_));
+  m.set_time_generate_s(ro.t_generate);
+  m.set_time_score_s(ro.t_score);
+  m.set_time_train_s(t_train);
+  m.set_time_step_s(SecondsSince(t_start));
   char buf[32];
   std::snprintf(buf, sizeof buf, " EV %.2f", ev);
   *note = RolloutNote(ro) + buf;
-  return RolloutMetrics(ro, reward_) + "," + j.members();
+  return m;
 }
 
 double PpoTrainer::CriticStats::ExplainedVariance() const {
@@ -279,7 +279,7 @@ class PpoStrategy : public Strategy {
     loop.aux.push_back({".critic", &trainer.critic(), &trainer.critic_optimizer()});
     if (trainer.reference()) loop.aux.push_back({".ref", trainer.reference(), nullptr});
     loop.tokens = trainer.mutable_tokens_generated();
-    loop.step = [&](int64_t step, std::string* note) { return trainer.Step(step, note); };
+    loop.step = [&](int64_t step, MetricsLine* m, std::string* note) { *m = trainer.Step(step, note); };
     RunStrategyLoop(ctx, loop);
   }
 

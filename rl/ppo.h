@@ -40,7 +40,7 @@ ModelConfig CriticConfig(const ModelConfig& policy, const PpoConfig& cfg);
 class PpoTrainer {
  public:
   PpoTrainer(Transformer& policy, const Task& task, const PpoConfig& cfg, uint64_t seed, FlopCounter* flops);
-  std::string Step(int64_t step, std::string* note);
+  MetricsLine Step(int64_t step, std::string* note);
 
   torch::optim::AdamW& optimizer() { return *optimizer_; }
   torch::optim::AdamW& critic_optimizer() { return *critic_optimizer_; }

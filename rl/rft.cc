@@ -10,7 +10,6 @@
 
 #include "answer.h"
 #include "config.h"
-#include "json.h"
 #include "optim.h"
 #include "progress.h"
 #include "reward.h"
@@ -66,7 +65,7 @@ class RftStrategy : public Strategy {
     loop.optimizer = &optimizer;
     loop.rng = &rng;
     loop.tokens = &tokens_generated;
-    loop.step = [&](int64_t step, std::string* note) {
+    loop.step = [&](int64_t step, MetricsLine* m, std::string* note) {
       const auto t0 = Clock::now();
       const uint64_t seed = SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
       const Rollouts ro = SampleRollouts(*ctx.policy, *ctx.task, rng, cfg_.problems_per_step(),
@@ -83,19 +82,18 @@ class RftStrategy : public Strategy {
       char buf[64];
       std::snprintf(buf, sizeof buf, " kept %zu", kept.pairs.size());
       *note = RolloutNote(ro) + buf;
-      Json j;
-      j.Add("accept_rate", static_cast<double>(kept.accepted) / ro.size())
-          .Add("kept", static_cast<int>(kept.pairs.size()))
-          .Add("problems_kept", static_cast<double>(kept.problems) / ro.problems.size())
-          .Add("sft_loss", loss)
-          .Add("lr", ScheduledLr(cfg_.optim(), first + cfg_.sft_steps() - 1, total))
-          .Add("tokens_generated", tokens_generated)
-          .Add("tokens_trained", tokens_trained)
-          .Add("time_generate_s", ro.t_generate)
-          .Add("time_score_s", ro.t_score)
-          .Add("time_train_s", SecondsSince(t_train0))
-          .Add("time_step_s", SecondsSince(t0));
-      return RolloutMetrics(ro, reward) + "," + j.members();
+      RolloutMetrics(ro, reward, m);
+      m->set_accept_rate(static_cast<double>(kept.accepted) / ro.size());
+      m->set_kept(static_cast<double>(kept.pairs.size()));
+      m->set_problems_kept(static_cast<double>(kept.problems) / ro.problems.size());
+      m->set_sft_loss(loss);
+      m->set_lr(ScheduledLr(cfg_.optim(), first + cfg_.sft_steps() - 1, total));
+      m->set_tokens_generated(static_cast<double>(tokens_generated));
+      m->set_tokens_trained(static_cast<double>(tokens_trained));
+      m->set_time_generate_s(ro.t_generate);
+      m->set_time_score_s(ro.t_score);
+      m->set_time_train_s(SecondsSince(t_train0));
+      m->set_time_step_s(SecondsSince(t0));
     };
     RunStrategyLoop(ctx, loop);
   }

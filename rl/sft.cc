@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "error.h"
-#include "json.h"
 #include "loop.h"
 #include "strategy.h"
 #include "tokenizer.h"
@@ -57,20 +56,18 @@ int64_t RunSft(Transformer& model, const Task& task, const SftRun& run, FlopCoun
   loop.tokens = trainer.mutable_tokens_trained();
   double loss_acc = 0;
   int loss_n = 0;
-  loop.step = [&](int64_t step, std::string* note) {
+  loop.step = [&](int64_t step, MetricsLine* m, std::string* note) {
     loss_acc += trainer.Step(step);
     ++loss_n;
     const double mean = loss_acc / loss_n;
     char buf[32];
     std::snprintf(buf, sizeof buf, "loss %.3f", mean);
     *note = buf;
-    if ((step + 1) % run.cfg.log_every() != 0 && step + 1 != run.cfg.steps()) return std::string();
+    if ((step + 1) % run.cfg.log_every() != 0 && step + 1 != run.cfg.steps()) return;
     loss_acc = 0, loss_n = 0;
-    return Json()
-        .Add("loss", mean)
-        .Add("lr", trainer.lr())
-        .Add("tokens_trained", trainer.tokens_trained())
-        .members();
+    m->set_loss(mean);
+    m->set_lr(trainer.lr());
+    m->set_tokens_trained(static_cast<double>(trainer.tokens_trained()));
   };
   return RunCheckpointedLoop(spec, model, run.checkpoint_path, loop);
 }

@@ -7,7 +7,7 @@
 
 #include "answer.h"
 #include "error.h"
-#include "json.h"
+#include "records.h"
 #include "loop.h"
 #include "mcts.h"
 #include "reward_data.h"
@@ -202,7 +202,7 @@ class SelfSearch {
     if (use_value_) loop.aux.push_back({".value", &value_, nullptr});
     loop.tokens = &tokens_trained_;
     if (use_value_) loop.init = [&]() { PretrainValue(); };
-    loop.step = [&](int64_t step, std::string* note) { return Step(step, note); };
+    loop.step = [&](int64_t step, MetricsLine* m, std::string* note) { *m = Step(step, note); };
     const int64_t last = RunStrategyLoop(ctx_, loop);
     if (use_value_) HeldoutValue(last, "end");
   }
@@ -214,14 +214,14 @@ class SelfSearch {
     const double label0 = ctx_.flops->Get(FlopPhase::kLabel), train0 = ctx_.flops->Get(FlopPhase::kRewardTrain);
     PretrainValueNetwork(*ctx_.policy, value_, task_, cfg_.value(), cfg_.search().sampling(),
                          SplitMix64(ctx_.seed ^ 0x7a1eULL), ctx_.flops);
-    if (ctx_.metrics)
-      ctx_.metrics->Write(Json()
-                              .Add("step", 0)
-                              .Add("flops", ctx_.flops->Total())
-                              .Add("value_network", Json()
-                                                        .Add("flops_label", ctx_.flops->Get(FlopPhase::kLabel) - label0)
-                                                        .Add("flops_train", ctx_.flops->Get(FlopPhase::kRewardTrain) - train0))
-                              .str());
+    if (ctx_.metrics) {
+      MetricsLine line;
+      line.set_step(0);
+      line.set_flops(ctx_.flops->Total());
+      line.mutable_value_network()->set_flops_label(ctx_.flops->Get(FlopPhase::kLabel) - label0);
+      line.mutable_value_network()->set_flops_train(ctx_.flops->Get(FlopPhase::kRewardTrain) - train0);
+      ctx_.metrics->Write(RecordToJson(line));
+    }
     HeldoutValue(0, "start");
   }
 
@@ -233,31 +233,26 @@ class SelfSearch {
     const auto bins = ValueErrorByDepth(*ctx_.policy, value_, task_, problems, ctx_.experiment->eval().sampling(),
                                         cfg_.value().chunk_tokens(), SplitMix64(ctx_.seed ^ 0x4e1dULL));
     const ValueErrorBin all = OverallValueError(bins);  // calibration: mean prediction against mean target
-    std::vector<double> by_depth, by_depth_constant, target, prediction;
-    for (const ValueErrorBin& b : bins) {
-      by_depth.push_back(b.mae);
-      by_depth_constant.push_back(b.constant_mae);
-      target.push_back(b.mean_target);
-      prediction.push_back(b.mean_prediction);
-    }
     if (!ctx_.metrics) return;
-    ctx_.metrics->Write(Json()
-                            .Add("step", step)
-                            .Add("flops", ctx_.flops->Total())
-                            .Add("value_heldout", Json()
-                                                      .Add("when", when)
-                                                      .Add("mae", all.mae)
-                                                      .Add("mae_constant", all.constant_mae)
-                                                      .Add("mean_target", all.mean_target)
-                                                      .Add("mean_prediction", all.mean_prediction)
-                                                      .Add("mae_by_depth", by_depth)
-                                                      .Add("mae_constant_by_depth", by_depth_constant)
-                                                      .Add("mean_target_by_depth", target)
-                                                      .Add("mean_prediction_by_depth", prediction))
-                            .str());
+    MetricsLine line;
+    line.set_step(static_cast<int32_t>(step));
+    line.set_flops(ctx_.flops->Total());
+    ValueHeldout* v = line.mutable_value_heldout();
+    v->set_when(when);
+    v->set_mae(all.mae);
+    v->set_mae_constant(all.constant_mae);
+    v->set_mean_target(all.mean_target);
+    v->set_mean_prediction(all.mean_prediction);
+    for (const ValueErrorBin& b : bins) {
+      v->add_mae_by_depth(b.mae);
+      v->add_mae_constant_by_depth(b.constant_mae);
+      v->add_mean_target_by_depth(b.mean_target);
+      v->add_mean_prediction_by_depth(b.mean_prediction);
+    }
+    ctx_.metrics->Write(RecordToJson(line));
   }
 
-  std::string Step(int64_t step, std::string* note) {
+  MetricsLine Step(int64_t step, std::string* note) {
     const SearchConfig& sc = cfg_.search();
     const uint64_t step_seed = SplitMix64(ctx_.seed ^ SplitMix64(static_cast<uint64_t>(step) + 0x5ea7c4ULL));
     Rng prng(step_seed);
@@ -276,8 +271,8 @@ class SelfSearch {
 
     const std::vector<PrmExample> examples =
         OutcomePrefixExamples(h.prompts, h.lines, h.outcomes, cfg_.value().chunk_tokens());
-    Json value_json;
-    if (use_value_ && !examples.empty()) value_json = ValueErrorOnOutcomes(examples);
+    MetricsLine m;
+    if (use_value_ && !examples.empty()) *m.mutable_value() = ValueErrorOnOutcomes(examples);
 
     // Fine-tune the policy on the best traces.
     double sft_loss = 0;
@@ -295,27 +290,27 @@ class SelfSearch {
       const double before = ctx_.flops->Get(FlopPhase::kRewardTrain);
       const double bce = TrainRewardModel(value_, examples, cfg_.value().steps_per_iteration(),
                                           cfg_.value().batch_size(), cfg_.value().optim(), rng_, ctx_.flops);
-      value_json.Add("bce", bce).Add("flops_train", ctx_.flops->Get(FlopPhase::kRewardTrain) - before);
+      m.mutable_value()->set_bce(bce);
+      m.mutable_value()->set_flops_train(ctx_.flops->Get(FlopPhase::kRewardTrain) - before);
     }
 
     char buf[96];
     std::snprintf(buf, sizeof buf, "search solved %.0f%% found %.0f%%", 100 * h.solved / n, 100 * h.found / n);
     *note = buf;
-    Json j;
-    j.Add("search_solved", h.solved / n)
-        .Add("search_found", h.found / n)
-        .Add("traces", static_cast<int>(h.traces.size()))
-        .Add("traces_sound", h.judged > 0 ? static_cast<double>(h.sound) / h.judged : NAN)
-        .Add("sft_loss", sft_loss)
-        .Add("search_flops", search_flops)
-        .Add("nodes_visited", h.visited / n)
-        .Add("branching", h.branching / n)
-        .Add("max_depth", h.depth / n)
-        .Add("mean_leaf_batch", fs.mean_leaf_batch)
-        .Add("simulations_per_s", fs.seconds > 0 ? static_cast<double>(fs.leaves_evaluated) / fs.seconds : 0.0)
-        .Add("env_share", fs.seconds > 0 ? fs.env_seconds / fs.seconds : 0.0);
-    if (use_value_) j.Add("value", value_json);
-    return j.members();
+    m.set_search_solved(h.solved / n);
+    m.set_search_found(h.found / n);
+    m.set_traces(static_cast<double>(h.traces.size()));
+    if (h.judged > 0) m.set_traces_sound(static_cast<double>(h.sound) / h.judged);
+    m.set_sft_loss(sft_loss);
+    m.set_search_flops(search_flops);
+    m.set_nodes_visited(h.visited / n);
+    m.set_branching(h.branching / n);
+    m.set_max_depth(h.depth / n);
+    m.set_mean_leaf_batch(fs.mean_leaf_batch);
+    m.set_simulations_per_s(fs.seconds > 0 ? static_cast<double>(fs.leaves_evaluated) / fs.seconds : 0.0);
+    m.set_env_share(fs.seconds > 0 ? fs.env_seconds / fs.seconds : 0.0);
+    if (use_value_) m.mutable_value();  // present (maybe empty) whenever a value network is in use
+    return m;
   }
 
   // Per problem: the played line's outcome, and the best right line (the
@@ -362,7 +357,7 @@ class SelfSearch {
   // them, next to the best constant on the same targets (their mean): a
   // network that cannot beat it carries no information about which line will
   // succeed. A measurement: not charged.
-  Json ValueErrorOnOutcomes(const std::vector<PrmExample>& examples) {
+  ValueOnOutcomes ValueErrorOnOutcomes(const std::vector<PrmExample>& examples) {
     const auto pred = ScoreSteps(value_, examples);
     std::vector<std::pair<double, double>> pairs;
     double first = 0, last = 0;
@@ -373,9 +368,12 @@ class SelfSearch {
     }
     const ValueErrorBin err = ValueError(pairs);
     const double m = static_cast<double>(examples.size());
-    Json j;
-    j.Add("mae", err.mae).Add("mae_constant", err.constant_mae).Add("mae_first", first / m).Add("mae_last", last / m);
-    return j;
+    ValueOnOutcomes v;
+    v.set_mae(err.mae);
+    v.set_mae_constant(err.constant_mae);
+    v.set_mae_first(first / m);
+    v.set_mae_last(last / m);
+    return v;
   }
 
   const MctsConfig cfg_;

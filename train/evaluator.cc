@@ -10,7 +10,6 @@
 #include "error.h"
 #include "records.h"
 #include "generate.h"
-#include "json.h"
 #include "language.h"
 #include "progress.h"
 #include "steps.h"
@@ -169,21 +168,20 @@ std::string SamplesToJsonl(const EvalResult& r, const Task& task) {
   std::string out;
   for (const EvalSample& s : r.samples) {
     const Problem& p = task.TestSet()[s.problem];
-    out += Json()
-               .Add("problem", s.problem)
-               .Add("sample", s.index)
-               .Add("prompt", p.prompt)
-               .Add("gold", p.gold)
-               .Add("level", p.level)
-               .Add("completion", s.completion)
-               .Add("extracted", s.verdict.extracted)
-               .Add("correct", s.verdict.correct)
-               .Add("format_ok", s.verdict.format_ok)
-               .Add("error", s.verdict.error)
-               .Add("tokens", s.tokens)
-               .Add("truncated", s.truncated)
-               .str() +
-           "\n";
+    SampleRecord rec;
+    rec.set_problem(s.problem);
+    rec.set_sample(s.index);
+    rec.set_prompt(p.prompt);
+    rec.set_gold(p.gold);
+    rec.set_level(p.level);
+    rec.set_completion(s.completion);
+    rec.set_extracted(s.verdict.extracted);
+    rec.set_correct(s.verdict.correct);
+    rec.set_format_ok(s.verdict.format_ok);
+    rec.set_error(s.verdict.error);
+    rec.set_tokens(s.tokens);
+    rec.set_truncated(s.truncated);
+    out += RecordToJson(rec) + "\n";
   }
   return out;
 }

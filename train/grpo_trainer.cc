@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "config.h"
-#include "json.h"
 #include "optim.h"
 #include "progress.h"
 
@@ -34,7 +33,7 @@ GrpoTrainer::GrpoTrainer(Transformer& policy, const Task& task, const GrpoConfig
   }
 }
 
-std::string GrpoTrainer::Step(int64_t step, std::string* note) {
+MetricsLine GrpoTrainer::Step(int64_t step, std::string* note) {
   const auto t_start = Clock::now();
   if (ref_ && cfg_.ref_update_every() > 0 && step > 0 && step % cfg_.ref_update_every() == 0)
     CopyWeights(policy_, *ref_);
@@ -179,35 +178,35 @@ void GrpoTrainer::Update(std::vector<PolicyBatch>& mbs, double lr, Updated* u) {
   }
 }
 
-std::string GrpoTrainer::StepMetrics(const Sampled& s, const Updated& u, double lr, double t_step) {
+MetricsLine GrpoTrainer::StepMetrics(const Sampled& s, const Updated& u, double lr, double t_step) {
   const int n = u.updates;
   const double kl = cfg_.kl_in_reward() ? u.kl_reward_sum / std::max(1.0, static_cast<double>(u.tokens_trained))
                                         : u.sum.kl / n;
-  Json j;
-  j.Add("frac_reward_zero_std", static_cast<double>(s.zero_std_groups) / s.sampled_groups)
-      .Add("groups_dropped", s.dropped)
-      .Add("sampling_rounds", s.rounds)
-      .Add("loss", u.loss_sum / n)
-      .Add("pg_loss", u.sum.pg_loss / n)
-      .Add("kl", kl)
-      .Add("entropy", u.sum.entropy / n)
-      .Add("clip_low_frac", u.sum.clip_low_frac / n)
-      .Add("clip_high_frac", u.sum.clip_high_frac / n)
-      .Add("clip_region_frac", u.sum.clip_region_frac / n)
-      .Add("grad_norm", u.grad_norm_sum / n)
-      .Add("first_ratio_dev", first_ratio_dev_)
-      .Add("memory_policy_mb", TrainingStateBytes(policy_) / (1 << 20))
-      .Add("memory_ref_mb", ref_ ? TrainingStateBytes(*ref_) / 3 / (1 << 20) : 0.0)
-      .Add("lr", lr)
-      .Add("tokens_generated", tokens_generated_)
-      .Add("tokens_trained_step", u.tokens_trained)
-      .Add("time_generate_s", s.t_gen)
-      .Add("time_score_s", s.t_score)
-      .Add("time_train_s", u.t_train)
-      .Add("time_step_s", t_step);
-  std::string out = RolloutMetrics(s.ro, reward_) + "," + j.members();
-  if (reward_source_) out += "," + reward_source_->Metrics(s.ro);
-  return out;
+  MetricsLine m;
+  RolloutMetrics(s.ro, reward_, &m);
+  m.set_frac_reward_zero_std(static_cast<double>(s.zero_std_groups) / s.sampled_groups);
+  m.set_groups_dropped(s.dropped);
+  m.set_sampling_rounds(s.rounds);
+  m.set_loss(u.loss_sum / n);
+  m.set_pg_loss(u.sum.pg_loss / n);
+  m.set_kl(kl);
+  m.set_entropy(u.sum.entropy / n);
+  m.set_clip_low_frac(u.sum.clip_low_frac / n);
+  m.set_clip_high_frac(u.sum.clip_high_frac / n);
+  m.set_clip_region_frac(u.sum.clip_region_frac / n);
+  m.set_grad_norm(u.grad_norm_sum / n);
+  m.set_first_ratio_dev(first_ratio_dev_);
+  m.set_memory_policy_mb(TrainingStateBytes(policy_) / (1 << 20));
+  m.set_memory_ref_mb(ref_ ? TrainingStateBytes(*ref_) / 3 / (1 << 20) : 0.0);
+  m.set_lr(lr);
+  m.set_tokens_generated(static_cast<double>(tokens_generated_));
+  m.set_tokens_trained_step(static_cast<double>(u.tokens_trained));
+  m.set_time_generate_s(s.t_gen);
+  m.set_time_score_s(s.t_score);
+  m.set_time_train_s(u.t_train);
+  m.set_time_step_s(t_step);
+  if (reward_source_) reward_source_->Metrics(s.ro, &m);
+  return m;
 }
 
 }  // namespace r1lab

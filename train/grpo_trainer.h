@@ -40,9 +40,9 @@ void CheckGrpoConfig(const GrpoConfig& g, const std::string& path, const std::st
 class GrpoTrainer {
  public:
   GrpoTrainer(Transformer& policy, const Task& task, const GrpoConfig& cfg, uint64_t seed, FlopCounter* flops);
-  // One generation step and its updates; returns metrics as JSON members
-  // (no braces) and writes a short progress note.
-  std::string Step(int64_t step, std::string* note);
+  // One generation step and its updates; returns its metrics and writes a
+  // short progress note.
+  MetricsLine Step(int64_t step, std::string* note);
   // A learned reward replacing the rule reward (not owned; may be null).
   void set_reward_source(RewardSource* r) { reward_source_ = r; }
 
@@ -69,7 +69,7 @@ class GrpoTrainer {
   Sampled SampleGroups(int64_t step);
   std::vector<PolicyBatch> BuildMinibatches(const Rollouts& ro, Updated* u);
   void Update(std::vector<PolicyBatch>& mbs, double lr, Updated* u);
-  std::string StepMetrics(const Sampled& s, const Updated& u, double lr, double t_step);
+  MetricsLine StepMetrics(const Sampled& s, const Updated& u, double lr, double t_step);
 
   Transformer& policy_;
   const Task& task_;

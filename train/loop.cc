@@ -6,7 +6,6 @@
 #include "checkpoint.h"
 #include "error.h"
 #include "io.h"
-#include "json.h"
 #include "progress.h"
 #include "records.h"
 
@@ -20,25 +19,26 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
   std::string last_eval;
   while (step < spec.steps && budget_left()) {
     std::string note;
-    const std::string body = hooks.step(step, &note);
+    MetricsLine line;
+    hooks.step(step, &line, &note);
     ++step;
     const bool last = step == spec.steps || !budget_left();
     if (spec.metrics && (step % spec.log_every == 0 || last)) {
-      const double wall = SecondsSince(t0);
-      std::string line = Json().Add("step", step).Add("flops", spec.flops->Total()).Add("wall_s", wall).str();
-      if (!body.empty()) line = line.substr(0, line.size() - 1) + "," + body + "}";
-      spec.metrics->Write(line);
+      line.set_step(static_cast<int32_t>(step));
+      line.set_flops(spec.flops->Total());
+      line.set_wall_s(SecondsSince(t0));
+      spec.metrics->Write(RecordToJson(line));
     }
     const bool eval_point = spec.eval && spec.eval_every > 0 && (step % spec.eval_every == 0 || last);
     if (eval_point) {
-      EvalLine line;
-      line.set_step(static_cast<int32_t>(step));
-      line.set_flops(spec.flops->Total());
-      *line.mutable_eval() = spec.eval(step);
+      MetricsLine eval_line;
+      eval_line.set_step(static_cast<int32_t>(step));
+      eval_line.set_flops(spec.flops->Total());
+      *eval_line.mutable_eval() = spec.eval(step);
       char buf[48];
-      std::snprintf(buf, sizeof buf, " held-out pass@1 %.1f%%", 100 * line.eval().pass1());
+      std::snprintf(buf, sizeof buf, " held-out pass@1 %.1f%%", 100 * eval_line.eval().pass1());
       last_eval = buf;
-      if (spec.metrics) spec.metrics->Write(RecordToJson(line));
+      if (spec.metrics) spec.metrics->Write(RecordToJson(eval_line));
     }
     if (hooks.save && (eval_point || (spec.checkpoint_every > 0 && step % spec.checkpoint_every == 0)))
       hooks.save(step);

@@ -25,14 +25,14 @@ struct LoopSpec {
   std::string label;
   JsonlWriter* metrics = nullptr;
   FlopCounter* flops = nullptr;
-  // Held-out eval; its record becomes an "eval" metrics line.
+  // Held-out eval; its record becomes a metrics line of its own.
   std::function<EvalRecord(int64_t step)> eval;
 };
 
 struct LoopHooks {
-  // Runs one step; returns the step's metrics as JSON members without braces
-  // ("\"loss\":0.4,...") and a short progress note.
-  std::function<std::string(int64_t step, std::string* note)> step;
+  // Runs one step, filling in its metrics (the loop sets step, flops and
+  // wall_s, and writes the line at log points) and a short progress note.
+  std::function<void(int64_t step, MetricsLine* metrics, std::string* note)> step;
   std::function<void(int64_t step)> save;  // may be empty
 };
 
@@ -60,7 +60,7 @@ struct StrategyLoop {
   // only on a fresh start and is followed by a checkpoint at step 0, so a
   // resumed run never repeats it.
   std::function<void()> init;
-  std::function<std::string(int64_t step, std::string* note)> step;
+  std::function<void(int64_t step, MetricsLine* metrics, std::string* note)> step;
 };
 
 // The one resume path: resumes from `checkpoint_path` if it exists (else runs

@@ -7,10 +7,9 @@
 // reward (GRPO as R1 ran it).
 #pragma once
 
-#include <string>
-
 namespace r1lab {
 
+class MetricsLine;
 struct Rollouts;
 
 class RewardSource {
@@ -21,8 +20,8 @@ class RewardSource {
   // metrics) and may set ro.proxy and ro.token_advantages (which then replace
   // the group advantages).
   virtual void Score(Rollouts& ro) = 0;
-  // Metrics of the step's final rollouts, as JSON members (no braces).
-  virtual std::string Metrics(const Rollouts& ro) = 0;
+  // Metrics of the step's final rollouts.
+  virtual void Metrics(const Rollouts& ro, MetricsLine* m) = 0;
 };
 
 }  // namespace r1lab

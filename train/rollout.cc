@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "json.h"
+#include "error.h"
 #include "progress.h"
 #include "tokenizer.h"
 
@@ -72,7 +72,7 @@ TokenBatch RolloutBatch(const Rollouts& r, const std::vector<int>& rows, bool ma
   return b;
 }
 
-std::string RolloutMetrics(const Rollouts& r, const RewardChain& reward) {
+void RolloutMetrics(const Rollouts& r, const RewardChain& reward, MetricsLine* m) {
   const int N = r.size();
   double mean = 0, sq = 0, len = 0, trunc = 0;
   int len_min = 1 << 30, len_max = 0;
@@ -89,11 +89,20 @@ std::string RolloutMetrics(const Rollouts& r, const RewardChain& reward) {
     for (size_t t = 0; t < terms.size(); ++t) terms[t] += r.rewards[i].terms[t];
   }
   mean /= N;
-  Json j;
-  j.Add("reward_mean", mean).Add("reward_std", std::sqrt(std::max(0.0, sq / N - mean * mean)));
-  for (size_t t = 0; t < terms.size(); ++t) j.Add("reward_" + reward.term_names()[t], terms[t] / N);
-  j.Add("len_mean", len / N).Add("len_min", len_min).Add("len_max", len_max).Add("truncation_rate", trunc / N);
-  return j.members();
+  m->set_reward_mean(mean);
+  m->set_reward_std(std::sqrt(std::max(0.0, sq / N - mean * mean)));
+  // Each rule term has its field, reward_<term> (a term without one is a
+  // MetricsLine to extend).
+  const auto* desc = m->GetDescriptor();
+  for (size_t t = 0; t < terms.size(); ++t) {
+    const auto* field = desc->FindFieldByName("reward_" + reward.term_names()[t]);
+    if (!field) throw InternalError("MetricsLine has no field reward_" + reward.term_names()[t]);
+    m->GetReflection()->SetDouble(m, field, terms[t] / N);
+  }
+  m->set_len_mean(len / N);
+  m->set_len_min(len_min);
+  m->set_len_max(len_max);
+  m->set_truncation_rate(trunc / N);
 }
 
 std::string RolloutNote(const Rollouts& r) {

@@ -43,8 +43,8 @@ Rollouts SampleRollouts(Transformer& policy, const Task& task, Rng& rng, int n_p
 // mask (zeroed for truncated samples if mask_truncated).
 TokenBatch RolloutBatch(const Rollouts& r, const std::vector<int>& rows, bool mask_truncated);
 
-// Reward, per-term and length statistics as JSON members (no braces).
-std::string RolloutMetrics(const Rollouts& r, const RewardChain& reward);
+// Reward, per-term and length statistics into *m.
+void RolloutMetrics(const Rollouts& r, const RewardChain& reward, MetricsLine* m);
 // The progress note: "reward 0.61 acc 0.51 len 26.3".
 std::string RolloutNote(const Rollouts& r);
 

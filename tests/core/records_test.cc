@@ -32,16 +32,18 @@ TEST(Records, EvalRecordRoundTripsWithSortedMapKeys) {
 // carries more than its eval point); results written before a field existed
 // leave it absent, not zero; a wrong shape names the source.
 TEST(Records, ReadsOldAndWiderLinesAndNamesTheSourceOnErrors) {
-  EvalLine line;
-  RecordFromJson(R"({"step":4,"flops":7.2e8,"eval":{"pass1":0.5,"pass_at":{"1":0.5}},"wall_s":3})", "<test>", &line);
+  MetricsLine line;
+  RecordFromJson(R"({"step":4,"flops":7.2e8,"eval":{"pass1":0.5,"pass_at":{"1":0.5}},"wall_s":3,"later":1})",
+                 "<test>", &line);
   EXPECT_EQ(line.step(), 4);
   EXPECT_EQ(line.eval().pass1(), 0.5);
   EXPECT_FALSE(line.eval().has_steps_mean());
+  EXPECT_FALSE(line.has_loss());
   try {
     RecordFromJson(R"({"step":"four"})", "runs/a/metrics.jsonl", &line);
     FAIL() << "no error";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("runs/a/metrics.jsonl: not a EvalLine record"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("runs/a/metrics.jsonl: not a MetricsLine record"), std::string::npos) << e.what();
   }
 }
 

@@ -1,24 +1,45 @@
-// Results statistics (experiments/report.h).
+// The report (experiments/report.h) against the committed results: the
+// summaries in results/ are what `r1lab report` makes of the committed
+// records, to the byte. Arithmetic on recorded numbers only, so this holds
+// on any machine.
 #include <gtest/gtest.h>
 
-#include <cmath>
+#include <filesystem>
 
-#include "report.h"
+#include "io.h"
+#include "runner.h"
+#include "test_util.h"
 
 namespace r1lab {
 namespace {
 
-TEST(ConfidenceInterval, StudentTAgainstHandValues) {
-  // (1, 2, 3): mean 2, s = 1, half-width t(0.975, 2) * 1 / sqrt(3); t(0.975, 2) = 0.95 / sqrt(2 * 0.975 * 0.025)
-  // = 4.302652729749462 (closed form for 2 degrees of freedom).
-  const MeanCi m = MeanWithCi({1, 2, 3});
-  EXPECT_DOUBLE_EQ(m.mean, 2.0);
-  EXPECT_NEAR(m.half, 4.302652729749462 / std::sqrt(3.0), 1e-12);
-  EXPECT_EQ(MeanWithCi({5}).half, 0.0);
-  // Double-precision bisection on Simpson-integrated t densities (R: qt(0.975, 10), qt(0.975, 1000)).
-  EXPECT_NEAR(TCritical95(10), 2.228138851986158, 1e-9);
-  EXPECT_NEAR(TCritical95(1000), 1.96233908082575, 1e-9);
-  EXPECT_EQ(TCritical95(0), 0.0);
+namespace fs = std::filesystem;
+
+// Copies what the report reads (the config, base/eval.json, and each run's
+// eval.json, done.json and metrics.jsonl) from `from` to `to`.
+void CopyRecords(const fs::path& from, const fs::path& to) {
+  for (const auto& e : fs::recursive_directory_iterator(from)) {
+    const std::string name = e.path().filename().string();
+    const bool wanted = name == "config.pbtxt" || name == "eval.json" || name == "done.json" || name == "metrics.jsonl";
+    if (!e.is_regular_file() || !wanted) continue;
+    const fs::path dst = to / fs::relative(e.path(), from);
+    fs::create_directories(dst.parent_path());
+    fs::copy_file(e.path(), dst);
+  }
+}
+
+TEST(Report, RewritesEveryCommittedSummaryExactly) {
+  int checked = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(R1LAB_SOURCE_DIR) / "results")) {
+    if (!fs::exists(e.path() / "summary.md") || !fs::exists(e.path() / "config.pbtxt")) continue;
+    const std::string dir = testing::TempDir("report_" + e.path().filename().string());
+    CopyRecords(e.path(), dir);
+    RewriteReport(dir);
+    EXPECT_EQ(ReadFile(dir + "/summary.md"), ReadFile((e.path() / "summary.md").string())) << e.path();
+    EXPECT_EQ(ReadFile(dir + "/summary.csv"), ReadFile((e.path() / "summary.csv").string())) << e.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);
 }
 
 }  // namespace

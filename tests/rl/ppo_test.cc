@@ -61,15 +61,12 @@ TEST(Learning, PpoCriticLearnsToPredictReturns) {
   FlopCounter flops;
   PpoTrainer t(m, task, cfg, 2, &flops);
   std::string note;
-  auto field = [](const std::string& j, const std::string& k) {
-    return std::stod(j.substr(j.find("\"" + k + "\":") + k.size() + 3));
-  };
   double vf_first = 0, vf_last = 0, ev_first = 0, ev_last = 0;
   for (int step = 0; step < 25; ++step) {
-    const std::string j = t.Step(step, &note);
-    if (step < 3) vf_first += field(j, "vf_loss") / 3, ev_first += field(j, "explained_variance") / 3;
-    if (step >= 20) vf_last += field(j, "vf_loss") / 5, ev_last += field(j, "explained_variance") / 5;
-    EXPECT_NE(j.find("\"value_error_by_position\":["), std::string::npos);
+    const MetricsLine m = t.Step(step, &note);
+    if (step < 3) vf_first += m.vf_loss() / 3, ev_first += m.explained_variance() / 3;
+    if (step >= 20) vf_last += m.vf_loss() / 5, ev_last += m.explained_variance() / 5;
+    EXPECT_GT(m.value_error_by_position_size(), 0);
   }
   // The fresh value head starts far off; the critic learns at least the
   // outcome rate. (How little more it learns is the report's argument, and is

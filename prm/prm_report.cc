@@ -1,0 +1,168 @@
+// PRM-RL's sections of summary.md: the learned reward (proxy) against the
+// truth, degeneration signs, and the reward model's labels, shift and cost.
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "report_section.h"
+
+namespace r1lab {
+namespace {
+
+// The training steps' proxy lines (a learned reward's steps only).
+std::vector<const MetricsLine*> ProxyPoints(const RunRecords& r) {
+  std::vector<const MetricsLine*> out;
+  for (const MetricsLine& m : r.lines)
+    if (m.has_proxy_reward()) out.push_back(&m);
+  return out;
+}
+
+double Proxy(const MetricsLine* m) { return m->proxy_reward(); }
+double Accuracy(const MetricsLine* m) { return m->true_accuracy(); }
+
+// The hacking onset: the eval step where held-out pass@1 peaks (step 0 is
+// the base), if the training proxy averages higher after it than over the
+// tenth of the run leading up to it, and the peak is not the last eval
+// point. -1: no onset (the truth kept up, or the proxy did not rise).
+double HackingOnset(const RunRecords& r, double base_pass1) {
+  const auto proxy = ProxyPoints(r);
+  const auto curve = r.EvalPoints();
+  if (proxy.empty() || curve.empty()) return -1;
+  const double peak = PeakPass1(r, base_pass1).step;
+  if (peak >= curve.back()->step()) return -1;
+  const size_t w = std::max<size_t>(1, proxy.size() / 10);
+  double before = 0, after = 0;
+  int nb = 0, na = 0;
+  for (const MetricsLine* q : proxy) {
+    if (q->step() > peak) after += q->proxy_reward(), ++na;
+    else if (q->step() > peak - static_cast<double>(w)) before += q->proxy_reward(), ++nb;
+  }
+  if (nb == 0)  // the peak is the base: compare with the run's first tenth
+    before = WindowMean(proxy, false, Proxy), nb = 1;
+  return na > 0 && after / na > before / nb ? peak : -1;
+}
+
+// The last reward_model line's label F1 (NaN when labels had no truth to compare with).
+double LabelF1(const RunRecords& r) {
+  double f1 = NAN;
+  for (const MetricsLine& m : r.lines)
+    if (m.has_reward_model() && m.reward_model().has_label_f1()) f1 = m.reward_model().label_f1();
+  return f1;
+}
+
+// The shift line's measurement on the base's (policy = false) or the final policy's samples.
+const RewardOnSamples* Shift(const RunRecords& r, bool policy) {
+  for (const MetricsLine& m : r.lines)
+    if (m.has_shift()) return policy ? &m.shift().policy() : &m.shift().base();
+  return nullptr;
+}
+
+double ShiftOutcomeAuc(const RunRecords& r, bool policy) {
+  const RewardOnSamples* s = Shift(r, policy);
+  return s ? s->outcome_auc() : NAN;
+}
+
+double ShiftStepAuc(const RunRecords& r, bool policy) {
+  const RewardOnSamples* s = Shift(r, policy);
+  return s && s->has_step_auc() ? s->step_auc() : NAN;
+}
+
+std::string ProxyTable(const ReportInput& in, const std::vector<const ArmRecords*>& mine) {
+  std::ostringstream md;
+  const double base = in.base.pass1();
+  md << "\n## Learned reward: proxy against truth\n\n"
+     << "| arm | proxy, first → last tenth of steps | training accuracy, same samples | gap (proxy − accuracy), last "
+        "tenth | proxy AUC (right vs wrong), first → last | held-out pass@1: base → peak (step) → final | hacking "
+        "onset (step) |\n|---|---|---|---|---|---|---|\n";
+  for (const ArmRecords* a : mine) {
+    auto win = [&](bool last, auto f) {
+      return OverRuns(a->runs, [&](const RunRecords& r) { return WindowMean(ProxyPoints(r), last, f); });
+    };
+    auto auc = [](const MetricsLine* m) { return m->proxy_auc(); };
+    auto gap = [](const MetricsLine* m) { return m->proxy_reward() - m->true_accuracy(); };
+    const MeanCi peak = OverRuns(a->runs, [&](const RunRecords& r) { return PeakPass1(r, base).pass1; });
+    const MeanCi peak_step = OverRuns(a->runs, [&](const RunRecords& r) { return PeakPass1(r, base).step; });
+    const MeanCi final = OverRuns(a->runs, [](const RunRecords& r) { return r.final.pass1(); });
+    std::string onsets;
+    for (const RunRecords& r : a->runs) {
+      const double o = HackingOnset(r, base);
+      onsets += (onsets.empty() ? "" : ", ") + (o < 0 ? std::string("none") : std::to_string(static_cast<long>(o)));
+    }
+    md << "| " << a->arm->name() << " | " << FmtOr(win(false, Proxy), 1, 3) << " → " << FmtOr(win(true, Proxy), 1, 3)
+       << " | " << FmtOr(win(false, Accuracy), 100, 1) << "% → " << FmtOr(win(true, Accuracy), 100, 1) << "% | "
+       << FmtOr(win(true, gap), 1, 3) << " | " << FmtOr(win(false, auc), 1, 2) << " → " << FmtOr(win(true, auc), 1, 2)
+       << " | " << Fmt(MeanWithCi({base}), 100, 1) << "% → " << FmtOr(peak, 100, 1) << "% ("
+       << FmtOr(peak_step, 1, 0) << ") → " << FmtOr(final, 100, 1) << "% | " << onsets << " |\n";
+  }
+  md << "\nThe proxy is the learned reward the policy maximises (in [0, 1]); training accuracy is the rule verifier "
+        "on the very same samples. Hacking onset, per seed: the eval step where held-out pass@1 peaked, when the "
+        "proxy then kept rising (its mean after the peak exceeds its mean over the tenth of the run before it); "
+        "none otherwise.\n";
+  return md.str();
+}
+
+// Every arm's final held-out degeneration signs, beside the base's.
+std::string DegenerationTable(const ReportInput& in) {
+  std::ostringstream md;
+  md << "\n## Degeneration signs (held-out, final)\n\n"
+     << "| arm | steps per response | repeated steps % | no valid answer % | length |\n|---|---|---|---|---|\n";
+  auto row = [&](const std::string& name, const std::vector<const EvalRecord*>& evals) {
+    auto col = [&](auto f) {
+      std::vector<double> v;
+      for (const EvalRecord* e : evals) v.push_back(f(*e));
+      return MeanWithCi(Present(v));
+    };
+    md << "| " << name << " | "
+       << FmtOr(col([](const EvalRecord& e) { return e.has_steps_mean() ? e.steps_mean() : NAN; }), 1, 2) << " | "
+       << FmtOr(col([](const EvalRecord& e) { return e.has_repeated_step_rate() ? e.repeated_step_rate() : NAN; }),
+                100, 1)
+       << " | "
+       << FmtOr(col([](const EvalRecord& e) { return e.has_no_answer_rate() ? e.no_answer_rate() : NAN; }), 100, 1)
+       << " | " << FmtOr(col([](const EvalRecord& e) { return e.mean_length(); }), 1, 1) << " |\n";
+  };
+  row("base", {&in.base});
+  for (const ArmRecords& a : in.arms) {
+    std::vector<const EvalRecord*> evals;
+    for (const RunRecords& r : a.runs) evals.push_back(&r.final);
+    row(a.arm->name(), evals);
+  }
+  return md.str();
+}
+
+std::string RewardModelTable(const std::vector<const ArmRecords*>& mine) {
+  std::ostringstream md;
+  md << "\n## Reward model: labels, distribution shift, cost\n\n"
+     << "| arm | step-label F1 against the truth | RM outcome AUC: base samples → final policy's | RM step AUC: "
+        "base → final policy | FLOPs: labelling / RM training / RM scoring | RM share of the arm's FLOPs |\n"
+        "|---|---|---|---|---|---|\n";
+  for (const ArmRecords* a : mine) {
+    const auto& runs = a->runs;
+    auto phase = [&](const char* name) { return OverRuns(runs, [&](const RunRecords& r) { return r.PhaseFlops(name); }); };
+    const MeanCi share = OverRuns(runs, [](const RunRecords& r) -> double {
+      if (r.done.flops() <= 0) return NAN;  // NaN too when the phases are absent (older results)
+      return (r.PhaseFlops("label") + r.PhaseFlops("reward_train") + r.PhaseFlops("reward_score")) / r.done.flops();
+    });
+    md << "| " << a->arm->name() << " | " << FmtOr(OverRuns(runs, LabelF1), 1, 2) << " | "
+       << FmtOr(OverRuns(runs, [](const RunRecords& r) { return ShiftOutcomeAuc(r, false); }), 1, 2) << " → "
+       << FmtOr(OverRuns(runs, [](const RunRecords& r) { return ShiftOutcomeAuc(r, true); }), 1, 2) << " | "
+       << FmtOr(OverRuns(runs, [](const RunRecords& r) { return ShiftStepAuc(r, false); }), 1, 2) << " → "
+       << FmtOr(OverRuns(runs, [](const RunRecords& r) { return ShiftStepAuc(r, true); }), 1, 2) << " | "
+       << FmtSciOr(phase("label")) << " / " << FmtSciOr(phase("reward_train")) << " / "
+       << FmtSciOr(phase("reward_score")) << " | " << (share.n ? Fmt(share, 100, 1) + "%" : "-") << " |\n";
+  }
+  md << "\nStep-label F1: the reward model's training labels (Monte Carlo, or the truth) against the per-step "
+        "ground truth, for \"this step is wrong\" (PRMs on tasks with step truth). AUCs: the reward model's score for "
+        "telling right from wrong answers (outcome) and right from wrong steps, on held-out samples of the base and "
+        "of the final policy (0.5 is chance). GRPO's rule reward costs none of these FLOPs.\n";
+  return md.str();
+}
+
+std::string PrmRlReport(const ReportInput& in, const std::vector<const ArmRecords*>& mine) {
+  return ProxyTable(in, mine) + DegenerationTable(in) + RewardModelTable(mine);
+}
+
+}  // namespace
+
+R1LAB_REGISTER_REPORT_SECTION(Arm::kPrmRl, PrmRlReport);
+
+}  // namespace r1lab
