@@ -3,17 +3,11 @@
 #include <cctype>
 
 #include "math_equiv.h"
+#include "text.h"
 
 namespace r1lab {
 
 namespace {
-
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
 
 size_t Count(const std::string& s, const std::string& sub) {
   size_t n = 0;

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "text.h"
+
 #include <boost/multiprecision/cpp_bin_float.hpp>
 #include <boost/multiprecision/cpp_int.hpp>
 
@@ -555,13 +557,6 @@ std::string ReplaceCommand(const std::string& s, const std::string& cmd, const s
     i = end;
   }
   return out + s.substr(i);
-}
-
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
 }
 
 // Index just past the group that opens at s[open] ('{'), or npos.
