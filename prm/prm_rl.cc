@@ -177,18 +177,14 @@ void LearnedReward::Metrics(const Rollouts& ro, MetricsLine* m) {
   m->set_no_answer_rate(degen.no_answer_rate());
 }
 
-void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
-  const RewardModelConfig& rmc = cfg.reward_model();
-  const Task& task = *ctx.task;
-  // The base, kept for the distribution-shift measurement (ctx.policy is
-  // still the base here; a resumed checkpoint loads later).
-  Transformer base = MakeModel((*ctx.policy)->config(), (*ctx.policy)->vocab_size());
-  CopyWeights(*ctx.policy, base);
-  Transformer rm = RewardModelFrom(*ctx.policy, rmc.from_base());
-  LearnedReward reward(cfg, rm, ctx.flops);
-  GrpoTrainer trainer(*ctx.policy, task, cfg.grpo(), ctx.seed, ctx.flops);
-  trainer.set_reward_source(&reward);
+namespace {
 
+// Labels `traces` fresh samples of `policy` (Monte Carlo or truth, as the
+// config says) and trains `rm` on them for `steps`; FLOPs charged to label
+// and reward_train. Returns what the fit measured.
+RewardModelFit FitRewardModel(Transformer& policy, Transformer& rm, const Task& task, const PrmRlConfig& cfg,
+                              int traces, int steps, uint64_t seed, FlopCounter* flops) {
+  const RewardModelConfig& rmc = cfg.reward_model();
   RewardDataSpec ds;
   ds.label_n = rmc.label_n();
   ds.soft_targets = rmc.soft_targets();
@@ -196,53 +192,74 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
   ds.truth_labels = rmc.step_labels() == TRUTH;
   ds.segmenter = SegmenterFromConfig(rmc.segmenter());
   ds.sampling = cfg.grpo().sampling();
-  // Label `traces` fresh samples of `policy` and train the reward model on
-  // them for `steps`; FLOPs charged; returns what the fit measured.
-  auto fit = [&](Transformer& policy, int traces, int steps, uint64_t seed) {
-    Rng rng(seed);
-    std::vector<Problem> problems;
-    for (int i = 0; i < traces; ++i) problems.push_back(task.SampleTrain(rng));
-    ds.seed = seed;
-    const double label0 = ctx.flops->Get(FlopPhase::kLabel), train0 = ctx.flops->Get(FlopPhase::kRewardTrain);
-    RewardData data;
-    {
-      FlopPhaseScope label(ctx.flops, FlopPhase::kLabel);
-      data = BuildRewardData(policy, task, problems, ds, ctx.flops);
-    }
-    double loss = 0;
-    {
-      FlopPhaseScope train(ctx.flops, FlopPhase::kRewardTrain);
-      loss = TrainRewardModel(rm, rmc.kind() == PRM ? data.prm : data.orm, steps, rmc.batch_size(), rmc.optim(), rng,
-                              ctx.flops);
-    }
-    RewardModelFit f;
-    f.set_examples(static_cast<int>((rmc.kind() == PRM ? data.prm : data.orm).size()));
-    f.set_final_bce(loss);
-    f.set_flops_label(ctx.flops->Get(FlopPhase::kLabel) - label0);
-    f.set_flops_train(ctx.flops->Get(FlopPhase::kRewardTrain) - train0);
-    if (data.has_truth && rmc.kind() == PRM) {
-      f.set_label_precision(data.quality.precision());
-      f.set_label_recall(data.quality.recall());
-      f.set_label_f1(data.quality.f1());
-      f.set_label_first_error_accuracy(data.quality.first_error_accuracy());
-    }
-    return f;
-  };
+  ds.seed = seed;
+  Rng rng(seed);
+  std::vector<Problem> problems;
+  for (int i = 0; i < traces; ++i) problems.push_back(task.SampleTrain(rng));
+  const double label0 = flops->Get(FlopPhase::kLabel), train0 = flops->Get(FlopPhase::kRewardTrain);
+  RewardData data;
+  {
+    FlopPhaseScope label(flops, FlopPhase::kLabel);
+    data = BuildRewardData(policy, task, problems, ds, flops);
+  }
+  const auto& examples = rmc.kind() == PRM ? data.prm : data.orm;
+  double loss = 0;
+  {
+    FlopPhaseScope train(flops, FlopPhase::kRewardTrain);
+    loss = TrainRewardModel(rm, examples, steps, rmc.batch_size(), rmc.optim(), rng, flops);
+  }
+  RewardModelFit f;
+  f.set_examples(static_cast<int>(examples.size()));
+  f.set_final_bce(loss);
+  f.set_flops_label(flops->Get(FlopPhase::kLabel) - label0);
+  f.set_flops_train(flops->Get(FlopPhase::kRewardTrain) - train0);
+  if (data.has_truth && rmc.kind() == PRM) {
+    f.set_label_precision(data.quality.precision());
+    f.set_label_recall(data.quality.recall());
+    f.set_label_f1(data.quality.f1());
+    f.set_label_first_error_accuracy(data.quality.first_error_accuracy());
+  }
+  return f;
+}
 
-  StrategyLoop loop;
-  loop.steps = cfg.grpo().steps();
-  loop.log_every = cfg.grpo().log_every();
-  loop.optimizer = &trainer.optimizer();
-  loop.rng = &trainer.rng();
-  loop.aux.push_back({".rm", &rm, nullptr});
-  if (trainer.reference()) loop.aux.push_back({".ref", trainer.reference(), nullptr});
-  loop.tokens = trainer.mutable_tokens_generated();
+// Distribution shift: the same reward model on the base's samples and on the
+// final policy's, of the same held-out problems (a measurement: not charged).
+RewardShift MeasureShift(Transformer& base, Transformer& policy, Transformer& rm, const PrmRlConfig& cfg,
+                         const StrategyContext& ctx) {
+  const Task& task = *ctx.task;
+  const int np = std::min<int>(cfg.shift_problems(), static_cast<int>(task.TestSet().size()));
+  const std::vector<Problem> problems(task.TestSet().begin(), task.TestSet().begin() + np);
+  const SegmenterSpec seg = SegmenterFromConfig(cfg.reward_model().segmenter());
+  const Aggregation how = AggregationFromConfig(cfg.aggregation());
+  const SamplingConfig& sampling = ctx.experiment->eval().sampling();
+  const uint64_t seed = SplitMix64(ctx.seed ^ 0x5b1f7ULL);
+  RewardShift shift;
+  *shift.mutable_base() = RewardOnSamplesOf(base, rm, cfg, seg, how, task, problems, sampling, seed);
+  *shift.mutable_policy() = RewardOnSamplesOf(policy, rm, cfg, seg, how, task, problems, sampling, seed);
+  return shift;
+}
+
+}  // namespace
+
+void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
+  const RewardModelConfig& rmc = cfg.reward_model();
+  // The base, kept for the distribution-shift measurement (ctx.policy is
+  // still the base here; a resumed checkpoint loads later).
+  Transformer base = MakeModel((*ctx.policy)->config(), (*ctx.policy)->vocab_size());
+  CopyWeights(*ctx.policy, base);
+  Transformer rm = RewardModelFrom(*ctx.policy, rmc.from_base());
+  LearnedReward reward(cfg, rm, ctx.flops);
+  GrpoTrainer trainer(*ctx.policy, *ctx.task, cfg.grpo(), ctx.seed, ctx.flops);
+  trainer.set_reward_source(&reward);
+
+  StrategyLoop loop = trainer.Loop();
+  loop.aux.insert(loop.aux.begin(), {".rm", &rm, nullptr});
   loop.init = [&]() {
     std::fprintf(stderr, "%s: labelling %d base samples and training the %s\n", ctx.label.c_str(), rmc.label_traces(),
                  rmc.kind() == PRM ? "PRM" : "ORM");
     MetricsLine line;
-    *line.mutable_reward_model() =
-        fit(*ctx.policy, rmc.label_traces(), rmc.train_steps(), SplitMix64(ctx.seed ^ 0x5e7a11ULL));
+    *line.mutable_reward_model() = FitRewardModel(*ctx.policy, rm, *ctx.task, cfg, rmc.label_traces(),
+                                                  rmc.train_steps(), SplitMix64(ctx.seed ^ 0x5e7a11ULL), ctx.flops);
     line.set_step(0);
     line.set_flops(ctx.flops->Total());
     if (ctx.metrics) ctx.metrics->Write(RecordToJson(line));
@@ -251,28 +268,17 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
     RewardModelFit refit;
     const bool retrain = cfg.retrain_every() > 0 && step > 0 && step % cfg.retrain_every() == 0;
     if (retrain)
-      refit = fit(*ctx.policy, cfg.retrain_traces(), cfg.retrain_steps(),
-                  SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step))));
+      refit = FitRewardModel(*ctx.policy, rm, *ctx.task, cfg, cfg.retrain_traces(), cfg.retrain_steps(),
+                             SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step))), ctx.flops);
     *m = trainer.Step(step, note);
     if (retrain) *m->mutable_reward_model_retrain() = refit;
   };
   const int64_t last = RunStrategyLoop(ctx, loop);
   if (!ctx.metrics) return;  // nowhere to record the shift measurement
-
-  // Distribution shift: the same reward model on base samples and on the
-  // final policy's samples, held-out problems.
-  const int np = std::min<int>(cfg.shift_problems(), static_cast<int>(task.TestSet().size()));
-  const std::vector<Problem> problems(task.TestSet().begin(), task.TestSet().begin() + np);
-  const SegmenterSpec seg = SegmenterFromConfig(rmc.segmenter());
-  const Aggregation how = AggregationFromConfig(cfg.aggregation());
-  const SamplingConfig& sampling = ctx.experiment->eval().sampling();
-  const uint64_t seed = SplitMix64(ctx.seed ^ 0x5b1f7ULL);
   MetricsLine line;
   line.set_step(static_cast<int32_t>(last));
   line.set_flops(ctx.flops->Total());
-  RewardShift* shift = line.mutable_shift();
-  *shift->mutable_base() = RewardOnSamplesOf(base, rm, cfg, seg, how, task, problems, sampling, seed);
-  *shift->mutable_policy() = RewardOnSamplesOf(*ctx.policy, rm, cfg, seg, how, task, problems, sampling, seed);
+  *line.mutable_shift() = MeasureShift(base, *ctx.policy, rm, cfg, ctx);
   ctx.metrics->Write(RecordToJson(line));
 }
 

@@ -12,15 +12,7 @@ class GrpoStrategy : public Strategy {
   explicit GrpoStrategy(const Arm& arm) : cfg_(arm.grpo()) {}
   void Train(StrategyContext& ctx) override {
     GrpoTrainer trainer(*ctx.policy, *ctx.task, cfg_, ctx.seed, ctx.flops);
-    StrategyLoop loop;
-    loop.steps = cfg_.steps();
-    loop.log_every = cfg_.log_every();
-    loop.optimizer = &trainer.optimizer();
-    loop.rng = &trainer.rng();
-    if (trainer.reference()) loop.aux.push_back({".ref", trainer.reference(), nullptr});
-    loop.tokens = trainer.mutable_tokens_generated();
-    loop.step = [&](int64_t step, MetricsLine* m, std::string* note) { *m = trainer.Step(step, note); };
-    RunStrategyLoop(ctx, loop);
+    RunStrategyLoop(ctx, trainer.Loop());
   }
 
  private:

@@ -68,7 +68,16 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
     s.tokens = static_cast<int>(gens[k].tokens.size());
     s.truncated = gens[k].truncated;
   });
+  SummarizeSamples(test, &r);
+  r.flops = local.Total();
+  if (flops) flops->Add(FlopPhase::kGenerate, r.flops);
+  r.seconds = SecondsSince(t0);
+  return r;
+}
 
+void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
+  EvalResult& r = *out;
+  const int P = r.num_problems, n = r.n;
   std::vector<int> ks;
   for (int k = 1; k <= n; k *= 2) ks.push_back(k);
   if (ks.back() != n) ks.push_back(n);
@@ -128,10 +137,6 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
     ls.mean_length /= ls.problems;
     r.by_level.push_back(ls);
   }
-  r.flops = local.Total();
-  if (flops) flops->Add(FlopPhase::kGenerate, r.flops);
-  r.seconds = SecondsSince(t0);
-  return r;
 }
 
 EvalRecord EvalToRecord(const EvalResult& r) {

@@ -55,6 +55,11 @@ struct EvalResult {
 
 // InputError if the config asks for more problems than the test split has.
 EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops = nullptr);
+// The statistics of out->samples (judged samples of out->num_problems
+// problems x out->n, problem-major; `test` the problems they index): every
+// field of the result but flops and seconds. Evaluate ends with it; rescoring
+// saved samples is the same call.
+void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out);
 
 EvalRecord EvalToRecord(const EvalResult& r);  // no samples
 std::string EvalToJson(const EvalResult& r);    // its record as one line of JSON

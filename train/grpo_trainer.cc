@@ -49,6 +49,18 @@ MetricsLine GrpoTrainer::Step(int64_t step, std::string* note) {
   return StepMetrics(s, u, lr, SecondsSince(t_start));
 }
 
+StrategyLoop GrpoTrainer::Loop() {
+  StrategyLoop loop;
+  loop.steps = cfg_.steps();
+  loop.log_every = cfg_.log_every();
+  loop.optimizer = &*optimizer_;
+  loop.rng = &rng_;
+  if (ref_) loop.aux.push_back({".ref", &*ref_, nullptr});
+  loop.tokens = &tokens_generated_;
+  loop.step = [this](int64_t step, MetricsLine* m, std::string* note) { *m = Step(step, note); };
+  return loop;
+}
+
 // P groups of G; with drop_zero_variance_groups (DAPO), groups whose rewards
 // are all equal are re-sampled for up to max_resample_rounds rounds.
 GrpoTrainer::Sampled GrpoTrainer::SampleGroups(int64_t step) {

@@ -27,6 +27,7 @@
 #include "r1lab.pb.h"
 #include "reward.h"
 #include "reward_source.h"
+#include "loop.h"
 #include "rng.h"
 #include "rollout.h"
 #include "task.h"
@@ -43,13 +44,13 @@ class GrpoTrainer {
   // One generation step and its updates; returns its metrics and writes a
   // short progress note.
   MetricsLine Step(int64_t step, std::string* note);
+  // The loop that runs this trainer: its steps, optimizer, RNG, reference
+  // model and token counter, stepping with Step. The trainer must outlive it.
+  StrategyLoop Loop();
   // A learned reward replacing the rule reward (not owned; may be null).
   void set_reward_source(RewardSource* r) { reward_source_ = r; }
 
-  torch::optim::AdamW& optimizer() { return *optimizer_; }
-  Rng& rng() { return rng_; }
   Transformer* reference() { return ref_ ? &*ref_ : nullptr; }
-  int64_t* mutable_tokens_generated() { return &tokens_generated_; }
   // Largest |ratio - 1| on the first mini-batch of the last step (0 exactly
   // when on-policy); exposed for tests.
   double last_first_ratio_dev() const { return first_ratio_dev_; }
