@@ -85,16 +85,10 @@ CheckpointMeta MetaOf(const std::string& path, torch::serialize::InputArchive& a
   return meta;
 }
 
-}  // namespace
-
-void SaveCheckpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer,
-                    const CheckpointMeta& meta) {
+// A model (its config, parameters and, if given, optimizer state) as an archive.
+torch::serialize::OutputArchive ModelArchive(Transformer& model, torch::optim::Optimizer* optimizer) {
   torch::serialize::OutputArchive archive;
   archive.write("r1lab/model_config", c10::IValue(ConfigToText(model->config())));
-  archive.write("r1lab/vocab", c10::IValue(Tokenizer::Get().Fingerprint()));
-  archive.write("r1lab/step", c10::IValue(meta.step));
-  archive.write("r1lab/rng", c10::IValue(meta.rng_state));
-  archive.write("r1lab/extra", c10::IValue(meta.extra));
   torch::serialize::OutputArchive model_archive;
   model->save(model_archive);
   archive.write("model", model_archive);
@@ -104,32 +98,27 @@ void SaveCheckpoint(const std::string& path, Transformer& model, torch::optim::O
     optimizer->save(opt_archive);
     archive.write("optimizer", opt_archive);
   }
-  std::ostringstream out;
-  archive.save_to(out);
-  const std::string payload = out.str();
-  std::ostringstream file;
-  file << kMagic << ' ' << kVersion << ' ' << HexHash(Fnv64(payload)) << '\n' << payload;
-  WriteFileAtomic(path, file.str());
+  return archive;
 }
 
-CheckpointMeta LoadCheckpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer) {
-  const std::string payload = ReadPayload(path);
-  torch::serialize::InputArchive a;
-  OpenArchive(path, payload, &a);
-  const ModelConfig stored = StoredConfig(path, a);
+// Loads ModelArchive's content into `model` (whose config must match the
+// stored one) and, if given and stored, into `optimizer`. `what` names the
+// part in errors.
+void LoadModelArchive(const std::string& path, const std::string& what, torch::serialize::InputArchive& a,
+                      Transformer& model, torch::optim::Optimizer* optimizer) {
+  ModelConfig stored;
+  try {
+    ParseConfigText(ReadString(a, "r1lab/model_config"), path + " (stored " + what + " config)", &stored);
+  } catch (const IoError& e) {
+    throw IoError(path + ": " + what + ": " + e.what());
+  }
   std::string diff;
   google::protobuf::util::MessageDifferencer differ;
   differ.ReportDifferencesToString(&diff);
   if (!differ.Compare(stored, model->config())) {
-    throw ConfigError(path + ": checkpoint was written for another model config; differences "
+    throw ConfigError(path + ": checkpoint was written for another " + what + " config; differences "
                       "(checkpoint -> requested):\n" + diff);
   }
-  const CheckpointMeta meta = MetaOf(path, a);
-  c10::IValue vocab;
-  if (!a.try_read("r1lab/vocab", vocab) || !vocab.isString())
-    throw IoError(path + ": checkpoint lacks its tokenizer vocabulary");
-  if (vocab.toStringRef() != Tokenizer::Get().Fingerprint())
-    throw ConfigError(path + ": checkpoint was written with another tokenizer vocabulary");
   try {
     torch::serialize::InputArchive model_archive;
     a.read("model", model_archive);
@@ -141,9 +130,49 @@ CheckpointMeta LoadCheckpoint(const std::string& path, Transformer& model, torch
       optimizer->load(opt_archive);
     }
   } catch (const c10::Error& e) {
-    throw IoError(path + ": checkpoint content cannot be loaded into the model");
-  } catch (const IoError& e) {
-    throw IoError(path + ": " + e.what());
+    throw IoError(path + ": checkpoint content cannot be loaded into the " + what);
+  }
+}
+
+}  // namespace
+
+void SaveCheckpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer,
+                    const CheckpointMeta& meta, const std::vector<CheckpointPart>& parts) {
+  torch::serialize::OutputArchive archive = ModelArchive(model, optimizer);
+  archive.write("r1lab/vocab", c10::IValue(Tokenizer::Get().Fingerprint()));
+  archive.write("r1lab/step", c10::IValue(meta.step));
+  archive.write("r1lab/rng", c10::IValue(meta.rng_state));
+  archive.write("r1lab/extra", c10::IValue(meta.extra));
+  for (const CheckpointPart& p : parts) {
+    torch::serialize::OutputArchive part = ModelArchive(*p.model, p.optimizer);
+    archive.write("part_" + p.name, part);
+  }
+  std::ostringstream out;
+  archive.save_to(out);
+  const std::string payload = out.str();
+  std::ostringstream file;
+  file << kMagic << ' ' << kVersion << ' ' << HexHash(Fnv64(payload)) << '\n' << payload;
+  WriteFileAtomic(path, file.str());
+}
+
+CheckpointMeta LoadCheckpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer,
+                              const std::vector<CheckpointPart>& parts) {
+  const std::string payload = ReadPayload(path);
+  torch::serialize::InputArchive a;
+  OpenArchive(path, payload, &a);
+  const CheckpointMeta meta = MetaOf(path, a);
+  c10::IValue vocab;
+  if (!a.try_read("r1lab/vocab", vocab) || !vocab.isString())
+    throw IoError(path + ": checkpoint lacks its tokenizer vocabulary");
+  if (vocab.toStringRef() != Tokenizer::Get().Fingerprint())
+    throw ConfigError(path + ": checkpoint was written with another tokenizer vocabulary");
+  LoadModelArchive(path, "model", a, model, optimizer);
+  for (const CheckpointPart& p : parts) {
+    torch::serialize::InputArchive part;
+    if (!a.try_read("part_" + p.name, part))
+      throw IoError(path + ": checkpoint lacks the run's " + p.name + " (a checkpoint of another strategy, or of an "
+                    "r1lab that kept it in a file of its own); delete the run folder to rerun it");
+    LoadModelArchive(path, p.name, part, *p.model, p.optimizer);
   }
   return meta;
 }

@@ -1,5 +1,8 @@
 // Checkpoints: model parameters, optional optimizer state, RNG state, step
-// and the model config, in one file written atomically.
+// and the model config, and any further models a run trains beside its
+// policy (a critic, a reference, a reward model), all in one file written
+// atomically: a kill at any moment leaves the previous checkpoint or the
+// new one, never a policy of one step with a critic of another.
 //
 // File layout: a text header line "r1lab-checkpoint 1 <fnv64 of payload>"
 // followed by a LibTorch archive. Loading checks the header, the checksum,
@@ -11,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 #include "r1lab.pb.h"
 #include "transformer.h"
@@ -23,12 +27,21 @@ struct CheckpointMeta {
   std::string extra;      // free-form text the writer wants back (e.g. JSON)
 };
 
+// A further model stored in the same checkpoint, by name.
+struct CheckpointPart {
+  std::string name;                               // e.g. "critic"
+  Transformer* model = nullptr;
+  torch::optim::Optimizer* optimizer = nullptr;  // may be null
+};
+
 void SaveCheckpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer,
-                    const CheckpointMeta& meta);
+                    const CheckpointMeta& meta, const std::vector<CheckpointPart>& parts = {});
 
 // Loads into `model` (built from the caller's config; must match the stored
-// one) and, if given and stored, into `optimizer`.
-CheckpointMeta LoadCheckpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer);
+// one) and, if given and stored, into `optimizer`; then each part, which the
+// file must hold (IoError naming it if not).
+CheckpointMeta LoadCheckpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer,
+                              const std::vector<CheckpointPart>& parts = {});
 
 // The model config stored in a checkpoint, for commands given only a path.
 ModelConfig ReadCheckpointConfig(const std::string& path);

@@ -253,7 +253,7 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
   trainer.set_reward_source(&reward);
 
   StrategyLoop loop = trainer.Loop();
-  loop.aux.insert(loop.aux.begin(), {".rm", &rm, nullptr});
+  loop.parts.push_back({"rm", &rm, nullptr});
   loop.init = [&]() {
     std::fprintf(stderr, "%s: labelling %d base samples and training the %s\n", ctx.label.c_str(), rmc.label_traces(),
                  rmc.kind() == PRM ? "PRM" : "ORM");

@@ -276,8 +276,8 @@ class PpoStrategy : public Strategy {
     loop.log_every = cfg_.log_every();
     loop.optimizer = &trainer.optimizer();
     loop.rng = &trainer.rng();
-    loop.aux.push_back({".critic", &trainer.critic(), &trainer.critic_optimizer()});
-    if (trainer.reference()) loop.aux.push_back({".ref", trainer.reference(), nullptr});
+    loop.parts.push_back({"critic", &trainer.critic(), &trainer.critic_optimizer()});
+    if (trainer.reference()) loop.parts.push_back({"ref", trainer.reference(), nullptr});
     loop.tokens = trainer.mutable_tokens_generated();
     loop.step = [&](int64_t step, MetricsLine* m, std::string* note) { *m = trainer.Step(step, note); };
     RunStrategyLoop(ctx, loop);

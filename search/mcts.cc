@@ -250,7 +250,12 @@ std::string TreeToDot(const Node& root) {
     }
   }
   std::ostringstream out;
+  // GCC 12 reports a maybe-uninitialized edge iterator inside Boost.Graph's
+  // writer when it inlines it (a false positive in the library).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   boost::write_graphviz(out, g, boost::make_label_writer(labels.data()));
+#pragma GCC diagnostic pop
   return out.str();
 }
 

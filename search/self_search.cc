@@ -199,7 +199,7 @@ class SelfSearch {
     loop.log_every = cfg_.log_every();
     loop.optimizer = &optimizer_;
     loop.rng = &rng_;
-    if (use_value_) loop.aux.push_back({".value", &value_, nullptr});
+    if (use_value_) loop.parts.push_back({"value", &value_, nullptr});
     loop.tokens = &tokens_trained_;
     if (use_value_) loop.init = [&]() { PretrainValue(); };
     loop.step = [&](int64_t step, MetricsLine* m, std::string* note) { *m = Step(step, note); };

@@ -55,7 +55,7 @@ StrategyLoop GrpoTrainer::Loop() {
   loop.log_every = cfg_.log_every();
   loop.optimizer = &*optimizer_;
   loop.rng = &rng_;
-  if (ref_) loop.aux.push_back({".ref", &*ref_, nullptr});
+  if (ref_) loop.parts.push_back({"ref", &*ref_, nullptr});
   loop.tokens = &tokens_generated_;
   loop.step = [this](int64_t step, MetricsLine* m, std::string* note) { *m = Step(step, note); };
   return loop;

@@ -55,16 +55,6 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
   return step;
 }
 
-namespace {
-
-// "run/checkpoint.pt" + ".critic" -> "run/checkpoint.critic.pt"
-std::string AuxPath(const std::string& path, const std::string& suffix) {
-  const bool pt = path.size() > 3 && path.compare(path.size() - 3, 3, ".pt") == 0;
-  return pt ? path.substr(0, path.size() - 3) + suffix + ".pt" : path + suffix;
-}
-
-}  // namespace
-
 int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::string& path, const StrategyLoop& loop) {
   spec.steps = loop.steps;
   spec.log_every = loop.log_every;
@@ -72,8 +62,7 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
   int64_t start = 0;
   const bool resume = !path.empty() && FileExists(path);
   if (resume) {
-    const CheckpointMeta meta = LoadCheckpoint(path, policy, loop.optimizer);
-    for (const auto& a : loop.aux) LoadCheckpoint(AuxPath(path, a.suffix), *a.model, a.optimizer);
+    const CheckpointMeta meta = LoadCheckpoint(path, policy, loop.optimizer, loop.parts);
     RestoreFlopState(meta.extra, path, spec.flops, loop.tokens);
     loop.rng->SetState(meta.rng_state);
     start = meta.step;
@@ -84,9 +73,8 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
   hooks.step = loop.step;
   if (!path.empty()) {
     hooks.save = [&](int64_t step) {
-      // Auxiliary models first: the policy checkpoint is what marks a step as saved.
-      for (const auto& a : loop.aux) SaveCheckpoint(AuxPath(path, a.suffix), *a.model, a.optimizer, {step, "", ""});
-      SaveCheckpoint(path, policy, loop.optimizer, {step, loop.rng->State(), FlopState(*spec.flops, *loop.tokens)});
+      SaveCheckpoint(path, policy, loop.optimizer, {step, loop.rng->State(), FlopState(*spec.flops, *loop.tokens)},
+                     loop.parts);
     };
   }
   if (!resume && loop.init) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint.h"
 #include "flops.h"
 #include "io.h"
 #include "r1lab.pb.h"
@@ -40,21 +41,16 @@ struct LoopHooks {
 int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks);
 
 // What a checkpointed run hands to RunCheckpointedLoop: its step function
-// and the state a checkpoint must carry. The policy and its optimizer go to
-// the checkpoint path; each auxiliary model (critic, reference) beside it
-// ("checkpoint.pt" -> "checkpoint<suffix>.pt"), with its optimizer if it has one.
+// and the state a checkpoint must carry. The policy, its optimizer and each
+// further model (critic, reference, reward model, with its optimizer if it
+// has one) go to one checkpoint file, written atomically.
 struct StrategyLoop {
   int64_t steps = 0;
   int log_every = 1;
   int checkpoint_every = 0;  // 0 = eval points and the end only
   torch::optim::Optimizer* optimizer = nullptr;
   Rng* rng = nullptr;
-  struct Aux {
-    std::string suffix;
-    Transformer* model;
-    torch::optim::Optimizer* optimizer;  // may be null
-  };
-  std::vector<Aux> aux;
+  std::vector<CheckpointPart> parts;  // e.g. {"critic", &critic, &critic_optimizer}
   int64_t* tokens = nullptr;  // a counter restored with the FLOPs
   // Work before step 0 (e.g. training a reward model); may be empty. It runs
   // only on a fresh start and is followed by a checkpoint at step 0, so a

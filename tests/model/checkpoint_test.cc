@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "checkpoint.h"
@@ -40,6 +41,37 @@ TEST(Checkpoint, RoundTripRestoresModelOptimizerStepAndRng) {
   }
   EXPECT_TRUE(torch::allclose(m->forward(t).logits, m2->forward(t).logits, 1e-6, 1e-6));
   EXPECT_EQ(ReadCheckpointConfig(dir + "/a.pt").d_model(), 32);
+}
+
+// A run's further models (a critic, a reference, a reward model) live in the
+// policy's checkpoint file, so one atomic write saves them all: no kill can
+// leave a policy of one step beside a critic of another.
+TEST(Checkpoint, FurtherModelsLiveInTheSameFile) {
+  const std::string dir = testing::TempDir("ckpt_parts");
+  torch::Tensor t = torch::randint(0, 50, {2, 8}, torch::kLong);
+  Transformer policy = MakeModel(TinyModel(), 50), critic = MakeModel(TinyModel(64), 50);
+  torch::optim::AdamW copt(critic->parameters(), torch::optim::AdamWOptions(1e-3));
+  SaveCheckpoint(dir + "/a.pt", policy, nullptr, {7, "", ""}, {{"critic", &critic, &copt}});
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 1);
+
+  Transformer policy2 = MakeModel(TinyModel(), 50), critic2 = MakeModel(TinyModel(64), 50);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : critic2->parameters()) p.add_(0.5);
+  }
+  torch::optim::AdamW copt2(critic2->parameters(), torch::optim::AdamWOptions(1e-3));
+  EXPECT_FALSE(torch::equal(critic->forward(t).logits, critic2->forward(t).logits));
+  LoadCheckpoint(dir + "/a.pt", policy2, nullptr, {{"critic", &critic2, &copt2}});
+  EXPECT_TRUE(torch::equal(critic->forward(t).logits, critic2->forward(t).logits));
+  // A part the file does not hold, or one of another shape, is an error naming it.
+  try {
+    LoadCheckpoint(dir + "/a.pt", policy2, nullptr, {{"value", &critic2, nullptr}});
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("lacks the run's value"), std::string::npos) << e.what();
+  }
+  Transformer small = MakeModel(TinyModel(), 50);
+  EXPECT_THROW(LoadCheckpoint(dir + "/a.pt", policy2, nullptr, {{"critic", &small, nullptr}}), ConfigError);
 }
 
 TEST(Checkpoint, ConfigMismatchNamesTheField) {

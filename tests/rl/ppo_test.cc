@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "arith.h"
+#include "arm_runner.h"
 #include "ppo.h"
 #include "sft.h"
 #include "test_util.h"
@@ -44,6 +45,22 @@ TEST(Ppo, CriticDefaultsToThePolicysSizeAndDoublesTrainingMemory) {
   EXPECT_NEAR(TrainingStateBytes(v) / TrainingStateBytes(p), 1.0, 0.01);
   cfg.set_critic_d_model(32);
   EXPECT_EQ(CriticConfig(policy, cfg).d_ff(), 128);
+}
+
+// Killed after 2 steps and resumed to 4, PPO matches a straight run (flat
+// learning rates: the 2-step run stands in for a killed 4-step one): the
+// critic and its optimizer come back from the policy's own checkpoint file
+// (a critic saved in a file of its own could be a step ahead after a kill).
+TEST(Ppo, ResumeMatchesAStraightRunWithTheCriticInTheSameCheckpoint) {
+  const std::string dir = testing::TempDir("ppo_resume");
+  Arm arm;
+  arm.set_name("ppo");
+  *arm.mutable_ppo() = ParseResolved<PpoConfig>(
+      "prompts_per_step: 4 optim { lr: 1e-4 warmup_steps: 0 min_lr_ratio: 1 } "
+      "critic_optim { lr: 1e-3 warmup_steps: 0 min_lr_ratio: 1 } sampling { max_new_tokens: 40 }");
+  FlopCounter f;
+  testing::ExpectResumeMatchesStraightRun(arm, dir, f);
+  EXPECT_GT(f.Get(FlopPhase::kTrain), 0);
 }
 
 TEST(Learning, PpoCriticLearnsToPredictReturns) {

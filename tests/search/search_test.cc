@@ -201,7 +201,9 @@ TEST(SelfSearch, RolloutLeavesNeedNoValueNetwork) {
   EXPECT_EQ(f.Get(FlopPhase::kLabel), 0);
   EXPECT_EQ(f.Get(FlopPhase::kRewardTrain), 0);
   EXPECT_GT(f.Get(FlopPhase::kGenerate), 0) << "rollouts";
-  EXPECT_FALSE(FileExists(dir + "/a.value.pt"));
+  Transformer value = RewardModelFrom(m, true);
+  EXPECT_THROW(LoadCheckpoint(dir + "/a.pt", m, nullptr, {{"value", &value, nullptr}}), IoError);
+  EXPECT_NO_THROW(LoadCheckpoint(dir + "/a.pt", m, nullptr));
   EXPECT_EQ(ReadLines(dir + "/a.jsonl").size(), 2u);
 }
 
