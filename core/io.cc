@@ -1,6 +1,7 @@
 #include "io.h"
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -84,6 +85,30 @@ void JsonlWriter::Write(const std::string& json_line) {
   std::fputs(json_line.c_str(), impl_->f);
   std::fputc('\n', impl_->f);
   if (std::fflush(impl_->f) != 0) throw IoError(path_ + ": write failed");
+}
+
+int RunProgram(const std::vector<std::string>& argv, const std::string& cwd, const std::string& log_path) {
+  if (argv.empty()) throw InternalError("RunProgram: no program");
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw IoError("cannot start " + argv[0] + ": " + std::strerror(errno));
+  if (pid == 0) {  // the child: only async-signal-safe calls until exec
+    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) ::_exit(126);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::close(fd);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) throw IoError("waiting for " + argv[0] + ": " + std::strerror(errno));
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
 }
 
 }  // namespace r1lab

@@ -229,14 +229,24 @@ void WritePlotScript(const std::string& pdir, const std::string& script, const s
     }
   }
   WriteFileAtomic(pdir + "/" + script, gp.str());
-  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
+  // gnuplot runs without a shell: whatever the folder is called, it is an
+  // argument, never a command.
+  const int rc = RunProgram({"gnuplot", script}, pdir, pdir + "/gnuplot.log");
+  if (rc == 127) {
     std::fprintf(stderr, "plots: gnuplot not found; data and %s/%s written (scripts/install_deps.sh installs "
                  "gnuplot-nox)\n", pdir.c_str(), script.c_str());
     return;
   }
-  const std::string cmd = "cd '" + pdir + "' && gnuplot '" + script + "' > gnuplot.log 2>&1";
-  if (std::system(cmd.c_str()) != 0)
-    std::fprintf(stderr, "plots: gnuplot failed; see %s/gnuplot.log\n", pdir.c_str());
+  if (rc != 0)
+    throw IoError("plots: gnuplot failed (exit status " + std::to_string(rc) + ") in " + pdir + "; see " + pdir +
+                  "/gnuplot.log");
+  for (const Plot& p : plots)
+    for (const char* ext : {".svg", ".png"}) {
+      const std::string out = pdir + "/" + p.name + ext;
+      std::error_code ec;
+      if (std::filesystem::file_size(out, ec) == 0 || ec)
+        throw IoError("plots: gnuplot wrote no " + out + " (disk full?); see " + pdir + "/gnuplot.log");
+    }
 }
 
 std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {

@@ -6,7 +6,9 @@
 
 #include <filesystem>
 
+#include "error.h"
 #include "io.h"
+#include "report.h"
 #include "runner.h"
 #include "test_util.h"
 
@@ -40,6 +42,26 @@ TEST(Report, RewritesEveryCommittedSummaryExactly) {
     ++checked;
   }
   EXPECT_GE(checked, 5);
+}
+
+// gnuplot runs without a shell: a folder whose name holds quotes and a
+// command is only a name; a failing script is an error, not exit code 0.
+TEST(Report, PlotsRunWithoutAShellAndFailLoudly) {
+  const std::string root = testing::TempDir("plots_quote");
+  const std::string marker = root + "/pwned";
+  const std::string pdir = root + "/it's'; touch " + marker + "; '";
+  fs::create_directories(pdir);
+  WriteFileAtomic(pdir + "/a.dat", "1 1\n2 4\n");
+  WritePlotScript(pdir, "plots.gp", {{"a", "t", "x", "y", "", "'a.dat' using 1:2 with lines title 'a'"}});
+  EXPECT_FALSE(FileExists(marker));
+  EXPECT_GT(fs::file_size(pdir + "/a.svg"), 0u);
+  EXPECT_GT(fs::file_size(pdir + "/a.png"), 0u);
+  try {
+    WritePlotScript(pdir, "bad.gp", {{"b", "t", "x", "y", "this is not gnuplot\n", "'a.dat' using 1:2"}});
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("gnuplot failed"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
