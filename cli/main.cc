@@ -165,6 +165,11 @@ int CmdRun(int argc, char** argv) {
   const std::string md = RunExperiment(cfg, opt);
   const std::string dir = (opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir) + "/" + cfg.name();
   std::printf("%s\nresults: %s/summary.md\n", md.c_str(), dir.c_str());
+  // The committed reference of the same experiment, when there is one, to
+  // compare with (its provenance says where its numbers were made).
+  const std::string reference = "results/" + cfg.name() + "/summary.md";
+  if (FileExists(reference) && !std::filesystem::equivalent(reference, dir + "/summary.md"))
+    std::printf("\ncommitted reference (%s):\n\n%s", reference.c_str(), ReadFile(reference).c_str());
   return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "error.h"
+#include "text.h"
 #include "io.h"
 
 namespace r1lab {
@@ -389,12 +390,7 @@ uint64_t ConfigHash(const pb::Message& msg_in) {
   std::unique_ptr<pb::Message> msg(msg_in.New());
   msg->CopyFrom(msg_in);
   ClearDefaultValues(msg.get());
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : ConfigToText(*msg)) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
+  return Fnv64(ConfigToText(*msg));
 }
 
 std::string HexHash(uint64_t h) {

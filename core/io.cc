@@ -95,9 +95,8 @@ int RunProgram(const std::vector<std::string>& argv, const std::string& cwd, con
   const pid_t pid = ::fork();
   if (pid < 0) throw IoError("cannot start " + argv[0] + ": " + std::strerror(errno));
   if (pid == 0) {  // the child: only async-signal-safe calls until exec
-    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) ::_exit(126);
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);  // before chdir: relative paths
+    if (fd < 0 || ::chdir(cwd.c_str()) != 0) ::_exit(126);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     ::close(fd);

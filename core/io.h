@@ -21,7 +21,7 @@ std::vector<std::string> ReadLines(const std::string& path);
 // Runs argv[0] (looked up on PATH) with its arguments, no shell involved, in
 // directory `cwd`, its stdout and stderr going to `log_path`; waits. Returns
 // the exit status, 127 if the program could not be started (not installed),
-// 128 + n if signal n ended it.
+// 126 if `log_path` or `cwd` cannot be used, 128 + n if signal n ended it.
 int RunProgram(const std::vector<std::string>& argv, const std::string& cwd, const std::string& log_path);
 
 // Appends JSON lines to a file, flushing each, so a killed run keeps every

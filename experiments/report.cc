@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "io.h"
+#include "machine.h"
 #include "records.h"
 #include "report_section.h"
 #include "stats.h"
@@ -75,6 +76,33 @@ bool HasProxy(const ArmRecords& a) {
   for (const RunRecords& r : a.runs)
     if (!ProxyPoints(r).empty()) return true;
   return false;
+}
+
+// Which commit and machine made the base evaluation and each run (from their
+// done.json), grouped.
+std::string ProvenanceSection(const std::string& dir, const ReportInput& in) {
+  std::vector<std::pair<std::string, std::string>> keys;  // (commit, machine), first-seen order
+  std::map<std::pair<std::string, std::string>, std::string> made;
+  auto add = [&](const DoneRecord& d, const std::string& what) {
+    const auto key = std::make_pair(d.commit().empty() ? "not recorded" : d.commit(),
+                                    d.has_machine() ? MachineLine(d.machine()) : "not recorded");
+    if (!made.count(key)) keys.push_back(key);
+    std::string& list = made[key];
+    list += (list.empty() ? "" : ", ") + what;
+  };
+  const std::string base_done = dir + "/base/done.json";
+  if (FileExists(base_done)) {
+    DoneRecord d;
+    RecordFromJson(ReadFile(base_done), base_done, &d);
+    add(d, "base evaluation");
+  }
+  for (const ArmRecords& a : in.arms)
+    for (size_t i = 0; i < a.runs.size(); ++i)
+      add(a.runs[i].done, a.arm->name() + " seed " + std::to_string(in.cfg->seeds(static_cast<int>(i))));
+  std::string md = "\n## Provenance\n\n| made | commit | machine |\n|---|---|---|\n";
+  for (const auto& key : keys) md += "| " + made[key] + " | " + key.first + " | " + key.second + " |\n";
+  return md + "\nTrained numbers are exact only on one machine: another CPU, BLAS or thread count trains to "
+              "other numbers.\n";
 }
 
 // Writes the data files and the gnuplot script; runs gnuplot if present.
@@ -335,7 +363,7 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
                        "verifier's accuracy on the same training samples, last tenth of the steps"
                      : "")
      << ".\n";
-  md << ReportSections(in);
+  md << ReportSections(in) << ProvenanceSection(dir, in);
   WriteFileAtomic(dir + "/summary.md", "# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n");
   WriteFileAtomic(dir + "/summary.csv", csv.str());
   WritePlots(dir, in, n);

@@ -15,8 +15,10 @@
 #include "evaluator.h"
 #include "io.h"
 #include "json.h"
+#include "machine.h"
 #include "progress.h"
 #include "records.h"
+#include "text.h"
 #include "report.h"
 #include "sft.h"
 #include "strategy.h"
@@ -39,6 +41,19 @@ class DirLock {
       ::close(fd_);
       throw IoError(dir + ": another r1lab run is writing into this folder (" + path_ +
                     " is locked); wait for it or choose another output_dir");
+    }
+  }
+  // Waits for the lock on `path` (saying so on stderr when it has to wait).
+  struct Wait {};
+  DirLock(const std::string& path, Wait) : path_(path) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd_ < 0) throw IoError(path_ + ": cannot create lock file");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      std::fprintf(stderr, "waiting for another r1lab process holding %s\n", path_.c_str());
+      if (::flock(fd_, LOCK_EX) != 0) {
+        ::close(fd_);
+        throw IoError(path_ + ": cannot lock");
+      }
     }
   }
   ~DirLock() {
@@ -136,11 +151,14 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   *key.mutable_pretrain() = cfg.pretrain();
   const std::string stem = cache_dir + "/base-" + HexHash(ConfigHash(key));
   const std::string path = stem + ".pt";
-  if (FileExists(path)) {
+  if (FileExists(path) && FileExists(stem + ".json")) {
     std::fprintf(stderr, "base: cached %s\n", path.c_str());
     return path;
   }
   EnsureWritableDir(cache_dir);
+  // Two experiments sharing the cache pretrain one base once: the second waits.
+  DirLock lock(stem + ".lock", DirLock::Wait{});
+  if (FileExists(path) && FileExists(stem + ".json")) return path;
   WriteFileAtomic(stem + ".pbtxt", ConfigToText(key));
   const auto t0 = Clock::now();
   Transformer model = MakeModel(cfg.model(), Tokenizer::Get().vocab_size());
@@ -164,6 +182,8 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   rec.set_params(static_cast<double>(model->NumParameters()));
   rec.set_flops(flops.Total());
   rec.set_wall_s(wall);
+  rec.set_commit(GitCommit());
+  *rec.mutable_machine() = DescribeMachine();
   WriteFileAtomic(stem + ".json", RecordToJson(rec) + "\n");
   std::remove(run.checkpoint_path.c_str());
   return path;
@@ -172,7 +192,7 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
 namespace {
 
 // What a run is made of; a run folder never mixes two of these.
-std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t seed) {
+std::string RunConfigText(const ExperimentConfig& cfg, const Arm& arm, uint64_t seed) {
   ExperimentConfig identity;
   *identity.mutable_task() = cfg.task();
   *identity.mutable_model() = cfg.model();
@@ -183,6 +203,11 @@ std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t se
   return ConfigToText(identity);
 }
 
+// The config and the base checkpoint the run starts from.
+std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t seed, const std::string& base_hash) {
+  return RunConfigText(cfg, arm, seed) + "# base checkpoint fnv64: " + base_hash + "\n";
+}
+
 }  // namespace
 
 std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt) {
@@ -191,30 +216,55 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
   EnsureWritableDir(dir);
   DirLock lock(dir);
   // Before anything is written: no run folder may hold a run of another config.
+  auto run_dir = [&](const Arm& arm, uint64_t seed) {
+    return dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed);
+  };
+  auto identity_error = [&](const Arm& arm, uint64_t seed, const std::string& what) {
+    return ConfigError(run_dir(arm, seed) + " holds a run of " + what + " (see " + run_dir(arm, seed) +
+                       "/run_config.pbtxt): delete that folder to rerun it, or give the experiment another name or "
+                       "output_dir");
+  };
   for (const Arm& arm : cfg.arms())
     for (uint64_t seed : cfg.seeds()) {
-      const std::string path = dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed) + "/run_config.pbtxt";
-      if (FileExists(path) && ReadFile(path) != RunIdentity(cfg, arm, seed))
-        throw ConfigError(dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed) +
-                          " holds a run of a different config (task, model, pretraining, eval or arm '" + arm.name() +
-                          "'; see " + path + "): delete that folder to rerun it, or give the experiment another name "
-                          "or output_dir");
+      const std::string path = run_dir(arm, seed) + "/run_config.pbtxt";
+      if (FileExists(path) && ReadFile(path).rfind(RunConfigText(cfg, arm, seed), 0) != 0)
+        throw identity_error(arm, seed, "a different config (task, model, pretraining, eval or arm '" + arm.name() + "')");
     }
   WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(cfg));
-  WriteFileAtomic(dir + "/commit.txt", std::string(GitCommit()) + "\n");
 
   const auto task = MakeTask(cfg.task());
   const int vocab = Tokenizer::Get().vocab_size();
   const std::string base_path = EnsureBase(cfg, *task, root + "/.cache");
+  // The base's bytes identify it: runs and the base evaluation record them,
+  // and neither is reused across a change of base.
+  const std::string base_hash = HexHash(Fnv64(ReadFile(base_path)));
+  for (const Arm& arm : cfg.arms())
+    for (uint64_t seed : cfg.seeds()) {
+      const std::string path = run_dir(arm, seed) + "/run_config.pbtxt";
+      if (FileExists(path) && ReadFile(path) != RunIdentity(cfg, arm, seed, base_hash))
+        throw identity_error(arm, seed, "another base checkpoint (the base in use, " + base_path + ", has fnv64 " +
+                                            base_hash + ")");
+    }
   {
     const std::string bdir = dir + "/base";
     EnsureWritableDir(bdir);
-    if (!FileExists(bdir + "/eval.json")) {
+    DoneRecord stored;
+    if (FileExists(bdir + "/done.json")) RecordFromJson(ReadFile(bdir + "/done.json"), bdir + "/done.json", &stored);
+    if (!FileExists(bdir + "/eval.json") || stored.base() != base_hash) {
+      if (FileExists(bdir + "/eval.json"))
+        std::fprintf(stderr, "base: %s/eval.json was made from another base checkpoint; evaluating this one\n",
+                     bdir.c_str());
       Transformer base = MakeModel(cfg.model(), vocab);
       LoadCheckpoint(base_path, base, nullptr);
       const EvalResult r = Evaluate(base, *task, cfg.eval());
       WriteFileAtomic(bdir + "/samples.jsonl", SamplesToJsonl(r, *task));
       WriteFileAtomic(bdir + "/eval.json", EvalToJson(r) + "\n");
+      DoneRecord d;
+      d.set_commit(GitCommit());
+      d.set_checkpoint(base_path);
+      d.set_base(base_hash);
+      *d.mutable_machine() = DescribeMachine();
+      WriteFileAtomic(bdir + "/done.json", RecordToJson(d) + "\n");
       std::fprintf(stderr, "base (held-out):\n%s", EvalTable(r).c_str());
     }
   }
@@ -227,11 +277,11 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
   for (const Arm& arm : cfg.arms()) {
     for (uint64_t seed : cfg.seeds()) {
       ++run_index;
-      const std::string rdir = dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed);
+      const std::string rdir = run_dir(arm, seed);
       EnsureWritableDir(rdir);
       const std::string done = rdir + "/done.json";
       if (!FileExists(done)) {
-        WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(cfg, arm, seed));
+        WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(cfg, arm, seed, base_hash));
         const std::string eta = timed_runs > 0 ? Progress::FormatDuration(timed_seconds / timed_runs *
                                                                           (total_runs - run_index + 1))
                                                : "?";
@@ -286,6 +336,8 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         d.set_flop_budget(arm.flop_budget());
         d.set_wall_s(wall);
         d.set_checkpoint(ckpt);
+        d.set_base(base_hash);
+        *d.mutable_machine() = DescribeMachine();
         WriteFileAtomic(done, RecordToJson(d) + "\n");
       }
     }

@@ -1,15 +1,21 @@
 // The experiment runner: base model, then arms x seeds, then summary.
 //
-// results/<experiment>/
-//   config.pbtxt, commit.txt          resolved config; commit of the latest invocation
-//                                     (each run's own commit is in its done.json)
-//   base/eval.json, samples.jsonl     the shared base, evaluated once
+// <output_dir>/<experiment>/  (output_dir: "runs" unless the config or --out
+// says otherwise; the committed reference results live in results/)
+//   config.pbtxt                      resolved config
+//   base/eval.json, samples.jsonl     the shared base, evaluated once per base
+//   base/done.json                    its checkpoint's fnv64, commit and machine
 //   runs/<arm>/seed-<s>/              metrics.jsonl, eval.json, samples.jsonl,
-//                                     checkpoint.pt, done.json (finished marker)
-//   summary.md, summary.csv           one row per arm: mean and 95% CI over seeds
+//                                     checkpoint.pt, run_config.pbtxt (config and
+//                                     base hash), done.json (finished marker with
+//                                     the commit and machine that made the run)
+//   summary.md, summary.csv           one row per arm: mean and 95% CI over seeds;
+//                                     the commits and machines the runs came from
 //   plots/                            SVG and PNG plots, their data and gnuplot script
 // The base checkpoint is cached in <output_dir>/.cache by a hash of the
-// model, task and pretrain configs, so arms, experiments and reruns share it.
+// model, task and pretrain configs, so arms, experiments and reruns share it
+// (one process pretrains it; another waits). A run folder or base evaluation
+// made from another base checkpoint is refused or redone, never reused.
 // Finished runs are skipped on rerun; an interrupted one resumes from its
 // checkpoint. A second runner on the same folder is refused.
 #pragma once

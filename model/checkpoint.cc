@@ -7,6 +7,7 @@
 #include "config.h"
 #include "error.h"
 #include "io.h"
+#include "text.h"
 #include "tokenizer.h"
 
 namespace r1lab {
@@ -15,15 +16,6 @@ namespace {
 
 constexpr const char* kMagic = "r1lab-checkpoint";
 constexpr int kVersion = 1;
-
-uint64_t Fnv64(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 std::string ReadString(torch::serialize::InputArchive& a, const std::string& key) {
   c10::IValue v;

@@ -115,13 +115,30 @@ TEST(Cli, UnwritableOutputDirectory) {
   EXPECT_NE(r.out.find("file/sub"), std::string::npos) << r.out;
 }
 
+// A user's run goes to runs/<name>/ (gitignored), never into the committed
+// results/<name>/, whose summary is printed beside the new one.
+TEST(Cli, RunsGoToAFreshFolderAndTheCommittedReferenceIsPrintedBeside) {
+  const std::string dir = testing::TempDir("cli_default_out");
+  WriteFileAtomic(dir + "/c.pbtxt", kTiny);
+  std::filesystem::create_directories(dir + "/results/tiny");
+  WriteFileAtomic(dir + "/results/tiny/summary.md", "# tiny\n\nthe committed reference table\n");
+  const std::string log = dir + "/out.txt";
+  const int rc = std::system(("cd " + dir + " && " + R1LAB_BINARY + " run c.pbtxt > " + log + " 2>&1").c_str());
+  const std::string out = ReadFile(log);
+  ASSERT_EQ(WEXITSTATUS(rc), 0) << out;
+  EXPECT_TRUE(FileExists(dir + "/runs/tiny/summary.md"));
+  EXPECT_EQ(ReadFile(dir + "/results/tiny/summary.md"), "# tiny\n\nthe committed reference table\n");
+  EXPECT_NE(out.find("committed reference (results/tiny/summary.md):\n\n# tiny\n\nthe committed reference table"),
+            std::string::npos) << out;
+}
+
 TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   const std::string dir = testing::TempDir("cli_run");
   WriteFileAtomic(dir + "/c.pbtxt", kTiny);
   Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir + "");
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string exp = dir + "/tiny";
-  for (const char* f : {"/config.pbtxt", "/commit.txt", "/summary.md", "/summary.csv", "/base/eval.json",
+  for (const char* f : {"/config.pbtxt", "/base/done.json", "/summary.md", "/summary.csv", "/base/eval.json",
                         "/base/samples.jsonl", "/runs/sft/seed-1/metrics.jsonl", "/runs/sft/seed-2/done.json",
                         "/runs/sft/seed-2/eval.json", "/runs/sft/seed-2/checkpoint.pt"})
     EXPECT_TRUE(FileExists(exp + f)) << f;
@@ -300,9 +317,14 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
   ASSERT_EQ(r.code, 0) << r.out;
   std::string summary;
+  bool provenance = false;  // its rows name this machine and commit: masked
   for (const std::string& line : ReadLines(dir + "/tiny_grpo/summary.md")) {
     std::string l = line;
-    if (l.rfind("| ", 0) == 0 && l.find("---") == std::string::npos && l.find("| arm |") == std::string::npos) {
+    provenance = provenance || l == "## Provenance";
+    const bool row = l.rfind("| ", 0) == 0 && l.find("---") == std::string::npos;
+    if (row && provenance && l.find("| made |") == std::string::npos) {
+      l = l.substr(0, l.find(" | ")) + " | (commit) | (machine) |";
+    } else if (row && l.find("| arm |") == std::string::npos) {
       l = MaskNumbers(l);
     }
     summary += l + "\n";
@@ -322,6 +344,24 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   EXPECT_EQ(refused.code, 2) << refused.out;
   EXPECT_NE(refused.out.find("runs/grpo/seed-1 holds a run of a different config"), std::string::npos) << refused.out;
   EXPECT_EQ(ReadFile(dir + "/tiny_grpo/runs/grpo/seed-1/done.json"), done);
+  EXPECT_NE(done.find("\"machine\":{\"cpu\":"), std::string::npos) << done;
+
+  // Another base checkpoint under the same config (the cache rebuilt by other
+  // code or on another machine): the runs are refused, and once their folder
+  // is deleted as the error says, the base is evaluated again, not reused.
+  std::string cached;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/.cache"))
+    if (e.path().extension() == ".pt") cached = e.path().string();
+  ASSERT_FALSE(cached.empty());
+  std::filesystem::copy_file(dir + "/tiny_grpo/runs/grpo/seed-1/checkpoint.pt", cached,
+                             std::filesystem::copy_options::overwrite_existing);
+  const Result other_base = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  EXPECT_EQ(other_base.code, 2) << other_base.out;
+  EXPECT_NE(other_base.out.find("holds a run of another base checkpoint"), std::string::npos) << other_base.out;
+  std::filesystem::remove_all(dir + "/tiny_grpo/runs");
+  const Result rerun = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  EXPECT_EQ(rerun.code, 0) << rerun.out;
+  EXPECT_NE(rerun.out.find("made from another base checkpoint; evaluating this one"), std::string::npos) << rerun.out;
 
   // The label study runs on the cached base.
   std::string base;

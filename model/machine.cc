@@ -1,0 +1,73 @@
+#include "machine.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <torch/version.h>
+
+#include <fstream>
+#include <string>
+
+namespace r1lab {
+
+namespace {
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(colon + 2);
+    }
+  return "unknown CPU";
+}
+
+std::string CpuIsa() {
+  std::string isa;
+  auto add = [&](bool has, const char* name) {
+    if (has) isa += (isa.empty() ? "" : " ") + std::string(name);
+  };
+  __builtin_cpu_init();
+  add(__builtin_cpu_supports("avx512f"), "avx512f");
+  add(__builtin_cpu_supports("avx2"), "avx2");
+  add(__builtin_cpu_supports("fma"), "fma");
+  return isa.empty() ? "x86-64" : isa;
+}
+
+// The widest vector ISA the compiler was allowed to use.
+const char* BuildIsa() {
+#if defined(__AVX512F__)
+  return "avx512f";
+#elif defined(__AVX2__)
+  return "avx2";
+#else
+  return "x86-64";
+#endif
+}
+
+// The BLAS LibTorch calls, if it is OpenBLAS (it says so itself).
+std::string Blas() {
+  using Config = char* (*)();
+  if (auto f = reinterpret_cast<Config>(::dlsym(RTLD_DEFAULT, "openblas_get_config"))) return f();
+  return "unknown BLAS";
+}
+
+}  // namespace
+
+MachineRecord DescribeMachine() {
+  MachineRecord m;
+  m.set_cpu(CpuModel());
+  m.set_isa(CpuIsa());
+  m.set_build_isa(BuildIsa());
+  m.set_libtorch(TORCH_VERSION);
+  m.set_blas(Blas());
+  m.set_compiler(__VERSION__);
+  m.set_threads(at::get_num_threads());
+  return m;
+}
+
+std::string MachineLine(const MachineRecord& m) {
+  return m.cpu() + " (" + m.isa() + "), built for " + m.build_isa() + " with " + m.compiler() + ", LibTorch " +
+         m.libtorch() + ", " + m.blas() + ", " + std::to_string(m.threads()) + " threads";
+}
+
+}  // namespace r1lab

@@ -1,0 +1,17 @@
+// The machine and build a result was made on: trained numbers are exact only
+// on one machine (CPU, ISA, BLAS kernels, threads), so every run records it.
+#pragma once
+
+#include "r1lab.pb.h"
+
+namespace r1lab {
+
+// CPU model and instruction sets, the ISA this binary was compiled for,
+// LibTorch and BLAS versions, the compiler and the intra-op thread count.
+MachineRecord DescribeMachine();
+
+// One line: "AMD EPYC 9B14 (avx512f avx2 fma), built for avx512f, LibTorch 1.13.0,
+// OpenBLAS 0.3.21 ..., 2 threads".
+std::string MachineLine(const MachineRecord& m);
+
+}  // namespace r1lab
