@@ -288,6 +288,8 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         std::fprintf(stderr, "[run %d/%d] %s seed %llu (overall ETA %s)\n", run_index, total_runs, arm.name().c_str(),
                      static_cast<unsigned long long>(seed), eta.c_str());
         const auto t0 = Clock::now();
+        ReleaseFreeMemory();  // what earlier runs freed, so one process does not grow run after run
+        ResetPeakMemory();
         Transformer policy = MakeModel(cfg.model(), vocab);
         LoadCheckpoint(base_path, policy, nullptr);
         const std::string ckpt = rdir + "/checkpoint.pt";
@@ -338,6 +340,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         d.set_checkpoint(ckpt);
         d.set_base(base_hash);
         *d.mutable_machine() = DescribeMachine();
+        d.set_peak_memory_mb(PeakMemoryMb());
         WriteFileAtomic(done, RecordToJson(d) + "\n");
       }
     }

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <malloc.h>
 #include <torch/version.h>
 
 #include <fstream>
@@ -69,5 +70,27 @@ std::string MachineLine(const MachineRecord& m) {
   return m.cpu() + " (" + m.isa() + "), built for " + m.build_isa() + " with " + m.compiler() + ", LibTorch " +
          m.libtorch() + ", " + m.blas() + ", " + std::to_string(m.threads()) + " threads";
 }
+
+namespace {
+
+// A "VmRSS:" / "VmHWM:" line of /proc/self/status, in MiB (0 if unreadable).
+double StatusMb(const std::string& key) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key, 0) == 0) return std::stod(line.substr(key.size())) / 1024.0;  // kB
+  return 0;
+}
+
+}  // namespace
+
+double ResidentMemoryMb() { return StatusMb("VmRSS:"); }
+double PeakMemoryMb() { return StatusMb("VmHWM:"); }
+
+void ResetPeakMemory() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";  // resets the peak resident set (Linux 4.0 and later)
+}
+
+void ReleaseFreeMemory() { ::malloc_trim(0); }
 
 }  // namespace r1lab

@@ -2,6 +2,8 @@
 // on one machine (CPU, ISA, BLAS kernels, threads), so every run records it.
 #pragma once
 
+#include <string>
+
 #include "r1lab.pb.h"
 
 namespace r1lab {
@@ -13,5 +15,15 @@ MachineRecord DescribeMachine();
 // One line: "AMD EPYC 9B14 (avx512f avx2 fma), built for avx512f, LibTorch 1.13.0,
 // OpenBLAS 0.3.21 ..., 2 threads".
 std::string MachineLine(const MachineRecord& m);
+
+// Memory of this process, for each run's record. Resident set now and its
+// peak (Linux /proc/self/status), in MiB; ResetPeakMemory starts a new peak.
+double ResidentMemoryMb();
+double PeakMemoryMb();
+void ResetPeakMemory();
+// Gives memory the allocator keeps after frees back to the system
+// (malloc_trim): without it a process running many runs grows by the
+// fragments each run leaves.
+void ReleaseFreeMemory();
 
 }  // namespace r1lab

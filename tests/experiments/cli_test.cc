@@ -345,6 +345,7 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   EXPECT_NE(refused.out.find("runs/grpo/seed-1 holds a run of a different config"), std::string::npos) << refused.out;
   EXPECT_EQ(ReadFile(dir + "/tiny_grpo/runs/grpo/seed-1/done.json"), done);
   EXPECT_NE(done.find("\"machine\":{\"cpu\":"), std::string::npos) << done;
+  EXPECT_NE(done.find("\"peak_memory_mb\":"), std::string::npos) << done;
 
   // Another base checkpoint under the same config (the cache rebuilt by other
   // code or on another machine): the runs are refused, and once their folder
