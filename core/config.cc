@@ -96,10 +96,10 @@ void CheckRanges(const pb::Message& m, const std::string& prefix, const std::str
                                              : has_min ? "[" + FormatNumber(o.GetExtension(r1lab::min))
                                                        : "(-inf") +
                           ", " + (has_max ? FormatNumber(o.GetExtension(r1lab::max)) + "]" : "inf)");
-      const bool bad = std::isnan(v) || (has_min && v < o.GetExtension(r1lab::min)) ||
+      const bool bad = !std::isfinite(v) || (has_min && v < o.GetExtension(r1lab::min)) ||
                        (has_gt && v <= o.GetExtension(r1lab::gt)) ||
                        (has_max && v > o.GetExtension(r1lab::max));
-      if (bad) Fail(source, p, FormatNumber(v) + " is out of range; expected a value in " + range);
+      if (bad) Fail(source, p, FormatNumber(v) + " is out of range; expected a finite value in " + range);
     }
   }
 }

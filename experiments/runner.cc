@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 
 #include "checkpoint.h"
@@ -84,10 +85,14 @@ namespace {
 
 // Reads `path` and, recursively, the files it extends.
 ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::string>* chain) {
-  if (std::find(chain->begin(), chain->end(), path) != chain->end())
+  // Compared as canonical paths: "./a.pbtxt" extending "a.pbtxt" is a cycle too.
+  std::error_code ec;
+  std::string canonical = std::filesystem::weakly_canonical(path, ec).string();
+  if (ec) canonical = path;
+  if (std::find(chain->begin(), chain->end(), canonical) != chain->end())
     throw ConfigError(path + ": 'extends' forms a cycle (" + chain->front() + " ... " + path + ")");
   if (chain->size() >= 8) throw ConfigError(path + ": 'extends' chain is deeper than 8 files");
-  chain->push_back(path);
+  chain->push_back(canonical);
   ExperimentConfig child;
   LoadConfigFile(path, &child);
   if (!child.has_extends()) return child;
@@ -212,6 +217,7 @@ std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t se
 
 std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt) {
   const std::string root = opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir;
+  if (cfg.arms_size() == 0) throw ConfigError(cfg.name() + ": arms: empty; expected at least one arm to run");
   const std::string dir = root + "/" + cfg.name();
   EnsureWritableDir(dir);
   DirLock lock(dir);

@@ -137,6 +137,13 @@ arms { name: "c" grpo { kl_coef: 0 } }
   EXPECT_FALSE(c.has_extends());
   WriteFileAtomic(dir + "/loop.pbtxt", "extends: \"loop.pbtxt\" name: \"x\"");
   EXPECT_THROW(LoadExperiment(dir + "/loop.pbtxt"), ConfigError);
+  WriteFileAtomic(dir + "/self.pbtxt", "extends: \"./self.pbtxt\" name: \"x\"");  // the same file, spelled otherwise
+  try {
+    LoadExperiment(dir + "/self.pbtxt");
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("forms a cycle"), std::string::npos) << e.what();
+  }
   WriteFileAtomic(dir + "/missing.pbtxt", "extends: \"nope.pbtxt\" name: \"x\"");
   try {
     LoadExperiment(dir + "/missing.pbtxt");
@@ -145,6 +152,29 @@ arms { name: "c" grpo { kl_coef: 0 } }
     EXPECT_NE(std::string(e.what()).find("missing.pbtxt: extends"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("nope.pbtxt"), std::string::npos) << e.what();
   }
+}
+
+// A FLOP budget of inf (or any non-finite number) is not a budget; an
+// experiment without arms has nothing to run and says so before writing.
+TEST(Config, NonFiniteNumbersAndEmptyExperimentsAreErrors) {
+  try {
+    LoadExperiment("", {"arms[grpo].flop_budget=inf"});
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("flop_budget"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("finite"), std::string::npos) << e.what();
+  }
+  const ExperimentConfig none = LoadExperiment("", {"arms=[]"});
+  const std::string dir = testing::TempDir("no_arms");
+  RunnerOptions opt;
+  opt.output_dir = dir;
+  try {
+    RunExperiment(none, opt);
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("arms: empty"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(FileExists(dir + "/" + none.name()));
 }
 
 TEST(Config, HashFollowsContent) {
