@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "checkpoint.h"
+#include "interrupt.h"
 #include "commands.h"
 #include "config.h"
 #include "error.h"
@@ -431,8 +432,12 @@ int Main(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace r1lab;
+  InstallStopHandlers();
   try {
     return Main(argc, argv);
+  } catch (const Interrupted& e) {
+    std::fprintf(stderr, "r1lab: %s\n", e.what());
+    return 130;
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "r1lab: config error: %s\n", e.what());
     return 2;

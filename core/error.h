@@ -19,6 +19,10 @@ struct IoError : std::runtime_error {
 struct InputError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// A stop was asked for (SIGINT/SIGTERM) and the run checkpointed where it was.
+struct Interrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 // A broken invariant inside r1lab: a bug, never a user mistake.
 struct InternalError : std::logic_error {
   using std::logic_error::logic_error;

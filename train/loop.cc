@@ -5,6 +5,7 @@
 
 #include "checkpoint.h"
 #include "error.h"
+#include "interrupt.h"
 #include "io.h"
 #include "progress.h"
 #include "records.h"
@@ -49,6 +50,12 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
       extra += buf;
     }
     progress.Update(step, extra);
+    if (StopRequested()) {
+      if (hooks.save) hooks.save(step);
+      progress.Finish(step, "(stopped)");
+      throw Interrupted(spec.label + ": stopped at step " + std::to_string(step) +
+                        (hooks.save ? " (checkpoint saved); rerun the same command to resume" : ""));
+    }
   }
   if (hooks.save) hooks.save(step);
   progress.Finish(step, step < spec.steps ? "(stopped at the FLOP budget)" : "");
