@@ -68,12 +68,19 @@ class DirLock {
 };
 
 // Drops metrics lines past the checkpoint step, so a resumed run does not
-// repeat them.
+// repeat them. A last line without its newline is a write the kill cut
+// short and is dropped; any other line that is not a metrics record is an
+// error naming the file and line, before training (not a report failure after).
 void TrimMetrics(const std::string& metrics_path, int64_t step) {
   std::string kept;
-  for (const std::string& line : ReadLines(metrics_path)) {
-    const size_t p = line.find("\"step\":");
-    if (p != std::string::npos && std::strtoll(line.c_str() + p + 7, nullptr, 10) > step) continue;
+  int line_no = 0;
+  MetricsLine m;
+  std::vector<std::string> lines = ReadLines(metrics_path);
+  if (!lines.empty() && ReadFile(metrics_path).back() != '\n') lines.pop_back();
+  for (const std::string& line : lines) {
+    ++line_no;
+    RecordFromJson(line, metrics_path + " line " + std::to_string(line_no), &m);
+    if (m.step() > step) continue;
     kept += line + "\n";
   }
   WriteFileAtomic(metrics_path, kept);
@@ -239,6 +246,9 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
   WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(cfg));
 
   const auto task = MakeTask(cfg.task());
+  if (cfg.eval().num_problems() > static_cast<int>(task->TestSet().size()))  // before pretraining, not after
+    throw ConfigError(cfg.name() + ": eval.num_problems=" + std::to_string(cfg.eval().num_problems()) +
+                      " exceeds the task's test split (" + std::to_string(task->TestSet().size()) + " problems)");
   const int vocab = Tokenizer::Get().vocab_size();
   const std::string base_path = EnsureBase(cfg, *task, root + "/.cache");
   // The base's bytes identify it: runs and the base evaluation record them,

@@ -175,6 +175,16 @@ TEST(Config, NonFiniteNumbersAndEmptyExperimentsAreErrors) {
     EXPECT_NE(std::string(e.what()).find("arms: empty"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(FileExists(dir + "/" + none.name()));
+  // More eval problems than the test split: said before pretraining, not after.
+  const ExperimentConfig big = LoadExperiment("", {"task.num_test=40", "eval.num_problems=200"});
+  try {
+    RunExperiment(big, opt);
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("eval.num_problems=200 exceeds the task's test split (40"),
+              std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(FileExists(dir + "/.cache"));
 }
 
 TEST(Config, HashFollowsContent) {
