@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 
 #include "checkpoint.h"
 #include "config.h"
@@ -75,9 +76,10 @@ void TrimMetrics(const std::string& metrics_path, int64_t step) {
   std::string kept;
   int line_no = 0;
   MetricsLine m;
-  std::vector<std::string> lines = ReadLines(metrics_path);
-  if (!lines.empty() && ReadFile(metrics_path).back() != '\n') lines.pop_back();
-  for (const std::string& line : lines) {
+  std::string text = FileExists(metrics_path) ? ReadFile(metrics_path) : "";
+  text.erase(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);  // drop a cut-short last line
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
     ++line_no;
     RecordFromJson(line, metrics_path + " line " + std::to_string(line_no), &m);
     if (m.step() > step) continue;
