@@ -6,12 +6,26 @@
 #include <cstring>
 
 #include "error.h"
+#include "text.h"
 
 namespace r1lab {
 
 std::string JsonEscape(const std::string& s) {
   std::string out = "\"";
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) {  // not UTF-8: written as U+FFFD, so every line we write is valid UTF-8
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      out.append(s, i, n);
+      i += n;
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -99,11 +113,15 @@ class JsonParser {
       while (true) {
         Space();
         if (i_ >= t_.size() || t_[i_] != '"') Fail("expected a key string");
+        const size_t key_at = i_;
         std::string key = String();
+        for (const auto& member : v.o_)
+          if (member.first == key) i_ = key_at, Fail("duplicate key '" + ValidUtf8(key) + "'");
         Space();
         if (i_ >= t_.size() || t_[i_] != ':') Fail("expected ':'");
         ++i_;
-        v.o_.emplace_back(std::move(key), Value(depth + 1));
+        v.o_.emplace_back(key, Value(depth + 1));
+        v.o_.back().second.name_ = std::move(key);
         Space();
         if (i_ < t_.size() && t_[i_] == ',') { ++i_; continue; }
         if (i_ < t_.size() && t_[i_] == '}') { ++i_; return v; }
@@ -131,13 +149,68 @@ class JsonParser {
     if (Eat("true")) { v.kind_ = JsonValue::kBool; v.b_ = true; return v; }
     if (Eat("false")) { v.kind_ = JsonValue::kBool; return v; }
     if (Eat("null")) return v;
-    const char* begin = t_.c_str() + i_;
-    char* end = nullptr;
-    v.n_ = std::strtod(begin, &end);
-    if (end == begin) Fail("unexpected character");
-    i_ += static_cast<size_t>(end - begin);
+    return Number();
+  }
+  // JSON's number grammar exactly: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+  // (no NaN, Infinity, hex, leading '+' or leading zeros).
+  JsonValue Number() {
+    const size_t begin = i_;
+    const auto digits = [&] {
+      const size_t from = i_;
+      while (i_ < t_.size() && t_[i_] >= '0' && t_[i_] <= '9') ++i_;
+      return i_ - from;
+    };
+    if (i_ < t_.size() && t_[i_] == '-') ++i_;
+    if (i_ >= t_.size() || t_[i_] < '0' || t_[i_] > '9') i_ = begin, Fail("unexpected character");
+    if (t_[i_] == '0') {
+      ++i_;
+      if (i_ < t_.size() && t_[i_] >= '0' && t_[i_] <= '9') i_ = begin, Fail("number with a leading zero");
+    } else {
+      digits();
+    }
+    if (i_ < t_.size() && t_[i_] == '.') {
+      ++i_;
+      if (digits() == 0) Fail("expected a digit after '.'");
+    }
+    if (i_ < t_.size() && (t_[i_] == 'e' || t_[i_] == 'E')) {
+      ++i_;
+      if (i_ < t_.size() && (t_[i_] == '+' || t_[i_] == '-')) ++i_;
+      if (digits() == 0) Fail("expected a digit in the exponent");
+    }
+    JsonValue v;
     v.kind_ = JsonValue::kNumber;
+    v.n_ = std::strtod(t_.substr(begin, i_ - begin).c_str(), nullptr);
+    if (!std::isfinite(v.n_)) i_ = begin, Fail("number out of range");
     return v;
+  }
+  unsigned Hex4() {
+    if (i_ + 4 > t_.size()) Fail("short \\u escape");
+    unsigned cp = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char h = t_[i_ + k];
+      const int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+      if (d < 0) Fail("\\u escape needs four hex digits");
+      cp = cp * 16 + static_cast<unsigned>(d);
+    }
+    i_ += 4;
+    return cp;
+  }
+  static void AppendUtf8(unsigned cp, std::string* out) {
+    if (cp < 0x80) {
+      *out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      *out += static_cast<char>(0xC0 | (cp >> 6));
+      *out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      *out += static_cast<char>(0xE0 | (cp >> 12));
+      *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      *out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      *out += static_cast<char>(0xF0 | (cp >> 18));
+      *out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      *out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
   }
   std::string String() {
     ++i_;  // opening quote
@@ -146,6 +219,7 @@ class JsonParser {
       if (i_ >= t_.size()) Fail("unterminated string");
       const char c = t_[i_++];
       if (c == '"') return out;
+      if (static_cast<unsigned char>(c) < 0x20) --i_, Fail("control character in a string (write it as an escape)");
       if (c != '\\') { out += c; continue; }
       if (i_ >= t_.size()) Fail("unterminated escape");
       const char e = t_[i_++];
@@ -159,13 +233,15 @@ class JsonParser {
         case 'r': out += '\r'; break;
         case 't': out += '\t'; break;
         case 'u': {
-          if (i_ + 4 > t_.size()) Fail("short \\u escape");
-          const unsigned cp = static_cast<unsigned>(std::stoul(t_.substr(i_, 4), nullptr, 16));
-          i_ += 4;
-          if (cp < 0x80) out += static_cast<char>(cp);
-          else if (cp < 0x800) out += static_cast<char>(0xC0 | (cp >> 6)), out += static_cast<char>(0x80 | (cp & 0x3F));
-          else out += static_cast<char>(0xE0 | (cp >> 12)), out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
-                      out += static_cast<char>(0x80 | (cp & 0x3F));
+          unsigned cp = Hex4();
+          if (cp >= 0xDC00 && cp <= 0xDFFF) Fail("\\u escape is a lone low surrogate");
+          if (cp >= 0xD800 && cp <= 0xDBFF) {  // a high surrogate must be followed by a low one
+            if (!Eat("\\u")) Fail("\\u escape is a lone high surrogate");
+            const unsigned low = Hex4();
+            if (low < 0xDC00 || low > 0xDFFF) Fail("\\u escape is a lone high surrogate");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          }
+          AppendUtf8(cp, &out);
           break;
         }
         default: Fail("bad escape");
@@ -178,24 +254,40 @@ class JsonParser {
 
 JsonValue JsonValue::Parse(const std::string& text) { return JsonParser(text).Document(); }
 
+const char* JsonValue::KindName(Kind k) {
+  switch (k) {
+    case kNull: return "null";
+    case kBool: return "a boolean";
+    case kNumber: return "a number";
+    case kString: return "a string";
+    case kArray: return "an array";
+    case kObject: return "an object";
+  }
+  return "?";
+}
+void JsonValue::Expect(Kind k) const {
+  if (kind_ == k) return;
+  const std::string where = name_.empty() ? "JSON: " : "JSON field '" + ValidUtf8(name_) + "': ";
+  throw InputError(where + "expected " + KindName(k) + ", got " + KindName(kind_));
+}
 double JsonValue::number() const {
-  if (kind_ != kNumber) throw InputError("JSON: expected a number");
+  Expect(kNumber);
   return n_;
 }
 bool JsonValue::boolean() const {
-  if (kind_ != kBool) throw InputError("JSON: expected true or false");
+  Expect(kBool);
   return b_;
 }
 const std::string& JsonValue::string() const {
-  if (kind_ != kString) throw InputError("JSON: expected a string");
+  Expect(kString);
   return s_;
 }
 const std::vector<JsonValue>& JsonValue::array() const {
-  if (kind_ != kArray) throw InputError("JSON: expected an array");
+  Expect(kArray);
   return a_;
 }
 const std::vector<std::pair<std::string, JsonValue>>& JsonValue::members() const {
-  if (kind_ != kObject) throw InputError("JSON: expected an object");
+  Expect(kObject);
   return o_;
 }
 const JsonValue* JsonValue::find(const std::string& key) const {
@@ -206,7 +298,7 @@ const JsonValue* JsonValue::find(const std::string& key) const {
 }
 const JsonValue& JsonValue::at(const std::string& key) const {
   const JsonValue* v = find(key);
-  if (!v) throw InputError("JSON: missing field '" + key + "'");
+  if (!v) throw InputError("JSON: missing field '" + ValidUtf8(key) + "'");
   return *v;
 }
 

@@ -39,8 +39,11 @@ std::string JsonNumber(double v);
 namespace r1lab {
 
 // A parsed JSON value (for reading back our own results and JSONL inputs).
-// Parse() throws InputError naming the offset of the first problem; nesting
-// deeper than 200 levels is refused rather than recursed into.
+// Strict RFC 8259: Parse() throws InputError naming the offset of the first
+// problem, including NaN/Infinity, hex, '+7' or '07' numbers, bad or lone
+// surrogate \u escapes, raw control characters in strings and duplicate keys;
+// nesting deeper than 200 levels is refused rather than recursed into. A
+// typed accessor on an object member names the field when the type is wrong.
 class JsonValue {
  public:
   enum Kind { kNull, kBool, kNumber, kString, kArray, kObject };
@@ -62,7 +65,10 @@ class JsonValue {
 
  private:
   friend class JsonParser;
+  static const char* KindName(Kind k);
+  void Expect(Kind k) const;
   Kind kind_ = kNull;
+  std::string name_;  // the member's key, for error messages
   bool b_ = false;
   double n_ = 0;
   std::string s_;

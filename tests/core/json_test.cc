@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "json.h"
+#include "text.h"
 
 namespace r1lab {
 namespace {
@@ -19,6 +20,67 @@ TEST(Json, ParsesWhatWeWriteAndRejectsGarbage) {
   EXPECT_THROW(JsonValue::Parse("[1, 2"), InputError);
   EXPECT_THROW(JsonValue::Parse(std::string(5000, '[')), InputError);  // too deep, not a stack overflow
   EXPECT_THROW(v.num("missing"), InputError);
+}
+
+std::string ParseError(const std::string& text) {
+  try {
+    JsonValue::Parse(text);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Json, NumbersFollowJsonGrammarExactly) {
+  for (const char* bad : {"NaN", "Infinity", "-Infinity", "0x7", "+7", "07", "-07", "1.", ".5", "1e", "1e+", "-", "1e999"})
+    EXPECT_NE(ParseError(bad), "") << bad;
+  EXPECT_NE(ParseError("07").find("leading zero"), std::string::npos);
+  for (const char* good : {"0", "-0", "7", "-7.25", "1e3", "1E-3", "2.5e+2"}) EXPECT_EQ(ParseError(good), "") << good;
+  EXPECT_DOUBLE_EQ(JsonValue::Parse("2.5e+2").number(), 250);
+}
+
+TEST(Json, UnicodeEscapesAreCheckedAndSurrogatePairsBecomeOneCharacter) {
+  EXPECT_NE(ParseError("\"\\uzzzz\""), "");
+  EXPECT_NE(ParseError("\"\\u-001\""), "");
+  EXPECT_NE(ParseError("\"\\u12\""), "");
+  EXPECT_NE(ParseError("\"\\ud83d\""), "");         // lone high surrogate
+  EXPECT_NE(ParseError("\"\\ude00x\""), "");        // lone low surrogate
+  EXPECT_NE(ParseError("\"\\ud83d\\u0041\""), "");  // high surrogate then not a low one
+  EXPECT_NE(ParseError("\"a\tb\""), "");             // raw control character
+  // U+1F600 as a pair is one four-byte UTF-8 character, not CESU-8.
+  EXPECT_EQ(JsonValue::Parse("\"\\ud83d\\ude00\"").string(), "\xF0\x9F\x98\x80");
+  EXPECT_EQ(JsonValue::Parse("\"\\u00e9\\u20ac\"").string(), "\xC3\xA9\xE2\x82\xAC");
+}
+
+TEST(Json, DuplicateKeysAreRefusedAndTypeErrorsNameTheField) {
+  EXPECT_NE(ParseError("{\"a\": 1, \"a\": 2}").find("duplicate key 'a'"), std::string::npos);
+  const JsonValue v = JsonValue::Parse("{\"gold\": 5}");
+  try {
+    v.at("gold").string();
+    FAIL() << "a number read as a string";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("field 'gold': expected a string, got a number"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Json, WhatWeWriteIsValidUtf8WhateverWeAreGiven) {
+  // Invalid bytes (a stray continuation byte, a character cut in half, an
+  // overlong form, CESU-8 surrogates) become U+FFFD; valid characters pass.
+  const std::string in = "ok \xC3\xA9 \x80 \xE2\x82 \xC0\xAF \xED\xA0\xBD end";
+  const std::string out = Json().Add("s", in).str();
+  for (size_t i = 0; i < out.size();) {
+    const size_t n = Utf8SequenceLength(out, i);
+    ASSERT_GT(n, 0u) << "invalid UTF-8 at byte " << i << " of " << out;
+    i += n;
+  }
+  const std::string back = JsonValue::Parse(out).at("s").string();
+  EXPECT_EQ(back.substr(0, 6), "ok \xC3\xA9 ");
+  EXPECT_NE(back.find("\xEF\xBF\xBD"), std::string::npos);
+  EXPECT_EQ(back.substr(back.size() - 4), " end");
+  // Cutting a quote for an error message never splits a character.
+  EXPECT_EQ(Utf8Cut("a\xC3\xA9" "b", 0, 2), "a");
+  EXPECT_EQ(Utf8Cut("a\xC3\xA9" "b", 0, 3), "a\xC3\xA9");
+  EXPECT_EQ(ValidUtf8("x\xFFy"), "x\xEF\xBF\xBDy");
 }
 
 }  // namespace
