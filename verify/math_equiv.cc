@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -22,7 +23,7 @@ namespace {
 namespace mp = boost::multiprecision;
 using Rational = mp::cpp_rational;
 using BigInt = mp::cpp_int;
-using Float = mp::cpp_bin_float_50;
+using Float = mp::cpp_bin_float_100;
 
 constexpr size_t kMaxChars = 2000;
 constexpr int kMaxDepth = 100;         // nesting levels of braces or brackets
@@ -30,10 +31,23 @@ constexpr int kMaxParserFrames = 600;  // parser recursion (about 6 frames per n
 constexpr size_t kMaxNodes = 2000;
 constexpr unsigned kMaxBits = 20000;  // exact values larger than this become floats
 constexpr int kRounds = 3;            // random symbol assignments
+// Work units (about a microsecond each) one comparison may spend: a sum of
+// 80 huge binomials is "too large to verify" in milliseconds, not seconds.
+constexpr long long kMaxWork = 50000;
+// Inexact values (100-digit floats) are equal when they agree to 60 digits.
+const char* const kFloatTol = "1e-60";
 
 struct Unverifiable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// The work budget of the comparison running on this thread (CompareMath
+// resets it; evaluation spends it).
+thread_local long long t_work_left = 0;
+void Spend(long long units) {
+  t_work_left -= units;
+  if (t_work_left < 0) throw Unverifiable("too large to verify (the work bound was reached)");
+}
 
 // ---------------------------------------------------------------- values
 
@@ -57,6 +71,7 @@ Value Exact(Rational re, Rational im = 0) {
 
 Value Approx(const Float& re, const Float& im) {
   if (!mp::isfinite(re) || !mp::isfinite(im)) throw Unverifiable("value overflows");
+  Spend(1);
   Value v;
   v.exact = false;
   v.fre = re;
@@ -71,6 +86,12 @@ unsigned Bits(const Rational& q) {
 }
 
 Value Shrink(Value v) {  // exact values too large to keep exact become floats
+  if (v.exact) {
+    const long long words = (Bits(v.re) + Bits(v.im)) / 64 + 1;
+    // Products and gcds are quadratic in the size; a gcd (a rational) costs far more.
+    const bool integers = mp::denominator(v.re) == 1 && mp::denominator(v.im) == 1;
+    Spend(integers ? 1 + words * words / 256 : 2 + words * words / 8);
+  }
   if (v.exact && (Bits(v.re) > kMaxBits || Bits(v.im) > kMaxBits)) return Approx(ToF(v.re), ToF(v.im));
   return v;
 }
@@ -101,11 +122,13 @@ Value Div(const Value& a, const Value& b) {
 
 // Principal complex logarithm and exponential, in floats.
 Value Log(const Value& a) {
+  Spend(20);
   const Float r = Re(a), i = Im(a);
   if (r == 0 && i == 0) throw Unverifiable("log of zero");
   return Approx(mp::log(mp::sqrt(r * r + i * i)), mp::atan2(i, r));
 }
 Value Exp(const Value& a) {
+  Spend(20);
   const Float r = Re(a), i = Im(a);
   if (r > 1e6) throw Unverifiable("value overflows");
   const Float m = mp::exp(r);
@@ -174,18 +197,20 @@ Value Pow(const Value& a, const Value& b) {
 
 // ---------------------------------------------------------------- expressions
 
-enum class Op { kNum, kSym, kImag, kPi, kAdd, kSub, kMul, kDiv, kPow, kNeg, kFunc, kFact, kAbs };
+enum class Op { kNum, kSym, kImag, kPi, kE, kAdd, kSub, kMul, kDiv, kPow, kNeg, kFunc, kFact, kAbs, kSum, kProd };
 
 struct Node {
   Op op;
   Rational num;
-  std::string name;  // symbol or function
+  std::string name;  // symbol, function, or the index of a sum or product
   int a = -1, b = -1;
+  int c = -1;  // the body of a sum or product (a, b: its bounds)
 };
 
 struct Expr {
   std::vector<Node> nodes;
   int root = -1;
+  bool decimal = false;  // written with a decimal point somewhere: rel_tol applies
 };
 
 bool IsLetter(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
@@ -212,17 +237,25 @@ const std::set<std::string>& Greek() {
 //   factor  := ['-'|'+'] power
 //   power   := postfix ['^' exponent]
 //   postfix := primary ['!']*
+// An integer directly followed by a \frac of integers is a mixed number
+// (1\frac{4}{5} = 9/5); `e` alone is Euler's number; \sum and \prod with
+// integer bounds are evaluated term by term.
 class Parser {
  public:
   explicit Parser(const std::string& s) : s_(s) {}
 
   Expr Parse() {
     Expr e;
-    e_ = &e;
-    e.root = Sum();
-    Skip();
-    if (i_ != s_.size()) throw Unverifiable("unexpected '" + s_.substr(i_, 12) + "'");
+    e.root = ParseInto(&e);
     return e;
+  }
+  // Parses the whole text into e's nodes (a sub-expression); returns its root.
+  int ParseInto(Expr* e) {
+    e_ = e;
+    const int root = Sum();
+    Skip();
+    if (i_ != s_.size()) throw Unverifiable("unexpected '" + Utf8Cut(s_, i_, 12) + "'");
+    return root;
   }
 
  private:
@@ -291,9 +324,37 @@ class Parser {
            (c == '|' && !closing_abs_);
   }
 
+  // At "\frac{digits}{digits}" (or "\frac dd")?
+  bool FracOfIntegersAhead() {
+    if (!PeekCommand("frac")) return false;
+    size_t j = i_ + 5;
+    for (int arg = 0; arg < 2; ++arg) {
+      while (j < s_.size() && s_[j] == ' ') ++j;
+      if (j < s_.size() && IsDigit(s_[j])) {  // \frac12: one digit per argument
+        ++j;
+        continue;
+      }
+      if (j >= s_.size() || s_[j] != '{') return false;
+      size_t k = j + 1;
+      while (k < s_.size() && (IsDigit(s_[k]) || s_[k] == ' ')) ++k;
+      if (k == j + 1 || k >= s_.size() || s_[k] != '}') return false;
+      j = k + 1;
+    }
+    return true;
+  }
+
   int Term() {
     DepthGuard g(depth_);
     int left = Factor();
+    // A mixed number: an integer literal (or its negation) then a fraction of integers.
+    const Node& first = e_->nodes[left];
+    const bool negated = first.op == Op::kNeg && e_->nodes[first.a].op == Op::kNum;
+    if ((first.op == Op::kNum || negated) && mp::denominator((negated ? e_->nodes[first.a] : first).num) == 1 &&
+        FracOfIntegersAhead()) {
+      const int whole = negated ? first.a : left;
+      const int sum = Bin(Op::kAdd, whole, Power());
+      left = negated ? Add({Op::kNeg, 0, "", sum, -1}) : sum;
+    }
     for (;;) {
       if (Eat('*')) left = Bin(Op::kMul, left, Factor());
       else if (Eat('/')) left = Bin(Op::kDiv, left, Factor());
@@ -367,6 +428,7 @@ class Parser {
       if (i_ - start > 400) throw Unverifiable("number longer than 400 digits");
     }
     if (!any) throw Unverifiable("expected a number");
+    e_->decimal |= point;
     return Add({Op::kNum, Rational(digits, mp::pow(BigInt(10), scale)), "", -1, -1});
   }
 
@@ -392,6 +454,7 @@ class Parser {
       ++i_;
       std::string name(1, c);
       if (name == "i" && !Peek('_')) return Add({Op::kImag, 0, "", -1, -1});
+      if (name == "e" && !Peek('_')) return Add({Op::kE, 0, "", -1, -1});
       if (Eat('_')) name += "_" + Subscript();
       return Add({Op::kSym, 0, name, -1, -1});
     }
@@ -415,6 +478,7 @@ class Parser {
         return Add({Op::kFunc, 0, "binom", n, k});
       }
       if (cmd == "pi") return Add({Op::kPi, 0, "", -1, -1});
+      if (cmd == "sum" || cmd == "prod") return SumOrProduct(cmd == "sum" ? Op::kSum : Op::kProd);
       if (Greek().count(cmd)) return Add({Op::kSym, 0, "\\" + cmd, -1, -1});
       if (Functions().count(cmd)) {
         int base = -1, power = -1;
@@ -427,6 +491,29 @@ class Parser {
       throw Unverifiable("unknown command \\" + cmd);
     }
     throw Unverifiable(std::string("unexpected '") + c + "'");
+  }
+
+  // After \sum or \prod: _{k=a}^{b} (or ^{b}_{k=a}), then the body, a term.
+  int SumOrProduct(Op op) {
+    std::string index;
+    int lower = -1, upper = -1;
+    for (int part = 0; part < 2; ++part) {
+      if (Eat('_')) {
+        const std::string sub = Subscript();
+        const size_t eq = sub.find('=');
+        if (eq == std::string::npos) throw Unverifiable("\\sum or \\prod without 'index = start'");
+        index = Trim(sub.substr(0, eq));
+        if (index.size() != 1 || !IsLetter(index[0])) throw Unverifiable("\\sum or \\prod index is not one letter");
+        lower = Parser(Trim(sub.substr(eq + 1))).ParseInto(e_);
+      } else if (Eat('^')) {
+        upper = Exponent();
+      }
+    }
+    if (lower < 0 || upper < 0) throw Unverifiable("\\sum or \\prod without both bounds");
+    const int body = Term();
+    Node n{op, 0, index, lower, upper};
+    n.c = body;
+    return Add(std::move(n));
   }
 
   std::string Subscript() {
@@ -454,8 +541,11 @@ class Parser {
 };
 
 void CollectSymbols(const Expr& e, std::set<std::string>* out) {
+  std::set<std::string> bound;
   for (const Node& n : e.nodes)
-    if (n.op == Op::kSym) out->insert(n.name);
+    if (n.op == Op::kSum || n.op == Op::kProd) bound.insert(n.name);
+  for (const Node& n : e.nodes)
+    if (n.op == Op::kSym && !bound.count(n.name)) out->insert(n.name);
 }
 
 using Assignment = std::map<std::string, Value>;
@@ -470,6 +560,7 @@ Value Func(const std::string& f, const Value& x, const Value* base) {
     return base ? Div(l, Log(*base)) : Div(l, Log(Exact(10)));
   }
   if (!IsReal(x)) throw Unverifiable(f + " of a complex number");
+  Spend(40);
   const Float r = Re(x);
   Float y;
   if (f == "sin") y = mp::sin(r);
@@ -493,9 +584,29 @@ Value Eval(const Expr& e, int k, const Assignment& vars) {
   const Node& n = e.nodes[k];
   switch (n.op) {
     case Op::kNum: return Exact(n.num);
-    case Op::kSym: return vars.at(n.name);
+    case Op::kSym: {
+      const auto it = vars.find(n.name);
+      if (it == vars.end()) throw Unverifiable("symbol " + n.name + " has no value");
+      return it->second;
+    }
     case Op::kImag: return Exact(0, 1);
     case Op::kPi: return Approx(Pi(), 0);
+    case Op::kE: return Approx(mp::exp(Float(1)), 0);
+    case Op::kSum:
+    case Op::kProd: {
+      const Value lo = Eval(e, n.a, vars), hi = Eval(e, n.b, vars);
+      if (!IsExactInteger(lo) || !IsExactInteger(hi)) throw Unverifiable("\\sum or \\prod bounds are not integers");
+      if (hi.re - lo.re > 10000) throw Unverifiable("\\sum or \\prod of more than 10,000 terms");
+      Assignment inner = vars;
+      Value acc = Exact(n.op == Op::kSum ? 0 : 1);
+      for (Rational k = lo.re; k <= hi.re; k += 1) {
+        Spend(2);
+        inner[n.name] = Exact(k);
+        const Value term = Eval(e, n.c, inner);
+        acc = n.op == Op::kSum ? Add(acc, term) : Mul(acc, term);
+      }
+      return acc;
+    }
     case Op::kAdd: return Add(Eval(e, n.a, vars), Eval(e, n.b, vars));
     case Op::kSub: return Add(Eval(e, n.a, vars), Neg(Eval(e, n.b, vars)));
     case Op::kMul: return Mul(Eval(e, n.a, vars), Eval(e, n.b, vars));
@@ -512,8 +623,10 @@ Value Eval(const Expr& e, int k, const Assignment& vars) {
       const Value v = Eval(e, n.a, vars);
       if (!IsExactInteger(v) || v.re < 0) throw Unverifiable("factorial of a non-integer");
       if (v.re > 2000) throw Unverifiable("factorial too large");
+      const int nn = static_cast<int>(mp::numerator(v.re));
+      Spend(static_cast<long long>(nn) * static_cast<long long>(std::lgamma(nn + 1.0) / std::log(2.0)) / 10000 + 1);
       BigInt f = 1;
-      for (int j = 2; j <= static_cast<int>(mp::numerator(v.re)); ++j) f *= j;
+      for (int j = 2; j <= nn; ++j) f *= j;
       return Shrink(Exact(Rational(f)));
     }
     case Op::kFunc: {
@@ -523,6 +636,10 @@ Value Eval(const Expr& e, int k, const Assignment& vars) {
           throw Unverifiable("binomial of non-integers or too large");
         const long long nn = static_cast<long long>(mp::numerator(nv.re)), kk = static_cast<long long>(mp::numerator(kv.re));
         if (kk > nn) return Exact(0);
+        // log2 of the result (Stirling, through lgamma) decides before any work is done.
+        const double bits = (std::lgamma(nn + 1.0) - std::lgamma(kk + 1.0) - std::lgamma(nn - kk + 1.0)) / std::log(2.0);
+        if (bits > kMaxBits) throw Unverifiable("binomial too large to verify exactly");
+        Spend(std::min(kk, nn - kk) * (static_cast<long long>(bits) / 64 + 1) / 64 + 1);
         BigInt r = 1;
         for (long long j = 1; j <= std::min(kk, nn - kk); ++j) r = r * (nn - std::min(kk, nn - kk) + j) / j;
         return Shrink(Exact(Rational(r)));
@@ -591,7 +708,7 @@ const std::vector<std::string>& UnitWords() {
       "inch", "in", "feet", "foot", "ft", "yards", "yard", "miles", "mile", "mph", "dollars", "dollar", "cents",
       "cent", "degrees", "degree", "hours", "hour", "minutes", "minute", "seconds", "second", "days", "day",
       "weeks", "years", "pounds", "ounces", "grams", "kg", "g", "liters", "gallons", "people", "students",
-      "points", "ways", "times", "percent", "sqft", "cups", "pages", "apples", "marbles"};
+      "points", "ways", "times", "percentage", "percent", "pct", "sqft", "cups", "pages", "apples", "marbles"};
   return u;
 }
 
@@ -622,16 +739,19 @@ Normalised Normalise(const std::string& in) {
   s = ReplaceAll(s, "\xC2\xB0", "");  // degree sign
   s = ReplaceAll(s, "\\\\", "\x01");  // row breaks survive the spacing rules below
   s = ReplaceAll(s, "\\$", "");
-  for (const char* sp : {"\\!", "\\,", "\\;", "\\:", "\\ ", "~", "$", "\\displaystyle", "\\quad", "\\qquad"})
+  s = ReplaceAll(s, "\\!", "");  // a negative thin space: 2,\!220 is 2,220
+  for (const char* sp : {"\\,", "\\;", "\\:", "\\ ", "~", "$", "\\displaystyle", "\\quad", "\\qquad"})
     s = ReplaceAll(s, sp, " ");
   for (const char* lr : {"\\left", "\\right", "\\bigl", "\\bigr", "\\Bigl", "\\Bigr", "\\big", "\\Big"})
     s = ReplaceCommand(s, lr, "");
   // Commands rewritten in this order (ReplaceCommand skips longer names).
   static const std::pair<const char*, const char*> kCommands[] = {
-      {"\\dfrac", "\\frac"}, {"\\tfrac", "\\frac"}, {"\\cdot", "*"},   {"\\times", "*"},
+      {"\\dfrac", "\\frac"}, {"\\tfrac", "\\frac"}, {"\\cfrac", "\\frac"}, {"\\cdot", "*"},   {"\\times", "*"},
       {"\\ast", "*"},        {"\\div", "/"},        {"\\lbrace", "\\{"}, {"\\rbrace", "\\}"},
       {"\\lvert", "|"},      {"\\rvert", "|"},      {"\\vert", "|"},     {"\\mid", "|"},
-      {"\\infinity", "\\infty"}};
+      {"\\infinity", "\\infty"}, {"\\leqslant", "<="}, {"\\geqslant", ">="}, {"\\leq", "<="},
+      {"\\geq", ">="},        {"\\le", "<="},        {"\\ge", ">="},      {"\\neq", "!="},
+      {"\\ne", "!="},         {"\\lt", "<"},         {"\\gt", ">"}};
   for (const auto& [from, to] : kCommands) s = ReplaceCommand(s, from, to);
   s = ReplaceAll(s, "^{\\circ}", "");
   s = ReplaceAll(s, "^\\circ", "");
@@ -639,7 +759,8 @@ Normalised Normalise(const std::string& in) {
   s = ReplaceCommand(s, "\\degree", "");
   for (const char* drop : {"\\%", "%", "{,}"}) s = ReplaceAll(s, drop, "");
   s = ReplaceAll(s, "\x01", "\\\\");
-  for (const char* font : {"\\mathrm", "\\mathbf", "\\textbf", "\\mbox", "\\textrm", "\\mathit", "\\operatorname"})
+  for (const char* font : {"\\mathrm", "\\mathbf", "\\textbf", "\\mbox", "\\textrm", "\\mathit", "\\operatorname",
+                           "\\textnormal", "\\textit", "\\textsf", "\\mathsf", "\\texttt"})
     s = ReplaceAll(s, std::string(font) + "{", "\\text{");
   s = Unwrap(s, "\\boxed");
   s = Trim(s);
@@ -740,11 +861,13 @@ std::string TextKey(const std::string& s) {
 // ---------------------------------------------------------------- structure
 
 struct Answer {
-  enum Kind { kScalar, kEquation, kBracketed, kSet, kList, kUnion, kMatrix, kBase, kText } kind = kScalar;
+  enum Kind { kScalar, kEquation, kRelation, kBracketed, kSet, kList, kUnion, kMatrix, kBase, kText } kind = kScalar;
   std::string raw;                // normalised text
   Expr expr, rhs;                 // scalar; equation lhs/rhs
   char open = 0, close = 0;       // bracketed
-  std::vector<Answer> items;      // bracketed, set, list, union, matrix (rows as lists)
+  std::vector<Answer> items;      // bracketed, set, list, union, matrix (rows as lists), relation sides
+  std::vector<std::string> ops;   // relation: "<", "<=" or "!=" between items (">" forms are flipped)
+  std::vector<Answer> interval;   // relation on one symbol: the same set as an interval (0 or 1)
   std::string digits;             // base
   int base = 10;
 };
@@ -786,12 +909,86 @@ bool Enclosed(const std::string& s) {
 
 Answer ParseAnswer(const std::string& in, int depth);
 
+// "x", "x_1", "a_{n}", "\\alpha", "\\theta_2": one symbol as written.
+bool IsSymbolText(const std::string& t) {
+  size_t i = 0;
+  if (t.size() >= 2 && t[0] == '\\') {
+    i = 1;
+    while (i < t.size() && IsLetter(t[i])) ++i;
+    if (!Greek().count(t.substr(1, i - 1))) return false;
+  } else if (!t.empty() && IsLetter(t[0])) {
+    i = 1;
+  } else {
+    return false;
+  }
+  if (i == t.size()) return true;
+  if (t[i] != '_') return false;
+  const std::string sub = t.substr(i + 1);
+  const std::string inner = sub.size() > 2 && sub.front() == '{' && sub.back() == '}' ? sub.substr(1, sub.size() - 2) : sub;
+  return !inner.empty() && (sub != inner || inner.size() == 1) &&
+         std::all_of(inner.begin(), inner.end(), [](char c) { return IsLetter(c) || IsDigit(c); });
+}
+
+// The left side of a labelled answer: "f(x)", "P(a, b)", "(p, q)" -- a
+// function of symbols or a tuple of symbols, whose right side is the answer.
+bool IsLabel(const std::string& t) {
+  const size_t open = t.find('(');
+  if (open == std::string::npos || t.back() != ')') return false;
+  const std::string name = Trim(t.substr(0, open));
+  if (!name.empty() && !IsSymbolText(name) && !std::all_of(name.begin(), name.end(), IsLetter)) return false;
+  const std::vector<std::string> args = SplitTop(t.substr(open + 1, t.size() - open - 2), ",");
+  if (name.empty() && args.size() < 2) return false;
+  return std::all_of(args.begin(), args.end(), IsSymbolText);
+}
+
+// Splits "a < b <= c" at depth-0 relation operators; false if there is none.
+bool SplitRelation(const std::string& s, std::vector<std::string>* sides, std::vector<std::string>* ops) {
+  int d = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '(' || c == '[' || c == '{') ++d;
+    else if (c == ')' || c == ']' || c == '}') --d;
+    if (d != 0 || (c != '<' && c != '>' && !(c == '!' && i + 1 < s.size() && s[i + 1] == '='))) continue;
+    const bool with_eq = i + 1 < s.size() && s[i + 1] == '=';
+    sides->push_back(Trim(s.substr(start, i - start)));
+    ops->push_back(std::string(1, c) + (with_eq ? "=" : ""));
+    start = i + (with_eq ? 2 : 1);
+    i = start - 1;
+  }
+  if (ops->empty()) return false;
+  sides->push_back(Trim(s.substr(start)));
+  return true;
+}
+
+// The same set as an interval, for one symbol against constants, from a
+// relation whose ">" forms were flipped: 5 < x -> (5, \\infty), 1 <= x < 3 ->
+// [1, 3). Empty when not of that shape.
+std::string RelationAsInterval(const std::vector<std::string>& sides, const std::vector<std::string>& ops) {
+  auto open_of = [](const std::string& op) { return op == "<=" ? "[" : "("; };
+  auto close_of = [](const std::string& op) { return op == "<=" ? "]" : ")"; };
+  if (std::find(ops.begin(), ops.end(), "!=") != ops.end()) return "";
+  if (sides.size() == 2 && ops[0][0] == '<') {
+    if (IsSymbolText(sides[0]) && !IsSymbolText(sides[1])) return "(-\\infty," + sides[1] + close_of(ops[0]);
+    if (IsSymbolText(sides[1]) && !IsSymbolText(sides[0])) return open_of(ops[0]) + sides[0] + ",\\infty)";
+  }
+  if (sides.size() == 3 && IsSymbolText(sides[1]) && ops[0][0] == '<' && ops[1][0] == '<')
+    return open_of(ops[0]) + sides[0] + "," + sides[2] + close_of(ops[1]);
+  return "";
+}
+
 Answer Scalar(const std::string& s) {
   Answer a;
   a.kind = Answer::kScalar;
   a.raw = s;
   a.expr = Parser(s).Parse();
   return a;
+}
+
+// Text that is a set, tuple, interval, list or matrix rather than one value.
+bool IsStructured(const std::string& s) {
+  if (s.rfind("\\{", 0) == 0 || s.rfind("\\begin{", 0) == 0 || SplitTop(s, ",").size() > 1) return true;
+  return (s[0] == '(' || s[0] == '[') && Enclosed(s) && SplitTop(s.substr(1, s.size() - 2), ",").size() > 1;
 }
 
 Answer ParseAnswer(const std::string& in, int depth) {
@@ -809,6 +1006,21 @@ Answer ParseAnswer(const std::string& in, int depth) {
   if (const size_t p = s.find("\\in "); p != std::string::npos && s.find("\\in ", p + 1) == std::string::npos &&
                                          p < 12)
     return ParseAnswer(s.substr(p + 3), depth + 1);
+  // "x \\approx 0.33" or "\\frac13 \\approx 0.33": the exact side is the answer,
+  // the approximation only when nothing else is given.
+  if (const auto parts = SplitTop(s, "\\approx"); parts.size() > 1) {
+    const std::string& lhs = parts.front();
+    return ParseAnswer(lhs.empty() || IsSymbolText(lhs) || IsLabel(lhs) ? parts.back() : lhs, depth + 1);
+  }
+  // Several answers joined by words or semicolons: "(11,7) or (7,11)", "2; 3".
+  for (const char* sep : {";", " or ", " and "}) {
+    if (const auto parts = SplitTop(s, sep); parts.size() > 1) {
+      a.kind = Answer::kList;
+      for (const std::string& part : parts)
+        if (!part.empty()) a.items.push_back(ParseAnswer(part, depth + 1));
+      return a;
+    }
+  }
 
   // "a \pm b" stands for the two answers a + b and a - b.
   auto expand_pm = [](const std::string& part) -> std::vector<std::string> {
@@ -828,13 +1040,22 @@ Answer ParseAnswer(const std::string& in, int depth) {
     return a;
   }
 
+  // "(\\begin{array}{cc} ... \\end{array})" is a matrix written with an array.
+  if ((s[0] == '(' || s[0] == '[') && Enclosed(s) && Trim(s.substr(1)).rfind("\\begin{array}", 0) == 0)
+    s = Trim(s.substr(1, s.size() - 2));
   if (s.rfind("\\begin{", 0) == 0) {
-    for (const char* env : {"pmatrix", "bmatrix", "matrix", "vmatrix"}) {
+    for (const char* env : {"pmatrix", "bmatrix", "matrix", "vmatrix", "array"}) {
       const std::string open = std::string("\\begin{") + env + "}", close = std::string("\\end{") + env + "}";
       if (s.rfind(open, 0) == 0 && s.size() >= open.size() + close.size() &&
           s.compare(s.size() - close.size(), close.size(), close) == 0) {
         a.kind = Answer::kMatrix;
-        const std::string body = s.substr(open.size(), s.size() - open.size() - close.size());
+        std::string body = s.substr(open.size(), s.size() - open.size() - close.size());
+        if (std::string(env) == "array") {  // the column spec: {cc}
+          body = Trim(body);
+          const size_t end = body.empty() || body[0] != '{' ? std::string::npos : CloseBrace(body, 0);
+          if (end == std::string::npos) throw Unverifiable("array without a column spec");
+          body = body.substr(end);
+        }
         for (const std::string& row : SplitTop(body, "\\\\")) {
           if (row.empty()) continue;
           Answer r;
@@ -858,6 +1079,12 @@ Answer ParseAnswer(const std::string& in, int depth) {
     if (!body.empty()) a.items = items(body);
     return a;
   }
+  // Set braces whose backslashes were lost: {-2021, 2021}.
+  if (s[0] == '{' && s.back() == '}' && Enclosed(s) && SplitTop(s.substr(1, s.size() - 2), ",").size() > 1) {
+    a.kind = Answer::kSet;
+    a.items = items(s.substr(1, s.size() - 2));
+    return a;
+  }
   if ((s[0] == '(' || s[0] == '[') && (s.back() == ')' || s.back() == ']') && Enclosed(s) &&
       SplitTop(s.substr(1, s.size() - 2), ",").size() > 1) {
     a.kind = Answer::kBracketed;
@@ -871,9 +1098,31 @@ Answer ParseAnswer(const std::string& in, int depth) {
     a.items = items(s);
     return a;
   }
+  if (std::vector<std::string> sides, ops; SplitRelation(s, &sides, &ops)) {
+    a.kind = Answer::kRelation;
+    // "a > b" is written "b < a": every chain of > and >= is read right to left.
+    if (std::all_of(ops.begin(), ops.end(), [](const std::string& o) { return o[0] == '>'; })) {
+      std::reverse(sides.begin(), sides.end());
+      std::reverse(ops.begin(), ops.end());
+      for (std::string& o : ops) o[0] = '<';
+    }
+    for (const std::string& side : sides) {
+      if (side.empty()) throw Unverifiable("relation with an empty side");
+      a.items.push_back(Scalar(side));
+    }
+    a.ops = ops;
+    if (const std::string interval = RelationAsInterval(sides, ops); !interval.empty())
+      a.interval.push_back(ParseAnswer(interval, depth + 1));
+    return a;
+  }
   if (const auto sides = SplitTop(s, "="); sides.size() > 1) {
+    // A labelled answer: "f(x) = 1", "(p, q) = (3, 2)"; the label is not part of it.
+    if (sides.size() == 2 && !sides.back().empty() && IsLabel(sides.front())) return ParseAnswer(sides.back(), depth + 1);
     a.kind = Answer::kEquation;
     if (sides.front().empty() || sides.back().empty()) throw Unverifiable("equation with an empty side");
+    // "S = \\{1, 2\\}", "v = (1, 2)": a symbol naming a structured answer.
+    if (sides.size() == 2 && IsSymbolText(sides.front()) && IsStructured(sides.back()))
+      return ParseAnswer(sides.back(), depth + 1);
     a.expr = Parser(sides.front()).Parse();
     a.rhs = Parser(sides.back()).Parse();
     return a;
@@ -919,6 +1168,9 @@ const Expr* AsScalar(const Answer& a) {
   return nullptr;
 }
 
+// Exactly equal, or (either inexact) equal to 60 digits, or within rel_tol
+// when that is given: the caller passes rel_tol only where a side was written
+// as a decimal.
 bool Close(const Value& g, const Value& p, double rel_tol) {
   if (g.exact && p.exact) {
     if (g.re == p.re && g.im == p.im) return true;
@@ -926,33 +1178,52 @@ bool Close(const Value& g, const Value& p, double rel_tol) {
   const Float gr = Re(g), gi = Im(g), pr = Re(p), pi = Im(p);
   const Float diff = mp::sqrt((gr - pr) * (gr - pr) + (gi - pi) * (gi - pi));
   const Float scale = std::max({Float(1), mp::sqrt(gr * gr + gi * gi), mp::sqrt(pr * pr + pi * pi)});
-  // Values computed through floats agree to ~45 digits when they are equal.
-  if (!(g.exact && p.exact) && diff <= Float("1e-30") * scale) return true;
+  // Values computed through 100-digit floats agree to ~95 digits when they are equal.
+  if (!(g.exact && p.exact) && diff <= Float(kFloatTol) * scale) return true;
   if (rel_tol <= 0 || IsExactInteger(g) || IsExactInteger(p)) return false;
   const Float mag = std::max(mp::sqrt(gr * gr + gi * gi), mp::sqrt(pr * pr + pi * pi));
   return diff <= Float(rel_tol) * mag;
 }
 
 bool SameScalar(const Expr& g, const Expr& p, const Context& ctx) {
+  const double rel_tol = g.decimal || p.decimal ? ctx.opt.rel_tol : 0;
   for (const Assignment& vars : ctx.rounds)
-    if (!Close(Eval(g, g.root, vars), Eval(p, p.root, vars), ctx.opt.rel_tol)) return false;
+    if (!Close(Eval(g, g.root, vars), Eval(p, p.root, vars), rel_tol)) return false;
   return true;
 }
 
-// l1 - r1 and l2 - r2 are proportional (same equation up to a factor).
-bool SameEquation(const Answer& g, const Answer& p, const Context& ctx) {
+// gl - gr and pl - pr are proportional (the same equation up to a factor;
+// a positive factor when `positive`, for inequalities).
+bool SameDifference(const Expr& gl, const Expr& gr, const Expr& pl, const Expr& pr, bool positive,
+                    const Context& ctx) {
   std::optional<Value> ratio;
   for (const Assignment& vars : ctx.rounds) {
-    const Value dg = Add(Eval(g.expr, g.expr.root, vars), Neg(Eval(g.rhs, g.rhs.root, vars)));
-    const Value dp = Add(Eval(p.expr, p.expr.root, vars), Neg(Eval(p.rhs, p.rhs.root, vars)));
+    const Value dg = Add(Eval(gl, gl.root, vars), Neg(Eval(gr, gr.root, vars)));
+    const Value dp = Add(Eval(pl, pl.root, vars), Neg(Eval(pr, pr.root, vars)));
     const bool zg = Close(dg, Exact(0), 0), zp = Close(dp, Exact(0), 0);
     if (zg != zp) return false;
     if (zg) continue;
     const Value r = Div(dg, dp);
+    if (positive && (!IsReal(r) || Re(r) <= 0)) return false;
     if (ratio && !Close(*ratio, r, 0)) return false;
     ratio = r;
   }
   return true;
+}
+
+std::string SameSequence(const std::vector<Answer>& g, const std::vector<Answer>& p, const Context& ctx);
+
+// Relations: the same operators, and for one relation the same inequality up
+// to a positive factor (2x < 10 is x < 5); a chain side by side.
+std::string SameRelation(const Answer& g, const Answer& p, const Context& ctx) {
+  if (g.ops != p.ops) return "relations differ";
+  if (g.items.size() == 2) {
+    const bool positive = g.ops[0] != "!=";
+    return SameDifference(g.items[0].expr, g.items[1].expr, p.items[0].expr, p.items[1].expr, positive, ctx)
+               ? ""
+               : "relations differ";
+  }
+  return SameSequence(g.items, p.items, ctx);
 }
 
 std::string Same(const Answer& g, const Answer& p, const Context& ctx);
@@ -1004,11 +1275,15 @@ std::string Same(const Answer& g, const Answer& p, const Context& ctx) {
     const Answer& o = g.kind == Answer::kBase ? p : g;
     return TextKey(o.raw) == TextKey(b.digits) ? "" : "different digits";
   }
+  if (g.kind == Answer::kRelation && p.kind == Answer::kRelation) return SameRelation(g, p, ctx);
+  if (g.kind == Answer::kRelation && !g.interval.empty()) return Same(g.interval[0], p, ctx);
+  if (p.kind == Answer::kRelation && !p.interval.empty()) return Same(g, p.interval[0], ctx);
+  if (g.kind == Answer::kRelation || p.kind == Answer::kRelation) return "a relation against another kind of answer";
   const Expr* gs = AsScalar(g);
   const Expr* ps = AsScalar(p);
   if (gs && ps) return SameScalar(*gs, *ps, ctx) ? "" : "values differ";
   if (g.kind == Answer::kEquation && p.kind == Answer::kEquation)
-    return SameEquation(g, p, ctx) ? "" : "equations differ";
+    return SameDifference(g.expr, g.rhs, p.expr, p.rhs, false, ctx) ? "" : "equations differ";
   if (UnorderedKind(g.kind) && UnorderedKind(p.kind)) {
     if ((g.kind == Answer::kUnion) != (p.kind == Answer::kUnion)) return "a union against a list";
     return SameMultiset(g.items, p.items, ctx);
@@ -1035,6 +1310,7 @@ void Symbols(const Answer& a, std::set<std::string>* out) {
   CollectSymbols(a.expr, out);
   CollectSymbols(a.rhs, out);
   for (const Answer& i : a.items) Symbols(i, out);
+  for (const Answer& i : a.interval) Symbols(i, out);
 }
 
 std::string Compact(const std::string& s) {
@@ -1057,6 +1333,7 @@ const char* MathResultName(MathResult r) {
 
 MathJudgement CompareMath(const std::string& gold, const std::string& pred, const MathOptions& opt) {
   MathJudgement j;
+  t_work_left = kMaxWork;
   try {
     if (pred.size() > kMaxChars || gold.size() > kMaxChars)
       throw Unverifiable("answer longer than 2000 characters");

@@ -28,7 +28,7 @@ const Case kCases[] = {
   // decimals and fractions, exact
   {"0.5", "1/2", true}, {"\\frac{1}{2}", "0.5", true}, {"\\frac12", "1/2", true}, {"\\dfrac12", "0.5", true},
   {"\\tfrac{1}{2}", "\\frac{2}{4}", true}, {"\\frac{1}{3}", "0.33", false}, {"\\frac{1}{3}", "0.333", false},
-  {"\\frac{1}{3}", "0.3333333333333", true}, {"\\frac{14}{3}", "\\frac{28}{6}", true}, {"\\frac{14}{3}", "4\\frac{2}{3}", false},
+  {"\\frac{1}{3}", "0.3333333333333", true}, {"\\frac{14}{3}", "\\frac{28}{6}", true}, {"\\frac{14}{3}", "4\\frac{2}{3}", true},
   {"-\\frac{1}{2}", "\\frac{-1}{2}", true}, {"-\\frac{1}{2}", "\\frac{1}{-2}", true}, {"-\\frac{1}{2}", "-0.5", true},
   {"\\frac{3}{4}", "0.75", true}, {"\\frac{3}{4}", "0.76", false}, {".5", "0.5", true}, {"1.25", "\\frac54", true},
   {"0.1", "\\frac{1}{10}", true}, {"2.5", "5/2", true}, {"\\frac{9}{7}", "\\frac97", true},
@@ -112,6 +112,70 @@ TEST(MathEquiv, Table) {
   }
   EXPECT_GE(n, 150);
   EXPECT_GE(n - positives, 50);  // plenty of negatives: equal must be earned
+}
+
+// Classes of equal answers a published equivalence set (and MATH-500's own
+// golds) write differently, each with near misses that must stay unequal.
+// clang-format off
+const Case kWrittenDifferently[] = {
+  // thousands with a negative thin space (three MATH-500 golds), mixed numbers
+  {"2,\\!220", "2220", true}, {"10,\\!080", "10080", true}, {"2,\\!220", "2221", false},
+  {"1\\frac{4}{5}", "\\frac{9}{5}", true}, {"1\\frac{4}{5}", "\\frac{4}{5}", false}, {"-2\\frac12", "-2.5", true},
+  {"2\\frac{\\pi}{3}", "\\frac{2\\pi}{3}", true},
+  // inequalities and \\neq, as relations or as the interval they describe
+  {"x \\geq 5", "x >= 5", true}, {"x \\ge 5", "5 \\le x", true}, {"x > 5", "x \\geq 5", false},
+  {"x < 3", "x > 3", false}, {"2x < 10", "x < 5", true}, {"-x < -5", "x > 5", true}, {"x \\neq 2", "x \\ne 2", true},
+  {"x \\neq 2", "x \\neq 3", false}, {"1 < x \\le 3", "3 \\geq x > 1", true}, {"1 < x \\le 3", "1 \\le x \\le 3", false},
+  {"[5, \\infty)", "x \\geq 5", true}, {"(5, \\infty)", "x \\geq 5", false}, {"(-\\infty, 2)", "x<2", true},
+  {"(1, 3]", "1 < x \\leq 3", true},
+  // labelled answers: the label is not part of the answer
+  {"(p,q)=(3,2)", "(3,2)", true}, {"(p,q)=(3,2)", "(2,3)", false}, {"f(x)=1", "1", true}, {"f(x) = x^2+1", "x^2+1", true},
+  {"f(x)=1", "2", false}, {"S = \\{1, 2\\}", "\\{2, 1\\}", true},
+  // several answers joined by words or semicolons
+  {"(11,7) \\text{ or } (7,11)", "(7,11), (11,7)", true}, {"(11,7) or (7,11)", "(11,7)", false},
+  {"3 \\text{ and } 5", "5, 3", true}, {"1; 2", "2, 1", true}, {"x = 1 \\text{ or } x = -1", "\\pm 1", true},
+  // plus-minus against a set written with or without its backslashes
+  {"\\pm 2021", "\\{-2021, 2021\\}", true}, {"\\pm 2021", "{-2021, 2021}", true}, {"\\pm 2021", "{2021}", false},
+  // more LaTeX
+  {"\\cfrac{1}{2}", "0.5", true}, {"\\textnormal{east}", "east", true}, {"5 \\textnormal{ cm}", "5", true},
+  {"\\left(\\begin{array}{cc} 1 & 2 \\\\ 3 & 4 \\end{array}\\right)", "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", true},
+  {"\\begin{array}{c} 1 \\\\ 2 \\end{array}", "\\begin{pmatrix} 1 \\\\ 3 \\end{pmatrix}", false},
+  {"\\sum_{k=1}^{10} k", "55", true}, {"\\sum_{k=1}^{10} k^2", "385", true}, {"\\prod_{j=1}^{5} j", "5!", true},
+  {"\\sum_{k=1}^{10} k", "56", false}, {"\\frac{1}{3} \\approx 0.33", "\\frac13", true}, {"x \\approx 2.5", "2.5", true},
+  {"\\frac{1}{3} \\approx 0.33", "0.33", false}, {"25 pct", "25", true}, {"40 percentage", "40", true},
+  // e is Euler's number
+  {"e^2", "\\exp(2)", true}, {"e", "\\exp(1)", true}, {"e^2", "\\exp(3)", false}, {"\\ln e^3", "3", true},
+  // precision: symbolic values agree to 60 digits or are different
+  {"\\pi+10^{-31}", "\\pi", false}, {"10^{40}\\pi+1", "10^{40}\\pi", false}, {"\\pi + 10^{-50}", "\\pi", false},
+  {"\\sqrt{2}\\sqrt{3}", "\\sqrt{6}", true}, {"\\frac{\\pi}{6}", "\\arcsin\\frac12", true},
+};
+// clang-format on
+
+TEST(MathEquiv, AnswersWrittenDifferently) {
+  for (const Case& c : kWrittenDifferently) {
+    const MathJudgement j = CompareMath(c.gold, c.pred);
+    EXPECT_EQ(j.result == MathResult::kEqual, c.equal)
+        << "gold '" << c.gold << "' pred '" << c.pred << "': " << MathResultName(j.result) << " (" << j.reason << ")";
+  }
+}
+
+TEST(MathEquiv, HugeValuesAreTooLargeToVerifyQuickly) {
+  std::string sum = "\\binom{100000}{50000}";
+  for (int k = 1; k < 80; ++k) sum += "+\\binom{100000}{50000}";
+  std::string facts = "2000!";
+  for (int k = 1; k < 80; ++k) facts += "+2000!";
+  for (const std::string& in : {sum, facts, std::string("\\sum_{k=1}^{10000} k!")}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const MathJudgement j = CompareMath(in, "7");
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(j.result, MathResult::kUnverifiable) << in.substr(0, 40);
+    EXPECT_NE(j.reason.find("too large"), std::string::npos) << j.reason;
+    EXPECT_LT(s, 1.0) << in.substr(0, 40);  // about 50 ms on a 2-core EPYC; generous for slow machines
+  }
+  // Large but reasonable values stay exact.
+  EXPECT_EQ(CompareMath("\\binom{200}{100}", "90548514656103281165404177077484163874504589675413336841320").result,
+            MathResult::kEqual);
+  EXPECT_EQ(CompareMath("30!", "265252859812191058636308480000000").result, MathResult::kEqual);
 }
 
 TEST(MathEquiv, NumericToleranceIsConfigurable) {
