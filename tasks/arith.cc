@@ -23,7 +23,9 @@ Expr Parse(const std::string& s) {
     const size_t digits = j;
     while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
     if (j == digits) throw InputError("arith: malformed expression '" + s + "'");
-    e.nums.push_back(std::stoll(s.substr(i, j - i)));
+    long long v = 0;
+    if (!ParseInteger(s.substr(i, j - i), &v)) throw InputError("arith: a number beyond 64 bits in '" + s + "'");
+    e.nums.push_back(v);
     i = j;
   };
   number();
@@ -36,12 +38,21 @@ Expr Parse(const std::string& s) {
   return e;
 }
 
-long long Apply(long long a, char op, long long b) {
+// a op b; false when the value is beyond 64 bits.
+bool Apply(long long a, char op, long long b, long long* r) {
   switch (op) {
-    case '+': return a + b;
-    case '-': return a - b;
-    default: return a * b;
+    case '+': return !__builtin_add_overflow(a, b, r);
+    case '-': return !__builtin_sub_overflow(a, b, r);
+    default: return !__builtin_mul_overflow(a, b, r);
   }
+}
+
+// a op b; InputError when the value is beyond 64 bits.
+long long Apply(long long a, char op, long long b) {
+  long long r = 0;
+  if (!Apply(a, op, b, &r))
+    throw InputError("arith: " + std::to_string(a) + op + std::to_string(b) + " is beyond 64 bits");
+  return r;
 }
 
 std::string Line(long long a, char op, long long b, long long r) {
@@ -77,7 +88,8 @@ std::optional<bool> ArithLineWrong(const std::string& line_in) {
   try {
     const Expr e = Parse(t.substr(0, eq));
     if (e.ops.size() != 1) return std::nullopt;
-    return Apply(e.nums[0], e.ops[0], e.nums[1]) != result;
+    long long value = 0;  // beyond 64 bits, the line's (64-bit) result is wrong
+    return !Apply(e.nums[0], e.ops[0], e.nums[1], &value) || value != result;
   } catch (const InputError&) {
     return std::nullopt;
   }

@@ -52,7 +52,8 @@ class ArithTask : public Task {
 // computation.
 std::optional<bool> ArithLineWrong(const std::string& line);
 
-// Left-to-right value of an expression such as "3+5-2*4".
+// Left-to-right value of an expression such as "3+5-2*4"; InputError if a
+// value is beyond 64 bits.
 long long EvalLeftToRight(const std::string& expr);
 
 }  // namespace r1lab

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "error.h"
+#include "text.h"
 
 namespace r1lab {
 
@@ -31,7 +32,6 @@ class CodeParser {
   std::vector<N> nodes;
 
   int Program() {
-    Guard g(this);
     N block{K::kBlock};
     block.kids.push_back(Stmt());
     while (Eat(";")) {
@@ -43,13 +43,15 @@ class CodeParser {
   }
   void End() {
     Skip();
-    if (i_ != s_.size()) throw Stop{"unexpected '" + s_.substr(i_, 10) + "'"};
+    if (i_ != s_.size()) throw Stop{"unexpected '" + Utf8Cut(s_, i_, 10) + "'"};
   }
 
  private:
+  // One level of nesting: a '{' block or a '(' group. Every recursion of the
+  // parser goes through one (or consumes a '-'), so this also bounds the stack.
   struct Guard {
     explicit Guard(CodeParser* p) : p_(p) {
-      if (++p_->depth_ > p_->lim_.max_depth * 4) throw Stop{"program nested too deeply"};
+      if (++p_->depth_ > p_->lim_.max_depth) throw Stop{"program nested too deeply"};
     }
     ~Guard() { --p_->depth_; }
     CodeParser* p_;
@@ -80,12 +82,12 @@ class CodeParser {
   }
   int Block() {
     Expect("{");
+    Guard g(this);
     const int b = Program();
     Expect("}");
     return b;
   }
   int Stmt() {
-    Guard g(this);
     if (Keyword("return")) return Add({K::kReturn, 0, 0, 0, {Expr()}});
     if (Keyword("if")) {
       N n{K::kIf};
@@ -105,7 +107,7 @@ class CodeParser {
       Expect("=");
       return Add({K::kAssign, 0, 0, var, {Expr()}});
     }
-    throw Stop{"expected a statement at '" + s_.substr(i_, 10) + "'"};
+    throw Stop{"expected a statement at '" + Utf8Cut(s_, i_, 10) + "'"};
   }
   int Cond() {
     const int a = Expr();
@@ -114,7 +116,6 @@ class CodeParser {
     throw Stop{"expected a comparison (lt le gt ge eq ne)"};
   }
   int Expr() {
-    Guard g(this);
     int a = Term();
     for (;;) {
       Skip();
@@ -139,9 +140,9 @@ class CodeParser {
     }
   }
   int Unary() {
-    Guard g(this);
     if (Eat("-")) return Add({K::kNeg, 0, 0, 0, {Unary()}});
     if (Eat("(")) {
+      Guard g(this);
       const int e = Expr();
       Expect(")");
       return e;
@@ -158,7 +159,7 @@ class CodeParser {
     if (i_ < s_.size() && std::islower(static_cast<unsigned char>(s_[i_])) &&
         (i_ + 1 >= s_.size() || !std::isalnum(static_cast<unsigned char>(s_[i_ + 1]))))
       return Add({K::kVar, 0, 0, s_[i_++] - 'a'});
-    throw Stop{"expected a value at '" + s_.substr(i_, 10) + "'"};
+    throw Stop{"expected a value at '" + Utf8Cut(s_, i_, 10) + "'"};
   }
 
   const std::string& s_;
@@ -298,6 +299,10 @@ RunResult RunProgram(const std::string& program, long long x, const CodeLimits& 
 
 bool PassesTests(const std::string& program, const std::vector<CodeTest>& tests, std::string* why,
                  const CodeLimits& limits) {
+  if (tests.empty()) {
+    *why = "no tests";
+    return false;
+  }
   for (const CodeTest& t : tests) {
     const RunResult r = RunProgram(program, t.input, limits);
     if (!r.ok) {

@@ -13,9 +13,10 @@
 //
 // The interpreter enforces limits: steps (an infinite loop is a failed test,
 // never a hang), value size (a huge number is a failed test, never overflow),
-// program size and nesting. Memory is bounded by construction (26 integer
-// variables, no allocation), and the only output is the returned integer,
-// bounded by the value limit. A program that ends without `return` fails.
+// program size and nesting ('{ }' blocks and '( )' groups, together).
+// Memory is bounded by construction (26 integer variables, no allocation),
+// and the only output is the returned integer, bounded by the value limit.
+// A program that ends without `return` fails.
 //
 // Problems: a hidden function of x from a family per level (1: linear,
 // 2: piecewise, 3: loops); the prompt shows visible examples
@@ -39,7 +40,7 @@ struct CodeLimits {
   long long max_steps = 10000;
   long long max_value = 1000000000000LL;  // |value| above this fails
   int max_chars = 400;
-  int max_depth = 16;
+  int max_depth = 16;  // blocks and parentheses nested deeper fail ("program nested too deeply")
 };
 
 struct RunResult {
@@ -55,7 +56,8 @@ struct CodeTest {
   long long input = 0, output = 0;
 };
 
-// Runs `program` on every test; `why` names the first failure.
+// Runs `program` on every test; `why` names the first failure. No tests is a
+// failure ("no tests"): it would pass any text.
 bool PassesTests(const std::string& program, const std::vector<CodeTest>& tests, std::string* why,
                  const CodeLimits& limits = {});
 

@@ -1,70 +1,35 @@
 #include "countdown.h"
 
 #include <algorithm>
-#include <climits>
 #include <cctype>
-#include <numeric>
+
+#include <boost/multiprecision/cpp_int.hpp>
 
 #include "error.h"
+#include "text.h"
 
 namespace r1lab {
 
 namespace {
 
-// Exact rational with overflow detection.
-struct Q {
-  long long n = 0, d = 1;
-};
-
-bool Norm(Q* q) {
-  if (q->d == 0) return false;
-  if (q->d < 0) {
-    if (q->n == LLONG_MIN || q->d == LLONG_MIN) return false;
-    q->n = -q->n;
-    q->d = -q->d;
-  }
-  const long long g = std::gcd(q->n < 0 ? -q->n : q->n, q->d);
-  if (g > 1) {
-    q->n /= g;
-    q->d /= g;
-  }
-  return true;
-}
-
-bool Combine(const Q& a, char op, const Q& b, Q* out) {
-  long long x, y, z;
-  switch (op) {
-    case '+':
-    case '-':
-      if (__builtin_mul_overflow(a.n, b.d, &x) || __builtin_mul_overflow(b.n, a.d, &y) ||
-          __builtin_mul_overflow(a.d, b.d, &z))
-        return false;
-      if (op == '+' ? __builtin_add_overflow(x, y, &out->n) : __builtin_sub_overflow(x, y, &out->n)) return false;
-      out->d = z;
-      return Norm(out);
-    case '*':
-      if (__builtin_mul_overflow(a.n, b.n, &out->n) || __builtin_mul_overflow(a.d, b.d, &out->d)) return false;
-      return Norm(out);
-    default:  // '/'
-      if (b.n == 0) return false;
-      if (__builtin_mul_overflow(a.n, b.d, &out->n) || __builtin_mul_overflow(a.d, b.n, &out->d)) return false;
-      return Norm(out);
-  }
-}
+// Values are exact big rationals: no intermediate overflows or rounds. With
+// 64-bit literals, no power and at most 200 characters, a numerator or
+// denominator has at most a few hundred digits.
+using Rational = boost::multiprecision::cpp_rational;
 
 // expr := term (('+'|'-') term)*; term := factor (('*'|'/') factor)*;
 // factor := number | '(' expr ')' | '-' factor
 class ExprParser {
  public:
   ExprParser(const std::string& s, std::vector<long long>* used) : s_(s), used_(used) {}
-  bool Parse(Q* out, std::string* why) {
+  bool Parse(Rational* out, std::string* why) {
     if (!Expr(out, 0)) {
       *why = why_;
       return false;
     }
     Skip();
     if (i_ != s_.size()) {
-      *why = "unexpected '" + s_.substr(i_, 8) + "'";
+      *why = "unexpected '" + Utf8Cut(s_, i_, 8) + "'";
       return false;
     }
     return true;
@@ -78,28 +43,31 @@ class ExprParser {
     why_ = why;
     return false;
   }
-  bool Expr(Q* out, int depth) {
+  bool Expr(Rational* out, int depth) {
     if (depth > 50) return Fail("nested too deeply");
     if (!Term(out, depth)) return false;
     for (Skip(); i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-'); Skip()) {
       const char op = s_[i_++];
-      Q r;
-      if (!Term(&r, depth) || !Combine(*out, op, r, out)) return why_.empty() ? Fail("overflow") : false;
+      Rational r;
+      if (!Term(&r, depth)) return false;
+      if (op == '+') *out += r;
+      else *out -= r;
     }
     return true;
   }
-  bool Term(Q* out, int depth) {
+  bool Term(Rational* out, int depth) {
     if (!Factor(out, depth)) return false;
     for (Skip(); i_ < s_.size() && (s_[i_] == '*' || s_[i_] == '/'); Skip()) {
       const char op = s_[i_++];
-      Q r;
+      Rational r;
       if (!Factor(&r, depth)) return false;
-      if (op == '/' && r.n == 0) return Fail("division by zero");
-      if (!Combine(*out, op, r, out)) return Fail("overflow");
+      if (op == '/' && r == 0) return Fail("division by zero");
+      if (op == '*') *out *= r;
+      else *out /= r;
     }
     return true;
   }
-  bool Factor(Q* out, int depth) {
+  bool Factor(Rational* out, int depth) {
     Skip();
     if (i_ >= s_.size()) return Fail("expression ends early");
     if (s_[i_] == '(') {
@@ -113,18 +81,18 @@ class ExprParser {
     if (s_[i_] == '-') {
       ++i_;
       if (!Factor(out, depth + 1)) return false;
-      out->n = -out->n;
+      *out = -*out;
       return true;
     }
-    if (!std::isdigit(static_cast<unsigned char>(s_[i_]))) return Fail(std::string("unexpected '") + s_[i_] + "'");
-    long long v = 0;
+    if (!std::isdigit(static_cast<unsigned char>(s_[i_]))) return Fail("unexpected '" + CharAt(s_, i_) + "'");
+    long long v = 0;  // a literal must be one of the numbers, which are 64-bit
     while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) {
       if (__builtin_mul_overflow(v, 10LL, &v) || __builtin_add_overflow(v, s_[i_] - '0', &v))
         return Fail("number too large");
       ++i_;
     }
     used_->push_back(v);
-    *out = {v, 1};
+    *out = v;
     return true;
   }
 
@@ -159,7 +127,7 @@ CountdownCheck CheckCountdown(const std::string& expression_in, const std::vecto
     expression = expression.substr(0, eq);
   }
   std::vector<long long> used;
-  Q value;
+  Rational value;
   if (!ExprParser(expression, &used).Parse(&value, &c.why)) return c;
   std::vector<long long> pool = numbers;
   for (long long u : used) {
@@ -170,9 +138,8 @@ CountdownCheck CheckCountdown(const std::string& expression_in, const std::vecto
     }
     pool.erase(it);
   }
-  if (value.d != 1 || value.n != target) {
-    c.why = "value " + std::to_string(value.n) + (value.d != 1 ? "/" + std::to_string(value.d) : "") +
-            " is not the target " + std::to_string(target);
+  if (value != target) {
+    c.why = "value " + value.str() + " is not the target " + std::to_string(target);
     return c;
   }
   c.correct = true;

@@ -27,8 +27,9 @@ struct CountdownCheck {
 
 // Judges an expression against the numbers and target: only digits,
 // + - * / ( ) and spaces; each literal one of the numbers, used at most as
-// often as given; exact rational value equal to the target. "expr = target"
-// is accepted too.
+// often as given; exact rational value equal to the target (big rationals:
+// intermediates of any size, no overflow). "expr = target" is accepted too.
+// The numbers and target are 64-bit, so a literal beyond that is refused.
 CountdownCheck CheckCountdown(const std::string& expression, const std::vector<long long>& numbers,
                               long long target);
 

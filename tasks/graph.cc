@@ -19,12 +19,16 @@ using BoostGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undire
 
 char Name(int v) { return static_cast<char>('A' + v); }
 
+// Dijkstra's distance to a node that cannot be reached.
+constexpr int kUnreachable = INT_MAX;
+
 std::string PathText(const std::vector<int>& path) {
   std::string s;
   for (int v : path) s += Name(v);
   return s;
 }
 
+// The target must be reachable (Draw's graphs are connected).
 std::vector<int> PathTo(const ShortestPaths& sp, int source, int target) {
   std::vector<int> path;
   for (int v = target; v != source; v = sp.pred[v]) path.push_back(v);
@@ -213,6 +217,13 @@ Verdict GraphTask::JudgeAnswer(const std::string& answer, const std::string& key
   v.extracted = answer;
   const GraphProblem g = ParseGraphKey(key);
   const int best = Dijkstra(g).dist[g.target];
+  // Drawn graphs are connected, so a drawn problem always has a gold; a key
+  // from elsewhere (r1lab verify's prompt) may not, and then no answer is
+  // right (not even Dijkstra's "infinite" distance).
+  if (best == kUnreachable) {
+    v.error = std::string(1, Name(g.target)) + " is not reachable from " + Name(g.source);
+    return v;
+  }
   if (check == LENGTH) {
     long long got = 0;
     v.correct = ParseInteger(answer, &got) && got == best;
@@ -220,7 +231,8 @@ Verdict GraphTask::JudgeAnswer(const std::string& answer, const std::string& key
     return v;
   }
   std::vector<int> path;
-  for (char c : answer) {
+  for (size_t i = 0; i < answer.size(); ++i) {
+    const char c = answer[i];
     if (std::isupper(static_cast<unsigned char>(c))) {
       if (c - 'A' >= g.nodes) {
         v.error = std::string("no node ") + c;
@@ -228,11 +240,12 @@ Verdict GraphTask::JudgeAnswer(const std::string& answer, const std::string& key
       }
       path.push_back(c - 'A');
     } else if (!(c == '-' || c == ' ' || c == ',' || c == '>')) {
-      v.error = std::string("unexpected '") + c + "' in a path";
+      v.error = "unexpected '" + CharAt(answer, i) + "' in a path";
       return v;
     }
   }
-  if (path.size() < 2 || path.front() != g.source || path.back() != g.target) {
+  // A path of one node is the path from a node to itself.
+  if (path.empty() || path.front() != g.source || path.back() != g.target) {
     v.error = "the path must run from " + std::string(1, Name(g.source)) + " to " + std::string(1, Name(g.target));
     return v;
   }

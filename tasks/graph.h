@@ -4,7 +4,9 @@
 //
 // GraphCheck PATH: the answer is a node sequence ("ABCD", "A-B-C-D"); it
 // must start and end right, follow edges, and have the optimal length (any
-// optimal path counts). LENGTH: the answer is the distance.
+// optimal path counts; from a node to itself, the node alone). LENGTH: the
+// answer is the distance. Drawn graphs are connected; in a prompt from
+// elsewhere whose target cannot be reached, no answer is right.
 //
 // Teacher: Dijkstra's settled nodes in order, "C=5 via B", up to the target,
 // then the answer; a wrong distance with step_error_rate, fixed by a "wait"
@@ -35,7 +37,8 @@ GraphProblem ParseGraphKey(const std::string& key);
 // The key of a prompt such as "AB3 AC7 BC2 CD1 A to D". InputError if malformed.
 std::string GraphKeyFromPrompt(const std::string& prompt);
 
-// Dijkstra (Boost.Graph): distances and predecessors from `source`.
+// Dijkstra (Boost.Graph): distances and predecessors from `source`; a node
+// that cannot be reached has distance INT_MAX and is its own predecessor.
 struct ShortestPaths {
   std::vector<int> dist, pred;
 };

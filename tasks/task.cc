@@ -6,6 +6,7 @@
 #include "dataset.h"
 #include "graph.h"
 #include "error.h"
+#include "text.h"
 
 namespace r1lab {
 
@@ -25,6 +26,11 @@ std::string TraceCompletion(const std::vector<Step>& steps, const std::string& a
   std::string think;
   for (const Step& s : steps) think += s.text + "\n";
   return "<think>" + think + "</think><answer>" + answer + "</answer>";
+}
+
+std::string CharAt(const std::string& s, size_t i) {
+  const size_t n = i < s.size() ? Utf8SequenceLength(s, i) : 0;
+  return n ? s.substr(i, n) : "\xEF\xBF\xBD";
 }
 
 void DrawnTask::BuildSplit(const TaskConfig& cfg) {

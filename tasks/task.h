@@ -39,6 +39,10 @@ struct Trace {
 // how every teacher writes its trace.
 std::string TraceCompletion(const std::vector<Step>& steps, const std::string& answer);
 
+// The character at byte i of s, for quoting in a message: never half of a
+// UTF-8 character (U+FFFD where the bytes there are not UTF-8).
+std::string CharAt(const std::string& s, size_t i);
+
 // Thread-safe after construction (all methods const).
 class Task {
  public:

@@ -7,15 +7,39 @@
 #include "countdown.h"
 #include "error.h"
 #include "graph.h"
+#include "text.h"
 
 namespace r1lab {
 
 namespace {
 
-long long integer(const JsonValue& v, const std::string& field) {
+// The record's member `field` (InputError naming it if absent or not of `kind`).
+const JsonValue& Field(const JsonValue& r, const std::string& field, JsonValue::Kind kind, const std::string& what) {
+  const JsonValue& v = r.at(field);
+  if (v.kind() != kind) throw InputError("\"" + field + "\": expected " + what);
+  return v;
+}
+
+// An integer JSON number, exactly; else InputError naming `field`. A JSON
+// number is read as a double, which is not exact beyond 2^53.
+long long Integer(const JsonValue& v, const std::string& field, const std::string& what) {
+  if (v.kind() != JsonValue::kNumber || v.number() != std::floor(v.number()))
+    throw InputError("\"" + field + "\": expected " + what);
   const double x = v.number();
-  if (x != std::floor(x) || std::fabs(x) > 1e15) throw InputError("\"" + field + "\": expected integers");
+  if (std::fabs(x) >= 9007199254740992.0)
+    throw InputError("\"" + field + "\": expected " + what +
+                     " below 2^53 in magnitude (a JSON number beyond is not exact)");
   return static_cast<long long>(x);
+}
+
+// The gold of an integer task: a JSON integer, or a string for any 64-bit value.
+std::string IntegerGold(const JsonValue& r) {
+  const JsonValue& g = r.at("gold");
+  if (g.kind() != JsonValue::kString) return std::to_string(Integer(g, "gold", "an integer (or a string)"));
+  long long v = 0;
+  if (!ParseInteger(g.string(), &v))
+    throw InputError("\"gold\": expected a 64-bit integer, got \"" + Utf8Cut(g.string(), 0, 40) + "\"");
+  return g.string();
 }
 
 }  // namespace
@@ -26,29 +50,36 @@ void CheckVerifyTask(const std::string& task) {
 }
 
 Verdict VerifyRecord(const std::string& task, const JsonValue& r, const std::string& completion, double rel_tol) {
-  if (task == "math") return VerifyMathAnswer(completion, r.at("gold").string(), rel_tol);
-  if (task == "arith") return VerifyIntegerAnswer(completion, r.at("gold").string());
+  if (task == "math")
+    return VerifyMathAnswer(completion, Field(r, "gold", JsonValue::kString, "a string").string(), rel_tol);
+  if (task == "arith") return VerifyIntegerAnswer(completion, IntegerGold(r));
   if (task == "countdown") {
     std::vector<long long> numbers;
-    for (const JsonValue& v : r.at("numbers").array()) numbers.push_back(integer(v, "numbers"));
-    return VerifyCountdown(completion, numbers, integer(r.at("target"), "target"));
+    for (const JsonValue& v : Field(r, "numbers", JsonValue::kArray, "an array of integers").array())
+      numbers.push_back(Integer(v, "numbers", "an array of integers"));
+    return VerifyCountdown(completion, numbers, Integer(r.at("target"), "target", "an integer"));
   }
   if (task == "code") {
+    const char* pairs = "[[input, output], ...] with integers";
     std::vector<CodeTest> tests;
-    for (const JsonValue& t : r.at("tests").array()) {
+    for (const JsonValue& t : Field(r, "tests", JsonValue::kArray, pairs).array()) {
       if (t.kind() != JsonValue::kArray || t.array().size() != 2)
-        throw InputError("\"tests\": expected [[input, output], ...]");
-      tests.push_back({integer(t.array()[0], "tests"), integer(t.array()[1], "tests")});
+        throw InputError(std::string("\"tests\": expected ") + pairs);
+      tests.push_back({Integer(t.array()[0], "tests", pairs), Integer(t.array()[1], "tests", pairs)});
     }
+    // Without tests any text would pass.
+    if (tests.empty()) throw InputError("\"tests\": expected at least one [input, output] pair");
     return VerifyProgram(completion, tests);
   }
   // graph
   GraphCheck check = PATH;
   if (const JsonValue* c = r.find("check")) {
+    if (c->kind() != JsonValue::kString || (c->string() != "path" && c->string() != "length"))
+      throw InputError("\"check\": expected \"path\" or \"length\"");
     if (c->string() == "length") check = LENGTH;
-    else if (c->string() != "path") throw InputError("\"check\": expected \"path\" or \"length\"");
   }
-  return VerifyGraph(completion, GraphKeyFromPrompt(r.at("prompt").string()), check);
+  const std::string& prompt = Field(r, "prompt", JsonValue::kString, "a string").string();
+  return VerifyGraph(completion, GraphKeyFromPrompt(prompt), check);
 }
 
 }  // namespace r1lab

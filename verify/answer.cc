@@ -1,6 +1,8 @@
 #include "answer.h"
 
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 
 #include "math_equiv.h"
 #include "text.h"
@@ -139,10 +141,14 @@ bool ParseInteger(const std::string& s_in, long long* value) {
   const std::string s = Trim(s_in);
   size_t i = 0;
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-  if (i == s.size() || s.size() - i > 18) return false;
+  if (i == s.size()) return false;
   for (size_t j = i; j < s.size(); ++j)
     if (!std::isdigit(static_cast<unsigned char>(s[j]))) return false;
-  *value = std::stoll(s);
+  // Every value of a signed 64-bit integer, exactly: strtoll says when it is beyond.
+  errno = 0;
+  const long long v = std::strtoll(s.c_str(), nullptr, 10);
+  if (errno == ERANGE) return false;
+  *value = v;
   return true;
 }
 

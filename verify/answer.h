@@ -36,7 +36,8 @@ bool FormatOk(const std::string& completion);
 // The completion without a final "<eos>" (unchanged if it has none).
 std::string StripEos(const std::string& s);
 
-// "-12", " +7 " -> true with the value; anything else -> false.
+// "-12", " +7 " -> true with the value, for any value of a signed 64-bit
+// integer; anything else (beyond 64 bits, not an integer) -> false.
 bool ParseInteger(const std::string& s, long long* value);
 
 struct Verdict {

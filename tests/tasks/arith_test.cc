@@ -5,6 +5,8 @@
 #include "answer.h"
 #include "arith.h"
 #include "error.h"
+#include "json.h"
+#include "task_verify.h"
 #include "test_util.h"
 
 namespace r1lab {
@@ -116,6 +118,45 @@ TEST(Arith, VerificationCatchesErrorsAndLanguagesMix) {
   int mixed = 0;
   for (int i = 0; i < 50; ++i) mixed += t.Teach(t.SampleTrain(rng), v, rng).completion.find("check") != std::string::npos;
   EXPECT_GT(mixed, 20);
+}
+
+TEST(Arith, EveryValueOfASigned64BitIntegerIsComparedExactly) {
+  auto answer = [](const std::string& a) { return "<think>x</think><answer>" + a + "</answer>"; };
+  for (const char* gold : {"9223372036854775807", "-9223372036854775808", "1000000000000000001", "-1000000000000000001",
+                           "+9223372036854775806", "00000000000000000000042"})
+    EXPECT_TRUE(VerifyIntegerAnswer(answer(gold), gold).correct) << gold;
+  EXPECT_FALSE(VerifyIntegerAnswer(answer("9223372036854775806"), "9223372036854775807").correct);
+  EXPECT_FALSE(VerifyIntegerAnswer(answer("1000000000000000000"), "1000000000000000001").correct);
+  EXPECT_FALSE(VerifyIntegerAnswer(answer("9223372036854775808"), "9223372036854775808").correct)
+      << "beyond 64 bits is not an integer answer";
+  long long v = 0;
+  EXPECT_FALSE(ParseInteger("-9223372036854775809", &v));
+  EXPECT_FALSE(ParseInteger("99999999999999999999", &v));
+  // A chain-of-thought line with such numbers is judged, not thrown out or overflowed.
+  EXPECT_EQ(ArithLineWrong("4611686018427387904+4611686018427387903=9223372036854775807"), false);
+  EXPECT_EQ(ArithLineWrong("9223372036854775807+1=-9223372036854775808"), true);
+  EXPECT_EQ(ArithLineWrong("3037000500*3037000500=-9223372036709301616"), true);
+  EXPECT_EQ(ArithLineWrong("99999999999999999999+1=2"), std::nullopt);
+}
+
+TEST(Arith, ARecordGoldIsAJsonIntegerOrAString) {
+  const std::string seven = "<think>x</think><answer>-7</answer>";
+  for (const char* record : {R"({"gold": -7})", R"({"gold": "-7"})", R"({"gold": -7.0})", R"({"gold": -7e0})"})
+    EXPECT_TRUE(VerifyRecord("arith", JsonValue::Parse(record), seven, 0).correct) << record;
+  EXPECT_FALSE(VerifyRecord("arith", JsonValue::Parse(R"({"gold": 7})"), seven, 0).correct);
+  EXPECT_TRUE(VerifyRecord("arith", JsonValue::Parse(R"({"gold": "9223372036854775807"})"),
+                           "<think>x</think><answer>9223372036854775807</answer>", 0)
+                  .correct);
+  // Not an integer, or a JSON number too large to be exact as a double: an error naming the field.
+  for (const char* record : {R"({"gold": 7.5})", R"({"gold": 1e300})", R"({"gold": 9007199254740993})",
+                             R"({"gold": "seven"})", R"({"gold": null})"}) {
+    try {
+      VerifyRecord("arith", JsonValue::Parse(record), seven, 0);
+      ADD_FAILURE() << "accepted " << record;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("\"gold\""), std::string::npos) << record << ": " << e.what();
+    }
+  }
 }
 
 TEST(Arith, TooSmallProblemSpaceIsAConfigError) {

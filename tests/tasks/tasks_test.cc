@@ -4,6 +4,7 @@
 
 #include <climits>
 #include <set>
+#include <tuple>
 
 #include "arith.h"
 #include "code.h"
@@ -12,9 +13,12 @@
 #include "error.h"
 #include "graph.h"
 #include "io.h"
+#include "json.h"
 #include "language.h"
 #include "reward.h"
+#include "task_verify.h"
 #include "test_util.h"
+#include "text.h"
 
 namespace r1lab {
 namespace {
@@ -64,6 +68,28 @@ TEST(Countdown, RejectsReusedMissingAndWrongAnswers) {
                    .correct)
       << "overflow is a wrong answer, not undefined behaviour";
   EXPECT_FALSE(CheckCountdown(std::string(300, '('), kNums, 1).correct);
+}
+
+TEST(Countdown, ValuesAreExactWhateverTheirSizeAndOrder) {
+  // Every value fits in 64 bits: the order of the operands must not change the verdict.
+  for (const char* e : {"3689027*2906771/2906771", "2906771*3689027/2906771", "3689027/2906771*2906771"})
+    EXPECT_TRUE(CheckCountdown(e, {2906771, 2906771, 3689027}, 3689027).correct) << e << ": "
+        << CheckCountdown(e, {2906771, 2906771, 3689027}, 3689027).why;
+  // Intermediates beyond 64 bits are exact too.
+  const long long big = 99999999999LL;
+  EXPECT_TRUE(CheckCountdown("99999999999*99999999999/99999999999", {big, big, big}, big).correct);
+  EXPECT_TRUE(CheckCountdown("(9223372036854775807+9223372036854775807)/2", {LLONG_MAX, LLONG_MAX, 2}, LLONG_MAX)
+                  .correct);
+  EXPECT_EQ(CheckCountdown("99999999999*99999999999*99999999999", {big, big, big}, 1).why,
+            "value 999999999970000000000299999999999 is not the target 1");
+  EXPECT_EQ(CheckCountdown("7/2", {2, 7}, 3).why, "value 7/2 is not the target 3");
+  // Negating the most negative 64-bit value gives +2^63, not the value itself.
+  const long long half = 4611686018427387904LL;  // 2^62
+  EXPECT_TRUE(CheckCountdown("-4611686018427387904*2", {2, half}, LLONG_MIN).correct);
+  EXPECT_EQ(CheckCountdown("-(-4611686018427387904*2)", {2, half}, LLONG_MIN).why,
+            "value 9223372036854775808 is not the target -9223372036854775808");
+  // A literal beyond 64 bits cannot be one of the numbers.
+  EXPECT_EQ(CheckCountdown("3+" + std::string(150, '9'), kNums, 1).why, "number too large");
 }
 
 TEST(Countdown, ProblemsAreSolvableAndTheCleanTeacherSolvesThem) {
@@ -141,6 +167,25 @@ TEST(Graph, PathAndLengthChecks) {
   EXPECT_EQ(GraphKeyFromPrompt("AB3 AC7 BC2 CD1 A to D"), key);
   EXPECT_THROW(GraphKeyFromPrompt("AB3 A D"), InputError);
   EXPECT_THROW(ParseGraphKey("AB;A-D"), InputError);
+}
+
+TEST(Graph, AnUnreachableTargetHasNoRightAnswerAndAOneNodePathIsOne) {
+  // Drawn graphs are connected, but a record's prompt may not be: D cannot be reached.
+  const std::string apart = GraphKeyFromPrompt("AB3 CD1 A to D");
+  for (const char* a : {"2147483647", "-1", "0", "4"}) {
+    EXPECT_FALSE(GraphTask::JudgeAnswer(a, apart, LENGTH).correct) << a;
+    EXPECT_EQ(GraphTask::JudgeAnswer(a, apart, LENGTH).error, "D is not reachable from A") << a;
+  }
+  EXPECT_EQ(GraphTask::JudgeAnswer("ABCD", apart, PATH).error, "D is not reachable from A");
+  EXPECT_FALSE(VerifyGraph("<think>x</think><answer>2147483647</answer>", apart, LENGTH).correct);
+  // From a node to itself: the path is that node, of length 0.
+  const std::string self = "AB3,BC2;B-B";
+  EXPECT_TRUE(GraphTask::JudgeAnswer("B", self, PATH).correct) << GraphTask::JudgeAnswer("B", self, PATH).error;
+  EXPECT_TRUE(GraphTask::JudgeAnswer("0", self, LENGTH).correct);
+  EXPECT_EQ(GraphTask::JudgeAnswer("BCB", self, PATH).error, "length 4 is not the shortest 0");
+  EXPECT_FALSE(GraphTask::JudgeAnswer("A", self, PATH).correct);
+  EXPECT_FALSE(GraphTask::JudgeAnswer("-", self, PATH).correct);
+  EXPECT_FALSE(GraphTask::JudgeAnswer("A", "AB3;A-B", PATH).correct) << "one node is a path only to itself";
 }
 
 TEST(Graph, TeachersAreRightWhenCleanAndHonestWhenNoisy) {
@@ -262,6 +307,37 @@ TEST(Code, InterpreterLimitsTurnRunawayProgramsIntoFailures) {
   EXPECT_TRUE(RunProgram("s=0;while x gt 0{s=s+x;x=x-1};return s", 100).ok);
 }
 
+TEST(Code, NestingStopsAtTheDocumentedDepth) {
+  const int depth = CodeLimits().max_depth;
+  ASSERT_EQ(depth, 16) << "code.h documents 16";
+  auto parens = [](int n) { return "return " + std::string(n, '(') + "x" + std::string(n, ')'); };
+  auto blocks = [](int n) {
+    std::string p;
+    for (int i = 0; i < n; ++i) p += "if x eq x{";
+    return p + "return x" + std::string(n, '}');
+  };
+  EXPECT_EQ(RunProgram(parens(depth), 3).value, 3);
+  EXPECT_EQ(RunProgram(parens(depth + 1), 3).error, "program nested too deeply");
+  EXPECT_EQ(RunProgram(blocks(depth), 3).value, 3);
+  EXPECT_EQ(RunProgram(blocks(depth + 1), 3).error, "program nested too deeply");
+  EXPECT_EQ(RunProgram("while x gt 0{" + blocks(depth) + "}", 3).error, "program nested too deeply");
+}
+
+TEST(Code, NoTestsIsNeverAPass) {
+  const std::string text = "<think>x</think><answer>this is not a program</answer>";
+  EXPECT_FALSE(VerifyProgram(text, {}).correct);
+  EXPECT_FALSE(VerifyProgram("<think>x</think><answer>return 1</answer>", {}).correct);
+  try {
+    VerifyRecord("code", JsonValue::Parse(R"({"tests": []})"), text, 0);
+    ADD_FAILURE() << "a record without tests was judged";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("\"tests\""), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(VerifyRecord("code", JsonValue::Parse(R"({"tests": [[2, 5]]})"),
+                           "<think>x</think><answer>return x*2+1</answer>", 0)
+                  .correct);
+}
+
 TEST(Code, VerifierRunsVisibleAndHiddenTests) {
   CodeTask t(Parse("code {} num_test: 30"));
   ExpectDisjointSplit(t);
@@ -328,6 +404,64 @@ TEST(Dataset, SanitizeKeepsTheTokenizerAlphabet) {
   EXPECT_EQ(SanitizeText("48/2 = <<48/2=24>>24 clips"), "48/2 = 24 clips");
   EXPECT_EQ(SanitizeText("$x < 3$"), "$x \\lt  3$");
   EXPECT_EQ(SanitizeText("caf\xc3\xa9"), "caf");
+}
+
+}  // namespace
+}  // namespace r1lab
+
+namespace r1lab {
+namespace {
+
+// ---------------------------------------------------------------- messages and records
+
+TEST(Tasks, WhyTextsNeverCutACharacterInHalf) {
+  const std::string e = "\xC3\xA9";  // U+00E9, two bytes
+  std::vector<std::string> why;
+  for (const std::string& expr : {"3x" + e + e + e + e + e, e + "+3", "3)" + e + e + e + e + e})
+    why.push_back(CheckCountdown(expr, {3}, 3).why);
+  for (const std::string& program : {"return 1 x" + e + e + e + e + e + e, "1" + e + e + e + e + e + e,
+                                     "return +" + e + e + e + e + e + e})
+    why.push_back(RunProgram(program, 1).error);
+  why.push_back(GraphTask::JudgeAnswer("A" + e + "B", "AB3;A-B", PATH).error);
+  for (const std::string& w : why) {
+    EXPECT_FALSE(w.empty());
+    EXPECT_EQ(ValidUtf8(w), w) << w;
+  }
+  EXPECT_EQ(why[0], "unexpected 'x" + e + e + e + "'");
+  EXPECT_EQ(why[6], "unexpected '" + e + "' in a path");
+}
+
+TEST(Tasks, ARecordFieldOfTheWrongTypeIsNamed) {
+  const std::string completion = "<think>x</think><answer>7</answer>";
+  const std::vector<std::tuple<std::string, std::string, std::string>> bad = {
+      {"math", R"({"gold": [7]})", "gold"},
+      {"arith", R"({"gold": true})", "gold"},
+      {"countdown", R"({"numbers": "3 4", "target": 7})", "numbers"},
+      {"countdown", R"({"numbers": [3, "4"], "target": 7})", "numbers"},
+      {"countdown", R"({"numbers": [3, 4.5], "target": 7})", "numbers"},
+      {"countdown", R"({"numbers": [3, 4], "target": "7"})", "target"},
+      {"countdown", R"({"numbers": [3, 4], "target": 1e300})", "target"},
+      {"graph", R"({"prompt": ["AB3 A to B"]})", "prompt"},
+      {"graph", R"({"prompt": "AB3 A to B", "check": 1})", "check"},
+      {"graph", R"({"prompt": "AB3 A to B", "check": "shortest"})", "check"},
+      {"code", R"({"tests": {"2": 5}})", "tests"},
+      {"code", R"({"tests": [[2, "5"]]})", "tests"},
+      {"code", R"({"tests": [[2, 5, 6]]})", "tests"},
+      {"code", R"({"tests": [2, 5]})", "tests"}};
+  for (const auto& [task, record, field] : bad) {
+    try {
+      VerifyRecord(task, JsonValue::Parse(record), completion, 0);
+      ADD_FAILURE() << task << " accepted " << record;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("\"" + field + "\""), std::string::npos) << record << ": " << e.what();
+    }
+  }
+  EXPECT_TRUE(VerifyRecord("countdown", JsonValue::Parse(R"({"numbers": [3, 4], "target": 7})"),
+                           "<think>x</think><answer>3+4</answer>", 0)
+                  .correct);
+  EXPECT_TRUE(VerifyRecord("graph", JsonValue::Parse(R"({"prompt": "AB3 A to B", "check": "length"})"),
+                           "<think>x</think><answer>3</answer>", 0)
+                  .correct);
 }
 
 }  // namespace
