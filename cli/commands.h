@@ -8,5 +8,7 @@ int RunBench(bool quick);
 // Verification throughput per task; decode_tok_s prices a GRPO step's generation.
 void BenchVerify(bool quick, int threads, double decode_tok_s);
 // `r1lab verify`: one JSON verdict per JSONL input line (stdin, or `input`), in order.
-int RunVerify(const std::string& task, const std::string& input, double rel_tol, double language_weight);
+// extract: "tagged" (<answer> or \boxed) or "free-text" (math only; see MathExtraction).
+int RunVerify(const std::string& task, const std::string& input, double rel_tol, double language_weight,
+              const std::string& extract);
 }  // namespace r1lab

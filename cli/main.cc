@@ -65,9 +65,10 @@ commands:
                                       --set search.c_puct=2.5 --set search.dirichlet_alpha=0.3
   report DIR                          rewrite DIR's summary and plots from its run files
   table DIR... [--csv]                one table from several experiment folders' summary.csv
-  verify --task T [--input FILE] [--rel-tol X] [--language-weight W]
+  verify --task T [--input FILE] [--rel-tol X] [--language-weight W] [--extract tagged|free-text]
                                       judge JSONL records (stdin or FILE), one JSON line
-                                      out per line in; T: math, arith, countdown, graph, code
+                                      out per line in; T: math, arith, countdown, graph, code;
+                                      free-text (math): also "the answer is X", the last number
   config [CONFIG]                     print the resolved config
   bench [--quick]                     machine ceilings, decoding and training speed
 
@@ -409,14 +410,14 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "verify") {
-    const Args a = Parse(argc, argv, 2, {"task", "input", "rel-tol", "language-weight", "threads"}, {});
+    const Args a = Parse(argc, argv, 2, {"task", "input", "rel-tol", "language-weight", "extract", "threads"}, {});
     if (!a.flags.count("task")) throw ConfigError("verify needs --task (math, arith, countdown, graph or code)");
     auto number = [&](const std::string& flag, double def) {
       return a.has(flag) ? ParseDouble(flag, a.Get(flag), 0, 1000) : def;
     };
     SetThreads(a, 0);
     return RunVerify(a.Get("task"), a.Get("input"), number("rel-tol", MathOptions().rel_tol),
-                     number("language-weight", 0));
+                     number("language-weight", 0), a.has("extract") ? a.Get("extract") : "tagged");
   }
   if (cmd == "bench") {
     const Args a = Parse(argc, argv, 2, {"threads"}, {"quick"});

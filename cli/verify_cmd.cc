@@ -20,7 +20,7 @@ namespace r1lab {
 namespace {
 
 std::string VerifyLine(const std::string& line, long long line_no, const std::string& task,
-                       const RewardChain& chain, double rel_tol) {
+                       const RewardChain& chain, double rel_tol, MathExtraction extraction) {
   try {
     const JsonValue in = JsonValue::Parse(line);
     if (in.kind() != JsonValue::kObject) throw InputError("expected a JSON object");
@@ -29,7 +29,7 @@ std::string VerifyLine(const std::string& line, long long line_no, const std::st
     if (const JsonValue* lang = in.find("language")) scored.language = lang->string();
     if (!KnownLanguage(scored.language))
       throw InputError("language '" + scored.language + "': expected en or es");
-    const Verdict v = VerifyRecord(task, in, completion, rel_tol);
+    const Verdict v = VerifyRecord(task, in, completion, rel_tol, extraction);
     const RewardBreakdown r = chain.Score(scored, v);
     Json reward;
     for (size_t i = 0; i < r.terms.size(); ++i) reward.Add(chain.term_names()[i], r.terms[i]);
@@ -45,8 +45,13 @@ std::string VerifyLine(const std::string& line, long long line_no, const std::st
 
 }  // namespace
 
-int RunVerify(const std::string& task, const std::string& input, double rel_tol, double language_weight) {
+int RunVerify(const std::string& task, const std::string& input, double rel_tol, double language_weight,
+              const std::string& extract) {
   CheckVerifyTask(task);
+  if (extract != "tagged" && extract != "free-text")
+    throw ConfigError("--extract " + extract + ": expected tagged or free-text");
+  if (extract != "tagged" && task != "math") throw ConfigError("--extract free-text: only for --task math");
+  const MathExtraction extraction = extract == "free-text" ? MathExtraction::kFreeText : MathExtraction::kTagged;
   std::ifstream file;
   if (!input.empty()) {
     file.open(input);
@@ -69,7 +74,7 @@ int RunVerify(const std::string& task, const std::string& input, double rel_tol,
     tbb::parallel_for(size_t{0}, lines.size(), [&](size_t i) {
       const long long no = line_no + static_cast<long long>(i) + 1;
       out[i] = lines[i].empty() ? Json().Add("error", "line " + std::to_string(no) + ": empty line").str()
-                                : VerifyLine(lines[i], no, task, chain, rel_tol);
+                                : VerifyLine(lines[i], no, task, chain, rel_tol, extraction);
     });
     line_no += static_cast<long long>(lines.size());
     for (size_t i = 0; i < out.size(); ++i) {

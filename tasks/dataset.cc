@@ -124,7 +124,8 @@ Trace DatasetTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) con
 }
 
 Verdict DatasetTask::Verify(const std::string& completion, const Problem& p) const {
-  return VerifyMathAnswer(completion, p.gold, cfg_.rel_tol());
+  return VerifyMathAnswer(completion, p.gold, cfg_.rel_tol(),
+                          cfg_.extraction() == EXTRACT_FREE_TEXT ? MathExtraction::kFreeText : MathExtraction::kTagged);
 }
 
 }  // namespace r1lab

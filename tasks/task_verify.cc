@@ -49,9 +49,10 @@ void CheckVerifyTask(const std::string& task) {
     throw ConfigError("--task: '" + task + "' is not a task; expected math, arith, countdown, graph or code");
 }
 
-Verdict VerifyRecord(const std::string& task, const JsonValue& r, const std::string& completion, double rel_tol) {
+Verdict VerifyRecord(const std::string& task, const JsonValue& r, const std::string& completion, double rel_tol,
+                     MathExtraction extraction) {
   if (task == "math")
-    return VerifyMathAnswer(completion, Field(r, "gold", JsonValue::kString, "a string").string(), rel_tol);
+    return VerifyMathAnswer(completion, Field(r, "gold", JsonValue::kString, "a string").string(), rel_tol, extraction);
   if (task == "arith") return VerifyIntegerAnswer(completion, IntegerGold(r));
   if (task == "countdown") {
     std::vector<long long> numbers;

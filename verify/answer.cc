@@ -11,6 +11,11 @@ namespace r1lab {
 
 namespace {
 
+std::string ReplaceAllText(std::string s, const std::string& from, const std::string& to) {
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  return s;
+}
+
 size_t Count(const std::string& s, const std::string& sub) {
   size_t n = 0;
   for (size_t p = s.find(sub); p != std::string::npos; p = s.find(sub, p + sub.size())) ++n;
@@ -98,7 +103,7 @@ Extraction ExtractBoxed(const std::string& text) {
   return x;
 }
 
-Extraction ExtractMathAnswer(const std::string& completion) {
+Extraction ExtractMathAnswer(const std::string& completion, MathExtraction how) {
   Extraction tagged = ExtractTaggedAnswer(completion);
   if (tagged.ok) {
     if (tagged.answer.find("\\boxed") != std::string::npos || tagged.answer.find("\\fbox") != std::string::npos)
@@ -106,7 +111,74 @@ Extraction ExtractMathAnswer(const std::string& completion) {
     return tagged;
   }
   if (tagged.error != "no answer") return tagged;
-  return ExtractBoxed(completion);
+  Extraction boxed = ExtractBoxed(completion);
+  if (boxed.ok || boxed.error != "no answer" || how == MathExtraction::kTagged) return boxed;
+  return ExtractFreeTextAnswer(completion);
+}
+
+namespace {
+
+// The last number in text: an optional sign, digits with thousands commas,
+// a decimal part, or a fraction a/b. Empty if there is none.
+std::string LastNumber(const std::string& t) {
+  std::string last;
+  for (size_t i = 0; i < t.size();) {
+    if (!std::isdigit(static_cast<unsigned char>(t[i]))) {
+      ++i;
+      continue;
+    }
+    size_t b = i;
+    if (b > 0 && t[b - 1] == '-') --b;
+    size_t e = i;
+    const auto digit = [&](size_t k) { return k < t.size() && std::isdigit(static_cast<unsigned char>(t[k])); };
+    while (digit(e) || (t[e] == ',' && digit(e + 1) && digit(e + 2) && digit(e + 3) && !digit(e + 4))) e += t[e] == ',' ? 4 : 1;
+    if (e + 1 < t.size() && (t[e] == '.' || t[e] == '/') && digit(e + 1)) {
+      ++e;
+      while (digit(e)) ++e;
+    }
+    last = t.substr(b, e - b);
+    i = e;
+  }
+  return last;
+}
+
+}  // namespace
+
+Extraction ExtractFreeTextAnswer(const std::string& text) {
+  Extraction x;
+  std::string lower = text;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  size_t from = std::string::npos, best = 0;
+  for (const char* phrase : {"answer is", "answer:", "####"}) {
+    const size_t p = lower.rfind(phrase);
+    if (p != std::string::npos && (from == std::string::npos || p >= best)) {
+      best = p;
+      from = p + std::char_traits<char>::length(phrase);
+    }
+  }
+  if (from != std::string::npos) {
+    std::string rest = ReplaceAllText(Trim(text.substr(from)), "**", "");
+    while (!rest.empty() && (rest[0] == ':' || rest[0] == ' ')) rest.erase(0, 1);
+    if (!rest.empty() && rest[0] == '$') {  // inline math: up to the closing $
+      const size_t open = rest.find_first_not_of('$');
+      const size_t close = open == std::string::npos ? open : rest.find('$', open);
+      rest = open == std::string::npos ? "" : rest.substr(open, close == std::string::npos ? close : close - open);
+    } else {
+      rest = rest.substr(0, rest.find('\n'));
+      for (const char* end : {". ", ".\t"})
+        if (const size_t p = rest.find(end); p != std::string::npos) rest = rest.substr(0, p);
+    }
+    rest = Trim(rest);
+    while (!rest.empty() && (rest.back() == '.' || rest.back() == '$')) rest.pop_back();
+    x.answer = Trim(rest);
+  }
+  if (x.answer.empty()) x.answer = LastNumber(text);
+  if (x.answer.empty()) {
+    x.error = "no answer";
+    return x;
+  }
+  x.ok = true;
+  return x;
 }
 
 Extraction ExtractHashAnswer(const std::string& text) {
@@ -172,8 +244,8 @@ Verdict VerifyIntegerAnswer(const std::string& completion, const std::string& go
   });
 }
 
-Verdict VerifyMathAnswer(const std::string& completion, const std::string& gold, double rel_tol) {
-  return JudgeExtracted(completion, ExtractMathAnswer(completion), [&](const std::string& a, std::string* why) {
+Verdict VerifyMathAnswer(const std::string& completion, const std::string& gold, double rel_tol, MathExtraction how) {
+  return JudgeExtracted(completion, ExtractMathAnswer(completion, how), [&](const std::string& a, std::string* why) {
     MathOptions opt;
     opt.rel_tol = rel_tol;
     const MathJudgement j = CompareMath(gold, a, opt);

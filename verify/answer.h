@@ -24,9 +24,19 @@ Extraction ExtractTaggedAnswer(const std::string& completion);
 // "unbalanced braces", "empty answer".
 Extraction ExtractBoxed(const std::string& text);
 
-// Math completions: the last <answer>...</answer> (and a \boxed{} inside it
-// counts), else the last \boxed{}.
-Extraction ExtractMathAnswer(const std::string& completion);
+// How a math answer is found in a completion. With several \boxed{} the last
+// one is the answer (as in the MATH and Minerva graders), never a tuple of all.
+enum class MathExtraction {
+  kTagged,    // the last <answer>...</answer> (a \boxed{} inside it counts), else the last \boxed{}
+  kFreeText,  // as kTagged, then the last "the answer is X" / "answer: X" / "#### X", then the last number
+};
+
+Extraction ExtractMathAnswer(const std::string& completion, MathExtraction how = MathExtraction::kTagged);
+
+// Free text (what real LMs write on GSM8K/MATH without tags): what follows the
+// last "answer is" / "answer:" / "####" up to the end of its sentence (inline
+// $...$ and **bold** unwrapped), else the last number ("-1,234.5", "3/4").
+Extraction ExtractFreeTextAnswer(const std::string& text);
 
 // GSM8K style: what follows the last "####", commas and a final period removed.
 Extraction ExtractHashAnswer(const std::string& text);
@@ -58,6 +68,7 @@ Verdict VerifyIntegerAnswer(const std::string& completion, const std::string& go
 
 // Math answer (ExtractMathAnswer) against a gold judged by CompareMath;
 // unverifiable counts as wrong and its reason is in `error`.
-Verdict VerifyMathAnswer(const std::string& completion, const std::string& gold, double rel_tol);
+Verdict VerifyMathAnswer(const std::string& completion, const std::string& gold, double rel_tol,
+                         MathExtraction how = MathExtraction::kTagged);
 
 }  // namespace r1lab

@@ -5,14 +5,15 @@
 // intervals, sets, comma lists, unions, equations, matrices, numbers in a
 // base, words) and the scalar parts parsed into expression trees.
 // Expressions are compared by evaluation: exact complex rationals wherever
-// the value is rational, 50-digit floats where it is not (roots, pi, logs,
-// trig), and free symbols are given the same random rational values on both
-// sides for several rounds (polynomial identity testing). See
-// docs/DECISIONS.md for why this is not GiNaC.
+// the value is rational, 100-digit floats where it is not (roots, pi, e, logs,
+// trig), equal to 60 digits; free symbols are given the same random rational
+// values on both sides for several rounds (polynomial identity testing). See
+// docs/DECISIONS.md for why this is not GiNaC, and for the precision policy.
 //
 // Bounded: inputs over 2,000 characters, nesting over 100 levels, more than
-// 2,000 expression nodes, or values that overflow are "unverifiable", never a
-// hang or a crash. Pure and thread-safe.
+// 2,000 expression nodes, values that overflow, or more work than a fixed
+// budget (huge factorials, binomials, sums) are "unverifiable", never a hang
+// or a crash. Pure and thread-safe.
 #pragma once
 
 #include <string>
@@ -22,9 +23,9 @@ namespace r1lab {
 enum class MathResult { kEqual, kNotEqual, kUnverifiable };
 
 struct MathOptions {
-  // Relative tolerance for non-integer values that are not exactly equal
-  // (e.g. 0.3333333333 against 1/3). Never applied when either side is an
-  // exact integer. 0 turns it off.
+  // Relative tolerance for answers written as decimals that are not exactly
+  // equal (0.3333333333 against 1/3): applied only when a side contains a
+  // decimal literal, never when either side is an exact integer. 0 turns it off.
   double rel_tol = 1e-9;
 };
 

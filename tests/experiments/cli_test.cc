@@ -451,6 +451,16 @@ TEST(Cli, VerifyJudgesJsonlInOrder) {
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.out.find("expected math, arith, countdown, graph or code"), std::string::npos) << bad.out;
   EXPECT_EQ(RunCli("verify --task math --input " + dir + "/absent.jsonl").code, 3);
+  // Free text is judged only when asked for; what is echoed is valid UTF-8 whatever came in.
+  WriteFileAtomic(dir + "/free.jsonl",
+                  "{\"gold\": \"18\", \"completion\": \"She makes 9 * 2 = 18 a day. The answer is $18$.\"}\n"
+                  "{\"gold\": \"1\", \"completion\": \"<answer>\xff\xe9</answer>\"}\n");
+  const Result tagged = RunCli("verify --task math --input " + dir + "/free.jsonl");
+  const Result free = RunCli("verify --task math --extract free-text --input " + dir + "/free.jsonl");
+  EXPECT_EQ(tagged.out.find("\"correct\":true"), std::string::npos) << tagged.out;
+  EXPECT_NE(free.out.find("\"correct\":true,\"extracted\":\"18\""), std::string::npos) << free.out;
+  EXPECT_NE(free.out.find("\"extracted\":\"\\ufffd\\ufffd\""), std::string::npos) << free.out;
+  EXPECT_EQ(RunCli("verify --task arith --extract free-text --input " + dir + "/free.jsonl").code, 2);
 }
 
 }  // namespace

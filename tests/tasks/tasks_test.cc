@@ -400,6 +400,19 @@ TEST(Dataset, BadLinesAreReportedByLineNumber) {
   EXPECT_THROW(load("{\"question\": \"q\", \"answer\": \"1\"}\n"), ConfigError) << "no training data left";
 }
 
+TEST(Dataset, FreeTextExtractionIsAnOption) {
+  const std::string dir = testing::TempDir("dataset_free");
+  WriteFileAtomic(dir + "/d.jsonl", "{\"question\": \"1+1?\", \"answer\": \"2\"}\n{\"question\": \"2+2?\", \"answer\": \"4\"}\n");
+  const std::string path = "dataset { path: \"" + dir + "/d.jsonl\" ";
+  const DatasetTask tagged(Parse(path + "} num_test: 1"));
+  const DatasetTask free(Parse(path + "extraction: EXTRACT_FREE_TEXT } num_test: 1"));
+  const Problem& p = tagged.TestSet()[0];
+  const std::string said = "Adding them, the answer is " + p.gold + ".";
+  EXPECT_FALSE(tagged.Verify(said, p).correct);
+  EXPECT_TRUE(free.Verify(said, p).correct);
+  EXPECT_TRUE(free.Verify("<think>x</think><answer>" + p.gold + "</answer>", p).correct);
+}
+
 TEST(Dataset, SanitizeKeepsTheTokenizerAlphabet) {
   EXPECT_EQ(SanitizeText("48/2 = <<48/2=24>>24 clips"), "48/2 = 24 clips");
   EXPECT_EQ(SanitizeText("$x < 3$"), "$x \\lt  3$");

@@ -239,6 +239,23 @@ TEST(Extraction, MathAnswerPrefersTheAnswerTagAndReadsBoxedInside) {
   EXPECT_EQ(ExtractMathAnswer("nothing").error, "no answer");
 }
 
+TEST(Extraction, FreeTextFindsTheStatedAnswerElseTheLastNumber) {
+  EXPECT_EQ(ExtractFreeTextAnswer("So she pays 3*4=12. The answer is $12$.").answer, "12");
+  EXPECT_EQ(ExtractFreeTextAnswer("Thus, the final answer is 18 dollars. I hope it is correct.").answer, "18 dollars");
+  EXPECT_EQ(ExtractFreeTextAnswer("**Answer:** 42").answer, "42");
+  EXPECT_EQ(ExtractFreeTextAnswer("The answer is: $\\frac{1}{2}$\nDone").answer, "\\frac{1}{2}");
+  EXPECT_EQ(ExtractFreeTextAnswer("She makes 9 * 2 = $18 every day.").answer, "18");
+  EXPECT_EQ(ExtractFreeTextAnswer("It costs 1,234.50 in total, not -3/4").answer, "-3/4");
+  EXPECT_EQ(ExtractFreeTextAnswer("It costs 1,234.50 in total").answer, "1,234.50");
+  EXPECT_EQ(ExtractFreeTextAnswer("no digits here").error, "no answer");
+  // Tagged extraction ignores free text; free text is the fallback after tags and boxes.
+  EXPECT_FALSE(ExtractMathAnswer("The answer is 5.").ok);
+  EXPECT_EQ(ExtractMathAnswer("The answer is 5.", MathExtraction::kFreeText).answer, "5");
+  EXPECT_EQ(ExtractMathAnswer("The answer is 5. So \\boxed{6}", MathExtraction::kFreeText).answer, "6");
+  EXPECT_TRUE(VerifyMathAnswer("The answer is $\\frac{1}{2}$.", "0.5", 1e-9, MathExtraction::kFreeText).correct);
+  EXPECT_FALSE(VerifyMathAnswer("The answer is $\\frac{1}{2}$.", "0.5", 1e-9).correct);
+}
+
 TEST(Extraction, HashAnswer) {
   EXPECT_EQ(ExtractHashAnswer("so 3+4=7\n#### 7").answer, "7");
   EXPECT_EQ(ExtractHashAnswer("#### 1,234.").answer, "1234");
