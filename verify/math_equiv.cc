@@ -739,7 +739,13 @@ Normalised Normalise(const std::string& in) {
   s = ReplaceAll(s, "\xC2\xB0", "");  // degree sign
   s = ReplaceAll(s, "\\\\", "\x01");  // row breaks survive the spacing rules below
   s = ReplaceAll(s, "\\$", "");
-  s = ReplaceAll(s, "\\!", "");  // a negative thin space: 2,\!220 is 2,220
+  // A negative thin space, and after a comma with any spaces: 2,\! 220 is 2,220.
+  for (size_t p = s.find("\\!"); p != std::string::npos; p = s.find("\\!", p)) {
+    size_t end = p + 2;
+    if (p > 0 && s[p - 1] == ',')
+      while (end < s.size() && s[end] == ' ') ++end;
+    s.erase(p, end - p);
+  }
   for (const char* sp : {"\\,", "\\;", "\\:", "\\ ", "~", "$", "\\displaystyle", "\\quad", "\\qquad"})
     s = ReplaceAll(s, sp, " ");
   for (const char* lr : {"\\left", "\\right", "\\bigl", "\\bigr", "\\Bigl", "\\Bigr", "\\big", "\\Big"})
@@ -929,9 +935,26 @@ bool IsSymbolText(const std::string& t) {
          std::all_of(inner.begin(), inner.end(), [](char c) { return IsLetter(c) || IsDigit(c); });
 }
 
-// The left side of a labelled answer: "f(x)", "P(a, b)", "(p, q)" -- a
-// function of symbols or a tuple of symbols, whose right side is the answer.
+// The left side of a labelled answer, whose right side is the answer: a
+// function or tuple of symbols ("f(x)", "P(a, b)", "(p, q)"), or a name made
+// of letters without digits or arithmetic ("AB", "|AB|", "\\frac{NO}{BO}",
+// "S_{ABC}:S") -- never an expression like "x+y" or "2x".
 bool IsLabel(const std::string& t) {
+  std::string bare;  // t without subscripts (V_{1}:V_{2} is a name)
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] != '_' || i + 1 >= t.size()) {
+      bare += t[i];
+      continue;
+    }
+    const size_t end = t[i + 1] == '{' ? CloseBrace(t, i + 1) : i + 2;
+    if (end == std::string::npos) return false;
+    i = end - 1;
+  }
+  if (t.size() > 1 && !IsSymbolText(t) && std::any_of(bare.begin(), bare.end(), IsLetter) &&
+      std::none_of(bare.begin(), bare.end(), [](char c) {
+        return IsDigit(c) || c == '+' || c == '-' || c == '^' || c == '.' || c == '*' || c == '/' || c == '(' || c == ',';
+      }))
+    return true;
   const size_t open = t.find('(');
   if (open == std::string::npos || t.back() != ')') return false;
   const std::string name = Trim(t.substr(0, open));
@@ -972,7 +995,7 @@ std::string RelationAsInterval(const std::vector<std::string>& sides, const std:
     if (IsSymbolText(sides[0]) && !IsSymbolText(sides[1])) return "(-\\infty," + sides[1] + close_of(ops[0]);
     if (IsSymbolText(sides[1]) && !IsSymbolText(sides[0])) return open_of(ops[0]) + sides[0] + ",\\infty)";
   }
-  if (sides.size() == 3 && IsSymbolText(sides[1]) && ops[0][0] == '<' && ops[1][0] == '<')
+  if (sides.size() == 3 && (IsSymbolText(sides[1]) || IsLabel(sides[1])) && ops[0][0] == '<' && ops[1][0] == '<')
     return open_of(ops[0]) + sides[0] + "," + sides[2] + close_of(ops[1]);
   return "";
 }
@@ -1012,12 +1035,24 @@ Answer ParseAnswer(const std::string& in, int depth) {
     const std::string& lhs = parts.front();
     return ParseAnswer(lhs.empty() || IsSymbolText(lhs) || IsLabel(lhs) ? parts.back() : lhs, depth + 1);
   }
-  // Several answers joined by words or semicolons: "(11,7) or (7,11)", "2; 3".
+  // Several answers joined by words or semicolons: "(11,7) or (7,11)", "2; 3",
+  // "19, 46, and 82" (one flat list).
+  for (const char* word : {"or", "and"}) {
+    s = ReplaceAll(s, std::string(")") + word + "(", std::string(") ") + word + " (");
+    s = ReplaceAll(s, std::string(", ") + word + " ", std::string(" ") + word + " ");
+  }
   for (const char* sep : {";", " or ", " and "}) {
     if (const auto parts = SplitTop(s, sep); parts.size() > 1) {
       a.kind = Answer::kList;
-      for (const std::string& part : parts)
-        if (!part.empty()) a.items.push_back(ParseAnswer(part, depth + 1));
+      for (const std::string& part : parts) {
+        if (part.empty()) continue;
+        Answer one = ParseAnswer(part, depth + 1);
+        if (one.kind == Answer::kList) {
+          for (Answer& item : one.items) a.items.push_back(std::move(item));
+        } else {
+          a.items.push_back(std::move(one));
+        }
+      }
       return a;
     }
   }
@@ -1040,8 +1075,8 @@ Answer ParseAnswer(const std::string& in, int depth) {
     return a;
   }
 
-  // "(\\begin{array}{cc} ... \\end{array})" is a matrix written with an array.
-  if ((s[0] == '(' || s[0] == '[') && Enclosed(s) && Trim(s.substr(1)).rfind("\\begin{array}", 0) == 0)
+  // "(\\begin{array}{cc} ... \\end{array})" is a matrix in brackets.
+  if ((s[0] == '(' || s[0] == '[') && Enclosed(s) && Trim(s.substr(1)).rfind("\\begin{", 0) == 0)
     s = Trim(s.substr(1, s.size() - 2));
   if (s.rfind("\\begin{", 0) == 0) {
     for (const char* env : {"pmatrix", "bmatrix", "matrix", "vmatrix", "array"}) {
@@ -1125,6 +1160,14 @@ Answer ParseAnswer(const std::string& in, int depth) {
       return ParseAnswer(sides.back(), depth + 1);
     a.expr = Parser(sides.front()).Parse();
     a.rhs = Parser(sides.back()).Parse();
+    return a;
+  }
+  // A ratio "7:32" is the quotient; "a:b:c" compares term by term.
+  if (const auto terms = SplitTop(s, ":"); terms.size() > 1) {
+    if (terms.size() == 2) return Scalar("(" + terms[0] + ")/(" + terms[1] + ")");
+    a.kind = Answer::kBracketed;
+    a.open = a.close = ':';
+    for (const std::string& t : terms) a.items.push_back(ParseAnswer(t, depth + 1));
     return a;
   }
   // A number in a base: 52_8, 1011_{2}.

@@ -143,6 +143,13 @@ const Case kWrittenDifferently[] = {
   {"\\sum_{k=1}^{10} k", "55", true}, {"\\sum_{k=1}^{10} k^2", "385", true}, {"\\prod_{j=1}^{5} j", "5!", true},
   {"\\sum_{k=1}^{10} k", "56", false}, {"\\frac{1}{3} \\approx 0.33", "\\frac13", true}, {"x \\approx 2.5", "2.5", true},
   {"\\frac{1}{3} \\approx 0.33", "0.33", false}, {"25 pct", "25", true}, {"40 percentage", "40", true},
+  // found by a differential run on math-verify's published cases
+  {"32,\\! 349", "32349", true}, {"11,\\! 111,\\! 111,\\! 100", "11111111100", true}, {"19, 46, and 82", "19, 46, 82", true},
+  {"19, 46, and 82", "21, 36, and 82", false}, {"(11,7)or(7,11)", "(7,11), (11,7)", true}, {"21,16 or 11", "21,16,11", true},
+  {"AB=4, CD=5", "4, 5", true}, {"|AB|=1", "1", true}, {"\\frac{NO}{BO}=\\frac{1}{\\sqrt{6}}", "\\frac{1}{\\sqrt{6}}", true},
+  {"x+y=5", "5", false}, {"2x+3y=6", "6", false}, {"S_{MBCN}:S=7:32", "7:32", true}, {"7:32", "14:64", true},
+  {"7:32", "32:7", false}, {"0<f(x)<1", "(0,1)", true}, {"0<f(x)<1", "[0,1)", false},
+  {"V_{1}:V_{2}=11:21", "11:21", true}, {"(\\begin{pmatrix}1\\\\ 5 \\end{pmatrix})", "\\begin{pmatrix}1\\\\5 \\end{pmatrix}", true},
   // e is Euler's number
   {"e^2", "\\exp(2)", true}, {"e", "\\exp(1)", true}, {"e^2", "\\exp(3)", false}, {"\\ln e^3", "3", true},
   // precision: symbolic values agree to 60 digits or are different
