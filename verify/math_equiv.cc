@@ -35,7 +35,10 @@ constexpr int kRounds = 3;            // random symbol assignments
 // 80 huge binomials is "too large to verify" in milliseconds, not seconds.
 constexpr long long kMaxWork = 50000;
 // Inexact values (100-digit floats) are equal when they agree to 60 digits.
-const char* const kFloatTol = "1e-60";
+const Float& FloatTol() {
+  static const Float tol("1e-60");
+  return tol;
+}
 
 struct Unverifiable : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -185,6 +188,12 @@ Value Pow(const Value& a, const Value& b) {
   if (a.exact ? (a.re == 0 && a.im == 0) : (a.fre == 0 && a.fim == 0)) {
     if (Re(b) > 0) return Exact(0);
     throw Unverifiable("zero to a non-positive power");
+  }
+  // Square roots of positive reals directly (much cheaper than exp(log)).
+  if (IsReal(a) && Re(a) > 0 && b.exact && b.im == 0 && mp::denominator(b.re) == 2 &&
+      mp::abs(mp::numerator(b.re)) <= 4096) {
+    Spend(5);
+    return Pow(Approx(mp::sqrt(Re(a)), 0), Exact(Rational(mp::numerator(b.re))));
   }
   // Real base and real exponent with an odd-denominator root of a negative
   // number: the real root, as a reader expects (\sqrt[3]{-8} = -2).
@@ -550,7 +559,14 @@ void CollectSymbols(const Expr& e, std::set<std::string>* out) {
 
 using Assignment = std::map<std::string, Value>;
 
-Float Pi() { return mp::acos(Float(-1)); }
+const Float& Pi() {
+  static const Float pi = mp::acos(Float(-1));
+  return pi;
+}
+const Float& Euler() {
+  static const Float e = mp::exp(Float(1));
+  return e;
+}
 
 Value Func(const std::string& f, const Value& x, const Value* base) {
   if (f == "exp") return Exp(x);
@@ -591,7 +607,7 @@ Value Eval(const Expr& e, int k, const Assignment& vars) {
     }
     case Op::kImag: return Exact(0, 1);
     case Op::kPi: return Approx(Pi(), 0);
-    case Op::kE: return Approx(mp::exp(Float(1)), 0);
+    case Op::kE: return Approx(Euler(), 0);
     case Op::kSum:
     case Op::kProd: {
       const Value lo = Eval(e, n.a, vars), hi = Eval(e, n.b, vars);
@@ -1222,7 +1238,7 @@ bool Close(const Value& g, const Value& p, double rel_tol) {
   const Float diff = mp::sqrt((gr - pr) * (gr - pr) + (gi - pi) * (gi - pi));
   const Float scale = std::max({Float(1), mp::sqrt(gr * gr + gi * gi), mp::sqrt(pr * pr + pi * pi)});
   // Values computed through 100-digit floats agree to ~95 digits when they are equal.
-  if (!(g.exact && p.exact) && diff <= Float(kFloatTol) * scale) return true;
+  if (!(g.exact && p.exact) && diff <= FloatTol() * scale) return true;
   if (rel_tol <= 0 || IsExactInteger(g) || IsExactInteger(p)) return false;
   const Float mag = std::max(mp::sqrt(gr * gr + gi * gi), mp::sqrt(pr * pr + pi * pi));
   return diff <= Float(rel_tol) * mag;
