@@ -27,6 +27,8 @@
 #include "runner.h"
 #include "search_cmd.h"
 #include "threads.h"
+#include "machine.h"
+#include "memory.h"
 #include "tokenizer.h"
 
 namespace r1lab {
@@ -180,6 +182,7 @@ int CmdPretrain(int argc, char** argv) {
   const ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets);
   SetThreads(a, cfg.threads());
   const auto task = MakeTask(cfg.task());
+  CheckMemory(cfg, Tokenizer::Get().vocab_size(), AvailableMemoryMb(), cfg.name());
   std::string path = EnsureBase(cfg, *task, cfg.output_dir() + "/.cache");
   if (a.flags.count("out")) {
     const std::string out = a.Get("out");
@@ -192,10 +195,37 @@ int CmdPretrain(int argc, char** argv) {
   return 0;
 }
 
+// The config a checkpoint was trained under: the experiment's config.pbtxt
+// for a run's checkpoint (EXP/runs/ARM/seed-N/ holds run_config.pbtxt), or
+// base-HASH.pbtxt beside a cached base (*base). "" if there is none.
+std::string ConfigBesideCheckpoint(const std::string& ckpt, bool* base) {
+  namespace fs = std::filesystem;
+  const fs::path p(ckpt);
+  const fs::path experiment = p.parent_path().parent_path().parent_path().parent_path() / "config.pbtxt";
+  *base = false;
+  if (FileExists((p.parent_path() / "run_config.pbtxt").string()) && FileExists(experiment.string()))
+    return experiment.string();
+  fs::path base_config = p;
+  base_config.replace_extension(".pbtxt");
+  *base = true;
+  return p.extension() == ".pt" && FileExists(base_config.string()) ? base_config.string() : "";
+}
+
 int CmdEval(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2, {"config", "out", "problems", "samples", "threads", "set"}, {});
   if (a.positional.size() != 1) throw ConfigError("eval needs exactly one checkpoint path\n" + std::string(kUsage));
-  ExperimentConfig cfg = LoadExperiment(a.Get("config"), a.sets);
+  std::string config = a.Get("config");
+  bool base = false;
+  if (config.empty()) {  // the task the checkpoint was trained on, not the built-in one
+    config = ConfigBesideCheckpoint(a.positional[0], &base);
+    std::fprintf(stderr, "eval: config %s\n",
+                 config.empty() ? "built-in (no run's or base's config beside the checkpoint; --config to choose)"
+                                : config.c_str());
+  }
+  // A base's config holds its model, task and pretraining only.
+  const ExperimentConfig cfg = base && !config.empty()
+                                   ? LoadExperimentText("name: \"base\" seeds: 1\n" + ReadFile(config), config, a.sets)
+                                   : LoadExperiment(config, a.sets);
   SetThreads(a, cfg.threads());
   const std::string ckpt = a.positional[0];
   EvalConfig ev = cfg.eval();

@@ -29,19 +29,24 @@ void WriteFileAtomic(const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) throw IoError(path + ": cannot write (" + std::strerror(errno) + ")");
+  // A failed write (a full disk) leaves neither a half file nor its .tmp.
+  auto fail = [&](const char* what) {
+    const std::string why = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    throw IoError(path + ": " + what + " (" + why + ")");
+  };
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      ::close(fd);
-      throw IoError(path + ": write failed (" + std::strerror(errno) + ")");
-    }
+    if (n < 0) fail("write failed");
     done += static_cast<size_t>(n);
   }
-  ::fsync(fd);
-  ::close(fd);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw IoError(path + ": cannot rename temp file (" + std::strerror(errno) + ")");
+  if (::fsync(fd) != 0) fail("write failed");
+  const int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0) fail("write failed");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename temp file");
 }
 
 void EnsureWritableDir(const std::string& dir) {

@@ -17,7 +17,9 @@
 #include "evaluator.h"
 #include "io.h"
 #include "json.h"
+#include "loop.h"
 #include "machine.h"
+#include "memory.h"
 #include "progress.h"
 #include "records.h"
 #include "text.h"
@@ -124,20 +126,29 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
 
 }  // namespace
 
-ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides) {
-  ExperimentConfig cfg;
-  const std::string source = path.empty() ? "<embedded experiments/r1_zero_vs_failures.pbtxt>" : path;
-  if (path.empty()) {
-    ParseConfigText(DefaultExperimentText(), source, &cfg);
-  } else {
-    std::vector<std::string> chain;
-    cfg = LoadWithParents(path, &chain);
-  }
+namespace {
+
+ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, const std::vector<std::string>& overrides) {
   for (const std::string& o : overrides) ApplyOverride(o, source, &cfg);
   ApplyArmDefaults(&cfg);
   ResolveDefaults(&cfg);
   ValidateConfig(cfg, source);
   return cfg;
+}
+
+}  // namespace
+
+ExperimentConfig LoadExperimentText(const std::string& text, const std::string& source,
+                                    const std::vector<std::string>& overrides) {
+  ExperimentConfig cfg;
+  ParseConfigText(text, source, &cfg);
+  return FinishLoading(cfg, source, overrides);
+}
+
+ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides) {
+  if (path.empty()) return LoadExperimentText(DefaultExperimentText(), "<embedded experiments/r1_zero_vs_failures.pbtxt>", overrides);
+  std::vector<std::string> chain;
+  return FinishLoading(LoadWithParents(path, &chain), path, overrides);
 }
 
 ExperimentConfig QuickVariant(const ExperimentConfig& cfg) {
@@ -166,6 +177,7 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   const std::string stem = cache_dir + "/base-" + HexHash(ConfigHash(key));
   const std::string path = stem + ".pt";
   if (FileExists(path) && FileExists(stem + ".json")) {
+    std::remove((stem + ".partial.pt").c_str());  // left by a stop just before its removal below
     std::fprintf(stderr, "base: cached %s\n", path.c_str());
     return path;
   }
@@ -184,12 +196,16 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   run.checkpoint_path = stem + ".partial.pt";
   run.checkpoint_every = 250;
   run.label = "pretrain base";
-  if (FileExists(run.checkpoint_path)) TrimMetrics(stem + ".metrics.jsonl", ReadCheckpointMeta(run.checkpoint_path).step);
+  double wall_before = 0;
+  if (FileExists(run.checkpoint_path)) {
+    TrimMetrics(stem + ".metrics.jsonl", ReadCheckpointMeta(run.checkpoint_path).step);
+    wall_before = CheckpointWallSeconds(run.checkpoint_path);
+  }
   JsonlWriter metrics(stem + ".metrics.jsonl");
   run.metrics = &metrics;
   RunSft(model, task, run, &flops);
   SaveCheckpoint(path, model, nullptr, {cfg.pretrain().steps(), "", ""});
-  const double wall = SecondsSince(t0);
+  const double wall = wall_before + SecondsSince(t0);
   BaseRecord rec;
   rec.set_checkpoint(path);
   rec.set_steps(cfg.pretrain().steps());
@@ -252,6 +268,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
     throw ConfigError(cfg.name() + ": eval.num_problems=" + std::to_string(cfg.eval().num_problems()) +
                       " exceeds the task's test split (" + std::to_string(task->TestSet().size()) + " problems)");
   const int vocab = Tokenizer::Get().vocab_size();
+  CheckMemory(cfg, vocab, AvailableMemoryMb(), cfg.name());
   const std::string base_path = EnsureBase(cfg, *task, root + "/.cache");
   // The base's bytes identify it: runs and the base evaluation record them,
   // and neither is reused across a change of base.
@@ -312,8 +329,13 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         LoadCheckpoint(base_path, policy, nullptr);
         const std::string ckpt = rdir + "/checkpoint.pt";
         const std::string metrics_path = rdir + "/metrics.jsonl";
-        if (FileExists(ckpt)) TrimMetrics(metrics_path, ReadCheckpointMeta(ckpt).step);
-        else std::remove(metrics_path.c_str());
+        double wall_before = 0;  // earlier segments of an interrupted run
+        if (FileExists(ckpt)) {
+          TrimMetrics(metrics_path, ReadCheckpointMeta(ckpt).step);
+          wall_before = CheckpointWallSeconds(ckpt);
+        } else {
+          std::remove(metrics_path.c_str());
+        }
         JsonlWriter metrics(metrics_path);
         FlopCounter flops;
         StrategyContext ctx;
@@ -338,8 +360,8 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
         WriteFileAtomic(rdir + "/samples.jsonl", SamplesToJsonl(r, *task));
         WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
-        const double wall = SecondsSince(t0);
-        timed_seconds += wall;
+        const double wall = wall_before + SecondsSince(t0);
+        timed_seconds += SecondsSince(t0);
         ++timed_runs;
         std::fprintf(stderr, "%s: held-out pass@1 %.1f%%, %.3g FLOPs (budget %s), %.0f s\n", ctx.label.c_str(),
                      100 * r.pass1, train_flops,

@@ -33,6 +33,9 @@ const char* DefaultExperimentText();  // experiments/r1_zero_vs_failures.pbtxt, 
 // `overrides`: "path.to.field=value" (--set), applied in order after the
 // file (and its extends chain) and before arm_defaults and defaults.
 ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides = {});
+// The same from config text (`source` names it in errors; no `extends`).
+ExperimentConfig LoadExperimentText(const std::string& text, const std::string& source,
+                                    const std::vector<std::string>& overrides = {});
 
 // A first-look variant of an experiment: "<name>_quick", the first seed
 // only, at most 500 pretraining steps, a third of each arm's FLOP budget (and

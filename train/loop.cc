@@ -27,7 +27,7 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
     if (spec.metrics && (step % spec.log_every == 0 || last)) {
       line.set_step(static_cast<int32_t>(step));
       line.set_flops(spec.flops->Total());
-      line.set_wall_s(SecondsSince(t0));
+      line.set_wall_s(spec.wall_before + SecondsSince(t0));
       spec.metrics->Write(RecordToJson(line));
     }
     const bool eval_point = spec.eval && spec.eval_every > 0 && (step % spec.eval_every == 0 || last);
@@ -67,10 +67,11 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
   spec.log_every = loop.log_every;
   spec.checkpoint_every = loop.checkpoint_every;
   int64_t start = 0;
+  const auto t0 = Clock::now();
   const bool resume = !path.empty() && FileExists(path);
   if (resume) {
     const CheckpointMeta meta = LoadCheckpoint(path, policy, loop.optimizer, loop.parts);
-    RestoreFlopState(meta.extra, path, spec.flops, loop.tokens);
+    RestoreFlopState(meta.extra, path, spec.flops, loop.tokens, &spec.wall_before);
     loop.rng->SetState(meta.rng_state);
     start = meta.step;
     std::fprintf(stderr, "%s: resumed from %s at step %lld\n", spec.label.c_str(), path.c_str(),
@@ -80,7 +81,8 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
   hooks.step = loop.step;
   if (!path.empty()) {
     hooks.save = [&](int64_t step) {
-      SaveCheckpoint(path, policy, loop.optimizer, {step, loop.rng->State(), FlopState(*spec.flops, *loop.tokens)},
+      const double wall = spec.wall_before + SecondsSince(t0);
+      SaveCheckpoint(path, policy, loop.optimizer, {step, loop.rng->State(), FlopState(*spec.flops, *loop.tokens, wall)},
                      loop.parts);
     };
   }
@@ -91,21 +93,24 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
   return RunLoop(spec, start, hooks);
 }
 
-// "generate train score tokens label reward_train reward_score" (checkpoints
-// written before the learned-reward phases existed end after tokens).
-std::string FlopState(const FlopCounter& f, int64_t tokens) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "%.17g %.17g %.17g %lld %.17g %.17g %.17g", f.Get(FlopPhase::kGenerate),
+// "generate train score tokens label reward_train reward_score wall_s"
+// (checkpoints written before the learned-reward phases existed end after
+// tokens; before wall times were kept, after reward_score).
+std::string FlopState(const FlopCounter& f, int64_t tokens, double wall_s) {
+  char buf[320];
+  std::snprintf(buf, sizeof buf, "%.17g %.17g %.17g %lld %.17g %.17g %.17g %.17g", f.Get(FlopPhase::kGenerate),
                 f.Get(FlopPhase::kTrain), f.Get(FlopPhase::kScore), static_cast<long long>(tokens),
-                f.Get(FlopPhase::kLabel), f.Get(FlopPhase::kRewardTrain), f.Get(FlopPhase::kRewardScore));
+                f.Get(FlopPhase::kLabel), f.Get(FlopPhase::kRewardTrain), f.Get(FlopPhase::kRewardScore), wall_s);
   return buf;
 }
 
-void RestoreFlopState(const std::string& extra, const std::string& path, FlopCounter* f, int64_t* tokens) {
-  double g = 0, t = 0, s = 0, l = 0, r = 0, rs = 0;
+void RestoreFlopState(const std::string& extra, const std::string& path, FlopCounter* f, int64_t* tokens,
+                      double* wall_s) {
+  double g = 0, t = 0, s = 0, l = 0, r = 0, rs = 0, w = 0;
   long long n = 0;
-  const int got = std::sscanf(extra.c_str(), "%lf %lf %lf %lld %lf %lf %lf", &g, &t, &s, &n, &l, &r, &rs);
-  if (got != 4 && got != 7) throw IoError(path + ": checkpoint lacks the run's FLOP counters");
+  const int got = std::sscanf(extra.c_str(), "%lf %lf %lf %lld %lf %lf %lf %lf", &g, &t, &s, &n, &l, &r, &rs, &w);
+  if (got != 4 && got != 7 && got != 8) throw IoError(path + ": checkpoint lacks the run's FLOP counters");
+  *wall_s = w;
   f->Set(FlopPhase::kGenerate, g);
   f->Set(FlopPhase::kTrain, t);
   f->Set(FlopPhase::kScore, s);
@@ -113,6 +118,15 @@ void RestoreFlopState(const std::string& extra, const std::string& path, FlopCou
   f->Set(FlopPhase::kRewardTrain, r);
   f->Set(FlopPhase::kRewardScore, rs);
   *tokens = n;
+}
+
+double CheckpointWallSeconds(const std::string& path) {
+  double skip = 0, wall = 0;
+  long long n = 0;
+  const std::string extra = ReadCheckpointMeta(path).extra;
+  const int got = std::sscanf(extra.c_str(), "%lf %lf %lf %lld %lf %lf %lf %lf", &skip, &skip, &skip, &n, &skip, &skip,
+                              &skip, &wall);
+  return got == 8 ? wall : 0;
 }
 
 }  // namespace r1lab

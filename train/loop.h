@@ -26,6 +26,7 @@ struct LoopSpec {
   std::string label;
   JsonlWriter* metrics = nullptr;
   FlopCounter* flops = nullptr;
+  double wall_before = 0;  // seconds the run spent before start_step (earlier segments)
   // Held-out eval; its record becomes a metrics line of its own.
   std::function<EvalRecord(int64_t step)> eval;
 };
@@ -66,8 +67,13 @@ struct StrategyLoop {
 int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::string& checkpoint_path,
                             const StrategyLoop& loop);
 
-// Counters a resumable run keeps in its checkpoint's `extra` field.
-std::string FlopState(const FlopCounter& f, int64_t tokens);
-void RestoreFlopState(const std::string& extra, const std::string& path, FlopCounter* f, int64_t* tokens);
+// Counters a resumable run keeps in its checkpoint's `extra` field: FLOPs by
+// phase, a token count, and the wall seconds spent up to the checkpoint (so
+// wall times add up across resumes).
+std::string FlopState(const FlopCounter& f, int64_t tokens, double wall_s);
+void RestoreFlopState(const std::string& extra, const std::string& path, FlopCounter* f, int64_t* tokens,
+                      double* wall_s);
+// The wall seconds a checkpoint's run had spent (0 for checkpoints without them).
+double CheckpointWallSeconds(const std::string& path);
 
 }  // namespace r1lab

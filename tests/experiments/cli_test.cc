@@ -189,9 +189,25 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   ASSERT_EQ(RunCli("report " + exp).code, 0);
   EXPECT_EQ(ReadFile(exp + "/summary.md"), summary);
 
-  // Rerun: the base is cached and finished runs are skipped.
+  // `eval` of a run's or the base's checkpoint uses the config it was trained under.
+  const Result ev = RunCli("eval " + exp + "/runs/sft/seed-1/checkpoint.pt --problems 2 --samples 1");
+  EXPECT_EQ(ev.code, 0) << ev.out;
+  EXPECT_NE(ev.out.find("eval: config " + exp + "/config.pbtxt"), std::string::npos) << ev.out;
+  std::string base_stem;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/.cache"))
+    if (e.path().extension() == ".pt") base_stem = e.path().string().substr(0, e.path().string().size() - 3);
+  ASSERT_FALSE(base_stem.empty());
+  const Result base_ev = RunCli("eval " + base_stem + ".pt --problems 2 --samples 1");
+  EXPECT_EQ(base_ev.code, 0) << base_ev.out;
+  EXPECT_NE(base_ev.out.find("eval: config " + base_stem + ".pbtxt"), std::string::npos) << base_ev.out;
+
+  // Rerun: the base is cached and finished runs are skipped; a partial base
+  // checkpoint left by a stop just before its removal goes.
+  const std::string partial = base_stem + ".partial.pt";
+  WriteFileAtomic(partial, "left over");
   r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
   ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_FALSE(FileExists(partial));
   EXPECT_NE(r.out.find("base: cached"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("held-out pass@1"), std::string::npos) << r.out;
   EXPECT_EQ(ReadFile(exp + "/summary.md"), summary);
