@@ -93,4 +93,14 @@ void ResetPeakMemory() {
 
 void ReleaseFreeMemory() { ::malloc_trim(0); }
 
+double AvailableMemoryMb() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb / 1024;
+  return 0;
+}
+
 }  // namespace r1lab

@@ -26,4 +26,8 @@ void ResetPeakMemory();
 // fragments each run leaves.
 void ReleaseFreeMemory();
 
+// Memory the kernel says is available for a new allocation without swapping
+// (/proc/meminfo MemAvailable), in MiB; 0 if unknown.
+double AvailableMemoryMb();
+
 }  // namespace r1lab

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "error.h"
 #include "io.h"
+#include "memory.h"
 #include "runner.h"
 #include "strategy.h"
 #include "test_util.h"
@@ -29,6 +30,35 @@ seeds: [1]
 arms { name: "a" sft { steps: 10 } }
 )";
 const std::string kValid = std::string(kBase) + "task { arith {} }\n";
+
+// A config that cannot fit is refused before anything is allocated, saying
+// what to lower; the estimate is a lower bound, so the default fits easily.
+TEST(Config, AConfigThatCannotFitInMemoryIsRefusedWithWhatToLower) {
+  const ExperimentConfig big = LoadExperimentText(
+      "name: \"big\" seeds: 1 task { arith {} } model { d_model: 8192 n_heads: 64 d_ff: 32768 } eval { sampling { batch_size: 65536 } }",
+      "big.pbtxt");
+  try {
+    CheckMemory(big, 64, 24 * 1024, "big.pbtxt");
+    FAIL() << "a 2.4e9-parameter model was accepted on 24 GiB";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("big.pbtxt: needs at least"), std::string::npos) << what;
+    EXPECT_NE(what.find("Lower model.d_model"), std::string::npos) << what;
+    EXPECT_NE(what.find("sampling.batch_size 65536"), std::string::npos) << what;
+  }
+  EXPECT_NO_THROW(CheckMemory(LoadExperiment(""), 64, 2048, "default")) << "the default experiment fits in 2 GiB";
+  // Reference check of the parts against a hand count.
+  const ExperimentConfig tiny = LoadExperimentText(
+      "name: \"t\" seeds: 1 task { arith {} } model { d_model: 32 n_layers: 2 n_heads: 4 d_ff: 128 max_seq_len: 64 }", "t.pbtxt");
+  const MemoryEstimate e = EstimateMemory(tiny, 64);
+  const double params = 2 * (4 * 32 * 32 + 2 * 32 * 128) + 32 * 64 + 64 * 32;  // layers, tied head, positions
+  EXPECT_DOUBLE_EQ(e.params, params);
+  const double gib = 1024.0 * 1024 * 1024;
+  EXPECT_DOUBLE_EQ(e.train_state_gb, 16 * params / gib);
+  EXPECT_GT(e.sample_rows, 0);
+  EXPECT_DOUBLE_EQ(e.kv_cache_gb, (2.0 * 2 * e.sample_rows * 64 * 32 + e.sample_rows * 64.0) * 4 / gib);
+  EXPECT_DOUBLE_EQ(e.total_gb, e.train_state_gb + std::max(e.activations_gb, e.kv_cache_gb));
+}
 
 TEST(Config, ValidExperimentResolvesEveryDefault) {
   const ExperimentConfig c = ParseResolved<ExperimentConfig>(kValid);
