@@ -2,8 +2,11 @@
 // place that turns them into a message and an exit code.
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -461,8 +464,24 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace r1lab
 
+namespace {
+
+// OpenMP workers that spin while idle steal the core another process needs:
+// with one busy core, 300 default pretraining steps took 196 s at libgomp's
+// default spin, 95 s with a 1,000-iteration spin, 85 s either way when the
+// machine is quiet (BENCHMARKS.md). libgomp reads its environment when it is
+// loaded, so the setting takes a re-exec; a user's own setting is kept.
+void BoundOpenMpSpinning(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  ::setenv("GOMP_SPINCOUNT", "1000", 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: then run with the default spin
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace r1lab;
+  BoundOpenMpSpinning(argv);
   InstallStopHandlers();
   try {
     return Main(argc, argv);

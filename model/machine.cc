@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <torch/version.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -63,12 +64,17 @@ MachineRecord DescribeMachine() {
   m.set_blas(Blas());
   m.set_compiler(__VERSION__);
   m.set_threads(at::get_num_threads());
+  std::string wait;
+  for (const char* var : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"})
+    if (const char* v = std::getenv(var)) wait += std::string(wait.empty() ? "" : " ") + var + "=" + v;
+  m.set_openmp_wait(wait.empty() ? "libgomp default" : wait);
   return m;
 }
 
 std::string MachineLine(const MachineRecord& m) {
   return m.cpu() + " (" + m.isa() + "), built for " + m.build_isa() + " with " + m.compiler() + ", LibTorch " +
-         m.libtorch() + ", " + m.blas() + ", " + std::to_string(m.threads()) + " threads";
+         m.libtorch() + ", " + m.blas() + ", " + std::to_string(m.threads()) + " threads" +
+         (m.has_openmp_wait() ? ", OpenMP " + m.openmp_wait() : "");
 }
 
 namespace {

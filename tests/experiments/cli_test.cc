@@ -177,6 +177,10 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   DoneRecord done;  // the done marker is a typed record
   RecordFromJson(ReadFile(exp + "/runs/budget/seed-1/done.json"), "done.json", &done);
   EXPECT_EQ(done.flop_budget(), 2e9);
+  // Idle OpenMP workers spin briefly, not libgomp's default (which starves another process).
+  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) {
+    EXPECT_EQ(done.machine().openmp_wait(), "GOMP_SPINCOUNT=1000");
+  }
   EXPECT_NEAR(done.flops(), last, 1e-6 * last);
   EXPECT_GT(done.flops_by_phase().train(), 0);
   EXPECT_DOUBLE_EQ(done.flops_by_phase().generate() + done.flops_by_phase().train() + done.flops_by_phase().score() +
