@@ -437,8 +437,26 @@ class Parser {
       if (i_ - start > 400) throw Unverifiable("number longer than 400 digits");
     }
     if (!any) throw Unverifiable("expected a number");
+    // Scientific notation: 1e-5, 2.5E3 (a letter e followed by digits; "2e" is 2 times e).
+    int exponent = 0;
+    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+      size_t j = i_ + 1;
+      const bool negative = j < s_.size() && s_[j] == '-';
+      if (j < s_.size() && (s_[j] == '-' || s_[j] == '+')) ++j;
+      const size_t digits_at = j;
+      while (j < s_.size() && IsDigit(s_[j]) && j - digits_at < 4) exponent = exponent * 10 + (s_[j++] - '0');
+      if (j > digits_at && (j >= s_.size() || !IsDigit(s_[j]))) {
+        i_ = j;
+        if (negative) exponent = -exponent;
+        point = true;  // written as a decimal: rel_tol applies
+      } else {
+        exponent = 0;
+      }
+    }
     e_->decimal |= point;
-    return Add({Op::kNum, Rational(digits, mp::pow(BigInt(10), scale)), "", -1, -1});
+    scale -= exponent;
+    if (scale >= 0) return Add({Op::kNum, Rational(digits, mp::pow(BigInt(10), scale)), "", -1, -1});
+    return Add({Op::kNum, Rational(digits * mp::pow(BigInt(10), -scale)), "", -1, -1});
   }
 
   int Primary() {

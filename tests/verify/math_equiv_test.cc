@@ -151,7 +151,8 @@ const Case kWrittenDifferently[] = {
   {"7:32", "32:7", false}, {"0<f(x)<1", "(0,1)", true}, {"0<f(x)<1", "[0,1)", false},
   {"V_{1}:V_{2}=11:21", "11:21", true}, {"(\\begin{pmatrix}1\\\\ 5 \\end{pmatrix})", "\\begin{pmatrix}1\\\\5 \\end{pmatrix}", true},
   // e is Euler's number
-  {"e^2", "\\exp(2)", true}, {"e", "\\exp(1)", true}, {"e^2", "\\exp(3)", false}, {"\\ln e^3", "3", true},
+  {"e^2", "\\exp(2)", true}, {"0.00001", "1e-5", true}, {"2500", "2.5E3", true}, {"2e", "2\\exp(1)", true},
+  {"0.0001", "1e-5", false}, {"e", "\\exp(1)", true}, {"e^2", "\\exp(3)", false}, {"\\ln e^3", "3", true},
   // precision: symbolic values agree to 60 digits or are different
   {"\\pi+10^{-31}", "\\pi", false}, {"10^{40}\\pi+1", "10^{40}\\pi", false}, {"\\pi + 10^{-50}", "\\pi", false},
   {"\\sqrt{2}\\sqrt{3}", "\\sqrt{6}", true}, {"\\frac{\\pi}{6}", "\\arcsin\\frac12", true},
