@@ -7,15 +7,17 @@
 // throughput (cli/bench_verify.cc).
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "flops.h"
 #include "config.h"
 #include "generate.h"
+#include "machine.h"
 #include "mc_labels.h"
 #include "mcts.h"
 #include "reward_data.h"
@@ -33,21 +35,6 @@ namespace r1lab {
 
 namespace {
 
-
-// Resets the RSS high-water mark (Linux >= 4.0) so each part reports its own.
-void ResetPeak() {
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-}
-
-double PeakMiB() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
-
 double GemmRate(int n, double min_seconds) {
   torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::mm(a, b);
   int iters = 0;
@@ -59,17 +46,24 @@ double GemmRate(int n, double min_seconds) {
   return 2.0 * n * n * n * iters / SecondsSince(t0) / 1e9;
 }
 
-// Bytes read plus written per second by a large tensor copy.
-double CopyBandwidth(double min_seconds) {
+struct Bandwidth {
+  double median, low, high;  // GB/s over the repetitions
+};
+
+// Bytes read plus written per second by copying 256 MiB (far beyond any
+// last-level cache) into another 256 MiB: the median of 9 timed copies, with
+// their range, since a single reading swings by 2x on a shared machine.
+Bandwidth CopyBandwidth() {
   torch::Tensor src = torch::randn({64 << 20}), dst = torch::empty_like(src);
-  dst.copy_(src);
-  int iters = 0;
-  const auto t0 = Clock::now();
-  do {
+  dst.copy_(src);  // both buffers touched before timing
+  std::vector<double> rates;
+  for (int rep = 0; rep < 9; ++rep) {
+    const auto t0 = Clock::now();
     dst.copy_(src);
-    ++iters;
-  } while (SecondsSince(t0) < min_seconds);
-  return 2.0 * src.numel() * 4 * iters / SecondsSince(t0) / 1e9;
+    rates.push_back(2.0 * static_cast<double>(src.numel()) * 4 / SecondsSince(t0) / 1e9);
+  }
+  std::sort(rates.begin(), rates.end());
+  return {rates[rates.size() / 2], rates.front(), rates.back()};
 }
 
 struct DecodeResult {
@@ -88,7 +82,7 @@ DecodeResult BenchDecode(const ModelConfig& mc, int batch, int prompt_len, int n
   opt.never_stop = true;
   opt.use_cache = cache;
   Generate(model, {prompts[0]}, opt);  // warm-up
-  ResetPeak();
+  ResetPeakMemory();
   FlopCounter fl;
   const auto t0 = Clock::now();
   Generate(model, prompts, opt, &fl);
@@ -100,7 +94,7 @@ DecodeResult BenchDecode(const ModelConfig& mc, int batch, int prompt_len, int n
   const double ctx = prompt_len + new_tokens / 2.0;
   const double t_tok = 2 * MatmulParams(mc, V) / (gemm * 1e9) +
                        2.0 * mc.n_layers() * ctx * mc.d_model() * 4 / (bw * 1e9);
-  return {toks / s, fl.Total() / s / (gemm * 1e9), 1.0 / t_tok, PeakMiB()};
+  return {toks / s, fl.Total() / s / (gemm * 1e9), 1.0 / t_tok, PeakMemoryMb()};
 }
 
 struct TrainResult {
@@ -119,12 +113,12 @@ TrainResult BenchTrain(const ModelConfig& mc, int batch, int len, int steps, dou
     opt.step();
   };
   step();
-  ResetPeak();
+  ResetPeakMemory();
   const auto t0 = Clock::now();
   for (int i = 0; i < steps; ++i) step();
   const double s = SecondsSince(t0);
   const double flops = 3 * ForwardFlopsSequence(mc, Tokenizer::Get().vocab_size(), len) * batch * steps;
-  return {static_cast<double>(batch) * len * steps / s, flops / s / (gemm * 1e9), PeakMiB()};
+  return {static_cast<double>(batch) * len * steps / s, flops / s / (gemm * 1e9), PeakMemoryMb()};
 }
 
 // Monte Carlo step labelling (train/mc_labels.h) of arith teacher traces with
@@ -222,7 +216,8 @@ void BenchSearch(const ModelConfig& mc, bool quick) {
 
 int RunBench(bool quick) {
   const double t = quick ? 0.2 : 1.0;
-  std::printf("r1lab bench (%d threads%s)\n\n", at::get_num_threads(), quick ? ", quick" : "");
+  std::printf("r1lab bench (%d threads%s)\n%s\n\n", at::get_num_threads(), quick ? ", quick" : "",
+              MachineLine(DescribeMachine()).c_str());
   // The GEMM ceiling is measured with BLAS on every thread (the machine's
   // best); r1lab itself runs BLAS single-threaded inside LibTorch's pool
   // (model/threads.h), shown on the second line.
@@ -239,8 +234,10 @@ int RunBench(bool quick) {
   at::set_num_threads(threads);
   SetBlasThreads(1);
   std::printf("| torch::mm 512x512 as r1lab runs it | %.1f GFLOP/s |\n", GemmRate(512, t));
-  const double bw = CopyBandwidth(t);
-  std::printf("| copy bandwidth (read+write) | %.1f GB/s |\n\n", bw);
+  const Bandwidth copy = CopyBandwidth();
+  const double bw = copy.median;
+  std::printf("| copy bandwidth (read+write, 256 MiB, median of 9) | %.1f GB/s (%.1f-%.1f) |\n\n", bw, copy.low,
+              copy.high);
 
   ModelConfig small;  // the default model
   ModelConfig ref = small;

@@ -49,8 +49,12 @@ const char* BuildIsa() {
 // The BLAS LibTorch calls, if it is OpenBLAS (it says so itself).
 std::string Blas() {
   using Config = char* (*)();
-  if (auto f = reinterpret_cast<Config>(::dlsym(RTLD_DEFAULT, "openblas_get_config"))) return f();
-  return "unknown BLAS";
+  std::string blas = "unknown BLAS";
+  if (auto f = reinterpret_cast<Config>(::dlsym(RTLD_DEFAULT, "openblas_get_config"))) blas = f();
+  if (auto core = reinterpret_cast<Config>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"))) blas += std::string(" core ") + core();
+  // A forced kernel choice (AVX2 kernels on an AVX-512 machine) decides the speed.
+  if (const char* forced = std::getenv("OPENBLAS_CORETYPE")) blas += std::string(" (OPENBLAS_CORETYPE=") + forced + ")";
+  return blas;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // What a run records about the machine and its memory (model/machine.h).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -16,6 +17,11 @@ TEST(Machine, DescribesTheCpuTheBuildAndTheLibraries) {
   EXPECT_EQ(m.libtorch().rfind("1.", 0) == 0 || m.libtorch().rfind("2.", 0) == 0, true) << m.libtorch();
   EXPECT_GE(m.threads(), 1);
   EXPECT_NE(MachineLine(m).find(m.cpu()), std::string::npos);
+  // What decides BLAS speed is named: a forced kernel choice, and how idle OpenMP workers wait.
+  ::setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  EXPECT_NE(DescribeMachine().blas().find("(OPENBLAS_CORETYPE=Haswell)"), std::string::npos);
+  ::unsetenv("OPENBLAS_CORETYPE");
+  EXPECT_FALSE(m.openmp_wait().empty());
 }
 
 // Many small blocks freed: the allocator keeps them until told to give them
