@@ -949,7 +949,7 @@ bool Enclosed(const std::string& s) {
 
 Answer ParseAnswer(const std::string& in, int depth);
 
-// "x", "x_1", "a_{n}", "\\alpha", "\\theta_2": one symbol as written.
+// "x", "x_1", "a_{n}", "\alpha", "\theta_2": one symbol as written.
 bool IsSymbolText(const std::string& t) {
   size_t i = 0;
   if (t.size() >= 2 && t[0] == '\\') {
@@ -971,7 +971,7 @@ bool IsSymbolText(const std::string& t) {
 
 // The left side of a labelled answer, whose right side is the answer: a
 // function or tuple of symbols ("f(x)", "P(a, b)", "(p, q)"), or a name made
-// of letters without digits or arithmetic ("AB", "|AB|", "\\frac{NO}{BO}",
+// of letters without digits or arithmetic ("AB", "|AB|", "\frac{NO}{BO}",
 // "S_{ABC}:S") -- never an expression like "x+y" or "2x".
 bool IsLabel(const std::string& t) {
   std::string bare;  // t without subscripts (V_{1}:V_{2} is a name)
@@ -1019,7 +1019,7 @@ bool SplitRelation(const std::string& s, std::vector<std::string>* sides, std::v
 }
 
 // The same set as an interval, for one symbol against constants, from a
-// relation whose ">" forms were flipped: 5 < x -> (5, \\infty), 1 <= x < 3 ->
+// relation whose ">" forms were flipped: 5 < x -> (5, \infty), 1 <= x < 3 ->
 // [1, 3). Empty when not of that shape.
 std::string RelationAsInterval(const std::vector<std::string>& sides, const std::vector<std::string>& ops) {
   auto open_of = [](const std::string& op) { return op == "<=" ? "[" : "("; };
@@ -1063,7 +1063,7 @@ Answer ParseAnswer(const std::string& in, int depth) {
   if (const size_t p = s.find("\\in "); p != std::string::npos && s.find("\\in ", p + 1) == std::string::npos &&
                                          p < 12)
     return ParseAnswer(s.substr(p + 3), depth + 1);
-  // "x \\approx 0.33" or "\\frac13 \\approx 0.33": the exact side is the answer,
+  // "x \approx 0.33" or "\frac13 \approx 0.33": the exact side is the answer,
   // the approximation only when nothing else is given.
   if (const auto parts = SplitTop(s, "\\approx"); parts.size() > 1) {
     const std::string& lhs = parts.front();
@@ -1109,7 +1109,7 @@ Answer ParseAnswer(const std::string& in, int depth) {
     return a;
   }
 
-  // "(\\begin{array}{cc} ... \\end{array})" is a matrix in brackets.
+  // "(\begin{array}{cc} ... \end{array})" is a matrix in brackets.
   if ((s[0] == '(' || s[0] == '[') && Enclosed(s) && Trim(s.substr(1)).rfind("\\begin{", 0) == 0)
     s = Trim(s.substr(1, s.size() - 2));
   if (s.rfind("\\begin{", 0) == 0) {
@@ -1189,7 +1189,7 @@ Answer ParseAnswer(const std::string& in, int depth) {
     if (sides.size() == 2 && !sides.back().empty() && IsLabel(sides.front())) return ParseAnswer(sides.back(), depth + 1);
     a.kind = Answer::kEquation;
     if (sides.front().empty() || sides.back().empty()) throw Unverifiable("equation with an empty side");
-    // "S = \\{1, 2\\}", "v = (1, 2)": a symbol naming a structured answer.
+    // "S = \{1, 2\}", "v = (1, 2)": a symbol naming a structured answer.
     if (sides.size() == 2 && IsSymbolText(sides.front()) && IsStructured(sides.back()))
       return ParseAnswer(sides.back(), depth + 1);
     a.expr = Parser(sides.front()).Parse();
