@@ -17,6 +17,7 @@
 #include "flops.h"
 #include "config.h"
 #include "generate.h"
+#include "grpo_trainer.h"
 #include "machine.h"
 #include "mc_labels.h"
 #include "mcts.h"
@@ -29,6 +30,7 @@
 #include "sft.h"
 #include "threads.h"
 #include "tokenizer.h"
+#include "cpu_kernels.h"
 #include "transformer.h"
 
 namespace r1lab {
@@ -119,6 +121,71 @@ TrainResult BenchTrain(const ModelConfig& mc, int batch, int len, int steps, dou
   const double s = SecondsSince(t0);
   const double flops = 3 * ForwardFlopsSequence(mc, Tokenizer::Get().vocab_size(), len) * batch * steps;
   return {static_cast<double>(batch) * len * steps / s, flops / s / (gemm * 1e9), PeakMemoryMb()};
+}
+
+// One GRPO step at the shapes of the TRL comparison in ../shared/CALIBRATION.md:
+// the default model (random weights, so every completion runs to 64 tokens),
+// 16 arith prompts x 8 samples, one update, k3 KL at beta 0.001 against a
+// reference model. Medians over the timed steps.
+struct GrpoStepTimes {
+  double step, generation, update, tokens_per_s;
+};
+
+GrpoStepTimes BenchGrpoStep(const ModelConfig& mc, bool quick) {
+  TaskConfig tc;
+  ParseConfigText("arith {}", "<bench>", &tc);
+  ResolveDefaults(&tc);
+  const auto task = MakeTask(tc);
+  GrpoConfig gc;
+  ParseConfigText("prompts_per_step: 16 group_size: 8 sampling { max_new_tokens: 64 } kl_coef: 0.001 kl_estimator: K3",
+                  "<bench>", &gc);
+  ResolveDefaults(&gc);
+  ModelConfig m = mc;
+  m.set_max_seq_len(128);
+  Transformer policy = MakeModel(m, Tokenizer::Get().vocab_size());
+  FlopCounter flops;
+  GrpoTrainer trainer(policy, *task, gc, 1, &flops);
+  std::vector<double> step, gen, update, tokens;
+  std::string note;
+  double generated = 0;  // the trainer's count is cumulative
+  for (int s = 0; s <= (quick ? 2 : 7); ++s) {
+    const MetricsLine l = trainer.Step(s, &note);
+    const double before = generated;
+    generated = l.tokens_generated();
+    if (s == 0) continue;  // warm-up
+    step.push_back(l.time_step_s());
+    gen.push_back(l.time_generate_s());
+    update.push_back(l.time_train_s());
+    tokens.push_back(generated - before);
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double t = median(step);
+  return {t, median(gen), median(update), median(tokens) / t};
+}
+
+// The GRPO step with r1lab's kernels and with LibTorch's ops (cpu_kernels.h),
+// alternated twice, each row the better of its two runs.
+void BenchGrpo(const ModelConfig& mc, bool quick) {
+  GrpoStepTimes best[2];
+  for (int round = 0; round < 2; ++round)
+    for (int reference = 0; reference < 2; ++reference) {
+      SetReferenceKernels(reference == 1);
+      const GrpoStepTimes t = BenchGrpoStep(mc, quick);
+      if (round == 0 || t.step < best[reference].step) best[reference] = t;
+    }
+  SetReferenceKernels(false);
+  std::printf("\n| GRPO step (default model, 16 x 8 samples, 64 new tokens, k3 KL) | step s | generation s | "
+              "update s (reference forward, policy forward, backward, AdamW) | generated tok/s |\n"
+              "|---|---|---|---|---|\n");
+  const char* names[2] = {"r1lab kernels (model/cpu_kernels.h)", "LibTorch ops for linear and attention"};
+  for (int r = 0; r < 2; ++r)
+    std::printf("| %s | %.3f | %.3f | %.3f | %.0f |\n", names[r], best[r].step, best[r].generation, best[r].update,
+                best[r].tokens_per_s);
+  std::printf("\nKernel speed-up: step %.2fx, generation %.2fx, update %.2fx\n", best[1].step / best[0].step,
+              best[1].generation / best[0].generation, best[1].update / best[0].update);
 }
 
 // Monte Carlo step labelling (train/mc_labels.h) of arith teacher traces with
@@ -269,6 +336,7 @@ int RunBench(bool quick) {
   std::printf("| with KV cache | %.0f | %.0f |\n| without (full recompute) | %.0f | %.0f |\n", with.tok_s,
               with.peak_mib, without.tok_s, without.peak_mib);
   std::printf("\nKV cache speed-up: %.1fx\n", with.tok_s / without.tok_s);
+  BenchGrpo(small, quick);
   BenchLabelling(small, quick);
   BenchSearch(small, quick);
   BenchVerify(quick, threads, small_tok_s);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "cpu_kernels.h"
 #include "decode_attention.h"
 #include "error.h"
 
@@ -101,40 +102,32 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const tor
                      std::to_string(cfg_.max_seq_len()));
   const torch::Tensor tokens = tokens_in.to(dev);
   auto lopt = torch::TensorOptions().device(dev).dtype(torch::kLong);
-  torch::Tensor ar = torch::arange(T, lopt).view({1, T});
-  torch::Tensor pos, allowed;  // pos [B, T]; allowed [B or 1, 1, T, T] bool
-  torch::Tensor causal = torch::ones({T, T}, lopt.dtype(torch::kBool)).tril();
+  const torch::Tensor ar = torch::arange(T, lopt).view({1, T});
+  torch::Tensor start;  // [B] left padding, or undefined: none
+  torch::Tensor pos = ar.expand({B, T});
   if (start_in.defined()) {
-    const torch::Tensor s = start_in.to(dev).view({B, 1});
-    pos = (ar - s).clamp_min(0);
-    const torch::Tensor key_ok = (ar >= s).view({B, 1, 1, T});
-    // Padding queries attend to themselves only, so no row is fully masked.
-    allowed = (causal.view({1, 1, T, T}) & key_ok) | torch::eye(T, lopt.dtype(torch::kBool)).view({1, 1, T, T});
-  } else {
-    pos = ar.expand({B, T});
-    allowed = causal.view({1, 1, T, T});
+    start = start_in.to(dev).to(torch::kLong);
+    pos = (ar - start.view({B, 1})).clamp_min(0);
   }
   if (cache) R1_CHECK(cache->capacity() >= T && cache->batch() == B, "cache too small for prefill");
   torch::Tensor x = tok_emb_->forward(tokens) + pos_emb_->forward(pos);  // [B, T, d]
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   for (size_t l = 0; l < blocks_.size(); ++l) {
     Block& b = blocks_[l];
-    torch::Tensor qkv = b.qkv->forward(b.ln1->forward(x)).view({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});
-    torch::Tensor q = qkv[0], k = qkv[1], v = qkv[2];  // [B, H, T, hd]
+    const torch::Tensor qkv = Linear(b.ln1->forward(x), b.qkv->weight, b.qkv->bias);  // [B, T, 3d]
     if (cache) {
-      cache->k[l].narrow(3, 0, T).copy_(k.transpose(2, 3));
-      cache->v[l].narrow(2, 0, T).copy_(v);
+      const torch::Tensor heads = qkv.view({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});  // [3, B, H, T, hd]
+      cache->k[l].narrow(3, 0, T).copy_(heads[1].transpose(2, 3));
+      cache->v[l].narrow(2, 0, T).copy_(heads[2]);
     }
-    torch::Tensor att = torch::matmul(q, k.transpose(-2, -1)) * scale;  // [B, H, T, T]
-    att = att.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity()).softmax(-1);
-    torch::Tensor y = torch::matmul(att, v).transpose(1, 2).reshape({B, T, d});
-    x = x + b.proj->forward(y);
-    x = x + b.fc2->forward(torch::gelu(b.fc1->forward(b.ln2->forward(x))));
+    const torch::Tensor y = CausalAttention(qkv, start, H, scale);  // [B, T, d]
+    x = x + Linear(y, b.proj->weight, b.proj->bias);
+    x = x + Linear(torch::gelu(Linear(b.ln2->forward(x), b.fc1->weight, b.fc1->bias)), b.fc2->weight, b.fc2->bias);
   }
   if (cache) cache->len = T;
   ForwardOutput out;
   torch::Tensor h = Heads(x);
-  out.logits = torch::nn::functional::linear(h, tok_emb_->weight);
+  out.logits = Linear(h, tok_emb_->weight, {});
   if (value_head_) out.values = value_head_->forward(h).squeeze(-1);
   if (prm_head_) out.prm_logits = prm_head_->forward(h).squeeze(-1);
   return out;
@@ -156,15 +149,15 @@ torch::Tensor TransformerImpl::DecodeStep(const torch::Tensor& tokens_in, const 
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   for (size_t l = 0; l < blocks_.size(); ++l) {
     Block& b = blocks_[l];
-    torch::Tensor qkv = b.qkv->forward(b.ln1->forward(x)).view({B, 3, H, hd});
+    torch::Tensor qkv = Linear(b.ln1->forward(x), b.qkv->weight, b.qkv->bias).view({B, 3, H, hd});
     cache.k[l].select(3, t).copy_(qkv.select(1, 1));
     cache.v[l].select(2, t).copy_(qkv.select(1, 2));
     torch::Tensor y = DecodeAttention(qkv.select(1, 0), cache.k[l], cache.v[l], start, t, scale);  // [B, H, hd]
-    x = x + b.proj->forward(y.view({B, d}));
-    x = x + b.fc2->forward(torch::gelu(b.fc1->forward(b.ln2->forward(x))));
+    x = x + Linear(y.view({B, d}), b.proj->weight, b.proj->bias);
+    x = x + Linear(torch::gelu(Linear(b.ln2->forward(x), b.fc1->weight, b.fc1->bias)), b.fc2->weight, b.fc2->bias);
   }
   cache.len = t + 1;
-  return torch::nn::functional::linear(Heads(x), tok_emb_->weight);
+  return Linear(Heads(x), tok_emb_->weight, {});
 }
 
 Transformer MakeModel(const ModelConfig& cfg, int vocab_size) {

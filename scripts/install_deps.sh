@@ -7,6 +7,7 @@ packages=(
   build-essential cmake git pkg-config
   libtorch-dev            # LibTorch 1.13 (CPU)
   libopenblas0-pthread    # fast BLAS for LibTorch; without it GEMMs run ~30x slower
+  libblas-dev             # cblas.h and libblas.so to link r1lab's own GEMM calls (resolve to OpenBLAS)
   libtbb-dev              # oneTBB: parallel scoring and search
   libboost-graph-dev      # Graphviz export of search trees
   libprotobuf-dev protobuf-compiler  # configs in protobuf text format

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "cpu_kernels.h"
 #include "test_util.h"
 #include "tokenizer.h"
 #include "transformer.h"
@@ -51,6 +52,30 @@ TEST(Transformer, LeftPaddingDoesNotChangeARow) {
   torch::Tensor plain = m->forward(row).logits;
   torch::Tensor left = m->forward(padded, torch::tensor({3}, torch::kLong)).logits.narrow(1, 3, 7);
   EXPECT_TRUE(torch::allclose(plain, left, 1e-5, 1e-5));
+}
+
+// The whole model through r1lab's kernels and through LibTorch's ops: the same
+// logits, values and parameter gradients in double precision, with left padding.
+TEST(Transformer, KernelsAndLibTorchOpsGiveTheSameGradients) {
+  ModelConfig cfg = TinyModel(24, 2, 3);
+  cfg.set_dtype(FLOAT64);
+  cfg.set_value_head(true);
+  const torch::Tensor tokens = torch::randint(1, 50, {6, 20}, torch::kLong);
+  const torch::Tensor start = torch::tensor({0, 4, 0, 19, 2, 0}, torch::kLong);
+  std::vector<torch::Tensor> grads[2], outs[2];
+  for (int reference = 0; reference < 2; ++reference) {
+    SetReferenceKernels(reference == 1);
+    Transformer m = MakeModel(cfg, 50);
+    const ForwardOutput o = m->forward(tokens, start);
+    (o.logits.pow(2).mean() + o.values.sum()).backward();
+    outs[reference] = {o.logits, o.values};
+    for (const auto& p : m->parameters()) grads[reference].push_back(p.grad());
+  }
+  SetReferenceKernels(false);
+  for (size_t i = 0; i < 2; ++i) EXPECT_TRUE(torch::allclose(outs[0][i], outs[1][i], 1e-12, 1e-12));
+  ASSERT_EQ(grads[0].size(), grads[1].size());
+  for (size_t i = 0; i < grads[0].size(); ++i)
+    EXPECT_TRUE(torch::allclose(grads[0][i], grads[1][i], 1e-10, 1e-12)) << "parameter " << i;
 }
 
 // Prefill + decode with the KV cache must give the logits of a full forward

