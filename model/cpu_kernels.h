@@ -9,7 +9,7 @@
 // and float64, each GEMM is split across the pool instead: the linear layer by
 // blocks of rows (forward and input gradient) and by output features (weight
 // gradient); attention by (row, head), with its mask, scale, softmax and
-// backward fused around per-head BLAS calls. BENCHMARKS.md (2026-12-03) has
+// backward fused around per-head BLAS calls. BENCHMARKS.md (2026-12-02) has
 // the measured gain. Other devices and dtypes use LibTorch ops with the same
 // semantics (they are also the reference the tests compare against).
 #pragma once
