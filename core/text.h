@@ -16,6 +16,14 @@ inline std::string Trim(const std::string& s) {
   return s.substr(b, e - b);
 }
 
+// Every occurrence of `from` (non-empty) replaced by `to`, left to right;
+// replacements are not rescanned.
+inline std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
+  if (from.empty()) return s;
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  return s;
+}
+
 // FNV-1a, 64 bits: the checksum of checkpoints, configs and base files.
 inline uint64_t Fnv64(const std::string& bytes) {
   uint64_t h = 1469598103934665603ULL;

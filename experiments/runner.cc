@@ -198,8 +198,9 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   run.label = "pretrain base";
   double wall_before = 0;
   if (FileExists(run.checkpoint_path)) {
-    TrimMetrics(stem + ".metrics.jsonl", ReadCheckpointMeta(run.checkpoint_path).step);
-    wall_before = CheckpointWallSeconds(run.checkpoint_path);
+    const CheckpointMeta meta = ReadCheckpointMeta(run.checkpoint_path);
+    TrimMetrics(stem + ".metrics.jsonl", meta.step);
+    wall_before = CheckpointWallSeconds(meta, run.checkpoint_path);
   }
   JsonlWriter metrics(stem + ".metrics.jsonl");
   run.metrics = &metrics;
@@ -331,8 +332,9 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         const std::string metrics_path = rdir + "/metrics.jsonl";
         double wall_before = 0;  // earlier segments of an interrupted run
         if (FileExists(ckpt)) {
-          TrimMetrics(metrics_path, ReadCheckpointMeta(ckpt).step);
-          wall_before = CheckpointWallSeconds(ckpt);
+          const CheckpointMeta meta = ReadCheckpointMeta(ckpt);
+          TrimMetrics(metrics_path, meta.step);
+          wall_before = CheckpointWallSeconds(meta, ckpt);
         } else {
           std::remove(metrics_path.c_str());
         }

@@ -120,13 +120,12 @@ void RestoreFlopState(const std::string& extra, const std::string& path, FlopCou
   *tokens = n;
 }
 
-double CheckpointWallSeconds(const std::string& path) {
-  double skip = 0, wall = 0;
-  long long n = 0;
-  const std::string extra = ReadCheckpointMeta(path).extra;
-  const int got = std::sscanf(extra.c_str(), "%lf %lf %lf %lld %lf %lf %lf %lf", &skip, &skip, &skip, &n, &skip, &skip,
-                              &skip, &wall);
-  return got == 8 ? wall : 0;
+double CheckpointWallSeconds(const CheckpointMeta& meta, const std::string& path) {
+  FlopCounter unused;
+  int64_t tokens = 0;
+  double wall = 0;
+  RestoreFlopState(meta.extra, path, &unused, &tokens, &wall);
+  return wall;
 }
 
 }  // namespace r1lab

@@ -73,7 +73,8 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
 std::string FlopState(const FlopCounter& f, int64_t tokens, double wall_s);
 void RestoreFlopState(const std::string& extra, const std::string& path, FlopCounter* f, int64_t* tokens,
                       double* wall_s);
-// The wall seconds a checkpoint's run had spent (0 for checkpoints without them).
-double CheckpointWallSeconds(const std::string& path);
+// The wall seconds a checkpoint's run had spent (0 for checkpoints written
+// before wall time was stored), from its meta as read from `path`.
+double CheckpointWallSeconds(const CheckpointMeta& meta, const std::string& path);
 
 }  // namespace r1lab

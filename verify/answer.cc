@@ -11,11 +11,6 @@ namespace r1lab {
 
 namespace {
 
-std::string ReplaceAllText(std::string s, const std::string& from, const std::string& to) {
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
-  return s;
-}
-
 size_t Count(const std::string& s, const std::string& sub) {
   size_t n = 0;
   for (size_t p = s.find(sub); p != std::string::npos; p = s.find(sub, p + sub.size())) ++n;
@@ -157,7 +152,7 @@ Extraction ExtractFreeTextAnswer(const std::string& text) {
     }
   }
   if (from != std::string::npos) {
-    std::string rest = ReplaceAllText(Trim(text.substr(from)), "**", "");
+    std::string rest = ReplaceAll(Trim(text.substr(from)), "**", "");
     while (!rest.empty() && (rest[0] == ':' || rest[0] == ' ')) rest.erase(0, 1);
     if (!rest.empty() && rest[0] == '$') {  // inline math: up to the closing $
       const size_t open = rest.find_first_not_of('$');

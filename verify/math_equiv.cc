@@ -691,12 +691,6 @@ Value Eval(const Expr& e, int k, const Assignment& vars) {
 
 // ---------------------------------------------------------------- normalisation
 
-std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
-  if (from.empty()) return s;
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
-  return s;
-}
-
 // Replaces "\cmd" only where it is not the start of a longer command name.
 std::string ReplaceCommand(const std::string& s, const std::string& cmd, const std::string& to) {
   std::string out;
