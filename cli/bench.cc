@@ -8,7 +8,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdlib>
+#include <sstream>
 #include <functional>
 #include <cstdio>
 #include <string>
@@ -17,7 +20,9 @@
 #include "commands.h"
 #include "flops.h"
 #include "config.h"
+#include "error.h"
 #include "generate.h"
+#include "json.h"
 #include "grpo_trainer.h"
 #include "machine.h"
 #include "mc_labels.h"
@@ -30,6 +35,7 @@
 #include "progress.h"
 #include "sft.h"
 #include "threads.h"
+#include "text.h"
 #include "tokenizer.h"
 #include "cpu_kernels.h"
 #include "transformer.h"
@@ -293,7 +299,89 @@ void BenchSearch(const ModelConfig& mc, bool quick) {
 
 }  // namespace
 
-int RunBench(bool quick) {
+// ---- peers (bench/compare/) ----------------------------------------------------
+
+// The Python that runs the peer scripts: R1LAB_PEER_PYTHON, else python3.
+std::string PeerPython() {
+  const char* p = std::getenv("R1LAB_PEER_PYTHON");
+  return p && *p ? p : "python3";
+}
+
+std::string CompareDir() {
+  const char* d = std::getenv("R1LAB_COMPARE_DIR");
+  return d && *d ? d : std::string(R1LAB_SOURCE_DIR) + "/bench/compare";
+}
+
+bool PeerInstalled(const std::string& module) {
+  return std::system((PeerPython() + " -c 'import " + module + "' > /dev/null 2>&1").c_str()) == 0;
+}
+
+// Runs a peer script; its last stdout line is a JSON object. Throws with the
+// command if the script fails.
+JsonValue RunPeer(const std::string& script, const std::string& args) {
+  const std::string cmd = PeerPython() + " " + CompareDir() + "/" + script + " " + args + " 2>/dev/null";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe) throw IoError("cannot run " + cmd);
+  std::string out, last;
+  std::array<char, 4096> buf;
+  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
+  const int rc = ::pclose(pipe);
+  std::istringstream lines(out);
+  for (std::string l; std::getline(lines, l);)
+    if (!Trim(l).empty()) last = Trim(l);
+  if (rc != 0 || last.empty() || last[0] != '{')
+    throw IoError("peer benchmark failed (exit " + std::to_string(rc) + "): " + cmd);
+  return JsonValue::Parse(last);
+}
+
+// `r1lab bench --compare`: the same shapes in r1lab and in each installed
+// peer, alternated twice in this process tree, each side keeping its best.
+void BenchCompare(const ModelConfig& mc, bool quick, int threads, double gemm, double bw) {
+  const bool torch_ok = PeerInstalled("torch"), trl_ok = torch_ok && PeerInstalled("trl");
+  std::printf("\npeers (%s, scripts in %s): PyTorch eager %s, TRL %s\n", PeerPython().c_str(), CompareDir().c_str(),
+              torch_ok ? "found" : "missing (pip install torch)", trl_ok ? "found" : "missing (pip install trl)");
+  if (!torch_ok) return;
+  const int V = Tokenizer::Get().vocab_size(), new_tokens = quick ? 32 : 128, rounds = 2;
+  ModelConfig m = mc;
+  m.set_max_seq_len(160);
+  const std::string eager_args = "--vocab " + std::to_string(V) + " --threads " + std::to_string(threads) +
+                                 " --new-tokens " + std::to_string(new_tokens) + (quick ? " --train-steps 3" : "");
+  double r1_decode = 0, r1_train = 0, peer_decode = 0, peer_train = 0;
+  GrpoStepTimes r1_grpo{1e30, 0, 0, 0}, trl{1e30, 0, 0, 0};
+  std::string torch_version, trl_version;
+  for (int round = 0; round < rounds; ++round) {
+    r1_decode = std::max(r1_decode, BenchDecode(m, 256, 8, new_tokens, true, gemm, bw).tok_s);
+    r1_train = std::max(r1_train, BenchTrain(m, 64, 64, quick ? 3 : 20, gemm).tok_s);
+    const JsonValue e = RunPeer("eager.py", eager_args);
+    peer_decode = std::max(peer_decode, e.num("decode_tok_s"));
+    peer_train = std::max(peer_train, e.num("train_tok_s"));
+    torch_version = e.at("torch").string();
+    if (!trl_ok) continue;
+    const GrpoStepTimes g = BenchGrpoStep(mc, quick);
+    if (g.step < r1_grpo.step) r1_grpo = g;
+    const JsonValue t = RunPeer("trl_grpo.py", "--threads " + std::to_string(threads) + (quick ? " --steps 3" : ""));
+    if (t.num("step_s") < trl.step)
+      trl = {t.num("step_s"), t.num("generation_s"), t.num("update_s"), t.num("generated_tok_s")};
+    trl_version = t.at("trl").string();
+  }
+  std::printf("\n| side by side, %d threads, best of %d alternated runs | r1lab | peer | r1lab / peer |\n"
+              "|---|---|---|---|\n", threads, rounds);
+  std::printf("| decode B=256, 8+%d tokens, tok/s (PyTorch %s eager) | %.0f | %.0f | %.2fx |\n", new_tokens,
+              torch_version.c_str(), r1_decode, peer_decode, r1_decode / peer_decode);
+  std::printf("| train step 64x64, tok/s (PyTorch %s eager) | %.0f | %.0f | %.2fx |\n", torch_version.c_str(),
+              r1_train, peer_train, r1_train / peer_train);
+  if (trl_ok) {
+    std::printf("| GRPO step, generated tok/s (TRL %s) | %.0f | %.0f | %.2fx |\n", trl_version.c_str(),
+                r1_grpo.tokens_per_s, trl.tokens_per_s, r1_grpo.tokens_per_s / trl.tokens_per_s);
+    std::printf("| GRPO step, s | %.3f | %.3f | %.2fx faster |\n", r1_grpo.step, trl.step, trl.step / r1_grpo.step);
+    std::printf("| GRPO generation, s | %.3f | %.3f | %.2fx faster |\n", r1_grpo.generation, trl.generation,
+                trl.generation / r1_grpo.generation);
+    std::printf("| GRPO update, s | %.3f | %.3f | %.2fx faster |\n", r1_grpo.update, trl.update,
+                trl.update / r1_grpo.update);
+  }
+}
+
+int RunBench(bool quick, bool compare) {
   const double t = quick ? 0.2 : 1.0;
   std::printf("r1lab bench (%d threads%s)\n%s\n\n", at::get_num_threads(), quick ? ", quick" : "",
               MachineLine(DescribeMachine()).c_str());
@@ -324,6 +412,10 @@ int RunBench(bool quick) {
   ref.set_n_layers(4);
   ref.set_d_ff(512);
   for (ModelConfig* m : {&small, &ref}) m->set_max_seq_len(160);
+  if (compare) {
+    BenchCompare(small, quick, threads, gemm, bw);
+    return 0;
+  }
   const int new_tokens = 128, prompt = 8;
   std::printf("| decode (B=256, %d new tokens, KV cache) | params | tok/s | MFU | roofline tok/s | of roofline | peak MiB |\n"
               "|---|---|---|---|---|---|---|\n", new_tokens);

@@ -4,7 +4,8 @@
 
 namespace r1lab {
 // `r1lab bench`: prints the measurements as a markdown table; see BENCHMARKS.md.
-int RunBench(bool quick);
+// --compare: the peers in bench/compare/ that are installed, side by side.
+int RunBench(bool quick, bool compare);
 // Verification throughput per task; decode_tok_s prices a GRPO step's generation.
 void BenchVerify(bool quick, int threads, double decode_tok_s);
 // `r1lab verify`: one JSON verdict per JSONL input line (stdin, or `input`), in order.

@@ -75,7 +75,9 @@ commands:
                                       out per line in; T: math, arith, countdown, graph, code;
                                       free-text (math): also "the answer is X", the last number
   config [CONFIG]                     print the resolved config
-  bench [--quick]                     machine ceilings, decoding and training speed
+  bench [--quick] [--compare]         machine ceilings, decoding and training speed;
+                                      --compare: side by side with the peers in
+                                      bench/compare/ that are installed (R1LAB_PEER_PYTHON)
 
 common flags:
   --threads N                         LibTorch threads (default: the config's, else all cores)
@@ -453,9 +455,9 @@ int Main(int argc, char** argv) {
                      number("language-weight", 0), a.has("extract") ? a.Get("extract") : "tagged");
   }
   if (cmd == "bench") {
-    const Args a = Parse(argc, argv, 2, {"threads"}, {"quick"});
+    const Args a = Parse(argc, argv, 2, {"threads"}, {"quick", "compare"});
     SetThreads(a, 0);
-    return RunBench(a.flags.count("quick") > 0);
+    return RunBench(a.flags.count("quick") > 0, a.flags.count("compare") > 0);
   }
   std::fprintf(stderr, "r1lab: unknown command '%s'\n%s", cmd.c_str(), kUsage);
   return 2;

@@ -1,6 +1,7 @@
 #include "cpu_kernels.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <cblas.h>
 
 #include <algorithm>
@@ -78,6 +79,7 @@ void LinearBackward(const T* x, const T* w, const T* gy, T* gx, T* gw, int64_t M
 
 // x and w contiguous; b contiguous or undefined.
 torch::Tensor LinearForwardTensor(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  RECORD_FUNCTION("r1lab::linear", std::vector<c10::IValue>());
   const int64_t in = w.size(1), out = w.size(0), M = x.numel() / in;
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = out;
@@ -100,6 +102,7 @@ struct LinearFn : torch::autograd::Function<LinearFn> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    RECORD_FUNCTION("r1lab::linear_backward", std::vector<c10::IValue>());
     const variable_list saved = ctx->get_saved_variables();
     const torch::Tensor &x = saved[0], &w = saved[1];
     const torch::Tensor gy = grads[0].contiguous();
@@ -196,6 +199,7 @@ void AttentionBackward(const T* qkv, const T* probs, const T* gout, T* gqkv, int
 std::pair<torch::Tensor, torch::Tensor> AttentionForwardTensors(const torch::Tensor& qkv_in,
                                                                 const torch::Tensor& start_in, int64_t H,
                                                                 double scale, bool keep) {
+  RECORD_FUNCTION("r1lab::causal_attention", std::vector<c10::IValue>());
   const torch::Tensor qkv = qkv_in.contiguous();
   const int64_t B = qkv.size(0), Tn = qkv.size(1), d = qkv.size(2) / 3, hd = d / H;
   const torch::Tensor start = start_in.numel() > 0 ? start_in.to(torch::kLong).contiguous() : torch::Tensor();
@@ -221,6 +225,7 @@ struct AttentionFn : torch::autograd::Function<AttentionFn> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    RECORD_FUNCTION("r1lab::causal_attention_backward", std::vector<c10::IValue>());
     const variable_list saved = ctx->get_saved_variables();
     const torch::Tensor &qkv = saved[0], &probs = saved[1];
     const int64_t H = ctx->saved_data["heads"].toInt();

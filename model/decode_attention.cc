@@ -1,6 +1,7 @@
 #include "decode_attention.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 
 #include <cmath>
 #include <cstdint>
@@ -31,25 +32,30 @@ void ExpNonPositive(float* x, int64_t n) {
   }
 }
 
-// Keys are stored transposed ([hd, capacity] per row and head), so the scores
-// of all keys accumulate as contiguous vectors, one head dimension at a time.
+// Keys are stored in transposed tiles ([tiles, hd, kKeyTile] per row and
+// head): the scores of a tile's keys accumulate as one vector, one head
+// dimension at a time, reading the tiles in order.
 void FusedCpu(const float* q, const float* kt, const float* v, const int64_t* start, int64_t B, int64_t H,
-              int64_t cap, int64_t hd, int64_t t, float scale, float* out) {
+              int64_t tiles, int64_t cap, int64_t hd, int64_t t, float scale, float* out) {
   at::parallel_for(0, B * H, 8, [&](int64_t begin, int64_t end) {
-    std::vector<float> buf(t + 1);
-    float* p = buf.data();
+    std::vector<float> buf((t / kKeyTile + 1) * kKeyTile);
     for (int64_t bh = begin; bh < end; ++bh) {
       const int64_t s0 = start[bh / H], n = t + 1 - s0;
+      const int64_t first_tile = s0 / kKeyTile, used = t / kKeyTile + 1 - first_tile;
       const float* qp = q + bh * hd;
-      const float* kp = kt + bh * hd * cap + s0;
+      const float* kp = kt + (bh * tiles + first_tile) * hd * kKeyTile;
       const float* vp = v + (bh * cap + s0) * hd;
-      for (int64_t j = 0; j < n; ++j) p[j] = 0;
-      for (int64_t c = 0; c < hd; ++c) {
-        const float qc = qp[c] * scale;
-        const float* kc = kp + c * cap;
+      for (int64_t i = 0; i < used; ++i) {
+        const float* ki = kp + i * hd * kKeyTile;
+        float acc[kKeyTile] = {};  // one vector register
+        for (int64_t c = 0; c < hd; ++c) {
+          const float qc = qp[c] * scale;
 #pragma omp simd
-        for (int64_t j = 0; j < n; ++j) p[j] += qc * kc[j];
+          for (int64_t l = 0; l < kKeyTile; ++l) acc[l] += qc * ki[c * kKeyTile + l];
+        }
+        for (int64_t l = 0; l < kKeyTile; ++l) buf[i * kKeyTile + l] = acc[l];
       }
+      float* p = buf.data() + (s0 - first_tile * kKeyTile);  // key s0 .. t
       float m = -std::numeric_limits<float>::infinity();
       for (int64_t j = 0; j < n; ++j) m = p[j] > m ? p[j] : m;
 #pragma omp simd
@@ -75,17 +81,19 @@ void FusedCpu(const float* q, const float* kt, const float* v, const int64_t* st
 
 torch::Tensor DecodeAttention(const torch::Tensor& q_in, const torch::Tensor& kt, const torch::Tensor& v,
                               const torch::Tensor& start, int64_t t, double scale) {
-  const int64_t B = q_in.size(0), H = q_in.size(1), hd = q_in.size(2), cap = kt.size(3);
+  const int64_t B = q_in.size(0), H = q_in.size(1), hd = q_in.size(2), tiles = kt.size(2), cap = v.size(2);
   if (q_in.device().is_cpu() && q_in.scalar_type() == torch::kFloat32 && kt.is_contiguous() &&
       v.is_contiguous()) {
+    RECORD_FUNCTION("r1lab::decode_attention", std::vector<c10::IValue>());
     const torch::Tensor q = q_in.contiguous();
     const torch::Tensor s = start.to(torch::kLong).contiguous();
     torch::Tensor out = torch::empty({B, H, hd}, q.options());
-    FusedCpu(q.data_ptr<float>(), kt.data_ptr<float>(), v.data_ptr<float>(), s.data_ptr<int64_t>(), B, H, cap, hd,
-             t, static_cast<float>(scale), out.data_ptr<float>());
+    FusedCpu(q.data_ptr<float>(), kt.data_ptr<float>(), v.data_ptr<float>(), s.data_ptr<int64_t>(), B, H, tiles, cap,
+             hd, t, static_cast<float>(scale), out.data_ptr<float>());
     return out;
   }
-  const torch::Tensor ks = kt.narrow(3, 0, t + 1), vs = v.narrow(2, 0, t + 1);  // [B,H,hd,t+1], [B,H,t+1,hd]
+  const torch::Tensor ks = kt.permute({0, 1, 3, 2, 4}).reshape({B, H, hd, tiles * kKeyTile}).narrow(3, 0, t + 1);
+  const torch::Tensor vs = v.narrow(2, 0, t + 1);  // ks [B, H, hd, t+1], vs [B, H, t+1, hd]
   torch::Tensor scores = torch::matmul(q_in.unsqueeze(-2), ks).squeeze(-2) * scale;  // [B, H, t+1]
   const torch::Tensor keys = torch::arange(t + 1, start.options().device(q_in.device()).dtype(torch::kLong));
   const torch::Tensor masked = keys.view({1, 1, t + 1}) < start.to(q_in.device()).view({B, 1, 1});

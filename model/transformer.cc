@@ -83,7 +83,9 @@ KvCache TransformerImpl::NewCache(int64_t batch, int64_t capacity) const {
   const int64_t h = cfg_.n_heads(), hd = cfg_.d_model() / cfg_.n_heads();
   auto opt = torch::TensorOptions().device(device()).dtype(dtype());
   for (int l = 0; l < cfg_.n_layers(); ++l) {
-    c.k.push_back(torch::empty({batch, h, hd, capacity}, opt));  // keys transposed
+    // Keys in transposed tiles (decode_attention.h); zeros, so the unused
+    // lanes of a tile the kernel reads are never uninitialised memory.
+    c.k.push_back(torch::zeros({batch, h, (capacity + kKeyTile - 1) / kKeyTile, hd, kKeyTile}, opt));
     c.v.push_back(torch::empty({batch, h, capacity, hd}, opt));
   }
   return c;
@@ -117,7 +119,9 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const tor
     const torch::Tensor qkv = Linear(b.ln1->forward(x), b.qkv->weight, b.qkv->bias);  // [B, T, 3d]
     if (cache) {
       const torch::Tensor heads = qkv.view({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});  // [3, B, H, T, hd]
-      cache->k[l].narrow(3, 0, T).copy_(heads[1].transpose(2, 3));
+      const int64_t tiles = (T + kKeyTile - 1) / kKeyTile;  // the last one padded with zeros
+      const torch::Tensor keys = torch::constant_pad_nd(heads[1], {0, 0, 0, tiles * kKeyTile - T});
+      cache->k[l].narrow(2, 0, tiles).copy_(keys.reshape({B, H, tiles, kKeyTile, hd}).transpose(3, 4));
       cache->v[l].narrow(2, 0, T).copy_(heads[2]);
     }
     const torch::Tensor y = CausalAttention(qkv, start, H, scale);  // [B, T, d]
@@ -150,7 +154,7 @@ torch::Tensor TransformerImpl::DecodeStep(const torch::Tensor& tokens_in, const 
   for (size_t l = 0; l < blocks_.size(); ++l) {
     Block& b = blocks_[l];
     torch::Tensor qkv = Linear(b.ln1->forward(x), b.qkv->weight, b.qkv->bias).view({B, 3, H, hd});
-    cache.k[l].select(3, t).copy_(qkv.select(1, 1));
+    cache.k[l].select(2, t / kKeyTile).select(3, t % kKeyTile).copy_(qkv.select(1, 1));
     cache.v[l].select(2, t).copy_(qkv.select(1, 2));
     torch::Tensor y = DecodeAttention(qkv.select(1, 0), cache.k[l], cache.v[l], start, t, scale);  // [B, H, hd]
     x = x + Linear(y.view({B, d}), b.proj->weight, b.proj->bias);

@@ -24,7 +24,7 @@ struct ForwardOutput {
 
 // Preallocated key/value cache for batched decoding.
 struct KvCache {
-  std::vector<torch::Tensor> k;  // per layer [B, H, head_dim, capacity]: keys transposed
+  std::vector<torch::Tensor> k;  // per layer [B, H, ceil(capacity / 8), head_dim, 8]: keys in transposed tiles
   std::vector<torch::Tensor> v;  // per layer [B, H, capacity, head_dim]
   int64_t len = 0;               // positions filled, the same for every row
   int64_t batch() const { return k.empty() ? 0 : k[0].size(0); }

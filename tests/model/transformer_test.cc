@@ -86,9 +86,12 @@ TEST(Transformer, KvCacheMatchesFullRecompute) {
     cfg.set_dtype(dtype);
     Transformer m = MakeModel(cfg, 60);
     torch::NoGradGuard ng;
-    const int64_t B = 4, P = 6, steps = 9;
+    // Keys are cached in tiles of 8 positions: the prompt ends inside the
+    // second tile, decoding crosses into the third, and one row's padding
+    // fills the whole first tile.
+    const int64_t B = 4, P = 11, steps = 9;
     torch::Tensor seq = torch::randint(1, 60, {B, P + steps}, torch::kLong);
-    torch::Tensor start = torch::tensor({0, 2, 5, 1}, torch::kLong);
+    torch::Tensor start = torch::tensor({0, 2, 9, 1}, torch::kLong);
     for (int64_t b = 0; b < B; ++b) seq[b].narrow(0, 0, start[b].item<int64_t>()).fill_(0);
     torch::Tensor full = m->forward(seq, start).logits;  // [B, P+steps, V]
     KvCache cache = m->NewCache(B, P + steps);
