@@ -40,9 +40,11 @@ void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const
 
 std::atomic<bool> g_reference{false};
 
+// The kernels' domain: CPU, float32 or float64, sizes BLAS's int arguments hold.
 bool Fast(const torch::Tensor& t) {
-  return !g_reference.load(std::memory_order_relaxed) && t.device().is_cpu() && (t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kFloat64) &&
-         t.numel() < std::numeric_limits<int>::max();
+  const auto type = t.scalar_type();
+  return !g_reference.load(std::memory_order_relaxed) && t.device().is_cpu() &&
+         (type == torch::kFloat32 || type == torch::kFloat64) && t.numel() < std::numeric_limits<int>::max();
 }
 
 // ---- linear ------------------------------------------------------------------

@@ -56,6 +56,29 @@ TEST(CpuKernels, LinearMatchesLibTorchInDoubleAndFloat) {
   }
 }
 
+// Both threads call BLAS at once (OpenBLAS runs single-threaded inside the
+// pool): repeated products must be identical, forward and backward.
+TEST(CpuKernels, ConcurrentBlasCallsGiveIdenticalResults) {
+  TwoThreads two;
+  torch::manual_seed(3);
+  const torch::Tensor x = torch::randn({2048, 96}), w = torch::randn({384, 96}), b = torch::randn({384});
+  const torch::Tensor up = torch::randn({2048, 384});
+  torch::Tensor y0, gw0;
+  for (int rep = 0; rep < 30; ++rep) {
+    const torch::Tensor wr = w.clone().requires_grad_(true);
+    const torch::Tensor y = Linear(x, wr, b);
+    (y * up).sum().backward();
+    if (rep == 0) {
+      y0 = y.detach().clone();
+      gw0 = wr.grad().clone();
+      EXPECT_LT(MaxDiff(y0, LinearReference(x, w, b)), 1e-3);
+      continue;
+    }
+    ASSERT_TRUE(torch::equal(y, y0)) << "repetition " << rep;
+    ASSERT_TRUE(torch::equal(wr.grad(), gw0)) << "repetition " << rep;
+  }
+}
+
 TEST(CpuKernels, LinearOnANonContiguousInput) {
   TwoThreads two;
   const auto o = torch::TensorOptions().dtype(torch::kFloat64);
