@@ -212,7 +212,6 @@ QUESTIONABLE = {
 def klass(c):
     g, p = c["gold"], c["pred"]
     s = g + " " + p
-    num = r"[\s\d.,\-+$€]*(?:\\!)?[\s\d.,\-+$€]*"
     if all(re.fullmatch(r"[\s\d.,\-+$€]*", x.replace("\\!", "")) for x in (g, p)) and re.search(r"\d", s):
         return "number format (separators, decimal comma)"
     if "matrix" in s or "array" in s: return "matrix"

@@ -13,7 +13,6 @@ Needs torch (any 2.x). One BLAS/OpenMP pool of --threads threads.
 """
 import argparse
 import json
-import math
 import time
 
 import torch
