@@ -109,7 +109,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     prompt = 8
-    model = Gpt(a.vocab, a.d, a.layers, a.heads, a.ff, prompt + a.new_tokens)
+    model = Gpt(a.vocab, a.d, a.layers, a.heads, a.ff, max(prompt + a.new_tokens, a.train_len))
     hd = a.d // a.heads
 
     decode(model, a.decode_batch, prompt, 8, a.heads, hd, a.layers)  # warm-up
