@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "config.h"
 #include "math_equiv.h"
+#include "math_verifier_pairs.h"
 #include "progress.h"
 #include "task.h"
 #include "tokenizer.h"
@@ -73,12 +74,8 @@ void BenchVerify(bool quick, int threads, double decode_tok_s) {
     std::printf("| %s | %.0f | %.0f | %.0f | %.3f%% |\n", spec, tokens / 512, r.serial, r.parallel,
                 100 * (512 / r.parallel) / generate_s);
   }
-  const std::vector<std::pair<std::string, std::string>> easy = {
-      {"42", "42"}, {"\\frac{1}{2}", "0.5"}, {"-7", "+7"}, {"1,000", "1000"}, {"\\frac{14}{3}", "4.6"}};
-  const std::vector<std::pair<std::string, std::string>> hard = {
-      {"\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt2}"}, {"(a+b)^2", "a^2+2ab+b^2"},
-      {"\\{1\\pm\\sqrt{5},-2\\}", "\\{-2, 1-\\sqrt5, 1+\\sqrt5\\}"}, {"(-\\infty,-2)\\cup(2,\\infty)", "(2,\\infty)\\cup(-\\infty,-2)"},
-      {"\\sin^2 x + \\cos^2 x", "1"}, {"10^{10^{10}}", "7"}};
+  const auto& easy = kEasyMathPairs;
+  const auto& hard = kHardMathPairs;
   std::printf("\n| math verifier | pairs | serial /s | %d threads /s |\n|---|---|---|---|\n", threads);
   for (const auto* set : {&easy, &hard}) {
     const Rate r = Measure(set->size(), [&](size_t i) { CompareMath((*set)[i].first, (*set)[i].second); }, t, threads);

@@ -90,6 +90,14 @@ void TrimMetrics(const std::string& metrics_path, int64_t step) {
   WriteFileAtomic(metrics_path, kept);
 }
 
+// Resuming from `ckpt`: its metrics file loses the lines past the checkpoint,
+// and the wall seconds the checkpoint had spent are returned.
+double ResumeFromCheckpoint(const std::string& ckpt, const std::string& metrics_path) {
+  const CheckpointMeta meta = ReadCheckpointMeta(ckpt);
+  TrimMetrics(metrics_path, meta.step);
+  return CheckpointWallSeconds(meta, ckpt);
+}
+
 }  // namespace
 
 namespace {
@@ -196,12 +204,8 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   run.checkpoint_path = stem + ".partial.pt";
   run.checkpoint_every = 250;
   run.label = "pretrain base";
-  double wall_before = 0;
-  if (FileExists(run.checkpoint_path)) {
-    const CheckpointMeta meta = ReadCheckpointMeta(run.checkpoint_path);
-    TrimMetrics(stem + ".metrics.jsonl", meta.step);
-    wall_before = CheckpointWallSeconds(meta, run.checkpoint_path);
-  }
+  const double wall_before =
+      FileExists(run.checkpoint_path) ? ResumeFromCheckpoint(run.checkpoint_path, stem + ".metrics.jsonl") : 0;
   JsonlWriter metrics(stem + ".metrics.jsonl");
   run.metrics = &metrics;
   RunSft(model, task, run, &flops);
@@ -331,13 +335,8 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         const std::string ckpt = rdir + "/checkpoint.pt";
         const std::string metrics_path = rdir + "/metrics.jsonl";
         double wall_before = 0;  // earlier segments of an interrupted run
-        if (FileExists(ckpt)) {
-          const CheckpointMeta meta = ReadCheckpointMeta(ckpt);
-          TrimMetrics(metrics_path, meta.step);
-          wall_before = CheckpointWallSeconds(meta, ckpt);
-        } else {
-          std::remove(metrics_path.c_str());
-        }
+        if (FileExists(ckpt)) wall_before = ResumeFromCheckpoint(ckpt, metrics_path);
+        else std::remove(metrics_path.c_str());
         JsonlWriter metrics(metrics_path);
         FlopCounter flops;
         StrategyContext ctx;
