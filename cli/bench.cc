@@ -187,7 +187,7 @@ void BenchGrpo(const ModelConfig& mc, bool quick) {
   std::printf("\n| GRPO step (default model, 16 x 8 samples, 64 new tokens, k3 KL) | step s | generation s | "
               "update s (reference forward, policy forward, backward, AdamW) | generated tok/s |\n"
               "|---|---|---|---|---|\n");
-  const char* names[2] = {"r1lab kernels (model/cpu_kernels.h)", "LibTorch ops for linear and attention"};
+  const char* names[2] = {"r1lab kernels (model/cpu_kernels.h)", "LibTorch ops for linear, attention and GELU"};
   for (int r = 0; r < 2; ++r)
     std::printf("| %s | %.3f | %.3f | %.3f | %.0f |\n", names[r], best[r].step, best[r].generation, best[r].update,
                 best[r].tokens_per_s);

@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
 
 #include "error.h"
+#include "vec_math.h"
 
 namespace r1lab {
 
@@ -243,6 +245,72 @@ struct AttentionFn : torch::autograd::Function<AttentionFn> {
   }
 };
 
+// ---- GELU --------------------------------------------------------------------
+
+// The exact (erf) GELU, x Phi(x), and its derivative Phi(x) + x phi(x), with
+// Phi(x) = erfc(-x / sqrt 2) / 2. Float uses the vectorisable erfc and exp of
+// vec_math.h (LibTorch 1.13's gelu took 0.44 ms on a [256, 384] decode
+// activation, a tenth of a decode step); double uses std::erfc.
+constexpr double kInvSqrt2 = 0.70710678118654752440, kInvSqrt2Pi = 0.39894228040143267794;
+constexpr int64_t kElementGrain = 16384;
+
+void GeluForward(const float* x, float* y, int64_t n) {
+  at::parallel_for(0, n, kElementGrain, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) {
+      y[i] = 0.5f * x[i] * TwoNormalCdf(x[i]);
+    }
+  });
+}
+void GeluForward(const double* x, double* y, int64_t n) {
+  at::parallel_for(0, n, kElementGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) y[i] = 0.5 * x[i] * std::erfc(-x[i] * kInvSqrt2);
+  });
+}
+
+void GeluBackward(const float* x, const float* gy, float* gx, int64_t n) {
+  at::parallel_for(0, n, kElementGrain, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) {
+      const float xi = x[i];
+      gx[i] = gy[i] * (0.5f * TwoNormalCdf(xi) + xi * static_cast<float>(kInvSqrt2Pi) * ExpNonPositive(-0.5f * xi * xi));
+    }
+  });
+}
+void GeluBackward(const double* x, const double* gy, double* gx, int64_t n) {
+  at::parallel_for(0, n, kElementGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      gx[i] = gy[i] * (0.5 * std::erfc(-x[i] * kInvSqrt2) + x[i] * kInvSqrt2Pi * std::exp(-0.5 * x[i] * x[i]));
+  });
+}
+
+torch::Tensor GeluForwardTensor(const torch::Tensor& x) {
+  RECORD_FUNCTION("r1lab::gelu", std::vector<c10::IValue>());
+  torch::Tensor y = torch::empty_like(x);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "Gelu",
+                             [&] { GeluForward(x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), x.numel()); });
+  return y;
+}
+
+struct GeluFn : torch::autograd::Function<GeluFn> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x_in) {
+    const torch::Tensor x = x_in.contiguous();
+    ctx->save_for_backward({x});
+    return GeluForwardTensor(x);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    RECORD_FUNCTION("r1lab::gelu_backward", std::vector<c10::IValue>());
+    const torch::Tensor x = ctx->get_saved_variables()[0];
+    const torch::Tensor gy = grads[0].contiguous();
+    torch::Tensor gx = torch::empty_like(x);
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "GeluBackward", [&] {
+      GeluBackward(x.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), x.numel());
+    });
+    return {gx};
+  }
+};
+
 }  // namespace
 
 void SetReferenceKernels(bool on) { g_reference = on; }
@@ -268,9 +336,17 @@ torch::Tensor CausalAttention(const torch::Tensor& qkv, const torch::Tensor& sta
   return AttentionFn::apply(qkv, s, heads, scale);
 }
 
+torch::Tensor Gelu(const torch::Tensor& x) {
+  if (!Fast(x)) return GeluReference(x);
+  if (!torch::GradMode::is_enabled() || !x.requires_grad()) return GeluForwardTensor(x.contiguous());
+  return GeluFn::apply(x);
+}
+
 torch::Tensor LinearReference(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
   return torch::nn::functional::linear(x, w, b);
 }
+
+torch::Tensor GeluReference(const torch::Tensor& x) { return torch::gelu(x); }
 
 torch::Tensor CausalAttentionReference(const torch::Tensor& qkv_in, const torch::Tensor& start_in, int64_t H,
                                        double scale) {

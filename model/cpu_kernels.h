@@ -1,6 +1,6 @@
-// The transformer's two heavy operations with autograd, for whole sequences
-// (training, scoring, prefill): a linear layer and causal multi-head
-// attention.
+// The transformer's heavy operations with autograd, for whole sequences
+// (training, scoring, prefill) and decoding: a linear layer, causal
+// multi-head attention and the GELU.
 //
 // r1lab runs OpenBLAS single-threaded inside LibTorch's OpenMP pool
 // (threads.h), so a plain torch::linear on a [9728, 96] x [96, 384] training
@@ -9,8 +9,8 @@
 // and float64, each GEMM is split across the pool instead: the linear layer by
 // blocks of rows (forward and input gradient) and by output features (weight
 // gradient); attention by (row, head), with its mask, scale, softmax and
-// backward fused around per-head BLAS calls. BENCHMARKS.md (2026-12-02) has
-// the measured gain. Other devices and dtypes use LibTorch ops with the same
+// backward fused around per-head BLAS calls; the GELU by elements, with a
+// vectorised erfc. BENCHMARKS.md (2026-12-02) has the measured gain. Other devices and dtypes use LibTorch ops with the same
 // semantics (they are also the reference the tests compare against).
 #pragma once
 
@@ -28,13 +28,17 @@ torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& w, const torch
 // Returns [B, T, H * hd]: each head's output at its place in the model width.
 torch::Tensor CausalAttention(const torch::Tensor& qkv, const torch::Tensor& start, int64_t heads, double scale);
 
-// Process-wide switch routing Linear and CausalAttention to the reference
-// versions below: for `r1lab bench`'s side-by-side rows and for tests.
+// The exact (erf) GELU, elementwise, across the pool.
+torch::Tensor Gelu(const torch::Tensor& x);
+
+// Process-wide switch routing Linear, CausalAttention and Gelu to the
+// reference versions below: for `r1lab bench`'s side-by-side rows and tests.
 void SetReferenceKernels(bool on);
 bool ReferenceKernels();
 
-// The same two with LibTorch ops only (any device and dtype).
+// The same with LibTorch ops only (any device and dtype).
 torch::Tensor LinearReference(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
+torch::Tensor GeluReference(const torch::Tensor& x);
 torch::Tensor CausalAttentionReference(const torch::Tensor& qkv, const torch::Tensor& start, int64_t heads,
                                        double scale);
 

@@ -126,7 +126,7 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const tor
     }
     const torch::Tensor y = CausalAttention(qkv, start, H, scale);  // [B, T, d]
     x = x + Linear(y, b.proj->weight, b.proj->bias);
-    x = x + Linear(torch::gelu(Linear(b.ln2->forward(x), b.fc1->weight, b.fc1->bias)), b.fc2->weight, b.fc2->bias);
+    x = x + Linear(Gelu(Linear(b.ln2->forward(x), b.fc1->weight, b.fc1->bias)), b.fc2->weight, b.fc2->bias);
   }
   if (cache) cache->len = T;
   ForwardOutput out;
@@ -154,11 +154,9 @@ torch::Tensor TransformerImpl::DecodeStep(const torch::Tensor& tokens_in, const 
   for (size_t l = 0; l < blocks_.size(); ++l) {
     Block& b = blocks_[l];
     torch::Tensor qkv = Linear(b.ln1->forward(x), b.qkv->weight, b.qkv->bias).view({B, 3, H, hd});
-    cache.k[l].select(2, t / kKeyTile).select(3, t % kKeyTile).copy_(qkv.select(1, 1));
-    cache.v[l].select(2, t).copy_(qkv.select(1, 2));
-    torch::Tensor y = DecodeAttention(qkv.select(1, 0), cache.k[l], cache.v[l], start, t, scale);  // [B, H, hd]
+    torch::Tensor y = DecodeAttention(qkv, cache.k[l], cache.v[l], start, t, scale);  // [B, H, hd]
     x = x + Linear(y.view({B, d}), b.proj->weight, b.proj->bias);
-    x = x + Linear(torch::gelu(Linear(b.ln2->forward(x), b.fc1->weight, b.fc1->bias)), b.fc2->weight, b.fc2->bias);
+    x = x + Linear(Gelu(Linear(b.ln2->forward(x), b.fc1->weight, b.fc1->bias)), b.fc2->weight, b.fc2->bias);
   }
   cache.len = t + 1;
   return Linear(Heads(x), tok_emb_->weight, {});

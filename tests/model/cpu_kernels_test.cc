@@ -56,6 +56,24 @@ TEST(CpuKernels, LinearMatchesLibTorchInDoubleAndFloat) {
   }
 }
 
+// float: ATen's own formula for erf (Abramowitz-Stegun 7.1.26), so agreement
+// to a few 1e-7; double: std::erfc, exact to rounding. 40,000 elements: split
+// across both threads. Inputs span the tails (|x| up to 12).
+TEST(CpuKernels, GeluMatchesLibTorchInDoubleAndFloat) {
+  TwoThreads two;
+  torch::manual_seed(2);
+  for (auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    const double tol = dtype == torch::kFloat64 ? 1e-12 : 1e-6;
+    const torch::Tensor x = torch::randn({200, 200}, torch::TensorOptions().dtype(dtype)) * 3;
+    x.view(-1).narrow(0, 0, 4).copy_(torch::tensor({-12.0, 12.0, 0.0, -1e-8}, x.options()));
+    ExpectSameGradients([](auto& t) { return Gelu(t[0]); }, [](auto& t) { return GeluReference(t[0]); }, {x}, tol);
+  }
+  // A hand check: GELU(1) = Phi(1) = 0.841344746..., GELU(-1) = -(1 - 0.841344746...).
+  const torch::Tensor y = Gelu(torch::tensor({1.0f, -1.0f}));
+  EXPECT_NEAR(y[0].item<float>(), 0.8413447461f, 3e-7);
+  EXPECT_NEAR(y[1].item<float>(), -0.1586552539f, 3e-7);
+}
+
 // Both threads call BLAS at once (OpenBLAS runs single-threaded inside the
 // pool): repeated products must be identical, forward and backward.
 TEST(CpuKernels, ConcurrentBlasCallsGiveIdenticalResults) {
