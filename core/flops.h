@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "r1lab.pb.h"
@@ -26,7 +27,11 @@ double ForwardFlopsSequence(const ModelConfig& m, int vocab, int64_t len);
 enum class FlopPhase { kGenerate = 0, kTrain = 1, kScore = 2, kLabel = 3, kRewardTrain = 4, kRewardScore = 5, kCount = 6 };
 const char* FlopPhaseName(FlopPhase p);
 
-// Thread-safe counters per phase.
+// Thread-safe counters per phase, and the run's oracle calls: verdicts
+// against the gold answer (or the task's exact per-step truth) that training
+// used. Each site that asks for one adds it: one per rule-rewarded sample,
+// per Monte Carlo completion and per labelled completion, per line a search
+// verifies. Evaluation and verdicts kept only for metrics are not counted.
 class FlopCounter {
  public:
   // Books to `p`, or to the phase of the innermost FlopPhaseScope alive on
@@ -38,11 +43,15 @@ class FlopCounter {
   double Get(FlopPhase p) const { return c_[static_cast<int>(p)].load(); }
   double Total() const;
   void Set(FlopPhase p, double v) { c_[static_cast<int>(p)].store(v); }
+  void AddOracleCalls(int64_t n) { oracle_calls_.fetch_add(n); }
+  int64_t OracleCalls() const { return oracle_calls_.load(); }
+  void SetOracleCalls(int64_t n) { oracle_calls_.store(n); }
 
  private:
   friend class FlopPhaseScope;
   std::atomic<double> c_[static_cast<int>(FlopPhase::kCount)]{};
   std::atomic<int> scope_{-1};
+  std::atomic<int64_t> oracle_calls_{0};
 };
 
 // While alive, every FLOP added to `counter` is booked to `phase`, whatever

@@ -78,6 +78,51 @@ bool HasProxy(const ArmRecords& a) {
   return false;
 }
 
+// Updates per rollout batch (epochs x minibatches) of a policy-gradient arm; 0 otherwise.
+int UpdatesPerBatch(const Arm& arm) {
+  if (arm.has_grpo()) return arm.grpo().epochs() * arm.grpo().minibatches();
+  if (arm.has_prm_rl()) return arm.prm_rl().grpo().epochs() * arm.prm_rl().grpo().minibatches();
+  if (arm.has_ppo()) return arm.ppo().epochs() * arm.ppo().minibatches();
+  return 0;
+}
+
+// The clipped surrogate at work: with one update per rollout batch the ratio
+// is exactly 1 and clipping never acts (the surrogate is REINFORCE with a
+// baseline); with several, the later updates are off-policy and clipping
+// bounds them.
+std::string PolicyUpdateSection(const ReportInput& in) {
+  std::ostringstream md;
+  bool any = false;
+  for (const ArmRecords& a : in.arms) {
+    if (UpdatesPerBatch(*a.arm) == 0) continue;
+    if (!any)
+      md << "\n## Policy updates: is the clip active?\n\n| arm | updates per rollout batch (epochs x minibatches) | "
+            "tokens with the ratio outside the clip range %, first → last tenth of steps | gradient cut below / "
+            "above %, last tenth |\n"
+            "|---|---|---|---|\n";
+    any = true;
+    auto win = [&](bool last, auto f) {
+      return OverRuns(a.runs, [&](const RunRecords& r) {
+        std::vector<const MetricsLine*> steps;
+        for (const MetricsLine& m : r.lines)
+          if (m.has_clip_region_frac()) steps.push_back(&m);
+        return WindowMean(steps, last, f);
+      });
+    };
+    auto region = [](const MetricsLine* m) { return m->clip_region_frac(); };
+    md << "| " << a.arm->name() << " | " << UpdatesPerBatch(*a.arm) << " | " << FmtOr(win(false, region), 100, 2)
+       << " → " << FmtOr(win(true, region), 100, 2) << " | "
+       << FmtOr(win(true, [](const MetricsLine* m) { return m->clip_low_frac(); }), 100, 2) << " / "
+       << FmtOr(win(true, [](const MetricsLine* m) { return m->clip_high_frac(); }), 100, 2) << " |\n";
+  }
+  if (any)
+    md << "\nShares of trained tokens: the probability ratio outside [1 - clip, 1 + clip], and the clip "
+          "cutting the gradient (ratio below the range with a negative advantage, above it with a positive "
+          "one). With one update per rollout batch the ratio is exactly 1 and the surrogate is REINFORCE with "
+          "a baseline; R1 split each rollout batch into 16 minibatches.\n";
+  return md.str();
+}
+
 // Which commit and machine made the base evaluation and each run (from their
 // done.json), grouped.
 std::string ProvenanceSection(const std::string& dir, const ReportInput& in) {
@@ -296,11 +341,11 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
   std::ostringstream md, csv;
   md << "| arm | seeds | pass@1 % | maj@" << n << " % | pass@" << n << " % | format % | length | reflective/1k"
      << (languages ? " | language % " : " ") << (any_learned ? "| proxy − true " : "")
-     << "| FLOPs | wall s |\n|---|---|---|---|---|---|---|---|" << (languages ? "---|" : "")
-     << (any_learned ? "---|" : "") << "---|---|\n";
+     << "| FLOPs | oracle calls | wall s |\n|---|---|---|---|---|---|---|---|" << (languages ? "---|" : "")
+     << (any_learned ? "---|" : "") << "---|---|---|\n";
   csv << "arm,seeds,pass1,pass1_ci,maj,maj_ci,pass_n,pass_n_ci,format_rate,format_rate_ci,mean_length,"
          "mean_length_ci,reflect_per_1k,reflect_per_1k_ci,flops,wall_s,language,language_ci,proxy,proxy_ci,"
-         "proxy_gap,proxy_gap_ci,steps_mean,repeated_step_rate,no_answer_rate\n";
+         "proxy_gap,proxy_gap_ci,steps_mean,repeated_step_rate,no_answer_rate,oracle_calls\n";
   // One row: the base (`runs` empty, `only` its eval) or an arm's runs.
   auto row = [&](const std::string& name, const std::vector<RunRecords>& runs, const Point* only, bool is_learned) {
     std::vector<Point> finals;
@@ -320,6 +365,10 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
     const MeanCi lang = get([](const Point& p) { return p.language; });
     const MeanCi flops = only ? MeanCi{} : OverRuns(runs, [](const RunRecords& r) { return r.done.flops(); });
     const MeanCi wall = only ? MeanCi{} : OverRuns(runs, [](const RunRecords& r) { return r.done.wall_s(); });
+    // Absent (NaN) in runs recorded before oracle calls were counted.
+    const MeanCi oracle = only ? MeanWithCi({0.0}) : OverRuns(runs, [](const RunRecords& r) {
+      return r.done.has_oracle_calls() ? static_cast<double>(r.done.oracle_calls()) : std::nan("");
+    });
     // The proxy and its gap to the truth over the last tenth of training.
     MeanCi proxy, gap;
     if (is_learned) {
@@ -336,7 +385,8 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
     md << "| " << name << " | " << finals.size() << " | " << Fmt(pass1, 100, 1) << " | " << Fmt(maj, 100, 1)
        << " | " << Fmt(pn, 100, 1) << " | " << Fmt(fmt, 100, 1) << " | " << Fmt(len, 1, 1) << " | "
        << Fmt(refl, 1, 2) << (languages ? " | " + Fmt(lang, 100, 1) : "")
-       << (any_learned ? " | " + FmtOr(gap, 1, 3) : "") << " | " << FmtSci(flops) << " | " << Fmt(wall, 1, 0)
+       << (any_learned ? " | " + FmtOr(gap, 1, 3) : "") << " | " << FmtSci(flops) << " | " << FmtSciOr(oracle)
+       << " | " << Fmt(wall, 1, 0)
        << " |\n";
     auto cell = [](const MeanCi& m, bool half) {
       if (m.n == 0) return std::string();
@@ -350,7 +400,8 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
                   name.c_str(), finals.size(), pass1.mean, pass1.half, maj.mean, maj.half, pn.mean, pn.half, fmt.mean,
                   fmt.half, len.mean, len.half, refl.mean, refl.half, flops.mean, wall.mean, lang.mean, lang.half);
     csv << buf << cell(proxy, false) << "," << cell(proxy, true) << "," << cell(gap, false) << "," << cell(gap, true)
-        << "," << cell(steps, false) << "," << cell(rep, false) << "," << cell(noans, false) << "\n";
+        << "," << cell(steps, false) << "," << cell(rep, false) << "," << cell(noans, false) << ","
+        << (oracle.n == 0 ? std::string() : std::to_string(std::llround(oracle.mean))) << "\n";
   };
   const Point base = ParseEval(in.base, n);
   row("base", {}, &base, false);
@@ -362,8 +413,10 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
      << (any_learned ? ", including every cost of a learned reward. proxy − true: the learned reward minus the "
                        "verifier's accuracy on the same training samples, last tenth of the steps"
                      : "")
-     << ".\n";
-  md << ReportSections(in) << ProvenanceSection(dir, in);
+     << ". Oracle calls: verdicts against the gold answer (or the exact per-step truth) the arm's training "
+        "used, per run: one per rule-rewarded sample, per Monte Carlo or labelled completion, per line a "
+        "search verifies ('-': not recorded).\n";
+  md << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
   WriteFileAtomic(dir + "/summary.md", "# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n");
   WriteFileAtomic(dir + "/summary.csv", csv.str());
   WritePlots(dir, in, n);
@@ -401,7 +454,10 @@ std::string MergeTables(const std::vector<std::string>& dirs, bool csv) {
   };
   line(cols);
   if (!csv) line(std::vector<std::string>(cols.size(), "---"));
-  for (const auto& r : rows) line(r);
+  for (auto& r : rows) {
+    r.resize(cols.size());  // getline drops a trailing empty cell
+    line(r);
+  }
   return out.str();
 }
 

@@ -376,6 +376,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
           R1_CHECK(f, "FlopsByPhase lacks a FLOP phase");
           phases->GetReflection()->SetDouble(phases, f, flops.Get(static_cast<FlopPhase>(ph)));
         }
+        d.set_oracle_calls(flops.OracleCalls());
         d.set_flop_budget(arm.flop_budget());
         d.set_wall_s(wall);
         d.set_checkpoint(ckpt);

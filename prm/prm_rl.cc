@@ -151,6 +151,8 @@ void LearnedReward::Score(Rollouts& ro) {
   }
 }
 
+bool LearnedReward::UsesRuleReward() const { return cfg_.rule_weight() > 0; }
+
 void LearnedReward::Metrics(const Rollouts& ro, MetricsLine* m) {
   const Tokenizer& tok = Tokenizer::Get();
   Degeneration degen;

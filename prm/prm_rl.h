@@ -31,6 +31,7 @@ class LearnedReward : public RewardSource {
   LearnedReward(const PrmRlConfig& cfg, Transformer rm, FlopCounter* flops);
   void Score(Rollouts& ro) override;
   void Metrics(const Rollouts& ro, MetricsLine* m) override;
+  bool UsesRuleReward() const override;
 
  private:
   PrmRlConfig cfg_;

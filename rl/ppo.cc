@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <utility>
 
 #include "error.h"
 #include "progress.h"
@@ -12,6 +13,7 @@
 #include "config.h"
 #include "optim.h"
 #include "policy_update.h"
+#include "records.h"
 #include "strategy.h"
 
 namespace r1lab {
@@ -65,6 +67,7 @@ MetricsLine PpoTrainer::Step(int64_t step, std::string* note) {
   const uint64_t seed = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
   const Rollouts ro = SampleRollouts(policy_, task_, rng_, cfg_.prompts_per_step(), 1, cfg_.sampling(), seed, reward_,
                                      flops_);
+  if (flops_) flops_->AddOracleCalls(static_cast<int64_t>(ro.gens.size()));  // the rule reward's verdicts
   const auto t_train0 = Clock::now();
   CriticStats cs(cfg_.value_error_bins());
   std::vector<MiniBatch> mbs = BuildMinibatches(ro, &cs);
@@ -83,6 +86,8 @@ MetricsLine PpoTrainer::Step(int64_t step, std::string* note) {
   m.set_clip_region_frac(u.clip / u.updates);
   m.set_explained_variance(ev);
   for (double e : cs.ErrorByPosition()) m.add_value_error_by_position(e);
+  for (double e : cs.SquaredErrorByPosition()) m.add_value_mse_by_position(e);
+  for (double e : cs.ConstantSquaredErrorByPosition()) m.add_value_mse_constant_by_position(e);
   m.set_memory_policy_mb(TrainingStateBytes(policy_) / (1 << 20));
   m.set_memory_critic_mb(TrainingStateBytes(critic_) / (1 << 20));
   m.set_memory_ref_mb(ref_ ? TrainingStateBytes(*ref_) / 3 / (1 << 20) : 0.0);
@@ -113,6 +118,100 @@ std::vector<double> PpoTrainer::CriticStats::ErrorByPosition() const {
   std::vector<double> err(bin_err.size());
   for (size_t b = 0; b < err.size(); ++b) err[b] = bin_n[b] > 0 ? bin_err[b] / bin_n[b] : 0;
   return err;
+}
+
+std::vector<double> PpoTrainer::CriticStats::SquaredErrorByPosition() const {
+  std::vector<double> err(bin_sq_err.size());
+  for (size_t b = 0; b < err.size(); ++b) err[b] = bin_n[b] > 0 ? bin_sq_err[b] / bin_n[b] : 0;
+  return err;
+}
+
+std::vector<double> PpoTrainer::CriticStats::ConstantSquaredErrorByPosition() const {
+  std::vector<double> err(bin_returns.size(), 0.0);
+  for (size_t b = 0; b < err.size(); ++b) {
+    const std::vector<double>& g = bin_returns[b];
+    if (g.empty()) continue;
+    const double n = static_cast<double>(g.size());
+    const double mean = std::accumulate(g.begin(), g.end(), 0.0) / n;
+    for (double x : g) err[b] += (x - mean) * (x - mean) / n;
+  }
+  return err;
+}
+
+std::pair<TokenBatch, torch::Tensor> PpoTrainer::ReturnTargets(const Rollouts& ro) const {
+  std::vector<int> rows(static_cast<size_t>(ro.size()));
+  std::iota(rows.begin(), rows.end(), 0);
+  TokenBatch b = RolloutBatch(ro, rows, cfg_.mask_truncated());
+  torch::Tensor ret = torch::zeros(b.loss_mask.sizes(), torch::kFloat);
+  auto ra = ret.accessor<float, 2>();
+  for (int r = 0; r < ro.size(); ++r) {
+    const int64_t first = static_cast<int64_t>(ro.prompts[r].size()) - 1;
+    const int64_t n = static_cast<int64_t>(ro.gens[r].tokens.size());
+    for (int64_t k = 0; k < n; ++k)
+      ra[r][first + k] = static_cast<float>(ro.rewards[r].total * std::pow(cfg_.gamma(), static_cast<double>(n - 1 - k)));
+  }
+  return {std::move(b), ret.to(b.loss_mask.device())};
+}
+
+PpoTrainer::HeldoutError PpoTrainer::CriticError(const Rollouts& ro) {
+  torch::NoGradGuard ng;
+  critic_->eval();
+  const auto [b, ret] = ReturnTargets(ro);
+  const torch::Tensor mask = b.loss_mask.to(torch::kDouble).cpu();
+  const torch::Tensor target = ret.to(torch::kDouble).cpu();
+  const torch::Tensor v = critic_->forward(b.tokens).values.narrow(1, 0, ret.size(1)).to(torch::kDouble).cpu();
+  const double n = std::max(1.0, mask.sum().item<double>());
+  HeldoutError h;
+  h.mean_target = (target * mask).sum().item<double>() / n;
+  h.mean_prediction = (v * mask).sum().item<double>() / n;
+  h.mse = ((v - target).pow(2) * mask).sum().item<double>() / n;
+  h.mse_constant = ((target - h.mean_target).pow(2) * mask).sum().item<double>() / n;
+  return h;
+}
+
+CriticWarmup PpoTrainer::WarmUpCritic() {
+  CriticWarmup w;
+  const int batches = cfg_.critic_warmup_batches(), P = cfg_.prompts_per_step();
+  if (batches == 0) return w;
+  // One more batch on its own problems and seed, never trained on: a
+  // measurement, so not charged.
+  Rng held_rng(SplitMix64(seed_ ^ 0xc1a1ULL));
+  const Rollouts held = SampleRollouts(policy_, task_, held_rng, P, 1, cfg_.sampling(), SplitMix64(seed_ ^ 0xc1a2ULL),
+                                       reward_, nullptr);
+  const HeldoutError start = CriticError(held);
+  std::vector<std::pair<TokenBatch, torch::Tensor>> data;
+  for (int i = 0; i < batches; ++i) {
+    const uint64_t seed = SplitMix64(seed_ ^ SplitMix64(0xc1a3ULL + static_cast<uint64_t>(i)));
+    const Rollouts ro = SampleRollouts(policy_, task_, rng_, P, 1, cfg_.sampling(), seed, reward_, flops_);
+    flops_->AddOracleCalls(static_cast<int64_t>(ro.size()));
+    for (const Generation& g : ro.gens) tokens_generated_ += static_cast<int64_t>(g.tokens.size());
+    data.push_back(ReturnTargets(ro));
+  }
+  const ModelConfig& cc = critic_->config();
+  const int V = critic_->vocab_size();
+  critic_->train();
+  SetLr(*critic_optimizer_, cfg_.critic_optim().lr());
+  for (int e = 0; e < cfg_.critic_warmup_epochs(); ++e)
+    for (const auto& [b, ret] : data) {
+      critic_optimizer_->zero_grad();
+      const torch::Tensor v = critic_->forward(b.tokens).values.narrow(1, 0, ret.size(1));
+      const torch::Tensor loss = 0.5 * AggregateLoss((v - ret).pow(2), b.loss_mask, TOKEN_MEAN, 1);
+      loss.backward();
+      if (cfg_.critic_optim().grad_clip() > 0)
+        torch::nn::utils::clip_grad_norm_(critic_->parameters(), cfg_.critic_optim().grad_clip());
+      critic_optimizer_->step();
+      for (int64_t L : b.lengths) flops_->Add(FlopPhase::kTrain, 3 * ForwardFlopsSequence(cc, V, L));
+      w.set_updates(w.updates() + 1);
+    }
+  const HeldoutError end = CriticError(held);
+  w.set_rollouts(batches * P);
+  w.set_mse_start(start.mse);
+  w.set_mse_end(end.mse);
+  w.set_mse_constant(end.mse_constant);
+  w.set_mean_target(end.mean_target);
+  w.set_mean_prediction_start(start.mean_prediction);
+  w.set_mean_prediction_end(end.mean_prediction);
+  return w;
 }
 
 // Per minibatch: old log-probs, the critic's values and the reference's
@@ -194,7 +293,9 @@ void PpoTrainer::CriticStats::AddRealised(const std::vector<double>& rew, const 
     g = rew[k] + gamma * g;
     const int b = std::min<int>(bins - 1, static_cast<int>(bins * k / n));
     bin_err[b] += std::abs(v[k] - g);
+    bin_sq_err[b] += (v[k] - g) * (v[k] - g);
     bin_n[b] += 1;
+    bin_returns[b].push_back(g);
     returns.push_back(g);
     values.push_back(v[k]);
   }
@@ -280,6 +381,16 @@ class PpoStrategy : public Strategy {
     if (trainer.reference()) loop.parts.push_back({"ref", trainer.reference(), nullptr});
     loop.tokens = trainer.mutable_tokens_generated();
     loop.step = [&](int64_t step, MetricsLine* m, std::string* note) { *m = trainer.Step(step, note); };
+    if (cfg_.critic_warmup_batches() > 0)
+      loop.init = [&]() {
+        std::fprintf(stderr, "%s: warming up the critic on %d base rollouts\n", ctx.label.c_str(),
+                     cfg_.critic_warmup_batches() * cfg_.prompts_per_step());
+        MetricsLine line;
+        *line.mutable_critic_warmup() = trainer.WarmUpCritic();
+        line.set_step(0);
+        line.set_flops(ctx.flops->Total());
+        if (ctx.metrics) ctx.metrics->Write(RecordToJson(line));
+      };
     RunStrategyLoop(ctx, loop);
   }
 

@@ -10,8 +10,13 @@
 //
 // Metrics add what the report's argument against PPO needs measured: the
 // critic's explained variance, its error against the realised return at each
-// relative position of the response (binned), and the parameter + optimizer
-// memory of policy, critic and reference.
+// relative position of the response (binned; absolute and squared, the
+// squared next to the best constant's),
+// and the parameter + optimizer memory of policy, critic and reference.
+//
+// Before the first step the critic can be warmed up on the base policy's own
+// rollouts (PpoConfig.critic_warmup_batches; charged to the arm), so that a
+// failing critic is one that cannot learn, not one that never trained.
 #pragma once
 
 #include <memory>
@@ -41,6 +46,10 @@ class PpoTrainer {
  public:
   PpoTrainer(Transformer& policy, const Task& task, const PpoConfig& cfg, uint64_t seed, FlopCounter* flops);
   MetricsLine Step(int64_t step, std::string* note);
+  // The warm-up (a no-op record with 0 batches): regression of the critic on
+  // the realised returns of the current policy's rollouts, with its error on
+  // one more batch, held out and not charged, before and after.
+  CriticWarmup WarmUpCritic();
 
   torch::optim::AdamW& optimizer() { return *optimizer_; }
   torch::optim::AdamW& critic_optimizer() { return *critic_optimizer_; }
@@ -61,19 +70,31 @@ class PpoTrainer {
   // What the step measures of the critic: realised returns against its
   // values, by relative position (bins), and the KL it adds to the reward.
   struct CriticStats {
-    explicit CriticStats(int bins) : bin_err(bins, 0.0), bin_n(bins, 0.0) {}
-    std::vector<double> bin_err, bin_n;
+    explicit CriticStats(int bins) : bin_err(bins, 0.0), bin_sq_err(bins, 0.0), bin_n(bins, 0.0), bin_returns(bins) {}
+    std::vector<double> bin_err, bin_sq_err, bin_n;
+    std::vector<std::vector<double>> bin_returns;
     std::vector<double> returns, values, advantages;
     double kl_sum = 0, kl_tokens = 0;
     void AddRealised(const std::vector<double>& rewards, const std::vector<double>& values, double gamma);
     double ExplainedVariance() const;
     std::vector<double> ErrorByPosition() const;
+    std::vector<double> SquaredErrorByPosition() const;
+    // The squared error of each bin's best constant (its mean return).
+    std::vector<double> ConstantSquaredErrorByPosition() const;
   };
   struct UpdateSums {
     double pg = 0, vf = 0, entropy = 0, clip = 0;
     int updates = 0;
   };
   std::vector<MiniBatch> BuildMinibatches(const Rollouts& ro, CriticStats* cs);
+  // Rollouts as a batch with the realised return (gamma-discounted rule
+  // reward, no KL: the policy is the reference) at each completion token.
+  std::pair<TokenBatch, torch::Tensor> ReturnTargets(const Rollouts& ro) const;
+  // The critic's squared error on `ro`, the best constant's and the means.
+  struct HeldoutError {
+    double mse = 0, mse_constant = 0, mean_target = 0, mean_prediction = 0;
+  };
+  HeldoutError CriticError(const Rollouts& ro);
   void WhitenAdvantages(std::vector<MiniBatch>& mbs, const std::vector<double>& all_adv) const;
   UpdateSums Update(std::vector<MiniBatch>& mbs, double lr, double critic_lr);
 

@@ -70,6 +70,7 @@ class RftStrategy : public Strategy {
       const uint64_t seed = SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
       const Rollouts ro = SampleRollouts(*ctx.policy, *ctx.task, rng, cfg_.problems_per_step(),
                                          cfg_.samples_per_problem(), cfg_.sampling(), seed, reward, ctx.flops);
+      if (ctx.flops) ctx.flops->AddOracleCalls(static_cast<int64_t>(ro.gens.size()));  // verified to accept
       for (const Generation& g : ro.gens) tokens_generated += static_cast<int64_t>(g.tokens.size());
       const Kept kept = Accept(ro, cfg_);
       const auto t_train0 = Clock::now();

@@ -68,8 +68,12 @@ std::vector<PolicySearchEnv::Open> PolicySearchEnv::Triage(const std::vector<Lea
   std::vector<Open> open;
   for (size_t i = 0; i < leaves.size(); ++i) {
     if (!done[i]) open.push_back({i, std::move(ids[i])});
-    else if (spec_.verify_terminals) (*out)[i].value = task_.Verify(leaves[i].text, ProblemOf(leaves[i])).correct;
-    else (*out)[i].value = net_value_[i];
+    else if (spec_.verify_terminals) {
+      (*out)[i].value = task_.Verify(leaves[i].text, ProblemOf(leaves[i])).correct;
+      if (flops_) flops_->AddOracleCalls(1);
+    } else {
+      (*out)[i].value = net_value_[i];
+    }
   }
   return open;
 }
@@ -134,6 +138,7 @@ std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<LeafQuery>& lea
       const LeafQuery& q = leaves[open[k].leaf];
       rollout[k] = task_.Verify(q.text + tok.Decode(gens[k].tokens), ProblemOf(q)).correct ? 1.0 : 0.0;
     }
+    if (flops_) flops_->AddOracleCalls(static_cast<int64_t>(open.size()));
   }
   for (size_t k = 0; k < open.size(); ++k) out[open[k].leaf].value = Combine(open[k].leaf, rollout[k]);
   return out;
@@ -188,6 +193,7 @@ std::vector<LeafEval> PolicyStepEnv::Evaluate(const std::vector<LeafQuery>& leav
       if (NeedsRollouts()) {
         const std::vector<int> all(g.tokens.begin(), g.tokens.begin() + static_cast<long>(n));
         right += task_.Verify(q.text + tok.Decode(all), ProblemOf(q)).correct;
+        if (flops_) flops_->AddOracleCalls(1);
       }
     }
     for (const auto& [text, p] : children) out[leaf].children.emplace_back(text, p);

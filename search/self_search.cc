@@ -321,6 +321,7 @@ class SelfSearch {
     for (size_t i = 0; i < problems.size(); ++i) {
       const std::string& played = fs.trees[i].best;
       const bool ok = task_.Verify(played, problems[i]).correct;
+      ctx_.flops->AddOracleCalls(1);
       h.prompts.push_back(problems[i].prompt);
       h.lines.push_back(played);
       h.outcomes.push_back(ok);
@@ -330,8 +331,9 @@ class SelfSearch {
       if (best_text.empty())
         for (const Node* t : VisitedTerminals(roots[i])) {
           const std::string text = TextOf(t);
-          if (EndsWithEos(text) && task_.Verify(text, problems[i]).correct &&
-              (!best || t->visits.load() > best->visits.load())) {
+          if (!EndsWithEos(text)) continue;
+          ctx_.flops->AddOracleCalls(1);
+          if (task_.Verify(text, problems[i]).correct && (!best || t->visits.load() > best->visits.load())) {
             best = t;
             best_text = text;
           }

@@ -77,6 +77,8 @@ GrpoTrainer::Sampled GrpoTrainer::SampleGroups(int64_t step) {
       reward_source_->Score(fresh);
       fresh.t_score += SecondsSince(t0);
     }
+    if (flops_ && (!reward_source_ || reward_source_->UsesRuleReward()))
+      flops_->AddOracleCalls(static_cast<int64_t>(fresh.gens.size()));
     s.t_gen += fresh.t_generate;
     s.t_score += fresh.t_score;
     const bool last_round = s.rounds >= max_rounds;

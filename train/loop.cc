@@ -93,23 +93,26 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
   return RunLoop(spec, start, hooks);
 }
 
-// "generate train score tokens label reward_train reward_score wall_s"
-// (checkpoints written before the learned-reward phases existed end after
-// tokens; before wall times were kept, after reward_score).
+// "generate train score tokens label reward_train reward_score wall_s
+// oracle_calls" (checkpoints written before the learned-reward phases existed
+// end after tokens; before wall times were kept, after reward_score; before
+// oracle calls were counted, after wall_s).
 std::string FlopState(const FlopCounter& f, int64_t tokens, double wall_s) {
-  char buf[320];
-  std::snprintf(buf, sizeof buf, "%.17g %.17g %.17g %lld %.17g %.17g %.17g %.17g", f.Get(FlopPhase::kGenerate),
+  char buf[360];
+  std::snprintf(buf, sizeof buf, "%.17g %.17g %.17g %lld %.17g %.17g %.17g %.17g %lld", f.Get(FlopPhase::kGenerate),
                 f.Get(FlopPhase::kTrain), f.Get(FlopPhase::kScore), static_cast<long long>(tokens),
-                f.Get(FlopPhase::kLabel), f.Get(FlopPhase::kRewardTrain), f.Get(FlopPhase::kRewardScore), wall_s);
+                f.Get(FlopPhase::kLabel), f.Get(FlopPhase::kRewardTrain), f.Get(FlopPhase::kRewardScore), wall_s,
+                static_cast<long long>(f.OracleCalls()));
   return buf;
 }
 
 void RestoreFlopState(const std::string& extra, const std::string& path, FlopCounter* f, int64_t* tokens,
                       double* wall_s) {
   double g = 0, t = 0, s = 0, l = 0, r = 0, rs = 0, w = 0;
-  long long n = 0;
-  const int got = std::sscanf(extra.c_str(), "%lf %lf %lf %lld %lf %lf %lf %lf", &g, &t, &s, &n, &l, &r, &rs, &w);
-  if (got != 4 && got != 7 && got != 8) throw IoError(path + ": checkpoint lacks the run's FLOP counters");
+  long long n = 0, oracle = 0;
+  const int got =
+      std::sscanf(extra.c_str(), "%lf %lf %lf %lld %lf %lf %lf %lf %lld", &g, &t, &s, &n, &l, &r, &rs, &w, &oracle);
+  if (got != 4 && got != 7 && got != 8 && got != 9) throw IoError(path + ": checkpoint lacks the run's FLOP counters");
   *wall_s = w;
   f->Set(FlopPhase::kGenerate, g);
   f->Set(FlopPhase::kTrain, t);
@@ -117,6 +120,7 @@ void RestoreFlopState(const std::string& extra, const std::string& path, FlopCou
   f->Set(FlopPhase::kLabel, l);
   f->Set(FlopPhase::kRewardTrain, r);
   f->Set(FlopPhase::kRewardScore, rs);
+  f->SetOracleCalls(oracle);
   *tokens = n;
 }
 

@@ -42,6 +42,9 @@ RewardData BuildRewardData(Transformer& policy, const Task& task, const std::vec
     out.orm.push_back(OutcomeExample(samples.problems[i]->prompt, c, task.Verify(c, *samples.problems[i]).correct));
     jobs.push_back({samples.problems[i], c, SegmentSteps(c, spec.segmenter)});
   }
+  // The outcome of every sampled completion (the ORM's label, and a Monte
+  // Carlo PRM's label of the answer step) is one oracle call.
+  if (flops) flops->AddOracleCalls(static_cast<int64_t>(out.orm.size()));
   if (!spec.step_labels) return out;
   if (spec.truth_labels && !out.has_truth)
     throw ConfigError("reward_model.step_labels: TRUTH needs a task with per-step ground truth (arith); task '" +
@@ -70,6 +73,13 @@ RewardData BuildRewardData(Transformer& policy, const Task& task, const std::vec
     out.prm.push_back(std::move(e));
   }
   if (out.prm.empty()) throw InputError("reward model: none of the sampled completions has a step to label");
+  if (flops) {  // each step before the answer: n verified completions (Monte Carlo) or one exact judgement
+    int64_t calls = 0;
+    for (const LabelJob& job : jobs)
+      if (!job.steps.empty())
+        calls += static_cast<int64_t>(job.steps.size() - 1) * (spec.truth_labels ? 1 : spec.label_n);
+    flops->AddOracleCalls(calls);
+  }
   return out;
 }
 

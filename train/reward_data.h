@@ -39,7 +39,8 @@ struct RewardDataSpec {
 
 // One completion per problem from `policy`, then labels. ConfigError if
 // truth labels are asked of a task without per-step truth. Sampling and
-// labelling FLOPs go to `flops` (phase kGenerate of that counter).
+// labelling FLOPs go to `flops` (phase kGenerate of that counter), and so do
+// the oracle calls the labels took (core/flops.h).
 RewardData BuildRewardData(Transformer& policy, const Task& task, const std::vector<Problem>& problems,
                            const RewardDataSpec& spec, FlopCounter* flops);
 

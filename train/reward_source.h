@@ -22,6 +22,9 @@ class RewardSource {
   virtual void Score(Rollouts& ro) = 0;
   // Metrics of the step's final rollouts.
   virtual void Metrics(const Rollouts& ro, MetricsLine* m) = 0;
+  // Whether the rewards learned from still include the rule reward (and so
+  // its gold-based verdicts: oracle calls, core/flops.h).
+  virtual bool UsesRuleReward() const = 0;
 };
 
 }  // namespace r1lab

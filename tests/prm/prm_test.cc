@@ -99,6 +99,29 @@ PrmRlConfig SmallPrmRl(const std::string& extra) {
       "reward_model { label_traces: 24 label_n: 2 train_steps: 6 batch_size: 8 } shift_problems: 4 " + extra);
 }
 
+// Labelling asks the verifier once per sampled completion (its outcome) and,
+// for Monte Carlo labels, n times per step before the answer; truth labels
+// judge each of those steps once.
+TEST(RewardData, CountsItsOracleCalls) {
+  ArithTask task(testing::TinyBaseTask());
+  Transformer m = testing::CopyOfTinyBase();
+  std::vector<Problem> problems;
+  Rng rng(3);
+  for (int i = 0; i < 6; ++i) problems.push_back(task.SampleTrain(rng));
+  for (bool truth : {false, true}) {
+    RewardDataSpec spec;
+    spec.label_n = 3;
+    spec.truth_labels = truth;
+    spec.sampling.set_max_new_tokens(40);
+    FlopCounter flops;
+    const RewardData data = BuildRewardData(m, task, problems, spec, &flops);
+    int64_t expected = static_cast<int64_t>(data.orm.size());
+    for (const PrmExample& e : data.prm) expected += static_cast<int64_t>(e.steps.size() - 1) * (truth ? 1 : 3);
+    EXPECT_EQ(flops.OracleCalls(), expected) << (truth ? "truth" : "Monte Carlo");
+    EXPECT_GT(flops.OracleCalls(), static_cast<int64_t>(data.orm.size()));
+  }
+}
+
 // With the learned reward weighted 0 and the rule reward 1, PRM-RL is GRPO:
 // the same weights step for step; the reward model's costs are charged on
 // top, and its metrics and the shift measurement are logged.
@@ -125,6 +148,20 @@ TEST(PrmRl, RuleOnlyMixIsExactlyGrpo) {
   EXPECT_GT(fb.Get(FlopPhase::kRewardScore), 0) << "scoring rollouts with the reward model";
   EXPECT_DOUBLE_EQ(fb.Get(FlopPhase::kScore), fa.Get(FlopPhase::kScore));
   EXPECT_DOUBLE_EQ(fb.Get(FlopPhase::kGenerate), fa.Get(FlopPhase::kGenerate));
+  // Oracle calls: GRPO's one rule verdict per sample, and on top the reward
+  // model's labels. With the learned reward alone the rollouts' verdicts only
+  // feed metrics: the labels are all the run asked for.
+  EXPECT_EQ(fa.OracleCalls(), 3 * 4 * 4);
+  const int64_t labels = fb.OracleCalls() - fa.OracleCalls();
+  EXPECT_GT(labels, 0);
+  {
+    Arm learned = prm;
+    *learned.mutable_prm_rl() = SmallPrmRl("learned_weight: 1 rule_weight: 0");
+    Transformer c = testing::CopyOfTinyBase();
+    FlopCounter fc;
+    RunArm(learned, 3, dir + "/c.pt", c, fc, dir + "/c.jsonl");
+    EXPECT_EQ(fc.OracleCalls(), labels);
+  }
   const auto lines = ReadLines(dir + "/b.jsonl");
   ASSERT_EQ(lines.size(), 5u);  // reward model, 3 steps, shift
   EXPECT_NE(lines[0].find("\"reward_model\""), std::string::npos);

@@ -50,6 +50,8 @@ TEST(Grpo, ResumedRunMatchesAnUninterruptedOne) {
   auto a = straight->named_parameters(), b = resumed->named_parameters();
   for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
   EXPECT_DOUBLE_EQ(f1.Total(), f2.Total());
+  EXPECT_EQ(f1.OracleCalls(), 6 * 4 * 4);  // one rule verdict per sample
+  EXPECT_EQ(f2.OracleCalls(), f1.OracleCalls());
 }
 
 TEST(Learning, GrpoRaisesHeldOutPassAt1) {
