@@ -112,8 +112,12 @@ std::string PolicyUpdateSection(const ReportInput& in) {
     auto region = [](const MetricsLine* m) { return m->clip_region_frac(); };
     md << "| " << a.arm->name() << " | " << UpdatesPerBatch(*a.arm) << " | " << FmtOr(win(false, region), 100, 2)
        << " → " << FmtOr(win(true, region), 100, 2) << " | "
-       << FmtOr(win(true, [](const MetricsLine* m) { return m->clip_low_frac(); }), 100, 2) << " / "
-       << FmtOr(win(true, [](const MetricsLine* m) { return m->clip_high_frac(); }), 100, 2) << " |\n";
+       << FmtOr(win(true, [](const MetricsLine* m) { return m->has_clip_low_frac() ? m->clip_low_frac() : NAN; }),
+                100, 2)
+       << " / "
+       << FmtOr(win(true, [](const MetricsLine* m) { return m->has_clip_high_frac() ? m->clip_high_frac() : NAN; }),
+                100, 2)
+       << " |\n";
   }
   if (any)
     md << "\nShares of trained tokens: the probability ratio outside [1 - clip, 1 + clip], and the clip "

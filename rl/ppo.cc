@@ -84,6 +84,8 @@ MetricsLine PpoTrainer::Step(int64_t step, std::string* note) {
   m.set_kl(cs.kl_tokens > 0 ? cs.kl_sum / cs.kl_tokens : 0);
   m.set_entropy(u.entropy / u.updates);
   m.set_clip_region_frac(u.clip / u.updates);
+  m.set_clip_low_frac(u.clip_low / u.updates);
+  m.set_clip_high_frac(u.clip_high / u.updates);
   m.set_explained_variance(ev);
   for (double e : cs.ErrorByPosition()) m.add_value_error_by_position(e);
   for (double e : cs.SquaredErrorByPosition()) m.add_value_mse_by_position(e);
@@ -358,6 +360,8 @@ PpoTrainer::UpdateSums PpoTrainer::Update(std::vector<MiniBatch>& mbs, double lr
       u.pg += r.stats.pg_loss;
       u.entropy += r.stats.entropy;
       u.clip += r.stats.clip_region_frac;
+      u.clip_low += r.stats.clip_low_frac;
+      u.clip_high += r.stats.clip_high_frac;
       u.vf += vf_loss.item<double>();
       ++u.updates;
     }

@@ -83,7 +83,7 @@ class PpoTrainer {
     std::vector<double> ConstantSquaredErrorByPosition() const;
   };
   struct UpdateSums {
-    double pg = 0, vf = 0, entropy = 0, clip = 0;
+    double pg = 0, vf = 0, entropy = 0, clip = 0, clip_low = 0, clip_high = 0;
     int updates = 0;
   };
   std::vector<MiniBatch> BuildMinibatches(const Rollouts& ro, CriticStats* cs);
