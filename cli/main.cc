@@ -65,7 +65,9 @@ commands:
                                       against sampling at the same FLOPs; a row per (S, C);
                                       FILE: the first problem's tree as Graphviz DOT; M > 0:
                                       leaf values from a value network trained on M of the
-                                      policy's samples (no gold); any other tree setting
+                                      policy's samples (no gold); Q: an absolute first-play
+                                      value (default: the parent's value minus
+                                      search.fpu_reduction, KataGo); any other tree setting
                                       with --set search.FIELD=VALUE (SearchConfig), e.g.
                                       --set search.c_puct=2.5 --set search.dirichlet_alpha=0.3
   report DIR                          rewrite DIR's summary and plots from its run files
@@ -384,7 +386,10 @@ int CmdSearch(int argc, char** argv) {
   SearchCmdSpec spec;
   // The flags are aliases of SearchConfig fields, applied before --set.
   if (a.has("leaf-batch")) spec.search.set_leaf_batch(ParseInt("leaf-batch", a.Get("leaf-batch"), 1, 4096));
-  if (a.has("first-play")) spec.search.set_first_play(ParseDouble("first-play", a.Get("first-play"), 0, 1));
+  if (a.has("first-play")) {  // an absolute first-play value replaces the parent-relative one
+    spec.search.set_first_play(ParseDouble("first-play", a.Get("first-play"), 0, 1));
+    spec.search.set_first_play_relative(false);
+  }
   if (a.has("uct")) spec.search.set_uct(true);
   if (a.has("steps")) spec.search.set_nodes(STEP_NODES);
   for (const std::string& s : search_sets) ApplyOverride(s.substr(7), "--set search", &spec.search);

@@ -42,10 +42,6 @@ std::vector<std::vector<double>> ScoreCompletions(Transformer& rm, const PrmRlCo
   return out;
 }
 
-double ProxyOf(const std::vector<double>& scores, const PrmRlConfig& cfg, Aggregation how) {
-  if (scores.empty()) return 0;
-  return cfg.reward_model().kind() == ORM ? scores[0] : Aggregate(scores, how);
-}
 
 // The reward model against the truth on samples of one model (for the
 // distribution-shift measurement).
@@ -63,8 +59,9 @@ RewardOnSamples RewardOnSamplesOf(Transformer& sampler, Transformer& rm, const P
   double hits = 0, acc = 0, mean = 0;
   const bool truth = task.LineWrong("1+1=2").has_value() && cfg.reward_model().kind() == PRM;
   for (size_t i = 0; i < s.completions.size(); ++i) {
-    const bool c = task.Verify(s.completions[i], *s.problems[i]).correct;
-    const double p = ProxyOf(scores[i], cfg, how);
+    const Verdict v = task.Verify(s.completions[i], *s.problems[i]);
+    const bool c = v.correct;
+    const double p = ProxyOf(scores[i], v.error.empty(), cfg, how);
     proxy.push_back(p);
     correct.push_back(c);
     acc += c;
@@ -100,6 +97,11 @@ LearnedReward::LearnedReward(const PrmRlConfig& cfg, Transformer rm, FlopCounter
     throw ConfigError("prm_rl.dense: dense process rewards need reward_model.kind PRM (an ORM has one score)");
 }
 
+double ProxyOf(const std::vector<double>& scores, bool has_answer, const PrmRlConfig& cfg, Aggregation how) {
+  if (scores.empty() || (cfg.answer_required() && !has_answer)) return 0;
+  return cfg.reward_model().kind() == ORM ? scores[0] : Aggregate(scores, how);
+}
+
 void LearnedReward::Score(Rollouts& ro) {
   const Tokenizer& tok = Tokenizer::Get();
   const int N = ro.size(), G = ro.group_size;
@@ -112,7 +114,11 @@ void LearnedReward::Score(Rollouts& ro) {
   const double lw = cfg_.learned_weight(), rw = cfg_.rule_weight();
   const std::vector<double> rule = ro.totals();
   ro.proxy.assign(static_cast<size_t>(N), 0.0);
-  for (int k = 0; k < N; ++k) ro.proxy[static_cast<size_t>(k)] = ProxyOf(scores[static_cast<size_t>(k)], cfg_, aggregation_);
+  // Whether each response has a final answer the task could extract (the
+  // rollout's verdict: extraction is a format check, no gold involved).
+  auto answered = [&](int k) { return ro.rewards[static_cast<size_t>(k)].verdict.error.empty(); };
+  for (int k = 0; k < N; ++k)
+    ro.proxy[static_cast<size_t>(k)] = ProxyOf(scores[static_cast<size_t>(k)], answered(k), cfg_, aggregation_);
   if (!cfg_.dense()) {
     for (int k = 0; k < N; ++k) ro.rewards[static_cast<size_t>(k)].total = lw * ro.proxy[static_cast<size_t>(k)] + rw * rule[static_cast<size_t>(k)];
     return;
@@ -125,8 +131,9 @@ void LearnedReward::Score(Rollouts& ro) {
     StepRewards& s = steps[static_cast<size_t>(k)];
     const auto& toks = ro.gens[static_cast<size_t>(k)].tokens;
     s.length = static_cast<int>(toks.size());
-    const auto& sc = scores[static_cast<size_t>(k)];
+    std::vector<double> sc = scores[static_cast<size_t>(k)];
     if (sc.empty()) continue;
+    if (cfg_.answer_required() && !answered(k)) std::fill(sc.begin(), sc.end(), 0.0);  // every step scores 0
     const std::vector<Segment> segs = SegmentSteps(completions[static_cast<size_t>(k)], segmenter_);
     const std::vector<int> ends = StepEndTokenIndex(toks, segs);
     for (size_t q = 0; q < ends.size() && q < sc.size(); ++q) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "flops.h"
 #include "grpo_trainer.h"
@@ -40,6 +41,13 @@ class LearnedReward : public RewardSource {
   SegmenterSpec segmenter_;
   Aggregation aggregation_;
 };
+
+// The learned reward of one response from its reward model's scores (per
+// step for a PRM, one for an ORM): 0 when nothing was scored (a response
+// with no step), and 0 when cfg.answer_required() and the response has no
+// final answer the task can extract; else the ORM's score or the steps'
+// aggregate (`how`).
+double ProxyOf(const std::vector<double>& scores, bool has_answer, const PrmRlConfig& cfg, Aggregation how);
 
 void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx);
 

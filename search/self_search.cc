@@ -137,6 +137,8 @@ SearchParams SearchParamsFrom(const SearchConfig& cfg, uint64_t noise_seed) {
   p.c_uct = cfg.c_uct();
   p.max_children = cfg.max_children();
   p.first_play = cfg.first_play();
+  p.first_play_relative = cfg.first_play_relative();
+  p.fpu_reduction = cfg.fpu_reduction();
   p.dirichlet_alpha = cfg.dirichlet_alpha();
   p.dirichlet_fraction = cfg.dirichlet_fraction();
   p.noise_seed = noise_seed;

@@ -18,6 +18,13 @@ double Node::Q(double first_play) const {
 int SelectChild(const Node& parent, const SearchParams& p) {
   if (parent.children.empty()) throw InternalError("SelectChild: the node has no children");
   const double n_parent = std::max(1, parent.N());
+  double first_play = p.first_play;
+  if (p.first_play_relative && parent.N() > 0) {
+    double visited_prior = 0;
+    for (const auto& c : parent.children)
+      if (c->N() > 0) visited_prior += c->prior;
+    first_play = parent.Q(p.first_play) - p.fpu_reduction * std::sqrt(visited_prior);
+  }
   int best = 0;
   double best_score = -1e300;
   for (size_t i = 0; i < parent.children.size(); ++i) {
@@ -26,9 +33,9 @@ int SelectChild(const Node& parent, const SearchParams& p) {
     double score;
     if (p.uct) {
       if (n == 0) return static_cast<int>(i);
-      score = c.Q(p.first_play) + p.c_uct * std::sqrt(std::log(n_parent) / n);
+      score = c.Q(first_play) + p.c_uct * std::sqrt(std::log(n_parent) / n);
     } else {
-      score = c.Q(p.first_play) + p.c_puct * c.prior * std::sqrt(n_parent) / (1.0 + n);
+      score = c.Q(first_play) + p.c_puct * c.prior * std::sqrt(n_parent) / (1.0 + n);
     }
     if (score > best_score) {
       best_score = score;

@@ -23,7 +23,12 @@ struct SearchParams {
   double c_puct = 1.5;
   double c_uct = 1.414;
   int max_children = 4;      // the extension limit: children kept per node, by prior
-  double first_play = 0.5;   // Q of an unvisited child (PUCT)
+  double first_play = 0.5;   // Q of an unvisited child (PUCT), when not relative
+  // KataGo's FPU reduction: an unvisited child's Q is the parent's Q minus
+  // fpu_reduction * sqrt(prior mass of the visited children); first_play
+  // while the parent itself is unvisited.
+  bool first_play_relative = true;
+  double fpu_reduction = 0.1;
   int virtual_loss = 1;      // visits of value 0 added per pending descent
   // Root exploration noise (AlphaZero): each searched root's priors become
   // (1 - fraction) P + fraction Dir(alpha). alpha 0 = none.
@@ -50,7 +55,8 @@ struct Node {
 };
 
 // Index of the child to descend into (highest score; ties to the first).
-// PUCT: Q + c_puct * P * sqrt(N_parent) / (1 + N_child).
+// PUCT: Q + c_puct * P * sqrt(N_parent) / (1 + N_child), an unvisited
+// child's Q its first-play value (SearchParams).
 // UCT: an unvisited child first, else Q + c_uct * sqrt(ln N_parent / N_child).
 int SelectChild(const Node& parent, const SearchParams& p);
 

@@ -213,6 +213,7 @@ TEST(PrmRl, DenseAdvantagesFollowTheStepEnds) {
     StepRewards s;
     s.length = static_cast<int>(ro.gens[k].tokens.size());
     s.rewards = ScoreSteps(rm, {e})[0];
+    if (!ro.rewards[k].verdict.error.empty()) s.rewards.assign(s.rewards.size(), 0.0);  // answer_required
     const int64_t P = 1 + static_cast<int64_t>(tok.Encode(prompt).size());
     for (int64_t pos : StepEndPositions(prompt, c, e.steps)) s.end_tokens.push_back(static_cast<int>(pos - P));
     steps.push_back(s);
@@ -226,6 +227,51 @@ TEST(PrmRl, DenseAdvantagesFollowTheStepEnds) {
       EXPECT_NEAR(ro.token_advantages[k][j], 2 * process[k][j] + 0.5 * outcome[k], 1e-4) << k << " " << j;
   }
   EXPECT_THROW(LearnedReward(SmallPrmRl("dense: true reward_model { kind: ORM }"), rm, &flops), ConfigError);
+}
+
+// A response that never answers scores 0 however its steps are judged (the
+// default), and so does one with no step at all (by hand: a decoded
+// completion always holds its stop token, so it has a step); with
+// answer_required off its steps aggregate like any other response's.
+TEST(PrmRl, AResponseWithoutAnAnswerScoresZero) {
+  ArithTask task(testing::TinyBaseTask());
+  PrmRlConfig cfg = SmallPrmRl("");
+  Transformer policy = testing::CopyOfTinyBase();
+  Transformer rm = MakeModel([] { ModelConfig c = testing::TinyBase()->config(); c.set_prm_head(true); return c; }(),
+                             testing::TinyBase()->vocab_size());
+  FlopCounter flops;
+  Rng rng(3);
+  RewardChain chain(cfg.grpo().reward(), 40);
+  Rollouts ro = SampleRollouts(policy, task, rng, 2, 2, cfg.grpo().sampling(), 5, chain, &flops);
+  const Tokenizer& tok = Tokenizer::Get();
+  const std::vector<std::string> texts = {"<think>1+1=2\n2+3=5\n</think><eos>", "<eos>",
+                                          "<think>1+1=2\n</think><answer>2</answer><eos>"};
+  for (size_t k = 0; k < texts.size(); ++k) {
+    ro.gens[k].tokens = tok.Encode(texts[k]);
+    const std::string c = tok.Decode(ro.gens[k].tokens);
+    ro.rewards[k] = chain.Score({c, static_cast<int>(ro.gens[k].tokens.size()), false, "en"},
+                                task.Verify(c, ro.problems[k / 2]));
+  }
+  ASSERT_FALSE(ro.rewards[0].verdict.error.empty());
+  ASSERT_TRUE(ro.rewards[2].verdict.error.empty());
+  Rollouts lax_ro = ro;
+  LearnedReward(cfg, rm, &flops).Score(ro);
+  PrmRlConfig lax_cfg = cfg;
+  lax_cfg.set_answer_required(false);
+  LearnedReward(lax_cfg, rm, &flops).Score(lax_ro);
+  EXPECT_EQ(ro.proxy[0], 0.0);
+  EXPECT_GT(lax_ro.proxy[0], 0.0);  // the min of two sigmoids
+  // `<eos>` alone is one step to the segmenter (any non-empty text is): it
+  // escapes with its step's score unless an answer is required.
+  EXPECT_EQ(ro.proxy[1], 0.0);
+  EXPECT_GT(lax_ro.proxy[1], 0.0);
+  EXPECT_GT(ro.proxy[2], 0.0);
+  EXPECT_EQ(ro.proxy[2], lax_ro.proxy[2]);
+  // The documented aggregate, by hand.
+  EXPECT_EQ(ProxyOf({0.9, 0.4}, false, cfg, Aggregation::kMin), 0.0);
+  EXPECT_EQ(ProxyOf({0.9, 0.4}, true, cfg, Aggregation::kMin), 0.4);
+  EXPECT_EQ(ProxyOf({0.9, 0.4}, false, lax_cfg, Aggregation::kMin), 0.4);
+  EXPECT_EQ(ProxyOf({}, true, lax_cfg, Aggregation::kMin), 0.0);
 }
 
 }  // namespace

@@ -261,6 +261,8 @@ TEST(Mcts, SearchParamsDefaultsAreTheConfigDefaults) {
   EXPECT_EQ(from_config.c_uct, plain.c_uct);
   EXPECT_EQ(from_config.max_children, plain.max_children);
   EXPECT_EQ(from_config.first_play, plain.first_play);
+  EXPECT_EQ(from_config.first_play_relative, plain.first_play_relative);
+  EXPECT_EQ(from_config.fpu_reduction, plain.fpu_reduction);
   EXPECT_EQ(from_config.dirichlet_alpha, plain.dirichlet_alpha);
   EXPECT_EQ(from_config.dirichlet_fraction, plain.dirichlet_fraction);
 }

@@ -72,11 +72,37 @@ TEST(Search, UctVisitsUnvisitedFirstThenFollowsTheFormula) {
 TEST(Search, FirstPlayValueAppliesToUnvisitedChildren) {
   auto root = Root({0.5, 0.5}, {4, 0}, {1.0, 0.0});  // t0: Q .25
   SearchParams p;
+  p.first_play_relative = false;
   p.c_puct = 0;  // pure exploitation
   p.first_play = 0.0;
   EXPECT_EQ(root->children[SelectChild(*root, p)]->text, "t0");
   p.first_play = 1.0;  // optimistic: try the unvisited one
   EXPECT_EQ(root->children[SelectChild(*root, p)]->text, "t1");
+}
+
+// KataGo's FPU reduction. Parent: N 10, Q .9. t0: P .9, N 10, Q .85
+// (score .85 + 1.5 * .9 * sqrt(10) / 11 = 1.238); t1: P .1, unvisited
+// (exploration 1.5 * .1 * sqrt(10) = .474). Relative: Q(t1) = .9 - .1 *
+// sqrt(.9) = .805, score 1.279, so t1; absolute first_play .5: .974, so t0.
+TEST(Search, FirstPlayRelativeToTheParentFollowsKataGo) {
+  auto root = Root({0.9, 0.1}, {10, 0}, {8.5, 0.0});
+  root->value_sum = 9.0;
+  SearchParams p;
+  p.c_puct = 1.5;
+  ASSERT_TRUE(p.first_play_relative);  // the default
+  ASSERT_DOUBLE_EQ(p.fpu_reduction, 0.1);
+  const double s = std::sqrt(10.0);
+  const double u0 = 0.85 + 1.5 * 0.9 * s / 11, u1_rel = 0.9 - 0.1 * std::sqrt(0.9) + 1.5 * 0.1 * s,
+               u1_abs = 0.5 + 1.5 * 0.1 * s;
+  ASSERT_GT(u1_rel, u0);
+  ASSERT_LT(u1_abs, u0);
+  EXPECT_EQ(root->children[SelectChild(*root, p)]->text, "t1");
+  p.first_play_relative = false;
+  EXPECT_EQ(root->children[SelectChild(*root, p)]->text, "t0");
+  // A larger reduction makes the unvisited child pessimistic again.
+  p.first_play_relative = true;
+  p.fpu_reduction = 0.5;
+  EXPECT_EQ(root->children[SelectChild(*root, p)]->text, "t0");
 }
 
 TEST(Search, BackupAndVirtualLoss) {
