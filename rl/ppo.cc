@@ -152,7 +152,8 @@ std::pair<TokenBatch, torch::Tensor> PpoTrainer::ReturnTargets(const Rollouts& r
     for (int64_t k = 0; k < n; ++k)
       ra[r][first + k] = static_cast<float>(ro.rewards[r].total * std::pow(cfg_.gamma(), static_cast<double>(n - 1 - k)));
   }
-  return {std::move(b), ret.to(b.loss_mask.device())};
+  ret = ret.to(b.loss_mask.device());
+  return {std::move(b), ret};
 }
 
 PpoTrainer::HeldoutError PpoTrainer::CriticError(const Rollouts& ro) {

@@ -186,6 +186,14 @@ TEST(PrmRl, ResumeKeepsTheRewardModelAndMatchesAStraightRun) {
   ExpectResumeMatchesStraightRun(arm, dir, f1);
 }
 
+// A reward model of the tiny base's shape with fresh weights (its scores are
+// arbitrary but fixed: the tests below check how they are used).
+Transformer UntrainedRewardModel() {
+  ModelConfig c = testing::TinyBase()->config();
+  c.set_prm_head(true);
+  return MakeModel(c, testing::TinyBase()->vocab_size());
+}
+
 // Dense process rewards: each token's advantage is the suffix sum of the
 // group-normalised step scores (reference: ProcessAdvantages on step ends
 // found by re-encoding each step's prefix), and rule_weight adds the rule
@@ -195,8 +203,7 @@ TEST(PrmRl, DenseAdvantagesFollowTheStepEnds) {
   PrmRlConfig cfg = SmallPrmRl("dense: true rule_weight: 0.5 learned_weight: 2");
   cfg.mutable_grpo()->set_std_epsilon(0.05);  // the arm's epsilon, not the default, normalises
   Transformer policy = testing::CopyOfTinyBase();
-  Transformer rm = MakeModel([] { ModelConfig c = testing::TinyBase()->config(); c.set_prm_head(true); return c; }(),
-                             testing::TinyBase()->vocab_size());
+  Transformer rm = UntrainedRewardModel();
   FlopCounter flops;
   Rng rng(3);
   RewardChain chain(cfg.grpo().reward(), 40);
@@ -237,8 +244,7 @@ TEST(PrmRl, AResponseWithoutAnAnswerScoresZero) {
   ArithTask task(testing::TinyBaseTask());
   PrmRlConfig cfg = SmallPrmRl("");
   Transformer policy = testing::CopyOfTinyBase();
-  Transformer rm = MakeModel([] { ModelConfig c = testing::TinyBase()->config(); c.set_prm_head(true); return c; }(),
-                             testing::TinyBase()->vocab_size());
+  Transformer rm = UntrainedRewardModel();
   FlopCounter flops;
   Rng rng(3);
   RewardChain chain(cfg.grpo().reward(), 40);
