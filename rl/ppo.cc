@@ -196,13 +196,7 @@ CriticWarmup PpoTrainer::WarmUpCritic() {
   SetLr(*critic_optimizer_, cfg_.critic_optim().lr());
   for (int e = 0; e < cfg_.critic_warmup_epochs(); ++e)
     for (const auto& [b, ret] : data) {
-      critic_optimizer_->zero_grad();
-      const torch::Tensor v = critic_->forward(b.tokens).values.narrow(1, 0, ret.size(1));
-      const torch::Tensor loss = 0.5 * AggregateLoss((v - ret).pow(2), b.loss_mask, TOKEN_MEAN, 1);
-      loss.backward();
-      if (cfg_.critic_optim().grad_clip() > 0)
-        torch::nn::utils::clip_grad_norm_(critic_->parameters(), cfg_.critic_optim().grad_clip());
-      critic_optimizer_->step();
+      CriticStep(b.tokens, b.loss_mask, ret, torch::Tensor());
       for (int64_t L : b.lengths) flops_->Add(FlopPhase::kTrain, 3 * ForwardFlopsSequence(cc, V, L));
       w.set_updates(w.updates() + 1);
     }
@@ -317,6 +311,23 @@ void PpoTrainer::WhitenAdvantages(std::vector<MiniBatch>& mbs, const std::vector
     mb.advantages = (((mb.advantages - adv_mean) / adv_std) * mb.mask.to(torch::kDouble)).to(torch::kFloat);
 }
 
+double PpoTrainer::CriticStep(const torch::Tensor& tokens, const torch::Tensor& mask, const torch::Tensor& returns,
+                              const torch::Tensor& old_values) {
+  critic_optimizer_->zero_grad();
+  const torch::Tensor v = critic_->forward(tokens).values.narrow(1, 0, returns.size(1));
+  torch::Tensor vf = (v - returns).pow(2);
+  if (old_values.defined() && cfg_.value_clip() > 0) {
+    const torch::Tensor vc = old_values + (v - old_values).clamp(-cfg_.value_clip(), cfg_.value_clip());
+    vf = torch::max(vf, (vc - returns).pow(2));
+  }
+  const torch::Tensor loss = 0.5 * AggregateLoss(vf, mask, TOKEN_MEAN, 1);
+  loss.backward();
+  if (cfg_.critic_optim().grad_clip() > 0)
+    torch::nn::utils::clip_grad_norm_(critic_->parameters(), cfg_.critic_optim().grad_clip());
+  critic_optimizer_->step();
+  return loss.item<double>();
+}
+
 // Each epoch, each minibatch: the policy's clipped surrogate step, then the
 // critic's clipped value loss 0.5 * max((V - R)^2, (V_old + clip(V - V_old) - R)^2).
 PpoTrainer::UpdateSums PpoTrainer::Update(std::vector<MiniBatch>& mbs, double lr, double critic_lr) {
@@ -343,18 +354,7 @@ PpoTrainer::UpdateSums PpoTrainer::Update(std::vector<MiniBatch>& mbs, double lr
       const PolicyUpdateResult r =
           PolicyUpdate(policy_, *optimizer_, pb, lo, temperature, cfg_.optim().grad_clip(), cfg_.kl_estimator());
 
-      critic_optimizer_->zero_grad();
-      const torch::Tensor v = critic_->forward(mb.batch.tokens).values.narrow(1, 0, mb.old_lp.size(1));
-      torch::Tensor vf = (v - mb.returns).pow(2);
-      if (cfg_.value_clip() > 0) {
-        const torch::Tensor vc = mb.old_values + (v - mb.old_values).clamp(-cfg_.value_clip(), cfg_.value_clip());
-        vf = torch::max(vf, (vc - mb.returns).pow(2));
-      }
-      const torch::Tensor vf_loss = 0.5 * AggregateLoss(vf, mb.mask, TOKEN_MEAN, 1);
-      vf_loss.backward();
-      if (cfg_.critic_optim().grad_clip() > 0)
-        torch::nn::utils::clip_grad_norm_(critic_->parameters(), cfg_.critic_optim().grad_clip());
-      critic_optimizer_->step();
+      const double vf_loss = CriticStep(mb.batch.tokens, mb.mask, mb.returns, mb.old_values);
 
       for (int64_t L : mb.batch.lengths)
         flops_->Add(FlopPhase::kTrain, 3 * (ForwardFlopsSequence(mc, V, L) + ForwardFlopsSequence(cc, V, L)));
@@ -363,7 +363,7 @@ PpoTrainer::UpdateSums PpoTrainer::Update(std::vector<MiniBatch>& mbs, double lr
       u.clip += r.stats.clip_region_frac;
       u.clip_low += r.stats.clip_low_frac;
       u.clip_high += r.stats.clip_high_frac;
-      u.vf += vf_loss.item<double>();
+      u.vf += vf_loss;
       ++u.updates;
     }
   }

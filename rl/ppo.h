@@ -95,6 +95,10 @@ class PpoTrainer {
     double mse = 0, mse_constant = 0, mean_target = 0, mean_prediction = 0;
   };
   HeldoutError CriticError(const Rollouts& ro);
+  // One critic optimiser step on 0.5 (V - R)^2 over `mask`'s tokens, value-
+  // clipped around `old_values` where they are given. Returns the loss.
+  double CriticStep(const torch::Tensor& tokens, const torch::Tensor& mask, const torch::Tensor& returns,
+                    const torch::Tensor& old_values);
   void WhitenAdvantages(std::vector<MiniBatch>& mbs, const std::vector<double>& all_adv) const;
   UpdateSums Update(std::vector<MiniBatch>& mbs, double lr, double critic_lr);
 
