@@ -137,8 +137,24 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const tor
   return out;
 }
 
-torch::Tensor TransformerImpl::DecodeStep(const torch::Tensor& tokens_in, const torch::Tensor& start_in,
-                                          KvCache& cache) {
+torch::Tensor TransformerImpl::DecodeStep(const torch::Tensor& tokens, const torch::Tensor& start, KvCache& cache) {
+  torch::NoGradGuard no_grad;
+  return Linear(DecodeTrunk(tokens, start, cache), tok_emb_->weight, {});
+}
+
+ForwardOutput TransformerImpl::DecodeStepHeads(const torch::Tensor& tokens, const torch::Tensor& start,
+                                               KvCache& cache) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor h = DecodeTrunk(tokens, start, cache);
+  ForwardOutput out;
+  out.logits = Linear(h, tok_emb_->weight, {});
+  if (value_head_) out.values = value_head_->forward(h).squeeze(-1);
+  if (prm_head_) out.prm_logits = prm_head_->forward(h).squeeze(-1);
+  return out;
+}
+
+torch::Tensor TransformerImpl::DecodeTrunk(const torch::Tensor& tokens_in, const torch::Tensor& start_in,
+                                           KvCache& cache) {
   torch::NoGradGuard no_grad;
   const auto dev = device();
   const int64_t B = tokens_in.size(0), d = cfg_.d_model(), H = cfg_.n_heads(), hd = d / H;
@@ -159,7 +175,7 @@ torch::Tensor TransformerImpl::DecodeStep(const torch::Tensor& tokens_in, const 
     x = x + Linear(Gelu(Linear(b.ln2->forward(x), b.fc1->weight, b.fc1->bias)), b.fc2->weight, b.fc2->bias);
   }
   cache.len = t + 1;
-  return Linear(Heads(x), tok_emb_->weight, {});
+  return Heads(x);
 }
 
 Transformer MakeModel(const ModelConfig& cfg, int vocab_size) {

@@ -47,6 +47,8 @@ class TransformerImpl : public torch::nn::Module {
   // One decoding step for a batch at position cache.len: tokens [B] int64,
   // start [B] int64. Appends K and V, returns logits [B, V]. No autograd.
   torch::Tensor DecodeStep(const torch::Tensor& tokens, const torch::Tensor& start, KvCache& cache);
+  // The same step with every head on: logits [B, V], values and prm_logits [B].
+  ForwardOutput DecodeStepHeads(const torch::Tensor& tokens, const torch::Tensor& start, KvCache& cache);
 
   KvCache NewCache(int64_t batch, int64_t capacity) const;
 
@@ -63,6 +65,8 @@ class TransformerImpl : public torch::nn::Module {
   };
   void Init();
   torch::Tensor Heads(const torch::Tensor& x);  // final LN
+  // DecodeStep up to the final LayerNorm: [B, d].
+  torch::Tensor DecodeTrunk(const torch::Tensor& tokens, const torch::Tensor& start, KvCache& cache);
 
   ModelConfig cfg_;
   int vocab_;

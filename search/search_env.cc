@@ -14,7 +14,8 @@ namespace r1lab {
 
 PolicySearchEnv::PolicySearchEnv(Transformer policy, const Task& task, std::vector<Problem> problems,
                                  const PolicyEnvSpec& spec, FlopCounter* flops)
-    : policy_(policy), task_(task), problems_(std::move(problems)), spec_(spec), flops_(flops) {
+    : policy_(policy), task_(task), problems_(std::move(problems)), spec_(spec), flops_(flops),
+      policy_kv_(policy, spec.kv_reuse) {
   if (spec_.width < 1) throw ConfigError("search: the environment needs a width of at least 1");
   if (spec_.step_end.empty()) throw ConfigError("search.step_end: a step needs a non-empty end marker");
   if (spec_.mix < 0 || spec_.mix > 1) throw ConfigError("search: the rollout mix weight must be in [0, 1]");
@@ -22,6 +23,7 @@ PolicySearchEnv::PolicySearchEnv(Transformer policy, const Task& task, std::vect
   if (needs_net && !spec_.value) throw ConfigError("search: these leaf values need a value network");
   if (spec_.value && !spec_.value->config().prm_head())
     throw ConfigError("search: the value network needs a model with prm_head: true");
+  if (spec_.value) value_kv_ = std::make_unique<PrefixKvStore>(spec_.value, spec_.kv_reuse);
   for (const Problem& p : problems_) {
     prompts_.push_back(Tokenizer::Get().EncodePrompt(p.prompt));
     const int room = policy_->config().max_seq_len() - static_cast<int>(prompts_.back().size());
@@ -47,23 +49,11 @@ std::vector<PolicySearchEnv::Open> PolicySearchEnv::Triage(const std::vector<Lea
   for (size_t i = 0; i < leaves.size(); ++i)
     if (done[i] ? !spec_.verify_terminals : spec_.leaf_value != LeafValue::kRollout) scored.push_back(i);
   if (!scored.empty()) {
-    std::vector<std::vector<int>> prompts, rows;
-    for (size_t i : scored) {
-      prompts.push_back(Prompt(leaves[i]));
-      rows.push_back(ids[i]);
-    }
-    const TokenBatch b = BatchFromIds(prompts, rows);
-    spec_.value->eval();
-    torch::NoGradGuard no_grad;
-    const torch::Tensor logits =
-        spec_.value->forward(b.tokens.to(spec_.value->device())).prm_logits.to(torch::kCPU, torch::kFloat);
-    for (size_t k = 0; k < scored.size(); ++k) {
-      const int64_t last = b.lengths[k] - 1;
-      net_value_[scored[k]] = torch::sigmoid(logits[static_cast<int64_t>(k)][last]).item<double>();
-      if (flops_)
-        flops_->Add(FlopPhase::kScore,
-                    ForwardFlopsSequence(spec_.value->config(), spec_.value->vocab_size(), b.lengths[k]));
-    }
+    std::vector<std::vector<int>> seqs;
+    for (size_t i : scored) seqs.push_back(Sequence(leaves[i], ids[i]));
+    const torch::Tensor logits = value_kv_->Last(seqs, flops_, FlopPhase::kScore).prm_logits;
+    for (size_t k = 0; k < scored.size(); ++k)
+      net_value_[scored[k]] = torch::sigmoid(logits[static_cast<int64_t>(k)]).item<double>();
   }
   std::vector<Open> open;
   for (size_t i = 0; i < leaves.size(); ++i) {
@@ -76,6 +66,12 @@ std::vector<PolicySearchEnv::Open> PolicySearchEnv::Triage(const std::vector<Lea
     }
   }
   return open;
+}
+
+std::vector<int> PolicySearchEnv::Sequence(const LeafQuery& q, const std::vector<int>& ids) const {
+  std::vector<int> s = Prompt(q);
+  s.insert(s.end(), ids.begin(), ids.end());
+  return s;
 }
 
 double PolicySearchEnv::Combine(size_t leaf, double rollout) const {
@@ -96,22 +92,13 @@ std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<LeafQuery>& lea
   std::vector<LeafEval> out;
   const auto open = Triage(leaves, &out);
   if (open.empty()) return out;
-  std::vector<std::vector<int>> prompts, completions;
-  for (const Open& o : open) {
-    prompts.push_back(Prompt(leaves[o.leaf]));
-    completions.push_back(o.ids);
-  }
-  policy_->eval();
-  torch::NoGradGuard no_grad;
-  // Priors: one forward over every open leaf; the next-token distribution at its last position.
-  const TokenBatch b = BatchFromIds(prompts, completions);
-  const torch::Tensor logits = policy_->forward(b.tokens.to(policy_->device())).logits.to(torch::kCPU, torch::kFloat);
-  if (flops_)
-    for (int64_t len : b.lengths)
-      flops_->Add(FlopPhase::kScore, ForwardFlopsSequence(policy_->config(), policy_->vocab_size(), len));
-  const int vocab = static_cast<int>(logits.size(2));
+  // Priors: the next-token distribution at each open leaf's last position.
+  std::vector<std::vector<int>> seqs;
+  for (const Open& o : open) seqs.push_back(Sequence(leaves[o.leaf], o.ids));
+  const torch::Tensor logits = policy_kv_.Last(seqs, flops_, FlopPhase::kScore).logits.to(torch::kFloat);
+  const int vocab = static_cast<int>(logits.size(1));
   for (size_t k = 0; k < open.size(); ++k) {
-    const torch::Tensor p = torch::softmax(logits[static_cast<int64_t>(k)][b.lengths[k] - 1], -1);
+    const torch::Tensor p = torch::softmax(logits[static_cast<int64_t>(k)], -1);
     const auto top = torch::topk(p, std::min(spec_.width, vocab));
     const torch::Tensor probs = std::get<0>(top), ids = std::get<1>(top);
     for (int64_t j = 0; j < probs.size(0); ++j) {
@@ -123,17 +110,11 @@ std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<LeafQuery>& lea
   std::vector<double> rollout(open.size(), 0.0);
   if (NeedsRollouts()) {
     // One rollout per open leaf, all in one batched generation.
-    std::vector<std::vector<int>> prefixes;
-    for (size_t k = 0; k < open.size(); ++k) {
-      std::vector<int> row = prompts[k];
-      row.insert(row.end(), completions[k].begin(), completions[k].end());
-      prefixes.push_back(std::move(row));
-    }
     GenerateOptions go;
     go.sampling = spec_.sampling;
     go.sampling.set_max_new_tokens(spec_.max_new_tokens);
     go.seed = NextSeed();
-    const auto gens = Generate(policy_, prefixes, go, flops_);
+    const auto gens = Generate(policy_, seqs, go, flops_);
     for (size_t k = 0; k < open.size(); ++k) {
       const LeafQuery& q = leaves[open[k].leaf];
       rollout[k] = task_.Verify(q.text + tok.Decode(gens[k].tokens), ProblemOf(q)).correct ? 1.0 : 0.0;
@@ -157,8 +138,7 @@ std::vector<LeafEval> PolicyStepEnv::Evaluate(const std::vector<LeafQuery>& leav
   std::vector<std::vector<int>> rows;
   std::vector<int> room;
   for (const Open& o : open) {
-    std::vector<int> row = Prompt(leaves[o.leaf]);
-    row.insert(row.end(), o.ids.begin(), o.ids.end());
+    const std::vector<int> row = Sequence(leaves[o.leaf], o.ids);
     for (int k = 0; k < width; ++k) rows.push_back(row);
     room.push_back(spec_.max_new_tokens - static_cast<int>(o.ids.size()));
   }

@@ -12,12 +12,14 @@
 // never sees the gold.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "flops.h"
 #include "mcts.h"
+#include "prefix_cache.h"
 #include "r1lab.pb.h"
 #include "task.h"
 #include "transformer.h"
@@ -38,6 +40,11 @@ struct PolicyEnvSpec {
   double mix = 0.5;               // the rollout's weight in kMix
   bool verify_terminals = true;   // false: finished leaves valued by the network too
   Transformer value{nullptr};     // needed by kValueNetwork, kMix and verify_terminals false
+  // Network outputs at a leaf continue from the keys and values of its
+  // prefix (model/prefix_cache.h) instead of a forward over the whole
+  // prefix. The networks' weights must not change during the environment's
+  // life.
+  bool kv_reuse = true;
 };
 
 // What both policy environments share: the problems, the policy, the leaf
@@ -58,6 +65,8 @@ class PolicySearchEnv : public SearchEnv {
   double Combine(size_t leaf, double rollout) const;
   bool NeedsRollouts() const { return spec_.leaf_value != LeafValue::kValueNetwork; }
   const std::vector<int>& Prompt(const LeafQuery& q) const { return prompts_.at(q.tree); }
+  // <bos> + prompt + the leaf's completion ids.
+  std::vector<int> Sequence(const LeafQuery& q, const std::vector<int>& ids) const;
   const Problem& ProblemOf(const LeafQuery& q) const { return problems_.at(q.tree); }
   // The next generation seed (one stream per environment).
   uint64_t NextSeed() { return spec_.seed * 1000003ULL + calls_++; }
@@ -69,6 +78,8 @@ class PolicySearchEnv : public SearchEnv {
   PolicyEnvSpec spec_;
   FlopCounter* flops_;
   std::vector<double> net_value_;  // per leaf of the current call
+  PrefixKvStore policy_kv_;
+  std::unique_ptr<PrefixKvStore> value_kv_;  // with a value network
 
  private:
   uint64_t calls_ = 0;

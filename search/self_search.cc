@@ -158,6 +158,7 @@ std::unique_ptr<PolicySearchEnv> MakePolicyEnv(const SearchConfig& cfg, Transfor
   spec.mix = cfg.mix();
   spec.verify_terminals = verify_terminals;
   spec.value = value;
+  spec.kv_reuse = cfg.kv_reuse();
   if (cfg.nodes() == STEP_NODES) {
     spec.width = cfg.step_samples();
     spec.step_end = cfg.step_end();
