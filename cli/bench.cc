@@ -297,6 +297,39 @@ void BenchSearch(const ModelConfig& mc, bool quick) {
   }
 }
 
+// Search as the mcts arm runs it (8 trees, 16 simulations per move, 4
+// leaves per tree per call, value-network leaves, lines up to 64 tokens):
+// a leaf continuing from its parent's keys and values against a forward
+// over its whole prefix, in one run. The same trees either way (tests).
+void BenchSearchKvReuse(const ModelConfig& mc, bool quick) {
+  TaskConfig tc;
+  ParseConfigText("arith {} num_test: 50", "<bench>", &tc);
+  ResolveDefaults(&tc);
+  const auto task = MakeTask(tc);
+  const std::vector<Problem> problems(task->TestSet().begin(), task->TestSet().begin() + 8);
+  Transformer policy = MakeModel(mc, Tokenizer::Get().vocab_size());
+  Transformer value = RewardModelFrom(policy, true);
+  const int moves = quick ? 16 : 64;
+  std::printf("\n| MCTS as play, 8 problems x 16 simulations per move, %d tokens deep, value-network leaves, random "
+              "weights | leaves/s | network FLOPs per leaf |\n|---|---|---|\n",
+              moves);
+  double rate[2] = {0, 0};
+  for (bool reuse : {true, false}) {
+    SearchConfig sc;
+    sc.set_kv_reuse(reuse);
+    sc.mutable_sampling()->set_max_new_tokens(moves);
+    FlopCounter flops;
+    auto env = MakePolicyEnv(sc, policy, *task, problems, value, true, 1, &flops);
+    std::vector<Node> roots(problems.size());
+    const ForestStats f = SearchForest(*env, roots, {16, 4, moves}, SearchParamsFrom(sc, 1));
+    rate[reuse] = static_cast<double>(f.leaves_evaluated) / f.seconds;
+    std::printf("| %s | %.0f | %.3g |\n", reuse ? "KV reuse (a leaf continues from its parent's cache)"
+                                                : "full forward over each leaf's prefix",
+                rate[reuse], flops.Total() / static_cast<double>(f.leaves_evaluated));
+  }
+  std::printf("\nKV reuse speed-up: %.1fx\n", rate[1] / rate[0]);
+}
+
 }  // namespace
 
 // ---- peers (bench/compare/) ----------------------------------------------------
@@ -443,6 +476,7 @@ int RunBench(bool quick, bool compare) {
   BenchGrpo(small, quick);
   BenchLabelling(small, quick);
   BenchSearch(small, quick);
+  BenchSearchKvReuse(small, quick);
   BenchVerify(quick, threads, small_tok_s);
   return 0;
 }

@@ -71,6 +71,8 @@ CheckpointMeta MetaOf(const std::string& path, torch::serialize::InputArchive& a
     meta.step = v.toInt();
     meta.rng_state = ReadString(a, "r1lab/rng");
     meta.extra = ReadString(a, "r1lab/extra");
+    c10::IValue state;  // absent from checkpoints written before strategies kept state
+    if (a.try_read("r1lab/state", state) && state.isString()) meta.state = state.toStringRef();
   } catch (const IoError& e) {
     throw IoError(path + ": " + e.what());
   }
@@ -135,6 +137,7 @@ void SaveCheckpoint(const std::string& path, Transformer& model, torch::optim::O
   archive.write("r1lab/step", c10::IValue(meta.step));
   archive.write("r1lab/rng", c10::IValue(meta.rng_state));
   archive.write("r1lab/extra", c10::IValue(meta.extra));
+  archive.write("r1lab/state", c10::IValue(meta.state));
   for (const CheckpointPart& p : parts) {
     torch::serialize::OutputArchive part = ModelArchive(*p.model, p.optimizer);
     archive.write("part_" + p.name, part);

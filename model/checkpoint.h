@@ -25,6 +25,7 @@ struct CheckpointMeta {
   int64_t step = 0;
   std::string rng_state;  // Rng::State() of the run that wrote it
   std::string extra;      // free-form text the writer wants back (e.g. JSON)
+  std::string state;      // a strategy's own state (e.g. a replay buffer); empty if none
 };
 
 // A further model stored in the same checkpoint, by name.

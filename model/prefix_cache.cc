@@ -1,7 +1,11 @@
 #include "prefix_cache.h"
 
-#include <algorithm>
+#include <ATen/Parallel.h>
 
+#include <algorithm>
+#include <cstring>
+
+#include "cpu_kernels.h"
 #include "decode_attention.h"
 #include "error.h"
 #include "tokenizer.h"
@@ -103,10 +107,11 @@ void PrefixKvStore::Forward(const std::vector<std::vector<int>>& seqs, const std
   torch::Tensor tokens = torch::full({n, T}, Tokenizer::kPad, torch::kLong);
   torch::Tensor start = torch::zeros({n}, torch::kLong);
   auto ta = tokens.accessor<int64_t, 2>();
+  auto sa = start.accessor<int64_t, 1>();
   for (int64_t k = 0; k < n; ++k) {
     const std::vector<int>& s = seqs[rows[static_cast<size_t>(k)]];
     const int64_t pad = T - static_cast<int64_t>(s.size());
-    start[k] = pad;
+    sa[k] = pad;
     for (size_t t = 0; t < s.size(); ++t) ta[k][pad + static_cast<int64_t>(t)] = s[t];
   }
   KvCache cache;
@@ -152,6 +157,63 @@ void PrefixKvStore::Forward(const std::vector<std::vector<int>>& seqs, const std
   StoreRows(first, kv, src);
 }
 
+namespace {
+
+// Copies pool rows into a cache in one pass: row b's position p gets node
+// index[b][p]'s keys (into their lane of the key tile) and values, every
+// layer and head; node 0 (padding) is skipped (the keys stay zero, the
+// values are never read).
+template <typename T>
+void GatherRows(const T* pool, const int64_t* index, int64_t n, int64_t P, int64_t L, int64_t H, int64_t hd,
+                const std::vector<T*>& kt, const std::vector<T*>& v, int64_t tiles, int64_t capacity) {
+  const int64_t row = L * 2 * H * hd;
+  at::parallel_for(0, n * L * H, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t b = i / (L * H), l = i / H % L, h = i % H;
+      T* kd = kt[static_cast<size_t>(l)] + (b * H + h) * tiles * hd * kKeyTile;
+      T* vd = v[static_cast<size_t>(l)] + (b * H + h) * capacity * hd;
+      for (int64_t p = 0; p < P; ++p) {
+        const int64_t node = index[b * P + p];
+        if (node == 0) continue;
+        const T* ks = pool + node * row + (l * 2 * H + h) * hd;
+        const T* vs = ks + H * hd;
+        T* kp = kd + (p / kKeyTile) * hd * kKeyTile + p % kKeyTile;
+        for (int64_t e = 0; e < hd; ++e) kp[e * kKeyTile] = ks[e];
+        std::memcpy(vd + p * hd, vs, static_cast<size_t>(hd) * sizeof(T));
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void PrefixKvStore::GatherCpu(const torch::Tensor& index, KvCache* cache) const {
+  const int64_t n = index.size(0), P = index.size(1);
+  AT_DISPATCH_FLOATING_TYPES(pool_.scalar_type(), "PrefixKvStore::GatherCpu", [&] {
+    std::vector<scalar_t*> kt, v;
+    for (size_t l = 0; l < cache->k.size(); ++l) {
+      kt.push_back(cache->k[l].data_ptr<scalar_t>());
+      v.push_back(cache->v[l].data_ptr<scalar_t>());
+    }
+    GatherRows<scalar_t>(pool_.data_ptr<scalar_t>(), index.data_ptr<int64_t>(), n, P, layers_, heads_, head_dim_, kt,
+                         v, cache->k[0].size(2), cache->capacity());
+  });
+}
+
+void PrefixKvStore::GatherReference(const torch::Tensor& index, KvCache* cache) const {
+  const int64_t n = index.size(0), P = index.size(1);
+  const torch::Tensor g =
+      pool_.index_select(0, index.view({-1}).to(pool_.device())).view({n, P, layers_, 2, heads_, head_dim_});
+  const int64_t tiles = (P + kKeyTile - 1) / kKeyTile;
+  for (int64_t l = 0; l < layers_; ++l) {
+    const torch::Tensor k = g.select(2, l).select(2, 0).permute({0, 2, 1, 3});  // [n, H, P, hd]
+    const torch::Tensor keys = torch::constant_pad_nd(k, {0, 0, 0, tiles * kKeyTile - P});
+    cache->k[static_cast<size_t>(l)].narrow(2, 0, tiles).copy_(
+        keys.reshape({n, heads_, tiles, kKeyTile, head_dim_}).transpose(3, 4));
+    cache->v[static_cast<size_t>(l)].narrow(2, 0, P).copy_(g.select(2, l).select(2, 1).permute({0, 2, 1, 3}));
+  }
+}
+
 void PrefixKvStore::Extend(const std::vector<std::vector<int>>& seqs, const std::vector<size_t>& rows,
                            const std::vector<std::vector<int32_t>>& paths, ForwardOutput* out) {
   const int64_t n = static_cast<int64_t>(rows.size());
@@ -161,24 +223,20 @@ void PrefixKvStore::Extend(const std::vector<std::vector<int>>& seqs, const std:
   torch::Tensor start = torch::zeros({n}, torch::kLong);
   torch::Tensor last = torch::zeros({n}, torch::kLong);
   auto ia = index.accessor<int64_t, 2>();
+  auto sa = start.accessor<int64_t, 1>();
+  auto la = last.accessor<int64_t, 1>();
   for (int64_t k = 0; k < n; ++k) {
     const std::vector<int32_t>& p = paths[static_cast<size_t>(k)];
     const int64_t pad = P - static_cast<int64_t>(p.size());
-    start[k] = pad;
-    last[k] = seqs[rows[static_cast<size_t>(k)]].back();
+    sa[k] = pad;
+    la[k] = seqs[rows[static_cast<size_t>(k)]].back();
     for (size_t t = 0; t < p.size(); ++t) ia[k][pad + static_cast<int64_t>(t)] = p[t];
   }
   KvCache cache = model_->NewCache(n, P + 1);
-  const torch::Tensor g =
-      pool_.index_select(0, index.view({-1}).to(pool_.device())).view({n, P, layers_, 2, heads_, head_dim_});
-  const int64_t tiles = (P + kKeyTile - 1) / kKeyTile;
-  for (int64_t l = 0; l < layers_; ++l) {
-    const torch::Tensor k = g.select(2, l).select(2, 0).permute({0, 2, 1, 3});  // [n, H, P, hd]
-    const torch::Tensor keys = torch::constant_pad_nd(k, {0, 0, 0, tiles * kKeyTile - P});
-    cache.k[static_cast<size_t>(l)].narrow(2, 0, tiles).copy_(
-        keys.reshape({n, heads_, tiles, kKeyTile, head_dim_}).transpose(3, 4));
-    cache.v[static_cast<size_t>(l)].narrow(2, 0, P).copy_(g.select(2, l).select(2, 1).permute({0, 2, 1, 3}));
-  }
+  if (pool_.is_cpu() && !ReferenceKernels())
+    GatherCpu(index, &cache);
+  else
+    GatherReference(index, &cache);
   cache.len = P;
   Scatter(model_->DecodeStepHeads(last, start, cache), rows, out);
   // Store each row's last token (once, if two rows share it).

@@ -56,6 +56,12 @@ class PrefixKvStore {
   void Extend(const std::vector<std::vector<int>>& seqs, const std::vector<size_t>& rows,
               const std::vector<std::vector<int32_t>>& paths, ForwardOutput* out);
 
+  // Fills cache positions [0, P) of each row from the pool (index [n, P] of
+  // node ids, 0 = padding): one fused pass on CPU; LibTorch ops elsewhere
+  // (and under SetReferenceKernels).
+  void GatherCpu(const torch::Tensor& index, KvCache* cache) const;
+  void GatherReference(const torch::Tensor& index, KvCache* cache) const;
+
   Transformer model_;
   bool reuse_;
   int64_t layers_, heads_, head_dim_;

@@ -110,6 +110,9 @@ void Apply(TreeRun& t, size_t index, const std::vector<LeafEval>& evals, const S
     t.done = true;
     return;
   }
+  std::vector<std::pair<std::string, int>> visits;
+  for (const auto& c : t.cur->children) visits.emplace_back(c->text, c->visits.load());
+  t.stats.move_visits.push_back(std::move(visits));
   t.cur = next;
   ++t.stats.moves;
   t.left = run.simulations;

@@ -46,6 +46,9 @@ struct SearchStats {
   int moves = 0;          // committed moves (search as play)
   std::string best;       // the most-visited line from the root, or the committed line
   double best_value = 0;  // its last node's Q
+  // Search as play: at each committed move, the children's texts and visit
+  // counts at that moment (AlphaZero's policy target).
+  std::vector<std::vector<std::pair<std::string, int>>> move_visits;
 };
 
 struct SearchRun {

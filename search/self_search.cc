@@ -3,16 +3,19 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <optional>
 
 #include "answer.h"
 #include "error.h"
+#include "json.h"
 #include "records.h"
 #include "loop.h"
 #include "mcts.h"
 #include "reward_data.h"
 #include "optim.h"
 #include "token_batch.h"
+#include "tokenizer.h"
 
 namespace r1lab {
 
@@ -176,25 +179,48 @@ bool EndsWithEos(const std::string& line) { return StripEos(line).size() != line
 
 namespace {
 
-// What one iteration's search left: per problem the played line and its
-// outcome, the best right line found (the fine-tuning trace), and the tree
-// statistics.
+// Finished lines and their verdicts: what the value network learns from.
+struct Outcomes {
+  std::vector<std::string> prompts, lines;
+  std::vector<bool> right;
+  void Add(const std::string& prompt, const std::string& line, bool ok) {
+    prompts.push_back(prompt);
+    lines.push_back(line);
+    right.push_back(ok);
+  }
+};
+
+// What one iteration's search left: the best right line found per problem
+// (the fine-tuning trace), the outcome lines the value network trains on
+// (value.outcomes), and the tree statistics.
 struct Harvest {
-  std::vector<std::string> prompts, lines, trace_prompts, traces;
-  std::vector<bool> outcomes;
+  std::vector<std::string> trace_prompts, traces;
+  Outcomes value_lines;
   int solved = 0, found = 0, sound = 0, judged = 0;
   double visited = 0, branching = 0, depth = 0;
 };
 
+// A played line and, at each of its tokens, the search's visit
+// distribution over that position's candidate tokens.
+struct VisitExample {
+  std::vector<int> prompt, completion;
+  std::vector<std::vector<std::pair<int, double>>> targets;  // per completion token
+};
+
 // The arm: pretrain the value network (unless leaves are rollouts), then
-// each iteration search fresh problems, fine-tune on the best right lines and
-// train the value network on the played lines' outcomes.
+// each iteration search fresh problems, fine-tune on the best right lines
+// (or toward the visit counts) and train the value network on the search's
+// outcomes.
 class SelfSearch {
  public:
   SelfSearch(const MctsConfig& cfg, StrategyContext& ctx)
       : cfg_(cfg), ctx_(ctx), task_(*ctx.task), use_value_(cfg.search().leaf_value() != ROLLOUT),
         value_(use_value_ ? RewardModelFrom(*ctx.policy, true) : Transformer(nullptr)),
-        optimizer_(MakeAdamW(*ctx.policy, cfg.optim())), rng_(SplitMix64(ctx.seed ^ 0x5e1f5ea7c4ULL)) {}
+        optimizer_(MakeAdamW(*ctx.policy, cfg.optim())), rng_(SplitMix64(ctx.seed ^ 0x5e1f5ea7c4ULL)) {
+    if (cfg.policy_target() == VISIT_COUNTS && cfg.search().nodes() != TOKEN_NODES)
+      throw ConfigError("mcts.policy_target: VISIT_COUNTS needs search.nodes: TOKEN_NODES (a step node's "
+                        "children are lines, not next tokens)");
+  }
 
   void Run() {
     StrategyLoop loop;
@@ -205,6 +231,10 @@ class SelfSearch {
     if (use_value_) loop.parts.push_back({"value", &value_, nullptr});
     loop.tokens = &tokens_trained_;
     if (use_value_) loop.init = [&]() { PretrainValue(); };
+    if (use_value_) {
+      loop.save_state = [&]() { return SaveReplay(); };
+      loop.restore_state = [&](const std::string& state) { RestoreReplay(state); };
+    }
     loop.step = [&](int64_t step, MetricsLine* m, std::string* note) { *m = Step(step, note); };
     const int64_t last = RunStrategyLoop(ctx_, loop);
     if (use_value_) HeldoutValue(last, "end");
@@ -272,14 +302,34 @@ class SelfSearch {
     const Harvest h = HarvestTrees(problems, fs, roots);
     const double n = static_cast<double>(problems.size());
 
+    const int chunk = cfg_.value().chunk_tokens();
     const std::vector<PrmExample> examples =
-        OutcomePrefixExamples(h.prompts, h.lines, h.outcomes, cfg_.value().chunk_tokens());
+        OutcomePrefixExamples(h.value_lines.prompts, h.value_lines.lines, h.value_lines.right, chunk);
     MetricsLine m;
     if (use_value_ && !examples.empty()) *m.mutable_value() = ValueErrorOnOutcomes(examples);
+    // The replay buffer: the latest replay_iterations iterations' outcome lines.
+    replay_.push_back(h.value_lines);
+    while (static_cast<int>(replay_.size()) > cfg_.value().replay_iterations()) replay_.pop_front();
+    std::vector<PrmExample> replay;
+    for (const Outcomes& o : replay_) {
+      const auto e = OutcomePrefixExamples(o.prompts, o.lines, o.right, chunk);
+      replay.insert(replay.end(), e.begin(), e.end());
+    }
+    if (use_value_) {
+      double right = 0;
+      for (bool r : h.value_lines.right) right += r;
+      const double lines = static_cast<double>(h.value_lines.lines.size());
+      m.mutable_value()->set_lines(lines);
+      if (lines > 0) m.mutable_value()->set_mean_target(right / lines);
+      m.mutable_value()->set_replay_lines(static_cast<double>(replay.size()));
+    }
 
-    // Fine-tune the policy on the best traces.
+    // Fine-tune the policy on the best traces, or toward the visit counts.
     double sft_loss = 0;
-    if (!h.traces.empty()) {
+    if (cfg_.policy_target() == VISIT_COUNTS) {
+      const std::vector<VisitExample> visits = VisitExamples(problems, fs);
+      if (!visits.empty()) sft_loss = VisitTargetSteps(visits, step);
+    } else if (!h.traces.empty()) {
       std::vector<std::pair<std::string, std::string>> pairs;
       for (size_t k = 0; k < h.traces.size(); ++k) pairs.emplace_back(h.trace_prompts[k], h.traces[k]);
       sft_loss = SupervisedSteps(*ctx_.policy, optimizer_, pairs, cfg_.sft_steps(), cfg_.batch_size(), cfg_.optim(),
@@ -288,10 +338,10 @@ class SelfSearch {
     }
 
     // Train the value network on the search outcomes.
-    if (use_value_ && cfg_.value().steps_per_iteration() > 0 && !examples.empty()) {
+    if (use_value_ && cfg_.value().steps_per_iteration() > 0 && !replay.empty()) {
       FlopPhaseScope scope(ctx_.flops, FlopPhase::kRewardTrain);
       const double before = ctx_.flops->Get(FlopPhase::kRewardTrain);
-      const double bce = TrainRewardModel(value_, examples, cfg_.value().steps_per_iteration(),
+      const double bce = TrainRewardModel(value_, replay, cfg_.value().steps_per_iteration(),
                                           cfg_.value().batch_size(), cfg_.value().optim(), rng_, ctx_.flops);
       m.mutable_value()->set_bce(bce);
       m.mutable_value()->set_flops_train(ctx_.flops->Get(FlopPhase::kRewardTrain) - before);
@@ -325,10 +375,15 @@ class SelfSearch {
       const std::string& played = fs.trees[i].best;
       const bool ok = task_.Verify(played, problems[i]).correct;
       ctx_.flops->AddOracleCalls(1);
-      h.prompts.push_back(problems[i].prompt);
-      h.lines.push_back(played);
-      h.outcomes.push_back(ok);
+      if (cfg_.value().outcomes() == PLAYED_LINES) h.value_lines.Add(problems[i].prompt, played, ok);
       h.solved += ok;
+      if (cfg_.value().outcomes() == VISITED_TERMINALS)
+        for (const Node* t : VisitedTerminals(roots[i])) {
+          // Its value is the verifier's verdict, the same at every visit
+          // (the search verifies finished lines).
+          const double v = t->value_sum.load() / std::max(1, t->visits.load());
+          h.value_lines.Add(problems[i].prompt, TextOf(t), v >= 0.5);
+        }
       const Node* best = nullptr;
       std::string best_text = ok && EndsWithEos(played) ? played : "";
       if (best_text.empty())
@@ -381,6 +436,98 @@ class SelfSearch {
     return v;
   }
 
+  // Each played line's tokens with the visit distribution of the move that
+  // chose each one (a line that ended at the depth cap included).
+  std::vector<VisitExample> VisitExamples(const std::vector<Problem>& problems, const ForestStats& fs) const {
+    const Tokenizer& tok = Tokenizer::Get();
+    std::vector<VisitExample> out;
+    for (size_t i = 0; i < problems.size(); ++i) {
+      const SearchStats& s = fs.trees[i];
+      if (s.move_visits.empty()) continue;
+      VisitExample e;
+      e.prompt = tok.EncodePrompt(problems[i].prompt);
+      e.completion = tok.Encode(s.best);
+      R1_CHECK(e.completion.size() == s.move_visits.size(), "mcts: a token node's move is one token");
+      for (const auto& move : s.move_visits) {
+        double total = 0;
+        for (const auto& [text, n] : move) total += n;
+        std::vector<std::pair<int, double>> dist;
+        for (const auto& [text, n] : move) {
+          const std::vector<int> id = tok.Encode(text);
+          R1_CHECK(id.size() == 1, "mcts: a token node's child is one token");
+          if (n > 0) dist.emplace_back(id[0], n / total);
+        }
+        e.targets.push_back(std::move(dist));
+      }
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  // sft_steps steps of cross-entropy against the visit distributions, on
+  // batch_size examples drawn with replacement. Returns the last loss.
+  double VisitTargetSteps(const std::vector<VisitExample>& examples, int64_t step) {
+    const int vocab = (*ctx_.policy)->vocab_size();
+    double loss = 0;
+    for (int s = 0; s < cfg_.sft_steps(); ++s) {
+      std::vector<const VisitExample*> batch;
+      for (int b = 0; b < cfg_.batch_size(); ++b)
+        batch.push_back(&examples[static_cast<size_t>(rng_.Int(0, static_cast<int64_t>(examples.size()) - 1))]);
+      std::vector<std::vector<int>> prompts, completions;
+      for (const VisitExample* e : batch) {
+        prompts.push_back(e->prompt);
+        completions.push_back(e->completion);
+      }
+      TokenBatch tb = BatchFromIds(prompts, completions);
+      tb.targets = torch::zeros({tb.tokens.size(0), tb.tokens.size(1) - 1, vocab}, torch::kFloat);
+      auto ta = tb.targets.accessor<float, 3>();
+      for (size_t b = 0; b < batch.size(); ++b) {
+        const int64_t first = static_cast<int64_t>(batch[b]->prompt.size()) - 1;  // predicts completion[0]
+        for (size_t k = 0; k < batch[b]->targets.size(); ++k)
+          for (const auto& [id, p] : batch[b]->targets[k])
+            ta[static_cast<int64_t>(b)][first + static_cast<int64_t>(k)][id] = static_cast<float>(p);
+      }
+      const int64_t total = static_cast<int64_t>(cfg_.steps()) * cfg_.sft_steps();
+      const double lr = ScheduledLr(cfg_.optim(), step * cfg_.sft_steps() + s, total);
+      loss = CrossEntropyStep(*ctx_.policy, optimizer_, tb, lr, cfg_.optim().grad_clip(), ctx_.flops);
+      for (int64_t len : tb.lengths) tokens_trained_ += len;
+    }
+    return loss;
+  }
+
+  // The replay buffer as checkpoint state: one JSON object per iteration.
+  std::string SaveReplay() const {
+    std::string out = "[";
+    for (const Outcomes& o : replay_) {
+      std::string prompts, lines, right;
+      for (size_t k = 0; k < o.lines.size(); ++k) {
+        const char* sep = k ? "," : "";
+        prompts += sep + JsonEscape(o.prompts[k]);
+        lines += sep + JsonEscape(o.lines[k]);
+        right += std::string(sep) + (o.right[k] ? "1" : "0");
+      }
+      out += std::string(out.size() > 1 ? "," : "") + "{\"prompts\":[" + prompts + "],\"lines\":[" + lines +
+             "],\"right\":[" + right + "]}";
+    }
+    return out + "]";
+  }
+
+  void RestoreReplay(const std::string& state) {
+    replay_.clear();
+    if (state.empty()) return;  // a checkpoint from before the replay buffer
+    const JsonValue parsed = JsonValue::Parse(state);
+    for (const JsonValue& it : parsed.array()) {
+      Outcomes o;
+      const auto& prompts = it.at("prompts").array();
+      const auto& lines = it.at("lines").array();
+      const auto& right = it.at("right").array();
+      if (prompts.size() != lines.size() || lines.size() != right.size())
+        throw IoError("checkpoint: the MCTS replay buffer's lists differ in length");
+      for (size_t k = 0; k < lines.size(); ++k) o.Add(prompts[k].string(), lines[k].string(), right[k].number() != 0);
+      replay_.push_back(std::move(o));
+    }
+  }
+
   const MctsConfig cfg_;
   StrategyContext& ctx_;
   const Task& task_;
@@ -389,6 +536,7 @@ class SelfSearch {
   torch::optim::AdamW optimizer_;
   Rng rng_;
   int64_t tokens_trained_ = 0;
+  std::deque<Outcomes> replay_;  // oldest first
 };
 
 class MctsStrategy : public Strategy {

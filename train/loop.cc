@@ -73,6 +73,7 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
     const CheckpointMeta meta = LoadCheckpoint(path, policy, loop.optimizer, loop.parts);
     RestoreFlopState(meta.extra, path, spec.flops, loop.tokens, &spec.wall_before);
     loop.rng->SetState(meta.rng_state);
+    if (loop.restore_state) loop.restore_state(meta.state);
     start = meta.step;
     std::fprintf(stderr, "%s: resumed from %s at step %lld\n", spec.label.c_str(), path.c_str(),
                  static_cast<long long>(start));
@@ -82,7 +83,9 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
   if (!path.empty()) {
     hooks.save = [&](int64_t step) {
       const double wall = spec.wall_before + SecondsSince(t0);
-      SaveCheckpoint(path, policy, loop.optimizer, {step, loop.rng->State(), FlopState(*spec.flops, *loop.tokens, wall)},
+      SaveCheckpoint(path, policy, loop.optimizer,
+                     {step, loop.rng->State(), FlopState(*spec.flops, *loop.tokens, wall),
+                      loop.save_state ? loop.save_state() : std::string()},
                      loop.parts);
     };
   }

@@ -58,6 +58,10 @@ struct StrategyLoop {
   // resumed run never repeats it.
   std::function<void()> init;
   std::function<void(int64_t step, MetricsLine* metrics, std::string* note)> step;
+  // State the strategy keeps beside its models (e.g. a replay buffer): text
+  // written into each checkpoint and handed back on resume. May be empty.
+  std::function<std::string()> save_state;
+  std::function<void(const std::string&)> restore_state;
 };
 
 // The one resume path: resumes from `checkpoint_path` if it exists (else runs

@@ -55,7 +55,14 @@ double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const 
   for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
   opt.zero_grad();
   const torch::Tensor tokens = b.tokens.to(dev);
-  torch::Tensor lp = NextTokenStats(model->forward(tokens).logits, tokens, 1.0).logprobs;
+  const torch::Tensor logits = model->forward(tokens).logits;
+  torch::Tensor lp;  // [B, T-1]: the log-likelihood of each position's target
+  if (b.targets.defined()) {
+    const torch::Tensor logp = torch::log_softmax(logits.narrow(1, 0, logits.size(1) - 1), -1);
+    lp = (b.targets.to(dev, logp.scalar_type()) * logp).sum(-1);
+  } else {
+    lp = NextTokenStats(logits, tokens, 1.0).logprobs;
+  }
   torch::Tensor mask = b.loss_mask.to(dev, lp.scalar_type());
   torch::Tensor loss = -(lp * mask).sum() / mask.sum();
   loss.backward();

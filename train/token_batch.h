@@ -20,6 +20,10 @@ struct TokenBatch {
   torch::Tensor tokens;     // [B, T] int64, <pad> after each row's end
   torch::Tensor loss_mask;  // [B, T-1] float: 1 where tokens[:, t+1] is a completion token
   std::vector<int64_t> lengths;
+  // Optional [B, T-1, V] float: at each masked position a distribution over
+  // the next token to learn instead of tokens[:, t+1] (soft targets, e.g.
+  // MCTS visit counts).
+  torch::Tensor targets;
 };
 // From token ids: <bos> is part of each prompt; completions are used as given.
 TokenBatch BatchFromIds(const std::vector<std::vector<int>>& prompts,
@@ -29,8 +33,8 @@ TokenBatch BatchFromIds(const std::vector<std::vector<int>>& prompts,
 TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>& prompt_completion,
                           int max_seq_len);
 
-// One optimizer step of mean token cross-entropy (the loss mask's tokens)
-// on `b` at learning rate `lr`; training FLOPs go to `flops` (kTrain).
+// One optimizer step of mean token cross-entropy (the loss mask's tokens,
+// or b.targets' distributions at those positions) on `b` at learning rate `lr`; training FLOPs go to `flops` (kTrain).
 // Returns the loss.
 double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& b, double lr,
                         double grad_clip, FlopCounter* flops);

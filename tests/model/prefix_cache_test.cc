@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "cpu_kernels.h"
 #include "prefix_cache.h"
 #include "test_util.h"
 
@@ -38,7 +39,7 @@ void ExpectMatches(Transformer& m, const std::vector<std::vector<int>>& seqs, co
 // sequence alone (1e-10 in double), and each one-token extension costs one
 // computed token. Enough tokens pass through to grow the pool past its
 // first 256 rows and positions cross several key tiles.
-TEST(PrefixKvStore, MatchesFullForwardAndReusesPrefixes) {
+void StoreMatchesFullForwardAndReusesPrefixes() {
   ModelConfig cfg = TinyModel(32, 2, 4);
   cfg.set_dtype(FLOAT64);
   cfg.set_value_head(true);
@@ -109,6 +110,16 @@ TEST(PrefixKvStore, MatchesFullForwardAndReusesPrefixes) {
   b.push_back(4);
   ExpectMatches(f, {a, b}, fs.Last({a, b}, nullptr, FlopPhase::kScore), 1e-4);
   EXPECT_EQ(fs.computed(), static_cast<int64_t>(seqs[0].size() + seqs[3].size()) + 2);
+}
+
+// The fused CPU gather and the LibTorch-ops gather (other devices).
+TEST(PrefixKvStore, MatchesFullForwardAndReusesPrefixes) {
+  for (bool reference : {false, true}) {
+    SCOPED_TRACE(reference ? "LibTorch ops" : "r1lab kernels");
+    SetReferenceKernels(reference);
+    StoreMatchesFullForwardAndReusesPrefixes();
+  }
+  SetReferenceKernels(false);
 }
 
 }  // namespace

@@ -3,8 +3,10 @@
 
 #include "arith.h"
 #include "evaluator.h"
+#include "optim.h"
 #include "sft.h"
 #include "test_util.h"
+#include "token_batch.h"
 #include "tokenizer.h"
 
 namespace r1lab {
@@ -53,6 +55,57 @@ TEST(Learning, PretrainingRaisesArithAccuracyFarAboveUntrained) {
   EXPECT_LT(before.pass1, 0.05);
   EXPECT_GT(after.pass1, 0.5) << EvalTable(after);
   EXPECT_GT(after.format_rate, 0.9);
+}
+
+// Soft targets (MCTS visit counts): CrossEntropyStep's loss is the cross-
+// entropy against each masked position's target distribution, in double
+// against a hand computation; one-hot targets give the hard-token loss; and
+// training moves the model's next-token distribution to the target.
+TEST(Sft, SoftTargetsAreCrossEntropyAgainstADistribution) {
+  ModelConfig mc = testing::TinyModel();
+  mc.set_dtype(FLOAT64);
+  const int V = Tokenizer::Get().vocab_size();
+  TokenBatch b = MakeTokenBatch({{"2+3", "<think>5</think>"}, {"1+1", "<answer>2</answer>"}}, 64);
+  const int64_t B = b.tokens.size(0), T = b.tokens.size(1);
+  const OptimConfig oc = ParseResolved<OptimConfig>("lr: 0.01 weight_decay: 0 grad_clip: 0");
+  // One-hot targets: the hard loss.
+  Transformer hard = MakeModel(mc, V), onehot = MakeModel(mc, V);
+  auto opt_hard = MakeAdamW(hard, oc), opt_onehot = MakeAdamW(onehot, oc);
+  TokenBatch ob = b;
+  ob.targets = torch::one_hot(b.tokens.narrow(1, 1, T - 1), V).to(torch::kFloat);
+  EXPECT_NEAR(CrossEntropyStep(onehot, opt_onehot, ob, 0.01, 0, nullptr),
+              CrossEntropyStep(hard, opt_hard, b, 0.01, 0, nullptr), 1e-12);
+  // Half on token 10, half on token 11 at every masked position.
+  Transformer m = MakeModel(mc, V);
+  auto opt = MakeAdamW(m, oc);
+  TokenBatch sb = b;
+  sb.targets = torch::zeros({B, T - 1, V}, torch::kFloat);
+  sb.targets.select(2, 10).fill_(0.5);
+  sb.targets.select(2, 11).fill_(0.5);
+  double expected = 0, n = 0;
+  {
+    torch::NoGradGuard ng;
+    const torch::Tensor logp = torch::log_softmax(m->forward(b.tokens).logits, -1);
+    for (int64_t i = 0; i < B; ++i)
+      for (int64_t t = 0; t + 1 < T; ++t)
+        if (b.loss_mask[i][t].item<double>() > 0) {
+          expected -= 0.5 * (logp[i][t][10].item<double>() + logp[i][t][11].item<double>());
+          n += 1;
+        }
+  }
+  EXPECT_NEAR(CrossEntropyStep(m, opt, sb, 0.01, 0, nullptr), expected / n, 1e-12);
+  // Learning: one position, target 0.7 / 0.3.
+  TokenBatch one = b;
+  one.loss_mask.zero_();
+  one.loss_mask[0][3] = 1;
+  one.targets = torch::zeros({B, T - 1, V}, torch::kFloat);
+  one.targets[0][3][10] = 0.7;
+  one.targets[0][3][11] = 0.3;
+  for (int s = 0; s < 150; ++s) CrossEntropyStep(m, opt, one, 0.01, 0, nullptr);
+  torch::NoGradGuard ng;
+  const torch::Tensor p = torch::softmax(m->forward(b.tokens).logits[0][3], -1);
+  EXPECT_NEAR(p[10].item<double>(), 0.7, 0.03);
+  EXPECT_NEAR(p[11].item<double>(), 0.3, 0.03);
 }
 
 }  // namespace

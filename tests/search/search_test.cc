@@ -228,6 +228,60 @@ TEST(SelfSearch, ResumeKeepsTheValueNetworkAndMatchesAStraightRun) {
   EXPECT_LE(it.num("search_solved"), it.num("search_found")) << "a solved problem has a right line in its tree";
   EXPECT_EQ(it.num("traces"), it.num("search_found") * 4);
   EXPECT_NE(it.at("value").find("mae_constant"), nullptr);
+  // The value network learns from every finished line the search visited,
+  // failures included, and from a replay buffer of earlier iterations.
+  EXPECT_GT(it.at("value").num("lines"), 4) << "more than the 4 played lines";
+  EXPECT_LT(it.at("value").num("mean_target"), 1) << "wrong lines are kept";
+  EXPECT_GT(JsonValue::Parse(lines[3]).at("value").num("replay_lines"), it.at("value").num("replay_lines"));
+}
+
+// value.outcomes: PLAYED_LINES with a one-iteration buffer is the old
+// training set: each problem's played line, this iteration's only.
+TEST(SelfSearch, PlayedLinesOnlyIsTheOldValueTrainingSet) {
+  const std::string dir = testing::TempDir("self_search_played");
+  Arm arm;
+  arm.set_name("mcts");
+  *arm.mutable_mcts() = SmallMcts("");
+  arm.mutable_mcts()->mutable_value()->set_outcomes(PLAYED_LINES);
+  arm.mutable_mcts()->mutable_value()->set_replay_iterations(1);
+  Transformer m = testing::CopyOfTinyBase();
+  FlopCounter f;
+  RunArm(arm, 2, dir + "/a.pt", m, f, dir + "/a.jsonl");
+  const auto lines = ReadLines(dir + "/a.jsonl");
+  for (size_t i : {2u, 3u}) {
+    const JsonValue v = JsonValue::Parse(lines[i]).at("value");
+    EXPECT_EQ(v.num("lines"), 4) << "one played line per problem";
+    EXPECT_LE(v.num("replay_lines"), 4) << "this iteration's lines only";
+  }
+}
+
+// policy_target VISIT_COUNTS: each played line's tokens are learned toward
+// the search's visit distribution at the move that chose them; the step's
+// loss is a cross-entropy against that distribution (at least its entropy,
+// above 0 wherever the search visited more than one child). Step nodes
+// cannot give next-token targets.
+TEST(SelfSearch, VisitCountTargetsTrainThePolicyTowardTheSearch) {
+  const std::string dir = testing::TempDir("self_search_visits");
+  Arm arm;
+  arm.set_name("mcts");
+  *arm.mutable_mcts() = SmallMcts("");
+  arm.mutable_mcts()->set_policy_target(VISIT_COUNTS);
+  arm.mutable_mcts()->mutable_search()->set_simulations(8);
+  Transformer m = testing::CopyOfTinyBase();
+  const Transformer base = testing::CopyOfTinyBase();
+  FlopCounter f;
+  RunArm(arm, 2, dir + "/a.pt", m, f, dir + "/a.jsonl");
+  const auto lines = ReadLines(dir + "/a.jsonl");
+  const JsonValue it = JsonValue::Parse(lines[2]);
+  EXPECT_GT(it.num("sft_loss"), 0.05);
+  EXPECT_GT(f.Get(FlopPhase::kTrain), 0);
+  double moved = 0;
+  auto a = m->named_parameters(), b = base->named_parameters();
+  for (const auto& item : a) moved += (item.value() - b[item.key()]).abs().sum().item<double>();
+  EXPECT_GT(moved, 0) << "the policy was trained";
+  arm.mutable_mcts()->mutable_search()->set_nodes(STEP_NODES);
+  Transformer s = testing::CopyOfTinyBase();
+  EXPECT_THROW(RunArm(arm, 1, dir + "/s.pt", s, f, dir + "/s.jsonl"), ConfigError);
 }
 
 // With rollout leaves there is no value network: nothing is labelled or

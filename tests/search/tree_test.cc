@@ -303,6 +303,20 @@ TEST(Mcts, SearchAsPlayCommitsMoveByMove) {
   EXPECT_DOUBLE_EQ(s.best_value, 1.0);
   EXPECT_EQ(s.moves, 3);
   EXPECT_LE(s.simulations, 3 * 60 + 60) << "three moves, then the terminal stops it";
+  // Each move's visit counts, recorded when it was made: the committed
+  // child ("c", then "a", then "b") is the most visited.
+  ASSERT_EQ(s.move_visits.size(), 3u);
+  const std::string played = "cab";
+  for (size_t m = 0; m < 3; ++m) {
+    std::string top;
+    int most = -1, total = 0;
+    for (const auto& [text, n] : s.move_visits[m]) {
+      total += n;
+      if (n > most) most = n, top = text;
+    }
+    EXPECT_EQ(top, played.substr(m, 1)) << "move " << m;
+    EXPECT_GT(total, most) << "other children were visited too";
+  }
 }
 
 TEST(Mcts, TreeReuseAndDotExport) {
