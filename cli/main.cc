@@ -52,10 +52,11 @@ commands:
   label-quality CKPT [--config CONFIG] [--traces M] [--max-n N] [--seed S] [--out DIR]
                                       Monte Carlo step labels from the checkpoint's own samples
                                       against per-step truth, by segmenter and N (arith)
-  prm-study CKPT [--config CONFIG] [--label-traces M] [--label-n N] [--soft] [--train-steps S]
-                 [--problems P] [--candidates K] [--seed S] [--out DIR]
+  prm-study CKPT [--config CONFIG] [--label-traces M] [--label-n N] [--soft] [--truth]
+                 [--train-steps S] [--problems P] [--candidates K] [--seed S] [--out DIR]
                                       label the base's samples, train a PRM and an ORM, and
-                                      compare best-of-N selection on held-out problems (arith)
+                                      compare best-of-N selection on held-out problems (arith);
+                                      --truth: step labels from the task's step truth
   search CKPT [--config CONFIG] [--problems P] [--simulations S[,S...]] [--max-children C[,C...]]
               [--leaf-batch B] [--trees T] [--first-play Q] [--uct] [--steps] [--seed S]
               [--dot FILE] [--value-net M] [--out MD]
@@ -326,7 +327,7 @@ int CmdPrmStudy(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2,
                        {"config", "label-traces", "label-n", "train-steps", "problems", "candidates", "seed", "threads",
                         "out", "set"},
-                       {"soft"});
+                       {"soft", "truth"});
   if (a.positional.size() != 1) throw ConfigError("prm-study needs exactly one checkpoint path\n" + std::string(kUsage));
   ExperimentConfig cfg = LoadExperiment(a.Get("config"), a.sets);
   SetThreads(a, cfg.threads());
@@ -337,6 +338,7 @@ int CmdPrmStudy(int argc, char** argv) {
   spec.label_traces = ParseInt("label-traces", a.Get("label-traces", "400"), 1, 1000000);
   spec.label_n = ParseInt("label-n", a.Get("label-n", "8"), 1, 1024);
   spec.soft_targets = a.flags.count("soft") > 0;
+  spec.truth_labels = a.flags.count("truth") > 0;
   spec.train_steps = ParseInt("train-steps", a.Get("train-steps", "300"), 1, 1000000);
   spec.test_problems = ParseInt("problems", a.Get("problems", "100"), 1, 1000000);
   spec.candidates = ParseInt("candidates", a.Get("candidates", "16"), 1, 4096);

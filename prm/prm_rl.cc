@@ -24,7 +24,19 @@ namespace {
 // no scores.
 std::vector<std::vector<double>> ScoreCompletions(Transformer& rm, const PrmRlConfig& cfg, const SegmenterSpec& seg,
                                                   const std::vector<std::string>& prompts,
-                                                  const std::vector<std::string>& completions, FlopCounter* flops) {
+                                                  const std::vector<std::string>& completions, const Task& task,
+                                                  FlopCounter* flops) {
+  if (cfg.reward_model().kind() == STEP_TRUTH) {  // the exact truth of each step, no model
+    std::vector<std::vector<double>> out(completions.size());
+    for (size_t i = 0; i < completions.size(); ++i) {
+      const auto steps = SegmentSteps(completions[i], seg);
+      if (steps.empty()) continue;
+      for (bool wrong : SegmentTruth(completions[i], steps, [&task](const std::string& l) { return task.LineWrong(l); }))
+        out[i].push_back(wrong ? 0.0 : 1.0);
+      if (flops) flops->AddOracleCalls(1);
+    }
+    return out;
+  }
   const bool orm = cfg.reward_model().kind() == ORM;
   std::vector<PrmExample> items;
   std::vector<size_t> where;
@@ -51,13 +63,13 @@ RewardOnSamples RewardOnSamplesOf(Transformer& sampler, Transformer& rm, const P
   const Samples s = SampleCompletions(sampler, problems, 4, sampling, seed, nullptr);
   std::vector<std::string> prompts;
   for (const Problem* p : s.problems) prompts.push_back(p->prompt);
-  const auto scores = ScoreCompletions(rm, cfg, seg, prompts, s.completions, nullptr);
+  const auto scores = ScoreCompletions(rm, cfg, seg, prompts, s.completions, task, nullptr);
   std::vector<double> proxy;
   std::vector<bool> correct;
   std::vector<double> step_scores;
   std::vector<bool> step_good;
   double hits = 0, acc = 0, mean = 0;
-  const bool truth = task.LineWrong("1+1=2").has_value() && cfg.reward_model().kind() == PRM;
+  const bool truth = task.LineWrong("1+1=2").has_value() && cfg.reward_model().kind() != ORM;
   for (size_t i = 0; i < s.completions.size(); ++i) {
     const Verdict v = task.Verify(s.completions[i], *s.problems[i]);
     const bool c = v.correct;
@@ -90,11 +102,14 @@ RewardOnSamples RewardOnSamplesOf(Transformer& sampler, Transformer& rm, const P
 
 }  // namespace
 
-LearnedReward::LearnedReward(const PrmRlConfig& cfg, Transformer rm, FlopCounter* flops)
-    : cfg_(cfg), rm_(rm), flops_(flops), segmenter_(SegmenterFromConfig(cfg.reward_model().segmenter())),
+LearnedReward::LearnedReward(const PrmRlConfig& cfg, Transformer rm, const Task& task, FlopCounter* flops)
+    : cfg_(cfg), rm_(rm), task_(task), flops_(flops), segmenter_(SegmenterFromConfig(cfg.reward_model().segmenter())),
       aggregation_(AggregationFromConfig(cfg.aggregation())) {
-  if (cfg.dense() && cfg.reward_model().kind() != PRM)
-    throw ConfigError("prm_rl.dense: dense process rewards need reward_model.kind PRM (an ORM has one score)");
+  if (cfg.dense() && cfg.reward_model().kind() == ORM)
+    throw ConfigError("prm_rl.dense: dense process rewards need step scores (an ORM has one score)");
+  if (cfg.reward_model().kind() == STEP_TRUTH && !task.LineWrong("1+1=2").has_value())
+    throw ConfigError("prm_rl.reward_model.kind: STEP_TRUTH needs a task with per-step truth (arith); task '" +
+                      task.name() + "' has none");
 }
 
 double ProxyOf(const std::vector<double>& scores, bool has_answer, const PrmRlConfig& cfg, Aggregation how) {
@@ -110,7 +125,7 @@ void LearnedReward::Score(Rollouts& ro) {
     prompts.push_back(ro.problems[static_cast<size_t>(k / G)].prompt);
     completions.push_back(tok.Decode(ro.gens[static_cast<size_t>(k)].tokens));
   }
-  const auto scores = ScoreCompletions(rm_, cfg_, segmenter_, prompts, completions, flops_);
+  const auto scores = ScoreCompletions(rm_, cfg_, segmenter_, prompts, completions, task_, flops_);
   const double lw = cfg_.learned_weight(), rw = cfg_.rule_weight();
   const std::vector<double> rule = ro.totals();
   ro.proxy.assign(static_cast<size_t>(N), 0.0);
@@ -256,14 +271,15 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
   // still the base here; a resumed checkpoint loads later).
   Transformer base = MakeModel((*ctx.policy)->config(), (*ctx.policy)->vocab_size());
   CopyWeights(*ctx.policy, base);
-  Transformer rm = RewardModelFrom(*ctx.policy, rmc.from_base());
-  LearnedReward reward(cfg, rm, ctx.flops);
+  const bool model = rmc.kind() != STEP_TRUTH;  // STEP_TRUTH: no model to train
+  Transformer rm = model ? RewardModelFrom(*ctx.policy, rmc.from_base()) : Transformer(nullptr);
+  LearnedReward reward(cfg, rm, *ctx.task, ctx.flops);
   GrpoTrainer trainer(*ctx.policy, *ctx.task, cfg.grpo(), ctx.seed, ctx.flops);
   trainer.set_reward_source(&reward);
 
   StrategyLoop loop = trainer.Loop();
-  loop.parts.push_back({"rm", &rm, nullptr});
-  loop.init = [&]() {
+  if (model) loop.parts.push_back({"rm", &rm, nullptr});
+  if (model) loop.init = [&]() {
     std::fprintf(stderr, "%s: labelling %d base samples and training the %s\n", ctx.label.c_str(), rmc.label_traces(),
                  rmc.kind() == PRM ? "PRM" : "ORM");
     MetricsLine line;
@@ -275,7 +291,7 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
   };
   loop.step = [&](int64_t step, MetricsLine* m, std::string* note) {
     RewardModelFit refit;
-    const bool retrain = cfg.retrain_every() > 0 && step > 0 && step % cfg.retrain_every() == 0;
+    const bool retrain = model && cfg.retrain_every() > 0 && step > 0 && step % cfg.retrain_every() == 0;
     if (retrain)
       refit = FitRewardModel(*ctx.policy, rm, *ctx.task, cfg, cfg.retrain_traces(), cfg.retrain_steps(),
                              SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step))), ctx.flops);
@@ -304,8 +320,8 @@ class PrmRlStrategy : public Strategy {
 
 void CheckPrmRlArm(const Arm& a, const ExperimentConfig&, const std::string& p, const std::string& src) {
   CheckGrpoConfig(a.prm_rl().grpo(), p + ".prm_rl.grpo", src);
-  if (a.prm_rl().dense() && a.prm_rl().reward_model().kind() != PRM)
-    ConfigFail(src, p + ".prm_rl.dense", "dense process rewards need reward_model.kind PRM (an ORM has one score)");
+  if (a.prm_rl().dense() && a.prm_rl().reward_model().kind() == ORM)
+    ConfigFail(src, p + ".prm_rl.dense", "dense process rewards need step scores (an ORM has one score)");
 }
 
 void QuickPrmRl(Arm* a) {

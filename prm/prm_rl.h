@@ -25,11 +25,14 @@ namespace r1lab {
 
 struct Rollouts;
 struct StrategyContext;
+class Task;
 
 class LearnedReward : public RewardSource {
  public:
   // `rm` is shared (a module holder): retraining it changes what this scores.
-  LearnedReward(const PrmRlConfig& cfg, Transformer rm, FlopCounter* flops);
+  // `rm` may be null for reward_model.kind STEP_TRUTH (the task's exact step
+  // truth scores each step).
+  LearnedReward(const PrmRlConfig& cfg, Transformer rm, const Task& task, FlopCounter* flops);
   void Score(Rollouts& ro) override;
   void Metrics(const Rollouts& ro, MetricsLine* m) override;
   bool UsesRuleReward() const override;
@@ -37,6 +40,7 @@ class LearnedReward : public RewardSource {
  private:
   PrmRlConfig cfg_;
   Transformer rm_;
+  const Task& task_;
   FlopCounter* flops_;
   SegmenterSpec segmenter_;
   Aggregation aggregation_;

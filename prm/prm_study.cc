@@ -136,6 +136,7 @@ PrmStudy RunPrmStudy(Transformer& base, const Task& task, const PrmStudySpec& sp
   RewardDataSpec ds;
   ds.label_n = spec.label_n;
   ds.soft_targets = spec.soft_targets;
+  ds.truth_labels = spec.truth_labels;
   ds.segmenter = spec.segmenter;
   ds.sampling = spec.sampling;
   ds.seed = spec.seed;

@@ -28,6 +28,7 @@ struct PrmStudySpec {
   int label_traces = 400;
   int label_n = 8;
   bool soft_targets = false;
+  bool truth_labels = false;  // step labels from the task's per-step truth (the exact-label control)
   SegmenterSpec segmenter;
   int train_steps = 300;
   int batch_size = 32;

@@ -29,9 +29,9 @@ std::string SearchTable(const ReportInput& in, const std::vector<const ArmRecord
   std::ostringstream md;
   md << "\n## MCTS self-search: the search, the value network, the cost\n\n"
      << "| arm | training problems solved by the search, first → last tenth | a right line in the tree | sound "
-        "fine-tuning traces, first → last tenth | visited nodes per problem | branching | value MAE on search outcomes, first → last tenth (best constant, last) | "
+        "fine-tuning traces, first → last tenth | visited nodes per problem | branching | value training lines: right share, last tenth | value MAE on search outcomes, first → last tenth (best constant, last) | "
         "value MAE held-out: start → end (best constant) | held-out success: predicted / realised, start → end | held-out pass@1: base → final | FLOPs: search / "
-        "fine-tuning / value network |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+        "fine-tuning / value network |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const ArmRecords* a : mine) {
     const auto& runs = a->runs;
     auto win = [&](bool last, auto f) {
@@ -61,6 +61,9 @@ std::string SearchTable(const ReportInput& in, const std::vector<const ArmRecord
       return m->value().has_mae_constant() ? m->value().mae_constant() : NAN;
     };
     auto sound = [](const MetricsLine* m) { return m->has_traces_sound() ? m->traces_sound() : NAN; };
+    auto right_share = [](const MetricsLine* m) {
+      return m->value().has_mean_target() ? m->value().mean_target() : NAN;
+    };
     const MeanCi value_first = win(false, value_mae);
     md << "| " << a->arm->name() << " | " << FmtOr(win(false, [](const MetricsLine* m) { return m->search_solved(); }), 100, 1)
        << "% → " << FmtOr(win(true, [](const MetricsLine* m) { return m->search_solved(); }), 100, 1) << "% | "
@@ -69,9 +72,10 @@ std::string SearchTable(const ReportInput& in, const std::vector<const ArmRecord
        << FmtOr(win(true, [](const MetricsLine* m) { return m->nodes_visited(); }), 1, 0) << " | "
        << FmtOr(win(true, [](const MetricsLine* m) { return m->branching(); }), 1, 2) << " | ";
     if (value_first.n == 0) {
-      md << "- | - | - | ";
+      md << "- | - | - | - | ";
     } else {
-      md << FmtOr(value_first, 1, 3) << " → " << FmtOr(win(true, value_mae), 1, 3) << " ("
+      const MeanCi right = win(true, right_share);  // absent from results before value.outcomes
+      md << FmtOr(right, 100, 1) << (right.n > 0 ? "% | " : " | ") << FmtOr(value_first, 1, 3) << " → " << FmtOr(win(true, value_mae), 1, 3) << " ("
          << FmtOr(win(true, value_constant), 1, 3) << ") | " << FmtOr(held("start", mae), 1, 3) << " ("
          << FmtOr(held("start", constant), 1, 3) << ") → "
          << FmtOr(held("end", mae), 1, 3) << " ("
@@ -87,12 +91,15 @@ std::string SearchTable(const ReportInput& in, const std::vector<const ArmRecord
        << FmtOr(phase({"label", "reward_train"}), 100, 0) << "% |\n";
   }
   md << "\nEach iteration searches fresh training problems (search as play; a finished line is scored by the "
-        "verifier), fine-tunes the policy on the best right line found per problem, and trains the value network on "
-        "the played lines' outcomes. \"A right line in the tree\": some finished line the search visited is right. "
+        "verifier), fine-tunes the policy on the best right line found per problem (or, with policy_target VISIT_COUNTS, "
+        "toward the search's visit counts), and trains the value network on the search's outcomes (value.outcomes: by "
+        "default every finished line the search visited, right and wrong, over a replay buffer of the last "
+        "value.replay_iterations iterations; PLAYED_LINES: the played lines only, nearly all right). \"A right line in the tree\": some finished line the search visited is right. "
         "Sound traces: fine-tuning traces whose every reasoning line the task judges right (a right answer after a "
         "malformed or wrong line is a lucky guess the search found by trying answers against the verifier). "
-        "Value MAE on search outcomes: the network's error at every 4-token prefix of the played lines, before it "
-        "trains on them; the best constant is their mean outcome. Held-out: the network against Monte Carlo targets "
+        "Value training lines: the share of this iteration's outcome lines that are right (a network trained on "
+        "nearly all right lines learns to predict success everywhere). Value MAE on search outcomes: the network's "
+        "error at every 4-token prefix of those lines, before it trains on them; the best constant is their mean outcome. Held-out: the network against Monte Carlo targets "
         "(4 completions per prefix) on value.heldout_problems held-out problems, sampled by the base at the start and by the final "
         "policy at the end; a network no better than the constant gives the search no signal. FLOPs: shares of the "
         "arm's budget (search: the policy and value forwards at the leaves and the rollouts; value network: its "

@@ -209,7 +209,7 @@ TEST(PrmRl, DenseAdvantagesFollowTheStepEnds) {
   RewardChain chain(cfg.grpo().reward(), 40);
   Rollouts ro = SampleRollouts(policy, task, rng, 3, 4, cfg.grpo().sampling(), 5, chain, &flops);
   const std::vector<double> rule = ro.totals();
-  LearnedReward reward(cfg, rm, &flops);
+  LearnedReward reward(cfg, rm, task, &flops);
   reward.Score(ro);
   const Tokenizer& tok = Tokenizer::Get();
   std::vector<StepRewards> steps;
@@ -233,7 +233,7 @@ TEST(PrmRl, DenseAdvantagesFollowTheStepEnds) {
     for (size_t j = 0; j < process[k].size(); ++j)
       EXPECT_NEAR(ro.token_advantages[k][j], 2 * process[k][j] + 0.5 * outcome[k], 1e-4) << k << " " << j;
   }
-  EXPECT_THROW(LearnedReward(SmallPrmRl("dense: true reward_model { kind: ORM }"), rm, &flops), ConfigError);
+  EXPECT_THROW(LearnedReward(SmallPrmRl("dense: true reward_model { kind: ORM }"), rm, task, &flops), ConfigError);
 }
 
 // A response that never answers scores 0 however its steps are judged (the
@@ -261,10 +261,10 @@ TEST(PrmRl, AResponseWithoutAnAnswerScoresZero) {
   ASSERT_FALSE(ro.rewards[0].verdict.error.empty());
   ASSERT_TRUE(ro.rewards[2].verdict.error.empty());
   Rollouts lax_ro = ro;
-  LearnedReward(cfg, rm, &flops).Score(ro);
+  LearnedReward(cfg, rm, task, &flops).Score(ro);
   PrmRlConfig lax_cfg = cfg;
   lax_cfg.set_answer_required(false);
-  LearnedReward(lax_cfg, rm, &flops).Score(lax_ro);
+  LearnedReward(lax_cfg, rm, task, &flops).Score(lax_ro);
   EXPECT_EQ(ro.proxy[0], 0.0);
   EXPECT_GT(lax_ro.proxy[0], 0.0);  // the min of two sigmoids
   // `<eos>` alone is one step to the segmenter (any non-empty text is): it
@@ -278,6 +278,55 @@ TEST(PrmRl, AResponseWithoutAnAnswerScoresZero) {
   EXPECT_EQ(ProxyOf({0.9, 0.4}, true, cfg, Aggregation::kMin), 0.4);
   EXPECT_EQ(ProxyOf({0.9, 0.4}, false, lax_cfg, Aggregation::kMin), 0.4);
   EXPECT_EQ(ProxyOf({}, true, lax_cfg, Aggregation::kMin), 0.0);
+}
+
+// The positive control: reward_model.kind STEP_TRUTH scores each step by the
+// task's exact per-step truth (1 right, 0 wrong; no model, nothing labelled
+// or trained), one oracle call per scored response; the MIN aggregate is 1
+// only for a response whose every step is right (a wrong final answer after
+// right steps included: it judges the process, not the outcome). The arm
+// runs and resumes with no reward model in its checkpoint; a task without
+// step truth is refused.
+TEST(PrmRl, StepTruthScoresEachStepExactly) {
+  ArithTask task(testing::TinyBaseTask());
+  PrmRlConfig cfg = SmallPrmRl("");
+  cfg.mutable_reward_model()->set_kind(STEP_TRUTH);
+  Transformer policy = testing::CopyOfTinyBase();
+  FlopCounter flops;
+  Rng rng(3);
+  RewardChain chain(cfg.grpo().reward(), 40);
+  Rollouts ro = SampleRollouts(policy, task, rng, 2, 2, cfg.grpo().sampling(), 5, chain, &flops);
+  const Tokenizer& tok = Tokenizer::Get();
+  const std::vector<std::string> texts = {"<think>1+1=2\n2+3=5\n</think><answer>5</answer><eos>",
+                                          "<think>1+1=2\n2+3=6\n</think><answer>6</answer><eos>",
+                                          "<think>1+1=2\n2+3=5\n</think><answer>7</answer><eos>",
+                                          "<think>1+1=3\n</think><eos>"};
+  for (size_t k = 0; k < texts.size(); ++k) {
+    ro.gens[k].tokens = tok.Encode(texts[k]);
+    const std::string c = tok.Decode(ro.gens[k].tokens);
+    ro.rewards[k] = chain.Score({c, static_cast<int>(ro.gens[k].tokens.size()), false, "en"},
+                                task.Verify(c, ro.problems[k / 2]));
+  }
+  const int64_t before = flops.OracleCalls();
+  LearnedReward(cfg, Transformer(nullptr), task, &flops).Score(ro);
+  EXPECT_EQ(flops.OracleCalls() - before, 4);
+  EXPECT_EQ(ro.proxy[0], 1.0) << "every step right";
+  EXPECT_EQ(ro.proxy[1], 0.0) << "2+3=6 is wrong";
+  EXPECT_EQ(ro.proxy[2], 1.0) << "right steps, an answer that does not follow: the process is judged";
+  EXPECT_EQ(ro.proxy[3], 0.0) << "no answer";
+
+  const std::string dir = testing::TempDir("prm_rl_step_truth");
+  Arm arm;
+  arm.set_name("prm_rl");
+  *arm.mutable_prm_rl() = cfg;
+  FlopCounter f1;
+  ExpectResumeMatchesStraightRun(arm, dir, f1);
+  EXPECT_EQ(f1.Get(FlopPhase::kLabel), 0);
+  EXPECT_EQ(f1.Get(FlopPhase::kRewardTrain), 0);
+  EXPECT_EQ(f1.Get(FlopPhase::kRewardScore), 0);
+  TaskConfig cd;
+  cd.mutable_countdown();
+  EXPECT_THROW(LearnedReward(cfg, Transformer(nullptr), *MakeTask(cd), nullptr), ConfigError);
 }
 
 }  // namespace
