@@ -233,11 +233,15 @@ std::vector<PpoTrainer::MiniBatch> PpoTrainer::BuildMinibatches(const Rollouts& 
       fwd += ForwardFlopsSequence(mc, V, L);
       cfwd += ForwardFlopsSequence(cc, V, L);
     }
-    mb.old_lp = SequenceLogprobs(policy_, mb.batch.tokens, temperature);
-    const int64_t T1 = mb.old_lp.size(1);
+    // The old log-probs feed the KL reward and the ratio of every update
+    // after the first; with neither (no reference, one epoch of one
+    // minibatch) the update's own forward gives them (ratio 1), as in GRPO.
+    const bool need_old = ref_ || cfg_.epochs() > 1 || parts.size() > 1;
+    const int64_t T1 = mb.batch.tokens.size(1) - 1;
+    if (need_old) mb.old_lp = SequenceLogprobs(policy_, mb.batch.tokens, temperature);
     mb.old_values = critic_->forward(mb.batch.tokens).values.narrow(1, 0, T1).to(torch::kFloat).contiguous();
-    flops_->Add(FlopPhase::kTrain, fwd + cfwd);
-    torch::Tensor kl = torch::zeros_like(mb.old_lp);
+    flops_->Add(FlopPhase::kTrain, (need_old ? fwd : 0) + cfwd);
+    torch::Tensor kl = torch::zeros({static_cast<int64_t>(rows.size()), T1}, torch::kFloat);
     if (ref_) {
       const torch::Tensor ref_lp = SequenceLogprobs(*ref_, mb.batch.tokens, temperature);
       flops_->Add(FlopPhase::kScore, fwd);
