@@ -240,7 +240,14 @@ std::string RunConfigText(const ExperimentConfig& cfg, const Arm& arm, uint64_t 
 
 // The config and the base checkpoint the run starts from.
 std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t seed, const std::string& base_hash) {
-  return RunConfigText(cfg, arm, seed) + "# base checkpoint fnv64: " + base_hash + "\n";
+  std::string id = RunConfigText(cfg, arm, seed) + "# base checkpoint fnv64: " + base_hash + "\n";
+  if (arm.has_rft() && !arm.rft().teacher_checkpoint().empty()) {  // distillation: the teacher by content
+    const std::string& t = arm.rft().teacher_checkpoint();
+    if (!FileExists(t))
+      throw IoError("arm '" + arm.name() + "': rft.teacher_checkpoint " + t + ": checkpoint not found");
+    id += "# teacher checkpoint fnv64: " + HexHash(Fnv64(ReadFile(t))) + "\n";
+  }
+  return id;
 }
 
 }  // namespace

@@ -9,7 +9,10 @@
 #include <vector>
 
 #include "answer.h"
+#include "checkpoint.h"
 #include "config.h"
+#include "error.h"
+#include "io.h"
 #include "optim.h"
 #include "progress.h"
 #include "reward.h"
@@ -50,6 +53,18 @@ Kept Accept(const Rollouts& ro, const RftConfig& cfg) {
   return k;
 }
 
+// The teacher model of distillation: its checkpoint's own config (any size),
+// on the policy's device; the same vocabulary as the policy.
+Transformer LoadTeacher(const std::string& path, const TransformerImpl& policy) {
+  if (!FileExists(path)) throw IoError("rft.teacher_checkpoint: " + path + ": checkpoint not found");
+  ModelConfig mc = ReadCheckpointConfig(path);
+  Transformer t = MakeModel(mc, policy.vocab_size());
+  LoadCheckpoint(path, t, nullptr);
+  t->to(policy.device());
+  t->eval();
+  return t;
+}
+
 class RftStrategy : public Strategy {
  public:
   explicit RftStrategy(const Arm& arm) : cfg_(arm.rft()) {}
@@ -57,6 +72,10 @@ class RftStrategy : public Strategy {
   void Train(StrategyContext& ctx) override {
     Rng rng(ctx.seed);
     torch::optim::AdamW optimizer = MakeAdamW(*ctx.policy, cfg_.optim());
+    // The sampler: the current policy, or a fixed teacher model.
+    Transformer teacher(nullptr);
+    if (!cfg_.teacher_checkpoint().empty()) teacher = LoadTeacher(cfg_.teacher_checkpoint(), **ctx.policy);
+    Transformer& sampler = teacher ? teacher : *ctx.policy;
     const RewardChain reward(cfg_.reward(), cfg_.sampling().max_new_tokens());
     int64_t tokens_generated = 0, tokens_trained = 0;
     StrategyLoop loop;
@@ -68,8 +87,13 @@ class RftStrategy : public Strategy {
     loop.step = [&](int64_t step, MetricsLine* m, std::string* note) {
       const auto t0 = Clock::now();
       const uint64_t seed = SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
-      const Rollouts ro = SampleRollouts(*ctx.policy, *ctx.task, rng, cfg_.problems_per_step(),
-                                         cfg_.samples_per_problem(), cfg_.sampling(), seed, reward, ctx.flops);
+      FlopCounter teacher_flops;  // uncharged unless charge_teacher
+      FlopCounter* sample_flops = teacher && !cfg_.charge_teacher() ? &teacher_flops : ctx.flops;
+      const double before = ctx.flops ? ctx.flops->Total() : 0;
+      const Rollouts ro = SampleRollouts(sampler, *ctx.task, rng, cfg_.problems_per_step(),
+                                         cfg_.samples_per_problem(), cfg_.sampling(), seed, reward, sample_flops);
+      if (teacher)
+        m->set_teacher_flops(sample_flops == ctx.flops ? ctx.flops->Total() - before : teacher_flops.Total());
       if (ctx.flops) ctx.flops->AddOracleCalls(static_cast<int64_t>(ro.gens.size()));  // verified to accept
       for (const Generation& g : ro.gens) tokens_generated += static_cast<int64_t>(g.tokens.size());
       const Kept kept = Accept(ro, cfg_);

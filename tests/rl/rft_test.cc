@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "arith.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "arm_runner.h"
 #include "error.h"
@@ -94,6 +95,51 @@ TEST(Learning, RftRaisesHeldOutPassAt1) {
   const EvalResult after = Evaluate(m, task, ec);
   std::printf("RFT learning test: pass@1 %.3f -> %.3f\n", before.pass1, after.pass1);
   EXPECT_GT(after.pass1, before.pass1 + 0.05) << "before\n" << EvalTable(before) << "after\n" << EvalTable(after);
+}
+
+// Distillation from a model (rft.teacher_checkpoint): a fresh, smaller
+// student learns from the tiny base's verified samples, and its held-out
+// format and accuracy rise from nothing; the teacher's generation FLOPs are
+// recorded per step and charged only with charge_teacher; a missing teacher
+// is an IoError naming the field.
+TEST(Learning, DistillationFromATeacherCheckpointTeachesAFreshStudent) {
+  ArithTask task(testing::TinyBaseTask());
+  const std::string dir = testing::TempDir("rft_distill");
+  const std::string teacher = dir + "/teacher.pt";
+  Transformer t = testing::CopyOfTinyBase();
+  SaveCheckpoint(teacher, t, nullptr, {});
+  Transformer student = MakeModel(testing::TinyModel(48, 2, 4), t->vocab_size());
+  const EvalConfig ec = ParseResolved<EvalConfig>("num_problems: 60 samples_per_problem: 4 sampling { max_new_tokens: 40 }");
+  const EvalResult before = Evaluate(student, task, ec);
+  Arm arm = SmallRft("problems_per_step: 16 sft_steps: 4 batch_size: 32 teacher_checkpoint: '" + teacher +
+                     "' optim { lr: 3e-3 warmup_steps: 0 min_lr_ratio: 1 }");
+  FlopCounter f;
+  testing::RunArm(arm, 60, dir + "/a.pt", student, f, dir + "/a.jsonl");
+  const EvalResult after = Evaluate(student, task, ec);
+  std::printf("distillation learning test: pass@1 %.3f -> %.3f, format %.3f -> %.3f\n", before.pass1, after.pass1,
+              before.format_rate, after.format_rate);
+  EXPECT_GT(after.format_rate, before.format_rate + 0.5) << EvalTable(after);
+  EXPECT_GT(after.pass1, before.pass1 + 0.05) << EvalTable(after);
+  EXPECT_EQ(f.Get(FlopPhase::kGenerate), 0) << "the teacher's sampling is not charged by default";
+  EXPECT_GT(f.Get(FlopPhase::kTrain), 0);
+  const JsonValue first = JsonValue::Parse(ReadLines(dir + "/a.jsonl").front());
+  EXPECT_GT(first.num("teacher_flops"), 0);
+
+  arm.mutable_rft()->set_charge_teacher(true);
+  Transformer charged = MakeModel(testing::TinyModel(48, 2, 4), t->vocab_size());
+  FlopCounter fc;
+  testing::RunArm(arm, 1, dir + "/c.pt", charged, fc, dir + "/c.jsonl");
+  EXPECT_NEAR(fc.Get(FlopPhase::kGenerate), JsonValue::Parse(ReadLines(dir + "/c.jsonl").front()).num("teacher_flops"),
+              1e-6 * fc.Get(FlopPhase::kGenerate));
+
+  arm.mutable_rft()->set_teacher_checkpoint(dir + "/missing.pt");
+  Transformer m = MakeModel(testing::TinyModel(48, 2, 4), t->vocab_size());
+  try {
+    testing::RunArm(arm, 1, dir + "/m.pt", m, f, dir + "/m.jsonl");
+    ADD_FAILURE() << "a missing teacher must be an error";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("rft.teacher_checkpoint"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
