@@ -308,14 +308,14 @@ class SelfSearch {
     MetricsLine m;
     if (use_value_ && !examples.empty()) *m.mutable_value() = ValueErrorOnOutcomes(examples);
     // The replay buffer: the latest replay_iterations iterations' outcome lines.
-    replay_.push_back(h.value_lines);
-    while (static_cast<int>(replay_.size()) > cfg_.value().replay_iterations()) replay_.pop_front();
     std::vector<PrmExample> replay;
-    for (const Outcomes& o : replay_) {
-      const auto e = OutcomePrefixExamples(o.prompts, o.lines, o.right, chunk);
-      replay.insert(replay.end(), e.begin(), e.end());
-    }
     if (use_value_) {
+      replay_.push_back(h.value_lines);
+      while (static_cast<int>(replay_.size()) > cfg_.value().replay_iterations()) replay_.pop_front();
+      for (const Outcomes& o : replay_) {
+        const auto e = OutcomePrefixExamples(o.prompts, o.lines, o.right, chunk);
+        replay.insert(replay.end(), e.begin(), e.end());
+      }
       double right = 0;
       for (bool r : h.value_lines.right) right += r;
       const double lines = static_cast<double>(h.value_lines.lines.size());
@@ -375,9 +375,9 @@ class SelfSearch {
       const std::string& played = fs.trees[i].best;
       const bool ok = task_.Verify(played, problems[i]).correct;
       ctx_.flops->AddOracleCalls(1);
-      if (cfg_.value().outcomes() == PLAYED_LINES) h.value_lines.Add(problems[i].prompt, played, ok);
+      if (use_value_ && cfg_.value().outcomes() == PLAYED_LINES) h.value_lines.Add(problems[i].prompt, played, ok);
       h.solved += ok;
-      if (cfg_.value().outcomes() == VISITED_TERMINALS)
+      if (use_value_ && cfg_.value().outcomes() == VISITED_TERMINALS)
         for (const Node* t : VisitedTerminals(roots[i])) {
           // Its value is the verifier's verdict, the same at every visit
           // (the search verifies finished lines).
