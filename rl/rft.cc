@@ -84,6 +84,13 @@ class RftStrategy : public Strategy {
     loop.optimizer = &optimizer;
     loop.rng = &rng;
     loop.tokens = &tokens_generated;
+    double teacher_total = 0;  // the teacher's generation FLOPs so far, kept across resumes
+    if (teacher) {
+      loop.save_state = [&]() { return std::to_string(teacher_total); };
+      loop.restore_state = [&](const std::string& state) {
+        if (!state.empty()) teacher_total = std::stod(state);
+      };
+    }
     loop.step = [&](int64_t step, MetricsLine* m, std::string* note) {
       const auto t0 = Clock::now();
       const uint64_t seed = SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
@@ -92,8 +99,10 @@ class RftStrategy : public Strategy {
       const double before = ctx.flops ? ctx.flops->Total() : 0;
       const Rollouts ro = SampleRollouts(sampler, *ctx.task, rng, cfg_.problems_per_step(),
                                          cfg_.samples_per_problem(), cfg_.sampling(), seed, reward, sample_flops);
-      if (teacher)
-        m->set_teacher_flops(sample_flops == ctx.flops ? ctx.flops->Total() - before : teacher_flops.Total());
+      if (teacher) {
+        teacher_total += sample_flops == ctx.flops ? ctx.flops->Total() - before : teacher_flops.Total();
+        m->set_teacher_flops(teacher_total);
+      }
       if (ctx.flops) ctx.flops->AddOracleCalls(static_cast<int64_t>(ro.gens.size()));  // verified to accept
       for (const Generation& g : ro.gens) tokens_generated += static_cast<int64_t>(g.tokens.size());
       const Kept kept = Accept(ro, cfg_);

@@ -132,6 +132,25 @@ TEST(Learning, DistillationFromATeacherCheckpointTeachesAFreshStudent) {
   EXPECT_NEAR(fc.Get(FlopPhase::kGenerate), JsonValue::Parse(ReadLines(dir + "/c.jsonl").front()).num("teacher_flops"),
               1e-6 * fc.Get(FlopPhase::kGenerate));
 
+  // The teacher's FLOPs so far survive a resume (strategy state in the
+  // checkpoint): killed after 1 step and resumed to 2, the count matches a
+  // straight run's.
+  arm.mutable_rft()->set_charge_teacher(false);
+  auto last_teacher = [&](const std::string& metrics) {
+    return JsonValue::Parse(ReadLines(metrics).back()).num("teacher_flops");
+  };
+  {
+    Transformer a = MakeModel(testing::TinyModel(48, 2, 4), t->vocab_size());
+    Transformer b = MakeModel(testing::TinyModel(48, 2, 4), t->vocab_size());
+    FlopCounter fa, fb, fb2;
+    testing::RunArm(arm, 2, dir + "/s.pt", a, fa, dir + "/s.jsonl");
+    testing::RunArm(arm, 1, dir + "/r.pt", b, fb, dir + "/r.jsonl");
+    testing::RunArm(arm, 2, dir + "/r.pt", b, fb2, dir + "/r.jsonl");
+    EXPECT_DOUBLE_EQ(last_teacher(dir + "/r.jsonl"), last_teacher(dir + "/s.jsonl"));
+    const double one_step = JsonValue::Parse(ReadLines(dir + "/s.jsonl").front()).num("teacher_flops");
+    EXPECT_GT(last_teacher(dir + "/s.jsonl"), 1.5 * one_step) << "a running total";
+  }
+
   arm.mutable_rft()->set_teacher_checkpoint(dir + "/missing.pt");
   Transformer m = MakeModel(testing::TinyModel(48, 2, 4), t->vocab_size());
   try {

@@ -1,0 +1,54 @@
+// The RFT arm's section of summary.md: what the sampler's verified samples
+// gave, and, for distillation from a teacher checkpoint, what the teacher
+// cost beside the student's own FLOPs.
+#include <cmath>
+#include <sstream>
+
+#include "report_section.h"
+
+namespace r1lab {
+namespace {
+
+std::vector<const MetricsLine*> RftStepLines(const RunRecords& r) {
+  std::vector<const MetricsLine*> out;
+  for (const MetricsLine& m : r.lines)
+    if (m.has_accept_rate()) out.push_back(&m);
+  return out;
+}
+
+std::string RftReport(const ReportInput&, const std::vector<const ArmRecords*>& mine) {
+  std::ostringstream md;
+  md << "\n## Rejection sampling and distillation\n\n"
+     << "| arm | sampler | verified samples %, first → last tenth of steps | problems with a kept sample %, last tenth "
+        "| teacher's generation FLOPs (charged?) | the arm's FLOPs |\n|---|---|---|---|---|---|\n";
+  for (const ArmRecords* a : mine) {
+    const RftConfig& c = a->arm->rft();
+    auto win = [&](bool last, auto f) {
+      return OverRuns(a->runs, [&](const RunRecords& r) { return WindowMean(RftStepLines(r), last, f); });
+    };
+    auto accept = [](const MetricsLine* m) { return m->accept_rate(); };
+    auto kept = [](const MetricsLine* m) { return m->problems_kept(); };
+    const MeanCi teacher = OverRuns(a->runs, [](const RunRecords& r) {
+      const std::vector<const MetricsLine*> lines = RftStepLines(r);
+      return lines.empty() || !lines.back()->has_teacher_flops() ? NAN : lines.back()->teacher_flops();
+    });
+    md << "| " << a->arm->name() << " | "
+       << (c.teacher_checkpoint().empty() ? std::string("the policy") : "teacher " + c.teacher_checkpoint()) << " | "
+       << FmtOr(win(false, accept), 100, 1) << " → " << FmtOr(win(true, accept), 100, 1) << " | "
+       << FmtOr(win(true, kept), 100, 1) << " | ";
+    if (c.teacher_checkpoint().empty()) md << "- | ";
+    else md << FmtSciOr(teacher) << (c.charge_teacher() ? " (charged)" : " (not charged)") << " | ";
+    md << FmtSciOr(OverRuns(a->runs, [](const RunRecords& r) { return r.done.flops(); })) << " |\n";
+  }
+  md << "\nVerified samples: the sampler's completions the verifier accepted (right, finished and, with "
+        "require_format, well-formed). With a teacher checkpoint the arm is distillation from a model: the student "
+        "fine-tunes on the teacher's verified samples, and the teacher's sampling is reported here, charged to the "
+        "arm's budget only with charge_teacher.\n";
+  return md.str();
+}
+
+}  // namespace
+
+R1LAB_REGISTER_REPORT_SECTION(Arm::kRft, RftReport);
+
+}  // namespace r1lab
