@@ -14,11 +14,7 @@ namespace r1lab {
 
 PrefixKvStore::PrefixKvStore(Transformer model, bool reuse)
     : model_(model), reuse_(reuse), layers_(model->config().n_layers()), heads_(model->config().n_heads()),
-      head_dim_(model->config().d_model() / model->config().n_heads()) {
-  if (reuse_)
-    pool_ = torch::zeros({256, layers_, 2, heads_, head_dim_},
-                         torch::TensorOptions().device(model_->device()).dtype(model_->dtype()));
-}
+      head_dim_(model->config().d_model() / model->config().n_heads()) {}
 
 int32_t PrefixKvStore::Child(int32_t node, int token) const {
   const auto it = children_.find(static_cast<int64_t>(node) * model_->vocab_size() + token);
@@ -34,6 +30,9 @@ int32_t PrefixKvStore::AddNode(int32_t parent, int token) {
 void PrefixKvStore::StoreRows(size_t first, const torch::Tensor& kv, const std::vector<int64_t>& src) {
   if (src.empty()) return;
   const int64_t need = static_cast<int64_t>(nodes_);
+  if (!pool_.defined())
+    pool_ = torch::zeros({std::max<int64_t>(need, 256), layers_, 2, heads_, head_dim_},
+                         torch::TensorOptions().device(model_->device()).dtype(model_->dtype()));
   if (need > pool_.size(0)) {
     torch::Tensor grown = torch::zeros({std::max(need, 2 * pool_.size(0)), layers_, 2, heads_, head_dim_},
                                        pool_.options());
@@ -58,7 +57,6 @@ ForwardOutput PrefixKvStore::Last(const std::vector<std::vector<int>>& seqs, Flo
   for (size_t i = 0; i < seqs.size(); ++i) {
     const std::vector<int>& s = seqs[i];
     R1_CHECK(!s.empty(), "PrefixKvStore: an empty sequence");
-    served_ += static_cast<int64_t>(s.size());
     std::vector<int32_t> path;
     if (reuse_)
       for (size_t t = 0, node = 0; t + 1 < s.size(); ++t) {

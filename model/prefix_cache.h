@@ -37,11 +37,10 @@ class PrefixKvStore {
   // actually computed go to `flops` under `phase`.
   ForwardOutput Last(const std::vector<std::vector<int>>& seqs, FlopCounter* flops, FlopPhase phase);
 
-  // Tokens whose keys and values are stored, and tokens computed / served
-  // since construction (served - computed = tokens reused).
+  // Tokens whose keys and values are stored, and tokens run through the
+  // model since construction.
   int64_t stored() const { return static_cast<int64_t>(nodes_) - 1; }
   int64_t computed() const { return computed_; }
-  int64_t served() const { return served_; }
 
  private:
   // The trie node reached from `node` by `token`, or 0 (none).
@@ -65,10 +64,12 @@ class PrefixKvStore {
   Transformer model_;
   bool reuse_;
   int64_t layers_, heads_, head_dim_;
-  torch::Tensor pool_;  // [capacity, L, 2, H, hd]; row 0 is the root (zeros, used for padding)
+  // [capacity, L, 2, H, hd], allocated at the first store; row 0 is the root
+  // (zeros, used for padding).
+  torch::Tensor pool_;
   size_t nodes_ = 1;
   std::unordered_map<int64_t, int32_t> children_;  // parent * vocab + token -> node
-  int64_t computed_ = 0, served_ = 0;
+  int64_t computed_ = 0;
 };
 
 }  // namespace r1lab

@@ -9,14 +9,6 @@
 namespace r1lab {
 namespace {
 
-// The training steps' proxy lines (a learned reward's steps only).
-std::vector<const MetricsLine*> ProxyPoints(const RunRecords& r) {
-  std::vector<const MetricsLine*> out;
-  for (const MetricsLine& m : r.lines)
-    if (m.has_proxy_reward()) out.push_back(&m);
-  return out;
-}
-
 double Proxy(const MetricsLine* m) { return m->proxy_reward(); }
 double Accuracy(const MetricsLine* m) { return m->true_accuracy(); }
 
@@ -25,7 +17,7 @@ double Accuracy(const MetricsLine* m) { return m->true_accuracy(); }
 // tenth of the run leading up to it, and the peak is not the last eval
 // point. -1: no onset (the truth kept up, or the proxy did not rise).
 double HackingOnset(const RunRecords& r, double base_pass1) {
-  const auto proxy = ProxyPoints(r);
+  const auto proxy = r.LinesWith(&MetricsLine::has_proxy_reward);
   const auto curve = r.EvalPoints();
   if (proxy.empty() || curve.empty()) return -1;
   const double peak = PeakPass1(r, base_pass1).step;
@@ -76,7 +68,9 @@ std::string ProxyTable(const ReportInput& in, const std::vector<const ArmRecords
         "onset (step) |\n|---|---|---|---|---|---|---|\n";
   for (const ArmRecords* a : mine) {
     auto win = [&](bool last, auto f) {
-      return OverRuns(a->runs, [&](const RunRecords& r) { return WindowMean(ProxyPoints(r), last, f); });
+      return OverRuns(a->runs, [&](const RunRecords& r) {
+        return WindowMean(r.LinesWith(&MetricsLine::has_proxy_reward), last, f);
+      });
     };
     auto auc = [](const MetricsLine* m) { return m->proxy_auc(); };
     auto gap = [](const MetricsLine* m) { return m->proxy_reward() - m->true_accuracy(); };

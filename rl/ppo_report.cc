@@ -9,14 +9,6 @@
 namespace r1lab {
 namespace {
 
-// The training steps' lines (those with the critic's figures).
-std::vector<const MetricsLine*> StepLines(const RunRecords& r) {
-  std::vector<const MetricsLine*> out;
-  for (const MetricsLine& m : r.lines)
-    if (m.has_explained_variance()) out.push_back(&m);
-  return out;
-}
-
 const CriticWarmup* Warmup(const RunRecords& r) {
   for (const MetricsLine& m : r.lines)
     if (m.has_critic_warmup()) return &m.critic_warmup();
@@ -38,7 +30,9 @@ std::string PpoReport(const ReportInput&, const std::vector<const ArmRecords*>& 
       });
     };
     auto win = [&](bool last, auto f) {
-      return OverRuns(runs, [&](const RunRecords& r) { return WindowMean(StepLines(r), last, f); });
+      return OverRuns(runs, [&](const RunRecords& r) {
+        return WindowMean(r.LinesWith(&MetricsLine::has_explained_variance), last, f);
+      });
     };
     md << "| " << a->arm->name() << " | ";
     if (warm([](const CriticWarmup& w) { return static_cast<double>(w.updates()); }).n == 0) {

@@ -94,14 +94,14 @@ class RftStrategy : public Strategy {
     loop.step = [&](int64_t step, MetricsLine* m, std::string* note) {
       const auto t0 = Clock::now();
       const uint64_t seed = SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
-      FlopCounter teacher_flops;  // uncharged unless charge_teacher
-      FlopCounter* sample_flops = teacher && !cfg_.charge_teacher() ? &teacher_flops : ctx.flops;
-      const double before = ctx.flops ? ctx.flops->Total() : 0;
+      FlopCounter teacher_flops;  // the teacher's sampling: charged only with charge_teacher
       const Rollouts ro = SampleRollouts(sampler, *ctx.task, rng, cfg_.problems_per_step(),
-                                         cfg_.samples_per_problem(), cfg_.sampling(), seed, reward, sample_flops);
+                                         cfg_.samples_per_problem(), cfg_.sampling(), seed, reward,
+                                         teacher ? &teacher_flops : ctx.flops);
       if (teacher) {
-        teacher_total += sample_flops == ctx.flops ? ctx.flops->Total() - before : teacher_flops.Total();
+        teacher_total += teacher_flops.Total();
         m->set_teacher_flops(teacher_total);
+        if (cfg_.charge_teacher() && ctx.flops) ctx.flops->Add(FlopPhase::kGenerate, teacher_flops.Total());
       }
       if (ctx.flops) ctx.flops->AddOracleCalls(static_cast<int64_t>(ro.gens.size()));  // verified to accept
       for (const Generation& g : ro.gens) tokens_generated += static_cast<int64_t>(g.tokens.size());

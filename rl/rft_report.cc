@@ -9,13 +9,6 @@
 namespace r1lab {
 namespace {
 
-std::vector<const MetricsLine*> RftStepLines(const RunRecords& r) {
-  std::vector<const MetricsLine*> out;
-  for (const MetricsLine& m : r.lines)
-    if (m.has_accept_rate()) out.push_back(&m);
-  return out;
-}
-
 std::string RftReport(const ReportInput&, const std::vector<const ArmRecords*>& mine) {
   std::ostringstream md;
   md << "\n## Rejection sampling and distillation\n\n"
@@ -24,12 +17,14 @@ std::string RftReport(const ReportInput&, const std::vector<const ArmRecords*>& 
   for (const ArmRecords* a : mine) {
     const RftConfig& c = a->arm->rft();
     auto win = [&](bool last, auto f) {
-      return OverRuns(a->runs, [&](const RunRecords& r) { return WindowMean(RftStepLines(r), last, f); });
+      return OverRuns(a->runs, [&](const RunRecords& r) {
+        return WindowMean(r.LinesWith(&MetricsLine::has_accept_rate), last, f);
+      });
     };
     auto accept = [](const MetricsLine* m) { return m->accept_rate(); };
     auto kept = [](const MetricsLine* m) { return m->problems_kept(); };
     const MeanCi teacher = OverRuns(a->runs, [](const RunRecords& r) {
-      const std::vector<const MetricsLine*> lines = RftStepLines(r);
+      const std::vector<const MetricsLine*> lines = r.LinesWith(&MetricsLine::has_accept_rate);
       return lines.empty() || !lines.back()->has_teacher_flops() ? NAN : lines.back()->teacher_flops();
     });
     md << "| " << a->arm->name() << " | "

@@ -9,14 +9,6 @@
 namespace r1lab {
 namespace {
 
-// The self-search iterations' lines.
-std::vector<const MetricsLine*> SearchPoints(const RunRecords& r) {
-  std::vector<const MetricsLine*> out;
-  for (const MetricsLine& m : r.lines)
-    if (m.has_search_solved()) out.push_back(&m);
-  return out;
-}
-
 // The value network's held-out measurement at the start or the end; null if none.
 const ValueHeldout* HeldoutValue(const RunRecords& r, const char* when) {
   const ValueHeldout* v = nullptr;
@@ -35,7 +27,9 @@ std::string SearchTable(const ReportInput& in, const std::vector<const ArmRecord
   for (const ArmRecords* a : mine) {
     const auto& runs = a->runs;
     auto win = [&](bool last, auto f) {
-      return OverRuns(runs, [&](const RunRecords& r) { return WindowMean(SearchPoints(r), last, f); });
+      return OverRuns(runs, [&](const RunRecords& r) {
+        return WindowMean(r.LinesWith(&MetricsLine::has_search_solved), last, f);
+      });
     };
     auto phase = [&](std::initializer_list<const char*> ps) {
       return OverRuns(runs, [&](const RunRecords& r) {

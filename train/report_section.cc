@@ -7,10 +7,10 @@
 
 namespace r1lab {
 
-std::vector<const MetricsLine*> RunRecords::EvalPoints() const {
+std::vector<const MetricsLine*> RunRecords::LinesWith(bool (MetricsLine::*has)() const) const {
   std::vector<const MetricsLine*> out;
   for (const MetricsLine& m : lines)
-    if (m.has_eval()) out.push_back(&m);
+    if ((m.*has)()) out.push_back(&m);
   return out;
 }
 

@@ -22,7 +22,9 @@ struct RunRecords {
   DoneRecord done;                 // done.json
   std::vector<MetricsLine> lines;  // metrics.jsonl, in order
   // The lines that hold an eval point (the held-out curve), in order.
-  std::vector<const MetricsLine*> EvalPoints() const;
+  std::vector<const MetricsLine*> EvalPoints() const { return LinesWith(&MetricsLine::has_eval); }
+  // The lines that have a field (e.g. &MetricsLine::has_accept_rate), in order.
+  std::vector<const MetricsLine*> LinesWith(bool (MetricsLine::*has)() const) const;
   // done.json's FLOPs in `phase` (a FlopsByPhase field name); NaN if absent.
   double PhaseFlops(const std::string& phase) const;
 };
