@@ -159,8 +159,10 @@ namespace {
 
 // Copies pool rows into a cache in one pass: row b's position p gets node
 // index[b][p]'s keys (into their lane of the key tile) and values, every
-// layer and head; node 0 (padding) is skipped (the keys stay zero, the
-// values are never read).
+// layer and head. Node 0 (padding) gets zero values (its keys are zero from
+// NewCache): the fused float kernel never reads them, but LibTorch's decode
+// attention (other dtypes) multiplies them by a zero weight, and
+// uninitialised memory there can be NaN.
 template <typename T>
 void GatherRows(const T* pool, const int64_t* index, int64_t n, int64_t P, int64_t L, int64_t H, int64_t hd,
                 const std::vector<T*>& kt, const std::vector<T*>& v, int64_t tiles, int64_t capacity) {
@@ -172,7 +174,10 @@ void GatherRows(const T* pool, const int64_t* index, int64_t n, int64_t P, int64
       T* vd = v[static_cast<size_t>(l)] + (b * H + h) * capacity * hd;
       for (int64_t p = 0; p < P; ++p) {
         const int64_t node = index[b * P + p];
-        if (node == 0) continue;
+        if (node == 0) {
+          std::memset(vd + p * hd, 0, static_cast<size_t>(hd) * sizeof(T));
+          continue;
+        }
         const T* ks = pool + node * row + (l * 2 * H + h) * hd;
         const T* vs = ks + H * hd;
         T* kp = kd + (p / kKeyTile) * hd * kKeyTile + p % kKeyTile;

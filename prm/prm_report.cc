@@ -2,8 +2,13 @@
 // truth, degeneration signs, and the reward model's labels, shift and cost.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <sstream>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include "json.h"
 #include "report_section.h"
 
 namespace r1lab {
@@ -57,6 +62,86 @@ double ShiftOutcomeAuc(const RunRecords& r, bool policy) {
 double ShiftStepAuc(const RunRecords& r, bool policy) {
   const RewardOnSamples* s = Shift(r, policy);
   return s && s->has_step_auc() ? s->step_auc() : NAN;
+}
+
+double ShiftFirstErrorF1(const RunRecords& r, bool policy) {
+  const RewardOnSamples* s = Shift(r, policy);
+  return s && s->has_first_error_f1() ? s->first_error_f1() : NAN;
+}
+
+// What a PRM arm spent on its reward model before and during RL: labelling
+// and training (NaN for results that predate the phases).
+double RewardModelCost(const RunRecords& r) { return r.PhaseFlops("label") + r.PhaseFlops("reward_train"); }
+
+std::string LabelSource(const RewardModelConfig& rm) {
+  return rm.step_labels() == TRUTH ? "step truth" : "Monte Carlo, N = " + std::to_string(rm.label_n());
+}
+
+// An arm's PRM-RL config less how its reward model was labelled and trained
+// (and whether that was charged): arms alike in this differ only in their labels.
+std::string RlSetting(const PrmRlConfig& c) {
+  PrmRlConfig rest = c;
+  RewardModelConfig* rm = rest.mutable_reward_model();
+  for (auto clear : {&RewardModelConfig::clear_label_traces, &RewardModelConfig::clear_label_n,
+                     &RewardModelConfig::clear_step_labels, &RewardModelConfig::clear_train_steps,
+                     &RewardModelConfig::clear_optim})
+    (rm->*clear)();
+  rest.clear_reward_model_outside_budget();
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    rest.SerializeToCodedStream(&coded);
+  }  // flushed into `out`
+  return out;
+}
+
+// A label-budget sweep: the largest set of PRM arms that differ only in how
+// their reward model was labelled and trained, ordered by what the reward
+// model cost. Empty when there is no sweep (no two such arms with different
+// labels).
+std::string LabelBudgetTable(const ReportInput& in, const std::vector<const ArmRecords*>& mine) {
+  std::map<std::string, std::vector<const ArmRecords*>> groups;
+  for (const ArmRecords* a : mine)
+    if (a->arm->prm_rl().reward_model().kind() == PRM) groups[RlSetting(a->arm->prm_rl())].push_back(a);
+  std::vector<const ArmRecords*> prms;
+  for (const auto& [setting, arms] : groups)
+    if (arms.size() > prms.size()) prms = arms;
+  std::vector<std::string> labels;
+  for (const ArmRecords* a : prms) {
+    const RewardModelConfig& rm = a->arm->prm_rl().reward_model();
+    labels.push_back(LabelSource(rm) + " " + std::to_string(rm.label_traces()) + " " +
+                     std::to_string(rm.train_steps()) + " " + JsonNumber(rm.optim().lr()));
+  }
+  std::sort(labels.begin(), labels.end());
+  if (std::unique(labels.begin(), labels.end()) - labels.begin() < 2) return "";
+  std::vector<std::pair<double, const ArmRecords*>> order;
+  for (const ArmRecords* a : prms) order.emplace_back(OverRuns(a->runs, RewardModelCost).mean, a);
+  std::stable_sort(order.begin(), order.end(), [](const auto& x, const auto& y) {
+    return std::isnan(y.first) ? !std::isnan(x.first) : x.first < y.first;
+  });
+  std::ostringstream md;
+  md << "\n## PRM label budget: quality against cost against the RL outcome\n\n"
+     << "| arm | labels | labelled samples x RM training steps | FLOPs: labelling + RM training | charged to the "
+        "budget | RM step AUC (held-out, base samples) | first-error F1 | held-out pass@1: base → final |\n"
+        "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& [cost, a] : order) {
+    const PrmRlConfig& c = a->arm->prm_rl();
+    const RewardModelConfig& rm = c.reward_model();
+    const MeanCi final = OverRuns(a->runs, [](const RunRecords& r) { return r.final.pass1(); });
+    md << "| " << a->arm->name() << " | " << LabelSource(rm) << " | " << rm.label_traces() << " x "
+       << rm.train_steps() << " | " << FmtSciOr(OverRuns(a->runs, RewardModelCost)) << " | "
+       << (c.reward_model_outside_budget() ? "no" : "yes") << " | "
+       << FmtOr(OverRuns(a->runs, [](const RunRecords& r) { return ShiftStepAuc(r, false); }), 1, 2) << " | "
+       << FmtOr(OverRuns(a->runs, [](const RunRecords& r) { return ShiftFirstErrorF1(r, false); }), 1, 2) << " | "
+       << Fmt(MeanWithCi({in.base.pass1()}), 100, 1) << "% → " << FmtOr(final, 100, 1) << "% |\n";
+  }
+  md << "\nThe PRM arms that differ only in their reward model's labels and training, cheapest reward model first. Step AUC and first-error F1 (ProcessBench-style: the "
+        "first step scored below 0.5 is the predicted first error; F1 of exact hits on traces with an error and of "
+        "\"none\" on clean traces) are measured against the task's exact step truth on held-out samples of the "
+        "base. \"Charged: no\" (reward_model_outside_budget) gives every label budget the same RL compute.\n";
+  return md.str();
 }
 
 std::string ProxyTable(const ReportInput& in, const std::vector<const ArmRecords*>& mine) {
@@ -152,7 +237,7 @@ std::string RewardModelTable(const std::vector<const ArmRecords*>& mine) {
 }
 
 std::string PrmRlReport(const ReportInput& in, const std::vector<const ArmRecords*>& mine) {
-  return ProxyTable(in, mine) + DegenerationTable(in) + RewardModelTable(mine);
+  return ProxyTable(in, mine) + DegenerationTable(in) + RewardModelTable(mine) + LabelBudgetTable(in, mine);
 }
 
 }  // namespace

@@ -68,6 +68,7 @@ RewardOnSamples RewardOnSamplesOf(Transformer& sampler, Transformer& rm, const P
   std::vector<bool> correct;
   std::vector<double> step_scores;
   std::vector<bool> step_good;
+  FirstErrorScore first_error;
   double hits = 0, acc = 0, mean = 0;
   const bool truth = task.LineWrong("1+1=2").has_value() && cfg.reward_model().kind() != ORM;
   for (size_t i = 0; i < s.completions.size(); ++i) {
@@ -83,10 +84,13 @@ RewardOnSamples RewardOnSamplesOf(Transformer& sampler, Transformer& rm, const P
       const auto steps = SegmentSteps(s.completions[i], seg);
       const auto wrong =
           SegmentTruth(s.completions[i], steps, [&task](const std::string& l) { return task.LineWrong(l); });
-      for (size_t k = 0; k < wrong.size() && k < scores[i].size(); ++k) {
+      const size_t n = std::min(wrong.size(), scores[i].size());
+      for (size_t k = 0; k < n; ++k) {
         step_scores.push_back(scores[i][k]);
         step_good.push_back(!wrong[k]);
       }
+      first_error.Add(std::vector<double>(scores[i].begin(), scores[i].begin() + static_cast<long>(n)),
+                      std::vector<bool>(wrong.begin(), wrong.begin() + static_cast<long>(n)));
     }
   }
   const double n = std::max<double>(1, static_cast<double>(proxy.size()));
@@ -97,6 +101,7 @@ RewardOnSamples RewardOnSamplesOf(Transformer& sampler, Transformer& rm, const P
   r.set_outcome_accuracy(hits / n);
   r.set_outcome_auc(StepAuc(proxy, correct));
   if (truth) r.set_step_auc(StepAuc(step_scores, step_good));
+  if (truth) r.set_first_error_f1(first_error.f1());
   return r;
 }
 
@@ -279,6 +284,7 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
 
   StrategyLoop loop = trainer.Loop();
   if (model) loop.parts.push_back({"rm", &rm, nullptr});
+  if (cfg.reward_model_outside_budget()) loop.budget_exempt = {FlopPhase::kLabel, FlopPhase::kRewardTrain};
   if (model) loop.init = [&]() {
     std::fprintf(stderr, "%s: labelling %d base samples and training the %s\n", ctx.label.c_str(), rmc.label_traces(),
                  rmc.kind() == PRM ? "PRM" : "ORM");

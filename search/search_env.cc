@@ -23,7 +23,8 @@ PolicySearchEnv::PolicySearchEnv(Transformer policy, const Task& task, std::vect
   if (needs_net && !spec_.value) throw ConfigError("search: these leaf values need a value network");
   if (spec_.value && !spec_.value->config().prm_head())
     throw ConfigError("search: the value network needs a model with prm_head: true");
-  if (spec_.value) value_kv_ = std::make_unique<PrefixKvStore>(spec_.value, spec_.kv_reuse);
+  shared_trunk_ = spec_.value && spec_.value.ptr() == policy_.ptr();
+  if (spec_.value && !shared_trunk_) value_kv_ = std::make_unique<PrefixKvStore>(spec_.value, spec_.kv_reuse);
   for (const Problem& p : problems_) {
     prompts_.push_back(Tokenizer::Get().EncodePrompt(p.prompt));
     const int room = policy_->config().max_seq_len() - static_cast<int>(prompts_.back().size());
@@ -44,16 +45,24 @@ std::vector<PolicySearchEnv::Open> PolicySearchEnv::Triage(const std::vector<Lea
     done.push_back((!ids.back().empty() && ids.back().back() == Tokenizer::kEos) ||
                    static_cast<int>(ids.back().size()) >= spec_.max_new_tokens);
   }
-  // The value network at the last token of every leaf that needs it.
-  std::vector<size_t> scored;
-  for (size_t i = 0; i < leaves.size(); ++i)
-    if (done[i] ? !spec_.verify_terminals : spec_.leaf_value != LeafValue::kRollout) scored.push_back(i);
-  if (!scored.empty()) {
+  // The value network at the last token of every leaf that needs it. On the
+  // policy's trunk, the same forward covers the open leaves, whose logits
+  // OpenLogits then hands out.
+  std::vector<size_t> scored, rows;
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    const bool value = done[i] ? !spec_.verify_terminals : spec_.leaf_value != LeafValue::kRollout;
+    if (value) scored.push_back(i);
+    if (value || (shared_trunk_ && !done[i])) rows.push_back(i);
+  }
+  triage_row_.assign(leaves.size(), -1);
+  if (!rows.empty()) {
     std::vector<std::vector<int>> seqs;
-    for (size_t i : scored) seqs.push_back(Sequence(leaves[i], ids[i]));
-    const torch::Tensor logits = value_kv_->Last(seqs, flops_, FlopPhase::kScore).prm_logits;
-    for (size_t k = 0; k < scored.size(); ++k)
-      net_value_[scored[k]] = torch::sigmoid(logits[static_cast<int64_t>(k)]).item<double>();
+    for (size_t i : rows) seqs.push_back(Sequence(leaves[i], ids[i]));
+    ForwardOutput o = (shared_trunk_ ? policy_kv_ : *value_kv_).Last(seqs, flops_, FlopPhase::kScore);
+    for (size_t k = 0; k < rows.size(); ++k) triage_row_[rows[k]] = static_cast<int64_t>(k);
+    for (size_t i : scored)
+      net_value_[i] = torch::sigmoid(o.prm_logits[triage_row_[i]]).item<double>();
+    if (shared_trunk_) triage_out_ = std::move(o);
   }
   std::vector<Open> open;
   for (size_t i = 0; i < leaves.size(); ++i) {
@@ -72,6 +81,17 @@ std::vector<int> PolicySearchEnv::Sequence(const LeafQuery& q, const std::vector
   std::vector<int> s = Prompt(q);
   s.insert(s.end(), ids.begin(), ids.end());
   return s;
+}
+
+torch::Tensor PolicySearchEnv::OpenLogits(const std::vector<LeafQuery>& leaves, const std::vector<Open>& open) {
+  if (shared_trunk_) {
+    std::vector<int64_t> idx;
+    for (const Open& o : open) idx.push_back(triage_row_.at(o.leaf));
+    return triage_out_.logits.index_select(0, torch::tensor(idx, torch::kLong));
+  }
+  std::vector<std::vector<int>> seqs;
+  for (const Open& o : open) seqs.push_back(Sequence(leaves[o.leaf], o.ids));
+  return policy_kv_.Last(seqs, flops_, FlopPhase::kScore).logits;
 }
 
 double PolicySearchEnv::Combine(size_t leaf, double rollout) const {
@@ -93,9 +113,7 @@ std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<LeafQuery>& lea
   const auto open = Triage(leaves, &out);
   if (open.empty()) return out;
   // Priors: the next-token distribution at each open leaf's last position.
-  std::vector<std::vector<int>> seqs;
-  for (const Open& o : open) seqs.push_back(Sequence(leaves[o.leaf], o.ids));
-  const torch::Tensor logits = policy_kv_.Last(seqs, flops_, FlopPhase::kScore).logits.to(torch::kFloat);
+  const torch::Tensor logits = OpenLogits(leaves, open).to(torch::kFloat);
   const int vocab = static_cast<int>(logits.size(1));
   for (size_t k = 0; k < open.size(); ++k) {
     const torch::Tensor p = torch::softmax(logits[static_cast<int64_t>(k)], -1);
@@ -110,6 +128,8 @@ std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<LeafQuery>& lea
   std::vector<double> rollout(open.size(), 0.0);
   if (NeedsRollouts()) {
     // One rollout per open leaf, all in one batched generation.
+    std::vector<std::vector<int>> seqs;
+    for (const Open& o : open) seqs.push_back(Sequence(leaves[o.leaf], o.ids));
     GenerateOptions go;
     go.sampling = spec_.sampling;
     go.sampling.set_max_new_tokens(spec_.max_new_tokens);

@@ -39,7 +39,10 @@ struct PolicyEnvSpec {
   LeafValue leaf_value = LeafValue::kRollout;
   double mix = 0.5;               // the rollout's weight in kMix
   bool verify_terminals = true;   // false: finished leaves valued by the network too
-  Transformer value{nullptr};     // needed by kValueNetwork, kMix and verify_terminals false
+  // Needed by kValueNetwork, kMix and verify_terminals false. It may be the
+  // policy itself (a PRM head on the policy's trunk): then one forward per
+  // leaf gives both the prior and the value.
+  Transformer value{nullptr};
   // Network outputs at a leaf continue from the keys and values of its
   // prefix (model/prefix_cache.h) instead of a forward over the whole
   // prefix. The networks' weights must not change during the environment's
@@ -61,6 +64,9 @@ class PolicySearchEnv : public SearchEnv {
   // Sizes `out` to the leaves and values the finished ones; returns the
   // unfinished ones. Network values of the unfinished ones go to net_value.
   std::vector<Open> Triage(const std::vector<LeafQuery>& leaves, std::vector<LeafEval>* out);
+  // The policy's next-token logits at the end of each open leaf, [n, V]:
+  // from Triage's forward when the value head is on the policy's trunk.
+  torch::Tensor OpenLogits(const std::vector<LeafQuery>& leaves, const std::vector<Open>& open);
   // An unfinished leaf's value from its rollout verdict share `rollout`.
   double Combine(size_t leaf, double rollout) const;
   bool NeedsRollouts() const { return spec_.leaf_value != LeafValue::kValueNetwork; }
@@ -79,7 +85,11 @@ class PolicySearchEnv : public SearchEnv {
   FlopCounter* flops_;
   std::vector<double> net_value_;  // per leaf of the current call
   PrefixKvStore policy_kv_;
-  std::unique_ptr<PrefixKvStore> value_kv_;  // with a value network
+  std::unique_ptr<PrefixKvStore> value_kv_;  // with a value network of its own
+  bool shared_trunk_ = false;                // spec_.value is the policy
+  // Shared trunk: Triage's heads for the current call, and each leaf's row in them (-1: none).
+  ForwardOutput triage_out_;
+  std::vector<int64_t> triage_row_;
 
  private:
   uint64_t calls_ = 0;

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "answer.h"
+#include "config.h"
 #include "error.h"
 #include "json.h"
 #include "records.h"
@@ -211,16 +212,35 @@ struct VisitExample {
 // each iteration search fresh problems, fine-tune on the best right lines
 // (or toward the visit counts) and train the value network on the search's
 // outcomes.
+// What an MCTS config cannot do, as "field: reason", or "".
+std::string MctsConfigProblem(const MctsConfig& cfg) {
+  if (cfg.policy_target() == VISIT_COUNTS && cfg.search().nodes() != TOKEN_NODES)
+    return "policy_target: VISIT_COUNTS needs search.nodes: TOKEN_NODES (a step node's children are lines, not "
+           "next tokens)";
+  if (cfg.value().policy_trunk() && cfg.search().leaf_value() == ROLLOUT)
+    return "value.policy_trunk: rollout leaves use no value network, so there is no value head to put on the "
+           "policy's trunk";
+  return "";
+}
+
+// The value network: the policy's weights with a fresh PRM head, as a model
+// of its own, or (value.policy_trunk) the policy itself given that head, so
+// the run's policy becomes the two-headed model.
+Transformer ValueModel(const MctsConfig& cfg, StrategyContext& ctx) {
+  const std::string problem = MctsConfigProblem(cfg);
+  if (!problem.empty()) throw ConfigError("mcts." + problem);
+  if (cfg.search().leaf_value() == ROLLOUT) return Transformer(nullptr);
+  Transformer v = RewardModelFrom(*ctx.policy, /*from_base=*/true);
+  if (cfg.value().policy_trunk()) *ctx.policy = v;
+  return v;
+}
+
 class SelfSearch {
  public:
   SelfSearch(const MctsConfig& cfg, StrategyContext& ctx)
       : cfg_(cfg), ctx_(ctx), task_(*ctx.task), use_value_(cfg.search().leaf_value() != ROLLOUT),
-        value_(use_value_ ? RewardModelFrom(*ctx.policy, true) : Transformer(nullptr)),
-        optimizer_(MakeAdamW(*ctx.policy, cfg.optim())), rng_(SplitMix64(ctx.seed ^ 0x5e1f5ea7c4ULL)) {
-    if (cfg.policy_target() == VISIT_COUNTS && cfg.search().nodes() != TOKEN_NODES)
-      throw ConfigError("mcts.policy_target: VISIT_COUNTS needs search.nodes: TOKEN_NODES (a step node's "
-                        "children are lines, not next tokens)");
-  }
+        value_(ValueModel(cfg, ctx)), optimizer_(MakeAdamW(*ctx.policy, cfg.optim())),
+        rng_(SplitMix64(ctx.seed ^ 0x5e1f5ea7c4ULL)) {}
 
   void Run() {
     StrategyLoop loop;
@@ -228,7 +248,8 @@ class SelfSearch {
     loop.log_every = cfg_.log_every();
     loop.optimizer = &optimizer_;
     loop.rng = &rng_;
-    if (use_value_) loop.parts.push_back({"value", &value_, nullptr});
+    // On the policy's trunk the value head is part of the policy's checkpoint.
+    if (use_value_ && !cfg_.value().policy_trunk()) loop.parts.push_back({"value", &value_, nullptr});
     loop.tokens = &tokens_trained_;
     if (use_value_) loop.init = [&]() { PretrainValue(); };
     if (use_value_) {
@@ -555,7 +576,15 @@ void QuickMcts(Arm* a) {
   m->mutable_value()->set_pretrain_steps(QuickSteps(m->value().pretrain_steps()));
 }
 
-R1LAB_REGISTER_STRATEGY(Arm::kMcts, MctsStrategy, nullptr, QuickMcts);
+void CheckMctsArm(const Arm& a, const ExperimentConfig&, const std::string& p, const std::string& src) {
+  const std::string problem = MctsConfigProblem(a.mcts());
+  if (!problem.empty()) {
+    const size_t colon = problem.find(':');
+    ConfigFail(src, p + ".mcts." + problem.substr(0, colon), problem.substr(colon + 2));
+  }
+}
+
+R1LAB_REGISTER_STRATEGY(Arm::kMcts, MctsStrategy, CheckMctsArm, QuickMcts);
 
 }  // namespace
 

@@ -15,7 +15,12 @@ namespace r1lab {
 int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks) {
   const auto t0 = Clock::now();
   Progress progress(spec.label, spec.steps);
-  auto budget_left = [&]() { return spec.flop_budget <= 0 || spec.flops->Total() < spec.flop_budget; };
+  auto charged = [&]() {
+    double c = spec.flops->Total();
+    for (FlopPhase p : spec.budget_exempt) c -= spec.flops->Get(p);
+    return c;
+  };
+  auto budget_left = [&]() { return spec.flop_budget <= 0 || charged() < spec.flop_budget; };
   int64_t step = start_step;
   std::string last_eval;
   while (step < spec.steps && budget_left()) {
@@ -46,7 +51,7 @@ int64_t RunLoop(const LoopSpec& spec, int64_t start_step, const LoopHooks& hooks
     std::string extra = note + last_eval;
     if (spec.flop_budget > 0) {
       char buf[64];
-      std::snprintf(buf, sizeof buf, " flops %.3g/%.3g", spec.flops->Total(), spec.flop_budget);
+      std::snprintf(buf, sizeof buf, " flops %.3g/%.3g", charged(), spec.flop_budget);
       extra += buf;
     }
     progress.Update(step, extra);
@@ -66,6 +71,7 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
   spec.steps = loop.steps;
   spec.log_every = loop.log_every;
   spec.checkpoint_every = loop.checkpoint_every;
+  spec.budget_exempt = loop.budget_exempt;
   int64_t start = 0;
   const auto t0 = Clock::now();
   const bool resume = !path.empty() && FileExists(path);

@@ -20,6 +20,9 @@ namespace r1lab {
 struct LoopSpec {
   int64_t steps = 0;
   double flop_budget = 0;  // 0 = steps only
+  // Phases whose FLOPs do not count against flop_budget (a control that
+  // keeps, e.g., a reward model's cost outside equal compute).
+  std::vector<FlopPhase> budget_exempt;
   int log_every = 1;
   int eval_every = 0;       // 0 = no periodic eval
   int checkpoint_every = 0; // 0 = eval points and the end only
@@ -52,6 +55,7 @@ struct StrategyLoop {
   torch::optim::Optimizer* optimizer = nullptr;
   Rng* rng = nullptr;
   std::vector<CheckpointPart> parts;  // e.g. {"critic", &critic, &critic_optimizer}
+  std::vector<FlopPhase> budget_exempt;  // LoopSpec::budget_exempt
   int64_t* tokens = nullptr;  // a counter restored with the FLOPs
   // Work before step 0 (e.g. training a reward model); may be empty. It runs
   // only on a fresh start and is followed by a checkpoint at step 0, so a

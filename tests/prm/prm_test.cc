@@ -10,6 +10,7 @@
 #include "prm_rl.h"
 #include "prm_study.h"
 #include "process_advantage.h"
+#include "report_section.h"
 #include "reward_data.h"
 #include "rollout.h"
 #include "scorer.h"
@@ -173,6 +174,51 @@ TEST(PrmRl, RuleOnlyMixIsExactlyGrpo) {
   const JsonValue shift = JsonValue::Parse(lines[4]).at("shift");
   EXPECT_EQ(shift.at("base").num("samples"), 16);
   EXPECT_EQ(shift.at("policy").num("samples"), 16);
+  for (const char* who : {"base", "policy"}) {
+    EXPECT_NE(shift.at(who).find("step_auc"), nullptr) << who;
+    const double f1 = shift.at(who).num("first_error_f1");
+    EXPECT_GE(f1, 0) << who;
+    EXPECT_LE(f1, 1) << who;
+  }
+}
+
+// reward_model_outside_budget: the reward model's labelling and training do
+// not count against flop_budget. With the budget set to exactly what they
+// cost, a charged arm stops before its first RL step, and the exempt arm
+// spends the whole budget on RL.
+TEST(PrmRl, RewardModelOutsideTheBudgetLeavesTheRlComputeWhole) {
+  const std::string dir = testing::TempDir("prm_rl_outside_budget");
+  Arm arm;
+  arm.set_name("prm_rl");
+  *arm.mutable_prm_rl() = SmallPrmRl("");
+  arm.set_flop_budget(1);
+  Transformer a = testing::CopyOfTinyBase();
+  FlopCounter fa;
+  RunArm(arm, 100, dir + "/a.pt", a, fa, dir + "/a.jsonl");
+  const double rm = fa.Get(FlopPhase::kLabel) + fa.Get(FlopPhase::kRewardTrain);
+  ASSERT_GT(rm, 0);
+  EXPECT_EQ(fa.Get(FlopPhase::kGenerate), 0) << "the reward model alone spent the budget";
+
+  arm.set_flop_budget(rm);
+  Transformer b = testing::CopyOfTinyBase();
+  FlopCounter fb;
+  RunArm(arm, 100, dir + "/b.pt", b, fb, dir + "/b.jsonl");
+  EXPECT_EQ(fb.Get(FlopPhase::kGenerate), 0);
+
+  arm.mutable_prm_rl()->set_reward_model_outside_budget(true);
+  Transformer c = testing::CopyOfTinyBase();
+  FlopCounter fc;
+  RunArm(arm, 100, dir + "/c.pt", c, fc, dir + "/c.jsonl");
+  EXPECT_DOUBLE_EQ(fc.Get(FlopPhase::kLabel) + fc.Get(FlopPhase::kRewardTrain), rm) << "the same reward model";
+  const double rl = fc.Total() - rm;
+  EXPECT_GE(rl, rm) << "RL ran until it had spent the budget by itself";
+  std::vector<double> step_flops;  // the run's total after each RL step
+  for (const std::string& l : ReadLines(dir + "/c.jsonl")) {
+    const JsonValue v = JsonValue::Parse(l);
+    if (v.find("proxy_reward")) step_flops.push_back(v.num("flops"));
+  }
+  ASSERT_GE(step_flops.size(), 1u);
+  if (step_flops.size() >= 2) EXPECT_LT(step_flops[step_flops.size() - 2] - rm, rm) << "it stopped at the budget";
 }
 
 // Killed after 2 steps, resumed to 4: the reward model comes back from its
@@ -327,6 +373,49 @@ TEST(PrmRl, StepTruthScoresEachStepExactly) {
   TaskConfig cd;
   cd.mutable_countdown();
   EXPECT_THROW(LearnedReward(cfg, Transformer(nullptr), *MakeTask(cd), nullptr), ConfigError);
+}
+
+// The label-budget table: one row per PRM arm, cheapest reward model
+// first, with its held-out step AUC and first-error F1 from the shift
+// measurement, whether its cost was charged, and its final pass@1. It
+// appears only when PRM arms differ in their labels (a sweep).
+TEST(PrmReport, LabelBudgetTableOrdersArmsByWhatTheirRewardModelCost) {
+  const ExperimentConfig cfg = ParseResolved<ExperimentConfig>(
+      "name: \"x\" seeds: 1 task { arith {} } "
+      "arms { name: \"truth_big\" prm_rl { reward_model { step_labels: TRUTH label_traces: 800 train_steps: 90 } "
+      "reward_model_outside_budget: true } } "
+      "arms { name: \"mc_small\" prm_rl { reward_model { label_traces: 100 label_n: 4 train_steps: 30 } } } "
+      "arms { name: \"orm\" prm_rl { reward_model { kind: ORM } } }");
+  auto run = [](double label, double train, double auc, double f1, double pass1) {
+    RunRecords r;
+    r.done.mutable_flops_by_phase()->set_label(label);
+    r.done.mutable_flops_by_phase()->set_reward_train(train);
+    MetricsLine shift;
+    shift.mutable_shift()->mutable_base()->set_step_auc(auc);
+    shift.mutable_shift()->mutable_base()->set_first_error_f1(f1);
+    r.lines.push_back(shift);
+    r.final.set_pass1(pass1);
+    return r;
+  };
+  ReportInput in;
+  in.cfg = &cfg;
+  in.base.set_pass1(0.3);
+  in.arms.push_back({&cfg.arms(0), {run(4e11, 2e11, 0.86, 0.61, 0.08)}});
+  in.arms.push_back({&cfg.arms(1), {run(1e11, 1e10, 0.47, 0.12, 0.05)}});
+  in.arms.push_back({&cfg.arms(2), {run(1e11, 1e10, NAN, NAN, 0.20)}});
+  const std::string md = ReportSections(in);
+  const size_t table = md.find("## PRM label budget");
+  ASSERT_NE(table, std::string::npos) << md;
+  const std::string rows = md.substr(table);
+  const size_t mc = rows.find("| mc_small | Monte Carlo, N = 4 | 100 x 30 | 1.1e+11 | yes | 0.47 | 0.12 | 30.0% → 5.0% |");
+  const size_t truth = rows.find("| truth_big | step truth | 800 x 90 | 6e+11 | no | 0.86 | 0.61 | 30.0% → 8.0% |");
+  ASSERT_NE(mc, std::string::npos) << rows;
+  ASSERT_NE(truth, std::string::npos) << rows;
+  EXPECT_LT(mc, truth) << "cheapest first";
+  EXPECT_EQ(rows.find("| orm |"), std::string::npos) << "an ORM has no steps to judge";
+
+  in.arms.erase(in.arms.begin());  // one PRM setting left: no sweep, no table
+  EXPECT_EQ(ReportSections(in).find("## PRM label budget"), std::string::npos);
 }
 
 }  // namespace

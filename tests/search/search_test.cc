@@ -195,6 +195,37 @@ TEST(Mcts, KvReuseGivesTheSameTreesAsRecomputing) {
       << "a leaf costs one token's forward, not its prefix's";
 }
 
+// A value head on the policy's trunk: the environment gets the prior and
+// the value from one forward per leaf, so it builds the same trees as with
+// a separate value network holding the very same weights, at about half the
+// network FLOPs.
+TEST(Mcts, ValueHeadOnThePolicyTrunkGivesTheSameTreesInOneForward) {
+  ArithTask task(testing::TinyBaseTask());
+  Transformer base = testing::CopyOfTinyBase();
+  Transformer two_headed = RewardModelFrom(base, true);
+  Transformer separate = MakeModel(two_headed->config(), two_headed->vocab_size());
+  CopyWeights(two_headed, separate);
+  PolicyEnvSpec spec = TinySearchSpec();
+  spec.leaf_value = LeafValue::kValueNetwork;
+  const SearchParams p = TinySearchParams();
+  const std::vector<Problem> probs(task.TestSet().begin(), task.TestSet().begin() + 6);
+  FlopCounter shared_flops, separate_flops;
+  spec.value = two_headed;
+  PolicyTokenEnv shared(two_headed, task, probs, spec, &shared_flops);
+  spec.value = separate;
+  PolicyTokenEnv apart(two_headed, task, probs, spec, &separate_flops);
+  std::vector<Node> a(probs.size()), b(probs.size());
+  const ForestStats fa = SearchForest(shared, a, {16, 4, 40}, p);
+  const ForestStats fb = SearchForest(apart, b, {16, 4, 40}, p);
+  EXPECT_EQ(fa.leaves_evaluated, fb.leaves_evaluated);
+  for (size_t i = 0; i < probs.size(); ++i) {
+    EXPECT_EQ(fa.trees[i].best, fb.trees[i].best);
+    ExpectSameTree(a[i], b[i], "");
+  }
+  EXPECT_LT(shared_flops.Get(FlopPhase::kScore), 0.6 * separate_flops.Get(FlopPhase::kScore))
+      << "one forward per leaf instead of two";
+}
+
 MctsConfig SmallMcts(const std::string& extra) {
   return ParseResolved<MctsConfig>(
       "problems_per_step: 4 sft_steps: 2 batch_size: 8 optim { lr: 1e-3 warmup_steps: 0 min_lr_ratio: 1 } "
@@ -233,6 +264,43 @@ TEST(SelfSearch, ResumeKeepsTheValueNetworkAndMatchesAStraightRun) {
   EXPECT_GT(it.at("value").num("lines"), 4) << "more than the 4 played lines";
   EXPECT_LT(it.at("value").num("mean_target"), 1) << "wrong lines are kept";
   EXPECT_GT(JsonValue::Parse(lines[3]).at("value").num("replay_lines"), it.at("value").num("replay_lines"));
+}
+
+// value.policy_trunk: the run's policy becomes the two-headed model, its
+// one checkpoint holds the value head (no separate value part), a resumed
+// run matches a straight one, and the value's training moves the policy's
+// trunk. Rollout leaves have no value head to share: a config error.
+TEST(SelfSearch, ValueHeadOnThePolicyTrunkIsOneCheckpointedModel) {
+  const std::string dir = testing::TempDir("self_search_trunk");
+  Arm arm;
+  arm.set_name("mcts");
+  *arm.mutable_mcts() = SmallMcts("");
+  arm.mutable_mcts()->mutable_value()->set_policy_trunk(true);
+  FlopCounter f1;
+  ExpectResumeMatchesStraightRun(arm, dir, f1);
+  EXPECT_GT(f1.Get(FlopPhase::kRewardTrain), 0);
+  Transformer tiny = testing::CopyOfTinyBase();
+  Transformer two_headed = RewardModelFrom(tiny, true);
+  Transformer value = RewardModelFrom(two_headed, true);
+  EXPECT_NO_THROW(LoadCheckpoint(dir + "/a.pt", two_headed, nullptr));
+  EXPECT_THROW(LoadCheckpoint(dir + "/a.pt", two_headed, nullptr, {{"value", &value, nullptr}}), IoError);
+  const auto lines = ReadLines(dir + "/a.jsonl");
+  EXPECT_EQ(JsonValue::Parse(lines.back()).at("value_heldout").at("when").string(), "end");
+
+  // The value's training alone (no policy updates) moves the policy's trunk.
+  Arm still = arm;
+  still.mutable_mcts()->set_sft_steps(0);
+  Transformer m = testing::CopyOfTinyBase();
+  const Transformer base = testing::CopyOfTinyBase();
+  FlopCounter f;
+  RunArm(still, 1, dir + "/still.pt", m, f, dir + "/still.jsonl");
+  ASSERT_TRUE(m->config().prm_head()) << "the run's policy is the two-headed model";
+  EXPECT_FALSE(torch::equal(m->named_parameters()["block0_fc1.weight"],
+                            base->named_parameters()["block0_fc1.weight"]));
+
+  arm.mutable_mcts()->mutable_search()->set_leaf_value(ROLLOUT);
+  Transformer r = testing::CopyOfTinyBase();
+  EXPECT_THROW(RunArm(arm, 1, dir + "/r.pt", r, f, dir + "/r.jsonl"), ConfigError);
 }
 
 // value.outcomes: PLAYED_LINES with a one-iteration buffer is the old
