@@ -27,6 +27,7 @@
 #include "prm_study.h"
 #include "math_equiv.h"
 #include "report.h"
+#include "rescore.h"
 #include "runner.h"
 #include "search_cmd.h"
 #include "threads.h"
@@ -46,7 +47,7 @@ commands:
   pretrain [CONFIG] [--out CKPT]      SFT the base model on teacher traces; prints its path
   eval CKPT [--config CONFIG] [--out DIR] [--problems N] [--samples N]
                                       held-out evaluation: prints a table, writes
-                                      DIR/eval.json and DIR/samples.jsonl
+                                      DIR/eval.json and DIR/samples.jsonl.gz
   sample CKPT --prompt TEXT [--n N] [--temperature T] [--seed S]
                                       sample completions for one prompt
   label-quality CKPT [--config CONFIG] [--traces M] [--max-n N] [--seed S] [--out DIR]
@@ -72,6 +73,9 @@ commands:
                                       with --set search.FIELD=VALUE (SearchConfig), e.g.
                                       --set search.c_puct=2.5 --set search.dirichlet_alpha=0.3
   report DIR                          rewrite DIR's summary and plots from its run files
+  rescore DIR                         recompute DIR's eval.json files and tables from its
+                                      samples.jsonl.gz with the current verifier; exit 1 and
+                                      say where if anything differs
   table DIR... [--csv]                one table from several experiment folders' summary.csv
   verify --task T [--input FILE] [--rel-tol X] [--language-weight W] [--extract tagged|free-text]
                                       judge JSONL records (stdin or FILE), one JSON line
@@ -246,9 +250,9 @@ int CmdEval(int argc, char** argv) {
   const EvalResult r = Evaluate(model, *task, ev);
   std::printf("%s: %s", ckpt.c_str(), EvalTable(r).c_str());
   if (!out.empty()) {
-    WriteFileAtomic(out + "/samples.jsonl", SamplesToJsonl(r, *task));
+    WriteFileAtomic(out + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
     WriteFileAtomic(out + "/eval.json", EvalToJson(r) + "\n");
-    std::printf("wrote %s/eval.json and %s/samples.jsonl\n", out.c_str(), out.c_str());
+    std::printf("wrote %s/eval.json and %s/samples.jsonl.gz\n", out.c_str(), out.c_str());
   }
   return 0;
 }
@@ -445,6 +449,15 @@ int Main(int argc, char** argv) {
     if (a.positional.size() != 1) throw ConfigError("report needs exactly one experiment folder\n" + std::string(kUsage));
     std::printf("%s", RewriteReport(a.positional[0]).c_str());
     return 0;
+  }
+  if (cmd == "rescore") {
+    const Args a = Parse(argc, argv, 2, {}, {});
+    if (a.positional.size() != 1) throw ConfigError("rescore needs exactly one experiment folder\n" + std::string(kUsage));
+    const RescoreResult r = Rescore(a.positional[0]);
+    std::printf("%s%s\n", r.report.c_str(),
+                r.differences ? ("rescore: " + std::to_string(r.differences) + " difference(s)").c_str()
+                              : "rescore: every number reproduced");
+    return r.differences ? 1 : 0;
   }
   if (cmd == "table") {
     const Args a = Parse(argc, argv, 2, {}, {"csv"});

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -23,6 +24,45 @@ std::string ReadFile(const std::string& path) {
   ss << in.rdbuf();
   if (in.bad()) throw IoError(path + ": read failed");
   return ss.str();
+}
+
+std::string Gzip(const std::string& text) {
+  z_stream z{};
+  // windowBits 15 + 16: a gzip wrapper; deflate's default header has no name and time 0.
+  if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw InternalError("gzip: deflateInit2 failed");
+  std::string out(deflateBound(&z, static_cast<uLong>(text.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw InternalError("gzip: deflate did not finish");
+  return out;
+}
+
+std::string Gunzip(const std::string& data, const std::string& source) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) throw InternalError("gunzip: inflateInit2 failed");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  char buf[1 << 16];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+    if (rc == Z_BUF_ERROR && z.avail_in == 0) break;  // input ended before the stream did
+  }
+  const bool ok = rc == Z_STREAM_END;
+  const std::string why = z.msg ? z.msg : "cut short";
+  inflateEnd(&z);
+  if (!ok) throw IoError(source + ": not a complete gzip file (" + why + ")");
+  return out;
 }
 
 void WriteFileAtomic(const std::string& path, const std::string& content) {

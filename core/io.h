@@ -11,6 +11,11 @@ namespace r1lab {
 std::string ReadFile(const std::string& path);
 // Writes `content` to path.tmp, fsyncs, renames over path.
 void WriteFileAtomic(const std::string& path, const std::string& content);
+// gzip (RFC 1952) of `text`, deterministic (no name, no time stamp): what
+// zcat and Python's gzip read. Gunzip: the text back; IoError naming
+// `source` when the data is not gzip or is cut short.
+std::string Gzip(const std::string& text);
+std::string Gunzip(const std::string& data, const std::string& source);
 // Creates the directory (and parents) and proves it writable with a probe
 // file; IoError naming the directory otherwise.
 void EnsureWritableDir(const std::string& dir);

@@ -326,17 +326,24 @@ void WritePlotScript(const std::string& pdir, const std::string& script, const s
     }
 }
 
-std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
-  const int n = cfg.eval().samples_per_problem();
+ReportInput ReadReportInput(const ExperimentConfig& cfg, const std::string& dir) {
   ReportInput in;
   in.cfg = &cfg;
   RecordFromJson(ReadFile(dir + "/base/eval.json"), dir + "/base/eval.json", &in.base);
   for (const Arm& arm : cfg.arms()) {
     ArmRecords& a = in.arms.emplace_back();
     a.arm = &arm;
-    for (uint64_t seed : cfg.seeds())
-      a.runs.push_back(ReadRun(dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed)));
+    for (uint64_t seed : cfg.seeds()) a.runs.push_back(ReadRun(RunDir(dir, arm, seed)));
   }
+  return in;
+}
+
+std::string RunDir(const std::string& dir, const Arm& arm, uint64_t seed) {
+  return dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed);
+}
+
+ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, const ReportInput& in) {
+  const int n = cfg.eval().samples_per_problem();
   std::vector<bool> learned;
   for (const ArmRecords& a : in.arms) learned.push_back(HasProxy(a));
   const bool any_learned = std::find(learned.begin(), learned.end(), true) != learned.end();
@@ -421,10 +428,16 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
         "used, per run: one per rule-rewarded sample, per Monte Carlo or labelled completion, per line a "
         "search verifies ('-': not recorded).\n";
   md << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
-  WriteFileAtomic(dir + "/summary.md", "# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n");
-  WriteFileAtomic(dir + "/summary.csv", csv.str());
-  WritePlots(dir, in, n);
-  return md.str();
+  return {"# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n", csv.str(), md.str()};
+}
+
+std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
+  const ReportInput in = ReadReportInput(cfg, dir);
+  const ReportFiles files = BuildReport(cfg, dir, in);
+  WriteFileAtomic(dir + "/summary.md", files.summary_md);
+  WriteFileAtomic(dir + "/summary.csv", files.summary_csv);
+  WritePlots(dir, in, cfg.eval().samples_per_problem());
+  return files.tables;
 }
 
 std::string MergeTables(const std::vector<std::string>& dirs, bool csv) {

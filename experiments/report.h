@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "r1lab.pb.h"
+#include "report_section.h"
 
 namespace r1lab {
 
@@ -17,6 +18,18 @@ struct Plot {
 // Writes pdir/script rendering each plot as pdir/<name>.svg and .png, and
 // runs gnuplot on it when installed (else says so on stderr).
 void WritePlotScript(const std::string& pdir, const std::string& script, const std::vector<Plot>& plots);
+
+// An experiment folder's run records: dir/base and dir/runs/<arm>/seed-<s>
+// (RunDir) for the config's arms and seeds. `cfg` must outlive the result.
+ReportInput ReadReportInput(const ExperimentConfig& cfg, const std::string& dir);
+std::string RunDir(const std::string& dir, const Arm& arm, uint64_t seed);
+
+// summary.md and summary.csv as they are written for `in`, and the tables
+// alone (summary.md without its title and closing line).
+struct ReportFiles {
+  std::string summary_md, summary_csv, tables;
+};
+ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, const ReportInput& in);
 
 // Reads dir/base and dir/runs/<arm>/seed-<s> for the config's arms and seeds,
 // writes dir/summary.md (the table every arm shares, then the sections the

@@ -209,7 +209,7 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   JsonlWriter metrics(stem + ".metrics.jsonl");
   run.metrics = &metrics;
   RunSft(model, task, run, &flops);
-  SaveCheckpoint(path, model, nullptr, {cfg.pretrain().steps(), "", ""});
+  SaveCheckpoint(path, model, nullptr, {cfg.pretrain().steps(), "", "", ""});
   const double wall = wall_before + SecondsSince(t0);
   BaseRecord rec;
   rec.set_checkpoint(path);
@@ -304,7 +304,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
       Transformer base = MakeModel(cfg.model(), vocab);
       LoadCheckpoint(base_path, base, nullptr);
       const EvalResult r = Evaluate(base, *task, cfg.eval());
-      WriteFileAtomic(bdir + "/samples.jsonl", SamplesToJsonl(r, *task));
+      WriteFileAtomic(bdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
       WriteFileAtomic(bdir + "/eval.json", EvalToJson(r) + "\n");
       DoneRecord d;
       d.set_commit(GitCommit());
@@ -366,7 +366,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         MakeStrategy(arm)->Train(ctx);
         const double train_flops = flops.Total();
         const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
-        WriteFileAtomic(rdir + "/samples.jsonl", SamplesToJsonl(r, *task));
+        WriteFileAtomic(rdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
         WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
         const double wall = wall_before + SecondsSince(t0);
         timed_seconds += SecondsSince(t0);

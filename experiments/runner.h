@@ -3,9 +3,9 @@
 // <output_dir>/<experiment>/  (output_dir: "runs" unless the config or --out
 // says otherwise; the committed reference results live in results/)
 //   config.pbtxt                      resolved config
-//   base/eval.json, samples.jsonl     the shared base, evaluated once per base
+//   base/eval.json, samples.jsonl.gz  the shared base, evaluated once per base
 //   base/done.json                    its checkpoint's fnv64, commit and machine
-//   runs/<arm>/seed-<s>/              metrics.jsonl, eval.json, samples.jsonl,
+//   runs/<arm>/seed-<s>/              metrics.jsonl, eval.json, samples.jsonl.gz,
 //                                     checkpoint.pt, run_config.pbtxt (config and
 //                                     base hash), done.json (finished marker with
 //                                     the commit and machine that made the run)

@@ -11,6 +11,7 @@ packages=(
   libtbb-dev              # oneTBB: parallel scoring and search
   libboost-graph-dev      # Graphviz export of search trees
   libprotobuf-dev protobuf-compiler  # configs in protobuf text format
+  zlib1g-dev              # gzip for the committed samples (samples.jsonl.gz)
   libgtest-dev            # tests
   libgloo-dev             # torch.distributed c10d backend on CPU
   gnuplot-nox             # results plots (SVG, PNG)

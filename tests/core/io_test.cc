@@ -41,5 +41,29 @@ TEST(Io, AFailedAtomicWriteLeavesNoTempFile) {
   EXPECT_EQ(ReadFile(path), "old\n");
 }
 
+// gzip round trip of text with every byte value, deterministic output with
+// gzip's magic and no time stamp (so a rerun commits the same bytes), and a
+// cut-short or foreign file is an IoError naming it.
+TEST(Io, GzipRoundTripsAndRefusesBrokenInput) {
+  std::string text;
+  for (int i = 0; i < 70000; ++i) text += static_cast<char>((i * 7919) % 256);
+  text += "{\"completion\":\"<think>1+2=3</think>\"}\n";
+  const std::string z = Gzip(text);
+  EXPECT_EQ(Gunzip(z, "x.gz"), text);
+  EXPECT_EQ(Gzip(text), z);
+  ASSERT_GT(z.size(), 10u);
+  EXPECT_EQ(static_cast<unsigned char>(z[0]), 0x1f);
+  EXPECT_EQ(static_cast<unsigned char>(z[1]), 0x8b);
+  EXPECT_EQ(z.substr(4, 4), std::string(4, '\0')) << "no modification time";
+  EXPECT_EQ(Gunzip(Gzip(""), "empty.gz"), "");
+  try {
+    Gunzip(z.substr(0, z.size() / 2), "cut.jsonl.gz");
+    ADD_FAILURE() << "a cut-short file was accepted";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("cut.jsonl.gz"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(Gunzip("plain text, not gzip", "plain.jsonl"), IoError);
+}
+
 }  // namespace
 }  // namespace r1lab

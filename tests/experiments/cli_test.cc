@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 
 #include "checkpoint.h"
 #include "io.h"
@@ -139,7 +140,7 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string exp = dir + "/tiny";
   for (const char* f : {"/config.pbtxt", "/base/done.json", "/summary.md", "/summary.csv", "/base/eval.json",
-                        "/base/samples.jsonl", "/runs/sft/seed-1/metrics.jsonl", "/runs/sft/seed-2/done.json",
+                        "/base/samples.jsonl.gz", "/runs/sft/seed-1/samples.jsonl.gz", "/runs/sft/seed-1/metrics.jsonl", "/runs/sft/seed-2/done.json",
                         "/runs/sft/seed-2/eval.json", "/runs/sft/seed-2/checkpoint.pt"})
     EXPECT_TRUE(FileExists(exp + f)) << f;
   const std::string summary = ReadFile(exp + "/summary.md");
@@ -192,6 +193,49 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   std::filesystem::remove(exp + "/summary.md");
   ASSERT_EQ(RunCli("report " + exp).code, 0);
   EXPECT_EQ(ReadFile(exp + "/summary.md"), summary);
+
+  // `rescore` recomputes every eval.json and table from the samples.
+  const Result rescored = RunCli("rescore " + exp);
+  EXPECT_EQ(rescored.code, 0) << rescored.out;
+  EXPECT_NE(rescored.out.find("runs/budget/seed-2: 20 samples rescored, eval.json reproduced"), std::string::npos)
+      << rescored.out;
+  EXPECT_NE(rescored.out.find("every number reproduced"), std::string::npos) << rescored.out;
+  {
+    // Tampered copies: a completion's answer changed (its stored verdict is
+    // no longer the verifier's, and eval.json and the tables no longer follow
+    // from the samples), and a stored verdict flipped (eval.json still
+    // reproduced, the line reported).
+    const std::string t = dir + "/tampered";
+    std::filesystem::copy(exp, t, std::filesystem::copy_options::recursive);
+    auto edit = [&](const std::string& file, int line, auto change) {
+      std::vector<std::string> lines;
+      std::istringstream in(Gunzip(ReadFile(t + file), file));
+      for (std::string l; std::getline(in, l);) lines.push_back(l);
+      SampleRecord rec;
+      RecordFromJson(lines[static_cast<size_t>(line)], file, &rec);
+      change(rec);
+      lines[static_cast<size_t>(line)] = RecordToJson(rec);
+      std::string text;
+      for (const std::string& l : lines) text += l + "\n";
+      WriteFileAtomic(t + file, Gzip(text));
+    };
+    edit("/runs/sft/seed-1/samples.jsonl.gz", 0, [](SampleRecord& r) {
+      // Right becomes wrong and wrong becomes right.
+      r.set_completion("<think>1+1=2\n</think><answer>" + (r.correct() ? "9999" : r.gold()) + "</answer>");
+    });
+    edit("/base/samples.jsonl.gz", 1, [](SampleRecord& r) { r.set_correct(!r.correct()); });
+    const Result bad = RunCli("rescore " + t);
+    EXPECT_EQ(bad.code, 1) << bad.out;
+    EXPECT_NE(bad.out.find("runs/sft/seed-1/samples.jsonl.gz line 1: stored verdict"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("runs/sft/seed-1/eval.json differs"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("pass1"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("base/samples.jsonl.gz line 2: stored verdict"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("base: 20 samples rescored, eval.json reproduced"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("summary.md: 1 lines differ from the tables rebuilt from the rescored samples"),
+              std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("summary.md: the tables rebuilt from the committed records reproduced"), std::string::npos)
+        << bad.out;
+  }
 
   // `eval` of a run's or the base's checkpoint uses the config it was trained under.
   const Result ev = RunCli("eval " + exp + "/runs/sft/seed-1/checkpoint.pt --problems 2 --samples 1");

@@ -21,7 +21,7 @@ TEST(Checkpoint, RoundTripRestoresModelOptimizerStepAndRng) {
   // One step so the optimizer has state.
   (-NextTokenStats(m->forward(t).logits, t).logprobs.mean()).backward();
   opt.step();
-  SaveCheckpoint(dir + "/a.pt", m, &opt, {42, "1 2 3 4 ", "extra"});
+  SaveCheckpoint(dir + "/a.pt", m, &opt, {42, "1 2 3 4 ", "extra", ""});
 
   ModelConfig other_seed = TinyModel();
   Transformer m2 = MakeModel(other_seed, 50);
@@ -51,7 +51,7 @@ TEST(Checkpoint, FurtherModelsLiveInTheSameFile) {
   torch::Tensor t = torch::randint(0, 50, {2, 8}, torch::kLong);
   Transformer policy = MakeModel(TinyModel(), 50), critic = MakeModel(TinyModel(64), 50);
   torch::optim::AdamW copt(critic->parameters(), torch::optim::AdamWOptions(1e-3));
-  SaveCheckpoint(dir + "/a.pt", policy, nullptr, {7, "", ""}, {{"critic", &critic, &copt}});
+  SaveCheckpoint(dir + "/a.pt", policy, nullptr, {7, "", "", ""}, {{"critic", &critic, &copt}});
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 1);
 
   Transformer policy2 = MakeModel(TinyModel(), 50), critic2 = MakeModel(TinyModel(64), 50);

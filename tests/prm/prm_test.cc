@@ -218,7 +218,9 @@ TEST(PrmRl, RewardModelOutsideTheBudgetLeavesTheRlComputeWhole) {
     if (v.find("proxy_reward")) step_flops.push_back(v.num("flops"));
   }
   ASSERT_GE(step_flops.size(), 1u);
-  if (step_flops.size() >= 2) EXPECT_LT(step_flops[step_flops.size() - 2] - rm, rm) << "it stopped at the budget";
+  if (step_flops.size() >= 2) {
+    EXPECT_LT(step_flops[step_flops.size() - 2] - rm, rm) << "it stopped at the budget";
+  }
 }
 
 // Killed after 2 steps, resumed to 4: the reward model comes back from its

@@ -1,0 +1,191 @@
+#include "rescore.h"
+
+#include <google/protobuf/util/message_differencer.h>
+
+#include <memory>
+#include <sstream>
+#include <vector>
+
+#include "config.h"
+#include "error.h"
+#include "evaluator.h"
+#include "io.h"
+#include "records.h"
+#include "report.h"
+#include "task.h"
+
+namespace r1lab {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+
+constexpr int kShownPerFolder = 5;  // sample-level findings printed per folder
+
+// Splits text into lines (a trailing newline ends the last one).
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// `rescored` less the singular fields `committed` lacks (results written
+// before a field existed): what the committed record would hold.
+EvalRecord LikeCommitted(const EvalRecord& rescored, const EvalRecord& committed) {
+  EvalRecord m = rescored;
+  const auto* d = EvalRecord::descriptor();
+  const auto* refl = EvalRecord::GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    if (!f->is_repeated() && !refl->HasField(committed, f)) refl->ClearField(&m, f);
+  }
+  return m;
+}
+
+class Rescorer {
+ public:
+  Rescorer(const std::string& dir, const Task& task) : dir_(dir), test_(task.TestSet()), task_(task) {}
+
+  // Rescores the folder `rel` (relative to dir) whose committed eval record
+  // is *record; on success *record becomes the rescored one (its committed
+  // FLOPs and seconds kept: they are not in the samples).
+  void Folder(const std::string& rel, EvalRecord* record) {
+    const std::string folder = dir_ + "/" + rel;
+    const std::string path = folder + "/samples.jsonl.gz";
+    if (!FileExists(path)) {
+      Finding(rel + ": no samples.jsonl.gz, nothing to rescore (results made before samples were kept)");
+      return;
+    }
+    const std::vector<std::string> lines = Lines(Gunzip(ReadFile(path), path));
+    const int P = record->problems(), n = record->samples_per_problem();
+    if (static_cast<int64_t>(lines.size()) != static_cast<int64_t>(P) * n) {
+      Finding(rel + "/samples.jsonl.gz: " + std::to_string(lines.size()) + " lines, eval.json says " +
+              std::to_string(P) + " problems x " + std::to_string(n) + " samples");
+      return;
+    }
+    if (P > static_cast<int>(test_.size())) {
+      Finding(rel + ": eval.json counts " + std::to_string(P) + " problems, the task's test split has " +
+              std::to_string(test_.size()));
+      return;
+    }
+    EvalResult r;
+    r.num_problems = P;
+    r.n = n;
+    r.samples.resize(lines.size());
+    int shown = 0, found = 0;
+    auto sample_finding = [&](size_t k, const std::string& what) {
+      ++found;
+      if (shown++ < kShownPerFolder) Finding(rel + "/samples.jsonl.gz line " + std::to_string(k + 1) + ": " + what);
+      else ++differences_;
+    };
+    for (size_t k = 0; k < lines.size(); ++k) {
+      SampleRecord rec;
+      RecordFromJson(lines[k], path + " line " + std::to_string(k + 1), &rec);
+      const int p = static_cast<int>(k) / n, j = static_cast<int>(k) % n;
+      if (rec.problem() != p || rec.sample() != j) {
+        sample_finding(k, "problem " + std::to_string(rec.problem()) + " sample " + std::to_string(rec.sample()) +
+                              ", expected problem " + std::to_string(p) + " sample " + std::to_string(j) +
+                              " (samples are problem-major)");
+        continue;
+      }
+      const Problem& problem = test_[static_cast<size_t>(p)];
+      if (rec.prompt() != problem.prompt || rec.gold() != problem.gold)
+        sample_finding(k, "its prompt or gold is not the task's test problem " + std::to_string(p));
+      EvalSample& s = r.samples[k];
+      s.problem = p;
+      s.index = j;
+      s.completion = rec.completion();
+      s.verdict = task_.Verify(s.completion, problem);
+      s.tokens = rec.tokens();
+      s.truncated = rec.truncated();
+      if (s.verdict.correct != rec.correct() || s.verdict.format_ok != rec.format_ok() ||
+          s.verdict.extracted != rec.extracted())
+        sample_finding(k, std::string("stored verdict (correct ") + (rec.correct() ? "true" : "false") +
+                              ", format_ok " + (rec.format_ok() ? "true" : "false") + ", extracted \"" +
+                              rec.extracted() + "\") is not the verifier's (correct " +
+                              (s.verdict.correct ? "true" : "false") + ", format_ok " +
+                              (s.verdict.format_ok ? "true" : "false") + ", extracted \"" + s.verdict.extracted +
+                              "\")");
+    }
+    if (shown > kShownPerFolder)
+      report_ += "  ... and " + std::to_string(shown - kShownPerFolder) + " more in " + rel + "\n";
+    SummarizeSamples(test_, &r);
+    EvalRecord rescored = EvalToRecord(r);
+    rescored.set_flops(record->flops());
+    rescored.set_seconds(record->seconds());
+    rescored = LikeCommitted(rescored, *record);
+    MessageDifferencer diff;
+    std::string why;
+    diff.ReportDifferencesToString(&why);
+    if (!diff.Compare(*record, rescored)) {
+      Finding(rel + "/eval.json differs from its rescored samples (committed → rescored):");
+      for (const std::string& l : Lines(why)) report_ += "    " + l + "\n";
+    } else {
+      report_ += rel + ": " + std::to_string(lines.size()) + " samples rescored, eval.json reproduced" +
+                 (found ? " (with the sample findings above)" : "") + "\n";
+    }
+    *record = rescored;
+  }
+
+  // Compares a rebuilt file with the committed one, line by line.
+  void CompareFile(const std::string& name, const std::string& rebuilt, const std::string& what) {
+    const std::string path = dir_ + "/" + name;
+    const std::vector<std::string> a = Lines(FileExists(path) ? ReadFile(path) : ""), b = Lines(rebuilt);
+    if (a == b) {
+      report_ += name + ": " + what + " reproduced\n";
+      return;
+    }
+    int differing = 0;
+    std::string first;
+    for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+      const std::string x = i < a.size() ? a[i] : "(none)", y = i < b.size() ? b[i] : "(none)";
+      if (x == y) continue;
+      if (differing++ == 0) first = "line " + std::to_string(i + 1) + ":\n    committed: " + x + "\n    rebuilt:   " + y;
+    }
+    Finding(name + ": " + std::to_string(differing) + " lines differ from " + what + "; first, " + first);
+  }
+
+  void Finding(const std::string& line) {
+    report_ += line + "\n";
+    ++differences_;
+  }
+
+  RescoreResult Result() const { return {report_, differences_}; }
+  void Note(const std::string& line) { report_ += line + "\n"; }
+
+ private:
+  const std::string dir_;
+  const std::vector<Problem>& test_;
+  const Task& task_;
+  std::string report_;
+  int differences_ = 0;
+};
+
+}  // namespace
+
+RescoreResult Rescore(const std::string& dir) {
+  ExperimentConfig cfg;
+  LoadConfigFile(dir + "/config.pbtxt", &cfg);
+  const std::unique_ptr<Task> task = MakeTask(cfg.task());
+  Rescorer r(dir, *task);
+  r.Note("rescoring " + dir + " with this r1lab's verifier (task from config.pbtxt)");
+  const ReportInput committed = ReadReportInput(cfg, dir);
+  // The tables as this r1lab writes them from the committed records: if
+  // they differ from the files, the summary is stale, whatever the samples say.
+  const ReportFiles as_committed = BuildReport(cfg, dir, committed);
+  r.CompareFile("summary.md", as_committed.summary_md, "the tables rebuilt from the committed records");
+  r.CompareFile("summary.csv", as_committed.summary_csv, "the table rebuilt from the committed records");
+  ReportInput rescored = committed;
+  r.Folder("base", &rescored.base);
+  for (ArmRecords& a : rescored.arms)
+    for (size_t i = 0; i < a.runs.size(); ++i) {
+      const std::string run = RunDir(dir, *a.arm, cfg.seeds(static_cast<int>(i)));
+      r.Folder(run.substr(dir.size() + 1), &a.runs[i].final);
+    }
+  const ReportFiles from_samples = BuildReport(cfg, dir, rescored);
+  r.CompareFile("summary.md", from_samples.summary_md, "the tables rebuilt from the rescored samples");
+  r.CompareFile("summary.csv", from_samples.summary_csv, "the table rebuilt from the rescored samples");
+  return r.Result();
+}
+
+}  // namespace r1lab
