@@ -45,9 +45,10 @@ commands:
                                       experiments/r1_zero_vs_failures.pbtxt); --quick: one
                                       seed, a third of the budgets, a short base (first look)
   pretrain [CONFIG] [--out CKPT]      SFT the base model on teacher traces; prints its path
-  eval CKPT [--config CONFIG] [--out DIR] [--problems N] [--samples N]
-                                      held-out evaluation: prints a table, writes
-                                      DIR/eval.json and DIR/samples.jsonl.gz
+  eval CKPT [--config CONFIG] [--out DIR] [--problems N] [--samples N] [--split test|validation]
+                                      held-out evaluation (the test split unless told):
+                                      prints a table, writes DIR/eval.json and
+                                      DIR/samples.jsonl.gz
   sample CKPT --prompt TEXT [--n N] [--temperature T] [--seed S]
                                       sample completions for one prompt
   label-quality CKPT [--config CONFIG] [--traces M] [--max-n N] [--seed S] [--out DIR]
@@ -224,8 +225,12 @@ std::string ConfigBesideCheckpoint(const std::string& ckpt, bool* base) {
 }
 
 int CmdEval(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"config", "out", "problems", "samples", "threads", "set"}, {});
+  const Args a = Parse(argc, argv, 2, {"config", "out", "problems", "samples", "split", "threads", "set"}, {});
   if (a.positional.size() != 1) throw ConfigError("eval needs exactly one checkpoint path\n" + std::string(kUsage));
+  const std::string split_name = a.flags.count("split") ? a.Get("split") : "test";
+  if (split_name != "test" && split_name != "validation")
+    throw ConfigError("eval --split: expected test or validation, got '" + split_name + "'");
+  const EvalSplit split = split_name == "validation" ? EvalSplit::kValidation : EvalSplit::kTest;
   std::string config = a.Get("config");
   bool base = false;
   if (config.empty()) {  // the task the checkpoint was trained on, not the built-in one
@@ -247,7 +252,7 @@ int CmdEval(int argc, char** argv) {
   if (!out.empty()) EnsureWritableDir(out);
   Transformer model = LoadModel(ckpt);
   const auto task = MakeTask(cfg.task());
-  const EvalResult r = Evaluate(model, *task, ev);
+  const EvalResult r = Evaluate(model, *task, ev, nullptr, split);
   std::printf("%s: %s", ckpt.c_str(), EvalTable(r).c_str());
   if (!out.empty()) {
     WriteFileAtomic(out + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));

@@ -107,15 +107,22 @@ long long EvalLeftToRight(const std::string& expr) {
 ArithTask::ArithTask(const TaskConfig& task) : cfg_(task.arith()) {
   const double space = SpaceSize();
   // The training split must keep at least as many problems as the test split.
-  if (space < 2.0 * task.num_test()) {
-    throw ConfigError("task.num_test: " + std::to_string(task.num_test()) + " test problems need at least " +
-                      std::to_string(2 * task.num_test()) + " distinct problems, but this arith config has only " +
+  const double need = 2.0 * task.num_test() + task.num_validation();
+  if (space < need) {
+    throw ConfigError("task.num_test: " + std::to_string(task.num_test()) + " test and " +
+                      std::to_string(task.num_validation()) + " validation problems need at least " +
+                      std::to_string(static_cast<long long>(need)) + " distinct problems, but this arith config has only " +
                       std::to_string(static_cast<long long>(space)) + "; the training split would be (nearly) empty");
   }
+  // Test first (so adding validation left the test split as it was), then validation.
   Rng rng(task.split_seed());
   while (static_cast<int>(test_.size()) < task.num_test()) {
     Problem p = Draw(rng);
-    if (test_keys_.insert(p.key).second) test_.push_back(std::move(p));
+    if (held_out_keys_.insert(p.key).second) test_.push_back(std::move(p));
+  }
+  while (static_cast<int>(validation_.size()) < task.num_validation()) {
+    Problem p = Draw(rng);
+    if (held_out_keys_.insert(p.key).second) validation_.push_back(std::move(p));
   }
 }
 
@@ -154,9 +161,9 @@ Problem ArithTask::Draw(Rng& rng) const {
 Problem ArithTask::SampleTrain(Rng& rng) const {
   for (int attempt = 0; attempt < 100000; ++attempt) {
     Problem p = Draw(rng);
-    if (!test_keys_.count(p.key)) return p;
+    if (!held_out_keys_.count(p.key)) return p;
   }
-  throw InputError("arith: could not draw a training problem outside the test split in 100000 tries");
+  throw InputError("arith: could not draw a training problem outside the test and validation splits in 100000 tries");
 }
 
 Trace ArithTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) const {

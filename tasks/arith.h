@@ -29,6 +29,7 @@ class ArithTask : public Task {
   explicit ArithTask(const TaskConfig& cfg);
   std::string name() const override { return "arith"; }
   const std::vector<Problem>& TestSet() const override { return test_; }
+  const std::vector<Problem>& ValidationSet() const override { return validation_; }
   Problem SampleTrain(Rng& rng) const override;
   Trace Teach(const Problem& p, const TeacherConfig& teacher, Rng& rng) const override;
   Verdict Verify(const std::string& completion, const Problem& p) const override {
@@ -42,8 +43,8 @@ class ArithTask : public Task {
  private:
   Problem Draw(Rng& rng) const;
   ArithConfig cfg_;
-  std::vector<Problem> test_;
-  std::unordered_set<std::string> test_keys_;
+  std::vector<Problem> test_, validation_;
+  std::unordered_set<std::string> held_out_keys_;  // test and validation
 };
 
 // Ground truth for one chain-of-thought line: true when it states a wrong

@@ -75,15 +75,19 @@ DatasetTask::DatasetTask(const TaskConfig& cfg) : cfg_(cfg.dataset()) {
       throw InputError(where + e.what());
     }
   }
-  if (static_cast<int>(all.size()) <= cfg.num_test())
-    throw ConfigError("task.num_test: " + std::to_string(cfg.num_test()) + " test problems leave no training data; " +
-                      path + " has " + std::to_string(all.size()) + " usable problems");
+  if (static_cast<int>(all.size()) <= cfg.num_test() + cfg.num_validation())
+    throw ConfigError("task.num_test: " + std::to_string(cfg.num_test()) + " test and " +
+                      std::to_string(cfg.num_validation()) + " validation problems (task.num_validation) leave no "
+                      "training data; " + path + " has " + std::to_string(all.size()) + " usable problems");
   std::vector<size_t> order(all.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   Rng rng(cfg.split_seed());
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<size_t>(rng.Int(0, static_cast<long long>(i) - 1))]);
-  for (size_t k = 0; k < order.size(); ++k)
-    (static_cast<int>(k) < cfg.num_test() ? test_ : train_).push_back(all[order[k]]);
+  for (size_t k = 0; k < order.size(); ++k) {
+    const int i = static_cast<int>(k);
+    (i < cfg.num_test() ? test_ : i < cfg.num_test() + cfg.num_validation() ? validation_ : train_)
+        .push_back(all[order[k]]);
+  }
 }
 
 Problem DatasetTask::SampleTrain(Rng& rng) const {

@@ -6,7 +6,8 @@
 // "####" (HASH, GSM8K) or the last \boxed{} (BOXED, MATH). A line that is not
 // valid JSON, lacks a field or has no extractable answer is an InputError
 // naming the file and line. Questions are deduplicated; the test split is
-// num_test questions chosen by the split seed, the rest are training.
+// num_test questions chosen by the split seed, the next num_validation are
+// validation, the rest are training.
 // Difficulty: a level field and a [min_level, max_level] filter.
 //
 // Text outside the tokenizer's alphabet is rewritten: GSM8K's calculator
@@ -35,6 +36,7 @@ class DatasetTask : public Task {
   explicit DatasetTask(const TaskConfig& cfg);
   std::string name() const override { return "dataset"; }
   const std::vector<Problem>& TestSet() const override { return test_; }
+  const std::vector<Problem>& ValidationSet() const override { return validation_; }
   Problem SampleTrain(Rng& rng) const override;
   Trace Teach(const Problem& p, const TeacherConfig& teacher, Rng& rng) const override;
   Verdict Verify(const std::string& completion, const Problem& p) const override;
@@ -43,7 +45,7 @@ class DatasetTask : public Task {
 
  private:
   DatasetConfig cfg_;
-  std::vector<Problem> test_, train_;
+  std::vector<Problem> test_, validation_, train_;
   std::unordered_map<std::string, std::string> solutions_;  // by problem key
 };
 

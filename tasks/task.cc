@@ -33,34 +33,41 @@ std::string CharAt(const std::string& s, size_t i) {
   return n ? s.substr(i, n) : "\xEF\xBF\xBD";
 }
 
+const char* EvalSplitName(EvalSplit s) { return s == EvalSplit::kValidation ? "validation" : "test"; }
+
 void DrawnTask::BuildSplit(const TaskConfig& cfg) {
   Rng rng(cfg.split_seed());
-  // The split must leave at least as many distinct problems for training: if
-  // 2 * num_test distinct keys cannot be found in 50x as many draws, the
-  // config's problem space is too small.
+  // The split must leave at least num_test distinct problems for training:
+  // if 2 * num_test + num_validation distinct keys cannot be found in 50x as
+  // many draws, the config's problem space is too small.
+  const size_t need = 2 * static_cast<size_t>(cfg.num_test()) + static_cast<size_t>(cfg.num_validation());
   std::unordered_set<std::string> seen;
-  const long long budget = 50LL * 2 * cfg.num_test() + 1000;
-  for (long long k = 0; k < budget && static_cast<int>(test_.size()) < cfg.num_test(); ++k) {
+  const long long budget = 50LL * static_cast<long long>(need) + 1000;
+  auto held_out_missing = [&]() {
+    return static_cast<int>(test_.size()) < cfg.num_test() || static_cast<int>(validation_.size()) < cfg.num_validation();
+  };
+  for (long long k = 0; k < budget && held_out_missing(); ++k) {
     Problem p = Draw(rng);
     seen.insert(p.key);
-    if (test_keys_.insert(p.key).second) test_.push_back(std::move(p));
+    if (!held_out_keys_.insert(p.key).second) continue;
+    (static_cast<int>(test_.size()) < cfg.num_test() ? test_ : validation_).push_back(std::move(p));
   }
   Rng probe(cfg.split_seed() ^ 0x5eedULL);
-  for (long long k = 0; k < budget && seen.size() < 2 * static_cast<size_t>(cfg.num_test()); ++k)
-    seen.insert(Draw(probe).key);
-  if (static_cast<int>(test_.size()) < cfg.num_test() || seen.size() < 2 * static_cast<size_t>(cfg.num_test()))
-    throw ConfigError("task.num_test: " + std::to_string(cfg.num_test()) + " test problems need at least " +
-                      std::to_string(2 * cfg.num_test()) + " distinct problems, but only " +
-                      std::to_string(seen.size()) + " were found for this " + name() +
-                      " config; the training split would be (nearly) empty");
+  for (long long k = 0; k < budget && seen.size() < need; ++k) seen.insert(Draw(probe).key);
+  if (held_out_missing() || seen.size() < need)
+    throw ConfigError("task.num_test: " + std::to_string(cfg.num_test()) + " test and " +
+                      std::to_string(cfg.num_validation()) + " validation problems need at least " +
+                      std::to_string(need) + " distinct problems, but only " + std::to_string(seen.size()) +
+                      " were found for this " + name() + " config; the training split would be (nearly) empty");
 }
 
 Problem DrawnTask::SampleTrain(Rng& rng) const {
   for (int attempt = 0; attempt < 100000; ++attempt) {
     Problem p = Draw(rng);
-    if (!test_keys_.count(p.key)) return p;
+    if (!held_out_keys_.count(p.key)) return p;
   }
-  throw InputError(name() + ": could not draw a training problem outside the test split in 100000 tries");
+  throw InputError(name() + ": could not draw a training problem outside the test and validation splits in 100000 "
+                   "tries");
 }
 
 }  // namespace r1lab

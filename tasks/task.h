@@ -43,14 +43,24 @@ std::string TraceCompletion(const std::vector<Step>& steps, const std::string& a
 // UTF-8 character (U+FFFD where the bytes there are not UTF-8).
 std::string CharAt(const std::string& s, size_t i);
 
+// The held-out splits: test (what summaries report) and validation (what
+// tuning and model selection read).
+enum class EvalSplit { kTest, kValidation };
+const char* EvalSplitName(EvalSplit s);
+
 // Thread-safe after construction (all methods const).
 class Task {
  public:
   virtual ~Task() = default;
   virtual std::string name() const = 0;
-  // Held-out problems, fixed by the split seed.
+  // Held-out problems, fixed by the split seed: test first, then
+  // validation; the two never share a key.
   virtual const std::vector<Problem>& TestSet() const = 0;
-  // A training problem; never one of the test set's keys.
+  virtual const std::vector<Problem>& ValidationSet() const = 0;
+  const std::vector<Problem>& Split(EvalSplit s) const {
+    return s == EvalSplit::kValidation ? ValidationSet() : TestSet();
+  }
+  // A training problem; never one of the test or validation keys.
   virtual Problem SampleTrain(Rng& rng) const = 0;
   virtual Trace Teach(const Problem& p, const TeacherConfig& teacher, Rng& rng) const = 0;
   // The rule verdict on a completion for problem p. Pure and thread-safe.
@@ -61,11 +71,13 @@ class Task {
 };
 
 // A task whose problems come from a seeded Draw(): the test split is the
-// first num_test distinct keys drawn with the split seed; training problems
-// are drawn until their key is not a test key.
+// first num_test distinct keys drawn with the split seed, validation the
+// next num_validation; training problems are drawn until their key is
+// neither.
 class DrawnTask : public Task {
  public:
   const std::vector<Problem>& TestSet() const override { return test_; }
+  const std::vector<Problem>& ValidationSet() const override { return validation_; }
   Problem SampleTrain(Rng& rng) const override;
 
  protected:
@@ -75,8 +87,8 @@ class DrawnTask : public Task {
   void BuildSplit(const TaskConfig& cfg);
 
  private:
-  std::vector<Problem> test_;
-  std::unordered_set<std::string> test_keys_;
+  std::vector<Problem> test_, validation_;
+  std::unordered_set<std::string> held_out_keys_;
 };
 
 // Builds the task selected by the config's oneof. ConfigError if the split

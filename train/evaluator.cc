@@ -34,13 +34,17 @@ std::string VoteKey(const Verdict& v) {
 
 }  // namespace
 
-EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops) {
+EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops,
+                    EvalSplit split) {
   const auto t0 = Clock::now();
-  const auto& test = task.TestSet();
-  if (test.empty()) throw InputError("eval: the task's test set is empty");
+  const auto& test = task.Split(split);
+  const std::string name = EvalSplitName(split);
+  if (test.empty())
+    throw InputError("eval: the task's " + name + " split is empty (task.num_" + (split == EvalSplit::kTest ? "test" : "validation") + ")");
   if (cfg.num_problems() > static_cast<int>(test.size()))
-    throw InputError("eval.num_problems=" + std::to_string(cfg.num_problems()) + " exceeds the test split (" +
-                     std::to_string(test.size()) + " problems; raise task.num_test)");
+    throw InputError("eval.num_problems=" + std::to_string(cfg.num_problems()) + " exceeds the " + name + " split (" +
+                     std::to_string(test.size()) + " problems; raise task.num_" +
+                     (split == EvalSplit::kTest ? "test" : "validation") + ")");
   const int P = cfg.num_problems(), n = cfg.samples_per_problem();
   const Tokenizer& tok = Tokenizer::Get();
   std::vector<std::vector<int>> prompts;
@@ -56,6 +60,7 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
   const auto gens = Generate(model, prompts, opt, &local);
 
   EvalResult r;
+  r.split = split;
   r.num_problems = P;
   r.n = n;
   r.samples.resize(gens.size());
@@ -164,6 +169,7 @@ EvalRecord EvalToRecord(const EvalResult& r) {
   }
   e.set_flops(r.flops);
   e.set_seconds(r.seconds);
+  if (r.split != EvalSplit::kTest) e.set_split(EvalSplitName(r.split));
   return e;
 }
 
@@ -172,7 +178,7 @@ std::string EvalToJson(const EvalResult& r) { return RecordToJson(EvalToRecord(r
 std::string SamplesToJsonl(const EvalResult& r, const Task& task) {
   std::string out;
   for (const EvalSample& s : r.samples) {
-    const Problem& p = task.TestSet()[s.problem];
+    const Problem& p = task.Split(r.split)[s.problem];
     SampleRecord rec;
     rec.set_problem(s.problem);
     rec.set_sample(s.index);
@@ -194,7 +200,7 @@ std::string SamplesToJsonl(const EvalResult& r, const Task& task) {
 std::string EvalTable(const EvalResult& r) {
   char buf[512];
   std::string out;
-  std::snprintf(buf, sizeof buf, "problems %d x %d samples\n", r.num_problems, r.n);
+  std::snprintf(buf, sizeof buf, "%s problems %d x %d samples\n", EvalSplitName(r.split), r.num_problems, r.n);
   out += buf;
   std::snprintf(buf, sizeof buf, "  pass@1          %6.1f%%\n  maj@%-3d         %6.1f%%\n", 100 * r.pass1, r.n,
                 100 * r.maj);

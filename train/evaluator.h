@@ -39,6 +39,7 @@ struct LevelStats {
 };
 
 struct EvalResult {
+  EvalSplit split = EvalSplit::kTest;  // the problems samples[].problem indexes
   int num_problems = 0;
   int n = 0;  // samples per problem
   double pass1 = 0, maj = 0, format_rate = 0, mean_length = 0, truncation_rate = 0;
@@ -53,8 +54,10 @@ struct EvalResult {
   std::vector<EvalSample> samples;
 };
 
-// InputError if the config asks for more problems than the test split has.
-EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops = nullptr);
+// The first cfg.num_problems problems of the split (test unless told):
+// InputError if the config asks for more problems than the split has.
+EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops = nullptr,
+                    EvalSplit split = EvalSplit::kTest);
 // The statistics of out->samples (judged samples of out->num_problems
 // problems x out->n, problem-major; `test` the problems they index): every
 // field of the result but flops and seconds. Evaluate ends with it; rescoring

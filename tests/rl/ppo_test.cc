@@ -95,7 +95,7 @@ TEST(Ppo, CriticWarmupLowersTheHeldOutError) {
 TEST(Learning, PpoCriticLearnsToPredictReturns) {
   const TaskConfig tc = ParseResolved<TaskConfig>(
       "arith { min_ops: 1 max_ops: 2 max_operand: 5 } teacher { step_error_rate: 0.3 reflection_rate: 0.3 } "
-      "num_test: 60");
+      "num_test: 60 num_validation: 0");  // the tiny base's space (tests/fixtures/tiny_base.h)
   ArithTask task(tc);
   Transformer m = MakeModel(testing::TinyModel(64, 2, 4), Tokenizer::Get().vocab_size());
   SftConfig sc = ParseResolved<SftConfig>("steps: 300 batch_size: 32 optim { lr: 0.003 warmup_steps: 20 }");

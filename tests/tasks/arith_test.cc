@@ -31,8 +31,20 @@ TEST(Arith, SplitsAreSeededAndDisjoint) {
     test.insert(a.TestSet()[i].key);
   }
   EXPECT_EQ(test.size(), 200u);
+  // Validation: the next distinct keys, none a test key, the same for the same seed.
+  ASSERT_EQ(a.ValidationSet().size(), 200u);
+  std::set<std::string> held_out = test;
+  for (size_t i = 0; i < a.ValidationSet().size(); ++i) {
+    EXPECT_EQ(a.ValidationSet()[i].key, b.ValidationSet()[i].key);
+    held_out.insert(a.ValidationSet()[i].key);
+  }
+  EXPECT_EQ(held_out.size(), 400u);
+  // Adding validation left the test split as it was.
+  ArithTask none(Arith("min_ops: 2 max_ops: 3", "num_validation: 0"));
+  for (size_t i = 0; i < 200; ++i) EXPECT_EQ(none.TestSet()[i].key, a.TestSet()[i].key);
+  EXPECT_TRUE(none.ValidationSet().empty());
   Rng rng(3);
-  for (int i = 0; i < 5000; ++i) EXPECT_EQ(test.count(a.SampleTrain(rng).key), 0u);
+  for (int i = 0; i < 5000; ++i) EXPECT_EQ(held_out.count(a.SampleTrain(rng).key), 0u);
   ArithTask c(Arith("min_ops: 2 max_ops: 3", "split_seed: 99"));
   int same = 0;
   for (size_t i = 0; i < 200; ++i) same += c.TestSet()[i].key == a.TestSet()[i].key;

@@ -32,11 +32,13 @@ TeacherConfig Clean() {
 }
 
 void ExpectDisjointSplit(const Task& t) {
-  std::set<std::string> test;
-  for (const Problem& p : t.TestSet()) test.insert(p.key);
-  EXPECT_EQ(test.size(), t.TestSet().size()) << "test keys repeat";
+  std::set<std::string> held_out;
+  for (const Problem& p : t.TestSet()) held_out.insert(p.key);
+  EXPECT_EQ(held_out.size(), t.TestSet().size()) << "test keys repeat";
+  for (const Problem& p : t.ValidationSet()) held_out.insert(p.key);
+  EXPECT_EQ(held_out.size(), t.TestSet().size() + t.ValidationSet().size()) << "validation repeats a test key";
   Rng rng(5);
-  for (int i = 0; i < 2000; ++i) EXPECT_EQ(test.count(t.SampleTrain(rng).key), 0u);
+  for (int i = 0; i < 2000; ++i) EXPECT_EQ(held_out.count(t.SampleTrain(rng).key), 0u);
 }
 
 // ---------------------------------------------------------------- countdown
@@ -378,11 +380,14 @@ TEST(Dataset, BadLinesAreReportedByLineNumber) {
   const std::string dir = testing::TempDir("dataset");
   auto load = [&](const std::string& body, const std::string& extra = "") {
     WriteFileAtomic(dir + "/d.jsonl", body);
-    return DatasetTask(Parse("dataset { path: \"" + dir + "/d.jsonl\" " + extra + " } num_test: 1"));
+    return DatasetTask(Parse("dataset { path: \"" + dir + "/d.jsonl\" " + extra + " } num_test: 1 num_validation: 1"));
   };
   const std::string good = "{\"question\": \"1+1?\", \"answer\": \"2\"}\n{\"question\": \"2+2 \\u003c 5?\", \"answer\": \"yes\"}\n";
   const DatasetTask ok = load(good + "\n{\"question\": \"3+3?\", \"answer\": \"6\"}\n");
-  EXPECT_EQ(ok.TestSet().size() + ok.num_train(), 3u);
+  EXPECT_EQ(ok.TestSet().size(), 1u);
+  EXPECT_EQ(ok.ValidationSet().size(), 1u);
+  EXPECT_EQ(ok.num_train(), 1u) << "test, validation and training split the three questions";
+  EXPECT_NE(ok.TestSet()[0].key, ok.ValidationSet()[0].key);
   for (const auto& [body, what] : std::vector<std::pair<std::string, std::string>>{
            {good + "{\"question\": \"x\"}\n", "d.jsonl:3: "},
            {good + "not json\n", "d.jsonl:3: JSON"},
@@ -404,8 +409,8 @@ TEST(Dataset, FreeTextExtractionIsAnOption) {
   const std::string dir = testing::TempDir("dataset_free");
   WriteFileAtomic(dir + "/d.jsonl", "{\"question\": \"1+1?\", \"answer\": \"2\"}\n{\"question\": \"2+2?\", \"answer\": \"4\"}\n");
   const std::string path = "dataset { path: \"" + dir + "/d.jsonl\" ";
-  const DatasetTask tagged(Parse(path + "} num_test: 1"));
-  const DatasetTask free(Parse(path + "extraction: EXTRACT_FREE_TEXT } num_test: 1"));
+  const DatasetTask tagged(Parse(path + "} num_test: 1 num_validation: 0"));
+  const DatasetTask free(Parse(path + "extraction: EXTRACT_FREE_TEXT } num_test: 1 num_validation: 0"));
   const Problem& p = tagged.TestSet()[0];
   const std::string said = "Adding them, the answer is " + p.gold + ".";
   EXPECT_FALSE(tagged.Verify(said, p).correct);

@@ -3,7 +3,11 @@
 
 #include <cmath>
 
+#include "arith.h"
+#include "evaluator.h"
 #include "metrics.h"
+#include "records.h"
+#include "tiny_base.h"
 
 namespace r1lab {
 namespace {
@@ -43,6 +47,29 @@ TEST(ReflectiveWords, WholeWordsCaseInsensitive) {
   EXPECT_EQ(CountWord("Wait, wait. awaits waiting", "wait"), 2);
   EXPECT_EQ(CountReflectiveWords("but check: however, I verify; butter"), 4);
   EXPECT_EQ(CountReflectiveWords("no reflection"), 0);
+}
+
+// Evaluation on the validation split samples the validation problems (the
+// samples' prompts are theirs), and its record says so; a test evaluation's
+// record has no split field (results from before splits read the same).
+TEST(Evaluate, TheValidationSplitIsItsOwnProblems) {
+  TaskConfig tc = testing::TinyBaseTask();
+  tc.set_num_validation(20);
+  ArithTask task(tc);
+  Transformer m = testing::CopyOfTinyBase();
+  const EvalConfig ec = testing::ParseResolved<EvalConfig>("num_problems: 5 samples_per_problem: 2 sampling { max_new_tokens: 40 }");
+  const EvalResult v = Evaluate(m, task, ec, nullptr, EvalSplit::kValidation);
+  const EvalResult t = Evaluate(m, task, ec);
+  EXPECT_EQ(EvalToRecord(v).split(), "validation");
+  EXPECT_FALSE(EvalToRecord(t).has_split());
+  const std::string jsonl = SamplesToJsonl(v, task);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_NE(jsonl.find("\"prompt\":\"" + task.ValidationSet()[static_cast<size_t>(i)].prompt + "\""), std::string::npos) << i;
+    EXPECT_NE(task.ValidationSet()[static_cast<size_t>(i)].key, task.TestSet()[static_cast<size_t>(i)].key);
+  }
+  EvalConfig too_many = ec;
+  too_many.set_num_problems(static_cast<int>(task.ValidationSet().size()) + 1);
+  EXPECT_THROW(Evaluate(m, task, too_many, nullptr, EvalSplit::kValidation), InputError);
 }
 
 }  // namespace

@@ -89,7 +89,8 @@ TEST(RealData, DatasetTaskLoadsGsm8kAndMath500) {
     const auto task = MakeTask(cfg);
     const auto* d = dynamic_cast<const DatasetTask*>(task.get());
     ASSERT_NE(d, nullptr);
-    EXPECT_EQ(d->TestSet().size() + d->num_train(), s.rows) << s.text;
+    EXPECT_EQ(d->ValidationSet().size(), 200u) << s.text;
+    EXPECT_EQ(d->TestSet().size() + d->ValidationSet().size() + d->num_train(), s.rows) << s.text;
     TeacherConfig clean;
     clean.set_step_error_rate(0);
     Rng rng(1);
