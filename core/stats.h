@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,19 @@ std::string FmtOr(const MeanCi& m, double scale, int decimals);
 // The mean in %.3g ("1.5e+12"); FmtSciOr: "-" when there is no value.
 std::string FmtSci(const MeanCi& m);
 std::string FmtSciOr(const MeanCi& m);
+
+// The difference of two arms' mean scores on the same problems, a[s][p]
+// minus b[s][p] (s: an arm's seeds, any number; p: problems, the same P for
+// both), with a 95% percentile interval from a paired cluster bootstrap:
+// each resample draws P problems with replacement (the same draw for both
+// arms: the pairing) and, for each arm on its own, its seeds with
+// replacement. Deterministic for a given `seed`.
+struct PairedDiff {
+  double mean = 0, lo = 0, hi = 0;
+  bool ExcludesZero() const { return lo > 0 || hi < 0; }
+};
+PairedDiff PairedBootstrap(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b,
+                           int resamples = 2000, uint64_t seed = 1);
 
 // Mean of f over the first (or last) tenth of v, at least one element; NaN if empty.
 template <typename P, typename F>

@@ -50,12 +50,36 @@ Point ParseEval(const EvalRecord& e, int n) {
   return p;
 }
 
+// Each problem's share of right samples, from the samples' stored verdicts
+// (problem-major, n per problem); empty when the folder has no samples.
+std::vector<double> ProblemPass(const std::string& rdir, const EvalRecord& e) {
+  const std::string path = rdir + "/samples.jsonl.gz";
+  if (!FileExists(path)) return {};
+  const int P = e.problems(), n = e.samples_per_problem();
+  std::vector<double> pass(static_cast<size_t>(P), 0.0);
+  std::istringstream in(Gunzip(ReadFile(path), path));
+  int k = 0;
+  SampleRecord rec;
+  for (std::string line; std::getline(in, line); ++k) {
+    RecordFromJson(line, path + " line " + std::to_string(k + 1), &rec);
+    if (rec.problem() < 0 || rec.problem() >= P)
+      throw InputError(path + " line " + std::to_string(k + 1) + ": problem " + std::to_string(rec.problem()) +
+                       " is outside eval.json's " + std::to_string(P) + " problems");
+    pass[static_cast<size_t>(rec.problem())] += rec.correct() ? 1.0 / n : 0.0;
+  }
+  if (k != P * n)
+    throw InputError(path + ": " + std::to_string(k) + " samples, eval.json says " + std::to_string(P) + " x " +
+                     std::to_string(n));
+  return pass;
+}
+
 RunRecords ReadRun(const std::string& rdir) {
   RunRecords r;
   RecordFromJson(ReadFile(rdir + "/eval.json"), rdir + "/eval.json", &r.final);
   RecordFromJson(ReadFile(rdir + "/done.json"), rdir + "/done.json", &r.done);
   const std::string path = rdir + "/metrics.jsonl";
   for (const std::string& line : ReadLines(path)) RecordFromJson(line, path, &r.lines.emplace_back());
+  r.problem_pass = ProblemPass(rdir, r.final);
   return r;
 }
 
@@ -129,6 +153,44 @@ std::string PolicyUpdateSection(const ReportInput& in) {
 
 // Which commit and machine made the base evaluation and each run (from their
 // done.json), grouped.
+// Each arm's held-out pass@1 minus the reference arm's (grpo), paired over
+// the test problems both were evaluated on.
+std::string PairedSection(const ReportInput& in) {
+  const ArmRecords* ref = nullptr;
+  for (const ArmRecords& a : in.arms)
+    if (a.arm->name() == "grpo") ref = &a;
+  if (!ref || in.arms.size() < 2) return "";
+  std::string md = "\n## Paired differences from grpo (held-out pass@1)\n\n";
+  auto outcomes = [](const ArmRecords& a) {
+    std::vector<std::vector<double>> out;
+    for (const RunRecords& r : a.runs) {
+      if (r.problem_pass.empty()) return std::vector<std::vector<double>>{};
+      out.push_back(r.problem_pass);
+    }
+    return out;
+  };
+  const auto b = outcomes(*ref);
+  if (b.empty())
+    return md + "Needs every run's samples.jsonl.gz; these results predate them.\n";
+  md += "| arm | minus grpo, points | 95% paired bootstrap interval | excludes 0 |\n|---|---|---|---|\n";
+  for (const ArmRecords& a : in.arms) {
+    if (&a == ref) continue;
+    const auto x = outcomes(a);
+    if (x.empty() || x[0].size() != b[0].size()) {
+      md += "| " + a.arm->name() + " | - | no samples on the same problems | - |\n";
+      continue;
+    }
+    const PairedDiff d = PairedBootstrap(x, b);
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "| %s | %+.1f | [%+.1f, %+.1f] | %s |\n", a.arm->name().c_str(), 100 * d.mean,
+                  100 * d.lo, 100 * d.hi, d.ExcludesZero() ? "yes" : "no");
+    md += buf;
+  }
+  return md + "\nThe same " + std::to_string(b[0].size()) + " test problems for every arm: each resample (2,000) "
+              "draws problems with replacement, the same for both arms, and each arm's seeds with replacement "
+              "(percentile interval). One base for all arms, so base variance is not in the interval.\n";
+}
+
 std::string ProvenanceSection(const std::string& dir, const ReportInput& in) {
   std::vector<std::pair<std::string, std::string>> keys;  // (commit, machine), first-seen order
   std::map<std::pair<std::string, std::string>, std::string> made;
@@ -427,7 +489,7 @@ ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, con
      << ". Oracle calls: verdicts against the gold answer (or the exact per-step truth) the arm's training "
         "used, per run: one per rule-rewarded sample, per Monte Carlo or labelled completion, per line a "
         "search verifies ('-': not recorded).\n";
-  md << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
+  md << PairedSection(in) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
   return {"# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n", csv.str(), md.str()};
 }
 

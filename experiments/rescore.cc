@@ -48,8 +48,9 @@ class Rescorer {
 
   // Rescores the folder `rel` (relative to dir) whose committed eval record
   // is *record; on success *record becomes the rescored one (its committed
-  // FLOPs and seconds kept: they are not in the samples).
-  void Folder(const std::string& rel, EvalRecord* record) {
+  // FLOPs and seconds kept: they are not in the samples), and
+  // *problem_pass (if given) each problem's rescored share of right samples.
+  void Folder(const std::string& rel, EvalRecord* record, std::vector<double>* problem_pass) {
     const std::string folder = dir_ + "/" + rel;
     const std::string path = folder + "/samples.jsonl.gz";
     if (!FileExists(path)) {
@@ -125,6 +126,10 @@ class Rescorer {
                  (found ? " (with the sample findings above)" : "") + "\n";
     }
     *record = rescored;
+    if (problem_pass) {
+      problem_pass->assign(static_cast<size_t>(P), 0.0);
+      for (const EvalSample& s : r.samples) (*problem_pass)[static_cast<size_t>(s.problem)] += s.verdict.correct ? 1.0 / n : 0.0;
+    }
   }
 
   // Compares a rebuilt file with the committed one, line by line.
@@ -176,11 +181,11 @@ RescoreResult Rescore(const std::string& dir) {
   r.CompareFile("summary.md", as_committed.summary_md, "the tables rebuilt from the committed records");
   r.CompareFile("summary.csv", as_committed.summary_csv, "the table rebuilt from the committed records");
   ReportInput rescored = committed;
-  r.Folder("base", &rescored.base);
+  r.Folder("base", &rescored.base, nullptr);
   for (ArmRecords& a : rescored.arms)
     for (size_t i = 0; i < a.runs.size(); ++i) {
       const std::string run = RunDir(dir, *a.arm, cfg.seeds(static_cast<int>(i)));
-      r.Folder(run.substr(dir.size() + 1), &a.runs[i].final);
+      r.Folder(run.substr(dir.size() + 1), &a.runs[i].final, &a.runs[i].problem_pass);
     }
   const ReportFiles from_samples = BuildReport(cfg, dir, rescored);
   r.CompareFile("summary.md", from_samples.summary_md, "the tables rebuilt from the rescored samples");

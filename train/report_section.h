@@ -21,6 +21,9 @@ struct RunRecords {
   EvalRecord final;                // eval.json
   DoneRecord done;                 // done.json
   std::vector<MetricsLine> lines;  // metrics.jsonl, in order
+  // Per held-out problem, the share of its samples judged right
+  // (samples.jsonl.gz's stored verdicts); empty for runs without samples.
+  std::vector<double> problem_pass;
   // The lines that hold an eval point (the held-out curve), in order.
   std::vector<const MetricsLine*> EvalPoints() const { return LinesWith(&MetricsLine::has_eval); }
   // The lines that have a field (e.g. &MetricsLine::has_accept_rate), in order.

@@ -35,5 +35,48 @@ TEST(ConfidenceInterval, PrintsMeanAndHalfWidthAndSkipsMissingValues) {
   EXPECT_TRUE(std::isnan(WindowMean(std::vector<double>{}, true, id)));
 }
 
+// GCC 12.2 with -march=native on an AVX-512 CPU built {1, 1, 0, 0} as
+// {1, 1, 1, 1} (CMakeLists.txt, R1LAB_AVX512): the build must not.
+TEST(Compiler, ConstantVectorsHoldWhatTheSourceSays) {
+  const std::vector<std::vector<double>> v = {{1, 1, 0, 0}};
+  EXPECT_EQ(v[0], (std::vector<double>{1, 1, 0, 0}));
+  EXPECT_EQ(v[0][2], 0);
+  EXPECT_EQ(v[0][3], 0);
+  const std::vector<float> f = {2, 2, 2, 2, 0, 0, 0, 0};
+  EXPECT_EQ(f[7], 0);
+}
+
+// The paired cluster bootstrap against hand-computed distributions.
+TEST(PairedBootstrap, HandComputedCases) {
+  // Two problems, differences 1 and 0: a resample's mean is 0, 0.5 or 1 with
+  // probabilities 1/4, 1/2, 1/4, so the 95% interval is [0, 1] around 0.5.
+  PairedDiff d = PairedBootstrap({{1, 0}}, {{0, 0}});
+  EXPECT_DOUBLE_EQ(d.mean, 0.5);
+  EXPECT_DOUBLE_EQ(d.lo, 0);
+  EXPECT_DOUBLE_EQ(d.hi, 1);
+  EXPECT_FALSE(d.ExcludesZero());
+  // Pairing: two arms right on exactly the same problems differ by 0 in
+  // every resample (unpaired, problem draws would spread it to about ±0.5).
+  d = PairedBootstrap({{1, 0, 1, 0}, {1, 0, 1, 0}}, {{1, 0, 1, 0}});
+  EXPECT_EQ(d.lo, 0);
+  EXPECT_EQ(d.hi, 0);
+  // A constant gain of 0.25 on every problem and seed: [0.25, 0.25].
+  d = PairedBootstrap({{0.75, 0.25, 0.5}, {0.75, 0.25, 0.5}}, {{0.5, 0, 0.25}});
+  EXPECT_DOUBLE_EQ(d.lo, 0.25);
+  EXPECT_DOUBLE_EQ(d.hi, 0.25);
+  EXPECT_TRUE(d.ExcludesZero());
+  // Seeds are resampled: seeds at 1 and 0 against 0.5 give +0.5 (both draws
+  // the first seed, probability 1/4), 0 (1/2) or -0.5 (1/4).
+  d = PairedBootstrap({{1, 1}, {0, 0}}, {{0.5, 0.5}});
+  EXPECT_DOUBLE_EQ(d.mean, 0);
+  EXPECT_DOUBLE_EQ(d.lo, -0.5);
+  EXPECT_DOUBLE_EQ(d.hi, 0.5);
+  // Deterministic for a seed.
+  const PairedDiff x = PairedBootstrap({{1, 0, 0.5}, {0, 1, 1}}, {{0.5, 0.5, 0}}, 500, 7);
+  const PairedDiff y = PairedBootstrap({{1, 0, 0.5}, {0, 1, 1}}, {{0.5, 0.5, 0}}, 500, 7);
+  EXPECT_EQ(x.lo, y.lo);
+  EXPECT_EQ(x.hi, y.hi);
+}
+
 }  // namespace
 }  // namespace r1lab

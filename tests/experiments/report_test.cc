@@ -18,11 +18,12 @@ namespace {
 namespace fs = std::filesystem;
 
 // Copies what the report reads (the config, base/eval.json, and each run's
-// eval.json, done.json and metrics.jsonl) from `from` to `to`.
+// eval.json, done.json, metrics.jsonl and samples) from `from` to `to`.
 void CopyRecords(const fs::path& from, const fs::path& to) {
   for (const auto& e : fs::recursive_directory_iterator(from)) {
     const std::string name = e.path().filename().string();
-    const bool wanted = name == "config.pbtxt" || name == "eval.json" || name == "done.json" || name == "metrics.jsonl";
+    const bool wanted = name == "config.pbtxt" || name == "eval.json" || name == "done.json" ||
+                        name == "metrics.jsonl" || name == "samples.jsonl.gz";
     if (!e.is_regular_file() || !wanted) continue;
     const fs::path dst = to / fs::relative(e.path(), from);
     fs::create_directories(dst.parent_path());
@@ -42,6 +43,31 @@ TEST(Report, RewritesEveryCommittedSummaryExactly) {
     ++checked;
   }
   EXPECT_GE(checked, 5);
+}
+
+// Each arm against grpo, paired over the same test problems: a run set
+// right on every problem where grpo is right on none is +100 points with a
+// degenerate interval; an arm without samples says so.
+TEST(Report, PairedDifferencesFromGrpo) {
+  const ExperimentConfig cfg = testing::ParseResolved<ExperimentConfig>(
+      "name: \"p\" seeds: [1, 2] task { arith {} } arms { name: \"grpo\" grpo {} } arms { name: \"better\" grpo {} } "
+      "arms { name: \"half\" grpo {} } arms { name: \"old\" grpo {} }");
+  auto run = [](std::vector<double> pass) {
+    RunRecords r;
+    r.problem_pass = std::move(pass);
+    return r;
+  };
+  ReportInput in;
+  in.cfg = &cfg;
+  in.arms.push_back({&cfg.arms(0), {run({0, 0, 0, 0}), run({0, 0, 0, 0})}});
+  in.arms.push_back({&cfg.arms(1), {run({1, 1, 1, 1}), run({1, 1, 1, 1})}});
+  in.arms.push_back({&cfg.arms(2), {run({1, 1, 0, 0}), run({1, 1, 0, 0})}});
+  in.arms.push_back({&cfg.arms(3), {run({}), run({})}});
+  const std::string md = BuildReport(cfg, testing::TempDir("paired"), in).tables;
+  EXPECT_NE(md.find("| better | +100.0 | [+100.0, +100.0] | yes |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| half | +50.0 | ["), std::string::npos) << md;
+  EXPECT_NE(md.find("| old | - | no samples on the same problems | - |"), std::string::npos) << md;
+  EXPECT_NE(md.find("The same 4 test problems for every arm"), std::string::npos) << md;
 }
 
 // gnuplot runs without a shell: a folder whose name holds quotes and a

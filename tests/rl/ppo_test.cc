@@ -107,19 +107,27 @@ TEST(Learning, PpoCriticLearnsToPredictReturns) {
   FlopCounter flops;
   PpoTrainer t(m, task, cfg, 2, &flops);
   std::string note;
-  double vf_first = 0, vf_last = 0, ev_first = 0, ev_last = 0;
+  double ev_first = 0, ev_last = 0, mse_last = 0, constant_last = 0;
   for (int step = 0; step < 25; ++step) {
     const MetricsLine m = t.Step(step, &note);
-    if (step < 3) vf_first += m.vf_loss() / 3, ev_first += m.explained_variance() / 3;
-    if (step >= 20) vf_last += m.vf_loss() / 5, ev_last += m.explained_variance() / 5;
+    if (step < 3) ev_first += m.explained_variance() / 3;
+    if (step >= 20) {
+      ev_last += m.explained_variance() / 5;
+      for (int k = 0; k < m.value_mse_by_position_size(); ++k) {
+        mse_last += m.value_mse_by_position(k) / 5;
+        constant_last += m.value_mse_constant_by_position(k) / 5;
+      }
+    }
     EXPECT_GT(m.value_error_by_position_size(), 0);
     EXPECT_EQ(m.value_mse_by_position_size(), m.value_error_by_position_size());
     EXPECT_EQ(m.value_mse_constant_by_position_size(), m.value_error_by_position_size());
   }
-  // The fresh value head starts far off; the critic learns at least the
-  // outcome rate. (How little more it learns is the report's argument, and is
-  // measured in the experiment, not asserted here.)
-  EXPECT_LT(vf_last, 0.85 * vf_first) << vf_first << " -> " << vf_last;
+  // From a fresh head the critic learns at least the outcome rate: its error
+  // over the response ends within 15% of the best constant's on the same
+  // returns, and its explained variance rises. (How little more it learns is
+  // the report's argument, and is measured in the experiment, not asserted
+  // here.)
+  EXPECT_LT(mse_last, 1.15 * constant_last) << mse_last << " vs the best constant's " << constant_last;
   EXPECT_GT(ev_last, ev_first + 0.1) << ev_first << " -> " << ev_last;
   EXPECT_GT(flops.Get(FlopPhase::kTrain), 0);
 }
