@@ -163,6 +163,22 @@ void ExpectSameTree(const Node& a, const Node& b, const std::string& path) {
   for (size_t i = 0; i < a.children.size(); ++i) ExpectSameTree(*a.children[i], *b.children[i], path + a.text);
 }
 
+// Searches `n` problems in two environments (16 simulations per move, 4
+// leaves per call, 40 tokens deep) and expects the same trees node for
+// node; returns the first forest's statistics.
+ForestStats ExpectSameForests(SearchEnv& x, SearchEnv& y, size_t n, const SearchParams& p) {
+  std::vector<Node> a(n), b(n);
+  const ForestStats fa = SearchForest(x, a, {16, 4, 40}, p);
+  const ForestStats fb = SearchForest(y, b, {16, 4, 40}, p);
+  EXPECT_EQ(fa.leaves_evaluated, fb.leaves_evaluated);
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_EQ(fa.trees[i].best, fb.trees[i].best);
+    EXPECT_EQ(fa.trees[i].moves, fb.trees[i].moves);
+    ExpectSameTree(a[i], b[i], "");
+  }
+  return fa;
+}
+
 // KV reuse (a leaf continues from its parent's keys and values) against a
 // forward over every leaf's whole prefix, with a deterministic evaluator
 // (the value network at unfinished leaves, the verifier at finished ones):
@@ -180,16 +196,8 @@ TEST(Mcts, KvReuseGivesTheSameTreesAsRecomputing) {
   PolicyTokenEnv reuse(policy, task, probs, spec, &reuse_flops);
   spec.kv_reuse = false;
   PolicyTokenEnv full(policy, task, probs, spec, &full_flops);
-  std::vector<Node> a(probs.size()), b(probs.size());
-  const ForestStats fa = SearchForest(reuse, a, {16, 4, 40}, p);
-  const ForestStats fb = SearchForest(full, b, {16, 4, 40}, p);
-  EXPECT_EQ(fa.leaves_evaluated, fb.leaves_evaluated);
-  for (size_t i = 0; i < probs.size(); ++i) {
-    EXPECT_EQ(fa.trees[i].best, fb.trees[i].best);
-    EXPECT_EQ(fa.trees[i].moves, fb.trees[i].moves);
-    EXPECT_GT(fa.trees[i].moves, 5) << "search as play went several moves deep";
-    ExpectSameTree(a[i], b[i], "");
-  }
+  const ForestStats fa = ExpectSameForests(reuse, full, probs.size(), p);
+  for (const SearchStats& t : fa.trees) EXPECT_GT(t.moves, 5) << "search as play went several moves deep";
   EXPECT_EQ(reuse_flops.OracleCalls(), full_flops.OracleCalls());
   EXPECT_LT(reuse_flops.Get(FlopPhase::kScore) * 4, full_flops.Get(FlopPhase::kScore))
       << "a leaf costs one token's forward, not its prefix's";
@@ -214,14 +222,7 @@ TEST(Mcts, ValueHeadOnThePolicyTrunkGivesTheSameTreesInOneForward) {
   PolicyTokenEnv shared(two_headed, task, probs, spec, &shared_flops);
   spec.value = separate;
   PolicyTokenEnv apart(two_headed, task, probs, spec, &separate_flops);
-  std::vector<Node> a(probs.size()), b(probs.size());
-  const ForestStats fa = SearchForest(shared, a, {16, 4, 40}, p);
-  const ForestStats fb = SearchForest(apart, b, {16, 4, 40}, p);
-  EXPECT_EQ(fa.leaves_evaluated, fb.leaves_evaluated);
-  for (size_t i = 0; i < probs.size(); ++i) {
-    EXPECT_EQ(fa.trees[i].best, fb.trees[i].best);
-    ExpectSameTree(a[i], b[i], "");
-  }
+  ExpectSameForests(shared, apart, probs.size(), p);
   EXPECT_LT(shared_flops.Get(FlopPhase::kScore), 0.6 * separate_flops.Get(FlopPhase::kScore))
       << "one forward per leaf instead of two";
 }
