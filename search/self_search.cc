@@ -37,7 +37,8 @@ void PretrainValueNetwork(Transformer& policy, Transformer& value, const Task& t
     data = BuildRewardData(policy, task, problems, ds, flops);
   }
   FlopPhaseScope train(flops, FlopPhase::kRewardTrain);
-  TrainRewardModel(value, data.prm, cfg.pretrain_steps(), cfg.batch_size(), cfg.optim(), rng, flops);
+  TrainRewardModel(value, data.prm, cfg.pretrain_steps(), cfg.batch_size(), cfg.optim(), rng, flops,
+                   /*head_only=*/cfg.policy_trunk());
 }
 
 std::vector<PrmExample> OutcomePrefixExamples(const std::vector<std::string>& prompts,
@@ -362,8 +363,9 @@ class SelfSearch {
     if (use_value_ && cfg_.value().steps_per_iteration() > 0 && !replay.empty()) {
       FlopPhaseScope scope(ctx_.flops, FlopPhase::kRewardTrain);
       const double before = ctx_.flops->Get(FlopPhase::kRewardTrain);
-      const double bce = TrainRewardModel(value_, replay, cfg_.value().steps_per_iteration(),
-                                          cfg_.value().batch_size(), cfg_.value().optim(), rng_, ctx_.flops);
+      const double bce =
+          TrainRewardModel(value_, replay, cfg_.value().steps_per_iteration(), cfg_.value().batch_size(),
+                           cfg_.value().optim(), rng_, ctx_.flops, /*head_only=*/cfg_.value().policy_trunk());
       m.mutable_value()->set_bce(bce);
       m.mutable_value()->set_flops_train(ctx_.flops->Get(FlopPhase::kRewardTrain) - before);
     }

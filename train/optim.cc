@@ -5,11 +5,12 @@
 
 namespace r1lab {
 
-torch::optim::AdamW MakeAdamW(Transformer& model, const OptimConfig& cfg) {
-  return torch::optim::AdamW(model->parameters(), torch::optim::AdamWOptions(cfg.lr())
-                                                      .betas({cfg.beta1(), cfg.beta2()})
-                                                      .weight_decay(cfg.weight_decay()));
+torch::optim::AdamW MakeAdamW(const std::vector<torch::Tensor>& params, const OptimConfig& cfg) {
+  return torch::optim::AdamW(
+      params, torch::optim::AdamWOptions(cfg.lr()).betas({cfg.beta1(), cfg.beta2()}).weight_decay(cfg.weight_decay()));
 }
+
+torch::optim::AdamW MakeAdamW(Transformer& model, const OptimConfig& cfg) { return MakeAdamW(model->parameters(), cfg); }
 
 double ScheduledLr(const OptimConfig& cfg, int64_t step, int64_t total) {
   if (step < cfg.warmup_steps()) return cfg.lr() * (step + 1) / cfg.warmup_steps();

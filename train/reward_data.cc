@@ -93,9 +93,9 @@ Transformer RewardModelFrom(Transformer& base, bool from_base) {
 }
 
 double TrainRewardModel(Transformer& model, const std::vector<PrmExample>& data, int steps, int batch_size,
-                        const OptimConfig& optim, Rng& rng, FlopCounter* flops) {
+                        const OptimConfig& optim, Rng& rng, FlopCounter* flops, bool head_only) {
   if (data.empty()) throw InputError("reward model: no training examples");
-  PrmTrainer trainer(model, optim, steps);
+  PrmTrainer trainer(model, optim, steps, head_only);
   double loss = 0;
   for (int step = 0; step < steps; ++step) {
     std::vector<PrmExample> batch;

@@ -51,7 +51,8 @@ Transformer RewardModelFrom(Transformer& base, bool from_base);
 // `steps` AdamW steps on batches drawn with replacement from `data`, the
 // learning rate following `optim` over those steps. Returns the last batch's
 // BCE. FLOPs go to `flops` (phase kTrain of that counter).
+// head_only: PrmTrainer's (the rest of the model is frozen).
 double TrainRewardModel(Transformer& model, const std::vector<PrmExample>& data, int steps, int batch_size,
-                        const OptimConfig& optim, Rng& rng, FlopCounter* flops);
+                        const OptimConfig& optim, Rng& rng, FlopCounter* flops, bool head_only = false);
 
 }  // namespace r1lab

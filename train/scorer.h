@@ -35,8 +35,10 @@ PrmExample OutcomeExample(const std::string& prompt, const std::string& completi
 
 class PrmTrainer {
  public:
-  // `model` needs prm_head. The learning rate follows `optim` over `total_steps`.
-  PrmTrainer(Transformer model, const OptimConfig& optim, int64_t total_steps);
+  // `model` needs prm_head. The learning rate follows `optim` over
+  // `total_steps`. head_only: only the PRM head learns (the trunk is frozen
+  // during each step, e.g. when it is a policy's).
+  PrmTrainer(Transformer model, const OptimConfig& optim, int64_t total_steps, bool head_only = false);
   // One AdamW step on the batch; returns its mean BCE. FLOPs to kTrain.
   double Step(const std::vector<PrmExample>& batch, FlopCounter* flops = nullptr);
 
@@ -44,6 +46,8 @@ class PrmTrainer {
   Transformer model_;
   OptimConfig optim_;
   int64_t total_, step_ = 0;
+  bool head_only_;
+  std::vector<torch::Tensor> params_;  // what learns
   torch::optim::AdamW opt_;
 };
 

@@ -269,8 +269,9 @@ TEST(SelfSearch, ResumeKeepsTheValueNetworkAndMatchesAStraightRun) {
 
 // value.policy_trunk: the run's policy becomes the two-headed model, its
 // one checkpoint holds the value head (no separate value part), a resumed
-// run matches a straight one, and the value's training moves the policy's
-// trunk. Rollout leaves have no value head to share: a config error.
+// run matches a straight one, and the value's training moves the head and
+// leaves the policy's trunk as it was. Rollout leaves have no value head to
+// share: a config error.
 TEST(SelfSearch, ValueHeadOnThePolicyTrunkIsOneCheckpointedModel) {
   const std::string dir = testing::TempDir("self_search_trunk");
   Arm arm;
@@ -288,7 +289,7 @@ TEST(SelfSearch, ValueHeadOnThePolicyTrunkIsOneCheckpointedModel) {
   const auto lines = ReadLines(dir + "/a.jsonl");
   EXPECT_EQ(JsonValue::Parse(lines.back()).at("value_heldout").at("when").string(), "end");
 
-  // The value's training alone (no policy updates) moves the policy's trunk.
+  // The value's training alone (no policy updates) moves the head, not the trunk.
   Arm still = arm;
   still.mutable_mcts()->set_sft_steps(0);
   Transformer m = testing::CopyOfTinyBase();
@@ -296,8 +297,12 @@ TEST(SelfSearch, ValueHeadOnThePolicyTrunkIsOneCheckpointedModel) {
   FlopCounter f;
   RunArm(still, 1, dir + "/still.pt", m, f, dir + "/still.jsonl");
   ASSERT_TRUE(m->config().prm_head()) << "the run's policy is the two-headed model";
-  EXPECT_FALSE(torch::equal(m->named_parameters()["block0_fc1.weight"],
-                            base->named_parameters()["block0_fc1.weight"]));
+  EXPECT_GT(f.Get(FlopPhase::kRewardTrain), 0);
+  for (const auto& p : base->named_parameters())
+    EXPECT_TRUE(torch::equal(m->named_parameters()[p.key()], p.value())) << p.key() << " moved";
+  const Transformer fresh = RewardModelFrom(tiny, true);
+  EXPECT_FALSE(torch::equal(m->named_parameters()["prm_head.weight"], fresh->named_parameters()["prm_head.weight"]))
+      << "the head learned";
 
   arm.mutable_mcts()->mutable_search()->set_leaf_value(ROLLOUT);
   Transformer r = testing::CopyOfTinyBase();
