@@ -14,6 +14,6 @@ if [[ ! -x "$out/verify_fuzz" || -n "$(find fuzz verify tasks core build/r1lab.p
     fuzz/verify_fuzz.cc verify/answer.cc verify/language.cc verify/math_equiv.cc \
     tasks/code.cc tasks/countdown.cc tasks/graph.cc tasks/task.cc tasks/arith.cc tasks/dataset.cc \
     core/io.cc core/json.cc core/config.cc build/r1lab.pb.cc \
-    -lprotobuf -ltbb -o "$out/verify_fuzz"
+    -lprotobuf -ltbb -lz -o "$out/verify_fuzz"
 fi
 "$out/verify_fuzz" -max_total_time="$secs" -max_len=4096 -timeout=5 -rss_limit_mb=2048 "$out/corpus"
