@@ -56,20 +56,18 @@ std::vector<double> ProblemPass(const std::string& rdir, const EvalRecord& e) {
   const std::string path = rdir + "/samples.jsonl.gz";
   if (!FileExists(path)) return {};
   const int P = e.problems(), n = e.samples_per_problem();
+  const std::vector<SampleRecord> samples = ReadSamples(path);
+  if (static_cast<int64_t>(samples.size()) != static_cast<int64_t>(P) * n)
+    throw InputError(path + ": " + std::to_string(samples.size()) + " samples, eval.json says " + std::to_string(P) +
+                     " x " + std::to_string(n));
   std::vector<double> pass(static_cast<size_t>(P), 0.0);
-  std::istringstream in(Gunzip(ReadFile(path), path));
-  int k = 0;
-  SampleRecord rec;
-  for (std::string line; std::getline(in, line); ++k) {
-    RecordFromJson(line, path + " line " + std::to_string(k + 1), &rec);
-    if (rec.problem() < 0 || rec.problem() >= P)
-      throw InputError(path + " line " + std::to_string(k + 1) + ": problem " + std::to_string(rec.problem()) +
+  for (size_t k = 0; k < samples.size(); ++k) {
+    const int p = samples[k].problem();
+    if (p < 0 || p >= P)
+      throw InputError(path + " line " + std::to_string(k + 1) + ": problem " + std::to_string(p) +
                        " is outside eval.json's " + std::to_string(P) + " problems");
-    pass[static_cast<size_t>(rec.problem())] += rec.correct() ? 1.0 / n : 0.0;
+    pass[static_cast<size_t>(p)] += samples[k].correct() ? 1.0 / n : 0.0;
   }
-  if (k != P * n)
-    throw InputError(path + ": " + std::to_string(k) + " samples, eval.json says " + std::to_string(P) + " x " +
-                     std::to_string(n));
   return pass;
 }
 
@@ -386,6 +384,14 @@ void WritePlotScript(const std::string& pdir, const std::string& script, const s
       if (std::filesystem::file_size(out, ec) == 0 || ec)
         throw IoError("plots: gnuplot wrote no " + out + " (disk full?); see " + pdir + "/gnuplot.log");
     }
+}
+
+std::vector<SampleRecord> ReadSamples(const std::string& path) {
+  std::vector<SampleRecord> out;
+  std::istringstream in(Gunzip(ReadFile(path), path));
+  for (std::string line; std::getline(in, line);)
+    RecordFromJson(line, path + " line " + std::to_string(out.size() + 1), &out.emplace_back());
+  return out;
 }
 
 ReportInput ReadReportInput(const ExperimentConfig& cfg, const std::string& dir) {

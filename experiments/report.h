@@ -19,6 +19,10 @@ struct Plot {
 // runs gnuplot on it when installed (else says so on stderr).
 void WritePlotScript(const std::string& pdir, const std::string& script, const std::vector<Plot>& plots);
 
+// A samples.jsonl.gz file's records, in order; InputError naming the file
+// and line for a line that is not a sample record.
+std::vector<SampleRecord> ReadSamples(const std::string& path);
+
 // An experiment folder's run records: dir/base and dir/runs/<arm>/seed-<s>
 // (RunDir) for the config's arms and seeds. `cfg` must outlive the result.
 ReportInput ReadReportInput(const ExperimentConfig& cfg, const std::string& dir);

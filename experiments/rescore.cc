@@ -57,7 +57,7 @@ class Rescorer {
       Finding(rel + ": no samples.jsonl.gz, nothing to rescore (results made before samples were kept)");
       return;
     }
-    const std::vector<std::string> lines = Lines(Gunzip(ReadFile(path), path));
+    const std::vector<SampleRecord> lines = ReadSamples(path);
     const int P = record->problems(), n = record->samples_per_problem();
     if (static_cast<int64_t>(lines.size()) != static_cast<int64_t>(P) * n) {
       Finding(rel + "/samples.jsonl.gz: " + std::to_string(lines.size()) + " lines, eval.json says " +
@@ -80,8 +80,7 @@ class Rescorer {
       else ++differences_;
     };
     for (size_t k = 0; k < lines.size(); ++k) {
-      SampleRecord rec;
-      RecordFromJson(lines[k], path + " line " + std::to_string(k + 1), &rec);
+      const SampleRecord& rec = lines[k];
       const int p = static_cast<int>(k) / n, j = static_cast<int>(k) % n;
       if (rec.problem() != p || rec.sample() != j) {
         sample_finding(k, "problem " + std::to_string(rec.problem()) + " sample " + std::to_string(rec.sample()) +
@@ -135,7 +134,7 @@ class Rescorer {
   // Compares a rebuilt file with the committed one, line by line.
   void CompareFile(const std::string& name, const std::string& rebuilt, const std::string& what) {
     const std::string path = dir_ + "/" + name;
-    const std::vector<std::string> a = Lines(FileExists(path) ? ReadFile(path) : ""), b = Lines(rebuilt);
+    const std::vector<std::string> a = ReadLines(path), b = Lines(rebuilt);
     if (a == b) {
       report_ += name + ": " + what + " reproduced\n";
       return;

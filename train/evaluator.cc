@@ -39,12 +39,10 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
   const auto t0 = Clock::now();
   const auto& test = task.Split(split);
   const std::string name = EvalSplitName(split);
-  if (test.empty())
-    throw InputError("eval: the task's " + name + " split is empty (task.num_" + (split == EvalSplit::kTest ? "test" : "validation") + ")");
+  if (test.empty()) throw InputError("eval: the task's " + name + " split is empty (task.num_" + name + ")");
   if (cfg.num_problems() > static_cast<int>(test.size()))
     throw InputError("eval.num_problems=" + std::to_string(cfg.num_problems()) + " exceeds the " + name + " split (" +
-                     std::to_string(test.size()) + " problems; raise task.num_" +
-                     (split == EvalSplit::kTest ? "test" : "validation") + ")");
+                     std::to_string(test.size()) + " problems; raise task.num_" + name + ")");
   const int P = cfg.num_problems(), n = cfg.samples_per_problem();
   const Tokenizer& tok = Tokenizer::Get();
   std::vector<std::vector<int>> prompts;

@@ -1,7 +1,5 @@
 #include "scorer.h"
 
-#include <algorithm>
-
 #include "error.h"
 #include "optim.h"
 #include "token_batch.h"
@@ -82,20 +80,22 @@ PrmExample OutcomeExample(const std::string& prompt, const std::string& completi
 
 namespace {
 
-std::vector<torch::Tensor> LearningParams(Transformer& m, bool head_only) {
-  if (!m->config().prm_head()) throw ConfigError("PRM training needs a model with prm_head: true");
-  if (!head_only) return m->parameters();
-  std::vector<torch::Tensor> head;
+// The model's PRM head's parameters (head = true) or all the others.
+std::vector<torch::Tensor> HeadParams(Transformer& m, bool head) {
+  std::vector<torch::Tensor> out;
   for (const auto& p : m->named_parameters())
-    if (p.key().rfind("prm_head.", 0) == 0) head.push_back(p.value());
-  return head;
+    if ((p.key().rfind("prm_head.", 0) == 0) == head) out.push_back(p.value());
+  return out;
 }
 
 }  // namespace
 
 PrmTrainer::PrmTrainer(Transformer model, const OptimConfig& optim, int64_t total_steps, bool head_only)
-    : model_(model), optim_(optim), total_(total_steps), head_only_(head_only),
-      params_(LearningParams(model_, head_only)), opt_(MakeAdamW(params_, optim)) {}
+    : model_(model), optim_(optim), total_(total_steps),
+      params_(head_only ? HeadParams(model_, true) : model_->parameters()),
+      frozen_(head_only ? HeadParams(model_, false) : std::vector<torch::Tensor>{}), opt_(MakeAdamW(params_, optim)) {
+  if (!model_->config().prm_head()) throw ConfigError("PRM training needs a model with prm_head: true");
+}
 
 double PrmTrainer::Step(const std::vector<PrmExample>& batch, FlopCounter* flops) {
   const PrmBatch b = Build(batch);
@@ -105,35 +105,27 @@ double PrmTrainer::Step(const std::vector<PrmExample>& batch, FlopCounter* flops
     for (double t : e.targets) targets.push_back(static_cast<float>(t));
   }
   const double lr = ScheduledLr(optim_, step_++, total_);
-  for (auto& g : opt_.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+  SetLr(opt_, lr);
   model_->train();
   opt_.zero_grad();
   // Head only: the rest of the model is frozen for this step (no gradients
   // reach it), then thawed.
-  std::vector<torch::Tensor> frozen;
-  if (head_only_)
-    for (auto& p : model_->parameters())
-      if (p.requires_grad() && std::none_of(params_.begin(), params_.end(), [&](const torch::Tensor& q) {
-            return q.is_same(p);
-          })) {
-        p.requires_grad_(false);
-        frozen.push_back(p);
-      }
+  for (auto& p : frozen_) p.requires_grad_(false);
   const auto dev = model_->device();
   const torch::Tensor logits =
       model_->forward(b.tokens.to(dev)).prm_logits.index({b.rows.to(dev), b.positions.to(dev)});
   const torch::Tensor loss =
       torch::binary_cross_entropy_with_logits(logits, torch::tensor(targets).to(dev, logits.scalar_type()));
   loss.backward();
-  for (auto& p : frozen) p.requires_grad_(true);
+  for (auto& p : frozen_) p.requires_grad_(true);
   if (optim_.grad_clip() > 0) torch::nn::utils::clip_grad_norm_(params_, optim_.grad_clip());
   opt_.step();
   // The head's gradient is gone again: another optimizer over the same model
   // (a policy's, on a shared trunk) must not see it, even as zeros.
-  if (head_only_)
+  if (!frozen_.empty())
     for (auto& p : params_) p.mutable_grad() = torch::Tensor();
   // Forward and backward; head only: the forward (the head's own backward is negligible).
-  if (flops) flops->Add(FlopPhase::kTrain, (head_only_ ? 1 : 3) * BatchFlops(model_, b));
+  if (flops) flops->Add(FlopPhase::kTrain, (frozen_.empty() ? 3 : 1) * BatchFlops(model_, b));
   return loss.item<double>();
 }
 

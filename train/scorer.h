@@ -46,8 +46,8 @@ class PrmTrainer {
   Transformer model_;
   OptimConfig optim_;
   int64_t total_, step_ = 0;
-  bool head_only_;
   std::vector<torch::Tensor> params_;  // what learns
+  std::vector<torch::Tensor> frozen_;  // the rest, head only: frozen during each step
   torch::optim::AdamW opt_;
 };
 
