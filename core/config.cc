@@ -153,6 +153,10 @@ void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
   if (e.seeds_size() == 0) Fail(src, "seeds", "empty; expected at least one seed");
   std::set<uint64_t> seeds(e.seeds().begin(), e.seeds().end());
   if (static_cast<int>(seeds.size()) != e.seeds_size()) Fail(src, "seeds", "contains duplicates");
+  std::set<uint64_t> bases(e.base_seeds().begin(), e.base_seeds().end());
+  if (static_cast<int>(bases.size()) != e.base_seeds_size()) Fail(src, "base_seeds", "contains duplicates");
+  std::set<double> budgets(e.budgets().begin(), e.budgets().end());
+  if (static_cast<int>(budgets.size()) != e.budgets_size()) Fail(src, "budgets", "contains duplicates");
   if (!e.has_task()) Fail(src, "task", "missing; expected a task block");
   CheckTask(e.task(), "task", src);
   CheckModel(e.model(), "model", src);
@@ -164,6 +168,8 @@ void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
       Fail(src, p + ".name", "'" + a.name() + "' is not a valid name; expected letters, digits, '_', '-', '.'");
     if (!names.insert(a.name()).second) Fail(src, p + ".name", "'" + a.name() + "' is used twice");
     if (a.strategy_case() == Arm::STRATEGY_NOT_SET) Fail(src, p, "no strategy set; expected one of: " + StrategyNames());
+    if (e.budgets_size() > 0 && a.flop_budget() <= 0)
+      Fail(src, p + ".flop_budget", "unset, but budgets scales every arm's flop_budget; expected a budget > 0");
     auto it = ArmChecks().find(a.strategy_case());
     if (it != ArmChecks().end()) it->second(a, e, p, src);
   }

@@ -55,35 +55,46 @@ std::string FmtSci(const MeanCi& m) {
 
 std::string FmtSciOr(const MeanCi& m) { return m.n == 0 ? "-" : FmtSci(m); }
 
-PairedDiff PairedBootstrap(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b,
-                           int resamples, uint64_t seed) {
-  R1_CHECK(!a.empty() && !b.empty() && resamples > 0, "PairedBootstrap: an arm without runs");
-  const size_t P = a[0].size();
-  for (const auto* arm : {&a, &b})
-    for (const auto& run : *arm) R1_CHECK(run.size() == P && P > 0, "PairedBootstrap: runs differ in their problems");
-  auto mean_over = [&](const std::vector<std::vector<double>>& arm, const std::vector<int>& seeds,
-                       const std::vector<double>& weight) {
-    double sum = 0;
-    for (int s : seeds)
-      for (size_t p = 0; p < P; ++p) sum += weight[p] * arm[static_cast<size_t>(s)][p];
-    return sum / (static_cast<double>(seeds.size()) * static_cast<double>(P));
-  };
-  std::vector<int> all_a(a.size()), all_b(b.size());
-  for (size_t s = 0; s < a.size(); ++s) all_a[s] = static_cast<int>(s);
-  for (size_t s = 0; s < b.size(); ++s) all_b[s] = static_cast<int>(s);
-  PairedDiff d;
-  d.mean = mean_over(a, all_a, std::vector<double>(P, 1.0)) - mean_over(b, all_b, std::vector<double>(P, 1.0));
+PairedDiff PairedBootstrap(const RunsByBase& a, const RunsByBase& b, int resamples, uint64_t seed) {
+  const size_t B = a.size();
+  R1_CHECK(B > 0 && b.size() == B && resamples > 0, "PairedBootstrap: the arms differ in their bases");
+  R1_CHECK(!a[0].empty(), "PairedBootstrap: a base without runs");
+  const size_t P = a[0][0].size();
+  for (const RunsByBase* arm : {&a, &b})
+    for (const auto& base : *arm) {
+      R1_CHECK(!base.empty(), "PairedBootstrap: a base without runs");
+      for (const auto& run : base) R1_CHECK(run.size() == P && P > 0, "PairedBootstrap: runs differ in their problems");
+    }
+  // An arm's mean: over the bases drawn, of each base's mean over its seeds
+  // drawn, of the weighted problem mean (weights: problem draw counts).
   Rng rng(seed);
+  std::vector<double> weight(P, 1.0);
+  std::vector<int> bases(B);
+  for (size_t i = 0; i < B; ++i) bases[i] = static_cast<int>(i);
+  auto arm_mean = [&](const RunsByBase& arm, bool draw_seeds) {
+    double sum = 0;
+    for (int bi : bases) {
+      const auto& runs = arm[static_cast<size_t>(bi)];
+      double base_sum = 0;
+      for (size_t k = 0; k < runs.size(); ++k) {
+        const size_t s = draw_seeds ? static_cast<size_t>(rng.Int(0, static_cast<int64_t>(runs.size()) - 1)) : k;
+        for (size_t p = 0; p < P; ++p) base_sum += weight[p] * runs[s][p];
+      }
+      sum += base_sum / (static_cast<double>(runs.size()) * static_cast<double>(P));
+    }
+    return sum / static_cast<double>(B);
+  };
+  PairedDiff d;
+  d.mean = arm_mean(a, false) - arm_mean(b, false);
   std::vector<double> diffs;
   diffs.reserve(static_cast<size_t>(resamples));
-  std::vector<double> weight(P);
-  std::vector<int> sa(a.size()), sb(b.size());
   for (int r = 0; r < resamples; ++r) {
     std::fill(weight.begin(), weight.end(), 0.0);
     for (size_t p = 0; p < P; ++p) weight[static_cast<size_t>(rng.Int(0, static_cast<int64_t>(P) - 1))] += 1;
-    for (int& s : sa) s = static_cast<int>(rng.Int(0, static_cast<int64_t>(a.size()) - 1));
-    for (int& s : sb) s = static_cast<int>(rng.Int(0, static_cast<int64_t>(b.size()) - 1));
-    diffs.push_back(mean_over(a, sa, weight) - mean_over(b, sb, weight));
+    if (B > 1)
+      for (int& bi : bases) bi = static_cast<int>(rng.Int(0, static_cast<int64_t>(B) - 1));
+    const double ma = arm_mean(a, true);
+    diffs.push_back(ma - arm_mean(b, true));
   }
   std::sort(diffs.begin(), diffs.end());
   auto quantile = [&](double q) { return diffs[static_cast<size_t>(q * static_cast<double>(diffs.size() - 1))]; };

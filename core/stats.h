@@ -29,18 +29,20 @@ std::string FmtOr(const MeanCi& m, double scale, int decimals);
 std::string FmtSci(const MeanCi& m);
 std::string FmtSciOr(const MeanCi& m);
 
-// The difference of two arms' mean scores on the same problems, a[s][p]
-// minus b[s][p] (s: an arm's seeds, any number; p: problems, the same P for
-// both), with a 95% percentile interval from a paired cluster bootstrap:
-// each resample draws P problems with replacement (the same draw for both
-// arms: the pairing) and, for each arm on its own, its seeds with
-// replacement. Deterministic for a given `seed`.
+// The difference of two arms' mean scores on the same problems, a[b][s][p]
+// minus b[b][s][p] (b: the bases both arms started from, the same B for
+// both; s: an arm's seeds from that base, any number; p: problems, the same P
+// throughout), with a 95% percentile interval from a paired cluster
+// bootstrap. Each resample draws P problems with replacement and B bases
+// with replacement (the same draws for both arms: the pairing), then, for
+// each drawn base and each arm on its own, that arm's seeds from the base
+// with replacement. Deterministic for a given `seed`.
 struct PairedDiff {
   double mean = 0, lo = 0, hi = 0;
   bool ExcludesZero() const { return lo > 0 || hi < 0; }
 };
-PairedDiff PairedBootstrap(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b,
-                           int resamples = 2000, uint64_t seed = 1);
+using RunsByBase = std::vector<std::vector<std::vector<double>>>;  // [base][seed][problem]
+PairedDiff PairedBootstrap(const RunsByBase& a, const RunsByBase& b, int resamples = 2000, uint64_t seed = 1);
 
 // Mean of f over the first (or last) tenth of v, at least one element; NaN if empty.
 template <typename P, typename F>

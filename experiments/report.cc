@@ -6,14 +6,18 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <set>
 #include <sstream>
 
 #include "error.h"
 #include "io.h"
+#include "json.h"
 #include "machine.h"
 #include "records.h"
 #include "report_section.h"
 #include "stats.h"
+#include "strategy.h"
 
 namespace r1lab {
 
@@ -48,6 +52,15 @@ Point ParseEval(const EvalRecord& e, int n) {
     p.level_length[l.level()] = l.mean_length();
   }
   return p;
+}
+
+// Adds p / k to *m in the fields the plots show: a mean over k points.
+void AddPlotted(Point* m, const Point& p, double k) {
+  m->step += p.step / k, m->flops += p.flops / k, m->pass1 += p.pass1 / k;
+  m->length += p.length / k, m->reflect += p.reflect / k, m->wait += p.wait / k;
+  for (const auto& [kk, v] : p.pass_at) m->pass_at[kk] += v / k;
+  for (const auto& [l, v] : p.level_pass1) m->level_pass1[l] += v / k;
+  for (const auto& [l, v] : p.level_length) m->level_length[l] += v / k;
 }
 
 // Each problem's share of right samples, from the samples' stored verdicts
@@ -149,32 +162,42 @@ std::string PolicyUpdateSection(const ReportInput& in) {
   return md.str();
 }
 
-// Which commit and machine made the base evaluation and each run (from their
-// done.json), grouped.
-// Each arm's held-out pass@1 minus the reference arm's (grpo), paired over
-// the test problems both were evaluated on.
+// Each arm's held-out pass@1 minus the reference arm's (grpo; in a budget
+// curve, grpo at the same budget), paired over the test problems both were
+// evaluated on.
 std::string PairedSection(const ReportInput& in) {
-  const ArmRecords* ref = nullptr;
+  auto ref_for = [&](const ArmRecords& a) -> const ArmRecords* {
+    for (const ArmRecords& r : in.arms)
+      if (r.Family() == "grpo" && r.budget_scale == a.budget_scale) return &r;
+    return nullptr;
+  };
+  const ArmRecords* first_ref = nullptr;
   for (const ArmRecords& a : in.arms)
-    if (a.arm->name() == "grpo") ref = &a;
-  if (!ref || in.arms.size() < 2) return "";
-  std::string md = "\n## Paired differences from grpo (held-out pass@1)\n\n";
-  auto outcomes = [](const ArmRecords& a) {
-    std::vector<std::vector<double>> out;
+    if (!first_ref && a.Family() == "grpo") first_ref = &a;
+  if (!first_ref || in.arms.size() < 2) return "";
+  const bool sweep = first_ref->budget_scale > 0;
+  std::string md = std::string("\n## Paired differences from grpo") + (sweep ? " at equal budget" : "") +
+                   " (held-out pass@1)\n\n";
+  const size_t nb = in.bases.size();
+  // [base][seed][problem], empty when a run lacks its samples.
+  auto outcomes = [&](const ArmRecords& a) {
+    RunsByBase out(nb);
     for (const RunRecords& r : a.runs) {
-      if (r.problem_pass.empty()) return std::vector<std::vector<double>>{};
-      out.push_back(r.problem_pass);
+      if (r.problem_pass.empty()) return RunsByBase{};
+      out[static_cast<size_t>(r.base)].push_back(r.problem_pass);
     }
     return out;
   };
-  const auto b = outcomes(*ref);
-  if (b.empty())
+  if (outcomes(*first_ref).empty())
     return md + "Needs every run's samples.jsonl.gz; these results predate them.\n";
-  md += "| arm | minus grpo, points | 95% paired bootstrap interval | excludes 0 |\n|---|---|---|---|\n";
+  const size_t problems = outcomes(*first_ref)[0][0].size();
+  md += std::string("| arm | minus grpo") + (sweep ? " at its budget" : "") +
+        ", points | 95% paired bootstrap interval | excludes 0 |\n|---|---|---|---|\n";
   for (const ArmRecords& a : in.arms) {
-    if (&a == ref) continue;
-    const auto x = outcomes(a);
-    if (x.empty() || x[0].size() != b[0].size()) {
+    const ArmRecords* ref = ref_for(a);
+    if (a.Family() == "grpo" || !ref) continue;
+    const RunsByBase x = outcomes(a), b = outcomes(*ref);
+    if (x.empty() || b.empty() || x[0][0].size() != b[0][0].size()) {
       md += "| " + a.arm->name() + " | - | no samples on the same problems | - |\n";
       continue;
     }
@@ -184,11 +207,69 @@ std::string PairedSection(const ReportInput& in) {
                   100 * d.lo, 100 * d.hi, d.ExcludesZero() ? "yes" : "no");
     md += buf;
   }
-  return md + "\nThe same " + std::to_string(b[0].size()) + " test problems for every arm: each resample (2,000) "
-              "draws problems with replacement, the same for both arms, and each arm's seeds with replacement "
-              "(percentile interval). One base for all arms, so base variance is not in the interval.\n";
+  md += "\nThe same " + std::to_string(problems) + " test problems for every arm: each resample (2,000) draws problems "
+        "with replacement, the same for both arms, ";
+  if (nb == 1)
+    return md + "and each arm's seeds with replacement (percentile interval). One base for all arms, so base variance "
+                "is not in the interval.\n";
+  return md + "and the " + std::to_string(nb) + " bases with replacement, the same for both arms (an arm's runs "
+              "from a base are paired with grpo's from that base), then each arm's seeds within each drawn base "
+              "(percentile interval): the interval covers problems, bases and RL seeds.\n";
 }
 
+// A budget curve's arms by family (the configured arm), in config order,
+// each with its points in ascending budget; empty outside a sweep.
+std::vector<std::pair<std::string, std::vector<const ArmRecords*>>> BudgetFamilies(const ReportInput& in) {
+  std::vector<std::pair<std::string, std::vector<const ArmRecords*>>> out;
+  for (const ArmRecords& a : in.arms) {
+    if (a.budget_scale <= 0) continue;
+    if (out.empty() || out.back().first != a.Family()) out.emplace_back(a.Family(), std::vector<const ArmRecords*>{});
+    out.back().second.push_back(&a);  // ExpandBudgets orders the points
+  }
+  return out;
+}
+
+// The share of a run's FLOPs that went to labelling and training a learned
+// reward or value model (the PRM's labels, the value network's pretraining
+// and updates): the cost a larger budget dilutes when it is fixed.
+double ModelShare(const RunRecords& r) {
+  const double label = r.PhaseFlops("label"), train = r.PhaseFlops("reward_train");
+  if (std::isnan(label) || std::isnan(train) || r.done.flops() <= 0) return NAN;
+  return (label + train) / r.done.flops();
+}
+
+std::string BudgetSection(const ReportInput& in) {
+  const auto families = BudgetFamilies(in);
+  if (families.empty()) return "";
+  std::ostringstream md;
+  md << "\n## Budget curves: held-out pass@1 against FLOPs\n\n| arm |";
+  for (const ArmRecords* p : families[0].second) md << " " << JsonNumber(p->budget_scale) << "x |";
+  md << "\n|---|";
+  for (size_t i = 0; i < families[0].second.size(); ++i) md << "---|";
+  md << "\n";
+  for (const auto& [family, points] : families) {
+    md << "| " << family << " |";
+    for (const ArmRecords* p : points) {
+      const MeanCi pass1 = OverRuns(p->runs, [](const RunRecords& r) { return r.final.pass1(); });
+      const MeanCi flops = OverRuns(p->runs, [](const RunRecords& r) { return r.done.flops(); });
+      const MeanCi share = OverRuns(p->runs, ModelShare);
+      md << " " << Fmt(pass1, 100, 1) << "% at " << FmtSci(flops);
+      if (share.n > 0 && share.mean > 0) md << " (reward/value model " << Fmt(share, 100, 0) << "%)";
+      md << " |";
+    }
+    md << "\n";
+  }
+  md << "\nEach configured arm run at each multiple of its flop_budget and step count (budgets); its fixed costs "
+        "(a PRM's labels and training, a value network's pretraining) stay as configured, so their share of the "
+        "budget falls as the budget grows. Cells: held-out pass@1 (interval as in the main table) at the arm's "
+        "mean training FLOPs; in brackets, the share of those FLOPs spent labelling and training a reward or value "
+        "model. The base: "
+     << Fmt(in.BasePass1(), 100, 1) << "%. Plot: plots/pass1_vs_budget.\n";
+  return md.str();
+}
+
+// Which commit and machine made each base evaluation and each run (from
+// their done.json), grouped.
 std::string ProvenanceSection(const std::string& dir, const ReportInput& in) {
   std::vector<std::pair<std::string, std::string>> keys;  // (commit, machine), first-seen order
   std::map<std::pair<std::string, std::string>, std::string> made;
@@ -199,15 +280,18 @@ std::string ProvenanceSection(const std::string& dir, const ReportInput& in) {
     std::string& list = made[key];
     list += (list.empty() ? "" : ", ") + what;
   };
-  const std::string base_done = dir + "/base/done.json";
-  if (FileExists(base_done)) {
+  const std::vector<BaseSlot> bases = Bases(*in.cfg);
+  for (const BaseSlot& b : bases) {
+    const std::string base_done = dir + "/" + b.name + "/done.json";
+    if (!FileExists(base_done)) continue;
     DoneRecord d;
     RecordFromJson(ReadFile(base_done), base_done, &d);
-    add(d, "base evaluation");
+    add(d, b.own_folders ? b.name + " evaluation" : "base evaluation");
   }
   for (const ArmRecords& a : in.arms)
-    for (size_t i = 0; i < a.runs.size(); ++i)
-      add(a.runs[i].done, a.arm->name() + " seed " + std::to_string(in.cfg->seeds(static_cast<int>(i))));
+    for (const RunRecords& r : a.runs)
+      add(r.done, a.arm->name() + (bases.size() > 1 ? " " + bases[static_cast<size_t>(r.base)].name : "") +
+                      " seed " + std::to_string(r.seed));
   std::string md = "\n## Provenance\n\n| made | commit | machine |\n|---|---|---|\n";
   for (const auto& key : keys) md += "| " + made[key] + " | " + key.first + " | " + key.second + " |\n";
   return md + "\nTrained numbers are exact only on one machine: another CPU, BLAS or thread count trains to "
@@ -216,7 +300,8 @@ std::string ProvenanceSection(const std::string& dir, const ReportInput& in) {
 
 // Writes the data files and the gnuplot script; runs gnuplot if present.
 void WritePlots(const std::string& dir, const ReportInput& in, int n) {
-  const Point base = ParseEval(in.base, n);
+  Point base;  // the mean over the bases
+  for (const EvalRecord& b : in.bases) AddPlotted(&base, ParseEval(b, n), static_cast<double>(in.bases.size()));
   std::vector<std::string> names;
   for (const ArmRecords& a : in.arms) names.push_back(a.arm->name());
   const std::string pdir = dir + "/plots";
@@ -238,8 +323,7 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
     for (const auto& [l, v] : p.level_pass1) levels << l << " " << v << " " << p.level_length.at(l) << "\n";
     levels << "\n\n";
   };
-  Point b0 = base;
-  curve_block("base", {b0});
+  curve_block("base", {base});
   final_blocks("base", base);
   for (const ArmRecords& arm : in.arms) {
     // Mean over seeds at each eval point index (seeds share eval steps).
@@ -252,21 +336,15 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
       for (const RunRecords& r : arm.runs) {
         const auto curve = r.EvalPoints();
         for (size_t i = 0; i < len; ++i) {
-          const Point p = ParseEval(curve[i]->eval(), n);
-          Point& m = mean[i + 1];
-          m.step += curve[i]->step() / k, m.flops += curve[i]->flops() / k, m.pass1 += p.pass1 / k;
-          m.length += p.length / k, m.reflect += p.reflect / k, m.wait += p.wait / k;
+          Point p = ParseEval(curve[i]->eval(), n);
+          p.step = static_cast<double>(curve[i]->step()), p.flops = curve[i]->flops();
+          AddPlotted(&mean[i + 1], p, k);
         }
       }
     }
     curve_block(arm.arm->name(), mean);
     Point fin;
-    for (const RunRecords& r : arm.runs) {
-      const Point p = ParseEval(r.final, n);
-      for (const auto& [kk, v] : p.pass_at) fin.pass_at[kk] += v / k;
-      for (const auto& [l, v] : p.level_pass1) fin.level_pass1[l] += v / k;
-      for (const auto& [l, v] : p.level_length) fin.level_length[l] += v / k;
-    }
+    for (const RunRecords& r : arm.runs) AddPlotted(&fin, ParseEval(r.final, n), k);
     final_blocks(arm.arm->name(), fin);
   }
   // Learned-reward arms: the proxy and the training accuracy per step (mean
@@ -299,6 +377,26 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
     proxy_dat << "\n\n";
   }
   if (!proxy_arms.empty()) WriteFileAtomic(pdir + "/proxy.dat", proxy_dat.str());
+  // Budget curves: per configured arm, pass@1 (mean and interval) at each
+  // budget point's mean FLOPs.
+  const auto families = BudgetFamilies(in);
+  std::string budget_series;
+  if (!families.empty()) {
+    std::ostringstream budget_dat;
+    for (size_t f = 0; f < families.size(); ++f) {
+      budget_dat << "# " << families[f].first << "\n# budget_scale flops pass1 pass1_half\n";
+      for (const ArmRecords* p : families[f].second) {
+        const MeanCi pass1 = OverRuns(p->runs, [](const RunRecords& r) { return r.final.pass1(); });
+        budget_dat << p->budget_scale << " " << OverRuns(p->runs, [](const RunRecords& r) { return r.done.flops(); }).mean
+                   << " " << pass1.mean << " " << pass1.half << "\n";
+      }
+      budget_dat << "\n\n";
+      budget_series += "'budget.dat' index " + std::to_string(f) + " using 2:3:4 with yerrorlines linecolor " +
+                       std::to_string(f + 2) + " title '" + families[f].first + "', ";
+    }
+    WriteFileAtomic(pdir + "/budget.dat", budget_dat.str());
+    budget_series += JsonNumber(base.pass1) + " with lines dashtype 2 linecolor 1 title 'base'";
+  }
   WriteFileAtomic(pdir + "/curves.dat", curves.str());
   WriteFileAtomic(pdir + "/pass_at_k.dat", passk.str());
   WriteFileAtomic(pdir + "/levels.dat", levels.str());
@@ -329,6 +427,9 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
        series("levels.dat", "1:3", "linespoints", false)},
   };
   std::vector<Plot> all_plots = plots;
+  if (!budget_series.empty())
+    all_plots.push_back({"pass1_vs_budget", "held-out pass@1 against training FLOPs, one run per budget",
+                         "FLOPs (the arm's own)", "pass@1", "set logscale x\n", budget_series});
   if (!proxy_arms.empty()) {
     // One panel per learned-reward arm (a multiplot), each with its own key.
     const size_t cols = std::min<size_t>(3, proxy_arms.size()), rows = (proxy_arms.size() + cols - 1) / cols;
@@ -394,20 +495,83 @@ std::vector<SampleRecord> ReadSamples(const std::string& path) {
   return out;
 }
 
-ReportInput ReadReportInput(const ExperimentConfig& cfg, const std::string& dir) {
-  ReportInput in;
-  in.cfg = &cfg;
-  RecordFromJson(ReadFile(dir + "/base/eval.json"), dir + "/base/eval.json", &in.base);
-  for (const Arm& arm : cfg.arms()) {
-    ArmRecords& a = in.arms.emplace_back();
-    a.arm = &arm;
-    for (uint64_t seed : cfg.seeds()) a.runs.push_back(ReadRun(RunDir(dir, arm, seed)));
-  }
-  return in;
+std::vector<BaseSlot> Bases(const ExperimentConfig& cfg) {
+  if (cfg.base_seeds_size() == 0) return {{cfg.model().init_seed(), "base", false}};
+  std::vector<BaseSlot> out;
+  for (uint64_t b : cfg.base_seeds()) out.push_back({b, "base-" + std::to_string(b), true});
+  return out;
 }
 
-std::string RunDir(const std::string& dir, const Arm& arm, uint64_t seed) {
-  return dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed);
+ExperimentConfig ForBase(const ExperimentConfig& cfg, const BaseSlot& base) {
+  ExperimentConfig c = cfg;
+  if (base.own_folders) c.mutable_model()->set_init_seed(base.init_seed);  // else cfg's, as it is
+  return c;
+}
+
+std::string RunDir(const std::string& dir, const Arm& arm, const BaseSlot& base, uint64_t seed) {
+  return dir + "/runs/" + arm.name() + (base.own_folders ? "/" + base.name : "") + "/seed-" + std::to_string(seed);
+}
+
+std::string BudgetArmName(const std::string& arm, double scale) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "-x%g", scale);
+  return arm + buf;
+}
+
+ExperimentConfig ExpandBudgets(const ExperimentConfig& cfg, std::vector<BudgetPoint>* points) {
+  if (points) points->clear();
+  if (cfg.budgets_size() == 0) {
+    if (points)
+      for (const Arm& a : cfg.arms()) points->push_back({a.name(), 0});
+    return cfg;
+  }
+  std::vector<double> scales(cfg.budgets().begin(), cfg.budgets().end());
+  std::sort(scales.begin(), scales.end());
+  ExperimentConfig out = cfg;
+  out.clear_budgets();
+  out.clear_arms();
+  std::set<std::string> configured;
+  for (const Arm& a : cfg.arms()) configured.insert(a.name());
+  for (const Arm& a : cfg.arms())
+    for (double m : scales) {
+      Arm* x = out.add_arms();
+      *x = a;
+      x->set_name(BudgetArmName(a.name(), m));
+      if (configured.count(x->name()))
+        throw ConfigError(cfg.name() + ": budgets: arm '" + a.name() + "' at " + JsonNumber(m) + "x would be named '" +
+                          x->name() + "', the name of another arm; rename that arm");
+      x->set_flop_budget(a.flop_budget() * m);
+      ScaleArmSteps(x, m);
+      if (points) points->push_back({a.name(), m});
+    }
+  return out;
+}
+
+ReportInput ReadReportInput(const ExperimentConfig& configured, const std::string& dir) {
+  ReportInput in;
+  std::vector<BudgetPoint> points;
+  in.owned = std::make_shared<const ExperimentConfig>(ExpandBudgets(configured, &points));
+  const ExperimentConfig& cfg = *in.owned;
+  in.cfg = &cfg;
+  const std::vector<BaseSlot> bases = Bases(cfg);
+  for (const BaseSlot& b : bases) {
+    const std::string path = dir + "/" + b.name + "/eval.json";
+    RecordFromJson(ReadFile(path), path, &in.bases.emplace_back());
+  }
+  for (int i = 0; i < cfg.arms_size(); ++i) {
+    const Arm& arm = cfg.arms(i);
+    ArmRecords& a = in.arms.emplace_back();
+    a.arm = &arm;
+    a.family = points[static_cast<size_t>(i)].family;
+    a.budget_scale = points[static_cast<size_t>(i)].scale;
+    for (size_t b = 0; b < bases.size(); ++b)
+      for (uint64_t seed : cfg.seeds()) {
+        RunRecords& r = a.runs.emplace_back(ReadRun(RunDir(dir, arm, bases[b], seed)));
+        r.base = static_cast<int>(b);
+        r.seed = seed;
+      }
+  }
+  return in;
 }
 
 ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, const ReportInput& in) {
@@ -425,16 +589,15 @@ ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, con
   csv << "arm,seeds,pass1,pass1_ci,maj,maj_ci,pass_n,pass_n_ci,format_rate,format_rate_ci,mean_length,"
          "mean_length_ci,reflect_per_1k,reflect_per_1k_ci,flops,wall_s,language,language_ci,proxy,proxy_ci,"
          "proxy_gap,proxy_gap_ci,steps_mean,repeated_step_rate,no_answer_rate,oracle_calls\n";
-  // One row: the base (`runs` empty, `only` its eval) or an arm's runs.
-  auto row = [&](const std::string& name, const std::vector<RunRecords>& runs, const Point* only, bool is_learned) {
-    std::vector<Point> finals;
-    for (const RunRecords& r : runs) finals.push_back(ParseEval(r.final, n));
-    if (only) finals = {*only};
+  const size_t nb = in.bases.size();
+  // One row: the bases (`runs` empty) or an arm's runs.
+  auto row = [&](const std::string& name, const std::vector<RunRecords>& runs, bool is_learned) {
+    const bool only = runs.empty();
     auto get = [&](auto f) {
-      std::vector<double> v;
-      for (const Point& p : finals) v.push_back(f(p));
-      return MeanWithCi(v);
+      return only ? in.OverBases([&](const EvalRecord& e) { return f(ParseEval(e, n)); })
+                  : OverRuns(runs, [&](const RunRecords& r) { return f(ParseEval(r.final, n)); });
     };
+    const size_t count = only ? nb : runs.size();
     const MeanCi pass1 = get([](const Point& p) { return p.pass1; });
     const MeanCi maj = get([](const Point& p) { return p.maj; });
     const MeanCi pn = get([](const Point& p) { return p.pass_n; });
@@ -458,10 +621,12 @@ ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, con
         return WindowMean(ProxyPoints(r), true, [](const ProxyPoint& q) { return q.proxy - q.accuracy; });
       });
     }
-    const MeanCi steps = MeanWithCi(Present({get([](const Point& p) { return p.steps_mean; }).mean}));
-    const MeanCi rep = MeanWithCi(Present({get([](const Point& p) { return p.repeated; }).mean}));
-    const MeanCi noans = MeanWithCi(Present({get([](const Point& p) { return p.no_answer; }).mean}));
-    md << "| " << name << " | " << finals.size() << " | " << Fmt(pass1, 100, 1) << " | " << Fmt(maj, 100, 1)
+    // Absent (NaN, left out) in results older than these metrics.
+    const MeanCi steps = get([](const Point& p) { return p.steps_mean; });
+    const MeanCi rep = get([](const Point& p) { return p.repeated; });
+    const MeanCi noans = get([](const Point& p) { return p.no_answer; });
+    md << "| " << name << " | "
+       << (only || nb == 1 ? std::to_string(count) : std::to_string(nb) + " x " + std::to_string(count / nb)) << " | " << Fmt(pass1, 100, 1) << " | " << Fmt(maj, 100, 1)
        << " | " << Fmt(pn, 100, 1) << " | " << Fmt(fmt, 100, 1) << " | " << Fmt(len, 1, 1) << " | "
        << Fmt(refl, 1, 2) << (languages ? " | " + Fmt(lang, 100, 1) : "")
        << (any_learned ? " | " + FmtOr(gap, 1, 3) : "") << " | " << FmtSci(flops) << " | " << FmtSciOr(oracle)
@@ -476,17 +641,25 @@ ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, con
     char buf[512];
     std::snprintf(buf, sizeof buf,
                   "%s,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.4f,%.4f,%.6g,%.2f,%.6f,%.6f,",
-                  name.c_str(), finals.size(), pass1.mean, pass1.half, maj.mean, maj.half, pn.mean, pn.half, fmt.mean,
+                  name.c_str(), count, pass1.mean, pass1.half, maj.mean, maj.half, pn.mean, pn.half, fmt.mean,
                   fmt.half, len.mean, len.half, refl.mean, refl.half, flops.mean, wall.mean, lang.mean, lang.half);
     csv << buf << cell(proxy, false) << "," << cell(proxy, true) << "," << cell(gap, false) << "," << cell(gap, true)
         << "," << cell(steps, false) << "," << cell(rep, false) << "," << cell(noans, false) << ","
         << (oracle.n == 0 ? std::string() : std::to_string(std::llround(oracle.mean))) << "\n";
   };
-  const Point base = ParseEval(in.base, n);
-  row("base", {}, &base, false);
-  for (size_t a = 0; a < in.arms.size(); ++a) row(in.arms[a].arm->name(), in.arms[a].runs, nullptr, learned[a]);
-  md << "\nMean ± half-width of the 95% Student-t interval over seeds (n-1 degrees of freedom; no interval for a "
-        "single value). Held-out eval: "
+  row("base", {}, false);
+  for (size_t a = 0; a < in.arms.size(); ++a) row(in.arms[a].arm->name(), in.arms[a].runs, learned[a]);
+  if (nb == 1)
+    md << "\nMean ± half-width of the 95% Student-t interval over seeds (n-1 degrees of freedom; no interval for a "
+          "single value).";
+  else
+    md << "\n" << nb << " bases (base_seeds: each pretrained from its own seed), each arm run from each with "
+       << cfg.seeds_size() << (cfg.seeds_size() == 1 ? " RL seed" : " RL seeds")
+       << " (seeds: bases x RL seeds). Mean ± half-width of the 95% Student-t interval over the bases' means, each "
+          "the mean over its RL seeds ("
+       << nb - 1 << (nb == 2 ? " degree" : " degrees") << " of freedom): the interval covers the base's variance and the RL seeds'; the base row's is over "
+          "the bases.";
+  md << " Held-out eval: "
      << cfg.eval().num_problems() << " problems x " << n
      << " samples. FLOPs: the arm's own training and generation, excluding the shared base and evaluation"
      << (any_learned ? ", including every cost of a learned reward. proxy − true: the learned reward minus the "
@@ -495,7 +668,7 @@ ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, con
      << ". Oracle calls: verdicts against the gold answer (or the exact per-step truth) the arm's training "
         "used, per run: one per rule-rewarded sample, per Monte Carlo or labelled completion, per line a "
         "search verifies ('-': not recorded).\n";
-  md << PairedSection(in) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
+  md << PairedSection(in) << BudgetSection(in) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
   return {"# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n", csv.str(), md.str()};
 }
 

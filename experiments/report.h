@@ -23,10 +23,36 @@ void WritePlotScript(const std::string& pdir, const std::string& script, const s
 // and line for a line that is not a sample record.
 std::vector<SampleRecord> ReadSamples(const std::string& path);
 
-// An experiment folder's run records: dir/base and dir/runs/<arm>/seed-<s>
-// (RunDir) for the config's arms and seeds. `cfg` must outlive the result.
+// One base of an experiment: base_seeds' b (model.init_seed = b; its
+// evaluation in base-<b>/, its runs in runs/<arm>/base-<b>/seed-<s>/), or,
+// without base_seeds, the one base of model.init_seed (base/ and
+// runs/<arm>/seed-<s>/, the layout of results made before base seeds).
+struct BaseSlot {
+  uint64_t init_seed = 0;
+  std::string name;  // "base-<b>", or "base"
+  bool own_folders = false;
+};
+std::vector<BaseSlot> Bases(const ExperimentConfig& cfg);
+// cfg with the base's model.init_seed: what pretrains it and what its runs see.
+ExperimentConfig ForBase(const ExperimentConfig& cfg, const BaseSlot& base);
+std::string RunDir(const std::string& dir, const Arm& arm, const BaseSlot& base, uint64_t seed);
+
+// cfg with its budget curve expanded (ExperimentConfig.budgets): each arm
+// becomes one arm per multiplier m, named "<arm>-x<m>" (BudgetArmName), with
+// m times its flop_budget and step count, in config order then ascending m.
+// Without budgets, cfg itself. `points`, if given, gets each resulting arm's
+// configured name and m (0 without budgets). ConfigError on a name clash.
+struct BudgetPoint {
+  std::string family;
+  double scale = 0;
+};
+ExperimentConfig ExpandBudgets(const ExperimentConfig& cfg, std::vector<BudgetPoint>* points = nullptr);
+std::string BudgetArmName(const std::string& arm, double scale);
+
+// An experiment folder's run records: each base's evaluation and
+// dir/runs/... (RunDir) for the config's arms (budgets expanded), bases and
+// seeds, base-major. `cfg` must outlive the result.
 ReportInput ReadReportInput(const ExperimentConfig& cfg, const std::string& dir);
-std::string RunDir(const std::string& dir, const Arm& arm, uint64_t seed);
 
 // summary.md and summary.csv as they are written for `in`, and the tables
 // alone (summary.md without its title and closing line).
@@ -35,8 +61,7 @@ struct ReportFiles {
 };
 ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, const ReportInput& in);
 
-// Reads dir/base and dir/runs/<arm>/seed-<s> for the config's arms and seeds,
-// writes dir/summary.md (the table every arm shares, then the sections the
+// Reads the folder (ReadReportInput), writes dir/summary.md (the table every arm shares, then the sections the
 // strategies register: train/report_section.h), dir/summary.csv and
 // dir/plots/*, and returns the markdown.
 std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir);

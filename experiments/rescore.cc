@@ -180,11 +180,12 @@ RescoreResult Rescore(const std::string& dir) {
   r.CompareFile("summary.md", as_committed.summary_md, "the tables rebuilt from the committed records");
   r.CompareFile("summary.csv", as_committed.summary_csv, "the table rebuilt from the committed records");
   ReportInput rescored = committed;
-  r.Folder("base", &rescored.base, nullptr);
+  const std::vector<BaseSlot> bases = Bases(cfg);
+  for (size_t b = 0; b < bases.size(); ++b) r.Folder(bases[b].name, &rescored.bases[b], nullptr);
   for (ArmRecords& a : rescored.arms)
-    for (size_t i = 0; i < a.runs.size(); ++i) {
-      const std::string run = RunDir(dir, *a.arm, cfg.seeds(static_cast<int>(i)));
-      r.Folder(run.substr(dir.size() + 1), &a.runs[i].final, &a.runs[i].problem_pass);
+    for (RunRecords& run : a.runs) {
+      const std::string rdir = RunDir(dir, *a.arm, bases[static_cast<size_t>(run.base)], run.seed);
+      r.Folder(rdir.substr(dir.size() + 1), &run.final, &run.problem_pass);
     }
   const ReportFiles from_samples = BuildReport(cfg, dir, rescored);
   r.CompareFile("summary.md", from_samples.summary_md, "the tables rebuilt from the rescored samples");

@@ -126,6 +126,7 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
     throw ConfigError(path + ": extends: " + e.what());
   }
   if (child.seeds_size() > 0) merged.clear_seeds();
+  if (child.base_seeds_size() > 0) merged.clear_base_seeds();
   if (child.arms_size() > 0) merged.clear_arms();
   merged.MergeFrom(child);
   merged.clear_extends();
@@ -164,6 +165,9 @@ ExperimentConfig QuickVariant(const ExperimentConfig& cfg) {
   q.set_name(cfg.name() + "_quick");
   q.clear_seeds();
   q.add_seeds(cfg.seeds(0));
+  q.clear_budgets();  // one point: the arms as configured
+  q.clear_base_seeds();
+  if (cfg.base_seeds_size() > 0) q.add_base_seeds(cfg.base_seeds(0));
   q.mutable_pretrain()->set_steps(std::min(cfg.pretrain().steps(), 500));
   EvalConfig* ev = q.mutable_eval();
   ev->set_num_problems(std::min(ev->num_problems(), 100));
@@ -252,28 +256,30 @@ std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t se
 
 }  // namespace
 
-std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt) {
+std::string RunExperiment(const ExperimentConfig& configured, const RunnerOptions& opt) {
+  const ExperimentConfig cfg = ExpandBudgets(configured);  // one arm per budget point
   const std::string root = opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir;
   if (cfg.arms_size() == 0) throw ConfigError(cfg.name() + ": arms: empty; expected at least one arm to run");
   const std::string dir = root + "/" + cfg.name();
   EnsureWritableDir(dir);
   DirLock lock(dir);
+  const std::vector<BaseSlot> bases = Bases(cfg);
+  std::vector<ExperimentConfig> base_cfg;  // cfg with each base's model.init_seed
+  for (const BaseSlot& b : bases) base_cfg.push_back(ForBase(cfg, b));
   // Before anything is written: no run folder may hold a run of another config.
-  auto run_dir = [&](const Arm& arm, uint64_t seed) {
-    return dir + "/runs/" + arm.name() + "/seed-" + std::to_string(seed);
-  };
-  auto identity_error = [&](const Arm& arm, uint64_t seed, const std::string& what) {
-    return ConfigError(run_dir(arm, seed) + " holds a run of " + what + " (see " + run_dir(arm, seed) +
+  auto identity_error = [&](const std::string& rdir, const std::string& what) {
+    return ConfigError(rdir + " holds a run of " + what + " (see " + rdir +
                        "/run_config.pbtxt): delete that folder to rerun it, or give the experiment another name or "
                        "output_dir");
   };
-  for (const Arm& arm : cfg.arms())
-    for (uint64_t seed : cfg.seeds()) {
-      const std::string path = run_dir(arm, seed) + "/run_config.pbtxt";
-      if (FileExists(path) && ReadFile(path).rfind(RunConfigText(cfg, arm, seed), 0) != 0)
-        throw identity_error(arm, seed, "a different config (task, model, pretraining, eval or arm '" + arm.name() + "')");
-    }
-  WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(cfg));
+  for (size_t b = 0; b < bases.size(); ++b)
+    for (const Arm& arm : cfg.arms())
+      for (uint64_t seed : cfg.seeds()) {
+        const std::string rdir = RunDir(dir, arm, bases[b], seed), path = rdir + "/run_config.pbtxt";
+        if (FileExists(path) && ReadFile(path).rfind(RunConfigText(base_cfg[b], arm, seed), 0) != 0)
+          throw identity_error(rdir, "a different config (task, model, pretraining, eval or arm '" + arm.name() + "')");
+      }
+  WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(configured));
 
   const auto task = MakeTask(cfg.task());
   if (cfg.eval().num_problems() > static_cast<int>(task->TestSet().size()))  // before pretraining, not after
@@ -281,63 +287,66 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
                       " exceeds the task's test split (" + std::to_string(task->TestSet().size()) + " problems)");
   const int vocab = Tokenizer::Get().vocab_size();
   CheckMemory(cfg, vocab, AvailableMemoryMb(), cfg.name());
-  const std::string base_path = EnsureBase(cfg, *task, root + "/.cache");
-  // The base's bytes identify it: runs and the base evaluation record them,
-  // and neither is reused across a change of base.
-  const std::string base_hash = HexHash(Fnv64(ReadFile(base_path)));
-  for (const Arm& arm : cfg.arms())
-    for (uint64_t seed : cfg.seeds()) {
-      const std::string path = run_dir(arm, seed) + "/run_config.pbtxt";
-      if (FileExists(path) && ReadFile(path) != RunIdentity(cfg, arm, seed, base_hash))
-        throw identity_error(arm, seed, "another base checkpoint (the base in use, " + base_path + ", has fnv64 " +
-                                            base_hash + ")");
-    }
-  {
-    const std::string bdir = dir + "/base";
-    EnsureWritableDir(bdir);
-    DoneRecord stored;
-    if (FileExists(bdir + "/done.json")) RecordFromJson(ReadFile(bdir + "/done.json"), bdir + "/done.json", &stored);
-    if (!FileExists(bdir + "/eval.json") || stored.base() != base_hash) {
-      if (FileExists(bdir + "/eval.json"))
-        std::fprintf(stderr, "base: %s/eval.json was made from another base checkpoint; evaluating this one\n",
-                     bdir.c_str());
-      Transformer base = MakeModel(cfg.model(), vocab);
-      LoadCheckpoint(base_path, base, nullptr);
-      const EvalResult r = Evaluate(base, *task, cfg.eval());
-      WriteFileAtomic(bdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
-      WriteFileAtomic(bdir + "/eval.json", EvalToJson(r) + "\n");
-      DoneRecord d;
-      d.set_commit(GitCommit());
-      d.set_checkpoint(base_path);
-      d.set_base(base_hash);
-      *d.mutable_machine() = DescribeMachine();
-      WriteFileAtomic(bdir + "/done.json", RecordToJson(d) + "\n");
-      std::fprintf(stderr, "base (held-out):\n%s", EvalTable(r).c_str());
-    }
-  }
 
   // Overall progress: runs done / total, and an ETA from the runs this
   // invocation has finished (skipped runs cost nothing).
-  const int total_runs = cfg.arms_size() * cfg.seeds_size();
+  const int total_runs = cfg.arms_size() * cfg.seeds_size() * static_cast<int>(bases.size());
   int run_index = 0, timed_runs = 0;
   double timed_seconds = 0;
-  for (const Arm& arm : cfg.arms()) {
-    for (uint64_t seed : cfg.seeds()) {
-      ++run_index;
-      const std::string rdir = run_dir(arm, seed);
-      EnsureWritableDir(rdir);
-      const std::string done = rdir + "/done.json";
-      if (!FileExists(done)) {
-        WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(cfg, arm, seed, base_hash));
+  for (size_t b = 0; b < bases.size(); ++b) {
+    const ExperimentConfig& bcfg = base_cfg[b];
+    const std::string base_path = EnsureBase(bcfg, *task, root + "/.cache");
+    // The base's bytes identify it: runs and the base evaluation record them,
+    // and neither is reused across a change of base.
+    const std::string base_hash = HexHash(Fnv64(ReadFile(base_path)));
+    for (const Arm& arm : cfg.arms())
+      for (uint64_t seed : cfg.seeds()) {
+        const std::string rdir = RunDir(dir, arm, bases[b], seed), path = rdir + "/run_config.pbtxt";
+        if (FileExists(path) && ReadFile(path) != RunIdentity(bcfg, arm, seed, base_hash))
+          throw identity_error(rdir, "another base checkpoint (the base in use, " + base_path + ", has fnv64 " +
+                                         base_hash + ")");
+      }
+    {
+      const std::string bdir = dir + "/" + bases[b].name;
+      EnsureWritableDir(bdir);
+      DoneRecord stored;
+      if (FileExists(bdir + "/done.json")) RecordFromJson(ReadFile(bdir + "/done.json"), bdir + "/done.json", &stored);
+      if (!FileExists(bdir + "/eval.json") || stored.base() != base_hash) {
+        if (FileExists(bdir + "/eval.json"))
+          std::fprintf(stderr, "%s: %s/eval.json was made from another base checkpoint; evaluating this one\n",
+                       bases[b].name.c_str(), bdir.c_str());
+        Transformer base = MakeModel(bcfg.model(), vocab);
+        LoadCheckpoint(base_path, base, nullptr);
+        const EvalResult r = Evaluate(base, *task, cfg.eval());
+        WriteFileAtomic(bdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
+        WriteFileAtomic(bdir + "/eval.json", EvalToJson(r) + "\n");
+        DoneRecord d;
+        d.set_commit(GitCommit());
+        d.set_checkpoint(base_path);
+        d.set_base(base_hash);
+        *d.mutable_machine() = DescribeMachine();
+        WriteFileAtomic(bdir + "/done.json", RecordToJson(d) + "\n");
+        std::fprintf(stderr, "%s (held-out):\n%s", bases[b].name.c_str(), EvalTable(r).c_str());
+      }
+    }
+    for (const Arm& arm : cfg.arms()) {
+      for (uint64_t seed : cfg.seeds()) {
+        ++run_index;
+        const std::string rdir = RunDir(dir, arm, bases[b], seed);
+        EnsureWritableDir(rdir);
+        const std::string done = rdir + "/done.json";
+        if (FileExists(done)) continue;
+        WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(bcfg, arm, seed, base_hash));
         const std::string eta = timed_runs > 0 ? Progress::FormatDuration(timed_seconds / timed_runs *
                                                                           (total_runs - run_index + 1))
                                                : "?";
-        std::fprintf(stderr, "[run %d/%d] %s seed %llu (overall ETA %s)\n", run_index, total_runs, arm.name().c_str(),
-                     static_cast<unsigned long long>(seed), eta.c_str());
+        const std::string label =
+            arm.name() + (bases[b].own_folders ? " " + bases[b].name : "") + " seed " + std::to_string(seed);
+        std::fprintf(stderr, "[run %d/%d] %s (overall ETA %s)\n", run_index, total_runs, label.c_str(), eta.c_str());
         const auto t0 = Clock::now();
         ReleaseFreeMemory();  // what earlier runs freed, so one process does not grow run after run
         ResetPeakMemory();
-        Transformer policy = MakeModel(cfg.model(), vocab);
+        Transformer policy = MakeModel(bcfg.model(), vocab);
         LoadCheckpoint(base_path, policy, nullptr);
         const std::string ckpt = rdir + "/checkpoint.pt";
         const std::string metrics_path = rdir + "/metrics.jsonl";
@@ -347,7 +356,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         JsonlWriter metrics(metrics_path);
         FlopCounter flops;
         StrategyContext ctx;
-        ctx.experiment = &cfg;
+        ctx.experiment = &bcfg;
         ctx.arm = &arm;
         ctx.seed = seed;
         ctx.task = task.get();
@@ -355,7 +364,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
         ctx.flops = &flops;
         ctx.metrics = &metrics;
         ctx.checkpoint_path = ckpt;
-        ctx.label = arm.name() + " seed " + std::to_string(seed);
+        ctx.label = label;
         // The loop always evaluates after its last step, so that result is the
         // final one; only a run resumed at its very end needs a fresh eval.
         std::optional<EvalResult> last;
@@ -394,7 +403,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
       }
     }
   }
-  return WriteReport(cfg, dir);
+  return WriteReport(configured, dir);
 }
 
 std::string RewriteReport(const std::string& dir) {

@@ -37,9 +37,10 @@ ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::
 ExperimentConfig LoadExperimentText(const std::string& text, const std::string& source,
                                     const std::vector<std::string>& overrides = {});
 
-// A first-look variant of an experiment: "<name>_quick", the first seed
-// only, at most 500 pretraining steps, a third of each arm's FLOP budget (and
-// of its step count), 100 eval problems x 4 samples. Same arms, same code.
+// A first-look variant of an experiment: "<name>_quick", the first seed and
+// the first base seed only, no budget curve, at most 500 pretraining steps, a
+// third of each arm's FLOP budget (and of its step count), 100 eval problems
+// x 4 samples. Same arms, same code.
 ExperimentConfig QuickVariant(const ExperimentConfig& cfg);
 
 struct RunnerOptions {

@@ -135,7 +135,7 @@ std::string LabelBudgetTable(const ReportInput& in, const std::vector<const ArmR
        << (c.reward_model_outside_budget() ? "no" : "yes") << " | "
        << FmtOr(OverRuns(a->runs, [](const RunRecords& r) { return ShiftStepAuc(r, false); }), 1, 2) << " | "
        << FmtOr(OverRuns(a->runs, [](const RunRecords& r) { return ShiftFirstErrorF1(r, false); }), 1, 2) << " | "
-       << Fmt(MeanWithCi({in.base.pass1()}), 100, 1) << "% → " << FmtOr(final, 100, 1) << "% |\n";
+       << Fmt(in.BasePass1(), 100, 1) << "% → " << FmtOr(final, 100, 1) << "% |\n";
   }
   md << "\nThe PRM arms that differ only in their reward model's labels and training, cheapest reward model first. Step AUC and first-error F1 (ProcessBench-style: the "
         "first step scored below 0.5 is the predicted first error; F1 of exact hits on traces with an error and of "
@@ -146,7 +146,6 @@ std::string LabelBudgetTable(const ReportInput& in, const std::vector<const ArmR
 
 std::string ProxyTable(const ReportInput& in, const std::vector<const ArmRecords*>& mine) {
   std::ostringstream md;
-  const double base = in.base.pass1();
   md << "\n## Learned reward: proxy against truth\n\n"
      << "| arm | proxy, first → last tenth of steps | training accuracy, same samples | gap (proxy − accuracy), last "
         "tenth | proxy AUC (right vs wrong), first → last | held-out pass@1: base → peak (step) → final | hacking "
@@ -159,18 +158,19 @@ std::string ProxyTable(const ReportInput& in, const std::vector<const ArmRecords
     };
     auto auc = [](const MetricsLine* m) { return m->proxy_auc(); };
     auto gap = [](const MetricsLine* m) { return m->proxy_reward() - m->true_accuracy(); };
-    const MeanCi peak = OverRuns(a->runs, [&](const RunRecords& r) { return PeakPass1(r, base).pass1; });
-    const MeanCi peak_step = OverRuns(a->runs, [&](const RunRecords& r) { return PeakPass1(r, base).step; });
+    const MeanCi peak = OverRuns(a->runs, [&](const RunRecords& r) { return PeakPass1(r, in.BasePass1Of(r)).pass1; });
+    const MeanCi peak_step =
+        OverRuns(a->runs, [&](const RunRecords& r) { return PeakPass1(r, in.BasePass1Of(r)).step; });
     const MeanCi final = OverRuns(a->runs, [](const RunRecords& r) { return r.final.pass1(); });
     std::string onsets;
     for (const RunRecords& r : a->runs) {
-      const double o = HackingOnset(r, base);
+      const double o = HackingOnset(r, in.BasePass1Of(r));
       onsets += (onsets.empty() ? "" : ", ") + (o < 0 ? std::string("none") : std::to_string(static_cast<long>(o)));
     }
     md << "| " << a->arm->name() << " | " << FmtOr(win(false, Proxy), 1, 3) << " → " << FmtOr(win(true, Proxy), 1, 3)
        << " | " << FmtOr(win(false, Accuracy), 100, 1) << "% → " << FmtOr(win(true, Accuracy), 100, 1) << "% | "
        << FmtOr(win(true, gap), 1, 3) << " | " << FmtOr(win(false, auc), 1, 2) << " → " << FmtOr(win(true, auc), 1, 2)
-       << " | " << Fmt(MeanWithCi({base}), 100, 1) << "% → " << FmtOr(peak, 100, 1) << "% ("
+       << " | " << Fmt(in.BasePass1(), 100, 1) << "% → " << FmtOr(peak, 100, 1) << "% ("
        << FmtOr(peak_step, 1, 0) << ") → " << FmtOr(final, 100, 1) << "% | " << onsets << " |\n";
   }
   md << "\nThe proxy is the learned reward the policy maximises (in [0, 1]); training accuracy is the rule verifier "
@@ -199,7 +199,9 @@ std::string DegenerationTable(const ReportInput& in) {
        << FmtOr(col([](const EvalRecord& e) { return e.has_no_answer_rate() ? e.no_answer_rate() : NAN; }), 100, 1)
        << " | " << FmtOr(col([](const EvalRecord& e) { return e.mean_length(); }), 1, 1) << " |\n";
   };
-  row("base", {&in.base});
+  std::vector<const EvalRecord*> bases;
+  for (const EvalRecord& b : in.bases) bases.push_back(&b);
+  row("base", bases);
   for (const ArmRecords& a : in.arms) {
     std::vector<const EvalRecord*> evals;
     for (const RunRecords& r : a.runs) evals.push_back(&r.final);

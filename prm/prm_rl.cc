@@ -337,7 +337,12 @@ void QuickPrmRl(Arm* a) {
   p->mutable_reward_model()->set_train_steps(QuickSteps(p->reward_model().train_steps()));
 }
 
-R1LAB_REGISTER_STRATEGY(Arm::kPrmRl, PrmRlStrategy, CheckPrmRlArm, QuickPrmRl);
+// The RL steps; the reward model's labels and training are the fixed cost.
+void ScalePrmRl(Arm* a, double f) {
+  a->mutable_prm_rl()->mutable_grpo()->set_steps(ScaledSteps(a->prm_rl().grpo().steps(), f));
+}
+
+R1LAB_REGISTER_STRATEGY(Arm::kPrmRl, PrmRlStrategy, CheckPrmRlArm, QuickPrmRl, ScalePrmRl);
 
 }  // namespace
 

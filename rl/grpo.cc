@@ -25,7 +25,9 @@ void CheckGrpoArm(const Arm& a, const ExperimentConfig&, const std::string& p, c
 
 void QuickGrpo(Arm* a) { a->mutable_grpo()->set_steps(QuickSteps(a->grpo().steps())); }
 
-R1LAB_REGISTER_STRATEGY(Arm::kGrpo, GrpoStrategy, CheckGrpoArm, QuickGrpo);
+void ScaleGrpo(Arm* a, double f) { a->mutable_grpo()->set_steps(ScaledSteps(a->grpo().steps(), f)); }
+
+R1LAB_REGISTER_STRATEGY(Arm::kGrpo, GrpoStrategy, CheckGrpoArm, QuickGrpo, ScaleGrpo);
 
 }  // namespace
 }  // namespace r1lab

@@ -428,7 +428,9 @@ void CheckPpoArm(const Arm& a, const ExperimentConfig& e, const std::string& pat
 
 void QuickPpo(Arm* a) { a->mutable_ppo()->set_steps(QuickSteps(a->ppo().steps())); }
 
-R1LAB_REGISTER_STRATEGY(Arm::kPpo, PpoStrategy, CheckPpoArm, QuickPpo);
+void ScalePpo(Arm* a, double f) { a->mutable_ppo()->set_steps(ScaledSteps(a->ppo().steps(), f)); }
+
+R1LAB_REGISTER_STRATEGY(Arm::kPpo, PpoStrategy, CheckPpoArm, QuickPpo, ScalePpo);
 
 }  // namespace
 

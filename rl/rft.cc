@@ -145,7 +145,9 @@ void CheckRftArm(const Arm& a, const ExperimentConfig&, const std::string& p, co
 
 void QuickRft(Arm* a) { a->mutable_rft()->set_steps(QuickSteps(a->rft().steps())); }
 
-R1LAB_REGISTER_STRATEGY(Arm::kRft, RftStrategy, CheckRftArm, QuickRft);
+void ScaleRft(Arm* a, double f) { a->mutable_rft()->set_steps(ScaledSteps(a->rft().steps(), f)); }
+
+R1LAB_REGISTER_STRATEGY(Arm::kRft, RftStrategy, CheckRftArm, QuickRft, ScaleRft);
 
 }  // namespace
 }  // namespace r1lab

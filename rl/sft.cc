@@ -99,7 +99,9 @@ class SftStrategy : public Strategy {
 
 void QuickSft(Arm* arm) { arm->mutable_sft()->set_steps(QuickSteps(arm->sft().steps())); }
 
-R1LAB_REGISTER_STRATEGY(Arm::kSft, SftStrategy, nullptr, QuickSft);
+void ScaleSft(Arm* a, double f) { a->mutable_sft()->set_steps(ScaledSteps(a->sft().steps(), f)); }
+
+R1LAB_REGISTER_STRATEGY(Arm::kSft, SftStrategy, nullptr, QuickSft, ScaleSft);
 
 }  // namespace
 

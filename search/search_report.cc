@@ -79,7 +79,7 @@ std::string SearchTable(const ReportInput& in, const std::vector<const ArmRecord
          << FmtOr(held("end", prediction), 1, 2) << " / "
          << FmtOr(held("end", target), 1, 2) << " | ";
     }
-    md << Fmt(MeanWithCi({in.base.pass1()}), 100, 1) << "% → "
+    md << Fmt(in.BasePass1(), 100, 1) << "% → "
        << FmtOr(OverRuns(runs, [](const RunRecords& r) { return r.final.pass1(); }), 100, 1) << "% | "
        << FmtOr(phase({"generate", "score"}), 100, 0) << "% / " << FmtOr(phase({"train"}), 100, 0) << "% / "
        << FmtOr(phase({"label", "reward_train"}), 100, 0) << "% |\n";

@@ -586,7 +586,10 @@ void CheckMctsArm(const Arm& a, const ExperimentConfig&, const std::string& p, c
   }
 }
 
-R1LAB_REGISTER_STRATEGY(Arm::kMcts, MctsStrategy, CheckMctsArm, QuickMcts);
+// The search-and-train iterations; the value network's pretraining is the fixed cost.
+void ScaleMcts(Arm* a, double f) { a->mutable_mcts()->set_steps(ScaledSteps(a->mcts().steps(), f)); }
+
+R1LAB_REGISTER_STRATEGY(Arm::kMcts, MctsStrategy, CheckMctsArm, QuickMcts, ScaleMcts);
 
 }  // namespace
 

@@ -7,7 +7,10 @@
 // A section reads the runs' records, never files, and returns markdown.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +21,8 @@ namespace r1lab {
 
 // A finished run as its folder records it.
 struct RunRecords {
+  int base = 0;                    // its base: an index into ReportInput::bases
+  uint64_t seed = 0;               // its RL seed
   EvalRecord final;                // eval.json
   DoneRecord done;                 // done.json
   std::vector<MetricsLine> lines;  // metrics.jsonl, in order
@@ -34,21 +39,55 @@ struct RunRecords {
 
 struct ArmRecords {
   const Arm* arm = nullptr;
-  std::vector<RunRecords> runs;  // one per seed
+  std::vector<RunRecords> runs;  // one per base and seed, base-major
+  // A budget curve's point (ExperimentConfig.budgets): the configured arm's
+  // name (empty: the arm's own) and the multiplier of its budget and steps
+  // (0 outside a sweep).
+  std::string family;
+  double budget_scale = 0;
+  const std::string& Family() const { return family.empty() ? arm->name() : family; }
 };
 
 struct ReportInput {
-  const ExperimentConfig* cfg = nullptr;
-  EvalRecord base;
-  std::vector<ArmRecords> arms;  // in config order
+  const ExperimentConfig* cfg = nullptr;  // with budgets expanded: the arms that ran
+  std::shared_ptr<const ExperimentConfig> owned;  // that expansion, when ReadReportInput made it
+  std::vector<EvalRecord> bases;  // each base's eval.json (one without base_seeds)
+  std::vector<ArmRecords> arms;   // in config order
+  // f(base eval) over the bases, as a mean with its interval.
+  template <typename F>
+  MeanCi OverBases(F f) const {
+    std::vector<double> v;
+    for (const EvalRecord& b : bases) v.push_back(f(b));
+    return MeanWithCi(Present(v));
+  }
+  MeanCi BasePass1() const {
+    return OverBases([](const EvalRecord& e) { return e.pass1(); });
+  }
+  // The pass@1 of the base run `r` started from.
+  double BasePass1Of(const RunRecords& r) const { return bases[static_cast<size_t>(r.base)].pass1(); }
 };
 
-// f(run) over an arm's runs, NaNs left out, as a mean with its interval.
+// f(run) over an arm's runs, NaNs left out, as a mean with its interval:
+// over the runs when they share one base; over several bases, a two-level
+// (cluster) estimate: each base's mean over its runs, then the mean and
+// Student-t interval over those base means, so the interval covers the
+// base's variance as well as the RL seeds'.
 template <typename F>
 MeanCi OverRuns(const std::vector<RunRecords>& runs, F f) {
-  std::vector<double> v;
-  for (const RunRecords& r : runs) v.push_back(f(r));
-  return MeanWithCi(Present(v));
+  std::vector<int> bases;
+  std::vector<std::vector<double>> by_base;
+  for (const RunRecords& r : runs) {
+    const size_t i = static_cast<size_t>(std::find(bases.begin(), bases.end(), r.base) - bases.begin());
+    if (i == bases.size()) bases.push_back(r.base), by_base.emplace_back();
+    by_base[i].push_back(f(r));
+  }
+  if (by_base.size() == 1) return MeanWithCi(Present(by_base[0]));
+  std::vector<double> means;
+  for (const std::vector<double>& v : by_base) {
+    const MeanCi m = MeanWithCi(Present(v));
+    if (m.n > 0) means.push_back(m.mean);
+  }
+  return MeanWithCi(means);
 }
 
 // Held-out pass@1 at its best over the base and the run's eval points, and

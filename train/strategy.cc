@@ -1,5 +1,7 @@
 #include "strategy.h"
 
+#include <cmath>
+
 #include <map>
 #include <mutex>
 
@@ -56,6 +58,18 @@ void QuickenArm(Arm* arm) {
   std::lock_guard<std::mutex> lock(RegistryMutex());
   const StrategyInfo& info = Find(*arm);
   if (info.quick) info.quick(arm);
+}
+
+void ScaleArmSteps(Arm* arm, double factor) {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  const StrategyInfo& info = Find(*arm);
+  R1_CHECK(info.scale_steps, "a strategy without step scaling");
+  info.scale_steps(arm, factor);
+}
+
+int ScaledSteps(int steps, double factor) {
+  const double s = std::ceil(static_cast<double>(steps) * factor);
+  return s < 1 ? 1 : s > 1e9 ? 1000000000 : static_cast<int>(s);
 }
 
 }  // namespace r1lab

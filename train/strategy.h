@@ -66,6 +66,9 @@ struct StrategyInfo {
   std::function<std::unique_ptr<Strategy>(const Arm&)> make;
   ArmCheck check;
   std::function<void(Arm*)> quick;
+  // Multiplies the arm's step count by a factor (a budget curve's point:
+  // ExperimentConfig.budgets); its fixed costs stay as they are.
+  std::function<void(Arm*, double)> scale_steps;
 };
 
 // Registers one oneof case (a second registration of the same case is an
@@ -76,14 +79,19 @@ std::unique_ptr<Strategy> MakeStrategy(const Arm& arm);
 // Applies the arm's registered --quick shortening.
 void QuickenArm(Arm* arm);
 
+// Applies the arm's registered step scaling.
+void ScaleArmSteps(Arm* arm, double factor);
+
 // The steps of a --quick arm: a third, at least one.
 inline int QuickSteps(int steps) { return steps / 3 > 1 ? steps / 3 : 1; }
+// `steps` times `factor`, rounded up, at least one.
+int ScaledSteps(int steps, double factor);
 
-#define R1LAB_REGISTER_STRATEGY(which, StrategyClass, check, quick)                                 \
+#define R1LAB_REGISTER_STRATEGY(which, StrategyClass, check, quick, scale_steps)                    \
   static const bool r1lab_registered_##StrategyClass = ::r1lab::RegisterStrategy(                    \
       {which, [](const ::r1lab::Arm& a) -> std::unique_ptr<::r1lab::Strategy> {                       \
          return std::make_unique<StrategyClass>(a);                                                  \
        },                                                                                            \
-       check, quick})
+       check, quick, scale_steps})
 
 }  // namespace r1lab

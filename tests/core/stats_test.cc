@@ -50,32 +50,53 @@ TEST(Compiler, ConstantVectorsHoldWhatTheSourceSays) {
 TEST(PairedBootstrap, HandComputedCases) {
   // Two problems, differences 1 and 0: a resample's mean is 0, 0.5 or 1 with
   // probabilities 1/4, 1/2, 1/4, so the 95% interval is [0, 1] around 0.5.
-  PairedDiff d = PairedBootstrap({{1, 0}}, {{0, 0}});
+  PairedDiff d = PairedBootstrap({{{1, 0}}}, {{{0, 0}}});
   EXPECT_DOUBLE_EQ(d.mean, 0.5);
   EXPECT_DOUBLE_EQ(d.lo, 0);
   EXPECT_DOUBLE_EQ(d.hi, 1);
   EXPECT_FALSE(d.ExcludesZero());
   // Pairing: two arms right on exactly the same problems differ by 0 in
   // every resample (unpaired, problem draws would spread it to about ±0.5).
-  d = PairedBootstrap({{1, 0, 1, 0}, {1, 0, 1, 0}}, {{1, 0, 1, 0}});
+  d = PairedBootstrap({{{1, 0, 1, 0}, {1, 0, 1, 0}}}, {{{1, 0, 1, 0}}});
   EXPECT_EQ(d.lo, 0);
   EXPECT_EQ(d.hi, 0);
   // A constant gain of 0.25 on every problem and seed: [0.25, 0.25].
-  d = PairedBootstrap({{0.75, 0.25, 0.5}, {0.75, 0.25, 0.5}}, {{0.5, 0, 0.25}});
+  d = PairedBootstrap({{{0.75, 0.25, 0.5}, {0.75, 0.25, 0.5}}}, {{{0.5, 0, 0.25}}});
   EXPECT_DOUBLE_EQ(d.lo, 0.25);
   EXPECT_DOUBLE_EQ(d.hi, 0.25);
   EXPECT_TRUE(d.ExcludesZero());
   // Seeds are resampled: seeds at 1 and 0 against 0.5 give +0.5 (both draws
   // the first seed, probability 1/4), 0 (1/2) or -0.5 (1/4).
-  d = PairedBootstrap({{1, 1}, {0, 0}}, {{0.5, 0.5}});
+  d = PairedBootstrap({{{1, 1}, {0, 0}}}, {{{0.5, 0.5}}});
   EXPECT_DOUBLE_EQ(d.mean, 0);
   EXPECT_DOUBLE_EQ(d.lo, -0.5);
   EXPECT_DOUBLE_EQ(d.hi, 0.5);
   // Deterministic for a seed.
-  const PairedDiff x = PairedBootstrap({{1, 0, 0.5}, {0, 1, 1}}, {{0.5, 0.5, 0}}, 500, 7);
-  const PairedDiff y = PairedBootstrap({{1, 0, 0.5}, {0, 1, 1}}, {{0.5, 0.5, 0}}, 500, 7);
+  const PairedDiff x = PairedBootstrap({{{1, 0, 0.5}, {0, 1, 1}}}, {{{0.5, 0.5, 0}}}, 500, 7);
+  const PairedDiff y = PairedBootstrap({{{1, 0, 0.5}, {0, 1, 1}}}, {{{0.5, 0.5, 0}}}, 500, 7);
   EXPECT_EQ(x.lo, y.lo);
   EXPECT_EQ(x.hi, y.hi);
+}
+
+TEST(PairedBootstrap, ResamplesBasesPairedAcrossArms) {
+  // Two bases, one seed each: the arm gains 1 on base 0 and 0 on base 1. A
+  // resample's bases give 1, 0.5 or 0 (probabilities 1/4, 1/2, 1/4): [0, 1].
+  PairedDiff d = PairedBootstrap({{{1, 1}}, {{0, 0}}}, {{{0, 0}}, {{0, 0}}});
+  EXPECT_DOUBLE_EQ(d.mean, 0.5);
+  EXPECT_DOUBLE_EQ(d.lo, 0);
+  EXPECT_DOUBLE_EQ(d.hi, 1);
+  // A base effect both arms share (base 0 scores 0.5 higher for both) cancels
+  // in the pairing: a constant gain of 0.25 stays [0.25, 0.25] however the
+  // bases are drawn.
+  d = PairedBootstrap({{{0.75, 0.75}, {0.75, 0.75}}, {{0.25, 0.25}, {0.25, 0.25}}},
+                      {{{0.5, 0.5}}, {{0, 0}}});
+  EXPECT_DOUBLE_EQ(d.mean, 0.25);
+  EXPECT_DOUBLE_EQ(d.lo, 0.25);
+  EXPECT_DOUBLE_EQ(d.hi, 0.25);
+  // The mean weighs bases equally, each the mean of its own seeds: base 0's
+  // two seeds (1 and 0) average 0.5, base 1's one seed 1, so 0.75 - 0.
+  d = PairedBootstrap({{{1}, {0}}, {{1}}}, {{{0}}, {{0}}});
+  EXPECT_DOUBLE_EQ(d.mean, 0.75);
 }
 
 }  // namespace

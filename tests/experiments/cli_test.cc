@@ -116,6 +116,66 @@ TEST(Cli, UnwritableOutputDirectory) {
   EXPECT_NE(r.out.find("file/sub"), std::string::npos) << r.out;
 }
 
+// budgets: each arm run once per multiplier of its budget, each run stopping
+// at its own budget; summary.md and a plot give pass@1 against FLOPs.
+TEST(Cli, BudgetCurveRunsEachArmAtEachBudget) {
+  const std::string dir = testing::TempDir("cli_budgets");
+  std::string cfg = Replace(kTiny, "seeds: [1, 2]", "seeds: [1]\nbudgets: [0.5, 2]");
+  cfg = Replace(cfg, "arms { name: \"sft\" sft { steps: 10 batch_size: 8 log_every: 5 } }\n", "");
+  WriteFileAtomic(dir + "/c.pbtxt", cfg);
+  const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string exp = dir + "/tiny";
+  for (const auto& [arm, budget] : std::vector<std::pair<std::string, double>>{{"budget-x0.5", 1e9}, {"budget-x2", 4e9}}) {
+    DoneRecord done;
+    RecordFromJson(ReadFile(exp + "/runs/" + arm + "/seed-1/done.json"), arm, &done);
+    EXPECT_EQ(done.flop_budget(), budget) << arm;
+    EXPECT_GE(done.flops(), budget) << arm;
+    EXPECT_LT(done.flops(), 1.2 * budget) << arm;
+  }
+  const std::string summary = ReadFile(exp + "/summary.md");
+  EXPECT_NE(summary.find("## Budget curves: held-out pass@1 against FLOPs\n\n| arm | 0.5x | 2x |"), std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("| budget | "), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| budget-x2 | 1 |"), std::string::npos) << summary;
+  EXPECT_TRUE(FileExists(exp + "/plots/pass1_vs_budget.svg"));
+  EXPECT_NE(ReadFile(exp + "/config.pbtxt").find("budgets: 0.5"), std::string::npos);
+  const Result rescored = RunCli("rescore " + exp);
+  EXPECT_EQ(rescored.code, 0) << rescored.out;
+  EXPECT_NE(rescored.out.find("runs/budget-x2/seed-1: 20 samples rescored"), std::string::npos) << rescored.out;
+}
+
+// base_seeds: each base pretrained from its own seed, evaluated in
+// base-<b>/, and every arm run from each; rescore walks the same layout.
+TEST(Cli, BaseSeedsPretrainOneBaseEachAndRunEveryArmFromEach) {
+  const std::string dir = testing::TempDir("cli_bases");
+  std::string cfg = Replace(kTiny, "seeds: [1, 2]", "seeds: [1]\nbase_seeds: [3, 4]");
+  cfg = cfg.substr(0, cfg.find("arms { name: \"budget\""));
+  WriteFileAtomic(dir + "/c.pbtxt", cfg);
+  const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string exp = dir + "/tiny";
+  for (const char* f : {"/base-3/eval.json", "/base-4/samples.jsonl.gz", "/runs/sft/base-3/seed-1/done.json",
+                        "/runs/sft/base-4/seed-1/eval.json"})
+    EXPECT_TRUE(FileExists(exp + f)) << f;
+  EXPECT_FALSE(FileExists(exp + "/base/eval.json"));
+  DoneRecord b3, b4, run4;
+  RecordFromJson(ReadFile(exp + "/base-3/done.json"), "base-3", &b3);
+  RecordFromJson(ReadFile(exp + "/base-4/done.json"), "base-4", &b4);
+  RecordFromJson(ReadFile(exp + "/runs/sft/base-4/seed-1/done.json"), "run", &run4);
+  EXPECT_NE(b3.base(), b4.base());  // two different base checkpoints
+  EXPECT_EQ(run4.base(), b4.base());
+  EXPECT_NE(ReadFile(exp + "/runs/sft/base-4/seed-1/run_config.pbtxt").find("init_seed: 4"), std::string::npos);
+  const std::string summary = ReadFile(exp + "/summary.md");
+  EXPECT_NE(summary.find("| sft | 2 x 1 |"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("sft base-4 seed 1"), std::string::npos) << summary;
+  const Result rescored = RunCli("rescore " + exp);
+  EXPECT_EQ(rescored.code, 0) << rescored.out;
+  EXPECT_NE(rescored.out.find("runs/sft/base-4/seed-1: 20 samples rescored, eval.json reproduced"), std::string::npos)
+      << rescored.out;
+  EXPECT_NE(rescored.out.find("base-3: 20 samples rescored"), std::string::npos) << rescored.out;
+}
+
 // A user's run goes to runs/<name>/ (gitignored), never into the committed
 // results/<name>/, whose summary is printed beside the new one.
 TEST(Cli, RunsGoToAFreshFolderAndTheCommittedReferenceIsPrintedBeside) {

@@ -6,6 +6,7 @@
 #include "error.h"
 #include "io.h"
 #include "memory.h"
+#include "report.h"
 #include "runner.h"
 #include "strategy.h"
 #include "test_util.h"
@@ -95,7 +96,52 @@ TEST(Config, CrossFieldRules) {
   EXPECT_NE(ErrorOf("name: \"t\" task { arith {} }").find("seeds"), std::string::npos);
   EXPECT_NE(ErrorOf("name: \"t\" seeds: 1").find("task"), std::string::npos);
   EXPECT_NE(ErrorOf("name: \"../x\" seeds: 1 task { arith {} }").find("name"), std::string::npos);
+  EXPECT_NE(ErrorOf("name: \"t\" seeds: 1 base_seeds: [2, 2] task { arith {} }").find("base_seeds: contains duplicates"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kValid) + "budgets: [1, 3]").find("arms[0].flop_budget: unset, but budgets"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kValid) + "budgets: [2, 2]").find("budgets: contains duplicates"), std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kValid) + "budgets: [0]").find("budgets[0]"), std::string::npos);
   EXPECT_NE(ErrorOf(std::string(kValid) + "arms { name: \"c\" }").find("no strategy"), std::string::npos);
+}
+
+// A budget curve runs each arm once per multiplier: its budget and its RL
+// steps scaled, its fixed costs (a PRM's labels) as configured.
+TEST(Config, BudgetCurveExpandsEachArmOncePerMultiplier) {
+  const ExperimentConfig cfg = ParseResolved<ExperimentConfig>(
+      "name: \"t\" seeds: 1 budgets: [3, 0.5] task { arith {} } "
+      "arms { name: \"grpo\" flop_budget: 1e12 grpo { steps: 150 } } "
+      "arms { name: \"prm\" flop_budget: 2e12 prm_rl { grpo { steps: 40 } reward_model { label_traces: 400 } } }");
+  std::vector<BudgetPoint> points;
+  const ExperimentConfig x = ExpandBudgets(cfg, &points);
+  ASSERT_EQ(x.arms_size(), 4);
+  EXPECT_EQ(x.budgets_size(), 0);
+  EXPECT_EQ(x.arms(0).name(), "grpo-x0.5");
+  EXPECT_EQ(x.arms(1).name(), "grpo-x3");
+  EXPECT_EQ(x.arms(2).name(), "prm-x0.5");
+  EXPECT_DOUBLE_EQ(x.arms(0).flop_budget(), 5e11);
+  EXPECT_DOUBLE_EQ(x.arms(3).flop_budget(), 6e12);
+  EXPECT_EQ(x.arms(0).grpo().steps(), 75);
+  EXPECT_EQ(x.arms(1).grpo().steps(), 450);
+  EXPECT_EQ(x.arms(2).prm_rl().grpo().steps(), 20);
+  EXPECT_EQ(x.arms(3).prm_rl().reward_model().label_traces(), 400);
+  ASSERT_EQ(points.size(), 4u);
+  EXPECT_EQ(points[3].family, "prm");
+  EXPECT_EQ(points[3].scale, 3);
+  // Without budgets: the config itself, each arm its own family at scale 0.
+  ExperimentConfig plain = cfg;
+  plain.clear_budgets();
+  EXPECT_EQ(ExpandBudgets(plain, &points).arms(1).name(), "prm");
+  EXPECT_EQ(points[1].scale, 0);
+  // A point named like another arm is refused, naming both.
+  ExperimentConfig clash = cfg;
+  clash.mutable_arms(1)->set_name("grpo-x3");
+  try {
+    ExpandBudgets(clash);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'grpo-x3', the name of another arm"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Config, BadEnumValueIsAnError) {

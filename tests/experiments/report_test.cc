@@ -59,6 +59,7 @@ TEST(Report, PairedDifferencesFromGrpo) {
   };
   ReportInput in;
   in.cfg = &cfg;
+  in.bases.emplace_back();
   in.arms.push_back({&cfg.arms(0), {run({0, 0, 0, 0}), run({0, 0, 0, 0})}});
   in.arms.push_back({&cfg.arms(1), {run({1, 1, 1, 1}), run({1, 1, 1, 1})}});
   in.arms.push_back({&cfg.arms(2), {run({1, 1, 0, 0}), run({1, 1, 0, 0})}});
@@ -68,6 +69,68 @@ TEST(Report, PairedDifferencesFromGrpo) {
   EXPECT_NE(md.find("| half | +50.0 | ["), std::string::npos) << md;
   EXPECT_NE(md.find("| old | - | no samples on the same problems | - |"), std::string::npos) << md;
   EXPECT_NE(md.find("The same 4 test problems for every arm"), std::string::npos) << md;
+}
+
+// Over base seeds, an arm's interval is over its bases' means (each the
+// mean over that base's RL seeds), and its paired difference from grpo
+// resamples the bases the two arms share.
+TEST(Report, BaseSeedsIntervalsAreOverTheBasesMeans) {
+  const ExperimentConfig cfg = testing::ParseResolved<ExperimentConfig>(
+      "name: \"b\" seeds: [1, 2] base_seeds: [7, 8] task { arith {} } arms { name: \"grpo\" grpo {} } "
+      "arms { name: \"x\" grpo {} }");
+  auto run = [](int base, double pass1, std::vector<double> pass) {
+    RunRecords r;
+    r.base = base;
+    r.final.set_pass1(pass1);
+    r.problem_pass = std::move(pass);
+    return r;
+  };
+  ReportInput in;
+  in.cfg = &cfg;
+  in.bases.emplace_back().set_pass1(0.30);
+  in.bases.emplace_back().set_pass1(0.20);
+  // grpo: base 7's seeds 0.4 and 0.6 (mean 0.5), base 8's 0.2 and 0.4 (0.3):
+  // 0.4 ± t(1) x sd{0.5, 0.3} / sqrt(2) = 0.4 ± 12.706 x 0.1 = 0.4 ± 1.271.
+  in.arms.push_back({&cfg.arms(0), {run(0, 0.4, {0, 0}), run(0, 0.6, {0, 0}), run(1, 0.2, {0, 0}),
+                                    run(1, 0.4, {0, 0})}});
+  // x: right everywhere on base 7, nowhere on base 8; grpo right nowhere.
+  in.arms.push_back({&cfg.arms(1), {run(0, 1, {1, 1}), run(0, 1, {1, 1}), run(1, 0, {0, 0}),
+                                    run(1, 0, {0, 0})}});
+  const std::string md = BuildReport(cfg, testing::TempDir("bases"), in).tables;
+  EXPECT_NE(md.find("| grpo | 2 x 2 | 40.0 ± 127.1 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| base | 2 | 25.0 ± 63.5 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("over the bases' means"), std::string::npos) << md;
+  // Bases drawn (7, 7), (7, 8) or (8, 8): +100, +50 or 0 points.
+  EXPECT_NE(md.find("| x | +50.0 | [+0.0, +100.0] | no |"), std::string::npos) << md;
+  EXPECT_NE(md.find("and the 2 bases with replacement"), std::string::npos) << md;
+}
+
+// In a budget curve each arm is paired with grpo at its own budget.
+TEST(Report, BudgetCurvePairsEachPointWithGrpoAtTheSameBudget) {
+  const ExperimentConfig cfg = testing::ParseResolved<ExperimentConfig>(
+      "name: \"c\" seeds: [1] budgets: [1, 3] task { arith {} } arms { name: \"grpo\" flop_budget: 1e9 grpo {} } "
+      "arms { name: \"x\" flop_budget: 1e9 grpo {} }");
+  const ExperimentConfig expanded = ExpandBudgets(cfg);
+  auto arm = [&](int i, const std::string& family, double scale, std::vector<double> pass) {
+    RunRecords r;
+    r.final.set_pass1(pass[0]);
+    r.done.set_flops(1e9 * scale);
+    r.problem_pass = std::move(pass);
+    ArmRecords a{&expanded.arms(i), {r}};
+    a.family = family;
+    a.budget_scale = scale;
+    return a;
+  };
+  ReportInput in;
+  in.cfg = &expanded;
+  in.bases.emplace_back().set_pass1(0.1);
+  in.arms = {arm(0, "grpo", 1, {0.5, 0.5}), arm(1, "grpo", 3, {1, 1}), arm(2, "x", 1, {0.5, 0.5}),
+             arm(3, "x", 3, {0.5, 0.5})};
+  const std::string md = BuildReport(cfg, testing::TempDir("budget_report"), in).tables;
+  EXPECT_NE(md.find("| x-x1 | +0.0 | [+0.0, +0.0] | no |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| x-x3 | -50.0 | [-50.0, -50.0] | yes |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| grpo | 50.0% at 1e+09 | 100.0% at 3e+09 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| x | 50.0% at 1e+09 | 50.0% at 3e+09 |"), std::string::npos) << md;
 }
 
 // gnuplot runs without a shell: a folder whose name holds quotes and a

@@ -401,7 +401,7 @@ TEST(PrmReport, LabelBudgetTableOrdersArmsByWhatTheirRewardModelCost) {
   };
   ReportInput in;
   in.cfg = &cfg;
-  in.base.set_pass1(0.3);
+  in.bases.emplace_back().set_pass1(0.3);
   in.arms.push_back({&cfg.arms(0), {run(4e11, 2e11, 0.86, 0.61, 0.08)}});
   in.arms.push_back({&cfg.arms(1), {run(1e11, 1e10, 0.47, 0.12, 0.05)}});
   in.arms.push_back({&cfg.arms(2), {run(1e11, 1e10, NAN, NAN, 0.20)}});
