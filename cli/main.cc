@@ -29,6 +29,7 @@
 #include "report.h"
 #include "rescore.h"
 #include "runner.h"
+#include "tune.h"
 #include "search_cmd.h"
 #include "threads.h"
 #include "machine.h"
@@ -41,9 +42,15 @@ namespace {
 constexpr const char* kUsage = R"(usage: r1lab <command> [args]
 
 commands:
-  run [CONFIG] [--out DIR] [--quick]  run an experiment (no CONFIG: the embedded default,
+  run [CONFIG] [--out DIR] [--quick] [--untuned]
+                                      run an experiment (no CONFIG: the embedded default,
                                       experiments/r1_zero_vs_failures.pbtxt); --quick: one
-                                      seed, a third of the budgets, a short base (first look)
+                                      seed, a third of the budgets, a short base (first look);
+                                      CONFIG's tuning (CONFIG.tuned.pbtxt beside it, from
+                                      r1lab tune) applies unless --untuned
+  tune CONFIG [--out DIR]             equal tuning: every arm's trials (tune.trials, each at
+                                      tune.budget_scale of its budget) scored on the
+                                      validation split; writes CONFIG.tuned.pbtxt beside CONFIG
   pretrain [CONFIG] [--out CKPT]      SFT the base model on teacher traces; prints its path
   eval CKPT [--config CONFIG] [--out DIR] [--problems N] [--samples N] [--split test|validation]
                                       held-out evaluation (the test split unless told):
@@ -173,8 +180,8 @@ std::string OptionalConfig(const Args& a) {
 }
 
 int CmdRun(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"out", "threads", "set"}, {"quick"});
-  ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets);
+  const Args a = Parse(argc, argv, 2, {"out", "threads", "set"}, {"quick", "untuned"});
+  ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets, a.flags.count("untuned") == 0);
   if (a.flags.count("quick")) cfg = QuickVariant(cfg);
   SetThreads(a, cfg.threads());
   RunnerOptions opt;
@@ -187,6 +194,25 @@ int CmdRun(int argc, char** argv) {
   const std::string reference = "results/" + cfg.name() + "/summary.md";
   if (FileExists(reference) && !std::filesystem::equivalent(reference, dir + "/summary.md"))
     std::printf("\ncommitted reference (%s):\n\n%s", reference.c_str(), ReadFile(reference).c_str());
+  return 0;
+}
+
+int CmdTune(int argc, char** argv) {
+  const Args a = Parse(argc, argv, 2, {"out", "threads", "set"}, {});
+  const std::string path = OptionalConfig(a);
+  if (path.empty()) throw ConfigError("tune needs an experiment file (its tuning is written beside it)\n" + std::string(kUsage));
+  const ExperimentConfig cfg = LoadExperiment(path, a.sets, /*tuned=*/false);
+  SetThreads(a, cfg.threads());
+  RunnerOptions opt;
+  opt.output_dir = a.Get("out");
+  const TuneRecord rec = Tune(cfg, opt);
+  const std::string out = TunedPath(path);
+  WriteFileAtomic(out, "# Written by `r1lab tune " + path + "`: what each arm tried and chose, scored on the "
+                       "validation split.\n# `r1lab run " + path + "` applies the chosen values (--untuned: as "
+                       "configured).\n" + ConfigToText(rec));
+  ExperimentConfig shown = cfg;
+  *shown.mutable_tuned() = rec;
+  std::printf("%s\ntuning: %s\n", TuningSection(shown).c_str(), out.c_str());
   return 0;
 }
 
@@ -230,7 +256,6 @@ int CmdEval(int argc, char** argv) {
   const std::string split_name = a.flags.count("split") ? a.Get("split") : "test";
   if (split_name != "test" && split_name != "validation")
     throw ConfigError("eval --split: expected test or validation, got '" + split_name + "'");
-  const EvalSplit split = split_name == "validation" ? EvalSplit::kValidation : EvalSplit::kTest;
   std::string config = a.Get("config");
   bool base = false;
   if (config.empty()) {  // the task the checkpoint was trained on, not the built-in one
@@ -246,13 +271,14 @@ int CmdEval(int argc, char** argv) {
   SetThreads(a, cfg.threads());
   const std::string ckpt = a.positional[0];
   EvalConfig ev = cfg.eval();
+  ev.set_split(split_name == "validation" ? VALIDATION : TEST);
   if (a.flags.count("problems")) ev.set_num_problems(ParseInt("problems", a.Get("problems"), 1, 1000000));
   if (a.flags.count("samples")) ev.set_samples_per_problem(ParseInt("samples", a.Get("samples"), 1, 4096));
   const std::string out = a.Get("out");
   if (!out.empty()) EnsureWritableDir(out);
   Transformer model = LoadModel(ckpt);
   const auto task = MakeTask(cfg.task());
-  const EvalResult r = Evaluate(model, *task, ev, nullptr, split);
+  const EvalResult r = Evaluate(model, *task, ev);
   std::printf("%s: %s", ckpt.c_str(), EvalTable(r).c_str());
   if (!out.empty()) {
     WriteFileAtomic(out + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
@@ -442,6 +468,7 @@ int Main(int argc, char** argv) {
   }
   const std::string cmd = argv[1];
   if (cmd == "run") return CmdRun(argc, argv);
+  if (cmd == "tune") return CmdTune(argc, argv);
   if (cmd == "pretrain") return CmdPretrain(argc, argv);
   if (cmd == "eval") return CmdEval(argc, argv);
   if (cmd == "sample") return CmdSample(argc, argv);

@@ -18,6 +18,7 @@
 #include "report_section.h"
 #include "stats.h"
 #include "strategy.h"
+#include "tune.h"
 
 namespace r1lab {
 
@@ -660,7 +661,7 @@ ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, con
        << nb - 1 << (nb == 2 ? " degree" : " degrees") << " of freedom): the interval covers the base's variance and the RL seeds'; the base row's is over "
           "the bases.";
   md << " Held-out eval: "
-     << cfg.eval().num_problems() << " problems x " << n
+     << cfg.eval().num_problems() << (cfg.eval().split() == VALIDATION ? " validation" : "") << " problems x " << n
      << " samples. FLOPs: the arm's own training and generation, excluding the shared base and evaluation"
      << (any_learned ? ", including every cost of a learned reward. proxy − true: the learned reward minus the "
                        "verifier's accuracy on the same training samples, last tenth of the steps"
@@ -668,7 +669,7 @@ ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, con
      << ". Oracle calls: verdicts against the gold answer (or the exact per-step truth) the arm's training "
         "used, per run: one per rule-rewarded sample, per Monte Carlo or labelled completion, per line a "
         "search verifies ('-': not recorded).\n";
-  md << PairedSection(in) << BudgetSection(in) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
+  md << PairedSection(in) << BudgetSection(in) << TuningSection(cfg) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
   return {"# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n", csv.str(), md.str()};
 }
 

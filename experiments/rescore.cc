@@ -44,7 +44,8 @@ EvalRecord LikeCommitted(const EvalRecord& rescored, const EvalRecord& committed
 
 class Rescorer {
  public:
-  Rescorer(const std::string& dir, const Task& task) : dir_(dir), test_(task.TestSet()), task_(task) {}
+  Rescorer(const std::string& dir, const Task& task, EvalSplit split)
+      : dir_(dir), split_(split), test_(task.Split(split)), task_(task) {}
 
   // Rescores the folder `rel` (relative to dir) whose committed eval record
   // is *record; on success *record becomes the rescored one (its committed
@@ -70,6 +71,7 @@ class Rescorer {
       return;
     }
     EvalResult r;
+    r.split = split_;
     r.num_problems = P;
     r.n = n;
     r.samples.resize(lines.size());
@@ -159,6 +161,7 @@ class Rescorer {
 
  private:
   const std::string dir_;
+  const EvalSplit split_;
   const std::vector<Problem>& test_;
   const Task& task_;
   std::string report_;
@@ -171,7 +174,7 @@ RescoreResult Rescore(const std::string& dir) {
   ExperimentConfig cfg;
   LoadConfigFile(dir + "/config.pbtxt", &cfg);
   const std::unique_ptr<Task> task = MakeTask(cfg.task());
-  Rescorer r(dir, *task);
+  Rescorer r(dir, *task, cfg.eval().split() == VALIDATION ? EvalSplit::kValidation : EvalSplit::kTest);
   r.Note("rescoring " + dir + " with this r1lab's verifier (task from config.pbtxt)");
   const ReportInput committed = ReadReportInput(cfg, dir);
   // The tables as this r1lab writes them from the committed records: if

@@ -27,6 +27,7 @@
 #include "sft.h"
 #include "strategy.h"
 #include "tokenizer.h"
+#include "tune.h"
 
 namespace r1lab {
 
@@ -137,10 +138,20 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
 
 namespace {
 
-ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, const std::vector<std::string>& overrides) {
+// `tuned_path`: a TuneRecord to apply after defaults ("" or a missing file: none).
+ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, const std::vector<std::string>& overrides,
+                               const std::string& tuned_path = "") {
   for (const std::string& o : overrides) ApplyOverride(o, source, &cfg);
   ApplyArmDefaults(&cfg);
   ResolveDefaults(&cfg);
+  if (!tuned_path.empty() && FileExists(tuned_path)) {
+    ValidateConfig(cfg, source);  // errors in the experiment name the experiment's file
+    TuneRecord rec;
+    LoadConfigFile(tuned_path, &rec);
+    ApplyTuning(rec, tuned_path, &cfg);
+    std::fprintf(stderr, "%s: the values r1lab tune chose, from %s (--untuned: as configured)\n", cfg.name().c_str(),
+                 tuned_path.c_str());
+  }
   ValidateConfig(cfg, source);
   return cfg;
 }
@@ -154,10 +165,10 @@ ExperimentConfig LoadExperimentText(const std::string& text, const std::string& 
   return FinishLoading(cfg, source, overrides);
 }
 
-ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides) {
+ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides, bool tuned) {
   if (path.empty()) return LoadExperimentText(DefaultExperimentText(), "<embedded experiments/r1_zero_vs_failures.pbtxt>", overrides);
   std::vector<std::string> chain;
-  return FinishLoading(LoadWithParents(path, &chain), path, overrides);
+  return FinishLoading(LoadWithParents(path, &chain), path, overrides, tuned ? TunedPath(path) : "");
 }
 
 ExperimentConfig QuickVariant(const ExperimentConfig& cfg) {
@@ -282,9 +293,11 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
   WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(configured));
 
   const auto task = MakeTask(cfg.task());
-  if (cfg.eval().num_problems() > static_cast<int>(task->TestSet().size()))  // before pretraining, not after
+  const EvalSplit split = cfg.eval().split() == VALIDATION ? EvalSplit::kValidation : EvalSplit::kTest;
+  if (cfg.eval().num_problems() > static_cast<int>(task->Split(split).size()))  // before pretraining, not after
     throw ConfigError(cfg.name() + ": eval.num_problems=" + std::to_string(cfg.eval().num_problems()) +
-                      " exceeds the task's test split (" + std::to_string(task->TestSet().size()) + " problems)");
+                      " exceeds the task's " + EvalSplitName(split) + " split (" +
+                      std::to_string(task->Split(split).size()) + " problems)");
   const int vocab = Tokenizer::Get().vocab_size();
   CheckMemory(cfg, vocab, AvailableMemoryMb(), cfg.name());
 

@@ -31,8 +31,12 @@ namespace r1lab {
 const char* DefaultExperimentText();  // experiments/r1_zero_vs_failures.pbtxt, embedded
 // Loads, resolves and validates; "" = the embedded default.
 // `overrides`: "path.to.field=value" (--set), applied in order after the
-// file (and its extends chain) and before arm_defaults and defaults.
-ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides = {});
+// file (and its extends chain) and before arm_defaults and defaults. With
+// `tuned`, the values `r1lab tune` chose (<path>.tuned.pbtxt beside the
+// file, experiments/tune.h) are then applied to their arms, if that file
+// exists.
+ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides = {},
+                                bool tuned = true);
 // The same from config text (`source` names it in errors; no `extends`).
 ExperimentConfig LoadExperimentText(const std::string& text, const std::string& source,
                                     const std::vector<std::string>& overrides = {});

@@ -342,7 +342,15 @@ void ScalePrmRl(Arm* a, double f) {
   a->mutable_prm_rl()->mutable_grpo()->set_steps(ScaledSteps(a->prm_rl().grpo().steps(), f));
 }
 
-R1LAB_REGISTER_STRATEGY(Arm::kPrmRl, PrmRlStrategy, CheckPrmRlArm, QuickPrmRl, ScalePrmRl);
+// The policy's learning rate and KL (a stronger KL slows reward hacking) and
+// the reward model's label budget.
+constexpr const char* kPrmRlSpace = R"(
+  params { path: "prm_rl.grpo.optim.lr" values: [3e-5, 1e-4, 3e-4] }
+  params { path: "prm_rl.grpo.kl_coef" values: [0.001, 0.01, 0.1] }
+  params { path: "prm_rl.reward_model.label_traces" values: [200, 400, 800] }
+)";
+
+R1LAB_REGISTER_STRATEGY(Arm::kPrmRl, PrmRlStrategy, CheckPrmRlArm, QuickPrmRl, ScalePrmRl, kPrmRlSpace);
 
 }  // namespace
 

@@ -27,7 +27,14 @@ void QuickGrpo(Arm* a) { a->mutable_grpo()->set_steps(QuickSteps(a->grpo().steps
 
 void ScaleGrpo(Arm* a, double f) { a->mutable_grpo()->set_steps(ScaledSteps(a->grpo().steps(), f)); }
 
-R1LAB_REGISTER_STRATEGY(Arm::kGrpo, GrpoStrategy, CheckGrpoArm, QuickGrpo, ScaleGrpo);
+// Learning rate, KL coefficient and clip range: what R1-style trainers tune.
+constexpr const char* kGrpoSpace = R"(
+  params { path: "grpo.optim.lr" values: [3e-5, 1e-4, 3e-4] }
+  params { path: "grpo.kl_coef" values: [0, 0.001, 0.01] }
+  params { path: "grpo.clip_low" values: [0.1, 0.2, 0.3] }
+)";
+
+R1LAB_REGISTER_STRATEGY(Arm::kGrpo, GrpoStrategy, CheckGrpoArm, QuickGrpo, ScaleGrpo, kGrpoSpace);
 
 }  // namespace
 }  // namespace r1lab

@@ -430,7 +430,14 @@ void QuickPpo(Arm* a) { a->mutable_ppo()->set_steps(QuickSteps(a->ppo().steps())
 
 void ScalePpo(Arm* a, double f) { a->mutable_ppo()->set_steps(ScaledSteps(a->ppo().steps(), f)); }
 
-R1LAB_REGISTER_STRATEGY(Arm::kPpo, PpoStrategy, CheckPpoArm, QuickPpo, ScalePpo);
+// The policy's and the critic's learning rates and the critic's warm-up.
+constexpr const char* kPpoSpace = R"(
+  params { path: "ppo.optim.lr" values: [3e-5, 1e-4, 3e-4] }
+  params { path: "ppo.critic_optim.lr" values: [1e-4, 3e-4, 1e-3] }
+  params { path: "ppo.critic_warmup_batches" values: [0, 4, 16] }
+)";
+
+R1LAB_REGISTER_STRATEGY(Arm::kPpo, PpoStrategy, CheckPpoArm, QuickPpo, ScalePpo, kPpoSpace);
 
 }  // namespace
 

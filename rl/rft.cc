@@ -147,7 +147,13 @@ void QuickRft(Arm* a) { a->mutable_rft()->set_steps(QuickSteps(a->rft().steps())
 
 void ScaleRft(Arm* a, double f) { a->mutable_rft()->set_steps(ScaledSteps(a->rft().steps(), f)); }
 
-R1LAB_REGISTER_STRATEGY(Arm::kRft, RftStrategy, CheckRftArm, QuickRft, ScaleRft);
+// The fine-tuning learning rate and updates per round of samples.
+constexpr const char* kRftSpace = R"(
+  params { path: "rft.optim.lr" values: [1e-4, 3e-4, 1e-3] }
+  params { path: "rft.sft_steps" values: [2, 4, 8] }
+)";
+
+R1LAB_REGISTER_STRATEGY(Arm::kRft, RftStrategy, CheckRftArm, QuickRft, ScaleRft, kRftSpace);
 
 }  // namespace
 }  // namespace r1lab

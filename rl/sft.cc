@@ -101,7 +101,11 @@ void QuickSft(Arm* arm) { arm->mutable_sft()->set_steps(QuickSteps(arm->sft().st
 
 void ScaleSft(Arm* a, double f) { a->mutable_sft()->set_steps(ScaledSteps(a->sft().steps(), f)); }
 
-R1LAB_REGISTER_STRATEGY(Arm::kSft, SftStrategy, nullptr, QuickSft, ScaleSft);
+constexpr const char* kSftSpace = R"(
+  params { path: "sft.optim.lr" values: [1e-4, 3e-4, 1e-3, 3e-3] }
+)";
+
+R1LAB_REGISTER_STRATEGY(Arm::kSft, SftStrategy, nullptr, QuickSft, ScaleSft, kSftSpace);
 
 }  // namespace
 

@@ -589,7 +589,14 @@ void CheckMctsArm(const Arm& a, const ExperimentConfig&, const std::string& p, c
 // The search-and-train iterations; the value network's pretraining is the fixed cost.
 void ScaleMcts(Arm* a, double f) { a->mutable_mcts()->set_steps(ScaledSteps(a->mcts().steps(), f)); }
 
-R1LAB_REGISTER_STRATEGY(Arm::kMcts, MctsStrategy, CheckMctsArm, QuickMcts, ScaleMcts);
+// Simulations per move, the exploration constant and the policy's learning rate.
+constexpr const char* kMctsSpace = R"(
+  params { path: "mcts.search.simulations" values: [8, 16, 32] }
+  params { path: "mcts.search.c_puct" values: [0.5, 1.5, 4] }
+  params { path: "mcts.optim.lr" values: [1e-4, 3e-4, 1e-3] }
+)";
+
+R1LAB_REGISTER_STRATEGY(Arm::kMcts, MctsStrategy, CheckMctsArm, QuickMcts, ScaleMcts, kMctsSpace);
 
 }  // namespace
 

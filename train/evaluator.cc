@@ -34,9 +34,9 @@ std::string VoteKey(const Verdict& v) {
 
 }  // namespace
 
-EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops,
-                    EvalSplit split) {
+EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops) {
   const auto t0 = Clock::now();
+  const EvalSplit split = cfg.split() == VALIDATION ? EvalSplit::kValidation : EvalSplit::kTest;
   const auto& test = task.Split(split);
   const std::string name = EvalSplitName(split);
   if (test.empty()) throw InputError("eval: the task's " + name + " split is empty (task.num_" + name + ")");

@@ -54,10 +54,9 @@ struct EvalResult {
   std::vector<EvalSample> samples;
 };
 
-// The first cfg.num_problems problems of the split (test unless told):
+// The first cfg.num_problems problems of cfg.split (test unless told):
 // InputError if the config asks for more problems than the split has.
-EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops = nullptr,
-                    EvalSplit split = EvalSplit::kTest);
+EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops = nullptr);
 // The statistics of out->samples (judged samples of out->num_problems
 // problems x out->n, problem-major; `test` the problems they index): every
 // field of the result but flops and seconds. Evaluate ends with it; rescoring

@@ -67,6 +67,17 @@ void ScaleArmSteps(Arm* arm, double factor) {
   info.scale_steps(arm, factor);
 }
 
+TuneSpace DeclaredTuneSpace(const Arm& arm) {
+  std::string text;
+  {
+    std::lock_guard<std::mutex> lock(RegistryMutex());
+    text = Find(arm).tune_space;
+  }
+  TuneSpace space;
+  ParseConfigText(text, "<the tune space strategy " + std::to_string(arm.strategy_case()) + " declares>", &space);
+  return space;
+}
+
 int ScaledSteps(int steps, double factor) {
   const double s = std::ceil(static_cast<double>(steps) * factor);
   return s < 1 ? 1 : s > 1e9 ? 1000000000 : static_cast<int>(s);

@@ -69,6 +69,9 @@ struct StrategyInfo {
   // Multiplies the arm's step count by a factor (a budget curve's point:
   // ExperimentConfig.budgets); its fixed costs stay as they are.
   std::function<void(Arm*, double)> scale_steps;
+  // What `r1lab tune` searches for this strategy unless the experiment gives
+  // a space: TuneSpace text ("params { path: \"grpo.optim.lr\" values: [...] }").
+  std::string tune_space;
 };
 
 // Registers one oneof case (a second registration of the same case is an
@@ -81,17 +84,19 @@ void QuickenArm(Arm* arm);
 
 // Applies the arm's registered step scaling.
 void ScaleArmSteps(Arm* arm, double factor);
+// The search space the arm's strategy declares (TuneSpace.arm unset).
+TuneSpace DeclaredTuneSpace(const Arm& arm);
 
 // The steps of a --quick arm: a third, at least one.
 inline int QuickSteps(int steps) { return steps / 3 > 1 ? steps / 3 : 1; }
 // `steps` times `factor`, rounded up, at least one.
 int ScaledSteps(int steps, double factor);
 
-#define R1LAB_REGISTER_STRATEGY(which, StrategyClass, check, quick, scale_steps)                    \
+#define R1LAB_REGISTER_STRATEGY(which, StrategyClass, check, quick, scale_steps, tune_space)        \
   static const bool r1lab_registered_##StrategyClass = ::r1lab::RegisterStrategy(                    \
       {which, [](const ::r1lab::Arm& a) -> std::unique_ptr<::r1lab::Strategy> {                       \
          return std::make_unique<StrategyClass>(a);                                                  \
        },                                                                                            \
-       check, quick, scale_steps})
+       check, quick, scale_steps, tune_space})
 
 }  // namespace r1lab

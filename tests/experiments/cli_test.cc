@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "checkpoint.h"
+#include "config.h"
 #include "io.h"
 #include "records.h"
 #include "test_util.h"
@@ -114,6 +115,61 @@ TEST(Cli, UnwritableOutputDirectory) {
   const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir + "/file/sub");
   EXPECT_EQ(r.code, 3) << r.out;
   EXPECT_NE(r.out.find("file/sub"), std::string::npos) << r.out;
+}
+
+// `r1lab tune` on a planted space: a learning rate too small to learn
+// anything (as configured) against one that learns. It picks the one that
+// learns, by validation pass@1; `run` then uses it and says so in the
+// summary, --untuned does not, and a tuning made for another arm is refused.
+TEST(Cli, TunePicksThePlantedBestValueOnValidationAndRunUsesIt) {
+  const std::string dir = testing::TempDir("cli_tune");
+  const std::string cfg = R"(
+name: "tiny_tune"
+threads: 1
+seeds: [1]
+task { arith { min_ops: 1 max_ops: 1 max_operand: 9 } num_test: 40 num_validation: 40 }
+model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 48 }
+pretrain { steps: 20 batch_size: 8 log_every: 10 }
+eval { num_problems: 30 samples_per_problem: 4 eval_every: 1000 sampling { max_new_tokens: 30 } }
+tune { trials: 2 budget_scale: 1 spaces { arm: "sft" params { path: "sft.optim.lr" values: [1e-6, 3e-3] } } }
+arms { name: "sft" sft { steps: 1000 batch_size: 32 log_every: 500 optim { lr: 1e-6 warmup_steps: 10 } } }
+)";
+  WriteFileAtomic(dir + "/t.pbtxt", cfg);
+  const Result tuned = RunCli("tune " + dir + "/t.pbtxt --out " + dir + "/out");
+  ASSERT_EQ(tuned.code, 0) << tuned.out;
+  TuneRecord rec;
+  LoadConfigFile(dir + "/t.tuned.pbtxt", &rec);
+  ASSERT_EQ(rec.arms_size(), 1);
+  const TuneRecord::TunedArm& arm = rec.arms(0);
+  ASSERT_EQ(arm.trials_size(), 2);
+  EXPECT_EQ(arm.trials(0).values(0), 1e-6);  // trial 0: as configured
+  EXPECT_EQ(arm.chosen(), 1);
+  EXPECT_EQ(arm.trials(1).values(0), 3e-3);
+  EXPECT_GT(arm.trials(1).validation_pass1(), arm.trials(0).validation_pass1());
+  // The trials read the validation split only.
+  EXPECT_NE(ReadFile(dir + "/out/tiny_tune-tune/runs/sft-t1/seed-1/eval.json").find("\"split\":\"validation\""),
+            std::string::npos);
+  EXPECT_NE(ReadFile(dir + "/out/tiny_tune-tune/base/eval.json").find("\"split\":\"validation\""), std::string::npos);
+  EXPECT_EQ(RunCli("rescore " + dir + "/out/tiny_tune-tune").code, 0);
+
+  const Result run = RunCli("run " + dir + "/t.pbtxt --out " + dir + "/out");
+  ASSERT_EQ(run.code, 0) << run.out;
+  EXPECT_NE(run.out.find("the values r1lab tune chose, from " + dir + "/t.tuned.pbtxt"), std::string::npos) << run.out;
+  EXPECT_NE(ReadFile(dir + "/out/tiny_tune/runs/sft/seed-1/run_config.pbtxt").find("lr: 0.003"), std::string::npos);
+  const std::string summary = ReadFile(dir + "/out/tiny_tune/summary.md");
+  EXPECT_NE(summary.find("## Tuning (r1lab tune, validation split)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| sft | 2 | no budget: steps x 1 | "), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| optim.lr 0.003 |"), std::string::npos) << summary;
+
+  const Result untuned = RunCli("run " + dir + "/t.pbtxt --untuned --out " + dir + "/untuned");
+  ASSERT_EQ(untuned.code, 0) << untuned.out;
+  EXPECT_NE(ReadFile(dir + "/untuned/tiny_tune/runs/sft/seed-1/run_config.pbtxt").find("lr: 1e-06"), std::string::npos);
+  EXPECT_EQ(ReadFile(dir + "/untuned/tiny_tune/summary.md").find("## Tuning"), std::string::npos);
+
+  WriteFileAtomic(dir + "/t.pbtxt", Replace(cfg, "steps: 1000", "steps: 999"));
+  const Result stale = RunCli("run " + dir + "/t.pbtxt --out " + dir + "/stale");
+  EXPECT_EQ(stale.code, 2) << stale.out;
+  EXPECT_NE(stale.out.find("t.tuned.pbtxt: arm 'sft' was tuned as another config"), std::string::npos) << stale.out;
 }
 
 // budgets: each arm run once per multiplier of its budget, each run stopping

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "config.h"
 #include "error.h"
@@ -9,6 +10,7 @@
 #include "report.h"
 #include "runner.h"
 #include "strategy.h"
+#include "tune.h"
 #include "test_util.h"
 
 namespace r1lab {
@@ -141,6 +143,48 @@ TEST(Config, BudgetCurveExpandsEachArmOncePerMultiplier) {
     FAIL() << "no error";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("'grpo-x3', the name of another arm"), std::string::npos) << e.what();
+  }
+}
+
+// Every strategy declares a search space that applies to its arms: the
+// default experiment's arms (every strategy) each get `trials` distinct
+// trials, the first as configured, at the reduced budget; a space outside
+// the arm's strategy is an error naming the arm and the path.
+TEST(Config, EveryStrategysTuneSpaceMakesDistinctTrials) {
+  ExperimentConfig cfg = LoadExperiment("");
+  cfg.mutable_tune()->set_trials(4);
+  std::set<Arm::StrategyCase> kinds;
+  for (const Arm& arm : cfg.arms()) {
+    kinds.insert(arm.strategy_case());
+    TuneRecord::TunedArm rec;
+    const std::vector<Arm> trials = TrialArms(cfg, arm, &rec);
+    ASSERT_EQ(trials.size(), 4u) << arm.name();
+    ASSERT_GE(rec.space_size(), 1) << arm.name();
+    Arm as_configured = arm;  // at the trials' budget and steps
+    as_configured.set_name(arm.name() + "-t0");
+    as_configured.set_flop_budget(arm.flop_budget() * cfg.tune().budget_scale());
+    ScaleArmSteps(&as_configured, cfg.tune().budget_scale());
+    EXPECT_EQ(ConfigToText(trials[0]), ConfigToText(as_configured)) << arm.name();
+    EXPECT_DOUBLE_EQ(trials[1].flop_budget(), arm.flop_budget() * cfg.tune().budget_scale());
+    std::set<std::string> distinct;
+    for (Arm t : trials) {
+      t.set_name("");
+      distinct.insert(ConfigToText(t));
+    }
+    EXPECT_EQ(distinct.size(), 4u) << arm.name();
+  }
+  EXPECT_GE(kinds.size(), 5u);
+  TuneSpace* wrong = cfg.mutable_tune()->add_spaces();
+  wrong->set_arm("grpo");
+  TuneParam* p = wrong->add_params();
+  p->set_path("ppo.optim.lr");
+  p->add_values(1e-4);
+  try {
+    TrialArms(cfg, cfg.arms(0));
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("arm 'grpo': ppo.optim.lr: expected a field of the arm's strategy"),
+              std::string::npos) << e.what();
   }
 }
 

@@ -58,7 +58,9 @@ TEST(Evaluate, TheValidationSplitIsItsOwnProblems) {
   ArithTask task(tc);
   Transformer m = testing::CopyOfTinyBase();
   const EvalConfig ec = testing::ParseResolved<EvalConfig>("num_problems: 5 samples_per_problem: 2 sampling { max_new_tokens: 40 }");
-  const EvalResult v = Evaluate(m, task, ec, nullptr, EvalSplit::kValidation);
+  EvalConfig on_validation = ec;
+  on_validation.set_split(VALIDATION);
+  const EvalResult v = Evaluate(m, task, on_validation);
   const EvalResult t = Evaluate(m, task, ec);
   EXPECT_EQ(EvalToRecord(v).split(), "validation");
   EXPECT_FALSE(EvalToRecord(t).has_split());
@@ -67,9 +69,9 @@ TEST(Evaluate, TheValidationSplitIsItsOwnProblems) {
     EXPECT_NE(jsonl.find("\"prompt\":\"" + task.ValidationSet()[static_cast<size_t>(i)].prompt + "\""), std::string::npos) << i;
     EXPECT_NE(task.ValidationSet()[static_cast<size_t>(i)].key, task.TestSet()[static_cast<size_t>(i)].key);
   }
-  EvalConfig too_many = ec;
+  EvalConfig too_many = on_validation;
   too_many.set_num_problems(static_cast<int>(task.ValidationSet().size()) + 1);
-  EXPECT_THROW(Evaluate(m, task, too_many, nullptr, EvalSplit::kValidation), InputError);
+  EXPECT_THROW(Evaluate(m, task, too_many), InputError);
 }
 
 }  // namespace

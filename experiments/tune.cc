@@ -1,0 +1,285 @@
+#include "tune.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "config.h"
+#include "error.h"
+#include "io.h"
+#include "json.h"
+#include "report.h"
+#include "rng.h"
+#include "stats.h"
+#include "strategy.h"
+#include "text.h"
+
+namespace r1lab {
+
+const char* GitCommit();
+
+namespace {
+
+namespace pb = google::protobuf;
+
+// The value of a numeric (or bool) field at `path` ("grpo.optim.lr") in `m`,
+// its default when unset; ConfigError naming `source` otherwise.
+double NumberAt(const pb::Message& root, const std::string& path, const std::string& source) {
+  const pb::Message* m = &root;
+  std::stringstream parts(path);
+  std::vector<std::string> names;
+  for (std::string p; std::getline(parts, p, '.');) names.push_back(p);
+  for (size_t i = 0; i < names.size(); ++i) {
+    const pb::FieldDescriptor* f = m->GetDescriptor()->FindFieldByName(names[i]);
+    if (!f || f->is_repeated())
+      throw ConfigError(source + ": " + path + ": no single field '" + names[i] + "' in " + m->GetDescriptor()->name());
+    const pb::Reflection* r = m->GetReflection();
+    if (i + 1 < names.size()) {
+      if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE)
+        throw ConfigError(source + ": " + path + ": '" + names[i] + "' is not a message");
+      m = &r->GetMessage(*m, f);
+      continue;
+    }
+    switch (f->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_DOUBLE: return r->GetDouble(*m, f);
+      case pb::FieldDescriptor::CPPTYPE_FLOAT: return r->GetFloat(*m, f);
+      case pb::FieldDescriptor::CPPTYPE_INT32: return r->GetInt32(*m, f);
+      case pb::FieldDescriptor::CPPTYPE_INT64: return static_cast<double>(r->GetInt64(*m, f));
+      case pb::FieldDescriptor::CPPTYPE_UINT32: return r->GetUInt32(*m, f);
+      case pb::FieldDescriptor::CPPTYPE_UINT64: return static_cast<double>(r->GetUInt64(*m, f));
+      case pb::FieldDescriptor::CPPTYPE_BOOL: return r->GetBool(*m, f) ? 1 : 0;
+      default:
+        throw ConfigError(source + ": " + path + ": not a number field (tuning searches numbers and bools)");
+    }
+  }
+  throw ConfigError(source + ": an empty tune path");
+}
+
+// The arm with `values` set at the space's paths.
+Arm WithValues(const Arm& arm, const TuneSpace& space, const std::vector<double>& values, const std::string& source) {
+  Arm out = arm;
+  for (int i = 0; i < space.params_size(); ++i) {
+    const TuneParam& p = space.params(i);
+    const pb::FieldDescriptor* f = nullptr;
+    {  // a bool takes "true"/"false"; every other field the number
+      const pb::Message* m = &out;
+      std::stringstream parts(p.path());
+      for (std::string name; std::getline(parts, name, '.');) {
+        f = m->GetDescriptor()->FindFieldByName(name);
+        if (f && f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) m = &m->GetReflection()->GetMessage(*m, f);
+      }
+    }
+    const double v = values[static_cast<size_t>(i)];
+    const std::string text = f && f->cpp_type() == pb::FieldDescriptor::CPPTYPE_BOOL ? (v != 0 ? "true" : "false")
+                                                                                     : JsonNumber(v);
+    ApplyOverride(p.path() + "=" + text, source, &out);
+  }
+  return out;
+}
+
+// The arm's space: the experiment's for this arm, else its strategy's; each
+// path checked to lie inside the arm's own strategy and to hold a number.
+TuneSpace SpaceFor(const ExperimentConfig& cfg, const Arm& arm, const std::string& source) {
+  TuneSpace space = DeclaredTuneSpace(arm);
+  for (const TuneSpace& s : cfg.tune().spaces())
+    if (s.arm() == arm.name()) space = s;
+  space.set_arm(arm.name());
+  const std::string strategy = Arm::descriptor()->FindFieldByNumber(arm.strategy_case())->name();
+  const std::string where = source + ": tune space of arm '" + arm.name() + "'";
+  for (const TuneParam& p : space.params()) {
+    if (p.path().rfind(strategy + ".", 0) != 0)
+      throw ConfigError(where + ": " + p.path() + ": expected a field of the arm's strategy (" + strategy + ".…)");
+    if (p.values_size() == 0) throw ConfigError(where + ": " + p.path() + ": no values to try");
+    NumberAt(arm, p.path(), where);
+  }
+  return space;
+}
+
+// Trial 0: the arm as configured; then distinct grid points, all of them
+// when there are fewer than trials - 1, else drawn without replacement.
+std::vector<std::vector<double>> TrialPoints(const Arm& arm, const TuneSpace& space, int trials, uint64_t seed,
+                                             const std::string& source) {
+  std::vector<double> configured;
+  for (const TuneParam& p : space.params()) configured.push_back(NumberAt(arm, p.path(), source));
+  std::vector<std::vector<double>> out = {configured};
+  double grid = 1;
+  for (const TuneParam& p : space.params()) grid *= p.values_size();
+  if (grid > 1e6) throw ConfigError(source + ": tune space of arm '" + arm.name() + "' has more than 10^6 points");
+  std::vector<int64_t> order(static_cast<size_t>(grid));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  Rng rng(seed ^ Fnv64(arm.name()));
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<size_t>(rng.Int(0, static_cast<int64_t>(i) - 1))]);
+  for (int64_t index : order) {
+    if (static_cast<int>(out.size()) >= trials) break;
+    std::vector<double> point;
+    for (const TuneParam& p : space.params()) {
+      point.push_back(p.values(static_cast<int>(index % p.values_size())));
+      index /= p.values_size();
+    }
+    if (std::find(out.begin(), out.end(), point) == out.end()) out.push_back(point);
+  }
+  return out;
+}
+
+// What a tuning is valid for: the task, model and pretraining of the base
+// and the arm as configured.
+std::string ArmIdentity(const ExperimentConfig& cfg, const Arm& arm) {
+  ExperimentConfig id;
+  *id.mutable_task() = cfg.task();
+  *id.mutable_model() = cfg.model();
+  *id.mutable_pretrain() = cfg.pretrain();
+  *id.add_arms() = arm;
+  return HexHash(Fnv64(ConfigToText(id)));
+}
+
+std::string Values(const TuneRecord::TunedArm& a, int trial) {
+  std::string s;
+  const TuneRecord::Trial& t = a.trials(trial);
+  for (int i = 0; i < a.space_size(); ++i) {
+    const std::string& path = a.space(i).path();
+    s += (i ? ", " : "") + path.substr(path.find('.') + 1) + " " + JsonNumber(t.values(i));
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<Arm> TrialArms(const ExperimentConfig& cfg, const Arm& arm, TuneRecord::TunedArm* record) {
+  const TuneConfig& tc = cfg.tune();
+  const std::string source = cfg.name() + " (r1lab tune)";
+  const TuneSpace space = SpaceFor(cfg, arm, source);
+  if (record) *record->mutable_space() = space.params();
+  std::vector<Arm> out;
+  for (const std::vector<double>& point : TrialPoints(arm, space, tc.trials(), tc.seed(), source)) {
+    Arm x = WithValues(arm, space, point, source);
+    x.set_name(arm.name() + "-t" + std::to_string(out.size()));
+    x.set_flop_budget(arm.flop_budget() * tc.budget_scale());
+    ScaleArmSteps(&x, tc.budget_scale());
+    out.push_back(x);
+    if (record) {
+      TuneRecord::Trial* trial = record->add_trials();
+      for (double v : point) trial->add_values(v);
+    }
+  }
+  return out;
+}
+
+std::string TunedPath(const std::string& experiment_path) {
+  const std::string ext = ".pbtxt";
+  const bool has_ext =
+      experiment_path.size() > ext.size() && experiment_path.compare(experiment_path.size() - ext.size(), ext.size(), ext) == 0;
+  return (has_ext ? experiment_path.substr(0, experiment_path.size() - ext.size()) : experiment_path) + ".tuned.pbtxt";
+}
+
+TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
+  const TuneConfig& tc = cfg.tune();
+  const std::string source = cfg.name() + " (r1lab tune)";
+  ExperimentConfig trials = cfg;  // the trials, as an experiment of their own
+  trials.set_name(cfg.name() + "-tune");
+  trials.clear_seeds();
+  trials.add_seeds(cfg.seeds(0));
+  trials.clear_base_seeds();
+  if (cfg.base_seeds_size() > 0) trials.add_base_seeds(cfg.base_seeds(0));
+  trials.clear_budgets();
+  trials.clear_tune();
+  trials.clear_tuned();
+  trials.clear_arms();
+  trials.mutable_eval()->set_split(VALIDATION);
+  for (const TuneSpace& s : tc.spaces()) {
+    bool found = false;
+    for (const Arm& a : cfg.arms()) found = found || a.name() == s.arm();
+    if (!found) throw ConfigError(source + ": tune.spaces: no arm named '" + s.arm() + "'");
+  }
+  TuneRecord rec;
+  rec.set_experiment(cfg.name());
+  rec.set_budget_scale(tc.budget_scale());
+  rec.add_seeds(cfg.seeds(0));
+  rec.set_base_seed(Bases(trials)[0].init_seed);
+  rec.set_validation_problems(cfg.eval().num_problems());
+  rec.set_commit(GitCommit());
+  for (const Arm& arm : cfg.arms()) {
+    TuneRecord::TunedArm* t = rec.add_arms();
+    t->set_arm(arm.name());
+    t->set_identity(ArmIdentity(cfg, arm));
+    t->set_trial_flop_budget(arm.flop_budget() * tc.budget_scale());
+    for (const Arm& x : TrialArms(cfg, arm, t)) *trials.add_arms() = x;
+  }
+  ValidateConfig(trials, source + ", its trials");
+  std::fprintf(stderr, "tune: %d trial runs for %d arms, scored on the validation split\n", trials.arms_size(),
+               cfg.arms_size());
+  RunExperiment(trials, opt);
+  const std::string dir = (opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir) + "/" + trials.name();
+  const ReportInput in = ReadReportInput(trials, dir);
+  size_t next = 0;
+  for (TuneRecord::TunedArm& t : *rec.mutable_arms()) {
+    int best = 0;
+    for (int k = 0; k < t.trials_size(); ++k, ++next) {
+      const auto& runs = in.arms[next].runs;
+      TuneRecord::Trial* trial = t.mutable_trials(k);
+      trial->set_validation_pass1(OverRuns(runs, [](const RunRecords& r) { return r.final.pass1(); }).mean);
+      trial->set_flops(OverRuns(runs, [](const RunRecords& r) { return r.done.flops(); }).mean);
+      if (trial->validation_pass1() > t.trials(best).validation_pass1()) best = k;  // ties: the earlier trial
+    }
+    t.set_chosen(best);
+  }
+  return rec;
+}
+
+void ApplyTuning(const TuneRecord& record, const std::string& source, ExperimentConfig* cfg) {
+  for (const TuneRecord::TunedArm& t : record.arms()) {
+    Arm* arm = nullptr;
+    for (Arm& a : *cfg->mutable_arms())
+      if (a.name() == t.arm()) arm = &a;
+    if (!arm)
+      throw ConfigError(source + ": tuned arm '" + t.arm() + "' is not in the experiment; rerun r1lab tune, or run "
+                        "with --untuned");
+    if (ArmIdentity(*cfg, *arm) != t.identity())
+      throw ConfigError(source + ": arm '" + t.arm() + "' was tuned as another config (its task, model, pretraining "
+                        "or arm settings changed since); rerun r1lab tune, or run with --untuned");
+    if (t.chosen() < 0 || t.chosen() >= t.trials_size() || t.trials(t.chosen()).values_size() != t.space_size())
+      throw ConfigError(source + ": arm '" + t.arm() + "': chosen trial " + std::to_string(t.chosen()) +
+                        " is not one of its " + std::to_string(t.trials_size()) + " trials with a value per parameter");
+    TuneSpace space;
+    *space.mutable_params() = t.space();
+    const auto& v = t.trials(t.chosen()).values();
+    *arm = WithValues(*arm, space, {v.begin(), v.end()}, source);
+  }
+  *cfg->mutable_tuned() = record;
+}
+
+std::string TuningSection(const ExperimentConfig& cfg) {
+  if (cfg.tuned().arms_size() == 0) return "";  // (defaults resolution sets every message)
+  const TuneRecord& rec = cfg.tuned();
+  std::ostringstream md;
+  md << "\n## Tuning (r1lab tune, validation split)\n\n| arm | trials | FLOPs per trial | tuning FLOPs | chosen | "
+        "validation pass@1: as configured → chosen |\n|---|---|---|---|---|---|\n";
+  for (const Arm& arm : cfg.arms()) {
+    const TuneRecord::TunedArm* t = nullptr;
+    for (const TuneRecord::TunedArm& a : rec.arms())
+      if (a.arm() == arm.name()) t = &a;
+    if (!t) {
+      md << "| " << arm.name() << " | not tuned | - | - | as configured | - |\n";
+      continue;
+    }
+    double total = 0;
+    for (const TuneRecord::Trial& trial : t->trials()) total += trial.flops();
+    char buf[96];
+    if (t->trial_flop_budget() > 0) std::snprintf(buf, sizeof buf, "%.3g | %.3g", t->trial_flop_budget(), total);
+    else std::snprintf(buf, sizeof buf, "no budget: steps x %g | %.3g", rec.budget_scale(), total);
+    md << "| " << arm.name() << " | " << t->trials_size() << " | " << buf << " | "
+       << (t->chosen() == 0 ? "as configured (" + Values(*t, 0) + ")" : Values(*t, t->chosen())) << " | "
+       << Fmt(MeanWithCi({t->trials(0).validation_pass1()}), 100, 1) << "% → "
+       << Fmt(MeanWithCi({t->trials(t->chosen()).validation_pass1()}), 100, 1) << "% |\n";
+  }
+  md << "\nEach arm's trials: the arm as configured, then distinct points of its search space (the experiment's "
+        "tune.spaces, else its strategy's), each run at "
+     << JsonNumber(rec.budget_scale()) << "x its flop_budget and steps from base seed " << rec.base_seed()
+     << " with RL seed " << (rec.seeds_size() > 0 ? std::to_string(rec.seeds(0)) : "-")
+     << ", scored by pass@1 on the first " << rec.validation_problems()
+     << " validation problems (ties: the earlier trial). The test split was not read. Tuning FLOPs are not in "
+        "the arms' budgets.\n";
+  return md.str();
+}
+
+}  // namespace r1lab

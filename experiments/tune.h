@@ -1,0 +1,37 @@
+// `r1lab tune`: equal tuning for every arm of an experiment, scored on the
+// validation split (proto/r1lab.proto TuneConfig, TuneRecord).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "r1lab.pb.h"
+#include "runner.h"
+
+namespace r1lab {
+
+// Runs every arm's trials (arms "<arm>-t<k>" of the experiment
+// "<name>-tune", in the output folder, resumable like any run) and returns
+// what each arm tried and chose. `cfg` is the experiment as loaded without
+// its tuning (LoadExperiment with tuned = false).
+TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt);
+
+// An arm's trials as arms "<arm>-t<k>": trial 0 the arm as configured, then
+// distinct points of its search space (the experiment's tune.spaces, else
+// its strategy's), each at tune.budget_scale times its flop_budget and
+// steps. `record`, if given, gets the space and each trial's values.
+// ConfigError when a space path is not a number field of the arm's strategy.
+std::vector<Arm> TrialArms(const ExperimentConfig& cfg, const Arm& arm, TuneRecord::TunedArm* record = nullptr);
+
+// Where an experiment file's tuning lives: "a/b.pbtxt" -> "a/b.tuned.pbtxt".
+std::string TunedPath(const std::string& experiment_path);
+
+// Sets each tuned arm's chosen values and cfg->tuned. ConfigError naming
+// `source` when an arm of the record is not in the experiment or was tuned
+// as another config (its task, model, pretraining or arm changed since).
+void ApplyTuning(const TuneRecord& record, const std::string& source, ExperimentConfig* cfg);
+
+// summary.md's tuning section ("" for an untuned experiment).
+std::string TuningSection(const ExperimentConfig& cfg);
+
+}  // namespace r1lab
