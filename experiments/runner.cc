@@ -138,19 +138,19 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
 
 namespace {
 
-// `tuned_path`: a TuneRecord to apply after defaults ("" or a missing file: none).
+// `tuned_text`: a TuneRecord (from `tuned_source`) to apply after defaults; "": none.
 ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, const std::vector<std::string>& overrides,
-                               const std::string& tuned_path = "") {
+                               const std::string& tuned_text = "", const std::string& tuned_source = "") {
   for (const std::string& o : overrides) ApplyOverride(o, source, &cfg);
   ApplyArmDefaults(&cfg);
   ResolveDefaults(&cfg);
-  if (!tuned_path.empty() && FileExists(tuned_path)) {
+  if (!tuned_text.empty()) {
     ValidateConfig(cfg, source);  // errors in the experiment name the experiment's file
     TuneRecord rec;
-    LoadConfigFile(tuned_path, &rec);
-    ApplyTuning(rec, tuned_path, &cfg);
+    ParseConfigText(tuned_text, tuned_source, &rec);
+    ApplyTuning(rec, tuned_source, &cfg);
     std::fprintf(stderr, "%s: the values r1lab tune chose, from %s (--untuned: as configured)\n", cfg.name().c_str(),
-                 tuned_path.c_str());
+                 tuned_source.c_str());
   }
   ValidateConfig(cfg, source);
   return cfg;
@@ -166,9 +166,18 @@ ExperimentConfig LoadExperimentText(const std::string& text, const std::string& 
 }
 
 ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides, bool tuned) {
-  if (path.empty()) return LoadExperimentText(DefaultExperimentText(), "<embedded experiments/r1_zero_vs_failures.pbtxt>", overrides);
+  if (path.empty()) {
+    const std::string source = "<embedded experiments/r1_zero_vs_failures.pbtxt>";
+    ExperimentConfig cfg;
+    ParseConfigText(DefaultExperimentText(), source, &cfg);
+    return FinishLoading(cfg, source, overrides, tuned ? DefaultTunedText() : "",
+                         "<embedded experiments/r1_zero_vs_failures.tuned.pbtxt>");
+  }
   std::vector<std::string> chain;
-  return FinishLoading(LoadWithParents(path, &chain), path, overrides, tuned ? TunedPath(path) : "");
+  const std::string tuned_path = TunedPath(path);
+  const bool has_tuning = tuned && FileExists(tuned_path);
+  return FinishLoading(LoadWithParents(path, &chain), path, overrides, has_tuning ? ReadFile(tuned_path) : "",
+                       tuned_path);
 }
 
 ExperimentConfig QuickVariant(const ExperimentConfig& cfg) {

@@ -29,12 +29,13 @@
 namespace r1lab {
 
 const char* DefaultExperimentText();  // experiments/r1_zero_vs_failures.pbtxt, embedded
+const char* DefaultTunedText();       // its .tuned.pbtxt, embedded ("" if none)
 // Loads, resolves and validates; "" = the embedded default.
 // `overrides`: "path.to.field=value" (--set), applied in order after the
 // file (and its extends chain) and before arm_defaults and defaults. With
 // `tuned`, the values `r1lab tune` chose (<path>.tuned.pbtxt beside the
-// file, experiments/tune.h) are then applied to their arms, if that file
-// exists.
+// file, experiments/tune.h; for the embedded default, its embedded tuning)
+// are then applied to their arms, if there are any.
 ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides = {},
                                 bool tuned = true);
 // The same from config text (`source` names it in errors; no `extends`).

@@ -13,6 +13,7 @@
 #include "rng.h"
 #include "stats.h"
 #include "strategy.h"
+#include "task.h"
 #include "text.h"
 
 namespace r1lab {
@@ -186,6 +187,9 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
   trials.clear_tuned();
   trials.clear_arms();
   trials.mutable_eval()->set_split(VALIDATION);
+  const size_t validation = MakeTask(cfg.task())->ValidationSet().size();
+  if (validation == 0) throw ConfigError(source + ": task.num_validation is 0; tuning needs a validation split");
+  trials.mutable_eval()->set_num_problems(std::min(cfg.eval().num_problems(), static_cast<int>(validation)));
   for (const TuneSpace& s : tc.spaces()) {
     bool found = false;
     for (const Arm& a : cfg.arms()) found = found || a.name() == s.arm();
@@ -196,7 +200,7 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
   rec.set_budget_scale(tc.budget_scale());
   rec.add_seeds(cfg.seeds(0));
   rec.set_base_seed(Bases(trials)[0].init_seed);
-  rec.set_validation_problems(cfg.eval().num_problems());
+  rec.set_validation_problems(trials.eval().num_problems());
   rec.set_commit(GitCommit());
   for (const Arm& arm : cfg.arms()) {
     TuneRecord::TunedArm* t = rec.add_arms();
