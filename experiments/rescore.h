@@ -1,10 +1,10 @@
 // `r1lab rescore DIR`: recomputes an experiment folder's held-out numbers
-// from its committed samples (base/ and runs/<arm>/seed-<s>/samples.jsonl.gz)
-// with the current verifier, and its tables from those numbers, and says
+// from its committed samples (each base's and run's samples.jsonl.gz, on
+// the split the folder was evaluated on) with the current verifier, and its tables from those numbers, and says
 // where anything differs from what the folder holds.
 //
 // Per evaluated folder: every sample line is re-verified against the task's
-// test problem it names (config.pbtxt's task), its stored prompt, gold and
+// test (or validation) problem it names (config.pbtxt's task), its stored prompt, gold and
 // verdict compared with the task's and the verifier's, and eval.json's
 // fields recomputed from the samples (lengths come from the stored token
 // counts). Then summary.md and summary.csv are rebuilt from the rescored

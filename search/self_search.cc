@@ -14,6 +14,7 @@
 #include "loop.h"
 #include "mcts.h"
 #include "reward_data.h"
+#include "scorer.h"
 #include "optim.h"
 #include "token_batch.h"
 #include "tokenizer.h"
@@ -221,6 +222,11 @@ std::string MctsConfigProblem(const MctsConfig& cfg) {
   if (cfg.value().policy_trunk() && cfg.search().leaf_value() == ROLLOUT)
     return "value.policy_trunk: rollout leaves use no value network, so there is no value head to put on the "
            "policy's trunk";
+  if (cfg.value().joint_weight() > 0 && !cfg.value().policy_trunk())
+    return "value.joint_weight: a joint loss needs the value head on the policy's trunk (value.policy_trunk: true)";
+  if (cfg.value().joint_weight() > 0 && cfg.policy_target() != BEST_LINE)
+    return "value.joint_weight: the joint loss adds the value's BCE to the cross-entropy on the best lines "
+           "(policy_target: BEST_LINE)";
   return "";
 }
 
@@ -240,6 +246,7 @@ class SelfSearch {
  public:
   SelfSearch(const MctsConfig& cfg, StrategyContext& ctx)
       : cfg_(cfg), ctx_(ctx), task_(*ctx.task), use_value_(cfg.search().leaf_value() != ROLLOUT),
+        joint_(use_value_ && cfg.value().joint_weight() > 0),
         value_(ValueModel(cfg, ctx)), optimizer_(MakeAdamW(*ctx.policy, cfg.optim())),
         rng_(SplitMix64(ctx.seed ^ 0x5e1f5ea7c4ULL)) {}
 
@@ -354,13 +361,18 @@ class SelfSearch {
     } else if (!h.traces.empty()) {
       std::vector<std::pair<std::string, std::string>> pairs;
       for (size_t k = 0; k < h.traces.size(); ++k) pairs.emplace_back(h.trace_prompts[k], h.traces[k]);
-      sft_loss = SupervisedSteps(*ctx_.policy, optimizer_, pairs, cfg_.sft_steps(), cfg_.batch_size(), cfg_.optim(),
-                                 step * cfg_.sft_steps(), static_cast<int64_t>(cfg_.steps()) * cfg_.sft_steps(), rng_,
-                                 ctx_.flops, &tokens_trained_);
+      if (joint_ && !replay.empty()) {
+        sft_loss = JointSteps(pairs, replay, step, &m);
+      } else {
+        sft_loss = SupervisedSteps(*ctx_.policy, optimizer_, pairs, cfg_.sft_steps(), cfg_.batch_size(),
+                                   cfg_.optim(), step * cfg_.sft_steps(),
+                                   static_cast<int64_t>(cfg_.steps()) * cfg_.sft_steps(), rng_, ctx_.flops,
+                                   &tokens_trained_);
+      }
     }
 
-    // Train the value network on the search outcomes.
-    if (use_value_ && cfg_.value().steps_per_iteration() > 0 && !replay.empty()) {
+    // Train the value network on the search outcomes (the joint loss did, with the policy).
+    if (use_value_ && !joint_ && cfg_.value().steps_per_iteration() > 0 && !replay.empty()) {
       FlopPhaseScope scope(ctx_.flops, FlopPhase::kRewardTrain);
       const double before = ctx_.flops->Get(FlopPhase::kRewardTrain);
       const double bce =
@@ -387,6 +399,47 @@ class SelfSearch {
     m.set_env_share(fs.seconds > 0 ? fs.env_seconds / fs.seconds : 0.0);
     if (use_value_) m.mutable_value();  // present (maybe empty) whenever a value network is in use
     return m;
+  }
+
+  // AlphaZero's joint loss on the two-headed policy: each of the sft_steps
+  // updates is the cross-entropy on a batch of the best lines plus
+  // joint_weight x the value head's BCE on a batch of replay lines, one
+  // backward through the shared trunk, one step of the policy's AdamW (which
+  // holds the head too). FLOPs: the lines' forward and backward to train,
+  // the value batch's to reward_train. Returns the last cross-entropy; the
+  // last BCE and the value FLOPs go to m's value record.
+  double JointSteps(const std::vector<std::pair<std::string, std::string>>& pairs,
+                    const std::vector<PrmExample>& replay, int64_t step, MetricsLine* m) {
+    Transformer& model = *ctx_.policy;
+    const int steps = cfg_.sft_steps();
+    const double before = ctx_.flops->Get(FlopPhase::kRewardTrain);
+    double ce = 0, bce = 0;
+    for (int s = 0; s < steps; ++s) {
+      std::vector<std::pair<std::string, std::string>> lines;
+      for (int b = 0; b < cfg_.batch_size(); ++b)
+        lines.push_back(pairs[static_cast<size_t>(rng_.Int(0, static_cast<int64_t>(pairs.size()) - 1))]);
+      std::vector<PrmExample> outcomes;
+      for (int b = 0; b < cfg_.value().batch_size(); ++b)
+        outcomes.push_back(replay[static_cast<size_t>(rng_.Int(0, static_cast<int64_t>(replay.size()) - 1))]);
+      const TokenBatch batch = MakeTokenBatch(lines, model->config().max_seq_len());
+      SetLr(optimizer_, ScheduledLr(cfg_.optim(), step * steps + s, static_cast<int64_t>(cfg_.steps()) * steps));
+      model->train();
+      optimizer_.zero_grad();
+      double ce_forward = 0, value_forward = 0;
+      const torch::Tensor ce_loss = CrossEntropyLoss(model, batch, &ce_forward);
+      const torch::Tensor value_loss = PrmLoss(model, outcomes, &value_forward);
+      (ce_loss + cfg_.value().joint_weight() * value_loss).backward();
+      if (cfg_.optim().grad_clip() > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), cfg_.optim().grad_clip());
+      optimizer_.step();
+      ctx_.flops->Add(FlopPhase::kTrain, 3 * ce_forward);
+      ctx_.flops->Add(FlopPhase::kRewardTrain, 3 * value_forward);
+      for (int64_t len : batch.lengths) tokens_trained_ += len;
+      ce = ce_loss.item<double>();
+      bce = value_loss.item<double>();
+    }
+    m->mutable_value()->set_bce(bce);
+    m->mutable_value()->set_flops_train(ctx_.flops->Get(FlopPhase::kRewardTrain) - before);
+    return ce;
   }
 
   // Per problem: the played line's outcome, and the best right line (the
@@ -555,6 +608,7 @@ class SelfSearch {
   StrategyContext& ctx_;
   const Task& task_;
   const bool use_value_;
+  const bool joint_;  // value.joint_weight > 0: the value trains in the policy's own updates
   Transformer value_;
   torch::optim::AdamW optimizer_;
   Rng rng_;

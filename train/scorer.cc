@@ -97,13 +97,21 @@ PrmTrainer::PrmTrainer(Transformer model, const OptimConfig& optim, int64_t tota
   if (!model_->config().prm_head()) throw ConfigError("PRM training needs a model with prm_head: true");
 }
 
-double PrmTrainer::Step(const std::vector<PrmExample>& batch, FlopCounter* flops) {
+torch::Tensor PrmLoss(Transformer& model, const std::vector<PrmExample>& batch, double* forward_flops) {
   const PrmBatch b = Build(batch);
   std::vector<float> targets;
   for (const PrmExample& e : batch) {
     if (e.targets.size() != e.steps.size()) throw InputError("PRM: targets and steps differ in number");
     for (double t : e.targets) targets.push_back(static_cast<float>(t));
   }
+  const auto dev = model->device();
+  const torch::Tensor logits =
+      model->forward(b.tokens.to(dev)).prm_logits.index({b.rows.to(dev), b.positions.to(dev)});
+  if (forward_flops) *forward_flops = BatchFlops(model, b);
+  return torch::binary_cross_entropy_with_logits(logits, torch::tensor(targets).to(dev, logits.scalar_type()));
+}
+
+double PrmTrainer::Step(const std::vector<PrmExample>& batch, FlopCounter* flops) {
   const double lr = ScheduledLr(optim_, step_++, total_);
   SetLr(opt_, lr);
   model_->train();
@@ -111,11 +119,8 @@ double PrmTrainer::Step(const std::vector<PrmExample>& batch, FlopCounter* flops
   // Head only: the rest of the model is frozen for this step (no gradients
   // reach it), then thawed.
   for (auto& p : frozen_) p.requires_grad_(false);
-  const auto dev = model_->device();
-  const torch::Tensor logits =
-      model_->forward(b.tokens.to(dev)).prm_logits.index({b.rows.to(dev), b.positions.to(dev)});
-  const torch::Tensor loss =
-      torch::binary_cross_entropy_with_logits(logits, torch::tensor(targets).to(dev, logits.scalar_type()));
+  double forward = 0;
+  const torch::Tensor loss = PrmLoss(model_, batch, &forward);
   loss.backward();
   for (auto& p : frozen_) p.requires_grad_(true);
   if (optim_.grad_clip() > 0) torch::nn::utils::clip_grad_norm_(params_, optim_.grad_clip());
@@ -125,7 +130,7 @@ double PrmTrainer::Step(const std::vector<PrmExample>& batch, FlopCounter* flops
   if (!frozen_.empty())
     for (auto& p : params_) p.mutable_grad() = torch::Tensor();
   // Forward and backward; head only: the forward (the head's own backward is negligible).
-  if (flops) flops->Add(FlopPhase::kTrain, (frozen_.empty() ? 3 : 1) * BatchFlops(model_, b));
+  if (flops) flops->Add(FlopPhase::kTrain, (frozen_.empty() ? 3 : 1) * forward);
   return loss.item<double>();
 }
 

@@ -33,6 +33,12 @@ std::vector<int64_t> StepEndPositions(const std::string& prompt, const std::stri
 // An ORM example: one step spanning the completion, target 1 if correct.
 PrmExample OutcomeExample(const std::string& prompt, const std::string& completion, bool correct);
 
+// The mean BCE of `model`'s PRM head on the batch's step targets, a tensor
+// to backpropagate (the caller sets training mode); the batch's forward
+// FLOPs in *forward_flops. InputError if an example's targets and steps
+// differ in number.
+torch::Tensor PrmLoss(Transformer& model, const std::vector<PrmExample>& batch, double* forward_flops);
+
 class PrmTrainer {
  public:
   // `model` needs prm_head. The learning rate follows `optim` over

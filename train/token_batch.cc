@@ -48,12 +48,8 @@ TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>
   return BatchFromIds(prompts, completions);
 }
 
-double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& b, double lr,
-                        double grad_clip, FlopCounter* flops) {
-  model->train();
+torch::Tensor CrossEntropyLoss(Transformer& model, const TokenBatch& b, double* forward_flops) {
   const auto dev = model->device();
-  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-  opt.zero_grad();
   const torch::Tensor tokens = b.tokens.to(dev);
   const torch::Tensor logits = model->forward(tokens).logits;
   torch::Tensor lp;  // [B, T-1]: the log-likelihood of each position's target
@@ -64,13 +60,24 @@ double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const 
     lp = NextTokenStats(logits, tokens, 1.0).logprobs;
   }
   torch::Tensor mask = b.loss_mask.to(dev, lp.scalar_type());
-  torch::Tensor loss = -(lp * mask).sum() / mask.sum();
+  if (forward_flops) {
+    *forward_flops = 0;
+    for (int64_t L : b.lengths) *forward_flops += ForwardFlopsSequence(model->config(), model->vocab_size(), L);
+  }
+  return -(lp * mask).sum() / mask.sum();
+}
+
+double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& b, double lr,
+                        double grad_clip, FlopCounter* flops) {
+  model->train();
+  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+  opt.zero_grad();
+  double forward = 0;
+  const torch::Tensor loss = CrossEntropyLoss(model, b, &forward);
   loss.backward();
   if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), grad_clip);
   opt.step();
-  double f = 0;
-  for (int64_t L : b.lengths) f += 3 * ForwardFlopsSequence(model->config(), model->vocab_size(), L);
-  if (flops) flops->Add(FlopPhase::kTrain, f);
+  if (flops) flops->Add(FlopPhase::kTrain, 3 * forward);
   return loss.item<double>();
 }
 

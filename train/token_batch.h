@@ -33,6 +33,12 @@ TokenBatch BatchFromIds(const std::vector<std::vector<int>>& prompts,
 TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>& prompt_completion,
                           int max_seq_len);
 
+// Mean token cross-entropy of `model` on `b` (the loss mask's tokens, or
+// b.targets' distributions at those positions), a tensor to backpropagate
+// (the caller sets training mode); the batch's forward FLOPs in
+// *forward_flops.
+torch::Tensor CrossEntropyLoss(Transformer& model, const TokenBatch& b, double* forward_flops);
+
 // One optimizer step of mean token cross-entropy (the loss mask's tokens,
 // or b.targets' distributions at those positions) on `b` at learning rate `lr`; training FLOPs go to `flops` (kTrain).
 // Returns the loss.

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "io.h"
 #include "report.h"
+#include "rescore.h"
 #include "runner.h"
 #include "test_util.h"
 
@@ -43,6 +44,25 @@ TEST(Report, RewritesEveryCommittedSummaryExactly) {
     ++checked;
   }
   EXPECT_GE(checked, 5);
+}
+
+// Every committed experiment folder that keeps its samples reproduces
+// exactly from them: each eval.json from its re-verified samples, and
+// summary.md and summary.csv from those (folders older than samples are
+// skipped; at least one must have them).
+TEST(Report, EveryCommittedFolderWithSamplesRescoresExactly) {
+  int checked = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(R1LAB_SOURCE_DIR) / "results")) {
+    if (!fs::exists(e.path() / "config.pbtxt")) continue;
+    bool samples = false;
+    for (const auto& f : fs::recursive_directory_iterator(e.path()))
+      samples = samples || f.path().filename() == "samples.jsonl.gz";
+    if (!samples) continue;
+    const RescoreResult r = Rescore(e.path().string());
+    EXPECT_EQ(r.differences, 0) << r.report;
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);
 }
 
 // Each arm against grpo, paired over the same test problems: a run set

@@ -309,6 +309,50 @@ TEST(SelfSearch, ValueHeadOnThePolicyTrunkIsOneCheckpointedModel) {
   EXPECT_THROW(RunArm(arm, 1, dir + "/r.pt", r, f, dir + "/r.jsonl"), ConfigError);
 }
 
+// value.joint_weight: AlphaZero's joint loss. The value's BCE is in the
+// policy's own updates (each iteration logs it; no separate value steps),
+// one optimizer state, so a resumed run matches a straight one; the value's
+// gradient reaches the trunk: with a negligible weight the trunk ends
+// elsewhere. It needs the head on the trunk and best-line targets.
+TEST(SelfSearch, JointLossTrainsTrunkAndHeadInOneUpdate) {
+  const std::string dir = testing::TempDir("self_search_joint");
+  Arm arm;
+  arm.set_name("mcts");
+  *arm.mutable_mcts() = SmallMcts("");
+  arm.mutable_mcts()->mutable_value()->set_policy_trunk(true);
+  arm.mutable_mcts()->mutable_value()->set_joint_weight(1);
+  FlopCounter f1;
+  ExpectResumeMatchesStraightRun(arm, dir, f1);
+  int joint_steps = 0;
+  for (const std::string& line : ReadLines(dir + "/a.jsonl")) {
+    const JsonValue j = JsonValue::Parse(line);
+    if (j.find("search_solved") && j.find("value") && j.at("value").find("bce")) {
+      ++joint_steps;
+      EXPECT_GT(j.at("value").num("flops_train"), 0);
+    }
+  }
+  EXPECT_GE(joint_steps, 1) << "no iteration took a joint step";
+
+  Arm faint = arm;
+  faint.mutable_mcts()->mutable_value()->set_joint_weight(1e-12);
+  Transformer a = testing::CopyOfTinyBase(), b = testing::CopyOfTinyBase();
+  FlopCounter fa, fb;
+  RunArm(arm, 2, dir + "/j1.pt", a, fa, dir + "/j1.jsonl");
+  RunArm(faint, 2, dir + "/j0.pt", b, fb, dir + "/j0.jsonl");
+  EXPECT_FALSE(torch::equal(a->named_parameters()["block0_qkv.weight"], b->named_parameters()["block0_qkv.weight"]))
+      << "the value loss moved the trunk";
+
+  Arm no_trunk = arm;
+  no_trunk.mutable_mcts()->mutable_value()->set_policy_trunk(false);
+  Arm visits = arm;
+  visits.mutable_mcts()->set_policy_target(VISIT_COUNTS);
+  for (const Arm& bad : {no_trunk, visits}) {
+    Transformer m = testing::CopyOfTinyBase();
+    FlopCounter f;
+    EXPECT_THROW(RunArm(bad, 1, dir + "/bad.pt", m, f, dir + "/bad.jsonl"), ConfigError);
+  }
+}
+
 // value.outcomes: PLAYED_LINES with a one-iteration buffer is the old
 // training set: each problem's played line, this iteration's only.
 TEST(SelfSearch, PlayedLinesOnlyIsTheOldValueTrainingSet) {
