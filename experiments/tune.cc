@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <sstream>
 
 #include "config.h"
@@ -123,16 +124,58 @@ std::vector<std::vector<double>> TrialPoints(const Arm& arm, const TuneSpace& sp
   return out;
 }
 
+// Clears every singular field that holds its default, recursively (into
+// repeated messages too), and a sub-message left empty: what is set, not
+// what the defaults fill in.
+void ClearDefaults(pb::Message* m) {
+  const pb::Reflection* r = m->GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  r->ListFields(*m, &fields);
+  for (const pb::FieldDescriptor* f : fields) {
+    if (f->is_repeated()) {
+      if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE)
+        for (int k = 0; k < r->FieldSize(*m, f); ++k) ClearDefaults(r->MutableRepeatedMessage(m, f, k));
+      continue;
+    }
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      pb::Message* sub = r->MutableMessage(m, f);
+      ClearDefaults(sub);
+      if (sub->ByteSizeLong() == 0 && !f->real_containing_oneof()) r->ClearField(m, f);
+      continue;
+    }
+    bool same = false;
+    switch (f->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_DOUBLE: same = r->GetDouble(*m, f) == f->default_value_double(); break;
+      case pb::FieldDescriptor::CPPTYPE_FLOAT: same = r->GetFloat(*m, f) == f->default_value_float(); break;
+      case pb::FieldDescriptor::CPPTYPE_INT32: same = r->GetInt32(*m, f) == f->default_value_int32(); break;
+      case pb::FieldDescriptor::CPPTYPE_INT64: same = r->GetInt64(*m, f) == f->default_value_int64(); break;
+      case pb::FieldDescriptor::CPPTYPE_UINT32: same = r->GetUInt32(*m, f) == f->default_value_uint32(); break;
+      case pb::FieldDescriptor::CPPTYPE_UINT64: same = r->GetUInt64(*m, f) == f->default_value_uint64(); break;
+      case pb::FieldDescriptor::CPPTYPE_BOOL: same = r->GetBool(*m, f) == f->default_value_bool(); break;
+      case pb::FieldDescriptor::CPPTYPE_ENUM: same = r->GetEnumValue(*m, f) == f->default_value_enum()->number(); break;
+      case pb::FieldDescriptor::CPPTYPE_STRING: same = r->GetString(*m, f) == f->default_value_string(); break;
+      default: break;
+    }
+    if (same && !f->real_containing_oneof()) r->ClearField(m, f);
+  }
+}
+
 // What a tuning is valid for: the task, model and pretraining of the base
-// and the arm as configured.
-std::string ArmIdentity(const ExperimentConfig& cfg, const Arm& arm) {
+// and the arm as configured, by the values set (a field added to the proto
+// later, at its default, leaves it valid).
+}  // namespace
+
+std::string TunedArmIdentity(const ExperimentConfig& cfg, const Arm& arm) {
   ExperimentConfig id;
   *id.mutable_task() = cfg.task();
   *id.mutable_model() = cfg.model();
   *id.mutable_pretrain() = cfg.pretrain();
   *id.add_arms() = arm;
+  ClearDefaults(&id);
   return HexHash(Fnv64(ConfigToText(id)));
 }
+
+namespace {
 
 std::string Values(const TuneRecord::TunedArm& a, int trial) {
   std::string s;
@@ -205,7 +248,7 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
   for (const Arm& arm : cfg.arms()) {
     TuneRecord::TunedArm* t = rec.add_arms();
     t->set_arm(arm.name());
-    t->set_identity(ArmIdentity(cfg, arm));
+    t->set_identity(TunedArmIdentity(cfg, arm));
     t->set_trial_flop_budget(arm.flop_budget() * tc.budget_scale());
     for (const Arm& x : TrialArms(cfg, arm, t)) *trials.add_arms() = x;
   }
@@ -238,7 +281,7 @@ void ApplyTuning(const TuneRecord& record, const std::string& source, Experiment
     if (!arm)
       throw ConfigError(source + ": tuned arm '" + t.arm() + "' is not in the experiment; rerun r1lab tune, or run "
                         "with --untuned");
-    if (ArmIdentity(*cfg, *arm) != t.identity())
+    if (TunedArmIdentity(*cfg, *arm) != t.identity())
       throw ConfigError(source + ": arm '" + t.arm() + "' was tuned as another config (its task, model, pretraining "
                         "or arm settings changed since); rerun r1lab tune, or run with --untuned");
     if (t.chosen() < 0 || t.chosen() >= t.trials_size() || t.trials(t.chosen()).values_size() != t.space_size())

@@ -23,6 +23,11 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt);
 // ConfigError when a space path is not a number field of the arm's strategy.
 std::vector<Arm> TrialArms(const ExperimentConfig& cfg, const Arm& arm, TuneRecord::TunedArm* record = nullptr);
 
+// What a tuning was made for (TuneRecord.TunedArm.identity): a hash of the
+// task, model, pretraining and arm by the fields that differ from their
+// defaults, so writing a default out, or a proto field added later, keeps it.
+std::string TunedArmIdentity(const ExperimentConfig& cfg, const Arm& arm);
+
 // Where an experiment file's tuning lives: "a/b.pbtxt" -> "a/b.tuned.pbtxt".
 std::string TunedPath(const std::string& experiment_path);
 

@@ -188,6 +188,26 @@ TEST(Config, EveryStrategysTuneSpaceMakesDistinctTrials) {
   }
 }
 
+// A tuning is made for the values an arm sets: a field at its default,
+// present or absent (as a field the proto gains later is), keeps the
+// identity; another value does not.
+TEST(Config, TunedArmIdentityFollowsTheSetValuesNotTheDefaults) {
+  const std::string text =
+      "name: \"t\" seeds: 1 task { arith {} } arms { name: \"g\" grpo { optim { lr: 1e-4 } kl_coef: 0.001 } }";
+  const ExperimentConfig resolved = ParseResolved<ExperimentConfig>(text);
+  Arm without = resolved.arms(0);
+  ASSERT_TRUE(without.grpo().has_entropy_coef());  // resolved: written out, at its default 0
+  without.mutable_grpo()->clear_entropy_coef();
+  without.mutable_grpo()->mutable_reward()->clear_format_weight();
+  EXPECT_EQ(TunedArmIdentity(resolved, without), TunedArmIdentity(resolved, resolved.arms(0)));
+  Arm other = resolved.arms(0);
+  other.mutable_grpo()->mutable_optim()->set_lr(3e-4);
+  EXPECT_NE(TunedArmIdentity(resolved, other), TunedArmIdentity(resolved, resolved.arms(0)));
+  ExperimentConfig bigger = resolved;
+  bigger.mutable_model()->set_d_model(128);
+  EXPECT_NE(TunedArmIdentity(bigger, resolved.arms(0)), TunedArmIdentity(resolved, resolved.arms(0)));
+}
+
 TEST(Config, BadEnumValueIsAnError) {
   EXPECT_NE(ErrorOf(std::string(kValid) + "model { device: TPU }").find("TPU"), std::string::npos);
 }
