@@ -138,20 +138,25 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
 
 namespace {
 
-// `tuned_text`: a TuneRecord (from `tuned_source`) to apply after defaults; "": none.
+// `tuned_text`: a TuneRecord (from `tuned_source`) to apply; "": none. It is
+// checked against the experiment as tuned (no overrides) and its values set
+// on the arms before the overrides, so --set still wins over a tuned value.
 ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, const std::vector<std::string>& overrides,
                                const std::string& tuned_text = "", const std::string& tuned_source = "") {
-  for (const std::string& o : overrides) ApplyOverride(o, source, &cfg);
-  ApplyArmDefaults(&cfg);
-  ResolveDefaults(&cfg);
+  TuneRecord rec;
   if (!tuned_text.empty()) {
-    ValidateConfig(cfg, source);  // errors in the experiment name the experiment's file
-    TuneRecord rec;
+    ExperimentConfig as_tuned = cfg;
+    ApplyArmDefaults(&as_tuned);
+    ResolveDefaults(&as_tuned);
+    ValidateConfig(as_tuned, source);  // errors in the experiment name the experiment's file
     ParseConfigText(tuned_text, tuned_source, &rec);
-    ApplyTuning(rec, tuned_source, &cfg);
+    ApplyTuning(rec, tuned_source, &cfg, &as_tuned);
     std::fprintf(stderr, "%s: the values r1lab tune chose, from %s (--untuned: as configured)\n", cfg.name().c_str(),
                  tuned_source.c_str());
   }
+  for (const std::string& o : overrides) ApplyOverride(o, source, &cfg);
+  ApplyArmDefaults(&cfg);
+  ResolveDefaults(&cfg);
   ValidateConfig(cfg, source);
   return cfg;
 }

@@ -273,7 +273,8 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
   return rec;
 }
 
-void ApplyTuning(const TuneRecord& record, const std::string& source, ExperimentConfig* cfg) {
+void ApplyTuning(const TuneRecord& record, const std::string& source, ExperimentConfig* cfg,
+                 const ExperimentConfig* as_tuned) {
   for (const TuneRecord::TunedArm& t : record.arms()) {
     Arm* arm = nullptr;
     for (Arm& a : *cfg->mutable_arms())
@@ -281,7 +282,12 @@ void ApplyTuning(const TuneRecord& record, const std::string& source, Experiment
     if (!arm)
       throw ConfigError(source + ": tuned arm '" + t.arm() + "' is not in the experiment; rerun r1lab tune, or run "
                         "with --untuned");
-    if (TunedArmIdentity(*cfg, *arm) != t.identity())
+    const ExperimentConfig& id_cfg = as_tuned ? *as_tuned : *cfg;
+    const Arm* id_arm = arm;
+    if (as_tuned)
+      for (const Arm& a : as_tuned->arms())
+        if (a.name() == t.arm()) id_arm = &a;
+    if (TunedArmIdentity(id_cfg, *id_arm) != t.identity())
       throw ConfigError(source + ": arm '" + t.arm() + "' was tuned as another config (its task, model, pretraining "
                         "or arm settings changed since); rerun r1lab tune, or run with --untuned");
     if (t.chosen() < 0 || t.chosen() >= t.trials_size() || t.trials(t.chosen()).values_size() != t.space_size())

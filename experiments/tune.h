@@ -34,7 +34,10 @@ std::string TunedPath(const std::string& experiment_path);
 // Sets each tuned arm's chosen values and cfg->tuned. ConfigError naming
 // `source` when an arm of the record is not in the experiment or was tuned
 // as another config (its task, model, pretraining or arm changed since).
-void ApplyTuning(const TuneRecord& record, const std::string& source, ExperimentConfig* cfg);
+// `as_tuned`: the experiment as the tuning saw it (without --set overrides),
+// for that check; null: *cfg itself.
+void ApplyTuning(const TuneRecord& record, const std::string& source, ExperimentConfig* cfg,
+                 const ExperimentConfig* as_tuned = nullptr);
 
 // summary.md's tuning section ("" for an untuned experiment).
 std::string TuningSection(const ExperimentConfig& cfg);
