@@ -518,24 +518,15 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace r1lab
 
-namespace {
-
-// OpenMP workers that spin while idle steal the core another process needs:
-// with one busy core, 300 default pretraining steps took 196 s at libgomp's
-// default spin, 95 s with a 1,000-iteration spin, 85 s either way when the
-// machine is quiet (BENCHMARKS.md). libgomp reads its environment when it is
-// loaded, so the setting takes a re-exec; a user's own setting is kept.
-void BoundOpenMpSpinning(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
-  ::setenv("GOMP_SPINCOUNT", "1000", 1);
-  ::execv("/proc/self/exe", argv);  // returns only on failure: then run with the default spin
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace r1lab;
-  BoundOpenMpSpinning(argv);
+  // OpenMP workers that spin while idle steal the core another process needs:
+  // with one busy core, 300 default pretraining steps took 196 s at libgomp's
+  // default spin, 95 s with a 1,000-iteration spin, 85 s either way when the
+  // machine is quiet. OpenBLAS's generic kernels on a CPU it does not know
+  // made a GRPO step 2.1x slower (BENCHMARKS.md). Both libraries read their
+  // environment when they load, so setting it takes a re-exec.
+  if (SetRunEnvironment()) ::execv("/proc/self/exe", argv);  // returns only on failure: run as loaded
   InstallStopHandlers();
   try {
     return Main(argc, argv);

@@ -46,18 +46,65 @@ const char* BuildIsa() {
 #endif
 }
 
+using OpenBlasString = char* (*)();
+
+// The kernels OpenBLAS runs ("" if LibTorch's BLAS is not OpenBLAS).
+std::string OpenBlasCore() {
+  auto core = reinterpret_cast<OpenBlasString>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return core ? core() : "";
+}
+
+// Set when r1lab chose OPENBLAS_CORETYPE: the kernels OpenBLAS chose itself.
+constexpr char kOpenBlasDetectedVar[] = "R1LAB_OPENBLAS_DETECTED";
+
 // The BLAS LibTorch calls, if it is OpenBLAS (it says so itself).
 std::string Blas() {
-  using Config = char* (*)();
   std::string blas = "unknown BLAS";
-  if (auto f = reinterpret_cast<Config>(::dlsym(RTLD_DEFAULT, "openblas_get_config"))) blas = f();
-  if (auto core = reinterpret_cast<Config>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"))) blas += std::string(" core ") + core();
+  if (auto f = reinterpret_cast<OpenBlasString>(::dlsym(RTLD_DEFAULT, "openblas_get_config"))) blas = f();
+  const std::string core = OpenBlasCore();
+  if (!core.empty()) blas += " core " + core;
   // A forced kernel choice (AVX2 kernels on an AVX-512 machine) decides the speed.
-  if (const char* forced = std::getenv("OPENBLAS_CORETYPE")) blas += std::string(" (OPENBLAS_CORETYPE=") + forced + ")";
+  if (const char* forced = std::getenv("OPENBLAS_CORETYPE")) {
+    blas += std::string(" (OPENBLAS_CORETYPE=") + forced;
+    if (const char* detected = std::getenv(kOpenBlasDetectedVar))
+      blas += std::string(", set by r1lab: OpenBLAS chose ") + detected;
+    blas += ")";
+  }
   return blas;
 }
 
 }  // namespace
+
+std::string BetterOpenBlasCore(const std::string& detected, bool avx512, bool avx2_fma) {
+  // OpenBLAS's fallbacks for a CPU model it does not know.
+  if (detected != "Prescott" && detected != "Core2" && detected != "Nehalem") return "";
+  if (avx512) return "SkylakeX";
+  if (avx2_fma) return "Haswell";
+  return "";
+}
+
+bool SetRunEnvironment() {
+  bool changed = false;
+  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) {
+    ::setenv("GOMP_SPINCOUNT", "1000", 1);
+    changed = true;
+  }
+  if (!std::getenv("OPENBLAS_CORETYPE")) {
+    __builtin_cpu_init();
+    // OpenBLAS's SkylakeX kernels use AVX-512 F, BW, DQ and VL.
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    const bool avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const std::string detected = OpenBlasCore();
+    const std::string better = BetterOpenBlasCore(detected, avx512, avx2_fma);
+    if (!better.empty()) {
+      ::setenv("OPENBLAS_CORETYPE", better.c_str(), 1);
+      ::setenv(kOpenBlasDetectedVar, detected.c_str(), 1);
+      changed = true;
+    }
+  }
+  return changed;
+}
 
 MachineRecord DescribeMachine() {
   MachineRecord m;

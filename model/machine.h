@@ -16,6 +16,21 @@ MachineRecord DescribeMachine();
 // OpenBLAS 0.3.21 ..., 2 threads".
 std::string MachineLine(const MachineRecord& m);
 
+// OpenBLAS picks its kernels from the CPU model when it loads. A model it
+// does not know (a virtual "Intel(R) Xeon(R) Processor") gets its generic
+// Prescott (SSE3) kernels: on such a 2-core AVX-512 Xeon a GRPO step took
+// 2.1x as long as with the SkylakeX kernels the CPU runs (BENCHMARKS.md).
+// The kernels to ask for instead of `detected`, given what the CPU supports,
+// or "" to keep OpenBLAS's choice (it knew the CPU, or nothing better runs).
+std::string BetterOpenBlasCore(const std::string& detected, bool avx512, bool avx2_fma);
+
+// The process environment r1lab runs best in, set before the libraries that
+// read it load: OPENBLAS_CORETYPE from BetterOpenBlasCore for this CPU and
+// GOMP_SPINCOUNT=1000 (idle OpenMP workers spin briefly instead of stealing
+// the other core). A variable the user set is kept. Returns whether it
+// changed anything; the caller then re-executes itself so the libraries see it.
+bool SetRunEnvironment();
+
 // Memory of this process, for each run's record. Resident set now and its
 // peak (Linux /proc/self/status), in MiB; ResetPeakMemory starts a new peak.
 double ResidentMemoryMb();

@@ -18,10 +18,44 @@ TEST(Machine, DescribesTheCpuTheBuildAndTheLibraries) {
   EXPECT_GE(m.threads(), 1);
   EXPECT_NE(MachineLine(m).find(m.cpu()), std::string::npos);
   // What decides BLAS speed is named: a forced kernel choice, and how idle OpenMP workers wait.
+  const char* before = std::getenv("OPENBLAS_CORETYPE");
+  const std::string kept = before ? before : "";
   ::setenv("OPENBLAS_CORETYPE", "Haswell", 1);
-  EXPECT_NE(DescribeMachine().blas().find("(OPENBLAS_CORETYPE=Haswell)"), std::string::npos);
-  ::unsetenv("OPENBLAS_CORETYPE");
+  EXPECT_NE(DescribeMachine().blas().find("(OPENBLAS_CORETYPE=Haswell"), std::string::npos);
+  if (before) {
+    ::setenv("OPENBLAS_CORETYPE", kept.c_str(), 1);
+  } else {
+    ::unsetenv("OPENBLAS_CORETYPE");
+  }
   EXPECT_FALSE(m.openmp_wait().empty());
+}
+
+// OpenBLAS's generic kernels for a CPU model it does not know are replaced by
+// the widest ones the CPU runs; a core OpenBLAS recognised is left alone.
+TEST(Machine, AsksOpenBlasForTheWidestKernelsWhenItFellBackToGenericOnes) {
+  EXPECT_EQ(BetterOpenBlasCore("Prescott", true, true), "SkylakeX");
+  EXPECT_EQ(BetterOpenBlasCore("Prescott", false, true), "Haswell");
+  EXPECT_EQ(BetterOpenBlasCore("Prescott", false, false), "");
+  EXPECT_EQ(BetterOpenBlasCore("Core2", true, true), "SkylakeX");
+  EXPECT_EQ(BetterOpenBlasCore("Haswell", true, true), "");
+  EXPECT_EQ(BetterOpenBlasCore("Zen", true, true), "");
+  EXPECT_EQ(BetterOpenBlasCore("SkylakeX", true, true), "");
+  EXPECT_EQ(BetterOpenBlasCore("", true, true), "");  // not OpenBLAS
+}
+
+// This process ran through SetRunEnvironment (tests/test_main.cc), so it runs
+// what the r1lab binary runs: never OpenBLAS's generic kernels on a CPU with
+// AVX2, and a choice r1lab made is named in the machine record.
+TEST(Machine, RunsTheKernelsTheBinaryRuns) {
+  EXPECT_FALSE(SetRunEnvironment()) << "the environment was already set before the libraries loaded";
+  __builtin_cpu_init();
+  const std::string blas = DescribeMachine().blas();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && blas.rfind("OpenBLAS", 0) == 0) {
+    EXPECT_EQ(blas.find("core Prescott"), std::string::npos) << blas;
+  }
+  if (std::getenv("R1LAB_OPENBLAS_DETECTED")) {
+    EXPECT_NE(blas.find("set by r1lab"), std::string::npos) << blas;
+  }
 }
 
 // Many small blocks freed: the allocator keeps them until told to give them

@@ -402,9 +402,9 @@ TEST(PrmReport, LabelBudgetTableOrdersArmsByWhatTheirRewardModelCost) {
   ReportInput in;
   in.cfg = &cfg;
   in.bases.emplace_back().set_pass1(0.3);
-  in.arms.push_back({&cfg.arms(0), {run(4e11, 2e11, 0.86, 0.61, 0.08)}});
-  in.arms.push_back({&cfg.arms(1), {run(1e11, 1e10, 0.47, 0.12, 0.05)}});
-  in.arms.push_back({&cfg.arms(2), {run(1e11, 1e10, NAN, NAN, 0.20)}});
+  in.arms.push_back({&cfg.arms(0), {run(4e11, 2e11, 0.86, 0.61, 0.08)}, {}, 0});
+  in.arms.push_back({&cfg.arms(1), {run(1e11, 1e10, 0.47, 0.12, 0.05)}, {}, 0});
+  in.arms.push_back({&cfg.arms(2), {run(1e11, 1e10, NAN, NAN, 0.20)}, {}, 0});
   const std::string md = ReportSections(in);
   const size_t table = md.find("## PRM label budget");
   ASSERT_NE(table, std::string::npos) << md;
