@@ -37,6 +37,8 @@ class Collector : public pb::io::ErrorCollector {
   std::string first_;
 };
 
+}  // namespace
+
 double NumericValue(const pb::Message& m, const pb::FieldDescriptor* f, int index) {
   const pb::Reflection* r = m.GetReflection();
   const bool rep = f->is_repeated();
@@ -53,10 +55,14 @@ double NumericValue(const pb::Message& m, const pb::FieldDescriptor* f, int inde
       return rep ? r->GetRepeatedFloat(m, f, index) : r->GetFloat(m, f);
     case pb::FieldDescriptor::CPPTYPE_DOUBLE:
       return rep ? r->GetRepeatedDouble(m, f, index) : r->GetDouble(m, f);
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      return (rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f)) ? 1 : 0;
     default:
       return 0;
   }
 }
+
+namespace {
 
 std::string FormatNumber(double v) {
   std::ostringstream o;
@@ -358,18 +364,26 @@ std::string ConfigToText(const pb::Message& msg) {
 
 namespace {
 
-// Clears every scalar field whose value is its declared default, recursively
-// (messages stay, so a chosen oneof member stays chosen).
+// Clears every singular field that holds its default, recursively (into
+// repeated messages too), and a sub-message left empty: what is set, not what
+// the defaults fill in. A oneof member stays, so the chosen member stays chosen.
 void ClearDefaultValues(pb::Message* msg) {
   const pb::Reflection* r = msg->GetReflection();
   std::vector<const pb::FieldDescriptor*> fields;
   r->ListFields(*msg, &fields);
   for (const pb::FieldDescriptor* f : fields) {
+    if (f->real_containing_oneof()) {
+      if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) ClearDefaultValues(r->MutableMessage(msg, f));
+      continue;
+    }
     if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
-      if (f->is_repeated())
+      if (f->is_repeated()) {
         for (int k = 0; k < r->FieldSize(*msg, f); ++k) ClearDefaultValues(r->MutableRepeatedMessage(msg, f, k));
-      else
-        ClearDefaultValues(r->MutableMessage(msg, f));
+      } else {
+        pb::Message* sub = r->MutableMessage(msg, f);
+        ClearDefaultValues(sub);
+        if (sub->ByteSizeLong() == 0) r->ClearField(msg, f);
+      }
       continue;
     }
     if (f->is_repeated()) continue;

@@ -58,8 +58,14 @@ std::string ConfigToText(const google::protobuf::Message& msg);
 // fields left out: the same effective config gives the same hash, and a new
 // .proto field whose default keeps the old behaviour changes no hash (so
 // cached bases survive it).
+// Set sub-messages left empty count as unset too (a new message field,
+// filled with its defaults by resolution, changes no hash either).
 uint64_t ConfigHash(const google::protobuf::Message& msg);
 std::string HexHash(uint64_t h);
+
+// A numeric or bool field's value as a double (element `index` if repeated;
+// bool as 0 or 1); 0 for any other type.
+double NumericValue(const google::protobuf::Message& m, const google::protobuf::FieldDescriptor* f, int index = 0);
 
 // The task's teacher, overridden by an SFT run's own teacher when it sets one.
 TeacherConfig EffectiveTeacher(const TaskConfig& task, const SftConfig& sft);

@@ -43,17 +43,10 @@ double NumberAt(const pb::Message& root, const std::string& path, const std::str
       m = &r->GetMessage(*m, f);
       continue;
     }
-    switch (f->cpp_type()) {
-      case pb::FieldDescriptor::CPPTYPE_DOUBLE: return r->GetDouble(*m, f);
-      case pb::FieldDescriptor::CPPTYPE_FLOAT: return r->GetFloat(*m, f);
-      case pb::FieldDescriptor::CPPTYPE_INT32: return r->GetInt32(*m, f);
-      case pb::FieldDescriptor::CPPTYPE_INT64: return static_cast<double>(r->GetInt64(*m, f));
-      case pb::FieldDescriptor::CPPTYPE_UINT32: return r->GetUInt32(*m, f);
-      case pb::FieldDescriptor::CPPTYPE_UINT64: return static_cast<double>(r->GetUInt64(*m, f));
-      case pb::FieldDescriptor::CPPTYPE_BOOL: return r->GetBool(*m, f) ? 1 : 0;
-      default:
-        throw ConfigError(source + ": " + path + ": not a number field (tuning searches numbers and bools)");
-    }
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE || f->cpp_type() == pb::FieldDescriptor::CPPTYPE_ENUM ||
+        f->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING)
+      throw ConfigError(source + ": " + path + ": not a number field (tuning searches numbers and bools)");
+    return NumericValue(*m, f);
   }
   throw ConfigError(source + ": an empty tune path");
 }
@@ -124,42 +117,6 @@ std::vector<std::vector<double>> TrialPoints(const Arm& arm, const TuneSpace& sp
   return out;
 }
 
-// Clears every singular field that holds its default, recursively (into
-// repeated messages too), and a sub-message left empty: what is set, not
-// what the defaults fill in.
-void ClearDefaults(pb::Message* m) {
-  const pb::Reflection* r = m->GetReflection();
-  std::vector<const pb::FieldDescriptor*> fields;
-  r->ListFields(*m, &fields);
-  for (const pb::FieldDescriptor* f : fields) {
-    if (f->is_repeated()) {
-      if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE)
-        for (int k = 0; k < r->FieldSize(*m, f); ++k) ClearDefaults(r->MutableRepeatedMessage(m, f, k));
-      continue;
-    }
-    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
-      pb::Message* sub = r->MutableMessage(m, f);
-      ClearDefaults(sub);
-      if (sub->ByteSizeLong() == 0 && !f->real_containing_oneof()) r->ClearField(m, f);
-      continue;
-    }
-    bool same = false;
-    switch (f->cpp_type()) {
-      case pb::FieldDescriptor::CPPTYPE_DOUBLE: same = r->GetDouble(*m, f) == f->default_value_double(); break;
-      case pb::FieldDescriptor::CPPTYPE_FLOAT: same = r->GetFloat(*m, f) == f->default_value_float(); break;
-      case pb::FieldDescriptor::CPPTYPE_INT32: same = r->GetInt32(*m, f) == f->default_value_int32(); break;
-      case pb::FieldDescriptor::CPPTYPE_INT64: same = r->GetInt64(*m, f) == f->default_value_int64(); break;
-      case pb::FieldDescriptor::CPPTYPE_UINT32: same = r->GetUInt32(*m, f) == f->default_value_uint32(); break;
-      case pb::FieldDescriptor::CPPTYPE_UINT64: same = r->GetUInt64(*m, f) == f->default_value_uint64(); break;
-      case pb::FieldDescriptor::CPPTYPE_BOOL: same = r->GetBool(*m, f) == f->default_value_bool(); break;
-      case pb::FieldDescriptor::CPPTYPE_ENUM: same = r->GetEnumValue(*m, f) == f->default_value_enum()->number(); break;
-      case pb::FieldDescriptor::CPPTYPE_STRING: same = r->GetString(*m, f) == f->default_value_string(); break;
-      default: break;
-    }
-    if (same && !f->real_containing_oneof()) r->ClearField(m, f);
-  }
-}
-
 // What a tuning is valid for: the task, model and pretraining of the base
 // and the arm as configured, by the values set (a field added to the proto
 // later, at its default, leaves it valid).
@@ -171,8 +128,7 @@ std::string TunedArmIdentity(const ExperimentConfig& cfg, const Arm& arm) {
   *id.mutable_model() = cfg.model();
   *id.mutable_pretrain() = cfg.pretrain();
   *id.add_arms() = arm;
-  ClearDefaults(&id);
-  return HexHash(Fnv64(ConfigToText(id)));
+  return HexHash(ConfigHash(id));
 }
 
 namespace {

@@ -337,6 +337,13 @@ TEST(Config, HashFollowsContent) {
   d.mutable_task()->mutable_arith()->clear_worded();
   d.mutable_model()->clear_dtype();
   EXPECT_EQ(ConfigHash(c), ConfigHash(d));
+  // So is a sub-message present but holding only defaults (what resolution
+  // makes of a message field added later).
+  ExperimentConfig without = c, with = c;
+  without.clear_tune();
+  with.mutable_tune()->set_trials(with.tune().trials());
+  ASSERT_TRUE(with.has_tune());
+  EXPECT_EQ(ConfigHash(without), ConfigHash(with));
   d.mutable_task()->mutable_arith()->set_worded(true);
   EXPECT_NE(ConfigHash(c), ConfigHash(d));
 }

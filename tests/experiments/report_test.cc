@@ -80,10 +80,10 @@ TEST(Report, PairedDifferencesFromGrpo) {
   ReportInput in;
   in.cfg = &cfg;
   in.bases.emplace_back();
-  in.arms.push_back({&cfg.arms(0), {run({0, 0, 0, 0}), run({0, 0, 0, 0})}});
-  in.arms.push_back({&cfg.arms(1), {run({1, 1, 1, 1}), run({1, 1, 1, 1})}});
-  in.arms.push_back({&cfg.arms(2), {run({1, 1, 0, 0}), run({1, 1, 0, 0})}});
-  in.arms.push_back({&cfg.arms(3), {run({}), run({})}});
+  in.arms.push_back({&cfg.arms(0), {run({0, 0, 0, 0}), run({0, 0, 0, 0})}, {}, 0});
+  in.arms.push_back({&cfg.arms(1), {run({1, 1, 1, 1}), run({1, 1, 1, 1})}, {}, 0});
+  in.arms.push_back({&cfg.arms(2), {run({1, 1, 0, 0}), run({1, 1, 0, 0})}, {}, 0});
+  in.arms.push_back({&cfg.arms(3), {run({}), run({})}, {}, 0});
   const std::string md = BuildReport(cfg, testing::TempDir("paired"), in).tables;
   EXPECT_NE(md.find("| better | +100.0 | [+100.0, +100.0] | yes |"), std::string::npos) << md;
   EXPECT_NE(md.find("| half | +50.0 | ["), std::string::npos) << md;
@@ -112,10 +112,10 @@ TEST(Report, BaseSeedsIntervalsAreOverTheBasesMeans) {
   // grpo: base 7's seeds 0.4 and 0.6 (mean 0.5), base 8's 0.2 and 0.4 (0.3):
   // 0.4 ± t(1) x sd{0.5, 0.3} / sqrt(2) = 0.4 ± 12.706 x 0.1 = 0.4 ± 1.271.
   in.arms.push_back({&cfg.arms(0), {run(0, 0.4, {0, 0}), run(0, 0.6, {0, 0}), run(1, 0.2, {0, 0}),
-                                    run(1, 0.4, {0, 0})}});
+                                    run(1, 0.4, {0, 0})}, {}, 0});
   // x: right everywhere on base 7, nowhere on base 8; grpo right nowhere.
   in.arms.push_back({&cfg.arms(1), {run(0, 1, {1, 1}), run(0, 1, {1, 1}), run(1, 0, {0, 0}),
-                                    run(1, 0, {0, 0})}});
+                                    run(1, 0, {0, 0})}, {}, 0});
   const std::string md = BuildReport(cfg, testing::TempDir("bases"), in).tables;
   EXPECT_NE(md.find("| grpo | 2 x 2 | 40.0 ± 127.1 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| base | 2 | 25.0 ± 63.5 |"), std::string::npos) << md;
@@ -136,9 +136,7 @@ TEST(Report, BudgetCurvePairsEachPointWithGrpoAtTheSameBudget) {
     r.final.set_pass1(pass[0]);
     r.done.set_flops(1e9 * scale);
     r.problem_pass = std::move(pass);
-    ArmRecords a{&expanded.arms(i), {r}};
-    a.family = family;
-    a.budget_scale = scale;
+    ArmRecords a{&expanded.arms(i), {r}, family, scale};
     return a;
   };
   ReportInput in;
