@@ -29,6 +29,7 @@
 #include "report.h"
 #include "rescore.h"
 #include "runner.h"
+#include "sizes.h"
 #include "tune.h"
 #include "search_cmd.h"
 #include "threads.h"
@@ -47,10 +48,12 @@ commands:
                                       experiments/r1_zero_vs_failures.pbtxt); --quick: one
                                       seed, a third of the budgets, a short base (first look);
                                       CONFIG's tuning (CONFIG.tuned.pbtxt beside it, from
-                                      r1lab tune) applies unless --untuned
+                                      r1lab tune) applies unless --untuned; a size sweep
+                                      (sizes) runs each size, then the sweep's summary
   tune CONFIG [--out DIR]             equal tuning: every arm's trials (tune.trials, each at
                                       tune.budget_scale of its budget) scored on the
                                       validation split; writes CONFIG.tuned.pbtxt beside CONFIG
+                                      (a size sweep: CONFIG.<size>.tuned.pbtxt for each size)
   pretrain [CONFIG] [--out CKPT]      SFT the base model on teacher traces; prints its path
   eval CKPT [--config CONFIG] [--out DIR] [--problems N] [--samples N] [--split test|validation]
                                       held-out evaluation (the test split unless told):
@@ -181,12 +184,22 @@ std::string OptionalConfig(const Args& a) {
 
 int CmdRun(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2, {"out", "threads", "set"}, {"quick", "untuned"});
-  ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets, a.flags.count("untuned") == 0);
-  if (a.flags.count("quick")) cfg = QuickVariant(cfg);
+  const bool tuned = a.flags.count("untuned") == 0, quick = a.flags.count("quick") > 0;
+  ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets, tuned);
+  std::vector<ExperimentConfig> sizes;  // a size sweep's experiments
+  if (cfg.sizes_size() > 0) sizes = LoadSizes(OptionalConfig(a), a.sets, tuned);
+  if (quick) {
+    cfg = QuickVariant(cfg);
+    for (ExperimentConfig& s : sizes) {
+      const std::string name = s.name();  // the size's folder keeps its name
+      s = QuickVariant(s);
+      s.set_name(name);
+    }
+  }
   SetThreads(a, cfg.threads());
   RunnerOptions opt;
   opt.output_dir = a.Get("out");
-  const std::string md = RunExperiment(cfg, opt);
+  const std::string md = sizes.empty() ? RunExperiment(cfg, opt) : RunSizes(cfg, sizes, opt);
   const std::string dir = (opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir) + "/" + cfg.name();
   std::printf("%s\nresults: %s/summary.md\n", md.c_str(), dir.c_str());
   // The committed reference of the same experiment, when there is one, to
@@ -205,14 +218,26 @@ int CmdTune(int argc, char** argv) {
   SetThreads(a, cfg.threads());
   RunnerOptions opt;
   opt.output_dir = a.Get("out");
-  const TuneRecord rec = Tune(cfg, opt);
-  const std::string out = TunedPath(path);
-  WriteFileAtomic(out, "# Written by `r1lab tune " + path + "`: what each arm tried and chose, scored on the "
-                       "validation split.\n# `r1lab run " + path + "` applies the chosen values (--untuned: as "
-                       "configured).\n" + ConfigToText(rec));
-  ExperimentConfig shown = cfg;
-  *shown.mutable_tuned() = rec;
-  std::printf("%s\ntuning: %s\n", TuningSection(shown).c_str(), out.c_str());
+  auto tune = [&](const ExperimentConfig& c, const RunnerOptions& o, const std::string& out) {
+    const TuneRecord rec = Tune(c, o);
+    WriteFileAtomic(out, "# Written by `r1lab tune " + path + "`: what each arm tried and chose, scored on the "
+                         "validation split.\n# `r1lab run " + path + "` applies the chosen values (--untuned: as "
+                         "configured).\n" + ConfigToText(rec));
+    ExperimentConfig shown = c;
+    *shown.mutable_tuned() = rec;
+    std::printf("%s\ntuning: %s\n", TuningSection(shown).c_str(), out.c_str());
+  };
+  if (cfg.sizes_size() == 0) {
+    tune(cfg, opt, TunedPath(path));
+    return 0;
+  }
+  // A size sweep: each size tuned on its own base, into the sweep's folder.
+  const std::string root = opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir;
+  RunnerOptions each;
+  each.output_dir = root + "/" + cfg.name();
+  each.cache_dir = root + "/.cache";
+  for (const ExperimentConfig& size : LoadSizes(path, a.sets, /*tuned=*/false))
+    tune(size, each, TunedPath(path, size.name()));
   return 0;
 }
 
@@ -221,6 +246,16 @@ int CmdPretrain(int argc, char** argv) {
   const ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets);
   SetThreads(a, cfg.threads());
   const auto task = MakeTask(cfg.task());
+  if (cfg.sizes_size() > 0) {  // a size sweep: each size's base, into the cache
+    if (a.flags.count("out"))
+      throw ConfigError("pretrain --out: " + OptionalConfig(a) + " is a size sweep (" +
+                        std::to_string(cfg.sizes_size()) + " sizes); without --out each size's base is cached");
+    for (const ExperimentConfig& size : LoadSizes(OptionalConfig(a), a.sets)) {
+      CheckMemory(size, Tokenizer::Get().vocab_size(), AvailableMemoryMb(), size.name());
+      std::printf("%s: %s\n", size.name().c_str(), EnsureBase(size, *task, cfg.output_dir() + "/.cache").c_str());
+    }
+    return 0;
+  }
   CheckMemory(cfg, Tokenizer::Get().vocab_size(), AvailableMemoryMb(), cfg.name());
   std::string path = EnsureBase(cfg, *task, cfg.output_dir() + "/.cache");
   if (a.flags.count("out")) {

@@ -163,6 +163,13 @@ void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
   if (static_cast<int>(bases.size()) != e.base_seeds_size()) Fail(src, "base_seeds", "contains duplicates");
   std::set<double> budgets(e.budgets().begin(), e.budgets().end());
   if (static_cast<int>(budgets.size()) != e.budgets_size()) Fail(src, "budgets", "contains duplicates");
+  std::set<std::string> sizes;
+  for (int i = 0; i < e.sizes_size(); ++i) {
+    const std::string p = "sizes[" + std::to_string(i) + "].name", n = e.sizes(i).name();
+    if (!IsSafeName(n) || n == "plots")
+      Fail(src, p, "'" + n + "' is not a valid size name; expected letters, digits, '_', '-', '.' (not 'plots')");
+    if (!sizes.insert(n).second) Fail(src, p, "'" + n + "' is used twice");
+  }
   if (!e.has_task()) Fail(src, "task", "missing; expected a task block");
   CheckTask(e.task(), "task", src);
   CheckModel(e.model(), "model", src);

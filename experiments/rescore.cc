@@ -12,6 +12,7 @@
 #include "io.h"
 #include "records.h"
 #include "report.h"
+#include "sizes.h"
 #include "task.h"
 
 namespace r1lab {
@@ -175,6 +176,19 @@ RescoreResult Rescore(const std::string& dir) {
   LoadConfigFile(dir + "/config.pbtxt", &cfg);
   const std::unique_ptr<Task> task = MakeTask(cfg.task());
   Rescorer r(dir, *task, cfg.eval().split() == VALIDATION ? EvalSplit::kValidation : EvalSplit::kTest);
+  if (cfg.sizes_size() > 0) {  // a size sweep: each size's folder, then the sweep's tables from theirs
+    RescoreResult sizes;
+    for (const ModelSize& s : cfg.sizes()) {
+      const RescoreResult one = Rescore(dir + "/" + s.name());
+      sizes.report += one.report;
+      sizes.differences += one.differences;
+    }
+    const SizeReportFiles rebuilt = BuildSizeReport(cfg, dir);
+    r.CompareFile("summary.md", rebuilt.summary_md, "the sweep's tables rebuilt from its sizes' tables");
+    r.CompareFile("summary.csv", rebuilt.summary_csv, "the sweep's table rebuilt from its sizes' tables");
+    const RescoreResult own = r.Result();
+    return {sizes.report + own.report, sizes.differences + own.differences};
+  }
   r.Note("rescoring " + dir + " with this r1lab's verifier (task from config.pbtxt)");
   const ReportInput committed = ReadReportInput(cfg, dir);
   // The tables as this r1lab writes them from the committed records: if

@@ -25,6 +25,7 @@
 #include "text.h"
 #include "report.h"
 #include "sft.h"
+#include "sizes.h"
 #include "strategy.h"
 #include "tokenizer.h"
 #include "tune.h"
@@ -129,6 +130,7 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
   if (child.seeds_size() > 0) merged.clear_seeds();
   if (child.base_seeds_size() > 0) merged.clear_base_seeds();
   if (child.arms_size() > 0) merged.clear_arms();
+  if (child.sizes_size() > 0) merged.clear_sizes();
   merged.MergeFrom(child);
   merged.clear_extends();
   return merged;
@@ -179,10 +181,35 @@ ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::
                          "<embedded experiments/r1_zero_vs_failures.tuned.pbtxt>");
   }
   std::vector<std::string> chain;
+  const ExperimentConfig raw = LoadWithParents(path, &chain);
   const std::string tuned_path = TunedPath(path);
-  const bool has_tuning = tuned && FileExists(tuned_path);
-  return FinishLoading(LoadWithParents(path, &chain), path, overrides, has_tuning ? ReadFile(tuned_path) : "",
-                       tuned_path);
+  // A size sweep's tunings are per size (LoadSizes).
+  const bool has_tuning = tuned && raw.sizes_size() == 0 && FileExists(tuned_path);
+  return FinishLoading(raw, path, overrides, has_tuning ? ReadFile(tuned_path) : "", tuned_path);
+}
+
+std::vector<ExperimentConfig> LoadSizes(const std::string& path, const std::vector<std::string>& overrides,
+                                        bool tuned) {
+  LoadExperiment(path, overrides, false);  // validates the sweep as a whole
+  std::vector<std::string> chain;
+  ExperimentConfig raw = LoadWithParents(path, &chain);
+  std::vector<std::string> rest;  // overrides of the sizes go into the sweep, the others into each size
+  for (const std::string& o : overrides)
+    if (o.rfind("sizes", 0) == 0) ApplyOverride(o, path, &raw);
+    else rest.push_back(o);
+  std::vector<ExperimentConfig> out;
+  for (const ModelSize& size : raw.sizes()) {  // as written: a resolved size would set every field
+    ExperimentConfig sub = raw;
+    sub.clear_sizes();
+    sub.set_name(size.name());
+    sub.mutable_model()->MergeFrom(size.model());
+    sub.mutable_pretrain()->MergeFrom(size.pretrain());
+    const std::string source = path + " (size " + size.name() + ")";
+    const std::string tuned_path = TunedPath(path, size.name());
+    const bool has_tuning = tuned && FileExists(tuned_path);
+    out.push_back(FinishLoading(sub, source, rest, has_tuning ? ReadFile(tuned_path) : "", tuned_path));
+  }
+  return out;
 }
 
 ExperimentConfig QuickVariant(const ExperimentConfig& cfg) {
@@ -322,7 +349,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
   double timed_seconds = 0;
   for (size_t b = 0; b < bases.size(); ++b) {
     const ExperimentConfig& bcfg = base_cfg[b];
-    const std::string base_path = EnsureBase(bcfg, *task, root + "/.cache");
+    const std::string base_path = EnsureBase(bcfg, *task, opt.cache_dir.empty() ? root + "/.cache" : opt.cache_dir);
     // The base's bytes identify it: runs and the base evaluation record them,
     // and neither is reused across a change of base.
     const std::string base_hash = HexHash(Fnv64(ReadFile(base_path)));
@@ -351,6 +378,11 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         d.set_commit(GitCommit());
         d.set_checkpoint(base_path);
         d.set_base(base_hash);
+        d.set_params(static_cast<double>(base->NumParameters()));
+        const std::string base_json = base_path.substr(0, base_path.size() - 3) + ".json";  // EnsureBase's record
+        BaseRecord pretraining;
+        RecordFromJson(ReadFile(base_json), base_json, &pretraining);
+        d.set_flops(pretraining.flops());
         *d.mutable_machine() = DescribeMachine();
         WriteFileAtomic(bdir + "/done.json", RecordToJson(d) + "\n");
         std::fprintf(stderr, "%s (held-out):\n%s", bases[b].name.c_str(), EvalTable(r).c_str());
@@ -436,6 +468,10 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
 std::string RewriteReport(const std::string& dir) {
   ExperimentConfig cfg;
   LoadConfigFile(dir + "/config.pbtxt", &cfg);
+  if (cfg.sizes_size() > 0) {  // a size sweep: each size's folder, then the sweep's tables
+    for (const ModelSize& s : cfg.sizes()) RewriteReport(dir + "/" + s.name());
+    return WriteSizeReport(cfg, dir);
+  }
   DirLock lock(dir);
   return WriteReport(cfg, dir);
 }

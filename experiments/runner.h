@@ -38,6 +38,12 @@ const char* DefaultTunedText();       // its .tuned.pbtxt, embedded ("" if none)
 // are then applied to their arms, if there are any.
 ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides = {},
                                 bool tuned = true);
+// A size sweep (ExperimentConfig.sizes): each size's experiment, named by
+// the size, with the size's model and pretraining merged over the file's and
+// its own tuning (<path>.<size>.tuned.pbtxt) when `tuned`. Overrides of
+// "sizes..." change the sweep; the others apply to every size.
+std::vector<ExperimentConfig> LoadSizes(const std::string& path, const std::vector<std::string>& overrides = {},
+                                        bool tuned = true);
 // The same from config text (`source` names it in errors; no `extends`).
 ExperimentConfig LoadExperimentText(const std::string& text, const std::string& source,
                                     const std::vector<std::string>& overrides = {});
@@ -50,6 +56,7 @@ ExperimentConfig QuickVariant(const ExperimentConfig& cfg);
 
 struct RunnerOptions {
   std::string output_dir;  // overrides the config's output_dir if set
+  std::string cache_dir;   // where bases are cached; "" = <output_dir>/.cache
 };
 
 // Returns the summary table (markdown).

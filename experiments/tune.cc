@@ -165,12 +165,15 @@ std::vector<Arm> TrialArms(const ExperimentConfig& cfg, const Arm& arm, TuneReco
   return out;
 }
 
-std::string TunedPath(const std::string& experiment_path) {
+std::string TunedPath(const std::string& experiment_path, const std::string& size) {
   const std::string ext = ".pbtxt";
   const bool has_ext =
       experiment_path.size() > ext.size() && experiment_path.compare(experiment_path.size() - ext.size(), ext.size(), ext) == 0;
-  return (has_ext ? experiment_path.substr(0, experiment_path.size() - ext.size()) : experiment_path) + ".tuned.pbtxt";
+  return (has_ext ? experiment_path.substr(0, experiment_path.size() - ext.size()) : experiment_path) +
+         (size.empty() ? "" : "." + size) + ".tuned.pbtxt";
 }
+
+std::string TunedPath(const std::string& experiment_path) { return TunedPath(experiment_path, ""); }
 
 TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
   const TuneConfig& tc = cfg.tune();

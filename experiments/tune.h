@@ -30,6 +30,8 @@ std::string TunedArmIdentity(const ExperimentConfig& cfg, const Arm& arm);
 
 // Where an experiment file's tuning lives: "a/b.pbtxt" -> "a/b.tuned.pbtxt".
 std::string TunedPath(const std::string& experiment_path);
+// A size sweep's tuning of one size (ExperimentConfig.sizes): <file>.<size>.tuned.pbtxt.
+std::string TunedPath(const std::string& experiment_path, const std::string& size);
 
 // Sets each tuned arm's chosen values and cfg->tuned. ConfigError naming
 // `source` when an arm of the record is not in the experiment or was tuned

@@ -9,7 +9,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <sstream>
+#include <tuple>
 
 #include "checkpoint.h"
 #include "config.h"
@@ -230,6 +232,69 @@ TEST(Cli, BaseSeedsPretrainOneBaseEachAndRunEveryArmFromEach) {
   EXPECT_NE(rescored.out.find("runs/sft/base-4/seed-1: 20 samples rescored, eval.json reproduced"), std::string::npos)
       << rescored.out;
   EXPECT_NE(rescored.out.find("base-3: 20 samples rescored"), std::string::npos) << rescored.out;
+}
+
+// sizes: each size a complete experiment from its own base (the size's model
+// merged over the file's), tuned on its own, then one summary across sizes
+// whose parameter counts are the models' own.
+TEST(Cli, SizeSweepRunsEachSizeFromItsOwnBaseAndSummarisesAcrossSizes) {
+  const std::string dir = testing::TempDir("cli_sizes");
+  std::string cfg = Replace(kTiny, "seeds: [1, 2]", "seeds: [1]");
+  cfg = cfg.substr(0, cfg.find("arms { name: \"budget\""));
+  cfg += "sizes { name: \"d16\" model { d_model: 16 d_ff: 32 } }\nsizes { name: \"d32\" }\n"
+         "tune { trials: 2 spaces { arm: \"sft\" params { path: \"sft.optim.lr\" values: [1e-3, 3e-3] } } }\n";
+  WriteFileAtomic(dir + "/c.pbtxt", cfg);
+
+  const Result tuned = RunCli("tune " + dir + "/c.pbtxt --out " + dir);
+  ASSERT_EQ(tuned.code, 0) << tuned.out;
+  for (const char* size : {"d16", "d32"}) {
+    TuneRecord rec;
+    LoadConfigFile(dir + "/c." + size + ".tuned.pbtxt", &rec);
+    EXPECT_EQ(rec.arms_size(), 1) << size;
+    EXPECT_TRUE(FileExists(dir + "/tiny/" + size + "-tune/runs/sft-t1/seed-1/done.json")) << size;
+  }
+  const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("the values r1lab tune chose, from " + dir + "/c.d16.tuned.pbtxt"), std::string::npos) << r.out;
+  const std::string exp = dir + "/tiny";
+  std::map<std::string, int64_t> params;
+  for (const auto& [size, d_model, d_ff] : std::vector<std::tuple<std::string, int, int>>{{"d16", 16, 32}, {"d32", 32, 64}}) {
+    const ModelConfig m = testing::ParseResolved<ModelConfig>("d_model: " + std::to_string(d_model) +
+                                                              " n_layers: 1 n_heads: 2 d_ff: " + std::to_string(d_ff) +
+                                                              " max_seq_len: 64");
+    params[size] = MakeModel(m, Tokenizer::Get().vocab_size())->NumParameters();
+    DoneRecord base;
+    RecordFromJson(ReadFile(exp + "/" + size + "/base/done.json"), size, &base);
+    EXPECT_EQ(base.params(), static_cast<double>(params[size])) << size;
+    EXPECT_GT(base.flops(), 0) << size;  // its pretraining
+    EXPECT_NE(ReadFile(exp + "/" + size + "/runs/sft/seed-1/run_config.pbtxt").find("d_model: " + std::to_string(d_model)),
+              std::string::npos) << size;
+  }
+  EXPECT_LT(params["d16"], params["d32"]);
+  const std::string csv = ReadFile(exp + "/summary.csv");
+  EXPECT_NE(csv.find("d16," + std::to_string(params["d16"]) + ","), std::string::npos) << csv;
+  EXPECT_NE(csv.find("d32," + std::to_string(params["d32"]) + ","), std::string::npos) << csv;
+  const std::string summary = ReadFile(exp + "/summary.md");
+  EXPECT_NE(summary.find("| arm | d16 ("), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| base |"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| d32 | "), std::string::npos) << summary;  // its ranking
+  for (const char* plot : {"/plots/pass1_vs_params.svg", "/plots/pass1_vs_flops.svg", "/d16/summary.md", "/d32/plots/pass_at_k.svg"})
+    EXPECT_TRUE(FileExists(exp + plot)) << plot;
+
+  EXPECT_EQ(RunCli("report " + exp).code, 0);
+  EXPECT_EQ(ReadFile(exp + "/summary.md"), summary);
+  const Result rescored = RunCli("rescore " + exp);
+  EXPECT_EQ(rescored.code, 0) << rescored.out;
+  EXPECT_NE(rescored.out.find("summary.md: the sweep's tables rebuilt from its sizes' tables reproduced"),
+            std::string::npos) << rescored.out;
+  EXPECT_NE(rescored.out.find("runs/sft/seed-1: 20 samples rescored"), std::string::npos) << rescored.out;
+  WriteFileAtomic(exp + "/summary.md", Replace(summary, "| base |", "| base | 99.9 |"));
+  EXPECT_NE(RunCli("rescore " + exp).code, 0);
+
+  WriteFileAtomic(dir + "/bad.pbtxt", cfg + "sizes { name: \"d16\" }\n");
+  const Result bad = RunCli("run " + dir + "/bad.pbtxt --out " + dir);
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("sizes[2].name: 'd16' is used twice"), std::string::npos) << bad.out;
 }
 
 // A user's run goes to runs/<name>/ (gitignored), never into the committed
