@@ -180,6 +180,9 @@ void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
     if (!IsSafeName(a.name()))
       Fail(src, p + ".name", "'" + a.name() + "' is not a valid name; expected letters, digits, '_', '-', '.'");
     if (!names.insert(a.name()).second) Fail(src, p + ".name", "'" + a.name() + "' is used twice");
+    if (a.has_init_from() && (a.init_from() == a.name() || !names.count(a.init_from())))
+      Fail(src, p + ".init_from", "'" + a.init_from() + "' is not an earlier arm; expected the name of an arm listed "
+                                  "before this one");
     if (a.strategy_case() == Arm::STRATEGY_NOT_SET) Fail(src, p, "no strategy set; expected one of: " + StrategyNames());
     if (e.budgets_size() > 0 && a.flop_budget() <= 0)
       Fail(src, p + ".flop_budget", "unset, but budgets scales every arm's flop_budget; expected a budget > 0");

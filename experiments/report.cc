@@ -269,6 +269,36 @@ std::string BudgetSection(const ReportInput& in) {
   return md.str();
 }
 
+// Pipeline stages (Arm.init_from): each chain's arms with what they start
+// from and the FLOPs from the base. "" without stages.
+std::string StagesSection(const ReportInput& in) {
+  std::map<std::string, const ArmRecords*> by_name;
+  bool any = false;
+  for (const ArmRecords& a : in.arms) {
+    by_name[a.arm->name()] = &a;
+    any = any || a.arm->has_init_from();
+  }
+  if (!any) return "";
+  auto own = [](const ArmRecords& a) { return OverRuns(a.runs, [](const RunRecords& r) { return r.done.flops(); }).mean; };
+  std::ostringstream md;
+  md << "\n## Pipeline stages\n\nA stage starts from the final checkpoint of the arm it names (init_from), run from the "
+        "same base with the same seed. FLOPs from the base: the stage's own and every earlier stage's of its chain "
+        "(means over runs), excluding the base's pretraining.\n\n| arm | starts from | pass@1 % | its FLOPs | FLOPs "
+        "from the base |\n|---|---|---|---|---|\n";
+  for (const ArmRecords& a : in.arms) {
+    bool staged = a.arm->has_init_from();
+    for (const ArmRecords& b : in.arms) staged = staged || b.arm->init_from() == a.arm->name();
+    if (!staged) continue;
+    double total = own(a);
+    for (std::string from = a.arm->init_from(); !from.empty(); from = by_name.at(from)->arm->init_from())
+      total += own(*by_name.at(from));
+    md << "| " << a.arm->name() << " | " << (a.arm->has_init_from() ? a.arm->init_from() : "the base") << " | "
+       << Fmt(OverRuns(a.runs, [](const RunRecords& r) { return r.final.pass1(); }), 100, 1) << " | "
+       << FmtSci(MeanWithCi({own(a)})) << " | " << FmtSci(MeanWithCi({total})) << " |\n";
+  }
+  return md.str();
+}
+
 // Which commit and machine made each base evaluation and each run (from
 // their done.json), grouped.
 std::string ProvenanceSection(const std::string& dir, const ReportInput& in) {
@@ -538,6 +568,7 @@ ExperimentConfig ExpandBudgets(const ExperimentConfig& cfg, std::vector<BudgetPo
       Arm* x = out.add_arms();
       *x = a;
       x->set_name(BudgetArmName(a.name(), m));
+      if (a.has_init_from()) x->set_init_from(BudgetArmName(a.init_from(), m));  // the same budget point
       if (configured.count(x->name()))
         throw ConfigError(cfg.name() + ": budgets: arm '" + a.name() + "' at " + JsonNumber(m) + "x would be named '" +
                           x->name() + "', the name of another arm; rename that arm");
@@ -669,7 +700,7 @@ ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, con
      << ". Oracle calls: verdicts against the gold answer (or the exact per-step truth) the arm's training "
         "used, per run: one per rule-rewarded sample, per Monte Carlo or labelled completion, per line a "
         "search verifies ('-': not recorded).\n";
-  md << PairedSection(in) << BudgetSection(in) << TuningSection(cfg) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
+  md << PairedSection(in) << BudgetSection(in) << StagesSection(in) << TuningSection(cfg) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
   return {"# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n", csv.str(), md.str()};
 }
 

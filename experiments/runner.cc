@@ -294,9 +294,26 @@ std::string RunConfigText(const ExperimentConfig& cfg, const Arm& arm, uint64_t 
   return ConfigToText(identity);
 }
 
-// The config and the base checkpoint the run starts from.
-std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t seed, const std::string& base_hash) {
+// The final checkpoint of the arm `arm` starts from (Arm.init_from), for
+// the same base and seed.
+std::string InitFromCheckpoint(const std::string& dir, const Arm& arm, const BaseSlot& base, uint64_t seed) {
+  Arm from;
+  from.set_name(arm.init_from());
+  return RunDir(dir, from, base, seed) + "/checkpoint.pt";
+}
+
+// The config and the checkpoints the run starts from: the base, and for a
+// pipeline stage the earlier arm's final checkpoint (`from`, by content).
+std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t seed, const std::string& base_hash,
+                        const std::string& from = "") {
   std::string id = RunConfigText(cfg, arm, seed) + "# base checkpoint fnv64: " + base_hash + "\n";
+  if (arm.has_init_from()) {
+    if (!FileExists(from))
+      throw IoError("arm '" + arm.name() + "' starts from arm '" + arm.init_from() + "' (init_from), whose final "
+                    "checkpoint " + from + " is missing (results keep no checkpoints); delete " +
+                    from.substr(0, from.rfind('/')) + " to rerun that arm");
+    id += "# init_from checkpoint fnv64: " + HexHash(Fnv64(ReadFile(from))) + "\n";
+  }
   if (arm.has_rft() && !arm.rft().teacher_checkpoint().empty()) {  // distillation: the teacher by content
     const std::string& t = arm.rft().teacher_checkpoint();
     if (!FileExists(t))
@@ -356,9 +373,13 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
     for (const Arm& arm : cfg.arms())
       for (uint64_t seed : cfg.seeds()) {
         const std::string rdir = RunDir(dir, arm, bases[b], seed), path = rdir + "/run_config.pbtxt";
-        if (FileExists(path) && ReadFile(path) != RunIdentity(bcfg, arm, seed, base_hash))
-          throw identity_error(rdir, "another base checkpoint (the base in use, " + base_path + ", has fnv64 " +
-                                         base_hash + ")");
+        const std::string from = arm.has_init_from() ? InitFromCheckpoint(dir, arm, bases[b], seed) : "";
+        // A finished stage whose starting checkpoint is gone (committed results) is kept as it is.
+        if (arm.has_init_from() && !FileExists(from) && FileExists(rdir + "/done.json")) continue;
+        if (FileExists(path) && ReadFile(path) != RunIdentity(bcfg, arm, seed, base_hash, from))
+          throw identity_error(rdir, "another base checkpoint" +
+                                         (from.empty() ? "" : " or another final checkpoint of arm '" + arm.init_from() + "'") +
+                                         " (the base in use, " + base_path + ", has fnv64 " + base_hash + ")");
       }
     {
       const std::string bdir = dir + "/" + bases[b].name;
@@ -395,7 +416,8 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         EnsureWritableDir(rdir);
         const std::string done = rdir + "/done.json";
         if (FileExists(done)) continue;
-        WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(bcfg, arm, seed, base_hash));
+        const std::string from = arm.has_init_from() ? InitFromCheckpoint(dir, arm, bases[b], seed) : "";
+        WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(bcfg, arm, seed, base_hash, from));
         const std::string eta = timed_runs > 0 ? Progress::FormatDuration(timed_seconds / timed_runs *
                                                                           (total_runs - run_index + 1))
                                                : "?";
@@ -406,7 +428,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         ReleaseFreeMemory();  // what earlier runs freed, so one process does not grow run after run
         ResetPeakMemory();
         Transformer policy = MakeModel(bcfg.model(), vocab);
-        LoadCheckpoint(base_path, policy, nullptr);
+        LoadCheckpoint(from.empty() ? base_path : from, policy, nullptr);
         const std::string ckpt = rdir + "/checkpoint.pt";
         const std::string metrics_path = rdir + "/metrics.jsonl";
         double wall_before = 0;  // earlier segments of an interrupted run

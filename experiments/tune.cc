@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -204,30 +205,57 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
   rec.set_base_seed(Bases(trials)[0].init_seed);
   rec.set_validation_problems(trials.eval().num_problems());
   rec.set_commit(GitCommit());
+  // Pipeline stages (init_from) are tuned after the arm they start from, from
+  // its chosen trial: one round per depth of the chain.
+  std::map<std::string, int> depth, index;
+  int rounds = 0;
+  for (int i = 0; i < cfg.arms_size(); ++i) {
+    const Arm& a = cfg.arms(i);
+    depth[a.name()] = a.has_init_from() ? depth.at(a.init_from()) + 1 : 0;  // validated: an earlier arm
+    index[a.name()] = i;
+    rounds = std::max(rounds, depth[a.name()] + 1);
+  }
+  std::vector<std::vector<int>> trial_arm(static_cast<size_t>(cfg.arms_size()));  // indices into trials.arms
   for (const Arm& arm : cfg.arms()) {
     TuneRecord::TunedArm* t = rec.add_arms();
     t->set_arm(arm.name());
     t->set_identity(TunedArmIdentity(cfg, arm));
     t->set_trial_flop_budget(arm.flop_budget() * tc.budget_scale());
-    for (const Arm& x : TrialArms(cfg, arm, t)) *trials.add_arms() = x;
   }
-  ValidateConfig(trials, source + ", its trials");
-  std::fprintf(stderr, "tune: %d trial runs for %d arms, scored on the validation split\n", trials.arms_size(),
-               cfg.arms_size());
-  RunExperiment(trials, opt);
   const std::string dir = (opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir) + "/" + trials.name();
-  const ReportInput in = ReadReportInput(trials, dir);
-  size_t next = 0;
-  for (TuneRecord::TunedArm& t : *rec.mutable_arms()) {
-    int best = 0;
-    for (int k = 0; k < t.trials_size(); ++k, ++next) {
-      const auto& runs = in.arms[next].runs;
-      TuneRecord::Trial* trial = t.mutable_trials(k);
-      trial->set_validation_pass1(OverRuns(runs, [](const RunRecords& r) { return r.final.pass1(); }).mean);
-      trial->set_flops(OverRuns(runs, [](const RunRecords& r) { return r.done.flops(); }).mean);
-      if (trial->validation_pass1() > t.trials(best).validation_pass1()) best = k;  // ties: the earlier trial
+  for (int round = 0; round < rounds; ++round) {
+    for (int i = 0; i < cfg.arms_size(); ++i) {
+      const Arm& arm = cfg.arms(i);
+      if (depth.at(arm.name()) != round) continue;
+      TuneRecord::TunedArm* t = rec.mutable_arms(i);
+      for (Arm x : TrialArms(cfg, arm, t)) {
+        if (arm.has_init_from()) {
+          const TuneRecord::TunedArm& from = rec.arms(index.at(arm.init_from()));
+          x.set_init_from(from.arm() + "-t" + std::to_string(from.chosen()));
+        }
+        trial_arm[static_cast<size_t>(i)].push_back(trials.arms_size());
+        *trials.add_arms() = x;
+      }
     }
-    t.set_chosen(best);
+    ValidateConfig(trials, source + ", its trials");
+    std::fprintf(stderr, "tune: %d trial runs for %d arms, scored on the validation split%s\n", trials.arms_size(),
+                 cfg.arms_size(), rounds > 1 ? (", stage " + std::to_string(round + 1) + " of " +
+                                                std::to_string(rounds)).c_str() : "");
+    RunExperiment(trials, opt);  // the rounds before are finished, and skipped
+    const ReportInput in = ReadReportInput(trials, dir);
+    for (int i = 0; i < cfg.arms_size(); ++i) {
+      if (depth.at(cfg.arms(i).name()) != round) continue;
+      TuneRecord::TunedArm& t = *rec.mutable_arms(i);
+      int best = 0;
+      for (int k = 0; k < t.trials_size(); ++k) {
+        const auto& runs = in.arms[static_cast<size_t>(trial_arm[static_cast<size_t>(i)][static_cast<size_t>(k)])].runs;
+        TuneRecord::Trial* trial = t.mutable_trials(k);
+        trial->set_validation_pass1(OverRuns(runs, [](const RunRecords& r) { return r.final.pass1(); }).mean);
+        trial->set_flops(OverRuns(runs, [](const RunRecords& r) { return r.done.flops(); }).mean);
+        if (trial->validation_pass1() > t.trials(best).validation_pass1()) best = k;  // ties: the earlier trial
+      }
+      t.set_chosen(best);
+    }
   }
   return rec;
 }

@@ -18,6 +18,7 @@
 #include "io.h"
 #include "records.h"
 #include "test_util.h"
+#include "text.h"
 #include "tokenizer.h"
 
 namespace r1lab {
@@ -295,6 +296,58 @@ TEST(Cli, SizeSweepRunsEachSizeFromItsOwnBaseAndSummarisesAcrossSizes) {
   const Result bad = RunCli("run " + dir + "/bad.pbtxt --out " + dir);
   EXPECT_EQ(bad.code, 2) << bad.out;
   EXPECT_NE(bad.out.find("sizes[2].name: 'd16' is used twice"), std::string::npos) << bad.out;
+}
+
+// init_from: a pipeline stage starts from the earlier arm's final checkpoint
+// of the same seed (part of its identity), and is tuned after that arm, from
+// its chosen trial.
+TEST(Cli, PipelineStageStartsFromTheEarlierArmsFinalCheckpoint) {
+  const std::string dir = testing::TempDir("cli_stages");
+  std::string cfg = Replace(kTiny, "seeds: [1, 2]", "seeds: [1]");
+  cfg = cfg.substr(0, cfg.find("arms { name: \"sft\""));
+  // The second stage learns nothing (lr 1e-12): it must sample exactly as the first ends.
+  cfg += "arms { name: \"cold\" sft { steps: 10 batch_size: 8 log_every: 5 } }\n"
+         "arms { name: \"frozen\" init_from: \"cold\" sft { steps: 1 batch_size: 8 log_every: 1 "
+         "optim { lr: 1e-12 warmup_steps: 0 weight_decay: 0 } } }\n";
+  WriteFileAtomic(dir + "/c.pbtxt", cfg);
+  const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string exp = dir + "/tiny", cold = exp + "/runs/cold/seed-1", frozen = exp + "/runs/frozen/seed-1";
+  EXPECT_EQ(Gunzip(ReadFile(frozen + "/samples.jsonl.gz"), "frozen"), Gunzip(ReadFile(cold + "/samples.jsonl.gz"), "cold"));
+  EXPECT_NE(Gunzip(ReadFile(exp + "/base/samples.jsonl.gz"), "base"), Gunzip(ReadFile(cold + "/samples.jsonl.gz"), "cold"));
+  EXPECT_NE(ReadFile(frozen + "/run_config.pbtxt")
+                .find("# init_from checkpoint fnv64: " + HexHash(Fnv64(ReadFile(cold + "/checkpoint.pt")))),
+            std::string::npos);
+  const std::string summary = ReadFile(exp + "/summary.md");
+  EXPECT_NE(summary.find("## Pipeline stages"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| cold | the base | "), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| frozen | cold | "), std::string::npos) << summary;
+
+  // A finished stage is kept when its start is gone; an unfinished one says what is missing.
+  std::filesystem::remove(cold + "/checkpoint.pt");
+  EXPECT_EQ(RunCli("run " + dir + "/c.pbtxt --out " + dir).code, 0);
+  std::filesystem::remove_all(frozen);
+  const Result missing = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  EXPECT_EQ(missing.code, 3) << missing.out;
+  EXPECT_NE(missing.out.find("arm 'frozen' starts from arm 'cold' (init_from), whose final checkpoint"),
+            std::string::npos) << missing.out;
+
+  WriteFileAtomic(dir + "/bad.pbtxt", Replace(cfg, "init_from: \"cold\"", "init_from: \"frozen\""));
+  const Result bad = RunCli("run " + dir + "/bad.pbtxt --out " + dir + "/bad");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("arms[1].init_from: 'frozen' is not an earlier arm"), std::string::npos) << bad.out;
+
+  WriteFileAtomic(dir + "/t.pbtxt", cfg + "tune { trials: 2 }\n");
+  const Result tuned = RunCli("tune " + dir + "/t.pbtxt --out " + dir + "/tune");
+  ASSERT_EQ(tuned.code, 0) << tuned.out;
+  EXPECT_NE(tuned.out.find("stage 2 of 2"), std::string::npos) << tuned.out;
+  TuneRecord rec;
+  LoadConfigFile(dir + "/t.tuned.pbtxt", &rec);
+  ASSERT_EQ(rec.arms_size(), 2);
+  const std::string from = dir + "/tune/tiny-tune/runs/cold-t" + std::to_string(rec.arms(0).chosen()) + "/seed-1";
+  EXPECT_NE(ReadFile(dir + "/tune/tiny-tune/runs/frozen-t1/seed-1/run_config.pbtxt")
+                .find("# init_from checkpoint fnv64: " + HexHash(Fnv64(ReadFile(from + "/checkpoint.pt")))),
+            std::string::npos);
 }
 
 // A user's run goes to runs/<name>/ (gitignored), never into the committed
