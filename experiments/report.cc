@@ -269,30 +269,38 @@ std::string BudgetSection(const ReportInput& in) {
   return md.str();
 }
 
-// Pipeline stages (Arm.init_from): each chain's arms with what they start
-// from and the FLOPs from the base. "" without stages.
+// Pipeline stages (Arm.init_from, rft.teacher_arm): each chain's arms with
+// what they start from and the FLOPs from the base. "" without stages.
 std::string StagesSection(const ReportInput& in) {
+  auto teacher = [](const Arm& a) { return a.has_rft() ? a.rft().teacher_arm() : std::string(); };
   std::map<std::string, const ArmRecords*> by_name;
-  bool any = false;
-  for (const ArmRecords& a : in.arms) {
-    by_name[a.arm->name()] = &a;
-    any = any || a.arm->has_init_from();
-  }
-  if (!any) return "";
+  for (const ArmRecords& a : in.arms) by_name[a.arm->name()] = &a;
+  std::set<std::string> staged;  // stages and the arms they start from
+  for (const ArmRecords& a : in.arms)
+    for (const std::string& dep : {a.arm->init_from(), teacher(*a.arm)})
+      if (!dep.empty()) staged.insert({a.arm->name(), dep});
+  if (staged.empty()) return "";
   auto own = [](const ArmRecords& a) { return OverRuns(a.runs, [](const RunRecords& r) { return r.done.flops(); }).mean; };
   std::ostringstream md;
-  md << "\n## Pipeline stages\n\nA stage starts from the final checkpoint of the arm it names (init_from), run from the "
-        "same base with the same seed. FLOPs from the base: the stage's own and every earlier stage's of its chain "
-        "(means over runs), excluding the base's pretraining.\n\n| arm | starts from | pass@1 % | its FLOPs | FLOPs "
-        "from the base |\n|---|---|---|---|---|\n";
+  md << "\n## Pipeline stages\n\nA stage starts from the final checkpoint of the arm it names (init_from), or "
+        "distils that arm's verified samples (rft.teacher_arm), run from the same base with the same seed. FLOPs "
+        "from the base: the stage's own and those of every arm it depends on (means over runs; a teacher's "
+        "sampling for the stage is in the distillation table), excluding the base's pretraining.\n\n"
+        "| arm | starts from | teacher | pass@1 % | its FLOPs | FLOPs from the base |\n|---|---|---|---|---|---|\n";
   for (const ArmRecords& a : in.arms) {
-    bool staged = a.arm->has_init_from();
-    for (const ArmRecords& b : in.arms) staged = staged || b.arm->init_from() == a.arm->name();
-    if (!staged) continue;
+    if (!staged.count(a.arm->name())) continue;
+    std::set<std::string> deps;  // every arm this one depends on, once
+    std::vector<std::string> todo = {a.arm->name()};
+    while (!todo.empty()) {
+      const Arm& x = *by_name.at(todo.back())->arm;
+      todo.pop_back();
+      for (const std::string& dep : {x.init_from(), teacher(x)})
+        if (!dep.empty() && deps.insert(dep).second) todo.push_back(dep);
+    }
     double total = own(a);
-    for (std::string from = a.arm->init_from(); !from.empty(); from = by_name.at(from)->arm->init_from())
-      total += own(*by_name.at(from));
+    for (const std::string& d : deps) total += own(*by_name.at(d));
     md << "| " << a.arm->name() << " | " << (a.arm->has_init_from() ? a.arm->init_from() : "the base") << " | "
+       << (teacher(*a.arm).empty() ? "-" : teacher(*a.arm)) << " | "
        << Fmt(OverRuns(a.runs, [](const RunRecords& r) { return r.final.pass1(); }), 100, 1) << " | "
        << FmtSci(MeanWithCi({own(a)})) << " | " << FmtSci(MeanWithCi({total})) << " |\n";
   }
@@ -569,6 +577,8 @@ ExperimentConfig ExpandBudgets(const ExperimentConfig& cfg, std::vector<BudgetPo
       *x = a;
       x->set_name(BudgetArmName(a.name(), m));
       if (a.has_init_from()) x->set_init_from(BudgetArmName(a.init_from(), m));  // the same budget point
+      if (a.has_rft() && a.rft().has_teacher_arm())
+        x->mutable_rft()->set_teacher_arm(BudgetArmName(a.rft().teacher_arm(), m));
       if (configured.count(x->name()))
         throw ConfigError(cfg.name() + ": budgets: arm '" + a.name() + "' at " + JsonNumber(m) + "x would be named '" +
                           x->name() + "', the name of another arm; rename that arm");

@@ -294,31 +294,52 @@ std::string RunConfigText(const ExperimentConfig& cfg, const Arm& arm, uint64_t 
   return ConfigToText(identity);
 }
 
-// The final checkpoint of the arm `arm` starts from (Arm.init_from), for
-// the same base and seed.
-std::string InitFromCheckpoint(const std::string& dir, const Arm& arm, const BaseSlot& base, uint64_t seed) {
-  Arm from;
-  from.set_name(arm.init_from());
-  return RunDir(dir, from, base, seed) + "/checkpoint.pt";
+// The final checkpoint of an earlier arm's run of the same base and seed.
+std::string ArmCheckpoint(const std::string& dir, const std::string& arm, const BaseSlot& base, uint64_t seed) {
+  Arm a;
+  a.set_name(arm);
+  return RunDir(dir, a, base, seed) + "/checkpoint.pt";
 }
 
-// The config and the checkpoints the run starts from: the base, and for a
-// pipeline stage the earlier arm's final checkpoint (`from`, by content).
-std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t seed, const std::string& base_hash,
-                        const std::string& from = "") {
-  std::string id = RunConfigText(cfg, arm, seed) + "# base checkpoint fnv64: " + base_hash + "\n";
-  if (arm.has_init_from()) {
-    if (!FileExists(from))
-      throw IoError("arm '" + arm.name() + "' starts from arm '" + arm.init_from() + "' (init_from), whose final "
-                    "checkpoint " + from + " is missing (results keep no checkpoints); delete " +
-                    from.substr(0, from.rfind('/')) + " to rerun that arm");
-    id += "# init_from checkpoint fnv64: " + HexHash(Fnv64(ReadFile(from))) + "\n";
+// The checkpoints a run starts from besides the base ("" when unused): a
+// pipeline stage's earlier arm (init_from) and a distillation's teacher
+// (rft.teacher_checkpoint, or rft.teacher_arm's run).
+struct RunStarts {
+  std::string from, teacher;
+  bool teacher_is_arm = false;
+  // An earlier arm's checkpoint is gone (committed results keep none).
+  bool ArmMissing() const { return (!from.empty() && !FileExists(from)) || (teacher_is_arm && !FileExists(teacher)); }
+};
+
+RunStarts StartsOf(const std::string& dir, const Arm& arm, const BaseSlot& base, uint64_t seed) {
+  RunStarts s;
+  if (arm.has_init_from()) s.from = ArmCheckpoint(dir, arm.init_from(), base, seed);
+  if (arm.has_rft()) {
+    s.teacher_is_arm = arm.rft().has_teacher_arm();
+    s.teacher = s.teacher_is_arm ? ArmCheckpoint(dir, arm.rft().teacher_arm(), base, seed) : arm.rft().teacher_checkpoint();
   }
-  if (arm.has_rft() && !arm.rft().teacher_checkpoint().empty()) {  // distillation: the teacher by content
-    const std::string& t = arm.rft().teacher_checkpoint();
-    if (!FileExists(t))
-      throw IoError("arm '" + arm.name() + "': rft.teacher_checkpoint " + t + ": checkpoint not found");
-    id += "# teacher checkpoint fnv64: " + HexHash(Fnv64(ReadFile(t))) + "\n";
+  return s;
+}
+
+// The config and the checkpoints the run starts from, those by content.
+std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t seed, const std::string& base_hash,
+                        const RunStarts& starts) {
+  std::string id = RunConfigText(cfg, arm, seed) + "# base checkpoint fnv64: " + base_hash + "\n";
+  auto missing_arm = [&](const std::string& role, const std::string& other, const std::string& path) {
+    return IoError("arm '" + arm.name() + "' starts from arm '" + other + "' (" + role + "), whose final checkpoint " +
+                   path + " is missing (results keep no checkpoints); delete " + path.substr(0, path.rfind('/')) +
+                   " to rerun that arm");
+  };
+  if (!starts.from.empty()) {
+    if (!FileExists(starts.from)) throw missing_arm("init_from", arm.init_from(), starts.from);
+    id += "# init_from checkpoint fnv64: " + HexHash(Fnv64(ReadFile(starts.from))) + "\n";
+  }
+  if (!starts.teacher.empty()) {  // distillation: the teacher by content
+    if (!FileExists(starts.teacher)) {
+      if (starts.teacher_is_arm) throw missing_arm("rft.teacher_arm", arm.rft().teacher_arm(), starts.teacher);
+      throw IoError("arm '" + arm.name() + "': rft.teacher_checkpoint " + starts.teacher + ": checkpoint not found");
+    }
+    id += "# teacher checkpoint fnv64: " + HexHash(Fnv64(ReadFile(starts.teacher))) + "\n";
   }
   return id;
 }
@@ -373,12 +394,12 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
     for (const Arm& arm : cfg.arms())
       for (uint64_t seed : cfg.seeds()) {
         const std::string rdir = RunDir(dir, arm, bases[b], seed), path = rdir + "/run_config.pbtxt";
-        const std::string from = arm.has_init_from() ? InitFromCheckpoint(dir, arm, bases[b], seed) : "";
-        // A finished stage whose starting checkpoint is gone (committed results) is kept as it is.
-        if (arm.has_init_from() && !FileExists(from) && FileExists(rdir + "/done.json")) continue;
-        if (FileExists(path) && ReadFile(path) != RunIdentity(bcfg, arm, seed, base_hash, from))
-          throw identity_error(rdir, "another base checkpoint" +
-                                         (from.empty() ? "" : " or another final checkpoint of arm '" + arm.init_from() + "'") +
+        const RunStarts starts = StartsOf(dir, arm, bases[b], seed);
+        // A finished stage whose earlier arm's checkpoint is gone (committed results) is kept as it is.
+        if (starts.ArmMissing() && FileExists(rdir + "/done.json")) continue;
+        if (FileExists(path) && ReadFile(path) != RunIdentity(bcfg, arm, seed, base_hash, starts))
+          throw identity_error(rdir, std::string("another base checkpoint") +
+                                         (starts.from.empty() && starts.teacher.empty() ? "" : " or of another checkpoint it starts from") +
                                          " (the base in use, " + base_path + ", has fnv64 " + base_hash + ")");
       }
     {
@@ -416,8 +437,8 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         EnsureWritableDir(rdir);
         const std::string done = rdir + "/done.json";
         if (FileExists(done)) continue;
-        const std::string from = arm.has_init_from() ? InitFromCheckpoint(dir, arm, bases[b], seed) : "";
-        WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(bcfg, arm, seed, base_hash, from));
+        const RunStarts starts = StartsOf(dir, arm, bases[b], seed);
+        WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(bcfg, arm, seed, base_hash, starts));
         const std::string eta = timed_runs > 0 ? Progress::FormatDuration(timed_seconds / timed_runs *
                                                                           (total_runs - run_index + 1))
                                                : "?";
@@ -428,7 +449,12 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         ReleaseFreeMemory();  // what earlier runs freed, so one process does not grow run after run
         ResetPeakMemory();
         Transformer policy = MakeModel(bcfg.model(), vocab);
-        LoadCheckpoint(from.empty() ? base_path : from, policy, nullptr);
+        LoadCheckpoint(starts.from.empty() ? base_path : starts.from, policy, nullptr);
+        Arm run_arm = arm;  // a teacher arm, resolved to its checkpoint for the strategy
+        if (starts.teacher_is_arm) {
+          run_arm.mutable_rft()->clear_teacher_arm();
+          run_arm.mutable_rft()->set_teacher_checkpoint(starts.teacher);
+        }
         const std::string ckpt = rdir + "/checkpoint.pt";
         const std::string metrics_path = rdir + "/metrics.jsonl";
         double wall_before = 0;  // earlier segments of an interrupted run
@@ -438,7 +464,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         FlopCounter flops;
         StrategyContext ctx;
         ctx.experiment = &bcfg;
-        ctx.arm = &arm;
+        ctx.arm = &run_arm;
         ctx.seed = seed;
         ctx.task = task.get();
         ctx.policy = &policy;
@@ -453,7 +479,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
           last = Evaluate(policy, *task, cfg.eval());
           return EvalToRecord(*last);
         };
-        MakeStrategy(arm)->Train(ctx);
+        MakeStrategy(run_arm)->Train(ctx);
         const double train_flops = flops.Total();
         const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
         WriteFileAtomic(rdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));

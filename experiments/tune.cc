@@ -205,16 +205,24 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
   rec.set_base_seed(Bases(trials)[0].init_seed);
   rec.set_validation_problems(trials.eval().num_problems());
   rec.set_commit(GitCommit());
-  // Pipeline stages (init_from) are tuned after the arm they start from, from
-  // its chosen trial: one round per depth of the chain.
+  // Pipeline stages (init_from, rft.teacher_arm) are tuned after the arms
+  // they start from, from their chosen trials: one round per depth of the chain.
+  auto teacher_arm = [](const Arm& a) { return a.has_rft() ? a.rft().teacher_arm() : std::string(); };
   std::map<std::string, int> depth, index;
   int rounds = 0;
   for (int i = 0; i < cfg.arms_size(); ++i) {
     const Arm& a = cfg.arms(i);
-    depth[a.name()] = a.has_init_from() ? depth.at(a.init_from()) + 1 : 0;  // validated: an earlier arm
+    int d = 0;  // validated: init_from and teacher_arm name earlier arms
+    if (a.has_init_from()) d = std::max(d, depth.at(a.init_from()) + 1);
+    if (!teacher_arm(a).empty()) d = std::max(d, depth.at(teacher_arm(a)) + 1);
+    depth[a.name()] = d;
     index[a.name()] = i;
-    rounds = std::max(rounds, depth[a.name()] + 1);
+    rounds = std::max(rounds, d + 1);
   }
+  auto chosen_trial = [&](const std::string& arm) {
+    const TuneRecord::TunedArm& t = rec.arms(index.at(arm));
+    return t.arm() + "-t" + std::to_string(t.chosen());
+  };
   std::vector<std::vector<int>> trial_arm(static_cast<size_t>(cfg.arms_size()));  // indices into trials.arms
   for (const Arm& arm : cfg.arms()) {
     TuneRecord::TunedArm* t = rec.add_arms();
@@ -229,10 +237,8 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
       if (depth.at(arm.name()) != round) continue;
       TuneRecord::TunedArm* t = rec.mutable_arms(i);
       for (Arm x : TrialArms(cfg, arm, t)) {
-        if (arm.has_init_from()) {
-          const TuneRecord::TunedArm& from = rec.arms(index.at(arm.init_from()));
-          x.set_init_from(from.arm() + "-t" + std::to_string(from.chosen()));
-        }
+        if (arm.has_init_from()) x.set_init_from(chosen_trial(arm.init_from()));
+        if (!teacher_arm(arm).empty()) x.mutable_rft()->set_teacher_arm(chosen_trial(teacher_arm(arm)));
         trial_arm[static_cast<size_t>(i)].push_back(trials.arms_size());
         *trials.add_arms() = x;
       }

@@ -28,10 +28,11 @@ std::string RftReport(const ReportInput&, const std::vector<const ArmRecords*>& 
       return lines.empty() || !lines.back()->has_teacher_flops() ? NAN : lines.back()->teacher_flops();
     });
     md << "| " << a->arm->name() << " | "
-       << (c.teacher_checkpoint().empty() ? std::string("the policy") : "teacher " + c.teacher_checkpoint()) << " | "
+       << (c.has_teacher_arm() ? "arm " + c.teacher_arm()
+           : c.teacher_checkpoint().empty() ? std::string("the policy") : "teacher " + c.teacher_checkpoint()) << " | "
        << FmtOr(win(false, accept), 100, 1) << " → " << FmtOr(win(true, accept), 100, 1) << " | "
        << FmtOr(win(true, kept), 100, 1) << " | ";
-    if (c.teacher_checkpoint().empty()) md << "- | ";
+    if (c.teacher_checkpoint().empty() && !c.has_teacher_arm()) md << "- | ";
     else md << FmtSciOr(teacher) << (c.charge_teacher() ? " (charged)" : " (not charged)") << " | ";
     md << FmtSciOr(OverRuns(a->runs, [](const RunRecords& r) { return r.done.flops(); })) << " |\n";
   }

@@ -300,7 +300,7 @@ TEST(Cli, SizeSweepRunsEachSizeFromItsOwnBaseAndSummarisesAcrossSizes) {
 
 // init_from: a pipeline stage starts from the earlier arm's final checkpoint
 // of the same seed (part of its identity), and is tuned after that arm, from
-// its chosen trial.
+// its chosen trial; rft.teacher_arm distils from it the same way.
 TEST(Cli, PipelineStageStartsFromTheEarlierArmsFinalCheckpoint) {
   const std::string dir = testing::TempDir("cli_stages");
   std::string cfg = Replace(kTiny, "seeds: [1, 2]", "seeds: [1]");
@@ -308,7 +308,9 @@ TEST(Cli, PipelineStageStartsFromTheEarlierArmsFinalCheckpoint) {
   // The second stage learns nothing (lr 1e-12): it must sample exactly as the first ends.
   cfg += "arms { name: \"cold\" sft { steps: 10 batch_size: 8 log_every: 5 } }\n"
          "arms { name: \"frozen\" init_from: \"cold\" sft { steps: 1 batch_size: 8 log_every: 1 "
-         "optim { lr: 1e-12 warmup_steps: 0 weight_decay: 0 } } }\n";
+         "optim { lr: 1e-12 warmup_steps: 0 weight_decay: 0 } } }\n"
+         "arms { name: \"distil\" rft { teacher_arm: \"cold\" steps: 2 problems_per_step: 4 samples_per_problem: 2 "
+         "sft_steps: 1 batch_size: 4 sampling { max_new_tokens: 30 } } }\n";
   WriteFileAtomic(dir + "/c.pbtxt", cfg);
   const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
   ASSERT_EQ(r.code, 0) << r.out;
@@ -318,10 +320,16 @@ TEST(Cli, PipelineStageStartsFromTheEarlierArmsFinalCheckpoint) {
   EXPECT_NE(ReadFile(frozen + "/run_config.pbtxt")
                 .find("# init_from checkpoint fnv64: " + HexHash(Fnv64(ReadFile(cold + "/checkpoint.pt")))),
             std::string::npos);
+  // Distillation from an earlier arm: its checkpoint of the same seed, by content.
+  EXPECT_NE(ReadFile(exp + "/runs/distil/seed-1/run_config.pbtxt")
+                .find("# teacher checkpoint fnv64: " + HexHash(Fnv64(ReadFile(cold + "/checkpoint.pt")))),
+            std::string::npos);
   const std::string summary = ReadFile(exp + "/summary.md");
   EXPECT_NE(summary.find("## Pipeline stages"), std::string::npos) << summary;
-  EXPECT_NE(summary.find("| cold | the base | "), std::string::npos) << summary;
-  EXPECT_NE(summary.find("| frozen | cold | "), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| cold | the base | - | "), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| frozen | cold | - | "), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| distil | the base | cold | "), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| distil | arm cold | "), std::string::npos) << summary;  // the distillation table
 
   // A finished stage is kept when its start is gone; an unfinished one says what is missing.
   std::filesystem::remove(cold + "/checkpoint.pt");
@@ -343,11 +351,13 @@ TEST(Cli, PipelineStageStartsFromTheEarlierArmsFinalCheckpoint) {
   EXPECT_NE(tuned.out.find("stage 2 of 2"), std::string::npos) << tuned.out;
   TuneRecord rec;
   LoadConfigFile(dir + "/t.tuned.pbtxt", &rec);
-  ASSERT_EQ(rec.arms_size(), 2);
+  ASSERT_EQ(rec.arms_size(), 3);
   const std::string from = dir + "/tune/tiny-tune/runs/cold-t" + std::to_string(rec.arms(0).chosen()) + "/seed-1";
+  const std::string chosen = HexHash(Fnv64(ReadFile(from + "/checkpoint.pt")));
   EXPECT_NE(ReadFile(dir + "/tune/tiny-tune/runs/frozen-t1/seed-1/run_config.pbtxt")
-                .find("# init_from checkpoint fnv64: " + HexHash(Fnv64(ReadFile(from + "/checkpoint.pt")))),
-            std::string::npos);
+                .find("# init_from checkpoint fnv64: " + chosen), std::string::npos);
+  EXPECT_NE(ReadFile(dir + "/tune/tiny-tune/runs/distil-t1/seed-1/run_config.pbtxt")
+                .find("# teacher checkpoint fnv64: " + chosen), std::string::npos);
 }
 
 // A user's run goes to runs/<name>/ (gitignored), never into the committed
