@@ -126,10 +126,7 @@ std::vector<std::string> ArmOrder(const std::vector<SizeColumn>& cols) {
   return arms;
 }
 
-}  // namespace
-
-SizeReportFiles BuildSizeReport(const ExperimentConfig& sweep, const std::string& dir) {
-  const std::vector<SizeColumn> cols = ReadSweep(sweep, dir);
+SizeReportFiles BuildFrom(const ExperimentConfig& sweep, const std::vector<SizeColumn>& cols) {
   const std::vector<std::string> arms = ArmOrder(cols);
   std::ostringstream md, csv;
   md << "# " << sweep.name() << ": model sizes\n\n"
@@ -173,9 +170,15 @@ SizeReportFiles BuildSizeReport(const ExperimentConfig& sweep, const std::string
   return {md.str(), csv.str()};
 }
 
+}  // namespace
+
+SizeReportFiles BuildSizeReport(const ExperimentConfig& sweep, const std::string& dir) {
+  return BuildFrom(sweep, ReadSweep(sweep, dir));
+}
+
 std::string WriteSizeReport(const ExperimentConfig& sweep, const std::string& dir) {
-  const SizeReportFiles files = BuildSizeReport(sweep, dir);
   const std::vector<SizeColumn> cols = ReadSweep(sweep, dir);
+  const SizeReportFiles files = BuildFrom(sweep, cols);
   const std::vector<std::string> arms = ArmOrder(cols);
   const std::string pdir = dir + "/plots";
   EnsureWritableDir(pdir);
