@@ -13,6 +13,7 @@
 #include "config.h"
 #include "error.h"
 #include "io.h"
+#include "language.h"
 #include "optim.h"
 #include "progress.h"
 #include "reward.h"
@@ -25,13 +26,20 @@ namespace r1lab {
 namespace {
 
 // The accepted samples of one step: per problem, distinct completions that
-// finished (not truncated) with a right answer (and well-formed, if asked),
+// finished (not truncated) with a right answer (and well-formed and
+// readable, if asked),
 // at most max_kept_per_problem of them, in sampling order.
 struct Kept {
   std::vector<std::pair<std::string, std::string>> pairs;  // (prompt, completion without <eos>)
   int accepted = 0;                                        // before de-duplication and the cap
   int problems = 0;                                        // with at least one kept completion
 };
+
+// R1's readable: every chain-of-thought word in the prompt's language (when
+// it has a lexicon) and a summary line at the end.
+bool Readable(const std::string& completion, const std::string& language) {
+  return (!KnownLanguage(language) || LanguageConsistency(completion, language) == 1.0) && HasSummaryLine(completion);
+}
 
 Kept Accept(const Rollouts& ro, const RftConfig& cfg) {
   const Tokenizer& tok = Tokenizer::Get();
@@ -43,8 +51,9 @@ Kept Accept(const Rollouts& ro, const RftConfig& cfg) {
       const size_t r = p * static_cast<size_t>(G) + static_cast<size_t>(i);
       const Verdict& v = ro.rewards[r].verdict;
       if (ro.gens[r].truncated || !v.correct || (cfg.require_format() && !v.format_ok)) continue;
-      ++k.accepted;
       const std::string c = StripEos(tok.Decode(ro.gens[r].tokens));
+      if (cfg.require_readable() && !Readable(c, ro.problems[p].language)) continue;
+      ++k.accepted;
       if (static_cast<int>(seen.size()) < cfg.max_kept_per_problem() && seen.insert(c).second)
         k.pairs.emplace_back(ro.problems[p].prompt, c);
     }

@@ -19,7 +19,7 @@ TokenBatch SftTrainer::NextBatch() {
   std::vector<std::pair<std::string, std::string>> pc;
   for (int i = 0; i < cfg_.batch_size(); ++i) {
     const Problem p = task_.SampleTrain(rng_);
-    pc.emplace_back(p.prompt, task_.Teach(p, teacher_, rng_).completion);
+    pc.emplace_back(p.prompt, TeachTrace(task_, p, teacher_, rng_).completion);
   }
   return MakeTokenBatch(pc, model_->config().max_seq_len());
 }

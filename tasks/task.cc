@@ -6,6 +6,7 @@
 #include "dataset.h"
 #include "graph.h"
 #include "error.h"
+#include "language.h"
 #include "text.h"
 
 namespace r1lab {
@@ -26,6 +27,18 @@ std::string TraceCompletion(const std::vector<Step>& steps, const std::string& a
   std::string think;
   for (const Step& s : steps) think += s.text + "\n";
   return "<think>" + think + "</think><answer>" + answer + "</answer>";
+}
+
+Trace TeachTrace(const Task& task, const Problem& p, const TeacherConfig& teacher, Rng& rng) {
+  Trace tr = task.Teach(p, teacher, rng);
+  if (!teacher.summary()) return tr;
+  const size_t end = tr.completion.rfind("</think><answer>"), close = tr.completion.rfind("</answer>");
+  R1_CHECK(end != std::string::npos && close != std::string::npos, "a teacher trace without </think><answer>");
+  const std::string answer = tr.completion.substr(end + 16, close - end - 16);
+  const std::string line = SummaryLine(answer, p.language);
+  tr.steps.push_back({line, tr.answer_correct});
+  tr.completion.insert(end, line + "\n");
+  return tr;
 }
 
 std::string CharAt(const std::string& s, size_t i) {

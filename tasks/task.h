@@ -70,6 +70,11 @@ class Task {
   virtual std::optional<bool> LineWrong(const std::string& line) const { return std::nullopt; }
 };
 
+// The task's teacher trace, in R1's readable format when teacher.summary: a
+// summary line in the prompt's language (verify/language.h) closes the chain
+// of thought, as one more step, right iff the answer is.
+Trace TeachTrace(const Task& task, const Problem& p, const TeacherConfig& teacher, Rng& rng);
+
 // A task whose problems come from a seeded Draw(): the test split is the
 // first num_test distinct keys drawn with the split seed, validation the
 // next num_validation; training problems are drawn until their key is

@@ -85,7 +85,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   for (int k = 1; k <= n; k *= 2) ks.push_back(k);
   if (ks.back() != n) ks.push_back(n);
   std::vector<double> pass_at(ks.size(), 0.0);
-  double correct = 0, fmt = 0, len = 0, trunc = 0, refl = 0, wait = 0, maj = 0, lang = 0;
+  double correct = 0, fmt = 0, len = 0, trunc = 0, refl = 0, wait = 0, maj = 0, lang = 0, summary = 0;
   std::map<int, LevelStats> levels;
   Degeneration degen;
   for (const EvalSample& s : r.samples)
@@ -109,6 +109,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
       votes.push_back(VoteKey(s.verdict));
       if (KnownLanguage(test[i].language)) lang += LanguageConsistency(s.completion, test[i].language);
       else lang += 1;
+      summary += HasSummaryLine(s.completion);
     }
     correct += c;
     for (size_t q = 0; q < ks.size(); ++q) pass_at[q] += PassAtK(n, c, ks[q]);
@@ -130,6 +131,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   r.maj = maj / P;
   r.format_rate = fmt / total;
   r.language_consistency = lang / total;
+  r.summary_rate = summary / total;
   r.mean_length = len / total;
   r.truncation_rate = trunc / total;
   r.reflect_per_1k = len > 0 ? 1000.0 * refl / len : 0;
@@ -155,6 +157,7 @@ EvalRecord EvalToRecord(const EvalResult& r) {
   e.set_reflect_per_1k(r.reflect_per_1k);
   e.set_wait_per_1k(r.wait_per_1k);
   e.set_language_consistency(r.language_consistency);
+  e.set_summary_rate(r.summary_rate);
   e.set_steps_mean(r.steps_mean);
   e.set_repeated_step_rate(r.repeated_step_rate);
   e.set_no_answer_rate(r.no_answer_rate);
@@ -215,6 +218,10 @@ std::string EvalTable(const EvalResult& r) {
                 100 * r.format_rate, r.mean_length, 100 * r.truncation_rate, r.reflect_per_1k, r.wait_per_1k,
                 100 * r.language_consistency, r.steps_mean, 100 * r.repeated_step_rate, 100 * r.no_answer_rate);
   out += buf;
+  if (r.summary_rate > 0) {
+    std::snprintf(buf, sizeof buf, "  summary line    %6.1f%%\n", 100 * r.summary_rate);
+    out += buf;
+  }
   for (const LevelStats& l : r.by_level) {
     std::snprintf(buf, sizeof buf, "  level %-2d  %4d problems  pass@1 %5.1f%%  length %5.1f\n", l.level, l.problems,
                   100 * l.pass1, l.mean_length);

@@ -45,6 +45,7 @@ struct EvalResult {
   double pass1 = 0, maj = 0, format_rate = 0, mean_length = 0, truncation_rate = 0;
   double reflect_per_1k = 0, wait_per_1k = 0;
   double language_consistency = 1;  // mean share of CoT words in the prompt's language
+  double summary_rate = 0;          // share ending the CoT with a summary line (verify/language.h)
   // Degeneration signs (train/steps.h Degeneration, line steps): steps per
   // response, share of repeated steps, share of responses without an answer.
   double steps_mean = 0, repeated_step_rate = 0, no_answer_rate = 0;

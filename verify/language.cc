@@ -1,5 +1,6 @@
 #include "language.h"
 
+#include <algorithm>
 #include <cctype>
 #include <unordered_map>
 
@@ -15,7 +16,7 @@ const std::unordered_map<std::string, std::string>& Lexicon() {
     for (const char* w : {"wait", "check", "plus", "minus", "times", "is", "then", "so", "the", "and", "answer",
                           "step", "first", "next", "result", "equals", "add", "subtract", "multiply"})
       (*m)[w] = "en";
-    for (const char* w : {"espera", "comprueba", "mas", "menos", "por", "es", "luego", "asi", "el", "la", "y",
+    for (const char* w : {"espera", "comprueba", "mas", "menos", "por", "es", "luego", "asi", "que", "el", "la", "y",
                           "respuesta", "paso", "primero", "siguiente", "resultado", "igual", "suma", "resta",
                           "multiplica"})
       (*m)[w] = "es";
@@ -59,6 +60,23 @@ double LanguageConsistency(const std::string& completion, const std::string& lan
   }
   flush();
   return classified == 0 ? 1.0 : static_cast<double>(in_language) / classified;
+}
+
+std::string SummaryLine(const std::string& answer, const std::string& language) {
+  return (language == "es" ? "asi que la respuesta es " : "so the answer is ") + answer;
+}
+
+bool HasSummaryLine(const std::string& completion) {
+  const size_t end = completion.find("</think>"), open = completion.find("<answer>", end == std::string::npos ? 0 : end);
+  const size_t close = open == std::string::npos ? open : completion.find("</answer>", open);
+  if (end == std::string::npos || close == std::string::npos) return false;
+  const std::string answer = completion.substr(open + 8, close - open - 8);
+  std::string think = completion.substr(0, end);
+  while (!think.empty() && think.back() == '\n') think.pop_back();
+  const size_t nl = think.find_last_of('\n'), tag = think.rfind("<think>");
+  const size_t from = std::max(nl == std::string::npos ? 0 : nl + 1, tag == std::string::npos ? 0 : tag + 7);
+  const std::string last = think.substr(std::min(from, think.size()));
+  return last == SummaryLine(answer, "en") || last == SummaryLine(answer, "es");
 }
 
 }  // namespace r1lab

@@ -19,4 +19,12 @@ std::string WordLanguage(const std::string& word);
 // when there is no </think>). InputError for an unknown language.
 double LanguageConsistency(const std::string& completion, const std::string& language);
 
+// R1's readable format ends the chain of thought with a summary: a last line
+// stating the answer in the prompt's language, "so the answer is 7" (Spanish
+// "asi que la respuesta es 7"; English for a language without a lexicon).
+std::string SummaryLine(const std::string& answer, const std::string& language);
+// The chain of thought's last line is a summary line (either language)
+// stating what the completion's <answer> gives.
+bool HasSummaryLine(const std::string& completion);
+
 }  // namespace r1lab

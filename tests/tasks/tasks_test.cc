@@ -258,6 +258,42 @@ TEST(Language, WordedArithRendersBothLanguagesAndMixesAtTheConfiguredRate) {
   EXPECT_NEAR(sum_mixed / 400, 0.75, 0.03);
 }
 
+// R1's readable format: a summary line closes the chain of thought, in the
+// prompt's language, stating the trace's own answer; HasSummaryLine finds it
+// only as the last line and only with the answer the completion gives.
+TEST(Language, SummaryLineClosesTheReadableTraceInThePromptsLanguage) {
+  EXPECT_TRUE(HasSummaryLine("<think>3 plus 4 is 7\nso the answer is 7\n</think><answer>7</answer>"));
+  EXPECT_TRUE(HasSummaryLine("<think>3 mas 4 es 7\nasi que la respuesta es 7</think><answer>7</answer>"));
+  EXPECT_TRUE(HasSummaryLine("<think>so the answer is -2\n</think><answer>-2</answer>"));
+  EXPECT_FALSE(HasSummaryLine("<think>so the answer is 7\n</think><answer>8</answer>")) << "another answer";
+  EXPECT_FALSE(HasSummaryLine("<think>so the answer is 7\n3 plus 4 is 7\n</think><answer>7</answer>")) << "not last";
+  EXPECT_FALSE(HasSummaryLine("<think>3 plus 4 is 7\n</think><answer>7</answer>"));
+  EXPECT_FALSE(HasSummaryLine("so the answer is 7 <answer>7</answer>")) << "no chain of thought";
+  EXPECT_DOUBLE_EQ(LanguageConsistency("<think>3 mas 4 es 7\nso the answer is 7</think><answer>7</answer>", "es"),
+                   2.0 / 6) << "an English summary of a Spanish chain";
+
+  ArithTask t(Parse("arith { min_ops: 2 max_ops: 3 worded: true spanish_rate: 0.5 } num_test: 50"));
+  TeacherConfig readable = Clean();
+  readable.set_summary(true);
+  for (int i = 0; i < 50; ++i) {
+    Rng r1(100 + i), r2(100 + i);
+    const Problem p = t.SampleTrain(r1);
+    t.SampleTrain(r2);
+    const Trace plain = TeachTrace(t, p, Clean(), r1);
+    const Trace summed = TeachTrace(t, p, readable, r2);
+    ASSERT_EQ(summed.steps.size(), plain.steps.size() + 1);
+    const std::string line = (p.language == "es" ? "asi que la respuesta es " : "so the answer is ") + p.gold;
+    EXPECT_EQ(summed.steps.back().text, line);
+    EXPECT_TRUE(summed.steps.back().correct);
+    EXPECT_EQ(summed.completion, plain.completion.substr(0, plain.completion.find("</think>")) + line + "\n" +
+                                     plain.completion.substr(plain.completion.find("</think>")));
+    EXPECT_TRUE(HasSummaryLine(summed.completion)) << summed.completion;
+    EXPECT_FALSE(HasSummaryLine(plain.completion));
+    EXPECT_DOUBLE_EQ(LanguageConsistency(summed.completion, p.language), 1.0) << summed.completion;
+    EXPECT_TRUE(t.Verify(summed.completion, p).correct);
+  }
+}
+
 TEST(Language, RewardChainAddsTheLanguageTermOnlyWhenWeighted) {
   RewardConfig rc;
   Verdict right;

@@ -20,6 +20,32 @@ double Binom(int n, int k) {
   return r;
 }
 
+// The readability columns of an evaluation: the summary-line share and the
+// language consistency, over hand-made samples.
+TEST(SummarizeSamples, SummaryRateAndLanguageConsistencyByHand) {
+  std::vector<Problem> test(2);
+  test[0].language = "en";
+  test[1].language = "es";
+  EvalResult r;
+  r.num_problems = 2;
+  r.n = 2;
+  for (const char* c : {"<think>3 plus 4 is 7\nso the answer is 7</think><answer>7</answer>",
+                        "<think>3 plus 4 is 7</think><answer>7</answer>",
+                        "<think>3 mas 4 es 7\nso the answer is 7</think><answer>7</answer>",
+                        "<think>3 mas 4 es 7\nasi que la respuesta es 7</think><answer>7</answer>"}) {
+    EvalSample s;
+    s.problem = static_cast<int>(r.samples.size()) / 2;
+    s.index = static_cast<int>(r.samples.size()) % 2;
+    s.completion = c;
+    s.tokens = 10;
+    r.samples.push_back(s);
+  }
+  SummarizeSamples(test, &r);
+  EXPECT_DOUBLE_EQ(r.summary_rate, 3.0 / 4);
+  EXPECT_DOUBLE_EQ(r.language_consistency, (1 + 1 + 2.0 / 6 + 1) / 4);
+  EXPECT_DOUBLE_EQ(EvalToRecord(r).summary_rate(), 3.0 / 4);
+}
+
 TEST(PassAtK, HandComputedValues) {
   EXPECT_DOUBLE_EQ(PassAtK(5, 2, 1), 0.4);
   EXPECT_NEAR(PassAtK(5, 2, 2), 1.0 - 3.0 / 10.0, 1e-12);       // C(3,2)/C(5,2)
