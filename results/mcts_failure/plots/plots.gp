@@ -7,7 +7,7 @@ set output 'pass1_vs_flops.svg'
 set title "held-out pass@1 against training FLOPs"
 set xlabel "FLOPs (the arm's own)"
 set ylabel "pass@1"
-plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'mcts', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'mcts_rollout', 'curves.dat' index 4 using 2:3 with linespoints linecolor 5 title 'mcts_mix', 'curves.dat' index 5 using 2:3 with linespoints linecolor 6 title 'mcts_wide', 'curves.dat' index 6 using 2:3 with linespoints linecolor 7 title 'mcts_step'
+plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'mcts', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'mcts_rollout', 'curves.dat' index 4 using 2:3 with linespoints linecolor 5 title 'mcts_mix', 'curves.dat' index 5 using 2:3 with linespoints linecolor 6 title 'mcts_wide', 'curves.dat' index 6 using 2:3 with linespoints linecolor 7 title 'mcts_step', 'curves.dat' index 7 using 2:3 with linespoints linecolor 8 title 'mcts_trunk', 'curves.dat' index 8 using 2:3 with linespoints linecolor 9 title 'mcts_joint', 'curves.dat' index 9 using 2:3 with linespoints linecolor 10 title 'mcts_visits'
 unset output
 reset
 set key outside right
@@ -17,7 +17,7 @@ set output 'pass1_vs_flops.png'
 set title "held-out pass@1 against training FLOPs"
 set xlabel "FLOPs (the arm's own)"
 set ylabel "pass@1"
-plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'mcts', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'mcts_rollout', 'curves.dat' index 4 using 2:3 with linespoints linecolor 5 title 'mcts_mix', 'curves.dat' index 5 using 2:3 with linespoints linecolor 6 title 'mcts_wide', 'curves.dat' index 6 using 2:3 with linespoints linecolor 7 title 'mcts_step'
+plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'mcts', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'mcts_rollout', 'curves.dat' index 4 using 2:3 with linespoints linecolor 5 title 'mcts_mix', 'curves.dat' index 5 using 2:3 with linespoints linecolor 6 title 'mcts_wide', 'curves.dat' index 6 using 2:3 with linespoints linecolor 7 title 'mcts_step', 'curves.dat' index 7 using 2:3 with linespoints linecolor 8 title 'mcts_trunk', 'curves.dat' index 8 using 2:3 with linespoints linecolor 9 title 'mcts_joint', 'curves.dat' index 9 using 2:3 with linespoints linecolor 10 title 'mcts_visits'
 unset output
 reset
 set key outside right
@@ -27,7 +27,7 @@ set output 'length_vs_step.svg'
 set title "mean response length"
 set xlabel "step"
 set ylabel "tokens"
-plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'mcts', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'mcts_rollout', 'curves.dat' index 4 using 1:4 with linespoints linecolor 5 title 'mcts_mix', 'curves.dat' index 5 using 1:4 with linespoints linecolor 6 title 'mcts_wide', 'curves.dat' index 6 using 1:4 with linespoints linecolor 7 title 'mcts_step'
+plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'mcts', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'mcts_rollout', 'curves.dat' index 4 using 1:4 with linespoints linecolor 5 title 'mcts_mix', 'curves.dat' index 5 using 1:4 with linespoints linecolor 6 title 'mcts_wide', 'curves.dat' index 6 using 1:4 with linespoints linecolor 7 title 'mcts_step', 'curves.dat' index 7 using 1:4 with linespoints linecolor 8 title 'mcts_trunk', 'curves.dat' index 8 using 1:4 with linespoints linecolor 9 title 'mcts_joint', 'curves.dat' index 9 using 1:4 with linespoints linecolor 10 title 'mcts_visits'
 unset output
 reset
 set key outside right
@@ -37,7 +37,7 @@ set output 'length_vs_step.png'
 set title "mean response length"
 set xlabel "step"
 set ylabel "tokens"
-plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'mcts', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'mcts_rollout', 'curves.dat' index 4 using 1:4 with linespoints linecolor 5 title 'mcts_mix', 'curves.dat' index 5 using 1:4 with linespoints linecolor 6 title 'mcts_wide', 'curves.dat' index 6 using 1:4 with linespoints linecolor 7 title 'mcts_step'
+plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'mcts', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'mcts_rollout', 'curves.dat' index 4 using 1:4 with linespoints linecolor 5 title 'mcts_mix', 'curves.dat' index 5 using 1:4 with linespoints linecolor 6 title 'mcts_wide', 'curves.dat' index 6 using 1:4 with linespoints linecolor 7 title 'mcts_step', 'curves.dat' index 7 using 1:4 with linespoints linecolor 8 title 'mcts_trunk', 'curves.dat' index 8 using 1:4 with linespoints linecolor 9 title 'mcts_joint', 'curves.dat' index 9 using 1:4 with linespoints linecolor 10 title 'mcts_visits'
 unset output
 reset
 set key outside right
@@ -47,7 +47,7 @@ set output 'reflection_vs_step.svg'
 set title "reflective words per 1,000 tokens (dashed: 'wait' alone)"
 set xlabel "step"
 set ylabel "per 1k tokens"
-plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'mcts', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'mcts_rollout', 'curves.dat' index 4 using 1:5 with linespoints linecolor 5 title 'mcts_mix', 'curves.dat' index 5 using 1:5 with linespoints linecolor 6 title 'mcts_wide', 'curves.dat' index 6 using 1:5 with linespoints linecolor 7 title 'mcts_step', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'mcts wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'mcts_rollout wait', 'curves.dat' index 4 using 1:6 with lines dashtype 2 linecolor 5 title 'mcts_mix wait', 'curves.dat' index 5 using 1:6 with lines dashtype 2 linecolor 6 title 'mcts_wide wait', 'curves.dat' index 6 using 1:6 with lines dashtype 2 linecolor 7 title 'mcts_step wait'
+plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'mcts', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'mcts_rollout', 'curves.dat' index 4 using 1:5 with linespoints linecolor 5 title 'mcts_mix', 'curves.dat' index 5 using 1:5 with linespoints linecolor 6 title 'mcts_wide', 'curves.dat' index 6 using 1:5 with linespoints linecolor 7 title 'mcts_step', 'curves.dat' index 7 using 1:5 with linespoints linecolor 8 title 'mcts_trunk', 'curves.dat' index 8 using 1:5 with linespoints linecolor 9 title 'mcts_joint', 'curves.dat' index 9 using 1:5 with linespoints linecolor 10 title 'mcts_visits', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'mcts wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'mcts_rollout wait', 'curves.dat' index 4 using 1:6 with lines dashtype 2 linecolor 5 title 'mcts_mix wait', 'curves.dat' index 5 using 1:6 with lines dashtype 2 linecolor 6 title 'mcts_wide wait', 'curves.dat' index 6 using 1:6 with lines dashtype 2 linecolor 7 title 'mcts_step wait', 'curves.dat' index 7 using 1:6 with lines dashtype 2 linecolor 8 title 'mcts_trunk wait', 'curves.dat' index 8 using 1:6 with lines dashtype 2 linecolor 9 title 'mcts_joint wait', 'curves.dat' index 9 using 1:6 with lines dashtype 2 linecolor 10 title 'mcts_visits wait'
 unset output
 reset
 set key outside right
@@ -57,7 +57,7 @@ set output 'reflection_vs_step.png'
 set title "reflective words per 1,000 tokens (dashed: 'wait' alone)"
 set xlabel "step"
 set ylabel "per 1k tokens"
-plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'mcts', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'mcts_rollout', 'curves.dat' index 4 using 1:5 with linespoints linecolor 5 title 'mcts_mix', 'curves.dat' index 5 using 1:5 with linespoints linecolor 6 title 'mcts_wide', 'curves.dat' index 6 using 1:5 with linespoints linecolor 7 title 'mcts_step', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'mcts wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'mcts_rollout wait', 'curves.dat' index 4 using 1:6 with lines dashtype 2 linecolor 5 title 'mcts_mix wait', 'curves.dat' index 5 using 1:6 with lines dashtype 2 linecolor 6 title 'mcts_wide wait', 'curves.dat' index 6 using 1:6 with lines dashtype 2 linecolor 7 title 'mcts_step wait'
+plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'mcts', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'mcts_rollout', 'curves.dat' index 4 using 1:5 with linespoints linecolor 5 title 'mcts_mix', 'curves.dat' index 5 using 1:5 with linespoints linecolor 6 title 'mcts_wide', 'curves.dat' index 6 using 1:5 with linespoints linecolor 7 title 'mcts_step', 'curves.dat' index 7 using 1:5 with linespoints linecolor 8 title 'mcts_trunk', 'curves.dat' index 8 using 1:5 with linespoints linecolor 9 title 'mcts_joint', 'curves.dat' index 9 using 1:5 with linespoints linecolor 10 title 'mcts_visits', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'mcts wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'mcts_rollout wait', 'curves.dat' index 4 using 1:6 with lines dashtype 2 linecolor 5 title 'mcts_mix wait', 'curves.dat' index 5 using 1:6 with lines dashtype 2 linecolor 6 title 'mcts_wide wait', 'curves.dat' index 6 using 1:6 with lines dashtype 2 linecolor 7 title 'mcts_step wait', 'curves.dat' index 7 using 1:6 with lines dashtype 2 linecolor 8 title 'mcts_trunk wait', 'curves.dat' index 8 using 1:6 with lines dashtype 2 linecolor 9 title 'mcts_joint wait', 'curves.dat' index 9 using 1:6 with lines dashtype 2 linecolor 10 title 'mcts_visits wait'
 unset output
 reset
 set key outside right
@@ -68,7 +68,7 @@ set title "pass@k against k (final)"
 set xlabel "k"
 set ylabel "pass@k"
 set logscale x 2
-plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'mcts', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'mcts_rollout', 'pass_at_k.dat' index 4 using 1:2 with linespoints linecolor 5 title 'mcts_mix', 'pass_at_k.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts_wide', 'pass_at_k.dat' index 6 using 1:2 with linespoints linecolor 7 title 'mcts_step'
+plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'mcts', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'mcts_rollout', 'pass_at_k.dat' index 4 using 1:2 with linespoints linecolor 5 title 'mcts_mix', 'pass_at_k.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts_wide', 'pass_at_k.dat' index 6 using 1:2 with linespoints linecolor 7 title 'mcts_step', 'pass_at_k.dat' index 7 using 1:2 with linespoints linecolor 8 title 'mcts_trunk', 'pass_at_k.dat' index 8 using 1:2 with linespoints linecolor 9 title 'mcts_joint', 'pass_at_k.dat' index 9 using 1:2 with linespoints linecolor 10 title 'mcts_visits'
 unset output
 reset
 set key outside right
@@ -79,7 +79,7 @@ set title "pass@k against k (final)"
 set xlabel "k"
 set ylabel "pass@k"
 set logscale x 2
-plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'mcts', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'mcts_rollout', 'pass_at_k.dat' index 4 using 1:2 with linespoints linecolor 5 title 'mcts_mix', 'pass_at_k.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts_wide', 'pass_at_k.dat' index 6 using 1:2 with linespoints linecolor 7 title 'mcts_step'
+plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'mcts', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'mcts_rollout', 'pass_at_k.dat' index 4 using 1:2 with linespoints linecolor 5 title 'mcts_mix', 'pass_at_k.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts_wide', 'pass_at_k.dat' index 6 using 1:2 with linespoints linecolor 7 title 'mcts_step', 'pass_at_k.dat' index 7 using 1:2 with linespoints linecolor 8 title 'mcts_trunk', 'pass_at_k.dat' index 8 using 1:2 with linespoints linecolor 9 title 'mcts_joint', 'pass_at_k.dat' index 9 using 1:2 with linespoints linecolor 10 title 'mcts_visits'
 unset output
 reset
 set key outside right
@@ -90,7 +90,7 @@ set title "held-out pass@1 by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "pass@1"
 set xtics 1
-plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'mcts', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'mcts_rollout', 'levels.dat' index 4 using 1:2 with linespoints linecolor 5 title 'mcts_mix', 'levels.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts_wide', 'levels.dat' index 6 using 1:2 with linespoints linecolor 7 title 'mcts_step'
+plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'mcts', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'mcts_rollout', 'levels.dat' index 4 using 1:2 with linespoints linecolor 5 title 'mcts_mix', 'levels.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts_wide', 'levels.dat' index 6 using 1:2 with linespoints linecolor 7 title 'mcts_step', 'levels.dat' index 7 using 1:2 with linespoints linecolor 8 title 'mcts_trunk', 'levels.dat' index 8 using 1:2 with linespoints linecolor 9 title 'mcts_joint', 'levels.dat' index 9 using 1:2 with linespoints linecolor 10 title 'mcts_visits'
 unset output
 reset
 set key outside right
@@ -101,7 +101,7 @@ set title "held-out pass@1 by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "pass@1"
 set xtics 1
-plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'mcts', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'mcts_rollout', 'levels.dat' index 4 using 1:2 with linespoints linecolor 5 title 'mcts_mix', 'levels.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts_wide', 'levels.dat' index 6 using 1:2 with linespoints linecolor 7 title 'mcts_step'
+plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'mcts', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'mcts_rollout', 'levels.dat' index 4 using 1:2 with linespoints linecolor 5 title 'mcts_mix', 'levels.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts_wide', 'levels.dat' index 6 using 1:2 with linespoints linecolor 7 title 'mcts_step', 'levels.dat' index 7 using 1:2 with linespoints linecolor 8 title 'mcts_trunk', 'levels.dat' index 8 using 1:2 with linespoints linecolor 9 title 'mcts_joint', 'levels.dat' index 9 using 1:2 with linespoints linecolor 10 title 'mcts_visits'
 unset output
 reset
 set key outside right
@@ -112,7 +112,7 @@ set title "response length by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "tokens"
 set xtics 1
-plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'mcts', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'mcts_rollout', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'mcts_mix', 'levels.dat' index 5 using 1:3 with linespoints linecolor 6 title 'mcts_wide', 'levels.dat' index 6 using 1:3 with linespoints linecolor 7 title 'mcts_step'
+plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'mcts', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'mcts_rollout', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'mcts_mix', 'levels.dat' index 5 using 1:3 with linespoints linecolor 6 title 'mcts_wide', 'levels.dat' index 6 using 1:3 with linespoints linecolor 7 title 'mcts_step', 'levels.dat' index 7 using 1:3 with linespoints linecolor 8 title 'mcts_trunk', 'levels.dat' index 8 using 1:3 with linespoints linecolor 9 title 'mcts_joint', 'levels.dat' index 9 using 1:3 with linespoints linecolor 10 title 'mcts_visits'
 unset output
 reset
 set key outside right
@@ -123,5 +123,5 @@ set title "response length by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "tokens"
 set xtics 1
-plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'mcts', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'mcts_rollout', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'mcts_mix', 'levels.dat' index 5 using 1:3 with linespoints linecolor 6 title 'mcts_wide', 'levels.dat' index 6 using 1:3 with linespoints linecolor 7 title 'mcts_step'
+plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'mcts', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'mcts_rollout', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'mcts_mix', 'levels.dat' index 5 using 1:3 with linespoints linecolor 6 title 'mcts_wide', 'levels.dat' index 6 using 1:3 with linespoints linecolor 7 title 'mcts_step', 'levels.dat' index 7 using 1:3 with linespoints linecolor 8 title 'mcts_trunk', 'levels.dat' index 8 using 1:3 with linespoints linecolor 9 title 'mcts_joint', 'levels.dat' index 9 using 1:3 with linespoints linecolor 10 title 'mcts_visits'
 unset output
