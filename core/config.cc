@@ -180,9 +180,10 @@ void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
     if (!IsSafeName(a.name()))
       Fail(src, p + ".name", "'" + a.name() + "' is not a valid name; expected letters, digits, '_', '-', '.'");
     if (!names.insert(a.name()).second) Fail(src, p + ".name", "'" + a.name() + "' is used twice");
-    if (a.has_init_from() && (a.init_from() == a.name() || !names.count(a.init_from())))
-      Fail(src, p + ".init_from", "'" + a.init_from() + "' is not an earlier arm; expected the name of an arm listed "
-                                  "before this one");
+    for (const auto& [field, from] : ArmDependencies(a))
+      if (from == a.name() || !names.count(from))
+        Fail(src, p + "." + field, "'" + from + "' is not an earlier arm; expected the name of an arm listed before "
+                                   "this one");
     if (a.strategy_case() == Arm::STRATEGY_NOT_SET) Fail(src, p, "no strategy set; expected one of: " + StrategyNames());
     if (e.budgets_size() > 0 && a.flop_budget() <= 0)
       Fail(src, p + ".flop_budget", "unset, but budgets scales every arm's flop_budget; expected a budget > 0");
@@ -421,6 +422,19 @@ uint64_t ConfigHash(const pb::Message& msg_in) {
   msg->CopyFrom(msg_in);
   ClearDefaultValues(msg.get());
   return Fnv64(ConfigToText(*msg));
+}
+
+std::vector<std::pair<std::string, std::string>> ArmDependencies(const Arm& arm) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (arm.has_init_from()) out.emplace_back("init_from", arm.init_from());
+  if (arm.has_rft() && arm.rft().has_teacher_arm()) out.emplace_back("rft.teacher_arm", arm.rft().teacher_arm());
+  return out;
+}
+
+void RenameDependencies(Arm* arm, const std::function<std::string(const std::string&)>& rename) {
+  if (arm->has_init_from()) arm->set_init_from(rename(arm->init_from()));
+  if (arm->has_rft() && arm->rft().has_teacher_arm())
+    arm->mutable_rft()->set_teacher_arm(rename(arm->rft().teacher_arm()));
 }
 
 std::string HexHash(uint64_t h) {

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <google/protobuf/message.h>
 
@@ -62,6 +64,14 @@ std::string ConfigToText(const google::protobuf::Message& msg);
 // filled with its defaults by resolution, changes no hash either).
 uint64_t ConfigHash(const google::protobuf::Message& msg);
 std::string HexHash(uint64_t h);
+
+// The earlier arms a pipeline stage depends on, as (field, arm name) for the
+// fields set: "init_from" (it starts from that arm's final checkpoint) and
+// "rft.teacher_arm" (it distils that arm's samples).
+std::vector<std::pair<std::string, std::string>> ArmDependencies(const Arm& arm);
+// Replaces each dependency's arm name by rename(name) (a budget point's or a
+// tuning trial's arm).
+void RenameDependencies(Arm* arm, const std::function<std::string(const std::string&)>& rename);
 
 // A numeric or bool field's value as a double (element `index` if repeated;
 // bool as 0 or 1); 0 for any other type.

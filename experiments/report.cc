@@ -272,13 +272,11 @@ std::string BudgetSection(const ReportInput& in) {
 // Pipeline stages (Arm.init_from, rft.teacher_arm): each chain's arms with
 // what they start from and the FLOPs from the base. "" without stages.
 std::string StagesSection(const ReportInput& in) {
-  auto teacher = [](const Arm& a) { return a.has_rft() ? a.rft().teacher_arm() : std::string(); };
   std::map<std::string, const ArmRecords*> by_name;
   for (const ArmRecords& a : in.arms) by_name[a.arm->name()] = &a;
   std::set<std::string> staged;  // stages and the arms they start from
   for (const ArmRecords& a : in.arms)
-    for (const std::string& dep : {a.arm->init_from(), teacher(*a.arm)})
-      if (!dep.empty()) staged.insert({a.arm->name(), dep});
+    for (const auto& dep : ArmDependencies(*a.arm)) staged.insert({a.arm->name(), dep.second});
   if (staged.empty()) return "";
   auto own = [](const ArmRecords& a) { return OverRuns(a.runs, [](const RunRecords& r) { return r.done.flops(); }).mean; };
   std::ostringstream md;
@@ -290,17 +288,17 @@ std::string StagesSection(const ReportInput& in) {
   for (const ArmRecords& a : in.arms) {
     if (!staged.count(a.arm->name())) continue;
     std::set<std::string> deps;  // every arm this one depends on, once
-    std::vector<std::string> todo = {a.arm->name()};
-    while (!todo.empty()) {
-      const Arm& x = *by_name.at(todo.back())->arm;
-      todo.pop_back();
-      for (const std::string& dep : {x.init_from(), teacher(x)})
-        if (!dep.empty() && deps.insert(dep).second) todo.push_back(dep);
+    std::vector<std::string> pending = {a.arm->name()};  // a walk over the dependencies
+    while (!pending.empty()) {
+      const Arm& x = *by_name.at(pending.back())->arm;
+      pending.pop_back();
+      for (const auto& dep : ArmDependencies(x))
+        if (deps.insert(dep.second).second) pending.push_back(dep.second);
     }
     double total = own(a);
     for (const std::string& d : deps) total += own(*by_name.at(d));
     md << "| " << a.arm->name() << " | " << (a.arm->has_init_from() ? a.arm->init_from() : "the base") << " | "
-       << (teacher(*a.arm).empty() ? "-" : teacher(*a.arm)) << " | "
+       << (a.arm->has_rft() && a.arm->rft().has_teacher_arm() ? a.arm->rft().teacher_arm() : "-") << " | "
        << Fmt(OverRuns(a.runs, [](const RunRecords& r) { return r.final.pass1(); }), 100, 1) << " | "
        << FmtSci(MeanWithCi({own(a)})) << " | " << FmtSci(MeanWithCi({total})) << " |\n";
   }
@@ -576,9 +574,7 @@ ExperimentConfig ExpandBudgets(const ExperimentConfig& cfg, std::vector<BudgetPo
       Arm* x = out.add_arms();
       *x = a;
       x->set_name(BudgetArmName(a.name(), m));
-      if (a.has_init_from()) x->set_init_from(BudgetArmName(a.init_from(), m));  // the same budget point
-      if (a.has_rft() && a.rft().has_teacher_arm())
-        x->mutable_rft()->set_teacher_arm(BudgetArmName(a.rft().teacher_arm(), m));
+      RenameDependencies(x, [m](const std::string& from) { return BudgetArmName(from, m); });  // the same point
       if (configured.count(x->name()))
         throw ConfigError(cfg.name() + ": budgets: arm '" + a.name() + "' at " + JsonNumber(m) + "x would be named '" +
                           x->name() + "', the name of another arm; rename that arm");

@@ -207,14 +207,12 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
   rec.set_commit(GitCommit());
   // Pipeline stages (init_from, rft.teacher_arm) are tuned after the arms
   // they start from, from their chosen trials: one round per depth of the chain.
-  auto teacher_arm = [](const Arm& a) { return a.has_rft() ? a.rft().teacher_arm() : std::string(); };
   std::map<std::string, int> depth, index;
   int rounds = 0;
   for (int i = 0; i < cfg.arms_size(); ++i) {
     const Arm& a = cfg.arms(i);
-    int d = 0;  // validated: init_from and teacher_arm name earlier arms
-    if (a.has_init_from()) d = std::max(d, depth.at(a.init_from()) + 1);
-    if (!teacher_arm(a).empty()) d = std::max(d, depth.at(teacher_arm(a)) + 1);
+    int d = 0;  // validated: dependencies are earlier arms
+    for (const auto& dep : ArmDependencies(a)) d = std::max(d, depth.at(dep.second) + 1);
     depth[a.name()] = d;
     index[a.name()] = i;
     rounds = std::max(rounds, d + 1);
@@ -237,8 +235,7 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
       if (depth.at(arm.name()) != round) continue;
       TuneRecord::TunedArm* t = rec.mutable_arms(i);
       for (Arm x : TrialArms(cfg, arm, t)) {
-        if (arm.has_init_from()) x.set_init_from(chosen_trial(arm.init_from()));
-        if (!teacher_arm(arm).empty()) x.mutable_rft()->set_teacher_arm(chosen_trial(teacher_arm(arm)));
+        RenameDependencies(&x, chosen_trial);
         trial_arm[static_cast<size_t>(i)].push_back(trials.arms_size());
         *trials.add_arms() = x;
       }

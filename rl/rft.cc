@@ -145,20 +145,11 @@ class RftStrategy : public Strategy {
   RftConfig cfg_;
 };
 
-void CheckRftArm(const Arm& a, const ExperimentConfig& e, const std::string& p, const std::string& src) {
+void CheckRftArm(const Arm& a, const ExperimentConfig&, const std::string& p, const std::string& src) {
   const RftConfig& c = a.rft();
-  if (c.has_teacher_arm()) {
-    if (!c.teacher_checkpoint().empty())
-      ConfigFail(src, p + ".rft.teacher_arm", "set together with teacher_checkpoint; expected one teacher");
-    bool earlier = false;
-    for (const Arm& x : e.arms()) {
-      if (x.name() == a.name()) break;
-      earlier = earlier || x.name() == c.teacher_arm();
-    }
-    if (!earlier)
-      ConfigFail(src, p + ".rft.teacher_arm",
-                 "'" + c.teacher_arm() + "' is not an earlier arm; expected the name of an arm listed before this one");
-  }
+  // That teacher_arm names an earlier arm is checked with the other dependencies (core/config.h).
+  if (c.has_teacher_arm() && !c.teacher_checkpoint().empty())
+    ConfigFail(src, p + ".rft.teacher_arm", "set together with teacher_checkpoint; expected one teacher");
   if (c.reward().overlong_buffer() >= c.sampling().max_new_tokens())
     ConfigFail(src, p + ".rft.reward.overlong_buffer",
                "must be below sampling.max_new_tokens=" + std::to_string(c.sampling().max_new_tokens()));

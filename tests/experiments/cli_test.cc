@@ -344,6 +344,11 @@ TEST(Cli, PipelineStageStartsFromTheEarlierArmsFinalCheckpoint) {
   const Result bad = RunCli("run " + dir + "/bad.pbtxt --out " + dir + "/bad");
   EXPECT_EQ(bad.code, 2) << bad.out;
   EXPECT_NE(bad.out.find("arms[1].init_from: 'frozen' is not an earlier arm"), std::string::npos) << bad.out;
+  WriteFileAtomic(dir + "/bad_teacher.pbtxt", Replace(cfg, "teacher_arm: \"cold\"", "teacher_arm: \"distil\""));
+  const Result bad_teacher = RunCli("run " + dir + "/bad_teacher.pbtxt --out " + dir + "/bad");
+  EXPECT_EQ(bad_teacher.code, 2) << bad_teacher.out;
+  EXPECT_NE(bad_teacher.out.find("arms[2].rft.teacher_arm: 'distil' is not an earlier arm"), std::string::npos)
+      << bad_teacher.out;
 
   WriteFileAtomic(dir + "/t.pbtxt", cfg + "tune { trials: 2 }\n");
   const Result tuned = RunCli("tune " + dir + "/t.pbtxt --out " + dir + "/tune");
