@@ -102,7 +102,16 @@ void EnsureWritableDir(const std::string& dir) {
 
 bool FileExists(const std::string& path) { return fs::exists(path); }
 
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
 std::vector<std::string> ReadLines(const std::string& path) {
+  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0)
+    return FileExists(path) ? SplitLines(Gunzip(ReadFile(path), path)) : std::vector<std::string>{};
   std::vector<std::string> lines;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) lines.push_back(line);

@@ -20,8 +20,11 @@ std::string Gunzip(const std::string& data, const std::string& source);
 // file; IoError naming the directory otherwise.
 void EnsureWritableDir(const std::string& dir);
 bool FileExists(const std::string& path);
-// Lines of a text file, without newlines (empty if the file does not exist).
+// Lines of a text file, without newlines (empty if the file does not exist);
+// a path ending in ".gz" is gunzipped first.
 std::vector<std::string> ReadLines(const std::string& path);
+// Splits text into lines (a trailing newline ends the last one).
+std::vector<std::string> SplitLines(const std::string& text);
 
 // Runs argv[0] (looked up on PATH) with its arguments, no shell involved, in
 // directory `cwd`, its stdout and stderr going to `log_path`; waits. Returns

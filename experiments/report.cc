@@ -89,7 +89,8 @@ RunRecords ReadRun(const std::string& rdir) {
   RunRecords r;
   RecordFromJson(ReadFile(rdir + "/eval.json"), rdir + "/eval.json", &r.final);
   RecordFromJson(ReadFile(rdir + "/done.json"), rdir + "/done.json", &r.done);
-  const std::string path = rdir + "/metrics.jsonl";
+  const std::string gz = rdir + "/" + kMetricsGz;
+  const std::string path = FileExists(gz) ? gz : rdir + "/metrics.jsonl";  // unfinished, or made before r1lab compressed it
   for (const std::string& line : ReadLines(path)) RecordFromJson(line, path, &r.lines.emplace_back());
   r.problem_pass = ProblemPass(rdir, r.final);
   return r;
@@ -526,8 +527,7 @@ void WritePlotScript(const std::string& pdir, const std::string& script, const s
 
 std::vector<SampleRecord> ReadSamples(const std::string& path) {
   std::vector<SampleRecord> out;
-  std::istringstream in(Gunzip(ReadFile(path), path));
-  for (std::string line; std::getline(in, line);)
+  for (const std::string& line : SplitLines(Gunzip(ReadFile(path), path)))
     RecordFromJson(line, path + " line " + std::to_string(out.size() + 1), &out.emplace_back());
   return out;
 }

@@ -19,6 +19,10 @@ struct Plot {
 // runs gnuplot on it when installed (else says so on stderr).
 void WritePlotScript(const std::string& pdir, const std::string& script, const std::vector<Plot>& plots);
 
+// A finished run's metrics, compressed (the run writes metrics.jsonl while
+// it trains and resumes from it). The report reads either.
+inline constexpr char kMetricsGz[] = "metrics.jsonl.gz";
+
 // A samples.jsonl.gz file's records, in order; InputError naming the file
 // and line for a line that is not a sample record.
 std::vector<SampleRecord> ReadSamples(const std::string& path);

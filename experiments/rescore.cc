@@ -3,7 +3,6 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include <memory>
-#include <sstream>
 #include <vector>
 
 #include "config.h"
@@ -21,14 +20,6 @@ namespace {
 using google::protobuf::util::MessageDifferencer;
 
 constexpr int kShownPerFolder = 5;  // sample-level findings printed per folder
-
-// Splits text into lines (a trailing newline ends the last one).
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
 
 // `rescored` less the singular fields `committed` lacks (results written
 // before a field existed): what the committed record would hold.
@@ -122,7 +113,7 @@ class Rescorer {
     diff.ReportDifferencesToString(&why);
     if (!diff.Compare(*record, rescored)) {
       Finding(rel + "/eval.json differs from its rescored samples (committed → rescored):");
-      for (const std::string& l : Lines(why)) report_ += "    " + l + "\n";
+      for (const std::string& l : SplitLines(why)) report_ += "    " + l + "\n";
     } else {
       report_ += rel + ": " + std::to_string(lines.size()) + " samples rescored, eval.json reproduced" +
                  (found ? " (with the sample findings above)" : "") + "\n";
@@ -137,7 +128,7 @@ class Rescorer {
   // Compares a rebuilt file with the committed one, line by line.
   void CompareFile(const std::string& name, const std::string& rebuilt, const std::string& what) {
     const std::string path = dir_ + "/" + name;
-    const std::vector<std::string> a = ReadLines(path), b = Lines(rebuilt);
+    const std::vector<std::string> a = ReadLines(path), b = SplitLines(rebuilt);
     if (a == b) {
       report_ += name + ": " + what + " reproduced\n";
       return;

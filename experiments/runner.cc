@@ -460,6 +460,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         double wall_before = 0;  // earlier segments of an interrupted run
         if (FileExists(ckpt)) wall_before = ResumeFromCheckpoint(ckpt, metrics_path);
         else std::remove(metrics_path.c_str());
+        std::remove((rdir + "/" + kMetricsGz).c_str());  // from a finish cut short before done.json
         JsonlWriter metrics(metrics_path);
         FlopCounter flops;
         StrategyContext ctx;
@@ -484,6 +485,9 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
         WriteFileAtomic(rdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
         WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
+        // A finished run's metrics are kept compressed (a seventh of the
+        // bytes); the plain file is what an unfinished run resumes from.
+        WriteFileAtomic(rdir + "/" + kMetricsGz, Gzip(ReadFile(metrics_path)));
         const double wall = wall_before + SecondsSince(t0);
         timed_seconds += SecondsSince(t0);
         ++timed_runs;
@@ -507,6 +511,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         *d.mutable_machine() = DescribeMachine();
         d.set_peak_memory_mb(PeakMemoryMb());
         WriteFileAtomic(done, RecordToJson(d) + "\n");
+        std::remove(metrics_path.c_str());
       }
     }
   }

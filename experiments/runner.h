@@ -5,7 +5,7 @@
 //   config.pbtxt                      resolved config
 //   base/eval.json, samples.jsonl.gz  the shared base, evaluated once per base
 //   base/done.json                    its checkpoint's fnv64, commit and machine
-//   runs/<arm>/seed-<s>/              metrics.jsonl, eval.json, samples.jsonl.gz,
+//   runs/<arm>/seed-<s>/              metrics.jsonl (.gz once done), eval.json, samples.jsonl.gz,
 //                                     checkpoint.pt, run_config.pbtxt (config and
 //                                     base hash), done.json (finished marker with
 //                                     the commit and machine that made the run)

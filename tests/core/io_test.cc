@@ -65,5 +65,18 @@ TEST(Io, GzipRoundTripsAndRefusesBrokenInput) {
   EXPECT_THROW(Gunzip("plain text, not gzip", "plain.jsonl"), IoError);
 }
 
+TEST(Io, ReadLinesReadsGzipByItsSuffix) {
+  const std::string dir = testing::TempDir("io_lines");
+  const std::string text = "{\"step\":1}\n{\"step\":2}\n";
+  WriteFileAtomic(dir + "/m.jsonl", text);
+  WriteFileAtomic(dir + "/m.jsonl.gz", Gzip(text));
+  const std::vector<std::string> want = {"{\"step\":1}", "{\"step\":2}"};
+  EXPECT_EQ(ReadLines(dir + "/m.jsonl"), want);
+  EXPECT_EQ(ReadLines(dir + "/m.jsonl.gz"), want);
+  EXPECT_TRUE(ReadLines(dir + "/absent.jsonl.gz").empty());
+  WriteFileAtomic(dir + "/bad.jsonl.gz", text);  // named .gz, not gzip
+  EXPECT_THROW(ReadLines(dir + "/bad.jsonl.gz"), IoError);
+}
+
 }  // namespace
 }  // namespace r1lab

@@ -389,9 +389,12 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string exp = dir + "/tiny";
   for (const char* f : {"/config.pbtxt", "/base/done.json", "/summary.md", "/summary.csv", "/base/eval.json",
-                        "/base/samples.jsonl.gz", "/runs/sft/seed-1/samples.jsonl.gz", "/runs/sft/seed-1/metrics.jsonl", "/runs/sft/seed-2/done.json",
+                        "/base/samples.jsonl.gz", "/runs/sft/seed-1/samples.jsonl.gz", "/runs/sft/seed-1/metrics.jsonl.gz", "/runs/sft/seed-2/done.json",
                         "/runs/sft/seed-2/eval.json", "/runs/sft/seed-2/checkpoint.pt"})
     EXPECT_TRUE(FileExists(exp + f)) << f;
+  // A finished run keeps its metrics compressed only; zcat reads them.
+  EXPECT_FALSE(FileExists(exp + "/runs/sft/seed-1/metrics.jsonl"));
+  EXPECT_EQ(ReadFile(exp + "/runs/sft/seed-1/metrics.jsonl.gz").substr(0, 2), "\x1f\x8b");
   const std::string summary = ReadFile(exp + "/summary.md");
   EXPECT_NE(summary.find("| sft | 2 |"), std::string::npos) << summary;
   EXPECT_NE(summary.find("| base |"), std::string::npos) << summary;
@@ -408,13 +411,13 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   EXPECT_NE(table.out.find("tiny,sft,2,"), std::string::npos) << table.out;
   // Two eval points (steps 5 and 10) in the metrics.
   int evals = 0;
-  for (const auto& line : ReadLines(exp + "/runs/sft/seed-1/metrics.jsonl")) evals += line.find("\"eval\"") != std::string::npos;
+  for (const auto& line : ReadLines(exp + "/runs/sft/seed-1/metrics.jsonl.gz")) evals += line.find("\"eval\"") != std::string::npos;
   EXPECT_EQ(evals, 2);
 
   // The budgeted arm stops at its FLOP budget: past it by less than one step.
   double prev = 0, max_step = 0, last = 0;
   int lines = 0;
-  for (const auto& line : ReadLines(exp + "/runs/budget/seed-1/metrics.jsonl")) {
+  for (const auto& line : ReadLines(exp + "/runs/budget/seed-1/metrics.jsonl.gz")) {
     if (line.find("\"loss\"") == std::string::npos) continue;
     const double f = std::stod(line.substr(line.find("\"flops\":") + 8));
     max_step = std::max(max_step, f - prev);
@@ -599,7 +602,7 @@ TEST(Cli, ResumeAfterKillNineGivesTheSameNumbers) {
   r = RunCli("run " + dir + "/c.pbtxt --out " + out_b);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("resum"), std::string::npos) << r.out;
-  EXPECT_EQ(Numbers(run_b + "/metrics.jsonl"), Numbers(run_a + "/metrics.jsonl")) << "partial:\n" << partial;
+  EXPECT_EQ(Numbers(run_b + "/metrics.jsonl.gz"), Numbers(run_a + "/metrics.jsonl.gz")) << "partial:\n" << partial;
   EXPECT_EQ(Numbers(run_b + "/eval.json"), Numbers(run_a + "/eval.json"));
 }
 

@@ -19,12 +19,12 @@ namespace {
 namespace fs = std::filesystem;
 
 // Copies what the report reads (the config, base/eval.json, and each run's
-// eval.json, done.json, metrics.jsonl and samples) from `from` to `to`.
+// eval.json, done.json, metrics and samples) from `from` to `to`.
 void CopyRecords(const fs::path& from, const fs::path& to) {
   for (const auto& e : fs::recursive_directory_iterator(from)) {
     const std::string name = e.path().filename().string();
     const bool wanted = name == "config.pbtxt" || name == "eval.json" || name == "done.json" ||
-                        name == "metrics.jsonl" || name == "samples.jsonl.gz";
+                        name == "metrics.jsonl" || name == "metrics.jsonl.gz" || name == "samples.jsonl.gz";
     if (!e.is_regular_file() || !wanted) continue;
     const fs::path dst = to / fs::relative(e.path(), from);
     fs::create_directories(dst.parent_path());
