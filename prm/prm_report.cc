@@ -238,8 +238,50 @@ std::string RewardModelTable(const std::vector<const ArmRecords*>& mine) {
   return md.str();
 }
 
+// Preference reward models (the RLHF case): how well each orders held-out
+// pairs, and whether the policy's gain in the proxy is a gain in the
+// task's quality (the note task's hidden rubric) or gaming. Empty without a
+// PREFERENCE arm.
+std::string PreferenceTable(const std::vector<const ArmRecords*>& mine) {
+  std::ostringstream md;
+  bool any = false;
+  for (const ArmRecords* a : mine) {
+    if (a->arm->prm_rl().reward_model().kind() != PREFERENCE) continue;
+    if (!any)
+      md << "\n## Preference reward model: pair accuracy and gaming\n\n"
+         << "| arm | labelled pairs | RM pair accuracy: base samples → final policy's | RM score: base → final "
+            "policy | quality (hidden): base → final policy |\n|---|---|---|---|---|\n";
+    any = true;
+    auto shift = [&](bool policy, double (RewardOnSamples::*f)() const) {
+      return OverRuns(a->runs, [&](const RunRecords& r) {
+        const RewardOnSamples* s = Shift(r, policy);
+        return s ? (s->*f)() : NAN;
+      });
+    };
+    const MeanCi pairs = OverRuns(a->runs, [](const RunRecords& r) -> double {
+      for (const MetricsLine& m : r.lines)
+        if (m.has_reward_model()) return static_cast<double>(m.reward_model().examples());
+      return NAN;
+    });
+    md << "| " << a->arm->name() << " | " << FmtOr(pairs, 1, 0) << " | "
+       << FmtOr(shift(false, &RewardOnSamples::pair_accuracy), 100, 1) << "% → "
+       << FmtOr(shift(true, &RewardOnSamples::pair_accuracy), 100, 1) << "% | "
+       << FmtOr(shift(false, &RewardOnSamples::proxy_mean), 1, 3) << " → "
+       << FmtOr(shift(true, &RewardOnSamples::proxy_mean), 1, 3) << " | "
+       << FmtOr(shift(false, &RewardOnSamples::quality_mean), 1, 3) << " → "
+       << FmtOr(shift(true, &RewardOnSamples::quality_mean), 1, 3) << " |\n";
+  }
+  if (!any) return "";
+  md << "\nPairs: two base samples of one training problem, the one the task's quality prefers chosen (ties "
+        "dropped). Pair accuracy: of the pairs among each held-out problem's 4 samples whose quality differs, the "
+        "share the reward model orders alike (50% is chance). The policy games the reward model when its score "
+        "rises from base to final policy while the hidden quality does not.\n";
+  return md.str();
+}
+
 std::string PrmRlReport(const ReportInput& in, const std::vector<const ArmRecords*>& mine) {
-  return ProxyTable(in, mine) + DegenerationTable(in) + RewardModelTable(mine) + LabelBudgetTable(in, mine);
+  return ProxyTable(in, mine) + DegenerationTable(in) + RewardModelTable(mine) + LabelBudgetTable(in, mine) +
+         PreferenceTable(mine);
 }
 
 }  // namespace

@@ -19,6 +19,25 @@ namespace r1lab {
 
 namespace {
 
+// An ORM and a preference model give one score per completion.
+bool OneScore(RewardModelKind k) { return k == ORM || k == PREFERENCE; }
+
+// Of the pairs within each problem's samples (consecutive in `problems`)
+// that `quality` tells apart, the share `proxy` orders alike; a proxy tie
+// counts half. 0 when no pair differs.
+double PairAccuracy(const std::vector<const Problem*>& problems, const std::vector<double>& quality,
+                    const std::vector<double>& proxy) {
+  double right = 0, pairs = 0;
+  for (size_t i = 0; i < problems.size(); ++i)
+    for (size_t j = i + 1; j < problems.size() && problems[j] == problems[i]; ++j) {
+      if (quality[i] == quality[j]) continue;
+      const double dq = quality[i] - quality[j], dp = proxy[i] - proxy[j];
+      right += dp == 0 ? 0.5 : (dq > 0) == (dp > 0);
+      pairs += 1;
+    }
+  return pairs > 0 ? right / pairs : 0;
+}
+
 // The reward model's view of completions: per-step scores (a PRM, steps cut
 // by the segmenter) or one score (an ORM). Completions without a step get
 // no scores.
@@ -37,7 +56,7 @@ std::vector<std::vector<double>> ScoreCompletions(Transformer& rm, const PrmRlCo
     }
     return out;
   }
-  const bool orm = cfg.reward_model().kind() == ORM;
+  const bool orm = OneScore(cfg.reward_model().kind());
   std::vector<PrmExample> items;
   std::vector<size_t> where;
   for (size_t i = 0; i < completions.size(); ++i) {
@@ -64,18 +83,19 @@ RewardOnSamples RewardOnSamplesOf(Transformer& sampler, Transformer& rm, const P
   std::vector<std::string> prompts;
   for (const Problem* p : s.problems) prompts.push_back(p->prompt);
   const auto scores = ScoreCompletions(rm, cfg, seg, prompts, s.completions, task, nullptr);
-  std::vector<double> proxy;
+  std::vector<double> proxy, quality;
   std::vector<bool> correct;
   std::vector<double> step_scores;
   std::vector<bool> step_good;
   FirstErrorScore first_error;
   double hits = 0, acc = 0, mean = 0;
-  const bool truth = task.LineWrong("1+1=2").has_value() && cfg.reward_model().kind() != ORM;
+  const bool truth = task.LineWrong("1+1=2").has_value() && !OneScore(cfg.reward_model().kind());
   for (size_t i = 0; i < s.completions.size(); ++i) {
     const Verdict v = task.Verify(s.completions[i], *s.problems[i]);
     const bool c = v.correct;
     const double p = ProxyOf(scores[i], v.error.empty(), cfg, how);
     proxy.push_back(p);
+    quality.push_back(task.Quality(s.completions[i], *s.problems[i]));
     correct.push_back(c);
     acc += c;
     mean += p;
@@ -100,6 +120,10 @@ RewardOnSamples RewardOnSamplesOf(Transformer& sampler, Transformer& rm, const P
   r.set_proxy_mean(mean / n);
   r.set_outcome_accuracy(hits / n);
   r.set_outcome_auc(StepAuc(proxy, correct));
+  r.set_pair_accuracy(PairAccuracy(s.problems, quality, proxy));
+  double q = 0;
+  for (double x : quality) q += x / n;
+  r.set_quality_mean(q);
   if (truth) r.set_step_auc(StepAuc(step_scores, step_good));
   if (truth) r.set_first_error_f1(first_error.f1());
   return r;
@@ -110,8 +134,8 @@ RewardOnSamples RewardOnSamplesOf(Transformer& sampler, Transformer& rm, const P
 LearnedReward::LearnedReward(const PrmRlConfig& cfg, Transformer rm, const Task& task, FlopCounter* flops)
     : cfg_(cfg), rm_(rm), task_(task), flops_(flops), segmenter_(SegmenterFromConfig(cfg.reward_model().segmenter())),
       aggregation_(AggregationFromConfig(cfg.aggregation())) {
-  if (cfg.dense() && cfg.reward_model().kind() == ORM)
-    throw ConfigError("prm_rl.dense: dense process rewards need step scores (an ORM has one score)");
+  if (cfg.dense() && OneScore(cfg.reward_model().kind()))
+    throw ConfigError("prm_rl.dense: dense process rewards need step scores (an ORM or preference model has one score)");
   if (cfg.reward_model().kind() == STEP_TRUTH && !task.LineWrong("1+1=2").has_value())
     throw ConfigError("prm_rl.reward_model.kind: STEP_TRUTH needs a task with per-step truth (arith); task '" +
                       task.name() + "' has none");
@@ -119,7 +143,7 @@ LearnedReward::LearnedReward(const PrmRlConfig& cfg, Transformer rm, const Task&
 
 double ProxyOf(const std::vector<double>& scores, bool has_answer, const PrmRlConfig& cfg, Aggregation how) {
   if (scores.empty() || (cfg.answer_required() && !has_answer)) return 0;
-  return cfg.reward_model().kind() == ORM ? scores[0] : Aggregate(scores, how);
+  return OneScore(cfg.reward_model().kind()) ? scores[0] : Aggregate(scores, how);
 }
 
 void LearnedReward::Score(Rollouts& ro) {
@@ -219,6 +243,7 @@ RewardModelFit FitRewardModel(Transformer& policy, Transformer& rm, const Task& 
   ds.soft_targets = rmc.soft_targets();
   ds.step_labels = rmc.kind() == PRM;
   ds.truth_labels = rmc.step_labels() == TRUTH;
+  ds.pairs = rmc.kind() == PREFERENCE;
   ds.segmenter = SegmenterFromConfig(rmc.segmenter());
   ds.sampling = cfg.grpo().sampling();
   ds.seed = seed;
@@ -235,10 +260,11 @@ RewardModelFit FitRewardModel(Transformer& policy, Transformer& rm, const Task& 
   double loss = 0;
   {
     FlopPhaseScope train(flops, FlopPhase::kRewardTrain);
-    loss = TrainRewardModel(rm, examples, steps, rmc.batch_size(), rmc.optim(), rng, flops);
+    loss = ds.pairs ? TrainPreferenceModel(rm, data.pairs, steps, rmc.batch_size(), rmc.optim(), rng, flops)
+                    : TrainRewardModel(rm, examples, steps, rmc.batch_size(), rmc.optim(), rng, flops);
   }
   RewardModelFit f;
-  f.set_examples(static_cast<int>(examples.size()));
+  f.set_examples(static_cast<int>(ds.pairs ? data.pairs.size() : examples.size()));
   f.set_final_bce(loss);
   f.set_flops_label(flops->Get(FlopPhase::kLabel) - label0);
   f.set_flops_train(flops->Get(FlopPhase::kRewardTrain) - train0);
@@ -287,7 +313,7 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
   if (cfg.reward_model_outside_budget()) loop.budget_exempt = {FlopPhase::kLabel, FlopPhase::kRewardTrain};
   if (model) loop.init = [&]() {
     std::fprintf(stderr, "%s: labelling %d base samples and training the %s\n", ctx.label.c_str(), rmc.label_traces(),
-                 rmc.kind() == PRM ? "PRM" : "ORM");
+                 rmc.kind() == PRM ? "PRM" : rmc.kind() == ORM ? "ORM" : "preference model");
     MetricsLine line;
     *line.mutable_reward_model() = FitRewardModel(*ctx.policy, rm, *ctx.task, cfg, rmc.label_traces(),
                                                   rmc.train_steps(), SplitMix64(ctx.seed ^ 0x5e7a11ULL), ctx.flops);
@@ -326,8 +352,8 @@ class PrmRlStrategy : public Strategy {
 
 void CheckPrmRlArm(const Arm& a, const ExperimentConfig&, const std::string& p, const std::string& src) {
   CheckGrpoConfig(a.prm_rl().grpo(), p + ".prm_rl.grpo", src);
-  if (a.prm_rl().dense() && a.prm_rl().reward_model().kind() == ORM)
-    ConfigFail(src, p + ".prm_rl.dense", "dense process rewards need step scores (an ORM has one score)");
+  if (a.prm_rl().dense() && OneScore(a.prm_rl().reward_model().kind()))
+    ConfigFail(src, p + ".prm_rl.dense", "dense process rewards need step scores (an ORM or preference model has one score)");
 }
 
 void QuickPrmRl(Arm* a) {

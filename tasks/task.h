@@ -65,6 +65,13 @@ class Task {
   virtual Trace Teach(const Problem& p, const TeacherConfig& teacher, Rng& rng) const = 0;
   // The rule verdict on a completion for problem p. Pure and thread-safe.
   virtual Verdict Verify(const std::string& completion, const Problem& p) const = 0;
+  // How good a completion is, in [0, 1], by what the task knows: a
+  // preference label's source (reward_model.kind PREFERENCE). Default: 1 if
+  // Verify judges it correct, else 0; a task without a checkable answer
+  // (note) grades partial credit by its hidden rubric.
+  virtual double Quality(const std::string& completion, const Problem& p) const {
+    return Verify(completion, p).correct ? 1.0 : 0.0;
+  }
   // Ground truth for one chain-of-thought line, where the task can judge a
   // line on its own: true = a wrong computation; nullopt = cannot tell.
   virtual std::optional<bool> LineWrong(const std::string& line) const { return std::nullopt; }

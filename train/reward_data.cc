@@ -34,6 +34,21 @@ RewardData BuildRewardData(Transformer& policy, const Task& task, const std::vec
                            const RewardDataSpec& spec, FlopCounter* flops) {
   RewardData out;
   out.has_truth = task.LineWrong("1+1=2").has_value();
+  if (spec.pairs) {
+    const Samples two = SampleCompletions(policy, problems, 2, spec.sampling, spec.seed, flops);
+    for (size_t i = 0; i + 1 < two.completions.size(); i += 2) {
+      const Problem& p = *two.problems[i];
+      const std::string &a = two.completions[i], &b = two.completions[i + 1];
+      if (a.empty() || b.empty()) continue;
+      const double qa = task.Quality(a, p), qb = task.Quality(b, p);
+      if (qa == qb) continue;  // no preference to learn
+      const bool a_better = qa > qb;
+      out.pairs.push_back({OutcomeExample(p.prompt, a_better ? a : b, true), OutcomeExample(p.prompt, a_better ? b : a, false)});
+    }
+    if (flops) flops->AddOracleCalls(static_cast<int64_t>(two.completions.size()));  // each response judged once
+    if (out.pairs.empty()) throw InputError("reward model: every sampled pair was a tie; no preference to learn");
+    return out;
+  }
   const Samples samples = SampleCompletions(policy, problems, 1, spec.sampling, spec.seed, flops);
   std::vector<LabelJob> jobs;
   for (size_t i = 0; i < samples.completions.size(); ++i) {
@@ -81,6 +96,20 @@ RewardData BuildRewardData(Transformer& policy, const Task& task, const std::vec
     flops->AddOracleCalls(calls);
   }
   return out;
+}
+
+double TrainPreferenceModel(Transformer& model, const std::vector<PreferencePair>& data, int steps, int batch_size,
+                            const OptimConfig& optim, Rng& rng, FlopCounter* flops) {
+  if (data.empty()) throw InputError("preference model: no training pairs");
+  PrmTrainer trainer(model, optim, steps);
+  double loss = 0;
+  for (int step = 0; step < steps; ++step) {
+    std::vector<PreferencePair> batch;
+    for (int i = 0; i < batch_size; ++i)
+      batch.push_back(data[static_cast<size_t>(rng.Int(0, static_cast<long long>(data.size()) - 1))]);
+    loss = trainer.Step(batch, flops);
+  }
+  return loss;
 }
 
 Transformer RewardModelFrom(Transformer& base, bool from_base) {

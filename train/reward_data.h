@@ -22,6 +22,9 @@ Aggregation AggregationFromConfig(StepAggregation a);
 struct RewardData {
   std::vector<PrmExample> prm;  // Monte Carlo step targets (empty unless asked for)
   std::vector<PrmExample> orm;  // outcome targets
+  // Two completions per problem, the better by Task::Quality chosen (ties
+  // dropped); only when asked for (spec.pairs).
+  std::vector<PreferencePair> pairs;
   // Hard Monte Carlo labels against the per-step truth, where the task has it.
   LabelQuality quality;
   bool has_truth = false;
@@ -32,12 +35,14 @@ struct RewardDataSpec {
   bool soft_targets = false;
   bool step_labels = true;  // false: outcome labels only (an ORM needs no Monte Carlo)
   bool truth_labels = false;  // step targets from the task's per-step truth instead of Monte Carlo
+  bool pairs = false;  // preference pairs instead (two samples per problem; no step or outcome labels)
   SegmenterSpec segmenter;
   SamplingConfig sampling;
   uint64_t seed = 1;
 };
 
-// One completion per problem from `policy`, then labels. ConfigError if
+// One completion per problem from `policy`, then labels (with spec.pairs:
+// two per problem, labelled by which Task::Quality prefers). ConfigError if
 // truth labels are asked of a task without per-step truth. Sampling and
 // labelling FLOPs go to `flops` (phase kGenerate of that counter), and so do
 // the oracle calls the labels took (core/flops.h).
@@ -52,6 +57,10 @@ Transformer RewardModelFrom(Transformer& base, bool from_base);
 // learning rate following `optim` over those steps. Returns the last batch's
 // BCE. FLOPs go to `flops` (phase kTrain of that counter).
 // head_only: PrmTrainer's (the rest of the model is frozen).
+// The same on preference pairs (Bradley-Terry); returns the last batch's loss.
+double TrainPreferenceModel(Transformer& model, const std::vector<PreferencePair>& data, int steps, int batch_size,
+                            const OptimConfig& optim, Rng& rng, FlopCounter* flops);
+
 double TrainRewardModel(Transformer& model, const std::vector<PrmExample>& data, int steps, int batch_size,
                         const OptimConfig& optim, Rng& rng, FlopCounter* flops, bool head_only = false);
 

@@ -111,7 +111,32 @@ torch::Tensor PrmLoss(Transformer& model, const std::vector<PrmExample>& batch, 
   return torch::binary_cross_entropy_with_logits(logits, torch::tensor(targets).to(dev, logits.scalar_type()));
 }
 
+torch::Tensor PreferenceLoss(Transformer& model, const std::vector<PreferencePair>& batch, double* forward_flops) {
+  if (batch.empty()) throw InputError("preference loss: no pairs");
+  std::vector<PrmExample> items;
+  for (const PreferencePair& p : batch) items.push_back(p.chosen);
+  for (const PreferencePair& p : batch) items.push_back(p.rejected);
+  for (const PrmExample& e : items)
+    if (e.steps.size() != 1) throw InputError("preference loss: a response must be one step (an ORM example)");
+  const PrmBatch b = Build(items);
+  const auto dev = model->device();
+  const torch::Tensor logits =
+      model->forward(b.tokens.to(dev)).prm_logits.index({b.rows.to(dev), b.positions.to(dev)});
+  if (forward_flops) *forward_flops = BatchFlops(model, b);
+  const int64_t n = static_cast<int64_t>(batch.size());
+  // -log sigmoid(c - r) = softplus(r - c)
+  return torch::softplus(logits.slice(0, n, 2 * n) - logits.slice(0, 0, n)).mean();
+}
+
 double PrmTrainer::Step(const std::vector<PrmExample>& batch, FlopCounter* flops) {
+  return Apply([&](double* forward) { return PrmLoss(model_, batch, forward); }, flops);
+}
+
+double PrmTrainer::Step(const std::vector<PreferencePair>& batch, FlopCounter* flops) {
+  return Apply([&](double* forward) { return PreferenceLoss(model_, batch, forward); }, flops);
+}
+
+double PrmTrainer::Apply(const std::function<torch::Tensor(double*)>& loss_of, FlopCounter* flops) {
   const double lr = ScheduledLr(optim_, step_++, total_);
   SetLr(opt_, lr);
   model_->train();
@@ -120,7 +145,7 @@ double PrmTrainer::Step(const std::vector<PrmExample>& batch, FlopCounter* flops
   // reach it), then thawed.
   for (auto& p : frozen_) p.requires_grad_(false);
   double forward = 0;
-  const torch::Tensor loss = PrmLoss(model_, batch, &forward);
+  const torch::Tensor loss = loss_of(&forward);
   loss.backward();
   for (auto& p : frozen_) p.requires_grad_(true);
   if (optim_.grad_clip() > 0) torch::nn::utils::clip_grad_norm_(params_, optim_.grad_clip());

@@ -4,6 +4,7 @@
 // thing with one step, the whole completion, and the outcome as target.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,17 @@ PrmExample OutcomeExample(const std::string& prompt, const std::string& completi
 // differ in number.
 torch::Tensor PrmLoss(Transformer& model, const std::vector<PrmExample>& batch, double* forward_flops);
 
+// A labelled preference between two responses to one prompt: ORM examples
+// (one step spanning each completion; targets unused).
+struct PreferencePair {
+  PrmExample chosen, rejected;
+};
+
+// Bradley-Terry on the PRM head's logit at each completion's last token: the
+// mean of -log sigmoid(logit(chosen) - logit(rejected)), a tensor to
+// backpropagate; the forward FLOPs of both responses in *forward_flops.
+torch::Tensor PreferenceLoss(Transformer& model, const std::vector<PreferencePair>& batch, double* forward_flops);
+
 class PrmTrainer {
  public:
   // `model` needs prm_head. The learning rate follows `optim` over
@@ -47,8 +59,13 @@ class PrmTrainer {
   PrmTrainer(Transformer model, const OptimConfig& optim, int64_t total_steps, bool head_only = false);
   // One AdamW step on the batch; returns its mean BCE. FLOPs to kTrain.
   double Step(const std::vector<PrmExample>& batch, FlopCounter* flops = nullptr);
+  // One AdamW step on preference pairs; returns their mean PreferenceLoss.
+  double Step(const std::vector<PreferencePair>& batch, FlopCounter* flops = nullptr);
 
  private:
+  // One AdamW step on `loss(&forward_flops)`.
+  double Apply(const std::function<torch::Tensor(double*)>& loss, FlopCounter* flops);
+
   Transformer model_;
   OptimConfig optim_;
   int64_t total_, step_ = 0;

@@ -6,6 +6,7 @@
 #include "grpo_trainer.h"
 #include "io.h"
 #include "json.h"
+#include "note.h"
 #include "prm_beam.h"
 #include "prm_rl.h"
 #include "prm_study.h"
@@ -179,6 +180,124 @@ TEST(PrmRl, RuleOnlyMixIsExactlyGrpo) {
     const double f1 = shift.at(who).num("first_error_f1");
     EXPECT_GE(f1, 0) << who;
     EXPECT_LE(f1, 1) << who;
+  }
+}
+
+// Bradley-Terry against a double-precision computation from the same
+// model's scores: mean log(1 + exp(logit(rejected) - logit(chosen))).
+TEST(PreferenceModel, LossIsBradleyTerryOnTheOutcomeLogits) {
+  ModelConfig mc = testing::TinyModel();
+  mc.set_prm_head(true);
+  Transformer rm = MakeModel(mc, Tokenizer::Get().vocab_size());
+  const std::vector<PreferencePair> pairs = {
+      {OutcomeExample("1+2", "<think>1+2=3\n</think><answer>3</answer>", true),
+       OutcomeExample("1+2", "<think>1+2=4\n</think><answer>4</answer>", false)},
+      {OutcomeExample("5-1", "<think>5-1=4\n</think><answer>4</answer>", true),
+       OutcomeExample("5-1", "<think>\n</think><answer>x</answer>", false)}};
+  std::vector<PrmExample> items;
+  for (const auto& p : pairs) items.push_back(p.chosen);
+  for (const auto& p : pairs) items.push_back(p.rejected);
+  const auto probs = ScoreSteps(rm, items);
+  auto logit = [](double p) { return std::log(p / (1 - p)); };
+  double want = 0;
+  for (size_t i = 0; i < pairs.size(); ++i)
+    want += std::log1p(std::exp(logit(probs[i + 2][0]) - logit(probs[i][0]))) / 2;
+  double fwd = 0;
+  torch::NoGradGuard no_grad;
+  rm->eval();
+  EXPECT_NEAR(PreferenceLoss(rm, pairs, &fwd).item<double>(), want, 1e-5);
+  EXPECT_GT(fwd, 0);
+  EXPECT_THROW(PreferenceLoss(rm, {}, nullptr), InputError);
+}
+
+// The planted case: pairs of a note that meets the hidden rubric and
+// one that breaks some of it, for the same prompt. A small reward model
+// trained on such pairs from fresh weights ranks the better note higher on
+// held-out prompts it never saw.
+TEST(PreferenceModel, RanksAPlantedBetterResponseHigher) {
+  const NoteTask task(testing::ParseResolved<TaskConfig>("note {} num_test: 300 num_validation: 0"));
+  TeacherConfig clean, noisy;
+  clean.set_step_error_rate(0);
+  noisy.set_step_error_rate(0.5);
+  Rng rng(4);
+  auto pair_for = [&](const Problem& p) {
+    Trace bad = task.Teach(p, noisy, rng);
+    while (task.Quality(bad.completion, p) == 1) bad = task.Teach(p, noisy, rng);
+    return PreferencePair{OutcomeExample(p.prompt, task.Teach(p, clean, rng).completion, true),
+                          OutcomeExample(p.prompt, bad.completion, false)};
+  };
+  std::vector<PreferencePair> train, held_out;
+  for (int i = 0; i < 400; ++i) train.push_back(pair_for(task.SampleTrain(rng)));
+  for (int i = 0; i < 200; ++i) held_out.push_back(pair_for(task.TestSet()[static_cast<size_t>(i)]));
+  ModelConfig mc = testing::TinyModel();
+  mc.set_max_seq_len(160);
+  mc.set_prm_head(true);
+  Transformer rm = MakeModel(mc, Tokenizer::Get().vocab_size());
+  auto accuracy = [&]() {
+    std::vector<PrmExample> items;
+    for (const auto& p : held_out) items.push_back(p.chosen);
+    for (const auto& p : held_out) items.push_back(p.rejected);
+    const auto s = ScoreSteps(rm, items);
+    double right = 0;
+    for (size_t i = 0; i < held_out.size(); ++i) right += s[i][0] > s[i + held_out.size()][0];
+    return right / static_cast<double>(held_out.size());
+  };
+  const double before = accuracy();
+  FlopCounter flops;
+  const double loss = TrainPreferenceModel(rm, train, 150, 32, testing::ParseResolved<OptimConfig>("lr: 0.003 warmup_steps: 10"),
+                                           rng, &flops);
+  const double after = accuracy();
+  EXPECT_GT(after, 0.9) << "before training " << before << ", last loss " << loss;
+  EXPECT_LT(loss, std::log(2.0)) << "below chance's Bradley-Terry loss";
+  EXPECT_GT(flops.Get(FlopPhase::kTrain), 0);
+}
+
+// reward_model.kind PREFERENCE on the PRM-RL arm: pairs of base samples
+// labelled by Task::Quality (arith: the verdict), one oracle call per judged
+// sample, the pair count in the fit line, pair accuracy in the shift
+// measurement; resume matches a straight run; dense rewards are refused.
+TEST(PrmRl, PreferenceRewardModelTrainsOnLabelledPairs) {
+  const std::string dir = testing::TempDir("prm_rl_preference");
+  Arm arm;
+  arm.set_name("prm_rl");
+  *arm.mutable_prm_rl() = SmallPrmRl("");
+  arm.mutable_prm_rl()->mutable_reward_model()->set_kind(PREFERENCE);
+  arm.mutable_prm_rl()->mutable_reward_model()->set_label_traces(40);
+  FlopCounter f1;
+  ExpectResumeMatchesStraightRun(arm, dir, f1);
+  const auto lines = ReadLines(dir + "/a.jsonl");
+  ASSERT_GE(lines.size(), 2u);
+  const JsonValue fit = JsonValue::Parse(lines[0]).at("reward_model");
+  EXPECT_GT(fit.num("examples"), 0);
+  EXPECT_LE(fit.num("examples"), 40) << "at most one pair per problem";
+  const JsonValue shift = JsonValue::Parse(lines.back()).at("shift");
+  for (const char* who : {"base", "policy"}) {
+    EXPECT_GE(shift.at(who).num("pair_accuracy"), 0) << who;
+    EXPECT_LE(shift.at(who).num("pair_accuracy"), 1) << who;
+    EXPECT_EQ(shift.at(who).find("step_auc"), nullptr) << who << ": one score per response";
+  }
+  ArithTask task(testing::TinyBaseTask());
+  PrmRlConfig dense = arm.prm_rl();
+  dense.set_dense(true);
+  EXPECT_THROW(LearnedReward(dense, Transformer(nullptr), task, nullptr), ConfigError);
+  std::vector<Problem> problems;
+  Rng rng(3);
+  for (int i = 0; i < 12; ++i) problems.push_back(task.SampleTrain(rng));
+  RewardDataSpec spec;
+  spec.pairs = true;
+  spec.sampling.set_max_new_tokens(40);
+  FlopCounter flops;
+  Transformer base = testing::CopyOfTinyBase();
+  const RewardData data = BuildRewardData(base, task, problems, spec, &flops);
+  EXPECT_EQ(flops.OracleCalls(), 24);
+  EXPECT_TRUE(data.orm.empty());
+  for (const PreferencePair& p : data.pairs) {
+    EXPECT_EQ(p.chosen.prompt, p.rejected.prompt);
+    const Problem* prob = nullptr;
+    for (const Problem& q : problems)
+      if (q.prompt == p.chosen.prompt) prob = &q;
+    ASSERT_NE(prob, nullptr);
+    EXPECT_GT(task.Quality(p.chosen.completion, *prob), task.Quality(p.rejected.completion, *prob));
   }
 }
 
