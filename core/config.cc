@@ -125,7 +125,7 @@ void CheckModel(const ModelConfig& m, const std::string& p, const std::string& s
 
 void CheckTask(const TaskConfig& t, const std::string& p, const std::string& src) {
   if (t.task_case() == TaskConfig::TASK_NOT_SET)
-    Fail(src, p, "no task set; expected one of: arith, countdown, graph, code, dataset");
+    Fail(src, p, "no task set; expected one of: arith, countdown, graph, code, dataset, note, mix");
   auto order = [&](const std::string& field, int lo, int hi, const std::string& hi_name) {
     if (lo > hi) Fail(src, p + "." + field, std::to_string(lo) + " exceeds " + hi_name + "=" + std::to_string(hi));
   };
@@ -138,6 +138,21 @@ void CheckTask(const TaskConfig& t, const std::string& p, const std::string& src
     order("dataset.min_level", t.dataset().min_level(), t.dataset().max_level(), "max_level");
   }
   if (t.has_code()) order("code.min_level", t.code().min_level(), t.code().max_level(), "max_level");
+  if (t.has_mix()) {
+    if (t.mix().parts_size() == 0) Fail(src, p + ".mix.parts", "is empty; a mix needs at least one part");
+    for (int i = 0; i < t.mix().parts_size(); ++i) {
+      const std::string part = p + ".mix.parts[" + std::to_string(i) + "].task";
+      const TaskConfig& pt = t.mix().parts(i).task();
+      if (pt.has_mix()) Fail(src, part + ".mix", "a mix inside a mix; list its parts in the outer mix");
+      // Resolved configs hold every default, so a part's teacher counts as
+      // set when it differs from the default one.
+      TeacherConfig default_teacher;
+      ResolveDefaults(&default_teacher);
+      if (pt.has_teacher() && pt.teacher().SerializeAsString() != default_teacher.SerializeAsString())
+        Fail(src, part + ".teacher", "the mix's teacher teaches every part; set it on the mix");
+      CheckTask(pt, part, src);
+    }
+  }
 }
 
 std::map<int, ArmCheck>& ArmChecks() {

@@ -93,7 +93,7 @@ RewardOnSamples RewardOnSamplesOf(Transformer& sampler, Transformer& rm, const P
   for (size_t i = 0; i < s.completions.size(); ++i) {
     const Verdict v = task.Verify(s.completions[i], *s.problems[i]);
     const bool c = v.correct;
-    const double p = ProxyOf(scores[i], v.error.empty(), cfg, how);
+    const double p = ProxyOf(scores[i], !v.extracted.empty(), cfg, how);
     proxy.push_back(p);
     quality.push_back(task.Quality(s.completions[i], *s.problems[i]));
     correct.push_back(c);
@@ -159,10 +159,19 @@ void LearnedReward::Score(Rollouts& ro) {
   const std::vector<double> rule = ro.totals();
   ro.proxy.assign(static_cast<size_t>(N), 0.0);
   // Whether each response has a final answer the task could extract (the
-  // rollout's verdict: extraction is a format check, no gold involved).
-  auto answered = [&](int k) { return ro.rewards[static_cast<size_t>(k)].verdict.error.empty(); };
+  // rollout's verdict: extraction is a format check, no gold involved; the
+  // verdict's error may also hold why a wrong answer is wrong, which a
+  // learned reward must not see).
+  auto answered = [&](int k) { return !ro.rewards[static_cast<size_t>(k)].verdict.extracted.empty(); };
   for (int k = 0; k < N; ++k)
     ro.proxy[static_cast<size_t>(k)] = ProxyOf(scores[static_cast<size_t>(k)], answered(k), cfg_, aggregation_);
+  if (cfg_.route_by_prompt()) {  // the rule where it can judge, the reward model elsewhere
+    for (int k = 0; k < N; ++k) {
+      const bool rule_judges = task_.Verifiable(ro.problems[static_cast<size_t>(k / G)]);
+      ro.rewards[static_cast<size_t>(k)].total = rule_judges ? rule[static_cast<size_t>(k)] : ro.proxy[static_cast<size_t>(k)];
+    }
+    return;
+  }
   if (!cfg_.dense()) {
     for (int k = 0; k < N; ++k) ro.rewards[static_cast<size_t>(k)].total = lw * ro.proxy[static_cast<size_t>(k)] + rw * rule[static_cast<size_t>(k)];
     return;
@@ -202,7 +211,7 @@ void LearnedReward::Score(Rollouts& ro) {
   }
 }
 
-bool LearnedReward::UsesRuleReward() const { return cfg_.rule_weight() > 0; }
+bool LearnedReward::UsesRuleReward() const { return cfg_.rule_weight() > 0 || cfg_.route_by_prompt(); }
 
 void LearnedReward::Metrics(const Rollouts& ro, MetricsLine* m) {
   const Tokenizer& tok = Tokenizer::Get();
@@ -249,7 +258,15 @@ RewardModelFit FitRewardModel(Transformer& policy, Transformer& rm, const Task& 
   ds.seed = seed;
   Rng rng(seed);
   std::vector<Problem> problems;
-  for (int i = 0; i < traces; ++i) problems.push_back(task.SampleTrain(rng));
+  for (int i = 0; i < traces; ++i) {
+    Problem p = task.SampleTrain(rng);
+    for (int tries = 0; cfg.route_by_prompt() && task.Verifiable(p); ++tries) {  // non-verifiable prompts only
+      if (tries == 10000)
+        throw ConfigError("prm_rl.route_by_prompt: task '" + task.name() + "' drew no non-verifiable prompt in 10000 tries");
+      p = task.SampleTrain(rng);
+    }
+    problems.push_back(std::move(p));
+  }
   const double label0 = flops->Get(FlopPhase::kLabel), train0 = flops->Get(FlopPhase::kRewardTrain);
   RewardData data;
   {
@@ -352,6 +369,13 @@ class PrmRlStrategy : public Strategy {
 
 void CheckPrmRlArm(const Arm& a, const ExperimentConfig&, const std::string& p, const std::string& src) {
   CheckGrpoConfig(a.prm_rl().grpo(), p + ".prm_rl.grpo", src);
+  const PrmRlConfig& c = a.prm_rl();
+  if (c.route_by_prompt() && (c.learned_weight() != 1 || c.rule_weight() != 0 || c.dense()))
+    ConfigFail(src, p + ".prm_rl.route_by_prompt",
+               "routes each prompt to the rule or the reward model; learned_weight, rule_weight and dense do not "
+               "apply (leave them at 1, 0 and false)");
+  if (c.route_by_prompt() && c.reward_model().kind() == STEP_TRUTH)
+    ConfigFail(src, p + ".prm_rl.route_by_prompt", "needs a learned reward model for the non-verifiable prompts, not STEP_TRUTH");
   if (a.prm_rl().dense() && OneScore(a.prm_rl().reward_model().kind()))
     ConfigFail(src, p + ".prm_rl.dense", "dense process rewards need step scores (an ORM or preference model has one score)");
 }

@@ -157,11 +157,10 @@ Trace NoteTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) const 
 }
 
 Verdict NoteTask::Verify(const std::string& completion, const Problem& p) const {
-  return JudgeExtracted(completion, ExtractTaggedAnswer(completion), [&](const std::string& a, std::string* why) {
-    const NoteRubric r = JudgeNote(a, p.key);
-    if (r.met() < 5) *why = std::to_string(r.met()) + " of 5 rubric criteria";
-    return r.met() == 5;
-  });
+  // No reason is given for a note that falls short: the rubric stays hidden
+  // (a verdict's error reads as "no answer" to whoever sees it).
+  return JudgeExtracted(completion, ExtractTaggedAnswer(completion),
+                        [&](const std::string& a, std::string*) { return JudgeNote(a, p.key).met() == 5; });
 }
 
 double NoteTask::Quality(const std::string& completion, const Problem& p) const {

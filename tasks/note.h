@@ -49,6 +49,7 @@ class NoteTask : public DrawnTask {
   Verdict Verify(const std::string& completion, const Problem& p) const override;
   // The share of the rubric's criteria met; 0 without a tagged answer.
   double Quality(const std::string& completion, const Problem& p) const override;
+  bool Verifiable(const Problem&) const override { return false; }
 
  protected:
   Problem Draw(Rng& rng) const override;

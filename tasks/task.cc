@@ -5,6 +5,7 @@
 #include "countdown.h"
 #include "dataset.h"
 #include "graph.h"
+#include "mix.h"
 #include "note.h"
 #include "error.h"
 #include "language.h"
@@ -20,9 +21,10 @@ std::unique_ptr<Task> MakeTask(const TaskConfig& cfg) {
     case TaskConfig::kCode: return std::make_unique<CodeTask>(cfg);
     case TaskConfig::kDataset: return std::make_unique<DatasetTask>(cfg);
     case TaskConfig::kNote: return std::make_unique<NoteTask>(cfg);
+    case TaskConfig::kMix: return std::make_unique<MixTask>(cfg);
     case TaskConfig::TASK_NOT_SET: break;
   }
-  throw ConfigError("task: no task set; expected one of: arith, countdown, graph, code, dataset, note");
+  throw ConfigError("task: no task set; expected one of: arith, countdown, graph, code, dataset, note, mix");
 }
 
 std::string TraceCompletion(const std::vector<Step>& steps, const std::string& answer) {

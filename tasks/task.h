@@ -72,6 +72,9 @@ class Task {
   virtual double Quality(const std::string& completion, const Problem& p) const {
     return Verify(completion, p).correct ? 1.0 : 0.0;
   }
+  // Whether a rule may check p's answer (false: R1's non-verifiable
+  // prompts, rewarded only through a learned preference model).
+  virtual bool Verifiable(const Problem& p) const { return true; }
   // Ground truth for one chain-of-thought line, where the task can judge a
   // line on its own: true = a wrong computation; nullopt = cannot tell.
   virtual std::optional<bool> LineWrong(const std::string& line) const { return std::nullopt; }

@@ -6,6 +6,7 @@
 #include "grpo_trainer.h"
 #include "io.h"
 #include "json.h"
+#include "mix.h"
 #include "note.h"
 #include "prm_beam.h"
 #include "prm_rl.h"
@@ -298,6 +299,58 @@ TEST(PrmRl, PreferenceRewardModelTrainsOnLabelledPairs) {
       if (q.prompt == p.chosen.prompt) prob = &q;
     ASSERT_NE(prob, nullptr);
     EXPECT_GT(task.Quality(p.chosen.completion, *prob), task.Quality(p.rejected.completion, *prob));
+  }
+}
+
+// route_by_prompt (R1's stage 4): on a mix of arith and notes, an arith
+// sample's reward is its rule reward and a note's is the reward model's
+// score; the weighted-sum knobs are refused beside it.
+TEST(PrmRl, RouteByPromptRewardsNotesByTheModelAndSumsByTheRule) {
+  const MixTask task(testing::ParseResolved<TaskConfig>(
+      "mix { parts { task { arith {} num_test: 10 num_validation: 0 } } "
+      "parts { task { note {} num_test: 10 num_validation: 0 } } }"));
+  PrmRlConfig cfg = SmallPrmRl("route_by_prompt: true");
+  cfg.mutable_reward_model()->set_kind(PREFERENCE);
+  ModelConfig mc = testing::TinyModel();
+  mc.set_max_seq_len(160);
+  mc.set_prm_head(true);
+  Transformer rm = MakeModel(mc, Tokenizer::Get().vocab_size());
+  TeacherConfig clean;
+  clean.set_step_error_rate(0);
+  Rng rng(2);
+  RewardChain chain(cfg.grpo().reward(), 64);
+  Rollouts ro;
+  ro.group_size = 2;
+  const Tokenizer& tok = Tokenizer::Get();
+  for (const Problem* p : {&task.TestSet()[0], &task.TestSet()[1]}) {  // arith, then a note
+    ro.problems.push_back(*p);
+    for (const std::string& c : {task.Teach(*p, clean, rng).completion, std::string("<think>\n</think><answer>0</answer>")}) {
+      ro.gens.push_back({});
+      ro.gens.back().tokens = tok.Encode(c);
+      ro.rewards.push_back(chain.Score({c, static_cast<int>(ro.gens.back().tokens.size()), false, p->language},
+                                       task.Verify(c, *p)));
+    }
+  }
+  ASSERT_TRUE(task.Verifiable(ro.problems[0]));
+  ASSERT_FALSE(task.Verifiable(ro.problems[1]));
+  const std::vector<double> rule = ro.totals();
+  LearnedReward reward(cfg, rm, task, nullptr);
+  EXPECT_TRUE(reward.UsesRuleReward());
+  reward.Score(ro);
+  EXPECT_EQ(ro.rewards[0].total, rule[0]);
+  EXPECT_EQ(ro.rewards[1].total, rule[1]);
+  EXPECT_GT(rule[0], rule[1]) << "the right sum earns more than the wrong one";
+  for (int k : {2, 3}) {
+    EXPECT_EQ(ro.rewards[static_cast<size_t>(k)].total, ro.proxy[static_cast<size_t>(k)]) << k;
+    EXPECT_GT(ro.proxy[static_cast<size_t>(k)], 0) << k;
+    EXPECT_LT(ro.proxy[static_cast<size_t>(k)], 1) << k;
+  }
+  for (const char* bad : {"rule_weight: 1", "learned_weight: 0.5", "dense: true"}) {
+    EXPECT_THROW(testing::ParseResolved<ExperimentConfig>(
+                     std::string("name: \"x\" task { note {} } arms { name: \"a\" prm_rl { route_by_prompt: true ") +
+                     bad + " reward_model { kind: PREFERENCE } } }"),
+                 ConfigError)
+        << bad;
   }
 }
 
