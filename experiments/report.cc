@@ -306,6 +306,75 @@ std::string StagesSection(const ReportInput& in) {
   return md.str();
 }
 
+// Whether prompts come in two languages: any arith or note part with Spanish.
+bool TwoLanguages(const TaskConfig& t) {
+  if (t.has_arith()) return t.arith().spanish_rate() > 0;
+  if (t.has_note()) return t.note().spanish_rate() > 0;
+  if (t.has_mix())
+    for (const MixPart& part : t.mix().parts())
+      if (TwoLanguages(part.task())) return true;
+  return false;
+}
+
+// R1's readability against accuracy (the pipeline against R1-Zero): pass@1
+// by level (a mix's levels are its parts), language consistency, the share
+// of responses closing with a summary line, and length. "" unless prompts
+// come in two languages and some model writes summaries.
+std::string ReadabilitySection(const ReportInput& in) {
+  const int n = in.cfg->eval().samples_per_problem();
+  bool summaries = false;
+  for (const EvalRecord& b : in.bases) summaries = summaries || b.summary_rate() > 0;
+  for (const ArmRecords& a : in.arms)
+    for (const RunRecords& r : a.runs) summaries = summaries || r.final.summary_rate() > 0;
+  if (!summaries || !TwoLanguages(in.cfg->task())) return "";
+  std::set<int> levels;
+  for (const EvalRecord& b : in.bases)
+    for (const auto& [level, pass1] : ParseEval(b, n).level_pass1) levels.insert(level);
+  const TaskConfig& task = in.cfg->task();
+  auto level_name = [&](int level) {
+    if (!task.has_mix() || level < 1 || level > task.mix().parts_size()) return "level " + std::to_string(level);
+    const TaskConfig& part = task.mix().parts(level - 1).task();
+    const auto* oneof = TaskConfig::descriptor()->FindOneofByName("task");
+    const auto* field = part.GetReflection()->GetOneofFieldDescriptor(part, oneof);
+    return (field ? field->name() : std::string("part")) + " (level " + std::to_string(level) + ")";
+  };
+  std::ostringstream md;
+  md << "\n## Readability against accuracy\n\n| arm |";
+  for (int l : levels) md << " pass@1 %, " << level_name(l) << " |";
+  md << " language consistency % | ends with a summary % | length |\n|---|";
+  for (size_t i = 0; i < levels.size(); ++i) md << "---|";
+  md << "---|---|---|\n";
+  auto row = [&](const std::string& name, const std::vector<const EvalRecord*>& evals) {
+    auto col = [&](auto f) {
+      std::vector<double> v;
+      for (const EvalRecord* e : evals) v.push_back(f(*e));
+      return MeanWithCi(Present(v));
+    };
+    md << "| " << name << " |";
+    for (int l : levels)
+      md << " " << FmtOr(col([&](const EvalRecord& e) {
+              const auto lp = ParseEval(e, n).level_pass1;
+              const auto it = lp.find(l);
+              return it == lp.end() ? NAN : it->second;
+            }), 100, 1) << " |";
+    md << " " << FmtOr(col([&](const EvalRecord& e) { return ParseEval(e, n).language; }), 100, 1) << " | "
+       << FmtOr(col([](const EvalRecord& e) { return e.summary_rate(); }), 100, 1) << " | "
+       << FmtOr(col([](const EvalRecord& e) { return e.mean_length(); }), 1, 1) << " |\n";
+  };
+  std::vector<const EvalRecord*> bases;
+  for (const EvalRecord& b : in.bases) bases.push_back(&b);
+  row("base", bases);
+  for (const ArmRecords& a : in.arms) {
+    std::vector<const EvalRecord*> evals;
+    for (const RunRecords& r : a.runs) evals.push_back(&r.final);
+    row(a.arm->name(), evals);
+  }
+  md << "\nMeans over seeds with 95% Student-t intervals. Language consistency: the share of chain-of-thought "
+        "words in the prompt's language; a summary line closes the chain of thought by stating the answer in the "
+        "prompt's language (R1's readable format).\n";
+  return md.str();
+}
+
 // Which commit and machine made each base evaluation and each run (from
 // their done.json), grouped.
 std::string ProvenanceSection(const std::string& dir, const ReportInput& in) {
@@ -618,7 +687,7 @@ ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, con
   for (const ArmRecords& a : in.arms) learned.push_back(HasProxy(a));
   const bool any_learned = std::find(learned.begin(), learned.end(), true) != learned.end();
   // Language consistency is a column when prompts come in two languages.
-  const bool languages = cfg.task().has_arith() && cfg.task().arith().spanish_rate() > 0;
+  const bool languages = TwoLanguages(cfg.task());
   std::ostringstream md, csv;
   md << "| arm | seeds | pass@1 % | maj@" << n << " % | pass@" << n << " % | format % | length | reflective/1k"
      << (languages ? " | language % " : " ") << (any_learned ? "| proxy − true " : "")
@@ -706,7 +775,7 @@ ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, con
      << ". Oracle calls: verdicts against the gold answer (or the exact per-step truth) the arm's training "
         "used, per run: one per rule-rewarded sample, per Monte Carlo or labelled completion, per line a "
         "search verifies ('-': not recorded).\n";
-  md << PairedSection(in) << BudgetSection(in) << StagesSection(in) << TuningSection(cfg) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
+  md << PairedSection(in) << BudgetSection(in) << StagesSection(in) << ReadabilitySection(in) << TuningSection(cfg) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
   return {"# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n", csv.str(), md.str()};
 }
 

@@ -467,7 +467,8 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         ctx.experiment = &bcfg;
         ctx.arm = &run_arm;
         ctx.seed = seed;
-        ctx.task = task.get();
+        const VerifiablePromptsOnly verifiable(*task);
+        ctx.task = arm.train_prompts() == VERIFIABLE_PROMPTS ? static_cast<const Task*>(&verifiable) : task.get();
         ctx.policy = &policy;
         ctx.flops = &flops;
         ctx.metrics = &metrics;

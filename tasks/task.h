@@ -106,6 +106,26 @@ class DrawnTask : public Task {
   std::unordered_set<std::string> held_out_keys_;
 };
 
+// `task` whose training problems are only those it can verify
+// (Arm.train_prompts VERIFIABLE_PROMPTS); everything else is the task's.
+// SampleTrain: InputError when 10000 draws give no verifiable problem.
+class VerifiablePromptsOnly : public Task {
+ public:
+  explicit VerifiablePromptsOnly(const Task& task) : task_(task) {}
+  std::string name() const override { return task_.name(); }
+  const std::vector<Problem>& TestSet() const override { return task_.TestSet(); }
+  const std::vector<Problem>& ValidationSet() const override { return task_.ValidationSet(); }
+  Problem SampleTrain(Rng& rng) const override;
+  Trace Teach(const Problem& p, const TeacherConfig& t, Rng& rng) const override { return task_.Teach(p, t, rng); }
+  Verdict Verify(const std::string& c, const Problem& p) const override { return task_.Verify(c, p); }
+  double Quality(const std::string& c, const Problem& p) const override { return task_.Quality(c, p); }
+  bool Verifiable(const Problem& p) const override { return task_.Verifiable(p); }
+  std::optional<bool> LineWrong(const std::string& line) const override { return task_.LineWrong(line); }
+
+ private:
+  const Task& task_;
+};
+
 // Builds the task selected by the config's oneof. ConfigError if the split
 // cannot be made (e.g. fewer distinct problems than the test set needs plus
 // at least as many for training).

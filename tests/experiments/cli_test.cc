@@ -16,6 +16,7 @@
 #include "checkpoint.h"
 #include "config.h"
 #include "io.h"
+#include "json.h"
 #include "records.h"
 #include "test_util.h"
 #include "text.h"
@@ -363,6 +364,60 @@ TEST(Cli, PipelineStageStartsFromTheEarlierArmsFinalCheckpoint) {
                 .find("# init_from checkpoint fnv64: " + chosen), std::string::npos);
   EXPECT_NE(ReadFile(dir + "/tune/tiny-tune/runs/distil-t1/seed-1/run_config.pbtxt")
                 .find("# teacher checkpoint fnv64: " + chosen), std::string::npos);
+}
+
+// R1's pipeline on a tiny mix of reasoning and notes (the shape of
+// experiments/pipeline.pbtxt): every stage runs, each starts from the
+// previous stage's final checkpoint (by content, in its identity), the
+// rejection stage samples the reasoning stage, and the last stage's
+// preference model was trained on labelled pairs.
+TEST(Cli, PipelineRunsEndToEndEachStageFromThePrevious) {
+  const std::string dir = testing::TempDir("cli_pipeline");
+  const std::string cfg = R"(
+name: "pipe"
+threads: 1
+seeds: [1]
+task {
+  mix {
+    parts { weight: 3 task { arith { min_ops: 1 max_ops: 2 worded: true spanish_rate: 0.5 } num_test: 30 num_validation: 0 } }
+    parts { task { note {} num_test: 10 num_validation: 0 } }
+  }
+  teacher { language_mix_rate: 0.2 }
+}
+model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 288 }
+pretrain { steps: 20 batch_size: 8 log_every: 10 }
+eval { num_problems: 8 samples_per_problem: 2 eval_every: 100 sampling { max_new_tokens: 60 } }
+arms { name: "r1_zero" train_prompts: VERIFIABLE_PROMPTS
+       grpo { steps: 2 prompts_per_step: 2 group_size: 2 sampling { max_new_tokens: 60 } } }
+arms { name: "cold_start" sft { steps: 4 batch_size: 8 log_every: 2 teacher { summary: true language_mix_rate: 0 } } }
+arms { name: "reasoning_rl" init_from: "cold_start" train_prompts: VERIFIABLE_PROMPTS
+       grpo { steps: 2 prompts_per_step: 2 group_size: 2 sampling { max_new_tokens: 60 } reward { language_weight: 1 } } }
+arms { name: "rejection_sft" rft { teacher_arm: "reasoning_rl" require_readable: true steps: 2 problems_per_step: 4
+       samples_per_problem: 2 sft_steps: 1 batch_size: 4 sampling { max_new_tokens: 60 } } }
+arms { name: "all_scenarios_rl" init_from: "rejection_sft"
+       prm_rl { route_by_prompt: true shift_problems: 4
+                reward_model { kind: PREFERENCE label_traces: 16 train_steps: 2 batch_size: 4 }
+                grpo { steps: 2 prompts_per_step: 2 group_size: 2 sampling { max_new_tokens: 60 } } } }
+)";
+  WriteFileAtomic(dir + "/p.pbtxt", cfg);
+  const Result r = RunCli("run " + dir + "/p.pbtxt --out " + dir);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string runs = dir + "/pipe/runs/";
+  auto hash = [&](const std::string& arm) { return HexHash(Fnv64(ReadFile(runs + arm + "/seed-1/checkpoint.pt"))); };
+  auto identity = [&](const std::string& arm) { return ReadFile(runs + arm + "/seed-1/run_config.pbtxt"); };
+  EXPECT_NE(identity("reasoning_rl").find("# init_from checkpoint fnv64: " + hash("cold_start")), std::string::npos);
+  EXPECT_NE(identity("rejection_sft").find("# teacher checkpoint fnv64: " + hash("reasoning_rl")), std::string::npos);
+  EXPECT_NE(identity("all_scenarios_rl").find("# init_from checkpoint fnv64: " + hash("rejection_sft")),
+            std::string::npos);
+  EXPECT_EQ(identity("r1_zero").find("# init_from"), std::string::npos) << "R1-Zero starts from the base";
+  const std::vector<std::string> lines = ReadLines(runs + "all_scenarios_rl/seed-1/metrics.jsonl.gz");
+  ASSERT_FALSE(lines.empty());
+  EXPECT_GT(JsonValue::Parse(lines[0]).at("reward_model").num("examples"), 0) << lines[0];
+  const std::string summary = ReadFile(dir + "/pipe/summary.md");
+  for (const char* row : {"| reasoning_rl | cold_start | - | ", "| rejection_sft | the base | reasoning_rl | ",
+                          "| all_scenarios_rl | rejection_sft | - | ", "## Preference reward model"})
+    EXPECT_NE(summary.find(row), std::string::npos) << row << "\n" << summary;
+  EXPECT_NE(summary.find("| language % |"), std::string::npos) << "two languages: the language column";
 }
 
 // A user's run goes to runs/<name>/ (gitignored), never into the committed

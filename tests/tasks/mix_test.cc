@@ -59,6 +59,18 @@ TEST(Mix, InterleavesByWeightAndRoutesEachProblemToItsPart) {
   EXPECT_NEAR(arith / 3000.0, 2.0 / 3, 0.03);
 }
 
+// Arm.train_prompts VERIFIABLE_PROMPTS: training draws only what a rule can
+// check (the mix's arith part); held-out sets are the task's, notes and all.
+TEST(Mix, VerifiablePromptsOnlyTrainsOnTheReasoningPart) {
+  const MixTask task(testing::ParseResolved<TaskConfig>(kMix));
+  const VerifiablePromptsOnly reasoning(task);
+  EXPECT_EQ(reasoning.TestSet().size(), task.TestSet().size());
+  Rng rng(3);
+  for (int i = 0; i < 300; ++i) EXPECT_EQ(reasoning.SampleTrain(rng).level, 1);
+  const auto notes = MakeTask(testing::ParseResolved<TaskConfig>("note {} num_test: 10 num_validation: 0"));
+  EXPECT_THROW(VerifiablePromptsOnly(*notes).SampleTrain(rng), InputError);
+}
+
 TEST(Mix, ConfigErrorsNameThePart) {
   auto error = [](const std::string& text) {
     try {
