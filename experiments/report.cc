@@ -361,14 +361,7 @@ std::string ReadabilitySection(const ReportInput& in) {
        << FmtOr(col([](const EvalRecord& e) { return e.summary_rate(); }), 100, 1) << " | "
        << FmtOr(col([](const EvalRecord& e) { return e.mean_length(); }), 1, 1) << " |\n";
   };
-  std::vector<const EvalRecord*> bases;
-  for (const EvalRecord& b : in.bases) bases.push_back(&b);
-  row("base", bases);
-  for (const ArmRecords& a : in.arms) {
-    std::vector<const EvalRecord*> evals;
-    for (const RunRecords& r : a.runs) evals.push_back(&r.final);
-    row(a.arm->name(), evals);
-  }
+  ForEachEvalRow(in, row);
   md << "\nMeans over seeds with 95% Student-t intervals. Language consistency: the share of chain-of-thought "
         "words in the prompt's language; a summary line closes the chain of thought by stating the answer in the "
         "prompt's language (R1's readable format).\n";

@@ -199,14 +199,7 @@ std::string DegenerationTable(const ReportInput& in) {
        << FmtOr(col([](const EvalRecord& e) { return e.has_no_answer_rate() ? e.no_answer_rate() : NAN; }), 100, 1)
        << " | " << FmtOr(col([](const EvalRecord& e) { return e.mean_length(); }), 1, 1) << " |\n";
   };
-  std::vector<const EvalRecord*> bases;
-  for (const EvalRecord& b : in.bases) bases.push_back(&b);
-  row("base", bases);
-  for (const ArmRecords& a : in.arms) {
-    std::vector<const EvalRecord*> evals;
-    for (const RunRecords& r : a.runs) evals.push_back(&r.final);
-    row(a.arm->name(), evals);
-  }
+  ForEachEvalRow(in, row);
   return md.str();
 }
 

@@ -43,6 +43,18 @@ bool RegisterReportSection(Arm::StrategyCase which, ReportSection section) {
   return true;
 }
 
+void ForEachEvalRow(const ReportInput& in,
+                    const std::function<void(const std::string& name, const std::vector<const EvalRecord*>& evals)>& row) {
+  std::vector<const EvalRecord*> bases;
+  for (const EvalRecord& b : in.bases) bases.push_back(&b);
+  row("base", bases);
+  for (const ArmRecords& a : in.arms) {
+    std::vector<const EvalRecord*> evals;
+    for (const RunRecords& r : a.runs) evals.push_back(&r.final);
+    row(a.arm->name(), evals);
+  }
+}
+
 std::string ReportSections(const ReportInput& in) {
   std::string md;
   for (const auto& [which, section] : Sections()) {  // map order: the oneof's field numbers

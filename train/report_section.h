@@ -92,6 +92,11 @@ MeanCi OverRuns(const std::vector<RunRecords>& runs, F f) {
 
 // Held-out pass@1 at its best over the base and the run's eval points, and
 // the step where it was reached (0: the base).
+// A table row for the bases ("base", every base's eval.json) and then one
+// per arm (its runs' final evals), in config order.
+void ForEachEvalRow(const ReportInput& in,
+                    const std::function<void(const std::string& name, const std::vector<const EvalRecord*>& evals)>& row);
+
 struct Peak {
   double pass1 = 0, step = 0;
 };

@@ -98,20 +98,6 @@ RewardData BuildRewardData(Transformer& policy, const Task& task, const std::vec
   return out;
 }
 
-double TrainPreferenceModel(Transformer& model, const std::vector<PreferencePair>& data, int steps, int batch_size,
-                            const OptimConfig& optim, Rng& rng, FlopCounter* flops) {
-  if (data.empty()) throw InputError("preference model: no training pairs");
-  PrmTrainer trainer(model, optim, steps);
-  double loss = 0;
-  for (int step = 0; step < steps; ++step) {
-    std::vector<PreferencePair> batch;
-    for (int i = 0; i < batch_size; ++i)
-      batch.push_back(data[static_cast<size_t>(rng.Int(0, static_cast<long long>(data.size()) - 1))]);
-    loss = trainer.Step(batch, flops);
-  }
-  return loss;
-}
-
 Transformer RewardModelFrom(Transformer& base, bool from_base) {
   ModelConfig mc = base->config();
   mc.set_prm_head(true);
@@ -121,18 +107,36 @@ Transformer RewardModelFrom(Transformer& base, bool from_base) {
   return m;
 }
 
-double TrainRewardModel(Transformer& model, const std::vector<PrmExample>& data, int steps, int batch_size,
-                        const OptimConfig& optim, Rng& rng, FlopCounter* flops, bool head_only) {
-  if (data.empty()) throw InputError("reward model: no training examples");
-  PrmTrainer trainer(model, optim, steps, head_only);
+namespace {
+
+// `steps` trainer steps on batches drawn with replacement from `data`.
+template <typename Example>
+double TrainOnDraws(PrmTrainer& trainer, const std::vector<Example>& data, int steps, int batch_size, Rng& rng,
+                    FlopCounter* flops) {
   double loss = 0;
   for (int step = 0; step < steps; ++step) {
-    std::vector<PrmExample> batch;
+    std::vector<Example> batch;
     for (int i = 0; i < batch_size; ++i)
       batch.push_back(data[static_cast<size_t>(rng.Int(0, static_cast<long long>(data.size()) - 1))]);
     loss = trainer.Step(batch, flops);
   }
   return loss;
+}
+
+}  // namespace
+
+double TrainRewardModel(Transformer& model, const std::vector<PrmExample>& data, int steps, int batch_size,
+                        const OptimConfig& optim, Rng& rng, FlopCounter* flops, bool head_only) {
+  if (data.empty()) throw InputError("reward model: no training examples");
+  PrmTrainer trainer(model, optim, steps, head_only);
+  return TrainOnDraws(trainer, data, steps, batch_size, rng, flops);
+}
+
+double TrainPreferenceModel(Transformer& model, const std::vector<PreferencePair>& data, int steps, int batch_size,
+                            const OptimConfig& optim, Rng& rng, FlopCounter* flops) {
+  if (data.empty()) throw InputError("preference model: no training pairs");
+  PrmTrainer trainer(model, optim, steps);
+  return TrainOnDraws(trainer, data, steps, batch_size, rng, flops);
 }
 
 }  // namespace r1lab
