@@ -64,7 +64,8 @@ Problem MixTask::Tagged(Problem p, size_t part) const {
 const Task& MixTask::PartOf(const Problem& p, Problem* inner) const {
   const size_t bar = p.key.find('|');
   size_t part = parts_.size();
-  if (bar != std::string::npos && bar > 0 && p.key.find_first_not_of("0123456789") == bar) part = std::stoul(p.key.substr(0, bar));
+  if (bar != std::string::npos && bar > 0 && bar <= 9 && p.key.find_first_not_of("0123456789") == bar)
+    part = std::stoul(p.key.substr(0, bar));
   if (part >= parts_.size()) throw InputError("mix: '" + p.key + "' is not a key of this mix (expected PART|KEY)");
   *inner = p;
   inner->key = p.key.substr(bar + 1);

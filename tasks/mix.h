@@ -35,7 +35,8 @@ class MixTask : public Task {
   bool Verifiable(const Problem& p) const override;
 
  private:
-  // The part that made p, and p as that part wrote it (its own key and level).
+  // The part that made p, and p with the key that part wrote (InputError
+  // for a key of no part).
   const Task& PartOf(const Problem& p, Problem* inner) const;
   Problem Tagged(Problem p, size_t part) const;
 

@@ -50,6 +50,8 @@ TEST(Mix, InterleavesByWeightAndRoutesEachProblemToItsPart) {
   Problem stray = sum;
   stray.key = "7|" + sum.key.substr(2);
   EXPECT_THROW(task.Verify("", stray), InputError);
+  stray.key = "99999999999999999999|" + sum.key.substr(2);
+  EXPECT_THROW(task.Verify("", stray), InputError);
   int arith = 0;
   for (int i = 0; i < 3000; ++i) {
     const Problem p = task.SampleTrain(rng);
