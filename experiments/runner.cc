@@ -11,6 +11,8 @@
 #include <optional>
 #include <sstream>
 
+#include <google/protobuf/text_format.h>
+
 #include "checkpoint.h"
 #include "config.h"
 #include "error.h"
@@ -322,6 +324,34 @@ RunStarts StartsOf(const std::string& dir, const Arm& arm, const BaseSlot& base,
 }
 
 // The config and the checkpoints the run starts from, those by content.
+// A stored run_config.pbtxt as this build writes it: its config parsed and
+// given this build's defaults, so a field added since (whose default keeps
+// the old behaviour) does not make an old run look like another config; the
+// hash lines as they are. Text that does not parse (a field since removed)
+// stays as it is, and so never matches.
+std::string NormalizedIdentity(const std::string& stored) {
+  const size_t cut = stored.find("# base checkpoint fnv64: ");
+  ExperimentConfig c;
+  if (!google::protobuf::TextFormat::ParseFromString(stored.substr(0, cut), &c)) return stored;
+  // What RunConfigText holds, resolved as the runner's config is (the
+  // identity leaves the experiment's other fields unset).
+  for (google::protobuf::Message* m : std::vector<google::protobuf::Message*>{c.mutable_task(), c.mutable_model(),
+                                                                              c.mutable_pretrain(), c.mutable_eval()})
+    ResolveDefaults(m);
+  for (Arm& a : *c.mutable_arms()) ResolveDefaults(&a);
+  return ConfigToText(c) + (cut == std::string::npos ? "" : stored.substr(cut));
+}
+
+// Where two identities first differ: "; first difference, line N: stored 'a', now 'b'".
+std::string FirstDifference(const std::string& stored, const std::string& now) {
+  const std::vector<std::string> a = SplitLines(stored), b = SplitLines(now);
+  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    const std::string x = i < a.size() ? a[i] : "(end)", y = i < b.size() ? b[i] : "(end)";
+    if (x != y) return "; first difference, line " + std::to_string(i + 1) + ": stored '" + x + "', now '" + y + "'";
+  }
+  return "";
+}
+
 std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t seed, const std::string& base_hash,
                         const RunStarts& starts) {
   std::string id = RunConfigText(cfg, arm, seed) + "# base checkpoint fnv64: " + base_hash + "\n";
@@ -366,7 +396,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
     for (const Arm& arm : cfg.arms())
       for (uint64_t seed : cfg.seeds()) {
         const std::string rdir = RunDir(dir, arm, bases[b], seed), path = rdir + "/run_config.pbtxt";
-        if (FileExists(path) && ReadFile(path).rfind(RunConfigText(base_cfg[b], arm, seed), 0) != 0)
+        if (FileExists(path) && NormalizedIdentity(ReadFile(path)).rfind(RunConfigText(base_cfg[b], arm, seed), 0) != 0)
           throw identity_error(rdir, "a different config (task, model, pretraining, eval or arm '" + arm.name() + "')");
       }
   WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(configured));
@@ -397,10 +427,13 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         const RunStarts starts = StartsOf(dir, arm, bases[b], seed);
         // A finished stage whose earlier arm's checkpoint is gone (committed results) is kept as it is.
         if (starts.ArmMissing() && FileExists(rdir + "/done.json")) continue;
-        if (FileExists(path) && ReadFile(path) != RunIdentity(bcfg, arm, seed, base_hash, starts))
+        if (!FileExists(path)) continue;
+        const std::string stored = NormalizedIdentity(ReadFile(path)), now = RunIdentity(bcfg, arm, seed, base_hash, starts);
+        if (stored != now)
           throw identity_error(rdir, std::string("another base checkpoint") +
                                          (starts.from.empty() && starts.teacher.empty() ? "" : " or of another checkpoint it starts from") +
-                                         " (the base in use, " + base_path + ", has fnv64 " + base_hash + ")");
+                                         " (the base in use, " + base_path + ", has fnv64 " + base_hash + ")" +
+                                         FirstDifference(stored, now));
       }
     {
       const std::string bdir = dir + "/" + bases[b].name;

@@ -560,12 +560,24 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   // checkpoint left by a stop just before its removal goes.
   const std::string partial = base_stem + ".partial.pt";
   WriteFileAtomic(partial, "left over");
+  // A run made before a field existed (its identity lacks the field, whose
+  // default keeps the old behaviour) is still this run, and is skipped.
+  const std::string id_path = exp + "/runs/sft/seed-1/run_config.pbtxt", id = ReadFile(id_path);
+  const std::string field = "  train_prompts: ALL_PROMPTS\n";
+  ASSERT_NE(id.find(field), std::string::npos) << id;
+  WriteFileAtomic(id_path, Replace(id, field, ""));
   r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_FALSE(FileExists(partial));
   EXPECT_NE(r.out.find("base: cached"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("held-out pass@1"), std::string::npos) << r.out;
   EXPECT_EQ(ReadFile(exp + "/summary.md"), summary);
+  // A value that differs is another run: refused, naming the line.
+  WriteFileAtomic(id_path, Replace(id, field, "  train_prompts: VERIFIABLE_PROMPTS\n"));
+  r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("holds a run of a different config"), std::string::npos) << r.out;
+  WriteFileAtomic(id_path, id);
 
   // A second runner on the same folder is refused.
   const int fd = ::open((exp + "/.lock").c_str(), O_RDWR | O_CREAT, 0644);
