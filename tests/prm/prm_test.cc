@@ -498,6 +498,23 @@ TEST(PrmRl, AResponseWithoutAnAnswerScoresZero) {
   EXPECT_EQ(ProxyOf({0.9, 0.4}, true, cfg, Aggregation::kMin), 0.4);
   EXPECT_EQ(ProxyOf({0.9, 0.4}, false, lax_cfg, Aggregation::kMin), 0.4);
   EXPECT_EQ(ProxyOf({}, true, lax_cfg, Aggregation::kMin), 0.0);
+
+  // A wrong answer is still an answer: countdown's verdict says why it is
+  // wrong, and the learned reward must not see that (it once zeroed such
+  // responses, handing the proxy the verifier's judgement).
+  TaskConfig cd;
+  cd.mutable_countdown();
+  const auto countdown = MakeTask(cd);
+  Rollouts cro = ro;
+  cro.problems = {countdown->TestSet()[0], countdown->TestSet()[0]};
+  const std::string wrong = "<think>1+1=2\n</think><answer>1+1</answer><eos>";
+  cro.gens[2].tokens = tok.Encode(wrong);
+  cro.rewards[2] = chain.Score({wrong, static_cast<int>(cro.gens[2].tokens.size()), false, "en"},
+                               countdown->Verify(wrong, cro.problems[1]));
+  ASSERT_FALSE(cro.rewards[2].verdict.correct);
+  ASSERT_FALSE(cro.rewards[2].verdict.error.empty()) << "countdown explains a wrong answer";
+  LearnedReward(cfg, rm, *countdown, &flops).Score(cro);
+  EXPECT_GT(cro.proxy[2], 0.0);
 }
 
 // The positive control: reward_model.kind STEP_TRUTH scores each step by the
