@@ -84,9 +84,11 @@ commands:
                                       with --set search.FIELD=VALUE (SearchConfig), e.g.
                                       --set search.c_puct=2.5 --set search.dirichlet_alpha=0.3
   report DIR                          rewrite DIR's summary and plots from its run files
-  rescore DIR                         recompute DIR's eval.json files and tables from its
+  rescore DIR [--update]              recompute DIR's eval.json files and tables from its
                                       samples.jsonl.gz with the current verifier; exit 1 and
-                                      say where if anything differs
+                                      say where if anything differs; --update: rewrite the
+                                      eval.json of folders whose verdicts all still hold, and
+                                      the summary (a metric whose definition changed)
   table DIR... [--csv]                one table from several experiment folders' summary.csv
   verify --task T [--input FILE] [--rel-tol X] [--language-weight W] [--extract tagged|free-text]
                                       judge JSONL records (stdin or FILE), one JSON line
@@ -518,9 +520,9 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "rescore") {
-    const Args a = Parse(argc, argv, 2, {}, {});
+    const Args a = Parse(argc, argv, 2, {}, {"update"});
     if (a.positional.size() != 1) throw ConfigError("rescore needs exactly one experiment folder\n" + std::string(kUsage));
-    const RescoreResult r = Rescore(a.positional[0]);
+    const RescoreResult r = Rescore(a.positional[0], a.flags.count("update") > 0);
     std::printf("%s%s\n", r.report.c_str(),
                 r.differences ? ("rescore: " + std::to_string(r.differences) + " difference(s)").c_str()
                               : "rescore: every number reproduced");

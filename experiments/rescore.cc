@@ -36,8 +36,8 @@ EvalRecord LikeCommitted(const EvalRecord& rescored, const EvalRecord& committed
 
 class Rescorer {
  public:
-  Rescorer(const std::string& dir, const Task& task, EvalSplit split)
-      : dir_(dir), split_(split), test_(task.Split(split)), task_(task) {}
+  Rescorer(const std::string& dir, const Task& task, EvalSplit split, bool update)
+      : dir_(dir), split_(split), test_(task.Split(split)), task_(task), update_(update) {}
 
   // Rescores the folder `rel` (relative to dir) whose committed eval record
   // is *record; on success *record becomes the rescored one (its committed
@@ -112,7 +112,14 @@ class Rescorer {
     std::string why;
     diff.ReportDifferencesToString(&why);
     if (!diff.Compare(*record, rescored)) {
-      Finding(rel + "/eval.json differs from its rescored samples (committed → rescored):");
+      // With --update, a folder whose every sample the verifier still judges
+      // as stored gets eval.json rewritten: it is then a function of samples
+      // anyone can check. A folder with sample findings keeps it.
+      const bool rewrite = update_ && found == 0;
+      if (rewrite) WriteFileAtomic(folder + "/eval.json", RecordToJson(rescored) + "\n");
+      const std::string head = rel + "/eval.json differs from its rescored samples (committed → rescored)";
+      if (rewrite) Note(head + "; rewritten:");
+      else Finding(head + ":");
       for (const std::string& l : SplitLines(why)) report_ += "    " + l + "\n";
     } else {
       report_ += rel + ": " + std::to_string(lines.size()) + " samples rescored, eval.json reproduced" +
@@ -156,21 +163,22 @@ class Rescorer {
   const EvalSplit split_;
   const std::vector<Problem>& test_;
   const Task& task_;
+  const bool update_;
   std::string report_;
   int differences_ = 0;
 };
 
 }  // namespace
 
-RescoreResult Rescore(const std::string& dir) {
+RescoreResult Rescore(const std::string& dir, bool update) {
   ExperimentConfig cfg;
   LoadConfigFile(dir + "/config.pbtxt", &cfg);
   const std::unique_ptr<Task> task = MakeTask(cfg.task());
-  Rescorer r(dir, *task, cfg.eval().split() == VALIDATION ? EvalSplit::kValidation : EvalSplit::kTest);
+  Rescorer r(dir, *task, cfg.eval().split() == VALIDATION ? EvalSplit::kValidation : EvalSplit::kTest, update);
   if (cfg.sizes_size() > 0) {  // a size sweep: each size's folder, then the sweep's tables from theirs
     RescoreResult sizes;
     for (const ModelSize& s : cfg.sizes()) {
-      const RescoreResult one = Rescore(dir + "/" + s.name());
+      const RescoreResult one = Rescore(dir + "/" + s.name(), update);
       sizes.report += one.report;
       sizes.differences += one.differences;
     }
@@ -185,8 +193,10 @@ RescoreResult Rescore(const std::string& dir) {
   // The tables as this r1lab writes them from the committed records: if
   // they differ from the files, the summary is stale, whatever the samples say.
   const ReportFiles as_committed = BuildReport(cfg, dir, committed);
-  r.CompareFile("summary.md", as_committed.summary_md, "the tables rebuilt from the committed records");
-  r.CompareFile("summary.csv", as_committed.summary_csv, "the table rebuilt from the committed records");
+  if (!update) {
+    r.CompareFile("summary.md", as_committed.summary_md, "the tables rebuilt from the committed records");
+    r.CompareFile("summary.csv", as_committed.summary_csv, "the table rebuilt from the committed records");
+  }
   ReportInput rescored = committed;
   const std::vector<BaseSlot> bases = Bases(cfg);
   for (size_t b = 0; b < bases.size(); ++b) r.Folder(bases[b].name, &rescored.bases[b], nullptr);
@@ -195,6 +205,10 @@ RescoreResult Rescore(const std::string& dir) {
       const std::string rdir = RunDir(dir, *a.arm, bases[static_cast<size_t>(run.base)], run.seed);
       r.Folder(rdir.substr(dir.size() + 1), &run.final, &run.problem_pass);
     }
+  if (update) {
+    RewriteReport(dir);
+    r.Note("summary.md, summary.csv and plots/ rewritten from the records");
+  }
   const ReportFiles from_samples = BuildReport(cfg, dir, rescored);
   r.CompareFile("summary.md", from_samples.summary_md, "the tables rebuilt from the rescored samples");
   r.CompareFile("summary.csv", from_samples.summary_csv, "the table rebuilt from the rescored samples");

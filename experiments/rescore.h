@@ -22,7 +22,12 @@ struct RescoreResult {
   int differences = 0;  // 0: everything reproduced
 };
 
+// update (`--update`): where the metrics changed but not the verdicts (every
+// sample judged as stored), eval.json is rewritten from the samples, then
+// the summary from the records; what remains different is reported as
+// without it. For a metric whose definition changed, so that committed
+// results follow it without being rerun.
 // IoError/ConfigError when DIR is not an experiment folder (no config.pbtxt).
-RescoreResult Rescore(const std::string& dir);
+RescoreResult Rescore(const std::string& dir, bool update = false);
 
 }  // namespace r1lab

@@ -222,7 +222,7 @@ void LearnedReward::Metrics(const Rollouts& ro, MetricsLine* m) {
   for (int k = 0; k < ro.size(); ++k) {
     const std::string c = tok.Decode(ro.gens[static_cast<size_t>(k)].tokens);
     const Verdict& v = ro.rewards[static_cast<size_t>(k)].verdict;
-    degen.Add(c, SegmentSteps(c, segmenter_), v.error.empty());
+    degen.Add(c, SegmentSteps(c, segmenter_), !v.extracted.empty());
     const double p = ro.proxy.empty() ? 0 : ro.proxy[static_cast<size_t>(k)];
     proxy += p / n;
     proxy_sq += p * p / n;

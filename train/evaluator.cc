@@ -89,7 +89,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   std::map<int, LevelStats> levels;
   Degeneration degen;
   for (const EvalSample& s : r.samples)
-    degen.Add(s.completion, SegmentSteps(s.completion, {Segmenter::kLine}), s.verdict.error.empty());
+    degen.Add(s.completion, SegmentSteps(s.completion, {Segmenter::kLine}), !s.verdict.extracted.empty());
   r.steps_mean = degen.steps_mean();
   r.repeated_step_rate = degen.repeated_rate();
   r.no_answer_rate = degen.no_answer_rate();

@@ -542,6 +542,32 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
               std::string::npos) << bad.out;
     EXPECT_NE(bad.out.find("summary.md: the tables rebuilt from the committed records reproduced"), std::string::npos)
         << bad.out;
+    // --update leaves a folder whose samples the verifier now judges otherwise as it is.
+    const std::string before = ReadFile(t + "/runs/sft/seed-1/eval.json");
+    EXPECT_EQ(RunCli("rescore " + t + " --update").code, 1);
+    EXPECT_EQ(ReadFile(t + "/runs/sft/seed-1/eval.json"), before);
+  }
+  {
+    // A metric that no longer follows from the samples (as after a change of
+    // its definition): rescore says so; --update rewrites eval.json and the
+    // summary from the samples, which then reproduce.
+    const std::string t = dir + "/stale";
+    std::filesystem::copy(exp, t, std::filesystem::copy_options::recursive);
+    const std::string path = t + "/runs/sft/seed-2/eval.json", good = ReadFile(path);
+    EvalRecord e;
+    RecordFromJson(good, path, &e);
+    e.set_no_answer_rate(e.no_answer_rate() + 0.5);
+    WriteFileAtomic(path, RecordToJson(e) + "\n");
+    const Result stale = RunCli("rescore " + t);
+    EXPECT_EQ(stale.code, 1) << stale.out;
+    EXPECT_NE(stale.out.find("no_answer_rate"), std::string::npos) << stale.out;
+    const Result updated = RunCli("rescore " + t + " --update");
+    EXPECT_EQ(updated.code, 0) << updated.out;
+    EXPECT_NE(updated.out.find("runs/sft/seed-2/eval.json differs from its rescored samples (committed → rescored); "
+                               "rewritten"), std::string::npos) << updated.out;
+    EXPECT_EQ(ReadFile(path), good);
+    EXPECT_EQ(ReadFile(t + "/summary.md"), summary);
+    EXPECT_EQ(RunCli("rescore " + t).code, 0);
   }
 
   // `eval` of a run's or the base's checkpoint uses the config it was trained under.
