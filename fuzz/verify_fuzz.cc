@@ -1,6 +1,6 @@
 // Fuzz target for the verifier layer: answer extraction, math equivalence,
-// countdown and graph checking, the code interpreter and language
-// consistency. Built two ways:
+// countdown and graph checking, the code interpreter, language
+// consistency and the note rubric. Built two ways:
 //  - with libFuzzer (clang -fsanitize=fuzzer,address): scripts/fuzz.sh;
 //  - into the test suite, where a seeded mutation driver calls it
 //    (tests/fuzz_test.cc), so every test run fuzzes a little.
@@ -17,6 +17,7 @@
 #include "graph.h"
 #include "language.h"
 #include "math_equiv.h"
+#include "note.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace r1lab;
@@ -39,5 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const InputError&) {
   }
   LanguageConsistency(in, size % 2 ? "en" : "es");
+  JudgeNote(tail, size % 2 ? "en ana cats nice short" : "es teo boats cool long");
+  try {
+    JudgeNote(tail, head);  // the key itself fuzzed: a note key, or an InputError
+  } catch (const InputError&) {
+  }
   return 0;
 }

@@ -13,6 +13,7 @@ if [[ ! -x "$out/verify_fuzz" || -n "$(find fuzz verify tasks core build/r1lab.p
     -Icore -Iverify -Itasks -Ibuild \
     fuzz/verify_fuzz.cc verify/answer.cc verify/language.cc verify/math_equiv.cc \
     tasks/code.cc tasks/countdown.cc tasks/graph.cc tasks/task.cc tasks/arith.cc tasks/dataset.cc \
+    tasks/mix.cc tasks/note.cc \
     core/io.cc core/json.cc core/config.cc build/r1lab.pb.cc \
     -lprotobuf -ltbb -lz -o "$out/verify_fuzz"
 fi
