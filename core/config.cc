@@ -140,14 +140,14 @@ void CheckTask(const TaskConfig& t, const std::string& p, const std::string& src
   if (t.has_code()) order("code.min_level", t.code().min_level(), t.code().max_level(), "max_level");
   if (t.has_mix()) {
     if (t.mix().parts_size() == 0) Fail(src, p + ".mix.parts", "is empty; a mix needs at least one part");
+    // Resolved configs hold every default, so a part's teacher counts as set
+    // when it differs from the default one.
+    TeacherConfig default_teacher;
+    ResolveDefaults(&default_teacher);
     for (int i = 0; i < t.mix().parts_size(); ++i) {
       const std::string part = p + ".mix.parts[" + std::to_string(i) + "].task";
       const TaskConfig& pt = t.mix().parts(i).task();
       if (pt.has_mix()) Fail(src, part + ".mix", "a mix inside a mix; list its parts in the outer mix");
-      // Resolved configs hold every default, so a part's teacher counts as
-      // set when it differs from the default one.
-      TeacherConfig default_teacher;
-      ResolveDefaults(&default_teacher);
       if (pt.has_teacher() && pt.teacher().SerializeAsString() != default_teacher.SerializeAsString())
         Fail(src, part + ".teacher", "the mix's teacher teaches every part; set it on the mix");
       CheckTask(pt, part, src);

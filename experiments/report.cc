@@ -345,21 +345,22 @@ std::string ReadabilitySection(const ReportInput& in) {
   for (size_t i = 0; i < levels.size(); ++i) md << "---|";
   md << "---|---|---|\n";
   auto row = [&](const std::string& name, const std::vector<const EvalRecord*>& evals) {
+    std::vector<std::pair<const EvalRecord*, Point>> parsed;
+    for (const EvalRecord* e : evals) parsed.emplace_back(e, ParseEval(*e, n));
     auto col = [&](auto f) {
       std::vector<double> v;
-      for (const EvalRecord* e : evals) v.push_back(f(*e));
+      for (const auto& [e, p] : parsed) v.push_back(f(*e, p));
       return MeanWithCi(Present(v));
     };
     md << "| " << name << " |";
     for (int l : levels)
-      md << " " << FmtOr(col([&](const EvalRecord& e) {
-              const auto lp = ParseEval(e, n).level_pass1;
-              const auto it = lp.find(l);
-              return it == lp.end() ? NAN : it->second;
+      md << " " << FmtOr(col([&](const EvalRecord&, const Point& p) {
+              const auto it = p.level_pass1.find(l);
+              return it == p.level_pass1.end() ? NAN : it->second;
             }), 100, 1) << " |";
-    md << " " << FmtOr(col([&](const EvalRecord& e) { return ParseEval(e, n).language; }), 100, 1) << " | "
-       << FmtOr(col([](const EvalRecord& e) { return e.summary_rate(); }), 100, 1) << " | "
-       << FmtOr(col([](const EvalRecord& e) { return e.mean_length(); }), 1, 1) << " |\n";
+    md << " " << FmtOr(col([](const EvalRecord&, const Point& p) { return p.language; }), 100, 1) << " | "
+       << FmtOr(col([](const EvalRecord& e, const Point&) { return e.summary_rate(); }), 100, 1) << " | "
+       << FmtOr(col([](const EvalRecord& e, const Point&) { return e.mean_length(); }), 1, 1) << " |\n";
   };
   ForEachEvalRow(in, row);
   md << "\nMeans over seeds with 95% Student-t intervals. Language consistency: the share of chain-of-thought "

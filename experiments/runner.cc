@@ -323,7 +323,6 @@ RunStarts StartsOf(const std::string& dir, const Arm& arm, const BaseSlot& base,
   return s;
 }
 
-// The config and the checkpoints the run starts from, those by content.
 // A stored run_config.pbtxt as this build writes it: its config parsed and
 // given this build's defaults, so a field added since (whose default keeps
 // the old behaviour) does not make an old run look like another config; the
@@ -352,6 +351,7 @@ std::string FirstDifference(const std::string& stored, const std::string& now) {
   return "";
 }
 
+// The config and the checkpoints the run starts from, those by content.
 std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t seed, const std::string& base_hash,
                         const RunStarts& starts) {
   std::string id = RunConfigText(cfg, arm, seed) + "# base checkpoint fnv64: " + base_hash + "\n";
@@ -500,7 +500,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         ctx.experiment = &bcfg;
         ctx.arm = &run_arm;
         ctx.seed = seed;
-        const VerifiablePromptsOnly verifiable(*task);
+        const TrainPromptsWhere verifiable(*task, true, "train_prompts: VERIFIABLE_PROMPTS");
         ctx.task = arm.train_prompts() == VERIFIABLE_PROMPTS ? static_cast<const Task*>(&verifiable) : task.get();
         ctx.policy = &policy;
         ctx.flops = &flops;

@@ -257,16 +257,10 @@ RewardModelFit FitRewardModel(Transformer& policy, Transformer& rm, const Task& 
   ds.sampling = cfg.grpo().sampling();
   ds.seed = seed;
   Rng rng(seed);
+  const TrainPromptsWhere unverifiable(task, false, "prm_rl.route_by_prompt");  // what the reward model is for
+  const Task& source = cfg.route_by_prompt() ? static_cast<const Task&>(unverifiable) : task;
   std::vector<Problem> problems;
-  for (int i = 0; i < traces; ++i) {
-    Problem p = task.SampleTrain(rng);
-    for (int tries = 0; cfg.route_by_prompt() && task.Verifiable(p); ++tries) {  // non-verifiable prompts only
-      if (tries == 10000)
-        throw ConfigError("prm_rl.route_by_prompt: task '" + task.name() + "' drew no non-verifiable prompt in 10000 tries");
-      p = task.SampleTrain(rng);
-    }
-    problems.push_back(std::move(p));
-  }
+  for (int i = 0; i < traces; ++i) problems.push_back(source.SampleTrain(rng));
   const double label0 = flops->Get(FlopPhase::kLabel), train0 = flops->Get(FlopPhase::kRewardTrain);
   RewardData data;
   {

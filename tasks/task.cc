@@ -27,13 +27,13 @@ std::unique_ptr<Task> MakeTask(const TaskConfig& cfg) {
   throw ConfigError("task: no task set; expected one of: arith, countdown, graph, code, dataset, note, mix");
 }
 
-Problem VerifiablePromptsOnly::SampleTrain(Rng& rng) const {
+Problem TrainPromptsWhere::SampleTrain(Rng& rng) const {
   for (int tries = 0; tries < 10000; ++tries) {
     Problem p = task_.SampleTrain(rng);
-    if (task_.Verifiable(p)) return p;
+    if (task_.Verifiable(p) == verifiable_) return p;
   }
-  throw InputError("train_prompts: VERIFIABLE_PROMPTS, but task '" + task_.name() +
-                   "' drew no verifiable training prompt in 10000 tries");
+  throw InputError(field_ + ": task '" + task_.name() + "' drew no " + (verifiable_ ? "" : "non-") +
+                   "verifiable training prompt in 10000 tries");
 }
 
 std::string TraceCompletion(const std::vector<Step>& steps, const std::string& answer) {

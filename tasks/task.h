@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "answer.h"
@@ -106,12 +107,15 @@ class DrawnTask : public Task {
   std::unordered_set<std::string> held_out_keys_;
 };
 
-// `task` whose training problems are only those it can verify
-// (Arm.train_prompts VERIFIABLE_PROMPTS); everything else is the task's.
-// SampleTrain: InputError when 10000 draws give no verifiable problem.
-class VerifiablePromptsOnly : public Task {
+// `task` whose training problems are only those it can verify (verifiable:
+// Arm.train_prompts VERIFIABLE_PROMPTS) or only those it cannot (the
+// preference model's labels under prm_rl.route_by_prompt); everything else
+// is the task's. SampleTrain: InputError naming `field` when 10000 draws
+// give no such problem.
+class TrainPromptsWhere : public Task {
  public:
-  explicit VerifiablePromptsOnly(const Task& task) : task_(task) {}
+  TrainPromptsWhere(const Task& task, bool verifiable, std::string field)
+      : task_(task), verifiable_(verifiable), field_(std::move(field)) {}
   std::string name() const override { return task_.name(); }
   const std::vector<Problem>& TestSet() const override { return task_.TestSet(); }
   const std::vector<Problem>& ValidationSet() const override { return task_.ValidationSet(); }
@@ -124,6 +128,8 @@ class VerifiablePromptsOnly : public Task {
 
  private:
   const Task& task_;
+  const bool verifiable_;
+  const std::string field_;
 };
 
 // Builds the task selected by the config's oneof. ConfigError if the split

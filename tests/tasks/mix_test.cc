@@ -63,14 +63,15 @@ TEST(Mix, InterleavesByWeightAndRoutesEachProblemToItsPart) {
 
 // Arm.train_prompts VERIFIABLE_PROMPTS: training draws only what a rule can
 // check (the mix's arith part); held-out sets are the task's, notes and all.
-TEST(Mix, VerifiablePromptsOnlyTrainsOnTheReasoningPart) {
+TEST(Mix, TrainPromptsWhereDrawsOnlyTheAskedPart) {
   const MixTask task(testing::ParseResolved<TaskConfig>(kMix));
-  const VerifiablePromptsOnly reasoning(task);
+  const TrainPromptsWhere reasoning(task, true, "train_prompts");
   EXPECT_EQ(reasoning.TestSet().size(), task.TestSet().size());
   Rng rng(3);
   for (int i = 0; i < 300; ++i) EXPECT_EQ(reasoning.SampleTrain(rng).level, 1);
   const auto notes = MakeTask(testing::ParseResolved<TaskConfig>("note {} num_test: 10 num_validation: 0"));
-  EXPECT_THROW(VerifiablePromptsOnly(*notes).SampleTrain(rng), InputError);
+  EXPECT_THROW(TrainPromptsWhere(*notes, true, "train_prompts").SampleTrain(rng), InputError);
+  EXPECT_EQ(TrainPromptsWhere(task, false, "route").SampleTrain(rng).level, 2) << "the other way: notes only";
 }
 
 TEST(Mix, ConfigErrorsNameThePart) {
