@@ -104,9 +104,13 @@ class RftStrategy : public Strategy {
       const auto t0 = Clock::now();
       const uint64_t seed = SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
       FlopCounter teacher_flops;  // the teacher's sampling: charged only with charge_teacher
-      const Rollouts ro = SampleRollouts(sampler, *ctx.task, rng, cfg_.problems_per_step(),
-                                         cfg_.samples_per_problem(), cfg_.sampling(), seed, reward,
-                                         teacher ? &teacher_flops : ctx.flops);
+      std::vector<std::pair<std::string, std::string>> demos;  // non-reasoning data
+      const Rollouts ro =
+          cfg_.has_non_reasoning_teacher()
+              ? SampleRollouts(sampler, *ctx.task, DrawReasoning(*ctx.task, rng, &demos), cfg_.samples_per_problem(),
+                               cfg_.sampling(), seed, reward, teacher ? &teacher_flops : ctx.flops)
+              : SampleRollouts(sampler, *ctx.task, rng, cfg_.problems_per_step(), cfg_.samples_per_problem(),
+                               cfg_.sampling(), seed, reward, teacher ? &teacher_flops : ctx.flops);
       if (teacher) {
         teacher_total += teacher_flops.Total();
         m->set_teacher_flops(teacher_total);
@@ -114,7 +118,9 @@ class RftStrategy : public Strategy {
       }
       if (ctx.flops) ctx.flops->AddOracleCalls(static_cast<int64_t>(ro.gens.size()));  // verified to accept
       for (const Generation& g : ro.gens) tokens_generated += static_cast<int64_t>(g.tokens.size());
-      const Kept kept = Accept(ro, cfg_);
+      Kept kept = Accept(ro, cfg_);
+      if (cfg_.has_non_reasoning_teacher()) m->set_non_reasoning_examples(static_cast<double>(demos.size()));
+      kept.pairs.insert(kept.pairs.end(), demos.begin(), demos.end());
       const auto t_train0 = Clock::now();
       const int64_t total = static_cast<int64_t>(cfg_.steps()) * cfg_.sft_steps();
       const int64_t first = step * cfg_.sft_steps();
@@ -123,11 +129,11 @@ class RftStrategy : public Strategy {
         loss = SupervisedSteps(*ctx.policy, optimizer, kept.pairs, cfg_.sft_steps(), cfg_.batch_size(),
                                cfg_.optim(), first, total, rng, ctx.flops, &tokens_trained);
       char buf[64];
-      std::snprintf(buf, sizeof buf, " kept %zu", kept.pairs.size());
+      std::snprintf(buf, sizeof buf, " kept %zu", kept.pairs.size() - demos.size());
       *note = RolloutNote(ro) + buf;
       RolloutMetrics(ro, reward, m);
       m->set_accept_rate(static_cast<double>(kept.accepted) / ro.size());
-      m->set_kept(static_cast<double>(kept.pairs.size()));
+      m->set_kept(static_cast<double>(kept.pairs.size() - demos.size()));
       m->set_problems_kept(static_cast<double>(kept.problems) / ro.problems.size());
       m->set_sft_loss(loss);
       m->set_lr(ScheduledLr(cfg_.optim(), first + cfg_.sft_steps() - 1, total));
@@ -142,6 +148,27 @@ class RftStrategy : public Strategy {
   }
 
  private:
+  // Draws training prompts until problems_per_step verifiable ones (returned,
+  // to be sampled); each other prompt met on the way gets the
+  // non-reasoning teacher's demonstration in *demos.
+  std::vector<Problem> DrawReasoning(const Task& task, Rng& rng,
+                                     std::vector<std::pair<std::string, std::string>>* demos) const {
+    std::vector<Problem> reasoning;
+    for (int run = 0; static_cast<int>(reasoning.size()) < cfg_.problems_per_step();) {
+      Problem p = task.SampleTrain(rng);
+      if (task.Verifiable(p)) {
+        reasoning.push_back(std::move(p));
+        run = 0;
+        continue;
+      }
+      if (++run == 10000)
+        throw InputError("rft.non_reasoning_teacher: task '" + task.name() +
+                         "' drew no verifiable training prompt in 10000 tries; nothing to sample");
+      demos->emplace_back(p.prompt, TeachTrace(task, p, cfg_.non_reasoning_teacher(), rng).completion);
+    }
+    return reasoning;
+  }
+
   RftConfig cfg_;
 };
 

@@ -32,12 +32,20 @@ void Rollouts::AppendGroup(Rollouts& src, int g) {
 Rollouts SampleRollouts(Transformer& policy, const Task& task, Rng& rng, int n_problems, int G,
                         const SamplingConfig& sampling, uint64_t seed, const RewardChain& reward,
                         FlopCounter* flops) {
+  std::vector<Problem> problems;
+  for (int i = 0; i < n_problems; ++i) problems.push_back(task.SampleTrain(rng));
+  return SampleRollouts(policy, task, std::move(problems), G, sampling, seed, reward, flops);
+}
+
+Rollouts SampleRollouts(Transformer& policy, const Task& task, std::vector<Problem> problems, int G,
+                        const SamplingConfig& sampling, uint64_t seed, const RewardChain& reward,
+                        FlopCounter* flops) {
   const Tokenizer& tok = Tokenizer::Get();
   Rollouts r;
   r.group_size = G;
-  for (int i = 0; i < n_problems; ++i) {
-    r.problems.push_back(task.SampleTrain(rng));
-    const std::vector<int> p = tok.EncodePrompt(r.problems.back().prompt);
+  r.problems = std::move(problems);
+  for (const Problem& pr : r.problems) {
+    const std::vector<int> p = tok.EncodePrompt(pr.prompt);
     for (int g = 0; g < G; ++g) r.prompts.push_back(p);
   }
   GenerateOptions go;

@@ -38,6 +38,10 @@ struct Rollouts {
 Rollouts SampleRollouts(Transformer& policy, const Task& task, Rng& rng, int n_problems, int group_size,
                         const SamplingConfig& sampling, uint64_t seed, const RewardChain& reward,
                         FlopCounter* flops);
+// The same for problems already drawn.
+Rollouts SampleRollouts(Transformer& policy, const Task& task, std::vector<Problem> problems, int group_size,
+                        const SamplingConfig& sampling, uint64_t seed, const RewardChain& reward,
+                        FlopCounter* flops);
 
 // Right-padded training batch of the samples `rows`, with their completion
 // mask (zeroed for truncated samples if mask_truncated).
