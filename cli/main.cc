@@ -220,8 +220,10 @@ int CmdTune(int argc, char** argv) {
   SetThreads(a, cfg.threads());
   RunnerOptions opt;
   opt.output_dir = a.Get("out");
+  std::map<std::string, TuneRecord> sizes_tuned;  // a size sweep's sizes so far, for rft.teacher_size
   auto tune = [&](const ExperimentConfig& c, const RunnerOptions& o, const std::string& out) {
-    const TuneRecord rec = Tune(c, o);
+    const TuneRecord rec = Tune(c, o, sizes_tuned);
+    sizes_tuned[c.name()] = rec;
     WriteFileAtomic(out, "# Written by `r1lab tune " + path + "`: what each arm tried and chose, scored on the "
                          "validation split.\n# `r1lab run " + path + "` applies the chosen values (--untuned: as "
                          "configured).\n" + ConfigToText(rec));

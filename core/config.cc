@@ -446,6 +446,10 @@ std::vector<std::pair<std::string, std::string>> ArmDependencies(const Arm& arm)
   return out;
 }
 
+bool CrossSizeTeacher(const Arm& arm, const std::string& experiment) {
+  return arm.has_rft() && arm.rft().has_teacher_size() && arm.rft().teacher_size() != experiment;
+}
+
 void RenameDependencies(Arm* arm, const std::function<std::string(const std::string&)>& rename) {
   if (arm->has_init_from()) arm->set_init_from(rename(arm->init_from()));
   if (arm->has_rft() && arm->rft().has_teacher_arm())

@@ -69,6 +69,10 @@ std::string HexHash(uint64_t h);
 // fields set: "init_from" (it starts from that arm's final checkpoint) and
 // "rft.teacher_arm" (it distils that arm's samples).
 std::vector<std::pair<std::string, std::string>> ArmDependencies(const Arm& arm);
+// Whether the arm distils teacher_arm's run at another size of its sweep
+// (rft.teacher_size other than `experiment`, the size's own name): that
+// dependency is not in the experiment's folder.
+bool CrossSizeTeacher(const Arm& arm, const std::string& experiment);
 // Replaces each dependency's arm name by rename(name) (a budget point's or a
 // tuning trial's arm).
 void RenameDependencies(Arm* arm, const std::function<std::string(const std::string&)>& rename);

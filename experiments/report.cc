@@ -275,9 +275,17 @@ std::string BudgetSection(const ReportInput& in) {
 std::string StagesSection(const ReportInput& in) {
   std::map<std::string, const ArmRecords*> by_name;
   for (const ArmRecords& a : in.arms) by_name[a.arm->name()] = &a;
+  // A teacher of another size (rft.teacher_size) is not in this folder: its
+  // cost is the distillation table's teacher FLOPs.
+  auto deps_here = [&](const Arm& x) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& dep : ArmDependencies(x))
+      if (dep.first != "rft.teacher_arm" || !CrossSizeTeacher(x, in.cfg->name())) out.push_back(dep);
+    return out;
+  };
   std::set<std::string> staged;  // stages and the arms they start from
   for (const ArmRecords& a : in.arms)
-    for (const auto& dep : ArmDependencies(*a.arm)) staged.insert({a.arm->name(), dep.second});
+    for (const auto& dep : deps_here(*a.arm)) staged.insert({a.arm->name(), dep.second});
   if (staged.empty()) return "";
   auto own = [](const ArmRecords& a) { return OverRuns(a.runs, [](const RunRecords& r) { return r.done.flops(); }).mean; };
   std::ostringstream md;
@@ -293,7 +301,7 @@ std::string StagesSection(const ReportInput& in) {
     while (!pending.empty()) {
       const Arm& x = *by_name.at(pending.back())->arm;
       pending.pop_back();
-      for (const auto& dep : ArmDependencies(x))
+      for (const auto& dep : deps_here(x))
         if (deps.insert(dep.second).second) pending.push_back(dep.second);
     }
     double total = own(a);

@@ -142,11 +142,31 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
 
 namespace {
 
+// rft.teacher_size: only in a size sweep, naming its first size (checked on
+// the sweep; a size's own experiment, `size_of_sweep`, has no sizes).
+void CheckTeacherSizes(const ExperimentConfig& cfg, const std::string& source, bool size_of_sweep) {
+  for (int i = 0; i < cfg.arms_size(); ++i) {
+    const Arm& a = cfg.arms(i);
+    if (!a.has_rft() || !a.rft().has_teacher_size()) continue;
+    const std::string field = "arms[" + std::to_string(i) + "] (" + a.name() + ").rft.teacher_size";
+    if (!a.rft().has_teacher_arm())
+      ConfigFail(source, field, "set without rft.teacher_arm; expected the arm whose run at that size is the teacher");
+    if (size_of_sweep) continue;
+    if (cfg.sizes_size() == 0)
+      ConfigFail(source, field, "'" + a.rft().teacher_size() + "', but the experiment has no sizes; expected a size "
+                                "sweep (ExperimentConfig.sizes)");
+    if (a.rft().teacher_size() != cfg.sizes(0).name())
+      ConfigFail(source, field, "'" + a.rft().teacher_size() + "'; expected the sweep's first size, '" +
+                                    cfg.sizes(0).name() + "' (sizes run in order and every size runs every arm)");
+  }
+}
+
 // `tuned_text`: a TuneRecord (from `tuned_source`) to apply; "": none. It is
 // checked against the experiment as tuned (no overrides) and its values set
 // on the arms before the overrides, so --set still wins over a tuned value.
 ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, const std::vector<std::string>& overrides,
-                               const std::string& tuned_text = "", const std::string& tuned_source = "") {
+                               const std::string& tuned_text = "", const std::string& tuned_source = "",
+                               bool size_of_sweep = false) {
   TuneRecord rec;
   if (!tuned_text.empty()) {
     ExperimentConfig as_tuned = cfg;
@@ -162,6 +182,7 @@ ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, 
   ApplyArmDefaults(&cfg);
   ResolveDefaults(&cfg);
   ValidateConfig(cfg, source);
+  CheckTeacherSizes(cfg, source, size_of_sweep);
   return cfg;
 }
 
@@ -209,7 +230,7 @@ std::vector<ExperimentConfig> LoadSizes(const std::string& path, const std::vect
     const std::string source = path + " (size " + size.name() + ")";
     const std::string tuned_path = TunedPath(path, size.name());
     const bool has_tuning = tuned && FileExists(tuned_path);
-    out.push_back(FinishLoading(sub, source, rest, has_tuning ? ReadFile(tuned_path) : "", tuned_path));
+    out.push_back(FinishLoading(sub, source, rest, has_tuning ? ReadFile(tuned_path) : "", tuned_path, true));
   }
   return out;
 }
@@ -313,12 +334,18 @@ struct RunStarts {
   bool ArmMissing() const { return (!from.empty() && !FileExists(from)) || (teacher_is_arm && !FileExists(teacher)); }
 };
 
-RunStarts StartsOf(const std::string& dir, const Arm& arm, const BaseSlot& base, uint64_t seed) {
+// `dir`: the experiment's folder, <sweep folder>/<experiment> in a size
+// sweep, where rft.teacher_size names a sibling folder.
+RunStarts StartsOf(const std::string& dir, const std::string& experiment, const Arm& arm, const BaseSlot& base,
+                   uint64_t seed) {
   RunStarts s;
   if (arm.has_init_from()) s.from = ArmCheckpoint(dir, arm.init_from(), base, seed);
   if (arm.has_rft()) {
-    s.teacher_is_arm = arm.rft().has_teacher_arm();
-    s.teacher = s.teacher_is_arm ? ArmCheckpoint(dir, arm.rft().teacher_arm(), base, seed) : arm.rft().teacher_checkpoint();
+    const RftConfig& r = arm.rft();
+    s.teacher_is_arm = r.has_teacher_arm();
+    const std::string teacher_dir =
+        CrossSizeTeacher(arm, experiment) ? std::filesystem::path(dir).parent_path().append(r.teacher_size()).string() : dir;
+    s.teacher = s.teacher_is_arm ? ArmCheckpoint(teacher_dir, r.teacher_arm(), base, seed) : r.teacher_checkpoint();
   }
   return s;
 }
@@ -424,7 +451,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
     for (const Arm& arm : cfg.arms())
       for (uint64_t seed : cfg.seeds()) {
         const std::string rdir = RunDir(dir, arm, bases[b], seed), path = rdir + "/run_config.pbtxt";
-        const RunStarts starts = StartsOf(dir, arm, bases[b], seed);
+        const RunStarts starts = StartsOf(dir, cfg.name(), arm, bases[b], seed);
         // A finished stage whose earlier arm's checkpoint is gone (committed results) is kept as it is.
         if (starts.ArmMissing() && FileExists(rdir + "/done.json")) continue;
         if (!FileExists(path)) continue;
@@ -470,7 +497,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         EnsureWritableDir(rdir);
         const std::string done = rdir + "/done.json";
         if (FileExists(done)) continue;
-        const RunStarts starts = StartsOf(dir, arm, bases[b], seed);
+        const RunStarts starts = StartsOf(dir, cfg.name(), arm, bases[b], seed);
         WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(bcfg, arm, seed, base_hash, starts));
         const std::string eta = timed_runs > 0 ? Progress::FormatDuration(timed_seconds / timed_runs *
                                                                           (total_runs - run_index + 1))
@@ -486,6 +513,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         Arm run_arm = arm;  // a teacher arm, resolved to its checkpoint for the strategy
         if (starts.teacher_is_arm) {
           run_arm.mutable_rft()->clear_teacher_arm();
+          run_arm.mutable_rft()->clear_teacher_size();
           run_arm.mutable_rft()->set_teacher_checkpoint(starts.teacher);
         }
         const std::string ckpt = rdir + "/checkpoint.pt";

@@ -176,7 +176,8 @@ std::string TunedPath(const std::string& experiment_path, const std::string& siz
 
 std::string TunedPath(const std::string& experiment_path) { return TunedPath(experiment_path, ""); }
 
-TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
+TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt,
+                const std::map<std::string, TuneRecord>& sizes_tuned) {
   const TuneConfig& tc = cfg.tune();
   const std::string source = cfg.name() + " (r1lab tune)";
   ExperimentConfig trials = cfg;  // the trials, as an experiment of their own
@@ -235,7 +236,26 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt) {
       if (depth.at(arm.name()) != round) continue;
       TuneRecord::TunedArm* t = rec.mutable_arms(i);
       for (Arm x : TrialArms(cfg, arm, t)) {
-        RenameDependencies(&x, chosen_trial);
+        if (CrossSizeTeacher(x, cfg.name())) {  // the teacher size's chosen trial, in its tuning folder
+          RftConfig& r = *x.mutable_rft();
+          const auto size = sizes_tuned.find(r.teacher_size());
+          if (size == sizes_tuned.end())
+            throw ConfigError(source + ": arm '" + arm.name() + "': rft.teacher_size '" + r.teacher_size() +
+                              "' has not been tuned before this size");
+          std::string teacher;
+          for (const TuneRecord::TunedArm& ta : size->second.arms())
+            if (ta.arm() == r.teacher_arm()) teacher = ta.arm() + "-t" + std::to_string(ta.chosen());
+          if (teacher.empty())
+            throw ConfigError(source + ": arm '" + arm.name() + "': size '" + r.teacher_size() + "' tuned no arm '" +
+                              r.teacher_arm() + "'");
+          r.clear_teacher_arm();
+          RenameDependencies(&x, chosen_trial);
+          r.set_teacher_arm(teacher);
+          r.set_teacher_size(r.teacher_size() + "-tune");
+        } else {
+          if (x.has_rft()) x.mutable_rft()->clear_teacher_size();  // this size's own trials
+          RenameDependencies(&x, chosen_trial);
+        }
         trial_arm[static_cast<size_t>(i)].push_back(trials.arms_size());
         *trials.add_arms() = x;
       }

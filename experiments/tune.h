@@ -2,6 +2,7 @@
 // validation split (proto/r1lab.proto TuneConfig, TuneRecord).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,12 @@ namespace r1lab {
 // Runs every arm's trials (arms "<arm>-t<k>" of the experiment
 // "<name>-tune", in the output folder, resumable like any run) and returns
 // what each arm tried and chose. `cfg` is the experiment as loaded without
-// its tuning (LoadExperiment with tuned = false).
-TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt);
+// its tuning (LoadExperiment with tuned = false). In a size sweep,
+// `sizes_tuned` holds the sizes tuned before (by name): an arm that distils
+// another size (rft.teacher_size) distils that size's chosen trial, from
+// its tuning folder beside this one.
+TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt,
+                const std::map<std::string, TuneRecord>& sizes_tuned = {});
 
 // An arm's trials as arms "<arm>-t<k>": trial 0 the arm as configured, then
 // distinct points of its search space (the experiment's tune.spaces, else

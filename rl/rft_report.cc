@@ -4,12 +4,13 @@
 #include <cmath>
 #include <sstream>
 
+#include "config.h"
 #include "report_section.h"
 
 namespace r1lab {
 namespace {
 
-std::string RftReport(const ReportInput&, const std::vector<const ArmRecords*>& mine) {
+std::string RftReport(const ReportInput& in, const std::vector<const ArmRecords*>& mine) {
   std::ostringstream md;
   md << "\n## Rejection sampling and distillation\n\n"
      << "| arm | sampler | verified samples %, first → last tenth of steps | problems with a kept sample %, last tenth "
@@ -31,7 +32,8 @@ std::string RftReport(const ReportInput&, const std::vector<const ArmRecords*>& 
       return lines.empty() || !lines.back()->has_teacher_flops() ? NAN : lines.back()->teacher_flops();
     });
     md << "| " << a->arm->name() << " | "
-       << (c.has_teacher_arm() ? "arm " + c.teacher_arm()
+       << (c.has_teacher_arm() ? "arm " + c.teacher_arm() +
+                                     (CrossSizeTeacher(*a->arm, in.cfg->name()) ? " at size " + c.teacher_size() : "")
            : c.teacher_checkpoint().empty() ? std::string("the policy") : "teacher " + c.teacher_checkpoint()) << " | "
        << FmtOr(win(false, accept), 100, 1) << " → " << FmtOr(win(true, accept), 100, 1) << " | "
        << FmtOr(win(true, kept), 100, 1) << " | " << FmtOr(win(true, samples), 1, 1) << " + "

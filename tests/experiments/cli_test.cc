@@ -299,6 +299,61 @@ TEST(Cli, SizeSweepRunsEachSizeFromItsOwnBaseAndSummarisesAcrossSizes) {
   EXPECT_NE(bad.out.find("sizes[2].name: 'd16' is used twice"), std::string::npos) << bad.out;
 }
 
+// Distillation by size (rft.teacher_size): at every size the student
+// distils the first size's teacher arm (same seed), in tuning that size's
+// chosen trial; its own size's arm would be another model. Only the sweep's
+// first size may teach.
+TEST(Cli, SizeSweepDistilsTheFirstSizesTeacherIntoEverySize) {
+  const std::string dir = testing::TempDir("cli_teacher_size");
+  std::string cfg = Replace(kTiny, "seeds: [1, 2]", "seeds: [1]");
+  cfg = cfg.substr(0, cfg.find("arms { name: \"budget\""));
+  cfg += "arms { name: \"distil\" rft { teacher_arm: \"sft\" teacher_size: \"d32\" steps: 2 problems_per_step: 4 "
+         "samples_per_problem: 2 sft_steps: 1 batch_size: 4 sampling { max_new_tokens: 30 } } }\n"
+         "sizes { name: \"d32\" }\nsizes { name: \"d16\" model { d_model: 16 d_ff: 32 } }\n"
+         "tune { trials: 2 spaces { arm: \"sft\" params { path: \"sft.optim.lr\" values: [1e-3, 3e-3] } } "
+         "spaces { arm: \"distil\" params { path: \"rft.optim.lr\" values: [1e-4, 1e-3] } } }\n";
+  WriteFileAtomic(dir + "/c.pbtxt", cfg);
+  const std::string exp = dir + "/tiny";
+  auto teacher_hash = [](const std::string& run) {
+    const std::string id = ReadFile(run + "/run_config.pbtxt");
+    const size_t at = id.find("# teacher checkpoint fnv64: ");
+    return at == std::string::npos ? std::string("none") : id.substr(at + 28, 16);
+  };
+  auto hash_of = [](const std::string& ckpt) { return HexHash(Fnv64(ReadFile(ckpt))); };
+
+  const Result tuned = RunCli("tune " + dir + "/c.pbtxt --out " + dir);
+  ASSERT_EQ(tuned.code, 0) << tuned.out;
+  TuneRecord big;
+  LoadConfigFile(dir + "/c.d32.tuned.pbtxt", &big);
+  ASSERT_EQ(big.arms(0).arm(), "sft");
+  const std::string chosen = exp + "/d32-tune/runs/sft-t" + std::to_string(big.arms(0).chosen()) + "/seed-1/checkpoint.pt";
+  for (const char* trial : {"distil-t0", "distil-t1"}) {
+    EXPECT_EQ(teacher_hash(exp + "/d16-tune/runs/" + trial + "/seed-1"), hash_of(chosen)) << trial;
+    EXPECT_EQ(teacher_hash(exp + "/d32-tune/runs/" + trial + "/seed-1"), hash_of(chosen)) << trial;
+  }
+
+  const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string teacher = hash_of(exp + "/d32/runs/sft/seed-1/checkpoint.pt");
+  EXPECT_EQ(teacher_hash(exp + "/d32/runs/distil/seed-1"), teacher);
+  EXPECT_EQ(teacher_hash(exp + "/d16/runs/distil/seed-1"), teacher) << "the first size's teacher, not d16's own sft";
+  EXPECT_NE(hash_of(exp + "/d16/runs/sft/seed-1/checkpoint.pt"), teacher);
+  const std::string small = ReadFile(exp + "/d16/summary.md");
+  EXPECT_NE(small.find("| distil | arm sft at size d32 |"), std::string::npos) << small;
+  EXPECT_EQ(small.find("## Pipeline stages"), std::string::npos) << "a teacher of another size adds no chain here";
+  EXPECT_NE(ReadFile(exp + "/d32/summary.md").find("| distil | arm sft |"), std::string::npos);
+
+  WriteFileAtomic(dir + "/second.pbtxt", Replace(cfg, "teacher_size: \"d32\"", "teacher_size: \"d16\""));
+  Result bad = RunCli("run " + dir + "/second.pbtxt --out " + dir);
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("arms[1] (distil).rft.teacher_size: 'd16'; expected the sweep's first size, 'd32'"),
+            std::string::npos) << bad.out;
+  WriteFileAtomic(dir + "/plain.pbtxt", cfg.substr(0, cfg.find("sizes {")));
+  bad = RunCli("run " + dir + "/plain.pbtxt --out " + dir);
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("rft.teacher_size: 'd32', but the experiment has no sizes"), std::string::npos) << bad.out;
+}
+
 // init_from: a pipeline stage starts from the earlier arm's final checkpoint
 // of the same seed (part of its identity), and is tuned after that arm, from
 // its chosen trial; rft.teacher_arm distils from it the same way.
