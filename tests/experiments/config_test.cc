@@ -348,7 +348,8 @@ TEST(Config, HashFollowsContent) {
   EXPECT_NE(ConfigHash(c), ConfigHash(d));
 }
 
-// Every committed experiment file loads, and so does its --quick variant.
+// Every committed experiment file loads, and so do its --quick variant and
+// a size sweep's sizes.
 TEST(Config, EveryCommittedExperimentLoads) {
   int n = 0;
   for (const auto& e : std::filesystem::directory_iterator(std::string(R1LAB_SOURCE_DIR) + "/experiments")) {
@@ -359,6 +360,7 @@ TEST(Config, EveryCommittedExperimentLoads) {
     const ExperimentConfig c = LoadExperiment(e.path().string());
     EXPECT_GE(c.arms_size(), 1);
     EXPECT_NO_THROW(QuickVariant(c));
+    if (c.sizes_size() > 0) EXPECT_EQ(LoadSizes(e.path().string()).size(), static_cast<size_t>(c.sizes_size()));
     ++n;
   }
   EXPECT_GE(n, 7);
