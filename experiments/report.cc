@@ -29,6 +29,7 @@ struct Point {
   double step = 0, flops = 0, pass1 = 0, maj = 0, pass_n = 0, format = 0, length = 0, reflect = 0, wait = 0;
   double language = 1;                  // language consistency (1 for one-language tasks)
   double steps_mean = NAN, repeated = NAN, no_answer = NAN;  // absent in results older than these metrics
+  double aha = NAN, reflective = NAN;                        // shares of responses; absent in older results
   std::map<int, double> pass_at;        // k -> pass@k
   std::map<int, double> level_pass1;    // level -> pass@1
   std::map<int, double> level_length;   // level -> mean length
@@ -46,6 +47,8 @@ Point ParseEval(const EvalRecord& e, int n) {
   if (e.has_steps_mean()) p.steps_mean = e.steps_mean();
   if (e.has_repeated_step_rate()) p.repeated = e.repeated_step_rate();
   if (e.has_no_answer_rate()) p.no_answer = e.no_answer_rate();
+  if (e.has_aha_rate()) p.aha = e.aha_rate();
+  if (e.has_reflective_rate()) p.reflective = e.reflective_rate();
   for (const auto& [k, v] : e.pass_at()) p.pass_at[k] = v;
   p.pass_n = p.pass_at.count(n) ? p.pass_at[n] : 0;
   for (const LevelRecord& l : e.by_level()) {
@@ -59,6 +62,8 @@ Point ParseEval(const EvalRecord& e, int n) {
 void AddPlotted(Point* m, const Point& p, double k) {
   m->step += p.step / k, m->flops += p.flops / k, m->pass1 += p.pass1 / k;
   m->length += p.length / k, m->reflect += p.reflect / k, m->wait += p.wait / k;
+  m->aha = (std::isnan(m->aha) ? 0 : m->aha) + p.aha / k;  // NaN stays NaN: a point without the record
+  m->reflective = (std::isnan(m->reflective) ? 0 : m->reflective) + p.reflective / k;
   for (const auto& [kk, v] : p.pass_at) m->pass_at[kk] += v / k;
   for (const auto& [l, v] : p.level_pass1) m->level_pass1[l] += v / k;
   for (const auto& [l, v] : p.level_length) m->level_length[l] += v / k;
@@ -377,6 +382,53 @@ std::string ReadabilitySection(const ReportInput& in) {
   return md.str();
 }
 
+// Does reflection pay, and does it grow (R1-Zero's "aha moment")? Shown
+// when the evaluations record it (results written before lack it): per row,
+// the share of responses with a reflective word, the pass@1 of those and of
+// the others, and the share of aha episodes (a response that revises a step
+// of its own and ends right), for runs from their first eval point to the
+// final one.
+std::string ReflectionSection(const ReportInput& in) {
+  bool recorded = false;
+  for (const EvalRecord& b : in.bases) recorded = recorded || b.has_aha_rate();
+  for (const ArmRecords& a : in.arms)
+    for (const RunRecords& r : a.runs) recorded = recorded || r.final.has_aha_rate();
+  if (!recorded) return "";
+  std::map<std::string, const ArmRecords*> by_name;
+  for (const ArmRecords& a : in.arms) by_name[a.arm->name()] = &a;
+  std::ostringstream md;
+  md << "\n## Reflection: does it pay, does it grow?\n\n| arm | responses with a reflective word % | pass@1 % "
+        "of those | pass@1 % of the others | aha episodes %: first eval point → final |\n|---|---|---|---|---|\n";
+  auto row = [&](const std::string& name, const std::vector<const EvalRecord*>& evals) {
+    auto col = [&](auto f) {
+      std::vector<double> v;
+      for (const EvalRecord* e : evals) v.push_back(f(*e));
+      return MeanWithCi(Present(v));
+    };
+    std::string first = "";
+    const auto arm = by_name.find(name);
+    if (arm != by_name.end()) {
+      const MeanCi m = OverRuns(arm->second->runs, [](const RunRecords& r) {
+        const std::vector<const MetricsLine*> pts = r.EvalPoints();
+        return pts.empty() || !pts.front()->eval().has_aha_rate() ? NAN : pts.front()->eval().aha_rate();
+      });
+      first = FmtOr(m, 100, 1) + " → ";
+    }
+    md << "| " << name << " | " << FmtOr(col([](const EvalRecord& e) { return e.has_reflective_rate() ? e.reflective_rate() : NAN; }), 100, 1)
+       << " | " << FmtOr(col([](const EvalRecord& e) { return e.has_pass1_reflective() ? e.pass1_reflective() : NAN; }), 100, 1)
+       << " | " << FmtOr(col([](const EvalRecord& e) { return e.has_pass1_plain() ? e.pass1_plain() : NAN; }), 100, 1)
+       << " | " << first << FmtOr(col([](const EvalRecord& e) { return e.has_aha_rate() ? e.aha_rate() : NAN; }), 100, 1)
+       << " |\n";
+  };
+  ForEachEvalRow(in, row);
+  md << "\nHeld-out, final; means over seeds with 95% Student-t intervals. Reflective words: the report's (wait, "
+        "mistake, however, but, retry, error, verify, evaluate, check). An aha episode: a response whose chain of "
+        "thought rewrites a step of its own (a line starting \"wait\" or \"espera\" after an earlier line) and "
+        "whose answer is right. Reflection pays where the pass@1 of reflective responses exceeds the others'. "
+        "Plot: plots/aha_vs_step.\n";
+  return md.str();
+}
+
 // Which commit and machine made each base evaluation and each run (from
 // their done.json), grouped.
 std::string ProvenanceSection(const std::string& dir, const ReportInput& in) {
@@ -415,7 +467,8 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
   for (const ArmRecords& a : in.arms) names.push_back(a.arm->name());
   const std::string pdir = dir + "/plots";
   EnsureWritableDir(pdir);
-  std::ostringstream curves, passk, levels;
+  std::ostringstream curves, passk, levels, reflection;
+  bool reflection_recorded = false;
   // Blocks: base first, then each arm (gnuplot "index" i).
   auto curve_block = [&](const std::string& name, const std::vector<Point>& pts) {
     curves << "# " << name << "\n# step flops pass1 length reflect_per_1k wait_per_1k\n";
@@ -423,6 +476,13 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
       curves << p.step << " " << p.flops << " " << p.pass1 << " " << p.length << " " << p.reflect << " " << p.wait
              << "\n";
     curves << "\n\n";
+    reflection << "# " << name << "\n# step aha_rate reflective_rate\n";
+    for (const Point& p : pts) {
+      reflection_recorded = reflection_recorded || !std::isnan(p.aha);
+      auto num = [](double v) { return std::isnan(v) ? std::string("NaN") : JsonNumber(v); };  // gnuplot skips NaN
+      reflection << p.step << " " << num(p.aha) << " " << num(p.reflective) << "\n";
+    }
+    reflection << "\n\n";
   };
   auto final_blocks = [&](const std::string& name, const Point& p) {
     passk << "# " << name << "\n# k pass_at_k\n";
@@ -536,6 +596,13 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
        series("levels.dat", "1:3", "linespoints", false)},
   };
   std::vector<Plot> all_plots = plots;
+  if (reflection_recorded) {
+    WriteFileAtomic(pdir + "/reflection.dat", reflection.str());
+    all_plots.push_back({"aha_vs_step", "aha episodes: responses that revise a step and end right (dashed: any "
+                         "reflective word)", "step", "share of responses", "",
+                         series("reflection.dat", "1:2", "linespoints", true) + ", " +
+                             series("reflection.dat", "1:3", "lines dashtype 2", true, " reflective")});
+  }
   if (!budget_series.empty())
     all_plots.push_back({"pass1_vs_budget", "held-out pass@1 against training FLOPs, one run per budget",
                          "FLOPs (the arm's own)", "pass@1", "set logscale x\n", budget_series});
@@ -777,7 +844,7 @@ ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, con
      << ". Oracle calls: verdicts against the gold answer (or the exact per-step truth) the arm's training "
         "used, per run: one per rule-rewarded sample, per Monte Carlo or labelled completion, per line a "
         "search verifies ('-': not recorded).\n";
-  md << PairedSection(in) << BudgetSection(in) << StagesSection(in) << ReadabilitySection(in) << TuningSection(cfg) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
+  md << PairedSection(in) << BudgetSection(in) << StagesSection(in) << ReadabilitySection(in) << ReflectionSection(in) << TuningSection(cfg) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
   return {"# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n", csv.str(), md.str()};
 }
 

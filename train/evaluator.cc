@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <map>
 
@@ -86,6 +87,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   if (ks.back() != n) ks.push_back(n);
   std::vector<double> pass_at(ks.size(), 0.0);
   double correct = 0, fmt = 0, len = 0, trunc = 0, refl = 0, wait = 0, maj = 0, lang = 0, summary = 0;
+  double reflective = 0, reflective_right = 0, plain_right = 0, aha = 0;
   std::map<int, LevelStats> levels;
   Degeneration degen;
   for (const EvalSample& s : r.samples)
@@ -104,7 +106,11 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
       len += s.tokens;
       plen += s.tokens;
       trunc += s.truncated;
-      refl += CountReflectiveWords(s.completion);
+      const int words = CountReflectiveWords(s.completion);
+      refl += words;
+      reflective += words > 0;
+      (words > 0 ? reflective_right : plain_right) += s.verdict.correct;
+      aha += s.verdict.correct && HasRevision(s.completion);
       wait += CountWord(s.completion, "wait");
       votes.push_back(VoteKey(s.verdict));
       if (KnownLanguage(test[i].language)) lang += LanguageConsistency(s.completion, test[i].language);
@@ -136,6 +142,10 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   r.truncation_rate = trunc / total;
   r.reflect_per_1k = len > 0 ? 1000.0 * refl / len : 0;
   r.wait_per_1k = len > 0 ? 1000.0 * wait / len : 0;
+  r.reflective_rate = reflective / total;
+  r.pass1_reflective = reflective > 0 ? reflective_right / reflective : NAN;
+  r.pass1_plain = total > reflective ? plain_right / (total - reflective) : NAN;
+  r.aha_rate = aha / total;
   for (size_t q = 0; q < ks.size(); ++q) r.pass_at.emplace_back(ks[q], pass_at[q] / P);
   for (auto& [lvl, ls] : levels) {
     ls.pass1 /= ls.problems;
@@ -158,6 +168,10 @@ EvalRecord EvalToRecord(const EvalResult& r) {
   e.set_wait_per_1k(r.wait_per_1k);
   e.set_language_consistency(r.language_consistency);
   e.set_summary_rate(r.summary_rate);
+  e.set_reflective_rate(r.reflective_rate);
+  if (!std::isnan(r.pass1_reflective)) e.set_pass1_reflective(r.pass1_reflective);
+  if (!std::isnan(r.pass1_plain)) e.set_pass1_plain(r.pass1_plain);
+  e.set_aha_rate(r.aha_rate);
   e.set_steps_mean(r.steps_mean);
   e.set_repeated_step_rate(r.repeated_step_rate);
   e.set_no_answer_rate(r.no_answer_rate);
@@ -220,6 +234,11 @@ std::string EvalTable(const EvalResult& r) {
   out += buf;
   if (r.summary_rate > 0) {
     std::snprintf(buf, sizeof buf, "  summary line    %6.1f%%\n", 100 * r.summary_rate);
+    out += buf;
+  }
+  if (r.reflective_rate > 0) {
+    std::snprintf(buf, sizeof buf, "  reflective      %6.1f%% of responses: pass@1 %.1f%% (others %.1f%%), aha %.1f%%\n",
+                  100 * r.reflective_rate, 100 * r.pass1_reflective, 100 * r.pass1_plain, 100 * r.aha_rate);
     out += buf;
   }
   for (const LevelStats& l : r.by_level) {

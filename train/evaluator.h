@@ -49,6 +49,11 @@ struct EvalResult {
   // Degeneration signs (train/steps.h Degeneration, line steps): steps per
   // response, share of repeated steps, share of responses without an answer.
   double steps_mean = 0, repeated_step_rate = 0, no_answer_rate = 0;
+  // Does reflection pay? The share of responses with a reflective word, the
+  // pass@1 of those and of the others (NaN when there are none), and the
+  // share of "aha" episodes: responses that revise a step of their own
+  // (train/metrics.h HasRevision) and end right.
+  double reflective_rate = 0, pass1_reflective = 0, pass1_plain = 0, aha_rate = 0;
   std::vector<std::pair<int, double>> pass_at;  // (k, pass@k)
   std::vector<LevelStats> by_level;
   double flops = 0, seconds = 0;

@@ -54,4 +54,25 @@ int CountReflectiveWords(const std::string& text) {
   return n;
 }
 
+bool HasRevision(const std::string& completion) {
+  const size_t open = completion.find("<think>");
+  if (open == std::string::npos) return false;
+  const size_t from = open + 7, close = completion.find("</think>", from);
+  const std::string think = completion.substr(from, close == std::string::npos ? std::string::npos : close - from);
+  bool earlier = false;
+  for (size_t at = 0; at <= think.size();) {
+    size_t end = think.find('\n', at);
+    if (end == std::string::npos) end = think.size();
+    size_t b = at;
+    while (b < end && std::isspace(static_cast<unsigned char>(think[b]))) ++b;
+    if (b < end) {
+      const std::string first = think.substr(b, std::min(end, think.find_first_of(" \t", b)) - b);
+      if (earlier && (CountWord(first, "wait") == 1 || CountWord(first, "espera") == 1)) return true;
+      earlier = true;
+    }
+    at = end + 1;
+  }
+  return false;
+}
+
 }  // namespace r1lab

@@ -20,4 +20,10 @@ const std::vector<std::string>& ReflectiveWords();
 int CountWord(const std::string& text, const std::string& word);
 int CountReflectiveWords(const std::string& text);
 
+// An "aha" revision: the chain of thought (inside <think>...</think>) has a
+// line starting "wait" or "espera" after an earlier line: the response
+// rewrites a step of its own (the arith teacher's correction line). The
+// evaluation's aha episodes are revisions whose answer is right.
+bool HasRevision(const std::string& completion);
+
 }  // namespace r1lab

@@ -593,7 +593,8 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
     EXPECT_NE(bad.out.find("pass1"), std::string::npos) << bad.out;
     EXPECT_NE(bad.out.find("base/samples.jsonl.gz line 2: stored verdict"), std::string::npos) << bad.out;
     EXPECT_NE(bad.out.find("base: 20 samples rescored, eval.json reproduced"), std::string::npos) << bad.out;
-    EXPECT_NE(bad.out.find("summary.md: 1 lines differ from the tables rebuilt from the rescored samples"),
+    // The sft row of the main table and of the reflection table (its plain responses' pass@1).
+    EXPECT_NE(bad.out.find("summary.md: 2 lines differ from the tables rebuilt from the rescored samples"),
               std::string::npos) << bad.out;
     EXPECT_NE(bad.out.find("summary.md: the tables rebuilt from the committed records reproduced"), std::string::npos)
         << bad.out;
@@ -796,6 +797,10 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   const std::string golden = std::string(R1LAB_SOURCE_DIR) + "/tests/golden/tiny_grpo_summary.md";
   if (std::getenv("R1LAB_UPDATE_GOLDEN")) WriteFileAtomic(golden, summary);
   EXPECT_EQ(summary, ReadFile(golden));
+  // The reflection section's plot: aha episodes and reflective responses by step, base and arm.
+  const std::string reflection = ReadFile(dir + "/tiny_grpo/plots/reflection.dat");
+  EXPECT_NE(reflection.find("# base\n# step aha_rate reflective_rate\n0 "), std::string::npos) << reflection;
+  EXPECT_NE(reflection.find("# grpo\n"), std::string::npos) << reflection;
 
   // The finished run is skipped when its config is unchanged, and refused
   // (nothing overwritten) when the arm changed under the same name.

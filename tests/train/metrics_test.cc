@@ -75,6 +75,57 @@ TEST(ReflectiveWords, WholeWordsCaseInsensitive) {
   EXPECT_EQ(CountReflectiveWords("no reflection"), 0);
 }
 
+// An aha revision is a chain-of-thought line that starts with "wait" (or
+// "espera") after an earlier line: not the first line, not mid-line, not in
+// the answer.
+TEST(ReflectiveWords, ARevisionRewritesAnEarlierLine) {
+  EXPECT_TRUE(HasRevision("<think>3+4=8\nwait 3+4=7\n</think><answer>7</answer>"));
+  EXPECT_TRUE(HasRevision("<think>3 mas 4 es 8\n  Espera, 3 mas 4 es 7</think><answer>7</answer>"));
+  EXPECT_FALSE(HasRevision("<think>wait 3+4=7\n</think><answer>7</answer>")) << "nothing before it to revise";
+  EXPECT_FALSE(HasRevision("<think>3+4=7\nbut wait 7+1=8\n</think><answer>8</answer>"));
+  EXPECT_FALSE(HasRevision("<think>3+4=7\nwaiting 7+1=8\n</think><answer>8</answer>"));
+  EXPECT_FALSE(HasRevision("<think>3+4=7\n</think><answer>wait 7</answer>"));
+  EXPECT_FALSE(HasRevision("3+4=8\nwait 3+4=7"));
+}
+
+// Does reflection pay: by hand, four samples, two with a reflective word
+// (one right, by a revision), two without (both right).
+TEST(SummarizeSamples, ReflectionPayAndAhaEpisodesByHand) {
+  std::vector<Problem> test(2);
+  EvalResult r;
+  r.num_problems = 2;
+  r.n = 2;
+  const std::vector<std::pair<const char*, bool>> samples = {
+      {"<think>3+4=8\nwait 3+4=7\n</think><answer>7</answer>", true},
+      {"<think>3+4=8\ncheck 8-4=4\n</think><answer>8</answer>", false},
+      {"<think>3+4=7\n</think><answer>7</answer>", true},
+      {"<think>2+2=4\n</think><answer>4</answer>", true}};
+  for (const auto& [c, right] : samples) {
+    EvalSample s;
+    s.problem = static_cast<int>(r.samples.size()) / 2;
+    s.index = static_cast<int>(r.samples.size()) % 2;
+    s.completion = c;
+    s.verdict.correct = right;
+    s.tokens = 10;
+    r.samples.push_back(s);
+  }
+  SummarizeSamples(test, &r);
+  EXPECT_DOUBLE_EQ(r.reflective_rate, 0.5);
+  EXPECT_DOUBLE_EQ(r.pass1_reflective, 0.5);
+  EXPECT_DOUBLE_EQ(r.pass1_plain, 1.0);
+  EXPECT_DOUBLE_EQ(r.aha_rate, 0.25);
+  const EvalRecord e = EvalToRecord(r);
+  EXPECT_DOUBLE_EQ(e.aha_rate(), 0.25);
+  EXPECT_DOUBLE_EQ(e.pass1_reflective(), 0.5);
+  // With no reflective response, its pass@1 is undefined: absent, not 0.
+  r.samples.erase(r.samples.begin(), r.samples.begin() + 2);
+  r.num_problems = 1;
+  SummarizeSamples(test, &r);
+  EXPECT_TRUE(std::isnan(r.pass1_reflective));
+  EXPECT_FALSE(EvalToRecord(r).has_pass1_reflective());
+  EXPECT_DOUBLE_EQ(EvalToRecord(r).pass1_plain(), 1.0);
+}
+
 // Evaluation on the validation split samples the validation problems (the
 // samples' prompts are theirs), and its record says so; a test evaluation's
 // record has no split field (results from before splits read the same).
