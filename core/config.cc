@@ -168,7 +168,32 @@ std::string StrategyNames() {
   return out;
 }
 
+// Every TeacherConfig under `m` (at `path`) with retry_rate set, which only
+// the countdown teacher writes: an error on any other task.
+void CheckRetries(const pb::Message& m, const std::string& path, bool countdown, const std::string& src) {
+  if (auto* t = dynamic_cast<const TeacherConfig*>(&m)) {
+    if (t->retry_rate() > 0 && !countdown)
+      Fail(src, path + (path.empty() ? "" : ".") + "retry_rate",
+           "only the countdown teacher writes failed attempts; expected 0 for this task");
+    return;
+  }
+  const pb::Descriptor* d = m.GetDescriptor();
+  const pb::Reflection* r = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    const std::string sub = path + (path.empty() ? "" : ".") + f->name();
+    if (f->is_repeated()) {
+      for (int k = 0; k < r->FieldSize(m, f); ++k)
+        CheckRetries(r->GetRepeatedMessage(m, f, k), sub + "[" + std::to_string(k) + "]", countdown, src);
+    } else if (r->HasField(m, f)) {
+      CheckRetries(r->GetMessage(m, f), sub, countdown, src);
+    }
+  }
+}
+
 void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
+  CheckRetries(e, "", e.task().has_countdown(), src);
   if (!IsSafeName(e.name()))
     Fail(src, "name", "'" + e.name() + "' is not a valid name; expected letters, digits, '_', '-', '.'");
   if (e.seeds_size() == 0) Fail(src, "seeds", "empty; expected at least one seed");

@@ -241,6 +241,20 @@ Trace CountdownTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) c
   Trace tr;
   std::string answer = expr;
   bool corrupted = false;
+  // Failed attempts first (retry_rate): each checked against the target. No
+  // draw at all without them, so the traces of retry_rate 0 are unchanged.
+  for (int attempt = 0; t.retry_rate() > 0 && attempt < 3 && rng.Bernoulli(t.retry_rate()); ++attempt) {
+    for (int tries = 0; tries < 20; ++tries) {
+      std::vector<Built> subset;
+      for (long long n : numbers)
+        if (subset.size() < 2 || rng.Bernoulli(0.5)) subset.push_back({n, std::to_string(n), {}, {}});
+      Built b;
+      if (!BuildTarget(subset, rng, std::max<long long>(cfg_.max_target(), target), &b) || b.value == target) continue;
+      for (const std::string& line : b.steps) tr.steps.push_back({line, true});
+      tr.steps.push_back({"wait " + std::to_string(b.value) + " is not " + std::to_string(target), true});
+      break;
+    }
+  }
   for (int guard = 0; guard < 16; ++guard) {
     // Find an innermost "(a op b)" or, at the end, the bare "a op b".
     size_t open = expr.rfind('(');

@@ -128,6 +128,46 @@ TEST(Countdown, NoisyTeacherLabelsAreTheTruth) {
   EXPECT_LT(wrong, 270);
 }
 
+// retry_rate: failed attempts, each a real combination of the prompt's
+// numbers that misses the target and a "wait <value> is not <target>" line,
+// before the solution; the answer stays right.
+// Any other task refuses the field.
+TEST(Countdown, RetryTeacherWritesCheckedFailedAttemptsThenTheSolution) {
+  CountdownTask t(Parse("countdown {} num_test: 50"));
+  TeacherConfig retry = Clean();
+  retry.set_retry_rate(1);
+  Rng rng(4);
+  for (int i = 0; i < 100; ++i) {
+    const Problem p = t.SampleTrain(rng);
+    std::vector<long long> numbers;
+    long long target = 0;
+    CountdownTask::ParseKey(p.key, &numbers, &target);
+    const Trace tr = t.Teach(p, retry, rng);
+    EXPECT_TRUE(t.Verify(tr.completion, p).correct) << tr.completion;
+    int waits = 0;
+    for (const Step& s : tr.steps)
+      if (s.text.rfind("wait ", 0) == 0) {
+        ++waits;
+        EXPECT_NE(s.text.find(" is not " + std::to_string(target)), std::string::npos) << s.text;
+        EXPECT_NE(s.text, "wait " + std::to_string(target) + " is not " + std::to_string(target));
+      }
+    EXPECT_EQ(waits, 3) << "retry_rate 1: three failed attempts " << tr.completion;
+  }
+  TeacherConfig some = Clean();
+  some.set_retry_rate(0.3);
+  int with = 0;
+  for (int i = 0; i < 300; ++i) with += t.Teach(t.SampleTrain(rng), some, rng).completion.find("\nwait ") != std::string::npos;
+  EXPECT_GT(with, 300 * 0.2);
+  EXPECT_LT(with, 300 * 0.4);
+  try {
+    testing::ParseResolved<ExperimentConfig>(
+        "name: \"x\" seeds: 1 task { arith {} } arms { name: \"s\" sft { teacher { retry_rate: 0.2 } } }");
+    FAIL() << "arith writes no attempts";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("arms[0].sft.teacher.retry_rate"), std::string::npos) << e.what();
+  }
+}
+
 // ---------------------------------------------------------------- graph
 
 // Floyd-Warshall in plain loops: the reference for Boost's Dijkstra.
