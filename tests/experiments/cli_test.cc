@@ -54,6 +54,12 @@ std::string Replace(std::string s, const std::string& from, const std::string& t
   return s.replace(p, from.size(), to);
 }
 
+// kTiny with one seed and only its sft arm.
+std::string TinySftOneSeed() {
+  const std::string cfg = Replace(kTiny, "seeds: [1, 2]", "seeds: [1]");
+  return cfg.substr(0, cfg.find("arms { name: \"budget\""));
+}
+
 TEST(Cli, MalformedConfigNamesFileLineAndField) {
   const std::string dir = testing::TempDir("cli_bad");
   WriteFileAtomic(dir + "/bad.pbtxt", std::string(kTiny) + "dmodel: 3\n");
@@ -241,8 +247,7 @@ TEST(Cli, BaseSeedsPretrainOneBaseEachAndRunEveryArmFromEach) {
 // whose parameter counts are the models' own.
 TEST(Cli, SizeSweepRunsEachSizeFromItsOwnBaseAndSummarisesAcrossSizes) {
   const std::string dir = testing::TempDir("cli_sizes");
-  std::string cfg = Replace(kTiny, "seeds: [1, 2]", "seeds: [1]");
-  cfg = cfg.substr(0, cfg.find("arms { name: \"budget\""));
+  std::string cfg = TinySftOneSeed();
   cfg += "sizes { name: \"d16\" model { d_model: 16 d_ff: 32 } }\nsizes { name: \"d32\" }\n"
          "tune { trials: 2 spaces { arm: \"sft\" params { path: \"sft.optim.lr\" values: [1e-3, 3e-3] } } }\n";
   WriteFileAtomic(dir + "/c.pbtxt", cfg);
@@ -305,8 +310,7 @@ TEST(Cli, SizeSweepRunsEachSizeFromItsOwnBaseAndSummarisesAcrossSizes) {
 // first size may teach.
 TEST(Cli, SizeSweepDistilsTheFirstSizesTeacherIntoEverySize) {
   const std::string dir = testing::TempDir("cli_teacher_size");
-  std::string cfg = Replace(kTiny, "seeds: [1, 2]", "seeds: [1]");
-  cfg = cfg.substr(0, cfg.find("arms { name: \"budget\""));
+  std::string cfg = TinySftOneSeed();
   cfg += "arms { name: \"distil\" rft { teacher_arm: \"sft\" teacher_size: \"d32\" steps: 2 problems_per_step: 4 "
          "samples_per_problem: 2 sft_steps: 1 batch_size: 4 sampling { max_new_tokens: 30 } } }\n"
          "sizes { name: \"d32\" }\nsizes { name: \"d16\" model { d_model: 16 d_ff: 32 } }\n"
