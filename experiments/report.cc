@@ -399,26 +399,28 @@ std::string ReflectionSection(const ReportInput& in) {
   std::ostringstream md;
   md << "\n## Reflection: does it pay, does it grow?\n\n| arm | responses with a reflective word % | pass@1 % "
         "of those | pass@1 % of the others | aha episodes %: first eval point → final |\n|---|---|---|---|---|\n";
+  using Has = bool (EvalRecord::*)() const;
+  using Get = double (EvalRecord::*)() const;
+  auto value = [](const EvalRecord& e, Has has, Get get) { return (e.*has)() ? (e.*get)() : NAN; };
   auto row = [&](const std::string& name, const std::vector<const EvalRecord*>& evals) {
-    auto col = [&](auto f) {
+    auto col = [&](Has has, Get get) {
       std::vector<double> v;
-      for (const EvalRecord* e : evals) v.push_back(f(*e));
-      return MeanWithCi(Present(v));
+      for (const EvalRecord* e : evals) v.push_back(value(*e, has, get));
+      return FmtOr(MeanWithCi(Present(v)), 100, 1);
     };
     std::string first = "";
     const auto arm = by_name.find(name);
     if (arm != by_name.end()) {
-      const MeanCi m = OverRuns(arm->second->runs, [](const RunRecords& r) {
+      const MeanCi m = OverRuns(arm->second->runs, [&](const RunRecords& r) {
         const std::vector<const MetricsLine*> pts = r.EvalPoints();
-        return pts.empty() || !pts.front()->eval().has_aha_rate() ? NAN : pts.front()->eval().aha_rate();
+        return pts.empty() ? NAN : value(pts.front()->eval(), &EvalRecord::has_aha_rate, &EvalRecord::aha_rate);
       });
       first = FmtOr(m, 100, 1) + " → ";
     }
-    md << "| " << name << " | " << FmtOr(col([](const EvalRecord& e) { return e.has_reflective_rate() ? e.reflective_rate() : NAN; }), 100, 1)
-       << " | " << FmtOr(col([](const EvalRecord& e) { return e.has_pass1_reflective() ? e.pass1_reflective() : NAN; }), 100, 1)
-       << " | " << FmtOr(col([](const EvalRecord& e) { return e.has_pass1_plain() ? e.pass1_plain() : NAN; }), 100, 1)
-       << " | " << first << FmtOr(col([](const EvalRecord& e) { return e.has_aha_rate() ? e.aha_rate() : NAN; }), 100, 1)
-       << " |\n";
+    md << "| " << name << " | " << col(&EvalRecord::has_reflective_rate, &EvalRecord::reflective_rate) << " | "
+       << col(&EvalRecord::has_pass1_reflective, &EvalRecord::pass1_reflective) << " | "
+       << col(&EvalRecord::has_pass1_plain, &EvalRecord::pass1_plain) << " | " << first
+       << col(&EvalRecord::has_aha_rate, &EvalRecord::aha_rate) << " |\n";
   };
   ForEachEvalRow(in, row);
   md << "\nHeld-out, final; means over seeds with 95% Student-t intervals. Reflective words: the report's (wait, "

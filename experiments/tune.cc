@@ -248,9 +248,8 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt,
           if (teacher.empty())
             throw ConfigError(source + ": arm '" + arm.name() + "': size '" + r.teacher_size() + "' tuned no arm '" +
                               r.teacher_arm() + "'");
-          r.clear_teacher_arm();
           RenameDependencies(&x, chosen_trial);
-          r.set_teacher_arm(teacher);
+          r.set_teacher_arm(teacher);  // not this size's trial of that arm
           r.set_teacher_size(r.teacher_size() + "-tune");
         } else {
           if (x.has_rft()) x.mutable_rft()->clear_teacher_size();  // this size's own trials

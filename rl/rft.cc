@@ -119,6 +119,7 @@ class RftStrategy : public Strategy {
       if (ctx.flops) ctx.flops->AddOracleCalls(static_cast<int64_t>(ro.gens.size()));  // verified to accept
       for (const Generation& g : ro.gens) tokens_generated += static_cast<int64_t>(g.tokens.size());
       Kept kept = Accept(ro, cfg_);
+      const size_t samples_kept = kept.pairs.size();
       if (cfg_.has_non_reasoning_teacher()) m->set_non_reasoning_examples(static_cast<double>(demos.size()));
       kept.pairs.insert(kept.pairs.end(), demos.begin(), demos.end());
       const auto t_train0 = Clock::now();
@@ -129,11 +130,11 @@ class RftStrategy : public Strategy {
         loss = SupervisedSteps(*ctx.policy, optimizer, kept.pairs, cfg_.sft_steps(), cfg_.batch_size(),
                                cfg_.optim(), first, total, rng, ctx.flops, &tokens_trained);
       char buf[64];
-      std::snprintf(buf, sizeof buf, " kept %zu", kept.pairs.size() - demos.size());
+      std::snprintf(buf, sizeof buf, " kept %zu", samples_kept);
       *note = RolloutNote(ro) + buf;
       RolloutMetrics(ro, reward, m);
       m->set_accept_rate(static_cast<double>(kept.accepted) / ro.size());
-      m->set_kept(static_cast<double>(kept.pairs.size() - demos.size()));
+      m->set_kept(static_cast<double>(samples_kept));
       m->set_problems_kept(static_cast<double>(kept.problems) / ro.problems.size());
       m->set_sft_loss(loss);
       m->set_lr(ScheduledLr(cfg_.optim(), first + cfg_.sft_steps() - 1, total));

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "error.h"
+#include "steps.h"
 
 namespace r1lab {
 
@@ -55,22 +56,14 @@ int CountReflectiveWords(const std::string& text) {
 }
 
 bool HasRevision(const std::string& completion) {
-  const size_t open = completion.find("<think>");
-  if (open == std::string::npos) return false;
-  const size_t from = open + 7, close = completion.find("</think>", from);
-  const std::string think = completion.substr(from, close == std::string::npos ? std::string::npos : close - from);
-  bool earlier = false;
-  for (size_t at = 0; at <= think.size();) {
-    size_t end = think.find('\n', at);
-    if (end == std::string::npos) end = think.size();
-    size_t b = at;
-    while (b < end && std::isspace(static_cast<unsigned char>(think[b]))) ++b;
-    if (b < end) {
-      const std::string first = think.substr(b, std::min(end, think.find_first_of(" \t", b)) - b);
-      if (earlier && (CountWord(first, "wait") == 1 || CountWord(first, "espera") == 1)) return true;
-      earlier = true;
-    }
-    at = end + 1;
+  if (completion.find("<think>") == std::string::npos) return false;
+  const size_t close = std::min(completion.find("</think>"), completion.find("<answer>"));
+  const std::vector<Segment> lines = SegmentSteps(completion, {Segmenter::kLine});
+  // Lines of the chain of thought after its first (the last segment may be the answer part).
+  for (size_t i = 1; i < lines.size() && lines[i].begin < close; ++i) {
+    const size_t b = completion.find_first_not_of(" \t\n", lines[i].begin);
+    const std::string first = completion.substr(b, completion.find_first_of(" \t\n", b) - b);
+    if (CountWord(first, "wait") == 1 || CountWord(first, "espera") == 1) return true;
   }
   return false;
 }
