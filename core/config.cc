@@ -230,6 +230,8 @@ void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
     auto it = ArmChecks().find(a.strategy_case());
     if (it != ArmChecks().end()) it->second(a, e, p, src);
   }
+  if (e.has_paired_reference() && !names.count(e.paired_reference()))
+    Fail(src, "paired_reference", "'" + e.paired_reference() + "' names no arm; expected the name of one of the arms");
 }
 
 }  // namespace

@@ -169,21 +169,22 @@ std::string PolicyUpdateSection(const ReportInput& in) {
   return md.str();
 }
 
-// Each arm's held-out pass@1 minus the reference arm's (grpo; in a budget
-// curve, grpo at the same budget), paired over the test problems both were
-// evaluated on.
+// Each arm's held-out pass@1 minus the reference arm's (paired_reference,
+// else grpo; in a budget curve, the reference at the same budget), paired
+// over the test problems both were evaluated on.
 std::string PairedSection(const ReportInput& in) {
+  const std::string ref_name = in.cfg->has_paired_reference() ? in.cfg->paired_reference() : "grpo";
   auto ref_for = [&](const ArmRecords& a) -> const ArmRecords* {
     for (const ArmRecords& r : in.arms)
-      if (r.Family() == "grpo" && r.budget_scale == a.budget_scale) return &r;
+      if (r.Family() == ref_name && r.budget_scale == a.budget_scale) return &r;
     return nullptr;
   };
   const ArmRecords* first_ref = nullptr;
   for (const ArmRecords& a : in.arms)
-    if (!first_ref && a.Family() == "grpo") first_ref = &a;
+    if (!first_ref && a.Family() == ref_name) first_ref = &a;
   if (!first_ref || in.arms.size() < 2) return "";
   const bool sweep = first_ref->budget_scale > 0;
-  std::string md = std::string("\n## Paired differences from grpo") + (sweep ? " at equal budget" : "") +
+  std::string md = "\n## Paired differences from " + ref_name + (sweep ? " at equal budget" : "") +
                    " (held-out pass@1)\n\n";
   const size_t nb = in.bases.size();
   // [base][seed][problem], empty when a run lacks its samples.
@@ -198,11 +199,11 @@ std::string PairedSection(const ReportInput& in) {
   if (outcomes(*first_ref).empty())
     return md + "Needs every run's samples.jsonl.gz; these results predate them.\n";
   const size_t problems = outcomes(*first_ref)[0][0].size();
-  md += std::string("| arm | minus grpo") + (sweep ? " at its budget" : "") +
+  md += "| arm | minus " + ref_name + (sweep ? " at its budget" : "") +
         ", points | 95% paired bootstrap interval | excludes 0 |\n|---|---|---|---|\n";
   for (const ArmRecords& a : in.arms) {
     const ArmRecords* ref = ref_for(a);
-    if (a.Family() == "grpo" || !ref) continue;
+    if (a.Family() == ref_name || !ref) continue;
     const RunsByBase x = outcomes(a), b = outcomes(*ref);
     if (x.empty() || b.empty() || x[0][0].size() != b[0][0].size()) {
       md += "| " + a.arm->name() + " | - | no samples on the same problems | - |\n";
@@ -220,7 +221,7 @@ std::string PairedSection(const ReportInput& in) {
     return md + "and each arm's seeds with replacement (percentile interval). One base for all arms, so base variance "
                 "is not in the interval.\n";
   return md + "and the " + std::to_string(nb) + " bases with replacement, the same for both arms (an arm's runs "
-              "from a base are paired with grpo's from that base), then each arm's seeds within each drawn base "
+              "from a base are paired with " + ref_name + "'s from that base), then each arm's seeds within each drawn base "
               "(percentile interval): the interval covers problems, bases and RL seeds.\n";
 }
 
@@ -398,7 +399,8 @@ std::string ReflectionSection(const ReportInput& in) {
   for (const ArmRecords& a : in.arms) by_name[a.arm->name()] = &a;
   std::ostringstream md;
   md << "\n## Reflection: does it pay, does it grow?\n\n| arm | responses with a reflective word % | pass@1 % "
-        "of those | pass@1 % of the others | aha episodes %: first eval point → final |\n|---|---|---|---|---|\n";
+        "of those | pass@1 % of the others | within a problem: reflective minus plain, points (problems with both %) | "
+        "aha episodes %: first eval point → final |\n|---|---|---|---|---|---|\n";
   using Has = bool (EvalRecord::*)() const;
   using Get = double (EvalRecord::*)() const;
   auto value = [](const EvalRecord& e, Has has, Get get) { return (e.*has)() ? (e.*get)() : NAN; };
@@ -419,14 +421,18 @@ std::string ReflectionSection(const ReportInput& in) {
     }
     md << "| " << name << " | " << col(&EvalRecord::has_reflective_rate, &EvalRecord::reflective_rate) << " | "
        << col(&EvalRecord::has_pass1_reflective, &EvalRecord::pass1_reflective) << " | "
-       << col(&EvalRecord::has_pass1_plain, &EvalRecord::pass1_plain) << " | " << first
+       << col(&EvalRecord::has_pass1_plain, &EvalRecord::pass1_plain) << " | "
+       << col(&EvalRecord::has_reflective_gain_within_problem, &EvalRecord::reflective_gain_within_problem) << " ("
+       << col(&EvalRecord::has_reflective_mixed_problems, &EvalRecord::reflective_mixed_problems) << ") | " << first
        << col(&EvalRecord::has_aha_rate, &EvalRecord::aha_rate) << " |\n";
   };
   ForEachEvalRow(in, row);
   md << "\nHeld-out, final; means over seeds with 95% Student-t intervals. Reflective words: the report's (wait, "
         "mistake, however, but, retry, error, verify, evaluate, check). An aha episode: a response whose chain of "
         "thought rewrites a step of its own (a line starting \"wait\" or \"espera\" after an earlier line) and "
-        "whose answer is right. Reflection pays where the pass@1 of reflective responses exceeds the others'. "
+        "whose answer is right. Reflection pays where the pass@1 of reflective responses exceeds the others'; "
+        "since a model may reflect more on harder problems, the paired column compares the two kinds of response "
+        "within each problem that has both (mean over those problems). "
         "Plot: plots/aha_vs_step.\n";
   return md.str();
 }

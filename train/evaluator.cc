@@ -87,7 +87,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   if (ks.back() != n) ks.push_back(n);
   std::vector<double> pass_at(ks.size(), 0.0);
   double correct = 0, fmt = 0, len = 0, trunc = 0, refl = 0, wait = 0, maj = 0, lang = 0, summary = 0;
-  double reflective = 0, reflective_right = 0, plain_right = 0, aha = 0;
+  double reflective = 0, reflective_right = 0, plain_right = 0, aha = 0, gain = 0, mixed = 0;
   std::map<int, LevelStats> levels;
   Degeneration degen;
   for (const EvalSample& s : r.samples)
@@ -99,6 +99,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
     int c = 0;
     std::vector<std::string> votes;
     double plen = 0;
+    int refl_i = 0, refl_right_i = 0, plain_right_i = 0;
     for (int j = 0; j < n; ++j) {
       const EvalSample& s = r.samples[static_cast<size_t>(i) * n + j];
       c += s.verdict.correct;
@@ -108,8 +109,8 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
       trunc += s.truncated;
       const int words = CountReflectiveWords(s.completion);
       refl += words;
-      reflective += words > 0;
-      (words > 0 ? reflective_right : plain_right) += s.verdict.correct;
+      refl_i += words > 0;
+      (words > 0 ? refl_right_i : plain_right_i) += s.verdict.correct;
       aha += s.verdict.correct && HasRevision(s.completion);
       wait += CountWord(s.completion, "wait");
       votes.push_back(VoteKey(s.verdict));
@@ -118,6 +119,13 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
       summary += HasSummaryLine(s.completion);
     }
     correct += c;
+    reflective += refl_i;
+    reflective_right += refl_right_i;
+    plain_right += plain_right_i;
+    if (refl_i > 0 && refl_i < n) {
+      gain += static_cast<double>(refl_right_i) / refl_i - static_cast<double>(plain_right_i) / (n - refl_i);
+      mixed += 1;
+    }
     for (size_t q = 0; q < ks.size(); ++q) pass_at[q] += PassAtK(n, c, ks[q]);
     // The vote is right when the winning answer is (same key, same verdict).
     const std::string winner = MajorityAnswer(votes);
@@ -146,6 +154,8 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   r.pass1_reflective = reflective > 0 ? reflective_right / reflective : NAN;
   r.pass1_plain = total > reflective ? plain_right / (total - reflective) : NAN;
   r.aha_rate = aha / total;
+  r.reflective_gain_within_problem = mixed > 0 ? gain / mixed : NAN;
+  r.reflective_mixed_problems = mixed / P;
   for (size_t q = 0; q < ks.size(); ++q) r.pass_at.emplace_back(ks[q], pass_at[q] / P);
   for (auto& [lvl, ls] : levels) {
     ls.pass1 /= ls.problems;
@@ -172,6 +182,8 @@ EvalRecord EvalToRecord(const EvalResult& r) {
   if (!std::isnan(r.pass1_reflective)) e.set_pass1_reflective(r.pass1_reflective);
   if (!std::isnan(r.pass1_plain)) e.set_pass1_plain(r.pass1_plain);
   e.set_aha_rate(r.aha_rate);
+  if (!std::isnan(r.reflective_gain_within_problem)) e.set_reflective_gain_within_problem(r.reflective_gain_within_problem);
+  e.set_reflective_mixed_problems(r.reflective_mixed_problems);
   e.set_steps_mean(r.steps_mean);
   e.set_repeated_step_rate(r.repeated_step_rate);
   e.set_no_answer_rate(r.no_answer_rate);
@@ -239,6 +251,11 @@ std::string EvalTable(const EvalResult& r) {
   if (r.reflective_rate > 0) {
     std::snprintf(buf, sizeof buf, "  reflective      %6.1f%% of responses: pass@1 %.1f%% (others %.1f%%), aha %.1f%%\n",
                   100 * r.reflective_rate, 100 * r.pass1_reflective, 100 * r.pass1_plain, 100 * r.aha_rate);
+    out += buf;
+  }
+  if (r.reflective_mixed_problems > 0) {
+    std::snprintf(buf, sizeof buf, "  within a problem: reflective minus plain %+.1f points (%.1f%% of problems have both)\n",
+                  100 * r.reflective_gain_within_problem, 100 * r.reflective_mixed_problems);
     out += buf;
   }
   for (const LevelStats& l : r.by_level) {

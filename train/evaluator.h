@@ -54,6 +54,10 @@ struct EvalResult {
   // share of "aha" episodes: responses that revise a step of their own
   // (train/metrics.h HasRevision) and end right.
   double reflective_rate = 0, pass1_reflective = 0, pass1_plain = 0, aha_rate = 0;
+  // Paired by problem: over the problems with both kinds of response (their
+  // share: reflective_mixed_problems), the mean of the problem's reflective
+  // pass@1 minus its plain pass@1 (NaN when no problem has both).
+  double reflective_gain_within_problem = 0, reflective_mixed_problems = 0;
   std::vector<std::pair<int, double>> pass_at;  // (k, pass@k)
   std::vector<LevelStats> by_level;
   double flops = 0, seconds = 0;

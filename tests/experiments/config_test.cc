@@ -105,6 +105,9 @@ TEST(Config, CrossFieldRules) {
   EXPECT_NE(ErrorOf(std::string(kValid) + "budgets: [2, 2]").find("budgets: contains duplicates"), std::string::npos);
   EXPECT_NE(ErrorOf(std::string(kValid) + "budgets: [0]").find("budgets[0]"), std::string::npos);
   EXPECT_NE(ErrorOf(std::string(kValid) + "arms { name: \"c\" }").find("no strategy"), std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kValid) + "paired_reference: \"r1_zero\"")
+                .find("paired_reference: 'r1_zero' names no arm"),
+            std::string::npos);
 }
 
 // A budget curve runs each arm once per multiplier: its budget and its RL
@@ -360,7 +363,9 @@ TEST(Config, EveryCommittedExperimentLoads) {
     const ExperimentConfig c = LoadExperiment(e.path().string());
     EXPECT_GE(c.arms_size(), 1);
     EXPECT_NO_THROW(QuickVariant(c));
-    if (c.sizes_size() > 0) EXPECT_EQ(LoadSizes(e.path().string()).size(), static_cast<size_t>(c.sizes_size()));
+    if (c.sizes_size() > 0) {
+      EXPECT_EQ(LoadSizes(e.path().string()).size(), static_cast<size_t>(c.sizes_size()));
+    }
     ++n;
   }
   EXPECT_GE(n, 7);

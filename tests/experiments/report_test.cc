@@ -91,6 +91,31 @@ TEST(Report, PairedDifferencesFromGrpo) {
   EXPECT_NE(md.find("The same 4 test problems for every arm"), std::string::npos) << md;
 }
 
+// paired_reference names the arm the others are compared with (a pipeline
+// has no grpo): the reference gets no row, grpo gets one like any arm.
+TEST(Report, PairedReferenceNamesTheArmCompared) {
+  const ExperimentConfig cfg = testing::ParseResolved<ExperimentConfig>(
+      "name: \"p\" seeds: [1] paired_reference: \"r1_zero\" task { arith {} } arms { name: \"r1_zero\" grpo {} } "
+      "arms { name: \"grpo\" grpo {} }");
+  auto run = [](std::vector<double> pass) {
+    RunRecords r;
+    r.problem_pass = std::move(pass);
+    return r;
+  };
+  ReportInput in;
+  in.cfg = &cfg;
+  in.bases.emplace_back();
+  in.arms.push_back({&cfg.arms(0), {run({1, 1, 1, 1})}, {}, 0});
+  in.arms.push_back({&cfg.arms(1), {run({1, 0, 0, 0})}, {}, 0});
+  const std::string md = BuildReport(cfg, testing::TempDir("paired_ref"), in).tables;
+  EXPECT_NE(md.find("## Paired differences from r1_zero (held-out pass@1)"), std::string::npos) << md;
+  EXPECT_NE(md.find("| arm | minus r1_zero, points |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| grpo | -75.0 | ["), std::string::npos) << md;
+  const size_t at = md.find("## Paired differences");
+  const std::string paired = md.substr(at, md.find("The same 4 test problems", at) - at);
+  EXPECT_EQ(paired.find("| r1_zero |"), std::string::npos) << md;
+}
+
 // Over base seeds, an arm's interval is over its bases' means (each the
 // mean over that base's RL seeds), and its paired difference from grpo
 // resamples the bases the two arms share.

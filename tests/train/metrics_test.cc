@@ -126,6 +126,47 @@ TEST(SummarizeSamples, ReflectionPayAndAhaEpisodesByHand) {
   EXPECT_DOUBLE_EQ(EvalToRecord(r).pass1_plain(), 1.0);
 }
 
+// Within a problem: reflective responses look worse overall only because
+// they come on a harder problem; paired by problem they are ahead. By hand,
+// 4 samples per problem (R reflective, P plain, + right, - wrong):
+//   A: R+ P+ P+ P+   -> 1/1 - 3/3 = 0
+//   B: R+ R- R- P-   -> 1/3 - 0/1 = +1/3
+//   C: R- R- R- R-   -> no plain response: not paired
+// Unpaired: reflective 2/8 = 25%, plain 3/4 = 75%; within a problem the mean
+// of (0, +1/3) = +16.7 points over 2 of 3 problems.
+TEST(SummarizeSamples, ReflectionGainWithinAProblemByHand) {
+  std::vector<Problem> test(3);
+  EvalResult r;
+  r.num_problems = 3;
+  r.n = 4;
+  const char* kReflective = "<think>3+4=7\ncheck 7-4=3\n</think><answer>7</answer>";
+  const char* kPlain = "<think>3+4=7\n</think><answer>7</answer>";
+  const std::string layout = "R+P+P+P+R+R-R-P-R-R-R-R-";
+  for (size_t k = 0; k < layout.size(); k += 2) {
+    EvalSample s;
+    s.problem = static_cast<int>(k / 8);
+    s.index = static_cast<int>(k / 2 % 4);
+    s.completion = layout[k] == 'R' ? kReflective : kPlain;
+    s.verdict.correct = layout[k + 1] == '+';
+    s.tokens = 10;
+    r.samples.push_back(s);
+  }
+  SummarizeSamples(test, &r);
+  EXPECT_DOUBLE_EQ(r.pass1_reflective, 0.25);
+  EXPECT_DOUBLE_EQ(r.pass1_plain, 0.75);
+  EXPECT_NEAR(r.reflective_gain_within_problem, 1.0 / 6, 1e-12);
+  EXPECT_NEAR(r.reflective_mixed_problems, 2.0 / 3, 1e-12);
+  EXPECT_NEAR(EvalToRecord(r).reflective_gain_within_problem(), 1.0 / 6, 1e-12);
+  // No problem with both kinds: the gain is undefined, absent from the record.
+  r.samples.resize(4);
+  for (EvalSample& s : r.samples) s.completion = kPlain;
+  r.num_problems = 1;
+  SummarizeSamples(test, &r);
+  EXPECT_TRUE(std::isnan(r.reflective_gain_within_problem));
+  EXPECT_FALSE(EvalToRecord(r).has_reflective_gain_within_problem());
+  EXPECT_DOUBLE_EQ(EvalToRecord(r).reflective_mixed_problems(), 0);
+}
+
 // Evaluation on the validation split samples the validation problems (the
 // samples' prompts are theirs), and its record says so; a test evaluation's
 // record has no split field (results from before splits read the same).
