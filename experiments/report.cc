@@ -430,10 +430,33 @@ std::string ReflectionSection(const ReportInput& in) {
   md << "\nHeld-out, final; means over seeds with 95% Student-t intervals. Reflective words: the report's (wait, "
         "mistake, however, but, retry, error, verify, evaluate, check). An aha episode: a response whose chain of "
         "thought rewrites a step of its own (a line starting \"wait\" or \"espera\" after an earlier line) and "
-        "whose answer is right. Reflection pays where the pass@1 of reflective responses exceeds the others'; "
-        "since a model may reflect more on harder problems, the paired column compares the two kinds of response "
-        "within each problem that has both (mean over those problems). "
-        "Plot: plots/aha_vs_step.\n";
+        "whose answer is right. The paired column compares the two kinds of response within each problem that has "
+        "both (mean over those problems), since a model may reflect more on harder problems. Neither comparison "
+        "says whether checking pays: a model that checks reliably retries exactly where its first attempt failed. "
+        "eval.without_checks measures that, as a counterfactual. Plot: plots/aha_vs_step.\n";
+  bool redrawn = false;
+  for (const EvalRecord& b : in.bases) redrawn = redrawn || b.has_pass1_without_checks();
+  for (const ArmRecords& a : in.arms)
+    for (const RunRecords& r : a.runs) redrawn = redrawn || r.final.has_pass1_without_checks();
+  if (!redrawn) return md.str();
+  md << "\n| arm | responses with a check line % | their pass@1 % as written | redrawn without check lines | "
+        "what the checks add, points |\n|---|---|---|---|---|\n";
+  ForEachEvalRow(in, [&](const std::string& name, const std::vector<const EvalRecord*>& evals) {
+    std::vector<double> rate, with, without, gain;
+    for (const EvalRecord* e : evals) {
+      rate.push_back(value(*e, &EvalRecord::has_check_rate, &EvalRecord::check_rate));
+      with.push_back(value(*e, &EvalRecord::has_pass1_with_check, &EvalRecord::pass1_with_check));
+      without.push_back(value(*e, &EvalRecord::has_pass1_without_checks, &EvalRecord::pass1_without_checks));
+      gain.push_back(with.back() - without.back());
+    }
+    md << "| " << name << " | " << FmtOr(MeanWithCi(Present(rate)), 100, 1) << " | "
+       << FmtOr(MeanWithCi(Present(with)), 100, 1) << " | " << FmtOr(MeanWithCi(Present(without)), 100, 1) << " | "
+       << FmtOr(MeanWithCi(Present(gain)), 100, 1) << " |\n";
+  });
+  md << "\nThe counterfactual (eval.without_checks): each response whose chain of thought has a line with a "
+        "reflective word is drawn again from the same policy with check lines masked (cut before its first check "
+        "line and regenerated from there while a check line comes back, up to 8 times); the same responses' "
+        "pass@1 as written minus redrawn is what their checks add.\n";
   return md.str();
 }
 

@@ -92,6 +92,10 @@ class Rescorer {
       s.verdict = task_.Verify(s.completion, problem);
       s.tokens = rec.tokens();
       s.truncated = rec.truncated();
+      if (rec.has_without_checks()) {
+        s.without_checks = rec.without_checks();
+        s.without_checks_verdict = task_.Verify(s.without_checks, problem);
+      }
       if (s.verdict.correct != rec.correct() || s.verdict.format_ok != rec.format_ok() ||
           s.verdict.extracted != rec.extracted())
         sample_finding(k, std::string("stored verdict (correct ") + (rec.correct() ? "true" : "false") +

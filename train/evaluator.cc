@@ -33,6 +33,55 @@ std::string VoteKey(const Verdict& v) {
   return key;
 }
 
+// eval.without_checks: each response with a check line is cut before it and
+// the rest regenerated from there, again while the new rest has one (up to
+// kRedraws times), each round one batched generation with its own seed.
+// The whole response keeps the evaluation's token limit.
+constexpr int kRedraws = 8;
+void RedrawWithoutChecks(Transformer& model, const Task& task, const std::vector<Problem>& test, const EvalConfig& cfg,
+                         EvalResult* r, FlopCounter* flops) {
+  const Tokenizer& tok = Tokenizer::Get();
+  std::vector<size_t> rows;  // samples whose redraw still has a check line
+  for (size_t k = 0; k < r->samples.size(); ++k) {
+    EvalSample& s = r->samples[k];
+    if (FirstCheckLine(s.completion) == std::string::npos) continue;
+    s.without_checks = s.completion;
+    rows.push_back(k);
+  }
+  for (int round = 0; round < kRedraws && !rows.empty(); ++round) {
+    std::vector<std::vector<int>> prompts;
+    std::vector<std::string> prefixes;
+    std::vector<int> room;
+    for (size_t k : rows) {
+      const EvalSample& s = r->samples[k];
+      prefixes.push_back(s.without_checks.substr(0, FirstCheckLine(s.without_checks)));
+      std::vector<int> p = tok.EncodePrompt(test[static_cast<size_t>(s.problem)].prompt);
+      const std::vector<int> kept = tok.Encode(prefixes.back());
+      room.push_back(cfg.sampling().max_new_tokens() - static_cast<int>(kept.size()));
+      p.insert(p.end(), kept.begin(), kept.end());
+      prompts.push_back(std::move(p));
+    }
+    GenerateOptions opt;
+    opt.sampling = cfg.sampling();
+    opt.seed = cfg.seed() + 1000003ULL * static_cast<uint64_t>(round + 1);
+    std::vector<Generation> gens = Generate(model, prompts, opt, flops);
+    std::vector<size_t> still;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      std::vector<int>& t = gens[i].tokens;
+      if (static_cast<int>(t.size()) > std::max(room[i], 0)) t.resize(static_cast<size_t>(std::max(room[i], 0)));
+      EvalSample& s = r->samples[rows[i]];
+      s.without_checks = prefixes[i] + tok.Decode(t);
+      if (FirstCheckLine(s.without_checks) != std::string::npos) still.push_back(rows[i]);
+    }
+    rows = std::move(still);
+  }
+  tbb::parallel_for(size_t{0}, r->samples.size(), [&](size_t k) {
+    EvalSample& s = r->samples[k];
+    if (!s.without_checks.empty())
+      s.without_checks_verdict = task.Verify(s.without_checks, test[static_cast<size_t>(s.problem)]);
+  });
+}
+
 }  // namespace
 
 EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops) {
@@ -72,6 +121,7 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
     s.tokens = static_cast<int>(gens[k].tokens.size());
     s.truncated = gens[k].truncated;
   });
+  if (cfg.without_checks()) RedrawWithoutChecks(model, task, test, cfg, &r, &local);
   SummarizeSamples(test, &r);
   r.flops = local.Total();
   if (flops) flops->Add(FlopPhase::kGenerate, r.flops);
@@ -88,6 +138,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   std::vector<double> pass_at(ks.size(), 0.0);
   double correct = 0, fmt = 0, len = 0, trunc = 0, refl = 0, wait = 0, maj = 0, lang = 0, summary = 0;
   double reflective = 0, reflective_right = 0, plain_right = 0, aha = 0, gain = 0, mixed = 0;
+  double checked = 0, with_check = 0, without = 0, left = 0;
   std::map<int, LevelStats> levels;
   Degeneration degen;
   for (const EvalSample& s : r.samples)
@@ -117,6 +168,12 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
       if (KnownLanguage(test[i].language)) lang += LanguageConsistency(s.completion, test[i].language);
       else lang += 1;
       summary += HasSummaryLine(s.completion);
+      if (!s.without_checks.empty()) {
+        checked += 1;
+        with_check += s.verdict.correct;
+        without += s.without_checks_verdict.correct;
+        left += FirstCheckLine(s.without_checks) != std::string::npos;
+      }
     }
     correct += c;
     reflective += refl_i;
@@ -156,6 +213,11 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   r.aha_rate = aha / total;
   r.reflective_gain_within_problem = mixed > 0 ? gain / mixed : NAN;
   r.reflective_mixed_problems = mixed / P;
+  // Measured when a response was redrawn (eval.without_checks, a check line).
+  r.check_rate = checked > 0 ? checked / total : NAN;
+  r.pass1_with_check = checked > 0 ? with_check / checked : NAN;
+  r.pass1_without_checks = checked > 0 ? without / checked : NAN;
+  r.checks_left_rate = checked > 0 ? left / checked : NAN;
   for (size_t q = 0; q < ks.size(); ++q) r.pass_at.emplace_back(ks[q], pass_at[q] / P);
   for (auto& [lvl, ls] : levels) {
     ls.pass1 /= ls.problems;
@@ -184,6 +246,12 @@ EvalRecord EvalToRecord(const EvalResult& r) {
   e.set_aha_rate(r.aha_rate);
   if (!std::isnan(r.reflective_gain_within_problem)) e.set_reflective_gain_within_problem(r.reflective_gain_within_problem);
   e.set_reflective_mixed_problems(r.reflective_mixed_problems);
+  if (!std::isnan(r.check_rate)) {
+    e.set_check_rate(r.check_rate);
+    e.set_pass1_with_check(r.pass1_with_check);
+    e.set_pass1_without_checks(r.pass1_without_checks);
+    e.set_checks_left_rate(r.checks_left_rate);
+  }
   e.set_steps_mean(r.steps_mean);
   e.set_repeated_step_rate(r.repeated_step_rate);
   e.set_no_answer_rate(r.no_answer_rate);
@@ -219,6 +287,7 @@ std::string SamplesToJsonl(const EvalResult& r, const Task& task) {
     rec.set_error(s.verdict.error);
     rec.set_tokens(s.tokens);
     rec.set_truncated(s.truncated);
+    if (!s.without_checks.empty()) rec.set_without_checks(s.without_checks);
     out += RecordToJson(rec) + "\n";
   }
   return out;
@@ -256,6 +325,12 @@ std::string EvalTable(const EvalResult& r) {
   if (r.reflective_mixed_problems > 0) {
     std::snprintf(buf, sizeof buf, "  within a problem: reflective minus plain %+.1f points (%.1f%% of problems have both)\n",
                   100 * r.reflective_gain_within_problem, 100 * r.reflective_mixed_problems);
+    out += buf;
+  }
+  if (!std::isnan(r.check_rate)) {
+    std::snprintf(buf, sizeof buf,
+                  "  with a check    %6.1f%% of responses: pass@1 %.1f%%, redrawn without checks %.1f%% (%.1f%% kept one)\n",
+                  100 * r.check_rate, 100 * r.pass1_with_check, 100 * r.pass1_without_checks, 100 * r.checks_left_rate);
     out += buf;
   }
   for (const LevelStats& l : r.by_level) {

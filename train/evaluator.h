@@ -10,6 +10,7 @@
 // and the degeneration signs a learned reward can cause.
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,10 @@ struct EvalSample {
   Verdict verdict;
   int tokens = 0;
   bool truncated = false;
+  // eval.without_checks, for a response with a check line (metrics.h
+  // FirstCheckLine): the response redrawn without check lines; "" otherwise.
+  std::string without_checks;
+  Verdict without_checks_verdict;
 };
 
 struct LevelStats {
@@ -58,6 +63,10 @@ struct EvalResult {
   // share: reflective_mixed_problems), the mean of the problem's reflective
   // pass@1 minus its plain pass@1 (NaN when no problem has both).
   double reflective_gain_within_problem = 0, reflective_mixed_problems = 0;
+  // eval.without_checks: the share of responses with a check line, their
+  // pass@1 as written and redrawn without check lines, and the share whose
+  // redraw kept one after every try (NaN when not measured).
+  double check_rate = NAN, pass1_with_check = NAN, pass1_without_checks = NAN, checks_left_rate = NAN;
   std::vector<std::pair<int, double>> pass_at;  // (k, pass@k)
   std::vector<LevelStats> by_level;
   double flops = 0, seconds = 0;

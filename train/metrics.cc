@@ -55,6 +55,18 @@ int CountReflectiveWords(const std::string& text) {
   return n;
 }
 
+size_t FirstCheckLine(const std::string& completion) {
+  const size_t open = completion.find("<think>");
+  if (open == std::string::npos) return std::string::npos;
+  const size_t body = open + std::string("<think>").size();
+  const size_t close = std::min(completion.find("</think>"), completion.find("<answer>"));
+  for (const Segment& line : SegmentSteps(completion, {Segmenter::kLine})) {
+    const size_t b = std::max(line.begin, body), e = std::min(line.end, close);
+    if (b < e && CountReflectiveWords(completion.substr(b, e - b)) > 0) return b;
+  }
+  return std::string::npos;
+}
+
 bool HasRevision(const std::string& completion) {
   if (completion.find("<think>") == std::string::npos) return false;
   const size_t close = std::min(completion.find("</think>"), completion.find("<answer>"));

@@ -26,4 +26,10 @@ int CountReflectiveWords(const std::string& text);
 // evaluation's aha episodes are revisions whose answer is right.
 bool HasRevision(const std::string& completion);
 
+// Where the chain of thought's first check begins: the offset of the first
+// line inside <think>...</think> holding a reflective word (never before
+// the text following "<think>"), or npos when there is none. The
+// counterfactual "stopped before its checks" keeps the text before it.
+size_t FirstCheckLine(const std::string& completion);
+
 }  // namespace r1lab

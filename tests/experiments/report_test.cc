@@ -116,6 +116,29 @@ TEST(Report, PairedReferenceNamesTheArmCompared) {
   EXPECT_EQ(paired.find("| r1_zero |"), std::string::npos) << md;
 }
 
+// What the checks add (eval.without_checks): per run, pass@1 as written
+// minus redrawn without check lines, averaged over seeds: (0.5 - 0.2) and
+// (0.3 - 0.2) give +20 points.
+TEST(Report, WhatTheChecksAddIsAsWrittenMinusRedrawn) {
+  const ExperimentConfig cfg = testing::ParseResolved<ExperimentConfig>(
+      "name: \"w\" seeds: [1, 2] task { arith {} } arms { name: \"grpo\" grpo {} }");
+  auto run = [](double with, double without) {
+    RunRecords r;
+    r.final.set_aha_rate(0);
+    r.final.set_check_rate(0.25);
+    r.final.set_pass1_with_check(with);
+    r.final.set_pass1_without_checks(without);
+    return r;
+  };
+  ReportInput in;
+  in.cfg = &cfg;
+  in.bases.emplace_back().set_aha_rate(0);
+  in.arms.push_back({&cfg.arms(0), {run(0.5, 0.2), run(0.3, 0.2)}, {}, 0});
+  const std::string md = BuildReport(cfg, testing::TempDir("checks"), in).tables;
+  EXPECT_NE(md.find("| grpo | 25.0 ± 0.0 | 40.0 ± 127.1 | 20.0 ± 0.0 | 20.0 ± 127.1 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| base | - | - | - | - |"), std::string::npos) << md;
+}
+
 // Over base seeds, an arm's interval is over its bases' means (each the
 // mean over that base's RL seeds), and its paired difference from grpo
 // resamples the bases the two arms share.

@@ -2,12 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "arith.h"
 #include "evaluator.h"
 #include "metrics.h"
 #include "records.h"
 #include "tiny_base.h"
+#include "tokenizer.h"
 
 namespace r1lab {
 namespace {
@@ -86,6 +88,59 @@ TEST(ReflectiveWords, ARevisionRewritesAnEarlierLine) {
   EXPECT_FALSE(HasRevision("<think>3+4=7\nwaiting 7+1=8\n</think><answer>8</answer>"));
   EXPECT_FALSE(HasRevision("<think>3+4=7\n</think><answer>wait 7</answer>"));
   EXPECT_FALSE(HasRevision("3+4=8\nwait 3+4=7"));
+}
+
+// The first check line: where "stopped before its checks" cuts.
+TEST(FirstCheckLine, TheFirstChainOfThoughtLineWithAReflectiveWord) {
+  const std::string c = "<think>3+4=8\nwait 3+4=7\ncheck 7-4=3\n</think><answer>7</answer>";
+  EXPECT_EQ(FirstCheckLine(c), c.find("wait"));
+  const std::string v = "<think>3+4=7\n7*2=14\nverify 14/2=7\n</think><answer>14</answer>";
+  EXPECT_EQ(FirstCheckLine(v), v.find("verify"));
+  // A check on the first line: cut right after <think>.
+  const std::string first = "<think>check 2+2=4\n</think><answer>4</answer>";
+  EXPECT_EQ(FirstCheckLine(first), std::string("<think>").size());
+  // A word inside a line counts; one only in the answer, or a longer word, does not.
+  const std::string mid = "<think>3+4=7 but 7 is odd\n</think><answer>7</answer>";
+  EXPECT_EQ(FirstCheckLine(mid), std::string("<think>").size());
+  EXPECT_EQ(FirstCheckLine("<think>3+4=7\n</think><answer>wait 7</answer>"), std::string::npos);
+  EXPECT_EQ(FirstCheckLine("<think>3+4=7\nwaiting\n</think><answer>7</answer>"), std::string::npos);
+  EXPECT_EQ(FirstCheckLine("3+4=8\nwait 3+4=7"), std::string::npos);
+}
+
+// What the checks add, by hand: three responses with a check line, right
+// as written 2 of 3 times, right when redrawn without checks 1 of 3 times
+// (one redraw still has a check); a fourth response has no check.
+TEST(SummarizeSamples, ChecksAgainstRedrawsWithoutThemByHand) {
+  std::vector<Problem> test(2);
+  EvalResult r;
+  r.num_problems = 2;
+  r.n = 2;
+  const std::vector<std::tuple<bool, bool, bool>> samples = {  // has a check, right, right without it
+      {true, true, false}, {true, true, true}, {true, false, false}, {false, true, false}};
+  for (const auto& [check, right, without] : samples) {
+    EvalSample s;
+    s.problem = static_cast<int>(r.samples.size()) / 2;
+    s.index = static_cast<int>(r.samples.size()) % 2;
+    s.completion = "<think>1+1=2\ncheck 2-1=1\n</think><answer>2</answer>";
+    s.verdict.correct = right;
+    if (check) {
+      s.without_checks = r.samples.empty() ? "<think>1+1=2\nwait\n</think><answer>2</answer>"
+                                           : "<think>1+1=2\n</think><answer>2</answer>";
+      s.without_checks_verdict.correct = without;
+    }
+    r.samples.push_back(s);
+  }
+  SummarizeSamples(test, &r);
+  EXPECT_DOUBLE_EQ(r.check_rate, 0.75);
+  EXPECT_DOUBLE_EQ(r.pass1_with_check, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(r.pass1_without_checks, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(r.checks_left_rate, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(EvalToRecord(r).pass1_without_checks(), 1.0 / 3);
+  // Not measured (nothing was redrawn): absent, not 0.
+  for (EvalSample& s : r.samples) s.without_checks.clear();
+  SummarizeSamples(test, &r);
+  EXPECT_TRUE(std::isnan(r.pass1_without_checks));
+  EXPECT_FALSE(EvalToRecord(r).has_check_rate());
 }
 
 // Does reflection pay: by hand, four samples, two with a reflective word
@@ -190,6 +245,50 @@ TEST(Evaluate, TheValidationSplitIsItsOwnProblems) {
   EvalConfig too_many = on_validation;
   too_many.set_num_problems(static_cast<int>(task.ValidationSet().size()) + 1);
   EXPECT_THROW(Evaluate(m, task, too_many), InputError);
+}
+
+// eval.without_checks on the tiny base (taught to write "wait" after 30%
+// of its slips): every response with a check line is redrawn from the text
+// before that line, mostly without one, kept in samples.jsonl and charged
+// in FLOPs; the others are left alone.
+TEST(Evaluate, RedrawsTheResponsesWithChecksWithoutThem) {
+  ArithTask task(testing::TinyBaseTask());
+  Transformer m = testing::CopyOfTinyBase();
+  EvalConfig ec = testing::ParseResolved<EvalConfig>("num_problems: 30 samples_per_problem: 4 sampling { max_new_tokens: 40 }");
+  const EvalResult plain = Evaluate(m, task, ec);
+  ec.set_without_checks(true);
+  const EvalResult r = Evaluate(m, task, ec);
+  int checked = 0, left = 0;
+  const Tokenizer& tok = Tokenizer::Get();
+  for (size_t k = 0; k < r.samples.size(); ++k) {
+    const EvalSample& s = r.samples[k];
+    EXPECT_EQ(s.completion, plain.samples[k].completion) << k;  // the same responses
+    const size_t at = FirstCheckLine(s.completion);
+    if (at == std::string::npos) {
+      EXPECT_TRUE(s.without_checks.empty()) << s.completion;
+      continue;
+    }
+    ++checked;
+    const bool kept_one = FirstCheckLine(s.without_checks) != std::string::npos;
+    left += kept_one;
+    // The text before the first check line is kept, the rest redrawn.
+    ASSERT_EQ(s.without_checks.compare(0, at, s.completion, 0, at), 0) << s.without_checks;
+    if (!kept_one) {
+      EXPECT_NE(s.without_checks, s.completion);
+    }
+    EXPECT_LE(tok.Encode(s.without_checks).size(), 40u);  // the evaluation's token limit
+    EXPECT_EQ(s.without_checks_verdict.correct,
+              task.Verify(s.without_checks, task.TestSet()[static_cast<size_t>(s.problem)]).correct);
+  }
+  ASSERT_GT(checked, 0) << "the tiny base wrote no check line in 120 responses";
+  EXPECT_LT(left, checked) << "the redraws never got rid of a check";
+  EXPECT_DOUBLE_EQ(r.check_rate, checked / 120.0);
+  EXPECT_DOUBLE_EQ(r.checks_left_rate, static_cast<double>(left) / checked);
+  EXPECT_GT(r.flops, plain.flops);
+  EXPECT_EQ(plain.pass1, r.pass1);
+  EXPECT_FALSE(EvalToRecord(plain).has_pass1_without_checks());
+  const std::string jsonl = SamplesToJsonl(r, task);
+  EXPECT_NE(jsonl.find("\"without_checks\":\"\\u003cthink\\u003e"), std::string::npos);
 }
 
 }  // namespace
