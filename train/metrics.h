@@ -28,8 +28,8 @@ bool HasRevision(const std::string& completion);
 
 // Where the chain of thought's first check begins: the offset of the first
 // line inside <think>...</think> holding a reflective word (never before
-// the text following "<think>"), or npos when there is none. The
-// counterfactual "stopped before its checks" keeps the text before it.
+// the text following "<think>"), or npos when there is none. The redraw
+// without checks (eval.without_checks) regenerates the response from here.
 size_t FirstCheckLine(const std::string& completion);
 
 }  // namespace r1lab

@@ -65,6 +65,13 @@ TEST(Report, EveryCommittedFolderWithSamplesRescoresExactly) {
   EXPECT_GE(checked, 1);
 }
 
+// A run whose per-problem held-out outcomes are `pass`.
+RunRecords PassRun(std::vector<double> pass) {
+  RunRecords r;
+  r.problem_pass = std::move(pass);
+  return r;
+}
+
 // Each arm against grpo, paired over the same test problems: a run set
 // right on every problem where grpo is right on none is +100 points with a
 // degenerate interval; an arm without samples says so.
@@ -72,18 +79,13 @@ TEST(Report, PairedDifferencesFromGrpo) {
   const ExperimentConfig cfg = testing::ParseResolved<ExperimentConfig>(
       "name: \"p\" seeds: [1, 2] task { arith {} } arms { name: \"grpo\" grpo {} } arms { name: \"better\" grpo {} } "
       "arms { name: \"half\" grpo {} } arms { name: \"old\" grpo {} }");
-  auto run = [](std::vector<double> pass) {
-    RunRecords r;
-    r.problem_pass = std::move(pass);
-    return r;
-  };
   ReportInput in;
   in.cfg = &cfg;
   in.bases.emplace_back();
-  in.arms.push_back({&cfg.arms(0), {run({0, 0, 0, 0}), run({0, 0, 0, 0})}, {}, 0});
-  in.arms.push_back({&cfg.arms(1), {run({1, 1, 1, 1}), run({1, 1, 1, 1})}, {}, 0});
-  in.arms.push_back({&cfg.arms(2), {run({1, 1, 0, 0}), run({1, 1, 0, 0})}, {}, 0});
-  in.arms.push_back({&cfg.arms(3), {run({}), run({})}, {}, 0});
+  in.arms.push_back({&cfg.arms(0), {PassRun({0, 0, 0, 0}), PassRun({0, 0, 0, 0})}, {}, 0});
+  in.arms.push_back({&cfg.arms(1), {PassRun({1, 1, 1, 1}), PassRun({1, 1, 1, 1})}, {}, 0});
+  in.arms.push_back({&cfg.arms(2), {PassRun({1, 1, 0, 0}), PassRun({1, 1, 0, 0})}, {}, 0});
+  in.arms.push_back({&cfg.arms(3), {PassRun({}), PassRun({})}, {}, 0});
   const std::string md = BuildReport(cfg, testing::TempDir("paired"), in).tables;
   EXPECT_NE(md.find("| better | +100.0 | [+100.0, +100.0] | yes |"), std::string::npos) << md;
   EXPECT_NE(md.find("| half | +50.0 | ["), std::string::npos) << md;
@@ -97,16 +99,11 @@ TEST(Report, PairedReferenceNamesTheArmCompared) {
   const ExperimentConfig cfg = testing::ParseResolved<ExperimentConfig>(
       "name: \"p\" seeds: [1] paired_reference: \"r1_zero\" task { arith {} } arms { name: \"r1_zero\" grpo {} } "
       "arms { name: \"grpo\" grpo {} }");
-  auto run = [](std::vector<double> pass) {
-    RunRecords r;
-    r.problem_pass = std::move(pass);
-    return r;
-  };
   ReportInput in;
   in.cfg = &cfg;
   in.bases.emplace_back();
-  in.arms.push_back({&cfg.arms(0), {run({1, 1, 1, 1})}, {}, 0});
-  in.arms.push_back({&cfg.arms(1), {run({1, 0, 0, 0})}, {}, 0});
+  in.arms.push_back({&cfg.arms(0), {PassRun({1, 1, 1, 1})}, {}, 0});
+  in.arms.push_back({&cfg.arms(1), {PassRun({1, 0, 0, 0})}, {}, 0});
   const std::string md = BuildReport(cfg, testing::TempDir("paired_ref"), in).tables;
   EXPECT_NE(md.find("## Paired differences from r1_zero (held-out pass@1)"), std::string::npos) << md;
   EXPECT_NE(md.find("| arm | minus r1_zero, points |"), std::string::npos) << md;
