@@ -455,8 +455,9 @@ std::string ReflectionSection(const ReportInput& in) {
   });
   md << "\nThe counterfactual (eval.without_checks): each response whose chain of thought has a line with a "
         "reflective word is drawn again from the same policy with check lines masked (cut before its first check "
-        "line and regenerated from there while a check line comes back, up to 8 times); the same responses' "
-        "pass@1 as written minus redrawn is what their checks add.\n";
+        "line and regenerated from there while a check line comes back, up to 8 times; where one came back every "
+        "time, the thinking ends there and the answer is sampled); the same responses' pass@1 as written minus "
+        "redrawn is what their checks add.\n";
   return md.str();
 }
 

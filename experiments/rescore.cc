@@ -94,6 +94,7 @@ class Rescorer {
       s.truncated = rec.truncated();
       if (rec.has_without_checks()) {
         s.without_checks = rec.without_checks();
+        s.without_checks_ended = rec.without_checks_ended();
         s.without_checks_verdict = task_.Verify(s.without_checks, problem);
       }
       if (s.verdict.correct != rec.correct() || s.verdict.format_ok != rec.format_ok() ||

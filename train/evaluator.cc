@@ -35,8 +35,10 @@ std::string VoteKey(const Verdict& v) {
 
 // eval.without_checks: each response with a check line is cut before it and
 // the rest regenerated from there, again while the new rest has one (up to
-// kRedraws times), each round one batched generation with its own seed.
-// The whole response keeps the evaluation's token limit.
+// kRedraws times), each round one batched generation with its own seed;
+// where a check line came back every time, the thinking ends before it and
+// the answer is sampled. The whole response keeps the evaluation's token
+// limit.
 constexpr int kRedraws = 8;
 void RedrawWithoutChecks(Transformer& model, const Task& task, const std::vector<Problem>& test, const EvalConfig& cfg,
                          EvalResult* r, FlopCounter* flops) {
@@ -48,16 +50,18 @@ void RedrawWithoutChecks(Transformer& model, const Task& task, const std::vector
     s.without_checks = s.completion;
     rows.push_back(k);
   }
-  for (int round = 0; round < kRedraws && !rows.empty(); ++round) {
+  // One batched round: each row's text before its first check line (and
+  // `close`), continued by the model.
+  auto redraw = [&](int round, const std::string& close) {
     std::vector<std::vector<int>> prompts;
     std::vector<std::string> prefixes;
     std::vector<int> room;
     for (size_t k : rows) {
       const EvalSample& s = r->samples[k];
-      prefixes.push_back(s.without_checks.substr(0, FirstCheckLine(s.without_checks)));
+      prefixes.push_back(s.without_checks.substr(0, FirstCheckLine(s.without_checks)) + close);
       std::vector<int> p = tok.EncodePrompt(test[static_cast<size_t>(s.problem)].prompt);
       const std::vector<int> kept = tok.Encode(prefixes.back());
-      room.push_back(cfg.sampling().max_new_tokens() - static_cast<int>(kept.size()));
+      room.push_back(std::max(cfg.sampling().max_new_tokens() - static_cast<int>(kept.size()), 0));
       p.insert(p.end(), kept.begin(), kept.end());
       prompts.push_back(std::move(p));
     }
@@ -68,13 +72,16 @@ void RedrawWithoutChecks(Transformer& model, const Task& task, const std::vector
     std::vector<size_t> still;
     for (size_t i = 0; i < rows.size(); ++i) {
       std::vector<int>& t = gens[i].tokens;
-      if (static_cast<int>(t.size()) > std::max(room[i], 0)) t.resize(static_cast<size_t>(std::max(room[i], 0)));
+      if (static_cast<int>(t.size()) > room[i]) t.resize(static_cast<size_t>(room[i]));
       EvalSample& s = r->samples[rows[i]];
       s.without_checks = prefixes[i] + tok.Decode(t);
       if (FirstCheckLine(s.without_checks) != std::string::npos) still.push_back(rows[i]);
     }
     rows = std::move(still);
-  }
+  };
+  for (int round = 0; round < kRedraws && !rows.empty(); ++round) redraw(round, "");
+  for (size_t k : rows) r->samples[k].without_checks_ended = true;
+  if (!rows.empty()) redraw(kRedraws, "</think><answer>");
   tbb::parallel_for(size_t{0}, r->samples.size(), [&](size_t k) {
     EvalSample& s = r->samples[k];
     if (!s.without_checks.empty())
@@ -138,7 +145,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   std::vector<double> pass_at(ks.size(), 0.0);
   double correct = 0, fmt = 0, len = 0, trunc = 0, refl = 0, wait = 0, maj = 0, lang = 0, summary = 0;
   double reflective = 0, reflective_right = 0, plain_right = 0, aha = 0, gain = 0, mixed = 0;
-  double checked = 0, with_check = 0, without = 0, left = 0;
+  double checked = 0, with_check = 0, without = 0, ended = 0;
   std::map<int, LevelStats> levels;
   Degeneration degen;
   for (const EvalSample& s : r.samples)
@@ -172,7 +179,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
         checked += 1;
         with_check += s.verdict.correct;
         without += s.without_checks_verdict.correct;
-        left += FirstCheckLine(s.without_checks) != std::string::npos;
+        ended += s.without_checks_ended;
       }
     }
     correct += c;
@@ -217,7 +224,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   r.check_rate = checked > 0 ? checked / total : NAN;
   r.pass1_with_check = checked > 0 ? with_check / checked : NAN;
   r.pass1_without_checks = checked > 0 ? without / checked : NAN;
-  r.checks_left_rate = checked > 0 ? left / checked : NAN;
+  r.ended_at_check_rate = checked > 0 ? ended / checked : NAN;
   for (size_t q = 0; q < ks.size(); ++q) r.pass_at.emplace_back(ks[q], pass_at[q] / P);
   for (auto& [lvl, ls] : levels) {
     ls.pass1 /= ls.problems;
@@ -250,7 +257,7 @@ EvalRecord EvalToRecord(const EvalResult& r) {
     e.set_check_rate(r.check_rate);
     e.set_pass1_with_check(r.pass1_with_check);
     e.set_pass1_without_checks(r.pass1_without_checks);
-    e.set_checks_left_rate(r.checks_left_rate);
+    e.set_ended_at_check_rate(r.ended_at_check_rate);
   }
   e.set_steps_mean(r.steps_mean);
   e.set_repeated_step_rate(r.repeated_step_rate);
@@ -288,6 +295,7 @@ std::string SamplesToJsonl(const EvalResult& r, const Task& task) {
     rec.set_tokens(s.tokens);
     rec.set_truncated(s.truncated);
     if (!s.without_checks.empty()) rec.set_without_checks(s.without_checks);
+    if (s.without_checks_ended) rec.set_without_checks_ended(true);
     out += RecordToJson(rec) + "\n";
   }
   return out;
@@ -329,8 +337,8 @@ std::string EvalTable(const EvalResult& r) {
   }
   if (!std::isnan(r.check_rate)) {
     std::snprintf(buf, sizeof buf,
-                  "  with a check    %6.1f%% of responses: pass@1 %.1f%%, redrawn without checks %.1f%% (%.1f%% kept one)\n",
-                  100 * r.check_rate, 100 * r.pass1_with_check, 100 * r.pass1_without_checks, 100 * r.checks_left_rate);
+                  "  with a check    %6.1f%% of responses: pass@1 %.1f%%, redrawn without checks %.1f%% (%.1f%% ended there)\n",
+                  100 * r.check_rate, 100 * r.pass1_with_check, 100 * r.pass1_without_checks, 100 * r.ended_at_check_rate);
     out += buf;
   }
   for (const LevelStats& l : r.by_level) {

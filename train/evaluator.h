@@ -31,8 +31,11 @@ struct EvalSample {
   int tokens = 0;
   bool truncated = false;
   // eval.without_checks, for a response with a check line (metrics.h
-  // FirstCheckLine): the response redrawn without check lines; "" otherwise.
+  // FirstCheckLine): the response redrawn without check lines ("" for
+  // the others), and whether its thinking was ended before a check line the
+  // redraws kept writing.
   std::string without_checks;
+  bool without_checks_ended = false;
   Verdict without_checks_verdict;
 };
 
@@ -65,8 +68,9 @@ struct EvalResult {
   double reflective_gain_within_problem = 0, reflective_mixed_problems = 0;
   // eval.without_checks: the share of responses with a check line, their
   // pass@1 as written and redrawn without check lines, and the share whose
-  // redraw kept one after every try (NaN when not measured).
-  double check_rate = NAN, pass1_with_check = NAN, pass1_without_checks = NAN, checks_left_rate = NAN;
+  // thinking was ended before a check line every redraw kept (NaN when not
+  // measured).
+  double check_rate = NAN, pass1_with_check = NAN, pass1_without_checks = NAN, ended_at_check_rate = NAN;
   std::vector<std::pair<int, double>> pass_at;  // (k, pass@k)
   std::vector<LevelStats> by_level;
   double flops = 0, seconds = 0;

@@ -109,7 +109,8 @@ TEST(FirstCheckLine, TheFirstChainOfThoughtLineWithAReflectiveWord) {
 
 // What the checks add, by hand: three responses with a check line, right
 // as written 2 of 3 times, right when redrawn without checks 1 of 3 times
-// (one redraw still has a check); a fourth response has no check.
+// (one of them ended before a check line the redraws kept); a fourth
+// response has no check.
 TEST(SummarizeSamples, ChecksAgainstRedrawsWithoutThemByHand) {
   std::vector<Problem> test(2);
   EvalResult r;
@@ -124,8 +125,8 @@ TEST(SummarizeSamples, ChecksAgainstRedrawsWithoutThemByHand) {
     s.completion = "<think>1+1=2\ncheck 2-1=1\n</think><answer>2</answer>";
     s.verdict.correct = right;
     if (check) {
-      s.without_checks = r.samples.empty() ? "<think>1+1=2\nwait\n</think><answer>2</answer>"
-                                           : "<think>1+1=2\n</think><answer>2</answer>";
+      s.without_checks = "<think>1+1=2\n</think><answer>2</answer>";
+      s.without_checks_ended = r.samples.empty();
       s.without_checks_verdict.correct = without;
     }
     r.samples.push_back(s);
@@ -134,7 +135,7 @@ TEST(SummarizeSamples, ChecksAgainstRedrawsWithoutThemByHand) {
   EXPECT_DOUBLE_EQ(r.check_rate, 0.75);
   EXPECT_DOUBLE_EQ(r.pass1_with_check, 2.0 / 3);
   EXPECT_DOUBLE_EQ(r.pass1_without_checks, 1.0 / 3);
-  EXPECT_DOUBLE_EQ(r.checks_left_rate, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(r.ended_at_check_rate, 1.0 / 3);
   EXPECT_DOUBLE_EQ(EvalToRecord(r).pass1_without_checks(), 1.0 / 3);
   // Not measured (nothing was redrawn): absent, not 0.
   for (EvalSample& s : r.samples) s.without_checks.clear();
@@ -258,7 +259,7 @@ TEST(Evaluate, RedrawsTheResponsesWithChecksWithoutThem) {
   const EvalResult plain = Evaluate(m, task, ec);
   ec.set_without_checks(true);
   const EvalResult r = Evaluate(m, task, ec);
-  int checked = 0, left = 0;
+  int checked = 0, ended = 0;
   const Tokenizer& tok = Tokenizer::Get();
   for (size_t k = 0; k < r.samples.size(); ++k) {
     const EvalSample& s = r.samples[k];
@@ -269,21 +270,20 @@ TEST(Evaluate, RedrawsTheResponsesWithChecksWithoutThem) {
       continue;
     }
     ++checked;
-    const bool kept_one = FirstCheckLine(s.without_checks) != std::string::npos;
-    left += kept_one;
-    // The text before the first check line is kept, the rest redrawn.
+    // The text before the first check line is kept, the rest redrawn, and
+    // the redraw has no check line: found, or the thinking ended before it.
     ASSERT_EQ(s.without_checks.compare(0, at, s.completion, 0, at), 0) << s.without_checks;
-    if (!kept_one) {
-      EXPECT_NE(s.without_checks, s.completion);
-    }
+    EXPECT_EQ(FirstCheckLine(s.without_checks), std::string::npos) << s.without_checks;
+    EXPECT_NE(s.without_checks, s.completion);
+    ended += s.without_checks_ended;
     EXPECT_LE(tok.Encode(s.without_checks).size(), 40u);  // the evaluation's token limit
     EXPECT_EQ(s.without_checks_verdict.correct,
               task.Verify(s.without_checks, task.TestSet()[static_cast<size_t>(s.problem)]).correct);
   }
   ASSERT_GT(checked, 0) << "the tiny base wrote no check line in 120 responses";
-  EXPECT_LT(left, checked) << "the redraws never got rid of a check";
+  EXPECT_LT(ended, checked) << "the redraws never got rid of a check";
   EXPECT_DOUBLE_EQ(r.check_rate, checked / 120.0);
-  EXPECT_DOUBLE_EQ(r.checks_left_rate, static_cast<double>(left) / checked);
+  EXPECT_DOUBLE_EQ(r.ended_at_check_rate, static_cast<double>(ended) / checked);
   EXPECT_GT(r.flops, plain.flops);
   EXPECT_EQ(plain.pass1, r.pass1);
   EXPECT_FALSE(EvalToRecord(plain).has_pass1_without_checks());
