@@ -30,6 +30,7 @@ struct Point {
   double language = 1;                  // language consistency (1 for one-language tasks)
   double steps_mean = NAN, repeated = NAN, no_answer = NAN;  // absent in results older than these metrics
   double aha = NAN, reflective = NAN;                        // shares of responses; absent in older results
+  double checks_add = NAN;  // eval.without_checks: pass@1 with checks minus redrawn without, where measured
   std::map<int, double> pass_at;        // k -> pass@k
   std::map<int, double> level_pass1;    // level -> pass@1
   std::map<int, double> level_length;   // level -> mean length
@@ -49,6 +50,7 @@ Point ParseEval(const EvalRecord& e, int n) {
   if (e.has_no_answer_rate()) p.no_answer = e.no_answer_rate();
   if (e.has_aha_rate()) p.aha = e.aha_rate();
   if (e.has_reflective_rate()) p.reflective = e.reflective_rate();
+  if (e.has_pass1_without_checks()) p.checks_add = e.pass1_with_check() - e.pass1_without_checks();
   for (const auto& [k, v] : e.pass_at()) p.pass_at[k] = v;
   p.pass_n = p.pass_at.count(n) ? p.pass_at[n] : 0;
   for (const LevelRecord& l : e.by_level()) {
@@ -64,6 +66,7 @@ void AddPlotted(Point* m, const Point& p, double k) {
   m->length += p.length / k, m->reflect += p.reflect / k, m->wait += p.wait / k;
   m->aha = (std::isnan(m->aha) ? 0 : m->aha) + p.aha / k;  // NaN stays NaN: a point without the record
   m->reflective = (std::isnan(m->reflective) ? 0 : m->reflective) + p.reflective / k;
+  m->checks_add = (std::isnan(m->checks_add) ? 0 : m->checks_add) + p.checks_add / k;
   for (const auto& [kk, v] : p.pass_at) m->pass_at[kk] += v / k;
   for (const auto& [l, v] : p.level_pass1) m->level_pass1[l] += v / k;
   for (const auto& [l, v] : p.level_length) m->level_length[l] += v / k;
@@ -457,7 +460,7 @@ std::string ReflectionSection(const ReportInput& in) {
         "reflective word is drawn again from the same policy with check lines masked (cut before its first check "
         "line and regenerated from there while a check line comes back, up to 8 times; where one came back every "
         "time, the thinking ends there and the answer is sampled); the same responses' pass@1 as written minus "
-        "redrawn is what their checks add.\n";
+        "redrawn is what their checks add. Plot: plots/checks_vs_step.\n";
   return md.str();
 }
 
@@ -500,7 +503,7 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
   const std::string pdir = dir + "/plots";
   EnsureWritableDir(pdir);
   std::ostringstream curves, passk, levels, reflection;
-  bool reflection_recorded = false;
+  bool reflection_recorded = false, checks_recorded = false;
   // Blocks: base first, then each arm (gnuplot "index" i).
   auto curve_block = [&](const std::string& name, const std::vector<Point>& pts) {
     curves << "# " << name << "\n# step flops pass1 length reflect_per_1k wait_per_1k\n";
@@ -508,11 +511,12 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
       curves << p.step << " " << p.flops << " " << p.pass1 << " " << p.length << " " << p.reflect << " " << p.wait
              << "\n";
     curves << "\n\n";
-    reflection << "# " << name << "\n# step aha_rate reflective_rate\n";
+    reflection << "# " << name << "\n# step aha_rate reflective_rate checks_add\n";
     for (const Point& p : pts) {
       reflection_recorded = reflection_recorded || !std::isnan(p.aha);
+      checks_recorded = checks_recorded || !std::isnan(p.checks_add);
       auto num = [](double v) { return std::isnan(v) ? std::string("NaN") : JsonNumber(v); };  // gnuplot skips NaN
-      reflection << p.step << " " << num(p.aha) << " " << num(p.reflective) << "\n";
+      reflection << p.step << " " << num(p.aha) << " " << num(p.reflective) << " " << num(p.checks_add) << "\n";
     }
     reflection << "\n\n";
   };
@@ -635,6 +639,10 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
                          series("reflection.dat", "1:2", "linespoints", true) + ", " +
                              series("reflection.dat", "1:3", "lines dashtype 2", true, " reflective")});
   }
+  if (checks_recorded)
+    all_plots.push_back({"checks_vs_step", "what the checks add: pass@1 of the responses with a check, as written "
+                         "minus redrawn without checks", "step", "pass@1 difference", "",
+                         series("reflection.dat", "1:4", "linespoints", true)});
   if (!budget_series.empty())
     all_plots.push_back({"pass1_vs_budget", "held-out pass@1 against training FLOPs, one run per budget",
                          "FLOPs (the arm's own)", "pass@1", "set logscale x\n", budget_series});

@@ -803,7 +803,7 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   EXPECT_EQ(summary, ReadFile(golden));
   // The reflection section's plot: aha episodes and reflective responses by step, base and arm.
   const std::string reflection = ReadFile(dir + "/tiny_grpo/plots/reflection.dat");
-  EXPECT_NE(reflection.find("# base\n# step aha_rate reflective_rate\n0 "), std::string::npos) << reflection;
+  EXPECT_NE(reflection.find("# base\n# step aha_rate reflective_rate checks_add\n0 "), std::string::npos) << reflection;
   EXPECT_NE(reflection.find("# grpo\n"), std::string::npos) << reflection;
 
   // The finished run is skipped when its config is unchanged, and refused
