@@ -393,11 +393,15 @@ std::string ReadabilitySection(const ReportInput& in) {
 // of its own and ends right), for runs from their first eval point to the
 // final one.
 std::string ReflectionSection(const ReportInput& in) {
-  bool recorded = false;
-  for (const EvalRecord& b : in.bases) recorded = recorded || b.has_aha_rate();
-  for (const ArmRecords& a : in.arms)
-    for (const RunRecords& r : a.runs) recorded = recorded || r.final.has_aha_rate();
-  if (!recorded) return "";
+  // Whether a base evaluation or a run's final one records a field.
+  auto any = [&](bool (EvalRecord::*has)() const) {
+    bool out = false;
+    for (const EvalRecord& b : in.bases) out = out || (b.*has)();
+    for (const ArmRecords& a : in.arms)
+      for (const RunRecords& r : a.runs) out = out || (r.final.*has)();
+    return out;
+  };
+  if (!any(&EvalRecord::has_aha_rate)) return "";
   std::map<std::string, const ArmRecords*> by_name;
   for (const ArmRecords& a : in.arms) by_name[a.arm->name()] = &a;
   std::ostringstream md;
@@ -437,11 +441,7 @@ std::string ReflectionSection(const ReportInput& in) {
         "both (mean over those problems), since a model may reflect more on harder problems. Neither comparison "
         "says whether checking pays: a model that checks reliably retries exactly where its first attempt failed. "
         "eval.without_checks measures that, as a counterfactual. Plot: plots/aha_vs_step.\n";
-  bool redrawn = false;
-  for (const EvalRecord& b : in.bases) redrawn = redrawn || b.has_pass1_without_checks();
-  for (const ArmRecords& a : in.arms)
-    for (const RunRecords& r : a.runs) redrawn = redrawn || r.final.has_pass1_without_checks();
-  if (!redrawn) return md.str();
+  if (!any(&EvalRecord::has_pass1_without_checks)) return md.str();
   md << "\n| arm | responses with a check line % | their pass@1 % as written | redrawn without check lines | "
         "what the checks add, points |\n|---|---|---|---|---|\n";
   ForEachEvalRow(in, [&](const std::string& name, const std::vector<const EvalRecord*>& evals) {
