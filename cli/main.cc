@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,10 +51,11 @@ commands:
                                       CONFIG's tuning (CONFIG.tuned.pbtxt beside it, from
                                       r1lab tune) applies unless --untuned; a size sweep
                                       (sizes) runs each size, then the sweep's summary
-  tune CONFIG [--out DIR]             equal tuning: every arm's trials (tune.trials, each at
+  tune CONFIG [--out DIR] [--again]   equal tuning: every arm's trials (tune.trials, each at
                                       tune.budget_scale of its budget) scored on the
                                       validation split; writes CONFIG.tuned.pbtxt beside CONFIG
-                                      (a size sweep: CONFIG.<size>.tuned.pbtxt for each size)
+                                      (a size sweep: CONFIG.<size>.tuned.pbtxt for each size;
+                                      a size whose file is current is kept unless --again)
   pretrain [CONFIG] [--out CKPT]      SFT the base model on teacher traces; prints its path
   eval CKPT [--config CONFIG] [--out DIR] [--problems N] [--samples N] [--split test|validation]
                                       held-out evaluation (the test split unless told):
@@ -213,7 +215,7 @@ int CmdRun(int argc, char** argv) {
 }
 
 int CmdTune(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"out", "threads", "set"}, {});
+  const Args a = Parse(argc, argv, 2, {"out", "threads", "set"}, {"again"});
   const std::string path = OptionalConfig(a);
   if (path.empty()) throw ConfigError("tune needs an experiment file (its tuning is written beside it)\n" + std::string(kUsage));
   const ExperimentConfig cfg = LoadExperiment(path, a.sets, /*tuned=*/false);
@@ -240,8 +242,27 @@ int CmdTune(int argc, char** argv) {
   RunnerOptions each;
   each.output_dir = root + "/" + cfg.name();
   each.cache_dir = root + "/.cache";
-  for (const ExperimentConfig& size : LoadSizes(path, a.sets, /*tuned=*/false))
-    tune(size, each, TunedPath(path, size.name()));
+  // A size whose tuned file is current is kept (its trials are not run
+  // again), except the chosen trials that later sizes distil from.
+  const std::vector<ExperimentConfig> sizes = LoadSizes(path, a.sets, /*tuned=*/false);
+  std::set<std::string> teachers;  // arms of the first size that others distil
+  for (const ExperimentConfig& size : sizes)
+    for (const Arm& arm : size.arms())
+      if (CrossSizeTeacher(arm, size.name())) teachers.insert(arm.rft().teacher_arm());
+  for (const ExperimentConfig& size : sizes) {
+    const std::string out = TunedPath(path, size.name());
+    TuneRecord kept;
+    if (!a.flags.count("again") && FileExists(out)) {
+      ParseConfigText(ReadFile(out), out, &kept);
+      if (TuningIsCurrent(size, kept)) {
+        std::printf("%s: %s is current; kept (--again tunes it anew)\n", size.name().c_str(), out.c_str());
+        if (size.name() == sizes[0].name()) RunChosenTrials(size, each, kept, teachers);
+        sizes_tuned[size.name()] = kept;
+        continue;
+      }
+    }
+    tune(size, each, out);
+  }
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "config.h"
@@ -176,11 +177,12 @@ std::string TunedPath(const std::string& experiment_path, const std::string& siz
 
 std::string TunedPath(const std::string& experiment_path) { return TunedPath(experiment_path, ""); }
 
-TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt,
-                const std::map<std::string, TuneRecord>& sizes_tuned) {
-  const TuneConfig& tc = cfg.tune();
-  const std::string source = cfg.name() + " (r1lab tune)";
-  ExperimentConfig trials = cfg;  // the trials, as an experiment of their own
+namespace {
+
+// The trials as an experiment of their own ("<name>-tune", one seed and base
+// seed, scored on validation), without arms yet.
+ExperimentConfig TrialsExperiment(const ExperimentConfig& cfg, const std::string& source) {
+  ExperimentConfig trials = cfg;
   trials.set_name(cfg.name() + "-tune");
   trials.clear_seeds();
   trials.add_seeds(cfg.seeds(0));
@@ -194,6 +196,66 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt,
   const size_t validation = MakeTask(cfg.task())->ValidationSet().size();
   if (validation == 0) throw ConfigError(source + ": task.num_validation is 0; tuning needs a validation split");
   trials.mutable_eval()->set_num_problems(std::min(cfg.eval().num_problems(), static_cast<int>(validation)));
+  return trials;
+}
+
+}  // namespace
+
+bool TuningIsCurrent(const ExperimentConfig& cfg, const TuneRecord& record) {
+  const std::string source = cfg.name() + " (r1lab tune)";
+  const ExperimentConfig trials = TrialsExperiment(cfg, source);
+  if (record.experiment() != cfg.name() || record.budget_scale() != cfg.tune().budget_scale() ||
+      record.seeds_size() != 1 || record.seeds(0) != cfg.seeds(0) ||
+      record.base_seed() != Bases(trials)[0].init_seed ||
+      record.validation_problems() != trials.eval().num_problems() || record.arms_size() != cfg.arms_size())
+    return false;
+  for (int i = 0; i < cfg.arms_size(); ++i) {
+    const Arm& arm = cfg.arms(i);
+    const TuneRecord::TunedArm& t = record.arms(i);
+    TuneRecord::TunedArm fresh;  // the space and points a tuning now would try
+    TrialArms(cfg, arm, &fresh);
+    if (t.arm() != arm.name() || t.identity() != TunedArmIdentity(cfg, arm) ||
+        t.trial_flop_budget() != arm.flop_budget() * cfg.tune().budget_scale() ||
+        t.space_size() != fresh.space_size() || t.trials_size() != fresh.trials_size() || t.chosen() < 0 ||
+        t.chosen() >= t.trials_size())
+      return false;
+    for (int k = 0; k < t.space_size(); ++k)
+      if (t.space(k).SerializeAsString() != fresh.space(k).SerializeAsString()) return false;
+    for (int k = 0; k < t.trials_size(); ++k)
+      if (t.trials(k).values_size() != fresh.trials(k).values_size() ||
+          !std::equal(t.trials(k).values().begin(), t.trials(k).values().end(), fresh.trials(k).values().begin()))
+        return false;
+  }
+  return true;
+}
+
+void RunChosenTrials(const ExperimentConfig& cfg, const RunnerOptions& opt, const TuneRecord& record,
+                     const std::set<std::string>& arms) {
+  const std::string source = cfg.name() + " (r1lab tune)";
+  ExperimentConfig trials = TrialsExperiment(cfg, source);
+  for (int i = 0; i < cfg.arms_size(); ++i) {
+    const Arm& arm = cfg.arms(i);
+    if (!arms.count(arm.name())) continue;
+    if (!ArmDependencies(arm).empty())
+      throw ConfigError(source + ": arm '" + arm.name() + "' is distilled by another size and starts from another "
+                        "arm; its chosen trial cannot be run alone (tune the size again: delete " + cfg.name() +
+                        "'s tuned file)");
+    Arm x = TrialArms(cfg, arm)[static_cast<size_t>(record.arms(i).chosen())];
+    if (x.has_rft()) x.mutable_rft()->clear_teacher_size();
+    *trials.add_arms() = x;
+  }
+  if (trials.arms_size() == 0) return;
+  ValidateConfig(trials, source + ", its chosen trials");
+  std::fprintf(stderr, "tune: %s's tuning is current; running the %d chosen trial(s) other sizes distil from\n",
+               cfg.name().c_str(), trials.arms_size());
+  RunExperiment(trials, opt);
+}
+
+TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt,
+                const std::map<std::string, TuneRecord>& sizes_tuned) {
+  const TuneConfig& tc = cfg.tune();
+  const std::string source = cfg.name() + " (r1lab tune)";
+  ExperimentConfig trials = TrialsExperiment(cfg, source);
   for (const TuneSpace& s : tc.spaces()) {
     bool found = false;
     for (const Arm& a : cfg.arms()) found = found || a.name() == s.arm();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,17 @@ namespace r1lab {
 // its tuning folder beside this one.
 TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt,
                 const std::map<std::string, TuneRecord>& sizes_tuned = {});
+
+// Whether `record` (a tuned file) is what Tune would compute for `cfg` now:
+// the same arms, identities, spaces, trial points, budget scale, seed, base
+// seed and validation problems. A size sweep's tune keeps a current size.
+bool TuningIsCurrent(const ExperimentConfig& cfg, const TuneRecord& record);
+
+// Runs only the chosen trials of `arms` (by name) into cfg's tuning folder,
+// as Tune would have run them (the same identities, so a finished one is
+// skipped): what another size distils from when this size's tuning is kept.
+void RunChosenTrials(const ExperimentConfig& cfg, const RunnerOptions& opt, const TuneRecord& record,
+                     const std::set<std::string>& arms);
 
 // An arm's trials as arms "<arm>-t<k>": trial 0 the arm as configured, then
 // distinct points of its search space (the experiment's tune.spaces, else

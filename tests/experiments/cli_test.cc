@@ -21,6 +21,7 @@
 #include "test_util.h"
 #include "text.h"
 #include "tokenizer.h"
+#include "tune.h"
 
 namespace r1lab {
 namespace {
@@ -335,6 +336,31 @@ TEST(Cli, SizeSweepDistilsTheFirstSizesTeacherIntoEverySize) {
     EXPECT_EQ(teacher_hash(exp + "/d16-tune/runs/" + trial + "/seed-1"), hash_of(chosen)) << trial;
     EXPECT_EQ(teacher_hash(exp + "/d32-tune/runs/" + trial + "/seed-1"), hash_of(chosen)) << trial;
   }
+
+  // Tuning again on a machine without the trial folders keeps the current
+  // sizes and runs only the chosen trial the other sizes distil from.
+  const std::string d32_tuned = ReadFile(dir + "/c.d32.tuned.pbtxt"), d16_tuned = ReadFile(dir + "/c.d16.tuned.pbtxt");
+  const std::string chosen_dir = chosen.substr(0, chosen.rfind('/'));
+  const std::string chosen_samples = Gunzip(ReadFile(chosen_dir + "/samples.jsonl.gz"), "chosen");
+  std::filesystem::remove_all(exp + "/d32-tune");
+  std::filesystem::remove_all(exp + "/d16-tune");
+  const Result again = RunCli("tune " + dir + "/c.pbtxt --out " + dir);
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_NE(again.out.find("d32: " + dir + "/c.d32.tuned.pbtxt is current; kept"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("d16: " + dir + "/c.d16.tuned.pbtxt is current; kept"), std::string::npos) << again.out;
+  EXPECT_EQ(ReadFile(dir + "/c.d32.tuned.pbtxt"), d32_tuned);
+  EXPECT_EQ(ReadFile(dir + "/c.d16.tuned.pbtxt"), d16_tuned);
+  EXPECT_EQ(Gunzip(ReadFile(chosen_dir + "/samples.jsonl.gz"), "chosen"), chosen_samples)
+      << "the teacher trial, run alone, is the trial tuning ran";
+  const std::string other = exp + "/d32-tune/runs/sft-t" + std::to_string(1 - big.arms(0).chosen());
+  EXPECT_FALSE(std::filesystem::exists(other)) << "only the chosen trial runs again";
+  EXPECT_FALSE(std::filesystem::exists(exp + "/d16-tune"));
+  // A tuning stops being current when what it tried would change.
+  const std::vector<ExperimentConfig> sizes = LoadSizes(dir + "/c.pbtxt", {}, /*tuned=*/false);
+  EXPECT_TRUE(TuningIsCurrent(sizes[0], big));
+  EXPECT_FALSE(TuningIsCurrent(sizes[1], big)) << "another size";
+  for (const char* set : {"seeds=[2]", "arms[0].sft.steps=3", "tune.budget_scale=0.5", "model.d_model=24"})
+    EXPECT_FALSE(TuningIsCurrent(LoadSizes(dir + "/c.pbtxt", {set}, false)[0], big)) << set;
 
   const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
   ASSERT_EQ(r.code, 0) << r.out;
