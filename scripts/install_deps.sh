@@ -14,6 +14,9 @@ packages=(
   zlib1g-dev              # gzip for the committed samples (samples.jsonl.gz)
   libgtest-dev            # tests
   libgloo-dev             # torch.distributed c10d backend on CPU
+  nlohmann-json3-dev      # Hugging Face config.json and tokenizer.json
+  libpcre2-dev            # tokenizer.json's Unicode pre-tokenizer regex
+  libicu-dev              # NFC normalization (Qwen2 tokenizers)
   gnuplot-nox             # results plots (SVG, PNG)
   clang libclang-rt-dev   # libFuzzer for scripts/fuzz.sh
 )
