@@ -19,7 +19,22 @@ decoding of them. The texts: GSM8K questions, hand-written hard cases
 combining marks that NFC composes, emoji with modifiers and joiners, CJK,
 Arabic, control characters), and seeded random UTF-8 over all planes.
 
-Run:  python3 -m venv /tmp/hfvenv && /tmp/hfvenv/bin/pip install tokenizers==0.23.3 &&
+Then, for each family, a tiny random model of its shape with transformers
+(5.24.0; torch 2.15.0), saved in its folder with save_pretrained, and
+expected.safetensors: for three prompts (GSM8K questions cut to 16 tokens
+of the family's tokenizer), ids_<k> and transformers' logits_<k> in fp32:
+
+  qwen2   Qwen2ForCausalLM, hidden 32, 2 layers, 4 heads over 2 key-value
+          heads, QKV bias, tied embeddings; fp32, one model.safetensors.
+  llama3  LlamaForCausalLM, hidden 32, 2 layers, 4 heads over 1 key-value
+          head, untied, Llama-3 rope scaling (factor 8 over an original
+          context of 16, so every band of the scaling is used); bf16, sharded
+          (model.safetensors.index.json). Its logits are those of the bf16
+          weights widened to fp32 (transformers loading with float32).
+Norm weights and biases are drawn at random (transformers starts them at 1
+and 0, which would hide a weight applied in the wrong place).
+
+Run:  python3 -m venv /tmp/hfvenv && /tmp/hfvenv/bin/pip install tokenizers==0.23.3 transformers==5.24.0 torch==2.15.0 safetensors &&
       /tmp/hfvenv/bin/python tools/make_hf_fixtures.py ../shared/data/gsm8k_test.jsonl tests/fixtures/hf
 """
 import json, os, random, sys
@@ -110,6 +125,52 @@ def main():
                 f.write(json.dumps({"text": text, "ids": ids,
                                     "decoded": tok.decode(ids, skip_special_tokens=False)}) + "\n")
         print(f"{name}: vocab {tok.get_vocab_size()}, {len(cases)} cases -> {folder}")
+        make_model(name, folder, tok, questions)
+
+
+def make_model(name, folder, tok, questions):
+    import torch
+    from safetensors.torch import save_file
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(1 if name == "qwen2" else 2)
+    common = dict(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                  max_position_embeddings=128, rms_norm_eps=1e-6, initializer_range=0.1, attn_implementation="eager")
+    if name == "qwen2":
+        cfg = Qwen2Config(intermediate_size=64, num_key_value_heads=2, rope_theta=10000.0, tie_word_embeddings=True,
+                          use_sliding_window=False, **common)
+        model = Qwen2ForCausalLM(cfg)
+    else:
+        cfg = LlamaConfig(intermediate_size=80, num_key_value_heads=1, head_dim=8, rope_theta=500000.0,
+                          tie_word_embeddings=False, attention_bias=False,
+                          rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                        "high_freq_factor": 4.0, "original_max_position_embeddings": 16}, **common)
+        model = LlamaForCausalLM(cfg)
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if pname.endswith("norm.weight"):
+                p.copy_(1 + 0.2 * torch.randn_like(p))
+            elif pname.endswith(".bias"):
+                p.copy_(0.2 * torch.randn_like(p))
+    model.eval()
+    if name == "qwen2":
+        model.save_pretrained(folder, safe_serialization=True)
+    else:
+        model.to(torch.bfloat16).save_pretrained(folder, safe_serialization=True, max_shard_size="100KB")
+    for extra in ("generation_config.json",):
+        if os.path.exists(os.path.join(folder, extra)):
+            os.remove(os.path.join(folder, extra))
+    ref = (Qwen2ForCausalLM if name == "qwen2" else LlamaForCausalLM).from_pretrained(
+        folder, dtype=torch.float32, attn_implementation="eager").eval()
+    expected = {}
+    for k, q in enumerate(questions[20:23]):
+        ids = tok.encode(q, add_special_tokens=False).ids[:16]
+        with torch.no_grad():
+            logits = ref(torch.tensor([ids])).logits[0].float()
+        expected[f"ids_{k}"] = torch.tensor(ids, dtype=torch.int64)
+        expected[f"logits_{k}"] = logits.contiguous()
+    save_file(expected, os.path.join(folder, "expected.safetensors"), metadata={"format": "pt"})
+    print(f"{name}: model {sum(p.numel() for p in ref.parameters())} parameters, {len(expected) // 2} prompts")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,335 @@
+#include "llama.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "error.h"
+#include "io.h"
+#include "safetensors.h"
+
+namespace r1lab {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr double kMasked = -1e9;  // additive mask: finite, so a fully masked (padding) row stays finite
+
+}  // namespace
+
+LlamaConfig ReadHfConfig(const std::string& path) {
+  json j;
+  try {
+    j = json::parse(ReadFile(path));
+  } catch (const json::exception& e) {
+    throw InputError(path + ": not JSON: " + e.what());
+  }
+  auto bad = [&](const std::string& field, const std::string& what) -> InputError {
+    return InputError(path + ": " + field + ": " + what);
+  };
+  if (!j.is_object()) throw bad("(top level)", "expected an object");
+  LlamaConfig c;
+  if (!j.contains("model_type") || !j["model_type"].is_string()) throw bad("model_type", "missing");
+  c.model_type = j["model_type"].get<std::string>();
+  if (c.model_type != "llama" && c.model_type != "qwen2")
+    throw bad("model_type", "'" + c.model_type + "'; expected llama or qwen2 (Llama, SmolLM, Qwen2, Qwen2.5)");
+  if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty()) {
+    const std::string arch = j["architectures"][0].is_string() ? j["architectures"][0].get<std::string>() : "";
+    if (arch != "LlamaForCausalLM" && arch != "Qwen2ForCausalLM")
+      throw bad("architectures[0]", "'" + arch + "'; expected LlamaForCausalLM or Qwen2ForCausalLM");
+  }
+  auto integer = [&](const char* key, int64_t def) -> int64_t {
+    if (!j.contains(key) || j[key].is_null()) {
+      if (def < 0) throw bad(key, "missing");
+      return def;
+    }
+    if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0) throw bad(key, "expected a positive integer");
+    return j[key].get<int64_t>();
+  };
+  auto number = [&](const json& o, const char* key, double def, const std::string& field) -> double {
+    if (!o.contains(key) || o[key].is_null()) return def;
+    if (!o[key].is_number() || o[key].get<double>() <= 0) throw bad(field, "expected a positive number");
+    return o[key].get<double>();
+  };
+  auto flag = [&](const char* key, bool def) -> bool {
+    if (!j.contains(key) || j[key].is_null()) return def;
+    if (!j[key].is_boolean()) throw bad(key, "expected true or false");
+    return j[key].get<bool>();
+  };
+  c.vocab_size = integer("vocab_size", -1);
+  c.hidden_size = integer("hidden_size", -1);
+  c.intermediate_size = integer("intermediate_size", -1);
+  c.num_layers = integer("num_hidden_layers", -1);
+  c.num_heads = integer("num_attention_heads", -1);
+  c.num_kv_heads = integer("num_key_value_heads", c.num_heads);
+  c.max_position_embeddings = integer("max_position_embeddings", -1);
+  if (c.num_heads % c.num_kv_heads != 0)
+    throw bad("num_key_value_heads", std::to_string(c.num_kv_heads) + " does not divide num_attention_heads " +
+                                         std::to_string(c.num_heads));
+  if (!j.contains("head_dim") && c.hidden_size % c.num_heads != 0)
+    throw bad("num_attention_heads", std::to_string(c.num_heads) + " does not divide hidden_size");
+  c.head_dim = integer("head_dim", c.hidden_size / c.num_heads);
+  if (c.head_dim % 2 != 0) throw bad("head_dim", "odd; rotary embeddings rotate pairs");
+  c.rms_norm_eps = number(j, "rms_norm_eps", 1e-6, "rms_norm_eps");
+  c.tie_word_embeddings = flag("tie_word_embeddings", false);
+  if (c.model_type == "qwen2") {
+    c.qkv_bias = true;
+    if (flag("use_sliding_window", false)) throw bad("use_sliding_window", "true is not supported");
+  } else {
+    c.qkv_bias = c.o_bias = flag("attention_bias", false);
+    if (flag("mlp_bias", false)) throw bad("mlp_bias", "true is not supported");
+  }
+  if (j.contains("hidden_act") && j["hidden_act"] != "silu") throw bad("hidden_act", "expected silu (SwiGLU)");
+  if (j.contains("layer_types") && j["layer_types"].is_array())
+    for (size_t i = 0; i < j["layer_types"].size(); ++i)
+      if (j["layer_types"][i] != "full_attention")
+        throw bad("layer_types[" + std::to_string(i) + "]", "expected full_attention (sliding windows are not supported)");
+  // Rotary: transformers 5 writes rope_parameters (theta inside); files
+  // before it, rope_theta and rope_scaling.
+  const bool v5 = j.contains("rope_parameters") && !j["rope_parameters"].is_null();
+  const std::string rope_field = v5 ? "rope_parameters" : "rope_scaling";
+  c.rope_theta = number(j, "rope_theta", 10000, "rope_theta");
+  if (j.contains(rope_field) && !j[rope_field].is_null()) {
+    const json& r = j[rope_field];
+    if (!r.is_object()) throw bad(rope_field, "expected an object or null");
+    if (v5) c.rope_theta = number(r, "rope_theta", c.rope_theta, rope_field + ".rope_theta");
+    const std::string key = r.contains("rope_type") ? "rope_type" : "type";
+    const std::string type = r.contains(key) && r[key].is_string() ? r[key].get<std::string>() : "default";
+    const std::string f = rope_field + ".";
+    if (type == "default") {
+    } else if (type == "linear" || type == "llama3") {
+      c.rope_type = type;
+      c.rope_factor = number(r, "factor", -1, f + "factor");
+      if (c.rope_factor < 0) throw bad(f + "factor", "missing");
+      if (type == "llama3") {
+        c.low_freq_factor = number(r, "low_freq_factor", 1, f + "low_freq_factor");
+        c.high_freq_factor = number(r, "high_freq_factor", 4, f + "high_freq_factor");
+        if (!r.contains("original_max_position_embeddings") || !r["original_max_position_embeddings"].is_number_integer())
+          throw bad(f + "original_max_position_embeddings", "missing");
+        c.original_max_position_embeddings = r["original_max_position_embeddings"].get<int64_t>();
+        if (c.high_freq_factor <= c.low_freq_factor) throw bad(f + "high_freq_factor", "must exceed low_freq_factor");
+      }
+    } else {
+      throw bad(f + key, "'" + type + "'; expected default, linear or llama3");
+    }
+  }
+  return c;
+}
+
+torch::Tensor LlamaImpl::Param(const std::string& hf_name, std::vector<int64_t> shape, Init init) {
+  // transformers' initialisation: normal(0, 0.02) weights, unit norms, zero biases.
+  torch::Tensor t = init == Init::kOnes ? torch::ones(shape) : init == Init::kZeros ? torch::zeros(shape)
+                                                                                    : torch::randn(shape) * 0.02;
+  std::string safe = hf_name;
+  for (char& ch : safe)
+    if (ch == '.') ch = '_';
+  t = register_parameter(safe, t);
+  hf_[hf_name] = t;
+  return t;
+}
+
+LlamaImpl::LlamaImpl(const LlamaConfig& cfg) : cfg_(cfg) {
+  const int64_t d = cfg.hidden_size, hd = cfg.head_dim, q = cfg.num_heads * hd, kv = cfg.num_kv_heads * hd;
+  embed_ = Param("model.embed_tokens.weight", {cfg.vocab_size, d});
+  for (int64_t i = 0; i < cfg.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    Layer l;
+    l.in_norm = Param(p + "input_layernorm.weight", {d}, Init::kOnes);
+    l.post_norm = Param(p + "post_attention_layernorm.weight", {d}, Init::kOnes);
+    l.q_w = Param(p + "self_attn.q_proj.weight", {q, d});
+    l.k_w = Param(p + "self_attn.k_proj.weight", {kv, d});
+    l.v_w = Param(p + "self_attn.v_proj.weight", {kv, d});
+    l.o_w = Param(p + "self_attn.o_proj.weight", {d, q});
+    if (cfg.qkv_bias) {
+      l.q_b = Param(p + "self_attn.q_proj.bias", {q}, Init::kZeros);
+      l.k_b = Param(p + "self_attn.k_proj.bias", {kv}, Init::kZeros);
+      l.v_b = Param(p + "self_attn.v_proj.bias", {kv}, Init::kZeros);
+    }
+    if (cfg.o_bias) l.o_b = Param(p + "self_attn.o_proj.bias", {d}, Init::kZeros);
+    l.gate_w = Param(p + "mlp.gate_proj.weight", {cfg.intermediate_size, d});
+    l.up_w = Param(p + "mlp.up_proj.weight", {cfg.intermediate_size, d});
+    l.down_w = Param(p + "mlp.down_proj.weight", {d, cfg.intermediate_size});
+    layers_.push_back(l);
+  }
+  norm_ = Param("model.norm.weight", {d}, Init::kOnes);
+  lm_head_ = cfg.tie_word_embeddings ? embed_ : Param("lm_head.weight", {cfg.vocab_size, d});
+
+  // transformers' inv_freq, in float32 as it computes it, then its scaling.
+  torch::Tensor inv = 1.0 / torch::pow(torch::tensor(cfg.rope_theta, torch::kFloat32),
+                                       torch::arange(0, hd, 2, torch::kInt64).to(torch::kFloat32) / static_cast<double>(hd));
+  if (cfg.rope_type == "linear") inv = inv / cfg.rope_factor;
+  if (cfg.rope_type == "llama3") {
+    const double old_len = static_cast<double>(cfg.original_max_position_embeddings);
+    const double low_wavelen = old_len / cfg.low_freq_factor, high_wavelen = old_len / cfg.high_freq_factor;
+    const torch::Tensor wavelen = 2 * M_PI / inv;
+    torch::Tensor scaled = torch::where(wavelen > low_wavelen, inv / cfg.rope_factor, inv);
+    const torch::Tensor smooth = (old_len / wavelen - cfg.low_freq_factor) / (cfg.high_freq_factor - cfg.low_freq_factor);
+    const torch::Tensor smoothed = (1 - smooth) * scaled / cfg.rope_factor + smooth * scaled;
+    const torch::Tensor medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
+    inv = torch::where(medium, smoothed, scaled);
+  }
+  inv_freq_ = register_buffer("inv_freq", inv);
+}
+
+std::map<std::string, torch::Tensor> LlamaImpl::HfStateDict() { return hf_; }
+
+torch::Tensor LlamaImpl::Rms(const torch::Tensor& x, const torch::Tensor& w) const {
+  const torch::Tensor f = x.to(torch::kFloat32);
+  const torch::Tensor var = f.pow(2).mean(-1, /*keepdim=*/true);
+  return w * (f * torch::rsqrt(var + cfg_.rms_norm_eps)).to(x.scalar_type());
+}
+
+std::pair<torch::Tensor, torch::Tensor> LlamaImpl::Rotary(const torch::Tensor& positions) const {
+  const torch::Tensor freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq_;  // [B, T, hd/2]
+  const torch::Tensor emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);             // [B, 1, T, hd]
+  return {emb.cos(), emb.sin()};
+}
+
+namespace {
+
+torch::Tensor RotateHalf(const torch::Tensor& x) {
+  const int64_t h = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, h, h), x.narrow(-1, 0, h)}, -1);
+}
+
+torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  return b.defined() ? torch::linear(x, w, b) : torch::linear(x, w);
+}
+
+}  // namespace
+
+torch::Tensor LlamaImpl::Trunk(torch::Tensor x, const torch::Tensor& positions, const torch::Tensor& mask,
+                               LlamaCache* cache) {
+  const int64_t B = x.size(0), T = x.size(1), H = cfg_.num_heads, KV = cfg_.num_kv_heads, hd = cfg_.head_dim;
+  const auto [cos, sin] = Rotary(positions);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& l = layers_[i];
+    const torch::Tensor h = Rms(x, l.in_norm);
+    torch::Tensor q = Linear(h, l.q_w, l.q_b).view({B, T, H, hd}).transpose(1, 2);
+    torch::Tensor k = Linear(h, l.k_w, l.k_b).view({B, T, KV, hd}).transpose(1, 2);
+    torch::Tensor v = Linear(h, l.v_w, l.v_b).view({B, T, KV, hd}).transpose(1, 2);
+    q = q * cos + RotateHalf(q) * sin;
+    k = k * cos + RotateHalf(k) * sin;
+    if (cache) {
+      cache->k[i].narrow(2, cache->len, T).copy_(k);
+      cache->v[i].narrow(2, cache->len, T).copy_(v);
+      k = cache->k[i].narrow(2, 0, cache->len + T);
+      v = cache->v[i].narrow(2, 0, cache->len + T);
+    }
+    if (KV != H) {  // grouped-query attention: each key head serves H / KV query heads
+      k = k.repeat_interleave(H / KV, 1);
+      v = v.repeat_interleave(H / KV, 1);
+    }
+    const torch::Tensor att = torch::softmax((torch::matmul(q, k.transpose(-2, -1)) * scale + mask).to(torch::kFloat32), -1)
+                                  .to(q.scalar_type());
+    const torch::Tensor y = torch::matmul(att, v).transpose(1, 2).reshape({B, T, H * hd});
+    x = x + Linear(y, l.o_w, l.o_b);
+    const torch::Tensor g = Rms(x, l.post_norm);
+    x = x + torch::linear(torch::silu(torch::linear(g, l.gate_w)) * torch::linear(g, l.up_w), l.down_w);
+  }
+  return x;
+}
+
+torch::Tensor LlamaImpl::forward(const torch::Tensor& tokens, const torch::Tensor& start_in, LlamaCache* cache) {
+  const int64_t B = tokens.size(0), T = tokens.size(1);
+  if (cache && (cache->len != 0 || cache->k.empty() || cache->k[0].size(2) < T))
+    throw InternalError("Llama::forward: the cache must be empty and hold " + std::to_string(T) + " positions");
+  const torch::Tensor start = start_in.defined() ? start_in.to(torch::kInt64) : torch::zeros({B}, torch::kInt64);
+  const torch::Tensor t = torch::arange(T, torch::kInt64);
+  const torch::Tensor positions = (t.unsqueeze(0) - start.unsqueeze(1)).clamp_min(0);  // [B, T]
+  const torch::Tensor allowed = (t.unsqueeze(1) >= t.unsqueeze(0)).unsqueeze(0)           // causal [1, T, T]
+                                    .logical_and((t.unsqueeze(0) >= start.unsqueeze(1)).unsqueeze(1));  // [B, 1, T]
+  const torch::Tensor mask = torch::where(allowed, 0.0, kMasked).to(torch::kFloat32).unsqueeze(1);  // [B, 1, T, T]
+  torch::Tensor x = torch::embedding(embed_, tokens.to(torch::kInt64));
+  x = Trunk(x, positions, mask, cache);
+  if (cache) cache->len = T;
+  return torch::linear(Rms(x, norm_), lm_head_).to(torch::kFloat32);
+}
+
+torch::Tensor LlamaImpl::DecodeStep(const torch::Tensor& tokens, const torch::Tensor& start_in, LlamaCache& cache) {
+  torch::NoGradGuard no_grad;
+  const int64_t B = tokens.size(0), S = cache.len + 1;
+  if (cache.k.empty() || cache.k[0].size(2) < S) throw InternalError("Llama::DecodeStep: the cache is full");
+  const torch::Tensor start = start_in.defined() ? start_in.to(torch::kInt64) : torch::zeros({B}, torch::kInt64);
+  const torch::Tensor positions = (cache.len - start).clamp_min(0).unsqueeze(1);  // [B, 1]
+  const torch::Tensor keys = torch::arange(S, torch::kInt64);
+  const torch::Tensor mask =
+      torch::where(keys.unsqueeze(0) >= start.unsqueeze(1), 0.0, kMasked).to(torch::kFloat32).view({B, 1, 1, S});
+  torch::Tensor x = torch::embedding(embed_, tokens.to(torch::kInt64).view({B, 1}));
+  x = Trunk(x, positions, mask, &cache);
+  cache.len = S;
+  return torch::linear(Rms(x, norm_), lm_head_).to(torch::kFloat32).squeeze(1);
+}
+
+LlamaCache LlamaImpl::NewCache(int64_t batch, int64_t capacity) const {
+  LlamaCache c;
+  for (int64_t i = 0; i < cfg_.num_layers; ++i) {
+    c.k.push_back(torch::zeros({batch, cfg_.num_kv_heads, capacity, cfg_.head_dim}, embed_.options().requires_grad(false)));
+    c.v.push_back(torch::zeros({batch, cfg_.num_kv_heads, capacity, cfg_.head_dim}, embed_.options().requires_grad(false)));
+  }
+  return c;
+}
+
+Llama LoadHfModel(const std::string& folder) {
+  const LlamaConfig cfg = ReadHfConfig(folder + "/config.json");
+  Llama model(cfg);
+  std::map<std::string, torch::Tensor> weights = LoadSafetensorsFolder(folder);
+  torch::NoGradGuard no_grad;
+  for (auto& [name, param] : model->HfStateDict()) {
+    const auto it = weights.find(name);
+    if (it == weights.end()) throw InputError(folder + ": no tensor '" + name + "' (config.json asks for it)");
+    const torch::Tensor& w = it->second;
+    if (!w.is_floating_point())
+      throw InputError(folder + ": tensor '" + name + "' is " + std::string(c10::toString(w.scalar_type())) +
+                       "; expected F32, BF16 or F16 weights");
+    if (w.sizes() != param.sizes())
+      throw InputError(folder + ": tensor '" + name + "' has shape " + c10::str(w.sizes()) + "; config.json gives " +
+                       c10::str(param.sizes()));
+    param.copy_(w.to(torch::kFloat32));
+    weights.erase(it);
+  }
+  for (const auto& [name, w] : weights) {
+    const bool harmless = (name == "lm_head.weight" && cfg.tie_word_embeddings) ||  // some tied files store it
+                          name.find("rotary_emb.inv_freq") != std::string::npos;   // older files keep the buffer
+    if (!harmless) throw InputError(folder + ": unexpected tensor '" + name + "' (not part of a " + cfg.model_type + " model as config.json describes it)");
+  }
+  return model;
+}
+
+void SaveHfModel(Llama& model, const std::string& folder, torch::Dtype dtype) {
+  if (dtype != torch::kFloat32 && dtype != torch::kBFloat16)
+    throw InternalError("SaveHfModel: dtype must be float32 or bfloat16");
+  const LlamaConfig& c = model->config();
+  json j = {{"architectures", {c.model_type == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"}},
+            {"model_type", c.model_type},
+            {"vocab_size", c.vocab_size},
+            {"hidden_size", c.hidden_size},
+            {"intermediate_size", c.intermediate_size},
+            {"num_hidden_layers", c.num_layers},
+            {"num_attention_heads", c.num_heads},
+            {"num_key_value_heads", c.num_kv_heads},
+            {"head_dim", c.head_dim},
+            {"max_position_embeddings", c.max_position_embeddings},
+            {"rms_norm_eps", c.rms_norm_eps},
+            {"rope_theta", c.rope_theta},
+            {"hidden_act", "silu"},
+            {"tie_word_embeddings", c.tie_word_embeddings},
+            {"torch_dtype", dtype == torch::kFloat32 ? "float32" : "bfloat16"}};
+  if (c.model_type == "llama") j["attention_bias"] = c.qkv_bias;
+  if (!c.rope_type.empty()) {
+    j["rope_scaling"] = {{"rope_type", c.rope_type}, {"factor", c.rope_factor}};
+    if (c.rope_type == "llama3") {
+      j["rope_scaling"]["low_freq_factor"] = c.low_freq_factor;
+      j["rope_scaling"]["high_freq_factor"] = c.high_freq_factor;
+      j["rope_scaling"]["original_max_position_embeddings"] = c.original_max_position_embeddings;
+    }
+  }
+  EnsureWritableDir(folder);
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& [name, t] : model->HfStateDict()) out[name] = t.detach().to(dtype);
+  SaveSafetensors(folder + "/model.safetensors", out);
+  WriteFileAtomic(folder + "/config.json", j.dump(2) + "\n");
+}
+
+}  // namespace r1lab
