@@ -1,6 +1,9 @@
 #include "llama.h"
 
+#include <torch/version.h>
+
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "error.h"
@@ -12,8 +15,6 @@ namespace r1lab {
 namespace {
 
 using nlohmann::json;
-
-constexpr double kMasked = -1e9;  // additive mask: finite, so a fully masked (padding) row stays finite
 
 }  // namespace
 
@@ -198,11 +199,12 @@ torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& w, const torch
 
 }  // namespace
 
-torch::Tensor LlamaImpl::Trunk(torch::Tensor x, const torch::Tensor& positions, const torch::Tensor& mask,
+torch::Tensor LlamaImpl::Trunk(torch::Tensor x, const torch::Tensor& positions, const torch::Tensor& allowed,
                                LlamaCache* cache) {
   const int64_t B = x.size(0), T = x.size(1), H = cfg_.num_heads, KV = cfg_.num_kv_heads, hd = cfg_.head_dim;
-  const auto [cos, sin] = Rotary(positions);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  auto [cos, sin] = Rotary(positions);
+  cos = cos.to(x.scalar_type());  // as transformers: rotary in the activations' dtype
+  sin = sin.to(x.scalar_type());
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = layers_[i];
     const torch::Tensor h = Rms(x, l.in_norm);
@@ -221,9 +223,17 @@ torch::Tensor LlamaImpl::Trunk(torch::Tensor x, const torch::Tensor& positions, 
       k = k.repeat_interleave(H / KV, 1);
       v = v.repeat_interleave(H / KV, 1);
     }
-    const torch::Tensor att = torch::softmax((torch::matmul(q, k.transpose(-2, -1)) * scale + mask).to(torch::kFloat32), -1)
-                                  .to(q.scalar_type());
+#if TORCH_VERSION_MAJOR >= 2
+    // The fused kernel (flash or memory-efficient on CUDA) where LibTorch has it.
+    const torch::Tensor y = at::scaled_dot_product_attention(q, k, v, allowed).transpose(1, 2).reshape({B, T, H * hd});
+#else
+    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+    const torch::Tensor scores = (torch::matmul(q, k.transpose(-2, -1)) * scale)
+                                     .to(torch::kFloat32)
+                                     .masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+    const torch::Tensor att = torch::softmax(scores, -1).to(q.scalar_type());
     const torch::Tensor y = torch::matmul(att, v).transpose(1, 2).reshape({B, T, H * hd});
+#endif
     x = x + Linear(y, l.o_w, l.o_b);
     const torch::Tensor g = Rms(x, l.post_norm);
     x = x + torch::linear(torch::silu(torch::linear(g, l.gate_w)) * torch::linear(g, l.up_w), l.down_w);
@@ -231,33 +241,40 @@ torch::Tensor LlamaImpl::Trunk(torch::Tensor x, const torch::Tensor& positions, 
   return x;
 }
 
-torch::Tensor LlamaImpl::forward(const torch::Tensor& tokens, const torch::Tensor& start_in, LlamaCache* cache) {
+torch::Tensor LlamaImpl::forward(const torch::Tensor& tokens_in, const torch::Tensor& start_in, LlamaCache* cache) {
+  const torch::Device dev = embed_.device();
+  const torch::Tensor tokens = tokens_in.to(dev, torch::kInt64);
   const int64_t B = tokens.size(0), T = tokens.size(1);
   if (cache && (cache->len != 0 || cache->k.empty() || cache->k[0].size(2) < T))
     throw InternalError("Llama::forward: the cache must be empty and hold " + std::to_string(T) + " positions");
-  const torch::Tensor start = start_in.defined() ? start_in.to(torch::kInt64) : torch::zeros({B}, torch::kInt64);
-  const torch::Tensor t = torch::arange(T, torch::kInt64);
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(dev);
+  const torch::Tensor start = start_in.defined() ? start_in.to(dev, torch::kInt64) : torch::zeros({B}, i64);
+  const torch::Tensor t = torch::arange(T, i64);
   const torch::Tensor positions = (t.unsqueeze(0) - start.unsqueeze(1)).clamp_min(0);  // [B, T]
-  const torch::Tensor allowed = (t.unsqueeze(1) >= t.unsqueeze(0)).unsqueeze(0)           // causal [1, T, T]
-                                    .logical_and((t.unsqueeze(0) >= start.unsqueeze(1)).unsqueeze(1));  // [B, 1, T]
-  const torch::Tensor mask = torch::where(allowed, 0.0, kMasked).to(torch::kFloat32).unsqueeze(1);  // [B, 1, T, T]
-  torch::Tensor x = torch::embedding(embed_, tokens.to(torch::kInt64));
-  x = Trunk(x, positions, mask, cache);
+  // Query i sees keys j <= i from the row's start on; a padding query sees
+  // itself only (its output is never used, but stays finite).
+  const torch::Tensor causal = (t.unsqueeze(1) >= t.unsqueeze(0)).unsqueeze(0);             // [1, T, T]
+  const torch::Tensor real_key = (t.unsqueeze(0) >= start.unsqueeze(1)).unsqueeze(1);       // [B, 1, T]
+  const torch::Tensor diagonal = torch::eye(T, torch::TensorOptions().dtype(torch::kBool).device(dev)).unsqueeze(0);
+  const torch::Tensor allowed = causal.logical_and(real_key).logical_or(diagonal).unsqueeze(1);  // [B, 1, T, T]
+  torch::Tensor x = torch::embedding(embed_, tokens);
+  x = Trunk(x, positions, allowed, cache);
   if (cache) cache->len = T;
   return torch::linear(Rms(x, norm_), lm_head_).to(torch::kFloat32);
 }
 
-torch::Tensor LlamaImpl::DecodeStep(const torch::Tensor& tokens, const torch::Tensor& start_in, LlamaCache& cache) {
+torch::Tensor LlamaImpl::DecodeStep(const torch::Tensor& tokens_in, const torch::Tensor& start_in, LlamaCache& cache) {
   torch::NoGradGuard no_grad;
+  const torch::Device dev = embed_.device();
+  const torch::Tensor tokens = tokens_in.to(dev, torch::kInt64);
   const int64_t B = tokens.size(0), S = cache.len + 1;
   if (cache.k.empty() || cache.k[0].size(2) < S) throw InternalError("Llama::DecodeStep: the cache is full");
-  const torch::Tensor start = start_in.defined() ? start_in.to(torch::kInt64) : torch::zeros({B}, torch::kInt64);
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(dev);
+  const torch::Tensor start = start_in.defined() ? start_in.to(dev, torch::kInt64) : torch::zeros({B}, i64);
   const torch::Tensor positions = (cache.len - start).clamp_min(0).unsqueeze(1);  // [B, 1]
-  const torch::Tensor keys = torch::arange(S, torch::kInt64);
-  const torch::Tensor mask =
-      torch::where(keys.unsqueeze(0) >= start.unsqueeze(1), 0.0, kMasked).to(torch::kFloat32).view({B, 1, 1, S});
-  torch::Tensor x = torch::embedding(embed_, tokens.to(torch::kInt64).view({B, 1}));
-  x = Trunk(x, positions, mask, &cache);
+  const torch::Tensor allowed = (torch::arange(S, i64).unsqueeze(0) >= start.unsqueeze(1)).view({B, 1, 1, S});
+  torch::Tensor x = torch::embedding(embed_, tokens.view({B, 1}));
+  x = Trunk(x, positions, allowed, &cache);
   cache.len = S;
   return torch::linear(Rms(x, norm_), lm_head_).to(torch::kFloat32).squeeze(1);
 }

@@ -64,10 +64,10 @@ class LlamaImpl : public torch::nn::Module {
   torch::Tensor Rms(const torch::Tensor& x, const torch::Tensor& w) const;
   // Rotary cos and sin for positions [B, T]: each [B, 1, T, head_dim].
   std::pair<torch::Tensor, torch::Tensor> Rotary(const torch::Tensor& positions) const;
-  // Runs the layers on x [B, T, d] at `positions` [B, T], with the keys
-  // allowed by `mask` [B, 1, T, S] (additive; S = cache len + T, or T);
-  // writes the new keys and values into `cache` at its len.
-  torch::Tensor Trunk(torch::Tensor x, const torch::Tensor& positions, const torch::Tensor& mask, LlamaCache* cache);
+  // Runs the layers on x [B, T, d] at `positions` [B, T], each query seeing
+  // the keys `allowed` [B, 1, T, S] (bool; S = cache len + T, or T); writes
+  // the new keys and values into `cache` at its len.
+  torch::Tensor Trunk(torch::Tensor x, const torch::Tensor& positions, const torch::Tensor& allowed, LlamaCache* cache);
 
   LlamaConfig cfg_;
   std::map<std::string, torch::Tensor> hf_;  // HF name -> parameter

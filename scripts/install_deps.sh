@@ -21,6 +21,13 @@ packages=(
   clang libclang-rt-dev   # libFuzzer for scripts/fuzz.sh
 )
 
+# --with PKG...: packages a variant of the build needs besides these
+# (setup.sh --cuda: python3-venv python3-pip).
+if [ "${1:-}" = --with ]; then
+  shift
+  packages+=("$@")
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -153,6 +153,26 @@ TEST(Llama, TrainsThroughAutograd) {
   EXPECT_LT(loss_of().item<double>(), 0.5 * first);
 }
 
+// On a GPU (scripts/gpu_check.sh; skipped without one): bf16 weights and
+// activations give transformers' fp32 logits within bf16's precision, and
+// cached decoding stays on the device.
+TEST(Llama, OnCudaInBf16MatchesTheFp32Logits) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device in this LibTorch build";
+  const auto expected = LoadSafetensors(Folder("qwen2") + "/expected.safetensors");
+  Llama model = LoadHfModel(Folder("qwen2"));
+  model->to(torch::kCUDA, torch::kBFloat16);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor ids = expected.at("ids_0").unsqueeze(0).to(torch::kCUDA);
+  const torch::Tensor got = model->forward(ids)[0];
+  EXPECT_TRUE(got.is_cuda());
+  EXPECT_LT(MaxDiff(got.cpu(), expected.at("logits_0")), 0.1);
+  LlamaCache cache = model->NewCache(1, 20);
+  model->forward(ids.narrow(1, 0, 8), {}, &cache);
+  EXPECT_TRUE(cache.k[0].is_cuda());
+  const torch::Tensor step = model->DecodeStep(ids.select(1, 8), {}, cache);
+  EXPECT_LT(MaxDiff(step.cpu(), expected.at("logits_0")[8]), 0.1);
+}
+
 TEST(Llama, BadFoldersAreErrorsNamingTheFileAndField) {
   EXPECT_NE(LoadError("/nonexistent").find("/nonexistent/config.json"), std::string::npos);
   const std::string dir = CopyOf("qwen2", "llama_bad");
