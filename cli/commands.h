@@ -12,4 +12,9 @@ void BenchVerify(bool quick, int threads, double decode_tok_s);
 // extract: "tagged" (<answer> or \boxed) or "free-text" (math only; see MathExtraction).
 int RunVerify(const std::string& task, const std::string& input, double rel_tol, double language_weight,
               const std::string& extract);
+// `r1lab lm-bench`: the Llama/Qwen2 decoder's prefill, decode and training
+// speed with MFU on the CPU or a CUDA GPU (cli/lm_bench.cc); `json_path`, if
+// given, gets the numbers.
+int RunLmBench(const std::string& device, const std::string& shape, int batch, int prompt, int new_tokens,
+               const std::string& json_path);
 }  // namespace r1lab

@@ -97,6 +97,10 @@ commands:
                                       out per line in; T: math, arith, countdown, graph, code;
                                       free-text (math): also "the answer is X", the last number
   config [CONFIG]                     print the resolved config
+  lm-bench [--device cpu|cuda] [--shape qwen2.5-0.5b|small] [--batch B] [--prompt P] [--new-tokens N] [--json F]
+                                      the Llama/Qwen2 decoder with random weights: GEMM
+                                      rate, prefill and decode tokens/s with MFU, a training
+                                      step (bf16 with fp32 master weights on CUDA)
   bench [--quick] [--compare]         machine ceilings, decoding and training speed;
                                       --compare: side by side with the peers in
                                       bench/compare/ that are installed (R1LAB_PEER_PYTHON)
@@ -565,6 +569,16 @@ int Main(int argc, char** argv) {
     SetThreads(a, 0);
     return RunVerify(a.Get("task"), a.Get("input"), number("rel-tol", MathOptions().rel_tol),
                      number("language-weight", 0), a.has("extract") ? a.Get("extract") : "tagged");
+  }
+  if (cmd == "lm-bench") {
+    const Args a = Parse(argc, argv, 2, {"device", "shape", "batch", "prompt", "new-tokens", "json", "threads"}, {});
+    SetThreads(a, 0);
+    const std::string device = a.Get("device", "cpu");
+    auto count = [&](const std::string& flag, int def) {
+      return a.has(flag) ? static_cast<int>(ParseDouble(flag, a.Get(flag), 1, 1 << 20)) : def;
+    };
+    return RunLmBench(device, a.Get("shape", device == "cuda" ? "qwen2.5-0.5b" : "small"), count("batch", device == "cuda" ? 16 : 4),
+                      count("prompt", 128), count("new-tokens", 64), a.Get("json"));
   }
   if (cmd == "bench") {
     const Args a = Parse(argc, argv, 2, {"threads"}, {"quick", "compare"});
