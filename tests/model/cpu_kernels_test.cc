@@ -63,7 +63,9 @@ TEST(CpuKernels, GeluMatchesLibTorchInDoubleAndFloat) {
   TwoThreads two;
   torch::manual_seed(2);
   for (auto dtype : {torch::kFloat64, torch::kFloat32}) {
-    const double tol = dtype == torch::kFloat64 ? 1e-12 : 1e-6;
+    // fp32: a few ulps at |x| = 12 (ulp 9.5e-7); LibTorch 2.15's reference
+    // differs from 1.13's there by 1.2e-6.
+    const double tol = dtype == torch::kFloat64 ? 1e-12 : 3e-6;
     const torch::Tensor x = torch::randn({200, 200}, torch::TensorOptions().dtype(dtype)) * 3;
     x.view(-1).narrow(0, 0, 4).copy_(torch::tensor({-12.0, 12.0, 0.0, -1e-8}, x.options()));
     ExpectSameGradients([](auto& t) { return Gelu(t[0]); }, [](auto& t) { return GeluReference(t[0]); }, {x}, tol);
