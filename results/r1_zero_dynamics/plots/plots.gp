@@ -125,3 +125,43 @@ set ylabel "tokens"
 set xtics 1
 plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo'
 unset output
+reset
+set key outside right
+set grid
+set terminal svg size 800,480 dynamic noenhanced
+set output 'aha_vs_step.svg'
+set title "aha episodes: responses that revise a step and end right (dashed: any reflective word)"
+set xlabel "step"
+set ylabel "share of responses"
+plot 'reflection.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'reflection.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'grpo reflective'
+unset output
+reset
+set key outside right
+set grid
+set terminal pngcairo size 800,480 noenhanced
+set output 'aha_vs_step.png'
+set title "aha episodes: responses that revise a step and end right (dashed: any reflective word)"
+set xlabel "step"
+set ylabel "share of responses"
+plot 'reflection.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'reflection.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'grpo reflective'
+unset output
+reset
+set key outside right
+set grid
+set terminal svg size 800,480 dynamic noenhanced
+set output 'checks_vs_step.svg'
+set title "what the checks add: pass@1 of the responses with a check, as written minus redrawn without checks"
+set xlabel "step"
+set ylabel "pass@1 difference"
+plot 'reflection.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo'
+unset output
+reset
+set key outside right
+set grid
+set terminal pngcairo size 800,480 noenhanced
+set output 'checks_vs_step.png'
+set title "what the checks add: pass@1 of the responses with a check, as written minus redrawn without checks"
+set xlabel "step"
+set ylabel "pass@1 difference"
+plot 'reflection.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo'
+unset output
