@@ -4,7 +4,7 @@
 #   bash scripts/setup.sh test         install, build, run the whole test suite
 # With --cuda (after the mode): build against the CUDA-enabled LibTorch inside
 # PyPI's torch wheel instead of Debian's LibTorch 1.13 (CPU), in build-cuda/.
-# The wheel and its NVIDIA libraries (about 4 GB) go into .venv-torch/ unless
+# The wheel and its NVIDIA libraries (about 5 GB) go into .venv-torch/ unless
 # R1LAB_TORCH_PYTHON names a Python that already has torch; the CUDA toolkit
 # (nvcc) is expected at /usr/local/cuda (CUDA_HOME); TORCH_CUDA_ARCH_LIST
 # (default "8.0;9.0": A100, H100/H200) says which GPUs the kernels target.
