@@ -1,0 +1,104 @@
+#include "dist.h"
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <cstdlib>
+
+#include "error.h"
+
+namespace r1lab {
+
+namespace {
+
+int IntVar(const std::map<std::string, std::string>& env, const std::string& name, int lo, int hi, int def) {
+  const auto it = env.find(name);
+  if (it == env.end()) return def;
+  char* end = nullptr;
+  const long v = std::strtol(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end != '\0' || v < lo || v > hi)
+    throw ConfigError("environment variable " + name + "='" + it->second + "': expected an integer in [" +
+                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+DistEnv DistEnvFrom(const std::map<std::string, std::string>& given) {
+  std::map<std::string, std::string> env = given;
+  if (env.empty())
+    for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"})
+      if (const char* v = std::getenv(name)) env[name] = v;
+  DistEnv d;
+  if (!env.count("WORLD_SIZE")) {
+    if (env.count("RANK")) throw ConfigError("environment variable RANK is set but WORLD_SIZE is not");
+    return d;
+  }
+  d.world_size = IntVar(env, "WORLD_SIZE", 1, 65536, 1);
+  if (!env.count("RANK") && d.world_size > 1) throw ConfigError("environment variable WORLD_SIZE is set but RANK is not");
+  d.rank = IntVar(env, "RANK", 0, d.world_size - 1, 0);
+  d.local_rank = IntVar(env, "LOCAL_RANK", 0, 65535, 0);
+  d.master_port = IntVar(env, "MASTER_PORT", 1, 65535, 29500);
+  if (env.count("MASTER_ADDR")) d.master_addr = env["MASTER_ADDR"];
+  if (d.master_addr.empty()) throw ConfigError("environment variable MASTER_ADDR is empty");
+  return d;
+}
+
+struct Dist::Impl {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+};
+
+Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), timeout_(timeout), impl_(new Impl) {
+  const std::string where = "rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) + ": ";
+  const std::string addr = env.master_addr + ":" + std::to_string(env.master_port);
+  const std::string wait = " within " + std::to_string(timeout.count() / 1000.0).substr(0, 5) + " s";
+  try {
+    c10d::TCPStoreOptions opt;
+    opt.port = static_cast<uint16_t>(env.master_port);
+    opt.isServer = env.rank == 0;
+    opt.numWorkers = static_cast<size_t>(env.world_size);
+    opt.waitWorkers = true;
+    opt.timeout = timeout;
+    impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opt);
+  } catch (const std::exception& e) {
+    throw IoError(where + "the rendezvous at " + addr + " did not gather all " + std::to_string(env.world_size) +
+                  " ranks" + wait + " (" + std::string(e.what()).substr(0, 200) + ")");
+  }
+  try {
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    // One machine: the loopback interface; several: this host's own address.
+    const bool local = env.master_addr == "127.0.0.1" || env.master_addr == "localhost";
+    options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                     : c10d::ProcessGroupGloo::createDefaultDevice());
+    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, options);
+  } catch (const std::exception& e) {
+    throw IoError(where + "the rendezvous at " + addr + " did not gather all " + std::to_string(env.world_size) +
+                  " ranks" + wait + " (the Gloo group did not form: " + std::string(e.what()).substr(0, 200) + ")");
+  }
+}
+
+Dist::~Dist() = default;
+
+void Dist::Wait(const std::string& what, const std::function<void()>& op) {
+  try {
+    op();
+  } catch (const std::exception& e) {
+    throw IoError("rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world_size) + ": " + what +
+                  " failed (a peer is gone or did not answer within " + std::to_string(timeout_.count()) +
+                  " ms): " + std::string(e.what()).substr(0, 200));
+  }
+}
+
+void Dist::AllReduceSum(torch::Tensor& t) {
+  Wait("all-reduce", [&] {
+    std::vector<torch::Tensor> ts = {t};
+    impl_->group->allreduce(ts)->wait(timeout_);
+  });
+}
+
+void Dist::Barrier() {
+  Wait("barrier", [&] { impl_->group->barrier()->wait(timeout_); });
+}
+
+}  // namespace r1lab

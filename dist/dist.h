@@ -1,0 +1,51 @@
+// Processes working together through torch.distributed's c10d (issue #20):
+// a TCPStore rendezvous and a Gloo process group on the CPU. Where the
+// ranks come from: torchrun's environment (RANK, WORLD_SIZE, MASTER_ADDR,
+// MASTER_PORT, LOCAL_RANK). A rank that cannot reach the others, or a peer
+// that is gone, ends in an IoError naming the rank, the address and the
+// timeout, never a hang.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace r1lab {
+
+struct DistEnv {
+  int rank = 0, world_size = 1, local_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+};
+
+// The torchrun variables from `env` (the process environment when empty).
+// Absent: one rank. ConfigError naming the variable when one is malformed,
+// out of range, or set without the others it needs.
+DistEnv DistEnvFrom(const std::map<std::string, std::string>& env = {});
+
+class Dist {
+ public:
+  // Rendezvous (rank 0 serves the store) and the Gloo group; IoError after
+  // `timeout` when a rank does not come.
+  Dist(const DistEnv& env, std::chrono::milliseconds timeout);
+  ~Dist();
+
+  int rank() const { return env_.rank; }
+  int world_size() const { return env_.world_size; }
+  // Sums `t` (CPU) over the ranks, in place.
+  void AllReduceSum(torch::Tensor& t);
+  void Barrier();
+
+ private:
+  void Wait(const std::string& what, const std::function<void()>& op);
+  DistEnv env_;
+  std::chrono::milliseconds timeout_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace r1lab

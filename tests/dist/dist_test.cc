@@ -1,0 +1,122 @@
+// c10d on loopback: two ranks (threads of this process) rendezvous through a
+// TCPStore and all-reduce through Gloo; a rank whose peers never come, or
+// whose peer is gone, gets an error naming it within the timeout.
+#include "dist.h"
+
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "error.h"
+
+namespace r1lab {
+namespace {
+
+// A port the kernel just handed out and took back: free, with a small race.
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    ADD_FAILURE() << "no free port";
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+DistEnv Rank(int rank, int world, int port) {
+  DistEnv e;
+  e.rank = rank;
+  e.world_size = world;
+  e.master_port = port;
+  return e;
+}
+
+std::string ErrorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Dist, TwoRanksAllReduceAndMeetAtABarrier) {
+  const int port = FreePort();
+  torch::Tensor sums[2];
+  std::string errors[2];
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < 2; ++r)
+    ranks.emplace_back([&, r] {
+      errors[r] = ErrorOf([&] {
+        Dist d(Rank(r, 2, port), std::chrono::seconds(20));
+        EXPECT_EQ(d.rank(), r);
+        torch::Tensor t = torch::tensor({1.0 + r, 10.0 * (r + 1)});
+        d.AllReduceSum(t);
+        d.Barrier();
+        sums[r] = t;
+      });
+    });
+  for (auto& t : ranks) t.join();
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_EQ(errors[r], "(no error)") << "rank " << r;
+    EXPECT_TRUE(torch::equal(sums[r], torch::tensor({3.0, 30.0}))) << sums[r];
+  }
+}
+
+TEST(Dist, ARankWhosePeersNeverComeFailsWithinTheTimeout) {
+  const int port = FreePort(), port2 = FreePort();
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string e = ErrorOf([&] { Dist d(Rank(0, 2, port), std::chrono::milliseconds(1500)); });
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(e.find("rank 0 of 2: the rendezvous at 127.0.0.1:" + std::to_string(port) + " did not gather all 2 ranks within 1.5"),
+            std::string::npos) << e;
+  EXPECT_LT(s, 15.0);
+  const std::string client = ErrorOf([&] { Dist d(Rank(1, 2, port2), std::chrono::milliseconds(1500)); });
+  EXPECT_NE(client.find("rank 1 of 2: the rendezvous at 127.0.0.1:" + std::to_string(port2)), std::string::npos) << client;
+}
+
+TEST(Dist, APeerThatIsGoneIsAnErrorNotAHang) {
+  const int port = FreePort();
+  std::string error;
+  double seconds = 0;
+  std::thread peer([&] {
+    Dist d(Rank(1, 2, port), std::chrono::seconds(20));
+    d.Barrier();
+  });  // leaves: its sockets close
+  {
+    Dist d(Rank(0, 2, port), std::chrono::seconds(3));
+    d.Barrier();
+    peer.join();
+    torch::Tensor t = torch::ones({4});
+    const auto t0 = std::chrono::steady_clock::now();
+    error = ErrorOf([&] { d.AllReduceSum(t); });
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  EXPECT_NE(error.find("rank 0 of 2: all-reduce failed (a peer is gone or did not answer within 3000 ms)"), std::string::npos) << error;
+  EXPECT_LT(seconds, 10.0);
+}
+
+TEST(Dist, ReadsTorchrunsEnvironmentAndNamesABadVariable) {
+  const DistEnv one = DistEnvFrom({{"UNRELATED", "1"}});
+  EXPECT_EQ(one.world_size, 1);
+  const DistEnv two = DistEnvFrom({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "10.0.0.5"}, {"MASTER_PORT", "29600"}, {"LOCAL_RANK", "0"}});
+  EXPECT_EQ(two.rank, 1);
+  EXPECT_EQ(two.world_size, 2);
+  EXPECT_EQ(two.master_addr, "10.0.0.5");
+  EXPECT_EQ(two.master_port, 29600);
+  EXPECT_NE(ErrorOf([] { DistEnvFrom({{"RANK", "2"}, {"WORLD_SIZE", "2"}}); }).find("environment variable RANK='2': expected an integer in [0, 1]"), std::string::npos);
+  EXPECT_NE(ErrorOf([] { DistEnvFrom({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "http"}}); }).find("MASTER_PORT='http'"), std::string::npos);
+  EXPECT_NE(ErrorOf([] { DistEnvFrom({{"RANK", "0"}}); }).find("RANK is set but WORLD_SIZE is not"), std::string::npos);
+  EXPECT_NE(ErrorOf([] { DistEnvFrom({{"WORLD_SIZE", "2"}}); }).find("WORLD_SIZE is set but RANK is not"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace r1lab
