@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace r1lab {
@@ -12,6 +13,10 @@ void BenchVerify(bool quick, int threads, double decode_tok_s);
 // extract: "tagged" (<answer> or \boxed) or "free-text" (math only; see MathExtraction).
 int RunVerify(const std::string& task, const std::string& input, double rel_tol, double language_weight,
               const std::string& extract);
+// `r1lab lm-generate`: FOLDER's (tokenizer.json, config.json, safetensors)
+// continuation of `prompt`, decoded, on stdout; stops at config.json's eos.
+int RunLmGenerate(const std::string& folder, const std::string& prompt, int max_new, double temperature,
+                  uint64_t seed);
 // `r1lab lm-bench`: the Llama/Qwen2 decoder's prefill, decode and training
 // speed with MFU on the CPU or a CUDA GPU (cli/lm_bench.cc); `json_path`, if
 // given, gets the numbers.

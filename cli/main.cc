@@ -97,6 +97,9 @@ commands:
                                       out per line in; T: math, arith, countdown, graph, code;
                                       free-text (math): also "the answer is X", the last number
   config [CONFIG]                     print the resolved config
+  lm-generate FOLDER --prompt TEXT [--max-new-tokens N] [--temperature T] [--seed S]
+                                      a Hugging Face model folder (Llama, Qwen2) continues
+                                      TEXT: greedy unless T > 0; stops at its eos
   lm-bench [--device cpu|cuda] [--shape qwen2.5-0.5b|small] [--batch B] [--prompt P] [--new-tokens N] [--json F]
                                       the Llama/Qwen2 decoder with random weights: GEMM
                                       rate, prefill and decode tokens/s with MFU, a training
@@ -569,6 +572,16 @@ int Main(int argc, char** argv) {
     SetThreads(a, 0);
     return RunVerify(a.Get("task"), a.Get("input"), number("rel-tol", MathOptions().rel_tol),
                      number("language-weight", 0), a.has("extract") ? a.Get("extract") : "tagged");
+  }
+  if (cmd == "lm-generate") {
+    const Args a = Parse(argc, argv, 2, {"prompt", "max-new-tokens", "temperature", "seed", "threads"}, {});
+    if (a.positional.size() != 1 || !a.has("prompt"))
+      throw ConfigError("lm-generate needs a model folder and --prompt TEXT\n" + std::string(kUsage));
+    SetThreads(a, 0);
+    return RunLmGenerate(a.positional[0], a.Get("prompt"),
+                         a.has("max-new-tokens") ? static_cast<int>(ParseDouble("max-new-tokens", a.Get("max-new-tokens"), 1, 1 << 20)) : 64,
+                         a.has("temperature") ? ParseDouble("temperature", a.Get("temperature"), 0, 100) : 0.0,
+                         a.has("seed") ? static_cast<uint64_t>(ParseDouble("seed", a.Get("seed"), 0, 1e15)) : 1);
   }
   if (cmd == "lm-bench") {
     const Args a = Parse(argc, argv, 2, {"device", "shape", "batch", "prompt", "new-tokens", "json", "threads"}, {});

@@ -238,8 +238,7 @@ void RunChosenTrials(const ExperimentConfig& cfg, const RunnerOptions& opt, cons
     if (!arms.count(arm.name())) continue;
     if (!ArmDependencies(arm).empty())
       throw ConfigError(source + ": arm '" + arm.name() + "' is distilled by another size and starts from another "
-                        "arm; its chosen trial cannot be run alone (tune the size again: delete " + cfg.name() +
-                        "'s tuned file)");
+                        "arm; its chosen trial cannot be run alone (tune the sweep with --again)");
     Arm x = TrialArms(cfg, arm)[static_cast<size_t>(record.arms(i).chosen())];
     if (x.has_rft()) x.mutable_rft()->clear_teacher_size();
     *trials.add_arms() = x;

@@ -2,6 +2,7 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -81,6 +82,14 @@ LlamaConfig ReadHfConfig(const std::string& path) {
     if (flag("mlp_bias", false)) throw bad("mlp_bias", "true is not supported");
   }
   if (j.contains("hidden_act") && j["hidden_act"] != "silu") throw bad("hidden_act", "expected silu (SwiGLU)");
+  if (j.contains("eos_token_id") && !j["eos_token_id"].is_null()) {
+    const json& e = j["eos_token_id"];
+    for (const json& id : e.is_array() ? e : json::array({e})) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= c.vocab_size)
+        throw bad("eos_token_id", "expected a token id (or a list of them) below vocab_size");
+      c.eos_token_ids.push_back(id.get<int>());
+    }
+  }
   if (j.contains("layer_types") && j["layer_types"].is_array())
     for (size_t i = 0; i < j["layer_types"].size(); ++i)
       if (j["layer_types"][i] != "full_attention")
@@ -288,6 +297,27 @@ LlamaCache LlamaImpl::NewCache(int64_t batch, int64_t capacity) const {
   return c;
 }
 
+std::vector<int> LlamaGenerate(Llama& model, const std::vector<int>& prompt, int max_new, double temperature,
+                               uint64_t seed, const std::vector<int>& stop) {
+  if (prompt.empty()) throw InputError("LlamaGenerate: an empty prompt");
+  torch::NoGradGuard no_grad;
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  LlamaCache cache = model->NewCache(1, n + max_new);
+  const torch::Tensor ids = torch::tensor(std::vector<int64_t>(prompt.begin(), prompt.end())).unsqueeze(0);
+  torch::Tensor logits = model->forward(ids, {}, &cache).select(1, n - 1)[0];
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  std::vector<int> out;
+  for (int i = 0; i < max_new; ++i) {
+    const torch::Tensor probs = temperature > 0 ? torch::softmax(logits.cpu() / temperature, -1) : torch::Tensor();
+    const int next = temperature > 0 ? static_cast<int>(torch::multinomial(probs, 1, false, gen).item<int64_t>())
+                                     : static_cast<int>(logits.argmax().item<int64_t>());
+    out.push_back(next);
+    if (std::find(stop.begin(), stop.end(), next) != stop.end() || i + 1 == max_new) break;
+    logits = model->DecodeStep(torch::tensor({static_cast<int64_t>(next)}), {}, cache)[0];
+  }
+  return out;
+}
+
 Llama LoadHfModel(const std::string& folder) {
   const LlamaConfig cfg = ReadHfConfig(folder + "/config.json");
   Llama model(cfg);
@@ -334,6 +364,8 @@ void SaveHfModel(Llama& model, const std::string& folder, torch::Dtype dtype) {
             {"tie_word_embeddings", c.tie_word_embeddings},
             {"torch_dtype", dtype == torch::kFloat32 ? "float32" : "bfloat16"}};
   if (c.model_type == "llama") j["attention_bias"] = c.qkv_bias;
+  if (!c.eos_token_ids.empty())
+    j["eos_token_id"] = c.eos_token_ids.size() == 1 ? json(c.eos_token_ids[0]) : json(c.eos_token_ids);
   if (!c.rope_type.empty()) {
     j["rope_scaling"] = {{"rope_type", c.rope_type}, {"factor", c.rope_factor}};
     if (c.rope_type == "llama3") {

@@ -26,6 +26,7 @@ struct LlamaConfig {
   std::string rope_type;
   double rope_factor = 1, low_freq_factor = 1, high_freq_factor = 4;
   int64_t original_max_position_embeddings = 0;
+  std::vector<int> eos_token_ids;  // config.json's eos_token_id (a number or a list; none when null)
 };
 
 // config.json of a LlamaForCausalLM or Qwen2ForCausalLM; InputError naming
@@ -76,6 +77,13 @@ class LlamaImpl : public torch::nn::Module {
   torch::Tensor inv_freq_;  // [head_dim / 2] float32, as transformers computes it
 };
 TORCH_MODULE(Llama);
+
+// Samples a continuation of `prompt` with the KV cache: up to `max_new`
+// tokens, greedy at temperature 0, otherwise from softmax(logits / t) with a
+// generator seeded by `seed`; stops after a token of `stop`. Returns the new
+// tokens (the stop token included).
+std::vector<int> LlamaGenerate(Llama& model, const std::vector<int>& prompt, int max_new, double temperature,
+                               uint64_t seed, const std::vector<int>& stop = {});
 
 // A model folder (config.json, model.safetensors or its sharded index) as
 // a float32 model on the CPU (bf16 and f16 weights are widened). Missing or

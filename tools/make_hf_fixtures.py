@@ -22,7 +22,9 @@ Arabic, control characters), and seeded random UTF-8 over all planes.
 Then, for each family, a tiny random model of its shape with transformers
 (5.24.0; torch 2.15.0), saved in its folder with save_pretrained, and
 expected.safetensors: for three prompts (GSM8K questions cut to 16 tokens
-of the family's tokenizer), ids_<k> and transformers' logits_<k> in fp32:
+of the family's tokenizer), ids_<k>, transformers' logits_<k> in fp32, and
+greedy_<k>, the 8 tokens transformers' generate() picks greedily after the
+first 8:
 
   qwen2   Qwen2ForCausalLM, hidden 32, 2 layers, 4 heads over 2 key-value
           heads, QKV bias, tied embeddings; fp32, one model.safetensors.
@@ -169,8 +171,13 @@ def make_model(name, folder, tok, questions):
             logits = ref(torch.tensor([ids])).logits[0].float()
         expected[f"ids_{k}"] = torch.tensor(ids, dtype=torch.int64)
         expected[f"logits_{k}"] = logits.contiguous()
+        # Greedy decoding of 8 tokens after the first 8, with transformers' KV cache.
+        with torch.no_grad():
+            out = ref.generate(torch.tensor([ids[:8]]), do_sample=False, max_new_tokens=8, min_new_tokens=8,
+                               pad_token_id=0, eos_token_id=None)
+        expected[f"greedy_{k}"] = out[0, 8:].to(torch.int64).contiguous()
     save_file(expected, os.path.join(folder, "expected.safetensors"), metadata={"format": "pt"})
-    print(f"{name}: model {sum(p.numel() for p in ref.parameters())} parameters, {len(expected) // 2} prompts")
+    print(f"{name}: model {sum(p.numel() for p in ref.parameters())} parameters, {len(expected) // 3} prompts")
 
 
 if __name__ == "__main__":

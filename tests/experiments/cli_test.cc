@@ -20,6 +20,8 @@
 #include "records.h"
 #include "test_util.h"
 #include "text.h"
+#include "hf_tokenizer.h"
+#include "safetensors.h"
 #include "tokenizer.h"
 #include "tune.h"
 
@@ -925,6 +927,28 @@ namespace r1lab {
 namespace {
 
 // r1lab verify: one line out per line in, in order, errors named by line.
+// A Hugging Face folder continues a prompt greedily with transformers'
+// tokens (tests/fixtures/hf: greedy_0 after the first 8 tokens of ids_0).
+TEST(Cli, LmGenerateContinuesAPromptAsTransformersDoes) {
+  const std::string folder = std::string(R1LAB_SOURCE_DIR) + "/tests/fixtures/hf/llama3";
+  const HfTokenizer tok = HfTokenizer::Load(folder + "/tokenizer.json");
+  const auto expected = LoadSafetensors(folder + "/expected.safetensors");
+  const torch::Tensor ids = expected.at("ids_0"), greedy = expected.at("greedy_0");
+  const std::string prompt = tok.Decode(std::vector<int>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + 8));
+  ASSERT_EQ(tok.Encode(prompt).size(), 8u) << prompt;
+  std::vector<int> want(greedy.data_ptr<int64_t>(), greedy.data_ptr<int64_t>() + greedy.numel());
+  const auto eos = std::find(want.begin(), want.end(), 2);  // config.json's eos_token_id ends it
+  if (eos != want.end()) want.erase(eos + 1, want.end());
+  const std::string tmp = testing::TempDir("cli_lm");
+  WriteFileAtomic(tmp + "/prompt.txt", prompt);
+  const Result r = RunCli("lm-generate " + folder + " --max-new-tokens 8 --prompt \"$(cat " + tmp + "/prompt.txt)\"");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(tok.Decode(want) + "\n"), std::string::npos) << r.out;
+  const Result bad = RunCli("lm-generate /nonexistent --prompt hello");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("/nonexistent/tokenizer.json"), std::string::npos) << bad.out;
+}
+
 TEST(Cli, VerifyJudgesJsonlInOrder) {
   const std::string dir = testing::TempDir("cli_verify");
   std::string in;

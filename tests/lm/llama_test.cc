@@ -87,6 +87,27 @@ TEST_P(LlamaFamily, CachedLeftPaddedDecodingEqualsTheFullForward) {
   EXPECT_EQ(cache.len, 15);
 }
 
+// Greedy decoding through the cache picks transformers' generate() tokens.
+TEST_P(LlamaFamily, GreedyDecodingPicksTransformersTokens) {
+  Llama model = LoadHfModel(Folder(GetParam()));
+  const auto expected = LoadSafetensors(Folder(GetParam()) + "/expected.safetensors");
+  for (int k = 0; k < 3; ++k) {
+    const torch::Tensor ids = expected.at("ids_" + std::to_string(k)).narrow(0, 0, 8);
+    const std::vector<int> prompt(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + 8);
+    const torch::Tensor want = expected.at("greedy_" + std::to_string(k));
+    const std::vector<int> got = LlamaGenerate(model, prompt, 8, 0.0, 1);
+    EXPECT_EQ(got, std::vector<int>(want.data_ptr<int64_t>(), want.data_ptr<int64_t>() + want.numel())) << k;
+  }
+  // Sampling: the seed decides; a stop token ends it.
+  const std::vector<int> prompt = {5, 6, 7};
+  EXPECT_EQ(LlamaGenerate(model, prompt, 12, 1.0, 7), LlamaGenerate(model, prompt, 12, 1.0, 7));
+  EXPECT_NE(LlamaGenerate(model, prompt, 12, 1.0, 7), LlamaGenerate(model, prompt, 12, 1.0, 8));
+  const std::vector<int> first = LlamaGenerate(model, prompt, 12, 1.0, 7);
+  const std::vector<int> stopped = LlamaGenerate(model, prompt, 12, 1.0, 7, {first[2]});
+  EXPECT_LE(stopped.size(), 3u);
+  EXPECT_EQ(stopped.back(), first[2]);
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, LlamaFamily, ::testing::Values("qwen2", "llama3"));
 
 // Saved back (config.json + model.safetensors), a model loads to the same

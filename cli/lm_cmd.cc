@@ -1,4 +1,5 @@
-// `r1lab lm-bench`: the Llama/Qwen2 decoder (lm/llama.h) on this machine's
+// `r1lab lm-generate`: a Hugging Face model folder's continuation of a
+// prompt. `r1lab lm-bench`: the Llama/Qwen2 decoder (lm/llama.h) on this machine's
 // CPU or GPU, with random weights of a named shape: the device's GEMM rate
 // in the working dtype (the MFU denominator), prefill and decode tokens/s
 // with their MFU, and one training step (bf16 weights and activations on
@@ -13,6 +14,7 @@
 #include "error.h"
 #include "io.h"
 #include "json.h"
+#include "hf_tokenizer.h"
 #include "llama.h"
 
 namespace r1lab {
@@ -73,6 +75,21 @@ double GemmRate(const torch::Device& dev, torch::Dtype dtype) {
 }
 
 }  // namespace
+
+int RunLmGenerate(const std::string& folder, const std::string& prompt, int max_new, double temperature,
+                  uint64_t seed) {
+  const HfTokenizer tok = HfTokenizer::Load(folder + "/tokenizer.json");
+  Llama model = LoadHfModel(folder);
+  if (tok.vocab_size() > model->config().vocab_size)
+    throw InputError(folder + ": tokenizer.json has " + std::to_string(tok.vocab_size()) +
+                     " tokens, more than config.json's vocab_size " + std::to_string(model->config().vocab_size));
+  const std::vector<int> ids = tok.Encode(prompt);
+  if (ids.empty()) throw InputError("lm-generate --prompt: empty");
+  const std::vector<int> out = LlamaGenerate(model, ids, max_new, temperature, seed, model->config().eos_token_ids);
+  std::printf("%s\n", tok.Decode(out).c_str());
+  std::fprintf(stderr, "lm-generate: %zu prompt tokens, %zu new\n", ids.size(), out.size());
+  return 0;
+}
 
 int RunLmBench(const std::string& device, const std::string& shape, int batch, int prompt, int new_tokens,
                const std::string& json_path) {
