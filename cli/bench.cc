@@ -42,18 +42,24 @@
 
 namespace r1lab {
 
-namespace {
-
-double GemmRate(int n, double min_seconds) {
-  torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::mm(a, b);
+double MatmulRate(int n, double min_seconds, bool cuda) {
+  const auto opt = cuda ? torch::TensorOptions().device(torch::kCUDA).dtype(torch::kBFloat16) : torch::TensorOptions();
+  auto sync = [&] {
+    if (cuda) torch::cuda::synchronize();
+  };
+  torch::Tensor a = torch::randn({n, n}, opt), b = torch::randn({n, n}, opt), c = torch::mm(a, b);
+  sync();
   int iters = 0;
   const auto t0 = Clock::now();
   do {
     c = torch::mm(a, b);
     ++iters;
+    sync();
   } while (SecondsSince(t0) < min_seconds);
-  return 2.0 * n * n * n * iters / SecondsSince(t0) / 1e9;
+  return 2.0 * n * n * n * iters / SecondsSince(t0);
 }
+
+namespace {
 
 struct Bandwidth {
   double median, low, high;  // GB/s over the repetitions
@@ -427,13 +433,13 @@ int RunBench(bool quick, bool compare) {
   at::set_num_threads(1);
   SetBlasThreads(threads);
   for (int n : {256, 512, 1024}) {
-    const double g = GemmRate(n, t);
+    const double g = MatmulRate(n, t) / 1e9;
     gemm = std::max(gemm, g);
     std::printf("| torch::mm %dx%d, BLAS on %d threads | %.1f GFLOP/s |\n", n, n, threads, g);
   }
   at::set_num_threads(threads);
   SetBlasThreads(1);
-  std::printf("| torch::mm 512x512 as r1lab runs it | %.1f GFLOP/s |\n", GemmRate(512, t));
+  std::printf("| torch::mm 512x512 as r1lab runs it | %.1f GFLOP/s |\n", MatmulRate(512, t) / 1e9);
   const Bandwidth copy = CopyBandwidth();
   const double bw = copy.median;
   std::printf("| copy bandwidth (read+write, 256 MiB, median of 9) | %.1f GB/s (%.1f-%.1f) |\n\n", bw, copy.low,

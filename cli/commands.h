@@ -13,6 +13,9 @@ void BenchVerify(bool quick, int threads, double decode_tok_s);
 // extract: "tagged" (<answer> or \boxed) or "free-text" (math only; see MathExtraction).
 int RunVerify(const std::string& task, const std::string& input, double rel_tol, double language_weight,
               const std::string& extract);
+// FLOP/s of repeated n x n matrix products for at least `min_seconds`: on
+// the CPU in fp32, or (cuda) on the GPU in bf16, synchronised each time.
+double MatmulRate(int n, double min_seconds, bool cuda = false);
 // `r1lab lm-generate`: FOLDER's (tokenizer.json, config.json, safetensors)
 // continuation of `prompt`, decoded, on stdout; stops at config.json's eos.
 int RunLmGenerate(const std::string& folder, const std::string& prompt, int max_new, double temperature,

@@ -6,7 +6,6 @@
 // CUDA with fp32 master weights and AdamW state; fp32 on the CPU).
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -16,12 +15,11 @@
 #include "json.h"
 #include "hf_tokenizer.h"
 #include "llama.h"
+#include "progress.h"
 
 namespace r1lab {
 
 namespace {
-
-using LmClock = std::chrono::steady_clock;
 
 LlamaConfig Shape(const std::string& name) {
   LlamaConfig c;
@@ -57,23 +55,6 @@ void Sync(const torch::Device& dev) {
   if (dev.is_cuda()) torch::cuda::synchronize();
 }
 
-double Seconds(LmClock::time_point t0) { return std::chrono::duration<double>(LmClock::now() - t0).count(); }
-
-double GemmRate(const torch::Device& dev, torch::Dtype dtype) {
-  const int64_t n = dev.is_cuda() ? 8192 : 1024;
-  const auto opt = torch::TensorOptions().device(dev).dtype(dtype);
-  torch::Tensor a = torch::randn({n, n}, opt), b = torch::randn({n, n}, opt), c = torch::mm(a, b);
-  Sync(dev);
-  int iters = 0;
-  const auto t0 = LmClock::now();
-  do {
-    c = torch::mm(a, b);
-    ++iters;
-    Sync(dev);
-  } while (Seconds(t0) < 1.0);
-  return 2.0 * static_cast<double>(n * n * n) * iters / Seconds(t0);
-}
-
 }  // namespace
 
 int RunLmGenerate(const std::string& folder, const std::string& prompt, int max_new, double temperature,
@@ -106,7 +87,7 @@ int RunLmBench(const std::string& device, const std::string& shape, int batch, i
   work->to(dev, dtype);
   int64_t params = 0;
   for (const auto& p : master->parameters()) params += p.numel();
-  const double peak = GemmRate(dev, dtype);
+  const double peak = MatmulRate(dev.is_cuda() ? 8192 : 1024, 1.0, dev.is_cuda());
   std::printf("lm-bench: %s shape, %.3g parameters, %s %s, GEMM %.1f TFLOP/s\n", shape.c_str(),
               static_cast<double>(params), device.c_str(), dev.is_cuda() ? "bf16" : "fp32", peak / 1e12);
 
@@ -119,17 +100,17 @@ int RunLmBench(const std::string& device, const std::string& shape, int batch, i
     for (int rep = 0; rep < 2; ++rep) {  // the first warms up kernels and allocator
       LlamaCache cache = work->NewCache(batch, prompt + new_tokens);
       Sync(dev);
-      auto t0 = LmClock::now();
+      auto t0 = Clock::now();
       torch::Tensor logits = work->forward(prompts, {}, &cache).select(1, prompt - 1);
       Sync(dev);
-      prefill_s = Seconds(t0);
-      t0 = LmClock::now();
+      prefill_s = SecondsSince(t0);
+      t0 = Clock::now();
       for (int i = 0; i < new_tokens; ++i) {
         const torch::Tensor next = torch::multinomial(torch::softmax(logits, -1), 1).squeeze(1);
         logits = work->DecodeStep(next, {}, cache);
       }
       Sync(dev);
-      decode_s = Seconds(t0);
+      decode_s = SecondsSince(t0);
     }
   }
   const double prefill_flops = static_cast<double>(batch) * prompt * FlopsPerToken(cfg, prompt / 2.0);
@@ -142,7 +123,7 @@ int RunLmBench(const std::string& device, const std::string& shape, int batch, i
   double train_s = 0;
   for (int rep = 0; rep < 2; ++rep) {
     Sync(dev);
-    const auto t0 = LmClock::now();
+    const auto t0 = Clock::now();
     work->zero_grad();
     const torch::Tensor logits = work->forward(prompts.narrow(1, 0, T));
     const torch::Tensor loss = torch::cross_entropy_loss(logits.reshape({-1, cfg.vocab_size}),
@@ -156,7 +137,7 @@ int RunLmBench(const std::string& device, const std::string& shape, int batch, i
       for (size_t i = 0; i < mp.size(); ++i) wp[i].copy_(mp[i]);
     }
     Sync(dev);
-    train_s = Seconds(t0);
+    train_s = SecondsSince(t0);
   }
   const double train_flops = 3.0 * static_cast<double>(batch) * T * FlopsPerToken(cfg, T / 2.0);
 

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace r1lab {
 
@@ -34,27 +35,61 @@ inline uint64_t Fnv64(const std::string& bytes) {
   return h;
 }
 
-// Length in bytes of the valid UTF-8 sequence starting at s[i], or 0 if the
-// bytes there are not one (stray continuation byte, overlong form, surrogate,
-// code point above U+10FFFF, or a sequence cut short).
-inline size_t Utf8SequenceLength(const std::string& s, size_t i) {
+// The UTF-8 sequence at s[i]: its length in bytes when it is valid, else
+// minus the length of its maximal valid prefix (-1 to -3: a stray
+// continuation byte, an overlong form, a surrogate, a code point above
+// U+10FFFF, or a sequence cut short). The prefix is Unicode's "maximal
+// subpart", what Rust's from_utf8_lossy replaces by one U+FFFD.
+inline int Utf8SequenceAt(std::string_view s, size_t i) {
   const auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char c = at(i);
   if (c < 0x80) return 1;
-  size_t n;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
-  else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
-  else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((at(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (at(i + k) & 0x3F);
+  int len;
+  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;  // not overlong
+    if (c == 0xED) hi = 0x9F;  // no surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;  // not overlong
+    if (c == 0xF4) hi = 0x8F;  // at most U+10FFFF
+  } else {
+    return -1;
   }
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;  // overlong, too large
-  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;                                            // surrogate
-  return n;
+  for (int k = 1; k < len; ++k) {
+    if (i + static_cast<size_t>(k) >= s.size()) return -k;
+    const unsigned char x = at(i + static_cast<size_t>(k));
+    if (k == 1 ? (x < lo || x > hi) : (x < 0x80 || x > 0xBF)) return -k;
+  }
+  return len;
+}
+
+// Length in bytes of the valid UTF-8 sequence starting at s[i], or 0 if the
+// bytes there are not one.
+inline size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  return static_cast<size_t>(std::max(Utf8SequenceAt(s, i), 0));
+}
+
+// Appends code point `cp` (at most U+10FFFF) as UTF-8.
+inline void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
 }
 
 // s with every byte that is not part of a valid UTF-8 sequence replaced by

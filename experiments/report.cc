@@ -64,9 +64,11 @@ Point ParseEval(const EvalRecord& e, int n) {
 void AddPlotted(Point* m, const Point& p, double k) {
   m->step += p.step / k, m->flops += p.flops / k, m->pass1 += p.pass1 / k;
   m->length += p.length / k, m->reflect += p.reflect / k, m->wait += p.wait / k;
-  m->aha = (std::isnan(m->aha) ? 0 : m->aha) + p.aha / k;  // NaN stays NaN: a point without the record
-  m->reflective = (std::isnan(m->reflective) ? 0 : m->reflective) + p.reflective / k;
-  m->checks_add = (std::isnan(m->checks_add) ? 0 : m->checks_add) + p.checks_add / k;
+  // Fields older results lack: NaN in p stays NaN in the mean.
+  auto add_optional = [&](double* sum, double v) { *sum = (std::isnan(*sum) ? 0 : *sum) + v / k; };
+  add_optional(&m->aha, p.aha);
+  add_optional(&m->reflective, p.reflective);
+  add_optional(&m->checks_add, p.checks_add);
   for (const auto& [kk, v] : p.pass_at) m->pass_at[kk] += v / k;
   for (const auto& [l, v] : p.level_pass1) m->level_pass1[l] += v / k;
   for (const auto& [l, v] : p.level_length) m->level_length[l] += v / k;

@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "io.h"
+#include "text.h"
 
 namespace r1lab {
 
@@ -20,53 +21,6 @@ using nlohmann::json;
 
 // GPT-2's pre-tokenizer, which a ByteLevel pre-tokenizer with use_regex applies.
 constexpr const char* kGpt2Regex = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-// The length of the valid UTF-8 sequence at s[i], or of its maximal valid
-// prefix negated (-1 .. -3) when it is cut or wrong (Unicode's "maximal
-// subpart", which Rust's from_utf8_lossy replaces by one U+FFFD).
-int Utf8SequenceAt(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  int len;
-  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
-  if (c >= 0xC2 && c <= 0xDF) len = 2;
-  else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;  // no surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return -1;
-  }
-  for (int k = 1; k < len; ++k) {
-    if (i + static_cast<size_t>(k) >= s.size()) return -k;
-    const unsigned char x = b(i + static_cast<size_t>(k));
-    if (k == 1 ? (x < lo || x > hi) : (x < 0x80 || x > 0xBF)) return -k;
-  }
-  return len;
-}
 
 uint32_t DecodeUtf8At(std::string_view s, size_t i, int len) {
   const auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(s[i + k])); };
@@ -325,25 +279,24 @@ void HfTokenizer::EncodeWord(const std::string& word, std::vector<int>* out) con
   // Merge the lowest-ranked adjacent pair everywhere, left to right, until
   // no pair is a merge. (A pair made by a merge ranks after it, so this is
   // the order of tokenizers' priority queue.)
+  std::vector<int> rank;  // of each adjacent pair (INT_MAX: not a merge)
   for (;;) {
+    rank.assign(sym.size(), INT_MAX);
     int best = INT_MAX;
     for (size_t i = 0; i + 1 < sym.size(); ++i) {
       const auto it = merge_rank_.find(sym[i] + " " + sym[i + 1]);
-      if (it != merge_rank_.end()) best = std::min(best, it->second);
+      if (it != merge_rank_.end()) best = std::min(best, rank[i] = it->second);
     }
     if (best == INT_MAX) break;
     std::vector<std::string> next;
     next.reserve(sym.size());
     for (size_t i = 0; i < sym.size(); ++i) {
-      if (i + 1 < sym.size()) {
-        const auto it = merge_rank_.find(sym[i] + " " + sym[i + 1]);
-        if (it != merge_rank_.end() && it->second == best) {
-          next.push_back(sym[i] + sym[i + 1]);
-          ++i;
-          continue;
-        }
+      if (rank[i] == best) {  // the last symbol's rank is INT_MAX
+        next.push_back(sym[i] + sym[i + 1]);
+        ++i;
+      } else {
+        next.push_back(sym[i]);
       }
-      next.push_back(sym[i]);
     }
     sym.swap(next);
   }

@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "io.h"
+#include "text.h"
 
 namespace r1lab {
 namespace {
@@ -63,16 +64,6 @@ TEST(HfTokenizer, RoundTripsArbitraryUtf8) {
   const HfTokenizer llama = HfTokenizer::Load(Fixture("llama3", "tokenizer.json"));
   const HfTokenizer qwen = HfTokenizer::Load(Fixture("qwen2", "tokenizer.json"));
   std::mt19937 rng(7);
-  auto utf8 = [](uint32_t cp, std::string* out) {
-    if (cp < 0x80) out->push_back(static_cast<char>(cp));
-    else if (cp < 0x800) *out += {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
-    else if (cp < 0x10000)
-      *out += {static_cast<char>(0xE0 | (cp >> 12)), static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
-               static_cast<char>(0x80 | (cp & 0x3F))};
-    else
-      *out += {static_cast<char>(0xF0 | (cp >> 18)), static_cast<char>(0x80 | ((cp >> 12) & 0x3F)),
-               static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), static_cast<char>(0x80 | (cp & 0x3F))};
-  };
   for (int n = 0; n < 500; ++n) {
     std::string s;
     const int len = static_cast<int>(rng() % 30);
@@ -85,7 +76,7 @@ TEST(HfTokenizer, RoundTripsArbitraryUtf8) {
         default: cp = rng() % 0x110000; break;
       }
       if (cp >= 0xD800 && cp <= 0xDFFF) cp = 'x';  // surrogates are not characters
-      utf8(cp, &s);
+      AppendUtf8(cp, &s);
     }
     EXPECT_EQ(llama.Decode(llama.Encode(s)), s) << json(s).dump();
     const std::string normalized = qwen.Decode(qwen.Encode(s));
