@@ -177,7 +177,7 @@ double ParseDouble(const std::string& flag, const std::string& v, double lo, dou
 
 // The model a checkpoint holds, built from the config stored in it.
 Transformer LoadModel(const std::string& ckpt) {
-  Transformer model = MakeModel(ReadCheckpointConfig(ckpt), Tokenizer::Get().vocab_size());
+  Transformer model = MakeModel(ReadCheckpointConfig(ckpt));
   LoadCheckpoint(ckpt, model, nullptr);
   return model;
 }
@@ -283,12 +283,12 @@ int CmdPretrain(int argc, char** argv) {
       throw ConfigError("pretrain --out: " + OptionalConfig(a) + " is a size sweep (" +
                         std::to_string(cfg.sizes_size()) + " sizes); without --out each size's base is cached");
     for (const ExperimentConfig& size : LoadSizes(OptionalConfig(a), a.sets)) {
-      CheckMemory(size, Tokenizer::Get().vocab_size(), AvailableMemoryMb(), size.name());
+      CheckMemory(size, ModelVocab(size.model()), AvailableMemoryMb(), size.name());
       std::printf("%s: %s\n", size.name().c_str(), EnsureBase(size, *task, cfg.output_dir() + "/.cache").c_str());
     }
     return 0;
   }
-  CheckMemory(cfg, Tokenizer::Get().vocab_size(), AvailableMemoryMb(), cfg.name());
+  CheckMemory(cfg, ModelVocab(cfg.model()), AvailableMemoryMb(), cfg.name());
   std::string path = EnsureBase(cfg, *task, cfg.output_dir() + "/.cache");
   if (a.flags.count("out")) {
     const std::string out = a.Get("out");
@@ -362,7 +362,7 @@ int CmdSample(int argc, char** argv) {
   SetThreads(a, 0);
   const std::string ckpt = a.positional[0];
   Transformer model = LoadModel(ckpt);
-  const std::vector<int> prompt = Tokenizer::Get().EncodePrompt(a.Get("prompt"));
+  const std::vector<int> prompt = model->tokenizer().EncodePrompt(a.Get("prompt"));
   const int n = ParseInt("n", a.Get("n", "4"), 1, 4096);
   GenerateOptions opt;
   opt.sampling.set_temperature(std::strtod(a.Get("temperature", "1").c_str(), nullptr));
@@ -371,7 +371,7 @@ int CmdSample(int argc, char** argv) {
   opt.seed = static_cast<uint64_t>(ParseInt("seed", a.Get("seed", "0"), 0, 2147483647));
   const auto gens = Generate(model, std::vector<std::vector<int>>(n, prompt), opt);
   for (size_t i = 0; i < gens.size(); ++i) {
-    const std::string text = Tokenizer::Get().Decode(gens[i].tokens);
+    const std::string text = model->tokenizer().Decode(gens[i].tokens);
     const Extraction x = ExtractTaggedAnswer(text);
     std::printf("--- sample %zu (%zu tokens%s) answer: %s\n%s\n", i, gens[i].tokens.size(),
                 gens[i].truncated ? ", truncated" : "", x.ok ? x.answer.c_str() : ("(" + x.error + ")").c_str(),

@@ -118,6 +118,12 @@ bool IsSafeName(const std::string& s) {
 }
 
 void CheckModel(const ModelConfig& m, const std::string& p, const std::string& src) {
+  if (!m.prompt_template().empty() && m.prompt_template().find("{prompt}") == std::string::npos)
+    Fail(src, p + ".prompt_template", "has no {prompt}, where the problem's prompt goes");
+  if (m.hf_folder().empty() && m.n_kv_heads() != 0)
+    Fail(src, p + ".n_kv_heads", "only a Hugging Face model (model.hf_folder) has grouped-query attention");
+  if (m.n_kv_heads() != 0 && m.n_heads() % m.n_kv_heads() != 0)
+    Fail(src, p + ".n_kv_heads", std::to_string(m.n_kv_heads()) + " does not divide n_heads=" + std::to_string(m.n_heads()));
   if (m.d_model() % m.n_heads() != 0)
     Fail(src, p + ".n_heads", std::to_string(m.n_heads()) + " does not divide d_model=" +
                                   std::to_string(m.d_model()));

@@ -4,7 +4,9 @@ namespace r1lab {
 
 double MatmulParams(const ModelConfig& m, int vocab) {
   const double d = m.d_model(), ff = m.d_ff();
-  return m.n_layers() * (4 * d * d + 2 * d * ff) + d * vocab;
+  const double kv = m.n_kv_heads() > 0 ? d * m.n_kv_heads() / m.n_heads() : d;  // width of k and of v
+  const double mlp = m.hf_folder().empty() ? 2 * d * ff : 3 * d * ff;  // GELU: in, out; SwiGLU: gate, up, down
+  return m.n_layers() * (2 * d * d + 2 * d * kv + mlp) + d * vocab;
 }
 
 double ForwardFlopsPerToken(const ModelConfig& m, int vocab, double ctx) {

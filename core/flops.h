@@ -2,7 +2,9 @@
 // compared and stopped at equal compute.
 //
 // Forward FLOPs per token = 2 * (matmul parameters) + attention, where the
-// matmul parameters are L*(4*d^2 + 2*d*d_ff) + d*vocab (the tied LM head) and
+// matmul parameters are L*(4*d^2 + 2*d*d_ff) + d*vocab (the LM head) for the
+// character GPT, L*(2*d^2 + 2*d*kv + 3*d*d_ff) + d*vocab for a Hugging Face
+// decoder (kv = d * n_kv_heads / n_heads; SwiGLU's three matrices), and
 // attention costs 4*L*d*ctx (q.k and p.v over ctx keys). A trained token costs
 // 3x its forward (backward = 2x forward), the usual 6N rule.
 #pragma once

@@ -26,8 +26,8 @@ inline std::string ReplaceAll(std::string s, const std::string& from, const std:
 }
 
 // FNV-1a, 64 bits: the checksum of checkpoints, configs and base files.
-inline uint64_t Fnv64(const std::string& bytes) {
-  uint64_t h = 1469598103934665603ULL;
+// `h` continues an earlier hash over more bytes (Fnv64(a + b) == Fnv64(b, Fnv64(a))).
+inline uint64_t Fnv64(std::string_view bytes, uint64_t h = 1469598103934665603ULL) {
   for (unsigned char c : bytes) {
     h ^= c;
     h *= 1099511628211ULL;

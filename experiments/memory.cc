@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "flops.h"
+#include "transformer.h"
 
 namespace r1lab {
 
@@ -45,8 +46,9 @@ void LargestBatches(const Message& m, int64_t* train, int64_t* sample) {
 }  // namespace
 
 MemoryEstimate EstimateMemory(const ExperimentConfig& cfg, int vocab) {
-  const ModelConfig& m = cfg.model();
+  const ModelConfig m = ResolveModelShape(cfg.model());
   const double d = m.d_model(), layers = m.n_layers(), heads = m.n_heads(), ff = m.d_ff(), t = m.max_seq_len();
+  const double kv = m.n_kv_heads() > 0 ? d * m.n_kv_heads() / heads : d;  // cached width per layer, keys or values
   constexpr double kGb = 1024.0 * 1024 * 1024, kFloat = 4;
   MemoryEstimate e;
   e.params = MatmulParams(m, vocab) + t * d;
@@ -57,7 +59,7 @@ MemoryEstimate EstimateMemory(const ExperimentConfig& cfg, int vocab) {
   const double rows = static_cast<double>(e.train_rows);
   e.activations_gb = (layers * rows * t * (8 * d + 2 * ff + 2 * heads * t) + 2 * rows * t * vocab) * kFloat / kGb;
   const double srows = static_cast<double>(e.sample_rows);
-  e.kv_cache_gb = (2 * layers * srows * t * d + srows * vocab) * kFloat / kGb;
+  e.kv_cache_gb = (2 * layers * srows * t * kv + srows * vocab) * kFloat / kGb;
   e.total_gb = e.train_state_gb + std::max(e.activations_gb, e.kv_cache_gb);
   return e;
 }

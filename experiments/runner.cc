@@ -161,6 +161,16 @@ void CheckTeacherSizes(const ExperimentConfig& cfg, const std::string& source, b
   }
 }
 
+// A Hugging Face model's shape, from its config.json, before the .proto's
+// defaults are written (they are the character GPT's).
+void ResolveShape(ExperimentConfig* cfg, const std::string& source) {
+  try {
+    *cfg->mutable_model() = ResolveModelShape(cfg->model());
+  } catch (const ConfigError& e) {
+    throw ConfigError(source + ": " + e.what());
+  }
+}
+
 // `tuned_text`: a TuneRecord (from `tuned_source`) to apply; "": none. It is
 // checked against the experiment as tuned (no overrides) and its values set
 // on the arms before the overrides, so --set still wins over a tuned value.
@@ -171,6 +181,7 @@ ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, 
   if (!tuned_text.empty()) {
     ExperimentConfig as_tuned = cfg;
     ApplyArmDefaults(&as_tuned);
+    ResolveShape(&as_tuned, source);
     ResolveDefaults(&as_tuned);
     ValidateConfig(as_tuned, source);  // errors in the experiment name the experiment's file
     ParseConfigText(tuned_text, tuned_source, &rec);
@@ -180,6 +191,7 @@ ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, 
   }
   for (const std::string& o : overrides) ApplyOverride(o, source, &cfg);
   ApplyArmDefaults(&cfg);
+  ResolveShape(&cfg, source);
   ResolveDefaults(&cfg);
   ValidateConfig(cfg, source);
   CheckTeacherSizes(cfg, source, size_of_sweep);
@@ -261,7 +273,9 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   *key.mutable_model() = cfg.model();
   *key.mutable_task() = cfg.task();
   *key.mutable_pretrain() = cfg.pretrain();
-  const std::string stem = cache_dir + "/base-" + HexHash(ConfigHash(key));
+  // A Hugging Face model's base is keyed by its folder's content too.
+  const std::string stem = cache_dir + "/base-" + HexHash(ConfigHash(key)) +
+                           (cfg.model().hf_folder().empty() ? "" : "-" + HexHash(HfFolderHash(cfg.model().hf_folder())));
   const std::string path = stem + ".pt";
   if (FileExists(path) && FileExists(stem + ".json")) {
     std::remove((stem + ".partial.pt").c_str());  // left by a stop just before its removal below
@@ -274,7 +288,7 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   if (FileExists(path) && FileExists(stem + ".json")) return path;
   WriteFileAtomic(stem + ".pbtxt", ConfigToText(key));
   const auto t0 = Clock::now();
-  Transformer model = MakeModel(cfg.model(), Tokenizer::Get().vocab_size());
+  Transformer model = MakeModel(cfg.model());
   FlopCounter flops;
   SftRun run;
   run.cfg = cfg.pretrain();
@@ -434,7 +448,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
     throw ConfigError(cfg.name() + ": eval.num_problems=" + std::to_string(cfg.eval().num_problems()) +
                       " exceeds the task's " + EvalSplitName(split) + " split (" +
                       std::to_string(task->Split(split).size()) + " problems)");
-  const int vocab = Tokenizer::Get().vocab_size();
+  const int vocab = ModelVocab(cfg.model());
   CheckMemory(cfg, vocab, AvailableMemoryMb(), cfg.name());
 
   // Overall progress: runs done / total, and an ETA from the runs this

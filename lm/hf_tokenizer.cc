@@ -244,6 +244,29 @@ HfTokenizer HfTokenizer::FromJson(const std::string& text, const std::string& so
   }
   pcre2_jit_compile(t.regex_->code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter where JIT is missing
 
+  // The post-processor's template for one sequence: a special before it
+  // (Llama-3's <|begin_of_text|>) starts every prompt.
+  if (j.contains("post_processor") && !j["post_processor"].is_null()) {
+    const json& pp = j["post_processor"];
+    std::vector<const json*> processors = {&pp};
+    if (TypeOf(pp) == "Sequence" && pp.contains("processors") && pp["processors"].is_array()) {
+      processors.clear();
+      for (const json& q : pp["processors"]) processors.push_back(&q);
+    }
+    for (const json* q : processors) {
+      if (TypeOf(*q) != "TemplateProcessing" || !q->contains("single") || !(*q)["single"].is_array() ||
+          (*q)["single"].empty())
+        continue;
+      const json& first = (*q)["single"][0];
+      if (!first.is_object() || !first.contains("SpecialToken")) continue;
+      const json& sp = first["SpecialToken"];
+      const std::string name = sp.is_object() && sp.contains("id") && sp["id"].is_string() ? sp["id"].get<std::string>() : "";
+      const auto it = t.ids_.find(name);
+      if (it == t.ids_.end()) Bad(source, "post_processor.single[0]", "'" + name + "' is not a token of the file");
+      t.prompt_start_ = it->second;
+    }
+  }
+
   if (!j.contains("decoder") || TypeOf(j["decoder"]) != "ByteLevel")
     Bad(source, "decoder", "'" + (j.contains("decoder") ? TypeOf(j["decoder"]) : std::string()) + "'; expected ByteLevel");
   return t;
@@ -368,7 +391,9 @@ std::vector<int> HfTokenizer::Encode(std::string_view text) const {
   return out;
 }
 
-std::string HfTokenizer::Decode(const std::vector<int>& ids) const {
+std::string HfTokenizer::Decode(const std::vector<int>& ids) const { return Utf8Lossy(DecodeBytes(ids)); }
+
+std::string HfTokenizer::DecodeBytes(const std::vector<int>& ids) const {
   const ByteAlphabet& alphabet = Alphabet();
   std::string bytes;
   for (int id : ids) {
@@ -386,7 +411,7 @@ std::string HfTokenizer::Decode(const std::vector<int>& ids) const {
     }
     bytes += all ? mapped : piece;
   }
-  return Utf8Lossy(bytes);
+  return bytes;
 }
 
 }  // namespace r1lab

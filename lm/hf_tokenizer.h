@@ -13,7 +13,8 @@
 // that strip spaces or are normalized) is an InputError naming the file and
 // field, never a silently different tokenization. The post-processor (a
 // template that adds BOS) is not applied: Encode is the text's ids alone,
-// as tokenizers' encode(text, add_special_tokens=False).
+// as tokenizers' encode(text, add_special_tokens=False); prompt_start()
+// says which special the template puts first.
 #pragma once
 
 #include <memory>
@@ -39,6 +40,8 @@ class HfTokenizer {
   std::vector<int> Encode(std::string_view text) const;
   // Ids outside the vocabulary are an InputError.
   std::string Decode(const std::vector<int>& ids) const;
+  // The bytes before that replacement (a token may end inside a character).
+  std::string DecodeBytes(const std::vector<int>& ids) const;
 
   int vocab_size() const { return static_cast<int>(pieces_.size()); }
   // The token's string as the file writes it (byte-level characters).
@@ -46,6 +49,9 @@ class HfTokenizer {
   // Id of a token written as in the file; -1 when absent.
   int Find(std::string_view piece) const;
   bool IsSpecial(int id) const;
+  // The special the post-processor puts before a sequence (Llama-3's
+  // <|begin_of_text|>); -1 when it puts none (Qwen2).
+  int prompt_start() const { return prompt_start_; }
 
  private:
   HfTokenizer();
@@ -61,6 +67,7 @@ class HfTokenizer {
   bool added_first_[256] = {};  // bytes an added token starts with
   std::vector<bool> special_;
   bool nfc_ = false, ignore_merges_ = false;
+  int prompt_start_ = -1;
   std::unique_ptr<Regex> regex_;
 };
 

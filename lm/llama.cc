@@ -250,7 +250,21 @@ torch::Tensor LlamaImpl::Trunk(torch::Tensor x, const torch::Tensor& positions, 
   return x;
 }
 
-torch::Tensor LlamaImpl::forward(const torch::Tensor& tokens_in, const torch::Tensor& start_in, LlamaCache* cache) {
+torch::Tensor LlamaImpl::forward(const torch::Tensor& tokens, const torch::Tensor& start, LlamaCache* cache) {
+  return Logits(Hidden(tokens, start, cache));
+}
+
+torch::Tensor LlamaImpl::DecodeStep(const torch::Tensor& tokens, const torch::Tensor& start, LlamaCache& cache) {
+  torch::NoGradGuard no_grad;
+  return Logits(DecodeHidden(tokens, start, cache));
+}
+
+torch::Tensor LlamaImpl::Logits(const torch::Tensor& hidden) const {
+  const torch::Tensor z = torch::linear(hidden, lm_head_);
+  return z.scalar_type() == torch::kFloat64 ? z : z.to(torch::kFloat32);
+}
+
+torch::Tensor LlamaImpl::Hidden(const torch::Tensor& tokens_in, const torch::Tensor& start_in, LlamaCache* cache) {
   const torch::Device dev = embed_.device();
   const torch::Tensor tokens = tokens_in.to(dev, torch::kInt64);
   const int64_t B = tokens.size(0), T = tokens.size(1);
@@ -269,10 +283,10 @@ torch::Tensor LlamaImpl::forward(const torch::Tensor& tokens_in, const torch::Te
   torch::Tensor x = torch::embedding(embed_, tokens);
   x = Trunk(x, positions, allowed, cache);
   if (cache) cache->len = T;
-  return torch::linear(Rms(x, norm_), lm_head_).to(torch::kFloat32);
+  return Rms(x, norm_);
 }
 
-torch::Tensor LlamaImpl::DecodeStep(const torch::Tensor& tokens_in, const torch::Tensor& start_in, LlamaCache& cache) {
+torch::Tensor LlamaImpl::DecodeHidden(const torch::Tensor& tokens_in, const torch::Tensor& start_in, LlamaCache& cache) {
   torch::NoGradGuard no_grad;
   const torch::Device dev = embed_.device();
   const torch::Tensor tokens = tokens_in.to(dev, torch::kInt64);
@@ -285,7 +299,7 @@ torch::Tensor LlamaImpl::DecodeStep(const torch::Tensor& tokens_in, const torch:
   torch::Tensor x = torch::embedding(embed_, tokens.view({B, 1}));
   x = Trunk(x, positions, allowed, &cache);
   cache.len = S;
-  return torch::linear(Rms(x, norm_), lm_head_).to(torch::kFloat32).squeeze(1);
+  return Rms(x, norm_).squeeze(1);
 }
 
 LlamaCache LlamaImpl::NewCache(int64_t batch, int64_t capacity) const {

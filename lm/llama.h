@@ -46,13 +46,19 @@ class LlamaImpl : public torch::nn::Module {
   // tokens [B, T] int64; `start` [B] int64 (optional): left padding per row
   // (row b's positions count from start[b]; keys before it are masked).
   // With `cache` (capacity >= T) the keys and values are kept and len = T.
-  // Returns logits [B, T, vocab] in float32.
+  // Returns logits [B, T, vocab] in float32 (float64 for a float64 model).
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& start = {}, LlamaCache* cache = nullptr);
   // One step at position cache.len: tokens [B] -> logits [B, vocab]. No autograd.
   torch::Tensor DecodeStep(const torch::Tensor& tokens, const torch::Tensor& start, LlamaCache& cache);
+  // The same up to the final norm: hidden states [B, T, d] and [B, d], for
+  // heads on the trunk; Logits applies the LM head to them.
+  torch::Tensor Hidden(const torch::Tensor& tokens, const torch::Tensor& start = {}, LlamaCache* cache = nullptr);
+  torch::Tensor DecodeHidden(const torch::Tensor& tokens, const torch::Tensor& start, LlamaCache& cache);
+  torch::Tensor Logits(const torch::Tensor& hidden) const;
   LlamaCache NewCache(int64_t batch, int64_t capacity) const;
 
   const LlamaConfig& config() const { return cfg_; }
+  const torch::Tensor& embedding() const { return embed_; }
   // Parameters by their Hugging Face names (lm_head.weight only when untied).
   std::map<std::string, torch::Tensor> HfStateDict();
 

@@ -133,7 +133,7 @@ void LoadModelArchive(const std::string& path, const std::string& what, torch::s
 void SaveCheckpoint(const std::string& path, Transformer& model, torch::optim::Optimizer* optimizer,
                     const CheckpointMeta& meta, const std::vector<CheckpointPart>& parts) {
   torch::serialize::OutputArchive archive = ModelArchive(model, optimizer);
-  archive.write("r1lab/vocab", c10::IValue(Tokenizer::Get().Fingerprint()));
+  archive.write("r1lab/vocab", c10::IValue(model->tokenizer().Fingerprint()));
   archive.write("r1lab/step", c10::IValue(meta.step));
   archive.write("r1lab/rng", c10::IValue(meta.rng_state));
   archive.write("r1lab/extra", c10::IValue(meta.extra));
@@ -159,7 +159,7 @@ CheckpointMeta LoadCheckpoint(const std::string& path, Transformer& model, torch
   c10::IValue vocab;
   if (!a.try_read("r1lab/vocab", vocab) || !vocab.isString())
     throw IoError(path + ": checkpoint lacks its tokenizer vocabulary");
-  if (vocab.toStringRef() != Tokenizer::Get().Fingerprint())
+  if (vocab.toStringRef() != model->tokenizer().Fingerprint())
     throw ConfigError(path + ": checkpoint was written with another tokenizer vocabulary");
   LoadModelArchive(path, "model", a, model, optimizer);
   for (const CheckpointPart& p : parts) {

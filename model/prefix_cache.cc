@@ -13,7 +13,8 @@
 namespace r1lab {
 
 PrefixKvStore::PrefixKvStore(Transformer model, bool reuse)
-    : model_(model), reuse_(reuse), layers_(model->config().n_layers()), heads_(model->config().n_heads()),
+    : model_(model), reuse_(reuse), layers_(model->config().n_layers()),
+      heads_(model->config().n_kv_heads() > 0 ? model->config().n_kv_heads() : model->config().n_heads()),
       head_dim_(model->config().d_model() / model->config().n_heads()) {}
 
 int32_t PrefixKvStore::Child(int32_t node, int token) const {
@@ -102,7 +103,7 @@ void PrefixKvStore::Forward(const std::vector<std::vector<int>>& seqs, const std
   int64_t T = 0;
   for (size_t r : rows) T = std::max<int64_t>(T, static_cast<int64_t>(seqs[r].size()));
   // Left-padded, so every row ends at position T - 1.
-  torch::Tensor tokens = torch::full({n, T}, Tokenizer::kPad, torch::kLong);
+  torch::Tensor tokens = torch::full({n, T}, model_->tokenizer().pad(), torch::kLong);
   torch::Tensor start = torch::zeros({n}, torch::kLong);
   auto ta = tokens.accessor<int64_t, 2>();
   auto sa = start.accessor<int64_t, 1>();
@@ -141,12 +142,13 @@ void PrefixKvStore::Forward(const std::vector<std::vector<int>>& seqs, const std
   const int64_t tiles = (T + kKeyTile - 1) / kKeyTile;
   std::vector<torch::Tensor> per_layer;
   for (int64_t l = 0; l < layers_; ++l) {
-    // [n, H, tiles, hd, 8] -> [n, T, H, hd]
-    const torch::Tensor k = cache.k[static_cast<size_t>(l)]
-                                .narrow(2, 0, tiles)
-                                .transpose(3, 4)
-                                .reshape({n, heads_, tiles * kKeyTile, head_dim_})
-                                .narrow(2, 0, T)
+    // [n, H, tiles, hd, 8] (or [n, H, T, hd]) -> [n, T, H, hd]
+    const torch::Tensor& keys = cache.k[static_cast<size_t>(l)];
+    const torch::Tensor k = (cache.tiled ? keys.narrow(2, 0, tiles)
+                                               .transpose(3, 4)
+                                               .reshape({n, heads_, tiles * kKeyTile, head_dim_})
+                                               .narrow(2, 0, T)
+                                         : keys.narrow(2, 0, T))
                                 .permute({0, 2, 1, 3});
     const torch::Tensor v = cache.v[static_cast<size_t>(l)].narrow(2, 0, T).permute({0, 2, 1, 3});
     per_layer.push_back(torch::stack({k, v}, 2));  // [n, T, 2, H, hd]
@@ -210,9 +212,13 @@ void PrefixKvStore::GatherReference(const torch::Tensor& index, KvCache* cache) 
   const int64_t tiles = (P + kKeyTile - 1) / kKeyTile;
   for (int64_t l = 0; l < layers_; ++l) {
     const torch::Tensor k = g.select(2, l).select(2, 0).permute({0, 2, 1, 3});  // [n, H, P, hd]
-    const torch::Tensor keys = torch::constant_pad_nd(k, {0, 0, 0, tiles * kKeyTile - P});
-    cache->k[static_cast<size_t>(l)].narrow(2, 0, tiles).copy_(
-        keys.reshape({n, heads_, tiles, kKeyTile, head_dim_}).transpose(3, 4));
+    if (!cache->tiled) {
+      cache->k[static_cast<size_t>(l)].narrow(2, 0, P).copy_(k);
+    } else {
+      const torch::Tensor keys = torch::constant_pad_nd(k, {0, 0, 0, tiles * kKeyTile - P});
+      cache->k[static_cast<size_t>(l)].narrow(2, 0, tiles).copy_(
+          keys.reshape({n, heads_, tiles, kKeyTile, head_dim_}).transpose(3, 4));
+    }
     cache->v[static_cast<size_t>(l)].narrow(2, 0, P).copy_(g.select(2, l).select(2, 1).permute({0, 2, 1, 3}));
   }
 }
@@ -236,7 +242,7 @@ void PrefixKvStore::Extend(const std::vector<std::vector<int>>& seqs, const std:
     for (size_t t = 0; t < p.size(); ++t) ia[k][pad + static_cast<int64_t>(t)] = p[t];
   }
   KvCache cache = model_->NewCache(n, P + 1);
-  if (pool_.is_cpu() && !ReferenceKernels())
+  if (cache.tiled && pool_.is_cpu() && !ReferenceKernels())
     GatherCpu(index, &cache);
   else
     GatherReference(index, &cache);
@@ -255,7 +261,8 @@ void PrefixKvStore::Extend(const std::vector<std::vector<int>>& seqs, const std:
   if (src.empty()) return;
   std::vector<torch::Tensor> per_layer;
   for (int64_t l = 0; l < layers_; ++l) {
-    const torch::Tensor k = cache.k[static_cast<size_t>(l)].select(2, P / kKeyTile).select(3, P % kKeyTile);
+    const torch::Tensor& keys = cache.k[static_cast<size_t>(l)];
+    const torch::Tensor k = cache.tiled ? keys.select(2, P / kKeyTile).select(3, P % kKeyTile) : keys.select(2, P);
     const torch::Tensor v = cache.v[static_cast<size_t>(l)].select(2, P);
     per_layer.push_back(torch::stack({k, v}, 1));  // [n, 2, H, hd]
   }

@@ -1,6 +1,15 @@
 #include "tokenizer.h"
 
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "config.h"
 #include "error.h"
+#include "hf_tokenizer.h"
+#include "io.h"
+#include "llama.h"
+#include "text.h"
 
 namespace r1lab {
 
@@ -21,20 +30,87 @@ Tokenizer::Tokenizer() {
     if (c != '<' && c != '>') add(static_cast<char>(c));
 }
 
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer::~Tokenizer() = default;
+
 const Tokenizer& Tokenizer::Get() {
   static const Tokenizer t;
   return t;
 }
 
+Tokenizer::Tokenizer(const Tokenizer& other)
+    : pieces_(other.pieces_), pad_(other.pad_), bos_(other.bos_), eos_(other.eos_) {
+  std::copy(std::begin(other.char_to_id_), std::end(other.char_to_id_), char_to_id_);
+}
+
+const Tokenizer& Tokenizer::For(const ModelConfig& cfg) {
+  if (cfg.hf_folder().empty() && cfg.prompt_template().empty()) return Get();
+  // One per folder and template for the process's life: models hold references to it.
+  static std::mutex mu;
+  static std::map<std::pair<std::string, std::string>, std::unique_ptr<Tokenizer>> loaded;
+  const std::lock_guard<std::mutex> lock(mu);
+  std::unique_ptr<Tokenizer>& slot = loaded[{cfg.hf_folder(), cfg.prompt_template()}];
+  if (slot) return *slot;
+  const std::string& tmpl = cfg.prompt_template();
+  const size_t at = tmpl.find("{prompt}");
+  if (!tmpl.empty() && at == std::string::npos)
+    throw ConfigError("model.prompt_template: has no {prompt}, where the problem's prompt goes");
+  if (cfg.hf_folder().empty()) {
+    slot.reset(new Tokenizer(Get()));
+    slot->before_ = tmpl.substr(0, at);
+    slot->after_ = tmpl.substr(at + 8);
+    slot->Encode(slot->before_ + slot->after_);  // InputError now for text the vocabulary lacks
+    return *slot;
+  }
+  const std::string folder = cfg.hf_folder(), path = folder + "/tokenizer.json";
+  if (!FileExists(path)) throw InputError(path + ": no such file (model.hf_folder needs the model's tokenizer.json)");
+  std::unique_ptr<Tokenizer> t(new Tokenizer());
+  if (!tmpl.empty()) {
+    t->before_ = tmpl.substr(0, at);
+    t->after_ = tmpl.substr(at + 8);
+  }
+  t->hf_ = std::make_unique<const HfTokenizer>(HfTokenizer::Load(path));
+  const HfTokenizer& hf = *t->hf_;
+  // The stop token: config.json's eos_token_id, else the file's end-of-text special.
+  const LlamaConfig mc = ReadHfConfig(folder + "/config.json");
+  t->eos_ = -1;
+  if (!mc.eos_token_ids.empty()) t->eos_ = mc.eos_token_ids[0];
+  for (const char* name : {"<|endoftext|>", "<|end_of_text|>", "</s>", "<|im_end|>", "<|eot_id|>"})
+    if (t->eos_ < 0 && hf.Find(name) >= 0) t->eos_ = hf.Find(name);
+  if (t->eos_ < 0 || t->eos_ >= hf.vocab_size())
+    throw InputError(folder + "/config.json: eos_token_id: missing, and " + path +
+                     " has none of <|endoftext|> <|end_of_text|> </s> <|im_end|> <|eot_id|>; r1lab needs the stop token");
+  t->bos_ = hf.prompt_start();
+  t->pad_ = t->eos_;  // padding is masked; any id serves
+  t->hf_fingerprint_ = "hf " + HexHash(Fnv64(ReadFile(path)));
+  slot = std::move(t);
+  return *slot;
+}
+
+int Tokenizer::vocab_size() const { return hf_ ? hf_->vocab_size() : static_cast<int>(pieces_.size()); }
+
 std::vector<int> Tokenizer::EncodePrompt(std::string_view text) const {
-  std::vector<int> ids = {kBos};
-  const std::vector<int> body = Encode(text);
+  std::vector<int> ids;
+  if (bos_ >= 0) ids.push_back(bos_);
+  const std::vector<int> body =
+      before_.empty() && after_.empty() ? Encode(text) : Encode(before_ + std::string(text) + after_);
   ids.insert(ids.end(), body.begin(), body.end());
   return ids;
 }
 
 std::vector<int> Tokenizer::Encode(std::string_view text) const {
   std::vector<int> ids;
+  if (hf_) {  // the tokenizer's own ids, with "<eos>" read as the stop token
+    constexpr std::string_view kEosText = "<eos>";
+    for (size_t at = 0;;) {
+      const size_t next = text.find(kEosText, at);
+      const std::vector<int> part = hf_->Encode(text.substr(at, next == std::string_view::npos ? next : next - at));
+      ids.insert(ids.end(), part.begin(), part.end());
+      if (next == std::string_view::npos) return ids;
+      ids.push_back(eos_);
+      at = next + kEosText.size();
+    }
+  }
   ids.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     const char c = text[i];
@@ -58,17 +134,37 @@ std::vector<int> Tokenizer::Encode(std::string_view text) const {
 }
 
 std::string Tokenizer::Decode(const std::vector<int>& ids) const {
+  if (!hf_) {
+    std::string out;
+    for (int id : ids) out += Piece(id);
+    return out;
+  }
   std::string out;
-  for (int id : ids) out += Piece(id);
+  std::vector<int> run;
+  for (size_t i = 0; i <= ids.size(); ++i) {
+    if (i < ids.size() && ids[i] != eos_) {
+      run.push_back(ids[i]);
+      continue;
+    }
+    out += hf_->Decode(run);
+    run.clear();
+    if (i < ids.size()) out += "<eos>";
+  }
   return out;
 }
 
 std::string Tokenizer::Piece(int id) const {
+  if (hf_) return id == eos_ ? std::string("<eos>") : hf_->DecodeBytes({id});
   if (id < 0 || id >= vocab_size()) throw InputError("token id " + std::to_string(id) + " is outside the vocabulary");
   return pieces_[id];
 }
 
 int Tokenizer::Special(std::string_view name) const {
+  if (hf_) {
+    const int id = name == "<eos>" ? eos_ : hf_->Find(name);
+    if (id >= 0 && (id == eos_ || hf_->IsSpecial(id))) return id;
+    throw InputError("'" + std::string(name) + "' is not a special token of this tokenizer.json");
+  }
   for (int i = 0; i < kNumSpecials; ++i)
     if (name == kSpecialNames[i]) return i;
   std::string known;
@@ -77,6 +173,7 @@ int Tokenizer::Special(std::string_view name) const {
 }
 
 std::string Tokenizer::Fingerprint() const {
+  if (hf_) return hf_fingerprint_;
   std::string s;
   for (const auto& p : pieces_) s += p + "\x1f";
   return s;

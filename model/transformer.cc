@@ -1,10 +1,15 @@
 #include "transformer.h"
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "cpu_kernels.h"
 #include "decode_attention.h"
 #include "error.h"
+#include "io.h"
+#include "text.h"
 
 namespace r1lab {
 
@@ -27,8 +32,76 @@ void KvCache::Compact(const torch::Tensor& keep) {
   for (auto& t : v) t = t.index_select(0, keep.to(t.device()));
 }
 
-TransformerImpl::TransformerImpl(const ModelConfig& cfg, int vocab_size) : cfg_(cfg), vocab_(vocab_size) {
-  const int64_t d = cfg.d_model();
+ModelConfig ResolveModelShape(const ModelConfig& cfg) {
+  if (cfg.hf_folder().empty()) return cfg;
+  const std::string file = cfg.hf_folder() + "/config.json";
+  if (!FileExists(file)) throw InputError(file + ": no such file (model.hf_folder must be a Hugging Face model folder)");
+  const LlamaConfig hf = ReadHfConfig(file);
+  if (hf.head_dim * hf.num_heads != hf.hidden_size)
+    throw ConfigError(file + ": head_dim: " + std::to_string(hf.head_dim) + " x num_attention_heads is not hidden_size " +
+                      std::to_string(hf.hidden_size) + "; r1lab's model layer needs head_dim = hidden_size / heads");
+  ModelConfig out = cfg;
+  auto take = [&](bool has, int32_t value, int64_t from_file, const char* field, const char* hf_field,
+                  void (ModelConfig::*set)(int32_t)) {
+    if (has && value != from_file)
+      throw ConfigError(std::string("model.") + field + ": " + std::to_string(value) + ", but " + file + " gives " +
+                        hf_field + " " + std::to_string(from_file) + "; leave it unset with model.hf_folder");
+    (out.*set)(static_cast<int32_t>(from_file));
+  };
+  take(cfg.has_d_model(), cfg.d_model(), hf.hidden_size, "d_model", "hidden_size", &ModelConfig::set_d_model);
+  take(cfg.has_n_layers(), cfg.n_layers(), hf.num_layers, "n_layers", "num_hidden_layers", &ModelConfig::set_n_layers);
+  take(cfg.has_n_heads(), cfg.n_heads(), hf.num_heads, "n_heads", "num_attention_heads", &ModelConfig::set_n_heads);
+  take(cfg.has_d_ff(), cfg.d_ff(), hf.intermediate_size, "d_ff", "intermediate_size", &ModelConfig::set_d_ff);
+  take(cfg.has_n_kv_heads(), cfg.n_kv_heads(), hf.num_kv_heads, "n_kv_heads", "num_key_value_heads",
+       &ModelConfig::set_n_kv_heads);
+  if (cfg.max_seq_len() > hf.max_position_embeddings)
+    throw ConfigError("model.max_seq_len: " + std::to_string(cfg.max_seq_len()) + " exceeds " + file +
+                      "'s max_position_embeddings " + std::to_string(hf.max_position_embeddings));
+  return out;
+}
+
+uint64_t HfFolderHash(const std::string& folder) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(folder)) {
+    const std::string n = e.path().filename().string();
+    if (n == "config.json" || n == "tokenizer.json" || n.find(".safetensors") != std::string::npos) names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  uint64_t h = Fnv64("");
+  std::vector<char> buf(1 << 20);
+  for (const std::string& n : names) {
+    h = Fnv64(n + '\0', h);
+    std::ifstream in(folder + "/" + n, std::ios::binary);
+    if (!in) throw IoError(folder + "/" + n + ": cannot be read");
+    while (in) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      h = Fnv64(std::string_view(buf.data(), static_cast<size_t>(in.gcount())), h);
+    }
+  }
+  return h;
+}
+
+int ModelVocab(const ModelConfig& cfg) {
+  if (cfg.hf_folder().empty()) return Tokenizer::Get().vocab_size();
+  return static_cast<int>(ReadHfConfig(cfg.hf_folder() + "/config.json").vocab_size);
+}
+
+TransformerImpl::TransformerImpl(const ModelConfig& cfg, int vocab_size)
+    : cfg_(ResolveModelShape(cfg)), vocab_(vocab_size), tok_(&Tokenizer::For(cfg)) {
+  const int64_t d = cfg_.d_model();
+  if (!cfg.hf_folder().empty()) {
+    hf_ = register_module("hf", LoadHfModel(cfg.hf_folder()));
+    if (hf_->config().vocab_size != vocab_size)
+      throw InternalError("a model of " + cfg.hf_folder() + " built with vocabulary " + std::to_string(vocab_size) +
+                          " (its config.json has " + std::to_string(hf_->config().vocab_size) + "); use ModelVocab");
+    if (tok_->vocab_size() > vocab_size)
+      throw InputError(cfg.hf_folder() + "/tokenizer.json: " + std::to_string(tok_->vocab_size()) +
+                       " tokens, more than config.json's vocab_size " + std::to_string(vocab_size));
+    if (cfg.value_head()) value_head_ = register_module("value_head", torch::nn::Linear(d, 1));
+    if (cfg.prm_head()) prm_head_ = register_module("prm_head", torch::nn::Linear(d, 1));
+    Init();
+    return;
+  }
   tok_emb_ = register_module("tok_emb", torch::nn::Embedding(vocab_size, d));
   pos_emb_ = register_module("pos_emb", torch::nn::Embedding(cfg.max_seq_len(), d));
   for (int l = 0; l < cfg.n_layers(); ++l) {
@@ -57,6 +130,7 @@ void TransformerImpl::Init() {
   for (auto& item : named_parameters()) {
     const std::string& name = item.key();
     torch::Tensor& p = item.value();
+    if (name.rfind("hf.", 0) == 0) continue;  // a Hugging Face trunk keeps its weights
     const bool is_bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
     if (name.find("ln") != std::string::npos) {
       p.fill_(is_bias ? 0.0 : 1.0);
@@ -69,8 +143,10 @@ void TransformerImpl::Init() {
   }
 }
 
-torch::Device TransformerImpl::device() const { return tok_emb_->weight.device(); }
-torch::Dtype TransformerImpl::dtype() const { return tok_emb_->weight.scalar_type(); }
+torch::Device TransformerImpl::device() const { return hf_ ? hf_->embedding().device() : tok_emb_->weight.device(); }
+torch::Dtype TransformerImpl::dtype() const {
+  return hf_ ? hf_->embedding().scalar_type() : tok_emb_->weight.scalar_type();
+}
 
 int64_t TransformerImpl::NumParameters() const {
   int64_t n = 0;
@@ -80,6 +156,13 @@ int64_t TransformerImpl::NumParameters() const {
 
 KvCache TransformerImpl::NewCache(int64_t batch, int64_t capacity) const {
   KvCache c;
+  if (hf_) {
+    LlamaCache lc = hf_->NewCache(batch, capacity);
+    c.k = std::move(lc.k);
+    c.v = std::move(lc.v);
+    c.tiled = false;
+    return c;
+  }
   const int64_t h = cfg_.n_heads(), hd = cfg_.d_model() / cfg_.n_heads();
   auto opt = torch::TensorOptions().device(device()).dtype(dtype());
   for (int l = 0; l < cfg_.n_layers(); ++l) {
@@ -91,7 +174,17 @@ KvCache TransformerImpl::NewCache(int64_t batch, int64_t capacity) const {
   return c;
 }
 
-torch::Tensor TransformerImpl::Heads(const torch::Tensor& x) { return ln_f_->forward(x); }
+torch::Tensor TransformerImpl::LmHead(const torch::Tensor& h) {
+  return hf_ ? hf_->Logits(h) : Linear(h, tok_emb_->weight, {});
+}
+
+ForwardOutput TransformerImpl::Outputs(const torch::Tensor& h) {
+  ForwardOutput out;
+  out.logits = LmHead(h);
+  if (value_head_) out.values = value_head_->forward(h).squeeze(-1);
+  if (prm_head_) out.prm_logits = prm_head_->forward(h).squeeze(-1);
+  return out;
+}
 
 ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const torch::Tensor& start_in,
                                        KvCache* cache) {
@@ -102,6 +195,14 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const tor
   if (T > cfg_.max_seq_len())
     throw InputError("sequence of " + std::to_string(T) + " tokens exceeds model.max_seq_len=" +
                      std::to_string(cfg_.max_seq_len()));
+  if (cache) R1_CHECK(cache->capacity() >= T && cache->batch() == B, "cache too small for prefill");
+  if (hf_) {
+    LlamaCache lc;
+    if (cache) lc = LlamaCache{cache->k, cache->v, 0};
+    const torch::Tensor h = hf_->Hidden(tokens_in, start_in, cache ? &lc : nullptr);
+    if (cache) cache->len = lc.len;
+    return Outputs(h);
+  }
   const torch::Tensor tokens = tokens_in.to(dev);
   auto lopt = torch::TensorOptions().device(dev).dtype(torch::kLong);
   const torch::Tensor ar = torch::arange(T, lopt).view({1, T});
@@ -111,7 +212,6 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const tor
     start = start_in.to(dev).to(torch::kLong);
     pos = (ar - start.view({B, 1})).clamp_min(0);
   }
-  if (cache) R1_CHECK(cache->capacity() >= T && cache->batch() == B, "cache too small for prefill");
   torch::Tensor x = tok_emb_->forward(tokens) + pos_emb_->forward(pos);  // [B, T, d]
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   for (size_t l = 0; l < blocks_.size(); ++l) {
@@ -129,28 +229,18 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const tor
     x = x + Linear(Gelu(Linear(b.ln2->forward(x), b.fc1->weight, b.fc1->bias)), b.fc2->weight, b.fc2->bias);
   }
   if (cache) cache->len = T;
-  ForwardOutput out;
-  torch::Tensor h = Heads(x);
-  out.logits = Linear(h, tok_emb_->weight, {});
-  if (value_head_) out.values = value_head_->forward(h).squeeze(-1);
-  if (prm_head_) out.prm_logits = prm_head_->forward(h).squeeze(-1);
-  return out;
+  return Outputs(ln_f_->forward(x));
 }
 
 torch::Tensor TransformerImpl::DecodeStep(const torch::Tensor& tokens, const torch::Tensor& start, KvCache& cache) {
   torch::NoGradGuard no_grad;
-  return Linear(DecodeTrunk(tokens, start, cache), tok_emb_->weight, {});
+  return LmHead(DecodeTrunk(tokens, start, cache));
 }
 
 ForwardOutput TransformerImpl::DecodeStepHeads(const torch::Tensor& tokens, const torch::Tensor& start,
                                                KvCache& cache) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor h = DecodeTrunk(tokens, start, cache);
-  ForwardOutput out;
-  out.logits = Linear(h, tok_emb_->weight, {});
-  if (value_head_) out.values = value_head_->forward(h).squeeze(-1);
-  if (prm_head_) out.prm_logits = prm_head_->forward(h).squeeze(-1);
-  return out;
+  return Outputs(DecodeTrunk(tokens, start, cache));
 }
 
 torch::Tensor TransformerImpl::DecodeTrunk(const torch::Tensor& tokens_in, const torch::Tensor& start_in,
@@ -162,6 +252,12 @@ torch::Tensor TransformerImpl::DecodeTrunk(const torch::Tensor& tokens_in, const
   R1_CHECK(cache.batch() == B, "DecodeStep: cache batch differs from token batch");
   if (t >= cache.capacity() || t >= cfg_.max_seq_len())
     throw InputError("decoding past model.max_seq_len=" + std::to_string(cfg_.max_seq_len()));
+  if (hf_) {
+    LlamaCache lc{cache.k, cache.v, t};
+    const torch::Tensor h = hf_->DecodeHidden(tokens_in, start_in, lc);
+    cache.len = lc.len;
+    return h;
+  }
   const torch::Tensor tokens = tokens_in.to(dev);
   const torch::Tensor start = start_in.to(dev);
   const torch::Tensor pos = (t - start).clamp_min(0);
@@ -175,8 +271,10 @@ torch::Tensor TransformerImpl::DecodeTrunk(const torch::Tensor& tokens_in, const
     x = x + Linear(Gelu(Linear(b.ln2->forward(x), b.fc1->weight, b.fc1->bias)), b.fc2->weight, b.fc2->bias);
   }
   cache.len = t + 1;
-  return Heads(x);
+  return ln_f_->forward(x);
 }
+
+Transformer MakeModel(const ModelConfig& cfg) { return MakeModel(cfg, ModelVocab(cfg)); }
 
 Transformer MakeModel(const ModelConfig& cfg, int vocab_size) {
   const torch::Device dev = ConfigDevice(cfg);

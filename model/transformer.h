@@ -4,6 +4,8 @@
 //
 // One class serves the policy, the PPO critic, the MCTS value network, the
 // PRM and the ORM: separate instances, heads switched on by ModelConfig.
+// With model.hf_folder the trunk is instead the folder's Llama/Qwen2 decoder
+// (lm/llama.h, its weights and its tokenizer), the heads on its final norm.
 // Device and dtype come from the config; inputs may live on any device and
 // are moved to the model's.
 #pragma once
@@ -12,7 +14,9 @@
 
 #include <vector>
 
+#include "llama.h"
 #include "r1lab.pb.h"
+#include "tokenizer.h"
 
 namespace r1lab {
 
@@ -24,9 +28,14 @@ struct ForwardOutput {
 
 // Preallocated key/value cache for batched decoding.
 struct KvCache {
-  std::vector<torch::Tensor> k;  // per layer [B, H, ceil(capacity / 8), head_dim, 8]: keys in transposed tiles
-  std::vector<torch::Tensor> v;  // per layer [B, H, capacity, head_dim]
-  int64_t len = 0;               // positions filled, the same for every row
+  // Per layer. The character GPT: keys [B, H, ceil(capacity / 8), head_dim,
+  // 8] in transposed tiles (decode_attention.h), values [B, H, capacity,
+  // head_dim]. A Hugging Face decoder (not tiled): both [B, kv_heads,
+  // capacity, head_dim].
+  std::vector<torch::Tensor> k;
+  std::vector<torch::Tensor> v;
+  int64_t len = 0;     // positions filled, the same for every row
+  bool tiled = true;   // keys in transposed tiles
   int64_t batch() const { return k.empty() ? 0 : k[0].size(0); }
   int64_t capacity() const { return v.empty() ? 0 : v[0].size(2); }
   // Keeps only the rows in `keep` (int64 indices), in that order.
@@ -52,8 +61,10 @@ class TransformerImpl : public torch::nn::Module {
 
   KvCache NewCache(int64_t batch, int64_t capacity) const;
 
+  // The config with the trunk's real shape (hf_folder's config.json filled in).
   const ModelConfig& config() const { return cfg_; }
   int vocab_size() const { return vocab_; }
+  const Tokenizer& tokenizer() const { return *tok_; }
   torch::Device device() const;
   torch::Dtype dtype() const;
   int64_t NumParameters() const;
@@ -64,12 +75,16 @@ class TransformerImpl : public torch::nn::Module {
     torch::nn::Linear qkv{nullptr}, proj{nullptr}, fc1{nullptr}, fc2{nullptr};
   };
   void Init();
-  torch::Tensor Heads(const torch::Tensor& x);  // final LN
-  // DecodeStep up to the final LayerNorm: [B, d].
+  // Logits and the heads that are on, from the final norm's output h.
+  ForwardOutput Outputs(const torch::Tensor& h);
+  torch::Tensor LmHead(const torch::Tensor& h);
+  // DecodeStep up to the final norm: [B, d].
   torch::Tensor DecodeTrunk(const torch::Tensor& tokens, const torch::Tensor& start, KvCache& cache);
 
   ModelConfig cfg_;
   int vocab_;
+  const Tokenizer* tok_;
+  Llama hf_{nullptr};  // the trunk when cfg.hf_folder() is set; the members below stay empty then
   torch::nn::Embedding tok_emb_{nullptr}, pos_emb_{nullptr};
   std::vector<Block> blocks_;
   torch::nn::LayerNorm ln_f_{nullptr};
@@ -80,6 +95,22 @@ TORCH_MODULE(Transformer);
 // Builds a model on the config's device and dtype. A CUDA device without a
 // CUDA-enabled LibTorch is a ConfigError.
 Transformer MakeModel(const ModelConfig& cfg, int vocab_size);
+// The same with the vocabulary of the config's model (ModelVocab).
+Transformer MakeModel(const ModelConfig& cfg);
+// The vocabulary size of models built from `cfg`: the character
+// vocabulary's, or hf_folder's config.json vocab_size (which may exceed its
+// tokenizer's).
+int ModelVocab(const ModelConfig& cfg);
+// `cfg` with the shape of the model in cfg.hf_folder() (d_model, n_layers,
+// n_heads, d_ff, n_kv_heads from its config.json); `cfg` itself without one.
+// A shape field set to another value, a max_seq_len beyond the model's
+// max_position_embeddings or a head_dim other than d_model / n_heads is a
+// ConfigError naming the field and the file.
+ModelConfig ResolveModelShape(const ModelConfig& cfg);
+// A hash of the content of a model folder's files (config.json,
+// tokenizer.json, the safetensors and their index), for cache keys that
+// must change when the weights do.
+uint64_t HfFolderHash(const std::string& folder);
 torch::Device ConfigDevice(const ModelConfig& cfg);
 torch::Dtype ConfigDtype(const ModelConfig& cfg);
 

@@ -147,7 +147,7 @@ double ProxyOf(const std::vector<double>& scores, bool has_answer, const PrmRlCo
 }
 
 void LearnedReward::Score(Rollouts& ro) {
-  const Tokenizer& tok = Tokenizer::Get();
+  const Tokenizer& tok = *ro.tokenizer;
   const int N = ro.size(), G = ro.group_size;
   std::vector<std::string> prompts, completions;
   for (int k = 0; k < N; ++k) {
@@ -188,7 +188,7 @@ void LearnedReward::Score(Rollouts& ro) {
     if (sc.empty()) continue;
     if (cfg_.answer_required() && !answered(k)) std::fill(sc.begin(), sc.end(), 0.0);  // every step scores 0
     const std::vector<Segment> segs = SegmentSteps(completions[static_cast<size_t>(k)], segmenter_);
-    const std::vector<int> ends = StepEndTokenIndex(toks, segs);
+    const std::vector<int> ends = StepEndTokenIndex(*ro.tokenizer, toks, segs);
     for (size_t q = 0; q < ends.size() && q < sc.size(); ++q) {
       if (!s.end_tokens.empty() && s.end_tokens.back() == ends[q]) {
         s.rewards.back() = sc[q];  // two steps ending in one token: the later score stands
@@ -214,7 +214,7 @@ void LearnedReward::Score(Rollouts& ro) {
 bool LearnedReward::UsesRuleReward() const { return cfg_.rule_weight() > 0 || cfg_.route_by_prompt(); }
 
 void LearnedReward::Metrics(const Rollouts& ro, MetricsLine* m) {
-  const Tokenizer& tok = Tokenizer::Get();
+  const Tokenizer& tok = *ro.tokenizer;
   Degeneration degen;
   double proxy = 0, proxy_sq = 0, acc = 0;
   std::vector<bool> correct;

@@ -173,7 +173,7 @@ PrmStudy RunPrmStudy(Transformer& base, const Task& task, const PrmStudySpec& sp
   out.beam_expansions = spec.beam_expansions;
   out.beam_accuracy = beam.accuracy;
   out.beam_tokens = beam.generated_tokens / static_cast<double>(test.size());
-  const Tokenizer& tok = Tokenizer::Get();
+  const Tokenizer& tok = base->tokenizer();
   for (const std::string& c : sc.samples.completions) out.bon_tokens += static_cast<double>(tok.Encode(c).size());
   out.bon_tokens /= static_cast<double>(test.size());
   out.flops_label = label_flops.Total();

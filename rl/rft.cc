@@ -42,7 +42,7 @@ bool Readable(const std::string& completion, const std::string& language) {
 }
 
 Kept Accept(const Rollouts& ro, const RftConfig& cfg) {
-  const Tokenizer& tok = Tokenizer::Get();
+  const Tokenizer& tok = *ro.tokenizer;
   Kept k;
   const int G = ro.group_size;
   for (size_t p = 0; p < ro.problems.size(); ++p) {

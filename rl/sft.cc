@@ -21,7 +21,7 @@ TokenBatch SftTrainer::NextBatch() {
     const Problem p = task_.SampleTrain(rng_);
     pc.emplace_back(p.prompt, TeachTrace(task_, p, teacher_, rng_).completion);
   }
-  return MakeTokenBatch(pc, model_->config().max_seq_len());
+  return MakeTokenBatch(pc, model_->tokenizer(), model_->config().max_seq_len());
 }
 
 double SftTrainer::Step() {

@@ -26,7 +26,7 @@ PolicySearchEnv::PolicySearchEnv(Transformer policy, const Task& task, std::vect
   shared_trunk_ = spec_.value && spec_.value.ptr() == policy_.ptr();
   if (spec_.value && !shared_trunk_) value_kv_ = std::make_unique<PrefixKvStore>(spec_.value, spec_.kv_reuse);
   for (const Problem& p : problems_) {
-    prompts_.push_back(Tokenizer::Get().EncodePrompt(p.prompt));
+    prompts_.push_back(policy_->tokenizer().EncodePrompt(p.prompt));
     const int room = policy_->config().max_seq_len() - static_cast<int>(prompts_.back().size());
     if (room < 1) throw InputError("search: the prompt '" + p.prompt.substr(0, 40) + "' fills the model's context");
     spec_.max_new_tokens = std::min(spec_.max_new_tokens, room);
@@ -35,14 +35,14 @@ PolicySearchEnv::PolicySearchEnv(Transformer policy, const Task& task, std::vect
 
 std::vector<PolicySearchEnv::Open> PolicySearchEnv::Triage(const std::vector<LeafQuery>& leaves,
                                                             std::vector<LeafEval>* out) {
-  const Tokenizer& tok = Tokenizer::Get();
+  const Tokenizer& tok = policy_->tokenizer();
   out->assign(leaves.size(), LeafEval{});
   net_value_.assign(leaves.size(), 0.0);
   std::vector<std::vector<int>> ids;
   std::vector<bool> done;
   for (const LeafQuery& q : leaves) {
     ids.push_back(tok.Encode(q.text));
-    done.push_back((!ids.back().empty() && ids.back().back() == Tokenizer::kEos) ||
+    done.push_back((!ids.back().empty() && ids.back().back() == tok.eos()) ||
                    static_cast<int>(ids.back().size()) >= spec_.max_new_tokens);
   }
   // The value network at the last token of every leaf that needs it. On the
@@ -108,7 +108,7 @@ PolicyTokenEnv::PolicyTokenEnv(Transformer policy, const Task& task, std::vector
     : PolicySearchEnv(policy, task, std::move(problems), spec, flops) {}
 
 std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<LeafQuery>& leaves) {
-  const Tokenizer& tok = Tokenizer::Get();
+  const Tokenizer& tok = policy_->tokenizer();
   std::vector<LeafEval> out;
   const auto open = Triage(leaves, &out);
   if (open.empty()) return out;
@@ -121,7 +121,7 @@ std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<LeafQuery>& lea
     const torch::Tensor probs = std::get<0>(top), ids = std::get<1>(top);
     for (int64_t j = 0; j < probs.size(0); ++j) {
       const int id = static_cast<int>(ids[j].item<int64_t>());
-      if (id == Tokenizer::kPad || id == Tokenizer::kBos) continue;
+      if (id == tok.pad() || id == tok.bos()) continue;
       out[open[k].leaf].children.emplace_back(tok.Decode({id}), probs[j].item<double>());
     }
   }
@@ -150,7 +150,7 @@ PolicyStepEnv::PolicyStepEnv(Transformer policy, const Task& task, std::vector<P
     : PolicySearchEnv(policy, task, std::move(problems), spec, flops) {}
 
 std::vector<LeafEval> PolicyStepEnv::Evaluate(const std::vector<LeafQuery>& leaves) {
-  const Tokenizer& tok = Tokenizer::Get();
+  const Tokenizer& tok = policy_->tokenizer();
   const int width = spec_.width;
   std::vector<LeafEval> out;
   const auto open = Triage(leaves, &out);

@@ -421,7 +421,7 @@ class SelfSearch {
       std::vector<PrmExample> outcomes;
       for (int b = 0; b < cfg_.value().batch_size(); ++b)
         outcomes.push_back(replay[static_cast<size_t>(rng_.Int(0, static_cast<int64_t>(replay.size()) - 1))]);
-      const TokenBatch batch = MakeTokenBatch(lines, model->config().max_seq_len());
+      const TokenBatch batch = MakeTokenBatch(lines, model->tokenizer(), model->config().max_seq_len());
       SetLr(optimizer_, ScheduledLr(cfg_.optim(), step * steps + s, static_cast<int64_t>(cfg_.steps()) * steps));
       model->train();
       optimizer_.zero_grad();
@@ -515,7 +515,7 @@ class SelfSearch {
   // Each played line's tokens with the visit distribution of the move that
   // chose each one (a line that ended at the depth cap included).
   std::vector<VisitExample> VisitExamples(const std::vector<Problem>& problems, const ForestStats& fs) const {
-    const Tokenizer& tok = Tokenizer::Get();
+    const Tokenizer& tok = (*ctx_.policy)->tokenizer();
     std::vector<VisitExample> out;
     for (size_t i = 0; i < problems.size(); ++i) {
       const SearchStats& s = fs.trees[i];
@@ -632,7 +632,13 @@ void QuickMcts(Arm* a) {
   m->mutable_value()->set_pretrain_steps(QuickSteps(m->value().pretrain_steps()));
 }
 
-void CheckMctsArm(const Arm& a, const ExperimentConfig&, const std::string& p, const std::string& src) {
+void CheckMctsArm(const Arm& a, const ExperimentConfig& e, const std::string& p, const std::string& src) {
+  // The tree's nodes are text: a token node's text must encode back to that
+  // one token, which the character vocabulary guarantees and byte-level BPE
+  // does not ("4" then "8" re-encodes as "48").
+  if (!e.model().hf_folder().empty())
+    ConfigFail(src, p + ".mcts", "search trees need the character vocabulary; model.hf_folder's byte-level BPE does "
+                                 "not encode a node's text back to its tokens");
   const std::string problem = MctsConfigProblem(a.mcts());
   if (!problem.empty()) {
     const size_t colon = problem.find(':');

@@ -10,7 +10,7 @@ namespace r1lab {
 
 Samples SampleCompletions(Transformer& model, const std::vector<Problem>& problems, int k,
                           const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops) {
-  const Tokenizer& tok = Tokenizer::Get();
+  const Tokenizer& tok = model->tokenizer();
   std::vector<std::vector<int>> prompts;
   Samples s;
   for (const Problem& p : problems) {
@@ -32,7 +32,7 @@ Completer ModelCompleter(Transformer model, const SamplingConfig& sampling, uint
   auto calls = std::make_shared<uint64_t>(0);
   return [model, sampling, seed, flops, calls](const std::vector<const Problem*>& problems,
                                                const std::vector<std::string>& prefixes, int n) mutable {
-    const Tokenizer& tok = Tokenizer::Get();
+    const Tokenizer& tok = model->tokenizer();
     std::vector<std::vector<int>> rows;
     rows.reserve(prefixes.size() * static_cast<size_t>(n));
     for (size_t i = 0; i < prefixes.size(); ++i) {

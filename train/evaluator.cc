@@ -42,7 +42,7 @@ std::string VoteKey(const Verdict& v) {
 constexpr int kRedraws = 8;
 void RedrawWithoutChecks(Transformer& model, const Task& task, const std::vector<Problem>& test, const EvalConfig& cfg,
                          EvalResult* r, FlopCounter* flops) {
-  const Tokenizer& tok = Tokenizer::Get();
+  const Tokenizer& tok = model->tokenizer();
   std::vector<size_t> rows;  // samples whose redraw still has a check line
   for (size_t k = 0; k < r->samples.size(); ++k) {
     EvalSample& s = r->samples[k];
@@ -101,7 +101,7 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
     throw InputError("eval.num_problems=" + std::to_string(cfg.num_problems()) + " exceeds the " + name + " split (" +
                      std::to_string(test.size()) + " problems; raise task.num_" + name + ")");
   const int P = cfg.num_problems(), n = cfg.samples_per_problem();
-  const Tokenizer& tok = Tokenizer::Get();
+  const Tokenizer& tok = model->tokenizer();
   std::vector<std::vector<int>> prompts;
   prompts.reserve(static_cast<size_t>(P) * n);
   for (int i = 0; i < P; ++i) {

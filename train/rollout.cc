@@ -19,6 +19,7 @@ std::vector<double> Rollouts::totals() const {
 }
 
 void Rollouts::AppendGroup(Rollouts& src, int g) {
+  tokenizer = src.tokenizer;
   problems.push_back(src.problems[g]);
   for (int k = g * src.group_size; k < (g + 1) * src.group_size; ++k) {
     prompts.push_back(src.prompts[k]);
@@ -40,8 +41,9 @@ Rollouts SampleRollouts(Transformer& policy, const Task& task, Rng& rng, int n_p
 Rollouts SampleRollouts(Transformer& policy, const Task& task, std::vector<Problem> problems, int G,
                         const SamplingConfig& sampling, uint64_t seed, const RewardChain& reward,
                         FlopCounter* flops) {
-  const Tokenizer& tok = Tokenizer::Get();
+  const Tokenizer& tok = policy->tokenizer();
   Rollouts r;
+  r.tokenizer = &tok;
   r.group_size = G;
   r.problems = std::move(problems);
   for (const Problem& pr : r.problems) {

@@ -23,6 +23,7 @@ struct Rollouts {
   std::vector<std::vector<int>> prompts;  // one per sample: <bos> + prompt ids
   std::vector<Generation> gens;           // one per sample
   std::vector<RewardBreakdown> rewards;   // one per sample: the rule reward's terms and verdict
+  const Tokenizer* tokenizer = nullptr;   // the policy's
   // Set by a learned reward (a RewardSource, train/reward_source.h), else empty:
   std::vector<double> proxy;                         // per sample, the learned score
   std::vector<std::vector<float>> token_advantages;  // per sample, one per completion token

@@ -16,8 +16,7 @@ struct PrmBatch {
   std::vector<int64_t> lengths;
 };
 
-PrmBatch Build(const std::vector<PrmExample>& items) {
-  const Tokenizer& tok = Tokenizer::Get();
+PrmBatch Build(const Tokenizer& tok, const std::vector<PrmExample>& items) {
   std::vector<std::vector<int>> prompts, completions;
   std::vector<int64_t> rows, positions;
   PrmBatch b;
@@ -25,7 +24,7 @@ PrmBatch Build(const std::vector<PrmExample>& items) {
     const std::vector<int> p = tok.EncodePrompt(items[i].prompt);
     prompts.push_back(p);
     completions.push_back(tok.Encode(items[i].completion));
-    const auto pos = StepEndPositions(items[i].prompt, items[i].completion, items[i].steps);
+    const auto pos = StepEndPositions(tok, items[i].prompt, items[i].completion, items[i].steps);
     for (int64_t q : pos) {
       rows.push_back(static_cast<int64_t>(i));
       positions.push_back(q);
@@ -48,11 +47,10 @@ double BatchFlops(const Transformer& m, const PrmBatch& b) {
 
 }  // namespace
 
-std::vector<int> StepEndTokenIndex(const std::vector<int>& tokens, const std::vector<Segment>& steps) {
-  const Tokenizer& tok = Tokenizer::Get();
+std::vector<int> StepEndTokenIndex(const Tokenizer& tok, const std::vector<int>& tokens, const std::vector<Segment>& steps) {
   std::vector<size_t> char_end;  // one past each token's last character
   size_t at = 0;
-  for (int t : tokens) char_end.push_back(at += tok.Decode({t}).size());
+  for (int t : tokens) char_end.push_back(at += tok.Piece(t).size());
   std::vector<int> out;
   size_t k = 0;
   for (const Segment& s : steps) {
@@ -64,12 +62,11 @@ std::vector<int> StepEndTokenIndex(const std::vector<int>& tokens, const std::ve
   return out;
 }
 
-std::vector<int64_t> StepEndPositions(const std::string& prompt, const std::string& completion,
+std::vector<int64_t> StepEndPositions(const Tokenizer& tok, const std::string& prompt, const std::string& completion,
                                       const std::vector<Segment>& steps) {
-  const Tokenizer& tok = Tokenizer::Get();
-  const int64_t prompt_len = 1 + static_cast<int64_t>(tok.Encode(prompt).size());
+  const int64_t prompt_len = static_cast<int64_t>(tok.EncodePrompt(prompt).size());
   std::vector<int64_t> out;
-  for (int k : StepEndTokenIndex(tok.Encode(completion), steps)) out.push_back(prompt_len + k);
+  for (int k : StepEndTokenIndex(tok, tok.Encode(completion), steps)) out.push_back(prompt_len + k);
   return out;
 }
 
@@ -98,7 +95,7 @@ PrmTrainer::PrmTrainer(Transformer model, const OptimConfig& optim, int64_t tota
 }
 
 torch::Tensor PrmLoss(Transformer& model, const std::vector<PrmExample>& batch, double* forward_flops) {
-  const PrmBatch b = Build(batch);
+  const PrmBatch b = Build(model->tokenizer(), batch);
   std::vector<float> targets;
   for (const PrmExample& e : batch) {
     if (e.targets.size() != e.steps.size()) throw InputError("PRM: targets and steps differ in number");
@@ -118,7 +115,7 @@ torch::Tensor PreferenceLoss(Transformer& model, const std::vector<PreferencePai
   for (const PreferencePair& p : batch) items.push_back(p.rejected);
   for (const PrmExample& e : items)
     if (e.steps.size() != 1) throw InputError("preference loss: a response must be one step (an ORM example)");
-  const PrmBatch b = Build(items);
+  const PrmBatch b = Build(model->tokenizer(), items);
   const auto dev = model->device();
   const torch::Tensor logits =
       model->forward(b.tokens.to(dev)).prm_logits.index({b.rows.to(dev), b.positions.to(dev)});
@@ -169,7 +166,7 @@ std::vector<std::vector<double>> ScoreSteps(Transformer& prm, const std::vector<
   for (size_t start = 0; start < items.size(); start += kChunk) {
     const std::vector<PrmExample> chunk(items.begin() + static_cast<long>(start),
                                         items.begin() + static_cast<long>(std::min(items.size(), start + kChunk)));
-    const PrmBatch b = Build(chunk);
+    const PrmBatch b = Build(prm->tokenizer(), chunk);
     const auto dev = prm->device();
     const torch::Tensor p =
         torch::sigmoid(prm->forward(b.tokens.to(dev)).prm_logits.index({b.rows.to(dev), b.positions.to(dev)}))

@@ -25,10 +25,10 @@ struct PrmExample {
 // last character: decoding token by token maps characters back exactly,
 // whatever the text (a step never has to be re-encoded on its own).
 // InputError if a step ends past the tokens.
-std::vector<int> StepEndTokenIndex(const std::vector<int>& tokens, const std::vector<Segment>& steps);
+std::vector<int> StepEndTokenIndex(const Tokenizer& tok, const std::vector<int>& tokens, const std::vector<Segment>& steps);
 
 // Position of each step's last token in the row <bos> + prompt + completion.
-std::vector<int64_t> StepEndPositions(const std::string& prompt, const std::string& completion,
+std::vector<int64_t> StepEndPositions(const Tokenizer& tok, const std::string& prompt, const std::string& completion,
                                       const std::vector<Segment>& steps);
 
 // An ORM example: one step spanning the completion, target 1 if correct.

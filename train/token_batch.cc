@@ -16,7 +16,7 @@ TokenBatch BatchFromIds(const std::vector<std::vector<int>>& prompts,
   for (int64_t i = 0; i < B; ++i)
     T = std::max<int64_t>(T, static_cast<int64_t>(prompts[i].size() + completions[i].size()));
   TokenBatch b;
-  b.tokens = torch::full({B, T}, Tokenizer::kPad, torch::kLong);
+  b.tokens = torch::zeros({B, T}, torch::kLong);  // right padding: never attended to, never trained
   b.loss_mask = torch::zeros({B, T - 1}, torch::kFloat);
   auto ta = b.tokens.accessor<int64_t, 2>();
   auto ma = b.loss_mask.accessor<float, 2>();
@@ -31,13 +31,13 @@ TokenBatch BatchFromIds(const std::vector<std::vector<int>>& prompts,
   return b;
 }
 
-TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>& pc, int max_seq_len) {
-  const Tokenizer& tok = Tokenizer::Get();
+TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>& pc, const Tokenizer& tok,
+                          int max_seq_len) {
   std::vector<std::vector<int>> prompts, completions;
   for (const auto& [prompt, completion] : pc) {
     const std::vector<int> p = tok.EncodePrompt(prompt);
     std::vector<int> c = tok.Encode(completion);
-    c.push_back(Tokenizer::kEos);
+    c.push_back(tok.eos());
     if (static_cast<int>(p.size() + c.size()) > max_seq_len)
       throw InputError("a training sequence of " + std::to_string(p.size() + c.size()) +
                        " tokens exceeds model.max_seq_len=" + std::to_string(max_seq_len) + " (prompt '" + prompt +
@@ -91,7 +91,7 @@ double SupervisedSteps(Transformer& model, torch::optim::Optimizer& opt,
     std::vector<std::pair<std::string, std::string>> pc;
     for (int b = 0; b < batch_size; ++b)
       pc.push_back(data[static_cast<size_t>(rng.Int(0, static_cast<int64_t>(data.size()) - 1))]);
-    const TokenBatch batch = MakeTokenBatch(pc, model->config().max_seq_len());
+    const TokenBatch batch = MakeTokenBatch(pc, model->tokenizer(), model->config().max_seq_len());
     const double lr = ScheduledLr(optim, first_step + s, total_steps);
     loss = CrossEntropyStep(model, opt, batch, lr, optim.grad_clip(), flops);
     for (int64_t len : batch.lengths) *tokens += len;

@@ -28,10 +28,10 @@ struct TokenBatch {
 // From token ids: <bos> is part of each prompt; completions are used as given.
 TokenBatch BatchFromIds(const std::vector<std::vector<int>>& prompts,
                         const std::vector<std::vector<int>>& completions);
-// From text: <bos> + prompt, completion + <eos>. InputError if a sequence
-// exceeds max_seq_len.
+// From text, in `tok`'s ids: <bos> + prompt, completion + <eos>. InputError
+// if a sequence exceeds max_seq_len.
 TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>& prompt_completion,
-                          int max_seq_len);
+                          const Tokenizer& tok, int max_seq_len);
 
 // Mean token cross-entropy of `model` on `b` (the loss mask's tokens, or
 // b.targets' distributions at those positions), a tensor to backpropagate

@@ -24,6 +24,9 @@
 #include "safetensors.h"
 #include "tokenizer.h"
 #include "tune.h"
+#include "transformer.h"
+#include "task.h"
+#include "runner.h"
 
 namespace r1lab {
 namespace {
@@ -929,6 +932,94 @@ namespace {
 // r1lab verify: one line out per line in, in order, errors named by line.
 // A Hugging Face folder continues a prompt greedily with transformers'
 // tokens (tests/fixtures/hf: greedy_0 after the first 8 tokens of ids_0).
+// model.hf_folder: the strategies run unchanged on a Hugging Face model (the
+// tiny Qwen2 fixture and its tokenizer), and it learns the task by SFT.
+TEST(Cli, StrategiesRunOnAHuggingFaceModelThatLearnsTheFormat) {
+  const std::string folder = std::string(R1LAB_SOURCE_DIR) + "/tests/fixtures/hf/qwen2";
+  const std::string dir = testing::TempDir("cli_hf");
+  const std::string arms = R"(
+arms { name: "grpo" grpo { steps: 3 prompts_per_step: 4 group_size: 4 sampling { max_new_tokens: 40 } } }
+arms { name: "ppo" ppo { steps: 2 prompts_per_step: 8 sampling { max_new_tokens: 40 } } }
+arms { name: "sft" sft { steps: 3 batch_size: 8 } }
+arms { name: "prm_rl" prm_rl { grpo { steps: 2 prompts_per_step: 4 group_size: 4 sampling { max_new_tokens: 40 } }
+       reward_model { kind: PRM label_traces: 8 label_n: 2 train_steps: 3 batch_size: 4 } } }
+arms { name: "rft" rft { steps: 2 problems_per_step: 4 samples_per_problem: 4 sft_steps: 1 batch_size: 4
+       sampling { max_new_tokens: 40 } } }
+)";
+  const std::string head = "name: \"hf\" threads: 1 seeds: [1] task { arith { min_ops: 1 max_ops: 2 } num_test: 40 }\n"
+                           "pretrain { steps: 300 batch_size: 16 log_every: 50 }\n"
+                           "eval { num_problems: 10 samples_per_problem: 2 eval_every: 2 sampling { max_new_tokens: 40 } }\n";
+  WriteFileAtomic(dir + "/c.pbtxt", head + "model { hf_folder: \"" + folder + "\" max_seq_len: 96 }\n" + arms);
+  const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* arm : {"grpo", "ppo", "sft", "prm_rl", "rft"})
+    EXPECT_TRUE(FileExists(dir + "/hf/runs/" + std::string(arm) + "/seed-1/done.json")) << arm;
+  // The resolved config has the model's real shape, from its config.json.
+  const std::string resolved = ReadFile(dir + "/hf/config.pbtxt");
+  for (const char* field : {"d_model: 32", "n_heads: 4", "n_kv_heads: 2", "d_ff: 64", "n_layers: 2"})
+    EXPECT_NE(resolved.find(field), std::string::npos) << field;
+  // Learning: SFT on the teacher's traces takes the random model's loss
+  // from ln(1200) = 7.1 to below 1, and most held-out answers are well formed.
+  std::string base_metrics;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/.cache"))
+    if (e.path().string().find(".metrics.jsonl") != std::string::npos) base_metrics = e.path().string();
+  ASSERT_FALSE(base_metrics.empty());
+  EXPECT_NE(base_metrics.find("-"), base_metrics.rfind("-")) << "the cached base is keyed by the folder's content too";
+  const std::vector<std::string> lines = ReadLines(base_metrics);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_LT(JsonValue::Parse(lines.back()).num("loss"), 1.0) << lines.back();
+  EXPECT_GE(JsonValue::Parse(ReadFile(dir + "/hf/base/eval.json")).num("format_rate"), 0.5);
+
+  // What cannot run on it, or contradicts its config.json, is a config error naming the field.
+  WriteFileAtomic(dir + "/mcts.pbtxt", head + "model { hf_folder: \"" + folder + "\" }\n" +
+                                           "arms { name: \"m\" mcts { search { nodes: TOKEN_NODES } } }\n");
+  const Result mcts = RunCli("run " + dir + "/mcts.pbtxt --out " + dir);
+  EXPECT_NE(mcts.code, 0);
+  EXPECT_NE(mcts.out.find("arms[0].mcts: search trees need the character vocabulary"), std::string::npos) << mcts.out;
+  WriteFileAtomic(dir + "/wide.pbtxt", head + "model { hf_folder: \"" + folder + "\" d_model: 64 }\n" + arms);
+  const Result wide = RunCli("run " + dir + "/wide.pbtxt --out " + dir);
+  EXPECT_NE(wide.code, 0);
+  EXPECT_NE(wide.out.find("model.d_model: 64, but " + folder + "/config.json gives hidden_size 32"), std::string::npos)
+      << wide.out;
+  WriteFileAtomic(dir + "/gone.pbtxt", head + "model { hf_folder: \"/nonexistent\" }\n" + arms);
+  const Result gone = RunCli("run " + dir + "/gone.pbtxt --out " + dir);
+  EXPECT_NE(gone.code, 0);
+  EXPECT_NE(gone.out.find("/nonexistent/config.json"), std::string::npos) << gone.out;
+}
+
+// experiments/gsm8k_real_lm.pbtxt with the tiny Qwen2 fixture in place of a
+// real model folder: its shape, arms and R1-Zero's template on GSM8K.
+TEST(Cli, RealLmExperimentLoadsOnAModelFolderAndPutsProblemsInTheTemplate) {
+  const std::string data = std::string(R1LAB_SOURCE_DIR) + "/../shared/data/gsm8k_test.jsonl";
+  if (!FileExists(data)) GTEST_SKIP() << "no ../shared/data beside the clone (GSM8K)";
+  const std::string folder = std::string(R1LAB_SOURCE_DIR) + "/tests/fixtures/hf/qwen2";
+  const std::string config = std::string(R1LAB_SOURCE_DIR) + "/experiments/gsm8k_real_lm.pbtxt";
+  const ExperimentConfig cfg = LoadExperiment(
+      config, {"model.hf_folder=" + folder, "model.device=CPU", "model.max_seq_len=128", "task.dataset.path=" + data});
+  EXPECT_EQ(cfg.model().d_model(), 32);
+  EXPECT_EQ(cfg.model().n_kv_heads(), 2);
+  std::vector<std::string> arms;
+  for (const Arm& a : cfg.arms()) {
+    arms.push_back(a.name());
+    EXPECT_EQ(a.flop_budget(), cfg.arms(0).flop_budget()) << a.name();
+  }
+  EXPECT_EQ(arms, (std::vector<std::string>{"grpo", "ppo", "prm_rl"}));
+  Transformer m = MakeModel(cfg.model());
+  const auto task = MakeTask(cfg.task());
+  const Problem& p = task->TestSet().at(0);
+  const std::string tmpl = cfg.model().prompt_template();
+  ASSERT_NE(tmpl.find("<think> reasoning process here </think>"), std::string::npos);
+  const std::string put = tmpl.substr(0, tmpl.find("{prompt}")) + p.prompt + tmpl.substr(tmpl.find("{prompt}") + 8);
+  EXPECT_EQ(m->tokenizer().EncodePrompt(p.prompt), HfTokenizer::Load(folder + "/tokenizer.json").Encode(put));
+  // As committed, without the model folder: one error naming the file.
+  try {
+    LoadExperiment(config, {"task.dataset.path=" + data});
+    FAIL() << "no error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("models/Qwen2.5-0.5B/config.json"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Cli, LmGenerateContinuesAPromptAsTransformersDoes) {
   const std::string folder = std::string(R1LAB_SOURCE_DIR) + "/tests/fixtures/hf/llama3";
   const HfTokenizer tok = HfTokenizer::Load(folder + "/tokenizer.json");

@@ -39,5 +39,19 @@ TEST(Tokenizer, UnknownCharacterNamesItsPosition) {
   EXPECT_THROW(Tokenizer::Get().Encode("a < b"), InputError);
 }
 
+TEST(Tokenizer, PromptTemplatePutsEveryPromptInIt) {
+  ModelConfig mc;
+  mc.set_prompt_template("Q: {prompt}\n<think>");
+  const Tokenizer& t = Tokenizer::For(mc);
+  EXPECT_EQ(t.EncodePrompt("1+2"), Tokenizer::Get().EncodePrompt("Q: 1+2\n<think>"));
+  EXPECT_EQ(t.Encode("1+2"), Tokenizer::Get().Encode("1+2")) << "only prompts";
+  EXPECT_EQ(&Tokenizer::For(mc), &t);
+  EXPECT_EQ(&Tokenizer::For(ModelConfig()), &Tokenizer::Get());
+  mc.set_prompt_template("Q: {prompt} \x01");
+  EXPECT_THROW(Tokenizer::For(mc), InputError) << "text the vocabulary lacks, found at once";
+  mc.set_prompt_template("no placeholder");
+  EXPECT_THROW(Tokenizer::For(mc), ConfigError);
+}
+
 }  // namespace
 }  // namespace r1lab

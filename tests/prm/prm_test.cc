@@ -322,6 +322,7 @@ TEST(PrmRl, RouteByPromptRewardsNotesByTheModelAndSumsByTheRule) {
   Rollouts ro;
   ro.group_size = 2;
   const Tokenizer& tok = Tokenizer::Get();
+  ro.tokenizer = &tok;
   for (const Problem* p : {&task.TestSet()[0], &task.TestSet()[1]}) {  // arith, then a note
     ro.problems.push_back(*p);
     for (const std::string& c : {task.Teach(*p, clean, rng).completion, std::string("<think>\n</think><answer>0</answer>")}) {
@@ -442,7 +443,7 @@ TEST(PrmRl, DenseAdvantagesFollowTheStepEnds) {
     s.rewards = ScoreSteps(rm, {e})[0];
     if (!ro.rewards[k].verdict.error.empty()) s.rewards.assign(s.rewards.size(), 0.0);  // answer_required
     const int64_t P = 1 + static_cast<int64_t>(tok.Encode(prompt).size());
-    for (int64_t pos : StepEndPositions(prompt, c, e.steps)) s.end_tokens.push_back(static_cast<int>(pos - P));
+    for (int64_t pos : StepEndPositions(Tokenizer::Get(), prompt, c, e.steps)) s.end_tokens.push_back(static_cast<int>(pos - P));
     steps.push_back(s);
   }
   const auto process = ProcessAdvantages(steps, 4, cfg.grpo().std_epsilon());

@@ -22,7 +22,7 @@ TEST(Learning, TinyModelOverfitsAFewTracesToNearZeroLoss) {
     const Problem p = task.SampleTrain(rng);
     pc.emplace_back(p.prompt, task.Teach(p, TeacherConfig(), rng).completion);
   }
-  const TokenBatch batch = MakeTokenBatch(pc, 64);
+  const TokenBatch batch = MakeTokenBatch(pc, Tokenizer::Get(), 64);
   Transformer m = MakeModel(testing::TinyModel(), Tokenizer::Get().vocab_size());
   // The trainers' schedule (cosine to a tenth): at a constant 3e-3, Adam's
   // step at near-zero loss can spike it (0.0065 to 1.2 within four steps with
@@ -69,7 +69,7 @@ TEST(Sft, SoftTargetsAreCrossEntropyAgainstADistribution) {
   ModelConfig mc = testing::TinyModel();
   mc.set_dtype(FLOAT64);
   const int V = Tokenizer::Get().vocab_size();
-  TokenBatch b = MakeTokenBatch({{"2+3", "<think>5</think>"}, {"1+1", "<answer>2</answer>"}}, 64);
+  TokenBatch b = MakeTokenBatch({{"2+3", "<think>5</think>"}, {"1+1", "<answer>2</answer>"}}, Tokenizer::Get(), 64);
   const int64_t B = b.tokens.size(0), T = b.tokens.size(1);
   const OptimConfig oc = ParseResolved<OptimConfig>("lr: 0.01 weight_decay: 0 grad_clip: 0");
   // One-hot targets: the hard loss.

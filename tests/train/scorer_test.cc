@@ -13,7 +13,7 @@ namespace {
 TEST(PrmTrain, StepEndPositionsPointAtTheLastTokenOfEachStep) {
   const std::string c = "<think>3+4=8\nwait 3+4=7\n</think><answer>7</answer>";
   const auto steps = SegmentSteps(c, {Segmenter::kLine});
-  const auto pos = StepEndPositions("3+4", c, steps);
+  const auto pos = StepEndPositions(Tokenizer::Get(), "3+4", c, steps);
   ASSERT_EQ(pos.size(), 3u);
   // <bos> 3 + 4 | <think> 3 + 4 = 8 \n: indices 0..3, then 4..10; the '\n' is index 10
   EXPECT_EQ(pos[0], 10);
@@ -22,7 +22,7 @@ TEST(PrmTrain, StepEndPositionsPointAtTheLastTokenOfEachStep) {
   // Special tokens inside the chain of thought (a hacked policy writes them)
   // count as one token each. Row: <bos> | <think> a b <think> | c </answer> d | </think> <answer> 1 </answer>
   const std::string odd = "<think>ab<think>c</answer>d</think><answer>1</answer>";
-  const auto odd_pos = StepEndPositions("", odd, SegmentSteps(odd, {Segmenter::kTokenChunk, "", 3}));
+  const auto odd_pos = StepEndPositions(Tokenizer::Get(), "", odd, SegmentSteps(odd, {Segmenter::kTokenChunk, "", 3}));
   EXPECT_EQ(odd_pos, (std::vector<int64_t>{4, 7, 11}));
 }
 
