@@ -49,6 +49,8 @@ class HfTokenizer {
   // Id of a token written as in the file; -1 when absent.
   int Find(std::string_view piece) const;
   bool IsSpecial(int id) const;
+  // Whether `id` names a token (a model's vocabulary may be padded past the file's).
+  bool Has(int id) const { return id >= 0 && id < vocab_size() && !pieces_[static_cast<size_t>(id)].empty(); }
   // The special the post-processor puts before a sequence (Llama-3's
   // <|begin_of_text|>); -1 when it puts none (Qwen2).
   int prompt_start() const { return prompt_start_; }

@@ -55,20 +55,20 @@ const Tokenizer& Tokenizer::For(const ModelConfig& cfg) {
   const size_t at = tmpl.find("{prompt}");
   if (!tmpl.empty() && at == std::string::npos)
     throw ConfigError("model.prompt_template: has no {prompt}, where the problem's prompt goes");
+  const std::string before = tmpl.substr(0, at), after = tmpl.empty() ? "" : tmpl.substr(at + 8);
   if (cfg.hf_folder().empty()) {
-    slot.reset(new Tokenizer(Get()));
-    slot->before_ = tmpl.substr(0, at);
-    slot->after_ = tmpl.substr(at + 8);
-    slot->Encode(slot->before_ + slot->after_);  // InputError now for text the vocabulary lacks
+    std::unique_ptr<Tokenizer> t(new Tokenizer(Get()));
+    t->Encode(before + after);  // InputError now for text the vocabulary lacks
+    t->before_ = before;
+    t->after_ = after;
+    slot = std::move(t);
     return *slot;
   }
   const std::string folder = cfg.hf_folder(), path = folder + "/tokenizer.json";
   if (!FileExists(path)) throw InputError(path + ": no such file (model.hf_folder needs the model's tokenizer.json)");
   std::unique_ptr<Tokenizer> t(new Tokenizer());
-  if (!tmpl.empty()) {
-    t->before_ = tmpl.substr(0, at);
-    t->after_ = tmpl.substr(at + 8);
-  }
+  t->before_ = before;
+  t->after_ = after;
   t->hf_ = std::make_unique<const HfTokenizer>(HfTokenizer::Load(path));
   const HfTokenizer& hf = *t->hf_;
   // The stop token: config.json's eos_token_id, else the file's end-of-text special.
@@ -139,11 +139,13 @@ std::string Tokenizer::Decode(const std::vector<int>& ids) const {
     for (int id : ids) out += Piece(id);
     return out;
   }
+  // Ids past the file's tokens (a model's padded vocabulary) decode to
+  // nothing, as `tokenizers` skips them.
   std::string out;
   std::vector<int> run;
   for (size_t i = 0; i <= ids.size(); ++i) {
     if (i < ids.size() && ids[i] != eos_) {
-      run.push_back(ids[i]);
+      if (hf_->Has(ids[i])) run.push_back(ids[i]);
       continue;
     }
     out += hf_->Decode(run);
@@ -154,7 +156,7 @@ std::string Tokenizer::Decode(const std::vector<int>& ids) const {
 }
 
 std::string Tokenizer::Piece(int id) const {
-  if (hf_) return id == eos_ ? std::string("<eos>") : hf_->DecodeBytes({id});
+  if (hf_) return id == eos_ ? std::string("<eos>") : hf_->Has(id) ? hf_->DecodeBytes({id}) : std::string();
   if (id < 0 || id >= vocab_size()) throw InputError("token id " + std::to_string(id) + " is outside the vocabulary");
   return pieces_[id];
 }

@@ -124,6 +124,10 @@ TEST_P(HfTrunk, TheModelCarriesTheFoldersTokenizer) {
   std::string pieces;
   for (int id : ids) pieces += tok.Piece(id);
   EXPECT_EQ(pieces, text + "<eos>");
+  // An id past the file's tokens (a model's vocabulary padded beyond its
+  // tokenizer's, as Qwen2.5's) decodes to nothing, as in `tokenizers`.
+  EXPECT_EQ(tok.Decode({ids[0], tok.vocab_size() + 5, ids[1]}), tok.Decode({ids[0], ids[1]}));
+  EXPECT_EQ(tok.Piece(tok.vocab_size() + 5), "");
   EXPECT_NE(tok.Fingerprint(), Tokenizer::Get().Fingerprint());
   EXPECT_EQ(&Tokenizer::For(HfConfig(GetParam())), &tok) << "read once per folder";
 }
