@@ -25,4 +25,8 @@ int RunLmGenerate(const std::string& folder, const std::string& prompt, int max_
 // given, gets the numbers.
 int RunLmBench(const std::string& device, const std::string& shape, int batch, int prompt, int new_tokens,
                const std::string& json_path);
+// `r1lab run --nproc N`: runs argv (without --nproc N) as N ranks on this
+// machine (RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1 and a free MASTER_PORT);
+// the first rank to fail stops the others. Returns the job's exit code.
+int LaunchRanks(int argc, char** argv, int nproc);
 }  // namespace r1lab

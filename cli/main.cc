@@ -5,14 +5,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "checkpoint.h"
@@ -37,6 +40,7 @@
 #include "machine.h"
 #include "memory.h"
 #include "tokenizer.h"
+#include "dist.h"
 
 namespace r1lab {
 namespace {
@@ -44,13 +48,16 @@ namespace {
 constexpr const char* kUsage = R"(usage: r1lab <command> [args]
 
 commands:
-  run [CONFIG] [--out DIR] [--quick] [--untuned]
+  run [CONFIG] [--out DIR] [--quick] [--untuned] [--nproc N]
                                       run an experiment (no CONFIG: the embedded default,
                                       experiments/r1_zero_vs_failures.pbtxt); --quick: one
                                       seed, a third of the budgets, a short base (first look);
                                       CONFIG's tuning (CONFIG.tuned.pbtxt beside it, from
                                       r1lab tune) applies unless --untuned; a size sweep
-                                      (sizes) runs each size, then the sweep's summary
+                                      (sizes) runs each size, then the sweep's summary;
+                                      --nproc N: N local ranks share the runs (several
+                                      machines: torchrun's RANK, WORLD_SIZE, MASTER_ADDR,
+                                      MASTER_PORT in each machine's environment)
   tune CONFIG [--out DIR] [--again]   equal tuning: every arm's trials (tune.trials, each at
                                       tune.budget_scale of its budget) scored on the
                                       validation split; writes CONFIG.tuned.pbtxt beside CONFIG
@@ -194,8 +201,15 @@ std::string OptionalConfig(const Args& a) {
 }
 
 int CmdRun(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"out", "threads", "set"}, {"quick", "untuned"});
+  const Args a = Parse(argc, argv, 2, {"out", "threads", "set", "nproc"}, {"quick", "untuned"});
   const bool tuned = a.flags.count("untuned") == 0, quick = a.flags.count("quick") > 0;
+  const DistEnv env = DistEnvFrom();
+  if (a.has("nproc")) {
+    const int n = ParseInt("nproc", a.Get("nproc"), 1, 256);
+    if (env.world_size > 1) throw ConfigError("--nproc with RANK and WORLD_SIZE already set (a launcher started this)");
+    LoadExperiment(OptionalConfig(a), a.sets, tuned);  // a bad config is one error, not one per rank
+    if (n > 1) return LaunchRanks(argc, argv, n);
+  }
   ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets, tuned);
   std::vector<ExperimentConfig> sizes;  // a size sweep's experiments
   if (cfg.sizes_size() > 0) sizes = LoadSizes(OptionalConfig(a), a.sets, tuned);
@@ -207,10 +221,18 @@ int CmdRun(int argc, char** argv) {
       s.set_name(name);
     }
   }
-  SetThreads(a, cfg.threads());
+  // Ranks sharing a machine share its cores unless told otherwise.
+  const char* local_world = std::getenv("LOCAL_WORLD_SIZE");
+  const int per_machine = env.world_size > 1 && local_world ? std::max(1, std::atoi(local_world)) : 1;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  SetThreads(a, cfg.threads() > 0 || per_machine == 1 ? cfg.threads() : std::max(1, cores / per_machine));
+  std::unique_ptr<Dist> dist;
+  if (env.world_size > 1) dist = std::make_unique<Dist>(env, std::chrono::seconds(120));
   RunnerOptions opt;
   opt.output_dir = a.Get("out");
+  opt.dist = dist.get();
   const std::string md = sizes.empty() ? RunExperiment(cfg, opt) : RunSizes(cfg, sizes, opt);
+  if (dist && dist->rank() != 0) return 0;  // rank 0 prints the summary
   const std::string dir = (opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir) + "/" + cfg.name();
   std::printf("%s\nresults: %s/summary.md\n", md.c_str(), dir.c_str());
   // The committed reference of the same experiment, when there is one, to

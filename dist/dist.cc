@@ -97,8 +97,14 @@ void Dist::AllReduceSum(torch::Tensor& t) {
   });
 }
 
-void Dist::Barrier() {
-  Wait("barrier", [&] { impl_->group->barrier()->wait(timeout_); });
+void Dist::Barrier() { Barrier(timeout_); }
+
+void Dist::Barrier(std::chrono::milliseconds timeout) {
+  Wait("barrier", [&] {
+    c10d::BarrierOptions o;
+    o.timeout = timeout;
+    impl_->group->barrier(o)->wait(timeout);
+  });
 }
 
 }  // namespace r1lab

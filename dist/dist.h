@@ -40,6 +40,8 @@ class Dist {
   // Sums `t` (CPU) over the ranks, in place.
   void AllReduceSum(torch::Tensor& t);
   void Barrier();
+  // The same with its own deadline (ranks waiting for each other's runs).
+  void Barrier(std::chrono::milliseconds timeout);
 
  private:
   void Wait(const std::string& what, const std::function<void()>& op);

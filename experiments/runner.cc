@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -15,6 +16,7 @@
 
 #include "checkpoint.h"
 #include "config.h"
+#include "dist.h"
 #include "error.h"
 #include "evaluator.h"
 #include "io.h"
@@ -417,13 +419,42 @@ std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t se
 
 }  // namespace
 
+// How many dependency rounds deep each arm is: 0 for an arm that starts from
+// the base, 1 + the deepest arm it starts from or distils otherwise (a
+// teacher at another size of a sweep ran before this size).
+std::vector<int> DependencyRounds(const ExperimentConfig& cfg) {
+  std::map<std::string, int> round;
+  std::vector<int> out;
+  for (const Arm& arm : cfg.arms()) {
+    int r = 0;
+    for (const auto& [field, name] : ArmDependencies(arm)) {
+      if (field == "rft.teacher_arm" && CrossSizeTeacher(arm, cfg.name())) continue;
+      const auto it = round.find(name);
+      if (it != round.end()) r = std::max(r, it->second + 1);
+    }
+    round[arm.name()] = r;
+    out.push_back(r);
+  }
+  return out;
+}
+
+// Ranks wait here for each other between phases; a phase can take hours,
+// and a peer that is gone fails the wait at once (its sockets close).
+constexpr std::chrono::hours kRoundTimeout{24 * 30};
+
 std::string RunExperiment(const ExperimentConfig& configured, const RunnerOptions& opt) {
   const ExperimentConfig cfg = ExpandBudgets(configured);  // one arm per budget point
   const std::string root = opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir;
   if (cfg.arms_size() == 0) throw ConfigError(cfg.name() + ": arms: empty; expected at least one arm to run");
+  const int rank = opt.dist ? opt.dist->rank() : 0, world = opt.dist ? opt.dist->world_size() : 1;
+  const bool lead = rank == 0;
+  auto sync = [&] {
+    if (opt.dist) opt.dist->Barrier(kRoundTimeout);
+  };
   const std::string dir = root + "/" + cfg.name();
   EnsureWritableDir(dir);
-  DirLock lock(dir);
+  std::optional<DirLock> lock;  // one runner per folder; its other ranks work under rank 0's lock
+  if (lead) lock.emplace(dir);
   const std::vector<BaseSlot> bases = Bases(cfg);
   std::vector<ExperimentConfig> base_cfg;  // cfg with each base's model.init_seed
   for (const BaseSlot& b : bases) base_cfg.push_back(ForBase(cfg, b));
@@ -440,7 +471,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         if (FileExists(path) && NormalizedIdentity(ReadFile(path)).rfind(RunConfigText(base_cfg[b], arm, seed), 0) != 0)
           throw identity_error(rdir, "a different config (task, model, pretraining, eval or arm '" + arm.name() + "')");
       }
-  WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(configured));
+  if (lead) WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(configured));
 
   const auto task = MakeTask(cfg.task());
   const EvalSplit split = cfg.eval().split() == VALIDATION ? EvalSplit::kValidation : EvalSplit::kTest;
@@ -451,14 +482,22 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
   const int vocab = ModelVocab(cfg.model());
   CheckMemory(cfg, vocab, AvailableMemoryMb(), cfg.name());
 
-  // Overall progress: runs done / total, and an ETA from the runs this
-  // invocation has finished (skipped runs cost nothing).
-  const int total_runs = cfg.arms_size() * cfg.seeds_size() * static_cast<int>(bases.size());
-  int run_index = 0, timed_runs = 0;
+  // Overall progress: this rank's runs done / total, and an ETA from the
+  // runs this invocation has finished (skipped runs cost nothing).
+  const int all_runs = cfg.arms_size() * cfg.seeds_size() * static_cast<int>(bases.size());
+  const int total_runs = (all_runs - rank + world - 1) / world;
+  const std::string who = world > 1 ? "rank " + std::to_string(rank) + " " : "";
+  const std::vector<int> rounds = world > 1 ? DependencyRounds(cfg) : std::vector<int>(cfg.arms_size(), 0);
+  const int num_rounds = 1 + *std::max_element(rounds.begin(), rounds.end());
+  int run_index = 0, timed_runs = 0, dealt = 0;
   double timed_seconds = 0;
   for (size_t b = 0; b < bases.size(); ++b) {
     const ExperimentConfig& bcfg = base_cfg[b];
-    const std::string base_path = EnsureBase(bcfg, *task, opt.cache_dir.empty() ? root + "/.cache" : opt.cache_dir);
+    const std::string cache = opt.cache_dir.empty() ? root + "/.cache" : opt.cache_dir;
+    std::string base_path;
+    if (lead) base_path = EnsureBase(bcfg, *task, cache);
+    sync();  // the other ranks find it cached
+    if (!lead) base_path = EnsureBase(bcfg, *task, cache);
     // The base's bytes identify it: runs and the base evaluation record them,
     // and neither is reused across a change of base.
     const std::string base_hash = HexHash(Fnv64(ReadFile(base_path)));
@@ -476,7 +515,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
                                          " (the base in use, " + base_path + ", has fnv64 " + base_hash + ")" +
                                          FirstDifference(stored, now));
       }
-    {
+    if (lead) {
       const std::string bdir = dir + "/" + bases[b].name;
       EnsureWritableDir(bdir);
       DoneRecord stored;
@@ -504,94 +543,101 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         std::fprintf(stderr, "%s (held-out):\n%s", bases[b].name.c_str(), EvalTable(r).c_str());
       }
     }
-    for (const Arm& arm : cfg.arms()) {
-      for (uint64_t seed : cfg.seeds()) {
-        ++run_index;
-        const std::string rdir = RunDir(dir, arm, bases[b], seed);
-        EnsureWritableDir(rdir);
-        const std::string done = rdir + "/done.json";
-        if (FileExists(done)) continue;
-        const RunStarts starts = StartsOf(dir, cfg.name(), arm, bases[b], seed);
-        WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(bcfg, arm, seed, base_hash, starts));
-        const std::string eta = timed_runs > 0 ? Progress::FormatDuration(timed_seconds / timed_runs *
-                                                                          (total_runs - run_index + 1))
-                                               : "?";
-        const std::string label =
-            arm.name() + (bases[b].own_folders ? " " + bases[b].name : "") + " seed " + std::to_string(seed);
-        std::fprintf(stderr, "[run %d/%d] %s (overall ETA %s)\n", run_index, total_runs, label.c_str(), eta.c_str());
-        const auto t0 = Clock::now();
-        ReleaseFreeMemory();  // what earlier runs freed, so one process does not grow run after run
-        ResetPeakMemory();
-        Transformer policy = MakeModel(bcfg.model(), vocab);
-        LoadCheckpoint(starts.from.empty() ? base_path : starts.from, policy, nullptr);
-        Arm run_arm = arm;  // a teacher arm, resolved to its checkpoint for the strategy
-        if (starts.teacher_is_arm) {
-          run_arm.mutable_rft()->clear_teacher_arm();
-          run_arm.mutable_rft()->clear_teacher_size();
-          run_arm.mutable_rft()->set_teacher_checkpoint(starts.teacher);
+    for (int round = 0; round < num_rounds; ++round) {
+      if (round > 0) sync();  // the arms this round starts from are done, on every rank
+      for (int a = 0; a < cfg.arms_size(); ++a) {
+        if (rounds[static_cast<size_t>(a)] != round) continue;
+        const Arm& arm = cfg.arms(a);
+        for (uint64_t seed : cfg.seeds()) {
+          if (dealt++ % world != rank) continue;
+          ++run_index;
+          const std::string rdir = RunDir(dir, arm, bases[b], seed);
+          EnsureWritableDir(rdir);
+          const std::string done = rdir + "/done.json";
+          if (FileExists(done)) continue;
+          const RunStarts starts = StartsOf(dir, cfg.name(), arm, bases[b], seed);
+          WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(bcfg, arm, seed, base_hash, starts));
+          const std::string eta = timed_runs > 0 ? Progress::FormatDuration(timed_seconds / timed_runs *
+                                                                            (total_runs - run_index + 1))
+                                                 : "?";
+          const std::string label =
+              who + arm.name() + (bases[b].own_folders ? " " + bases[b].name : "") + " seed " + std::to_string(seed);
+          std::fprintf(stderr, "[run %d/%d] %s (overall ETA %s)\n", run_index, total_runs, label.c_str(), eta.c_str());
+          const auto t0 = Clock::now();
+          ReleaseFreeMemory();  // what earlier runs freed, so one process does not grow run after run
+          ResetPeakMemory();
+          Transformer policy = MakeModel(bcfg.model(), vocab);
+          LoadCheckpoint(starts.from.empty() ? base_path : starts.from, policy, nullptr);
+          Arm run_arm = arm;  // a teacher arm, resolved to its checkpoint for the strategy
+          if (starts.teacher_is_arm) {
+            run_arm.mutable_rft()->clear_teacher_arm();
+            run_arm.mutable_rft()->clear_teacher_size();
+            run_arm.mutable_rft()->set_teacher_checkpoint(starts.teacher);
+          }
+          const std::string ckpt = rdir + "/checkpoint.pt";
+          const std::string metrics_path = rdir + "/metrics.jsonl";
+          double wall_before = 0;  // earlier segments of an interrupted run
+          if (FileExists(ckpt)) wall_before = ResumeFromCheckpoint(ckpt, metrics_path);
+          else std::remove(metrics_path.c_str());
+          std::remove((rdir + "/" + kMetricsGz).c_str());  // from a finish cut short before done.json
+          JsonlWriter metrics(metrics_path);
+          FlopCounter flops;
+          StrategyContext ctx;
+          ctx.experiment = &bcfg;
+          ctx.arm = &run_arm;
+          ctx.seed = seed;
+          const TrainPromptsWhere verifiable(*task, true, "train_prompts: VERIFIABLE_PROMPTS");
+          ctx.task = arm.train_prompts() == VERIFIABLE_PROMPTS ? static_cast<const Task*>(&verifiable) : task.get();
+          ctx.policy = &policy;
+          ctx.flops = &flops;
+          ctx.metrics = &metrics;
+          ctx.checkpoint_path = ckpt;
+          ctx.label = label;
+          // The loop always evaluates after its last step, so that result is the
+          // final one; only a run resumed at its very end needs a fresh eval.
+          std::optional<EvalResult> last;
+          ctx.evaluate = [&](int64_t) {
+            last = Evaluate(policy, *task, cfg.eval());
+            return EvalToRecord(*last);
+          };
+          MakeStrategy(run_arm)->Train(ctx);
+          const double train_flops = flops.Total();
+          const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
+          WriteFileAtomic(rdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
+          WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
+          // A finished run's metrics are kept compressed (a seventh of the
+          // bytes); the plain file is what an unfinished run resumes from.
+          WriteFileAtomic(rdir + "/" + kMetricsGz, Gzip(ReadFile(metrics_path)));
+          const double wall = wall_before + SecondsSince(t0);
+          timed_seconds += SecondsSince(t0);
+          ++timed_runs;
+          std::fprintf(stderr, "%s: held-out pass@1 %.1f%%, %.3g FLOPs (budget %s), %.0f s\n", ctx.label.c_str(),
+                       100 * r.pass1, train_flops,
+                       arm.flop_budget() > 0 ? JsonNumber(arm.flop_budget()).c_str() : "none", wall);
+          DoneRecord d;
+          d.set_commit(GitCommit());
+          d.set_flops(train_flops);
+          FlopsByPhase* phases = d.mutable_flops_by_phase();
+          for (int ph = 0; ph < static_cast<int>(FlopPhase::kCount); ++ph) {
+            const auto* f = FlopsByPhase::descriptor()->FindFieldByName(FlopPhaseName(static_cast<FlopPhase>(ph)));
+            R1_CHECK(f, "FlopsByPhase lacks a FLOP phase");
+            phases->GetReflection()->SetDouble(phases, f, flops.Get(static_cast<FlopPhase>(ph)));
+          }
+          d.set_oracle_calls(flops.OracleCalls());
+          d.set_flop_budget(arm.flop_budget());
+          d.set_wall_s(wall);
+          d.set_checkpoint(ckpt);
+          d.set_base(base_hash);
+          *d.mutable_machine() = DescribeMachine();
+          d.set_peak_memory_mb(PeakMemoryMb());
+          WriteFileAtomic(done, RecordToJson(d) + "\n");
+          std::remove(metrics_path.c_str());
         }
-        const std::string ckpt = rdir + "/checkpoint.pt";
-        const std::string metrics_path = rdir + "/metrics.jsonl";
-        double wall_before = 0;  // earlier segments of an interrupted run
-        if (FileExists(ckpt)) wall_before = ResumeFromCheckpoint(ckpt, metrics_path);
-        else std::remove(metrics_path.c_str());
-        std::remove((rdir + "/" + kMetricsGz).c_str());  // from a finish cut short before done.json
-        JsonlWriter metrics(metrics_path);
-        FlopCounter flops;
-        StrategyContext ctx;
-        ctx.experiment = &bcfg;
-        ctx.arm = &run_arm;
-        ctx.seed = seed;
-        const TrainPromptsWhere verifiable(*task, true, "train_prompts: VERIFIABLE_PROMPTS");
-        ctx.task = arm.train_prompts() == VERIFIABLE_PROMPTS ? static_cast<const Task*>(&verifiable) : task.get();
-        ctx.policy = &policy;
-        ctx.flops = &flops;
-        ctx.metrics = &metrics;
-        ctx.checkpoint_path = ckpt;
-        ctx.label = label;
-        // The loop always evaluates after its last step, so that result is the
-        // final one; only a run resumed at its very end needs a fresh eval.
-        std::optional<EvalResult> last;
-        ctx.evaluate = [&](int64_t) {
-          last = Evaluate(policy, *task, cfg.eval());
-          return EvalToRecord(*last);
-        };
-        MakeStrategy(run_arm)->Train(ctx);
-        const double train_flops = flops.Total();
-        const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
-        WriteFileAtomic(rdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
-        WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
-        // A finished run's metrics are kept compressed (a seventh of the
-        // bytes); the plain file is what an unfinished run resumes from.
-        WriteFileAtomic(rdir + "/" + kMetricsGz, Gzip(ReadFile(metrics_path)));
-        const double wall = wall_before + SecondsSince(t0);
-        timed_seconds += SecondsSince(t0);
-        ++timed_runs;
-        std::fprintf(stderr, "%s: held-out pass@1 %.1f%%, %.3g FLOPs (budget %s), %.0f s\n", ctx.label.c_str(),
-                     100 * r.pass1, train_flops,
-                     arm.flop_budget() > 0 ? JsonNumber(arm.flop_budget()).c_str() : "none", wall);
-        DoneRecord d;
-        d.set_commit(GitCommit());
-        d.set_flops(train_flops);
-        FlopsByPhase* phases = d.mutable_flops_by_phase();
-        for (int ph = 0; ph < static_cast<int>(FlopPhase::kCount); ++ph) {
-          const auto* f = FlopsByPhase::descriptor()->FindFieldByName(FlopPhaseName(static_cast<FlopPhase>(ph)));
-          R1_CHECK(f, "FlopsByPhase lacks a FLOP phase");
-          phases->GetReflection()->SetDouble(phases, f, flops.Get(static_cast<FlopPhase>(ph)));
-        }
-        d.set_oracle_calls(flops.OracleCalls());
-        d.set_flop_budget(arm.flop_budget());
-        d.set_wall_s(wall);
-        d.set_checkpoint(ckpt);
-        d.set_base(base_hash);
-        *d.mutable_machine() = DescribeMachine();
-        d.set_peak_memory_mb(PeakMemoryMb());
-        WriteFileAtomic(done, RecordToJson(d) + "\n");
-        std::remove(metrics_path.c_str());
       }
     }
+    sync();  // every run of this base is done before the next base, or the summary
   }
-  return WriteReport(configured, dir);
+  return lead ? WriteReport(configured, dir) : std::string();
 }
 
 std::string RewriteReport(const std::string& dir) {

@@ -28,6 +28,8 @@
 
 namespace r1lab {
 
+class Dist;
+
 const char* DefaultExperimentText();  // experiments/r1_zero_vs_failures.pbtxt, embedded
 const char* DefaultTunedText();       // its .tuned.pbtxt, embedded ("" if none)
 // Loads, resolves and validates; "" = the embedded default.
@@ -57,9 +59,17 @@ ExperimentConfig QuickVariant(const ExperimentConfig& cfg);
 struct RunnerOptions {
   std::string output_dir;  // overrides the config's output_dir if set
   std::string cache_dir;   // where bases are cached; "" = <output_dir>/.cache
+  // Several ranks (dist/dist.h) sharing the output folder: rank 0 takes the
+  // folder's lock, pretrains and evaluates the bases; then the runs are
+  // dealt out (run k of the experiment to rank k mod world), a dependency
+  // round at a time (pipeline stages wait for the arms they start from),
+  // each rank running whole runs with the usual checkpoints; rank 0 writes
+  // the summary once every rank is done. A rank that fails ends the others
+  // with an error at the next round; rerunning resumes.
+  Dist* dist = nullptr;
 };
 
-// Returns the summary table (markdown).
+// Returns the summary table (markdown; "" on ranks other than 0).
 std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt);
 
 // Path of the cached base checkpoint; pretrains it first if missing

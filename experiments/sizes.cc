@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "config.h"
+#include "dist.h"
 #include "error.h"
 #include "io.h"
 #include "json.h"
@@ -215,16 +216,17 @@ std::string RunSizes(const ExperimentConfig& sweep, const std::vector<Experiment
                      const RunnerOptions& opt) {
   const std::string root = opt.output_dir.empty() ? sweep.output_dir() : opt.output_dir;
   const std::string dir = root + "/" + sweep.name();
+  const bool lead = !opt.dist || opt.dist->rank() == 0;
   EnsureWritableDir(dir);
-  WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(sweep));
+  if (lead) WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(sweep));
   RunnerOptions each = opt;
   each.output_dir = dir;
   each.cache_dir = opt.cache_dir.empty() ? root + "/.cache" : opt.cache_dir;
   for (const ExperimentConfig& size : sizes) {
     std::fprintf(stderr, "%s: size %s\n", sweep.name().c_str(), size.name().c_str());
-    RunExperiment(size, each);
+    RunExperiment(size, each);  // every rank done with the size when it returns
   }
-  return WriteSizeReport(sweep, dir);
+  return lead ? WriteSizeReport(sweep, dir) : std::string();
 }
 
 }  // namespace r1lab

@@ -790,6 +790,118 @@ TEST(Cli, ResumeAfterKillNineGivesTheSameNumbers) {
   EXPECT_EQ(Numbers(run_b + "/eval.json"), Numbers(run_a + "/eval.json"));
 }
 
+// Several ranks (issue #20): `--nproc 2` deals the runs out and writes what
+// one process writes; a rank killed mid-run stops the job with an error
+// naming it, and the rerun resumes both ranks' runs from their checkpoints;
+// ranks started from the environment (as torchrun does) end with an error
+// at the next round when a peer is gone, never a hang.
+TEST(Cli, TwoRanksWriteWhatOneWritesAndAKilledRankResumes) {
+  const std::string dir = testing::TempDir("cli_ranks");
+  const std::string head = R"(name: "tiny" threads: 1 seeds: [1, 2]
+task { arith { min_ops: 1 max_ops: 2 } num_test: 40 }
+model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 64 }
+pretrain { steps: 60 batch_size: 8 log_every: 10 }
+eval { num_problems: 10 samples_per_problem: 2 eval_every: 5 sampling { max_new_tokens: 30 } }
+)";
+  // A pipeline: GRPO starts from the SFT stage's final checkpoint, so its
+  // runs wait for a round in which both ranks finish their SFT runs.
+  // Three seeds deal grpo seed 1 to rank 1 and its SFT stage to rank 0.
+  WriteFileAtomic(dir + "/c.pbtxt", Replace(head, "seeds: [1, 2]", "seeds: [1, 2, 3]") +
+                                        R"(arms { name: "sft" sft { steps: 10 batch_size: 8 log_every: 5 } }
+arms { name: "grpo" init_from: "sft" grpo { steps: 6 prompts_per_step: 4 group_size: 4 sampling { max_new_tokens: 30 } } })");
+  Result one = RunCli("run " + dir + "/c.pbtxt --out " + dir + "/one");
+  ASSERT_EQ(one.code, 0) << one.out;
+  Result two = RunCli("run " + dir + "/c.pbtxt --out " + dir + "/two --nproc 2");
+  ASSERT_EQ(two.code, 0) << two.out;
+  EXPECT_NE(two.out.find("rank 0 sft seed 1"), std::string::npos) << two.out;
+  EXPECT_NE(two.out.find("rank 1 grpo seed 1"), std::string::npos) << two.out;
+  const std::string started = ReadFile(dir + "/two/tiny/runs/grpo/seed-1/run_config.pbtxt");
+  EXPECT_NE(started.find("# init_from checkpoint fnv64: " +
+                         HexHash(Fnv64(ReadFile(dir + "/two/tiny/runs/sft/seed-1/checkpoint.pt")))),
+            std::string::npos)
+      << "started from the SFT stage's final checkpoint, written by the other rank\n" << started;
+  for (const char* run : {"sft/seed-1", "sft/seed-2", "sft/seed-3", "grpo/seed-1", "grpo/seed-2", "grpo/seed-3"}) {
+    const std::string a = dir + "/one/tiny/runs/" + run, b = dir + "/two/tiny/runs/" + run;
+    EXPECT_EQ(ReadFile(a + "/samples.jsonl.gz"), ReadFile(b + "/samples.jsonl.gz")) << run;
+    EXPECT_EQ(Numbers(a + "/eval.json"), Numbers(b + "/eval.json")) << run;
+    EXPECT_EQ(Numbers(a + "/metrics.jsonl.gz"), Numbers(b + "/metrics.jsonl.gz")) << run;
+  }
+  auto without_wall = [](const std::string& md) {  // each table row but its last cell (wall seconds, the machine)
+    std::string out;
+    for (const std::string& line : SplitLines(md)) {
+      const size_t last = line.size() > 1 && line.front() == '|' && line.back() == '|' ? line.rfind('|', line.size() - 2)
+                                                                                       : std::string::npos;
+      out += (last == std::string::npos ? line : line.substr(0, last)) + "\n";
+    }
+    return out;
+  };
+  EXPECT_EQ(without_wall(ReadFile(dir + "/two/tiny/summary.md")), without_wall(ReadFile(dir + "/one/tiny/summary.md")));
+
+  // Kill rank 1 in the middle of its run.
+  WriteFileAtomic(dir + "/k.pbtxt", head + R"(arms { name: "grpo" grpo { steps: 150 prompts_per_step: 4 group_size: 4
+  sampling { max_new_tokens: 30 } } })");
+  auto start = [&](const std::string& out, const std::string& env, const std::string& flags, const std::string& log) {
+    std::filesystem::create_directories(dir + "/" + out);
+    std::filesystem::copy(dir + "/one/.cache", dir + "/" + out + "/.cache",
+                          std::filesystem::copy_options::recursive | std::filesystem::copy_options::skip_existing);
+    const std::string pidfile = dir + "/" + log + ".pid";
+    std::remove(pidfile.c_str());
+    std::system((env + " " + R1LAB_BINARY + " run " + dir + "/k.pbtxt --out " + dir + "/" + out + flags + " > " + dir +
+                 "/" + log + " 2>&1 & echo $! > " + pidfile)
+                    .c_str());
+    int pid = 0;
+    for (int i = 0; i < 500 && pid == 0; ++i, ::usleep(10000))
+      if (FileExists(pidfile)) pid = std::atoi(ReadFile(pidfile).c_str());
+    return pid;
+  };
+  auto rank_of = [](int pid) {  // the RANK in a process's environment, -1 if none
+    const std::string path = "/proc/" + std::to_string(pid) + "/environ";
+    const std::string env = FileExists(path) ? ReadFile(path) : "";
+    for (size_t p = env.find("RANK="); p != std::string::npos; p = env.find("RANK=", p + 1))
+      if (p == 0 || env[p - 1] == '\0') return std::atoi(env.c_str() + p + 5);
+    return -1;
+  };
+  const std::string run1 = dir + "/k/tiny/runs/grpo/seed-2";
+  const int launcher = start("k", "", " --nproc 2", "k.log");
+  ASSERT_GT(launcher, 0);
+  int victim = 0;
+  for (int i = 0; i < 3000 && victim == 0; ++i, ::usleep(5000)) {
+    if (!FileExists(run1 + "/checkpoint.pt")) continue;
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      const int pid = std::atoi(e.path().filename().c_str());
+      if (pid <= 0 || !FileExists(e.path().string() + "/stat")) continue;
+      const std::string stat = ReadFile(e.path().string() + "/stat");
+      const size_t paren = stat.rfind(')');
+      if (paren != std::string::npos && std::atoi(stat.c_str() + paren + 4) == launcher && rank_of(pid) == 1) victim = pid;
+    }
+  }
+  ASSERT_GT(victim, 0) << ReadFile(dir + "/k.log");
+  ::kill(victim, SIGKILL);
+  while (::kill(launcher, 0) == 0) ::usleep(10000);
+  const std::string killed_log = ReadFile(dir + "/k.log");
+  EXPECT_NE(killed_log.find("rank 1 of 2 ended with exit code 137; stopping the others"), std::string::npos) << killed_log;
+  ASSERT_FALSE(FileExists(run1 + "/done.json")) << "the run finished before the kill; make it longer";
+  const Result resumed = RunCli("run " + dir + "/k.pbtxt --out " + dir + "/k --nproc 2");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("rank 1 grpo seed 2: resumed from"), std::string::npos) << resumed.out;
+  EXPECT_TRUE(FileExists(run1 + "/done.json"));
+  EXPECT_TRUE(FileExists(dir + "/k/tiny/summary.md"));
+
+  // Ranks from the environment, no launcher: rank 0 finishes its run and
+  // finds its peer gone at the round's end.
+  const std::string port = std::to_string(20000 + ::getpid() % 20000);
+  const std::string env = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port + " RANK=";
+  const int r0 = start("e", env + "0", "", "e0.log"), r1 = start("e", env + "1", "", "e1.log");
+  ASSERT_GT(r0, 0);
+  ASSERT_GT(r1, 0);
+  for (int i = 0; i < 3000 && !FileExists(dir + "/e/tiny/runs/grpo/seed-2/checkpoint.pt"); ++i) ::usleep(5000);
+  ::kill(r1, SIGKILL);
+  while (::kill(r0, 0) == 0) ::usleep(10000);
+  const std::string e0 = ReadFile(dir + "/e0.log");
+  EXPECT_NE(e0.find("rank 0 of 2: barrier failed (a peer is gone"), std::string::npos) << e0;
+  EXPECT_TRUE(FileExists(dir + "/e/tiny/runs/grpo/seed-1/done.json")) << "rank 0's own run finished";
+}
+
 // "| grpo | 1 | 3.1 | - |" -> "| grpo | (n) | (n) | - |": every cell after
 // the row's name that holds a digit.
 std::string MaskNumbers(const std::string& row) {
