@@ -6,11 +6,14 @@
 // contradicts config.json.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "checkpoint.h"
 #include "error.h"
 #include "flops.h"
 #include "generate.h"
 #include "hf_tokenizer.h"
+#include "io.h"
 #include "prefix_cache.h"
 #include "safetensors.h"
 #include "test_util.h"
@@ -186,6 +189,19 @@ TEST_P(HfTrunk, CheckpointsRoundTripAndRefuseAnotherVocabulary) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, HfTrunk, ::testing::Values("qwen2", "llama3"));
+
+// The cached base's key: the folder's content, not its path.
+TEST(HfTrunkConfig, FolderHashFollowsTheWeightsNotThePath) {
+  const std::string copy = testing::TempDir("hf_hash");
+  for (const auto& e : std::filesystem::directory_iterator(HfFolder("qwen2")))
+    std::filesystem::copy_file(e.path(), copy + "/" + e.path().filename().string());
+  EXPECT_EQ(HfFolderHash(copy), HfFolderHash(HfFolder("qwen2")));
+  std::string weights = ReadFile(copy + "/model.safetensors");
+  weights[weights.size() - 1] ^= 1;  // one bit of the last weight
+  WriteFileAtomic(copy + "/model.safetensors", weights);
+  EXPECT_NE(HfFolderHash(copy), HfFolderHash(HfFolder("qwen2")));
+  EXPECT_NE(HfFolderHash(HfFolder("llama3")), HfFolderHash(HfFolder("qwen2")));
+}
 
 TEST(HfTrunkConfig, AShapeThatContradictsConfigJsonIsAnError) {
   ModelConfig mc = HfConfig("qwen2");
