@@ -231,6 +231,8 @@ int CmdRun(int argc, char** argv) {
   RunnerOptions opt;
   opt.output_dir = a.Get("out");
   opt.dist = dist.get();
+  // The bases, pretrained by rank 0 alone, get the cores its machine's ranks share.
+  if (per_machine > 1 && cfg.threads() <= 0 && !a.has("threads")) opt.base_threads = cores;
   const std::string md = sizes.empty() ? RunExperiment(cfg, opt) : RunSizes(cfg, sizes, opt);
   if (dist && dist->rank() != 0) return 0;  // rank 0 prints the summary
   const std::string dir = (opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir) + "/" + cfg.name();

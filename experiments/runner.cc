@@ -31,6 +31,7 @@
 #include "sft.h"
 #include "sizes.h"
 #include "strategy.h"
+#include "threads.h"
 #include "tokenizer.h"
 #include "tune.h"
 
@@ -495,7 +496,12 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
     const ExperimentConfig& bcfg = base_cfg[b];
     const std::string cache = opt.cache_dir.empty() ? root + "/.cache" : opt.cache_dir;
     std::string base_path;
-    if (lead) base_path = EnsureBase(bcfg, *task, cache);
+    if (lead) {
+      const int own_threads = at::get_num_threads();
+      if (opt.base_threads > 0) ConfigureThreads(opt.base_threads);  // the machine's other ranks wait
+      base_path = EnsureBase(bcfg, *task, cache);
+      if (opt.base_threads > 0) ConfigureThreads(own_threads);
+    }
     sync();  // the other ranks find it cached
     if (!lead) base_path = EnsureBase(bcfg, *task, cache);
     // The base's bytes identify it: runs and the base evaluation record them,

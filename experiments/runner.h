@@ -67,6 +67,9 @@ struct RunnerOptions {
   // the summary once every rank is done. A rank that fails ends the others
   // with an error at the next round; rerunning resumes.
   Dist* dist = nullptr;
+  // Threads rank 0 uses for the bases, while the other ranks of its machine
+  // wait for them (0: the rank's own).
+  int base_threads = 0;
 };
 
 // Returns the summary table (markdown; "" on ranks other than 0).
