@@ -21,12 +21,13 @@ namespace fs = std::filesystem;
 // Copies what the report reads (the config, base/eval.json, and each run's
 // eval.json, done.json, metrics and samples) from `from` to `to`.
 void CopyRecords(const fs::path& from, const fs::path& to) {
-  for (const auto& e : fs::recursive_directory_iterator(from)) {
+  // Through linked run folders (a size sweep's size shares runs with another experiment).
+  for (const auto& e : fs::recursive_directory_iterator(from, fs::directory_options::follow_directory_symlink)) {
     const std::string name = e.path().filename().string();
     const bool wanted = name == "config.pbtxt" || name == "eval.json" || name == "done.json" ||
                         name == "metrics.jsonl" || name == "metrics.jsonl.gz" || name == "samples.jsonl.gz";
     if (!e.is_regular_file() || !wanted) continue;
-    const fs::path dst = to / fs::relative(e.path(), from);
+    const fs::path dst = to / e.path().lexically_relative(from);
     fs::create_directories(dst.parent_path());
     fs::copy_file(e.path(), dst);
   }
