@@ -49,7 +49,7 @@ TEST(Tokenizer, PromptTemplatePutsEveryPromptInIt) {
   EXPECT_EQ(&Tokenizer::For(ModelConfig()), &Tokenizer::Get());
   mc.set_prompt_template("Q: {prompt} \x01");
   EXPECT_THROW(Tokenizer::For(mc), InputError) << "text the vocabulary lacks, found at once";
-  mc.set_prompt_template("no placeholder");
+  mc.set_prompt_template("Q: {question}");  // a misspelt placeholder: the prompt would go nowhere
   EXPECT_THROW(Tokenizer::For(mc), ConfigError);
 }
 
