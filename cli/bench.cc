@@ -15,11 +15,14 @@
 #include <functional>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "commands.h"
 #include "flops.h"
 #include "config.h"
+#include "data_parallel.h"
+#include "dist.h"
 #include "error.h"
 #include "generate.h"
 #include "json.h"
@@ -181,7 +184,8 @@ GrpoStepTimes BenchGrpoStep(const ModelConfig& mc, bool quick) {
 
 // The GRPO step with r1lab's kernels and with LibTorch's ops (cpu_kernels.h),
 // alternated twice, each row the better of its two runs.
-void BenchGrpo(const ModelConfig& mc, bool quick) {
+// Returns the step's seconds with r1lab's kernels.
+double BenchGrpo(const ModelConfig& mc, bool quick) {
   GrpoStepTimes best[2];
   for (int round = 0; round < 2; ++round)
     for (int reference = 0; reference < 2; ++reference) {
@@ -199,6 +203,53 @@ void BenchGrpo(const ModelConfig& mc, bool quick) {
                 best[r].tokens_per_s);
   std::printf("\nKernel speed-up: step %.2fx, generation %.2fx, update %.2fx\n", best[1].step / best[0].step,
               best[1].generation / best[0].generation, best[1].update / best[0].update);
+  return best[0].step;
+}
+
+// What data parallelism adds to a step (train/data_parallel.h): the sum of
+// one update's gradients over 2 ranks (threads of this process, Gloo on
+// loopback), median of the timed repetitions, against the one-process GRPO
+// step above (one update per step).
+void BenchDataParallel(const std::vector<const ModelConfig*>& models, double grpo_step_s, bool quick) {
+  std::printf("\n| gradient all-reduce, 2 ranks on loopback (Gloo) | params | ms per update | of a one-process GRPO "
+              "step (default model) |\n|---|---|---|---|\n");
+  for (const ModelConfig* mc : models) {
+    const int port = FreeLoopbackPort(), reps = quick ? 5 : 30;
+    double seconds[2] = {0, 0};
+    std::string errors[2];
+    int64_t params = 0;
+    std::vector<std::thread> ranks;
+    for (int r = 0; r < 2; ++r)
+      ranks.emplace_back([&, r] {
+        try {
+          DistEnv env;
+          env.rank = r;
+          env.world_size = 2;
+          env.master_port = port;
+          Dist d(env, std::chrono::seconds(60));
+          Transformer m = MakeModel(*mc, Tokenizer::Get().vocab_size());
+          params = m->NumParameters();
+          for (torch::Tensor& p : m->parameters()) p.mutable_grad() = torch::randn_like(p);
+          std::vector<double> times;
+          for (int i = 0; i <= reps; ++i) {
+            d.Barrier();
+            const auto t0 = Clock::now();
+            SumGradients(m->parameters(), d);
+            if (i > 0) times.push_back(SecondsSince(t0));  // the first warms the connections
+          }
+          std::sort(times.begin(), times.end());
+          seconds[r] = times[times.size() / 2];
+        } catch (const std::exception& e) {
+          errors[r] = e.what();
+        }
+      });
+    for (std::thread& t : ranks) t.join();
+    for (const std::string& e : errors)
+      if (!e.empty()) throw IoError("bench: data-parallel all-reduce: " + e);
+    const double s = std::max(seconds[0], seconds[1]);
+    std::printf("| d=%d L=%d | %.2fM | %.2f | %.1f%% |\n", mc->d_model(), mc->n_layers(), params / 1e6, 1e3 * s,
+                100 * s / grpo_step_s);
+  }
 }
 
 // Monte Carlo step labelling (train/mc_labels.h) of arith teacher traces with
@@ -479,7 +530,8 @@ int RunBench(bool quick, bool compare) {
   std::printf("| with KV cache | %.0f | %.0f |\n| without (full recompute) | %.0f | %.0f |\n", with.tok_s,
               with.peak_mib, without.tok_s, without.peak_mib);
   std::printf("\nKV cache speed-up: %.1fx\n", with.tok_s / without.tok_s);
-  BenchGrpo(small, quick);
+  const double grpo_step_s = BenchGrpo(small, quick);
+  BenchDataParallel({&small, &ref}, grpo_step_s, quick);
   BenchLabelling(small, quick);
   BenchSearch(small, quick);
   BenchSearchKvReuse(small, quick);

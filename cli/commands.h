@@ -29,4 +29,6 @@ int RunLmBench(const std::string& device, const std::string& shape, int batch, i
 // machine (RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1 and a free MASTER_PORT);
 // the first rank to fail stops the others. Returns the job's exit code.
 int LaunchRanks(int argc, char** argv, int nproc);
+// A loopback port the kernel has free now (a rendezvous binds it a moment later).
+int FreeLoopbackPort();
 }  // namespace r1lab

@@ -18,9 +18,6 @@
 
 namespace r1lab {
 
-namespace {
-
-// A port the kernel has free now (the ranks bind it a moment later).
 int FreeLoopbackPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw IoError("--nproc: no socket for a rendezvous port");
@@ -37,8 +34,6 @@ int FreeLoopbackPort() {
   ::close(fd);
   return ntohs(addr.sin_port);
 }
-
-}  // namespace
 
 int LaunchRanks(int argc, char** argv, int nproc) {
   std::vector<std::string> args;  // this command without --nproc N

@@ -48,7 +48,7 @@ namespace {
 constexpr const char* kUsage = R"(usage: r1lab <command> [args]
 
 commands:
-  run [CONFIG] [--out DIR] [--quick] [--untuned] [--nproc N]
+  run [CONFIG] [--out DIR] [--quick] [--untuned] [--nproc N] [--data-parallel]
                                       run an experiment (no CONFIG: the embedded default,
                                       experiments/r1_zero_vs_failures.pbtxt); --quick: one
                                       seed, a third of the budgets, a short base (first look);
@@ -57,7 +57,10 @@ commands:
                                       (sizes) runs each size, then the sweep's summary;
                                       --nproc N: N local ranks share the runs (several
                                       machines: torchrun's RANK, WORLD_SIZE, MASTER_ADDR,
-                                      MASTER_PORT in each machine's environment)
+                                      MASTER_PORT in each machine's environment), each run
+                                      on one rank; with --data-parallel every rank shares
+                                      each GRPO and PPO run's steps (prompts split, gradients
+                                      summed) and rank 0 runs the other arms
   tune CONFIG [--out DIR] [--again]   equal tuning: every arm's trials (tune.trials, each at
                                       tune.budget_scale of its budget) scored on the
                                       validation split; writes CONFIG.tuned.pbtxt beside CONFIG
@@ -201,7 +204,7 @@ std::string OptionalConfig(const Args& a) {
 }
 
 int CmdRun(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"out", "threads", "set", "nproc"}, {"quick", "untuned"});
+  const Args a = Parse(argc, argv, 2, {"out", "threads", "set", "nproc"}, {"quick", "untuned", "data-parallel"});
   const bool tuned = a.flags.count("untuned") == 0, quick = a.flags.count("quick") > 0;
   const DistEnv env = DistEnvFrom();
   if (a.has("nproc")) {
@@ -231,6 +234,7 @@ int CmdRun(int argc, char** argv) {
   RunnerOptions opt;
   opt.output_dir = a.Get("out");
   opt.dist = dist.get();
+  opt.data_parallel = a.flags.count("data-parallel") > 0;
   // The bases, pretrained by rank 0 alone, get the cores its machine's ranks share.
   if (per_machine > 1 && cfg.threads() <= 0 && !a.has("threads")) opt.base_threads = cores;
   const std::string md = sizes.empty() ? RunExperiment(cfg, opt) : RunSizes(cfg, sizes, opt);

@@ -97,6 +97,15 @@ void Dist::AllReduceSum(torch::Tensor& t) {
   });
 }
 
+void Dist::AllReduceMax(torch::Tensor& t) {
+  Wait("all-reduce", [&] {
+    std::vector<torch::Tensor> ts = {t};
+    c10d::AllreduceOptions o;
+    o.reduceOp = c10d::ReduceOp::MAX;
+    impl_->group->allreduce(ts, o)->wait(timeout_);
+  });
+}
+
 void Dist::Barrier() { Barrier(timeout_); }
 
 void Dist::Barrier(std::chrono::milliseconds timeout) {

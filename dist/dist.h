@@ -39,6 +39,8 @@ class Dist {
   int world_size() const { return env_.world_size; }
   // Sums `t` (CPU) over the ranks, in place.
   void AllReduceSum(torch::Tensor& t);
+  // The element-wise maximum over the ranks, in place.
+  void AllReduceMax(torch::Tensor& t);
   void Barrier();
   // The same with its own deadline (ranks waiting for each other's runs).
   void Barrier(std::chrono::milliseconds timeout);

@@ -16,6 +16,7 @@
 
 #include "checkpoint.h"
 #include "config.h"
+#include "data_parallel.h"
 #include "dist.h"
 #include "error.h"
 #include "evaluator.h"
@@ -449,6 +450,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
   if (cfg.arms_size() == 0) throw ConfigError(cfg.name() + ": arms: empty; expected at least one arm to run");
   const int rank = opt.dist ? opt.dist->rank() : 0, world = opt.dist ? opt.dist->world_size() : 1;
   const bool lead = rank == 0;
+  const bool together = opt.data_parallel && world > 1;  // every rank on every run
   auto sync = [&] {
     if (opt.dist) opt.dist->Barrier(kRoundTimeout);
   };
@@ -482,11 +484,18 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
                       std::to_string(task->Split(split).size()) + " problems)");
   const int vocab = ModelVocab(cfg.model());
   CheckMemory(cfg, vocab, AvailableMemoryMb(), cfg.name());
+  if (together)  // before pretraining: each rank's share of a step's prompts
+    for (int a = 0; a < cfg.arms_size(); ++a) {
+      const Arm& arm = cfg.arms(a);
+      const std::string at = "arms[" + std::to_string(a) + "]";
+      if (arm.has_grpo()) ShardSize(arm.grpo().prompts_per_step(), world, at + ".grpo.prompts_per_step", cfg.name());
+      if (arm.has_ppo()) ShardSize(arm.ppo().prompts_per_step(), world, at + ".ppo.prompts_per_step", cfg.name());
+    }
 
   // Overall progress: this rank's runs done / total, and an ETA from the
   // runs this invocation has finished (skipped runs cost nothing).
   const int all_runs = cfg.arms_size() * cfg.seeds_size() * static_cast<int>(bases.size());
-  const int total_runs = (all_runs - rank + world - 1) / world;
+  const int total_runs = together ? all_runs : (all_runs - rank + world - 1) / world;
   const std::string who = world > 1 ? "rank " + std::to_string(rank) + " " : "";
   const std::vector<int> rounds = world > 1 ? DependencyRounds(cfg) : std::vector<int>(cfg.arms_size(), 0);
   const int num_rounds = 1 + *std::max_element(rounds.begin(), rounds.end());
@@ -549,95 +558,120 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         std::fprintf(stderr, "%s (held-out):\n%s", bases[b].name.c_str(), EvalTable(r).c_str());
       }
     }
+    // One run: `shared`, its steps data-parallel over every rank, rank 0
+    // writing its files; else this rank's alone.
+    auto run_one = [&](const Arm& arm, uint64_t seed, bool shared) {
+      ++run_index;
+      const std::string rdir = RunDir(dir, arm, bases[b], seed);
+      EnsureWritableDir(rdir);
+      const std::string done = rdir + "/done.json";
+      if (FileExists(done)) return;
+      const RunStarts starts = StartsOf(dir, cfg.name(), arm, bases[b], seed);
+      if (lead || !shared) WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(bcfg, arm, seed, base_hash, starts));
+      const std::string eta = timed_runs > 0 ? Progress::FormatDuration(timed_seconds / timed_runs *
+                                                                        (total_runs - run_index + 1))
+                                             : "?";
+      const std::string label =
+          who + arm.name() + (bases[b].own_folders ? " " + bases[b].name : "") + " seed " + std::to_string(seed);
+      std::fprintf(stderr, "[run %d/%d] %s (overall ETA %s)\n", run_index, total_runs, label.c_str(), eta.c_str());
+      const auto t0 = Clock::now();
+      ReleaseFreeMemory();  // what earlier runs freed, so one process does not grow run after run
+      ResetPeakMemory();
+      Transformer policy = MakeModel(bcfg.model(), vocab);
+      LoadCheckpoint(starts.from.empty() ? base_path : starts.from, policy, nullptr);
+      Arm run_arm = arm;  // a teacher arm, resolved to its checkpoint for the strategy
+      if (starts.teacher_is_arm) {
+        run_arm.mutable_rft()->clear_teacher_arm();
+        run_arm.mutable_rft()->clear_teacher_size();
+        run_arm.mutable_rft()->set_teacher_checkpoint(starts.teacher);
+      }
+      const std::string ckpt = rdir + "/checkpoint.pt";
+      const std::string metrics_path = rdir + "/metrics.jsonl";
+      const bool writes = lead || !shared;  // a shared run's files are rank 0's
+      double wall_before = 0;  // earlier segments of an interrupted run
+      std::optional<JsonlWriter> metrics;
+      if (writes) {
+        if (FileExists(ckpt)) wall_before = ResumeFromCheckpoint(ckpt, metrics_path);
+        else std::remove(metrics_path.c_str());
+        std::remove((rdir + "/" + kMetricsGz).c_str());  // from a finish cut short before done.json
+        metrics.emplace(metrics_path);
+      }
+      FlopCounter flops;
+      StrategyContext ctx;
+      ctx.experiment = &bcfg;
+      ctx.arm = &run_arm;
+      ctx.seed = seed;
+      const TrainPromptsWhere verifiable(*task, true, "train_prompts: VERIFIABLE_PROMPTS");
+      ctx.task = arm.train_prompts() == VERIFIABLE_PROMPTS ? static_cast<const Task*>(&verifiable) : task.get();
+      ctx.policy = &policy;
+      ctx.flops = &flops;
+      ctx.metrics = metrics ? &*metrics : nullptr;
+      ctx.checkpoint_path = ckpt;
+      ctx.checkpoint_read_only = !writes;
+      ctx.data_parallel = shared ? opt.dist : nullptr;
+      ctx.label = label;
+      // The loop always evaluates after its last step, so that result is the
+      // final one; only a run resumed at its very end needs a fresh eval.
+      std::optional<EvalResult> last;
+      ctx.evaluate = [&](int64_t) {
+        EvalRecord rec;
+        if (writes) {
+          last = Evaluate(policy, *task, cfg.eval());
+          rec = EvalToRecord(*last);
+        }
+        if (shared) {  // the other ranks wait for rank 0's eval, and print its pass@1
+          opt.dist->Barrier(kRoundTimeout);
+          rec.set_pass1(SumOverRanks({writes ? rec.pass1() : 0.0}, *opt.dist)[0]);
+        }
+        return rec;
+      };
+      MakeStrategy(run_arm)->Train(ctx);
+      if (!writes) return;
+      const double train_flops = flops.Total();
+      const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
+      WriteFileAtomic(rdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
+      WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
+      // A finished run's metrics are kept compressed (a seventh of the
+      // bytes); the plain file is what an unfinished run resumes from.
+      WriteFileAtomic(rdir + "/" + kMetricsGz, Gzip(ReadFile(metrics_path)));
+      const double wall = wall_before + SecondsSince(t0);
+      timed_seconds += SecondsSince(t0);
+      ++timed_runs;
+      std::fprintf(stderr, "%s: held-out pass@1 %.1f%%, %.3g FLOPs (budget %s), %.0f s\n", ctx.label.c_str(),
+                   100 * r.pass1, train_flops,
+                   arm.flop_budget() > 0 ? JsonNumber(arm.flop_budget()).c_str() : "none", wall);
+      DoneRecord d;
+      d.set_commit(GitCommit());
+      d.set_flops(train_flops);
+      FlopsByPhase* phases = d.mutable_flops_by_phase();
+      for (int ph = 0; ph < static_cast<int>(FlopPhase::kCount); ++ph) {
+        const auto* f = FlopsByPhase::descriptor()->FindFieldByName(FlopPhaseName(static_cast<FlopPhase>(ph)));
+        R1_CHECK(f, "FlopsByPhase lacks a FLOP phase");
+        phases->GetReflection()->SetDouble(phases, f, flops.Get(static_cast<FlopPhase>(ph)));
+      }
+      d.set_oracle_calls(flops.OracleCalls());
+      d.set_flop_budget(arm.flop_budget());
+      d.set_wall_s(wall);
+      d.set_checkpoint(ckpt);
+      d.set_base(base_hash);
+      *d.mutable_machine() = DescribeMachine();
+      d.set_peak_memory_mb(PeakMemoryMb());
+      WriteFileAtomic(done, RecordToJson(d) + "\n");
+      std::remove(metrics_path.c_str());
+    };
     for (int round = 0; round < num_rounds; ++round) {
       if (round > 0) sync();  // the arms this round starts from are done, on every rank
       for (int a = 0; a < cfg.arms_size(); ++a) {
         if (rounds[static_cast<size_t>(a)] != round) continue;
         const Arm& arm = cfg.arms(a);
         for (uint64_t seed : cfg.seeds()) {
-          if (dealt++ % world != rank) continue;
-          ++run_index;
-          const std::string rdir = RunDir(dir, arm, bases[b], seed);
-          EnsureWritableDir(rdir);
-          const std::string done = rdir + "/done.json";
-          if (FileExists(done)) continue;
-          const RunStarts starts = StartsOf(dir, cfg.name(), arm, bases[b], seed);
-          WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(bcfg, arm, seed, base_hash, starts));
-          const std::string eta = timed_runs > 0 ? Progress::FormatDuration(timed_seconds / timed_runs *
-                                                                            (total_runs - run_index + 1))
-                                                 : "?";
-          const std::string label =
-              who + arm.name() + (bases[b].own_folders ? " " + bases[b].name : "") + " seed " + std::to_string(seed);
-          std::fprintf(stderr, "[run %d/%d] %s (overall ETA %s)\n", run_index, total_runs, label.c_str(), eta.c_str());
-          const auto t0 = Clock::now();
-          ReleaseFreeMemory();  // what earlier runs freed, so one process does not grow run after run
-          ResetPeakMemory();
-          Transformer policy = MakeModel(bcfg.model(), vocab);
-          LoadCheckpoint(starts.from.empty() ? base_path : starts.from, policy, nullptr);
-          Arm run_arm = arm;  // a teacher arm, resolved to its checkpoint for the strategy
-          if (starts.teacher_is_arm) {
-            run_arm.mutable_rft()->clear_teacher_arm();
-            run_arm.mutable_rft()->clear_teacher_size();
-            run_arm.mutable_rft()->set_teacher_checkpoint(starts.teacher);
+          if (!together) {  // each run to one rank
+            if (dealt++ % world == rank) run_one(arm, seed, false);
+            continue;
           }
-          const std::string ckpt = rdir + "/checkpoint.pt";
-          const std::string metrics_path = rdir + "/metrics.jsonl";
-          double wall_before = 0;  // earlier segments of an interrupted run
-          if (FileExists(ckpt)) wall_before = ResumeFromCheckpoint(ckpt, metrics_path);
-          else std::remove(metrics_path.c_str());
-          std::remove((rdir + "/" + kMetricsGz).c_str());  // from a finish cut short before done.json
-          JsonlWriter metrics(metrics_path);
-          FlopCounter flops;
-          StrategyContext ctx;
-          ctx.experiment = &bcfg;
-          ctx.arm = &run_arm;
-          ctx.seed = seed;
-          const TrainPromptsWhere verifiable(*task, true, "train_prompts: VERIFIABLE_PROMPTS");
-          ctx.task = arm.train_prompts() == VERIFIABLE_PROMPTS ? static_cast<const Task*>(&verifiable) : task.get();
-          ctx.policy = &policy;
-          ctx.flops = &flops;
-          ctx.metrics = &metrics;
-          ctx.checkpoint_path = ckpt;
-          ctx.label = label;
-          // The loop always evaluates after its last step, so that result is the
-          // final one; only a run resumed at its very end needs a fresh eval.
-          std::optional<EvalResult> last;
-          ctx.evaluate = [&](int64_t) {
-            last = Evaluate(policy, *task, cfg.eval());
-            return EvalToRecord(*last);
-          };
-          MakeStrategy(run_arm)->Train(ctx);
-          const double train_flops = flops.Total();
-          const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
-          WriteFileAtomic(rdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
-          WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
-          // A finished run's metrics are kept compressed (a seventh of the
-          // bytes); the plain file is what an unfinished run resumes from.
-          WriteFileAtomic(rdir + "/" + kMetricsGz, Gzip(ReadFile(metrics_path)));
-          const double wall = wall_before + SecondsSince(t0);
-          timed_seconds += SecondsSince(t0);
-          ++timed_runs;
-          std::fprintf(stderr, "%s: held-out pass@1 %.1f%%, %.3g FLOPs (budget %s), %.0f s\n", ctx.label.c_str(),
-                       100 * r.pass1, train_flops,
-                       arm.flop_budget() > 0 ? JsonNumber(arm.flop_budget()).c_str() : "none", wall);
-          DoneRecord d;
-          d.set_commit(GitCommit());
-          d.set_flops(train_flops);
-          FlopsByPhase* phases = d.mutable_flops_by_phase();
-          for (int ph = 0; ph < static_cast<int>(FlopPhase::kCount); ++ph) {
-            const auto* f = FlopsByPhase::descriptor()->FindFieldByName(FlopPhaseName(static_cast<FlopPhase>(ph)));
-            R1_CHECK(f, "FlopsByPhase lacks a FLOP phase");
-            phases->GetReflection()->SetDouble(phases, f, flops.Get(static_cast<FlopPhase>(ph)));
-          }
-          d.set_oracle_calls(flops.OracleCalls());
-          d.set_flop_budget(arm.flop_budget());
-          d.set_wall_s(wall);
-          d.set_checkpoint(ckpt);
-          d.set_base(base_hash);
-          *d.mutable_machine() = DescribeMachine();
-          d.set_peak_memory_mb(PeakMemoryMb());
-          WriteFileAtomic(done, RecordToJson(d) + "\n");
-          std::remove(metrics_path.c_str());
+          const bool shared = SupportsDataParallel(arm);  // else rank 0 runs it alone
+          if (lead || shared) run_one(arm, seed, shared);
+          sync();  // rank 0 has written it
         }
       }
     }

@@ -67,6 +67,12 @@ struct RunnerOptions {
   // the summary once every rank is done. A rank that fails ends the others
   // with an error at the next round; rerunning resumes.
   Dist* dist = nullptr;
+  // With `dist`: every run is shared by all ranks instead. A GRPO or PPO
+  // run's steps are data-parallel (train/data_parallel.h: each rank samples
+  // its share of the prompts, the gradients are summed), rank 0 writing its
+  // files and checkpoints and evaluating; any other arm runs on rank 0
+  // while the others wait. For one run too big or too slow for one process.
+  bool data_parallel = false;
   // Threads rank 0 uses for the bases, while the other ranks of its machine
   // wait for them (0: the rank's own).
   int base_threads = 0;

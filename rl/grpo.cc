@@ -12,6 +12,7 @@ class GrpoStrategy : public Strategy {
   explicit GrpoStrategy(const Arm& arm) : cfg_(arm.grpo()) {}
   void Train(StrategyContext& ctx) override {
     GrpoTrainer trainer(*ctx.policy, *ctx.task, cfg_, ctx.seed, ctx.flops);
+    trainer.set_data_parallel(ctx.data_parallel, "arm '" + ctx.arm->name() + "': grpo.prompts_per_step");
     RunStrategyLoop(ctx, trainer.Loop());
   }
 

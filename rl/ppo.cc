@@ -11,6 +11,7 @@
 #include "policy_loss.h"
 #include "rollout.h"
 #include "config.h"
+#include "data_parallel.h"
 #include "optim.h"
 #include "policy_update.h"
 #include "records.h"
@@ -62,20 +63,42 @@ PpoTrainer::PpoTrainer(Transformer& policy, const Task& task, const PpoConfig& c
   }
 }
 
+void PpoTrainer::set_data_parallel(Dist* d, const std::string& field) {
+  if (d) ShardSize(cfg_.prompts_per_step(), d->world_size(), field, "the data-parallel run");
+  dp_ = d;
+}
+
+void PpoTrainer::TrainOn(const Rollouts& ro, int64_t step) {
+  CriticStats cs(cfg_.value_error_bins());
+  UpdateSums u;
+  Train(ro, step, &cs, &u);
+}
+
+double PpoTrainer::Train(const Rollouts& ro, int64_t step, CriticStats* cs, UpdateSums* u) {
+  std::vector<MiniBatch> mbs = BuildMinibatches(ro, cs);
+  WhitenAdvantages(mbs, cs->advantages);
+  const double lr = ScheduledLr(cfg_.optim(), step, cfg_.steps());
+  *u = Update(mbs, lr, ScheduledLr(cfg_.critic_optim(), step, cfg_.steps()));
+  return lr;
+}
+
 MetricsLine PpoTrainer::Step(int64_t step, std::string* note) {
   const auto t_start = Clock::now();
-  const uint64_t seed = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
-  const Rollouts ro = SampleRollouts(policy_, task_, rng_, cfg_.prompts_per_step(), 1, cfg_.sampling(), seed, reward_,
-                                     flops_);
+  const FlopMark before = MarkFlops(*flops_, tokens_generated_);
+  // Data-parallel: each rank's prompts and samples from its own stream, so
+  // the shared `rng_` (the minibatch shuffle) stays the same on every rank.
+  const uint64_t seed = RankSeed(SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024)), dp_);
+  Rng rank_rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  const Rollouts ro = SampleRollouts(policy_, task_, dp_ ? rank_rng : rng_, LocalPrompts(), 1, cfg_.sampling(), seed,
+                                     reward_, flops_);
   if (flops_) flops_->AddOracleCalls(static_cast<int64_t>(ro.gens.size()));  // the rule reward's verdicts
   const auto t_train0 = Clock::now();
   CriticStats cs(cfg_.value_error_bins());
-  std::vector<MiniBatch> mbs = BuildMinibatches(ro, &cs);
-  WhitenAdvantages(mbs, cs.advantages);
-  const double lr = ScheduledLr(cfg_.optim(), step, cfg_.steps());
-  const UpdateSums u = Update(mbs, lr, ScheduledLr(cfg_.critic_optim(), step, cfg_.steps()));
+  UpdateSums u;
+  const double lr = Train(ro, step, &cs, &u);
   const double t_train = SecondsSince(t_train0);
   for (const Generation& g : ro.gens) tokens_generated_ += static_cast<int64_t>(g.tokens.size());
+  if (dp_) SumFlopsSince(before, *dp_, flops_, &tokens_generated_);
   const double ev = cs.ExplainedVariance();
   MetricsLine m;
   RolloutMetrics(ro, reward_, &m);
@@ -102,6 +125,7 @@ MetricsLine PpoTrainer::Step(int64_t step, std::string* note) {
   char buf[32];
   std::snprintf(buf, sizeof buf, " EV %.2f", ev);
   *note = RolloutNote(ro) + buf;
+  if (dp_) AverageOverRanks(&m, *dp_);
   return m;
 }
 
@@ -182,24 +206,32 @@ CriticWarmup PpoTrainer::WarmUpCritic() {
   const Rollouts held = SampleRollouts(policy_, task_, held_rng, P, 1, cfg_.sampling(), SplitMix64(seed_ ^ 0xc1a2ULL),
                                        reward_, nullptr);
   const HeldoutError start = CriticError(held);
+  const FlopMark before = MarkFlops(*flops_, tokens_generated_);
   std::vector<std::pair<TokenBatch, torch::Tensor>> data;
+  std::vector<double> tokens_all;
   for (int i = 0; i < batches; ++i) {
-    const uint64_t seed = SplitMix64(seed_ ^ SplitMix64(0xc1a3ULL + static_cast<uint64_t>(i)));
-    const Rollouts ro = SampleRollouts(policy_, task_, rng_, P, 1, cfg_.sampling(), seed, reward_, flops_);
+    const uint64_t seed = RankSeed(SplitMix64(seed_ ^ SplitMix64(0xc1a3ULL + static_cast<uint64_t>(i))), dp_);
+    Rng rank_rng(seed ^ 0x9e3779b97f4a7c15ULL);
+    const Rollouts ro =
+        SampleRollouts(policy_, task_, dp_ ? rank_rng : rng_, LocalPrompts(), 1, cfg_.sampling(), seed, reward_, flops_);
     flops_->AddOracleCalls(static_cast<int64_t>(ro.size()));
     for (const Generation& g : ro.gens) tokens_generated_ += static_cast<int64_t>(g.tokens.size());
     data.push_back(ReturnTargets(ro));
+    tokens_all.push_back(data.back().first.loss_mask.sum().item<double>());
   }
+  if (dp_) tokens_all = SumOverRanks(std::move(tokens_all), *dp_);
   const ModelConfig& cc = critic_->config();
   const int V = critic_->vocab_size();
   critic_->train();
   SetLr(*critic_optimizer_, cfg_.critic_optim().lr());
   for (int e = 0; e < cfg_.critic_warmup_epochs(); ++e)
-    for (const auto& [b, ret] : data) {
-      CriticStep(b.tokens, b.loss_mask, ret, torch::Tensor());
+    for (size_t i = 0; i < data.size(); ++i) {
+      const auto& [b, ret] = data[i];
+      CriticStep(b.tokens, b.loss_mask, ret, torch::Tensor(), dp_ ? std::max(1.0, tokens_all[i]) : 0);
       for (int64_t L : b.lengths) flops_->Add(FlopPhase::kTrain, 3 * ForwardFlopsSequence(cc, V, L));
       w.set_updates(w.updates() + 1);
     }
+  if (dp_) SumFlopsSince(before, *dp_, flops_, &tokens_generated_);
   const HeldoutError end = CriticError(held);
   w.set_rollouts(batches * P);
   w.set_mse_start(start.mse);
@@ -221,10 +253,24 @@ std::vector<PpoTrainer::MiniBatch> PpoTrainer::BuildMinibatches(const Rollouts& 
   const int V = policy_->vocab_size();
   const int N = ro.size();
   const double temperature = cfg_.sampling().temperature() > 0 ? cfg_.sampling().temperature() : 1.0;
-  const std::vector<std::vector<int>> parts = ShuffledMinibatches(N, std::min(cfg_.minibatches(), N), rng_);
+  // Data-parallel: this rank holds rows [offset, offset + N) of the whole
+  // batch, and takes its rows of each minibatch of the whole batch's shuffle
+  // (the same `rng_` on every rank).
+  const int N_all = N * (dp_ ? dp_->world_size() : 1), offset = dp_ ? dp_->rank() * N : 0;
+  std::vector<std::vector<int>> parts = ShuffledMinibatches(N_all, std::min(cfg_.minibatches(), N_all), rng_);
+  for (std::vector<int>& rows : parts) {
+    std::vector<int> mine;
+    for (int i : rows)
+      if (i >= offset && i < offset + N) mine.push_back(i - offset);
+    rows = std::move(mine);
+  }
   std::vector<MiniBatch> mbs;
   for (const std::vector<int>& rows : parts) {
     MiniBatch mb;
+    if (rows.empty()) {  // a data-parallel rank with no rows in this minibatch
+      mbs.push_back(std::move(mb));
+      continue;
+    }
     mb.batch = RolloutBatch(ro, rows, cfg_.mask_truncated());
     mb.mask = mb.batch.loss_mask;
     torch::NoGradGuard ng;
@@ -282,6 +328,12 @@ std::vector<PpoTrainer::MiniBatch> PpoTrainer::BuildMinibatches(const Rollouts& 
     mb.returns = ret.to(torch::kFloat);
     mbs.push_back(std::move(mb));
   }
+  if (dp_) {
+    std::vector<double> tokens;
+    for (const MiniBatch& mb : mbs) tokens.push_back(mb.mask.defined() ? mb.mask.sum().item<double>() : 0.0);
+    tokens = SumOverRanks(std::move(tokens), *dp_);
+    for (size_t k = 0; k < mbs.size(); ++k) mbs[k].tokens_all = std::max(1.0, tokens[k]);
+  }
   return mbs;
 }
 
@@ -303,33 +355,50 @@ void PpoTrainer::CriticStats::AddRealised(const std::vector<double>& rew, const 
 }
 
 // Whitening over every trained token of the step.
+// (data-parallel: every rank's tokens).
 void PpoTrainer::WhitenAdvantages(std::vector<MiniBatch>& mbs, const std::vector<double>& all_adv) const {
   double adv_mean = 0, adv_std = 1;
-  if (cfg_.whiten_advantages() && all_adv.size() > 1) {
-    adv_mean = std::accumulate(all_adv.begin(), all_adv.end(), 0.0) / all_adv.size();
-    double var = 0;
-    for (double a : all_adv) var += (a - adv_mean) * (a - adv_mean);
-    adv_std = std::sqrt(var / (all_adv.size() - 1)) + 1e-8;
+  if (cfg_.whiten_advantages()) {
+    std::vector<double> sum_n = {std::accumulate(all_adv.begin(), all_adv.end(), 0.0),
+                                 static_cast<double>(all_adv.size())};
+    if (dp_) sum_n = SumOverRanks(std::move(sum_n), *dp_);
+    if (sum_n[1] > 1) {
+      adv_mean = sum_n[0] / sum_n[1];
+      std::vector<double> var = {0.0};
+      for (double a : all_adv) var[0] += (a - adv_mean) * (a - adv_mean);
+      if (dp_) var = SumOverRanks(std::move(var), *dp_);
+      adv_std = std::sqrt(var[0] / (sum_n[1] - 1)) + 1e-8;
+    }
   }
   for (MiniBatch& mb : mbs)
-    mb.advantages = (((mb.advantages - adv_mean) / adv_std) * mb.mask.to(torch::kDouble)).to(torch::kFloat);
+    if (mb.advantages.defined())
+      mb.advantages = (((mb.advantages - adv_mean) / adv_std) * mb.mask.to(torch::kDouble)).to(torch::kFloat);
 }
 
 double PpoTrainer::CriticStep(const torch::Tensor& tokens, const torch::Tensor& mask, const torch::Tensor& returns,
-                              const torch::Tensor& old_values) {
+                              const torch::Tensor& old_values, double tokens_all) {
   critic_optimizer_->zero_grad();
-  const torch::Tensor v = critic_->forward(tokens).values.narrow(1, 0, returns.size(1));
-  torch::Tensor vf = (v - returns).pow(2);
-  if (old_values.defined() && cfg_.value_clip() > 0) {
-    const torch::Tensor vc = old_values + (v - old_values).clamp(-cfg_.value_clip(), cfg_.value_clip());
-    vf = torch::max(vf, (vc - returns).pow(2));
+  double loss_value = 0;
+  if (tokens.defined() && tokens.size(0) > 0) {
+    const torch::Tensor v = critic_->forward(tokens).values.narrow(1, 0, returns.size(1));
+    torch::Tensor vf = (v - returns).pow(2);
+    if (old_values.defined() && cfg_.value_clip() > 0) {
+      const torch::Tensor vc = old_values + (v - old_values).clamp(-cfg_.value_clip(), cfg_.value_clip());
+      vf = torch::max(vf, (vc - returns).pow(2));
+    }
+    const torch::Tensor loss = 0.5 * AggregateLoss(vf, mask, TOKEN_MEAN, 1, {0, tokens_all});
+    loss.backward();
+    loss_value = loss.item<double>();
   }
-  const torch::Tensor loss = 0.5 * AggregateLoss(vf, mask, TOKEN_MEAN, 1);
-  loss.backward();
+  if (dp_) {
+    std::vector<double> loss = {loss_value};
+    SumGradients(critic_->parameters(), *dp_, &loss);
+    loss_value = loss[0];
+  }
   if (cfg_.critic_optim().grad_clip() > 0)
     torch::nn::utils::clip_grad_norm_(critic_->parameters(), cfg_.critic_optim().grad_clip());
   critic_optimizer_->step();
-  return loss.item<double>();
+  return loss_value;
 }
 
 // Each epoch, each minibatch: the policy's clipped surrogate step, then the
@@ -355,10 +424,10 @@ PpoTrainer::UpdateSums PpoTrainer::Update(std::vector<MiniBatch>& mbs, double lr
       pb.mask = mb.mask;
       pb.advantages = mb.advantages;
       pb.old_lp = mb.old_lp;
-      const PolicyUpdateResult r =
-          PolicyUpdate(policy_, *optimizer_, pb, lo, temperature, cfg_.optim().grad_clip(), cfg_.kl_estimator());
-
-      const double vf_loss = CriticStep(mb.batch.tokens, mb.mask, mb.returns, mb.old_values);
+      lo.denominators = {0, mb.tokens_all};
+      const PolicyUpdateResult r = PolicyUpdate(policy_, *optimizer_, pb, lo, temperature, cfg_.optim().grad_clip(),
+                                                cfg_.kl_estimator(), dp_);
+      const double vf_loss = CriticStep(mb.batch.tokens, mb.mask, mb.returns, mb.old_values, mb.tokens_all);
 
       for (int64_t L : mb.batch.lengths)
         flops_->Add(FlopPhase::kTrain, 3 * (ForwardFlopsSequence(mc, V, L) + ForwardFlopsSequence(cc, V, L)));
@@ -381,6 +450,7 @@ class PpoStrategy : public Strategy {
   explicit PpoStrategy(const Arm& arm) : cfg_(arm.ppo()) {}
   void Train(StrategyContext& ctx) override {
     PpoTrainer trainer(*ctx.policy, *ctx.task, cfg_, ctx.seed, ctx.flops);
+    trainer.set_data_parallel(ctx.data_parallel, "arm '" + ctx.arm->name() + "': ppo.prompts_per_step");
     StrategyLoop loop;
     loop.steps = cfg_.steps();
     loop.log_every = cfg_.log_every();

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "dist.h"
 #include "flops.h"
 #include "r1lab.pb.h"
 #include "reward.h"
@@ -50,6 +51,14 @@ class PpoTrainer {
   // the realised returns of the current policy's rollouts, with its error on
   // one more batch, held out and not charged, before and after.
   CriticWarmup WarmUpCritic();
+  // Data-parallel steps over `d`'s ranks (not owned; train/data_parallel.h):
+  // each rank samples prompts_per_step / world_size prompts (ConfigError
+  // naming `field` unless that divides); whitening, minibatches and the
+  // policy's and critic's updates are the whole batch's.
+  void set_data_parallel(Dist* d, const std::string& field);
+  // The updates of one step on rollouts already sampled (this rank's shard
+  // when data-parallel: ranks in order make up the batch).
+  void TrainOn(const Rollouts& ro, int64_t step);
 
   torch::optim::AdamW& optimizer() { return *optimizer_; }
   torch::optim::AdamW& critic_optimizer() { return *critic_optimizer_; }
@@ -66,6 +75,7 @@ class PpoTrainer {
     torch::Tensor old_values;  // [n, T-1]
     torch::Tensor advantages;  // [n, T-1]
     torch::Tensor returns;     // [n, T-1]
+    double tokens_all = 0;     // data-parallel: the whole minibatch's trained tokens
   };
   // What the step measures of the critic: realised returns against its
   // values, by relative position (bins), and the KL it adds to the reward.
@@ -86,6 +96,8 @@ class PpoTrainer {
     double pg = 0, vf = 0, entropy = 0, clip = 0, clip_low = 0, clip_high = 0;
     int updates = 0;
   };
+  // Minibatches and updates of step `step` into *u; returns the learning rate.
+  double Train(const Rollouts& ro, int64_t step, CriticStats* cs, UpdateSums* u);
   std::vector<MiniBatch> BuildMinibatches(const Rollouts& ro, CriticStats* cs);
   // Rollouts as a batch with the realised return (gamma-discounted rule
   // reward, no KL: the policy is the reference) at each completion token.
@@ -97,8 +109,11 @@ class PpoTrainer {
   HeldoutError CriticError(const Rollouts& ro);
   // One critic optimiser step on 0.5 (V - R)^2 over `mask`'s tokens, value-
   // clipped around `old_values` where they are given. Returns the loss.
+  // Data-parallel: the token mean over `tokens_all`, the whole batch's
+  // tokens, and gradients summed over the ranks (no rows: zeros added).
   double CriticStep(const torch::Tensor& tokens, const torch::Tensor& mask, const torch::Tensor& returns,
-                    const torch::Tensor& old_values);
+                    const torch::Tensor& old_values, double tokens_all = 0);
+  int LocalPrompts() const { return cfg_.prompts_per_step() / (dp_ ? dp_->world_size() : 1); }
   void WhitenAdvantages(std::vector<MiniBatch>& mbs, const std::vector<double>& all_adv) const;
   UpdateSums Update(std::vector<MiniBatch>& mbs, double lr, double critic_lr);
 
@@ -113,6 +128,7 @@ class PpoTrainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_, critic_optimizer_;
   std::optional<Transformer> ref_;
   int64_t tokens_generated_ = 0;
+  Dist* dp_ = nullptr;
 };
 
 }  // namespace r1lab

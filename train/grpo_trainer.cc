@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "config.h"
+#include "data_parallel.h"
 #include "optim.h"
 #include "progress.h"
 
@@ -33,20 +34,39 @@ GrpoTrainer::GrpoTrainer(Transformer& policy, const Task& task, const GrpoConfig
   }
 }
 
+void GrpoTrainer::set_data_parallel(Dist* d, const std::string& field) {
+  if (d) ShardSize(cfg_.prompts_per_step(), d->world_size(), field, "the data-parallel run");
+  dp_ = d;
+}
+
 MetricsLine GrpoTrainer::Step(int64_t step, std::string* note) {
   const auto t_start = Clock::now();
   if (ref_ && cfg_.ref_update_every() > 0 && step > 0 && step % cfg_.ref_update_every() == 0)
     CopyWeights(policy_, *ref_);
+  const FlopMark before = MarkFlops(*flops_, tokens_generated_);
   const Sampled s = SampleGroups(step);
   Updated u;
-  const auto t_train0 = Clock::now();
-  std::vector<PolicyBatch> mbs = BuildMinibatches(s.ro, &u);
-  const double lr = ScheduledLr(cfg_.optim(), step, cfg_.steps());
-  Update(mbs, lr, &u);
-  u.t_train = SecondsSince(t_train0);
+  const double lr = Train(s.ro, step, &u);
   for (const Generation& g : s.ro.gens) tokens_generated_ += static_cast<int64_t>(g.tokens.size());
+  if (dp_) SumFlopsSince(before, *dp_, flops_, &tokens_generated_);
   *note = RolloutNote(s.ro);
-  return StepMetrics(s, u, lr, SecondsSince(t_start));
+  MetricsLine m = StepMetrics(s, u, lr, SecondsSince(t_start));
+  if (dp_) AverageOverRanks(&m, *dp_);
+  return m;
+}
+
+void GrpoTrainer::TrainOn(const Rollouts& ro, int64_t step) {
+  Updated u;
+  Train(ro, step, &u);
+}
+
+double GrpoTrainer::Train(const Rollouts& ro, int64_t step, Updated* u) {
+  const auto t0 = Clock::now();
+  std::vector<PolicyBatch> mbs = BuildMinibatches(ro, u);
+  const double lr = ScheduledLr(cfg_.optim(), step, cfg_.steps());
+  Update(mbs, lr, u);
+  u->t_train = SecondsSince(t0);
+  return lr;
 }
 
 StrategyLoop GrpoTrainer::Loop() {
@@ -64,14 +84,18 @@ StrategyLoop GrpoTrainer::Loop() {
 // P groups of G; with drop_zero_variance_groups (DAPO), groups whose rewards
 // are all equal are re-sampled for up to max_resample_rounds rounds.
 GrpoTrainer::Sampled GrpoTrainer::SampleGroups(int64_t step) {
-  const int P = cfg_.prompts_per_step(), G = cfg_.group_size();
+  const int P = dp_ ? cfg_.prompts_per_step() / dp_->world_size() : cfg_.prompts_per_step(), G = cfg_.group_size();
   Sampled s;
   s.ro.group_size = G;
   const int max_rounds = cfg_.drop_zero_variance_groups() ? cfg_.max_resample_rounds() : 0;
   while (static_cast<int>(s.ro.problems.size()) < P) {
     const int need = P - static_cast<int>(s.ro.problems.size());
-    const uint64_t seed = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024 + s.rounds));
-    Rollouts fresh = SampleRollouts(policy_, task_, rng_, need, G, cfg_.sampling(), seed, reward_, flops_);
+    // Data-parallel: each rank's prompts and samples from its own stream,
+    // a function of (seed, step, round, rank), so the shared `rng_` (the
+    // minibatch shuffle) stays the same on every rank.
+    const uint64_t seed = RankSeed(SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step) * 1024 + s.rounds)), dp_);
+    Rng rank_rng(seed ^ 0x9e3779b97f4a7c15ULL);
+    Rollouts fresh = SampleRollouts(policy_, task_, dp_ ? rank_rng : rng_, need, G, cfg_.sampling(), seed, reward_, flops_);
     if (reward_source_) {
       const auto t0 = Clock::now();
       reward_source_->Score(fresh);
@@ -108,14 +132,38 @@ std::vector<PolicyBatch> GrpoTrainer::BuildMinibatches(const Rollouts& ro, Updat
   const ModelConfig& mc = policy_->config();
   const int V = policy_->vocab_size();
   const int N = ro.size();
-  const std::vector<double> adv = GroupAdvantages(ro.totals(), ro.group_size, cfg_.advantage(), cfg_.std_epsilon());
-  const int M = std::min(cfg_.minibatches(), N);
-  const std::vector<std::vector<int>> parts = ShuffledMinibatches(N, M, rng_);
+  // Data-parallel: this rank holds rows [offset, offset + N) of the whole
+  // batch. The rewards of every rank (gathered by a sum into each rank's
+  // slots) give the whole batch's advantages, and the shuffle over the whole
+  // batch (the same `rng_` everywhere) each rank's part of every minibatch.
+  const int world = dp_ ? dp_->world_size() : 1, N_all = N * world, offset = dp_ ? dp_->rank() * N : 0;
+  std::vector<double> totals = ro.totals();
+  if (dp_) {
+    std::vector<double> all(static_cast<size_t>(N_all), 0.0);
+    std::copy(totals.begin(), totals.end(), all.begin() + offset);
+    totals = SumOverRanks(std::move(all), *dp_);
+  }
+  std::vector<double> adv = GroupAdvantages(totals, ro.group_size, cfg_.advantage(), cfg_.std_epsilon());
+  adv = std::vector<double>(adv.begin() + offset, adv.begin() + offset + N);
+  const int M = std::min(cfg_.minibatches(), N_all);
+  std::vector<std::vector<int>> parts = ShuffledMinibatches(N_all, M, rng_);
+  std::vector<double> rows_all;
+  for (std::vector<int>& rows : parts) {
+    rows_all.push_back(static_cast<double>(rows.size()));
+    std::vector<int> mine;
+    for (int i : rows)
+      if (i >= offset && i < offset + N) mine.push_back(i - offset);
+    rows = std::move(mine);
+  }
   const bool need_old = cfg_.epochs() > 1 || M > 1 || (ref_ && cfg_.kl_in_reward());
   const double temperature = cfg_.sampling().temperature() > 0 ? cfg_.sampling().temperature() : 1.0;
   std::vector<PolicyBatch> mbs;
   for (const std::vector<int>& rows : parts) {
     PolicyBatch mb;
+    if (rows.empty()) {  // a data-parallel rank with no rows in this minibatch
+      mbs.push_back(std::move(mb));
+      continue;
+    }
     mb.batch = RolloutBatch(ro, rows, cfg_.mask_truncated());
     mb.mask = mb.batch.loss_mask;
     if (ro.token_advantages.empty()) {
@@ -153,6 +201,13 @@ std::vector<PolicyBatch> GrpoTrainer::BuildMinibatches(const Rollouts& ro, Updat
     }
     mbs.push_back(std::move(mb));
   }
+  if (dp_) {
+    // The whole minibatches' row and token counts: the loss's denominators.
+    std::vector<double> tokens;
+    for (const PolicyBatch& mb : mbs) tokens.push_back(mb.mask.defined() ? mb.mask.sum().item<double>() : 0.0);
+    tokens = SumOverRanks(std::move(tokens), *dp_);
+    for (size_t k = 0; k < mbs.size(); ++k) mbs[k].denominators = {rows_all[k], std::max(1.0, tokens[k])};
+  }
   return mbs;
 }
 
@@ -172,8 +227,9 @@ void GrpoTrainer::Update(std::vector<PolicyBatch>& mbs, double lr, Updated* u) {
   SetLr(*optimizer_, lr);
   for (int e = 0; e < cfg_.epochs(); ++e) {
     for (PolicyBatch& mb : mbs) {
-      const PolicyUpdateResult r =
-          PolicyUpdate(policy_, *optimizer_, mb, lo, temperature, cfg_.optim().grad_clip(), cfg_.kl_estimator());
+      lo.denominators = mb.denominators;
+      const PolicyUpdateResult r = PolicyUpdate(policy_, *optimizer_, mb, lo, temperature, cfg_.optim().grad_clip(),
+                                                cfg_.kl_estimator(), dp_);
       if (u->updates == 0) first_ratio_dev_ = r.stats.ratio_max_abs_dev;
       ++u->updates;
       u->grad_norm_sum += r.grad_norm;

@@ -49,6 +49,14 @@ class GrpoTrainer {
   StrategyLoop Loop();
   // A learned reward replacing the rule reward (not owned; may be null).
   void set_reward_source(RewardSource* r) { reward_source_ = r; }
+  // Data-parallel steps over `d`'s ranks (not owned; train/data_parallel.h):
+  // each rank samples prompts_per_step / world_size prompts (ConfigError
+  // naming `field` unless that divides), from its own stream; the shuffle
+  // into minibatches, the advantages and the updates are the whole batch's.
+  void set_data_parallel(Dist* d, const std::string& field);
+  // The updates of one step on rollouts already sampled (this rank's shard
+  // when data-parallel: ranks in order make up the batch).
+  void TrainOn(const Rollouts& ro, int64_t step);
 
   Transformer* reference() { return ref_ ? &*ref_ : nullptr; }
   // Largest |ratio - 1| on the first mini-batch of the last step (0 exactly
@@ -68,6 +76,8 @@ class GrpoTrainer {
     int64_t tokens_trained = 0;
   };
   Sampled SampleGroups(int64_t step);
+  // Minibatches and updates of step `step`; returns the learning rate.
+  double Train(const Rollouts& ro, int64_t step, Updated* u);
   std::vector<PolicyBatch> BuildMinibatches(const Rollouts& ro, Updated* u);
   void Update(std::vector<PolicyBatch>& mbs, double lr, Updated* u);
   MetricsLine StepMetrics(const Sampled& s, const Updated& u, double lr, double t_step);
@@ -84,6 +94,7 @@ class GrpoTrainer {
   int64_t tokens_generated_ = 0;
   double first_ratio_dev_ = 0;
   RewardSource* reward_source_ = nullptr;
+  Dist* dp_ = nullptr;
 };
 
 }  // namespace r1lab

@@ -86,7 +86,7 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
   }
   LoopHooks hooks;
   hooks.step = loop.step;
-  if (!path.empty()) {
+  if (!path.empty() && !spec.read_only_checkpoint) {
     hooks.save = [&](int64_t step) {
       const double wall = spec.wall_before + SecondsSince(t0);
       SaveCheckpoint(path, policy, loop.optimizer,

@@ -32,6 +32,9 @@ struct LoopSpec {
   double wall_before = 0;  // seconds the run spent before start_step (earlier segments)
   // Held-out eval; its record becomes a metrics line of its own.
   std::function<EvalRecord(int64_t step)> eval;
+  // Resume from the checkpoint but never write it (a data-parallel rank
+  // other than 0: rank 0 writes the one checkpoint).
+  bool read_only_checkpoint = false;
 };
 
 struct LoopHooks {

@@ -51,15 +51,13 @@ torch::Tensor KlPerToken(const torch::Tensor& logp, const torch::Tensor& ref_log
 torch::Tensor ReverseCumsum(const torch::Tensor& x) { return x.flip({1}).cumsum(1).flip({1}); }
 
 torch::Tensor AggregateLoss(const torch::Tensor& per_token, const torch::Tensor& mask, LossAggregation agg,
-                            double max_length) {
+                            double max_length, const LossDenominators& d) {
   const torch::Tensor masked = per_token * mask;
+  auto seq_mean = [&](const torch::Tensor& per_seq) { return d.rows > 0 ? per_seq.sum() / d.rows : per_seq.mean(); };
   switch (agg) {
-    case SEQ_MEAN_TOKEN_MEAN: {
-      const torch::Tensor per_seq = masked.sum(1) / mask.sum(1).clamp_min(1);
-      return per_seq.mean();
-    }
-    case TOKEN_MEAN: return masked.sum() / mask.sum().clamp_min(1);
-    case SEQ_MEAN_TOKEN_SUM_NORM: return (masked.sum(1) / max_length).mean();
+    case SEQ_MEAN_TOKEN_MEAN: return seq_mean(masked.sum(1) / mask.sum(1).clamp_min(1));
+    case TOKEN_MEAN: return d.tokens > 0 ? masked.sum() / d.tokens : masked.sum() / mask.sum().clamp_min(1);
+    case SEQ_MEAN_TOKEN_SUM_NORM: return seq_mean(masked.sum(1) / max_length);
   }
   throw InternalError("AggregateLoss: unknown aggregation");
 }
@@ -73,7 +71,7 @@ torch::Tensor PolicyLoss(const PolicyLossInputs& in, const PolicyLossOptions& o,
   torch::Tensor per_token = pg;
   if (in.kl.defined() && o.kl_coef > 0) per_token = per_token + o.kl_coef * in.kl;
   if (in.entropy.defined() && o.entropy_coef > 0) per_token = per_token - o.entropy_coef * in.entropy;
-  const torch::Tensor loss = AggregateLoss(per_token, in.mask, o.aggregation, o.max_length);
+  const torch::Tensor loss = AggregateLoss(per_token, in.mask, o.aggregation, o.max_length, o.denominators);
   if (stats) {
     torch::NoGradGuard ng;
     const torch::Tensor m = in.mask;

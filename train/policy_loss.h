@@ -29,9 +29,17 @@ torch::Tensor KlPerToken(const torch::Tensor& logp, const torch::Tensor& ref_log
 // Sum over t' >= t along dim 1 (returns-to-go of a per-token quantity).
 torch::Tensor ReverseCumsum(const torch::Tensor& x);
 
+// The denominators of a loss mean. Zero: this batch's own rows and masked
+// tokens. A data-parallel rank (train/data_parallel.h) sets the whole
+// minibatch's, summed over the ranks, so the ranks' losses add up to the one
+// a single process computes on the whole minibatch.
+struct LossDenominators {
+  double rows = 0, tokens = 0;
+};
+
 // Masked aggregation of a per-token loss [N, T].
 torch::Tensor AggregateLoss(const torch::Tensor& per_token, const torch::Tensor& mask, LossAggregation agg,
-                            double max_length);
+                            double max_length, const LossDenominators& denominators = {});
 
 struct PolicyLossInputs {
   torch::Tensor logprobs;      // [N, T] current policy (requires grad)
@@ -47,6 +55,7 @@ struct PolicyLossOptions {
   double kl_coef = 0, entropy_coef = 0;
   LossAggregation aggregation = SEQ_MEAN_TOKEN_MEAN;
   double max_length = 1;  // for SEQ_MEAN_TOKEN_SUM_NORM
+  LossDenominators denominators;
 };
 
 // Token means over the mask, for metrics.

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <utility>
 
+#include "data_parallel.h"
 #include "transformer.h"
 
 namespace r1lab {
@@ -22,23 +23,30 @@ torch::Tensor SequenceLogprobs(Transformer& model, const torch::Tensor& tokens, 
 
 PolicyUpdateResult PolicyUpdate(Transformer& policy, torch::optim::Optimizer& optimizer, const PolicyBatch& mb,
                                 const PolicyLossOptions& opt, double temperature, double grad_clip,
-                                KlEstimator kl_estimator) {
+                                KlEstimator kl_estimator, Dist* dp) {
   optimizer.zero_grad();
-  const TokenStats ts = NextTokenStats(policy->forward(mb.batch.tokens).logits, mb.batch.tokens, temperature);
-  PolicyLossInputs in;
-  in.logprobs = ts.logprobs;
-  in.old_logprobs = mb.old_lp.defined() ? mb.old_lp : ts.logprobs.detach();
-  in.advantages = mb.advantages;
-  in.mask = mb.mask;
-  in.entropy = ts.entropy;
-  if (mb.ref_lp.defined()) in.kl = KlPerToken(ts.logprobs, mb.ref_lp, kl_estimator);
   PolicyUpdateResult r;
-  torch::Tensor loss = PolicyLoss(in, opt, &r.stats);
-  loss.backward();
+  if (mb.batch.tokens.defined() && mb.batch.tokens.size(0) > 0) {
+    const TokenStats ts = NextTokenStats(policy->forward(mb.batch.tokens).logits, mb.batch.tokens, temperature);
+    PolicyLossInputs in;
+    in.logprobs = ts.logprobs;
+    in.old_logprobs = mb.old_lp.defined() ? mb.old_lp : ts.logprobs.detach();
+    in.advantages = mb.advantages;
+    in.mask = mb.mask;
+    in.entropy = ts.entropy;
+    if (mb.ref_lp.defined()) in.kl = KlPerToken(ts.logprobs, mb.ref_lp, kl_estimator);
+    torch::Tensor loss = PolicyLoss(in, opt, &r.stats);
+    loss.backward();
+    r.loss = loss.item<double>();
+  }
+  if (dp) {
+    std::vector<double> loss = {r.loss};
+    SumGradients(policy->parameters(), *dp, &loss);
+    r.loss = loss[0];
+  }
   // The pre-clip norm; an infinite max norm leaves the gradient as it is.
   r.grad_norm = torch::nn::utils::clip_grad_norm_(policy->parameters(), grad_clip > 0 ? grad_clip : INFINITY);
   optimizer.step();
-  r.loss = loss.item<double>();
   return r;
 }
 

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "dist.h"
 #include "policy_loss.h"
 #include "r1lab.pb.h"
 #include "rng.h"
@@ -29,6 +30,7 @@ struct PolicyBatch {
   torch::Tensor advantages;  // [n, T-1]
   torch::Tensor old_lp;      // [n, T-1], or undefined: the current log-probs, detached (ratio 1)
   torch::Tensor ref_lp;      // [n, T-1], or undefined: no KL term in the loss
+  LossDenominators denominators;  // data-parallel: the whole minibatch's (else zero: this one's)
 };
 
 struct PolicyUpdateResult {
@@ -40,8 +42,11 @@ struct PolicyUpdateResult {
 // One optimiser step on `mb`: forward at `temperature`, the surrogate with
 // `opt` (KL to ref_lp by `kl_estimator` where ref_lp is set), backward,
 // clipping to `grad_clip` (0: none), step. Training FLOPs are the caller's to count.
+// Data-parallel (`dp` set): `mb` is this rank's part of the minibatch (maybe
+// no rows), opt.denominators the whole minibatch's; the gradients and the
+// loss are summed over the ranks before clipping (train/data_parallel.h).
 PolicyUpdateResult PolicyUpdate(Transformer& policy, torch::optim::Optimizer& optimizer, const PolicyBatch& mb,
                                 const PolicyLossOptions& opt, double temperature, double grad_clip,
-                                KlEstimator kl_estimator);
+                                KlEstimator kl_estimator, Dist* dp = nullptr);
 
 }  // namespace r1lab

@@ -38,8 +38,11 @@ int64_t RunStrategyLoop(StrategyContext& ctx, const StrategyLoop& loop) {
   spec.metrics = ctx.metrics;
   spec.flops = ctx.flops;
   spec.eval = ctx.evaluate;
+  spec.read_only_checkpoint = ctx.checkpoint_read_only;
   return RunCheckpointedLoop(spec, *ctx.policy, ctx.checkpoint_path, loop);
 }
+
+bool SupportsDataParallel(const Arm& arm) { return arm.has_grpo() || arm.has_ppo(); }
 
 bool RegisterStrategy(StrategyInfo info) {
   std::lock_guard<std::mutex> lock(RegistryMutex());

@@ -30,6 +30,7 @@
 
 namespace r1lab {
 
+class Dist;
 class RewardSource;
 
 struct StrategyContext {
@@ -44,7 +45,16 @@ struct StrategyContext {
   // Held-out evaluation of the current policy.
   std::function<EvalRecord(int64_t step)> evaluate;
   std::string label;  // for progress lines, e.g. "sft seed 1"
+  // Data-parallel (train/data_parallel.h): the ranks sharing this run's
+  // steps (null: none). Ranks other than 0 resume from the checkpoint but
+  // never write it, and have no metrics writer.
+  Dist* data_parallel = nullptr;
+  bool checkpoint_read_only = false;
 };
+
+// Whether the arm's strategy can share its steps over data-parallel ranks
+// (GRPO and PPO); the runner runs the other arms on rank 0 alone.
+bool SupportsDataParallel(const Arm& arm);
 
 // Runs `loop` under the arm's FLOP budget and the experiment's eval interval,
 // checkpointing to ctx.checkpoint_path (resuming from it if it exists).

@@ -4,40 +4,18 @@
 #include "dist.h"
 
 #include <gtest/gtest.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <thread>
 
 #include "error.h"
+#include "loopback.h"
 
 namespace r1lab {
 namespace {
 
-// A port the kernel just handed out and took back: free, with a small race.
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    ADD_FAILURE() << "no free port";
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using testing::FreePort;
 
-DistEnv Rank(int rank, int world, int port) {
-  DistEnv e;
-  e.rank = rank;
-  e.world_size = world;
-  e.master_port = port;
-  return e;
-}
+DistEnv Rank(int rank, int world, int port) { return testing::LoopbackRank(rank, world, port); }
 
 std::string ErrorOf(const std::function<void()>& f) {
   try {

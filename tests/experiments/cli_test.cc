@@ -902,6 +902,68 @@ arms { name: "grpo" init_from: "sft" grpo { steps: 6 prompts_per_step: 4 group_s
   EXPECT_TRUE(FileExists(dir + "/e/tiny/runs/grpo/seed-1/done.json")) << "rank 0's own run finished";
 }
 
+// --data-parallel: both ranks step through each GRPO and PPO run (half the
+// prompts each, gradients summed), rank 0 alone runs the SFT arm and writes
+// every file once; a run costs what one process's does, so FLOP budgets
+// stop both ranks together.
+TEST(Cli, DataParallelRanksShareEachGrpoAndPpoRun) {
+  const std::string dir = testing::TempDir("cli_dp");
+  const std::string cfg = R"(name: "tiny" threads: 1 seeds: [1]
+task { arith { min_ops: 1 max_ops: 2 } num_test: 40 }
+model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 64 }
+pretrain { steps: 60 batch_size: 8 log_every: 10 }
+eval { num_problems: 10 samples_per_problem: 2 eval_every: 3 sampling { max_new_tokens: 30 } }
+arms { name: "sft" sft { steps: 6 batch_size: 8 log_every: 3 } }
+arms { name: "grpo" grpo { steps: 6 prompts_per_step: 4 group_size: 4 sampling { max_new_tokens: 30 } } }
+arms { name: "ppo" ppo { steps: 6 prompts_per_step: 8 minibatches: 2 critic_warmup_batches: 1
+                         sampling { max_new_tokens: 30 } } }
+)";
+  WriteFileAtomic(dir + "/c.pbtxt", cfg);
+  const Result one = RunCli("run " + dir + "/c.pbtxt --out " + dir + "/one");
+  ASSERT_EQ(one.code, 0) << one.out;
+  const Result dp = RunCli("run " + dir + "/c.pbtxt --out " + dir + "/dp --nproc 2 --data-parallel");
+  ASSERT_EQ(dp.code, 0) << dp.out;
+  EXPECT_NE(dp.out.find("rank 1 grpo seed 1"), std::string::npos) << dp.out;
+  EXPECT_NE(dp.out.find("rank 1 ppo seed 1"), std::string::npos) << dp.out;
+  EXPECT_EQ(dp.out.find("rank 1 sft seed 1"), std::string::npos) << dp.out;
+  EXPECT_TRUE(FileExists(dir + "/dp/tiny/summary.md"));
+  for (const char* arm : {"sft", "grpo", "ppo"}) {
+    const std::string a = dir + "/one/tiny/runs/" + arm + "/seed-1", b = dir + "/dp/tiny/runs/" + arm + "/seed-1";
+    ASSERT_TRUE(FileExists(b + "/done.json")) << arm;
+    // The same metrics lines, once each: 6 steps (logged as configured), 2
+    // evals, and PPO's critic warm-up.
+    auto steps = [](const std::string& gz) {
+      std::string out;
+      std::istringstream in(Gunzip(ReadFile(gz), gz));
+      for (std::string line; std::getline(in, line);) {
+        const size_t at = line.find("\"step\":");
+        out += (at == std::string::npos ? "?" : line.substr(at + 7, line.find_first_of(",}", at) - at - 7)) +
+               (line.find("\"eval\"") != std::string::npos ? "e " : " ");
+      }
+      return out;
+    };
+    EXPECT_EQ(steps(b + "/metrics.jsonl.gz"), steps(a + "/metrics.jsonl.gz")) << arm;
+    DoneRecord da, db;
+    RecordFromJson(ReadFile(a + "/done.json"), a, &da);
+    RecordFromJson(ReadFile(b + "/done.json"), b, &db);
+    if (std::string(arm) == "sft") {  // rank 0's alone: the very same run
+      EXPECT_EQ(ReadFile(a + "/samples.jsonl.gz"), ReadFile(b + "/samples.jsonl.gz"));
+      continue;
+    }
+    // Other samples (each rank draws its own), the same cost: every rank's
+    // FLOPs and oracle calls are counted, once.
+    EXPECT_GT(db.flops(), 0.75 * da.flops()) << arm;
+    EXPECT_LT(db.flops(), 1.33 * da.flops()) << arm;
+    EXPECT_EQ(db.oracle_calls(), da.oracle_calls()) << arm;
+  }
+  // A step's prompts must split evenly over the ranks.
+  WriteFileAtomic(dir + "/odd.pbtxt", Replace(cfg, "prompts_per_step: 4", "prompts_per_step: 5"));
+  const Result odd = RunCli("run " + dir + "/odd.pbtxt --out " + dir + "/odd --nproc 2 --data-parallel");
+  EXPECT_NE(odd.code, 0);
+  EXPECT_NE(odd.out.find("arms[1].grpo.prompts_per_step: 5 does not split evenly over 2 data-parallel ranks"),
+            std::string::npos) << odd.out;
+}
+
 // "| grpo | 1 | 3.1 | - |" -> "| grpo | (n) | (n) | - |": every cell after
 // the row's name that holds a digit.
 std::string MaskNumbers(const std::string& row) {

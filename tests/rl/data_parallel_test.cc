@@ -1,0 +1,217 @@
+// Data-parallel steps (train/data_parallel.h, issue #20): two ranks, each
+// holding half of a step's batch, end with the weights one process reaches
+// on the whole batch, for GRPO and PPO; the gradient the ranks sum is the
+// whole batch's; the ranks' metrics are their means.
+#include <gtest/gtest.h>
+
+#include "arith.h"
+#include "data_parallel.h"
+#include "grpo_trainer.h"
+#include "loopback.h"
+#include "policy_update.h"
+#include "ppo.h"
+#include "tiny_base.h"
+
+namespace r1lab {
+namespace {
+
+using testing::ParseResolved;
+
+// Groups [first, first + n) of `all`.
+Rollouts DpShard(Rollouts all, int first, int n) {
+  Rollouts s;
+  s.group_size = all.group_size;
+  for (int g = first; g < first + n; ++g) s.AppendGroup(all, g);
+  return s;
+}
+
+double DpMaxDiff(Transformer& a, Transformer& b) {
+  double d = 0;
+  auto pb = b->named_parameters();
+  for (const auto& item : a->named_parameters())
+    d = std::max(d, (item.value() - pb[item.key()]).abs().max().item<double>());
+  return d;
+}
+
+// ||a - b|| over every parameter, relative to how far `a` moved from `from`.
+double DpRelativeDiff(Transformer& a, Transformer& b, Transformer& from) {
+  double num = 0, den = 0;
+  auto pb = b->named_parameters(), pf = from->named_parameters();
+  for (const auto& item : a->named_parameters()) {
+    num += (item.value() - pb[item.key()]).pow(2).sum().item<double>();
+    den += (item.value() - pf[item.key()]).pow(2).sum().item<double>();
+  }
+  return std::sqrt(num / den);
+}
+
+bool DpSameWeights(Transformer& a, Transformer& b) { return DpMaxDiff(a, b) == 0; }
+
+Rollouts DpBatch(const Task& task, int prompts, int group, const SamplingConfig& sampling, const RewardConfig& rc) {
+  Transformer sampler = testing::CopyOfTinyBase();
+  Rng rng(5);
+  const RewardChain reward(rc, sampling.max_new_tokens());
+  return SampleRollouts(sampler, task, rng, prompts, group, sampling, 11, reward, nullptr);
+}
+
+TEST(DataParallel, TwoGrpoRanksReachOneProcessWeightsOnTheSameBatch) {
+  ArithTask task(testing::TinyBaseTask());
+  // Two minibatches, two epochs, a KL term, the token-mean loss and a
+  // gradient clip: each rank's share of a minibatch differs in rows and
+  // tokens, and the clip needs the summed gradient's norm.
+  const GrpoConfig cfg = ParseResolved<GrpoConfig>(
+      "prompts_per_step: 4 group_size: 4 minibatches: 2 epochs: 2 kl_coef: 0.01 loss_aggregation: TOKEN_MEAN "
+      "advantage: BATCH_STD optim { lr: 1e-3 warmup_steps: 0 grad_clip: 0.5 } sampling { max_new_tokens: 40 }");
+  const Rollouts all = DpBatch(task, 4, 4, cfg.sampling(), cfg.reward());
+  Transformer one = testing::CopyOfTinyBase();
+  FlopCounter f1;
+  GrpoTrainer t1(one, task, cfg, 3, &f1);
+  for (int step = 0; step < 2; ++step) t1.TrainOn(all, step);
+
+  Transformer ranks[2] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
+  const auto errors = testing::OnRanks(2, [&](Dist& d) {
+    FlopCounter f;
+    GrpoTrainer t(ranks[d.rank()], task, cfg, 3, &f);
+    t.set_data_parallel(&d, "grpo.prompts_per_step");
+    const Rollouts mine = DpShard(all, 2 * d.rank(), 2);
+    for (int step = 0; step < 2; ++step) t.TrainOn(mine, step);
+  });
+  ASSERT_EQ(errors[0], "");
+  ASSERT_EQ(errors[1], "");
+  Transformer base = testing::CopyOfTinyBase();
+  EXPECT_GT(DpMaxDiff(one, base), 1e-4);  // the steps moved the weights
+  EXPECT_TRUE(DpSameWeights(ranks[0], ranks[1]));
+  // Adam turns float-rounding differences in near-zero gradients into
+  // full-size steps on a few weights, so the comparison is the distance
+  // relative to how far the weights moved. What it must tell apart: the
+  // same batch cut into other minibatches (another shuffle seed).
+  EXPECT_LT(DpRelativeDiff(ranks[0], one, base), 3e-3);
+  Transformer reshuffled = testing::CopyOfTinyBase();
+  GrpoTrainer t2(reshuffled, task, cfg, 4, &f1);
+  for (int step = 0; step < 2; ++step) t2.TrainOn(all, step);
+  EXPECT_GT(DpRelativeDiff(reshuffled, one, base), 0.1);
+}
+
+TEST(DataParallel, TwoPpoRanksReachOneProcessWeightsOnTheSameBatch) {
+  ArithTask task(testing::TinyBaseTask());
+  const PpoConfig cfg = ParseResolved<PpoConfig>(
+      "prompts_per_step: 8 minibatches: 2 epochs: 2 kl_coef: 0.01 optim { lr: 1e-3 warmup_steps: 0 grad_clip: 0.5 } "
+      "critic_optim { lr: 1e-3 warmup_steps: 0 grad_clip: 1 } sampling { max_new_tokens: 40 }");
+  const Rollouts all = DpBatch(task, 8, 1, cfg.sampling(), cfg.reward());
+  Transformer one = testing::CopyOfTinyBase();
+  FlopCounter f1;
+  PpoTrainer t1(one, task, cfg, 3, &f1);
+  for (int step = 0; step < 2; ++step) t1.TrainOn(all, step);
+
+  Transformer ranks[2] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
+  std::optional<Transformer> critics[2];
+  const auto errors = testing::OnRanks(2, [&](Dist& d) {
+    FlopCounter f;
+    PpoTrainer t(ranks[d.rank()], task, cfg, 3, &f);
+    t.set_data_parallel(&d, "ppo.prompts_per_step");
+    const Rollouts mine = DpShard(all, 4 * d.rank(), 4);
+    for (int step = 0; step < 2; ++step) t.TrainOn(mine, step);
+    critics[d.rank()] = t.critic();
+  });
+  ASSERT_EQ(errors[0], "");
+  ASSERT_EQ(errors[1], "");
+  Transformer base = testing::CopyOfTinyBase();
+  EXPECT_TRUE(DpSameWeights(ranks[0], ranks[1]));
+  EXPECT_LT(DpRelativeDiff(ranks[0], one, base), 3e-3);  // as for GRPO
+  EXPECT_TRUE(DpSameWeights(*critics[0], *critics[1]));
+  PpoTrainer fresh(base, task, cfg, 3, &f1);  // the critic before any step
+  EXPECT_LT(DpRelativeDiff(*critics[0], t1.critic(), fresh.critic()), 3e-3);
+}
+
+// Under plain SGD (linear in the gradient, unlike Adam) a wrong share of
+// the loss's denominator would show: the summed gradient of two halves
+// must be the whole batch's, for each loss aggregation.
+TEST(DataParallel, SummedHalvesGiveTheWholeBatchGradient) {
+  ArithTask task(testing::TinyBaseTask());
+  SamplingConfig sampling = ParseResolved<SamplingConfig>("max_new_tokens: 40");
+  const Rollouts all = DpBatch(task, 4, 2, sampling, RewardConfig());
+  for (LossAggregation agg : {SEQ_MEAN_TOKEN_MEAN, TOKEN_MEAN, SEQ_MEAN_TOKEN_SUM_NORM}) {
+    PolicyLossOptions lo;
+    lo.aggregation = agg;
+    lo.max_length = 40;
+    auto batch_of = [&](const std::vector<int>& rows) {
+      PolicyBatch mb;
+      mb.batch = RolloutBatch(all, rows, false);
+      mb.mask = mb.batch.loss_mask;
+      mb.advantages = torch::linspace(-1, 1, static_cast<int64_t>(rows.size())).view({-1, 1}) * mb.mask;
+      return mb;
+    };
+    Transformer one = testing::CopyOfTinyBase();
+    torch::optim::SGD sgd1(one->parameters(), torch::optim::SGDOptions(0.5));
+    const PolicyBatch whole = batch_of({0, 1, 2, 3, 4, 5, 6, 7});
+    const double loss1 = PolicyUpdate(one, sgd1, whole, lo, 1.0, 0, K3).loss;
+
+    Transformer ranks[2] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
+    double losses[2] = {0, 0};
+    const auto errors = testing::OnRanks(2, [&](Dist& d) {
+      const int r = d.rank();
+      PolicyBatch mb = batch_of({0, 1, 2, 3, 4, 5, 6, 7});
+      // The same rows and advantages, split: rank 0 rows 0-2, rank 1 rows 3-7.
+      const int64_t from = r == 0 ? 0 : 3, n = r == 0 ? 3 : 5;
+      mb.batch.tokens = mb.batch.tokens.narrow(0, from, n);
+      mb.mask = mb.mask.narrow(0, from, n);
+      mb.advantages = mb.advantages.narrow(0, from, n);
+      PolicyLossOptions mine = lo;
+      mine.denominators = {8, whole.mask.sum().item<double>()};
+      torch::optim::SGD sgd(ranks[r]->parameters(), torch::optim::SGDOptions(0.5));
+      losses[r] = PolicyUpdate(ranks[r], sgd, mb, mine, 1.0, 0, K3, &d).loss;
+    });
+    ASSERT_EQ(errors[0], "");
+    ASSERT_EQ(errors[1], "");
+    EXPECT_NEAR(losses[0], loss1, 1e-6) << LossAggregation_Name(agg);
+    EXPECT_EQ(losses[0], losses[1]);
+    EXPECT_TRUE(DpSameWeights(ranks[0], ranks[1])) << LossAggregation_Name(agg);
+    EXPECT_LT(DpMaxDiff(ranks[0], one), 1e-6) << LossAggregation_Name(agg);
+  }
+}
+
+TEST(DataParallel, MetricsAreTheRanksMeansAndFlopsTheirSums) {
+  const auto errors = testing::OnRanks(2, [&](Dist& d) {
+    const int r = d.rank();
+    MetricsLine m;
+    m.set_reward_mean(r == 0 ? 0.25 : 0.75);
+    m.add_value_error_by_position(r + 1.0);
+    if (r == 1) m.set_explained_variance(0.5);  // one rank only: its own value
+    AverageOverRanks(&m, d);
+    EXPECT_DOUBLE_EQ(m.reward_mean(), 0.5);
+    ASSERT_EQ(m.value_error_by_position_size(), 1);
+    EXPECT_DOUBLE_EQ(m.value_error_by_position(0), 1.5);
+    EXPECT_DOUBLE_EQ(m.explained_variance(), 0.5);
+
+    FlopCounter f;
+    f.Add(FlopPhase::kTrain, 100);
+    int64_t tokens = 7;
+    const FlopMark before = MarkFlops(f, tokens);
+    f.Add(FlopPhase::kGenerate, 10.0 * (r + 1));
+    f.AddOracleCalls(r + 1);
+    tokens += 3;
+    SumFlopsSince(before, d, &f, &tokens);
+    EXPECT_EQ(f.Get(FlopPhase::kGenerate), 30);
+    EXPECT_EQ(f.Get(FlopPhase::kTrain), 100);  // spent before the mark: counted once
+    EXPECT_EQ(f.OracleCalls(), 3);
+    EXPECT_EQ(tokens, 13);
+  });
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+}
+
+TEST(DataParallel, APromptCountThatDoesNotSplitIsAConfigError) {
+  ArithTask task(testing::TinyBaseTask());
+  const GrpoConfig cfg = ParseResolved<GrpoConfig>("prompts_per_step: 5 group_size: 2");
+  const auto errors = testing::OnRanks(2, [&](Dist& d) {
+    Transformer m = testing::CopyOfTinyBase();
+    FlopCounter f;
+    GrpoTrainer t(m, task, cfg, 3, &f);
+    t.set_data_parallel(&d, "arms[0].grpo.prompts_per_step");
+  });
+  for (const std::string& e : errors)
+    EXPECT_NE(e.find("arms[0].grpo.prompts_per_step: 5 does not split evenly over 2 data-parallel ranks"),
+              std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace r1lab
