@@ -900,6 +900,24 @@ arms { name: "grpo" init_from: "sft" grpo { steps: 6 prompts_per_step: 4 group_s
   const std::string e0 = ReadFile(dir + "/e0.log");
   EXPECT_NE(e0.find("rank 0 of 2: barrier failed (a peer is gone"), std::string::npos) << e0;
   EXPECT_TRUE(FileExists(dir + "/e/tiny/runs/grpo/seed-1/done.json")) << "rank 0's own run finished";
+
+  // Data-parallel: both ranks in every step of grpo seed 1, so rank 0 finds
+  // its peer gone at the next all-reduce; the rerun resumes from rank 0's
+  // checkpoint on both ranks.
+  const std::string shared = dir + "/d/tiny/runs/grpo/seed-1";
+  const int d0 = start("d", env + "0", " --data-parallel", "d0.log"), d1 = start("d", env + "1", " --data-parallel", "d1.log");
+  ASSERT_GT(d0, 0);
+  ASSERT_GT(d1, 0);
+  for (int i = 0; i < 3000 && !FileExists(shared + "/checkpoint.pt"); ++i) ::usleep(5000);
+  ::kill(d1, SIGKILL);
+  while (::kill(d0, 0) == 0) ::usleep(10000);
+  const std::string dlog = ReadFile(dir + "/d0.log");
+  EXPECT_NE(dlog.find("rank 0 of 2: all-reduce failed (a peer is gone"), std::string::npos) << dlog;
+  ASSERT_FALSE(FileExists(shared + "/done.json")) << "the run finished before the kill; make it longer";
+  const Result again = RunCli("run " + dir + "/k.pbtxt --out " + dir + "/d --nproc 2 --data-parallel");
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_NE(again.out.find("rank 1 grpo seed 1: resumed from"), std::string::npos) << again.out;
+  EXPECT_TRUE(FileExists(shared + "/done.json"));
 }
 
 // --data-parallel: both ranks step through each GRPO and PPO run (half the
