@@ -13,7 +13,32 @@
 
 namespace r1lab {
 
-std::unique_ptr<Task> MakeTask(const TaskConfig& cfg) {
+namespace {
+
+// TaskConfig.format_allows_whitespace: the task, with the format check that
+// allows whitespace around the tags; everything else is the task's.
+class WhitespaceFormat : public Task {
+ public:
+  explicit WhitespaceFormat(std::unique_ptr<Task> task) : task_(std::move(task)) {}
+  std::string name() const override { return task_->name(); }
+  const std::vector<Problem>& TestSet() const override { return task_->TestSet(); }
+  const std::vector<Problem>& ValidationSet() const override { return task_->ValidationSet(); }
+  Problem SampleTrain(Rng& rng) const override { return task_->SampleTrain(rng); }
+  Trace Teach(const Problem& p, const TeacherConfig& t, Rng& rng) const override { return task_->Teach(p, t, rng); }
+  Verdict Verify(const std::string& c, const Problem& p) const override {
+    Verdict v = task_->Verify(c, p);
+    v.format_ok = FormatOk(c, /*allow_whitespace=*/true);
+    return v;
+  }
+  double Quality(const std::string& c, const Problem& p) const override { return task_->Quality(c, p); }
+  bool Verifiable(const Problem& p) const override { return task_->Verifiable(p); }
+  std::optional<bool> LineWrong(const std::string& line) const override { return task_->LineWrong(line); }
+
+ private:
+  std::unique_ptr<Task> task_;
+};
+
+std::unique_ptr<Task> MakeTaskOf(const TaskConfig& cfg) {
   switch (cfg.task_case()) {
     case TaskConfig::kArith: return std::make_unique<ArithTask>(cfg);
     case TaskConfig::kCountdown: return std::make_unique<CountdownTask>(cfg);
@@ -25,6 +50,14 @@ std::unique_ptr<Task> MakeTask(const TaskConfig& cfg) {
     case TaskConfig::TASK_NOT_SET: break;
   }
   throw ConfigError("task: no task set; expected one of: arith, countdown, graph, code, dataset, note, mix");
+}
+
+}  // namespace
+
+std::unique_ptr<Task> MakeTask(const TaskConfig& cfg) {
+  std::unique_ptr<Task> task = MakeTaskOf(cfg);
+  if (cfg.format_allows_whitespace()) return std::make_unique<WhitespaceFormat>(std::move(task));
+  return task;
 }
 
 Problem TrainPromptsWhere::SampleTrain(Rng& rng) const {

@@ -196,12 +196,20 @@ Extraction ExtractHashAnswer(const std::string& text) {
   return x;
 }
 
-bool FormatOk(const std::string& completion_in) {
+bool FormatOk(const std::string& completion_in, bool allow_whitespace) {
   const std::string c = StripEos(completion_in);
   for (const char* tag : {"<think>", "</think>", "<answer>", "</answer>"})
     if (Count(c, tag) != 1) return false;
   const size_t a = c.find("<think>"), b = c.find("</think>"), d = c.find("<answer>"), e = c.find("</answer>");
-  return a == 0 && a < b && b + 8 == d && d < e && e + 9 == c.size();
+  if (!(a < b && b + 8 <= d && d < e)) return false;
+  auto blank = [&](size_t from, size_t to) {  // [from, to) empty, or whitespace where allowed
+    if (from == to) return true;
+    if (!allow_whitespace) return false;
+    for (size_t i = from; i < to; ++i)
+      if (!std::isspace(static_cast<unsigned char>(c[i]))) return false;
+    return true;
+  };
+  return blank(0, a) && blank(b + 8, d) && blank(e + 9, c.size());
 }
 
 bool ParseInteger(const std::string& s_in, long long* value) {

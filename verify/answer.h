@@ -41,7 +41,12 @@ Extraction ExtractFreeTextAnswer(const std::string& text);
 // GSM8K style: what follows the last "####", commas and a final period removed.
 Extraction ExtractHashAnswer(const std::string& text);
 
-bool FormatOk(const std::string& completion);
+// <think>..</think><answer>..</answer>, each tag once, in order, nothing
+// after (but a final "<eos>"). Strict: the tags adjacent and nothing before;
+// allow_whitespace: whitespace before <think>, between </think> and <answer>
+// and after </answer> as well (R1's template writes "</think> <answer>", and
+// real LMs add newlines).
+bool FormatOk(const std::string& completion, bool allow_whitespace = false);
 
 // The completion without a final "<eos>" (unchanged if it has none).
 std::string StripEos(const std::string& s);

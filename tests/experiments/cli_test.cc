@@ -1200,7 +1200,8 @@ TEST(Cli, RealLmExperimentLoadsOnAModelFolderAndPutsProblemsInTheTemplate) {
   const auto task = MakeTask(cfg.task());
   const Problem& p = task->TestSet().at(0);
   const std::string tmpl = cfg.model().prompt_template();
-  ASSERT_NE(tmpl.find("<think> reasoning process here </think>"), std::string::npos);
+  ASSERT_NE(tmpl.find("<think> reasoning process here </think> <answer>"), std::string::npos) << "R1-Zero's, verbatim";
+  EXPECT_TRUE(cfg.task().format_allows_whitespace()) << "so an answer in the template's format has the right format";
   const std::string put = tmpl.substr(0, tmpl.find("{prompt}")) + p.prompt + tmpl.substr(tmpl.find("{prompt}") + 8);
   EXPECT_EQ(m->tokenizer().EncodePrompt(p.prompt), HfTokenizer::Load(folder + "/tokenizer.json").Encode(put));
   // As committed, without the model folder: one error naming the file.

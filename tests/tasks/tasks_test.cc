@@ -45,6 +45,27 @@ void ExpectDisjointSplit(const Task& t) {
 
 const std::vector<long long> kNums = {3, 7, 25, 50};
 
+// task.format_allows_whitespace changes the format verdict (and so the
+// format reward) and nothing else.
+TEST(Task, FormatAllowingWhitespaceChangesOnlyTheFormatVerdict) {
+  const auto strict = MakeTask(Parse("arith {} num_test: 20"));
+  const auto spaced = MakeTask(Parse("arith {} num_test: 20 format_allows_whitespace: true"));
+  const Problem& p = strict->TestSet()[0];
+  EXPECT_EQ(spaced->TestSet()[0].key, p.key);
+  EXPECT_EQ(spaced->name(), strict->name());
+  const std::string right = "<think>\nx\n</think> <answer>" + p.gold + "</answer>\n<eos>";
+  const Verdict a = strict->Verify(right, p), b = spaced->Verify(right, p);
+  EXPECT_FALSE(a.format_ok);
+  EXPECT_TRUE(b.format_ok);
+  EXPECT_TRUE(a.correct);
+  EXPECT_TRUE(b.correct);
+  const RewardChain chain(testing::ParseResolved<RewardConfig>(""), 64);
+  Scored sample;
+  sample.completion = right;
+  sample.length = 10;
+  EXPECT_NEAR(chain.Score(sample, b).total - chain.Score(sample, a).total, 0.1, 1e-12) << "the format weight's 0.1";
+}
+
 TEST(Countdown, AcceptsEveryValidFormOfAnAnswer) {
   for (const char* ok : {"(25-3)+50", "50+25-3", "50 + (25 - 3)", "25-3+50", "((50))+25-3", "50+25-3=72",
                          "50+(7*3+1)"})

@@ -23,6 +23,19 @@ TEST(Verify, FormatNeedsEachTagOnceInOrderAndNothingAfter) {
   EXPECT_FALSE(FormatOk("x<think>x</think><answer>3</answer>"));
 }
 
+TEST(Verify, FormatAllowingWhitespaceAllowsItAroundTheTagsOnly) {
+  // R1's template ("</think> <answer>") and a real LM's newlines.
+  EXPECT_TRUE(FormatOk("<think>x</think> <answer>3</answer>", true));
+  EXPECT_TRUE(FormatOk(" \n<think>x</think>\n\n<answer>3</answer>\n<eos>", true));
+  EXPECT_TRUE(FormatOk("<think>x</think>\t<answer>3</answer> ", true));
+  EXPECT_TRUE(FormatOk("<think>x</think><answer>3</answer>", true));
+  EXPECT_FALSE(FormatOk("<think>x</think> so <answer>3</answer>", true));
+  EXPECT_FALSE(FormatOk("x <think>x</think><answer>3</answer>", true));
+  EXPECT_FALSE(FormatOk("<think>x</think><answer>3</answer> junk", true));
+  EXPECT_FALSE(FormatOk("<answer>3</answer> <think>x</think>", true));
+  EXPECT_FALSE(FormatOk("<think>x</think> <answer>3</answer>\n", false));
+}
+
 TEST(Verify, IntegerAnswers) {
   EXPECT_TRUE(VerifyIntegerAnswer("<think>x</think><answer>-4</answer>", "-4").correct);
   EXPECT_TRUE(VerifyIntegerAnswer("<think>x</think><answer>+7</answer>", "7").correct);
