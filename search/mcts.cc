@@ -23,6 +23,14 @@ std::string TextOf(const Node* n) {
   return s;
 }
 
+std::vector<int> IdsOf(const Node* n) {
+  std::vector<const Node*> path;
+  for (; n; n = n->parent) path.push_back(n);
+  std::vector<int> ids;
+  for (auto it = path.rbegin(); it != path.rend(); ++it) ids.insert(ids.end(), (*it)->ids.begin(), (*it)->ids.end());
+  return ids;
+}
+
 namespace {
 
 double Seconds(std::chrono::steady_clock::time_point t0) {
@@ -85,7 +93,7 @@ void Apply(TreeRun& t, size_t index, const std::vector<LeafEval>& evals, const S
     Node* n = t.leaves[t.to_eval[j]];
     const LeafEval& e = evals[t.first_query + j];
     n->terminal = e.children.empty();
-    Expand(*n, e.children, p);
+    Expand(*n, e.children, p, e.child_ids);
     ++t.stats.nodes;
   }
   for (size_t i = 0; i < t.leaves.size(); ++i) {
@@ -111,8 +119,13 @@ void Apply(TreeRun& t, size_t index, const std::vector<LeafEval>& evals, const S
     return;
   }
   std::vector<std::pair<std::string, int>> visits;
-  for (const auto& c : t.cur->children) visits.emplace_back(c->text, c->visits.load());
+  std::vector<std::vector<int>> ids;
+  for (const auto& c : t.cur->children) {
+    visits.emplace_back(c->text, c->visits.load());
+    ids.push_back(c->ids);
+  }
   t.stats.move_visits.push_back(std::move(visits));
+  t.stats.move_ids.push_back(std::move(ids));
   t.cur = next;
   ++t.stats.moves;
   t.left = run.simulations;
@@ -147,7 +160,7 @@ ForestStats SearchForest(SearchEnv& env, const std::vector<Node*>& roots, const 
     std::vector<LeafQuery> queries;
     for (size_t i : active) {
       trees[i].first_query = queries.size();
-      for (size_t k : trees[i].to_eval) queries.push_back({i, TextOf(trees[i].leaves[k])});
+      for (size_t k : trees[i].to_eval) queries.push_back({i, TextOf(trees[i].leaves[k]), IdsOf(trees[i].leaves[k])});
     }
     std::vector<LeafEval> evals;
     if (!queries.empty()) {
@@ -166,6 +179,7 @@ ForestStats SearchForest(SearchEnv& env, const std::vector<Node*>& roots, const 
       for (Node* next = MostVisitedChild(*t.cur); next; next = MostVisitedChild(*next)) t.cur = next;
     }
     t.stats.best = TextOf(t.cur);
+    t.stats.best_ids = IdsOf(t.cur);
     t.stats.best_value = t.cur->Q(0);
     out.trees.push_back(std::move(t.stats));
   }

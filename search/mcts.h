@@ -24,12 +24,17 @@ namespace r1lab {
 
 struct LeafEval {
   std::vector<std::pair<std::string, double>> children;  // empty: terminal
-  double value = 0;                                       // in [0, 1]
+  // Each child's token ids, in order, or empty: an environment over a
+  // tokenizer whose text does not encode back to the same tokens (byte-level
+  // BPE: "4" then "8" re-encodes as "48") keeps the tree in ids.
+  std::vector<std::vector<int>> child_ids;
+  double value = 0;  // in [0, 1]
 };
 
 struct LeafQuery {
   size_t tree = 0;   // index into the roots of the search
   std::string text;  // the root's text and every appended piece
+  std::vector<int> ids;  // their token ids, where the environment gave them (empty: encode `text`)
 };
 
 class SearchEnv {
@@ -49,6 +54,10 @@ struct SearchStats {
   // Search as play: at each committed move, the children's texts and visit
   // counts at that moment (AlphaZero's policy target).
   std::vector<std::vector<std::pair<std::string, int>>> move_visits;
+  // Token ids, where the environment gave them: best's, and each committed
+  // move's children's (aligned with move_visits).
+  std::vector<int> best_ids;
+  std::vector<std::vector<std::vector<int>>> move_ids;
 };
 
 struct SearchRun {
@@ -85,8 +94,10 @@ SearchStats RunSearch(SearchEnv& env, Node& root, int simulations, int leaf_batc
 SearchStats SearchMoves(SearchEnv& env, Node& root, int simulations_per_move, int leaf_batch, int max_moves,
                         const SearchParams& params);
 
-// The text from the tree's root to `n`.
+// The text from the tree's root to `n`, and its token ids (those the
+// environment gave the nodes).
 std::string TextOf(const Node* n);
+std::vector<int> IdsOf(const Node* n);
 
 // What a search explored: the search-space growth measurements.
 struct TreeShape {

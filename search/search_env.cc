@@ -41,7 +41,7 @@ std::vector<PolicySearchEnv::Open> PolicySearchEnv::Triage(const std::vector<Lea
   std::vector<std::vector<int>> ids;
   std::vector<bool> done;
   for (const LeafQuery& q : leaves) {
-    ids.push_back(tok.Encode(q.text));
+    ids.push_back(q.ids.empty() ? tok.Encode(q.text) : q.ids);
     done.push_back((!ids.back().empty() && ids.back().back() == tok.eos()) ||
                    static_cast<int>(ids.back().size()) >= spec_.max_new_tokens);
   }
@@ -123,6 +123,7 @@ std::vector<LeafEval> PolicyTokenEnv::Evaluate(const std::vector<LeafQuery>& lea
       const int id = static_cast<int>(ids[j].item<int64_t>());
       if (id == tok.pad() || id == tok.bos()) continue;
       out[open[k].leaf].children.emplace_back(tok.Decode({id}), probs[j].item<double>());
+      out[open[k].leaf].child_ids.push_back({id});
     }
   }
   std::vector<double> rollout(open.size(), 0.0);
@@ -171,7 +172,9 @@ std::vector<LeafEval> PolicyStepEnv::Evaluate(const std::vector<LeafQuery>& leav
   for (size_t k = 0; k < open.size(); ++k) {
     const size_t leaf = open[k].leaf;
     const LeafQuery& q = leaves[leaf];
-    std::map<std::string, double> children;  // first line -> its probability
+    // first line -> its probability and token ids (the first sample's, where
+    // two tokenisations decode to the same line)
+    std::map<std::string, std::pair<double, std::vector<int>>> children;
     double right = 0;
     for (int j = 0; j < width; ++j) {
       const Generation& g = gens[k * static_cast<size_t>(width) + static_cast<size_t>(j)];
@@ -189,14 +192,20 @@ std::vector<LeafEval> PolicyStepEnv::Evaluate(const std::vector<LeafQuery>& leav
       double lp = 0;
       for (size_t t = 0; t < cut; ++t) lp += g.logprobs[t];
       const std::vector<int> first(g.tokens.begin(), g.tokens.begin() + static_cast<long>(cut));
-      if (!first.empty()) children[tok.Decode(first)] = std::exp(lp);
+      if (!first.empty()) {
+        auto [it, fresh] = children.try_emplace(tok.Decode(first), std::exp(lp), first);
+        if (!fresh) it->second.first = std::exp(lp);
+      }
       if (NeedsRollouts()) {
         const std::vector<int> all(g.tokens.begin(), g.tokens.begin() + static_cast<long>(n));
         right += task_.Verify(q.text + tok.Decode(all), ProblemOf(q)).correct;
         if (flops_) flops_->AddOracleCalls(1);
       }
     }
-    for (const auto& [text, p] : children) out[leaf].children.emplace_back(text, p);
+    for (const auto& [text, p_ids] : children) {
+      out[leaf].children.emplace_back(text, p_ids.first);
+      out[leaf].child_ids.push_back(p_ids.second);
+    }
     out[leaf].value = Combine(leaf, right / width);
   }
   return out;

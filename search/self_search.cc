@@ -522,16 +522,17 @@ class SelfSearch {
       if (s.move_visits.empty()) continue;
       VisitExample e;
       e.prompt = tok.EncodePrompt(problems[i].prompt);
-      e.completion = tok.Encode(s.best);
+      e.completion = s.best_ids;
       R1_CHECK(e.completion.size() == s.move_visits.size(), "mcts: a token node's move is one token");
-      for (const auto& move : s.move_visits) {
+      for (size_t m = 0; m < s.move_visits.size(); ++m) {
+        const auto& move = s.move_visits[m];
         double total = 0;
         for (const auto& [text, n] : move) total += n;
         std::vector<std::pair<int, double>> dist;
-        for (const auto& [text, n] : move) {
-          const std::vector<int> id = tok.Encode(text);
+        for (size_t c = 0; c < move.size(); ++c) {
+          const std::vector<int>& id = s.move_ids[m][c];
           R1_CHECK(id.size() == 1, "mcts: a token node's child is one token");
-          if (n > 0) dist.emplace_back(id[0], n / total);
+          if (move[c].second > 0) dist.emplace_back(id[0], move[c].second / total);
         }
         e.targets.push_back(std::move(dist));
       }
@@ -633,12 +634,6 @@ void QuickMcts(Arm* a) {
 }
 
 void CheckMctsArm(const Arm& a, const ExperimentConfig& e, const std::string& p, const std::string& src) {
-  // The tree's nodes are text: a token node's text must encode back to that
-  // one token, which the character vocabulary guarantees and byte-level BPE
-  // does not ("4" then "8" re-encodes as "48").
-  if (!e.model().hf_folder().empty())
-    ConfigFail(src, p + ".mcts", "search trees need the character vocabulary; model.hf_folder's byte-level BPE does "
-                                 "not encode a node's text back to its tokens");
   const std::string problem = MctsConfigProblem(a.mcts());
   if (!problem.empty()) {
     const size_t colon = problem.find(':');

@@ -45,10 +45,12 @@ int SelectChild(const Node& parent, const SearchParams& p) {
   return best;
 }
 
-bool Expand(Node& node, const std::vector<std::pair<std::string, double>>& candidates, const SearchParams& p) {
+bool Expand(Node& node, const std::vector<std::pair<std::string, double>>& candidates, const SearchParams& p,
+            const std::vector<std::vector<int>>& ids) {
   std::lock_guard<std::mutex> lock(node.expand_mutex);
   if (node.expanded.load()) return false;
   if (p.max_children < 1) throw ConfigError("search: max_children must be at least 1");
+  R1_CHECK(ids.empty() || ids.size() == candidates.size(), "search: token ids for some candidates only");
   std::vector<size_t> order(candidates.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(),
@@ -59,6 +61,7 @@ bool Expand(Node& node, const std::vector<std::pair<std::string, double>>& candi
   for (size_t i : order) {
     auto child = std::make_unique<Node>();
     child->text = candidates[i].first;
+    if (!ids.empty()) child->ids = ids[i];
     child->prior = total > 0 ? std::max(0.0, candidates[i].second) / total : 1.0 / static_cast<double>(order.size());
     child->parent = &node;
     node.children.push_back(std::move(child));

@@ -39,6 +39,7 @@ struct SearchParams {
 
 struct Node {
   std::string text;          // the token or step this node appends
+  std::vector<int> ids;      // its token ids, where the environment gives them (else empty)
   double prior = 0;          // P(child | parent), renormalised over kept children
   Node* parent = nullptr;
   std::vector<std::unique_ptr<Node>> children;
@@ -62,8 +63,10 @@ int SelectChild(const Node& parent, const SearchParams& p);
 
 // Adds children for (text, prior) candidates, keeping the max_children with
 // the highest priors (ties: earlier first) and renormalising their priors to
-// sum to 1. Thread-safe: only the first caller expands; returns whether it did.
-bool Expand(Node& node, const std::vector<std::pair<std::string, double>>& candidates, const SearchParams& p);
+// sum to 1; `ids`, if not empty, the candidates' token ids, in order.
+// Thread-safe: only the first caller expands; returns whether it did.
+bool Expand(Node& node, const std::vector<std::pair<std::string, double>>& candidates, const SearchParams& p,
+            const std::vector<std::vector<int>>& ids = {});
 
 // Mixes Dirichlet(alpha) noise into the priors of `node`'s children:
 // P <- (1 - fraction) P + fraction noise, drawn from a generator seeded by

@@ -54,10 +54,14 @@ std::vector<Segment> SegmentSteps(const std::string& c, const SegmenterSpec& spe
       break;
     case Segmenter::kTokenChunk:
       if (spec.chunk_tokens < 1) throw ConfigError("segmenter: chunk_tokens must be at least 1");
-      // A token is one character, or a whole special token "<...>" (the
-      // tokenizer reserves '<' for them), so chunks never split one.
+      // A token is one character (a whole UTF-8 sequence: a chunk never
+      // splits one, so every prefix is text a tokenizer can encode), or a
+      // whole special token "<...>" (the tokenizer reserves '<' for them).
+      // Under a Hugging Face model's BPE a chunk is still chunk_tokens
+      // characters.
       for (size_t i = begin, count = 0; i < end;) {
         size_t next = i + 1;
+        while (next < end && (static_cast<unsigned char>(c[next]) & 0xC0) == 0x80) ++next;
         if (c[i] == '<') {
           const size_t close = c.find('>', i);
           if (close != std::string::npos && close < end) next = close + 1;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <functional>
 
 #include "arith.h"
 #include "arm_runner.h"
@@ -111,6 +112,65 @@ TEST(Mcts, StepLevelSearchOnTheTinyBase) {
 // false every leaf, finished or not, is valued by the network at its last
 // token (never by the verifier); with verify_terminals a finished wrong line
 // is worth 0; MIX blends the network with the rollout verdict.
+// On byte-level BPE a token node's text need not encode back to its token
+// ("4" then "8" may re-encode as "48"): the tree keeps the ids the
+// environment gave, and the environment evaluates a leaf at its ids.
+TEST(Mcts, TokenNodesOnByteLevelBpeKeepTheirIds) {
+  ModelConfig mc;
+  mc.set_hf_folder(std::string(R1LAB_SOURCE_DIR) + "/tests/fixtures/hf/qwen2");
+  mc.set_max_seq_len(64);
+  Transformer policy = MakeModel(mc);
+  policy->eval();
+  const Tokenizer& tok = policy->tokenizer();
+  ArithTask task(testing::TinyBaseTask());
+  PolicyEnvSpec spec = TinySearchSpec();
+  spec.max_new_tokens = 12;
+  const Problem& prob = task.TestSet()[0];
+  PolicyTokenEnv env(policy, task, {prob, task.TestSet()[1]}, spec, nullptr);
+  std::vector<Node> roots(2);
+  SearchRun run;
+  run.simulations = 6;
+  run.leaf_batch = 3;
+  run.max_moves = 4;
+  const ForestStats fs = SearchForest(env, roots, run, TinySearchParams());
+  int nodes = 0;
+  std::function<void(const Node&)> walk = [&](const Node& n) {
+    for (const auto& c : n.children) {
+      ASSERT_EQ(c->ids.size(), 1u) << c->text;
+      EXPECT_EQ(tok.Decode(c->ids), c->text);
+      ++nodes;
+      walk(*c);
+    }
+  };
+  for (const Node& r : roots) walk(r);
+  EXPECT_GT(nodes, 8);
+  for (const SearchStats& s : fs.trees) {
+    EXPECT_EQ(s.best_ids.size(), s.move_visits.size()) << "one token per committed move";
+    EXPECT_EQ(tok.Decode(s.best_ids), s.best);
+  }
+  // Two tokens whose text re-encodes otherwise.
+  std::vector<int> pair;
+  for (int a = 0; a < 400 && pair.empty(); ++a)
+    for (int b = 0; b < 400 && pair.empty(); ++b) {
+      const std::string text = tok.Decode({a}) + tok.Decode({b});
+      if (tok.Decode({a}).empty() || tok.Decode({b}).empty() || text.find('<') != std::string::npos) continue;
+      if (tok.Encode(text) != std::vector<int>{a, b}) pair = {a, b};
+    }
+  ASSERT_EQ(pair.size(), 2u) << "no such pair in the fixture's vocabulary";
+  const std::string text = tok.Decode(pair);
+  std::vector<int> seq = tok.EncodePrompt(prob.prompt);
+  seq.insert(seq.end(), pair.begin(), pair.end());
+  torch::NoGradGuard ng;
+  const torch::Tensor logits = policy->forward(torch::tensor(seq, torch::kLong).view({1, -1})).logits;
+  const torch::Tensor probs = torch::softmax(logits[0][logits.size(1) - 1].to(torch::kFloat), -1);
+  const LeafEval at_ids = env.Evaluate({{0, text, pair}})[0], at_text = env.Evaluate({{0, text, {}}})[0];
+  ASSERT_FALSE(at_ids.children.empty());
+  ASSERT_EQ(at_ids.child_ids.size(), at_ids.children.size());
+  for (size_t c = 0; c < at_ids.children.size(); ++c)
+    EXPECT_NEAR(at_ids.children[c].second, probs[at_ids.child_ids[c][0]].item<double>(), 1e-4) << c;
+  EXPECT_NE(at_ids.children, at_text.children) << "the re-encoded text is another sequence";
+}
+
 TEST(Mcts, LeafValuesFollowTheConfig) {
   ArithTask task(testing::TinyBaseTask());
   Transformer policy = testing::CopyOfTinyBase();

@@ -38,6 +38,11 @@ TEST(Segment, ByTagTokensAndPunctuation) {
   const std::string specials = "<think>ab<think>cd</answer>e</think>";
   EXPECT_EQ(Texts(specials, SegmentSteps(specials, {Segmenter::kTokenChunk, "", 3})),
             (std::vector<std::string>{"ab<think>", "cd</answer>", "e", "</think>"}));
+  // A character is a whole UTF-8 sequence ("ñ", and U+FFFD, which a lossy
+  // decode of a byte-level model's stray bytes gives): no prefix ends inside one.
+  const std::string utf8 = "<think>añ\xef\xbf\xbd" "b</think>";
+  EXPECT_EQ(Texts(utf8, SegmentSteps(utf8, {Segmenter::kTokenChunk, "", 2})),
+            (std::vector<std::string>{"añ", "\xef\xbf\xbd" "b", "</think>"}));
   EXPECT_EQ(Texts(c, SegmentSteps(c, {Segmenter::kPunctuation})),
             (std::vector<std::string>{"a=1;", " b=2;", " so c=3.", " done", "</think><answer>3</answer>"}));
   const std::string decimal = "<think>x is 2.5 now. ok</think>";
