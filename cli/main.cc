@@ -311,12 +311,12 @@ int CmdPretrain(int argc, char** argv) {
       throw ConfigError("pretrain --out: " + OptionalConfig(a) + " is a size sweep (" +
                         std::to_string(cfg.sizes_size()) + " sizes); without --out each size's base is cached");
     for (const ExperimentConfig& size : LoadSizes(OptionalConfig(a), a.sets)) {
-      CheckMemory(size, ModelVocab(size.model()), AvailableMemoryMb(), size.name());
+      CheckMemory(size, ModelVocab(size.model()), DeviceMemoryMb(size.model().device()), size.name());
       std::printf("%s: %s\n", size.name().c_str(), EnsureBase(size, *task, cfg.output_dir() + "/.cache").c_str());
     }
     return 0;
   }
-  CheckMemory(cfg, ModelVocab(cfg.model()), AvailableMemoryMb(), cfg.name());
+  CheckMemory(cfg, ModelVocab(cfg.model()), DeviceMemoryMb(cfg.model().device()), cfg.name());
   std::string path = EnsureBase(cfg, *task, cfg.output_dir() + "/.cache");
   if (a.flags.count("out")) {
     const std::string out = a.Get("out");

@@ -65,19 +65,23 @@ MemoryEstimate EstimateMemory(const ExperimentConfig& cfg, int vocab) {
 }
 
 void CheckMemory(const ExperimentConfig& cfg, int vocab, double available_mb, const std::string& source) {
-  if (cfg.model().device() != CPU || available_mb <= 0) return;
+  if (available_mb <= 0) return;
   const MemoryEstimate e = EstimateMemory(cfg, vocab);
   const double available_gb = available_mb / 1024;
   if (e.total_gb <= available_gb) return;
-  char buf[640];
+  const bool gpu = cfg.model().device() == CUDA, hf = !cfg.model().hf_folder().empty();
+  // A model folder fixes the model's shape: what to lower is its length, or the folder.
+  const std::string shape = hf ? "model.max_seq_len (or take a smaller model.hf_folder)"
+                               : "model.d_model, model.n_layers, model.d_ff or model.max_seq_len";
+  char buf[768];
   std::snprintf(buf, sizeof buf,
-                "%s: needs at least %.1f GiB but %.1f GiB of memory is available: the policy's weights, gradients "
+                "%s: needs at least %.1f GiB but %.1f GiB of %s is available: the policy's weights, gradients "
                 "and Adam state %.1f GiB (%.3g parameters), plus the larger of training activations %.1f GiB (%lld "
-                "rows) and the generation KV cache %.1f GiB (sampling.batch_size %lld). Lower model.d_model, "
-                "model.n_layers, model.d_ff or model.max_seq_len, the training batch (batch_size, prompts_per_step, "
-                "group_size) or sampling.batch_size",
-                source.c_str(), e.total_gb, available_gb, e.train_state_gb, e.params, e.activations_gb,
-                static_cast<long long>(e.train_rows), e.kv_cache_gb, static_cast<long long>(e.sample_rows));
+                "rows) and the generation KV cache %.1f GiB (sampling.batch_size %lld). Lower %s, the training "
+                "batch (batch_size, prompts_per_step, group_size) or sampling.batch_size",
+                source.c_str(), e.total_gb, available_gb, gpu ? "free GPU memory (nvidia-smi)" : "memory",
+                e.train_state_gb, e.params, e.activations_gb, static_cast<long long>(e.train_rows), e.kv_cache_gb,
+                static_cast<long long>(e.sample_rows), shape.c_str());
   throw ConfigError(buf);
 }
 

@@ -24,7 +24,8 @@ struct MemoryEstimate {
 MemoryEstimate EstimateMemory(const ExperimentConfig& cfg, int vocab);
 
 // ConfigError naming the estimate's parts and what to lower when the lower
-// bound exceeds `available_mb`; CPU only (a GPU's memory is not known here).
+// bound exceeds `available_mb` (the model's device's: DeviceMemoryMb in
+// model/machine.h); no check when it is 0 (unknown).
 void CheckMemory(const ExperimentConfig& cfg, int vocab, double available_mb, const std::string& source);
 
 }  // namespace r1lab

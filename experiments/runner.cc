@@ -483,7 +483,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
                       " exceeds the task's " + EvalSplitName(split) + " split (" +
                       std::to_string(task->Split(split).size()) + " problems)");
   const int vocab = ModelVocab(cfg.model());
-  CheckMemory(cfg, vocab, AvailableMemoryMb(), cfg.name());
+  CheckMemory(cfg, vocab, DeviceMemoryMb(cfg.model().device()), cfg.name());
   if (together)  // before pretraining: each rank's share of a step's prompts
     for (int a = 0; a < cfg.arms_size(); ++a) {
       const Arm& arm = cfg.arms(a);

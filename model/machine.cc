@@ -5,6 +5,8 @@
 #include <malloc.h>
 #include <torch/version.h>
 
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -149,6 +151,29 @@ void ResetPeakMemory() {
 }
 
 void ReleaseFreeMemory() { ::malloc_trim(0); }
+
+double GpuFreeMemoryMb() {
+  std::string which = "0";
+  if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) {
+    which = std::string(visible).substr(0, std::string(visible).find(','));
+    // An index or a GPU UUID; anything else is not passed to a shell.
+    for (char c : which)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return 0;
+    if (which.empty()) return 0;
+  }
+  const std::string cmd = "nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits -i " + which + " 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return 0;
+  char line[128] = {0};
+  const bool got = std::fgets(line, sizeof line, p) != nullptr;
+  const int status = ::pclose(p);
+  if (!got || status != 0) return 0;
+  char* end = nullptr;
+  const double mb = std::strtod(line, &end);
+  return end != line && mb > 0 ? mb : 0;
+}
+
+double DeviceMemoryMb(Device device) { return device == CUDA ? GpuFreeMemoryMb() : AvailableMemoryMb(); }
 
 double AvailableMemoryMb() {
   std::ifstream in("/proc/meminfo");

@@ -45,4 +45,12 @@ void ReleaseFreeMemory();
 // (/proc/meminfo MemAvailable), in MiB; 0 if unknown.
 double AvailableMemoryMb();
 
+// Free memory of the GPU a CUDA model runs on (device 0: the first of
+// CUDA_VISIBLE_DEVICES when set), as `nvidia-smi` reports it, in MiB; 0 if
+// unknown (no nvidia-smi on PATH, or no such GPU).
+double GpuFreeMemoryMb();
+// The memory a model on `device` can use (CPU: AvailableMemoryMb; CUDA:
+// GpuFreeMemoryMb), in MiB; 0 if unknown.
+double DeviceMemoryMb(Device device);
+
 }  // namespace r1lab

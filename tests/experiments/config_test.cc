@@ -50,6 +50,21 @@ TEST(Config, AConfigThatCannotFitInMemoryIsRefusedWithWhatToLower) {
     EXPECT_NE(what.find("sampling.batch_size 65536"), std::string::npos) << what;
   }
   EXPECT_NO_THROW(CheckMemory(LoadExperiment(""), 64, 2048, "default")) << "the default experiment fits in 2 GiB";
+  // On a GPU: its free memory; a model folder's shape is fixed, so the advice is its length or another folder.
+  const ExperimentConfig gpu = LoadExperimentText(
+      "name: \"g\" seeds: 1 task { arith {} } model { device: CUDA max_seq_len: 64 hf_folder: \"" +
+          std::string(R1LAB_SOURCE_DIR) + "/tests/fixtures/hf/qwen2\" }",
+      "g.pbtxt");
+  try {
+    CheckMemory(gpu, 1200, 1, "g.pbtxt");
+    FAIL() << "accepted in 1 MiB";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("0.0 GiB of free GPU memory (nvidia-smi) is available"), std::string::npos) << what;
+    EXPECT_NE(what.find("Lower model.max_seq_len (or take a smaller model.hf_folder)"), std::string::npos) << what;
+    EXPECT_EQ(what.find("model.d_model"), std::string::npos) << what;
+  }
+  EXPECT_NO_THROW(CheckMemory(gpu, 1200, 0, "g.pbtxt")) << "unknown memory: no check";
   // Reference check of the parts against a hand count.
   const ExperimentConfig tiny = LoadExperimentText(
       "name: \"t\" seeds: 1 task { arith {} } model { d_model: 32 n_layers: 2 n_heads: 4 d_ff: 128 max_seq_len: 64 }", "t.pbtxt");

@@ -5,7 +5,9 @@
 #include <memory>
 #include <vector>
 
+#include "io.h"
 #include "machine.h"
+#include "test_util.h"
 
 namespace r1lab {
 namespace {
@@ -79,6 +81,31 @@ TEST(Machine, ReleasingFreedMemoryShrinksTheResidentSet) {
   }
   ResetPeakMemory();
   EXPECT_LT(PeakMemoryMb(), ResidentMemoryMb() + 50);
+}
+
+// A CUDA model's memory check asks nvidia-smi about the GPU it will run on:
+// device 0 of CUDA_VISIBLE_DEVICES. Here a stand-in nvidia-smi on PATH.
+TEST(Machine, AsksNvidiaSmiForTheFreeMemoryOfTheVisibleGpu) {
+  const std::string dir = testing::TempDir("machine_smi");
+  WriteFileAtomic(dir + "/nvidia-smi", "#!/bin/sh\necho \"$@\" > " + dir + "/args\necho 40960\n");
+  ASSERT_EQ(std::system(("chmod +x " + dir + "/nvidia-smi").c_str()), 0);
+  const std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  ::setenv("PATH", (dir + ":" + path).c_str(), 1);
+  ::unsetenv("CUDA_VISIBLE_DEVICES");
+  EXPECT_EQ(GpuFreeMemoryMb(), 40960);
+  EXPECT_EQ(DeviceMemoryMb(CUDA), 40960);
+  EXPECT_NE(ReadFile(dir + "/args").find("--query-gpu=memory.free --format=csv,noheader,nounits -i 0"), std::string::npos);
+  ::setenv("CUDA_VISIBLE_DEVICES", "3,1", 1);
+  EXPECT_EQ(GpuFreeMemoryMb(), 40960);
+  EXPECT_NE(ReadFile(dir + "/args").find("-i 3"), std::string::npos);
+  ::setenv("CUDA_VISIBLE_DEVICES", ("0;touch " + dir + "/owned").c_str(), 1);  // never reaches a shell
+  EXPECT_EQ(GpuFreeMemoryMb(), 0);
+  EXPECT_FALSE(FileExists(dir + "/owned"));
+  ::unsetenv("CUDA_VISIBLE_DEVICES");
+  ::setenv("PATH", "/nonexistent", 1);  // no nvidia-smi: unknown, so no check
+  EXPECT_EQ(GpuFreeMemoryMb(), 0);
+  ::setenv("PATH", path.c_str(), 1);
+  EXPECT_GT(DeviceMemoryMb(CPU), 0);
 }
 
 }  // namespace
