@@ -7,7 +7,7 @@ set output 'pass1_vs_flops.svg'
 set title "held-out pass@1 against training FLOPs"
 set xlabel "FLOPs (the arm's own)"
 set ylabel "pass@1"
-plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'prm', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'prm_truth', 'curves.dat' index 4 using 2:3 with linespoints linecolor 5 title 'prm_dense', 'curves.dat' index 5 using 2:3 with linespoints linecolor 6 title 'prm_mix', 'curves.dat' index 6 using 2:3 with linespoints linecolor 7 title 'prm_punct', 'curves.dat' index 7 using 2:3 with linespoints linecolor 8 title 'prm_chunk', 'curves.dat' index 8 using 2:3 with linespoints linecolor 9 title 'prm_retrain', 'curves.dat' index 9 using 2:3 with linespoints linecolor 10 title 'orm'
+plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'prm', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'prm_truth', 'curves.dat' index 4 using 2:3 with linespoints linecolor 5 title 'prm_dense', 'curves.dat' index 5 using 2:3 with linespoints linecolor 6 title 'prm_mix', 'curves.dat' index 6 using 2:3 with linespoints linecolor 7 title 'prm_punct', 'curves.dat' index 7 using 2:3 with linespoints linecolor 8 title 'prm_chunk', 'curves.dat' index 8 using 2:3 with linespoints linecolor 9 title 'prm_retrain', 'curves.dat' index 9 using 2:3 with linespoints linecolor 10 title 'orm', 'curves.dat' index 10 using 2:3 with linespoints linecolor 11 title 'step_truth', 'curves.dat' index 11 using 2:3 with linespoints linecolor 12 title 'step_truth_dense_mix'
 unset output
 reset
 set key outside right
@@ -17,7 +17,7 @@ set output 'pass1_vs_flops.png'
 set title "held-out pass@1 against training FLOPs"
 set xlabel "FLOPs (the arm's own)"
 set ylabel "pass@1"
-plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'prm', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'prm_truth', 'curves.dat' index 4 using 2:3 with linespoints linecolor 5 title 'prm_dense', 'curves.dat' index 5 using 2:3 with linespoints linecolor 6 title 'prm_mix', 'curves.dat' index 6 using 2:3 with linespoints linecolor 7 title 'prm_punct', 'curves.dat' index 7 using 2:3 with linespoints linecolor 8 title 'prm_chunk', 'curves.dat' index 8 using 2:3 with linespoints linecolor 9 title 'prm_retrain', 'curves.dat' index 9 using 2:3 with linespoints linecolor 10 title 'orm'
+plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'prm', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'prm_truth', 'curves.dat' index 4 using 2:3 with linespoints linecolor 5 title 'prm_dense', 'curves.dat' index 5 using 2:3 with linespoints linecolor 6 title 'prm_mix', 'curves.dat' index 6 using 2:3 with linespoints linecolor 7 title 'prm_punct', 'curves.dat' index 7 using 2:3 with linespoints linecolor 8 title 'prm_chunk', 'curves.dat' index 8 using 2:3 with linespoints linecolor 9 title 'prm_retrain', 'curves.dat' index 9 using 2:3 with linespoints linecolor 10 title 'orm', 'curves.dat' index 10 using 2:3 with linespoints linecolor 11 title 'step_truth', 'curves.dat' index 11 using 2:3 with linespoints linecolor 12 title 'step_truth_dense_mix'
 unset output
 reset
 set key outside right
@@ -27,7 +27,7 @@ set output 'length_vs_step.svg'
 set title "mean response length"
 set xlabel "step"
 set ylabel "tokens"
-plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'prm', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'prm_truth', 'curves.dat' index 4 using 1:4 with linespoints linecolor 5 title 'prm_dense', 'curves.dat' index 5 using 1:4 with linespoints linecolor 6 title 'prm_mix', 'curves.dat' index 6 using 1:4 with linespoints linecolor 7 title 'prm_punct', 'curves.dat' index 7 using 1:4 with linespoints linecolor 8 title 'prm_chunk', 'curves.dat' index 8 using 1:4 with linespoints linecolor 9 title 'prm_retrain', 'curves.dat' index 9 using 1:4 with linespoints linecolor 10 title 'orm'
+plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'prm', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'prm_truth', 'curves.dat' index 4 using 1:4 with linespoints linecolor 5 title 'prm_dense', 'curves.dat' index 5 using 1:4 with linespoints linecolor 6 title 'prm_mix', 'curves.dat' index 6 using 1:4 with linespoints linecolor 7 title 'prm_punct', 'curves.dat' index 7 using 1:4 with linespoints linecolor 8 title 'prm_chunk', 'curves.dat' index 8 using 1:4 with linespoints linecolor 9 title 'prm_retrain', 'curves.dat' index 9 using 1:4 with linespoints linecolor 10 title 'orm', 'curves.dat' index 10 using 1:4 with linespoints linecolor 11 title 'step_truth', 'curves.dat' index 11 using 1:4 with linespoints linecolor 12 title 'step_truth_dense_mix'
 unset output
 reset
 set key outside right
@@ -37,7 +37,7 @@ set output 'length_vs_step.png'
 set title "mean response length"
 set xlabel "step"
 set ylabel "tokens"
-plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'prm', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'prm_truth', 'curves.dat' index 4 using 1:4 with linespoints linecolor 5 title 'prm_dense', 'curves.dat' index 5 using 1:4 with linespoints linecolor 6 title 'prm_mix', 'curves.dat' index 6 using 1:4 with linespoints linecolor 7 title 'prm_punct', 'curves.dat' index 7 using 1:4 with linespoints linecolor 8 title 'prm_chunk', 'curves.dat' index 8 using 1:4 with linespoints linecolor 9 title 'prm_retrain', 'curves.dat' index 9 using 1:4 with linespoints linecolor 10 title 'orm'
+plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'prm', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'prm_truth', 'curves.dat' index 4 using 1:4 with linespoints linecolor 5 title 'prm_dense', 'curves.dat' index 5 using 1:4 with linespoints linecolor 6 title 'prm_mix', 'curves.dat' index 6 using 1:4 with linespoints linecolor 7 title 'prm_punct', 'curves.dat' index 7 using 1:4 with linespoints linecolor 8 title 'prm_chunk', 'curves.dat' index 8 using 1:4 with linespoints linecolor 9 title 'prm_retrain', 'curves.dat' index 9 using 1:4 with linespoints linecolor 10 title 'orm', 'curves.dat' index 10 using 1:4 with linespoints linecolor 11 title 'step_truth', 'curves.dat' index 11 using 1:4 with linespoints linecolor 12 title 'step_truth_dense_mix'
 unset output
 reset
 set key outside right
@@ -47,7 +47,7 @@ set output 'reflection_vs_step.svg'
 set title "reflective words per 1,000 tokens (dashed: 'wait' alone)"
 set xlabel "step"
 set ylabel "per 1k tokens"
-plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'prm', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'prm_truth', 'curves.dat' index 4 using 1:5 with linespoints linecolor 5 title 'prm_dense', 'curves.dat' index 5 using 1:5 with linespoints linecolor 6 title 'prm_mix', 'curves.dat' index 6 using 1:5 with linespoints linecolor 7 title 'prm_punct', 'curves.dat' index 7 using 1:5 with linespoints linecolor 8 title 'prm_chunk', 'curves.dat' index 8 using 1:5 with linespoints linecolor 9 title 'prm_retrain', 'curves.dat' index 9 using 1:5 with linespoints linecolor 10 title 'orm', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'prm wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'prm_truth wait', 'curves.dat' index 4 using 1:6 with lines dashtype 2 linecolor 5 title 'prm_dense wait', 'curves.dat' index 5 using 1:6 with lines dashtype 2 linecolor 6 title 'prm_mix wait', 'curves.dat' index 6 using 1:6 with lines dashtype 2 linecolor 7 title 'prm_punct wait', 'curves.dat' index 7 using 1:6 with lines dashtype 2 linecolor 8 title 'prm_chunk wait', 'curves.dat' index 8 using 1:6 with lines dashtype 2 linecolor 9 title 'prm_retrain wait', 'curves.dat' index 9 using 1:6 with lines dashtype 2 linecolor 10 title 'orm wait'
+plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'prm', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'prm_truth', 'curves.dat' index 4 using 1:5 with linespoints linecolor 5 title 'prm_dense', 'curves.dat' index 5 using 1:5 with linespoints linecolor 6 title 'prm_mix', 'curves.dat' index 6 using 1:5 with linespoints linecolor 7 title 'prm_punct', 'curves.dat' index 7 using 1:5 with linespoints linecolor 8 title 'prm_chunk', 'curves.dat' index 8 using 1:5 with linespoints linecolor 9 title 'prm_retrain', 'curves.dat' index 9 using 1:5 with linespoints linecolor 10 title 'orm', 'curves.dat' index 10 using 1:5 with linespoints linecolor 11 title 'step_truth', 'curves.dat' index 11 using 1:5 with linespoints linecolor 12 title 'step_truth_dense_mix', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'prm wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'prm_truth wait', 'curves.dat' index 4 using 1:6 with lines dashtype 2 linecolor 5 title 'prm_dense wait', 'curves.dat' index 5 using 1:6 with lines dashtype 2 linecolor 6 title 'prm_mix wait', 'curves.dat' index 6 using 1:6 with lines dashtype 2 linecolor 7 title 'prm_punct wait', 'curves.dat' index 7 using 1:6 with lines dashtype 2 linecolor 8 title 'prm_chunk wait', 'curves.dat' index 8 using 1:6 with lines dashtype 2 linecolor 9 title 'prm_retrain wait', 'curves.dat' index 9 using 1:6 with lines dashtype 2 linecolor 10 title 'orm wait', 'curves.dat' index 10 using 1:6 with lines dashtype 2 linecolor 11 title 'step_truth wait', 'curves.dat' index 11 using 1:6 with lines dashtype 2 linecolor 12 title 'step_truth_dense_mix wait'
 unset output
 reset
 set key outside right
@@ -57,7 +57,7 @@ set output 'reflection_vs_step.png'
 set title "reflective words per 1,000 tokens (dashed: 'wait' alone)"
 set xlabel "step"
 set ylabel "per 1k tokens"
-plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'prm', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'prm_truth', 'curves.dat' index 4 using 1:5 with linespoints linecolor 5 title 'prm_dense', 'curves.dat' index 5 using 1:5 with linespoints linecolor 6 title 'prm_mix', 'curves.dat' index 6 using 1:5 with linespoints linecolor 7 title 'prm_punct', 'curves.dat' index 7 using 1:5 with linespoints linecolor 8 title 'prm_chunk', 'curves.dat' index 8 using 1:5 with linespoints linecolor 9 title 'prm_retrain', 'curves.dat' index 9 using 1:5 with linespoints linecolor 10 title 'orm', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'prm wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'prm_truth wait', 'curves.dat' index 4 using 1:6 with lines dashtype 2 linecolor 5 title 'prm_dense wait', 'curves.dat' index 5 using 1:6 with lines dashtype 2 linecolor 6 title 'prm_mix wait', 'curves.dat' index 6 using 1:6 with lines dashtype 2 linecolor 7 title 'prm_punct wait', 'curves.dat' index 7 using 1:6 with lines dashtype 2 linecolor 8 title 'prm_chunk wait', 'curves.dat' index 8 using 1:6 with lines dashtype 2 linecolor 9 title 'prm_retrain wait', 'curves.dat' index 9 using 1:6 with lines dashtype 2 linecolor 10 title 'orm wait'
+plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'prm', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'prm_truth', 'curves.dat' index 4 using 1:5 with linespoints linecolor 5 title 'prm_dense', 'curves.dat' index 5 using 1:5 with linespoints linecolor 6 title 'prm_mix', 'curves.dat' index 6 using 1:5 with linespoints linecolor 7 title 'prm_punct', 'curves.dat' index 7 using 1:5 with linespoints linecolor 8 title 'prm_chunk', 'curves.dat' index 8 using 1:5 with linespoints linecolor 9 title 'prm_retrain', 'curves.dat' index 9 using 1:5 with linespoints linecolor 10 title 'orm', 'curves.dat' index 10 using 1:5 with linespoints linecolor 11 title 'step_truth', 'curves.dat' index 11 using 1:5 with linespoints linecolor 12 title 'step_truth_dense_mix', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'prm wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'prm_truth wait', 'curves.dat' index 4 using 1:6 with lines dashtype 2 linecolor 5 title 'prm_dense wait', 'curves.dat' index 5 using 1:6 with lines dashtype 2 linecolor 6 title 'prm_mix wait', 'curves.dat' index 6 using 1:6 with lines dashtype 2 linecolor 7 title 'prm_punct wait', 'curves.dat' index 7 using 1:6 with lines dashtype 2 linecolor 8 title 'prm_chunk wait', 'curves.dat' index 8 using 1:6 with lines dashtype 2 linecolor 9 title 'prm_retrain wait', 'curves.dat' index 9 using 1:6 with lines dashtype 2 linecolor 10 title 'orm wait', 'curves.dat' index 10 using 1:6 with lines dashtype 2 linecolor 11 title 'step_truth wait', 'curves.dat' index 11 using 1:6 with lines dashtype 2 linecolor 12 title 'step_truth_dense_mix wait'
 unset output
 reset
 set key outside right
@@ -68,7 +68,7 @@ set title "pass@k against k (final)"
 set xlabel "k"
 set ylabel "pass@k"
 set logscale x 2
-plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'prm', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'prm_truth', 'pass_at_k.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_dense', 'pass_at_k.dat' index 5 using 1:2 with linespoints linecolor 6 title 'prm_mix', 'pass_at_k.dat' index 6 using 1:2 with linespoints linecolor 7 title 'prm_punct', 'pass_at_k.dat' index 7 using 1:2 with linespoints linecolor 8 title 'prm_chunk', 'pass_at_k.dat' index 8 using 1:2 with linespoints linecolor 9 title 'prm_retrain', 'pass_at_k.dat' index 9 using 1:2 with linespoints linecolor 10 title 'orm'
+plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'prm', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'prm_truth', 'pass_at_k.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_dense', 'pass_at_k.dat' index 5 using 1:2 with linespoints linecolor 6 title 'prm_mix', 'pass_at_k.dat' index 6 using 1:2 with linespoints linecolor 7 title 'prm_punct', 'pass_at_k.dat' index 7 using 1:2 with linespoints linecolor 8 title 'prm_chunk', 'pass_at_k.dat' index 8 using 1:2 with linespoints linecolor 9 title 'prm_retrain', 'pass_at_k.dat' index 9 using 1:2 with linespoints linecolor 10 title 'orm', 'pass_at_k.dat' index 10 using 1:2 with linespoints linecolor 11 title 'step_truth', 'pass_at_k.dat' index 11 using 1:2 with linespoints linecolor 12 title 'step_truth_dense_mix'
 unset output
 reset
 set key outside right
@@ -79,7 +79,7 @@ set title "pass@k against k (final)"
 set xlabel "k"
 set ylabel "pass@k"
 set logscale x 2
-plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'prm', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'prm_truth', 'pass_at_k.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_dense', 'pass_at_k.dat' index 5 using 1:2 with linespoints linecolor 6 title 'prm_mix', 'pass_at_k.dat' index 6 using 1:2 with linespoints linecolor 7 title 'prm_punct', 'pass_at_k.dat' index 7 using 1:2 with linespoints linecolor 8 title 'prm_chunk', 'pass_at_k.dat' index 8 using 1:2 with linespoints linecolor 9 title 'prm_retrain', 'pass_at_k.dat' index 9 using 1:2 with linespoints linecolor 10 title 'orm'
+plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'prm', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'prm_truth', 'pass_at_k.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_dense', 'pass_at_k.dat' index 5 using 1:2 with linespoints linecolor 6 title 'prm_mix', 'pass_at_k.dat' index 6 using 1:2 with linespoints linecolor 7 title 'prm_punct', 'pass_at_k.dat' index 7 using 1:2 with linespoints linecolor 8 title 'prm_chunk', 'pass_at_k.dat' index 8 using 1:2 with linespoints linecolor 9 title 'prm_retrain', 'pass_at_k.dat' index 9 using 1:2 with linespoints linecolor 10 title 'orm', 'pass_at_k.dat' index 10 using 1:2 with linespoints linecolor 11 title 'step_truth', 'pass_at_k.dat' index 11 using 1:2 with linespoints linecolor 12 title 'step_truth_dense_mix'
 unset output
 reset
 set key outside right
@@ -90,7 +90,7 @@ set title "held-out pass@1 by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "pass@1"
 set xtics 1
-plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'prm', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'prm_truth', 'levels.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_dense', 'levels.dat' index 5 using 1:2 with linespoints linecolor 6 title 'prm_mix', 'levels.dat' index 6 using 1:2 with linespoints linecolor 7 title 'prm_punct', 'levels.dat' index 7 using 1:2 with linespoints linecolor 8 title 'prm_chunk', 'levels.dat' index 8 using 1:2 with linespoints linecolor 9 title 'prm_retrain', 'levels.dat' index 9 using 1:2 with linespoints linecolor 10 title 'orm'
+plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'prm', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'prm_truth', 'levels.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_dense', 'levels.dat' index 5 using 1:2 with linespoints linecolor 6 title 'prm_mix', 'levels.dat' index 6 using 1:2 with linespoints linecolor 7 title 'prm_punct', 'levels.dat' index 7 using 1:2 with linespoints linecolor 8 title 'prm_chunk', 'levels.dat' index 8 using 1:2 with linespoints linecolor 9 title 'prm_retrain', 'levels.dat' index 9 using 1:2 with linespoints linecolor 10 title 'orm', 'levels.dat' index 10 using 1:2 with linespoints linecolor 11 title 'step_truth', 'levels.dat' index 11 using 1:2 with linespoints linecolor 12 title 'step_truth_dense_mix'
 unset output
 reset
 set key outside right
@@ -101,7 +101,7 @@ set title "held-out pass@1 by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "pass@1"
 set xtics 1
-plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'prm', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'prm_truth', 'levels.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_dense', 'levels.dat' index 5 using 1:2 with linespoints linecolor 6 title 'prm_mix', 'levels.dat' index 6 using 1:2 with linespoints linecolor 7 title 'prm_punct', 'levels.dat' index 7 using 1:2 with linespoints linecolor 8 title 'prm_chunk', 'levels.dat' index 8 using 1:2 with linespoints linecolor 9 title 'prm_retrain', 'levels.dat' index 9 using 1:2 with linespoints linecolor 10 title 'orm'
+plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'prm', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'prm_truth', 'levels.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_dense', 'levels.dat' index 5 using 1:2 with linespoints linecolor 6 title 'prm_mix', 'levels.dat' index 6 using 1:2 with linespoints linecolor 7 title 'prm_punct', 'levels.dat' index 7 using 1:2 with linespoints linecolor 8 title 'prm_chunk', 'levels.dat' index 8 using 1:2 with linespoints linecolor 9 title 'prm_retrain', 'levels.dat' index 9 using 1:2 with linespoints linecolor 10 title 'orm', 'levels.dat' index 10 using 1:2 with linespoints linecolor 11 title 'step_truth', 'levels.dat' index 11 using 1:2 with linespoints linecolor 12 title 'step_truth_dense_mix'
 unset output
 reset
 set key outside right
@@ -112,7 +112,7 @@ set title "response length by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "tokens"
 set xtics 1
-plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'prm', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'prm_truth', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'prm_dense', 'levels.dat' index 5 using 1:3 with linespoints linecolor 6 title 'prm_mix', 'levels.dat' index 6 using 1:3 with linespoints linecolor 7 title 'prm_punct', 'levels.dat' index 7 using 1:3 with linespoints linecolor 8 title 'prm_chunk', 'levels.dat' index 8 using 1:3 with linespoints linecolor 9 title 'prm_retrain', 'levels.dat' index 9 using 1:3 with linespoints linecolor 10 title 'orm'
+plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'prm', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'prm_truth', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'prm_dense', 'levels.dat' index 5 using 1:3 with linespoints linecolor 6 title 'prm_mix', 'levels.dat' index 6 using 1:3 with linespoints linecolor 7 title 'prm_punct', 'levels.dat' index 7 using 1:3 with linespoints linecolor 8 title 'prm_chunk', 'levels.dat' index 8 using 1:3 with linespoints linecolor 9 title 'prm_retrain', 'levels.dat' index 9 using 1:3 with linespoints linecolor 10 title 'orm', 'levels.dat' index 10 using 1:3 with linespoints linecolor 11 title 'step_truth', 'levels.dat' index 11 using 1:3 with linespoints linecolor 12 title 'step_truth_dense_mix'
 unset output
 reset
 set key outside right
@@ -123,19 +123,39 @@ set title "response length by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "tokens"
 set xtics 1
-plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'prm', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'prm_truth', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'prm_dense', 'levels.dat' index 5 using 1:3 with linespoints linecolor 6 title 'prm_mix', 'levels.dat' index 6 using 1:3 with linespoints linecolor 7 title 'prm_punct', 'levels.dat' index 7 using 1:3 with linespoints linecolor 8 title 'prm_chunk', 'levels.dat' index 8 using 1:3 with linespoints linecolor 9 title 'prm_retrain', 'levels.dat' index 9 using 1:3 with linespoints linecolor 10 title 'orm'
+plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'prm', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'prm_truth', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'prm_dense', 'levels.dat' index 5 using 1:3 with linespoints linecolor 6 title 'prm_mix', 'levels.dat' index 6 using 1:3 with linespoints linecolor 7 title 'prm_punct', 'levels.dat' index 7 using 1:3 with linespoints linecolor 8 title 'prm_chunk', 'levels.dat' index 8 using 1:3 with linespoints linecolor 9 title 'prm_retrain', 'levels.dat' index 9 using 1:3 with linespoints linecolor 10 title 'orm', 'levels.dat' index 10 using 1:3 with linespoints linecolor 11 title 'step_truth', 'levels.dat' index 11 using 1:3 with linespoints linecolor 12 title 'step_truth_dense_mix'
 unset output
 reset
 set key outside right
 set grid
-set terminal svg size 1200,940 dynamic noenhanced
+set terminal svg size 800,480 dynamic noenhanced
+set output 'aha_vs_step.svg'
+set title "aha episodes: responses that revise a step and end right (dashed: any reflective word)"
+set xlabel "step"
+set ylabel "share of responses"
+plot 'reflection.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'reflection.dat' index 2 using 1:2 with linespoints linecolor 3 title 'prm', 'reflection.dat' index 3 using 1:2 with linespoints linecolor 4 title 'prm_truth', 'reflection.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_dense', 'reflection.dat' index 5 using 1:2 with linespoints linecolor 6 title 'prm_mix', 'reflection.dat' index 6 using 1:2 with linespoints linecolor 7 title 'prm_punct', 'reflection.dat' index 7 using 1:2 with linespoints linecolor 8 title 'prm_chunk', 'reflection.dat' index 8 using 1:2 with linespoints linecolor 9 title 'prm_retrain', 'reflection.dat' index 9 using 1:2 with linespoints linecolor 10 title 'orm', 'reflection.dat' index 10 using 1:2 with linespoints linecolor 11 title 'step_truth', 'reflection.dat' index 11 using 1:2 with linespoints linecolor 12 title 'step_truth_dense_mix', 'reflection.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'grpo reflective', 'reflection.dat' index 2 using 1:3 with lines dashtype 2 linecolor 3 title 'prm reflective', 'reflection.dat' index 3 using 1:3 with lines dashtype 2 linecolor 4 title 'prm_truth reflective', 'reflection.dat' index 4 using 1:3 with lines dashtype 2 linecolor 5 title 'prm_dense reflective', 'reflection.dat' index 5 using 1:3 with lines dashtype 2 linecolor 6 title 'prm_mix reflective', 'reflection.dat' index 6 using 1:3 with lines dashtype 2 linecolor 7 title 'prm_punct reflective', 'reflection.dat' index 7 using 1:3 with lines dashtype 2 linecolor 8 title 'prm_chunk reflective', 'reflection.dat' index 8 using 1:3 with lines dashtype 2 linecolor 9 title 'prm_retrain reflective', 'reflection.dat' index 9 using 1:3 with lines dashtype 2 linecolor 10 title 'orm reflective', 'reflection.dat' index 10 using 1:3 with lines dashtype 2 linecolor 11 title 'step_truth reflective', 'reflection.dat' index 11 using 1:3 with lines dashtype 2 linecolor 12 title 'step_truth_dense_mix reflective'
+unset output
+reset
+set key outside right
+set grid
+set terminal pngcairo size 800,480 noenhanced
+set output 'aha_vs_step.png'
+set title "aha episodes: responses that revise a step and end right (dashed: any reflective word)"
+set xlabel "step"
+set ylabel "share of responses"
+plot 'reflection.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'reflection.dat' index 2 using 1:2 with linespoints linecolor 3 title 'prm', 'reflection.dat' index 3 using 1:2 with linespoints linecolor 4 title 'prm_truth', 'reflection.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_dense', 'reflection.dat' index 5 using 1:2 with linespoints linecolor 6 title 'prm_mix', 'reflection.dat' index 6 using 1:2 with linespoints linecolor 7 title 'prm_punct', 'reflection.dat' index 7 using 1:2 with linespoints linecolor 8 title 'prm_chunk', 'reflection.dat' index 8 using 1:2 with linespoints linecolor 9 title 'prm_retrain', 'reflection.dat' index 9 using 1:2 with linespoints linecolor 10 title 'orm', 'reflection.dat' index 10 using 1:2 with linespoints linecolor 11 title 'step_truth', 'reflection.dat' index 11 using 1:2 with linespoints linecolor 12 title 'step_truth_dense_mix', 'reflection.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'grpo reflective', 'reflection.dat' index 2 using 1:3 with lines dashtype 2 linecolor 3 title 'prm reflective', 'reflection.dat' index 3 using 1:3 with lines dashtype 2 linecolor 4 title 'prm_truth reflective', 'reflection.dat' index 4 using 1:3 with lines dashtype 2 linecolor 5 title 'prm_dense reflective', 'reflection.dat' index 5 using 1:3 with lines dashtype 2 linecolor 6 title 'prm_mix reflective', 'reflection.dat' index 6 using 1:3 with lines dashtype 2 linecolor 7 title 'prm_punct reflective', 'reflection.dat' index 7 using 1:3 with lines dashtype 2 linecolor 8 title 'prm_chunk reflective', 'reflection.dat' index 8 using 1:3 with lines dashtype 2 linecolor 9 title 'prm_retrain reflective', 'reflection.dat' index 9 using 1:3 with lines dashtype 2 linecolor 10 title 'orm reflective', 'reflection.dat' index 10 using 1:3 with lines dashtype 2 linecolor 11 title 'step_truth reflective', 'reflection.dat' index 11 using 1:3 with lines dashtype 2 linecolor 12 title 'step_truth_dense_mix reflective'
+unset output
+reset
+set key outside right
+set grid
+set terminal svg size 1200,1240 dynamic noenhanced
 set output 'proxy_vs_truth.svg'
 set title "prm"
 set xlabel "step"
 set ylabel "proxy / accuracy"
 set yrange [0:1]
 set key inside top right font ',8'
-set multiplot layout 3,3 title 'learned reward (proxy) against the truth; lines: 5-step moving averages'
+set multiplot layout 4,3 title 'learned reward (proxy) against the truth; lines: 5-step moving averages'
 plot 'proxy.dat' index 0 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 0 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 2 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
 set title 'prm_truth'
 plot 'proxy.dat' index 1 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 3 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
@@ -151,19 +171,23 @@ set title 'prm_retrain'
 plot 'proxy.dat' index 6 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 6 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 8 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
 set title 'orm'
 plot 'proxy.dat' index 7 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 7 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 9 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
+set title 'step_truth'
+plot 'proxy.dat' index 8 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 8 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 10 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
+set title 'step_truth_dense_mix'
+plot 'proxy.dat' index 9 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 9 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 11 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
 unset multiplot
 unset output
 reset
 set key outside right
 set grid
-set terminal pngcairo size 1200,940 noenhanced
+set terminal pngcairo size 1200,1240 noenhanced
 set output 'proxy_vs_truth.png'
 set title "prm"
 set xlabel "step"
 set ylabel "proxy / accuracy"
 set yrange [0:1]
 set key inside top right font ',8'
-set multiplot layout 3,3 title 'learned reward (proxy) against the truth; lines: 5-step moving averages'
+set multiplot layout 4,3 title 'learned reward (proxy) against the truth; lines: 5-step moving averages'
 plot 'proxy.dat' index 0 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 0 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 2 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
 set title 'prm_truth'
 plot 'proxy.dat' index 1 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 3 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
@@ -179,5 +203,9 @@ set title 'prm_retrain'
 plot 'proxy.dat' index 6 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 6 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 8 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
 set title 'orm'
 plot 'proxy.dat' index 7 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 7 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 9 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
+set title 'step_truth'
+plot 'proxy.dat' index 8 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 8 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 10 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
+set title 'step_truth_dense_mix'
+plot 'proxy.dat' index 9 using 1:2 with lines linewidth 2 linecolor 1 title 'proxy', 'proxy.dat' index 9 using 1:3 with lines dashtype 2 linecolor 2 title 'training accuracy', 'curves.dat' index 11 using 1:3 with points pointtype 7 linecolor 3 title 'held-out pass@1'
 unset multiplot
 unset output
