@@ -98,13 +98,15 @@ void AverageOverRanks(MetricsLine* m, Dist& d) {
   // Every rank walks the same fields in the descriptor's order, each as
   // long as the longest rank's; an element is the mean over the ranks that
   // have it, so a field one rank leaves unset does not pull the mean to 0.
-  torch::Tensor longest = torch::tensor(sizes, torch::kDouble);
-  d.AllReduceMax(longest);
+  torch::Tensor max_sizes = torch::tensor(sizes, torch::kDouble);
+  d.AllReduceMax(max_sizes);
+  std::vector<int> longest(sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) longest[i] = static_cast<int>(max_sizes[static_cast<int64_t>(i)].item<double>());
   std::vector<double> values;  // (value, present) per element
   for (size_t i = 0; i < fields.size(); ++i) {
     const pb::FieldDescriptor* f = fields[i];
     const bool dbl = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_DOUBLE;
-    for (int k = 0; k < static_cast<int>(longest[static_cast<int64_t>(i)].item<double>()); ++k) {
+    for (int k = 0; k < longest[i]; ++k) {
       const bool has = k < static_cast<int>(sizes[i]);
       double v = 0;
       if (has && f->is_repeated()) v = dbl ? refl->GetRepeatedDouble(*m, f, k) : refl->GetRepeatedFloat(*m, f, k);
@@ -118,7 +120,7 @@ void AverageOverRanks(MetricsLine* m, Dist& d) {
   for (size_t i = 0; i < fields.size(); ++i) {
     const pb::FieldDescriptor* f = fields[i];
     const bool dbl = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_DOUBLE;
-    for (int k = 0; k < static_cast<int>(longest[static_cast<int64_t>(i)].item<double>()); ++k, at += 2) {
+    for (int k = 0; k < longest[i]; ++k, at += 2) {
       const double v = values[at] / values[at + 1];
       if (!f->is_repeated()) {
         dbl ? refl->SetDouble(m, f, v) : refl->SetFloat(m, f, static_cast<float>(v));

@@ -14,8 +14,7 @@ namespace r1lab {
 namespace {
 
 using testing::FreePort;
-
-DistEnv Rank(int rank, int world, int port) { return testing::LoopbackRank(rank, world, port); }
+using testing::LoopbackRank;
 
 std::string ErrorOf(const std::function<void()>& f) {
   try {
@@ -34,7 +33,7 @@ TEST(Dist, TwoRanksAllReduceAndMeetAtABarrier) {
   for (int r = 0; r < 2; ++r)
     ranks.emplace_back([&, r] {
       errors[r] = ErrorOf([&] {
-        Dist d(Rank(r, 2, port), std::chrono::seconds(20));
+        Dist d(LoopbackRank(r, 2, port), std::chrono::seconds(20));
         EXPECT_EQ(d.rank(), r);
         torch::Tensor t = torch::tensor({1.0 + r, 10.0 * (r + 1)});
         d.AllReduceSum(t);
@@ -52,12 +51,12 @@ TEST(Dist, TwoRanksAllReduceAndMeetAtABarrier) {
 TEST(Dist, ARankWhosePeersNeverComeFailsWithinTheTimeout) {
   const int port = FreePort(), port2 = FreePort();
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string e = ErrorOf([&] { Dist d(Rank(0, 2, port), std::chrono::milliseconds(1500)); });
+  const std::string e = ErrorOf([&] { Dist d(LoopbackRank(0, 2, port), std::chrono::milliseconds(1500)); });
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(e.find("rank 0 of 2: the rendezvous at 127.0.0.1:" + std::to_string(port) + " did not gather all 2 ranks within 1.5"),
             std::string::npos) << e;
   EXPECT_LT(s, 15.0);
-  const std::string client = ErrorOf([&] { Dist d(Rank(1, 2, port2), std::chrono::milliseconds(1500)); });
+  const std::string client = ErrorOf([&] { Dist d(LoopbackRank(1, 2, port2), std::chrono::milliseconds(1500)); });
   EXPECT_NE(client.find("rank 1 of 2: the rendezvous at 127.0.0.1:" + std::to_string(port2)), std::string::npos) << client;
 }
 
@@ -66,11 +65,11 @@ TEST(Dist, APeerThatIsGoneIsAnErrorNotAHang) {
   std::string error;
   double seconds = 0;
   std::thread peer([&] {
-    Dist d(Rank(1, 2, port), std::chrono::seconds(20));
+    Dist d(LoopbackRank(1, 2, port), std::chrono::seconds(20));
     d.Barrier();
   });  // leaves: its sockets close
   {
-    Dist d(Rank(0, 2, port), std::chrono::seconds(3));
+    Dist d(LoopbackRank(0, 2, port), std::chrono::seconds(3));
     d.Barrier();
     peer.join();
     torch::Tensor t = torch::ones({4});
