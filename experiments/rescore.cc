@@ -205,6 +205,13 @@ RescoreResult Rescore(const std::string& dir, bool update) {
   ReportInput rescored = committed;
   const std::vector<BaseSlot> bases = Bases(cfg);
   for (size_t b = 0; b < bases.size(); ++b) r.Folder(bases[b].name, &rescored.bases[b], nullptr);
+  // A tuning folder's pretraining trials (tune.pretrain): p0, p1, ..., each a base's evaluation.
+  for (int k = 0; FileExists(dir + "/pretrain/p" + std::to_string(k) + "/eval.json"); ++k) {
+    const std::string rel = "pretrain/p" + std::to_string(k);
+    EvalRecord e;
+    RecordFromJson(ReadFile(dir + "/" + rel + "/eval.json"), dir + "/" + rel + "/eval.json", &e);
+    r.Folder(rel, &e, nullptr);
+  }
   for (ArmRecords& a : rescored.arms)
     for (RunRecords& run : a.runs) {
       const std::string rdir = RunDir(dir, *a.arm, bases[static_cast<size_t>(run.base)], run.seed);

@@ -237,13 +237,23 @@ std::vector<ExperimentConfig> LoadSizes(const std::string& path, const std::vect
     if (o.rfind("sizes", 0) == 0) ApplyOverride(o, path, &raw);
     else rest.push_back(o);
   std::vector<ExperimentConfig> out;
-  for (const ModelSize& size : raw.sizes()) {  // as written: a resolved size would set every field
+  for (int i = 0; i < raw.sizes_size(); ++i) {
+    const ModelSize& size = raw.sizes(i);  // as written: a resolved size would set every field
     ExperimentConfig sub = raw;
     sub.clear_sizes();
     sub.set_name(size.name());
     sub.mutable_model()->MergeFrom(size.model());
     sub.mutable_pretrain()->MergeFrom(size.pretrain());
     const std::string source = path + " (size " + size.name() + ")";
+    if (size.budget_scale() != 1) {
+      ApplyArmDefaults(&sub);
+      for (Arm& arm : *sub.mutable_arms()) {
+        if (arm.flop_budget() <= 0)
+          throw ConfigError(path + ": sizes[" + std::to_string(i) + "].budget_scale: arm '" + arm.name() +
+                            "' has no flop_budget to scale; give it one or leave budget_scale at 1");
+        arm.set_flop_budget(arm.flop_budget() * size.budget_scale());
+      }
+    }
     const std::string tuned_path = TunedPath(path, size.name());
     const bool has_tuning = tuned && FileExists(tuned_path);
     out.push_back(FinishLoading(sub, source, rest, has_tuning ? ReadFile(tuned_path) : "", tuned_path, true));
@@ -440,6 +450,41 @@ std::vector<int> DependencyRounds(const ExperimentConfig& cfg) {
   return out;
 }
 
+BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, const std::string& base_path,
+                            const std::string& bdir, const std::string& label) {
+  BaseEvaluation out;
+  const std::string base_hash = HexHash(Fnv64(ReadFile(base_path)));
+  EnsureWritableDir(bdir);
+  if (FileExists(bdir + "/done.json")) RecordFromJson(ReadFile(bdir + "/done.json"), bdir + "/done.json", &out.done);
+  if (FileExists(bdir + "/eval.json") && out.done.base() == base_hash) {
+    RecordFromJson(ReadFile(bdir + "/eval.json"), bdir + "/eval.json", &out.eval);
+    return out;
+  }
+  if (FileExists(bdir + "/eval.json"))
+    std::fprintf(stderr, "%s: %s/eval.json was made from another base checkpoint; evaluating this one\n",
+                 label.c_str(), bdir.c_str());
+  Transformer base = MakeModel(bcfg.model(), ModelVocab(bcfg.model()));
+  LoadCheckpoint(base_path, base, nullptr);
+  const EvalResult r = Evaluate(base, task, bcfg.eval());
+  WriteFileAtomic(bdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, task)));
+  WriteFileAtomic(bdir + "/eval.json", EvalToJson(r) + "\n");
+  DoneRecord d;
+  d.set_commit(GitCommit());
+  d.set_checkpoint(base_path);
+  d.set_base(base_hash);
+  d.set_params(static_cast<double>(base->NumParameters()));
+  const std::string base_json = base_path.substr(0, base_path.size() - 3) + ".json";  // EnsureBase's record
+  BaseRecord pretraining;
+  RecordFromJson(ReadFile(base_json), base_json, &pretraining);
+  d.set_flops(pretraining.flops());
+  *d.mutable_machine() = DescribeMachine();
+  WriteFileAtomic(bdir + "/done.json", RecordToJson(d) + "\n");
+  std::fprintf(stderr, "%s (held-out):\n%s", label.c_str(), EvalTable(r).c_str());
+  out.done = d;
+  out.eval = EvalToRecord(r);
+  return out;
+}
+
 // Ranks wait here for each other between phases; a phase can take hours,
 // and a peer that is gone fails the wait at once (its sockets close).
 constexpr std::chrono::hours kRoundTimeout{24 * 30};
@@ -530,34 +575,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
                                          " (the base in use, " + base_path + ", has fnv64 " + base_hash + ")" +
                                          FirstDifference(stored, now));
       }
-    if (lead) {
-      const std::string bdir = dir + "/" + bases[b].name;
-      EnsureWritableDir(bdir);
-      DoneRecord stored;
-      if (FileExists(bdir + "/done.json")) RecordFromJson(ReadFile(bdir + "/done.json"), bdir + "/done.json", &stored);
-      if (!FileExists(bdir + "/eval.json") || stored.base() != base_hash) {
-        if (FileExists(bdir + "/eval.json"))
-          std::fprintf(stderr, "%s: %s/eval.json was made from another base checkpoint; evaluating this one\n",
-                       bases[b].name.c_str(), bdir.c_str());
-        Transformer base = MakeModel(bcfg.model(), vocab);
-        LoadCheckpoint(base_path, base, nullptr);
-        const EvalResult r = Evaluate(base, *task, cfg.eval());
-        WriteFileAtomic(bdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
-        WriteFileAtomic(bdir + "/eval.json", EvalToJson(r) + "\n");
-        DoneRecord d;
-        d.set_commit(GitCommit());
-        d.set_checkpoint(base_path);
-        d.set_base(base_hash);
-        d.set_params(static_cast<double>(base->NumParameters()));
-        const std::string base_json = base_path.substr(0, base_path.size() - 3) + ".json";  // EnsureBase's record
-        BaseRecord pretraining;
-        RecordFromJson(ReadFile(base_json), base_json, &pretraining);
-        d.set_flops(pretraining.flops());
-        *d.mutable_machine() = DescribeMachine();
-        WriteFileAtomic(bdir + "/done.json", RecordToJson(d) + "\n");
-        std::fprintf(stderr, "%s (held-out):\n%s", bases[b].name.c_str(), EvalTable(r).c_str());
-      }
-    }
+    if (lead) EvaluateBase(bcfg, *task, base_path, dir + "/" + bases[b].name, bases[b].name);
     // One run: `shared`, its steps data-parallel over every rank, rank 0
     // writing its files; else this rank's alone.
     auto run_one = [&](const Arm& arm, uint64_t seed, bool shared) {

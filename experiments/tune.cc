@@ -53,11 +53,15 @@ double NumberAt(const pb::Message& root, const std::string& path, const std::str
   throw ConfigError(source + ": an empty tune path");
 }
 
-// The arm with `values` set at the space's paths.
-Arm WithValues(const Arm& arm, const TuneSpace& space, const std::vector<double>& values, const std::string& source) {
-  Arm out = arm;
-  for (int i = 0; i < space.params_size(); ++i) {
-    const TuneParam& p = space.params(i);
+using TuneParams = pb::RepeatedPtrField<TuneParam>;
+
+// `msg` (an arm, or the experiment for its pretraining) with `values` set at
+// the parameters' paths.
+template <class M>
+M WithValues(const M& msg, const TuneParams& params, const std::vector<double>& values, const std::string& source) {
+  M out = msg;
+  for (int i = 0; i < params.size(); ++i) {
+    const TuneParam& p = params[i];
     const pb::FieldDescriptor* f = nullptr;
     {  // a bool takes "true"/"false"; every other field the number
       const pb::Message* m = &out;
@@ -93,24 +97,25 @@ TuneSpace SpaceFor(const ExperimentConfig& cfg, const Arm& arm, const std::strin
   return space;
 }
 
-// Trial 0: the arm as configured; then distinct grid points, all of them
-// when there are fewer than trials - 1, else drawn without replacement.
-std::vector<std::vector<double>> TrialPoints(const Arm& arm, const TuneSpace& space, int trials, uint64_t seed,
-                                             const std::string& source) {
+// Trial 0: `root` (an arm, or the experiment) as configured; then distinct
+// grid points, all of them when there are fewer than trials - 1, else drawn
+// without replacement by a stream of (seed, name).
+std::vector<std::vector<double>> TrialPoints(const pb::Message& root, const TuneParams& params, int trials, uint64_t seed,
+                                             const std::string& name, const std::string& source) {
   std::vector<double> configured;
-  for (const TuneParam& p : space.params()) configured.push_back(NumberAt(arm, p.path(), source));
+  for (const TuneParam& p : params) configured.push_back(NumberAt(root, p.path(), source));
   std::vector<std::vector<double>> out = {configured};
   double grid = 1;
-  for (const TuneParam& p : space.params()) grid *= p.values_size();
-  if (grid > 1e6) throw ConfigError(source + ": tune space of arm '" + arm.name() + "' has more than 10^6 points");
+  for (const TuneParam& p : params) grid *= p.values_size();
+  if (grid > 1e6) throw ConfigError(source + ": tune space of '" + name + "' has more than 10^6 points");
   std::vector<int64_t> order(static_cast<size_t>(grid));
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-  Rng rng(seed ^ Fnv64(arm.name()));
+  Rng rng(seed ^ Fnv64(name));
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<size_t>(rng.Int(0, static_cast<int64_t>(i) - 1))]);
   for (int64_t index : order) {
     if (static_cast<int>(out.size()) >= trials) break;
     std::vector<double> point;
-    for (const TuneParam& p : space.params()) {
+    for (const TuneParam& p : params) {
       point.push_back(p.values(static_cast<int>(index % p.values_size())));
       index /= p.values_size();
     }
@@ -124,22 +129,45 @@ std::vector<std::vector<double>> TrialPoints(const Arm& arm, const TuneSpace& sp
 // later, at its default, leaves it valid).
 }  // namespace
 
-std::string TunedArmIdentity(const ExperimentConfig& cfg, const Arm& arm) {
+namespace {
+
+ExperimentConfig BaseOf(const ExperimentConfig& cfg) {
   ExperimentConfig id;
   *id.mutable_task() = cfg.task();
   *id.mutable_model() = cfg.model();
   *id.mutable_pretrain() = cfg.pretrain();
+  return id;
+}
+
+}  // namespace
+
+std::string TunedArmIdentity(const ExperimentConfig& cfg, const Arm& arm) {
+  ExperimentConfig id = BaseOf(cfg);
   *id.add_arms() = arm;
   return HexHash(ConfigHash(id));
 }
 
+std::string TunedBaseIdentity(const ExperimentConfig& cfg) { return HexHash(ConfigHash(BaseOf(cfg))); }
+
+ExperimentConfig WithTunedPretraining(const ExperimentConfig& cfg, const TuneRecord& record, const std::string& source) {
+  if (!record.has_pretrain()) return cfg;
+  const TuneRecord::TunedPretrain& t = record.pretrain();
+  if (t.chosen() < 0 || t.chosen() >= t.trials_size() || t.trials(t.chosen()).values_size() != t.space_size())
+    throw ConfigError(source + ": pretrain: chosen trial " + std::to_string(t.chosen()) + " is not one of its " +
+                      std::to_string(t.trials_size()) + " trials with a value per parameter");
+  for (const TuneParam& p : t.space())
+    if (p.path().rfind("pretrain.", 0) != 0)
+      throw ConfigError(source + ": pretrain: " + p.path() + ": expected a field of the pretraining (pretrain.…)");
+  const auto& v = t.trials(t.chosen()).values();
+  return WithValues(cfg, t.space(), {v.begin(), v.end()}, source);
+}
+
 namespace {
 
-std::string Values(const TuneRecord::TunedArm& a, int trial) {
+std::string Values(const TuneParams& space, const TuneRecord::Trial& t) {
   std::string s;
-  const TuneRecord::Trial& t = a.trials(trial);
-  for (int i = 0; i < a.space_size(); ++i) {
-    const std::string& path = a.space(i).path();
+  for (int i = 0; i < space.size() && i < t.values_size(); ++i) {
+    const std::string& path = space[i].path();
     s += (i ? ", " : "") + path.substr(path.find('.') + 1) + " " + JsonNumber(t.values(i));
   }
   return s;
@@ -153,8 +181,8 @@ std::vector<Arm> TrialArms(const ExperimentConfig& cfg, const Arm& arm, TuneReco
   const TuneSpace space = SpaceFor(cfg, arm, source);
   if (record) *record->mutable_space() = space.params();
   std::vector<Arm> out;
-  for (const std::vector<double>& point : TrialPoints(arm, space, tc.trials(), tc.seed(), source)) {
-    Arm x = WithValues(arm, space, point, source);
+  for (const std::vector<double>& point : TrialPoints(arm, space.params(), tc.trials(), tc.seed(), arm.name(), source)) {
+    Arm x = WithValues(arm, space.params(), point, source);
     x.set_name(arm.name() + "-t" + std::to_string(out.size()));
     x.set_flop_budget(arm.flop_budget() * tc.budget_scale());
     ScaleArmSteps(&x, tc.budget_scale());
@@ -199,10 +227,73 @@ ExperimentConfig TrialsExperiment(const ExperimentConfig& cfg, const std::string
   return trials;
 }
 
+// tune.pretrain, each path checked to lie in the pretraining and hold a number.
+const TuneParams& PretrainSpace(const ExperimentConfig& cfg, const std::string& source) {
+  const std::string where = source + ": tune.pretrain";
+  for (const TuneParam& p : cfg.tune().pretrain()) {
+    if (p.path().rfind("pretrain.", 0) != 0)
+      throw ConfigError(where + ": " + p.path() + ": expected a field of the pretraining (pretrain.…)");
+    if (p.values_size() == 0) throw ConfigError(where + ": " + p.path() + ": no values to try");
+    NumberAt(cfg, p.path(), where);
+  }
+  return cfg.tune().pretrain();
+}
+
+// The pretraining trials (tune.pretrain): each pretrains a base from the
+// first base seed (cached with the other bases) and evaluates it on the
+// validation problems in <name>-tune/pretrain/p<k>/; returns cfg with the
+// chosen values (cfg itself when there is no pretraining space).
+ExperimentConfig TunePretraining(const ExperimentConfig& cfg, const RunnerOptions& opt, TuneRecord* rec) {
+  const std::string source = cfg.name() + " (r1lab tune)";
+  const TuneParams& space = PretrainSpace(cfg, source);
+  if (space.empty()) return cfg;
+  const ExperimentConfig trials = TrialsExperiment(cfg, source);
+  TuneRecord::TunedPretrain& t = *rec->mutable_pretrain();
+  t.set_identity(TunedBaseIdentity(cfg));
+  *t.mutable_space() = space;
+  const std::string root = opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir;
+  const std::string cache = opt.cache_dir.empty() ? root + "/.cache" : opt.cache_dir;
+  const auto task = MakeTask(cfg.task());
+  const BaseSlot slot = Bases(trials)[0];
+  const auto points = TrialPoints(cfg, space, cfg.tune().trials(), cfg.tune().seed(), "pretrain", source);
+  std::fprintf(stderr, "tune: %zu pretraining trials, each base scored on the validation split\n", points.size());
+  for (size_t k = 0; k < points.size(); ++k) {
+    const std::string name = "p" + std::to_string(k);
+    const ExperimentConfig x = ForBase(WithValues(trials, space, points[k], source), slot);
+    ValidateConfig(x, source + ", pretraining trial " + name);
+    const BaseEvaluation e =
+        EvaluateBase(x, *task, EnsureBase(x, *task, cache), root + "/" + trials.name() + "/pretrain/" + name,
+                     "pretraining trial " + name);
+    TuneRecord::Trial* trial = t.add_trials();
+    for (double v : points[k]) trial->add_values(v);
+    trial->set_validation_pass1(e.eval.pass1());
+    trial->set_flops(e.done.flops());
+    if (trial->validation_pass1() > t.trials(t.chosen()).validation_pass1())  // ties: the earlier trial
+      t.set_chosen(static_cast<int>(k));
+  }
+  return WithTunedPretraining(cfg, *rec, source);
+}
+
 }  // namespace
 
-bool TuningIsCurrent(const ExperimentConfig& cfg, const TuneRecord& record) {
-  const std::string source = cfg.name() + " (r1lab tune)";
+bool TuningIsCurrent(const ExperimentConfig& configured, const TuneRecord& record) {
+  const std::string source = configured.name() + " (r1lab tune)";
+  const TuneParams& pretrain = PretrainSpace(configured, source);
+  if (pretrain.empty() == record.has_pretrain()) return false;
+  if (!pretrain.empty()) {
+    const TuneRecord::TunedPretrain& t = record.pretrain();
+    const auto points =
+        TrialPoints(configured, pretrain, configured.tune().trials(), configured.tune().seed(), "pretrain", source);
+    if (t.identity() != TunedBaseIdentity(configured) || t.space_size() != pretrain.size() ||
+        t.trials_size() != static_cast<int>(points.size()) || t.chosen() < 0 || t.chosen() >= t.trials_size())
+      return false;
+    for (int k = 0; k < t.space_size(); ++k)
+      if (t.space(k).SerializeAsString() != pretrain[k].SerializeAsString()) return false;
+    for (int k = 0; k < t.trials_size(); ++k)
+      if (!std::equal(t.trials(k).values().begin(), t.trials(k).values().end(), points[k].begin(), points[k].end()))
+        return false;
+  }
+  const ExperimentConfig cfg = WithTunedPretraining(configured, record, source);
   const ExperimentConfig trials = TrialsExperiment(cfg, source);
   if (record.experiment() != cfg.name() || record.budget_scale() != cfg.tune().budget_scale() ||
       record.seeds_size() != 1 || record.seeds(0) != cfg.seeds(0) ||
@@ -229,9 +320,10 @@ bool TuningIsCurrent(const ExperimentConfig& cfg, const TuneRecord& record) {
   return true;
 }
 
-void RunChosenTrials(const ExperimentConfig& cfg, const RunnerOptions& opt, const TuneRecord& record,
+void RunChosenTrials(const ExperimentConfig& configured, const RunnerOptions& opt, const TuneRecord& record,
                      const std::set<std::string>& arms) {
-  const std::string source = cfg.name() + " (r1lab tune)";
+  const std::string source = configured.name() + " (r1lab tune)";
+  const ExperimentConfig cfg = WithTunedPretraining(configured, record, source);
   ExperimentConfig trials = TrialsExperiment(cfg, source);
   for (int i = 0; i < cfg.arms_size(); ++i) {
     const Arm& arm = cfg.arms(i);
@@ -250,17 +342,20 @@ void RunChosenTrials(const ExperimentConfig& cfg, const RunnerOptions& opt, cons
   RunExperiment(trials, opt);
 }
 
-TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt,
+TuneRecord Tune(const ExperimentConfig& configured, const RunnerOptions& opt,
                 const std::map<std::string, TuneRecord>& sizes_tuned) {
-  const TuneConfig& tc = cfg.tune();
-  const std::string source = cfg.name() + " (r1lab tune)";
-  ExperimentConfig trials = TrialsExperiment(cfg, source);
+  const TuneConfig& tc = configured.tune();
+  const std::string source = configured.name() + " (r1lab tune)";
   for (const TuneSpace& s : tc.spaces()) {
     bool found = false;
-    for (const Arm& a : cfg.arms()) found = found || a.name() == s.arm();
+    for (const Arm& a : configured.arms()) found = found || a.name() == s.arm();
     if (!found) throw ConfigError(source + ": tune.spaces: no arm named '" + s.arm() + "'");
   }
+  for (const Arm& arm : configured.arms()) TrialArms(configured, arm);  // every space checked before any run
   TuneRecord rec;
+  // The pretraining first: the arms are tuned from the chosen base.
+  const ExperimentConfig cfg = TunePretraining(configured, opt, &rec);
+  ExperimentConfig trials = TrialsExperiment(cfg, source);
   rec.set_experiment(cfg.name());
   rec.set_budget_scale(tc.budget_scale());
   rec.add_seeds(cfg.seeds(0));
@@ -345,6 +440,17 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt,
 
 void ApplyTuning(const TuneRecord& record, const std::string& source, ExperimentConfig* cfg,
                  const ExperimentConfig* as_tuned) {
+  ExperimentConfig pretrained;  // as_tuned with the chosen pretraining, which the arms were tuned from
+  if (record.has_pretrain()) {
+    if (TunedBaseIdentity(as_tuned ? *as_tuned : *cfg) != record.pretrain().identity())
+      throw ConfigError(source + ": the pretraining was tuned for another config (its task, model or pretraining "
+                        "changed since); rerun r1lab tune, or run with --untuned");
+    if (as_tuned) {
+      pretrained = WithTunedPretraining(*as_tuned, record, source);
+      as_tuned = &pretrained;
+    }
+    *cfg = WithTunedPretraining(*cfg, record, source);
+  }
   for (const TuneRecord::TunedArm& t : record.arms()) {
     Arm* arm = nullptr;
     for (Arm& a : *cfg->mutable_arms())
@@ -363,10 +469,8 @@ void ApplyTuning(const TuneRecord& record, const std::string& source, Experiment
     if (t.chosen() < 0 || t.chosen() >= t.trials_size() || t.trials(t.chosen()).values_size() != t.space_size())
       throw ConfigError(source + ": arm '" + t.arm() + "': chosen trial " + std::to_string(t.chosen()) +
                         " is not one of its " + std::to_string(t.trials_size()) + " trials with a value per parameter");
-    TuneSpace space;
-    *space.mutable_params() = t.space();
     const auto& v = t.trials(t.chosen()).values();
-    *arm = WithValues(*arm, space, {v.begin(), v.end()}, source);
+    *arm = WithValues(*arm, t.space(), {v.begin(), v.end()}, source);
   }
   *cfg->mutable_tuned() = record;
 }
@@ -391,9 +495,23 @@ std::string TuningSection(const ExperimentConfig& cfg) {
     if (t->trial_flop_budget() > 0) std::snprintf(buf, sizeof buf, "%.3g | %.3g", t->trial_flop_budget(), total);
     else std::snprintf(buf, sizeof buf, "no budget: steps x %g | %.3g", rec.budget_scale(), total);
     md << "| " << arm.name() << " | " << t->trials_size() << " | " << buf << " | "
-       << (t->chosen() == 0 ? "as configured (" + Values(*t, 0) + ")" : Values(*t, t->chosen())) << " | "
+       << (t->chosen() == 0 ? "as configured (" + Values(t->space(), t->trials(0)) + ")"
+                            : Values(t->space(), t->trials(t->chosen())))
+       << " | "
        << Fmt(MeanWithCi({t->trials(0).validation_pass1()}), 100, 1) << "% → "
        << Fmt(MeanWithCi({t->trials(t->chosen()).validation_pass1()}), 100, 1) << "% |\n";
+  }
+  if (rec.has_pretrain()) {
+    const TuneRecord::TunedPretrain& p = rec.pretrain();
+    md << "\nThe pretraining, tuned first (the arms were tuned, and run, from the chosen base):\n\n| pretraining trial "
+          "| values | base's validation pass@1 | pretraining FLOPs |\n|---|---|---|---|\n";
+    for (int k = 0; k < p.trials_size(); ++k) {
+      char flops[32];
+      std::snprintf(flops, sizeof flops, "%.3g", p.trials(k).flops());
+      md << "| p" << k << (k == 0 ? ", as configured" : "") << (k == p.chosen() ? ", chosen" : "") << " | "
+         << Values(p.space(), p.trials(k)) << " | " << Fmt(MeanWithCi({p.trials(k).validation_pass1()}), 100, 1)
+         << "% | " << flops << " |\n";
+    }
   }
   md << "\nEach arm's trials: the arm as configured, then distinct points of its search space (the experiment's "
         "tune.spaces, else its strategy's), each run at "

@@ -12,9 +12,10 @@
 
 namespace r1lab {
 
-// Runs every arm's trials (arms "<arm>-t<k>" of the experiment
-// "<name>-tune", in the output folder, resumable like any run) and returns
-// what each arm tried and chose. `cfg` is the experiment as loaded without
+// Runs the pretraining trials (tune.pretrain; bases in <name>-tune/pretrain/)
+// then, from the chosen base, every arm's trials (arms "<arm>-t<k>" of the
+// experiment "<name>-tune", in the output folder, resumable like any run)
+// and returns what was tried and chosen. `cfg` is the experiment as loaded without
 // its tuning (LoadExperiment with tuned = false). In a size sweep,
 // `sizes_tuned` holds the sizes tuned before (by name): an arm that distils
 // another size (rft.teacher_size) distils that size's chosen trial, from
@@ -23,8 +24,8 @@ TuneRecord Tune(const ExperimentConfig& cfg, const RunnerOptions& opt,
                 const std::map<std::string, TuneRecord>& sizes_tuned = {});
 
 // Whether `record` (a tuned file) is what Tune would compute for `cfg` now:
-// the same arms, identities, spaces, trial points, budget scale, seed, base
-// seed and validation problems. A size sweep's tune keeps a current size.
+// the same pretraining space and points, arms, identities, spaces, trial
+// points, budget scale, seed, base seed and validation problems. A size sweep's tune keeps a current size.
 bool TuningIsCurrent(const ExperimentConfig& cfg, const TuneRecord& record);
 
 // Runs only the chosen trials of `arms` (by name) into cfg's tuning folder,
@@ -45,12 +46,22 @@ std::vector<Arm> TrialArms(const ExperimentConfig& cfg, const Arm& arm, TuneReco
 // defaults, so writing a default out, or a proto field added later, keeps it.
 std::string TunedArmIdentity(const ExperimentConfig& cfg, const Arm& arm);
 
+// What a pretraining tuning was made for (TuneRecord.TunedPretrain.identity):
+// a hash of the task, model and pretraining as configured.
+std::string TunedBaseIdentity(const ExperimentConfig& cfg);
+
+// cfg with the pretraining values `record` chose (tune.pretrain); cfg
+// itself when the record tuned no pretraining. ConfigError naming `source`
+// on a malformed record.
+ExperimentConfig WithTunedPretraining(const ExperimentConfig& cfg, const TuneRecord& record, const std::string& source);
+
 // Where an experiment file's tuning lives: "a/b.pbtxt" -> "a/b.tuned.pbtxt".
 std::string TunedPath(const std::string& experiment_path);
 // A size sweep's tuning of one size (ExperimentConfig.sizes): <file>.<size>.tuned.pbtxt.
 std::string TunedPath(const std::string& experiment_path, const std::string& size);
 
-// Sets each tuned arm's chosen values and cfg->tuned. ConfigError naming
+// Sets the chosen pretraining (after checking it was tuned for this task,
+// model and pretraining), each tuned arm's chosen values and cfg->tuned. ConfigError naming
 // `source` when an arm of the record is not in the experiment or was tuned
 // as another config (its task, model, pretraining or arm changed since).
 // `as_tuned`: the experiment as the tuning saw it (without --set overrides),

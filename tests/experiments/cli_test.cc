@@ -188,6 +188,72 @@ arms { name: "sft" sft { steps: 1000 batch_size: 32 log_every: 500 optim { lr: 1
   EXPECT_NE(stale.out.find("t.tuned.pbtxt: arm 'sft' was tuned as another config"), std::string::npos) << stale.out;
 }
 
+// tune.pretrain: a planted pretraining space (a learning rate too small to
+// learn the format, as configured, against one that learns). The tune picks
+// the base that scores on validation, tunes the arm from it, and `run`
+// pretrains (finds cached) that base and says so; a changed pretraining
+// makes the tuning stale, and rescore checks the pretraining trials.
+TEST(Cli, TuneChoosesThePretrainingByItsBasesValidationScore) {
+  const std::string dir = testing::TempDir("cli_tune_pretrain");
+  const std::string cfg = R"(
+name: "tiny_pre"
+threads: 1
+seeds: [1]
+task { arith { min_ops: 1 max_ops: 1 max_operand: 9 } num_test: 40 num_validation: 40 }
+model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 48 }
+pretrain { steps: 400 batch_size: 16 log_every: 200 optim { lr: 1e-5 warmup_steps: 10 } }
+eval { num_problems: 30 samples_per_problem: 4 eval_every: 1000 sampling { max_new_tokens: 30 } }
+tune {
+  trials: 3
+  pretrain { path: "pretrain.optim.lr" values: [1e-5, 3e-3] }
+  spaces { arm: "sft" params { path: "sft.optim.lr" values: [1e-3] } }
+}
+arms { name: "sft" sft { steps: 5 batch_size: 8 log_every: 5 } }
+)";
+  WriteFileAtomic(dir + "/t.pbtxt", cfg);
+  const Result tuned = RunCli("tune " + dir + "/t.pbtxt --out " + dir + "/out");
+  ASSERT_EQ(tuned.code, 0) << tuned.out;
+  TuneRecord rec;
+  LoadConfigFile(dir + "/t.tuned.pbtxt", &rec);
+  ASSERT_TRUE(rec.has_pretrain());
+  const TuneRecord::TunedPretrain& pre = rec.pretrain();
+  ASSERT_EQ(pre.trials_size(), 2);  // the whole grid: fewer points than trials
+  EXPECT_EQ(pre.trials(0).values(0), 1e-5);
+  EXPECT_EQ(pre.trials(1).values(0), 3e-3);
+  EXPECT_EQ(pre.chosen(), 1);
+  EXPECT_EQ(pre.trials(0).validation_pass1(), 0);
+  EXPECT_GT(pre.trials(1).validation_pass1(), 0);
+  EXPECT_GT(pre.trials(1).flops(), 0);
+  const std::string tune_dir = dir + "/out/tiny_pre-tune";
+  EXPECT_NE(ReadFile(tune_dir + "/pretrain/p0/eval.json").find("\"split\":\"validation\""), std::string::npos);
+  DoneRecord p1, tune_base;
+  RecordFromJson(ReadFile(tune_dir + "/pretrain/p1/done.json"), "p1", &p1);
+  RecordFromJson(ReadFile(tune_dir + "/base/done.json"), "tune base", &tune_base);
+  EXPECT_EQ(tune_base.base(), p1.base());  // the arm's trials start from the chosen base
+  EXPECT_TRUE(TuningIsCurrent(LoadExperiment(dir + "/t.pbtxt", {}, /*tuned=*/false), rec));
+  const Result rescored = RunCli("rescore " + tune_dir);
+  EXPECT_EQ(rescored.code, 0) << rescored.out;
+  EXPECT_NE(rescored.out.find("pretrain/p1: 120 samples rescored, eval.json reproduced"), std::string::npos)
+      << rescored.out;
+
+  const Result run = RunCli("run " + dir + "/t.pbtxt --out " + dir + "/out");
+  ASSERT_EQ(run.code, 0) << run.out;
+  DoneRecord base;
+  RecordFromJson(ReadFile(dir + "/out/tiny_pre/base/done.json"), "base", &base);
+  EXPECT_EQ(base.base(), p1.base());
+  EXPECT_EQ(base.checkpoint(), p1.checkpoint());  // found in the cache, not pretrained again
+  const std::string summary = ReadFile(dir + "/out/tiny_pre/summary.md");
+  EXPECT_NE(summary.find("| p1, chosen | optim.lr 0.003 | "), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| p0, as configured | optim.lr 1e-05 | 0.0% | "), std::string::npos) << summary;
+
+  WriteFileAtomic(dir + "/t.pbtxt", Replace(cfg, "steps: 400", "steps: 300"));
+  EXPECT_FALSE(TuningIsCurrent(LoadExperiment(dir + "/t.pbtxt", {}, /*tuned=*/false), rec));
+  const Result stale = RunCli("run " + dir + "/t.pbtxt --out " + dir + "/stale");
+  EXPECT_EQ(stale.code, 2) << stale.out;
+  EXPECT_NE(stale.out.find("t.tuned.pbtxt: the pretraining was tuned for another config"), std::string::npos)
+      << stale.out;
+}
+
 // budgets: each arm run once per multiplier of its budget, each run stopping
 // at its own budget; summary.md and a plot give pass@1 against FLOPs.
 TEST(Cli, BudgetCurveRunsEachArmAtEachBudget) {

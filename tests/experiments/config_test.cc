@@ -312,6 +312,45 @@ arms { name: "c" grpo { kl_coef: 0 } }
   }
 }
 
+// sizes[i].budget_scale: every arm's budget at that size is the multiple of
+// the experiment's (arm_defaults' and an arm's own), its steps as they are;
+// an arm without a budget to scale is an error naming the size and the arm.
+TEST(Config, SizeBudgetScaleMultipliesEveryArmsBudgetAtThatSize) {
+  const std::string dir = testing::TempDir("size_budget");
+  const std::string sweep = R"(
+name: "s" seeds: [1] task { arith {} num_test: 100 }
+model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 64 }
+arm_defaults { flop_budget: 1e12 }
+sizes { name: "small" model { d_model: 16 d_ff: 32 } }
+sizes { name: "large" budget_scale: 4 }
+arms { name: "a" grpo { steps: 50 } }
+arms { name: "b" flop_budget: 3e12 sft { steps: 70 } }
+)";
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string out = sweep;
+    return out.replace(out.find(from), from.size(), to);
+  };
+  WriteFileAtomic(dir + "/s.pbtxt", sweep);
+  const std::vector<ExperimentConfig> sizes = LoadSizes(dir + "/s.pbtxt");
+  ASSERT_EQ(sizes.size(), 2u);
+  EXPECT_EQ(sizes[0].arms(0).flop_budget(), 1e12);
+  EXPECT_EQ(sizes[0].arms(1).flop_budget(), 3e12);
+  EXPECT_EQ(sizes[1].arms(0).flop_budget(), 4e12);
+  EXPECT_EQ(sizes[1].arms(1).flop_budget(), 12e12);
+  EXPECT_EQ(sizes[1].arms(0).grpo().steps(), 50);
+  EXPECT_EQ(sizes[1].arms(1).sft().steps(), 70);
+  WriteFileAtomic(dir + "/none.pbtxt", replaced("arm_defaults { flop_budget: 1e12 }", ""));
+  try {
+    LoadSizes(dir + "/none.pbtxt");
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("none.pbtxt: sizes[1].budget_scale: arm 'a' has no flop_budget to scale"),
+              std::string::npos) << e.what();
+  }
+  WriteFileAtomic(dir + "/zero.pbtxt", replaced("budget_scale: 4", "budget_scale: 0"));
+  EXPECT_THROW(LoadSizes(dir + "/zero.pbtxt"), ConfigError);
+}
+
 // A FLOP budget of inf (or any non-finite number) is not a budget; an
 // experiment without arms has nothing to run and says so before writing.
 TEST(Config, NonFiniteNumbersAndEmptyExperimentsAreErrors) {
