@@ -124,6 +124,8 @@ void CheckModel(const ModelConfig& m, const std::string& p, const std::string& s
     Fail(src, p + ".n_kv_heads", "only a Hugging Face model (model.hf_folder) has grouped-query attention");
   if (m.n_kv_heads() != 0 && m.n_heads() % m.n_kv_heads() != 0)
     Fail(src, p + ".n_kv_heads", std::to_string(m.n_kv_heads()) + " does not divide n_heads=" + std::to_string(m.n_heads()));
+  if (m.precision() == BF16_MIXED && m.dtype() != FLOAT32)
+    Fail(src, p + ".precision", "BF16_MIXED keeps float32 master weights; it needs dtype FLOAT32");
   if (m.d_model() % m.n_heads() != 0)
     Fail(src, p + ".n_heads", std::to_string(m.n_heads()) + " does not divide d_model=" +
                                   std::to_string(m.d_model()));

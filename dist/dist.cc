@@ -1,6 +1,11 @@
 #include "dist.h"
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#ifdef R1LAB_HAVE_NCCL
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <cstdlib>
@@ -47,6 +52,9 @@ DistEnv DistEnvFrom(const std::map<std::string, std::string>& given) {
 struct Dist::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+#ifdef R1LAB_HAVE_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;  // CUDA tensors, when this process sees a GPU
+#endif
 };
 
 Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), timeout_(timeout), impl_(new Impl) {
@@ -76,6 +84,18 @@ Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), t
     throw IoError(where + "the rendezvous at " + addr + " did not gather all " + std::to_string(env.world_size) +
                   " ranks" + wait + " (the Gloo group did not form: " + std::string(e.what()).substr(0, 200) + ")");
   }
+#ifdef R1LAB_HAVE_NCCL
+  if (torch::cuda::is_available()) {
+    // Each rank of a machine on its own GPU (LOCAL_RANK), which becomes the
+    // device every CUDA model of this process is built on. The NCCL
+    // communicator itself forms at the first all-reduce.
+    c10::cuda::set_device(static_cast<c10::DeviceIndex>(env.local_rank % static_cast<int>(torch::cuda::device_count())));
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = timeout;
+    impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+        c10::make_intrusive<c10d::PrefixStore>("nccl", impl_->store), env.rank, env.world_size, options);
+  }
+#endif
 }
 
 Dist::~Dist() = default;
@@ -90,21 +110,26 @@ void Dist::Wait(const std::string& what, const std::function<void()>& op) {
   }
 }
 
-void Dist::AllReduceSum(torch::Tensor& t) {
+void Dist::AllReduce(torch::Tensor& t, bool max) {
+  c10d::AllreduceOptions o;
+  o.reduceOp = max ? c10d::ReduceOp::MAX : c10d::ReduceOp::SUM;
   Wait("all-reduce", [&] {
-    std::vector<torch::Tensor> ts = {t};
-    impl_->group->allreduce(ts)->wait(timeout_);
+#ifdef R1LAB_HAVE_NCCL
+    if (t.is_cuda() && impl_->nccl) {  // on the device: the host waits for nothing but its stream
+      std::vector<torch::Tensor> ts = {t};
+      impl_->nccl->allreduce(ts, o)->wait(timeout_);
+      return;
+    }
+#endif
+    std::vector<torch::Tensor> ts = {t.is_cpu() ? t : t.cpu()};  // Gloo: through the host
+    impl_->group->allreduce(ts, o)->wait(timeout_);
+    if (!t.is_cpu()) t.copy_(ts[0]);
   });
 }
 
-void Dist::AllReduceMax(torch::Tensor& t) {
-  Wait("all-reduce", [&] {
-    std::vector<torch::Tensor> ts = {t};
-    c10d::AllreduceOptions o;
-    o.reduceOp = c10d::ReduceOp::MAX;
-    impl_->group->allreduce(ts, o)->wait(timeout_);
-  });
-}
+void Dist::AllReduceSum(torch::Tensor& t) { AllReduce(t, /*max=*/false); }
+
+void Dist::AllReduceMax(torch::Tensor& t) { AllReduce(t, /*max=*/true); }
 
 void Dist::Barrier() { Barrier(timeout_); }
 

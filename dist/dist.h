@@ -1,5 +1,6 @@
 // Processes working together through torch.distributed's c10d (issue #20):
-// a TCPStore rendezvous and a Gloo process group on the CPU. Where the
+// a TCPStore rendezvous, a Gloo process group on the CPU and, in a CUDA
+// build whose LibTorch has it, an NCCL group for tensors on the GPU. Where the
 // ranks come from: torchrun's environment (RANK, WORLD_SIZE, MASTER_ADDR,
 // MASTER_PORT, LOCAL_RANK). A rank that cannot reach the others, or a peer
 // that is gone, ends in an IoError naming the rank, the address and the
@@ -37,7 +38,10 @@ class Dist {
 
   int rank() const { return env_.rank; }
   int world_size() const { return env_.world_size; }
-  // Sums `t` (CPU) over the ranks, in place.
+  // Sums `t` over the ranks, in place: a CPU tensor through Gloo; a CUDA
+  // tensor through NCCL where r1lab was built against a LibTorch with it
+  // (each local rank then on its own GPU, LOCAL_RANK), else through Gloo
+  // via the host.
   void AllReduceSum(torch::Tensor& t);
   // The element-wise maximum over the ranks, in place.
   void AllReduceMax(torch::Tensor& t);
@@ -47,6 +51,7 @@ class Dist {
 
  private:
   void Wait(const std::string& what, const std::function<void()>& op);
+  void AllReduce(torch::Tensor& t, bool max);
   DistEnv env_;
   std::chrono::milliseconds timeout_;
   struct Impl;

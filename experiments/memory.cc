@@ -57,9 +57,13 @@ MemoryEstimate EstimateMemory(const ExperimentConfig& cfg, int vocab) {
   // Per layer a forward keeps about 8d + 2 d_ff values per token, and two
   // heads x T attention rows; the logits and their log-softmax on top.
   const double rows = static_cast<double>(e.train_rows);
-  e.activations_gb = (layers * rows * t * (8 * d + 2 * ff + 2 * heads * t) + 2 * rows * t * vocab) * kFloat / kGb;
+  // Under BF16_MIXED the activations and the KV cache are bfloat16 (the
+  // residual stream, norms and logits float32: counted at 2 bytes, a bound
+  // from below like the rest).
+  const double act = m.precision() == BF16_MIXED ? 2 : kFloat;
+  e.activations_gb = (layers * rows * t * (8 * d + 2 * ff + 2 * heads * t) * act + 2 * rows * t * vocab * kFloat) / kGb;
   const double srows = static_cast<double>(e.sample_rows);
-  e.kv_cache_gb = (2 * layers * srows * t * kv + srows * vocab) * kFloat / kGb;
+  e.kv_cache_gb = (2 * layers * srows * t * kv * act + srows * vocab * kFloat) / kGb;
   e.total_gb = e.train_state_gb + std::max(e.activations_gb, e.kv_cache_gb);
   return e;
 }

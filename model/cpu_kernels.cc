@@ -1,5 +1,7 @@
 #include "cpu_kernels.h"
 
+#include "autocast.h"
+
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <cblas.h>
@@ -42,11 +44,13 @@ void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const
 
 std::atomic<bool> g_reference{false};
 
-// The kernels' domain: CPU, float32 or float64, sizes BLAS's int arguments hold.
+// The kernels' domain: CPU, float32 or float64, sizes BLAS's int arguments
+// hold, and no autocast (under it, LibTorch's ops compute in bfloat16).
 bool Fast(const torch::Tensor& t) {
   const auto type = t.scalar_type();
   return !g_reference.load(std::memory_order_relaxed) && t.device().is_cpu() &&
-         (type == torch::kFloat32 || type == torch::kFloat64) && t.numel() < std::numeric_limits<int>::max();
+         (type == torch::kFloat32 || type == torch::kFloat64) && t.numel() < std::numeric_limits<int>::max() &&
+         !CpuAutocast();
 }
 
 // ---- linear ------------------------------------------------------------------

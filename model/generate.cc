@@ -122,6 +122,7 @@ std::vector<Generation> GenerateChunk(Transformer& model, const std::vector<std:
   std::vector<int> toks;
   std::vector<float> lps;
 
+  const PrecisionScope precision(*model);  // one bfloat16 cast of the weights for the whole loop
   KvCache cache;
   torch::Tensor seq;  // no-cache mode: the whole padded sequence so far
   torch::Tensor logits;

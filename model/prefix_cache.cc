@@ -33,7 +33,7 @@ void PrefixKvStore::StoreRows(size_t first, const torch::Tensor& kv, const std::
   const int64_t need = static_cast<int64_t>(nodes_);
   if (!pool_.defined())
     pool_ = torch::zeros({std::max<int64_t>(need, 256), layers_, 2, heads_, head_dim_},
-                         torch::TensorOptions().device(model_->device()).dtype(model_->dtype()));
+                         torch::TensorOptions().device(model_->device()).dtype(model_->cache_dtype()));
   if (need > pool_.size(0)) {
     torch::Tensor grown = torch::zeros({std::max(need, 2 * pool_.size(0)), layers_, 2, heads_, head_dim_},
                                        pool_.options());
@@ -242,7 +242,7 @@ void PrefixKvStore::Extend(const std::vector<std::vector<int>>& seqs, const std:
     for (size_t t = 0; t < p.size(); ++t) ia[k][pad + static_cast<int64_t>(t)] = p[t];
   }
   KvCache cache = model_->NewCache(n, P + 1);
-  if (cache.tiled && pool_.is_cpu() && !ReferenceKernels())
+  if (cache.tiled && pool_.is_cpu() && !ReferenceKernels() && !model_->mixed_precision())
     GatherCpu(index, &cache);
   else
     GatherReference(index, &cache);

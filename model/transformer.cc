@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "autocast.h"
 #include "cpu_kernels.h"
 #include "decode_attention.h"
 #include "error.h"
@@ -25,6 +26,32 @@ torch::Device ConfigDevice(const ModelConfig& cfg) {
 
 torch::Dtype ConfigDtype(const ModelConfig& cfg) {
   return cfg.dtype() == FLOAT64 ? torch::kFloat64 : torch::kFloat32;
+}
+
+namespace {
+
+// Results leave the model in float32 whatever autocast computed them in.
+torch::Tensor Float(const torch::Tensor& t) {
+  return t.defined() && t.scalar_type() == torch::kBFloat16 ? t.to(torch::kFloat32) : t;
+}
+
+}  // namespace
+
+PrecisionScope::PrecisionScope(const TransformerImpl& model) : on_(model.mixed_precision()) {
+  if (!on_) return;
+  type_ = model.device().type();
+  was_enabled_ = AutocastEnabled(type_);
+  was_dtype_ = AutocastDtype(type_);
+  SetAutocastEnabled(type_, true);
+  SetAutocastDtype(type_, torch::kBFloat16);
+  at::autocast::increment_nesting();
+}
+
+PrecisionScope::~PrecisionScope() {
+  if (!on_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  SetAutocastEnabled(type_, was_enabled_);
+  SetAutocastDtype(type_, was_dtype_);
 }
 
 void KvCache::Compact(const torch::Tensor& keep) {
@@ -148,6 +175,8 @@ torch::Dtype TransformerImpl::dtype() const {
   return hf_ ? hf_->embedding().scalar_type() : tok_emb_->weight.scalar_type();
 }
 
+torch::Dtype TransformerImpl::cache_dtype() const { return mixed_precision() ? torch::kBFloat16 : dtype(); }
+
 int64_t TransformerImpl::NumParameters() const {
   int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();
@@ -158,13 +187,13 @@ KvCache TransformerImpl::NewCache(int64_t batch, int64_t capacity) const {
   KvCache c;
   if (hf_) {
     LlamaCache lc = hf_->NewCache(batch, capacity);
-    c.k = std::move(lc.k);
-    c.v = std::move(lc.v);
+    for (torch::Tensor& t : lc.k) c.k.push_back(t.to(cache_dtype()));
+    for (torch::Tensor& t : lc.v) c.v.push_back(t.to(cache_dtype()));
     c.tiled = false;
     return c;
   }
   const int64_t h = cfg_.n_heads(), hd = cfg_.d_model() / cfg_.n_heads();
-  auto opt = torch::TensorOptions().device(device()).dtype(dtype());
+  auto opt = torch::TensorOptions().device(device()).dtype(cache_dtype());
   for (int l = 0; l < cfg_.n_layers(); ++l) {
     // Keys in transposed tiles (decode_attention.h); zeros, so the unused
     // lanes of a tile the kernel reads are never uninitialised memory.
@@ -180,9 +209,9 @@ torch::Tensor TransformerImpl::LmHead(const torch::Tensor& h) {
 
 ForwardOutput TransformerImpl::Outputs(const torch::Tensor& h) {
   ForwardOutput out;
-  out.logits = LmHead(h);
-  if (value_head_) out.values = value_head_->forward(h).squeeze(-1);
-  if (prm_head_) out.prm_logits = prm_head_->forward(h).squeeze(-1);
+  out.logits = Float(LmHead(h));
+  if (value_head_) out.values = Float(value_head_->forward(h).squeeze(-1));
+  if (prm_head_) out.prm_logits = Float(prm_head_->forward(h).squeeze(-1));
   return out;
 }
 
@@ -196,6 +225,7 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const tor
     throw InputError("sequence of " + std::to_string(T) + " tokens exceeds model.max_seq_len=" +
                      std::to_string(cfg_.max_seq_len()));
   if (cache) R1_CHECK(cache->capacity() >= T && cache->batch() == B, "cache too small for prefill");
+  const PrecisionScope precision(*this);
   if (hf_) {
     LlamaCache lc;
     if (cache) lc = LlamaCache{cache->k, cache->v, 0};
@@ -234,12 +264,14 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const tor
 
 torch::Tensor TransformerImpl::DecodeStep(const torch::Tensor& tokens, const torch::Tensor& start, KvCache& cache) {
   torch::NoGradGuard no_grad;
-  return LmHead(DecodeTrunk(tokens, start, cache));
+  const PrecisionScope precision(*this);
+  return Float(LmHead(DecodeTrunk(tokens, start, cache)));
 }
 
 ForwardOutput TransformerImpl::DecodeStepHeads(const torch::Tensor& tokens, const torch::Tensor& start,
                                                KvCache& cache) {
   torch::NoGradGuard no_grad;
+  const PrecisionScope precision(*this);
   return Outputs(DecodeTrunk(tokens, start, cache));
 }
 

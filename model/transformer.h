@@ -42,6 +42,28 @@ struct KvCache {
   void Compact(const torch::Tensor& keep);
 };
 
+class TransformerImpl;
+
+// While it lives, LibTorch's autocast to bfloat16 on the model's device
+// when the model's precision is BF16_MIXED (else nothing); the previous
+// autocast state comes back after. The model's own passes open one; a
+// caller that runs many passes (a generation loop) opens one around them
+// all, so the weights are cast to bfloat16 once (autocast's cast cache
+// lives until the outermost scope ends), not once per decoding step.
+class PrecisionScope {
+ public:
+  explicit PrecisionScope(const TransformerImpl& model);
+  ~PrecisionScope();
+  PrecisionScope(const PrecisionScope&) = delete;
+  PrecisionScope& operator=(const PrecisionScope&) = delete;
+
+ private:
+  bool on_ = false;
+  c10::DeviceType type_ = c10::DeviceType::CPU;
+  bool was_enabled_ = false;
+  c10::ScalarType was_dtype_ = c10::ScalarType::Float;
+};
+
 class TransformerImpl : public torch::nn::Module {
  public:
   TransformerImpl(const ModelConfig& cfg, int vocab_size);
@@ -66,7 +88,10 @@ class TransformerImpl : public torch::nn::Module {
   int vocab_size() const { return vocab_; }
   const Tokenizer& tokenizer() const { return *tok_; }
   torch::Device device() const;
-  torch::Dtype dtype() const;
+  torch::Dtype dtype() const;  // the parameters' (float32 under BF16_MIXED)
+  // The KV cache's: bfloat16 under BF16_MIXED, else dtype().
+  torch::Dtype cache_dtype() const;
+  bool mixed_precision() const { return cfg_.precision() == BF16_MIXED; }
   int64_t NumParameters() const;
 
  private:

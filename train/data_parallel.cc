@@ -32,25 +32,32 @@ void SumGradients(const std::vector<torch::Tensor>& params, Dist& d, std::vector
   const size_t n_extra = extra ? extra->size() : 0;
   int64_t numel = 0;
   for (const torch::Tensor& p : trained) numel += p.numel();
-  // Gradients, then one presence flag per parameter, then the extras; float
-  // like the gradients (the extras are losses and counts, which float holds).
-  torch::Tensor flat = torch::zeros({numel + static_cast<int64_t>(trained.size() + n_extra)}, torch::kFloat);
+  // On the parameters' device (NCCL's all-reduce on a GPU): the gradients,
+  // then one presence flag per parameter, then the extras; float like the
+  // gradients (the extras are losses and counts, which float holds).
+  const torch::Device device = trained.empty() ? torch::Device(torch::kCPU) : trained[0].device();
+  const int64_t n_tail = static_cast<int64_t>(trained.size() + n_extra);
+  torch::Tensor flat = torch::zeros({numel + n_tail}, torch::TensorOptions().device(device).dtype(torch::kFloat));
+  torch::Tensor tail = torch::zeros({n_tail}, torch::kFloat);  // built on the host, copied once
   int64_t at = 0;
-  for (const torch::Tensor& p : trained) {
-    if (p.grad().defined()) flat.narrow(0, at, p.numel()).copy_(p.grad().reshape(-1));
+  for (size_t i = 0; i < trained.size(); ++i) {
+    const torch::Tensor& p = trained[i];
+    if (p.grad().defined()) {
+      flat.narrow(0, at, p.numel()).copy_(p.grad().reshape(-1));
+      tail[static_cast<int64_t>(i)] = 1.0;
+    }
     at += p.numel();
   }
-  for (size_t i = 0; i < trained.size(); ++i) flat[at + static_cast<int64_t>(i)] = trained[i].grad().defined() ? 1.0 : 0.0;
-  for (size_t i = 0; i < n_extra; ++i) flat[at + static_cast<int64_t>(trained.size() + i)] = (*extra)[i];
-  const torch::Device device = trained.empty() ? torch::Device(torch::kCPU) : trained[0].device();
-  torch::Tensor cpu = flat.cpu();
-  d.AllReduceSum(cpu);
+  for (size_t i = 0; i < n_extra; ++i) tail[static_cast<int64_t>(trained.size() + i)] = (*extra)[i];
+  flat.narrow(0, numel, n_tail).copy_(tail);
+  d.AllReduceSum(flat);
+  tail = flat.narrow(0, numel, n_tail).cpu();  // the one host copy: flags and extras
+  const float* flags = tail.data_ptr<float>();
   at = 0;
-  const float* flags = cpu.data_ptr<float>() + numel;
   for (size_t i = 0; i < trained.size(); ++i) {
     torch::Tensor& p = trained[i];
     if (flags[i] > 0) {
-      torch::Tensor g = cpu.narrow(0, at, p.numel()).view(p.sizes()).to(device, p.scalar_type());
+      torch::Tensor g = flat.narrow(0, at, p.numel()).view(p.sizes()).to(p.scalar_type());
       if (p.grad().defined()) {
         p.mutable_grad().copy_(g);
       } else {
@@ -59,7 +66,7 @@ void SumGradients(const std::vector<torch::Tensor>& params, Dist& d, std::vector
     }
     at += p.numel();
   }
-  for (size_t i = 0; i < n_extra; ++i) (*extra)[i] = cpu[numel + static_cast<int64_t>(trained.size() + i)].item<double>();
+  for (size_t i = 0; i < n_extra; ++i) (*extra)[i] = flags[trained.size() + i];
 }
 
 FlopMark MarkFlops(const FlopCounter& f, int64_t tokens) {

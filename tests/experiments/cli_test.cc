@@ -1192,6 +1192,44 @@ namespace {
 // tokens (tests/fixtures/hf: greedy_0 after the first 8 tokens of ids_0).
 // model.hf_folder: the strategies run unchanged on a Hugging Face model (the
 // tiny Qwen2 fixture and its tokenizer), and it learns the task by SFT.
+// model.precision BF16_MIXED (on the CPU here; the same autocast on CUDA):
+// pretraining learns the format and every strategy runs; FLOAT64 with it is
+// refused naming the field.
+TEST(Cli, MixedPrecisionPretrainsAndRunsTheStrategies) {
+  const std::string dir = testing::TempDir("cli_bf16");
+  const std::string cfg = R"(
+name: "bf" threads: 1 seeds: [1] task { arith { min_ops: 1 max_ops: 2 } num_test: 40 }
+model { d_model: 32 n_layers: 2 n_heads: 2 d_ff: 64 max_seq_len: 64 precision: BF16_MIXED }
+pretrain { steps: 300 batch_size: 16 log_every: 50 }
+eval { num_problems: 10 samples_per_problem: 2 eval_every: 2 sampling { max_new_tokens: 40 } }
+arms { name: "grpo" grpo { steps: 3 prompts_per_step: 4 group_size: 4 sampling { max_new_tokens: 40 } } }
+arms { name: "ppo" ppo { steps: 2 prompts_per_step: 8 sampling { max_new_tokens: 40 } } }
+arms { name: "prm_rl" prm_rl { grpo { steps: 2 prompts_per_step: 4 group_size: 4 sampling { max_new_tokens: 40 } }
+       reward_model { kind: PRM label_traces: 8 label_n: 2 train_steps: 3 batch_size: 4 } } }
+arms { name: "mcts" mcts { steps: 2 problems_per_step: 2 sft_steps: 1 batch_size: 4
+       search { nodes: TOKEN_NODES simulations: 4 leaf_batch: 2 leaf_value: VALUE_NETWORK sampling { max_new_tokens: 40 } }
+       value { pretrain_traces: 4 label_n: 2 pretrain_steps: 2 steps_per_iteration: 1 batch_size: 4 } } }
+)";
+  WriteFileAtomic(dir + "/c.pbtxt", cfg);
+  const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* arm : {"grpo", "ppo", "prm_rl", "mcts"})
+    EXPECT_TRUE(FileExists(dir + "/bf/runs/" + std::string(arm) + "/seed-1/done.json")) << arm;
+  EXPECT_NE(ReadFile(dir + "/bf/config.pbtxt").find("precision: BF16_MIXED"), std::string::npos);
+  std::string base_metrics;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/.cache"))
+    if (e.path().string().find(".metrics.jsonl") != std::string::npos) base_metrics = e.path().string();
+  const std::vector<std::string> lines = ReadLines(base_metrics);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_LT(JsonValue::Parse(lines.back()).num("loss"), 1.2) << lines.back();  // from ln(vocab), about 3.9
+  EXPECT_GE(JsonValue::Parse(ReadFile(dir + "/bf/base/eval.json")).num("format_rate"), 0.5);
+
+  WriteFileAtomic(dir + "/f64.pbtxt", Replace(cfg, "precision: BF16_MIXED", "precision: BF16_MIXED dtype: FLOAT64"));
+  const Result f64 = RunCli("run " + dir + "/f64.pbtxt --out " + dir);
+  EXPECT_EQ(f64.code, 2) << f64.out;
+  EXPECT_NE(f64.out.find("model.precision"), std::string::npos) << f64.out;
+}
+
 TEST(Cli, StrategiesRunOnAHuggingFaceModelThatLearnsTheFormat) {
   const std::string folder = std::string(R1LAB_SOURCE_DIR) + "/tests/fixtures/hf/qwen2";
   const std::string dir = testing::TempDir("cli_hf");

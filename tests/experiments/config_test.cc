@@ -76,6 +76,13 @@ TEST(Config, AConfigThatCannotFitInMemoryIsRefusedWithWhatToLower) {
   EXPECT_GT(e.sample_rows, 0);
   EXPECT_DOUBLE_EQ(e.kv_cache_gb, (2.0 * 2 * e.sample_rows * 64 * 32 + e.sample_rows * 64.0) * 4 / gib);
   EXPECT_DOUBLE_EQ(e.total_gb, e.train_state_gb + std::max(e.activations_gb, e.kv_cache_gb));
+  // BF16_MIXED: the cache in 2 bytes, the logits and the training state (master weights) in 4.
+  ExperimentConfig mixed = tiny;
+  mixed.mutable_model()->set_precision(BF16_MIXED);
+  const MemoryEstimate b = EstimateMemory(mixed, 64);
+  EXPECT_DOUBLE_EQ(b.train_state_gb, e.train_state_gb);
+  EXPECT_DOUBLE_EQ(b.kv_cache_gb, (2.0 * 2 * b.sample_rows * 64 * 32 * 2 + b.sample_rows * 64.0 * 4) / gib);
+  EXPECT_LT(b.activations_gb, e.activations_gb);
 }
 
 TEST(Config, ValidExperimentResolvesEveryDefault) {

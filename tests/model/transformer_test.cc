@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "autocast.h"
 #include "cpu_kernels.h"
 #include "test_util.h"
 #include "tokenizer.h"
@@ -104,6 +105,95 @@ TEST(Transformer, KvCacheMatchesFullRecompute) {
           << "step " << s << " max diff " << (step_logits - full.select(1, P + s)).abs().max().item<double>();
     }
   }
+}
+
+// BF16_MIXED, for the char GPT and the Qwen2 fixture: the products run in
+// bfloat16 (the outputs differ from float32's by bfloat16's rounding, and
+// are float32), the parameters and their gradients stay float32 (the master
+// weights) with gradients pointing where float32's do, the KV cache is
+// bfloat16 and decoding from it gives the full pass's logits, and autocast is
+// off again afterwards.
+TEST(Transformer, Bf16MixedPrecisionComputesInBfloat16OnFloat32MasterWeights) {
+  ModelConfig gpt = TinyModel(48, 2, 4);
+  gpt.set_value_head(true);
+  ModelConfig qwen;
+  qwen.set_hf_folder(std::string(R1LAB_SOURCE_DIR) + "/tests/fixtures/hf/qwen2");
+  qwen.set_max_seq_len(64);
+  qwen.set_value_head(true);
+  for (const ModelConfig& base : {gpt, qwen}) {
+    SCOPED_TRACE(base.hf_folder().empty() ? "char GPT" : "Qwen2 fixture");
+    ModelConfig mixed_cfg = base;
+    mixed_cfg.set_precision(BF16_MIXED);
+    Transformer full = MakeModel(base), mixed = MakeModel(mixed_cfg);
+    CopyWeights(full, mixed);
+    const torch::Tensor seq = torch::randint(1, 60, {3, 16}, torch::kLong);
+    const torch::Tensor start = torch::tensor({0, 3, 1}, torch::kLong);
+    const ForwardOutput a = full->forward(seq, start), b = mixed->forward(seq, start);
+    EXPECT_FALSE(CpuAutocast());
+    ASSERT_EQ(b.logits.scalar_type(), torch::kFloat32);
+    ASSERT_EQ(b.values.scalar_type(), torch::kFloat32);
+    const double scale = a.logits.abs().max().item<double>();
+    const double diff = (a.logits - b.logits).abs().max().item<double>();
+    EXPECT_GT(diff, 1e-4 * scale) << "the products did not run in bfloat16";
+    EXPECT_LT(diff, 0.03 * scale) << "max |float32 - mixed| " << diff << " of logits up to " << scale;
+    (a.logits.log_softmax(-1).mean() + a.values.mean()).backward();
+    (b.logits.log_softmax(-1).mean() + b.values.mean()).backward();
+    std::vector<torch::Tensor> ga, gb;
+    for (const auto& p : full->parameters()) ga.push_back(p.grad().flatten());
+    for (const auto& p : mixed->parameters()) {
+      EXPECT_EQ(p.scalar_type(), torch::kFloat32);
+      ASSERT_TRUE(p.grad().defined());
+      EXPECT_EQ(p.grad().scalar_type(), torch::kFloat32);
+      gb.push_back(p.grad().flatten());
+    }
+    const torch::Tensor fa = torch::cat(ga), fb = torch::cat(gb);
+    const double cosine = (fa * fb).sum().item<double>() / (fa.norm() * fb.norm()).item<double>();
+    EXPECT_GT(cosine, 0.99);
+
+    torch::NoGradGuard ng;
+    KvCache cache = mixed->NewCache(3, 16);
+    EXPECT_EQ(cache.k[0].scalar_type(), torch::kBFloat16);
+    EXPECT_EQ(cache.v[0].scalar_type(), torch::kBFloat16);
+    const torch::Tensor prefill = mixed->forward(seq.narrow(1, 0, 10), start, &cache).logits;
+    EXPECT_LT((prefill - b.logits.narrow(1, 0, 10)).abs().max().item<double>(), 0.01 * scale);
+    for (int64_t s = 10; s < 15; ++s) {
+      const torch::Tensor step = mixed->DecodeStep(seq.select(1, s), start, cache);
+      EXPECT_EQ(step.scalar_type(), torch::kFloat32);
+      EXPECT_LT((step - b.logits.select(1, s)).abs().max().item<double>(), 0.02 * scale) << "position " << s;
+    }
+    EXPECT_FALSE(CpuAutocast());
+  }
+  EXPECT_THROW(testing::ParseResolved<ExperimentConfig>("name: \"x\" seeds: 1 task { arith {} } model { dtype: FLOAT64 "
+                                                        "precision: BF16_MIXED } arms { name: \"a\" sft {} }"),
+               ConfigError);
+}
+
+// On a GPU (scripts/gpu_check.sh; skipped without one): the Qwen2 fixture
+// under BF16_MIXED on CUDA gives the CPU float32 logits within bfloat16's
+// rounding, with float32 weights and a bfloat16 KV cache on the device.
+TEST(Transformer, Bf16MixedOnCudaMatchesTheCpuFloat32Logits) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device in this LibTorch build";
+  ModelConfig cpu;
+  cpu.set_hf_folder(std::string(R1LAB_SOURCE_DIR) + "/tests/fixtures/hf/qwen2");
+  cpu.set_max_seq_len(64);
+  ModelConfig gpu = cpu;
+  gpu.set_device(CUDA);
+  gpu.set_precision(BF16_MIXED);
+  Transformer reference = MakeModel(cpu), mixed = MakeModel(gpu);
+  torch::NoGradGuard ng;
+  const torch::Tensor seq = torch::randint(1, 60, {2, 12}, torch::kLong);
+  const torch::Tensor want = reference->forward(seq).logits;
+  const double scale = want.abs().max().item<double>();
+  KvCache cache = mixed->NewCache(2, 12);
+  EXPECT_TRUE(cache.k[0].is_cuda());
+  EXPECT_EQ(cache.k[0].scalar_type(), torch::kBFloat16);
+  const torch::Tensor got = mixed->forward(seq.narrow(1, 0, 8), {}, &cache).logits;
+  EXPECT_TRUE(got.is_cuda());
+  EXPECT_EQ(got.scalar_type(), torch::kFloat32);
+  EXPECT_LT((got.cpu() - want.narrow(1, 0, 8)).abs().max().item<double>(), 0.03 * scale);
+  const torch::Tensor step = mixed->DecodeStep(seq.select(1, 8), {}, cache);
+  EXPECT_LT((step.cpu() - want.select(1, 8)).abs().max().item<double>(), 0.03 * scale);
+  for (const auto& p : mixed->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat32);
 }
 
 TEST(Transformer, NextTokenStatsAgreeWithLogSoftmax) {

@@ -76,7 +76,7 @@ TEST(Mcts, StepLevelSearchOnTheTinyBase) {
   FlopCounter flops;
   const std::vector<Problem> probs(task.TestSet().begin(), task.TestSet().begin() + 12);
   PolicyStepEnv env(testing::CopyOfTinyBase(), task, probs, spec, &flops);
-  const std::vector<LeafEval> ev = env.Evaluate({{0, ""}, {1, ""}});
+  const std::vector<LeafEval> ev = env.Evaluate({{0, "", {}}, {1, "", {}}});
   for (const LeafEval& e : ev) {
     ASSERT_FALSE(e.children.empty());
     for (const auto& [text, prior] : e.children) {
@@ -91,7 +91,7 @@ TEST(Mcts, StepLevelSearchOnTheTinyBase) {
   PolicyEnvSpec eq = spec;
   eq.step_end = "=";
   PolicyStepEnv eq_env(testing::CopyOfTinyBase(), task, probs, eq, nullptr);
-  const std::vector<LeafEval> eq_eval = eq_env.Evaluate({{0, "<think>"}});
+  const std::vector<LeafEval> eq_eval = eq_env.Evaluate({{0, "<think>", {}}});
   ASSERT_FALSE(eq_eval[0].children.empty());
   for (const auto& [text, prior] : eq_eval[0].children)
     EXPECT_TRUE(text.back() == '=' || text.find("<eos>") != std::string::npos) << text;
@@ -181,7 +181,7 @@ TEST(Mcts, LeafValuesFollowTheConfig) {
   spec.verify_terminals = false;
   spec.value = value;
   const std::string wrong = "<think>1+1=3\n</think><answer>" + std::to_string(std::stoi(prob.gold) + 1) + "</answer><eos>";
-  const std::vector<LeafQuery> leaves = {{0, wrong}, {0, "<think>"}};
+  const std::vector<LeafQuery> leaves = {{0, wrong, {}}, {0, "<think>", {}}};
   std::vector<double> net;
   for (const LeafQuery& q : leaves) {
     PrmExample e{prob.prompt, q.text, {{0, q.text.size()}}, {}};
