@@ -125,3 +125,23 @@ set ylabel "tokens"
 set xtics 1
 plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'grpo_beta0', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'dr_grpo', 'levels.dat' index 4 using 1:3 with linespoints linecolor 5 title 'dapo'
 unset output
+reset
+set key outside right
+set grid
+set terminal svg size 800,480 dynamic noenhanced
+set output 'aha_vs_step.svg'
+set title "aha episodes: responses that revise a step and end right (dashed: any reflective word)"
+set xlabel "step"
+set ylabel "share of responses"
+plot 'reflection.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'reflection.dat' index 2 using 1:2 with linespoints linecolor 3 title 'grpo_beta0', 'reflection.dat' index 3 using 1:2 with linespoints linecolor 4 title 'dr_grpo', 'reflection.dat' index 4 using 1:2 with linespoints linecolor 5 title 'dapo', 'reflection.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'grpo reflective', 'reflection.dat' index 2 using 1:3 with lines dashtype 2 linecolor 3 title 'grpo_beta0 reflective', 'reflection.dat' index 3 using 1:3 with lines dashtype 2 linecolor 4 title 'dr_grpo reflective', 'reflection.dat' index 4 using 1:3 with lines dashtype 2 linecolor 5 title 'dapo reflective'
+unset output
+reset
+set key outside right
+set grid
+set terminal pngcairo size 800,480 noenhanced
+set output 'aha_vs_step.png'
+set title "aha episodes: responses that revise a step and end right (dashed: any reflective word)"
+set xlabel "step"
+set ylabel "share of responses"
+plot 'reflection.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'reflection.dat' index 2 using 1:2 with linespoints linecolor 3 title 'grpo_beta0', 'reflection.dat' index 3 using 1:2 with linespoints linecolor 4 title 'dr_grpo', 'reflection.dat' index 4 using 1:2 with linespoints linecolor 5 title 'dapo', 'reflection.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'grpo reflective', 'reflection.dat' index 2 using 1:3 with lines dashtype 2 linecolor 3 title 'grpo_beta0 reflective', 'reflection.dat' index 3 using 1:3 with lines dashtype 2 linecolor 4 title 'dr_grpo reflective', 'reflection.dat' index 4 using 1:3 with lines dashtype 2 linecolor 5 title 'dapo reflective'
+unset output
