@@ -109,6 +109,11 @@ void LoadModelArchive(const std::string& path, const std::string& what, torch::s
   std::string diff;
   google::protobuf::util::MessageDifferencer differ;
   differ.ReportDifferencesToString(&diff);
+  // A field at its default is the same as unset (checkpoints written before
+  // a field existed load), and the compute precision is not the weights'
+  // (float32 under either): a BF16_MIXED run may resume a FULL one's.
+  differ.set_message_field_comparison(google::protobuf::util::MessageDifferencer::EQUIVALENT);
+  differ.IgnoreField(ModelConfig::descriptor()->FindFieldByName("precision"));
   if (!differ.Compare(stored, model->config())) {
     throw ConfigError(path + ": checkpoint was written for another " + what + " config; differences "
                       "(checkpoint -> requested):\n" + diff);

@@ -87,6 +87,26 @@ TEST(Checkpoint, ConfigMismatchNamesTheField) {
   }
 }
 
+// A checkpoint written before a config field existed (here: precision)
+// loads into a model that sets it to its default, and the compute precision
+// is not the weights': a BF16_MIXED model loads a FULL one's checkpoint.
+TEST(Checkpoint, AFieldAddedLaterAndThePrecisionDoNotRefuseACheckpoint) {
+  const std::string dir = testing::TempDir("ckpt_added_field");
+  ModelConfig older = TinyModel();
+  older.clear_precision();  // as written before the field existed
+  Transformer m = MakeModel(older, 50);
+  SaveCheckpoint(dir + "/a.pt", m, nullptr, {});
+  EXPECT_EQ(ReadFile(dir + "/a.pt").find("precision"), std::string::npos);
+  ModelConfig full = TinyModel(), mixed = TinyModel();
+  ASSERT_TRUE(full.has_precision());
+  mixed.set_precision(BF16_MIXED);
+  for (const ModelConfig& c : {full, mixed}) {
+    Transformer loaded = MakeModel(c, 50);
+    EXPECT_NO_THROW(LoadCheckpoint(dir + "/a.pt", loaded, nullptr));
+    EXPECT_TRUE(torch::equal(loaded->parameters()[0], m->parameters()[0]));
+  }
+}
+
 TEST(Checkpoint, MissingOrCorruptFilesFailLoudly) {
   const std::string dir = testing::TempDir("ckpt_corrupt");
   Transformer m = MakeModel(TinyModel(), 50);
