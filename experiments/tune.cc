@@ -125,12 +125,8 @@ std::vector<std::vector<double>> TrialPoints(const pb::Message& root, const Tune
 }
 
 // What a tuning is valid for: the task, model and pretraining of the base
-// and the arm as configured, by the values set (a field added to the proto
-// later, at its default, leaves it valid).
-}  // namespace
-
-namespace {
-
+// (and the arm as configured), hashed by the values set, so a field added to
+// the proto later, at its default, leaves it valid.
 ExperimentConfig BaseOf(const ExperimentConfig& cfg) {
   ExperimentConfig id;
   *id.mutable_task() = cfg.task();
