@@ -221,6 +221,18 @@ void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
   if (!e.has_task()) Fail(src, "task", "missing; expected a task block");
   CheckTask(e.task(), "task", src);
   CheckModel(e.model(), "model", src);
+  // Dataset text as the model's tokenizer reads it.
+  const bool own_tokenizer = !e.model().hf_folder().empty();
+  auto check_verbatim = [&](const TaskConfig& t, const std::string& p) {
+    if (!t.has_dataset() || t.dataset().verbatim() == own_tokenizer) return;
+    Fail(src, p + ".dataset.verbatim",
+         own_tokenizer ? "false rewrites the text into the character vocabulary ('<' as \\lt, non-ASCII dropped), "
+                         "which model.hf_folder's tokenizer does not need; set it to true"
+                       : "true keeps text the character model cannot encode; it needs model.hf_folder");
+  };
+  check_verbatim(e.task(), "task");
+  for (int i = 0; i < e.task().mix().parts_size(); ++i)
+    check_verbatim(e.task().mix().parts(i).task(), "task.mix.parts[" + std::to_string(i) + "].task");
   std::set<std::string> names;
   for (int i = 0; i < e.arms_size(); ++i) {
     const Arm& a = e.arms(i);

@@ -9,16 +9,36 @@
 
 namespace r1lab {
 
+namespace {
+
+// Where the GSM8K calculator annotation starting at text[i] ("<<...>>") ends
+// (the index of its last '>'), or npos when none starts there.
+size_t AnnotationEnd(const std::string& text, size_t i) {
+  if (text.compare(i, 2, "<<") != 0) return std::string::npos;
+  const size_t end = text.find(">>", i + 2);
+  return end == std::string::npos ? end : end + 1;
+}
+
+}  // namespace
+
+std::string DropAnnotations(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const size_t end = AnnotationEnd(text, i);
+    if (end != std::string::npos) i = end;
+    else out += text[i];
+  }
+  return out;
+}
+
 std::string SanitizeText(const std::string& text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (text.compare(i, 2, "<<") == 0) {  // GSM8K calculator annotation
-      const size_t end = text.find(">>", i + 2);
-      if (end != std::string::npos) {
-        i = end + 1;
-        continue;
-      }
+    const size_t end = AnnotationEnd(text, i);
+    if (end != std::string::npos) {
+      i = end;
+      continue;
     }
     if (c == '<') out += "\\lt ";
     else if (c == '>') out += "\\gt ";
@@ -44,6 +64,7 @@ std::string GoldOf(const std::string& field, AnswerFormat format, std::string* w
 
 DatasetTask::DatasetTask(const TaskConfig& cfg) : cfg_(cfg.dataset()) {
   const std::string& path = cfg_.path();
+  const auto text = [&](const std::string& s) { return cfg_.verbatim() ? DropAnnotations(s) : SanitizeText(s); };
   std::vector<std::string> lines;
   try {
     lines = ReadLines(path);
@@ -58,9 +79,9 @@ DatasetTask::DatasetTask(const TaskConfig& cfg) : cfg_(cfg.dataset()) {
       const JsonValue row = JsonValue::Parse(lines[n]);
       if (row.kind() != JsonValue::kObject) throw InputError("expected a JSON object");
       Problem p;
-      p.prompt = SanitizeText(row.at(cfg_.question_field()).string());
+      p.prompt = text(row.at(cfg_.question_field()).string());
       std::string why;
-      p.gold = SanitizeText(GoldOf(row.at(cfg_.answer_field()).string(), cfg_.answer_format(), &why));
+      p.gold = text(GoldOf(row.at(cfg_.answer_field()).string(), cfg_.answer_format(), &why));
       if (!why.empty()) throw InputError("field '" + cfg_.answer_field() + "': " + why);
       if (!cfg_.level_field().empty()) {
         const JsonValue& lv = row.at(cfg_.level_field());
@@ -69,7 +90,7 @@ DatasetTask::DatasetTask(const TaskConfig& cfg) : cfg_(cfg.dataset()) {
       if (p.level < cfg_.min_level() || p.level > cfg_.max_level()) continue;
       p.key = p.prompt;
       const std::string& sol_field = cfg_.solution_field().empty() ? cfg_.answer_field() : cfg_.solution_field();
-      if (!solutions_.emplace(p.key, SanitizeText(row.at(sol_field).string())).second) continue;  // a duplicate
+      if (!solutions_.emplace(p.key, text(row.at(sol_field).string())).second) continue;  // a duplicate
       all.push_back(std::move(p));
     } catch (const InputError& e) {
       throw InputError(where + e.what());

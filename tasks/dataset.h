@@ -10,9 +10,10 @@
 // validation, the rest are training.
 // Difficulty: a level field and a [min_level, max_level] filter.
 //
-// Text outside the tokenizer's alphabet is rewritten: GSM8K's calculator
-// annotations "<<48/2=24>>" are dropped, '<' and '>' become \lt and \gt, and
-// other non-ASCII characters are dropped.
+// GSM8K's calculator annotations "<<48/2=24>>" are dropped. Unless
+// verbatim (a model with its own tokenizer), text outside the character
+// vocabulary is rewritten too: '<' and '>' become \lt and \gt, and other
+// non-ASCII characters are dropped.
 //
 // Teacher: the worked solution's lines as steps, then the gold answer. A
 // step gets a wrong digit with step_error_rate; a "wait" line restores it
@@ -28,8 +29,10 @@
 
 namespace r1lab {
 
-// The tokenizer-safe form of dataset text (see above).
+// The character vocabulary's form of dataset text (see above).
 std::string SanitizeText(const std::string& text);
+// The text without GSM8K's calculator annotations, otherwise as written.
+std::string DropAnnotations(const std::string& text);
 
 class DatasetTask : public Task {
  public:

@@ -358,6 +358,30 @@ arms { name: "b" flop_budget: 3e12 sft { steps: 70 } }
   EXPECT_THROW(LoadSizes(dir + "/zero.pbtxt"), ConfigError);
 }
 
+// task.dataset.verbatim must match the model: on with a tokenizer.json model,
+// off with the character vocabulary; the error names the field (in a mix too).
+TEST(Config, DatasetVerbatimFollowsTheModelsTokenizer) {
+  auto error = [](const std::string& task, const std::string& model) {
+    try {
+      testing::ParseResolved<ExperimentConfig>("name: \"x\" seeds: 1 task { " + task + " } model { " + model +
+                                               " } arms { name: \"a\" sft {} }");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  const std::string hf = "hf_folder: \"m\"", plain = "d_model: 32 n_heads: 2";
+  EXPECT_EQ(error("dataset { path: \"d\" verbatim: true }", hf), "(no error)");
+  EXPECT_EQ(error("dataset { path: \"d\" }", plain), "(no error)");
+  EXPECT_NE(error("dataset { path: \"d\" }", hf).find("task.dataset.verbatim: false rewrites the text"),
+            std::string::npos);
+  EXPECT_NE(error("dataset { path: \"d\" verbatim: true }", plain).find("task.dataset.verbatim: true keeps text"),
+            std::string::npos);
+  EXPECT_NE(error("mix { parts { task { arith {} } } parts { task { dataset { path: \"d\" } } } }", hf)
+                .find("task.mix.parts[1].task.dataset.verbatim"),
+            std::string::npos);
+}
+
 // A FLOP budget of inf (or any non-finite number) is not a budget; an
 // experiment without arms has nothing to run and says so before writing.
 TEST(Config, NonFiniteNumbersAndEmptyExperimentsAreErrors) {

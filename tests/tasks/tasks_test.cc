@@ -519,6 +519,31 @@ TEST(Dataset, SanitizeKeepsTheTokenizerAlphabet) {
   EXPECT_EQ(SanitizeText("48/2 = <<48/2=24>>24 clips"), "48/2 = 24 clips");
   EXPECT_EQ(SanitizeText("$x < 3$"), "$x \\lt  3$");
   EXPECT_EQ(SanitizeText("caf\xc3\xa9"), "caf");
+  EXPECT_EQ(DropAnnotations("48/2 = <<48/2=24>>24 clips, $x < 3$ caf\xc3\xa9"), "48/2 = 24 clips, $x < 3$ caf\xc3\xa9");
+}
+
+// verbatim: the problems, golds and worked solutions as written (for a
+// model with its own tokenizer), only the calculator annotations dropped.
+TEST(Dataset, VerbatimKeepsTheTextAsWritten) {
+  const std::string dir = testing::TempDir("dataset_verbatim");
+  std::string lines;
+  for (int i = 0; i < 5; ++i)
+    lines += "{\"question\": \"Is x < " + std::to_string(i) + " in \u00b0C?\", \"answer\": \"5 \u00d7 2 = <<5*2=10>>10\\n#### " +
+             std::to_string(10 + i) + "\"}\n";
+  WriteFileAtomic(dir + "/d.jsonl", lines);
+  const std::string path = "dataset { path: \"" + dir + "/d.jsonl\" answer_format: HASH ";
+  const DatasetTask kept(Parse(path + "verbatim: true } num_test: 4 num_validation: 0"));
+  const DatasetTask rewritten(Parse(path + "} num_test: 4 num_validation: 0"));
+  for (const Problem& p : kept.TestSet()) {
+    EXPECT_NE(p.prompt.find("x < "), std::string::npos) << p.prompt;
+    EXPECT_NE(p.prompt.find("\xc2\xb0" "C"), std::string::npos) << p.prompt;
+  }
+  for (const Problem& p : rewritten.TestSet()) EXPECT_EQ(p.prompt.find("\xc2\xb0"), std::string::npos) << p.prompt;
+  Rng rng(1);
+  TeacherConfig perfect;
+  perfect.set_step_error_rate(0);
+  const Trace t = kept.Teach(kept.TestSet()[0], perfect, rng);
+  EXPECT_NE(t.completion.find("5 \xc3\x97 2 = 10"), std::string::npos) << t.completion;
 }
 
 }  // namespace
