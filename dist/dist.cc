@@ -98,7 +98,18 @@ Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), t
 #endif
 }
 
-Dist::~Dist() = default;
+Dist::~Dist() {
+#ifdef R1LAB_HAVE_NCCL
+  // NCCL's communicators are released here, not left to the process's exit
+  // (LibTorch warns about, and may hang on, a group never shut down).
+  if (impl_->nccl) {
+    try {
+      impl_->nccl->shutdown();
+    } catch (const std::exception&) {  // a peer already gone: nothing left to release cleanly
+    }
+  }
+#endif
+}
 
 void Dist::Wait(const std::string& what, const std::function<void()>& op) {
   try {
