@@ -7,7 +7,7 @@ set output 'pass1_vs_flops.svg'
 set title "held-out pass@1 against training FLOPs"
 set xlabel "FLOPs (the arm's own)"
 set ylabel "pass@1"
-plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'sft_distill'
+plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'sft_perfect_teacher'
 unset output
 reset
 set key outside right
@@ -17,7 +17,7 @@ set output 'pass1_vs_flops.png'
 set title "held-out pass@1 against training FLOPs"
 set xlabel "FLOPs (the arm's own)"
 set ylabel "pass@1"
-plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'sft_distill'
+plot 'curves.dat' index 1 using 2:3 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 2:3 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 2:3 with linespoints linecolor 4 title 'sft_perfect_teacher'
 unset output
 reset
 set key outside right
@@ -27,7 +27,7 @@ set output 'length_vs_step.svg'
 set title "mean response length"
 set xlabel "step"
 set ylabel "tokens"
-plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'sft_distill'
+plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'sft_perfect_teacher'
 unset output
 reset
 set key outside right
@@ -37,7 +37,7 @@ set output 'length_vs_step.png'
 set title "mean response length"
 set xlabel "step"
 set ylabel "tokens"
-plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'sft_distill'
+plot 'curves.dat' index 1 using 1:4 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:4 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:4 with linespoints linecolor 4 title 'sft_perfect_teacher'
 unset output
 reset
 set key outside right
@@ -47,7 +47,7 @@ set output 'reflection_vs_step.svg'
 set title "reflective words per 1,000 tokens (dashed: 'wait' alone)"
 set xlabel "step"
 set ylabel "per 1k tokens"
-plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'ppo wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'sft_distill wait'
+plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'sft_perfect_teacher', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'ppo wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'sft_perfect_teacher wait'
 unset output
 reset
 set key outside right
@@ -57,7 +57,7 @@ set output 'reflection_vs_step.png'
 set title "reflective words per 1,000 tokens (dashed: 'wait' alone)"
 set xlabel "step"
 set ylabel "per 1k tokens"
-plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'sft_distill', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'ppo wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'sft_distill wait'
+plot 'curves.dat' index 1 using 1:5 with linespoints linecolor 2 title 'grpo', 'curves.dat' index 2 using 1:5 with linespoints linecolor 3 title 'ppo', 'curves.dat' index 3 using 1:5 with linespoints linecolor 4 title 'sft_perfect_teacher', 'curves.dat' index 1 using 1:6 with lines dashtype 2 linecolor 2 title 'grpo wait', 'curves.dat' index 2 using 1:6 with lines dashtype 2 linecolor 3 title 'ppo wait', 'curves.dat' index 3 using 1:6 with lines dashtype 2 linecolor 4 title 'sft_perfect_teacher wait'
 unset output
 reset
 set key outside right
@@ -68,7 +68,7 @@ set title "pass@k against k (final)"
 set xlabel "k"
 set ylabel "pass@k"
 set logscale x 2
-plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_distill'
+plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_perfect_teacher'
 unset output
 reset
 set key outside right
@@ -79,7 +79,7 @@ set title "pass@k against k (final)"
 set xlabel "k"
 set ylabel "pass@k"
 set logscale x 2
-plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_distill'
+plot 'pass_at_k.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'pass_at_k.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'pass_at_k.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'pass_at_k.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_perfect_teacher'
 unset output
 reset
 set key outside right
@@ -90,7 +90,7 @@ set title "held-out pass@1 by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "pass@1"
 set xtics 1
-plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_distill'
+plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_perfect_teacher'
 unset output
 reset
 set key outside right
@@ -101,7 +101,7 @@ set title "held-out pass@1 by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "pass@1"
 set xtics 1
-plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_distill'
+plot 'levels.dat' index 0 using 1:2 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_perfect_teacher'
 unset output
 reset
 set key outside right
@@ -112,7 +112,7 @@ set title "response length by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "tokens"
 set xtics 1
-plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'sft_distill'
+plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'sft_perfect_teacher'
 unset output
 reset
 set key outside right
@@ -123,5 +123,25 @@ set title "response length by difficulty (final)"
 set xlabel "level (operations)"
 set ylabel "tokens"
 set xtics 1
-plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'sft_distill'
+plot 'levels.dat' index 0 using 1:3 with linespoints linecolor 1 title 'base', 'levels.dat' index 1 using 1:3 with linespoints linecolor 2 title 'grpo', 'levels.dat' index 2 using 1:3 with linespoints linecolor 3 title 'ppo', 'levels.dat' index 3 using 1:3 with linespoints linecolor 4 title 'sft_perfect_teacher'
+unset output
+reset
+set key outside right
+set grid
+set terminal svg size 800,480 dynamic noenhanced
+set output 'aha_vs_step.svg'
+set title "aha episodes: responses that revise a step and end right (dashed: any reflective word)"
+set xlabel "step"
+set ylabel "share of responses"
+plot 'reflection.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'reflection.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'reflection.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_perfect_teacher', 'reflection.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'grpo reflective', 'reflection.dat' index 2 using 1:3 with lines dashtype 2 linecolor 3 title 'ppo reflective', 'reflection.dat' index 3 using 1:3 with lines dashtype 2 linecolor 4 title 'sft_perfect_teacher reflective'
+unset output
+reset
+set key outside right
+set grid
+set terminal pngcairo size 800,480 noenhanced
+set output 'aha_vs_step.png'
+set title "aha episodes: responses that revise a step and end right (dashed: any reflective word)"
+set xlabel "step"
+set ylabel "share of responses"
+plot 'reflection.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'reflection.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'reflection.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_perfect_teacher', 'reflection.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'grpo reflective', 'reflection.dat' index 2 using 1:3 with lines dashtype 2 linecolor 3 title 'ppo reflective', 'reflection.dat' index 3 using 1:3 with lines dashtype 2 linecolor 4 title 'sft_perfect_teacher reflective'
 unset output
