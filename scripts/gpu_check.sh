@@ -23,12 +23,13 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 start=$(date +%s)
 cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DR1LAB_TESTS=ON -DCMAKE_PREFIX_PATH="$prefix" \
   -DCUDAToolkit_ROOT="$cuda_home" -DCMAKE_CUDA_COMPILER="$cuda_home/bin/nvcc" > build-cuda.configure.log
-cmake --build build-cuda -j"$(nproc)" --target r1lab lm_test model_test
+cmake --build build-cuda -j"$(nproc)" --target r1lab lm_test model_test dist_test
 echo "gpu_check: built in $(( $(date +%s) - start )) s"
 
 # Every test that needs a GPU has Cuda in its name and skips without one;
 # here a skip is a failure.
-{ ./build-cuda/lm_test --gtest_filter='*Cuda*' && ./build-cuda/model_test --gtest_filter='*Cuda*'; } | tee build-cuda/gpu_tests.log
+{ ./build-cuda/lm_test --gtest_filter='*Cuda*' && ./build-cuda/model_test --gtest_filter='*Cuda*' &&
+  ./build-cuda/dist_test --gtest_filter='*Cuda*'; } | tee build-cuda/gpu_tests.log
 if grep -q "SKIPPED" build-cuda/gpu_tests.log; then
   echo "gpu_check: a GPU test skipped: this LibTorch sees no CUDA device" >&2
   exit 1

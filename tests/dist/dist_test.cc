@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "error.h"
@@ -45,6 +46,37 @@ TEST(Dist, TwoRanksAllReduceAndMeetAtABarrier) {
   for (int r = 0; r < 2; ++r) {
     ASSERT_EQ(errors[r], "(no error)") << "rank " << r;
     EXPECT_TRUE(torch::equal(sums[r], torch::tensor({3.0, 30.0}))) << sums[r];
+  }
+}
+
+// On a GPU (scripts/gpu_check.sh; skipped without one): CUDA tensors are
+// summed where they live (through NCCL in a build whose LibTorch has it),
+// one rank per GPU by LOCAL_RANK: two ranks where two GPUs are visible, one
+// on a single GPU.
+TEST(Dist, CudaTensorsAreSummedOnTheirDevice) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device in this LibTorch build";
+  const int world = std::min<int>(2, static_cast<int>(torch::cuda::device_count()));
+  const int port = FreePort();
+  std::vector<std::string> errors(static_cast<size_t>(world));
+  std::vector<torch::Tensor> sums(static_cast<size_t>(world));
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < world; ++r)
+    ranks.emplace_back([&, r] {
+      errors[static_cast<size_t>(r)] = ErrorOf([&] {
+        DistEnv env = LoopbackRank(r, world, port);
+        env.local_rank = r;
+        Dist d(env, std::chrono::seconds(60));
+        torch::Tensor t = torch::full({1000}, 1.0 + r, torch::TensorOptions().device(torch::kCUDA));
+        d.AllReduceSum(t);
+        sums[static_cast<size_t>(r)] = t;
+      });
+    });
+  for (auto& t : ranks) t.join();
+  for (int r = 0; r < world; ++r) {
+    ASSERT_EQ(errors[static_cast<size_t>(r)], "(no error)") << "rank " << r;
+    EXPECT_TRUE(sums[static_cast<size_t>(r)].is_cuda());
+    EXPECT_EQ(sums[static_cast<size_t>(r)].device().index(), world > 1 ? r : 0);
+    EXPECT_TRUE(torch::all(sums[static_cast<size_t>(r)].cpu() == world * (world + 1) / 2.0).item<bool>());
   }
 }
 
