@@ -451,9 +451,8 @@ std::vector<int> DependencyRounds(const ExperimentConfig& cfg) {
 }
 
 BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, const std::string& base_path,
-                            const std::string& bdir, const std::string& label) {
+                            const std::string& base_hash, const std::string& bdir, const std::string& label) {
   BaseEvaluation out;
-  const std::string base_hash = HexHash(Fnv64(ReadFile(base_path)));
   EnsureWritableDir(bdir);
   if (FileExists(bdir + "/done.json")) RecordFromJson(ReadFile(bdir + "/done.json"), bdir + "/done.json", &out.done);
   if (FileExists(bdir + "/eval.json") && out.done.base() == base_hash) {
@@ -575,7 +574,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
                                          " (the base in use, " + base_path + ", has fnv64 " + base_hash + ")" +
                                          FirstDifference(stored, now));
       }
-    if (lead) EvaluateBase(bcfg, *task, base_path, dir + "/" + bases[b].name, bases[b].name);
+    if (lead) EvaluateBase(bcfg, *task, base_path, base_hash, dir + "/" + bases[b].name, bases[b].name);
     // One run: `shared`, its steps data-parallel over every rank, rank 0
     // writing its files; else this rank's alone.
     auto run_one = [&](const Arm& arm, uint64_t seed, bool shared) {

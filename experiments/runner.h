@@ -87,7 +87,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
 std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir);
 
 // A base checkpoint's held-out evaluation (bcfg.eval, bcfg one base's
-// config) in `bdir`: eval.json, samples.jsonl.gz and done.json (checkpoint,
+// config; `base_hash` the checkpoint's fnv64, HexHash of its bytes) in `bdir`: eval.json, samples.jsonl.gz and done.json (checkpoint,
 // fnv64, parameters, pretraining FLOPs from EnsureBase's record), evaluated
 // only when `bdir` holds no evaluation of this checkpoint; else read back.
 struct BaseEvaluation {
@@ -95,7 +95,7 @@ struct BaseEvaluation {
   DoneRecord done;
 };
 BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, const std::string& base_path,
-                            const std::string& bdir, const std::string& label);
+                            const std::string& base_hash, const std::string& bdir, const std::string& label);
 
 // Rewrites summary.md, summary.csv and plots/ of an experiment folder from
 // its config.pbtxt and run files (after an update, or to restyle), under

@@ -257,9 +257,9 @@ ExperimentConfig TunePretraining(const ExperimentConfig& cfg, const RunnerOption
     const std::string name = "p" + std::to_string(k);
     const ExperimentConfig x = ForBase(WithValues(trials, space, points[k], source), slot);
     ValidateConfig(x, source + ", pretraining trial " + name);
-    const BaseEvaluation e =
-        EvaluateBase(x, *task, EnsureBase(x, *task, cache), root + "/" + trials.name() + "/pretrain/" + name,
-                     "pretraining trial " + name);
+    const std::string base = EnsureBase(x, *task, cache);
+    const BaseEvaluation e = EvaluateBase(x, *task, base, HexHash(Fnv64(ReadFile(base))),
+                                          root + "/" + trials.name() + "/pretrain/" + name, "pretraining trial " + name);
     TuneRecord::Trial* trial = t.add_trials();
     for (double v : points[k]) trial->add_values(v);
     trial->set_validation_pass1(e.eval.pass1());

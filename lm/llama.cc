@@ -303,10 +303,15 @@ torch::Tensor LlamaImpl::DecodeHidden(const torch::Tensor& tokens_in, const torc
 }
 
 LlamaCache LlamaImpl::NewCache(int64_t batch, int64_t capacity) const {
+  return NewCache(batch, capacity, embed_.scalar_type());
+}
+
+LlamaCache LlamaImpl::NewCache(int64_t batch, int64_t capacity, torch::Dtype dtype) const {
+  const auto opt = embed_.options().dtype(dtype).requires_grad(false);
   LlamaCache c;
   for (int64_t i = 0; i < cfg_.num_layers; ++i) {
-    c.k.push_back(torch::zeros({batch, cfg_.num_kv_heads, capacity, cfg_.head_dim}, embed_.options().requires_grad(false)));
-    c.v.push_back(torch::zeros({batch, cfg_.num_kv_heads, capacity, cfg_.head_dim}, embed_.options().requires_grad(false)));
+    c.k.push_back(torch::zeros({batch, cfg_.num_kv_heads, capacity, cfg_.head_dim}, opt));
+    c.v.push_back(torch::zeros({batch, cfg_.num_kv_heads, capacity, cfg_.head_dim}, opt));
   }
   return c;
 }

@@ -55,7 +55,8 @@ class LlamaImpl : public torch::nn::Module {
   torch::Tensor Hidden(const torch::Tensor& tokens, const torch::Tensor& start = {}, LlamaCache* cache = nullptr);
   torch::Tensor DecodeHidden(const torch::Tensor& tokens, const torch::Tensor& start, LlamaCache& cache);
   torch::Tensor Logits(const torch::Tensor& hidden) const;
-  LlamaCache NewCache(int64_t batch, int64_t capacity) const;
+  LlamaCache NewCache(int64_t batch, int64_t capacity) const;  // in the weights' dtype
+  LlamaCache NewCache(int64_t batch, int64_t capacity, torch::Dtype dtype) const;
 
   const LlamaConfig& config() const { return cfg_; }
   const torch::Tensor& embedding() const { return embed_; }

@@ -186,9 +186,9 @@ int64_t TransformerImpl::NumParameters() const {
 KvCache TransformerImpl::NewCache(int64_t batch, int64_t capacity) const {
   KvCache c;
   if (hf_) {
-    LlamaCache lc = hf_->NewCache(batch, capacity);
-    for (torch::Tensor& t : lc.k) c.k.push_back(t.to(cache_dtype()));
-    for (torch::Tensor& t : lc.v) c.v.push_back(t.to(cache_dtype()));
+    LlamaCache lc = hf_->NewCache(batch, capacity, cache_dtype());
+    c.k = std::move(lc.k);
+    c.v = std::move(lc.v);
     c.tiled = false;
     return c;
   }
