@@ -1201,7 +1201,7 @@ TEST(Cli, MixedPrecisionPretrainsAndRunsTheStrategies) {
 name: "bf" threads: 1 seeds: [1] task { arith { min_ops: 1 max_ops: 2 } num_test: 40 }
 model { d_model: 32 n_layers: 2 n_heads: 2 d_ff: 64 max_seq_len: 64 precision: BF16_MIXED }
 pretrain { steps: 300 batch_size: 16 log_every: 50 }
-eval { num_problems: 10 samples_per_problem: 2 eval_every: 2 sampling { max_new_tokens: 40 } }
+eval { num_problems: 20 samples_per_problem: 4 eval_every: 2 sampling { max_new_tokens: 40 } }
 arms { name: "grpo" grpo { steps: 3 prompts_per_step: 4 group_size: 4 sampling { max_new_tokens: 40 } } }
 arms { name: "ppo" ppo { steps: 2 prompts_per_step: 8 sampling { max_new_tokens: 40 } } }
 arms { name: "prm_rl" prm_rl { grpo { steps: 2 prompts_per_step: 4 group_size: 4 sampling { max_new_tokens: 40 } }
