@@ -472,7 +472,7 @@ void ApplyTuning(const TuneRecord& record, const std::string& source, Experiment
 }
 
 std::string TuningSection(const ExperimentConfig& cfg) {
-  if (cfg.tuned().arms_size() == 0) return "";  // (defaults resolution sets every message)
+  if (cfg.tuned().arms_size() == 0) return "";
   const TuneRecord& rec = cfg.tuned();
   std::ostringstream md;
   md << "\n## Tuning (r1lab tune, validation split)\n\n| arm | trials | FLOPs per trial | tuning FLOPs | chosen | "

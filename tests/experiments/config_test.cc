@@ -356,6 +356,13 @@ arms { name: "b" flop_budget: 3e12 sft { steps: 70 } }
   }
   WriteFileAtomic(dir + "/zero.pbtxt", replaced("budget_scale: 4", "budget_scale: 0"));
   EXPECT_THROW(LoadSizes(dir + "/zero.pbtxt"), ConfigError);
+
+  // `r1lab config` shows each size as written (it merges over the
+  // experiment's model and pretraining when it runs), not a default recipe
+  // the size never runs, and no tuning where none applies.
+  const std::string shown = ConfigToText(LoadExperiment(dir + "/s.pbtxt"));
+  EXPECT_NE(shown.find("sizes {\n  name: \"large\"\n  budget_scale: 4\n}"), std::string::npos) << shown;
+  EXPECT_EQ(shown.find("tuned {"), std::string::npos) << shown;
 }
 
 // task.dataset.verbatim must match the model: on with a tokenizer.json model,
