@@ -99,8 +99,9 @@ commands:
   rescore DIR [--update]              recompute DIR's eval.json files and tables from its
                                       samples.jsonl.gz with the current verifier; exit 1 and
                                       say where if anything differs; --update: rewrite the
-                                      eval.json of folders whose verdicts all still hold, and
-                                      the summary (a metric whose definition changed)
+                                      eval.json of folders whose verdicts all still hold (a
+                                      metric whose definition changed, or added since), and
+                                      the summary
   table DIR... [--csv]                one table from several experiment folders' summary.csv
   verify --task T [--input FILE] [--rel-tol X] [--language-weight W] [--extract tagged|free-text]
                                       judge JSONL records (stdin or FILE), one JSON line

@@ -394,6 +394,17 @@ std::string ReadabilitySection(const ReportInput& in) {
 // the others, and the share of aha episodes (a response that revises a step
 // of its own and ends right), for runs from their first eval point to the
 // final one.
+// Whether a run recorded aha episodes at an eval point along the way (runs
+// older than the metric have them in their final eval.json only): the
+// condition for plots/aha_vs_step.
+bool AhaCurveRecorded(const ReportInput& in) {
+  for (const ArmRecords& a : in.arms)
+    for (const RunRecords& r : a.runs)
+      for (const MetricsLine* m : r.EvalPoints())
+        if (m->eval().has_aha_rate()) return true;
+  return false;
+}
+
 std::string ReflectionSection(const ReportInput& in) {
   // Whether a base evaluation or a run's final one records a field.
   auto any = [&](bool (EvalRecord::*has)() const) {
@@ -442,7 +453,8 @@ std::string ReflectionSection(const ReportInput& in) {
         "whose answer is right. The paired column compares the two kinds of response within each problem that has "
         "both (mean over those problems), since a model may reflect more on harder problems. Neither comparison "
         "says whether checking pays: a model that checks reliably retries exactly where its first attempt failed. "
-        "eval.without_checks measures that, as a counterfactual. Plot: plots/aha_vs_step.\n";
+        "eval.without_checks measures that, as a counterfactual."
+     << (AhaCurveRecorded(in) ? " Plot: plots/aha_vs_step." : "") << "\n";
   if (!any(&EvalRecord::has_pass1_without_checks)) return md.str();
   md << "\n| arm | responses with a check line % | their pass@1 % as written | redrawn without check lines | "
         "what the checks add, points |\n|---|---|---|---|---|\n";
@@ -505,7 +517,8 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
   const std::string pdir = dir + "/plots";
   EnsureWritableDir(pdir);
   std::ostringstream curves, passk, levels, reflection;
-  bool reflection_recorded = false, checks_recorded = false;
+  const bool reflection_recorded = AhaCurveRecorded(in);
+  bool checks_recorded = false;
   // Blocks: base first, then each arm (gnuplot "index" i).
   auto curve_block = [&](const std::string& name, const std::vector<Point>& pts) {
     curves << "# " << name << "\n# step flops pass1 length reflect_per_1k wait_per_1k\n";
@@ -515,7 +528,6 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
     curves << "\n\n";
     reflection << "# " << name << "\n# step aha_rate reflective_rate checks_add\n";
     for (const Point& p : pts) {
-      reflection_recorded = reflection_recorded || !std::isnan(p.aha);
       checks_recorded = checks_recorded || !std::isnan(p.checks_add);
       auto num = [](double v) { return std::isnan(v) ? std::string("NaN") : JsonNumber(v); };  // gnuplot skips NaN
       reflection << p.step << " " << num(p.aha) << " " << num(p.reflective) << " " << num(p.checks_add) << "\n";

@@ -110,18 +110,27 @@ class Rescorer {
       report_ += "  ... and " + std::to_string(shown - kShownPerFolder) + " more in " + rel + "\n";
     SummarizeSamples(test_, &r);
     EvalRecord rescored = EvalToRecord(r);
-    rescored.set_flops(record->flops());
-    rescored.set_seconds(record->seconds());
+    if (record->has_flops()) rescored.set_flops(record->flops());
+    if (record->has_seconds()) rescored.set_seconds(record->seconds());
+    const EvalRecord full = rescored;
     rescored = LikeCommitted(rescored, *record);
+    // Metrics added to r1lab after the record was written: the samples give them.
+    std::string added;
+    for (int i = 0; i < EvalRecord::descriptor()->field_count(); ++i) {
+      const auto* f = EvalRecord::descriptor()->field(i);
+      if (!f->is_repeated() && full.GetReflection()->HasField(full, f) && !rescored.GetReflection()->HasField(rescored, f))
+        added += (added.empty() ? "" : ", ") + f->name();
+    }
+    // With --update, a folder whose every sample the verifier still judges
+    // as stored gets eval.json rewritten, with the metrics added since: it is
+    // then a function of samples anyone can check. A folder with sample
+    // findings keeps it.
+    const bool rewrite = update_ && found == 0;
     MessageDifferencer diff;
     std::string why;
     diff.ReportDifferencesToString(&why);
-    if (!diff.Compare(*record, rescored)) {
-      // With --update, a folder whose every sample the verifier still judges
-      // as stored gets eval.json rewritten: it is then a function of samples
-      // anyone can check. A folder with sample findings keeps it.
-      const bool rewrite = update_ && found == 0;
-      if (rewrite) WriteFileAtomic(folder + "/eval.json", RecordToJson(rescored) + "\n");
+    const bool differs = !diff.Compare(*record, rescored);
+    if (differs) {
       const std::string head = rel + "/eval.json differs from its rescored samples (committed → rescored)";
       if (rewrite) Note(head + "; rewritten:");
       else Finding(head + ":");
@@ -129,8 +138,11 @@ class Rescorer {
     } else {
       report_ += rel + ": " + std::to_string(lines.size()) + " samples rescored, eval.json reproduced" +
                  (found ? " (with the sample findings above)" : "") + "\n";
+      if (rewrite && !added.empty()) Note(rel + "/eval.json: added from the samples (metrics newer than it): " + added);
     }
-    *record = rescored;
+    if (rewrite && (differs || !added.empty()))
+      WriteFileAtomic(folder + "/eval.json", RecordToJson(full) + "\n");
+    *record = rewrite ? full : rescored;
     if (problem_pass) {
       problem_pass->assign(static_cast<size_t>(P), 0.0);
       for (const EvalSample& s : r.samples) (*problem_pass)[static_cast<size_t>(s.problem)] += s.verdict.correct ? 1.0 / n : 0.0;

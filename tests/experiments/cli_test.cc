@@ -707,22 +707,33 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   {
     // A metric that no longer follows from the samples (as after a change of
     // its definition): rescore says so; --update rewrites eval.json and the
-    // summary from the samples, which then reproduce.
+    // summary from the samples, which then reproduce. A record written before
+    // a metric existed still reproduces; --update adds the metric.
     const std::string t = dir + "/stale";
     std::filesystem::copy(exp, t, std::filesystem::copy_options::recursive);
     const std::string path = t + "/runs/sft/seed-2/eval.json", good = ReadFile(path);
+    const std::string older = t + "/runs/sft/seed-1/eval.json", older_good = ReadFile(older);
     EvalRecord e;
     RecordFromJson(good, path, &e);
     e.set_no_answer_rate(e.no_answer_rate() + 0.5);
     WriteFileAtomic(path, RecordToJson(e) + "\n");
+    RecordFromJson(older_good, older, &e);
+    ASSERT_TRUE(e.has_aha_rate());
+    e.clear_aha_rate();
+    WriteFileAtomic(older, RecordToJson(e) + "\n");
     const Result stale = RunCli("rescore " + t);
     EXPECT_EQ(stale.code, 1) << stale.out;
     EXPECT_NE(stale.out.find("no_answer_rate"), std::string::npos) << stale.out;
+    EXPECT_NE(stale.out.find("runs/sft/seed-1: 20 samples rescored, eval.json reproduced"), std::string::npos)
+        << stale.out;
     const Result updated = RunCli("rescore " + t + " --update");
     EXPECT_EQ(updated.code, 0) << updated.out;
     EXPECT_NE(updated.out.find("runs/sft/seed-2/eval.json differs from its rescored samples (committed → rescored); "
                                "rewritten"), std::string::npos) << updated.out;
+    EXPECT_NE(updated.out.find("runs/sft/seed-1/eval.json: added from the samples (metrics newer than it): aha_rate"),
+              std::string::npos) << updated.out;
     EXPECT_EQ(ReadFile(path), good);
+    EXPECT_EQ(ReadFile(older), older_good);
     EXPECT_EQ(ReadFile(t + "/summary.md"), summary);
     EXPECT_EQ(RunCli("rescore " + t).code, 0);
   }
