@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "error.h"
+#include "flops.h"
 #include "io.h"
 #include "json.h"
 #include "hf_tokenizer.h"
@@ -41,14 +42,17 @@ LlamaConfig Shape(const std::string& name) {
   return c;
 }
 
-// Forward FLOPs per token at `context` keys: 2 per weight of every matrix
-// product (the head included) plus attention's two products.
+// Forward FLOPs per token at `context` keys, as r1lab counts them for a run
+// on this shape (core/flops.h; head_dim x heads is hidden_size here).
 double FlopsPerToken(const LlamaConfig& c, double context) {
-  const double d = static_cast<double>(c.hidden_size), q = static_cast<double>(c.num_heads * c.head_dim),
-               kv = static_cast<double>(c.num_kv_heads * c.head_dim), ff = static_cast<double>(c.intermediate_size);
-  const double per_layer = d * q * 2 + d * kv * 2 + 3 * d * ff;
-  return 2 * (static_cast<double>(c.num_layers) * per_layer + d * static_cast<double>(c.vocab_size)) +
-         4 * static_cast<double>(c.num_layers) * q * context;
+  ModelConfig m;
+  m.set_hf_folder("lm-bench");  // the Llama/Qwen2 decoder's SwiGLU
+  m.set_d_model(static_cast<int32_t>(c.hidden_size));
+  m.set_n_layers(static_cast<int32_t>(c.num_layers));
+  m.set_n_heads(static_cast<int32_t>(c.num_heads));
+  m.set_n_kv_heads(static_cast<int32_t>(c.num_kv_heads));
+  m.set_d_ff(static_cast<int32_t>(c.intermediate_size));
+  return ForwardFlopsPerToken(m, static_cast<int>(c.vocab_size), context);
 }
 
 void Sync(const torch::Device& dev) {
