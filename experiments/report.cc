@@ -388,12 +388,6 @@ std::string ReadabilitySection(const ReportInput& in) {
   return md.str();
 }
 
-// Does reflection pay, and does it grow (R1-Zero's "aha moment")? Shown
-// when the evaluations record it (results written before lack it): per row,
-// the share of responses with a reflective word, the pass@1 of those and of
-// the others, and the share of aha episodes (a response that revises a step
-// of its own and ends right), for runs from their first eval point to the
-// final one.
 // Whether a run recorded aha episodes at an eval point along the way (runs
 // older than the metric have them in their final eval.json only): the
 // condition for plots/aha_vs_step.
@@ -405,6 +399,12 @@ bool AhaCurveRecorded(const ReportInput& in) {
   return false;
 }
 
+// Does reflection pay, and does it grow (R1-Zero's "aha moment")? Shown
+// when the evaluations record it (results written before lack it): per row,
+// the share of responses with a reflective word, the pass@1 of those and of
+// the others, and the share of aha episodes (a response that revises a step
+// of its own and ends right), for runs from their first eval point to the
+// final one.
 std::string ReflectionSection(const ReportInput& in) {
   // Whether a base evaluation or a run's final one records a field.
   auto any = [&](bool (EvalRecord::*has)() const) {
