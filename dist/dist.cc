@@ -1,9 +1,9 @@
 #include "dist.h"
 
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #ifdef R1LAB_HAVE_NCCL
 #include <c10/cuda/CUDAFunctions.h>
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -15,6 +15,8 @@
 namespace r1lab {
 
 namespace {
+
+constexpr std::chrono::hours kRoundTimeout{24 * 30};
 
 int IntVar(const std::map<std::string, std::string>& env, const std::string& name, int lo, int hi, int def) {
   const auto it = env.find(name);
@@ -52,6 +54,7 @@ DistEnv DistEnvFrom(const std::map<std::string, std::string>& given) {
 struct Dist::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> rounds;  // RoundBarrier's: kRoundTimeout
 #ifdef R1LAB_HAVE_NCCL
   c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;  // CUDA tensors, when this process sees a GPU
 #endif
@@ -74,12 +77,17 @@ Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), t
                   " ranks" + wait + " (" + std::string(e.what()).substr(0, 200) + ")");
   }
   try {
-    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     // One machine: the loopback interface; several: this host's own address.
     const bool local = env.master_addr == "127.0.0.1" || env.master_addr == "localhost";
-    options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                     : c10d::ProcessGroupGloo::createDefaultDevice());
-    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, options);
+    auto group = [&](const std::string& prefix, std::chrono::milliseconds deadline) {
+      auto options = c10d::ProcessGroupGloo::Options::create(deadline);
+      options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                       : c10d::ProcessGroupGloo::createDefaultDevice());
+      return c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>(prefix, impl_->store),
+                                                         env.rank, env.world_size, options);
+    };
+    impl_->group = group("gloo", timeout);
+    impl_->rounds = group("rounds", kRoundTimeout);
   } catch (const std::exception& e) {
     throw IoError(where + "the rendezvous at " + addr + " did not gather all " + std::to_string(env.world_size) +
                   " ranks" + wait + " (the Gloo group did not form: " + std::string(e.what()).substr(0, 200) + ")");
@@ -142,14 +150,17 @@ void Dist::AllReduceSum(torch::Tensor& t) { AllReduce(t, /*max=*/false); }
 
 void Dist::AllReduceMax(torch::Tensor& t) { AllReduce(t, /*max=*/true); }
 
-void Dist::Barrier() { Barrier(timeout_); }
+void Dist::Barrier() {
+  Wait("barrier", [&] { impl_->group->barrier()->wait(timeout_); });
+}
 
-void Dist::Barrier(std::chrono::milliseconds timeout) {
-  Wait("barrier", [&] {
-    c10d::BarrierOptions o;
-    o.timeout = timeout;
-    impl_->group->barrier(o)->wait(timeout);
-  });
+void Dist::RoundBarrier() {
+  try {
+    impl_->rounds->barrier()->wait(kRoundTimeout);
+  } catch (const std::exception& e) {
+    throw IoError("rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world_size) +
+                  ": waiting for the other ranks' runs failed (a peer is gone): " + std::string(e.what()).substr(0, 200));
+  }
 }
 
 }  // namespace r1lab

@@ -45,9 +45,14 @@ class Dist {
   void AllReduceSum(torch::Tensor& t);
   // The element-wise maximum over the ranks, in place.
   void AllReduceMax(torch::Tensor& t);
+  // All ranks meet here; IoError after the group's timeout.
   void Barrier();
-  // The same with its own deadline (ranks waiting for each other's runs).
-  void Barrier(std::chrono::milliseconds timeout);
+  // Ranks waiting for each other's whole runs or evaluations, which can
+  // take hours: no deadline short of 30 days, but a peer whose process
+  // ends fails the wait at once (its sockets close). Its own Gloo group:
+  // LibTorch 1.13's Gloo barrier waits only as long as its group's timeout,
+  // whatever deadline the call asks for.
+  void RoundBarrier();
 
  private:
   void Wait(const std::string& what, const std::function<void()>& op);

@@ -484,10 +484,6 @@ BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, cons
   return out;
 }
 
-// Ranks wait here for each other between phases; a phase can take hours,
-// and a peer that is gone fails the wait at once (its sockets close).
-constexpr std::chrono::hours kRoundTimeout{24 * 30};
-
 std::string RunExperiment(const ExperimentConfig& configured, const RunnerOptions& opt) {
   const ExperimentConfig cfg = ExpandBudgets(configured);  // one arm per budget point
   const std::string root = opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir;
@@ -496,7 +492,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
   const bool lead = rank == 0;
   const bool together = opt.data_parallel && world > 1;  // every rank on every run
   auto sync = [&] {
-    if (opt.dist) opt.dist->Barrier(kRoundTimeout);
+    if (opt.dist) opt.dist->RoundBarrier();
   };
   const std::string dir = root + "/" + cfg.name();
   EnsureWritableDir(dir);
@@ -637,7 +633,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
           rec = EvalToRecord(*last);
         }
         if (shared) {  // the other ranks wait for rank 0's eval, and print its pass@1
-          opt.dist->Barrier(kRoundTimeout);
+          opt.dist->RoundBarrier();
           rec.set_pass1(SumOverRanks({writes ? rec.pass1() : 0.0}, *opt.dist)[0]);
         }
         return rec;

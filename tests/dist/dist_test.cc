@@ -113,6 +113,53 @@ TEST(Dist, APeerThatIsGoneIsAnErrorNotAHang) {
   EXPECT_LT(seconds, 10.0);
 }
 
+// The size sweep's bug: a rank that finished its runs waited for its peer's
+// longer one at a barrier that gave up after the group's timeout (120 s in
+// `r1lab run`), whatever deadline it asked for. Here the group's timeout is
+// 4 s and the peer comes 8 s late.
+TEST(Dist, ARoundBarrierWaitsLongerThanTheGroupsTimeout) {
+  const int port = FreePort();
+  torch::Tensor sums[2];
+  std::string errors[2];
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < 2; ++r)
+    ranks.emplace_back([&, r] {
+      errors[r] = ErrorOf([&] {
+        Dist d(LoopbackRank(r, 2, port), std::chrono::seconds(4));
+        if (r == 1) std::this_thread::sleep_for(std::chrono::seconds(8));  // a longer run
+        d.RoundBarrier();
+        torch::Tensor t = torch::ones({2});
+        d.AllReduceSum(t);  // the short-deadline group still works afterwards
+        sums[r] = t;
+      });
+    });
+  for (auto& t : ranks) t.join();
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_EQ(errors[r], "(no error)") << "rank " << r;
+    EXPECT_TRUE(torch::equal(sums[r], torch::full({2}, 2.0))) << sums[r];
+  }
+}
+
+// ... but a peer that is gone ends the 30-day wait at once.
+TEST(Dist, APeerThatIsGoneEndsARoundBarrier) {
+  const int port = FreePort();
+  std::thread peer([&] {
+    Dist d(LoopbackRank(1, 2, port), std::chrono::seconds(20));
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  });  // leaves without coming to the barrier: its sockets close
+  std::string error;
+  double seconds = 0;
+  {
+    Dist d(LoopbackRank(0, 2, port), std::chrono::seconds(20));
+    const auto t0 = std::chrono::steady_clock::now();
+    error = ErrorOf([&] { d.RoundBarrier(); });
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    peer.join();
+  }
+  EXPECT_NE(error.find("rank 0 of 2: waiting for the other ranks' runs failed (a peer is gone)"), std::string::npos) << error;
+  EXPECT_LT(seconds, 15.0);
+}
+
 TEST(Dist, ReadsTorchrunsEnvironmentAndNamesABadVariable) {
   const DistEnv one = DistEnvFrom({{"UNRELATED", "1"}});
   EXPECT_EQ(one.world_size, 1);

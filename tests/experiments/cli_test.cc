@@ -975,7 +975,7 @@ arms { name: "grpo" init_from: "sft" grpo { steps: 6 prompts_per_step: 4 group_s
   ::kill(r1, SIGKILL);
   while (::kill(r0, 0) == 0) ::usleep(10000);
   const std::string e0 = ReadFile(dir + "/e0.log");
-  EXPECT_NE(e0.find("rank 0 of 2: barrier failed (a peer is gone"), std::string::npos) << e0;
+  EXPECT_NE(e0.find("rank 0 of 2: waiting for the other ranks' runs failed (a peer is gone"), std::string::npos) << e0;
   EXPECT_TRUE(FileExists(dir + "/e/tiny/runs/grpo/seed-1/done.json")) << "rank 0's own run finished";
 
   // Data-parallel: both ranks in every step of grpo seed 1, so rank 0 finds
