@@ -192,24 +192,15 @@ std::string PairedSection(const ReportInput& in) {
   std::string md = "\n## Paired differences from " + ref_name + (sweep ? " at equal budget" : "") +
                    " (held-out pass@1)\n\n";
   const size_t nb = in.bases.size();
-  // [base][seed][problem], empty when a run lacks its samples.
-  auto outcomes = [&](const ArmRecords& a) {
-    RunsByBase out(nb);
-    for (const RunRecords& r : a.runs) {
-      if (r.problem_pass.empty()) return RunsByBase{};
-      out[static_cast<size_t>(r.base)].push_back(r.problem_pass);
-    }
-    return out;
-  };
-  if (outcomes(*first_ref).empty())
+  if (in.Outcomes(*first_ref).empty())
     return md + "Needs every run's samples.jsonl.gz; these results predate them.\n";
-  const size_t problems = outcomes(*first_ref)[0][0].size();
+  const size_t problems = in.Outcomes(*first_ref)[0][0].size();
   md += "| arm | minus " + ref_name + (sweep ? " at its budget" : "") +
         ", points | 95% paired bootstrap interval | excludes 0 |\n|---|---|---|---|\n";
   for (const ArmRecords& a : in.arms) {
     const ArmRecords* ref = ref_for(a);
     if (a.Family() == ref_name || !ref) continue;
-    const RunsByBase x = outcomes(a), b = outcomes(*ref);
+    const RunsByBase x = in.Outcomes(a), b = in.Outcomes(*ref);
     if (x.empty() || b.empty() || x[0][0].size() != b[0][0].size()) {
       md += "| " + a.arm->name() + " | - | no samples on the same problems | - |\n";
       continue;

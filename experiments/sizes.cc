@@ -27,11 +27,26 @@ struct SizeCell {
 
 struct SizeColumn {
   std::string name;
-  double params = NAN, pretrain_flops = NAN;
+  double params = NAN, pretrain_flops = NAN, budget_scale = 1;
   std::string shape;  // "d_model x layers"
   std::map<std::string, SizeCell> cells;
   std::vector<std::string> order;  // the arms as the size's summary lists them
+  // Each arm distilling another size's model (rft.teacher_size), minus the
+  // paired reference at this size, paired over the test problems.
+  std::map<std::string, PairedDiff> distil_minus_ref;
 };
+
+std::string Reference(const ExperimentConfig& cfg) {
+  return cfg.has_paired_reference() ? cfg.paired_reference() : "grpo";
+}
+
+// The sweep's arms that distil a model of its first size (rft.teacher_size).
+std::vector<const Arm*> DistilArms(const ExperimentConfig& sweep) {
+  std::vector<const Arm*> out;
+  for (const Arm& a : sweep.arms())
+    if (a.has_rft() && a.rft().has_teacher_size()) out.push_back(&a);
+  return out;
+}
 
 double CsvNumber(const std::string& cell, const std::string& where) {
   try {
@@ -43,9 +58,10 @@ double CsvNumber(const std::string& cell, const std::string& where) {
   throw IoError(where + ": '" + cell + "' is not a number");
 }
 
-SizeColumn ReadSize(const ModelSize& size, const std::string& dir) {
+SizeColumn ReadSize(const ExperimentConfig& sweep, const ModelSize& size, const std::string& dir) {
   SizeColumn col;
   col.name = size.name();
+  if (size.has_budget_scale()) col.budget_scale = size.budget_scale();
   const std::string sdir = dir + "/" + size.name();
   ExperimentConfig cfg;
   LoadConfigFile(sdir + "/config.pbtxt", &cfg);
@@ -85,6 +101,25 @@ SizeColumn ReadSize(const ModelSize& size, const std::string& dir) {
     col.order.push_back(cells[arm]);
     col.cells[cells[arm]] = cell;
   }
+  // The paired differences need the runs' samples: read only those arms.
+  ExperimentConfig pair = cfg;
+  pair.clear_arms();
+  const std::string ref = Reference(sweep);
+  const std::vector<const Arm*> distil = DistilArms(sweep);
+  for (const Arm& a : cfg.arms())
+    if (a.name() == ref || std::any_of(distil.begin(), distil.end(), [&](const Arm* d) { return d->name() == a.name(); }))
+      *pair.add_arms() = a;
+  if (pair.arms_size() < 2 || !col.cells.count(ref)) return col;
+  const ReportInput in = ReadReportInput(pair, sdir);
+  const ArmRecords* r = nullptr;
+  for (const ArmRecords& a : in.arms)
+    if (a.arm->name() == ref) r = &a;
+  const RunsByBase b = in.Outcomes(*r);
+  for (const ArmRecords& a : in.arms) {
+    if (&a == r) continue;
+    const RunsByBase x = in.Outcomes(a);
+    if (!x.empty() && !b.empty() && x[0][0].size() == b[0][0].size()) col.distil_minus_ref[a.arm->name()] = PairedBootstrap(x, b);
+  }
   return col;
 }
 
@@ -114,7 +149,7 @@ std::string Pass1(const SizeCell& c) {
 std::vector<SizeColumn> ReadSweep(const ExperimentConfig& sweep, const std::string& dir) {
   if (sweep.sizes_size() == 0) throw ConfigError(dir + "/config.pbtxt: no sizes; not a size sweep");
   std::vector<SizeColumn> cols;
-  for (const ModelSize& s : sweep.sizes()) cols.push_back(ReadSize(s, dir));
+  for (const ModelSize& s : sweep.sizes()) cols.push_back(ReadSize(sweep, s, dir));
   return cols;
 }
 
@@ -127,16 +162,57 @@ std::vector<std::string> ArmOrder(const std::vector<SizeColumn>& cols) {
   return arms;
 }
 
+// The report's small-model claim: the largest size's RL model distilled
+// into each size, against RL on that size at the same FLOPs.
+std::string DistillationSection(const ExperimentConfig& sweep, const std::vector<SizeColumn>& cols) {
+  std::ostringstream md;
+  const std::string ref = Reference(sweep);
+  for (const Arm* d : DistilArms(sweep)) {
+    const auto teacher = std::find_if(cols.begin(), cols.end(), [&](const SizeColumn& c) { return c.name == d->rft().teacher_size(); });
+    const bool compared = std::any_of(cols.begin(), cols.end(), [&](const SizeColumn& c) {
+      return c.cells.count(d->name()) && c.cells.count(ref);
+    });
+    if (teacher == cols.end() || !compared) continue;
+    const auto t = teacher->cells.find(d->rft().teacher_arm());
+    md << "\n## Distillation against RL, by size: " << d->name() << "\n\n"
+       << "Each size's base fine-tuned on the verified samples of " << d->rft().teacher_arm() << " at "
+       << teacher->name << " (" << Params(teacher->params) << " parameters";
+    if (t != teacher->cells.end())
+      md << "; pass@1 " << Pass1(t->second) << "%, trained with " << Sci(t->second.flops) << " FLOPs after "
+         << Sci(teacher->pretrain_flops) << " of pretraining";
+    md << "), against " << ref << " on that size, both at the size's FLOP budget. The teacher's training and its "
+       << "sampling (each size's distillation table) are not in the student's budget.\n\n"
+       << "| size | parameters | " << d->name() << " pass@1 % | " << ref << " pass@1 % | minus " << ref
+       << ", points | 95% paired bootstrap interval | excludes 0 |\n|---|---|---|---|---|---|---|\n";
+    for (const SizeColumn& c : cols) {
+      const auto x = c.cells.find(d->name()), r = c.cells.find(ref);
+      const auto p = c.distil_minus_ref.find(d->name());
+      if (x == c.cells.end() || r == c.cells.end()) continue;
+      md << "| " << c.name << " | " << Params(c.params) << " | " << Pass1(x->second) << " | " << Pass1(r->second) << " | ";
+      if (p == c.distil_minus_ref.end()) {
+        md << "- | no samples on the same problems | - |\n";
+        continue;
+      }
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%+.1f | [%+.1f, %+.1f] | %s |\n", 100 * p->second.mean, 100 * p->second.lo,
+                    100 * p->second.hi, p->second.ExcludesZero() ? "yes" : "no");
+      md << buf;
+    }
+  }
+  return md.str();
+}
+
 SizeReportFiles BuildFrom(const ExperimentConfig& sweep, const std::vector<SizeColumn>& cols) {
   const std::vector<std::string> arms = ArmOrder(cols);
   std::ostringstream md, csv;
   md << "# " << sweep.name() << ": model sizes\n\n"
      << cols.size() << " sizes of one experiment, each with its own base (pretrained at that size) and its own "
-        "tuning; every arm runs at its configured FLOP budget at every size. Each size's full tables (paired "
-        "intervals, tuning, provenance): <size>/summary.md.\n\n"
-     << "| size | parameters | d_model x layers | pretraining FLOPs |\n|---|---|---|---|\n";
+        "tuning; every arm runs at its configured FLOP budget times the size's budget scale. Each size's full "
+        "tables (paired intervals, tuning, provenance): <size>/summary.md.\n\n"
+     << "| size | parameters | d_model x layers | pretraining FLOPs | budget scale |\n|---|---|---|---|---|\n";
   for (const SizeColumn& c : cols)
-    md << "| " << c.name << " | " << Params(c.params) << " | " << c.shape << " | " << Sci(c.pretrain_flops) << " |\n";
+    md << "| " << c.name << " | " << Params(c.params) << " | " << c.shape << " | " << Sci(c.pretrain_flops) << " | "
+       << JsonNumber(c.budget_scale) << " |\n";
   md << "\nHeld-out pass@1 %, mean ± 95% interval over seeds (as in each size's table):\n\n| arm |";
   for (const SizeColumn& c : cols) md << " " << c.name << " (" << Params(c.params) << ") |";
   md << "\n|---|";
@@ -167,6 +243,7 @@ SizeReportFiles BuildFrom(const ExperimentConfig& sweep, const std::vector<SizeC
     for (size_t i = 0; i < rank.size(); ++i) md << (i ? " > " : " ") << rank[i];
     md << " |\n";
   }
+  md << DistillationSection(sweep, cols);
   md << "\nPlots: plots/pass1_vs_params, plots/pass1_vs_flops (pretraining plus the arm's training FLOPs).\n";
   return {md.str(), csv.str()};
 }

@@ -213,6 +213,7 @@ ExperimentConfig TrialsExperiment(const ExperimentConfig& cfg, const std::string
   trials.clear_base_seeds();
   if (cfg.base_seeds_size() > 0) trials.add_base_seeds(cfg.base_seeds(0));
   trials.clear_budgets();
+  trials.clear_paired_reference();  // it names a configured arm; the trials are "<arm>-t<k>"
   trials.clear_tune();
   trials.clear_tuned();
   trials.clear_arms();

@@ -65,6 +65,16 @@ struct ReportInput {
   }
   // The pass@1 of the base run `r` started from.
   double BasePass1Of(const RunRecords& r) const { return bases[static_cast<size_t>(r.base)].pass1(); }
+  // An arm's per-problem outcomes, [base][seed][problem], for
+  // PairedBootstrap; empty when a run lacks its samples.
+  RunsByBase Outcomes(const ArmRecords& a) const {
+    RunsByBase out(bases.size());
+    for (const RunRecords& r : a.runs) {
+      if (r.problem_pass.empty()) return {};
+      out[static_cast<size_t>(r.base)].push_back(r.problem_pass);
+    }
+    return out;
+  }
 };
 
 // f(run) over an arm's runs, NaNs left out, as a mean with its interval:

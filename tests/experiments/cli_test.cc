@@ -385,7 +385,7 @@ TEST(Cli, SizeSweepDistilsTheFirstSizesTeacherIntoEverySize) {
   std::string cfg = TinySftOneSeed();
   cfg += "arms { name: \"distil\" rft { teacher_arm: \"sft\" teacher_size: \"d32\" steps: 2 problems_per_step: 4 "
          "samples_per_problem: 2 sft_steps: 1 batch_size: 4 sampling { max_new_tokens: 30 } } }\n"
-         "sizes { name: \"d32\" }\nsizes { name: \"d16\" model { d_model: 16 d_ff: 32 } }\n"
+         "sizes { name: \"d32\" }\nsizes { name: \"d16\" model { d_model: 16 d_ff: 32 } }\npaired_reference: \"sft\"\n"
          "tune { trials: 2 spaces { arm: \"sft\" params { path: \"sft.optim.lr\" values: [1e-3, 3e-3] } } "
          "spaces { arm: \"distil\" params { path: \"rft.optim.lr\" values: [1e-4, 1e-3] } } }\n";
   WriteFileAtomic(dir + "/c.pbtxt", cfg);
@@ -443,6 +443,22 @@ TEST(Cli, SizeSweepDistilsTheFirstSizesTeacherIntoEverySize) {
   EXPECT_NE(small.find("| distil | arm sft at size d32 |"), std::string::npos) << small;
   EXPECT_EQ(small.find("## Pipeline stages"), std::string::npos) << "a teacher of another size adds no chain here";
   EXPECT_NE(ReadFile(exp + "/d32/summary.md").find("| distil | arm sft |"), std::string::npos);
+  // The sweep's distillation table: at each size the paired difference from
+  // that size's reference arm, as the size's own paired table gives it.
+  const std::string sweep = ReadFile(exp + "/summary.md");
+  const size_t section = sweep.find("## Distillation against RL, by size: distil\n");
+  ASSERT_NE(section, std::string::npos) << sweep;
+  for (const char* size : {"d32", "d16"}) {
+    const std::string own = ReadFile(exp + "/" + size + "/summary.md");
+    const size_t at = own.find("| distil | ", own.find("## Paired differences from sft"));
+    ASSERT_NE(at, std::string::npos) << own;
+    const size_t end = own.find(" | ", own.find("] | ", at));  // "+x.x | [lo, hi]"
+    const std::string diff = own.substr(at + 11, end - at - 11);
+    const size_t row = sweep.find("| " + std::string(size) + " | ", section);
+    ASSERT_NE(row, std::string::npos) << sweep;
+    EXPECT_NE(sweep.substr(row, sweep.find('\n', row) - row).find(" | " + diff + " | "), std::string::npos)
+        << size << ": " << diff << "\n" << sweep;
+  }
 
   WriteFileAtomic(dir + "/second.pbtxt", Replace(cfg, "teacher_size: \"d32\"", "teacher_size: \"d16\""));
   Result bad = RunCli("run " + dir + "/second.pbtxt --out " + dir);
