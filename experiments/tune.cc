@@ -160,11 +160,19 @@ ExperimentConfig WithTunedPretraining(const ExperimentConfig& cfg, const TuneRec
 
 namespace {
 
-std::string Values(const TuneParams& space, const TuneRecord::Trial& t) {
+// A trial's values, e.g. "optim.lr 3e-05, kl_coef 0.001". With `edge`, a
+// value at an end of a grid of three or more is marked ("(lowest of 3)":
+// the optimum may lie beyond the grid) and *edge set.
+std::string Values(const TuneParams& space, const TuneRecord::Trial& t, bool* edge = nullptr) {
   std::string s;
   for (int i = 0; i < space.size() && i < t.values_size(); ++i) {
-    const std::string& path = space[i].path();
-    s += (i ? ", " : "") + path.substr(path.find('.') + 1) + " " + JsonNumber(t.values(i));
+    const TuneParam& p = space[i];
+    s += (i ? ", " : "") + p.path().substr(p.path().find('.') + 1) + " " + JsonNumber(t.values(i));
+    if (!edge || p.values_size() < 3) continue;
+    const auto [lo, hi] = std::minmax_element(p.values().begin(), p.values().end());
+    if (t.values(i) == *lo) s += " (lowest of " + std::to_string(p.values_size()) + ")";
+    if (t.values(i) == *hi) s += " (highest of " + std::to_string(p.values_size()) + ")";
+    *edge = *edge || t.values(i) == *lo || t.values(i) == *hi;
   }
   return s;
 }
@@ -478,6 +486,7 @@ std::string TuningSection(const ExperimentConfig& cfg) {
   std::ostringstream md;
   md << "\n## Tuning (r1lab tune, validation split)\n\n| arm | trials | FLOPs per trial | tuning FLOPs | chosen | "
         "validation pass@1: as configured → chosen |\n|---|---|---|---|---|---|\n";
+  bool edge = false;  // a chosen value at an end of its grid
   for (const Arm& arm : cfg.arms()) {
     const TuneRecord::TunedArm* t = nullptr;
     for (const TuneRecord::TunedArm& a : rec.arms())
@@ -492,8 +501,8 @@ std::string TuningSection(const ExperimentConfig& cfg) {
     if (t->trial_flop_budget() > 0) std::snprintf(buf, sizeof buf, "%.3g | %.3g", t->trial_flop_budget(), total);
     else std::snprintf(buf, sizeof buf, "no budget: steps x %g | %.3g", rec.budget_scale(), total);
     md << "| " << arm.name() << " | " << t->trials_size() << " | " << buf << " | "
-       << (t->chosen() == 0 ? "as configured (" + Values(t->space(), t->trials(0)) + ")"
-                            : Values(t->space(), t->trials(t->chosen())))
+       << (t->chosen() == 0 ? "as configured (" + Values(t->space(), t->trials(0), &edge) + ")"
+                            : Values(t->space(), t->trials(t->chosen()), &edge))
        << " | "
        << Fmt(MeanWithCi({t->trials(0).validation_pass1()}), 100, 1) << "% → "
        << Fmt(MeanWithCi({t->trials(t->chosen()).validation_pass1()}), 100, 1) << "% |\n";
@@ -506,8 +515,8 @@ std::string TuningSection(const ExperimentConfig& cfg) {
       char flops[32];
       std::snprintf(flops, sizeof flops, "%.3g", p.trials(k).flops());
       md << "| p" << k << (k == 0 ? ", as configured" : "") << (k == p.chosen() ? ", chosen" : "") << " | "
-         << Values(p.space(), p.trials(k)) << " | " << Fmt(MeanWithCi({p.trials(k).validation_pass1()}), 100, 1)
-         << "% | " << flops << " |\n";
+         << Values(p.space(), p.trials(k), k == p.chosen() ? &edge : nullptr) << " | "
+         << Fmt(MeanWithCi({p.trials(k).validation_pass1()}), 100, 1) << "% | " << flops << " |\n";
     }
   }
   md << "\nEach arm's trials: the arm as configured, then distinct points of its search space (the experiment's "
@@ -516,7 +525,11 @@ std::string TuningSection(const ExperimentConfig& cfg) {
      << " with RL seed " << (rec.seeds_size() > 0 ? std::to_string(rec.seeds(0)) : "-")
      << ", scored by pass@1 on the first " << rec.validation_problems()
      << " validation problems (ties: the earlier trial). The test split was not read. Tuning FLOPs are not in "
-        "the arms' budgets.\n";
+        "the arms' budgets.";
+  if (edge)
+    md << " A chosen value marked lowest or highest of its grid may be short of the arm's best: the optimum can "
+          "lie beyond the values tried.";
+  md << "\n";
   return md.str();
 }
 

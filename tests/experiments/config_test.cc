@@ -500,5 +500,37 @@ TEST(Config, OverridesApplyBeforeArmDefaults) {
       << "overridden values are validated like the file's";
 }
 
+// The tuning table marks a chosen value at an end of a grid of three or
+// more (the optimum may lie beyond it), and only then adds the caveat.
+TEST(Config, TuningTableMarksAChoiceAtTheEdgeOfItsGrid) {
+  ExperimentConfig cfg;
+  Arm& arm = *cfg.add_arms();
+  arm.set_name("grpo");
+  TuneRecord::TunedArm& t = *cfg.mutable_tuned()->add_arms();
+  t.set_arm("grpo");
+  TuneParam& lr = *t.add_space();
+  lr.set_path("grpo.optim.lr");
+  for (double v : {1e-5, 3e-5, 1e-4}) lr.add_values(v);
+  TuneParam& kl = *t.add_space();
+  kl.set_path("grpo.kl_coef");
+  for (double v : {0.001, 0.1}) kl.add_values(v);
+  for (const auto& [a, b] : std::vector<std::pair<double, double>>{{1e-4, 0.001}, {3e-5, 0.1}, {1e-5, 0.001}}) {
+    TuneRecord::Trial& trial = *t.add_trials();
+    trial.add_values(a);
+    trial.add_values(b);
+  }
+  const std::string caveat = "the optimum can lie beyond the values tried";
+  t.set_chosen(1);  // inside the lr grid; kl's grid has two values, never marked
+  std::string md = TuningSection(cfg);
+  EXPECT_NE(md.find("| optim.lr 3e-05, kl_coef 0.1 |"), std::string::npos) << md;
+  EXPECT_EQ(md.find(caveat), std::string::npos) << md;
+  t.set_chosen(2);
+  md = TuningSection(cfg);
+  EXPECT_NE(md.find("| optim.lr 1e-05 (lowest of 3), kl_coef 0.001 |"), std::string::npos) << md;
+  EXPECT_NE(md.find(caveat), std::string::npos) << md;
+  t.set_chosen(0);
+  EXPECT_NE(TuningSection(cfg).find("as configured (optim.lr 0.0001 (highest of 3), kl_coef 0.001)"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace r1lab
