@@ -8,7 +8,7 @@ set title "held-out pass@1 against model size"
 set xlabel "parameters"
 set ylabel "pass@1"
 set logscale x
-plot 'sizes.dat' index 0 using 1:3:4 with yerrorlines linecolor 1 title 'base', 'sizes.dat' index 1 using 1:3:4 with yerrorlines linecolor 2 title 'grpo', 'sizes.dat' index 2 using 1:3:4 with yerrorlines linecolor 3 title 'ppo', 'sizes.dat' index 3 using 1:3:4 with yerrorlines linecolor 4 title 'sft_perfect_teacher', 'sizes.dat' index 4 using 1:3:4 with yerrorlines linecolor 5 title 'prm_rl', 'sizes.dat' index 5 using 1:3:4 with yerrorlines linecolor 6 title 'mcts', 'sizes.dat' index 6 using 1:3:4 with yerrorlines linecolor 7 title 'distil_from_d320_grpo'
+plot 'sizes.dat' index 0 using 1:3:4 with yerrorlines linecolor 1 title 'base', 'sizes.dat' index 1 using 1:3:4 with yerrorlines linecolor 2 title 'grpo', 'sizes.dat' index 2 using 1:3:4 with yerrorlines linecolor 3 title 'ppo', 'sizes.dat' index 3 using 1:3:4 with yerrorlines linecolor 4 title 'sft_perfect_teacher', 'sizes.dat' index 4 using 1:3:4 with yerrorlines linecolor 5 title 'prm_rl', 'sizes.dat' index 5 using 1:3:4 with yerrorlines linecolor 6 title 'mcts', 'sizes.dat' index 6 using 1:3:4 with yerrorlines linecolor 7 title 'distil_from_d192_grpo'
 unset output
 reset
 set key outside right
@@ -19,7 +19,7 @@ set title "held-out pass@1 against model size"
 set xlabel "parameters"
 set ylabel "pass@1"
 set logscale x
-plot 'sizes.dat' index 0 using 1:3:4 with yerrorlines linecolor 1 title 'base', 'sizes.dat' index 1 using 1:3:4 with yerrorlines linecolor 2 title 'grpo', 'sizes.dat' index 2 using 1:3:4 with yerrorlines linecolor 3 title 'ppo', 'sizes.dat' index 3 using 1:3:4 with yerrorlines linecolor 4 title 'sft_perfect_teacher', 'sizes.dat' index 4 using 1:3:4 with yerrorlines linecolor 5 title 'prm_rl', 'sizes.dat' index 5 using 1:3:4 with yerrorlines linecolor 6 title 'mcts', 'sizes.dat' index 6 using 1:3:4 with yerrorlines linecolor 7 title 'distil_from_d320_grpo'
+plot 'sizes.dat' index 0 using 1:3:4 with yerrorlines linecolor 1 title 'base', 'sizes.dat' index 1 using 1:3:4 with yerrorlines linecolor 2 title 'grpo', 'sizes.dat' index 2 using 1:3:4 with yerrorlines linecolor 3 title 'ppo', 'sizes.dat' index 3 using 1:3:4 with yerrorlines linecolor 4 title 'sft_perfect_teacher', 'sizes.dat' index 4 using 1:3:4 with yerrorlines linecolor 5 title 'prm_rl', 'sizes.dat' index 5 using 1:3:4 with yerrorlines linecolor 6 title 'mcts', 'sizes.dat' index 6 using 1:3:4 with yerrorlines linecolor 7 title 'distil_from_d192_grpo'
 unset output
 reset
 set key outside right
@@ -30,7 +30,7 @@ set title "held-out pass@1 against compute"
 set xlabel "FLOPs (pretraining + the arm's training)"
 set ylabel "pass@1"
 set logscale x
-plot 'sizes.dat' index 0 using 2:3:4 with yerrorlines linecolor 1 title 'base', 'sizes.dat' index 1 using 2:3:4 with yerrorlines linecolor 2 title 'grpo', 'sizes.dat' index 2 using 2:3:4 with yerrorlines linecolor 3 title 'ppo', 'sizes.dat' index 3 using 2:3:4 with yerrorlines linecolor 4 title 'sft_perfect_teacher', 'sizes.dat' index 4 using 2:3:4 with yerrorlines linecolor 5 title 'prm_rl', 'sizes.dat' index 5 using 2:3:4 with yerrorlines linecolor 6 title 'mcts', 'sizes.dat' index 6 using 2:3:4 with yerrorlines linecolor 7 title 'distil_from_d320_grpo'
+plot 'sizes.dat' index 0 using 2:3:4 with yerrorlines linecolor 1 title 'base', 'sizes.dat' index 1 using 2:3:4 with yerrorlines linecolor 2 title 'grpo', 'sizes.dat' index 2 using 2:3:4 with yerrorlines linecolor 3 title 'ppo', 'sizes.dat' index 3 using 2:3:4 with yerrorlines linecolor 4 title 'sft_perfect_teacher', 'sizes.dat' index 4 using 2:3:4 with yerrorlines linecolor 5 title 'prm_rl', 'sizes.dat' index 5 using 2:3:4 with yerrorlines linecolor 6 title 'mcts', 'sizes.dat' index 6 using 2:3:4 with yerrorlines linecolor 7 title 'distil_from_d192_grpo'
 unset output
 reset
 set key outside right
@@ -41,5 +41,5 @@ set title "held-out pass@1 against compute"
 set xlabel "FLOPs (pretraining + the arm's training)"
 set ylabel "pass@1"
 set logscale x
-plot 'sizes.dat' index 0 using 2:3:4 with yerrorlines linecolor 1 title 'base', 'sizes.dat' index 1 using 2:3:4 with yerrorlines linecolor 2 title 'grpo', 'sizes.dat' index 2 using 2:3:4 with yerrorlines linecolor 3 title 'ppo', 'sizes.dat' index 3 using 2:3:4 with yerrorlines linecolor 4 title 'sft_perfect_teacher', 'sizes.dat' index 4 using 2:3:4 with yerrorlines linecolor 5 title 'prm_rl', 'sizes.dat' index 5 using 2:3:4 with yerrorlines linecolor 6 title 'mcts', 'sizes.dat' index 6 using 2:3:4 with yerrorlines linecolor 7 title 'distil_from_d320_grpo'
+plot 'sizes.dat' index 0 using 2:3:4 with yerrorlines linecolor 1 title 'base', 'sizes.dat' index 1 using 2:3:4 with yerrorlines linecolor 2 title 'grpo', 'sizes.dat' index 2 using 2:3:4 with yerrorlines linecolor 3 title 'ppo', 'sizes.dat' index 3 using 2:3:4 with yerrorlines linecolor 4 title 'sft_perfect_teacher', 'sizes.dat' index 4 using 2:3:4 with yerrorlines linecolor 5 title 'prm_rl', 'sizes.dat' index 5 using 2:3:4 with yerrorlines linecolor 6 title 'mcts', 'sizes.dat' index 6 using 2:3:4 with yerrorlines linecolor 7 title 'distil_from_d192_grpo'
 unset output
