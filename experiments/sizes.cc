@@ -107,18 +107,21 @@ SizeColumn ReadSize(const ExperimentConfig& sweep, const ModelSize& size, const 
   const std::string ref = Reference(sweep);
   const std::vector<const Arm*> distil = DistilArms(sweep);
   for (const Arm& a : cfg.arms())
-    if (a.name() == ref || std::any_of(distil.begin(), distil.end(), [&](const Arm* d) { return d->name() == a.name(); }))
+    if (a.name() == ref ||
+        std::any_of(distil.begin(), distil.end(), [&](const Arm* d) { return d->name() == a.name(); }))
       *pair.add_arms() = a;
   if (pair.arms_size() < 2 || !col.cells.count(ref)) return col;
   const ReportInput in = ReadReportInput(pair, sdir);
   const ArmRecords* r = nullptr;
   for (const ArmRecords& a : in.arms)
     if (a.arm->name() == ref) r = &a;
+  if (!r) return col;
   const RunsByBase b = in.Outcomes(*r);
   for (const ArmRecords& a : in.arms) {
     if (&a == r) continue;
     const RunsByBase x = in.Outcomes(a);
-    if (!x.empty() && !b.empty() && x[0][0].size() == b[0][0].size()) col.distil_minus_ref[a.arm->name()] = PairedBootstrap(x, b);
+    if (!x.empty() && !b.empty() && x[0][0].size() == b[0][0].size())
+      col.distil_minus_ref[a.arm->name()] = PairedBootstrap(x, b);
   }
   return col;
 }
@@ -168,7 +171,8 @@ std::string DistillationSection(const ExperimentConfig& sweep, const std::vector
   std::ostringstream md;
   const std::string ref = Reference(sweep);
   for (const Arm* d : DistilArms(sweep)) {
-    const auto teacher = std::find_if(cols.begin(), cols.end(), [&](const SizeColumn& c) { return c.name == d->rft().teacher_size(); });
+    const auto teacher = std::find_if(cols.begin(), cols.end(),
+                                      [&](const SizeColumn& c) { return c.name == d->rft().teacher_size(); });
     const bool compared = std::any_of(cols.begin(), cols.end(), [&](const SizeColumn& c) {
       return c.cells.count(d->name()) && c.cells.count(ref);
     });
@@ -188,7 +192,8 @@ std::string DistillationSection(const ExperimentConfig& sweep, const std::vector
       const auto x = c.cells.find(d->name()), r = c.cells.find(ref);
       const auto p = c.distil_minus_ref.find(d->name());
       if (x == c.cells.end() || r == c.cells.end()) continue;
-      md << "| " << c.name << " | " << Params(c.params) << " | " << Pass1(x->second) << " | " << Pass1(r->second) << " | ";
+      md << "| " << c.name << " | " << Params(c.params) << " | " << Pass1(x->second) << " | " << Pass1(r->second)
+         << " | ";
       if (p == c.distil_minus_ref.end()) {
         md << "- | no samples on the same problems | - |\n";
         continue;
