@@ -22,14 +22,17 @@ using google::protobuf::util::MessageDifferencer;
 constexpr int kShownPerFolder = 5;  // sample-level findings printed per folder
 
 // `rescored` less the singular fields `committed` lacks (results written
-// before a field existed): what the committed record would hold.
-EvalRecord LikeCommitted(const EvalRecord& rescored, const EvalRecord& committed) {
+// before a field existed): what the committed record would hold. *cleared
+// gets the names of those `rescored` has (metrics newer than the record).
+EvalRecord LikeCommitted(const EvalRecord& rescored, const EvalRecord& committed, std::string* cleared) {
   EvalRecord m = rescored;
   const auto* d = EvalRecord::descriptor();
   const auto* refl = EvalRecord::GetReflection();
   for (int i = 0; i < d->field_count(); ++i) {
     const auto* f = d->field(i);
-    if (!f->is_repeated() && !refl->HasField(committed, f)) refl->ClearField(&m, f);
+    if (f->is_repeated() || refl->HasField(committed, f)) continue;
+    if (refl->HasField(m, f)) *cleared += (cleared->empty() ? "" : ", ") + f->name();
+    refl->ClearField(&m, f);
   }
   return m;
 }
@@ -113,14 +116,8 @@ class Rescorer {
     if (record->has_flops()) rescored.set_flops(record->flops());
     if (record->has_seconds()) rescored.set_seconds(record->seconds());
     const EvalRecord full = rescored;
-    rescored = LikeCommitted(rescored, *record);
-    // Metrics added to r1lab after the record was written: the samples give them.
-    std::string added;
-    for (int i = 0; i < EvalRecord::descriptor()->field_count(); ++i) {
-      const auto* f = EvalRecord::descriptor()->field(i);
-      if (!f->is_repeated() && full.GetReflection()->HasField(full, f) && !rescored.GetReflection()->HasField(rescored, f))
-        added += (added.empty() ? "" : ", ") + f->name();
-    }
+    std::string added;  // metrics added to r1lab after the record was written: the samples give them
+    rescored = LikeCommitted(rescored, *record, &added);
     // With --update, a folder whose every sample the verifier still judges
     // as stored gets eval.json rewritten, with the metrics added since: it is
     // then a function of samples anyone can check. A folder with sample
