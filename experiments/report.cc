@@ -178,7 +178,7 @@ std::string PolicyUpdateSection(const ReportInput& in) {
 // else grpo; in a budget curve, the reference at the same budget), paired
 // over the test problems both were evaluated on.
 std::string PairedSection(const ReportInput& in) {
-  const std::string ref_name = in.cfg->has_paired_reference() ? in.cfg->paired_reference() : "grpo";
+  const std::string ref_name = PairedReference(*in.cfg);
   auto ref_for = [&](const ArmRecords& a) -> const ArmRecords* {
     for (const ArmRecords& r : in.arms)
       if (r.Family() == ref_name && r.budget_scale == a.budget_scale) return &r;
@@ -192,9 +192,9 @@ std::string PairedSection(const ReportInput& in) {
   std::string md = "\n## Paired differences from " + ref_name + (sweep ? " at equal budget" : "") +
                    " (held-out pass@1)\n\n";
   const size_t nb = in.bases.size();
-  if (in.Outcomes(*first_ref).empty())
-    return md + "Needs every run's samples.jsonl.gz; these results predate them.\n";
-  const size_t problems = in.Outcomes(*first_ref)[0][0].size();
+  const RunsByBase first = in.Outcomes(*first_ref);
+  if (first.empty()) return md + "Needs every run's samples.jsonl.gz; these results predate them.\n";
+  const size_t problems = first[0][0].size();
   md += "| arm | minus " + ref_name + (sweep ? " at its budget" : "") +
         ", points | 95% paired bootstrap interval | excludes 0 |\n|---|---|---|---|\n";
   for (const ArmRecords& a : in.arms) {
@@ -205,11 +205,7 @@ std::string PairedSection(const ReportInput& in) {
       md += "| " + a.arm->name() + " | - | no samples on the same problems | - |\n";
       continue;
     }
-    const PairedDiff d = PairedBootstrap(x, b);
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "| %s | %+.1f | [%+.1f, %+.1f] | %s |\n", a.arm->name().c_str(), 100 * d.mean,
-                  100 * d.lo, 100 * d.hi, d.ExcludesZero() ? "yes" : "no");
-    md += buf;
+    md += "| " + a.arm->name() + " | " + PairedCells(PairedBootstrap(x, b)) + " |\n";
   }
   md += "\nThe same " + std::to_string(problems) + " test problems for every arm: each resample (2,000) draws problems "
         "with replacement, the same for both arms, ";
@@ -938,6 +934,17 @@ std::string MergeTables(const std::vector<std::string>& dirs, bool csv) {
     line(r);
   }
   return out.str();
+}
+
+std::string PairedReference(const ExperimentConfig& cfg) {
+  return cfg.has_paired_reference() ? cfg.paired_reference() : "grpo";
+}
+
+std::string PairedCells(const PairedDiff& d) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%+.1f | [%+.1f, %+.1f] | %s", 100 * d.mean, 100 * d.lo, 100 * d.hi,
+                d.ExcludesZero() ? "yes" : "no");
+  return buf;
 }
 
 }  // namespace r1lab

@@ -58,6 +58,13 @@ std::string BudgetArmName(const std::string& arm, double scale);
 // seeds, base-major. `cfg` must outlive the result.
 ReportInput ReadReportInput(const ExperimentConfig& cfg, const std::string& dir);
 
+// The arm the paired tables compare every other arm with: paired_reference,
+// else grpo.
+std::string PairedReference(const ExperimentConfig& cfg);
+// A paired table's last three cells: "+x.x | [+lo, +hi] | yes" (points;
+// whether the interval excludes 0).
+std::string PairedCells(const PairedDiff& d);
+
 // summary.md and summary.csv as they are written for `in`, and the tables
 // alone (summary.md without its title and closing line).
 struct ReportFiles {

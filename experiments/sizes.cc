@@ -36,10 +36,6 @@ struct SizeColumn {
   std::map<std::string, PairedDiff> distil_minus_ref;
 };
 
-std::string Reference(const ExperimentConfig& cfg) {
-  return cfg.has_paired_reference() ? cfg.paired_reference() : "grpo";
-}
-
 // The sweep's arms that distil a model of its first size (rft.teacher_size).
 std::vector<const Arm*> DistilArms(const ExperimentConfig& sweep) {
   std::vector<const Arm*> out;
@@ -104,7 +100,7 @@ SizeColumn ReadSize(const ExperimentConfig& sweep, const ModelSize& size, const 
   // The paired differences need the runs' samples: read only those arms.
   ExperimentConfig pair = cfg;
   pair.clear_arms();
-  const std::string ref = Reference(sweep);
+  const std::string ref = PairedReference(sweep);
   const std::vector<const Arm*> distil = DistilArms(sweep);
   for (const Arm& a : cfg.arms())
     if (a.name() == ref ||
@@ -169,7 +165,7 @@ std::vector<std::string> ArmOrder(const std::vector<SizeColumn>& cols) {
 // into each size, against RL on that size at the same FLOPs.
 std::string DistillationSection(const ExperimentConfig& sweep, const std::vector<SizeColumn>& cols) {
   std::ostringstream md;
-  const std::string ref = Reference(sweep);
+  const std::string ref = PairedReference(sweep);
   for (const Arm* d : DistilArms(sweep)) {
     const auto teacher = std::find_if(cols.begin(), cols.end(),
                                       [&](const SizeColumn& c) { return c.name == d->rft().teacher_size(); });
@@ -198,10 +194,7 @@ std::string DistillationSection(const ExperimentConfig& sweep, const std::vector
         md << "- | no samples on the same problems | - |\n";
         continue;
       }
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "%+.1f | [%+.1f, %+.1f] | %s |\n", 100 * p->second.mean, 100 * p->second.lo,
-                    100 * p->second.hi, p->second.ExcludesZero() ? "yes" : "no");
-      md << buf;
+      md << PairedCells(p->second) << " |\n";
     }
   }
   return md.str();

@@ -26,25 +26,30 @@ std::string ErrorOf(const std::function<void()>& f) {
   return "(no error)";
 }
 
+// Runs rank(r) for r in [0, world) on threads of their own; each rank's error
+// ("(no error)" when it finished).
+std::vector<std::string> EachRank(int world, const std::function<void(int)>& rank) {
+  std::vector<std::string> errors(static_cast<size_t>(world));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < world; ++r)
+    threads.emplace_back([&, r] { errors[static_cast<size_t>(r)] = ErrorOf([&] { rank(r); }); });
+  for (auto& t : threads) t.join();
+  return errors;
+}
+
 TEST(Dist, TwoRanksAllReduceAndMeetAtABarrier) {
   const int port = FreePort();
   torch::Tensor sums[2];
-  std::string errors[2];
-  std::vector<std::thread> ranks;
-  for (int r = 0; r < 2; ++r)
-    ranks.emplace_back([&, r] {
-      errors[r] = ErrorOf([&] {
-        Dist d(LoopbackRank(r, 2, port), std::chrono::seconds(20));
-        EXPECT_EQ(d.rank(), r);
-        torch::Tensor t = torch::tensor({1.0 + r, 10.0 * (r + 1)});
-        d.AllReduceSum(t);
-        d.Barrier();
-        sums[r] = t;
-      });
-    });
-  for (auto& t : ranks) t.join();
+  const std::vector<std::string> errors = EachRank(2, [&](int r) {
+    Dist d(LoopbackRank(r, 2, port), std::chrono::seconds(20));
+    EXPECT_EQ(d.rank(), r);
+    torch::Tensor t = torch::tensor({1.0 + r, 10.0 * (r + 1)});
+    d.AllReduceSum(t);
+    d.Barrier();
+    sums[r] = t;
+  });
   for (int r = 0; r < 2; ++r) {
-    ASSERT_EQ(errors[r], "(no error)") << "rank " << r;
+    ASSERT_EQ(errors[static_cast<size_t>(r)], "(no error)") << "rank " << r;
     EXPECT_TRUE(torch::equal(sums[r], torch::tensor({3.0, 30.0}))) << sums[r];
   }
 }
@@ -57,21 +62,15 @@ TEST(Dist, CudaTensorsAreSummedOnTheirDevice) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device in this LibTorch build";
   const int world = std::min<int>(2, static_cast<int>(torch::cuda::device_count()));
   const int port = FreePort();
-  std::vector<std::string> errors(static_cast<size_t>(world));
   std::vector<torch::Tensor> sums(static_cast<size_t>(world));
-  std::vector<std::thread> ranks;
-  for (int r = 0; r < world; ++r)
-    ranks.emplace_back([&, r] {
-      errors[static_cast<size_t>(r)] = ErrorOf([&] {
-        DistEnv env = LoopbackRank(r, world, port);
-        env.local_rank = r;
-        Dist d(env, std::chrono::seconds(60));
-        torch::Tensor t = torch::full({1000}, 1.0 + r, torch::TensorOptions().device(torch::kCUDA));
-        d.AllReduceSum(t);
-        sums[static_cast<size_t>(r)] = t;
-      });
-    });
-  for (auto& t : ranks) t.join();
+  const std::vector<std::string> errors = EachRank(world, [&](int r) {
+    DistEnv env = LoopbackRank(r, world, port);
+    env.local_rank = r;
+    Dist d(env, std::chrono::seconds(60));
+    torch::Tensor t = torch::full({1000}, 1.0 + r, torch::TensorOptions().device(torch::kCUDA));
+    d.AllReduceSum(t);
+    sums[static_cast<size_t>(r)] = t;
+  });
   for (int r = 0; r < world; ++r) {
     ASSERT_EQ(errors[static_cast<size_t>(r)], "(no error)") << "rank " << r;
     EXPECT_TRUE(sums[static_cast<size_t>(r)].is_cuda());
@@ -120,22 +119,16 @@ TEST(Dist, APeerThatIsGoneIsAnErrorNotAHang) {
 TEST(Dist, ARoundBarrierWaitsLongerThanTheGroupsTimeout) {
   const int port = FreePort();
   torch::Tensor sums[2];
-  std::string errors[2];
-  std::vector<std::thread> ranks;
-  for (int r = 0; r < 2; ++r)
-    ranks.emplace_back([&, r] {
-      errors[r] = ErrorOf([&] {
-        Dist d(LoopbackRank(r, 2, port), std::chrono::seconds(4));
-        if (r == 1) std::this_thread::sleep_for(std::chrono::seconds(8));  // a longer run
-        d.RoundBarrier();
-        torch::Tensor t = torch::ones({2});
-        d.AllReduceSum(t);  // the short-deadline group still works afterwards
-        sums[r] = t;
-      });
-    });
-  for (auto& t : ranks) t.join();
+  const std::vector<std::string> errors = EachRank(2, [&](int r) {
+    Dist d(LoopbackRank(r, 2, port), std::chrono::seconds(4));
+    if (r == 1) std::this_thread::sleep_for(std::chrono::seconds(8));  // a longer run
+    d.RoundBarrier();
+    torch::Tensor t = torch::ones({2});
+    d.AllReduceSum(t);  // the short-deadline group still works afterwards
+    sums[r] = t;
+  });
   for (int r = 0; r < 2; ++r) {
-    ASSERT_EQ(errors[r], "(no error)") << "rank " << r;
+    ASSERT_EQ(errors[static_cast<size_t>(r)], "(no error)") << "rank " << r;
     EXPECT_TRUE(torch::equal(sums[r], torch::full({2}, 2.0))) << sums[r];
   }
 }
