@@ -21,10 +21,11 @@ double MatmulRate(int n, double min_seconds, bool cuda = false);
 int RunLmGenerate(const std::string& folder, const std::string& prompt, int max_new, double temperature,
                   uint64_t seed);
 // `r1lab lm-bench`: the Llama/Qwen2 decoder's prefill, decode and training
-// speed with MFU on the CPU or a CUDA GPU (cli/lm_bench.cc); `json_path`, if
-// given, gets the numbers.
+// speed with MFU on the CPU or a CUDA GPU (cli/lm_cmd.cc); `json_path`, if
+// given, gets the numbers; `save_folder`, if given, the random model as a
+// Hugging Face folder without a tokenizer (bench/gpu/grpo_0.5b.pbtxt runs on it).
 int RunLmBench(const std::string& device, const std::string& shape, int batch, int prompt, int new_tokens,
-               const std::string& json_path);
+               const std::string& json_path, const std::string& save_folder);
 // `r1lab run --nproc N`: runs argv (without --nproc N) as N ranks on this
 // machine (RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1 and a free MASTER_PORT);
 // the first rank to fail stops the others. Returns the job's exit code.

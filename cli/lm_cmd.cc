@@ -77,7 +77,7 @@ int RunLmGenerate(const std::string& folder, const std::string& prompt, int max_
 }
 
 int RunLmBench(const std::string& device, const std::string& shape, int batch, int prompt, int new_tokens,
-               const std::string& json_path) {
+               const std::string& json_path, const std::string& save_folder) {
   if (device != "cpu" && device != "cuda") throw ConfigError("lm-bench --device: '" + device + "'; expected cpu or cuda");
   if (device == "cuda" && !torch::cuda::is_available())
     throw ConfigError("lm-bench --device cuda: this LibTorch build sees no CUDA device (build with setup.sh --cuda)");
@@ -86,6 +86,10 @@ int RunLmBench(const std::string& device, const std::string& shape, int batch, i
   const LlamaConfig cfg = Shape(shape);
   torch::manual_seed(0);
   Llama master(cfg);  // fp32: the weights AdamW updates
+  if (!save_folder.empty()) {
+    SaveHfModel(master, save_folder, torch::kBFloat16);
+    std::printf("lm-bench: wrote the random model to %s (config.json, model.safetensors)\n", save_folder.c_str());
+  }
   master->to(dev);
   Llama work(cfg);  // the working copy in `dtype`
   work->to(dev, dtype);

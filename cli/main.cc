@@ -112,9 +112,12 @@ commands:
                                       a Hugging Face model folder (Llama, Qwen2) continues
                                       TEXT: greedy unless T > 0; stops at its eos
   lm-bench [--device cpu|cuda] [--shape qwen2.5-0.5b|small] [--batch B] [--prompt P] [--new-tokens N] [--json F]
+           [--save DIR]
                                       the Llama/Qwen2 decoder with random weights: GEMM
                                       rate, prefill and decode tokens/s with MFU, a training
-                                      step (bf16 with fp32 master weights on CUDA)
+                                      step (bf16 with fp32 master weights on CUDA); DIR: also
+                                      write the random model as a Hugging Face folder
+                                      (config.json, bf16 model.safetensors; no tokenizer)
   bench [--quick] [--compare]         machine ceilings, decoding and training speed;
                                       --compare: side by side with the peers in
                                       bench/compare/ that are installed (R1LAB_PEER_PYTHON)
@@ -613,14 +616,14 @@ int Main(int argc, char** argv) {
                          a.has("seed") ? static_cast<uint64_t>(ParseDouble("seed", a.Get("seed"), 0, 1e15)) : 1);
   }
   if (cmd == "lm-bench") {
-    const Args a = Parse(argc, argv, 2, {"device", "shape", "batch", "prompt", "new-tokens", "json", "threads"}, {});
+    const Args a = Parse(argc, argv, 2, {"device", "shape", "batch", "prompt", "new-tokens", "json", "save", "threads"}, {});
     SetThreads(a, 0);
     const std::string device = a.Get("device", "cpu");
     auto count = [&](const std::string& flag, int def) {
       return a.has(flag) ? static_cast<int>(ParseDouble(flag, a.Get(flag), 1, 1 << 20)) : def;
     };
     return RunLmBench(device, a.Get("shape", device == "cuda" ? "qwen2.5-0.5b" : "small"), count("batch", device == "cuda" ? 16 : 4),
-                      count("prompt", 128), count("new-tokens", 64), a.Get("json"));
+                      count("prompt", 128), count("new-tokens", 64), a.Get("json"), a.Get("save"));
   }
   if (cmd == "bench") {
     const Args a = Parse(argc, argv, 2, {"threads"}, {"quick", "compare"});

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -124,6 +126,100 @@ std::vector<std::vector<double>> TrialPoints(const pb::Message& root, const Tune
   return out;
 }
 
+// The field at `path` in `root`'s message type (null where there is none).
+const pb::FieldDescriptor* FieldAt(const pb::Message& root, const std::string& path) {
+  const pb::Descriptor* d = root.GetDescriptor();
+  const pb::FieldDescriptor* f = nullptr;
+  std::stringstream parts(path);
+  for (std::string name; std::getline(parts, name, '.');) {
+    if (!d) return nullptr;
+    f = d->FindFieldByName(name);
+    if (!f) return nullptr;
+    d = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE ? f->message_type() : nullptr;
+  }
+  return f;
+}
+
+// One step past the end of p's grid where `v` lies: times the grid's ratio
+// at that end when the grid is positive, else by its spacing there; rounded
+// for an integer field. Nothing for a bool, a grid of one value, a value
+// inside the grid, or a step across zero.
+std::vector<double> BeyondEdge(const TuneParam& p, double v, const pb::FieldDescriptor* f) {
+  if (!f || f->cpp_type() == pb::FieldDescriptor::CPPTYPE_BOOL) return {};
+  std::vector<double> g(p.values().begin(), p.values().end());
+  std::sort(g.begin(), g.end());
+  g.erase(std::unique(g.begin(), g.end()), g.end());
+  if (g.size() < 2) return {};
+  const bool positive = g.front() > 0;
+  double next;
+  if (v == g.front()) next = positive ? g[0] * g[0] / g[1] : g[0] - (g[1] - g[0]);
+  else if (v == g.back()) next = positive ? g.back() * g.back() / g[g.size() - 2] : g.back() + (g.back() - g[g.size() - 2]);
+  else return {};
+  const bool integer = f->cpp_type() != pb::FieldDescriptor::CPPTYPE_FLOAT && f->cpp_type() != pb::FieldDescriptor::CPPTYPE_DOUBLE;
+  {  // 1e-05 * 1e-05 / 1e-06 is 1.0000000000000002e-04 in doubles: the value a user would write
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.12g", next);
+    next = std::strtod(buf, nullptr);
+  }
+  if (integer) {
+    next = std::round(next);
+    if (next == v) next = v == g.front() ? v - 1 : v + 1;
+  }
+  if ((v >= 0) != (next >= 0)) return {};
+  return {next};
+}
+
+// The best trial so far: the highest validation pass@1, ties the earlier.
+int BestTrial(const TuneRecord::TunedArm& t) {
+  int best = 0;
+  for (int k = 1; k < t.trials_size(); ++k)
+    if (t.trials(k).validation_pass1() > t.trials(best).validation_pass1()) best = k;
+  return best;
+}
+
+// tune.edge_trials: appends the next trial to `t` (its trials so far
+// scored): the best so far with one value at an end of its grid moved a
+// step past it, the first such value in the space's order whose move is
+// untried and within the field's limits; failing that, the next untried
+// point of `order` (the grid in its drawn order). The space's values grow
+// by the value moved to, so the end moves with it. False when nothing is
+// left to try.
+bool ProposeEdgeTrial(const Arm& arm, const std::vector<std::vector<double>>& order, TuneRecord::TunedArm* t,
+                      const std::string& source) {
+  const auto& space = t->space();
+  const auto& best = t->trials(BestTrial(*t)).values();
+  std::vector<std::vector<double>> candidates;
+  for (int i = 0; i < space.size(); ++i) {
+    const std::vector<double> next = BeyondEdge(space[i], best[i], FieldAt(arm, space[i].path()));
+    if (next.empty()) continue;
+    candidates.emplace_back(best.begin(), best.end());
+    candidates.back()[static_cast<size_t>(i)] = next[0];
+  }
+  for (const std::vector<double>& point : order)
+    if (point.size() != static_cast<size_t>(space.size()))
+      throw InternalError(source + ": the grid's points and the space of '" + arm.name() + "' differ in length");
+  candidates.insert(candidates.end(), order.begin(), order.end());
+  for (const std::vector<double>& c : candidates) {
+    bool tried = false;
+    for (const TuneRecord::Trial& trial : t->trials())
+      tried = tried || std::equal(c.begin(), c.end(), trial.values().begin(), trial.values().end());
+    if (tried) continue;
+    try {
+      ValidateConfig(WithValues(arm, space, c, source), source);
+    } catch (const ConfigError&) {
+      continue;  // past the field's limits
+    }
+    TuneRecord::Trial* trial = t->add_trials();
+    for (size_t i = 0; i < c.size(); ++i) {
+      trial->add_values(c[i]);
+      TuneParam& p = *t->mutable_space(static_cast<int>(i));
+      if (std::find(p.values().begin(), p.values().end(), c[i]) == p.values().end()) p.add_values(c[i]);
+    }
+    return true;
+  }
+  return false;
+}
+
 // What a tuning is valid for: the task, model and pretraining of the base
 // (and the arm as configured), hashed by the values set, so a field added to
 // the proto later, at its default, leaves it valid.
@@ -179,22 +275,45 @@ std::string Values(const TuneParams& space, const TuneRecord::Trial& t, bool* ed
 
 }  // namespace
 
+namespace {
+
+// Trial k of `arm` ("<arm>-t<k>") with `values` at the space's paths, at
+// tune.budget_scale times its flop_budget and steps.
+Arm TrialArm(const ExperimentConfig& cfg, const Arm& arm, const TuneParams& space, const pb::RepeatedField<double>& values,
+             int k) {
+  Arm x = WithValues(arm, space, {values.begin(), values.end()}, cfg.name() + " (r1lab tune)");
+  x.set_name(arm.name() + "-t" + std::to_string(k));
+  x.set_flop_budget(arm.flop_budget() * cfg.tune().budget_scale());
+  ScaleArmSteps(&x, cfg.tune().budget_scale());
+  return x;
+}
+
+// The arm's grid in its drawn order (what edge trials fall back to).
+std::vector<std::vector<double>> GridOrder(const ExperimentConfig& cfg, const Arm& arm) {
+  const std::string source = cfg.name() + " (r1lab tune)";
+  const TuneSpace space = SpaceFor(cfg, arm, source);
+  return TrialPoints(arm, space.params(), std::numeric_limits<int>::max(), cfg.tune().seed(), arm.name(), source);
+}
+
+}  // namespace
+
+bool NextEdgeTrial(const ExperimentConfig& cfg, const Arm& arm, TuneRecord::TunedArm* t) {
+  return ProposeEdgeTrial(arm, GridOrder(cfg, arm), t, cfg.name() + " (r1lab tune)");
+}
+
 std::vector<Arm> TrialArms(const ExperimentConfig& cfg, const Arm& arm, TuneRecord::TunedArm* record) {
   const TuneConfig& tc = cfg.tune();
   const std::string source = cfg.name() + " (r1lab tune)";
   const TuneSpace space = SpaceFor(cfg, arm, source);
-  if (record) *record->mutable_space() = space.params();
+  TuneRecord::TunedArm local;
+  TuneRecord::TunedArm& t = record ? *record : local;
+  *t.mutable_space() = space.params();
   std::vector<Arm> out;
-  for (const std::vector<double>& point : TrialPoints(arm, space.params(), tc.trials(), tc.seed(), arm.name(), source)) {
-    Arm x = WithValues(arm, space.params(), point, source);
-    x.set_name(arm.name() + "-t" + std::to_string(out.size()));
-    x.set_flop_budget(arm.flop_budget() * tc.budget_scale());
-    ScaleArmSteps(&x, tc.budget_scale());
-    out.push_back(x);
-    if (record) {
-      TuneRecord::Trial* trial = record->add_trials();
-      for (double v : point) trial->add_values(v);
-    }
+  for (const std::vector<double>& point :
+       TrialPoints(arm, space.params(), tc.trials(), tc.seed(), arm.name(), source)) {
+    TuneRecord::Trial* trial = t.add_trials();
+    for (double v : point) trial->add_values(v);
+    out.push_back(TrialArm(cfg, arm, space.params(), trial->values(), static_cast<int>(out.size())));
   }
   return out;
 }
@@ -301,6 +420,7 @@ bool TuningIsCurrent(const ExperimentConfig& configured, const TuneRecord& recor
   const ExperimentConfig cfg = WithTunedPretraining(configured, record, source);
   const ExperimentConfig trials = TrialsExperiment(cfg, source);
   if (record.experiment() != cfg.name() || record.budget_scale() != cfg.tune().budget_scale() ||
+      record.edge_trials() != cfg.tune().edge_trials() ||
       record.seeds_size() != 1 || record.seeds(0) != cfg.seeds(0) ||
       record.base_seed() != Bases(trials)[0].init_seed ||
       record.validation_problems() != trials.eval().num_problems() || record.arms_size() != cfg.arms_size())
@@ -308,19 +428,32 @@ bool TuningIsCurrent(const ExperimentConfig& configured, const TuneRecord& recor
   for (int i = 0; i < cfg.arms_size(); ++i) {
     const Arm& arm = cfg.arms(i);
     const TuneRecord::TunedArm& t = record.arms(i);
-    TuneRecord::TunedArm fresh;  // the space and points a tuning now would try
+    TuneRecord::TunedArm fresh;  // the space and grid points a tuning now would try
     TrialArms(cfg, arm, &fresh);
+    const int grid = fresh.trials_size();
     if (t.arm() != arm.name() || t.identity() != TunedArmIdentity(cfg, arm) ||
         t.trial_flop_budget() != arm.flop_budget() * cfg.tune().budget_scale() ||
-        t.space_size() != fresh.space_size() || t.trials_size() != fresh.trials_size() || t.chosen() < 0 ||
-        t.chosen() >= t.trials_size())
+        t.space_size() != fresh.space_size() || t.trials_size() < grid ||
+        t.trials_size() > grid + cfg.tune().edge_trials() || t.chosen() < 0 || t.chosen() >= t.trials_size())
       return false;
-    for (int k = 0; k < t.space_size(); ++k)
-      if (t.space(k).SerializeAsString() != fresh.space(k).SerializeAsString()) return false;
-    for (int k = 0; k < t.trials_size(); ++k)
+    for (int k = 0; k < grid; ++k) {
       if (t.trials(k).values_size() != fresh.trials(k).values_size() ||
           !std::equal(t.trials(k).values().begin(), t.trials(k).values().end(), fresh.trials(k).values().begin()))
         return false;
+      *fresh.mutable_trials(k) = t.trials(k);  // with its score
+    }
+    // The edge trials, replayed from the scores: the same proposals, and no
+    // more left to make where fewer than edge_trials were run.
+    for (int k = grid; k < grid + cfg.tune().edge_trials(); ++k) {
+      if (!NextEdgeTrial(cfg, arm, &fresh)) break;
+      if (k >= t.trials_size() || !std::equal(t.trials(k).values().begin(), t.trials(k).values().end(),
+                                              fresh.trials(k).values().begin(), fresh.trials(k).values().end()))
+        return false;
+      *fresh.mutable_trials(k) = t.trials(k);
+    }
+    if (fresh.trials_size() != t.trials_size()) return false;
+    for (int k = 0; k < t.space_size(); ++k)
+      if (t.space(k).SerializeAsString() != fresh.space(k).SerializeAsString()) return false;
   }
   return true;
 }
@@ -336,7 +469,8 @@ void RunChosenTrials(const ExperimentConfig& configured, const RunnerOptions& op
     if (!ArmDependencies(arm).empty())
       throw ConfigError(source + ": arm '" + arm.name() + "' is distilled by another size and starts from another "
                         "arm; its chosen trial cannot be run alone (tune the sweep with --again)");
-    Arm x = TrialArms(cfg, arm)[static_cast<size_t>(record.arms(i).chosen())];
+    const TuneRecord::TunedArm& t = record.arms(i);
+    Arm x = TrialArm(cfg, arm, t.space(), t.trials(t.chosen()).values(), t.chosen());
     if (x.has_rft()) x.mutable_rft()->clear_teacher_size();
     *trials.add_arms() = x;
   }
@@ -363,6 +497,7 @@ TuneRecord Tune(const ExperimentConfig& configured, const RunnerOptions& opt,
   ExperimentConfig trials = TrialsExperiment(cfg, source);
   rec.set_experiment(cfg.name());
   rec.set_budget_scale(tc.budget_scale());
+  if (tc.edge_trials() > 0) rec.set_edge_trials(tc.edge_trials());
   rec.add_seeds(cfg.seeds(0));
   rec.set_base_seed(Bases(trials)[0].init_seed);
   rec.set_validation_problems(trials.eval().num_problems());
@@ -391,53 +526,69 @@ TuneRecord Tune(const ExperimentConfig& configured, const RunnerOptions& opt,
     t->set_trial_flop_budget(arm.flop_budget() * tc.budget_scale());
   }
   const std::string dir = (opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir) + "/" + trials.name();
-  for (int round = 0; round < rounds; ++round) {
-    for (int i = 0; i < cfg.arms_size(); ++i) {
-      const Arm& arm = cfg.arms(i);
-      if (depth.at(arm.name()) != round) continue;
-      TuneRecord::TunedArm* t = rec.mutable_arms(i);
-      for (Arm x : TrialArms(cfg, arm, t)) {
-        if (CrossSizeTeacher(x, cfg.name())) {  // the teacher size's chosen trial, in its tuning folder
-          RftConfig& r = *x.mutable_rft();
-          const auto size = sizes_tuned.find(r.teacher_size());
-          if (size == sizes_tuned.end())
-            throw ConfigError(source + ": arm '" + arm.name() + "': rft.teacher_size '" + r.teacher_size() +
-                              "' has not been tuned before this size");
-          std::string teacher;
-          for (const TuneRecord::TunedArm& ta : size->second.arms())
-            if (ta.arm() == r.teacher_arm()) teacher = ta.arm() + "-t" + std::to_string(ta.chosen());
-          if (teacher.empty())
-            throw ConfigError(source + ": arm '" + arm.name() + "': size '" + r.teacher_size() + "' tuned no arm '" +
-                              r.teacher_arm() + "'");
-          RenameDependencies(&x, chosen_trial);
-          r.set_teacher_arm(teacher);  // not this size's trial of that arm
-          r.set_teacher_size(r.teacher_size() + "-tune");
-        } else {
-          if (x.has_rft()) x.mutable_rft()->clear_teacher_size();  // this size's own trials
-          RenameDependencies(&x, chosen_trial);
-        }
-        trial_arm[static_cast<size_t>(i)].push_back(trials.arms_size());
-        *trials.add_arms() = x;
-      }
+  // Trial x of arm i joins the trials experiment, its pipeline stages
+  // renamed to the chosen trials they start from.
+  auto add_trial = [&](int i, Arm x) {
+    const Arm& arm = cfg.arms(i);
+    if (CrossSizeTeacher(x, cfg.name())) {  // the teacher size's chosen trial, in its tuning folder
+      RftConfig& r = *x.mutable_rft();
+      const auto size = sizes_tuned.find(r.teacher_size());
+      if (size == sizes_tuned.end())
+        throw ConfigError(source + ": arm '" + arm.name() + "': rft.teacher_size '" + r.teacher_size() +
+                          "' has not been tuned before this size");
+      std::string teacher;
+      for (const TuneRecord::TunedArm& ta : size->second.arms())
+        if (ta.arm() == r.teacher_arm()) teacher = ta.arm() + "-t" + std::to_string(ta.chosen());
+      if (teacher.empty())
+        throw ConfigError(source + ": arm '" + arm.name() + "': size '" + r.teacher_size() + "' tuned no arm '" +
+                          r.teacher_arm() + "'");
+      RenameDependencies(&x, chosen_trial);
+      r.set_teacher_arm(teacher);  // not this size's trial of that arm
+      r.set_teacher_size(r.teacher_size() + "-tune");
+    } else {
+      if (x.has_rft()) x.mutable_rft()->clear_teacher_size();  // this size's own trials
+      RenameDependencies(&x, chosen_trial);
     }
+    trial_arm[static_cast<size_t>(i)].push_back(trials.arms_size());
+    *trials.add_arms() = x;
+  };
+  // Runs the trials (the finished ones are skipped) and scores those of this round's arms.
+  auto run_and_score = [&](int round, const std::string& what) {
     ValidateConfig(trials, source + ", its trials");
-    std::fprintf(stderr, "tune: %d trial runs for %d arms, scored on the validation split%s\n", trials.arms_size(),
-                 cfg.arms_size(), rounds > 1 ? (", stage " + std::to_string(round + 1) + " of " +
-                                                std::to_string(rounds)).c_str() : "");
-    RunExperiment(trials, opt);  // the rounds before are finished, and skipped
+    std::fprintf(stderr, "tune: %d trial runs for %d arms%s, scored on the validation split%s\n", trials.arms_size(),
+                 cfg.arms_size(), what.c_str(), rounds > 1 ? (", stage " + std::to_string(round + 1) + " of " +
+                                                               std::to_string(rounds)).c_str() : "");
+    RunExperiment(trials, opt);
     const ReportInput in = ReadReportInput(trials, dir);
     for (int i = 0; i < cfg.arms_size(); ++i) {
       if (depth.at(cfg.arms(i).name()) != round) continue;
       TuneRecord::TunedArm& t = *rec.mutable_arms(i);
-      int best = 0;
       for (int k = 0; k < t.trials_size(); ++k) {
         const auto& runs = in.arms[static_cast<size_t>(trial_arm[static_cast<size_t>(i)][static_cast<size_t>(k)])].runs;
         TuneRecord::Trial* trial = t.mutable_trials(k);
         trial->set_validation_pass1(OverRuns(runs, [](const RunRecords& r) { return r.final.pass1(); }).mean);
         trial->set_flops(OverRuns(runs, [](const RunRecords& r) { return r.done.flops(); }).mean);
-        if (trial->validation_pass1() > t.trials(best).validation_pass1()) best = k;  // ties: the earlier trial
       }
-      t.set_chosen(best);
+      t.set_chosen(BestTrial(t));
+    }
+  };
+  for (int round = 0; round < rounds; ++round) {
+    for (int i = 0; i < cfg.arms_size(); ++i)
+      if (depth.at(cfg.arms(i).name()) == round)
+        for (Arm x : TrialArms(cfg, cfg.arms(i), rec.mutable_arms(i))) add_trial(i, x);
+    run_and_score(round, "");
+    // tune.edge_trials, one trial per arm at a time, each from the scores so far.
+    for (int e = 0; e < tc.edge_trials(); ++e) {
+      bool any = false;
+      for (int i = 0; i < cfg.arms_size(); ++i) {
+        const Arm& arm = cfg.arms(i);
+        TuneRecord::TunedArm& t = *rec.mutable_arms(i);
+        if (depth.at(arm.name()) != round || !NextEdgeTrial(cfg, arm, &t)) continue;
+        add_trial(i, TrialArm(cfg, arm, t.space(), t.trials(t.trials_size() - 1).values(), t.trials_size() - 1));
+        any = true;
+      }
+      if (!any) break;
+      run_and_score(round, ", edge trial " + std::to_string(e + 1) + " of " + std::to_string(tc.edge_trials()));
     }
   }
   return rec;
@@ -520,7 +671,11 @@ std::string TuningSection(const ExperimentConfig& cfg) {
     }
   }
   md << "\nEach arm's trials: the arm as configured, then distinct points of its search space (the experiment's "
-        "tune.spaces, else its strategy's), each run at "
+        "tune.spaces, else its strategy's)";
+  if (rec.edge_trials() > 0)
+    md << ", then " << rec.edge_trials() << " more one at a time past the grid's end where the best trial so far "
+          "lay at one (tune.edge_trials; the grid shown includes the values they reached)";
+  md << ", each run at "
      << JsonNumber(rec.budget_scale()) << "x its flop_budget and steps from base seed " << rec.base_seed()
      << " with RL seed " << (rec.seeds_size() > 0 ? std::to_string(rec.seeds(0)) : "-")
      << ", scored by pass@1 on the first " << rec.validation_problems()

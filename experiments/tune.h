@@ -34,12 +34,21 @@ bool TuningIsCurrent(const ExperimentConfig& cfg, const TuneRecord& record);
 void RunChosenTrials(const ExperimentConfig& cfg, const RunnerOptions& opt, const TuneRecord& record,
                      const std::set<std::string>& arms);
 
-// An arm's trials as arms "<arm>-t<k>": trial 0 the arm as configured, then
-// distinct points of its search space (the experiment's tune.spaces, else
-// its strategy's), each at tune.budget_scale times its flop_budget and
-// steps. `record`, if given, gets the space and each trial's values.
+// An arm's grid trials as arms "<arm>-t<k>": trial 0 the arm as configured,
+// then distinct points of its search space (the experiment's tune.spaces,
+// else its strategy's), tune.trials in all (fewer for a smaller grid; the
+// edge trials come after), each at tune.budget_scale times its flop_budget
+// and steps. `record`, if given, gets the space and each trial's values.
 // ConfigError when a space path is not a number field of the arm's strategy.
 std::vector<Arm> TrialArms(const ExperimentConfig& cfg, const Arm& arm, TuneRecord::TunedArm* record = nullptr);
+
+// tune.edge_trials: appends to `t` (an arm's space and its trials so far,
+// scored) the next trial, as proto/r1lab.proto's TuneConfig.edge_trials
+// says: the best trial so far with one value moved past its grid's end,
+// else the next untried grid point; the space's values grow by the value
+// moved to.
+// False when nothing is left to try.
+bool NextEdgeTrial(const ExperimentConfig& cfg, const Arm& arm, TuneRecord::TunedArm* t);
 
 // What a tuning was made for (TuneRecord.TunedArm.identity): a hash of the
 // task, model, pretraining and arm by the fields that differ from their

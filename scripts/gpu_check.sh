@@ -1,30 +1,63 @@
 #!/usr/bin/env bash
 # On a machine with an NVIDIA GPU, the CUDA toolkit (nvcc) and a Python whose
-# torch has CUDA (R1LAB_TORCH_PYTHON, default python3): builds r1lab against
-# that torch's LibTorch in build-cuda/, runs the GPU tests (the tiny Hugging
-# Face fixtures in bf16 on the device against transformers' fp32 logits) and
-# `r1lab lm-bench` on the GPU (a random model of Qwen2.5-0.5B's shape: prefill
-# and decode tokens/s with MFU, and a bf16 training step with fp32 master
-# weights). Aimed at under 8 minutes. Results go to stdout and
-# build-cuda/gpu_check.json.
+# torch has CUDA (R1LAB_TORCH_PYTHON, default python3):
+#   1. builds r1lab against that torch's LibTorch in build-cuda/ (with
+#      --no-build it uses the build-cuda/ there, e.g. one unpacked from
+#      scripts/gpu_bundle.sh's bundle, made elsewhere against the same torch,
+#      for a GPU machine without the Debian packages or a network);
+#   2. runs the GPU tests (the tiny Hugging Face fixtures in bf16 on the
+#      device against transformers' fp32 logits, NCCL's all-reduce);
+#   3. runs `r1lab lm-bench` on the GPU (a random model of Qwen2.5-0.5B's
+#      shape: prefill and decode tokens/s with MFU, and a bf16 training step
+#      with fp32 master weights);
+#   4. runs every strategy on the tiny Qwen2 fixture on the GPU in
+#      BF16_MIXED (bench/gpu/strategies.pbtxt);
+#   5. times GRPO steps of experiments/gsm8k_real_lm.pbtxt's shape on the
+#      random 0.5B-shaped model (bench/gpu/grpo_0.5b.pbtxt; needs
+#      ../shared/data/gsm8k_test.jsonl, skipped without it).
+# Aimed at under 8 minutes. Results go to stdout, build-cuda/gpu_check.json
+# (the lm-bench numbers) and build-cuda/gpu_runs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build=1
+case "${1:-}" in
+  "") ;;
+  --no-build) build=0 ;;
+  *) echo "usage: bash scripts/gpu_check.sh [--no-build]" >&2; exit 2 ;;
+esac
 python="${R1LAB_TORCH_PYTHON:-python3}"
 if ! "$python" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
   echo "gpu_check: $python has no torch with a usable CUDA device (set R1LAB_TORCH_PYTHON)" >&2
   exit 1
 fi
-prefix=$("$python" -c "import torch; print(torch.utils.cmake_prefix_path)")
-cuda_home="${CUDA_HOME:-/usr/local/cuda}"
-arch=$("$python" -c "import torch; p = torch.cuda.get_device_capability(); print(f'{p[0]}.{p[1]}')")
-export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-$arch}"
+"$python" -c "import torch; print('gpu_check: torch', torch.__version__, 'on', torch.cuda.get_device_name(0))"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 
 start=$(date +%s)
-cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DR1LAB_TESTS=ON -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCUDAToolkit_ROOT="$cuda_home" -DCMAKE_CUDA_COMPILER="$cuda_home/bin/nvcc" > build-cuda.configure.log
-cmake --build build-cuda -j"$(nproc)" --target r1lab lm_test model_test dist_test
-echo "gpu_check: built in $(( $(date +%s) - start )) s"
+if [ "$build" = 1 ]; then
+  prefix=$("$python" -c "import torch; print(torch.utils.cmake_prefix_path)")
+  cuda_home="${CUDA_HOME:-/usr/local/cuda}"
+  arch=$("$python" -c "import torch; p = torch.cuda.get_device_capability(); print(f'{p[0]}.{p[1]}')")
+  export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-$arch}"
+  mkdir -p build-cuda
+  cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DR1LAB_TESTS=ON -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCUDAToolkit_ROOT="$cuda_home" -DCMAKE_CUDA_COMPILER="$cuda_home/bin/nvcc" > build-cuda/configure.log
+  cmake --build build-cuda -j"$(nproc)" --target r1lab lm_test model_test dist_test
+  echo "gpu_check: built in $(( $(date +%s) - start )) s"
+else
+  bins=(build-cuda/r1lab build-cuda/lm_test build-cuda/model_test build-cuda/dist_test)
+  for b in "${bins[@]}"; do
+    [ -x "$b" ] || { echo "gpu_check --no-build: no $b (scripts/gpu_bundle.sh makes one elsewhere)" >&2; exit 1; }
+  done
+  # A bundle's libraries (scripts/gpu_bundle.sh), then torch's own.
+  torch_lib=$("$python" -c "import torch, os; print(os.path.dirname(torch.__file__))")/lib
+  export LD_LIBRARY_PATH="$PWD/build-cuda/lib:$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  if ldd "${bins[@]}" | grep -q "not found"; then export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$PWD/build-cuda/lib-fallback"; fi
+  if ldd "${bins[@]}" | grep "not found"; then
+    echo "gpu_check --no-build: the binaries miss the libraries above" >&2
+    exit 1
+  fi
+fi
 
 # Every test that needs a GPU has Cuda in its name and skips without one;
 # here a skip is a failure.
@@ -34,6 +67,41 @@ if grep -q "SKIPPED" build-cuda/gpu_tests.log; then
   echo "gpu_check: a GPU test skipped: this LibTorch sees no CUDA device" >&2
   exit 1
 fi
+echo "gpu_check: GPU tests passed at $(( $(date +%s) - start )) s"
 
-./build-cuda/r1lab lm-bench --device cuda --json build-cuda/gpu_check.json
+model=build-cuda/qwen2.5-0.5b-random
+./build-cuda/r1lab lm-bench --device cuda --json build-cuda/gpu_check.json --save "$model"
+cp tests/fixtures/hf/qwen2/tokenizer.json "$model/"
+echo "gpu_check: lm-bench done at $(( $(date +%s) - start )) s"
+
+# Every strategy through the model layer on the GPU. Fresh each time: a
+# finished run folder would only be read back.
+rm -rf build-cuda/gpu_runs
+./build-cuda/r1lab run bench/gpu/strategies.pbtxt --out build-cuda/gpu_runs
+for arm in grpo ppo sft prm_rl rft mcts_tokens mcts_steps; do
+  if [ ! -f "build-cuda/gpu_runs/gpu_strategies/runs/$arm/seed-1/done.json" ]; then
+    echo "gpu_check: the $arm arm did not finish on the GPU" >&2
+    exit 1
+  fi
+done
+echo "gpu_check: every strategy ran on the GPU at $(( $(date +%s) - start )) s"
+
+if [ -f ../shared/data/gsm8k_test.jsonl ]; then
+  ./build-cuda/r1lab run bench/gpu/grpo_0.5b.pbtxt --out build-cuda/gpu_runs
+  "$python" - build-cuda/gpu_runs/gpu_grpo_0.5b/runs/grpo/seed-1/metrics.jsonl.gz <<'EOF'
+import gzip, json, sys
+rows = [json.loads(line) for line in gzip.open(sys.argv[1], "rt") if line.strip()]
+print("| GRPO step | samples' tokens | generate s | generated tok/s | train s | step s |")
+print("|---|---|---|---|---|---|")
+prev = 0
+for r in rows:
+    if "time_step_s" not in r: continue
+    new = r["tokens_generated"] - prev
+    prev = r["tokens_generated"]
+    print(f"| {r['step']} | {new} | {r['time_generate_s']:.2f} | {new / r['time_generate_s']:.0f} | "
+          f"{r['time_train_s']:.2f} | {r['time_step_s']:.2f} |")
+EOF
+else
+  echo "gpu_check: no ../shared/data/gsm8k_test.jsonl: the GRPO timing on the 0.5B shape is skipped"
+fi
 echo "gpu_check: done in $(( $(date +%s) - start )) s"

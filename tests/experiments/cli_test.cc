@@ -21,6 +21,7 @@
 #include "test_util.h"
 #include "text.h"
 #include "hf_tokenizer.h"
+#include "llama.h"
 #include "safetensors.h"
 #include "tokenizer.h"
 #include "tune.h"
@@ -186,6 +187,60 @@ arms { name: "sft" sft { steps: 1000 batch_size: 32 log_every: 500 optim { lr: 1
   const Result stale = RunCli("run " + dir + "/t.pbtxt --out " + dir + "/stale");
   EXPECT_EQ(stale.code, 2) << stale.out;
   EXPECT_NE(stale.out.find("t.tuned.pbtxt: arm 'sft' was tuned as another config"), std::string::npos) << stale.out;
+}
+
+// tune.edge_trials on a planted space whose grid [1e-5, 1e-4] lies below the
+// learning rates that learn in 1000 steps (1e-3 and 3e-3 score 10% and 12%
+// on this machine, 1e-4 1%, 1e-5 nothing): the two trials past the grid's
+// top follow the optimum out (1e-3, then 1e-2), the grid shown grows by
+// them, `run` uses the value found, and a record whose scores would have
+// led elsewhere is not current.
+TEST(Cli, TuneEdgeTrialsFollowAnOptimumPastTheGrid) {
+  const std::string dir = testing::TempDir("cli_tune_edge");
+  const std::string cfg = R"(
+name: "tiny_edge"
+threads: 1
+seeds: [1]
+task { arith { min_ops: 1 max_ops: 1 max_operand: 9 } num_test: 40 num_validation: 40 }
+model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 48 }
+pretrain { steps: 20 batch_size: 8 log_every: 10 }
+eval { num_problems: 30 samples_per_problem: 4 eval_every: 1000 sampling { max_new_tokens: 30 } }
+tune { trials: 2 edge_trials: 2 spaces { arm: "sft" params { path: "sft.optim.lr" values: [1e-5, 1e-4] } } }
+arms { name: "sft" sft { steps: 1000 batch_size: 32 log_every: 500 optim { lr: 1e-4 warmup_steps: 10 } } }
+)";
+  WriteFileAtomic(dir + "/t.pbtxt", cfg);
+  const Result tuned = RunCli("tune " + dir + "/t.pbtxt --out " + dir + "/out");
+  ASSERT_EQ(tuned.code, 0) << tuned.out;
+  TuneRecord rec;
+  LoadConfigFile(dir + "/t.tuned.pbtxt", &rec);
+  ASSERT_EQ(rec.arms_size(), 1);
+  const TuneRecord::TunedArm& arm = rec.arms(0);
+  ASSERT_EQ(arm.trials_size(), 4);
+  const std::vector<double> want = {1e-4, 1e-5, 1e-3, 1e-2};  // as configured, the grid, then past its top
+  for (int k = 0; k < 4; ++k) EXPECT_EQ(arm.trials(k).values(0), want[static_cast<size_t>(k)]) << k;
+  EXPECT_GE(arm.chosen(), 2);
+  const double found = arm.trials(arm.chosen()).validation_pass1();
+  EXPECT_GT(found, std::max(arm.trials(0).validation_pass1(), arm.trials(1).validation_pass1()) + 0.05);
+  ASSERT_EQ(arm.space(0).values_size(), 4);
+  EXPECT_EQ(arm.space(0).values(3), 1e-2);
+  const ExperimentConfig untuned = LoadExperiment(dir + "/t.pbtxt", {}, /*tuned=*/false);
+  EXPECT_TRUE(TuningIsCurrent(untuned, rec));
+  TuneRecord other = rec;  // had 1e-3 scored nothing, 1e-2 would not have been tried
+  other.mutable_arms(0)->mutable_trials(2)->set_validation_pass1(0);
+  EXPECT_FALSE(TuningIsCurrent(untuned, other));
+
+  const Result run = RunCli("run " + dir + "/t.pbtxt --out " + dir + "/out");
+  ASSERT_EQ(run.code, 0) << run.out;
+  const std::string lr = JsonNumber(want[static_cast<size_t>(arm.chosen())]);
+  EXPECT_NE(ReadFile(dir + "/out/tiny_edge/runs/sft/seed-1/run_config.pbtxt").find("lr: " + lr), std::string::npos);
+  const std::string summary = ReadFile(dir + "/out/tiny_edge/summary.md");
+  EXPECT_NE(summary.find("| optim.lr " + lr), std::string::npos) << summary;
+  EXPECT_NE(summary.find("then 2 more one at a time past the grid's end"), std::string::npos) << summary;
+
+  WriteFileAtomic(dir + "/t.pbtxt", Replace(cfg, "edge_trials: 2", "edge_trials: -1"));
+  const Result bad = RunCli("tune " + dir + "/t.pbtxt --out " + dir + "/out");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("edge_trials"), std::string::npos) << bad.out;
 }
 
 // tune.pretrain: a planted pretraining space (a learning rate too small to
@@ -1362,6 +1417,31 @@ TEST(Cli, LmGenerateContinuesAPromptAsTransformersDoes) {
   const Result bad = RunCli("lm-generate /nonexistent --prompt hello");
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.out.find("/nonexistent/tokenizer.json"), std::string::npos) << bad.out;
+}
+
+// `r1lab lm-bench` on the CPU: its numbers in the JSON file, and --save's
+// folder a Hugging Face model of the bench's shape in bfloat16, which r1lab
+// loads (scripts/gpu_check.sh times GRPO on the 0.5B one).
+TEST(Cli, LmBenchWritesItsNumbersAndSavesItsRandomModel) {
+  const std::string dir = testing::TempDir("cli_lm_bench");
+  const Result r = RunCli("lm-bench --device cpu --shape small --batch 1 --prompt 8 --new-tokens 2 --threads 1 --json " +
+                          dir + "/bench.json --save " + dir + "/model");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("| decode (batch 1, 2 new) |"), std::string::npos) << r.out;
+  const JsonValue j = JsonValue::Parse(ReadFile(dir + "/bench.json"));
+  for (const char* k : {"gemm_flops", "prefill_tok_s", "decode_tok_s", "train_tok_s", "prefill_mfu", "train_mfu"})
+    EXPECT_GT(j.num(k), 0) << k;
+  Llama m = LoadHfModel(dir + "/model");
+  EXPECT_EQ(m->config().hidden_size, 256);
+  EXPECT_EQ(m->config().vocab_size, 8192);
+  EXPECT_EQ(m->config().num_kv_heads, 2);
+  int64_t params = 0;
+  for (const auto& p : m->parameters()) params += p.numel();
+  EXPECT_EQ(static_cast<double>(params), j.num("parameters"));
+  EXPECT_EQ(LoadSafetensors(dir + "/model/model.safetensors").at("model.norm.weight").scalar_type(), torch::kBFloat16);
+  const Result tpu = RunCli("lm-bench --device tpu");
+  EXPECT_EQ(tpu.code, 2) << tpu.out;
+  EXPECT_NE(tpu.out.find("lm-bench --device: 'tpu'; expected cpu or cuda"), std::string::npos) << tpu.out;
 }
 
 TEST(Cli, VerifyJudgesJsonlInOrder) {

@@ -171,6 +171,72 @@ TEST(Config, BudgetCurveExpandsEachArmOncePerMultiplier) {
   }
 }
 
+// tune.edge_trials' next trial, by hand: the best trial with one value moved
+// a grid step past the end it lies at (a learning rate by the grid's ratio,
+// never a KL coefficient below 0, an integer rounded), the grid growing by
+// the value reached; the next value at an end once that move is tried; the
+// next untried grid point once the best lies inside.
+TEST(Config, EdgeTrialsMoveTheBestTrialPastItsGridsEnds) {
+  ExperimentConfig cfg = LoadExperiment("");
+  const Arm* grpo = nullptr;
+  const Arm* mcts = nullptr;
+  for (const Arm& a : cfg.arms()) {
+    if (a.has_grpo() && !grpo) grpo = &a;
+    if (a.has_mcts() && !mcts) mcts = &a;
+  }
+  ASSERT_TRUE(grpo && mcts);
+  using Point = std::vector<double>;
+  // The arm's space in the experiment (the grid order falls back to) and
+  // its trials so far.
+  auto arm_with = [&](const std::vector<std::pair<std::string, Point>>& space,
+                      const std::vector<std::pair<Point, double>>& trials) {
+    TuneRecord::TunedArm t;
+    cfg.mutable_tune()->clear_spaces();
+    TuneSpace* s = cfg.mutable_tune()->add_spaces();
+    s->set_arm(space[0].first.rfind("grpo.", 0) == 0 ? grpo->name() : mcts->name());
+    for (const auto& [path, values] : space) {
+      TuneParam* p = s->add_params();
+      p->set_path(path);
+      for (double v : values) p->add_values(v);
+    }
+    *t.mutable_space() = s->params();
+    for (const auto& [values, score] : trials) {
+      TuneRecord::Trial* trial = t.add_trials();
+      for (double v : values) trial->add_values(v);
+      trial->set_validation_pass1(score);
+    }
+    return t;
+  };
+  auto last = [](const TuneRecord::TunedArm& t) {
+    const auto& v = t.trials(t.trials_size() - 1).values();
+    return Point(v.begin(), v.end());
+  };
+  const std::string lr = "grpo.optim.lr", kl = "grpo.kl_coef";
+  TuneRecord::TunedArm low = arm_with({{lr, {1e-5, 1e-4}}, {kl, {0, 0.01}}}, {{{1e-5, 0}, 0.5}, {{1e-4, 0.01}, 0.1}});
+  ASSERT_TRUE(NextEdgeTrial(cfg, *grpo, &low));
+  EXPECT_EQ(last(low), (Point{1e-6, 0}));  // no KL coefficient below 0
+  EXPECT_EQ(low.space(0).values_size(), 3);
+  low.mutable_trials(2)->set_validation_pass1(0.2);  // worse: the best's learning rate now lies inside
+  ASSERT_TRUE(NextEdgeTrial(cfg, *grpo, &low));
+  const Point configured{grpo->grpo().optim().lr(), grpo->grpo().kl_coef()};  // the grid order's first point
+  EXPECT_TRUE(last(low) == configured || last(low) == (Point{1e-4, 0}) || last(low) == (Point{1e-5, 0.01}))
+      << last(low)[0] << " " << last(low)[1];
+
+  TuneRecord::TunedArm high = arm_with({{lr, {1e-5, 1e-4}}, {kl, {0.001, 0.01}}}, {{{1e-4, 0.01}, 0.5}, {{1e-5, 0.001}, 0.1}});
+  ASSERT_TRUE(NextEdgeTrial(cfg, *grpo, &high));
+  EXPECT_EQ(last(high), (Point{1e-3, 0.01}));
+  high.mutable_trials(2)->set_validation_pass1(0);
+  ASSERT_TRUE(NextEdgeTrial(cfg, *grpo, &high));
+  EXPECT_EQ(last(high), (Point{1e-4, 0.1}));
+
+  ASSERT_EQ(mcts->mcts().search().simulations(), 16);  // as configured: a grid point, tried
+  TuneRecord::TunedArm sims = arm_with({{"mcts.search.simulations", {16, 24}}}, {{{16}, 0.5}, {{24}, 0.1}});
+  ASSERT_TRUE(NextEdgeTrial(cfg, *mcts, &sims));
+  EXPECT_EQ(last(sims), (Point{11}));  // 16 x 16 / 24, rounded
+  sims.mutable_trials(2)->set_validation_pass1(0.1);
+  EXPECT_FALSE(NextEdgeTrial(cfg, *mcts, &sims)) << "16 lies inside [11, 24], and the grid is spent";
+}
+
 // Every strategy declares a search space that applies to its arms: the
 // default experiment's arms (every strategy) each get `trials` distinct
 // trials, the first as configured, at the reduced budget; a space outside
