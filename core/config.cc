@@ -395,12 +395,14 @@ void ResolveDefaults(pb::Message* msg) {
     if (f->containing_oneof() && !r->HasField(*msg, f)) continue;
     if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
       // Unset means something here, so these stay unset: an SFT run's teacher
-      // ("the task's teacher"), an experiment's arm_defaults (none) and its
-      // tuning (none applied).
+      // ("the task's teacher") and an experiment's arm_defaults (none).
       const bool keep_unset = (f->message_type() == TeacherConfig::descriptor() && d == SftConfig::descriptor()) ||
-                              (f->message_type() == Arm::descriptor() && d == ExperimentConfig::descriptor()) ||
-                              (f->message_type() == TuneRecord::descriptor() && d == ExperimentConfig::descriptor());
+                              (f->message_type() == Arm::descriptor() && d == ExperimentConfig::descriptor());
       if (keep_unset && !r->HasField(*msg, f)) continue;
+      // A tuning record (none applied, or what r1lab tune wrote) is not
+      // settings: left as written. Resolving it gave a tuning without a
+      // pretraining search an empty one, and summary.md an empty table.
+      if (f->message_type() == TuneRecord::descriptor()) continue;
       // A sweep's size holds the fields it merges over the experiment's model
       // and pretraining (each size resolves as its own experiment): defaults
       // here would show a recipe the size does not run.

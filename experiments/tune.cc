@@ -256,6 +256,16 @@ ExperimentConfig WithTunedPretraining(const ExperimentConfig& cfg, const TuneRec
 
 namespace {
 
+// A tuned value as a reader wants it: as written where six significant
+// digits hold it, else three (an edge trial's 1e-4 / 3 shows as 3.33e-05).
+std::string Shown(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  if (std::strtod(buf, nullptr) == v) return JsonNumber(v);
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
 // A trial's values, e.g. "optim.lr 3e-05, kl_coef 0.001". With `edge`, a
 // value at an end of a grid of three or more is marked ("(lowest of 3)":
 // the optimum may lie beyond the grid) and *edge set.
@@ -263,7 +273,7 @@ std::string Values(const TuneParams& space, const TuneRecord::Trial& t, bool* ed
   std::string s;
   for (int i = 0; i < space.size() && i < t.values_size(); ++i) {
     const TuneParam& p = space[i];
-    s += (i ? ", " : "") + p.path().substr(p.path().find('.') + 1) + " " + JsonNumber(t.values(i));
+    s += (i ? ", " : "") + p.path().substr(p.path().find('.') + 1) + " " + Shown(t.values(i));
     if (!edge || p.values_size() < 3) continue;
     const auto [lo, hi] = std::minmax_element(p.values().begin(), p.values().end());
     if (t.values(i) == *lo) s += " (lowest of " + std::to_string(p.values_size()) + ")";
@@ -272,10 +282,6 @@ std::string Values(const TuneParams& space, const TuneRecord::Trial& t, bool* ed
   }
   return s;
 }
-
-}  // namespace
-
-namespace {
 
 // Trial k of `arm` ("<arm>-t<k>") with `values` at the space's paths, at
 // tune.budget_scale times its flop_budget and steps.
@@ -658,7 +664,7 @@ std::string TuningSection(const ExperimentConfig& cfg) {
        << Fmt(MeanWithCi({t->trials(0).validation_pass1()}), 100, 1) << "% → "
        << Fmt(MeanWithCi({t->trials(t->chosen()).validation_pass1()}), 100, 1) << "% |\n";
   }
-  if (rec.has_pretrain()) {
+  if (rec.pretrain().trials_size() > 0) {  // (resolved configs written before 2026-12-04 hold an empty one)
     const TuneRecord::TunedPretrain& p = rec.pretrain();
     md << "\nThe pretraining, tuned first (the arms were tuned, and run, from the chosen base):\n\n| pretraining trial "
           "| values | base's validation pass@1 | pretraining FLOPs |\n|---|---|---|---|\n";

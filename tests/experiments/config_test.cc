@@ -596,6 +596,13 @@ TEST(Config, TuningTableMarksAChoiceAtTheEdgeOfItsGrid) {
   EXPECT_NE(md.find(caveat), std::string::npos) << md;
   t.set_chosen(0);
   EXPECT_NE(TuningSection(cfg).find("as configured (optim.lr 0.0001 (highest of 3), kl_coef 0.001)"), std::string::npos);
+  // An edge trial's value past a grid of ratio 3 (1e-4 / 3) shows to three digits.
+  lr.add_values(1e-4 / 3);
+  TuneRecord::Trial& edge = *t.add_trials();
+  edge.add_values(1e-4 / 3);
+  edge.add_values(0.001);
+  t.set_chosen(3);
+  EXPECT_NE(TuningSection(cfg).find("| optim.lr 3.33e-05, kl_coef 0.001 |"), std::string::npos) << TuningSection(cfg);
 }
 
 }  // namespace

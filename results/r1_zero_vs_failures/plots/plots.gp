@@ -128,6 +128,26 @@ unset output
 reset
 set key outside right
 set grid
+set terminal svg size 800,480 dynamic noenhanced
+set output 'aha_vs_step.svg'
+set title "aha episodes: responses that revise a step and end right (dashed: any reflective word)"
+set xlabel "step"
+set ylabel "share of responses"
+plot 'reflection.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'reflection.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'reflection.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_perfect_teacher', 'reflection.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_rl', 'reflection.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts', 'reflection.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'grpo reflective', 'reflection.dat' index 2 using 1:3 with lines dashtype 2 linecolor 3 title 'ppo reflective', 'reflection.dat' index 3 using 1:3 with lines dashtype 2 linecolor 4 title 'sft_perfect_teacher reflective', 'reflection.dat' index 4 using 1:3 with lines dashtype 2 linecolor 5 title 'prm_rl reflective', 'reflection.dat' index 5 using 1:3 with lines dashtype 2 linecolor 6 title 'mcts reflective'
+unset output
+reset
+set key outside right
+set grid
+set terminal pngcairo size 800,480 noenhanced
+set output 'aha_vs_step.png'
+set title "aha episodes: responses that revise a step and end right (dashed: any reflective word)"
+set xlabel "step"
+set ylabel "share of responses"
+plot 'reflection.dat' index 1 using 1:2 with linespoints linecolor 2 title 'grpo', 'reflection.dat' index 2 using 1:2 with linespoints linecolor 3 title 'ppo', 'reflection.dat' index 3 using 1:2 with linespoints linecolor 4 title 'sft_perfect_teacher', 'reflection.dat' index 4 using 1:2 with linespoints linecolor 5 title 'prm_rl', 'reflection.dat' index 5 using 1:2 with linespoints linecolor 6 title 'mcts', 'reflection.dat' index 1 using 1:3 with lines dashtype 2 linecolor 2 title 'grpo reflective', 'reflection.dat' index 2 using 1:3 with lines dashtype 2 linecolor 3 title 'ppo reflective', 'reflection.dat' index 3 using 1:3 with lines dashtype 2 linecolor 4 title 'sft_perfect_teacher reflective', 'reflection.dat' index 4 using 1:3 with lines dashtype 2 linecolor 5 title 'prm_rl reflective', 'reflection.dat' index 5 using 1:3 with lines dashtype 2 linecolor 6 title 'mcts reflective'
+unset output
+reset
+set key outside right
+set grid
 set terminal svg size 400,340 dynamic noenhanced
 set output 'proxy_vs_truth.svg'
 set title "prm_rl"
