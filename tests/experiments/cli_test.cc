@@ -134,30 +134,39 @@ TEST(Cli, UnwritableOutputDirectory) {
   EXPECT_NE(r.out.find("file/sub"), std::string::npos) << r.out;
 }
 
+// A one-arm experiment `name` for the tune tests: one-operation arith from a
+// 20-step base, then `tune` and `arms` as given.
+std::string TinyTuneConfig(const std::string& name, const std::string& tune, const std::string& arms) {
+  return "name: \"" + name + R"(" threads: 1 seeds: [1]
+task { arith { min_ops: 1 max_ops: 1 max_operand: 9 } num_test: 40 num_validation: 40 }
+model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 48 }
+pretrain { steps: 20 batch_size: 8 log_every: 10 }
+eval { num_problems: 30 samples_per_problem: 4 eval_every: 1000 sampling { max_new_tokens: 30 } }
+)" + tune + "\n" + arms + "\n";
+}
+
+// `r1lab tune` on dir/t.pbtxt into dir/out; its tuned file's only arm.
+TuneRecord::TunedArm TuneTheOneArm(const std::string& dir) {
+  const Result tuned = RunCli("tune " + dir + "/t.pbtxt --out " + dir + "/out");
+  EXPECT_EQ(tuned.code, 0) << tuned.out;
+  TuneRecord rec;
+  LoadConfigFile(dir + "/t.tuned.pbtxt", &rec);
+  EXPECT_EQ(rec.arms_size(), 1);
+  return rec.arms_size() == 1 ? rec.arms(0) : TuneRecord::TunedArm();
+}
+
 // `r1lab tune` on a planted space: a learning rate too small to learn
 // anything (as configured) against one that learns. It picks the one that
 // learns, by validation pass@1; `run` then uses it and says so in the
 // summary, --untuned does not, and a tuning made for another arm is refused.
 TEST(Cli, TunePicksThePlantedBestValueOnValidationAndRunUsesIt) {
   const std::string dir = testing::TempDir("cli_tune");
-  const std::string cfg = R"(
-name: "tiny_tune"
-threads: 1
-seeds: [1]
-task { arith { min_ops: 1 max_ops: 1 max_operand: 9 } num_test: 40 num_validation: 40 }
-model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 48 }
-pretrain { steps: 20 batch_size: 8 log_every: 10 }
-eval { num_problems: 30 samples_per_problem: 4 eval_every: 1000 sampling { max_new_tokens: 30 } }
-tune { trials: 2 budget_scale: 1 spaces { arm: "sft" params { path: "sft.optim.lr" values: [1e-6, 3e-3] } } }
-arms { name: "sft" sft { steps: 1000 batch_size: 32 log_every: 500 optim { lr: 1e-6 warmup_steps: 10 } } }
-)";
+  const std::string cfg = TinyTuneConfig(
+      "tiny_tune",
+      R"(tune { trials: 2 budget_scale: 1 spaces { arm: "sft" params { path: "sft.optim.lr" values: [1e-6, 3e-3] } } })",
+      R"(arms { name: "sft" sft { steps: 1000 batch_size: 32 log_every: 500 optim { lr: 1e-6 warmup_steps: 10 } } })");
   WriteFileAtomic(dir + "/t.pbtxt", cfg);
-  const Result tuned = RunCli("tune " + dir + "/t.pbtxt --out " + dir + "/out");
-  ASSERT_EQ(tuned.code, 0) << tuned.out;
-  TuneRecord rec;
-  LoadConfigFile(dir + "/t.tuned.pbtxt", &rec);
-  ASSERT_EQ(rec.arms_size(), 1);
-  const TuneRecord::TunedArm& arm = rec.arms(0);
+  const TuneRecord::TunedArm arm = TuneTheOneArm(dir);
   ASSERT_EQ(arm.trials_size(), 2);
   EXPECT_EQ(arm.trials(0).values(0), 1e-6);  // trial 0: as configured
   EXPECT_EQ(arm.chosen(), 1);
@@ -197,24 +206,12 @@ arms { name: "sft" sft { steps: 1000 batch_size: 32 log_every: 500 optim { lr: 1
 // led elsewhere is not current.
 TEST(Cli, TuneEdgeTrialsFollowAnOptimumPastTheGrid) {
   const std::string dir = testing::TempDir("cli_tune_edge");
-  const std::string cfg = R"(
-name: "tiny_edge"
-threads: 1
-seeds: [1]
-task { arith { min_ops: 1 max_ops: 1 max_operand: 9 } num_test: 40 num_validation: 40 }
-model { d_model: 32 n_layers: 1 n_heads: 2 d_ff: 64 max_seq_len: 48 }
-pretrain { steps: 20 batch_size: 8 log_every: 10 }
-eval { num_problems: 30 samples_per_problem: 4 eval_every: 1000 sampling { max_new_tokens: 30 } }
-tune { trials: 2 edge_trials: 2 spaces { arm: "sft" params { path: "sft.optim.lr" values: [1e-5, 1e-4] } } }
-arms { name: "sft" sft { steps: 1000 batch_size: 32 log_every: 500 optim { lr: 1e-4 warmup_steps: 10 } } }
-)";
+  const std::string cfg = TinyTuneConfig(
+      "tiny_edge",
+      R"(tune { trials: 2 edge_trials: 2 spaces { arm: "sft" params { path: "sft.optim.lr" values: [1e-5, 1e-4] } } })",
+      R"(arms { name: "sft" sft { steps: 1000 batch_size: 32 log_every: 500 optim { lr: 1e-4 warmup_steps: 10 } } })");
   WriteFileAtomic(dir + "/t.pbtxt", cfg);
-  const Result tuned = RunCli("tune " + dir + "/t.pbtxt --out " + dir + "/out");
-  ASSERT_EQ(tuned.code, 0) << tuned.out;
-  TuneRecord rec;
-  LoadConfigFile(dir + "/t.tuned.pbtxt", &rec);
-  ASSERT_EQ(rec.arms_size(), 1);
-  const TuneRecord::TunedArm& arm = rec.arms(0);
+  const TuneRecord::TunedArm arm = TuneTheOneArm(dir);
   ASSERT_EQ(arm.trials_size(), 4);
   const std::vector<double> want = {1e-4, 1e-5, 1e-3, 1e-2};  // as configured, the grid, then past its top
   for (int k = 0; k < 4; ++k) EXPECT_EQ(arm.trials(k).values(0), want[static_cast<size_t>(k)]) << k;
@@ -224,6 +221,8 @@ arms { name: "sft" sft { steps: 1000 batch_size: 32 log_every: 500 optim { lr: 1
   ASSERT_EQ(arm.space(0).values_size(), 4);
   EXPECT_EQ(arm.space(0).values(3), 1e-2);
   const ExperimentConfig untuned = LoadExperiment(dir + "/t.pbtxt", {}, /*tuned=*/false);
+  TuneRecord rec;
+  LoadConfigFile(dir + "/t.tuned.pbtxt", &rec);
   EXPECT_TRUE(TuningIsCurrent(untuned, rec));
   TuneRecord other = rec;  // had 1e-3 scored nothing, 1e-2 would not have been tried
   other.mutable_arms(0)->mutable_trials(2)->set_validation_pass1(0);
