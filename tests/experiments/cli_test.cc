@@ -467,8 +467,8 @@ TEST(Cli, SizeSweepDistilsTheFirstSizesTeacherIntoEverySize) {
   const std::string d32_tuned = ReadFile(dir + "/c.d32.tuned.pbtxt"), d16_tuned = ReadFile(dir + "/c.d16.tuned.pbtxt");
   const std::string chosen_dir = chosen.substr(0, chosen.rfind('/'));
   const std::string chosen_samples = Gunzip(ReadFile(chosen_dir + "/samples.jsonl.gz"), "chosen");
-  std::filesystem::remove_all(exp + "/d32-tune");
-  std::filesystem::remove_all(exp + "/d16-tune");
+  testing::RemoveTree(exp + "/d32-tune");
+  testing::RemoveTree(exp + "/d16-tune");
   const Result again = RunCli("tune " + dir + "/c.pbtxt --out " + dir);
   ASSERT_EQ(again.code, 0) << again.out;
   EXPECT_NE(again.out.find("d32: " + dir + "/c.d32.tuned.pbtxt is current; kept"), std::string::npos) << again.out;
@@ -561,7 +561,7 @@ TEST(Cli, PipelineStageStartsFromTheEarlierArmsFinalCheckpoint) {
   // A finished stage is kept when its start is gone; an unfinished one says what is missing.
   std::filesystem::remove(cold + "/checkpoint.pt");
   EXPECT_EQ(RunCli("run " + dir + "/c.pbtxt --out " + dir).code, 0);
-  std::filesystem::remove_all(frozen);
+  testing::RemoveTree(frozen);
   const Result missing = RunCli("run " + dir + "/c.pbtxt --out " + dir);
   EXPECT_EQ(missing.code, 3) << missing.out;
   EXPECT_NE(missing.out.find("arm 'frozen' starts from arm 'cold' (init_from), whose final checkpoint"),
@@ -1202,7 +1202,7 @@ TEST(Cli, GoldenSummaryOfATinyExperiment) {
   const Result other_base = RunCli("run " + dir + "/c.pbtxt --out " + dir);
   EXPECT_EQ(other_base.code, 2) << other_base.out;
   EXPECT_NE(other_base.out.find("holds a run of another base checkpoint"), std::string::npos) << other_base.out;
-  std::filesystem::remove_all(dir + "/tiny_grpo/runs");
+  testing::RemoveTree(dir + "/tiny_grpo/runs");
   const Result rerun = RunCli("run " + dir + "/c.pbtxt --out " + dir);
   EXPECT_EQ(rerun.code, 0) << rerun.out;
   EXPECT_NE(rerun.out.find("made from another base checkpoint; evaluating this one"), std::string::npos) << rerun.out;
