@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -57,6 +58,20 @@ double NumberAt(const pb::Message& root, const std::string& path, const std::str
 
 using TuneParams = pb::RepeatedPtrField<TuneParam>;
 
+// The field at `path` in `root`'s message type (null where there is none).
+const pb::FieldDescriptor* FieldAt(const pb::Message& root, const std::string& path) {
+  const pb::Descriptor* d = root.GetDescriptor();
+  const pb::FieldDescriptor* f = nullptr;
+  std::stringstream parts(path);
+  for (std::string name; std::getline(parts, name, '.');) {
+    if (!d) return nullptr;
+    f = d->FindFieldByName(name);
+    if (!f) return nullptr;
+    d = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE ? f->message_type() : nullptr;
+  }
+  return f;
+}
+
 // `msg` (an arm, or the experiment for its pretraining) with `values` set at
 // the parameters' paths.
 template <class M>
@@ -64,15 +79,7 @@ M WithValues(const M& msg, const TuneParams& params, const std::vector<double>& 
   M out = msg;
   for (int i = 0; i < params.size(); ++i) {
     const TuneParam& p = params[i];
-    const pb::FieldDescriptor* f = nullptr;
-    {  // a bool takes "true"/"false"; every other field the number
-      const pb::Message* m = &out;
-      std::stringstream parts(p.path());
-      for (std::string name; std::getline(parts, name, '.');) {
-        f = m->GetDescriptor()->FindFieldByName(name);
-        if (f && f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) m = &m->GetReflection()->GetMessage(*m, f);
-      }
-    }
+    const pb::FieldDescriptor* f = FieldAt(out, p.path());  // a bool takes "true"/"false"; every other field the number
     const double v = values[static_cast<size_t>(i)];
     const std::string text = f && f->cpp_type() == pb::FieldDescriptor::CPPTYPE_BOOL ? (v != 0 ? "true" : "false")
                                                                                      : JsonNumber(v);
@@ -126,35 +133,21 @@ std::vector<std::vector<double>> TrialPoints(const pb::Message& root, const Tune
   return out;
 }
 
-// The field at `path` in `root`'s message type (null where there is none).
-const pb::FieldDescriptor* FieldAt(const pb::Message& root, const std::string& path) {
-  const pb::Descriptor* d = root.GetDescriptor();
-  const pb::FieldDescriptor* f = nullptr;
-  std::stringstream parts(path);
-  for (std::string name; std::getline(parts, name, '.');) {
-    if (!d) return nullptr;
-    f = d->FindFieldByName(name);
-    if (!f) return nullptr;
-    d = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE ? f->message_type() : nullptr;
-  }
-  return f;
-}
-
 // One step past the end of p's grid where `v` lies: times the grid's ratio
 // at that end when the grid is positive, else by its spacing there; rounded
 // for an integer field. Nothing for a bool, a grid of one value, a value
 // inside the grid, or a step across zero.
-std::vector<double> BeyondEdge(const TuneParam& p, double v, const pb::FieldDescriptor* f) {
-  if (!f || f->cpp_type() == pb::FieldDescriptor::CPPTYPE_BOOL) return {};
+std::optional<double> BeyondEdge(const TuneParam& p, double v, const pb::FieldDescriptor* f) {
+  if (!f || f->cpp_type() == pb::FieldDescriptor::CPPTYPE_BOOL) return std::nullopt;
   std::vector<double> g(p.values().begin(), p.values().end());
   std::sort(g.begin(), g.end());
   g.erase(std::unique(g.begin(), g.end()), g.end());
-  if (g.size() < 2) return {};
+  if (g.size() < 2) return std::nullopt;
   const bool positive = g.front() > 0;
   double next;
   if (v == g.front()) next = positive ? g[0] * g[0] / g[1] : g[0] - (g[1] - g[0]);
   else if (v == g.back()) next = positive ? g.back() * g.back() / g[g.size() - 2] : g.back() + (g.back() - g[g.size() - 2]);
-  else return {};
+  else return std::nullopt;
   const bool integer = f->cpp_type() != pb::FieldDescriptor::CPPTYPE_FLOAT && f->cpp_type() != pb::FieldDescriptor::CPPTYPE_DOUBLE;
   {  // 1e-05 * 1e-05 / 1e-06 is 1.0000000000000002e-04 in doubles: the value a user would write
     char buf[32];
@@ -165,8 +158,8 @@ std::vector<double> BeyondEdge(const TuneParam& p, double v, const pb::FieldDesc
     next = std::round(next);
     if (next == v) next = v == g.front() ? v - 1 : v + 1;
   }
-  if ((v >= 0) != (next >= 0)) return {};
-  return {next};
+  if ((v >= 0) != (next >= 0)) return std::nullopt;
+  return next;
 }
 
 // The best trial so far: the highest validation pass@1, ties the earlier.
@@ -190,10 +183,10 @@ bool ProposeEdgeTrial(const Arm& arm, const std::vector<std::vector<double>>& or
   const auto& best = t->trials(BestTrial(*t)).values();
   std::vector<std::vector<double>> candidates;
   for (int i = 0; i < space.size(); ++i) {
-    const std::vector<double> next = BeyondEdge(space[i], best[i], FieldAt(arm, space[i].path()));
-    if (next.empty()) continue;
+    const std::optional<double> next = BeyondEdge(space[i], best[i], FieldAt(arm, space[i].path()));
+    if (!next) continue;
     candidates.emplace_back(best.begin(), best.end());
-    candidates.back()[static_cast<size_t>(i)] = next[0];
+    candidates.back()[static_cast<size_t>(i)] = *next;
   }
   for (const std::vector<double>& point : order)
     if (point.size() != static_cast<size_t>(space.size()))
@@ -442,20 +435,20 @@ bool TuningIsCurrent(const ExperimentConfig& configured, const TuneRecord& recor
         t.space_size() != fresh.space_size() || t.trials_size() < grid ||
         t.trials_size() > grid + cfg.tune().edge_trials() || t.chosen() < 0 || t.chosen() >= t.trials_size())
       return false;
-    for (int k = 0; k < grid; ++k) {
-      if (t.trials(k).values_size() != fresh.trials(k).values_size() ||
-          !std::equal(t.trials(k).values().begin(), t.trials(k).values().end(), fresh.trials(k).values().begin()))
-        return false;
-      *fresh.mutable_trials(k) = t.trials(k);  // with its score
-    }
+    // Trial k as recorded has fresh's values; fresh takes its score.
+    auto same = [&](int k) {
+      const auto &a = t.trials(k).values(), &b = fresh.trials(k).values();
+      if (!std::equal(a.begin(), a.end(), b.begin(), b.end())) return false;
+      *fresh.mutable_trials(k) = t.trials(k);
+      return true;
+    };
+    for (int k = 0; k < grid; ++k)
+      if (!same(k)) return false;
     // The edge trials, replayed from the scores: the same proposals, and no
     // more left to make where fewer than edge_trials were run.
     for (int k = grid; k < grid + cfg.tune().edge_trials(); ++k) {
       if (!NextEdgeTrial(cfg, arm, &fresh)) break;
-      if (k >= t.trials_size() || !std::equal(t.trials(k).values().begin(), t.trials(k).values().end(),
-                                              fresh.trials(k).values().begin(), fresh.trials(k).values().end()))
-        return false;
-      *fresh.mutable_trials(k) = t.trials(k);
+      if (k >= t.trials_size() || !same(k)) return false;
     }
     if (fresh.trials_size() != t.trials_size()) return false;
     for (int k = 0; k < t.space_size(); ++k)
