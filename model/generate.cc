@@ -97,7 +97,7 @@ std::vector<Generation> GenerateChunk(Transformer& model, const std::vector<std:
     throw InputError("prompt of " + std::to_string(P) + " tokens leaves no room under model.max_seq_len=" +
                      std::to_string(cfg.max_seq_len()));
   const int64_t max_new = std::min<int64_t>(opt.sampling.max_new_tokens(), cfg.max_seq_len() - P);
-  const std::vector<int> stops = opt.stop_tokens.empty() ? std::vector<int>{model->tokenizer().eos()} : opt.stop_tokens;
+  const std::vector<int>& stops = opt.stop_tokens.empty() ? model->tokenizer().stops() : opt.stop_tokens;
   const int vocab = model->vocab_size();
 
   // Left-padded prompt batch; start[b] = padding of row b.

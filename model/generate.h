@@ -23,7 +23,7 @@ namespace r1lab {
 
 struct GenerateOptions {
   SamplingConfig sampling;
-  std::vector<int> stop_tokens;  // empty = {<eos>}
+  std::vector<int> stop_tokens;  // empty = the tokenizer's stops()
   uint64_t seed = 0;
   bool use_cache = true;  // false recomputes the whole prefix every step (benchmarks only)
   bool never_stop = false;  // benchmarks: ignore stop tokens, always decode max_new_tokens

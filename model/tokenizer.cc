@@ -39,7 +39,7 @@ const Tokenizer& Tokenizer::Get() {
 }
 
 Tokenizer::Tokenizer(const Tokenizer& other)
-    : pieces_(other.pieces_), pad_(other.pad_), bos_(other.bos_), eos_(other.eos_) {
+    : pieces_(other.pieces_), pad_(other.pad_), bos_(other.bos_), eos_(other.eos_), stops_(other.stops_) {
   std::copy(std::begin(other.char_to_id_), std::end(other.char_to_id_), char_to_id_);
 }
 
@@ -71,21 +71,30 @@ const Tokenizer& Tokenizer::For(const ModelConfig& cfg) {
   t->after_ = after;
   t->hf_ = std::make_unique<const HfTokenizer>(HfTokenizer::Load(path));
   const HfTokenizer& hf = *t->hf_;
-  // The stop token: config.json's eos_token_id, else the file's end-of-text special.
+  // The stop tokens: config.json's eos_token_id (all of a list, as
+  // transformers' generate stops at any), else the file's end-of-text special.
   const LlamaConfig mc = ReadHfConfig(folder + "/config.json");
-  t->eos_ = -1;
-  if (!mc.eos_token_ids.empty()) t->eos_ = mc.eos_token_ids[0];
+  t->stops_.clear();
+  for (int id : mc.eos_token_ids) {
+    if (id < 0 || id >= hf.vocab_size())
+      throw InputError(folder + "/config.json: eos_token_id " + std::to_string(id) + " is not a token of " + path +
+                       " (ids 0.." + std::to_string(hf.vocab_size() - 1) + ")");
+    if (std::find(t->stops_.begin(), t->stops_.end(), id) == t->stops_.end()) t->stops_.push_back(id);
+  }
   for (const char* name : {"<|endoftext|>", "<|end_of_text|>", "</s>", "<|im_end|>", "<|eot_id|>"})
-    if (t->eos_ < 0 && hf.Find(name) >= 0) t->eos_ = hf.Find(name);
-  if (t->eos_ < 0 || t->eos_ >= hf.vocab_size())
+    if (t->stops_.empty() && hf.Find(name) >= 0) t->stops_.push_back(hf.Find(name));
+  if (t->stops_.empty())
     throw InputError(folder + "/config.json: eos_token_id: missing, and " + path +
                      " has none of <|endoftext|> <|end_of_text|> </s> <|im_end|> <|eot_id|>; r1lab needs the stop token");
+  t->eos_ = t->stops_[0];
   t->bos_ = hf.prompt_start();
   t->pad_ = t->eos_;  // padding is masked; any id serves
   t->hf_fingerprint_ = "hf " + HexHash(Fnv64(ReadFile(path)));
   slot = std::move(t);
   return *slot;
 }
+
+bool Tokenizer::IsStop(int id) const { return std::find(stops_.begin(), stops_.end(), id) != stops_.end(); }
 
 int Tokenizer::vocab_size() const { return hf_ ? hf_->vocab_size() : static_cast<int>(pieces_.size()); }
 
@@ -144,7 +153,7 @@ std::string Tokenizer::Decode(const std::vector<int>& ids) const {
   std::string out;
   std::vector<int> run;
   for (size_t i = 0; i <= ids.size(); ++i) {
-    if (i < ids.size() && ids[i] != eos_) {
+    if (i < ids.size() && !IsStop(ids[i])) {
       if (hf_->Has(ids[i])) run.push_back(ids[i]);
       continue;
     }
@@ -156,7 +165,7 @@ std::string Tokenizer::Decode(const std::vector<int>& ids) const {
 }
 
 std::string Tokenizer::Piece(int id) const {
-  if (hf_) return id == eos_ ? std::string("<eos>") : hf_->Has(id) ? hf_->DecodeBytes({id}) : std::string();
+  if (hf_) return IsStop(id) ? std::string("<eos>") : hf_->Has(id) ? hf_->DecodeBytes({id}) : std::string();
   if (id < 0 || id >= vocab_size()) throw InputError("token id " + std::to_string(id) + " is outside the vocabulary");
   return pieces_[id];
 }

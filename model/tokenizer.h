@@ -47,7 +47,10 @@ class Tokenizer {
   int vocab_size() const;
   int pad() const { return pad_; }
   int bos() const { return bos_; }  // -1: prompts start without one
-  int eos() const { return eos_; }
+  int eos() const { return eos_; }  // the first stop token: what Encode writes for "<eos>"
+  // Every token that ends a sample (eos() first); generation stops at any.
+  const std::vector<int>& stops() const { return stops_; }
+  bool IsStop(int id) const;
   bool is_char() const { return hf_ == nullptr; }
 
   // Specials of the character vocabulary are written by name ("<think>");
@@ -77,6 +80,7 @@ class Tokenizer {
   std::unique_ptr<const HfTokenizer> hf_;
   std::string hf_fingerprint_;
   int pad_ = kPad, bos_ = kBos, eos_ = kEos;
+  std::vector<int> stops_ = {kEos};
 };
 
 }  // namespace r1lab

@@ -57,7 +57,8 @@ BeamResult PrmBeamSearch(Transformer& policy, Transformer& prm, const Task& task
     GenerateOptions go;
     go.sampling = spec.sampling;
     go.sampling.set_max_new_tokens(allowance);
-    go.stop_tokens = {tok.eos(), newline};
+    go.stop_tokens = tok.stops();
+    go.stop_tokens.push_back(newline);
     go.seed = spec.seed * 1000003ULL + static_cast<uint64_t>(round);
     const std::vector<Generation> gens = Generate(policy, rows, go, flops);
     std::vector<std::vector<Beam>> candidates(problems.size());
@@ -70,7 +71,7 @@ BeamResult PrmBeamSearch(Transformer& policy, Transformer& prm, const Task& task
       const size_t take = std::min(gens[r].tokens.size(), static_cast<size_t>(std::max(0, room)));
       c.tokens.insert(c.tokens.end(), gens[r].tokens.begin(), gens[r].tokens.begin() + static_cast<long>(take));
       out.generated_tokens += static_cast<double>(take);
-      c.done = (take > 0 && c.tokens.back() == tok.eos()) || static_cast<int>(c.tokens.size()) >= max_len ||
+      c.done = (take > 0 && tok.IsStop(c.tokens.back())) || static_cast<int>(c.tokens.size()) >= max_len ||
                (gens[r].truncated && take == gens[r].tokens.size());
       c.text = tok.Decode(c.tokens);
       candidates[p].push_back(std::move(c));

@@ -42,7 +42,7 @@ std::vector<PolicySearchEnv::Open> PolicySearchEnv::Triage(const std::vector<Lea
   std::vector<bool> done;
   for (const LeafQuery& q : leaves) {
     ids.push_back(q.ids.empty() ? tok.Encode(q.text) : q.ids);
-    done.push_back((!ids.back().empty() && ids.back().back() == tok.eos()) ||
+    done.push_back((!ids.back().empty() && tok.IsStop(ids.back().back())) ||
                    static_cast<int>(ids.back().size()) >= spec_.max_new_tokens);
   }
   // The value network at the last token of every leaf that needs it. On the
