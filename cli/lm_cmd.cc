@@ -17,6 +17,7 @@
 #include "hf_tokenizer.h"
 #include "llama.h"
 #include "progress.h"
+#include "tokenizer.h"
 
 namespace r1lab {
 
@@ -70,7 +71,9 @@ int RunLmGenerate(const std::string& folder, const std::string& prompt, int max_
                      " tokens, more than config.json's vocab_size " + std::to_string(model->config().vocab_size));
   const std::vector<int> ids = tok.Encode(prompt);
   if (ids.empty()) throw InputError("lm-generate --prompt: empty");
-  const std::vector<int> out = LlamaGenerate(model, ids, max_new, temperature, seed, model->config().eos_token_ids);
+  ModelConfig mc;  // the stop tokens a run on this folder uses (config.json's, else the end-of-text special)
+  mc.set_hf_folder(folder);
+  const std::vector<int> out = LlamaGenerate(model, ids, max_new, temperature, seed, Tokenizer::For(mc).stops());
   std::printf("%s\n", tok.Decode(out).c_str());
   std::fprintf(stderr, "lm-generate: %zu prompt tokens, %zu new\n", ids.size(), out.size());
   return 0;

@@ -110,7 +110,8 @@ commands:
   config [CONFIG]                     print the resolved config
   lm-generate FOLDER --prompt TEXT [--max-new-tokens N] [--temperature T] [--seed S]
                                       a Hugging Face model folder (Llama, Qwen2) continues
-                                      TEXT: greedy unless T > 0; stops at its eos
+                                      TEXT: greedy unless T > 0; stops where a run's
+                                      samples do (any eos_token_id, else end-of-text)
   lm-bench [--device cpu|cuda] [--shape qwen2.5-0.5b|small] [--batch B] [--prompt P] [--new-tokens N] [--json F]
            [--save DIR]
                                       the Llama/Qwen2 decoder with random weights: GEMM
