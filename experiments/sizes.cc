@@ -232,14 +232,11 @@ SizeReportFiles BuildFrom(const ExperimentConfig& sweep, const std::vector<SizeC
           << x.seeds << "," << JsonNumber(x.pass1) << "," << JsonNumber(x.pass1_ci) << "," << JsonNumber(x.flops)
           << "\n";
     }
-  md << "\nRanking at each size, by mean pass@1 (a tie keeps the summary's order):\n\n| size | ranking |\n|---|---|\n";
+  md << "\nRanking at each size, by mean pass@1 (= between equal means):\n\n| size | ranking |\n|---|---|\n";
   for (const SizeColumn& c : cols) {
-    std::vector<std::string> rank = c.order;
-    std::stable_sort(rank.begin(), rank.end(),
-                     [&](const std::string& x, const std::string& y) { return c.cells.at(x).pass1 > c.cells.at(y).pass1; });
-    md << "| " << c.name << " |";
-    for (size_t i = 0; i < rank.size(); ++i) md << (i ? " > " : " ") << rank[i];
-    md << " |\n";
+    std::map<std::string, double> pass1;
+    for (const auto& [arm, cell] : c.cells) pass1[arm] = cell.pass1;
+    md << "| " << c.name << " | " << RankingText(c.order, pass1) << " |\n";
   }
   md << DistillationSection(sweep, cols);
   md << "\nPlots: plots/pass1_vs_params, plots/pass1_vs_flops (pretraining plus the arm's training FLOPs).\n";
@@ -285,6 +282,16 @@ std::string WriteSizeReport(const ExperimentConfig& sweep, const std::string& di
   WriteFileAtomic(dir + "/summary.md", files.summary_md);
   WriteFileAtomic(dir + "/summary.csv", files.summary_csv);
   return files.summary_md;
+}
+
+std::string RankingText(const std::vector<std::string>& order, const std::map<std::string, double>& pass1) {
+  std::vector<std::string> rank = order;
+  std::stable_sort(rank.begin(), rank.end(),
+                   [&](const std::string& x, const std::string& y) { return pass1.at(x) > pass1.at(y); });
+  std::string out;
+  for (size_t i = 0; i < rank.size(); ++i)
+    out += (i == 0 ? "" : pass1.at(rank[i - 1]) == pass1.at(rank[i]) ? " = " : " > ") + rank[i];
+  return out;
 }
 
 std::string RunSizes(const ExperimentConfig& sweep, const std::vector<ExperimentConfig>& sizes,

@@ -9,6 +9,7 @@
 //   plots/                    pass@1 against parameters and against FLOPs
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct SizeReportFiles {
 // The sweep's summary from each size folder's summary.csv and base
 // done.json; IoError naming the file when a size has no finished summary.
 SizeReportFiles BuildSizeReport(const ExperimentConfig& sweep, const std::string& dir);
+// `order`'s arms by pass@1, best first, as "a > b = c": = between equal
+// values, which keep their order in `order`.
+std::string RankingText(const std::vector<std::string>& order, const std::map<std::string, double>& pass1);
 // Writes dir/summary.md, dir/summary.csv and dir/plots/; returns the markdown.
 std::string WriteSizeReport(const ExperimentConfig& sweep, const std::string& dir);
 

@@ -11,6 +11,7 @@
 #include "report.h"
 #include "rescore.h"
 #include "runner.h"
+#include "sizes.h"
 #include "test_util.h"
 
 namespace r1lab {
@@ -215,6 +216,15 @@ TEST(Report, PlotsRunWithoutAShellAndFailLoudly) {
   } catch (const IoError& e) {
     EXPECT_NE(std::string(e.what()).find("gnuplot failed"), std::string::npos) << e.what();
   }
+}
+
+// A size sweep's ranking: best first, "=" between arms whose means are equal
+// (in the summary's order), never "a > b" for a tie.
+TEST(Report, SizeRankingMarksTiesAsEqual) {
+  const std::map<std::string, double> pass1 = {{"base", 0.3}, {"grpo", 0.5}, {"ppo", 0.3}, {"mcts", 0.2}};
+  EXPECT_EQ(RankingText({"base", "grpo", "ppo", "mcts"}, pass1), "grpo > base = ppo > mcts");
+  EXPECT_EQ(RankingText({"ppo", "base", "grpo", "mcts"}, pass1), "grpo > ppo = base > mcts");
+  EXPECT_EQ(RankingText({"grpo"}, pass1), "grpo");
 }
 
 }  // namespace
