@@ -17,15 +17,32 @@ namespace {
 
 using nlohmann::json;
 
-}  // namespace
-
-LlamaConfig ReadHfConfig(const std::string& path) {
-  json j;
+json ParseJsonFile(const std::string& path) {
   try {
-    j = json::parse(ReadFile(path));
+    return json::parse(ReadFile(path));
   } catch (const json::exception& e) {
     throw InputError(path + ": not JSON: " + e.what());
   }
+}
+
+// A config file's eos_token_id: a token id, a list of them, or null (none).
+std::vector<int> EosTokenIds(const json& j, int64_t vocab_size, const std::string& path) {
+  std::vector<int> ids;
+  if (!j.contains("eos_token_id") || j["eos_token_id"].is_null()) return ids;
+  const json& e = j["eos_token_id"];
+  for (const json& id : e.is_array() ? e : json::array({e})) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= vocab_size)
+      throw InputError(path + ": eos_token_id: expected a token id (or a list of them) below vocab_size " +
+                       std::to_string(vocab_size));
+    ids.push_back(id.get<int>());
+  }
+  return ids;
+}
+
+}  // namespace
+
+LlamaConfig ReadHfConfig(const std::string& path) {
+  const json j = ParseJsonFile(path);
   auto bad = [&](const std::string& field, const std::string& what) -> InputError {
     return InputError(path + ": " + field + ": " + what);
   };
@@ -82,14 +99,7 @@ LlamaConfig ReadHfConfig(const std::string& path) {
     if (flag("mlp_bias", false)) throw bad("mlp_bias", "true is not supported");
   }
   if (j.contains("hidden_act") && j["hidden_act"] != "silu") throw bad("hidden_act", "expected silu (SwiGLU)");
-  if (j.contains("eos_token_id") && !j["eos_token_id"].is_null()) {
-    const json& e = j["eos_token_id"];
-    for (const json& id : e.is_array() ? e : json::array({e})) {
-      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= c.vocab_size)
-        throw bad("eos_token_id", "expected a token id (or a list of them) below vocab_size");
-      c.eos_token_ids.push_back(id.get<int>());
-    }
-  }
+  c.eos_token_ids = EosTokenIds(j, c.vocab_size, path);
   if (j.contains("layer_types") && j["layer_types"].is_array())
     for (size_t i = 0; i < j["layer_types"].size(); ++i)
       if (j["layer_types"][i] != "full_attention")
@@ -124,6 +134,14 @@ LlamaConfig ReadHfConfig(const std::string& path) {
     }
   }
   return c;
+}
+
+std::vector<int> ReadGenerationEos(const std::string& folder, int64_t vocab_size) {
+  const std::string path = folder + "/generation_config.json";
+  if (!FileExists(path)) return {};
+  const json j = ParseJsonFile(path);
+  if (!j.is_object()) throw InputError(path + ": (top level): expected an object");
+  return EosTokenIds(j, vocab_size, path);
 }
 
 torch::Tensor LlamaImpl::Param(const std::string& hf_name, std::vector<int64_t> shape, Init init) {

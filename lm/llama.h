@@ -32,6 +32,11 @@ struct LlamaConfig {
 // config.json of a LlamaForCausalLM or Qwen2ForCausalLM; InputError naming
 // the file and field for anything else or anything this model does not do.
 LlamaConfig ReadHfConfig(const std::string& path);
+// generation_config.json's eos_token_id in `folder` (the stop tokens
+// transformers' generate uses; an instruct model's list may go beyond
+// config.json's): none when the file or the field is absent; InputError
+// naming the file for an id not below vocab_size.
+std::vector<int> ReadGenerationEos(const std::string& folder, int64_t vocab_size);
 
 // Keys and values of every layer for batched decoding: [B, kv_heads, capacity, head_dim].
 struct LlamaCache {

@@ -71,16 +71,21 @@ const Tokenizer& Tokenizer::For(const ModelConfig& cfg) {
   t->after_ = after;
   t->hf_ = std::make_unique<const HfTokenizer>(HfTokenizer::Load(path));
   const HfTokenizer& hf = *t->hf_;
-  // The stop tokens: config.json's eos_token_id (all of a list, as
-  // transformers' generate stops at any), else the file's end-of-text special.
+  // The stop tokens: config.json's eos_token_id, then generation_config.json's
+  // (all of each list: transformers' generate stops at any), else the file's
+  // end-of-text special.
   const LlamaConfig mc = ReadHfConfig(folder + "/config.json");
   t->stops_.clear();
-  for (int id : mc.eos_token_ids) {
-    if (id < 0 || id >= hf.vocab_size())
-      throw InputError(folder + "/config.json: eos_token_id " + std::to_string(id) + " is not a token of " + path +
-                       " (ids 0.." + std::to_string(hf.vocab_size() - 1) + ")");
-    if (std::find(t->stops_.begin(), t->stops_.end(), id) == t->stops_.end()) t->stops_.push_back(id);
-  }
+  auto add_stops = [&](const std::vector<int>& ids, const std::string& file) {
+    for (int id : ids) {
+      if (id >= hf.vocab_size())
+        throw InputError(folder + "/" + file + ": eos_token_id " + std::to_string(id) + " is not a token of " + path +
+                         " (ids 0.." + std::to_string(hf.vocab_size() - 1) + ")");
+      if (!t->IsStop(id)) t->stops_.push_back(id);
+    }
+  };
+  add_stops(mc.eos_token_ids, "config.json");
+  add_stops(ReadGenerationEos(folder, mc.vocab_size), "generation_config.json");
   for (const char* name : {"<|endoftext|>", "<|end_of_text|>", "</s>", "<|im_end|>", "<|eot_id|>"})
     if (t->stops_.empty() && hf.Find(name) >= 0) t->stops_.push_back(hf.Find(name));
   if (t->stops_.empty())

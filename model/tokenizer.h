@@ -8,11 +8,13 @@
 // characters.
 //
 // A tokenizer.json (lm/hf_tokenizer.h): byte-level BPE; "<think>" and the
-// other tags are ordinary text there. Its stop token is config.json's
-// eos_token_id, or else the file's end-of-text special; a prompt starts with
-// its begin-of-text special when it has one. Either way Decode writes the
-// stop token as "<eos>" and Encode reads "<eos>" as it, so the verifiers and
-// the logs see one convention whatever the model calls its stop token.
+// other tags are ordinary text there. Its stop tokens are the eos_token_id
+// of config.json and generation_config.json (a list for instruct models,
+// which end a turn with one and the text with another), or else the file's
+// end-of-text special; a prompt starts with its begin-of-text special when
+// it has one. Either way Decode writes every stop token as "<eos>" and
+// Encode reads "<eos>" as the first, so the verifiers and the logs see one
+// convention whatever the model calls its stop tokens.
 #pragma once
 
 #include <memory>

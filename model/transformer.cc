@@ -91,7 +91,9 @@ uint64_t HfFolderHash(const std::string& folder) {
   std::vector<std::string> names;
   for (const auto& e : std::filesystem::directory_iterator(folder)) {
     const std::string n = e.path().filename().string();
-    if (n == "config.json" || n == "tokenizer.json" || n.find(".safetensors") != std::string::npos) names.push_back(n);
+    if (n == "config.json" || n == "generation_config.json" || n == "tokenizer.json" ||
+        n.find(".safetensors") != std::string::npos)
+      names.push_back(n);
   }
   std::sort(names.begin(), names.end());
   uint64_t h = Fnv64("");

@@ -133,7 +133,7 @@ int ModelVocab(const ModelConfig& cfg);
 // ConfigError naming the field and the file.
 ModelConfig ResolveModelShape(const ModelConfig& cfg);
 // A hash of the content of a model folder's files (config.json,
-// tokenizer.json, the safetensors and their index), for cache keys that
+// generation_config.json, tokenizer.json, the safetensors and their index), for cache keys that
 // must change when the weights do.
 uint64_t HfFolderHash(const std::string& folder);
 torch::Device ConfigDevice(const ModelConfig& cfg);

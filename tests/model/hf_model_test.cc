@@ -204,52 +204,59 @@ TEST(HfTrunkConfig, FolderHashFollowsTheWeightsNotThePath) {
 }
 
 // An instruct model's config.json lists several stop tokens (Llama-3's
-// <|end_of_text|> and <|eot_id|>, Qwen2.5's <|im_end|> and <|endoftext|>):
-// a sample ends at any of them, as in transformers' generate, and each
-// reads <eos> for the verifiers.
-TEST(HfTrunkConfig, EveryStopTokenOfConfigJsonEndsASample) {
+// <|end_of_text|> and <|eot_id|>), or its generation_config.json adds some
+// (Qwen2.5's <|endoftext|> to <|im_end|>): a sample ends at any of them, as
+// in transformers' generate, and each reads <eos> for the verifiers.
+TEST(HfTrunkConfig, EveryStopTokenOfTheConfigFilesEndsASample) {
   const auto expected = LoadSafetensors(HfFolder("qwen2") + "/expected.safetensors");
   const std::vector<int> prompt = HfIds(expected.at("ids_0"), 8);
   const int first = HfIds(expected.at("greedy_0"))[0];  // the fixture's first greedy token
   const int end_of_text = HfTokenizer::Load(HfFolder("qwen2") + "/tokenizer.json").Find("<|endoftext|>");
   ASSERT_NE(first, end_of_text);
-  const std::string folder = testing::TempDir("hf_stops");
-  for (const auto& e : std::filesystem::directory_iterator(HfFolder("qwen2")))
-    std::filesystem::copy_file(e.path(), folder + "/" + e.path().filename().string());
-  const std::string config = ReadFile(folder + "/config.json");
+  const std::string config = ReadFile(HfFolder("qwen2") + "/config.json");
   const std::string none = "\"eos_token_id\": null";
   ASSERT_NE(config.find(none), std::string::npos);
-  auto with_eos = [&](std::string c, const std::string& ids) {
-    return c.replace(c.find(none), none.size(), "\"eos_token_id\": " + ids);
+  // A copy of the fixture whose config.json says `eos`, with `generation` as
+  // its generation_config.json unless empty.
+  int copies = 0;
+  auto folder_with = [&](const std::string& eos, const std::string& generation) {
+    const std::string folder = testing::TempDir("hf_stops_" + std::to_string(copies++));
+    for (const auto& e : std::filesystem::directory_iterator(HfFolder("qwen2")))
+      std::filesystem::copy_file(e.path(), folder + "/" + e.path().filename().string());
+    std::string c = config;
+    WriteFileAtomic(folder + "/config.json", c.replace(c.find(none), none.size(), "\"eos_token_id\": " + eos));
+    if (!generation.empty()) WriteFileAtomic(folder + "/generation_config.json", generation);
+    ModelConfig mc = HfConfig("qwen2");
+    mc.set_hf_folder(folder);
+    return mc;
   };
-  WriteFileAtomic(folder + "/config.json",
-                  with_eos(config, "[" + std::to_string(end_of_text) + ", " + std::to_string(first) + "]"));
-  ModelConfig mc = HfConfig("qwen2");
-  mc.set_hf_folder(folder);
-  Transformer m = MakeModel(mc);
-  const Tokenizer& tok = m->tokenizer();
-  EXPECT_EQ(tok.eos(), end_of_text) << "the list's first";
-  EXPECT_EQ(tok.stops(), (std::vector<int>{end_of_text, first}));
-  EXPECT_EQ(tok.Decode({first}), "<eos>");
-  EXPECT_EQ(tok.Piece(first), "<eos>");
-  EXPECT_EQ(tok.Encode("<eos>"), std::vector<int>{end_of_text});
-  GenerateOptions opt;
-  opt.sampling.set_temperature(0);
-  opt.sampling.set_max_new_tokens(8);
-  const Generation g = Generate(m, {prompt}, opt)[0];
-  EXPECT_EQ(g.tokens, std::vector<int>{first}) << "greedy decoding stops at the second stop token";
-  EXPECT_TRUE(g.stopped);
-  // The same weights with only <|endoftext|> as stop token go on past it.
-  Transformer plain = MakeModel(HfConfig("qwen2"));
-  EXPECT_GT(Generate(plain, {prompt}, opt)[0].tokens.size(), 1u);
-  // A stop token outside the vocabulary is an error naming config.json.
-  const std::string bad_folder = testing::TempDir("hf_bad_stop");
-  for (const auto& e : std::filesystem::directory_iterator(folder))
-    std::filesystem::copy_file(e.path(), bad_folder + "/" + e.path().filename().string());
-  WriteFileAtomic(bad_folder + "/config.json", with_eos(config, "[5000]"));
-  mc.set_hf_folder(bad_folder);
-  const std::string bad = HfErrorOf([&] { MakeModel(mc); });
-  EXPECT_NE(bad.find(bad_folder + "/config.json: eos_token_id"), std::string::npos) << bad;
+  const std::string both = std::to_string(end_of_text) + ", " + std::to_string(first);
+  for (const ModelConfig& mc : {folder_with("[" + both + "]", ""),
+                                folder_with(std::to_string(end_of_text), "{\"eos_token_id\": [" + both + "]}")}) {
+    Transformer m = MakeModel(mc);
+    const Tokenizer& tok = m->tokenizer();
+    EXPECT_EQ(tok.eos(), end_of_text) << "config.json's first";
+    EXPECT_EQ(tok.stops(), (std::vector<int>{end_of_text, first}));
+    EXPECT_EQ(tok.Decode({first}), "<eos>");
+    EXPECT_EQ(tok.Piece(first), "<eos>");
+    EXPECT_EQ(tok.Encode("<eos>"), std::vector<int>{end_of_text});
+    GenerateOptions opt;
+    opt.sampling.set_temperature(0);
+    opt.sampling.set_max_new_tokens(8);
+    const Generation g = Generate(m, {prompt}, opt)[0];
+    EXPECT_EQ(g.tokens, std::vector<int>{first}) << "greedy decoding stops at the second stop token";
+    EXPECT_TRUE(g.stopped);
+    // The same weights with only <|endoftext|> as stop token go on past it.
+    Transformer plain = MakeModel(HfConfig("qwen2"));
+    EXPECT_GT(Generate(plain, {prompt}, opt)[0].tokens.size(), 1u);
+  }
+  // A stop token outside the vocabulary is an error naming its file.
+  for (const auto& [mc, file] : {std::pair{folder_with("[5000]", ""), "/config.json: eos_token_id"},
+                                 std::pair{folder_with("null", "{\"eos_token_id\": 5000}"),
+                                           "/generation_config.json: eos_token_id"}}) {
+    const std::string bad = HfErrorOf([&] { MakeModel(mc); });
+    EXPECT_NE(bad.find(mc.hf_folder() + file), std::string::npos) << bad;
+  }
 }
 
 TEST(HfTrunkConfig, AShapeThatContradictsConfigJsonIsAnError) {
