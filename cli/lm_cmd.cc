@@ -71,7 +71,7 @@ int RunLmGenerate(const std::string& folder, const std::string& prompt, int max_
                      " tokens, more than config.json's vocab_size " + std::to_string(model->config().vocab_size));
   const std::vector<int> ids = tok.Encode(prompt);
   if (ids.empty()) throw InputError("lm-generate --prompt: empty");
-  ModelConfig mc;  // the stop tokens a run on this folder uses (config.json's, else the end-of-text special)
+  ModelConfig mc;  // the stop tokens a run on this folder uses (Tokenizer::For)
   mc.set_hf_folder(folder);
   const std::vector<int> out = LlamaGenerate(model, ids, max_new, temperature, seed, Tokenizer::For(mc).stops());
   std::printf("%s\n", tok.Decode(out).c_str());
