@@ -237,14 +237,16 @@ TEST(Config, EdgeTrialsMoveTheBestTrialPastItsGridsEnds) {
   EXPECT_FALSE(NextEdgeTrial(cfg, *mcts, &sims)) << "16 lies inside [11, 24], and the grid is spent";
 }
 
-// The committed default tuning is what r1lab tune would try now, its edge
-// trials replayed from their recorded scores.
-TEST(Config, TheCommittedDefaultTuningIsCurrent) {
-  const std::string path = std::string(R1LAB_SOURCE_DIR) + "/experiments/r1_zero_vs_failures.pbtxt";
-  TuneRecord rec;
-  LoadConfigFile(TunedPath(path), &rec);
-  EXPECT_EQ(rec.edge_trials(), 2);
-  EXPECT_TRUE(TuningIsCurrent(LoadExperiment(path, {}, /*tuned=*/false), rec));
+// The committed tunings made with edge trials are what r1lab tune would try
+// now, their edge trials replayed from the recorded scores.
+TEST(Config, TheCommittedEdgeTrialTuningsAreCurrent) {
+  for (const auto& [name, edge_trials] : {std::pair{"r1_zero_vs_failures", 2}, std::pair{"mcts_failure", 3}}) {
+    const std::string path = std::string(R1LAB_SOURCE_DIR) + "/experiments/" + name + ".pbtxt";
+    TuneRecord rec;
+    LoadConfigFile(TunedPath(path), &rec);
+    EXPECT_EQ(rec.edge_trials(), edge_trials) << name;
+    EXPECT_TRUE(TuningIsCurrent(LoadExperiment(path, {}, /*tuned=*/false), rec)) << name;
+  }
 }
 
 // Every strategy declares a search space that applies to its arms: the
