@@ -71,9 +71,8 @@ int RunLmGenerate(const std::string& folder, const std::string& prompt, int max_
                      " tokens, more than config.json's vocab_size " + std::to_string(model->config().vocab_size));
   const std::vector<int> ids = tok.Encode(prompt);
   if (ids.empty()) throw InputError("lm-generate --prompt: empty");
-  ModelConfig mc;  // the stop tokens a run on this folder uses (Tokenizer::For)
-  mc.set_hf_folder(folder);
-  const std::vector<int> out = LlamaGenerate(model, ids, max_new, temperature, seed, Tokenizer::For(mc).stops());
+  // Stops where a run on this folder does.
+  const std::vector<int> out = LlamaGenerate(model, ids, max_new, temperature, seed, HfStopTokens(folder, tok));
   std::printf("%s\n", tok.Decode(out).c_str());
   std::fprintf(stderr, "lm-generate: %zu prompt tokens, %zu new\n", ids.size(), out.size());
   return 0;

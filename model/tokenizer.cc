@@ -43,6 +43,28 @@ Tokenizer::Tokenizer(const Tokenizer& other)
   std::copy(std::begin(other.char_to_id_), std::end(other.char_to_id_), char_to_id_);
 }
 
+std::vector<int> HfStopTokens(const std::string& folder, const HfTokenizer& hf) {
+  const std::string path = folder + "/tokenizer.json";
+  const LlamaConfig mc = ReadHfConfig(folder + "/config.json");
+  std::vector<int> stops;
+  auto add = [&](const std::vector<int>& ids, const std::string& file) {
+    for (int id : ids) {
+      if (id >= hf.vocab_size())
+        throw InputError(folder + "/" + file + ": eos_token_id " + std::to_string(id) + " is not a token of " + path +
+                         " (ids 0.." + std::to_string(hf.vocab_size() - 1) + ")");
+      if (std::find(stops.begin(), stops.end(), id) == stops.end()) stops.push_back(id);
+    }
+  };
+  add(mc.eos_token_ids, "config.json");
+  add(ReadGenerationEos(folder, mc.vocab_size), "generation_config.json");
+  for (const char* name : {"<|endoftext|>", "<|end_of_text|>", "</s>", "<|im_end|>", "<|eot_id|>"})
+    if (stops.empty() && hf.Find(name) >= 0) stops.push_back(hf.Find(name));
+  if (stops.empty())
+    throw InputError(folder + "/config.json: eos_token_id: missing, and " + path +
+                     " has none of <|endoftext|> <|end_of_text|> </s> <|im_end|> <|eot_id|>; r1lab needs the stop token");
+  return stops;
+}
+
 const Tokenizer& Tokenizer::For(const ModelConfig& cfg) {
   if (cfg.hf_folder().empty() && cfg.prompt_template().empty()) return Get();
   // One per folder and template for the process's life: models hold references to it.
@@ -71,26 +93,7 @@ const Tokenizer& Tokenizer::For(const ModelConfig& cfg) {
   t->after_ = after;
   t->hf_ = std::make_unique<const HfTokenizer>(HfTokenizer::Load(path));
   const HfTokenizer& hf = *t->hf_;
-  // The stop tokens: config.json's eos_token_id, then generation_config.json's
-  // (all of each list: transformers' generate stops at any), else the file's
-  // end-of-text special.
-  const LlamaConfig mc = ReadHfConfig(folder + "/config.json");
-  t->stops_.clear();
-  auto add_stops = [&](const std::vector<int>& ids, const std::string& file) {
-    for (int id : ids) {
-      if (id >= hf.vocab_size())
-        throw InputError(folder + "/" + file + ": eos_token_id " + std::to_string(id) + " is not a token of " + path +
-                         " (ids 0.." + std::to_string(hf.vocab_size() - 1) + ")");
-      if (!t->IsStop(id)) t->stops_.push_back(id);
-    }
-  };
-  add_stops(mc.eos_token_ids, "config.json");
-  add_stops(ReadGenerationEos(folder, mc.vocab_size), "generation_config.json");
-  for (const char* name : {"<|endoftext|>", "<|end_of_text|>", "</s>", "<|im_end|>", "<|eot_id|>"})
-    if (t->stops_.empty() && hf.Find(name) >= 0) t->stops_.push_back(hf.Find(name));
-  if (t->stops_.empty())
-    throw InputError(folder + "/config.json: eos_token_id: missing, and " + path +
-                     " has none of <|endoftext|> <|end_of_text|> </s> <|im_end|> <|eot_id|>; r1lab needs the stop token");
+  t->stops_ = HfStopTokens(folder, hf);
   t->eos_ = t->stops_[0];
   t->bos_ = hf.prompt_start();
   t->pad_ = t->eos_;  // padding is masked; any id serves

@@ -28,6 +28,13 @@ namespace r1lab {
 
 class HfTokenizer;
 
+// A Hugging Face folder's stop tokens, with `hf` its tokenizer.json: the
+// eos_token_id of config.json, then of generation_config.json (all of each
+// list: transformers' generate stops at any), else the file's end-of-text
+// special. InputError naming the file for an id the tokenizer lacks, or
+// when there is none.
+std::vector<int> HfStopTokens(const std::string& folder, const HfTokenizer& hf);
+
 class Tokenizer {
  public:
   // The character vocabulary's ids (pad(), bos() and eos() give any

@@ -25,6 +25,14 @@ namespace {
 
 std::string HfFolder(const std::string& family) { return std::string(R1LAB_SOURCE_DIR) + "/tests/fixtures/hf/" + family; }
 
+// A copy of a fixture's folder in a fresh temp folder `name`, to edit.
+std::string CopyOfFixture(const std::string& family, const std::string& name) {
+  const std::string folder = testing::TempDir(name);
+  for (const auto& e : std::filesystem::directory_iterator(HfFolder(family)))
+    std::filesystem::copy_file(e.path(), folder + "/" + e.path().filename().string());
+  return folder;
+}
+
 ModelConfig HfConfig(const std::string& family, bool heads = false) {
   ModelConfig mc;
   mc.set_hf_folder(HfFolder(family));
@@ -192,9 +200,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, HfTrunk, ::testing::Values("qwen2", "llama3")
 
 // The cached base's key: the folder's content, not its path.
 TEST(HfTrunkConfig, FolderHashFollowsTheWeightsNotThePath) {
-  const std::string copy = testing::TempDir("hf_hash");
-  for (const auto& e : std::filesystem::directory_iterator(HfFolder("qwen2")))
-    std::filesystem::copy_file(e.path(), copy + "/" + e.path().filename().string());
+  const std::string copy = CopyOfFixture("qwen2", "hf_hash");
   EXPECT_EQ(HfFolderHash(copy), HfFolderHash(HfFolder("qwen2")));
   std::string weights = ReadFile(copy + "/model.safetensors");
   weights[weights.size() - 1] ^= 1;  // one bit of the last weight
@@ -220,9 +226,7 @@ TEST(HfTrunkConfig, EveryStopTokenOfTheConfigFilesEndsASample) {
   // its generation_config.json unless empty.
   int copies = 0;
   auto folder_with = [&](const std::string& eos, const std::string& generation) {
-    const std::string folder = testing::TempDir("hf_stops_" + std::to_string(copies++));
-    for (const auto& e : std::filesystem::directory_iterator(HfFolder("qwen2")))
-      std::filesystem::copy_file(e.path(), folder + "/" + e.path().filename().string());
+    const std::string folder = CopyOfFixture("qwen2", "hf_stops_" + std::to_string(copies++));
     std::string c = config;
     WriteFileAtomic(folder + "/config.json", c.replace(c.find(none), none.size(), "\"eos_token_id\": " + eos));
     if (!generation.empty()) WriteFileAtomic(folder + "/generation_config.json", generation);
