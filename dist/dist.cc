@@ -29,6 +29,11 @@ int IntVar(const std::map<std::string, std::string>& env, const std::string& nam
   return static_cast<int>(v);
 }
 
+// Every error of a rank starts with which rank it is.
+std::string RankPrefix(const DistEnv& env) {
+  return "rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) + ": ";
+}
+
 }  // namespace
 
 DistEnv DistEnvFrom(const std::map<std::string, std::string>& given) {
@@ -61,7 +66,7 @@ struct Dist::Impl {
 };
 
 Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), timeout_(timeout), impl_(new Impl) {
-  const std::string where = "rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) + ": ";
+  const std::string where = RankPrefix(env);
   const std::string addr = env.master_addr + ":" + std::to_string(env.master_port);
   const std::string wait = " within " + std::to_string(timeout.count() / 1000.0).substr(0, 5) + " s";
   try {
@@ -123,7 +128,7 @@ void Dist::Wait(const std::string& what, const std::function<void()>& op) {
   try {
     op();
   } catch (const std::exception& e) {
-    throw IoError("rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world_size) + ": " + what +
+    throw IoError(RankPrefix(env_) + what +
                   " failed (a peer is gone or did not answer within " + std::to_string(timeout_.count()) +
                   " ms): " + std::string(e.what()).substr(0, 200));
   }
@@ -158,8 +163,8 @@ void Dist::RoundBarrier() {
   try {
     impl_->rounds->barrier()->wait(kRoundTimeout);
   } catch (const std::exception& e) {
-    throw IoError("rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world_size) +
-                  ": waiting for the other ranks' runs failed (a peer is gone): " + std::string(e.what()).substr(0, 200));
+    throw IoError(RankPrefix(env_) + "waiting for the other ranks' runs failed (a peer is gone): " +
+                  std::string(e.what()).substr(0, 200));
   }
 }
 
