@@ -240,7 +240,8 @@ TEST(Config, EdgeTrialsMoveTheBestTrialPastItsGridsEnds) {
 // The committed tunings made with edge trials are what r1lab tune would try
 // now, their edge trials replayed from the recorded scores.
 TEST(Config, TheCommittedEdgeTrialTuningsAreCurrent) {
-  for (const auto& [name, edge_trials] : {std::pair{"r1_zero_vs_failures", 2}, std::pair{"mcts_failure", 3}}) {
+  for (const auto& [name, edge_trials] : {std::pair{"r1_zero_vs_failures", 2}, std::pair{"mcts_failure", 3},
+                                          std::pair{"prm_failure", 2}}) {
     const std::string path = std::string(R1LAB_SOURCE_DIR) + "/experiments/" + name + ".pbtxt";
     TuneRecord rec;
     LoadConfigFile(TunedPath(path), &rec);

@@ -67,6 +67,21 @@ TEST(Report, EveryCommittedFolderWithSamplesRescoresExactly) {
   EXPECT_GE(checked, 1);
 }
 
+// The committed results stay small (issue #17: the whole results/ tree under
+// 40 MB), measured as the bytes of its files: what a clone holds, on any
+// filesystem (directory blocks, 4 KB each on ext4, are not counted).
+TEST(Report, TheCommittedResultsStayUnderFortyMegabytes) {
+  std::uintmax_t bytes = 0;
+  int files = 0;
+  for (const auto& f : fs::recursive_directory_iterator(fs::path(R1LAB_SOURCE_DIR) / "results")) {
+    if (!f.is_regular_file()) continue;
+    bytes += f.file_size();
+    ++files;
+  }
+  EXPECT_GT(files, 100);
+  EXPECT_LT(bytes, 40'000'000u) << "results/ holds " << bytes << " bytes in " << files << " files";
+}
+
 // A run whose per-problem held-out outcomes are `pass`.
 RunRecords PassRun(std::vector<double> pass) {
   RunRecords r;
