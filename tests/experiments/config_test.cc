@@ -241,7 +241,7 @@ TEST(Config, EdgeTrialsMoveTheBestTrialPastItsGridsEnds) {
 // now, their edge trials replayed from the recorded scores.
 TEST(Config, TheCommittedEdgeTrialTuningsAreCurrent) {
   for (const auto& [name, edge_trials] : {std::pair{"r1_zero_vs_failures", 2}, std::pair{"mcts_failure", 3},
-                                          std::pair{"prm_failure", 2}}) {
+                                          std::pair{"prm_failure", 2}, std::pair{"countdown_head_to_head", 3}}) {
     const std::string path = std::string(R1LAB_SOURCE_DIR) + "/experiments/" + name + ".pbtxt";
     TuneRecord rec;
     LoadConfigFile(TunedPath(path), &rec);
