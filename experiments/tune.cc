@@ -108,9 +108,12 @@ TuneSpace SpaceFor(const ExperimentConfig& cfg, const Arm& arm, const std::strin
 
 // Trial 0: `root` (an arm, or the experiment) as configured; then distinct
 // grid points, all of them when there are fewer than trials - 1, else drawn
-// without replacement by a stream of (seed, name).
+// without replacement by a stream of (seed, name). With `cover`
+// (tune.cover_values), each next point is the first in that order that
+// tries the most values not yet tried, until every value of every parameter
+// has been; then the order alone.
 std::vector<std::vector<double>> TrialPoints(const pb::Message& root, const TuneParams& params, int trials, uint64_t seed,
-                                             const std::string& name, const std::string& source) {
+                                             bool cover, const std::string& name, const std::string& source) {
   std::vector<double> configured;
   for (const TuneParam& p : params) configured.push_back(NumberAt(root, p.path(), source));
   std::vector<std::vector<double>> out = {configured};
@@ -121,13 +124,39 @@ std::vector<std::vector<double>> TrialPoints(const pb::Message& root, const Tune
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
   Rng rng(seed ^ Fnv64(name));
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<size_t>(rng.Int(0, static_cast<int64_t>(i) - 1))]);
-  for (int64_t index : order) {
-    if (static_cast<int>(out.size()) >= trials) break;
+  auto point_at = [&](int64_t index) {
     std::vector<double> point;
     for (const TuneParam& p : params) {
       point.push_back(p.values(static_cast<int>(index % p.values_size())));
       index /= p.values_size();
     }
+    return point;
+  };
+  std::vector<std::set<double>> untried;  // per parameter, the values no trial has yet
+  for (const TuneParam& p : params) {
+    untried.emplace_back(p.values().begin(), p.values().end());
+    untried.back().erase(configured[untried.size() - 1]);
+  }
+  auto gain = [&](const std::vector<double>& point) {
+    int n = 0;
+    for (size_t i = 0; i < point.size(); ++i) n += static_cast<int>(untried[i].count(point[i]));
+    return n;
+  };
+  while (cover && static_cast<int>(out.size()) < trials) {
+    int best_gain = 0;
+    std::vector<double> best;
+    for (int64_t index : order) {
+      std::vector<double> point = point_at(index);
+      const int g = gain(point);
+      if (g > best_gain) best_gain = g, best = std::move(point);  // a point of gain > 0 is untried
+    }
+    if (best_gain == 0) break;
+    for (size_t i = 0; i < best.size(); ++i) untried[i].erase(best[i]);
+    out.push_back(std::move(best));
+  }
+  for (int64_t index : order) {
+    if (static_cast<int>(out.size()) >= trials) break;
+    std::vector<double> point = point_at(index);
     if (std::find(out.begin(), out.end(), point) == out.end()) out.push_back(point);
   }
   return out;
@@ -291,7 +320,8 @@ Arm TrialArm(const ExperimentConfig& cfg, const Arm& arm, const TuneParams& spac
 std::vector<std::vector<double>> GridOrder(const ExperimentConfig& cfg, const Arm& arm) {
   const std::string source = cfg.name() + " (r1lab tune)";
   const TuneSpace space = SpaceFor(cfg, arm, source);
-  return TrialPoints(arm, space.params(), std::numeric_limits<int>::max(), cfg.tune().seed(), arm.name(), source);
+  return TrialPoints(arm, space.params(), std::numeric_limits<int>::max(), cfg.tune().seed(), cfg.tune().cover_values(),
+                     arm.name(), source);
 }
 
 }  // namespace
@@ -309,7 +339,7 @@ std::vector<Arm> TrialArms(const ExperimentConfig& cfg, const Arm& arm, TuneReco
   *t.mutable_space() = space.params();
   std::vector<Arm> out;
   for (const std::vector<double>& point :
-       TrialPoints(arm, space.params(), tc.trials(), tc.seed(), arm.name(), source)) {
+       TrialPoints(arm, space.params(), tc.trials(), tc.seed(), tc.cover_values(), arm.name(), source)) {
     TuneRecord::Trial* trial = t.add_trials();
     for (double v : point) trial->add_values(v);
     out.push_back(TrialArm(cfg, arm, space.params(), trial->values(), static_cast<int>(out.size())));
@@ -378,7 +408,8 @@ ExperimentConfig TunePretraining(const ExperimentConfig& cfg, const RunnerOption
   const std::string cache = opt.cache_dir.empty() ? root + "/.cache" : opt.cache_dir;
   const auto task = MakeTask(cfg.task());
   const BaseSlot slot = Bases(trials)[0];
-  const auto points = TrialPoints(cfg, space, cfg.tune().trials(), cfg.tune().seed(), "pretrain", source);
+  const auto points =
+      TrialPoints(cfg, space, cfg.tune().trials(), cfg.tune().seed(), cfg.tune().cover_values(), "pretrain", source);
   std::fprintf(stderr, "tune: %zu pretraining trials, each base scored on the validation split\n", points.size());
   for (size_t k = 0; k < points.size(); ++k) {
     const std::string name = "p" + std::to_string(k);
@@ -406,7 +437,8 @@ bool TuningIsCurrent(const ExperimentConfig& configured, const TuneRecord& recor
   if (!pretrain.empty()) {
     const TuneRecord::TunedPretrain& t = record.pretrain();
     const auto points =
-        TrialPoints(configured, pretrain, configured.tune().trials(), configured.tune().seed(), "pretrain", source);
+        TrialPoints(configured, pretrain, configured.tune().trials(), configured.tune().seed(),
+                    configured.tune().cover_values(), "pretrain", source);
     if (t.identity() != TunedBaseIdentity(configured) || t.space_size() != pretrain.size() ||
         t.trials_size() != static_cast<int>(points.size()) || t.chosen() < 0 || t.chosen() >= t.trials_size())
       return false;
@@ -419,7 +451,7 @@ bool TuningIsCurrent(const ExperimentConfig& configured, const TuneRecord& recor
   const ExperimentConfig cfg = WithTunedPretraining(configured, record, source);
   const ExperimentConfig trials = TrialsExperiment(cfg, source);
   if (record.experiment() != cfg.name() || record.budget_scale() != cfg.tune().budget_scale() ||
-      record.edge_trials() != cfg.tune().edge_trials() ||
+      record.edge_trials() != cfg.tune().edge_trials() || record.cover_values() != cfg.tune().cover_values() ||
       record.seeds_size() != 1 || record.seeds(0) != cfg.seeds(0) ||
       record.base_seed() != Bases(trials)[0].init_seed ||
       record.validation_problems() != trials.eval().num_problems() || record.arms_size() != cfg.arms_size())
@@ -497,6 +529,7 @@ TuneRecord Tune(const ExperimentConfig& configured, const RunnerOptions& opt,
   rec.set_experiment(cfg.name());
   rec.set_budget_scale(tc.budget_scale());
   if (tc.edge_trials() > 0) rec.set_edge_trials(tc.edge_trials());
+  if (tc.cover_values()) rec.set_cover_values(true);
   rec.add_seeds(cfg.seeds(0));
   rec.set_base_seed(Bases(trials)[0].init_seed);
   rec.set_validation_problems(trials.eval().num_problems());
@@ -671,6 +704,7 @@ std::string TuningSection(const ExperimentConfig& cfg) {
   }
   md << "\nEach arm's trials: the arm as configured, then distinct points of its search space (the experiment's "
         "tune.spaces, else its strategy's)";
+  if (rec.cover_values()) md << ", drawn so that every value of each parameter was tried (tune.cover_values)";
   if (rec.edge_trials() > 0)
     md << ", then " << rec.edge_trials() << " more one at a time past the grid's end where the best trial so far "
           "lay at one (tune.edge_trials; the grid shown includes the values they reached)";

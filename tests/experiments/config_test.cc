@@ -250,6 +250,54 @@ TEST(Config, TheCommittedEdgeTrialTuningsAreCurrent) {
   }
 }
 
+// tune.cover_values: three trials of a 3 x 3 x 3 grid around the configured
+// point try every value of each parameter, for every seed; plain draws miss
+// one for some seed. A tuning made one way is not current for the other.
+TEST(Config, CoverValuesTriesEveryValueOfEachParameter) {
+  ExperimentConfig cfg = LoadExperiment("");
+  const Arm grpo = cfg.arms(0);
+  ASSERT_TRUE(grpo.has_grpo());
+  cfg.mutable_tune()->set_trials(3);
+  TuneSpace* s = cfg.mutable_tune()->add_spaces();
+  s->set_arm(grpo.name());
+  const std::vector<std::pair<std::string, std::vector<double>>> space = {
+      {"grpo.optim.lr", {grpo.grpo().optim().lr() / 3, grpo.grpo().optim().lr(), grpo.grpo().optim().lr() * 3}},
+      {"grpo.kl_coef", {grpo.grpo().kl_coef() + 0.01, grpo.grpo().kl_coef(), grpo.grpo().kl_coef() + 0.02}},
+      {"grpo.group_size", {grpo.grpo().group_size() / 2.0, 1.0 * grpo.grpo().group_size(), 2.0 * grpo.grpo().group_size()}}};
+  for (const auto& [path, values] : space) {
+    TuneParam* p = s->add_params();
+    p->set_path(path);
+    for (double v : values) p->add_values(v);
+  }
+  auto tried_every_value = [&](bool cover, uint64_t seed) {
+    cfg.mutable_tune()->set_cover_values(cover);
+    cfg.mutable_tune()->set_seed(seed);
+    TuneRecord::TunedArm rec;
+    EXPECT_EQ(TrialArms(cfg, grpo, &rec).size(), 3u);
+    for (int i = 0; i < 3; ++i) {
+      std::set<double> tried;
+      for (const auto& t : rec.trials()) tried.insert(t.values(i));
+      if (tried.size() != 3) return false;
+    }
+    return true;
+  };
+  int missed = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    EXPECT_TRUE(tried_every_value(true, seed)) << "seed " << seed;
+    missed += !tried_every_value(false, seed);
+  }
+  EXPECT_GT(missed, 0) << "plain draws of 2 points from 27 missed no value in 20 seeds";
+
+  // A record of plain draws that claims cover_values is not current.
+  const std::string path = std::string(R1LAB_SOURCE_DIR) + "/experiments/r1_zero_vs_failures.pbtxt";
+  TuneRecord rec;
+  LoadConfigFile(TunedPath(path), &rec);
+  const ExperimentConfig configured = LoadExperiment(path, {}, /*tuned=*/false);
+  ASSERT_TRUE(TuningIsCurrent(configured, rec));
+  rec.set_cover_values(true);
+  EXPECT_FALSE(TuningIsCurrent(configured, rec)) << "made with plain draws";
+}
+
 // Every strategy declares a search space that applies to its arms: the
 // default experiment's arms (every strategy) each get `trials` distinct
 // trials, the first as configured, at the reduced budget; a space outside
