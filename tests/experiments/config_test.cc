@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "config.h"
@@ -237,17 +238,48 @@ TEST(Config, EdgeTrialsMoveTheBestTrialPastItsGridsEnds) {
   EXPECT_FALSE(NextEdgeTrial(cfg, *mcts, &sims)) << "16 lies inside [11, 24], and the grid is spent";
 }
 
-// The committed tunings made with edge trials are what r1lab tune would try
-// now, their edge trials replayed from the recorded scores.
-TEST(Config, TheCommittedEdgeTrialTuningsAreCurrent) {
-  for (const auto& [name, edge_trials] : {std::pair{"r1_zero_vs_failures", 2}, std::pair{"mcts_failure", 3},
-                                          std::pair{"prm_failure", 2}, std::pair{"countdown_head_to_head", 3}}) {
-    const std::string path = std::string(R1LAB_SOURCE_DIR) + "/experiments/" + name + ".pbtxt";
-    TuneRecord rec;
-    LoadConfigFile(TunedPath(path), &rec);
-    EXPECT_EQ(rec.edge_trials(), edge_trials) << name;
-    EXPECT_TRUE(TuningIsCurrent(LoadExperiment(path, {}, /*tuned=*/false), rec)) << name;
+// Every committed tuning is what r1lab tune would try now with its
+// experiment's file (edge trials replayed from the recorded scores), so the
+// file says how its results were tuned; the recent ones follow an optimum
+// past its grid, and two also cover every value.
+TEST(Config, TheCommittedTuningsAreCurrent) {
+  const std::map<std::string, std::pair<int, bool>> recent = {  // edge_trials, cover_values
+      {"r1_zero_vs_failures", {2, false}},    {"mcts_failure", {3, false}},          {"prm_failure", {2, true}},
+      {"countdown_head_to_head", {3, false}}, {"arith_mul_head_to_head", {3, true}}};
+  int tunings = 0;
+  std::set<std::string> seen;
+  const std::string dir = std::string(R1LAB_SOURCE_DIR) + "/experiments";
+  std::set<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) files.insert(e.path().filename().string());
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string path = e.path().string(), name = e.path().stem().string();
+    if (e.path().extension() != ".pbtxt" || name.find('.') != std::string::npos) continue;  // tunings
+    bool has_tuning = false;  // name.tuned.pbtxt or name.<size>.tuned.pbtxt
+    for (const std::string& f : files)
+      has_tuning = has_tuning || (f.rfind(name + ".", 0) == 0 && f.size() > 12 && f.compare(f.size() - 12, 12, ".tuned.pbtxt") == 0);
+    if (!has_tuning) continue;
+    const ExperimentConfig cfg = LoadExperiment(path, {}, /*tuned=*/false);
+    std::vector<std::pair<ExperimentConfig, std::string>> each;  // a config and its tuning's file
+    if (cfg.sizes_size() == 0) each.emplace_back(cfg, TunedPath(path));
+    else
+      for (const ExperimentConfig& size : LoadSizes(path, {}, /*tuned=*/false))
+        each.emplace_back(size, TunedPath(path, size.name()));
+    for (const auto& [c, tuned] : each) {
+      if (!FileExists(tuned)) continue;
+      SCOPED_TRACE(tuned);
+      TuneRecord rec;
+      LoadConfigFile(tuned, &rec);
+      EXPECT_TRUE(TuningIsCurrent(c, rec));
+      if (recent.count(name)) {
+        EXPECT_EQ(rec.edge_trials(), recent.at(name).first);
+        EXPECT_EQ(rec.cover_values(), recent.at(name).second);
+        seen.insert(name);
+      }
+      ++tunings;
+    }
   }
+  EXPECT_EQ(seen.size(), recent.size());
+  EXPECT_GE(tunings, 12);
 }
 
 // tune.cover_values: three trials of a 3 x 3 x 3 grid around the configured
