@@ -290,17 +290,24 @@ std::string Shown(double v) {
 
 // A trial's values, e.g. "optim.lr 3e-05, kl_coef 0.001". With `edge`, a
 // value at an end of a grid of three or more is marked ("(lowest of 3)":
-// the optimum may lie beyond the grid) and *edge set.
-std::string Values(const TuneParams& space, const TuneRecord::Trial& t, bool* edge = nullptr) {
+// the optimum may lie beyond the grid) and *edge set; where nothing lies
+// beyond (a step would cross zero, as below a KL coefficient of 0), the
+// mark says so ("(lowest of 3, none below)") and *edge is left. `root`: the
+// message the paths start from (an arm, or the experiment).
+std::string Values(const pb::Message& root, const TuneParams& space, const TuneRecord::Trial& t,
+                   bool* edge = nullptr) {
   std::string s;
   for (int i = 0; i < space.size() && i < t.values_size(); ++i) {
     const TuneParam& p = space[i];
-    s += (i ? ", " : "") + p.path().substr(p.path().find('.') + 1) + " " + Shown(t.values(i));
+    const double v = t.values(i);
+    s += (i ? ", " : "") + p.path().substr(p.path().find('.') + 1) + " " + Shown(v);
     if (!edge || p.values_size() < 3) continue;
     const auto [lo, hi] = std::minmax_element(p.values().begin(), p.values().end());
-    if (t.values(i) == *lo) s += " (lowest of " + std::to_string(p.values_size()) + ")";
-    if (t.values(i) == *hi) s += " (highest of " + std::to_string(p.values_size()) + ")";
-    *edge = *edge || t.values(i) == *lo || t.values(i) == *hi;
+    if (v != *lo && v != *hi) continue;
+    const bool beyond = BeyondEdge(p, v, FieldAt(root, p.path())).has_value();
+    s += std::string(v == *lo ? " (lowest of " : " (highest of ") + std::to_string(p.values_size()) +
+         (beyond ? ")" : v == *lo ? ", none below)" : ", none above)");
+    *edge = *edge || beyond;
   }
   return s;
 }
@@ -684,8 +691,8 @@ std::string TuningSection(const ExperimentConfig& cfg) {
     if (t->trial_flop_budget() > 0) std::snprintf(buf, sizeof buf, "%.3g | %.3g", t->trial_flop_budget(), total);
     else std::snprintf(buf, sizeof buf, "no budget: steps x %g | %.3g", rec.budget_scale(), total);
     md << "| " << arm.name() << " | " << t->trials_size() << " | " << buf << " | "
-       << (t->chosen() == 0 ? "as configured (" + Values(t->space(), t->trials(0), &edge) + ")"
-                            : Values(t->space(), t->trials(t->chosen()), &edge))
+       << (t->chosen() == 0 ? "as configured (" + Values(arm, t->space(), t->trials(0), &edge) + ")"
+                            : Values(arm, t->space(), t->trials(t->chosen()), &edge))
        << " | "
        << Fmt(MeanWithCi({t->trials(0).validation_pass1()}), 100, 1) << "% → "
        << Fmt(MeanWithCi({t->trials(t->chosen()).validation_pass1()}), 100, 1) << "% |\n";
@@ -698,7 +705,7 @@ std::string TuningSection(const ExperimentConfig& cfg) {
       char flops[32];
       std::snprintf(flops, sizeof flops, "%.3g", p.trials(k).flops());
       md << "| p" << k << (k == 0 ? ", as configured" : "") << (k == p.chosen() ? ", chosen" : "") << " | "
-         << Values(p.space(), p.trials(k), k == p.chosen() ? &edge : nullptr) << " | "
+         << Values(cfg, p.space(), p.trials(k), k == p.chosen() ? &edge : nullptr) << " | "
          << Fmt(MeanWithCi({p.trials(k).validation_pass1()}), 100, 1) << "% | " << flops << " |\n";
     }
   }

@@ -660,7 +660,8 @@ TEST(Config, OverridesApplyBeforeArmDefaults) {
 }
 
 // The tuning table marks a chosen value at an end of a grid of three or
-// more (the optimum may lie beyond it), and only then adds the caveat.
+// more (the optimum may lie beyond it), and only then adds the caveat; a
+// value with nothing beyond it is marked so, without the caveat.
 TEST(Config, TuningTableMarksAChoiceAtTheEdgeOfItsGrid) {
   ExperimentConfig cfg;
   Arm& arm = *cfg.add_arms();
@@ -696,6 +697,16 @@ TEST(Config, TuningTableMarksAChoiceAtTheEdgeOfItsGrid) {
   edge.add_values(0.001);
   t.set_chosen(3);
   EXPECT_NE(TuningSection(cfg).find("| optim.lr 3.33e-05, kl_coef 0.001 |"), std::string::npos) << TuningSection(cfg);
+  // A KL coefficient of 0 at its grid's end has nothing below it: marked so, without the caveat.
+  kl.clear_values();
+  for (double v : {0.0, 0.001, 0.01}) kl.add_values(v);
+  TuneRecord::Trial& zero = *t.add_trials();
+  zero.add_values(3e-5);
+  zero.add_values(0);
+  t.set_chosen(4);
+  md = TuningSection(cfg);
+  EXPECT_NE(md.find("| optim.lr 3e-05, kl_coef 0 (lowest of 3, none below) |"), std::string::npos) << md;
+  EXPECT_EQ(md.find(caveat), std::string::npos) << md;
 }
 
 }  // namespace
