@@ -248,16 +248,15 @@ TEST(Config, TheCommittedTuningsAreCurrent) {
       {"countdown_head_to_head", {3, false}}, {"arith_mul_head_to_head", {3, true}}};
   int tunings = 0;
   std::set<std::string> seen;
-  const std::string dir = std::string(R1LAB_SOURCE_DIR) + "/experiments";
-  std::set<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) files.insert(e.path().filename().string());
+  const std::string dir = std::string(R1LAB_SOURCE_DIR) + "/experiments", ext = ".tuned.pbtxt";
+  std::set<std::string> tuned_experiments;  // from <name>.tuned.pbtxt and a sweep's <name>.<size>.tuned.pbtxt
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    const std::string path = e.path().string(), name = e.path().stem().string();
-    if (e.path().extension() != ".pbtxt" || name.find('.') != std::string::npos) continue;  // tunings
-    bool has_tuning = false;  // name.tuned.pbtxt or name.<size>.tuned.pbtxt
-    for (const std::string& f : files)
-      has_tuning = has_tuning || (f.rfind(name + ".", 0) == 0 && f.size() > 12 && f.compare(f.size() - 12, 12, ".tuned.pbtxt") == 0);
-    if (!has_tuning) continue;
+    const std::string f = e.path().filename().string();
+    if (f.size() > ext.size() && f.compare(f.size() - ext.size(), ext.size(), ext) == 0)
+      tuned_experiments.insert(f.substr(0, f.find('.')));
+  }
+  for (const std::string& name : tuned_experiments) {
+    const std::string path = dir + "/" + name + ".pbtxt";
     const ExperimentConfig cfg = LoadExperiment(path, {}, /*tuned=*/false);
     std::vector<std::pair<ExperimentConfig, std::string>> each;  // a config and its tuning's file
     if (cfg.sizes_size() == 0) each.emplace_back(cfg, TunedPath(path));
