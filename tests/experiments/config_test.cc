@@ -319,14 +319,18 @@ TEST(Config, CoverValuesTriesEveryValueOfEachParameter) {
   }
   EXPECT_GT(missed, 0) << "plain draws of 2 points from 27 missed no value in 20 seeds";
 
-  // A record of plain draws that claims cover_values is not current.
+  // Covering draws are the default: an experiment that says nothing of them
+  // gets them.
+  EXPECT_TRUE(ExperimentConfig().tune().cover_values());
+
+  // A record made one way is not current for a file that says the other.
   const std::string path = std::string(R1LAB_SOURCE_DIR) + "/experiments/r1_zero_vs_failures.pbtxt";
   TuneRecord rec;
   LoadConfigFile(TunedPath(path), &rec);
   const ExperimentConfig configured = LoadExperiment(path, {}, /*tuned=*/false);
   ASSERT_TRUE(TuningIsCurrent(configured, rec));
-  rec.set_cover_values(true);
-  EXPECT_FALSE(TuningIsCurrent(configured, rec)) << "made with plain draws";
+  rec.set_cover_values(!rec.cover_values());
+  EXPECT_FALSE(TuningIsCurrent(configured, rec)) << "made with the other draws";
 }
 
 // Every strategy declares a search space that applies to its arms: the
