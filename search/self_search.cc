@@ -647,7 +647,7 @@ void ScaleMcts(Arm* a, double f) { a->mutable_mcts()->set_steps(ScaledSteps(a->m
 // Simulations per move, the exploration constant and the policy's learning
 // rate. The rates: in the 14 committed tunings of the earlier grid (1e-4,
 // 3e-4, 1e-3) every arm chose 3.3e-5 (an edge trial below it) or 1e-4, and
-// 3e-4 and 1e-3 collapsed (5-36% and 1-5% on validation) (docs/DECISIONS.md).
+// 3e-4 and 1e-3 collapsed (4-36% and under 5% on validation; DECISIONS.md).
 constexpr const char* kMctsSpace = R"(
   params { path: "mcts.search.simulations" values: [8, 16, 32] }
   params { path: "mcts.search.c_puct" values: [0.5, 1.5, 4] }
