@@ -3,9 +3,7 @@
 // 64 x 96 tokens) and every transpose: the largest error of each product,
 // relative to the sum of its terms' magnitudes. Run it once per OpenBLAS core
 // type to see whether two kernels differ where a base is pretrained:
-//   gcc -O2 tools/blas_kernel_check.c -o /tmp/bkc
-//       /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0 -lm
-//   (one line)
+//   gcc -O2 tools/blas_kernel_check.c -o /tmp/bkc /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0 -lm
 //   OPENBLAS_NUM_THREADS=1 /tmp/bkc
 //   OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=SkylakeX /tmp/bkc
 // fp32 accumulation of these sizes stays near 1e-7; above 1e-5 is flagged.
