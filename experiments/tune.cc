@@ -201,22 +201,30 @@ int BestTrial(const TuneRecord::TunedArm& t) {
 
 // tune.edge_trials: appends the next trial to `t` (its trials so far
 // scored): the best so far with one value at an end of its grid moved a
-// step past it, the first such value in the space's order whose move is
-// untried and within the field's limits; failing that, the next untried
-// point of `order` (the grid in its drawn order). The space's values grow
-// by the value moved to, so the end moves with it. False when nothing is
-// left to try.
-bool ProposeEdgeTrial(const Arm& arm, const std::vector<std::vector<double>>& order, TuneRecord::TunedArm* t,
-                      const std::string& source) {
+// step past it, the first such value whose move is untried and within the
+// field's limits, in the space's order or, with `rotate`
+// (tune.edge_rotate), by how often the parameter's end has moved already
+// (its values past `grid`, the space as configured), fewest first; failing
+// that, the next untried point of `order` (the grid in its drawn order).
+// The space's values grow by the value moved to, so the end moves with it.
+// False when nothing is left to try.
+bool ProposeEdgeTrial(const Arm& arm, const TuneParams& grid, bool rotate, const std::vector<std::vector<double>>& order,
+                      TuneRecord::TunedArm* t, const std::string& source) {
   const auto& space = t->space();
+  if (grid.size() != space.size())
+    throw InternalError(source + ": the tuning's space and the configured space of '" + arm.name() + "' differ in length");
   const auto& best = t->trials(BestTrial(*t)).values();
-  std::vector<std::vector<double>> candidates;
+  std::vector<std::pair<int, std::vector<double>>> moves;  // (times the parameter's end has moved, point)
   for (int i = 0; i < space.size(); ++i) {
     const std::optional<double> next = BeyondEdge(space[i], best[i], FieldAt(arm, space[i].path()));
     if (!next) continue;
-    candidates.emplace_back(best.begin(), best.end());
-    candidates.back()[static_cast<size_t>(i)] = *next;
+    moves.emplace_back(rotate ? space[i].values_size() - grid[i].values_size() : 0,
+                       std::vector<double>(best.begin(), best.end()));
+    moves.back().second[static_cast<size_t>(i)] = *next;
   }
+  std::stable_sort(moves.begin(), moves.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::vector<double>> candidates;
+  for (auto& m : moves) candidates.push_back(std::move(m.second));
   for (const std::vector<double>& point : order)
     if (point.size() != static_cast<size_t>(space.size()))
       throw InternalError(source + ": the grid's points and the space of '" + arm.name() + "' differ in length");
@@ -334,7 +342,9 @@ std::vector<std::vector<double>> GridOrder(const ExperimentConfig& cfg, const Ar
 }  // namespace
 
 bool NextEdgeTrial(const ExperimentConfig& cfg, const Arm& arm, TuneRecord::TunedArm* t) {
-  return ProposeEdgeTrial(arm, GridOrder(cfg, arm), t, cfg.name() + " (r1lab tune)");
+  const std::string source = cfg.name() + " (r1lab tune)";
+  return ProposeEdgeTrial(arm, SpaceFor(cfg, arm, source).params(), cfg.tune().edge_rotate(), GridOrder(cfg, arm), t,
+                          source);
 }
 
 std::vector<Arm> TrialArms(const ExperimentConfig& cfg, const Arm& arm, TuneRecord::TunedArm* record) {

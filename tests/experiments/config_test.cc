@@ -230,6 +230,22 @@ TEST(Config, EdgeTrialsMoveTheBestTrialPastItsGridsEnds) {
   ASSERT_TRUE(NextEdgeTrial(cfg, *grpo, &high));
   EXPECT_EQ(last(high), (Point{1e-4, 0.1}));
 
+  // The move wins, so the best lies at both grids' tops again, its learning
+  // rate's end moved once: tune.edge_rotate moves the KL coefficient next;
+  // without it the learning rate would take every edge trial.
+  for (bool rotate : {true, false}) {
+    cfg.mutable_tune()->set_edge_rotate(rotate);
+    TuneRecord::TunedArm both = arm_with({{lr, {1e-5, 1e-4}}, {kl, {0.001, 0.01}}}, {{{1e-4, 0.01}, 0.5}, {{1e-5, 0.001}, 0.1}});
+    ASSERT_TRUE(NextEdgeTrial(cfg, *grpo, &both));
+    EXPECT_EQ(last(both), (Point{1e-3, 0.01}));
+    both.mutable_trials(2)->set_validation_pass1(0.6);
+    ASSERT_TRUE(NextEdgeTrial(cfg, *grpo, &both));
+    EXPECT_EQ(last(both), rotate ? (Point{1e-3, 0.1}) : (Point{1e-2, 0.01})) << "edge_rotate " << rotate;
+    both.mutable_trials(3)->set_validation_pass1(0.7);
+    ASSERT_TRUE(NextEdgeTrial(cfg, *grpo, &both));  // each end moved once: the learning rate's turn again
+    EXPECT_EQ(last(both), rotate ? (Point{1e-2, 0.1}) : (Point{1e-1, 0.01})) << "edge_rotate " << rotate;
+  }
+
   ASSERT_EQ(mcts->mcts().search().simulations(), 16);  // as configured: a grid point, tried
   TuneRecord::TunedArm sims = arm_with({{"mcts.search.simulations", {16, 24}}}, {{{16}, 0.5}, {{24}, 0.1}});
   ASSERT_TRUE(NextEdgeTrial(cfg, *mcts, &sims));
