@@ -331,20 +331,15 @@ Arm TrialArm(const ExperimentConfig& cfg, const Arm& arm, const TuneParams& spac
   return x;
 }
 
-// The arm's grid in its drawn order (what edge trials fall back to).
-std::vector<std::vector<double>> GridOrder(const ExperimentConfig& cfg, const Arm& arm) {
-  const std::string source = cfg.name() + " (r1lab tune)";
-  const TuneSpace space = SpaceFor(cfg, arm, source);
-  return TrialPoints(arm, space.params(), std::numeric_limits<int>::max(), cfg.tune().seed(), cfg.tune().cover_values(),
-                     arm.name(), source);
-}
-
 }  // namespace
 
 bool NextEdgeTrial(const ExperimentConfig& cfg, const Arm& arm, TuneRecord::TunedArm* t) {
   const std::string source = cfg.name() + " (r1lab tune)";
-  return ProposeEdgeTrial(arm, SpaceFor(cfg, arm, source).params(), cfg.tune().edge_rotate(), GridOrder(cfg, arm), t,
-                          source);
+  const TuneSpace space = SpaceFor(cfg, arm, source);
+  // The arm's grid in its drawn order: what edge trials fall back to.
+  const std::vector<std::vector<double>> order = TrialPoints(
+      arm, space.params(), std::numeric_limits<int>::max(), cfg.tune().seed(), cfg.tune().cover_values(), arm.name(), source);
+  return ProposeEdgeTrial(arm, space.params(), cfg.tune().edge_rotate(), order, t, source);
 }
 
 std::vector<Arm> TrialArms(const ExperimentConfig& cfg, const Arm& arm, TuneRecord::TunedArm* record) {
