@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -43,22 +45,41 @@ const char* GitCommit();
 
 namespace {
 
-// Holds an exclusive lock on <dir>/.lock for the runner's lifetime.
+// Holds an exclusive lock on a run folder for the runner's lifetime: a flock
+// on the folder itself, which no file deleted inside it can release (a lock
+// on <dir>/.lock let a second runner in once that file was removed under the
+// first). Where the file system refuses locks on directories (NFS emulates
+// flock with byte-range locks, which need a file open for writing), the lock
+// is on <dir>/.lock, checked after locking to still be the file at that path.
 class DirLock {
  public:
-  explicit DirLock(const std::string& dir) : path_(dir + "/.lock") {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT, 0644);
-    if (fd_ < 0) throw IoError(path_ + ": cannot create lock file");
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+  explicit DirLock(const std::string& dir) : path_(dir) {
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) throw IoError(dir + ": cannot open the folder to lock it");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (err == EWOULDBLOCK) throw Busy(dir, dir);
+    path_ = dir + "/.lock";
+    for (;;) {  // the file lock: retried if the file was replaced between open and lock
+      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd_ < 0) throw IoError(path_ + ": cannot create lock file");
+      if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd_);
+        throw Busy(dir, path_);
+      }
+      struct stat held {}, named {};
+      if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+          held.st_ino == named.st_ino)
+        return;
       ::close(fd_);
-      throw IoError(dir + ": another r1lab run is writing into this folder (" + path_ +
-                    " is locked); wait for it or choose another output_dir");
     }
   }
   // Waits for the lock on `path` (saying so on stderr when it has to wait).
   struct Wait {};
   DirLock(const std::string& path, Wait) : path_(path) {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT, 0644);
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) throw IoError(path_ + ": cannot create lock file");
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       std::fprintf(stderr, "waiting for another r1lab process holding %s\n", path_.c_str());
@@ -74,6 +95,11 @@ class DirLock {
   }
 
  private:
+  static IoError Busy(const std::string& dir, const std::string& locked) {
+    return IoError(dir + ": another r1lab run is writing into this folder (" + locked +
+                   " is locked); wait for it or choose another output_dir");
+  }
+
   std::string path_;
   int fd_ = -1;
 };

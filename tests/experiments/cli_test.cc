@@ -843,13 +843,20 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   EXPECT_NE(r.out.find("holds a run of a different config"), std::string::npos) << r.out;
   WriteFileAtomic(id_path, id);
 
-  // A second runner on the same folder is refused.
-  const int fd = ::open((exp + "/.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  // A second runner on the same folder is refused. The lock is on the folder
+  // itself, so deleting a file inside it (a stale-looking .lock) does not
+  // let the second runner in.
+  const int fd = ::open(exp.c_str(), O_RDONLY | O_DIRECTORY);
   ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  std::remove((exp + "/.lock").c_str());
   r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
-  ::close(fd);
   EXPECT_EQ(r.code, 3) << r.out;
   EXPECT_NE(r.out.find("another r1lab run"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(exp + " is locked"), std::string::npos) << r.out;
+  ::close(fd);
+  // Released, the folder is the next runner's.
+  r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  EXPECT_EQ(r.code, 0) << r.out;
 }
 
 }  // namespace
