@@ -528,18 +528,33 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
   std::vector<ExperimentConfig> base_cfg;  // cfg with each base's model.init_seed
   for (const BaseSlot& b : bases) base_cfg.push_back(ForBase(cfg, b));
   // Before anything is written: no run folder may hold a run of another config.
-  auto identity_error = [&](const std::string& rdir, const std::string& what) {
-    return ConfigError(rdir + " holds a run of " + what + " (see " + rdir +
-                       "/run_config.pbtxt): delete that folder to rerun it, or give the experiment another name or "
-                       "output_dir");
+  // Every such folder is named at once (a pipeline stage's trials all change
+  // when the trial they start from does), so one deletion clears them.
+  auto identity_error = [&](const std::vector<std::string>& rdirs, const std::string& what) {
+    std::string more;
+    for (size_t i = 1; i < rdirs.size(); ++i) more += (i > 1 ? ", " : "") + rdirs[i];
+    return ConfigError(rdirs[0] + " holds a run of " + what + " (see " + rdirs[0] + "/run_config.pbtxt)" +
+                       (more.empty() ? ": delete that folder to rerun it"
+                                     : "; so do " + std::to_string(rdirs.size() - 1) + " more (" + more +
+                                           "): delete those folders to rerun them") +
+                       ", or give the experiment another name or output_dir");
   };
-  for (size_t b = 0; b < bases.size(); ++b)
-    for (const Arm& arm : cfg.arms())
-      for (uint64_t seed : cfg.seeds()) {
-        const std::string rdir = RunDir(dir, arm, bases[b], seed), path = rdir + "/run_config.pbtxt";
-        if (FileExists(path) && NormalizedIdentity(ReadFile(path)).rfind(RunConfigText(base_cfg[b], arm, seed), 0) != 0)
-          throw identity_error(rdir, "a different config (task, model, pretraining, eval or arm '" + arm.name() + "')");
-      }
+  {
+    std::vector<std::string> stale;
+    std::string first_arm;
+    for (size_t b = 0; b < bases.size(); ++b)
+      for (const Arm& arm : cfg.arms())
+        for (uint64_t seed : cfg.seeds()) {
+          const std::string rdir = RunDir(dir, arm, bases[b], seed), path = rdir + "/run_config.pbtxt";
+          if (FileExists(path) &&
+              NormalizedIdentity(ReadFile(path)).rfind(RunConfigText(base_cfg[b], arm, seed), 0) != 0) {
+            if (stale.empty()) first_arm = arm.name();
+            stale.push_back(rdir);
+          }
+        }
+    if (!stale.empty())
+      throw identity_error(stale, "a different config (task, model, pretraining, eval or arm '" + first_arm + "')");
+  }
   if (lead) WriteFileAtomic(dir + "/config.pbtxt", ConfigToText(configured));
 
   const auto task = MakeTask(cfg.task());
@@ -582,6 +597,8 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
     // The base's bytes identify it: runs and the base evaluation record them,
     // and neither is reused across a change of base.
     const std::string base_hash = HexHash(Fnv64(ReadFile(base_path)));
+    std::vector<std::string> stale;
+    std::string first_what;
     for (const Arm& arm : cfg.arms())
       for (uint64_t seed : cfg.seeds()) {
         const std::string rdir = RunDir(dir, arm, bases[b], seed), path = rdir + "/run_config.pbtxt";
@@ -590,12 +607,15 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         if (starts.ArmMissing() && FileExists(rdir + "/done.json")) continue;
         if (!FileExists(path)) continue;
         const std::string stored = NormalizedIdentity(ReadFile(path)), now = RunIdentity(bcfg, arm, seed, base_hash, starts);
-        if (stored != now)
-          throw identity_error(rdir, std::string("another base checkpoint") +
-                                         (starts.from.empty() && starts.teacher.empty() ? "" : " or of another checkpoint it starts from") +
-                                         " (the base in use, " + base_path + ", has fnv64 " + base_hash + ")" +
-                                         FirstDifference(stored, now));
+        if (stored == now) continue;
+        if (stale.empty())
+          first_what = std::string("another base checkpoint") +
+                       (starts.from.empty() && starts.teacher.empty() ? "" : " or of another checkpoint it starts from") +
+                       " (the base in use, " + base_path + ", has fnv64 " + base_hash + ")" +
+                       FirstDifference(stored, now);
+        stale.push_back(rdir);
       }
+    if (!stale.empty()) throw identity_error(stale, first_what);
     if (lead) EvaluateBase(bcfg, *task, base_path, base_hash, dir + "/" + bases[b].name, bases[b].name);
     // One run: `shared`, its steps data-parallel over every rank, rank 0
     // writing its files; else this rank's alone.

@@ -836,12 +836,22 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   EXPECT_NE(r.out.find("base: cached"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("held-out pass@1"), std::string::npos) << r.out;
   EXPECT_EQ(ReadFile(exp + "/summary.md"), summary);
-  // A value that differs is another run: refused, naming the line.
+  // A value that differs is another run: refused, naming the line; every
+  // such folder is named at once, so that one deletion clears them.
   WriteFileAtomic(id_path, Replace(id, field, "  train_prompts: VERIFIABLE_PROMPTS\n"));
   r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("holds a run of a different config"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("delete that folder"), std::string::npos) << r.out;
+  const std::string id2_path = exp + "/runs/sft/seed-2/run_config.pbtxt", id2 = ReadFile(id2_path);
+  WriteFileAtomic(id2_path, Replace(id2, field, "  train_prompts: VERIFIABLE_PROMPTS\n"));
+  r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find(exp + "/runs/sft/seed-1 holds a run of a different config"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; so do 1 more (" + exp + "/runs/sft/seed-2): delete those folders"), std::string::npos)
+      << r.out;
   WriteFileAtomic(id_path, id);
+  WriteFileAtomic(id2_path, id2);
 
   // A second runner on the same folder is refused. The lock is on the folder
   // itself, so deleting a file inside it (a stale-looking .lock) does not
