@@ -53,7 +53,7 @@ namespace {
 // is on <dir>/.lock, checked after locking to still be the file at that path.
 class DirLock {
  public:
-  explicit DirLock(const std::string& dir) : path_(dir) {
+  explicit DirLock(const std::string& dir) {
     fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd_ < 0) throw IoError(dir + ": cannot open the folder to lock it");
     if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
@@ -61,16 +61,16 @@ class DirLock {
     ::close(fd_);
     fd_ = -1;
     if (err == EWOULDBLOCK) throw Busy(dir, dir);
-    path_ = dir + "/.lock";
+    const std::string path = dir + "/.lock";
     for (;;) {  // the file lock: retried if the file was replaced between open and lock
-      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-      if (fd_ < 0) throw IoError(path_ + ": cannot create lock file");
+      fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd_ < 0) throw IoError(path + ": cannot create lock file");
       if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
         ::close(fd_);
-        throw Busy(dir, path_);
+        throw Busy(dir, path);
       }
       struct stat held {}, named {};
-      if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+      if (::fstat(fd_, &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
           held.st_ino == named.st_ino)
         return;
       ::close(fd_);
@@ -78,14 +78,14 @@ class DirLock {
   }
   // Waits for the lock on `path` (saying so on stderr when it has to wait).
   struct Wait {};
-  DirLock(const std::string& path, Wait) : path_(path) {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw IoError(path_ + ": cannot create lock file");
+  DirLock(const std::string& path, Wait) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw IoError(path + ": cannot create lock file");
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      std::fprintf(stderr, "waiting for another r1lab process holding %s\n", path_.c_str());
+      std::fprintf(stderr, "waiting for another r1lab process holding %s\n", path.c_str());
       if (::flock(fd_, LOCK_EX) != 0) {
         ::close(fd_);
-        throw IoError(path_ + ": cannot lock");
+        throw IoError(path + ": cannot lock");
       }
     }
   }
@@ -100,7 +100,6 @@ class DirLock {
                    " is locked); wait for it or choose another output_dir");
   }
 
-  std::string path_;
   int fd_ = -1;
 };
 
