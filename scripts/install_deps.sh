@@ -18,6 +18,7 @@ packages=(
   libpcre2-dev            # tokenizer.json's Unicode pre-tokenizer regex
   libicu-dev              # NFC normalization (Qwen2 tokenizers)
   gnuplot-nox             # results plots (SVG, PNG)
+  pngquant                # palette PNGs for committed results (scripts/commit_results.sh)
   clang libclang-rt-dev   # libFuzzer for scripts/fuzz.sh
 )
 
