@@ -8,8 +8,9 @@
 //
 // Adding a strategy: a case in the Arm.strategy oneof (proto/r1lab.proto)
 // and one file that defines the strategy and registers it with one line,
-//   R1LAB_REGISTER_STRATEGY(Arm::kGrpo, GrpoStrategy, CheckGrpoArm, QuickGrpoArm);
-// giving its config check and its --quick shortening next to its code.
+//   R1LAB_REGISTER_STRATEGY(Arm::kGrpo, GrpoStrategy, CheckGrpoArm, QuickGrpo, ScaleGrpo, kGrpoSpace);
+// giving its config check, its --quick shortening, its budget-curve scaling and
+// its tuning space next to its code.
 // Strategies are keyed by the oneof case, never by free strings, and never
 // include each other: what two share lives in train/.
 #pragma once
