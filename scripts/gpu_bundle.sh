@@ -27,7 +27,12 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/build-cuda/lib" "$stage/build-cuda/lib-fallback"
 bins=(build-cuda/r1lab build-cuda/lm_test build-cuda/model_test build-cuda/dist_test)
-cp "${bins[@]}" "$stage/build-cuda/"
+cp "${bins[@]}" build-cuda/configure.log "$stage/build-cuda/"
+# The torch it links against: gpu_check.sh --no-build refuses another version.
+"$python" -c "import torch; print(torch.__version__)" > "$stage/build-cuda/torch_version"
+if ! grep "r1lab: NCCL all-reduce" build-cuda/configure.log > /dev/null; then
+  echo "gpu_bundle: this torch ships no NCCL header r1lab found: CUDA tensors will be all-reduced by Gloo" >&2
+fi
 # Libraries outside torch's wheels: the C library stays (the machine's own);
 # the C++ runtime, zlib and PCRE2, which a machine with a CUDA torch nearly
 # always has in a newer version, go to lib-fallback (used only where missing).

@@ -6,7 +6,10 @@
 #      scripts/gpu_bundle.sh's bundle, made elsewhere against the same torch,
 #      for a GPU machine without the Debian packages or a network);
 #   2. runs the GPU tests (the tiny Hugging Face fixtures in bf16 on the
-#      device against transformers' fp32 logits, NCCL's all-reduce);
+#      device against transformers' fp32 logits, the char model in bf16
+#      against its own fp32 CPU logits, and the all-reduce of CUDA tensors:
+#      NCCL's where the build found it, else Gloo's through the host, which
+#      the script then says);
 #   3. runs `r1lab lm-bench` on the GPU (a random model of Qwen2.5-0.5B's
 #      shape: prefill and decode tokens/s with MFU, and a bf16 training step
 #      with fp32 master weights);
@@ -16,15 +19,25 @@
 #      random 0.5B-shaped model (bench/gpu/grpo_0.5b.pbtxt; needs
 #      ../shared/data/gsm8k_test.jsonl, skipped without it).
 # Aimed at under 8 minutes. Results go to stdout, build-cuda/gpu_check.json
-# (the lm-bench numbers) and build-cuda/gpu_runs/.
+# (the lm-bench numbers) and build-cuda/gpu_runs/; with --results DIR the
+# test log and gpu_check.json are also copied to DIR as soon as each is made,
+# so a check cut short by a time limit still hands back what it measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=1
-case "${1:-}" in
-  "") ;;
-  --no-build) build=0 ;;
-  *) echo "usage: bash scripts/gpu_check.sh [--no-build]" >&2; exit 2 ;;
-esac
+results=""
+usage="usage: bash scripts/gpu_check.sh [--no-build] [--results DIR]"
+while (($#)); do
+  case "$1" in
+    --no-build) build=0 ;;
+    --results) [ -n "${2:-}" ] || { echo "$usage" >&2; exit 2; }; results=$2; mkdir -p "$results"; shift ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+  shift
+done
+keep() {  # keep FILE: a copy in --results DIR, if given
+  if [ -n "$results" ]; then cp "$1" "$results/"; fi
+}
 python="${R1LAB_TORCH_PYTHON:-python3}"
 if ! "$python" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
   echo "gpu_check: $python has no torch with a usable CUDA device (set R1LAB_TORCH_PYTHON)" >&2
@@ -49,11 +62,27 @@ else
   for b in "${bins[@]}"; do
     [ -x "$b" ] || { echo "gpu_check --no-build: no $b (scripts/gpu_bundle.sh makes one elsewhere)" >&2; exit 1; }
   done
+  # The bundle was linked against one torch; another version's libraries
+  # would fail at the first missing symbol, which ldd does not see.
+  if [ -f build-cuda/torch_version ]; then
+    bundled=$(cat build-cuda/torch_version)
+    here=$("$python" -c "import torch; print(torch.__version__)")
+    if [ "${bundled%%+*}" != "${here%%+*}" ]; then
+      echo "gpu_check --no-build: the bundle was built against torch $bundled, and $python has torch $here:" \
+        "rebuild the bundle against torch ${here%%+*}" >&2
+      exit 1
+    fi
+    [ "$bundled" = "$here" ] || echo "gpu_check: bundle built against torch $bundled, running on $here"
+  fi
   # A bundle's libraries (scripts/gpu_bundle.sh), then torch's own.
   torch_lib=$("$python" -c "import torch, os; print(os.path.dirname(torch.__file__))")/lib
   export LD_LIBRARY_PATH="$PWD/build-cuda/lib:$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  if ldd "${bins[@]}" | grep -q "not found"; then export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$PWD/build-cuda/lib-fallback"; fi
-  if ldd "${bins[@]}" | grep "not found"; then
+  # (ldd's output is read whole: `grep -q` would stop reading it, and under
+  # pipefail the killed ldd would make the test false.)
+  if ldd "${bins[@]}" 2>&1 | grep "not found" > /dev/null; then
+    export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$PWD/build-cuda/lib-fallback"
+  fi
+  if ldd "${bins[@]}" 2>&1 | grep "not found"; then
     echo "gpu_check --no-build: the binaries miss the libraries above" >&2
     exit 1
   fi
@@ -63,14 +92,21 @@ fi
 # here a skip is a failure.
 { ./build-cuda/lm_test --gtest_filter='*Cuda*' && ./build-cuda/model_test --gtest_filter='*Cuda*' &&
   ./build-cuda/dist_test --gtest_filter='*Cuda*'; } | tee build-cuda/gpu_tests.log
-if grep -q "SKIPPED" build-cuda/gpu_tests.log; then
+keep build-cuda/gpu_tests.log
+if grep "SKIPPED" build-cuda/gpu_tests.log > /dev/null; then
   echo "gpu_check: a GPU test skipped: this LibTorch sees no CUDA device" >&2
   exit 1
+fi
+if grep "r1lab: NCCL all-reduce" build-cuda/configure.log > /dev/null 2>&1; then
+  echo "gpu_check: CUDA tensors are all-reduced by NCCL"
+else
+  echo "gpu_check: this build found no NCCL (configure.log): CUDA tensors were all-reduced by Gloo through the host"
 fi
 echo "gpu_check: GPU tests passed at $(( $(date +%s) - start )) s"
 
 model=build-cuda/qwen2.5-0.5b-random
 ./build-cuda/r1lab lm-bench --device cuda --json build-cuda/gpu_check.json --save "$model"
+keep build-cuda/gpu_check.json
 cp tests/fixtures/hf/qwen2/tokenizer.json "$model/"
 echo "gpu_check: lm-bench done at $(( $(date +%s) - start )) s"
 
