@@ -398,8 +398,7 @@ int CmdSample(int argc, char** argv) {
   const std::vector<int> prompt = model->tokenizer().EncodePrompt(a.Get("prompt"));
   const int n = ParseInt("n", a.Get("n", "4"), 1, 4096);
   GenerateOptions opt;
-  opt.sampling.set_temperature(std::strtod(a.Get("temperature", "1").c_str(), nullptr));
-  if (opt.sampling.temperature() < 0) throw ConfigError("--temperature must be >= 0");
+  opt.sampling.set_temperature(ParseDouble("temperature", a.Get("temperature", "1"), 0, 100));
   opt.sampling.set_max_new_tokens(ParseInt("max-new", a.Get("max-new", "64"), 1, 65536));
   opt.seed = static_cast<uint64_t>(ParseInt("seed", a.Get("seed", "0"), 0, 2147483647));
   const auto gens = Generate(model, std::vector<std::vector<int>>(n, prompt), opt);
@@ -612,16 +611,16 @@ int Main(int argc, char** argv) {
       throw ConfigError("lm-generate needs a model folder and --prompt TEXT\n" + std::string(kUsage));
     SetThreads(a, 0);
     return RunLmGenerate(a.positional[0], a.Get("prompt"),
-                         a.has("max-new-tokens") ? static_cast<int>(ParseDouble("max-new-tokens", a.Get("max-new-tokens"), 1, 1 << 20)) : 64,
+                         a.has("max-new-tokens") ? ParseInt("max-new-tokens", a.Get("max-new-tokens"), 1, 1 << 20) : 64,
                          a.has("temperature") ? ParseDouble("temperature", a.Get("temperature"), 0, 100) : 0.0,
-                         a.has("seed") ? static_cast<uint64_t>(ParseDouble("seed", a.Get("seed"), 0, 1e15)) : 1);
+                         a.has("seed") ? static_cast<uint64_t>(ParseInt("seed", a.Get("seed"), 0, 2147483647)) : 1);
   }
   if (cmd == "lm-bench") {
     const Args a = Parse(argc, argv, 2, {"device", "shape", "batch", "prompt", "new-tokens", "json", "save", "threads"}, {});
     SetThreads(a, 0);
     const std::string device = a.Get("device", "cpu");
     auto count = [&](const std::string& flag, int def) {
-      return a.has(flag) ? static_cast<int>(ParseDouble(flag, a.Get(flag), 1, 1 << 20)) : def;
+      return a.has(flag) ? ParseInt(flag, a.Get(flag), 1, 1 << 20) : def;
     };
     return RunLmBench(device, a.Get("shape", device == "cuda" ? "qwen2.5-0.5b" : "small"), count("batch", device == "cuda" ? 16 : 4),
                       count("prompt", 128), count("new-tokens", 64), a.Get("json"), a.Get("save"));

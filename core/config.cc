@@ -342,6 +342,13 @@ void ApplyOverride(const std::string& assignment, const std::string& source, pb:
   const std::string text = name + (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE ? " " : ": ") +
                            (bare_string ? QuoteText(value) : value);
   ParseConfigText(text, source + " --set " + path, parsed.get());
+  // The value is the field's alone: text after it that sets another field
+  // ("64 n_layers: 7") is refused, not applied.
+  std::vector<const pb::FieldDescriptor*> set;
+  parsed->GetReflection()->ListFields(*parsed, &set);
+  for (const pb::FieldDescriptor* g : set)
+    if (g != f)
+      Fail(source, path, "the value '" + value + "' also sets '" + g->name() + "'; give one field per --set");
   m->GetReflection()->ClearField(m, f);
   m->MergeFrom(*parsed);
 }
@@ -372,6 +379,11 @@ void LoadConfigFile(const std::string& path, pb::Message* msg) {
     throw ConfigError(std::string("cannot read config: ") + e.what());
   }
   ParseConfigText(text, path, msg);
+}
+
+void LoadValidConfigFile(const std::string& path, pb::Message* msg) {
+  LoadConfigFile(path, msg);
+  ValidateConfig(*msg, path);
 }
 
 void ValidateConfig(const pb::Message& msg, const std::string& source) {

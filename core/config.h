@@ -24,6 +24,9 @@ void ParseConfigText(const std::string& text, const std::string& source,
                      google::protobuf::Message* msg);
 // Reads and parses a .pbtxt file; a missing file is a ConfigError naming it.
 void LoadConfigFile(const std::string& path, google::protobuf::Message* msg);
+// LoadConfigFile, then ValidateConfig naming the file: for a config r1lab
+// wrote (a run folder's resolved config.pbtxt), read back.
+void LoadValidConfigFile(const std::string& path, google::protobuf::Message* msg);
 
 // Checks every numeric field, set or defaulted, against its (min)/(max)/(gt)
 // options, then the cross-field rules of known messages (n_heads divides

@@ -18,6 +18,8 @@ namespace r1lab {
 namespace fs = std::filesystem;
 
 std::string ReadFile(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw IoError(path + ": is a folder; expected a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(path + ": cannot open for reading (" + std::strerror(errno) + ")");
   std::ostringstream ss;
@@ -51,17 +53,26 @@ std::string Gunzip(const std::string& data, const std::string& source) {
   std::string out;
   char buf[1 << 16];
   int rc = Z_OK;
-  while (rc == Z_OK) {
+  for (;;) {
     z.next_out = reinterpret_cast<Bytef*>(buf);
     z.avail_out = sizeof buf;
     rc = inflate(&z, Z_NO_FLUSH);
     out.append(buf, sizeof buf - z.avail_out);
-    if (rc == Z_BUF_ERROR && z.avail_in == 0) break;  // input ended before the stream did
+    // Members one after another (cat a.gz b.gz) are one gzip file, as zcat
+    // and Python read it; other bytes after the data are not.
+    if (rc == Z_STREAM_END && z.avail_in >= 2 && z.next_in[0] == 0x1f && z.next_in[1] == 0x8b) {
+      inflateReset(&z);
+      continue;
+    }
+    if (rc != Z_OK) break;  // the end, an error, or input that ended before the stream did
   }
   const bool ok = rc == Z_STREAM_END;
+  const size_t trailing = z.avail_in;
   const std::string why = z.msg ? z.msg : "cut short";
   inflateEnd(&z);
   if (!ok) throw IoError(source + ": not a complete gzip file (" + why + ")");
+  if (trailing > 0)
+    throw IoError(source + ": " + std::to_string(trailing) + " bytes after the end of the gzip data; expected none");
   return out;
 }
 

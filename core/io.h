@@ -7,13 +7,14 @@
 
 namespace r1lab {
 
-// Whole file as a string; IoError naming the path if it cannot be read.
+// Whole file as a string; IoError naming the path if it cannot be read or is a folder.
 std::string ReadFile(const std::string& path);
 // Writes `content` to path.tmp, fsyncs, renames over path.
 void WriteFileAtomic(const std::string& path, const std::string& content);
 // gzip (RFC 1952) of `text`, deterministic (no name, no time stamp): what
-// zcat and Python's gzip read. Gunzip: the text back; IoError naming
-// `source` when the data is not gzip or is cut short.
+// zcat and Python's gzip read. Gunzip: the text back (of every member, as
+// zcat reads them); IoError naming `source` when the data is not gzip, is
+// cut short or has other bytes after it.
 std::string Gzip(const std::string& text);
 std::string Gunzip(const std::string& data, const std::string& source);
 // Creates the directory (and parents) and proves it writable with a probe

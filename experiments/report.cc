@@ -101,7 +101,11 @@ RunRecords ReadRun(const std::string& rdir) {
   RecordFromJson(ReadFile(rdir + "/done.json"), rdir + "/done.json", &r.done);
   const std::string gz = rdir + "/" + kMetricsGz;
   const std::string path = FileExists(gz) ? gz : rdir + "/metrics.jsonl";  // unfinished, or made before r1lab compressed it
-  for (const std::string& line : ReadLines(path)) RecordFromJson(line, path, &r.lines.emplace_back());
+  if (!FileExists(path))
+    throw InputError(rdir + ": no " + kMetricsGz + " (nor metrics.jsonl); every finished run keeps its metrics");
+  const std::vector<std::string> lines = ReadLines(path);
+  for (size_t k = 0; k < lines.size(); ++k)
+    RecordFromJson(lines[k], path + " line " + std::to_string(k + 1), &r.lines.emplace_back());
   r.problem_pass = ProblemPass(rdir, r.final);
   return r;
 }
@@ -706,8 +710,10 @@ void WritePlotScript(const std::string& pdir, const std::string& script, const s
 
 std::vector<SampleRecord> ReadSamples(const std::string& path) {
   std::vector<SampleRecord> out;
-  for (const std::string& line : SplitLines(Gunzip(ReadFile(path), path)))
-    RecordFromJson(line, path + " line " + std::to_string(out.size() + 1), &out.emplace_back());
+  for (const std::string& line : SplitLines(Gunzip(ReadFile(path), path))) {
+    const std::string where = path + " line " + std::to_string(out.size() + 1);
+    RecordFromJson(line, where, &out.emplace_back());
+  }
   return out;
 }
 

@@ -55,6 +55,11 @@ class Rescorer {
     }
     const std::vector<SampleRecord> lines = ReadSamples(path);
     const int P = record->problems(), n = record->samples_per_problem();
+    if (P < 1 || n < 1) {
+      Finding(rel + "/eval.json: problems " + std::to_string(P) + ", samples_per_problem " + std::to_string(n) +
+              "; expected at least 1 of each");
+      return;
+    }
     if (static_cast<int64_t>(lines.size()) != static_cast<int64_t>(P) * n) {
       Finding(rel + "/samples.jsonl.gz: " + std::to_string(lines.size()) + " lines, eval.json says " +
               std::to_string(P) + " problems x " + std::to_string(n) + " samples");
@@ -186,8 +191,14 @@ class Rescorer {
 
 RescoreResult Rescore(const std::string& dir, bool update) {
   ExperimentConfig cfg;
-  LoadConfigFile(dir + "/config.pbtxt", &cfg);
-  const std::unique_ptr<Task> task = MakeTask(cfg.task());
+  const std::string config_path = dir + "/config.pbtxt";
+  LoadValidConfigFile(config_path, &cfg);
+  std::unique_ptr<Task> task;
+  try {
+    task = MakeTask(cfg.task());
+  } catch (const ConfigError& e) {
+    throw ConfigError(config_path + ": " + e.what());
+  }
   Rescorer r(dir, *task, cfg.eval().split() == VALIDATION ? EvalSplit::kValidation : EvalSplit::kTest, update);
   if (cfg.sizes_size() > 0) {  // a size sweep: each size's folder, then the sweep's tables from theirs
     RescoreResult sizes;

@@ -200,21 +200,34 @@ void ResolveShape(ExperimentConfig* cfg, const std::string& source) {
   }
 }
 
-// `tuned_text`: a TuneRecord (from `tuned_source`) to apply; "": none. It is
-// checked against the experiment as tuned (no overrides) and its values set
-// on the arms before the overrides, so --set still wins over a tuned value.
+// The experiment with its arm defaults, model shape and defaults resolved,
+// validated (errors name `source`).
+ExperimentConfig Resolved(ExperimentConfig cfg, const std::string& source) {
+  ApplyArmDefaults(&cfg);
+  ResolveShape(&cfg, source);
+  ResolveDefaults(&cfg);
+  ValidateConfig(cfg, source);
+  return cfg;
+}
+
+// `tuned_text`: a TuneRecord (from `tuned_source`) to apply; none if absent.
+// It is checked against the experiment as tuned (no overrides) and its values
+// set on the arms before the overrides, so --set still wins over a tuned value.
 ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, const std::vector<std::string>& overrides,
-                               const std::string& tuned_text = "", const std::string& tuned_source = "",
-                               bool size_of_sweep = false) {
+                               const std::optional<std::string>& tuned_text = std::nullopt,
+                               const std::string& tuned_source = "", bool size_of_sweep = false) {
   TuneRecord rec;
-  if (!tuned_text.empty()) {
-    ExperimentConfig as_tuned = cfg;
-    ApplyArmDefaults(&as_tuned);
-    ResolveShape(&as_tuned, source);
-    ResolveDefaults(&as_tuned);
-    ValidateConfig(as_tuned, source);  // errors in the experiment name the experiment's file
-    ParseConfigText(tuned_text, tuned_source, &rec);
+  if (tuned_text) {
+    ExperimentConfig as_tuned = Resolved(cfg, source);  // errors in the experiment name the experiment's file
+    ParseConfigText(*tuned_text, tuned_source, &rec);
+    if (rec.arms_size() == 0 && !rec.has_pretrain())
+      throw ConfigError(tuned_source + ": holds no tuning (no arms, no pretraining); expected the record r1lab tune "
+                        "writes: rerun r1lab tune, delete the file, or run with --untuned");
+    if (rec.has_experiment() && rec.experiment() != cfg.name())
+      throw ConfigError(tuned_source + ": experiment: \"" + rec.experiment() + "\" is another experiment's tuning; "
+                        "expected \"" + cfg.name() + "\": rerun r1lab tune, or run with --untuned");
     ApplyTuning(rec, tuned_source, &cfg, &as_tuned);
+    Resolved(cfg, tuned_source);  // a chosen value out of range names the tuning's file
     std::fprintf(stderr, "%s: the values r1lab tune chose, from %s (--untuned: as configured)\n", cfg.name().c_str(),
                  tuned_source.c_str());
   }
@@ -241,7 +254,8 @@ ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::
     const std::string source = "<embedded experiments/r1_zero_vs_failures.pbtxt>";
     ExperimentConfig cfg;
     ParseConfigText(DefaultExperimentText(), source, &cfg);
-    return FinishLoading(cfg, source, overrides, tuned ? DefaultTunedText() : "",
+    return FinishLoading(cfg, source, overrides,
+                         tuned ? std::optional<std::string>(DefaultTunedText()) : std::nullopt,
                          "<embedded experiments/r1_zero_vs_failures.tuned.pbtxt>");
   }
   std::vector<std::string> chain;
@@ -249,7 +263,8 @@ ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::
   const std::string tuned_path = TunedPath(path);
   // A size sweep's tunings are per size (LoadSizes).
   const bool has_tuning = tuned && raw.sizes_size() == 0 && FileExists(tuned_path);
-  return FinishLoading(raw, path, overrides, has_tuning ? ReadFile(tuned_path) : "", tuned_path);
+  return FinishLoading(raw, path, overrides,
+                       has_tuning ? std::optional<std::string>(ReadFile(tuned_path)) : std::nullopt, tuned_path);
 }
 
 std::vector<ExperimentConfig> LoadSizes(const std::string& path, const std::vector<std::string>& overrides,
@@ -281,7 +296,9 @@ std::vector<ExperimentConfig> LoadSizes(const std::string& path, const std::vect
     }
     const std::string tuned_path = TunedPath(path, size.name());
     const bool has_tuning = tuned && FileExists(tuned_path);
-    out.push_back(FinishLoading(sub, source, rest, has_tuning ? ReadFile(tuned_path) : "", tuned_path, true));
+    out.push_back(FinishLoading(sub, source, rest,
+                                has_tuning ? std::optional<std::string>(ReadFile(tuned_path)) : std::nullopt,
+                                tuned_path, true));
   }
   return out;
 }
@@ -740,7 +757,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
 
 std::string RewriteReport(const std::string& dir) {
   ExperimentConfig cfg;
-  LoadConfigFile(dir + "/config.pbtxt", &cfg);
+  LoadValidConfigFile(dir + "/config.pbtxt", &cfg);
   if (cfg.sizes_size() > 0) {  // a size sweep: each size's folder, then the sweep's tables
     for (const ModelSize& s : cfg.sizes()) RewriteReport(dir + "/" + s.name());
     return WriteSizeReport(cfg, dir);

@@ -60,7 +60,7 @@ SizeColumn ReadSize(const ExperimentConfig& sweep, const ModelSize& size, const 
   if (size.has_budget_scale()) col.budget_scale = size.budget_scale();
   const std::string sdir = dir + "/" + size.name();
   ExperimentConfig cfg;
-  LoadConfigFile(sdir + "/config.pbtxt", &cfg);
+  LoadValidConfigFile(sdir + "/config.pbtxt", &cfg);
   col.shape = std::to_string(cfg.model().d_model()) + " x " + std::to_string(cfg.model().n_layers());
   const std::string done = sdir + "/" + Bases(cfg)[0].name + "/done.json";
   if (FileExists(done)) {

@@ -666,10 +666,21 @@ void ApplyTuning(const TuneRecord& record, const std::string& source, Experiment
     if (TunedArmIdentity(id_cfg, *id_arm) != t.identity())
       throw ConfigError(source + ": arm '" + t.arm() + "' was tuned as another config (its task, model, pretraining "
                         "or arm settings changed since); rerun r1lab tune, or run with --untuned");
-    if (t.chosen() < 0 || t.chosen() >= t.trials_size() || t.trials(t.chosen()).values_size() != t.space_size())
+    for (int k = 0; k < t.trials_size(); ++k)
+      if (t.trials(k).values_size() != t.space_size())
+        throw ConfigError(source + ": arm '" + t.arm() + "': trial " + std::to_string(k) + " has " +
+                          std::to_string(t.trials(k).values_size()) + " values; expected one per parameter (" +
+                          std::to_string(t.space_size()) + ")");
+    if (t.chosen() < 0 || t.chosen() >= t.trials_size())
       throw ConfigError(source + ": arm '" + t.arm() + "': chosen trial " + std::to_string(t.chosen()) +
-                        " is not one of its " + std::to_string(t.trials_size()) + " trials with a value per parameter");
+                        " is not one of its " + std::to_string(t.trials_size()) + " trials");
     const auto& v = t.trials(t.chosen()).values();
+    for (int i = 0; i < t.space_size(); ++i) {  // trial 0 is the arm as configured, which may lie off the grid
+      const auto& grid = t.space(i).values();
+      if (std::find(grid.begin(), grid.end(), v[i]) == grid.end() && v[i] != t.trials(0).values(i))
+        throw ConfigError(source + ": arm '" + t.arm() + "': the chosen trial's " + t.space(i).path() + " " +
+                          JsonNumber(v[i]) + " is neither a value its space lists nor the arm's as configured");
+    }
     *arm = WithValues(*arm, t.space(), {v.begin(), v.end()}, source);
   }
   *cfg->mutable_tuned() = record;

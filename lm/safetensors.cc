@@ -103,8 +103,13 @@ std::map<std::string, torch::Tensor> LoadSafetensors(const std::string& path) {
     uint64_t count = 1;
     for (const json& d : e["shape"]) {
       if (!d.is_number_unsigned()) throw fail(where + ": shape holds a non-integer");
-      shape.push_back(d.get<int64_t>());
-      count *= d.get<uint64_t>();
+      // No dimension, nor the product, may exceed what the file's data holds
+      // (a zero dimension aside), so nothing overflows below.
+      const uint64_t dim = d.get<uint64_t>();
+      if (dim > data_size || __builtin_mul_overflow(count, dim, &count) || count > data_size)
+        throw fail(where + ": shape dimension " + std::to_string(dim) + " makes more values than the file's " +
+                   std::to_string(data_size) + " data bytes hold");
+      shape.push_back(static_cast<int64_t>(dim));
     }
     const json& off = e["data_offsets"];
     if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned()) throw fail(where + ": data_offsets are not integers");

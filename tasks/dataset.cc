@@ -60,6 +60,26 @@ std::string GoldOf(const std::string& field, AnswerFormat format, std::string* w
   return x.answer;
 }
 
+// A problem's level: a whole number from 0 to 1000, or text that ends in one
+// (MATH's "Level 3").
+int LevelOf(const JsonValue& v, const std::string& field) {
+  const std::string bad = "field '" + field + "': ";
+  const std::string expected = "; expected a whole number from 0 to 1000, or text ending in one (\"Level 3\")";
+  if (v.kind() == JsonValue::kNumber) {
+    const double x = v.number();
+    if (!(x >= 0 && x <= 1000) || x != static_cast<int>(x)) throw InputError(bad + JsonNumber(x) + expected);
+    return static_cast<int>(x);
+  }
+  if (v.kind() != JsonValue::kString) throw InputError(bad + "neither a number nor text" + expected);
+  const std::string& s = v.string();
+  size_t digits = s.size();
+  while (digits > 0 && std::isdigit(static_cast<unsigned char>(s[digits - 1]))) --digits;
+  const std::string number = s.substr(digits);
+  if (number.empty() || number.size() > 4 || std::stoi(number) > 1000)
+    throw InputError(bad + "\"" + s + "\"" + expected);
+  return std::stoi(number);
+}
+
 }  // namespace
 
 DatasetTask::DatasetTask(const TaskConfig& cfg) : cfg_(cfg.dataset()) {
@@ -67,7 +87,10 @@ DatasetTask::DatasetTask(const TaskConfig& cfg) : cfg_(cfg.dataset()) {
   const auto text = [&](const std::string& s) { return cfg_.verbatim() ? DropAnnotations(s) : SanitizeText(s); };
   std::vector<std::string> lines;
   try {
-    lines = ReadLines(path);
+    // ReadFile, not ReadLines: a missing file or a folder is an error, not no lines.
+    const std::string raw = ReadFile(path);
+    const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+    lines = SplitLines(gz ? Gunzip(raw, path) : raw);
   } catch (const IoError& e) {
     throw ConfigError(std::string("task.dataset.path: ") + e.what());
   }
@@ -84,8 +107,7 @@ DatasetTask::DatasetTask(const TaskConfig& cfg) : cfg_(cfg.dataset()) {
       p.gold = text(GoldOf(row.at(cfg_.answer_field()).string(), cfg_.answer_format(), &why));
       if (!why.empty()) throw InputError("field '" + cfg_.answer_field() + "': " + why);
       if (!cfg_.level_field().empty()) {
-        const JsonValue& lv = row.at(cfg_.level_field());
-        p.level = lv.kind() == JsonValue::kNumber ? static_cast<int>(lv.number()) : std::atoi(lv.string().c_str());
+        p.level = LevelOf(row.at(cfg_.level_field()), cfg_.level_field());
       }
       if (p.level < cfg_.min_level() || p.level > cfg_.max_level()) continue;
       p.key = p.prompt;

@@ -139,6 +139,9 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
 void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   EvalResult& r = *out;
   const int P = r.num_problems, n = r.n;
+  if (P < 0 || n < 1 || r.samples.size() != static_cast<size_t>(P) * static_cast<size_t>(n))
+    throw InternalError("SummarizeSamples: " + std::to_string(r.samples.size()) + " samples for " + std::to_string(P) +
+                        " problems x " + std::to_string(n));
   std::vector<int> ks;
   for (int k = 1; k <= n; k *= 2) ks.push_back(k);
   if (ks.back() != n) ks.push_back(n);

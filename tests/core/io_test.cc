@@ -63,6 +63,26 @@ TEST(Io, GzipRoundTripsAndRefusesBrokenInput) {
     EXPECT_NE(std::string(e.what()).find("cut.jsonl.gz"), std::string::npos) << e.what();
   }
   EXPECT_THROW(Gunzip("plain text, not gzip", "plain.jsonl"), IoError);
+  // Members one after another (cat a.gz b.gz) read as zcat reads them;
+  // other bytes after the data are an error.
+  EXPECT_EQ(Gunzip(Gzip("a\n") + Gzip("b\n"), "two.gz"), "a\nb\n");
+  try {
+    Gunzip(z + "junk", "tail.jsonl.gz");
+    ADD_FAILURE() << "bytes after the gzip data were accepted";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("tail.jsonl.gz: 4 bytes after the end of the gzip data"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Io, AFolderIsNotAFile) {
+  const std::string dir = testing::TempDir("io_folder");
+  try {
+    ReadFile(dir);
+    ADD_FAILURE() << "a folder was read as a file";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()), dir + ": is a folder; expected a file");
+  }
 }
 
 TEST(Io, ReadLinesReadsGzipByItsSuffix) {

@@ -108,6 +108,12 @@ TEST(Cli, MissingCorruptCheckpointAndUnknownSpecialToken) {
   r = RunCli("sample " + dir + "/m.pt --prompt '1+2' --n 2 --max-new 5");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("sample 1"), std::string::npos) << r.out;
+  for (const char* bad : {"abc", "nan", "inf", "1x", "-1"}) {
+    r = RunCli("sample " + dir + "/m.pt --prompt '1+2' --n 1 --temperature " + bad);
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
+    EXPECT_NE(r.out.find("--temperature: '" + std::string(bad) + "' is not a number in [0, 100]"), std::string::npos)
+        << r.out;
+  }
 }
 
 // --set reaches the resolved config of the commands that read one, and is an
@@ -806,6 +812,39 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
     EXPECT_EQ(ReadFile(older), older_good);
     EXPECT_EQ(ReadFile(t + "/summary.md"), summary);
     EXPECT_EQ(RunCli("rescore " + t).code, 0);
+  }
+  {
+    // Malformed records are named, never a crash: eval.json counts of no
+    // samples, a sample line of the wrong type (by its own line number), a
+    // run without its metrics.
+    const std::string t = dir + "/malformed";
+    std::filesystem::copy(exp, t, std::filesystem::copy_options::recursive);
+    const std::string eval_path = t + "/base/eval.json";
+    EvalRecord counts;
+    RecordFromJson(ReadFile(eval_path), eval_path, &counts);
+    counts.set_problems(0);
+    counts.set_samples_per_problem(0);
+    WriteFileAtomic(eval_path, RecordToJson(counts) + "\n");
+    WriteFileAtomic(t + "/base/samples.jsonl.gz", Gzip(""));
+    Result bad = RunCli("rescore " + t);
+    EXPECT_EQ(bad.code, 1) << bad.out;
+    EXPECT_NE(bad.out.find("base/eval.json: problems 0, samples_per_problem 0; expected at least 1 of each"),
+              std::string::npos) << bad.out;
+    const std::string samples = t + "/runs/sft/seed-1/samples.jsonl.gz";
+    std::vector<std::string> lines = SplitLines(Gunzip(ReadFile(samples), samples));
+    lines[2] = Replace(lines[2], "\"tokens\":", "\"tokens\":\"many\",\"x\":");
+    std::string text;
+    for (const std::string& l : lines) text += l + "\n";
+    WriteFileAtomic(samples, Gzip(text));
+    bad = RunCli("rescore " + t);
+    EXPECT_EQ(bad.code, 4) << bad.out;
+    EXPECT_NE(bad.out.find("runs/sft/seed-1/samples.jsonl.gz line 3: not a SampleRecord record"), std::string::npos)
+        << bad.out;
+    std::filesystem::remove(samples);
+    std::filesystem::remove(t + "/runs/sft/seed-2/metrics.jsonl.gz");
+    bad = RunCli("rescore " + t);
+    EXPECT_EQ(bad.code, 4) << bad.out;
+    EXPECT_NE(bad.out.find("runs/sft/seed-2: no metrics.jsonl.gz (nor metrics.jsonl)"), std::string::npos) << bad.out;
   }
 
   // `eval` of a run's or the base's checkpoint uses the config it was trained under.

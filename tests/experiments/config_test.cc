@@ -729,5 +729,54 @@ TEST(Config, TuningTableMarksAChoiceAtTheEdgeOfItsGrid) {
   EXPECT_EQ(md.find(caveat), std::string::npos) << md;
 }
 
+// A tuning file beside an experiment is checked before its values are used:
+// a file with no tuning, another experiment's, a trial short of values, a
+// chosen value its space does not list, and a chosen value out of range are
+// each an error naming the tuning's file.
+TEST(Config, ATuningFileThatDoesNotFitItsExperimentIsAnError) {
+  const std::string dir = testing::TempDir("tuned_file");
+  const std::string path = dir + "/t.pbtxt";
+  WriteFileAtomic(path, "name: \"t\" seeds: 1 task { arith {} } arms { name: \"g\" grpo { optim { lr: 1e-4 } } }\n");
+  const ExperimentConfig untuned = LoadExperiment(path, {}, false);
+  const std::string identity = TunedArmIdentity(untuned, untuned.arms(0));
+  auto record = [&](const std::string& experiment, const std::string& chosen_values) {
+    return "experiment: \"" + experiment + "\" arms { arm: \"g\" identity: \"" + identity +
+           "\" space { path: \"grpo.optim.lr\" values: [1e-4, 3e-4] } trials { values: 1e-4 } trials { " +
+           chosen_values + " } chosen: 1 }\n";
+  };
+  auto error = [&](const std::string& tuned) {
+    WriteFileAtomic(dir + "/t.tuned.pbtxt", tuned);
+    try {
+      LoadExperiment(path, {}, true);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error(record("t", "values: 3e-4")), "no error");
+  EXPECT_EQ(LoadExperiment(path, {}, true).arms(0).grpo().optim().lr(), 3e-4);
+  const std::string file = dir + "/t.tuned.pbtxt: ";
+  EXPECT_NE(error("# nothing\n").find(file + "holds no tuning"), std::string::npos) << error("# nothing\n");
+  EXPECT_NE(error("").find(file + "holds no tuning"), std::string::npos) << error("");
+  EXPECT_NE(error(record("other", "values: 3e-4")).find(file + "experiment: \"other\" is another experiment's tuning"),
+            std::string::npos)
+      << error(record("other", "values: 3e-4"));
+  EXPECT_NE(error(record("t", "")).find(file + "arm 'g': trial 1 has 0 values; expected one per parameter (1)"),
+            std::string::npos)
+      << error(record("t", ""));
+  EXPECT_NE(error(record("t", "values: 0.5")).find(file + "arm 'g': the chosen trial's grpo.optim.lr 0.5 is neither a value its space lists"),
+            std::string::npos)
+      << error(record("t", "values: 0.5"));
+  // Trial 0, the arm as configured, may lie off the grid and be chosen.
+  std::string configured = record("t", "values: 3e-4");
+  configured.replace(configured.find("trials { values: 1e-4 }"), 23, "trials { values: 5e-5 }");
+  configured.replace(configured.find("chosen: 1"), 9, "chosen: 0");
+  EXPECT_EQ(error(configured), "no error");
+  EXPECT_EQ(LoadExperiment(path, {}, true).arms(0).grpo().optim().lr(), 5e-5);
+  std::string negative = record("t", "values: -5");
+  negative.replace(negative.find("3e-4]"), 4, "-5");
+  EXPECT_NE(error(negative).find(file + "arms[0].grpo.optim.lr: -5"), std::string::npos) << error(negative);
+}
+
 }  // namespace
 }  // namespace r1lab

@@ -235,6 +235,13 @@ TEST(Llama, BadFoldersAreErrorsNamingTheFileAndField) {
   const std::string f8 = std::string(1, static_cast<char>(header.size())) + std::string(7, '\0') + header + "\x01";
   WriteFileAtomic(dir + "/model.safetensors", f8);
   EXPECT_NE(LoadError(dir).find("tensor 'x': dtype F8_E4M3 is not supported"), std::string::npos) << LoadError(dir);
+  // Shapes whose element counts overflow are refused before any product is taken.
+  for (const std::string shape : {"[9223372036854775808,2]", "[4294967296,4294967296]", "[0,4294967296]"}) {
+    const std::string big = R"({"x":{"dtype":"F32","shape":)" + shape + R"(,"data_offsets":[0,0]}})";
+    WriteFileAtomic(dir + "/model.safetensors", std::string(1, static_cast<char>(big.size())) + std::string(7, '\0') + big);
+    EXPECT_NE(LoadError(dir).find("model.safetensors: tensor 'x': shape dimension"), std::string::npos)
+        << shape << ": " << LoadError(dir);
+  }
   WriteFileAtomic(dir + "/model.safetensors", std::string("\xff\xff\xff\xff\0\0\0\0", 8) + "{}");
   EXPECT_NE(LoadError(dir).find("header length 4294967295 runs past the end of the file"), std::string::npos);
   std::filesystem::remove(dir + "/model.safetensors");

@@ -499,6 +499,28 @@ TEST(Dataset, BadLinesAreReportedByLineNumber) {
   EXPECT_THROW(load(good + "{\"question\": \"q\", \"answer\": \"no hashes\"}\n", "answer_format: HASH"), InputError);
   EXPECT_THROW(load(good, "question_field: \"problem\""), InputError);
   EXPECT_THROW(DatasetTask(Parse("dataset { path: \"/nonexistent/d.jsonl\" } num_test: 1")), ConfigError);
+  try {
+    DatasetTask(Parse("dataset { path: \"" + dir + "\" } num_test: 1"));
+    ADD_FAILURE() << "a folder was read as a dataset";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("task.dataset.path: " + dir + ": is a folder"), std::string::npos) << e.what();
+  }
+  // Levels: whole numbers, or text ending in one (MATH's "Level 3"); anything else names the line and field.
+  const std::string leveled = "{\"question\": \"a?\", \"answer\": \"1\", \"lvl\": 2}\n"
+                              "{\"question\": \"b?\", \"answer\": \"2\", \"lvl\": \"Level 3\"}\n"
+                              "{\"question\": \"c?\", \"answer\": \"3\", \"lvl\": 3}\n"
+                              "{\"question\": \"e?\", \"answer\": \"5\", \"lvl\": 5}\n";
+  const DatasetTask by_level = load(leveled, "level_field: \"lvl\" min_level: 3");
+  EXPECT_EQ(by_level.TestSet().size() + by_level.ValidationSet().size() + by_level.num_train(), 3u)
+      << "\"Level 3\" is level 3; level 2 is below min_level";
+  for (const std::string& bad : {"\"hard\"", "2.5", "-1", "true"}) {
+    try {
+      load(leveled + "{\"question\": \"d?\", \"answer\": \"4\", \"lvl\": " + bad + "}\n", "level_field: \"lvl\"");
+      ADD_FAILURE() << "accepted level " << bad;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("d.jsonl:5: field 'lvl': "), std::string::npos) << e.what();
+    }
+  }
   EXPECT_THROW(load("{\"question\": \"q\", \"answer\": \"1\"}\n"), ConfigError) << "no training data left";
 }
 
