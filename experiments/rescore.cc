@@ -154,6 +154,10 @@ class Rescorer {
   // Compares a rebuilt file with the committed one, line by line.
   void CompareFile(const std::string& name, const std::string& rebuilt, const std::string& what) {
     const std::string path = dir_ + "/" + name;
+    if (!FileExists(path)) {
+      Finding(name + ": missing; " + what + " would write it");
+      return;
+    }
     const std::vector<std::string> a = ReadLines(path), b = SplitLines(rebuilt);
     if (a == b) {
       report_ += name + ": " + what + " reproduced\n";

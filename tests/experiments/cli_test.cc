@@ -841,6 +841,10 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
     EXPECT_NE(bad.out.find("runs/sft/seed-1/samples.jsonl.gz line 3: not a SampleRecord record"), std::string::npos)
         << bad.out;
     std::filesystem::remove(samples);
+    std::filesystem::remove(t + "/summary.md");
+    bad = RunCli("rescore " + t);
+    EXPECT_EQ(bad.code, 1) << bad.out;
+    EXPECT_NE(bad.out.find("summary.md: missing; the tables rebuilt from"), std::string::npos) << bad.out;
     std::filesystem::remove(t + "/runs/sft/seed-2/metrics.jsonl.gz");
     bad = RunCli("rescore " + t);
     EXPECT_EQ(bad.code, 4) << bad.out;
