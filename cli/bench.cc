@@ -141,8 +141,8 @@ TrainResult BenchTrain(const ModelConfig& mc, int batch, int len, int steps, dou
 
 // One GRPO step at the shapes of the TRL comparison in ../shared/CALIBRATION.md:
 // the default model (random weights, so every completion runs to 64 tokens),
-// 16 arith prompts x 8 samples, one update, k3 KL at beta 0.001 against a
-// reference model. Medians over the timed steps.
+// 16 arith prompts x 8 samples, GRPO's default updates (4 minibatches of 32),
+// k3 KL at beta 0.001 against a reference model. Medians over the timed steps.
 struct GrpoStepTimes {
   double step, generation, update, tokens_per_s;
 };
@@ -208,11 +208,14 @@ double BenchGrpo(const ModelConfig& mc, bool quick) {
 
 // What data parallelism adds to a step (train/data_parallel.h): the sum of
 // one update's gradients over 2 ranks (threads of this process, Gloo on
-// loopback), median of the timed repetitions, against the one-process GRPO
-// step above (one update per step).
+// loopback), median of the timed repetitions, times the step's updates (one
+// all-reduce each), against the one-process GRPO step above.
 void BenchDataParallel(const std::vector<const ModelConfig*>& models, double grpo_step_s, bool quick) {
-  std::printf("\n| gradient all-reduce, 2 ranks on loopback (Gloo) | params | ms per update | of a one-process GRPO "
-              "step (default model) |\n|---|---|---|---|\n");
+  GrpoConfig gc;
+  ResolveDefaults(&gc);
+  const int updates = gc.epochs() * gc.minibatches();
+  std::printf("\n| gradient all-reduce, 2 ranks on loopback (Gloo) | params | ms per update | x %d updates, of a "
+              "one-process GRPO step (default model) |\n|---|---|---|---|\n", updates);
   for (const ModelConfig* mc : models) {
     const int port = FreeLoopbackPort(), reps = quick ? 5 : 30;
     double seconds[2] = {0, 0};
@@ -248,7 +251,7 @@ void BenchDataParallel(const std::vector<const ModelConfig*>& models, double grp
       if (!e.empty()) throw IoError("bench: data-parallel all-reduce: " + e);
     const double s = std::max(seconds[0], seconds[1]);
     std::printf("| d=%d L=%d | %.2fM | %.2f | %.1f%% |\n", mc->d_model(), mc->n_layers(), params / 1e6, 1e3 * s,
-                100 * s / grpo_step_s);
+                100 * updates * s / grpo_step_s);
   }
 }
 
