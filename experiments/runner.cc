@@ -232,11 +232,14 @@ ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, 
                  tuned_source.c_str());
   }
   for (const std::string& o : overrides) ApplyOverride(o, source, &cfg);
+  // Errors of the resolved config name the file, and the overrides it was given.
+  std::string with = source;
+  for (size_t i = 0; i < overrides.size(); ++i) with += (i ? " --set " : " with --set ") + overrides[i];
   ApplyArmDefaults(&cfg);
-  ResolveShape(&cfg, source);
+  ResolveShape(&cfg, with);
   ResolveDefaults(&cfg);
-  ValidateConfig(cfg, source);
-  CheckTeacherSizes(cfg, source, size_of_sweep);
+  ValidateConfig(cfg, with);
+  CheckTeacherSizes(cfg, with, size_of_sweep);
   return cfg;
 }
 

@@ -778,5 +778,21 @@ TEST(Config, ATuningFileThatDoesNotFitItsExperimentIsAnError) {
   EXPECT_NE(error(negative).find(file + "arms[0].grpo.optim.lr: -5"), std::string::npos) << error(negative);
 }
 
+// A value out of range that came from --set names the file and the overrides.
+TEST(Config, AnOverrideOutOfRangeNamesTheOverride) {
+  const std::string dir = testing::TempDir("override_range");
+  const std::string path = dir + "/t.pbtxt";
+  WriteFileAtomic(path, "name: \"t\" seeds: 1 task { arith {} } arms { name: \"g\" grpo { optim { lr: 1e-4 } } }\n");
+  try {
+    LoadExperiment(path, {"seeds=[2]", "arms[g].grpo.optim.lr=-1"}, false);
+    ADD_FAILURE() << "a negative learning rate was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + " with --set seeds=[2] --set arms[g].grpo.optim.lr=-1: "
+                                         "arms[0].grpo.optim.lr: -1"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace r1lab
