@@ -367,9 +367,20 @@ class Parser {
     for (;;) {
       if (Eat('*')) left = Bin(Op::kMul, left, Factor());
       else if (Eat('/')) left = Bin(Op::kDiv, left, Factor());
+      else if (NumbersSideBySide()) throw Unverifiable("two numbers side by side");
       else if (StartsFactor()) left = Bin(Op::kMul, left, Power());
       else return left;
     }
+  }
+
+  // "2 3": a digit, spaces, a digit. Not a product (nor 23): what it means is
+  // unknown. (Spaced thousands, "1 000", are joined before parsing.)
+  bool NumbersSideBySide() {
+    Skip();
+    if (i_ >= s_.size() || !(IsDigit(s_[i_]) || s_[i_] == '.')) return false;
+    size_t j = i_;  // back over the spaces before it (earlier parsing may have skipped them)
+    while (j > 0 && std::isspace(static_cast<unsigned char>(s_[j - 1]))) --j;
+    return j < i_ && j > 0 && IsDigit(s_[j - 1]);
   }
 
   int Factor() {
@@ -758,6 +769,31 @@ void CheckBalanced(const std::string& s) {
   if (d != 0) throw Unverifiable("unbalanced braces");
 }
 
+// Thousands separated by spaces ("1 000 000", or "1\\,000" once \\, is a
+// space): a run of 1-3 digits, then groups of a space and exactly three
+// digits, not inside a longer number, is one number.
+std::string JoinSpacedThousands(const std::string& s) {
+  auto group_at = [&s](size_t j) {  // " ddd" at j, not followed by another digit
+    return j + 4 <= s.size() && s[j] == ' ' && IsDigit(s[j + 1]) && IsDigit(s[j + 2]) && IsDigit(s[j + 3]) &&
+           (j + 4 == s.size() || !IsDigit(s[j + 4]));
+  };
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (!IsDigit(s[i]) || (i > 0 && (IsDigit(s[i - 1]) || s[i - 1] == '.'))) {
+      out += s[i++];
+      continue;
+    }
+    size_t j = i;
+    while (j < s.size() && IsDigit(s[j])) ++j;
+    out += s.substr(i, j - i);
+    if (j - i <= 3)
+      for (; group_at(j); j += 4) out += s.substr(j + 1, 3);
+    i = j;
+  }
+  return out;
+}
+
 Normalised Normalise(const std::string& in) {
   if (in.size() > kMaxChars) throw Unverifiable("answer longer than 2000 characters");
   if (in.find('\0') != std::string::npos) throw Unverifiable("NUL byte in answer");
@@ -765,6 +801,7 @@ Normalised Normalise(const std::string& in) {
   if (s.empty()) throw Unverifiable("empty answer");
   CheckBalanced(s);
   s = ReplaceAll(s, "\xC2\xB0", "");  // degree sign
+  s = ReplaceAll(s, "\xE2\x88\x92", "-");  // U+2212, the minus sign
   s = ReplaceAll(s, "\\\\", "\x01");  // row breaks survive the spacing rules below
   s = ReplaceAll(s, "\\$", "");
   // A negative thin space, and after a comma with any spaces: 2,\! 220 is 2,220.
@@ -776,6 +813,7 @@ Normalised Normalise(const std::string& in) {
   }
   for (const char* sp : {"\\,", "\\;", "\\:", "\\ ", "~", "$", "\\displaystyle", "\\quad", "\\qquad"})
     s = ReplaceAll(s, sp, " ");
+  s = JoinSpacedThousands(s);
   for (const char* lr : {"\\left", "\\right", "\\bigl", "\\bigr", "\\Bigl", "\\Bigr", "\\big", "\\Big"})
     s = ReplaceCommand(s, lr, "");
   // Commands rewritten in this order (ReplaceCommand skips longer names).
@@ -802,11 +840,17 @@ Normalised Normalise(const std::string& in) {
   if (s.empty()) throw Unverifiable("empty answer");
 
   Normalised out;
-  // The whole answer one \text{...}: a word answer.
+  // The whole answer one \text{...} with a letter in it: a word answer. A
+  // number or expression in \text or bold (\textbf{3}) is compared as math.
   if (s.rfind("\\text{", 0) == 0 && CloseBrace(s, 5) == s.size()) {
-    out.text = Trim(s.substr(6, s.size() - 7));
-    out.is_text = true;
-    return out;
+    const std::string inner = Trim(s.substr(6, s.size() - 7));
+    if (std::any_of(inner.begin(), inner.end(), IsLetter)) {
+      out.text = inner;
+      out.is_text = true;
+      return out;
+    }
+    s = inner;
+    if (s.empty()) throw Unverifiable("empty answer");
   }
   // A trailing \text{...} after something else is a unit: drop it (and a
   // square or cube on it).
@@ -1326,8 +1370,17 @@ bool UnorderedKind(Answer::Kind k) { return k == Answer::kSet || k == Answer::kL
 // "" when equal, else the reason.
 std::string Same(const Answer& g, const Answer& p, const Context& ctx) {
   if (g.raw == p.raw && g.kind == p.kind) return "";
-  if (g.kind == Answer::kText || p.kind == Answer::kText)
-    return TextKey(g.raw) == TextKey(p.raw) ? "" : "different words";
+  if (g.kind == Answer::kText || p.kind == Answer::kText) {
+    // Words against math only when the math is a plain word or symbol ("C"
+    // against \text{(C)}): the text key drops commands and braces, so
+    // \frac{\pi}{4} would otherwise read as "4".
+    const Answer& other = g.kind == Answer::kText ? p : g;
+    const bool plain = other.kind == Answer::kText ||
+                       std::all_of(other.raw.begin(), other.raw.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) || c == ' ' || c == '(' || c == ')';
+                       });
+    return plain && TextKey(g.raw) == TextKey(p.raw) ? "" : "different words";
+  }
   if (g.kind == Answer::kBase || p.kind == Answer::kBase) {
     if (g.kind == Answer::kBase && p.kind == Answer::kBase) {
       auto value = [](const Answer& a) -> std::optional<BigInt> {
@@ -1384,10 +1437,19 @@ void Symbols(const Answer& a, std::set<std::string>* out) {
   for (const Answer& i : a.interval) Symbols(i, out);
 }
 
+// Without spaces, except one between two digits ("3 5" is not 35).
 std::string Compact(const std::string& s) {
   std::string out;
-  for (char c : s)
-    if (!std::isspace(static_cast<unsigned char>(c))) out += c;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (!std::isspace(static_cast<unsigned char>(s[i]))) {
+      out += s[i];
+      continue;
+    }
+    size_t j = i;
+    while (j < s.size() && std::isspace(static_cast<unsigned char>(s[j]))) ++j;
+    if (!out.empty() && IsDigit(out.back()) && j < s.size() && IsDigit(s[j])) out += ' ';
+    i = j - 1;
+  }
   return out;
 }
 

@@ -156,6 +156,16 @@ const Case kWrittenDifferently[] = {
   // precision: symbolic values agree to 60 digits or are different
   {"\\pi+10^{-31}", "\\pi", false}, {"10^{40}\\pi+1", "10^{40}\\pi", false}, {"\\pi + 10^{-50}", "\\pi", false},
   {"\\sqrt{2}\\sqrt{3}", "\\sqrt{6}", true}, {"\\frac{\\pi}{6}", "\\arcsin\\frac12", true},
+  // found by a differential run against math-verify 0.9.0 (2026-12-05): a number in \\text or bold is a number,
+  // not a word whose key drops the rest of the other side; digits apart are not one number, nor a product
+  {"3\\pi", "\\textbf{3}", false}, {"3\\pi", "\\text{3}", false}, {"\\textbf{3}", "3\\pi", false},
+  {"\\frac{1}{2}", "\\text{12}", false}, {"\\frac{\\pi}{4}", "\\textbf{4}", false}, {"\\sqrt{2}", "\\textbf{2}", false},
+  {"2\\sqrt{3}", "\\mathbf{23}", false}, {"3.5", "\\text{35}", false}, {"25", "\\textbf{2.5}", false},
+  {"\\frac{\\pi}{x}", "\\text{x}", false}, {"2", "\\textbf{2}", true}, {"3\\pi", "\\textbf{3\\pi}", true},
+  {"\\text{(C)}", "C", true}, {"x", "\\text{x}", true},
+  {"35", "3 5", false}, {"123", "1 2 3", false}, {"6", "2 3", false}, {"2025", "20 25", false},
+  {"1000", "1 000", true}, {"1000000", "1\\,000\\,000", true}, {"1234.5", "1 234.5", true}, {"3.14159", "3.14 159", false},
+  {"-3", "\xe2\x88\x92" "3", true},
 };
 // clang-format on
 
