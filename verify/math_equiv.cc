@@ -448,6 +448,19 @@ class Parser {
       if (i_ - start > 400) throw Unverifiable("number longer than 400 digits");
     }
     if (!any) throw Unverifiable("expected a number");
+    // A repeating decimal, exact: 0.\\overline{3} is 1/3, 0.1\\overline{6} 1/6.
+    if (size_t j = i_ + (i_ < s_.size() && s_[i_] == '.' && !point); s_.compare(j, 10, "\\overline{") == 0) {
+      size_t k = j + 10;
+      BigInt repeat = 0;
+      int m = 0;
+      for (; k < s_.size() && IsDigit(s_[k]) && m < 50; ++k, ++m) repeat = repeat * 10 + (s_[k] - '0');
+      if (m > 0 && k < s_.size() && s_[k] == '}') {
+        i_ = k + 1;
+        const BigInt shift = mp::pow(BigInt(10), m);
+        return Add({Op::kNum, Rational(digits * shift + repeat - digits, mp::pow(BigInt(10), scale) * (shift - 1)),
+                    "", -1, -1});
+      }
+    }
     // Scientific notation: 1e-5, 2.5E3 (a letter e followed by digits; "2e" is 2 times e).
     int exponent = 0;
     if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
@@ -823,8 +836,10 @@ Normalised Normalise(const std::string& in) {
       {"\\lvert", "|"},      {"\\rvert", "|"},      {"\\vert", "|"},     {"\\mid", "|"},
       {"\\infinity", "\\infty"}, {"\\leqslant", "<="}, {"\\geqslant", ">="}, {"\\leq", "<="},
       {"\\geq", ">="},        {"\\le", "<="},        {"\\ge", ">="},      {"\\neq", "!="},
-      {"\\ne", "!="},         {"\\lt", "<"},         {"\\gt", ">"}};
+      {"\\ne", "!="},         {"\\lt", "<"},         {"\\gt", ">"},    {"\\emptyset", "\\{\\}"},
+      {"\\varnothing", "\\{\\}"}};
   for (const auto& [from, to] : kCommands) s = ReplaceCommand(s, from, to);
+  for (const char* reals : {"\\mathbb{R}", "\\mathbb R"}) s = ReplaceAll(s, reals, "(-\\infty,\\infty)");
   s = ReplaceAll(s, "^{\\circ}", "");
   s = ReplaceAll(s, "^\\circ", "");
   s = ReplaceCommand(s, "\\circ", "");

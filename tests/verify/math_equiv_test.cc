@@ -166,6 +166,11 @@ const Case kWrittenDifferently[] = {
   {"35", "3 5", false}, {"123", "1 2 3", false}, {"6", "2 3", false}, {"2025", "20 25", false},
   {"1000", "1 000", true}, {"1000000", "1\\,000\\,000", true}, {"1234.5", "1 234.5", true}, {"3.14159", "3.14 159", false},
   {"-3", "\xe2\x88\x92" "3", true},
+  // the empty set, the reals, repeating decimals (exact)
+  {"\\{\\}", "\\emptyset", true}, {"\\emptyset", "\\varnothing", true}, {"\\emptyset", "\\{0\\}", false},
+  {"(-\\infty,\\infty)", "\\mathbb{R}", true}, {"(0,\\infty)", "\\mathbb{R}", false},
+  {"\\frac13", "0.\\overline{3}", true}, {"\\frac16", "0.1\\overline{6}", true}, {"\\frac{14}{11}", "1.\\overline{27}", true},
+  {"\\frac13", "0.\\overline{33}", true}, {"0.3", "0.\\overline{3}", false}, {"\\frac{1}{7}", "0.\\overline{142857}", true},
 };
 // clang-format on
 
