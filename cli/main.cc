@@ -215,12 +215,12 @@ int CmdRun(int argc, char** argv) {
   if (a.has("nproc")) {
     const int n = ParseInt("nproc", a.Get("nproc"), 1, 256);
     if (env.world_size > 1) throw ConfigError("--nproc with RANK and WORLD_SIZE already set (a launcher started this)");
-    LoadExperiment(OptionalConfig(a), a.sets, tuned);  // a bad config is one error, not one per rank
+    LoadExperiment(OptionalConfig(a), a.sets, tuned, /*strict=*/true);  // a bad config is one error, not one per rank
     if (n > 1) return LaunchRanks(argc, argv, n);
   }
-  ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets, tuned);
+  ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets, tuned, /*strict=*/true);
   std::vector<ExperimentConfig> sizes;  // a size sweep's experiments
-  if (cfg.sizes_size() > 0) sizes = LoadSizes(OptionalConfig(a), a.sets, tuned);
+  if (cfg.sizes_size() > 0) sizes = LoadSizes(OptionalConfig(a), a.sets, tuned, /*strict=*/true);
   if (quick) {
     cfg = QuickVariant(cfg);
     for (ExperimentConfig& s : sizes) {

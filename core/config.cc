@@ -294,6 +294,15 @@ pb::Message* Descend(pb::Message* m, const std::string& part, const std::string&
   const pb::Reflection* r = m->GetReflection();
   if (br == std::string::npos) {
     if (f->is_repeated()) Fail(src, where, "'" + name + "' is repeated; select one with " + name + "[i] or " + name + "[name]");
+    // Descending into another member of a oneof would switch it (an arm's
+    // strategy, a task's kind) and drop what was set: refused. A whole
+    // message (--set task={countdown {}}) still replaces it.
+    if (const pb::OneofDescriptor* one = f->containing_oneof()) {
+      const pb::FieldDescriptor* set = r->GetOneofFieldDescriptor(*m, one);
+      if (set && set != f)
+        Fail(src, where, "'" + name + "' is not what " + one->name() + " holds here ('" + set->name() +
+                             "'); a path cannot switch it (set the whole message to replace it)");
+    }
     return r->MutableMessage(m, f);
   }
   if (!f->is_repeated() || part.back() != ']') Fail(src, where, "'" + part + "' is not name[index] of a repeated field");

@@ -212,13 +212,28 @@ ExperimentConfig Resolved(ExperimentConfig cfg, const std::string& source) {
 
 // `tuned_text`: a TuneRecord (from `tuned_source`) to apply; none if absent.
 // It is checked against the experiment as tuned (no overrides) and its values
-// set on the arms before the overrides, so --set still wins over a tuned value.
+// set on the arms before the overrides, so --set still wins over a tuned value;
+// overrides that change the task, model or pretraining it was tuned on are
+// refused, as the same edit in the file would be.
 ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, const std::vector<std::string>& overrides,
                                const std::optional<std::string>& tuned_text = std::nullopt,
-                               const std::string& tuned_source = "", bool size_of_sweep = false) {
+                               const std::string& tuned_source = "", bool size_of_sweep = false,
+                               bool strict = false) {
   TuneRecord rec;
+  std::string with = source;  // errors of the resolved config name the file, and the overrides it was given
+  for (size_t i = 0; i < overrides.size(); ++i) with += (i ? " --set " : " with --set ") + overrides[i];
   if (tuned_text) {
     ExperimentConfig as_tuned = Resolved(cfg, source);  // errors in the experiment name the experiment's file
+    if (!overrides.empty()) {
+      ExperimentConfig overridden = cfg;
+      for (const std::string& o : overrides) ApplyOverride(o, source, &overridden);
+      if (TunedBaseIdentity(Resolved(overridden, with)) != TunedBaseIdentity(as_tuned)) {
+        const std::string what = with + ": the overrides change the task, model or pretraining that " +
+                                 tuned_source + " was tuned on";
+        if (strict) throw ConfigError(what + "; run with --untuned, or make the change in the file and tune again");
+        std::fprintf(stderr, "warning: %s; its chosen values are applied as they are\n", what.c_str());
+      }
+    }
     ParseConfigText(*tuned_text, tuned_source, &rec);
     if (rec.arms_size() == 0 && !rec.has_pretrain())
       throw ConfigError(tuned_source + ": holds no tuning (no arms, no pretraining); expected the record r1lab tune "
@@ -232,9 +247,6 @@ ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, 
                  tuned_source.c_str());
   }
   for (const std::string& o : overrides) ApplyOverride(o, source, &cfg);
-  // Errors of the resolved config name the file, and the overrides it was given.
-  std::string with = source;
-  for (size_t i = 0; i < overrides.size(); ++i) with += (i ? " --set " : " with --set ") + overrides[i];
   ApplyArmDefaults(&cfg);
   ResolveShape(&cfg, with);
   ResolveDefaults(&cfg);
@@ -252,14 +264,15 @@ ExperimentConfig LoadExperimentText(const std::string& text, const std::string& 
   return FinishLoading(cfg, source, overrides);
 }
 
-ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides, bool tuned) {
+ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides, bool tuned,
+                                bool strict) {
   if (path.empty()) {
     const std::string source = "<embedded experiments/r1_zero_vs_failures.pbtxt>";
     ExperimentConfig cfg;
     ParseConfigText(DefaultExperimentText(), source, &cfg);
     return FinishLoading(cfg, source, overrides,
                          tuned ? std::optional<std::string>(DefaultTunedText()) : std::nullopt,
-                         "<embedded experiments/r1_zero_vs_failures.tuned.pbtxt>");
+                         "<embedded experiments/r1_zero_vs_failures.tuned.pbtxt>", false, strict);
   }
   std::vector<std::string> chain;
   const ExperimentConfig raw = LoadWithParents(path, &chain);
@@ -267,11 +280,12 @@ ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::
   // A size sweep's tunings are per size (LoadSizes).
   const bool has_tuning = tuned && raw.sizes_size() == 0 && FileExists(tuned_path);
   return FinishLoading(raw, path, overrides,
-                       has_tuning ? std::optional<std::string>(ReadFile(tuned_path)) : std::nullopt, tuned_path);
+                       has_tuning ? std::optional<std::string>(ReadFile(tuned_path)) : std::nullopt, tuned_path, false,
+                       strict);
 }
 
 std::vector<ExperimentConfig> LoadSizes(const std::string& path, const std::vector<std::string>& overrides,
-                                        bool tuned) {
+                                        bool tuned, bool strict) {
   LoadExperiment(path, overrides, false);  // validates the sweep as a whole
   std::vector<std::string> chain;
   ExperimentConfig raw = LoadWithParents(path, &chain);
@@ -301,7 +315,7 @@ std::vector<ExperimentConfig> LoadSizes(const std::string& path, const std::vect
     const bool has_tuning = tuned && FileExists(tuned_path);
     out.push_back(FinishLoading(sub, source, rest,
                                 has_tuning ? std::optional<std::string>(ReadFile(tuned_path)) : std::nullopt,
-                                tuned_path, true));
+                                tuned_path, true, strict));
   }
   return out;
 }

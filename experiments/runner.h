@@ -37,15 +37,18 @@ const char* DefaultTunedText();       // its .tuned.pbtxt, embedded ("" if none)
 // file (and its extends chain) and before arm_defaults and defaults. With
 // `tuned`, the values `r1lab tune` chose (<path>.tuned.pbtxt beside the
 // file, experiments/tune.h; for the embedded default, its embedded tuning)
-// are then applied to their arms, if there are any.
+// are then applied to their arms, if there are any. Overrides that change
+// the task, model or pretraining a tuning was made on are an error with
+// `strict` (what `run` uses: the same edit in the file is refused), else a
+// warning on stderr (commands that use only the task and model).
 ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides = {},
-                                bool tuned = true);
+                                bool tuned = true, bool strict = false);
 // A size sweep (ExperimentConfig.sizes): each size's experiment, named by
 // the size, with the size's model and pretraining merged over the file's and
 // its own tuning (<path>.<size>.tuned.pbtxt) when `tuned`. Overrides of
 // "sizes..." change the sweep; the others apply to every size.
 std::vector<ExperimentConfig> LoadSizes(const std::string& path, const std::vector<std::string>& overrides = {},
-                                        bool tuned = true);
+                                        bool tuned = true, bool strict = false);
 // The same from config text (`source` names it in errors; no `extends`).
 ExperimentConfig LoadExperimentText(const std::string& text, const std::string& source,
                                     const std::vector<std::string>& overrides = {});

@@ -54,6 +54,11 @@ TEST(Override, MistakesNameThePathAndTheChoices) {
   EXPECT_NE(error("arms[1].prm_rl.reward_model.kind=NOPE").find("exp.pbtxt --set arms[1].prm_rl.reward_model.kind"),
             std::string::npos);
   EXPECT_NE(error("arms[0].grpo.group_size=many").find("exp.pbtxt --set"), std::string::npos);
+  // A path into another strategy would switch the arm's strategy: refused.
+  EXPECT_NE(error("arms[prm].grpo.kl_coef=0.01").find("'grpo' is not what strategy holds here ('prm_rl')"),
+            std::string::npos)
+      << error("arms[prm].grpo.kl_coef=0.01");
+  EXPECT_EQ(error("arms[prm].prm_rl.grpo.kl_coef=0.01"), "no error");
   EXPECT_NE(error("model.d_model=64 n_layers: 7").find("also sets 'n_layers'; give one field per --set"),
             std::string::npos)
       << error("model.d_model=64 n_layers: 7");

@@ -794,5 +794,35 @@ TEST(Config, AnOverrideOutOfRangeNamesTheOverride) {
   }
 }
 
+// A tuning applies to what it was tuned on: in `run` (strict), --set may
+// change a tuned value (it wins), but not the task, model or pretraining
+// under it, as the same edit in the file may not.
+TEST(Config, OverridesThatChangeWhatWasTunedAreRefused) {
+  const std::string dir = testing::TempDir("override_tuned");
+  const std::string path = dir + "/t.pbtxt";
+  WriteFileAtomic(path, "name: \"t\" seeds: 1 task { arith {} } arms { name: \"g\" grpo { optim { lr: 1e-4 } } }\n");
+  const ExperimentConfig untuned = LoadExperiment(path, {}, false);
+  WriteFileAtomic(dir + "/t.tuned.pbtxt", "experiment: \"t\" arms { arm: \"g\" identity: \"" +
+                                              TunedArmIdentity(untuned, untuned.arms(0)) +
+                                              "\" space { path: \"grpo.optim.lr\" values: [1e-4, 3e-4] } "
+                                              "trials { values: 1e-4 } trials { values: 3e-4 } chosen: 1 }\n");
+  EXPECT_EQ(LoadExperiment(path, {"arms[g].grpo.optim.lr=1e-3"}, true, true).arms(0).grpo().optim().lr(), 1e-3);
+  EXPECT_EQ(LoadExperiment(path, {"seeds=[2]"}, true, true).arms(0).grpo().optim().lr(), 3e-4);
+  for (const std::string set : {"model.d_model=64", "task.arith.max_ops=5", "pretrain.steps=10"}) {
+    // Commands that use only the task and model (pretrain, search, config) warn instead.
+    EXPECT_NO_THROW(LoadExperiment(path, {set}, true, /*strict=*/false)) << set;
+    try {
+      LoadExperiment(path, {set}, true, /*strict=*/true);
+      ADD_FAILURE() << set << " was accepted under the tuning";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("the overrides change the task, model or pretraining that " + dir +
+                                           "/t.tuned.pbtxt was tuned on"),
+                std::string::npos)
+          << e.what();
+    }
+    EXPECT_NO_THROW(LoadExperiment(path, {set}, false)) << set << " --untuned";
+  }
+}
+
 }  // namespace
 }  // namespace r1lab
