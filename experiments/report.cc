@@ -178,6 +178,27 @@ std::string PolicyUpdateSection(const ReportInput& in) {
   return md.str();
 }
 
+// Arms some of whose runs took no training step (no metrics line past step
+// 0 that is not an evaluation): their fixed costs spent the whole budget, so
+// their rows measure the policy they started from, not the method.
+std::string NoStepNote(const ReportInput& in) {
+  std::string arms;
+  for (const ArmRecords& a : in.arms) {
+    size_t none = 0;
+    for (const RunRecords& r : a.runs)
+      none += std::none_of(r.lines.begin(), r.lines.end(),
+                           [](const MetricsLine& m) { return m.step() >= 1 && !m.has_eval(); });
+    if (none > 0)
+      arms += (arms.empty() ? "" : ", ") + a.arm->name() + " (" + std::to_string(none) + " of " +
+              std::to_string(a.runs.size()) + (a.runs.size() == 1 ? " run)" : " runs)");
+  }
+  if (arms.empty()) return "";
+  return "\n**No training step:** " + arms +
+         ". Their fixed costs (a learned reward's labels and training, a value network's pretraining, a critic's "
+         "warm-up; in their FLOPs) spent the whole budget before the first step, so these rows measure the policy "
+         "they started from, not the method.\n";
+}
+
 // Each arm's held-out pass@1 minus the reference arm's (paired_reference,
 // else grpo; in a budget curve, the reference at the same budget), paired
 // over the test problems both were evaluated on.
@@ -891,7 +912,7 @@ ReportFiles BuildReport(const ExperimentConfig& cfg, const std::string& dir, con
      << ". Oracle calls: verdicts against the gold answer (or the exact per-step truth) the arm's training "
         "used, per run: one per rule-rewarded sample, per Monte Carlo or labelled completion, per line a "
         "search verifies ('-': not recorded).\n";
-  md << PairedSection(in) << BudgetSection(in) << StagesSection(in) << ReadabilitySection(in) << ReflectionSection(in) << TuningSection(cfg) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
+  md << NoStepNote(in) << PairedSection(in) << BudgetSection(in) << StagesSection(in) << ReadabilitySection(in) << ReflectionSection(in) << TuningSection(cfg) << PolicyUpdateSection(in) << ReportSections(in) << ProvenanceSection(dir, in);
   return {"# " + cfg.name() + "\n\n" + md.str() + "\nPlots: plots/*.svg, plots/*.png\n", csv.str(), md.str()};
 }
 

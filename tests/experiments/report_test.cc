@@ -82,6 +82,28 @@ TEST(Report, TheCommittedResultsStayUnderFortyMegabytes) {
   EXPECT_LT(bytes, 40'000'000u) << "results/ holds " << bytes << " bytes in " << files << " files";
 }
 
+// An arm whose runs took no training step (a budget below its fixed costs)
+// is named under the table, with how many of its runs; one that stepped is not.
+TEST(Report, ArmsThatTookNoTrainingStepAreNamed) {
+  const ExperimentConfig cfg = testing::ParseResolved<ExperimentConfig>(
+      "name: \"p\" seeds: [1, 2] task { arith {} } arms { name: \"grpo\" grpo {} } arms { name: \"prm\" grpo {} }");
+  auto run = [](std::vector<int> steps) {
+    RunRecords r;
+    for (int s : steps) r.lines.emplace_back().set_step(s);
+    r.lines.emplace_back().mutable_eval()->set_pass1(0.5);  // the final evaluation, at step 0 if none ran
+    return r;
+  };
+  ReportInput in;
+  in.cfg = &cfg;
+  in.bases.emplace_back();
+  in.arms.push_back({&cfg.arms(0), {run({0, 1, 2}), run({1})}, {}, 0});
+  in.arms.push_back({&cfg.arms(1), {run({0}), run({0, 1})}, {}, 0});
+  const std::string md = BuildReport(cfg, testing::TempDir("no_step"), in).tables;
+  EXPECT_NE(md.find("**No training step:** prm (1 of 2 runs). Their fixed costs"), std::string::npos) << md;
+  in.arms[1].runs[0] = run({0, 1});
+  EXPECT_EQ(BuildReport(cfg, testing::TempDir("no_step"), in).tables.find("No training step"), std::string::npos);
+}
+
 // A run whose per-problem held-out outcomes are `pass`.
 RunRecords PassRun(std::vector<double> pass) {
   RunRecords r;
