@@ -247,10 +247,7 @@ ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, 
                  tuned_source.c_str());
   }
   for (const std::string& o : overrides) ApplyOverride(o, source, &cfg);
-  ApplyArmDefaults(&cfg);
-  ResolveShape(&cfg, with);
-  ResolveDefaults(&cfg);
-  ValidateConfig(cfg, with);
+  cfg = Resolved(cfg, with);
   CheckTeacherSizes(cfg, with, size_of_sweep);
   return cfg;
 }
