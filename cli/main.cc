@@ -556,7 +556,9 @@ int CmdSearch(int argc, char** argv) {
 
 int CmdConfig(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2, {"set"}, {});
-  std::printf("%s", ConfigToText(LoadExperiment(OptionalConfig(a), a.sets)).c_str());
+  const ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets);
+  if (cfg.sizes_size() > 0) LoadSizes(OptionalConfig(a), a.sets);  // each size checked as `run` checks it
+  std::printf("%s", ConfigToText(cfg).c_str());
   return 0;
 }
 

@@ -423,10 +423,14 @@ ExperimentConfig TunePretraining(const ExperimentConfig& cfg, const RunnerOption
   const auto points =
       TrialPoints(cfg, space, cfg.tune().trials(), cfg.tune().seed(), cfg.tune().cover_values(), "pretrain", source);
   std::fprintf(stderr, "tune: %zu pretraining trials, each base scored on the validation split\n", points.size());
+  std::vector<ExperimentConfig> xs;  // every trial checked before the first pretrains
+  for (size_t k = 0; k < points.size(); ++k) {
+    xs.push_back(ForBase(WithValues(trials, space, points[k], source), slot));
+    ValidateConfig(xs.back(), source + ", pretraining trial p" + std::to_string(k));
+  }
   for (size_t k = 0; k < points.size(); ++k) {
     const std::string name = "p" + std::to_string(k);
-    const ExperimentConfig x = ForBase(WithValues(trials, space, points[k], source), slot);
-    ValidateConfig(x, source + ", pretraining trial " + name);
+    const ExperimentConfig& x = xs[k];
     const std::string base = EnsureBase(x, *task, cache);
     const BaseEvaluation e = EvaluateBase(x, *task, base, HexHash(Fnv64(ReadFile(base))),
                                           root + "/" + trials.name() + "/pretrain/" + name, "pretraining trial " + name);

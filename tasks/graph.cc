@@ -239,7 +239,7 @@ Verdict GraphTask::JudgeAnswer(const std::string& answer, const std::string& key
         return v;
       }
       path.push_back(c - 'A');
-    } else if (!(c == '-' || c == ' ' || c == ',' || c == '>')) {
+    } else if (!(c == '-' || std::isspace(static_cast<unsigned char>(c)) || c == ',' || c == '>')) {
       v.error = "unexpected '" + CharAt(answer, i) + "' in a path";
       return v;
     }

@@ -270,6 +270,12 @@ tune {
 }
 arms { name: "sft" sft { steps: 5 batch_size: 8 log_every: 5 } }
 )";
+  // A value out of range in a later pretraining trial stops the tuning before the first trial pretrains.
+  WriteFileAtomic(dir + "/bad.pbtxt", Replace(cfg, "values: [1e-5, 3e-3]", "values: [1e-5, 3e-3, 100]"));
+  const Result bad = RunCli("tune " + dir + "/bad.pbtxt --out " + dir + "/bad");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("pretrain.optim.lr: 100 is out of range"), std::string::npos) << bad.out;
+  EXPECT_EQ(bad.out.find("pretrain base"), std::string::npos) << "nothing pretrained first: " << bad.out;
   WriteFileAtomic(dir + "/t.pbtxt", cfg);
   const Result tuned = RunCli("tune " + dir + "/t.pbtxt --out " + dir + "/out");
   ASSERT_EQ(tuned.code, 0) << tuned.out;
@@ -383,6 +389,11 @@ TEST(Cli, SizeSweepRunsEachSizeFromItsOwnBaseAndSummarisesAcrossSizes) {
   cfg += "sizes { name: \"d16\" model { d_model: 16 d_ff: 32 } }\nsizes { name: \"d32\" }\n"
          "tune { trials: 2 spaces { arm: \"sft\" params { path: \"sft.optim.lr\" values: [1e-3, 3e-3] } } }\n";
   WriteFileAtomic(dir + "/c.pbtxt", cfg);
+  // `config` checks each size as `run` does.
+  WriteFileAtomic(dir + "/odd.pbtxt", cfg + "sizes { name: \"d33\" model { d_model: 33 } }\n");
+  const Result odd = RunCli("config " + dir + "/odd.pbtxt");
+  EXPECT_EQ(odd.code, 2) << odd.out;
+  EXPECT_NE(odd.out.find("odd.pbtxt (size d33)"), std::string::npos) << odd.out;
 
   const Result tuned = RunCli("tune " + dir + "/c.pbtxt --out " + dir);
   ASSERT_EQ(tuned.code, 0) << tuned.out;

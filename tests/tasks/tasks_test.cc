@@ -220,6 +220,7 @@ TEST(Graph, PathAndLengthChecks) {
   EXPECT_TRUE(GraphTask::JudgeAnswer("ABCD", key, PATH).correct);
   EXPECT_TRUE(GraphTask::JudgeAnswer("A-B-C-D", key, PATH).correct);
   EXPECT_TRUE(GraphTask::JudgeAnswer("A B C D", key, PATH).correct);
+  EXPECT_TRUE(GraphTask::JudgeAnswer("A\nB\tC D", key, PATH).correct) << "any whitespace separates nodes";
   EXPECT_EQ(GraphTask::JudgeAnswer("ACD", key, PATH).error, "length 8 is not the shortest 6");
   EXPECT_EQ(GraphTask::JudgeAnswer("ABD", key, PATH).error, "the path uses a missing edge");
   EXPECT_FALSE(GraphTask::JudgeAnswer("BCD", key, PATH).correct);
