@@ -120,13 +120,13 @@ std::vector<std::string> SplitLines(const std::string& text) {
   return lines;
 }
 
+std::string ReadText(const std::string& path) {
+  const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  return gz ? Gunzip(ReadFile(path), path) : ReadFile(path);
+}
+
 std::vector<std::string> ReadLines(const std::string& path) {
-  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0)
-    return FileExists(path) ? SplitLines(Gunzip(ReadFile(path), path)) : std::vector<std::string>{};
-  std::vector<std::string> lines;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
+  return FileExists(path) ? SplitLines(ReadText(path)) : std::vector<std::string>{};
 }
 
 struct JsonlWriter::Impl {

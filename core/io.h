@@ -21,8 +21,10 @@ std::string Gunzip(const std::string& data, const std::string& source);
 // file; IoError naming the directory otherwise.
 void EnsureWritableDir(const std::string& dir);
 bool FileExists(const std::string& path);
-// Lines of a text file, without newlines (empty if the file does not exist);
-// a path ending in ".gz" is gunzipped first.
+// Whole text of a file, gunzipped when the path ends in ".gz"; IoError naming
+// the path if it is missing, a folder or bad gzip.
+std::string ReadText(const std::string& path);
+// Lines of ReadText(path), without newlines; none if the file does not exist.
 std::vector<std::string> ReadLines(const std::string& path);
 // Splits text into lines (a trailing newline ends the last one).
 std::vector<std::string> SplitLines(const std::string& text);

@@ -87,10 +87,8 @@ DatasetTask::DatasetTask(const TaskConfig& cfg) : cfg_(cfg.dataset()) {
   const auto text = [&](const std::string& s) { return cfg_.verbatim() ? DropAnnotations(s) : SanitizeText(s); };
   std::vector<std::string> lines;
   try {
-    // ReadFile, not ReadLines: a missing file or a folder is an error, not no lines.
-    const std::string raw = ReadFile(path);
-    const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
-    lines = SplitLines(gz ? Gunzip(raw, path) : raw);
+    // ReadText, not ReadLines: a missing file is an error, not no lines.
+    lines = SplitLines(ReadText(path));
   } catch (const IoError& e) {
     throw ConfigError(std::string("task.dataset.path: ") + e.what());
   }

@@ -96,6 +96,10 @@ TEST(Io, ReadLinesReadsGzipByItsSuffix) {
   EXPECT_TRUE(ReadLines(dir + "/absent.jsonl.gz").empty());
   WriteFileAtomic(dir + "/bad.jsonl.gz", text);  // named .gz, not gzip
   EXPECT_THROW(ReadLines(dir + "/bad.jsonl.gz"), IoError);
+  // ReadText is the strict one: a missing file or a folder is an error.
+  EXPECT_EQ(ReadText(dir + "/m.jsonl.gz"), text);
+  EXPECT_THROW(ReadText(dir + "/absent.jsonl"), IoError);
+  EXPECT_THROW(ReadLines(dir), IoError);  // a folder is not an empty file
 }
 
 }  // namespace
