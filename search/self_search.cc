@@ -151,6 +151,12 @@ SearchParams SearchParamsFrom(const SearchConfig& cfg, uint64_t noise_seed) {
   return p;
 }
 
+LeafValueSource EffectiveLeafValue(const SearchConfig& cfg) {
+  if (cfg.leaf_value() == MIX && cfg.mix() == 0) return VALUE_NETWORK;
+  if (cfg.leaf_value() == MIX && cfg.mix() == 1) return ROLLOUT;
+  return cfg.leaf_value();
+}
+
 std::unique_ptr<PolicySearchEnv> MakePolicyEnv(const SearchConfig& cfg, Transformer policy, const Task& task,
                                                std::vector<Problem> problems, Transformer value,
                                                bool verify_terminals, uint64_t seed, FlopCounter* flops) {
@@ -158,9 +164,8 @@ std::unique_ptr<PolicySearchEnv> MakePolicyEnv(const SearchConfig& cfg, Transfor
   spec.max_new_tokens = cfg.sampling().max_new_tokens();
   spec.sampling = cfg.sampling();
   spec.seed = seed;
-  spec.leaf_value = cfg.leaf_value() == ROLLOUT ? LeafValue::kRollout
-                    : cfg.leaf_value() == MIX   ? LeafValue::kMix
-                                                : LeafValue::kValueNetwork;
+  const LeafValueSource leaf = EffectiveLeafValue(cfg);
+  spec.leaf_value = leaf == ROLLOUT ? LeafValue::kRollout : leaf == MIX ? LeafValue::kMix : LeafValue::kValueNetwork;
   spec.mix = cfg.mix();
   spec.verify_terminals = verify_terminals;
   spec.value = value;
@@ -219,9 +224,9 @@ std::string MctsConfigProblem(const MctsConfig& cfg) {
   if (cfg.policy_target() == VISIT_COUNTS && cfg.search().nodes() != TOKEN_NODES)
     return "policy_target: VISIT_COUNTS needs search.nodes: TOKEN_NODES (a step node's children are lines, not "
            "next tokens)";
-  if (cfg.value().policy_trunk() && cfg.search().leaf_value() == ROLLOUT)
-    return "value.policy_trunk: rollout leaves use no value network, so there is no value head to put on the "
-           "policy's trunk";
+  if (cfg.value().policy_trunk() && EffectiveLeafValue(cfg.search()) == ROLLOUT)
+    return "value.policy_trunk: rollout leaves (ROLLOUT, or MIX at mix 1) use no value network, so there is no "
+           "value head to put on the policy's trunk";
   if (cfg.value().joint_weight() > 0 && !cfg.value().policy_trunk())
     return "value.joint_weight: a joint loss needs the value head on the policy's trunk (value.policy_trunk: true)";
   if (cfg.value().joint_weight() > 0 && cfg.policy_target() != BEST_LINE)
@@ -236,7 +241,7 @@ std::string MctsConfigProblem(const MctsConfig& cfg) {
 Transformer ValueModel(const MctsConfig& cfg, StrategyContext& ctx) {
   const std::string problem = MctsConfigProblem(cfg);
   if (!problem.empty()) throw ConfigError("mcts." + problem);
-  if (cfg.search().leaf_value() == ROLLOUT) return Transformer(nullptr);
+  if (EffectiveLeafValue(cfg.search()) == ROLLOUT) return Transformer(nullptr);
   Transformer v = RewardModelFrom(*ctx.policy, /*from_base=*/true);
   if (cfg.value().policy_trunk()) *ctx.policy = v;
   return v;
@@ -245,7 +250,7 @@ Transformer ValueModel(const MctsConfig& cfg, StrategyContext& ctx) {
 class SelfSearch {
  public:
   SelfSearch(const MctsConfig& cfg, StrategyContext& ctx)
-      : cfg_(cfg), ctx_(ctx), task_(*ctx.task), use_value_(cfg.search().leaf_value() != ROLLOUT),
+      : cfg_(cfg), ctx_(ctx), task_(*ctx.task), use_value_(EffectiveLeafValue(cfg.search()) != ROLLOUT),
         joint_(use_value_ && cfg.value().joint_weight() > 0),
         value_(ValueModel(cfg, ctx)), optimizer_(MakeAdamW(*ctx.policy, cfg.optim())),
         rng_(SplitMix64(ctx.seed ^ 0x5e1f5ea7c4ULL)) {}

@@ -62,6 +62,9 @@ std::optional<bool> SoundChain(const Task& task, const std::string& completion);
 
 // The search's tree parameters from the config.
 SearchParams SearchParamsFrom(const SearchConfig& cfg, uint64_t noise_seed);
+// The leaf evaluator a search config runs: as configured, except that MIX at
+// mix 0 is VALUE_NETWORK and at mix 1 ROLLOUT (a MIX pays for both).
+LeafValueSource EffectiveLeafValue(const SearchConfig& cfg);
 // The policy environment (token or step nodes) over `problems`.
 std::unique_ptr<PolicySearchEnv> MakePolicyEnv(const SearchConfig& cfg, Transformer policy, const Task& task,
                                                std::vector<Problem> problems, Transformer value,

@@ -480,6 +480,39 @@ TEST(SelfSearch, RolloutLeavesNeedNoValueNetwork) {
   EXPECT_THROW(LoadCheckpoint(dir + "/a.pt", m, nullptr, {{"value", &value, nullptr}}), IoError);
   EXPECT_NO_THROW(LoadCheckpoint(dir + "/a.pt", m, nullptr));
   EXPECT_EQ(ReadLines(dir + "/a.jsonl").size(), 2u);
+
+  // MIX at its ends is one evaluator, run and charged as that one: mix 1 is
+  // this rollout run exactly (the same costs, the same policy).
+  arm.mutable_mcts()->mutable_search()->set_leaf_value(MIX);
+  arm.mutable_mcts()->mutable_search()->set_mix(1);
+  Transformer mixed = testing::CopyOfTinyBase();
+  FlopCounter g;
+  RunArm(arm, 2, dir + "/b.pt", mixed, g, dir + "/b.jsonl");
+  for (int p = 0; p < static_cast<int>(FlopPhase::kCount); ++p)
+    EXPECT_EQ(g.Get(FlopPhase(p)), f.Get(FlopPhase(p))) << FlopPhaseName(FlopPhase(p));
+  EXPECT_TRUE(torch::equal(mixed->parameters()[0], m->parameters()[0]));
+}
+
+// The other end: MIX at mix 0 is the value-network run, with no rollouts.
+TEST(SelfSearch, MixAtZeroIsTheValueNetworkRun) {
+  const std::string dir = testing::TempDir("self_search_mix0");
+  Arm arm;
+  arm.set_name("mcts");
+  *arm.mutable_mcts() = SmallMcts("");
+  Transformer a = testing::CopyOfTinyBase(), b = testing::CopyOfTinyBase();
+  FlopCounter fa, fb;
+  RunArm(arm, 2, dir + "/a.pt", a, fa, dir + "/a.jsonl");
+  arm.mutable_mcts()->mutable_search()->set_leaf_value(MIX);
+  arm.mutable_mcts()->mutable_search()->set_mix(0);
+  RunArm(arm, 2, dir + "/b.pt", b, fb, dir + "/b.jsonl");
+  for (int p = 0; p < static_cast<int>(FlopPhase::kCount); ++p)
+    EXPECT_EQ(fb.Get(FlopPhase(p)), fa.Get(FlopPhase(p))) << FlopPhaseName(FlopPhase(p));
+  EXPECT_TRUE(torch::equal(a->parameters()[0], b->parameters()[0]));
+  arm.mutable_mcts()->mutable_search()->set_mix(0.5);
+  Transformer c = testing::CopyOfTinyBase();
+  FlopCounter fc;
+  RunArm(arm, 2, dir + "/c.pt", c, fc, dir + "/c.jsonl");
+  EXPECT_GT(fc.Total(), fa.Total()) << "a true MIX pays for rollouts besides the network";
 }
 
 // Sound traces: every reasoning line right, in a well-formed think block.
