@@ -462,6 +462,12 @@ TEST(SelfSearch, VisitCountTargetsTrainThePolicyTowardTheSearch) {
   EXPECT_THROW(RunArm(arm, 1, dir + "/s.pt", s, f, dir + "/s.jsonl"), ConfigError);
 }
 
+// The same FLOPs in every phase.
+void ExpectSameCosts(const FlopCounter& a, const FlopCounter& b) {
+  for (int p = 0; p < static_cast<int>(FlopPhase::kCount); ++p)
+    EXPECT_EQ(a.Get(FlopPhase(p)), b.Get(FlopPhase(p))) << FlopPhaseName(FlopPhase(p));
+}
+
 // With rollout leaves there is no value network: nothing is labelled or
 // checkpointed beside the policy.
 TEST(SelfSearch, RolloutLeavesNeedNoValueNetwork) {
@@ -488,8 +494,7 @@ TEST(SelfSearch, RolloutLeavesNeedNoValueNetwork) {
   Transformer mixed = testing::CopyOfTinyBase();
   FlopCounter g;
   RunArm(arm, 2, dir + "/b.pt", mixed, g, dir + "/b.jsonl");
-  for (int p = 0; p < static_cast<int>(FlopPhase::kCount); ++p)
-    EXPECT_EQ(g.Get(FlopPhase(p)), f.Get(FlopPhase(p))) << FlopPhaseName(FlopPhase(p));
+  ExpectSameCosts(g, f);
   EXPECT_TRUE(torch::equal(mixed->parameters()[0], m->parameters()[0]));
 }
 
@@ -505,8 +510,7 @@ TEST(SelfSearch, MixAtZeroIsTheValueNetworkRun) {
   arm.mutable_mcts()->mutable_search()->set_leaf_value(MIX);
   arm.mutable_mcts()->mutable_search()->set_mix(0);
   RunArm(arm, 2, dir + "/b.pt", b, fb, dir + "/b.jsonl");
-  for (int p = 0; p < static_cast<int>(FlopPhase::kCount); ++p)
-    EXPECT_EQ(fb.Get(FlopPhase(p)), fa.Get(FlopPhase(p))) << FlopPhaseName(FlopPhase(p));
+  ExpectSameCosts(fb, fa);
   EXPECT_TRUE(torch::equal(a->parameters()[0], b->parameters()[0]));
   arm.mutable_mcts()->mutable_search()->set_mix(0.5);
   Transformer c = testing::CopyOfTinyBase();
