@@ -10,9 +10,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -61,11 +63,13 @@ commands:
                                       on one rank; with --data-parallel every rank shares
                                       each GRPO and PPO run's steps (prompts split, gradients
                                       summed) and rank 0 runs the other arms
-  tune CONFIG [--out DIR] [--again]   equal tuning: every arm's trials (tune.trials, each at
+  tune CONFIG [--out DIR] [--again] [--nproc N]
+                                      equal tuning: every arm's trials (tune.trials, each at
                                       tune.budget_scale of its budget) scored on the
                                       validation split; writes CONFIG.tuned.pbtxt beside CONFIG
                                       (a size sweep: CONFIG.<size>.tuned.pbtxt for each size;
-                                      a size whose file is current is kept unless --again)
+                                      a size whose file is current is kept unless --again);
+                                      --nproc N: N ranks share each round's trials, as in run
   pretrain [CONFIG] [--out CKPT]      SFT the base model on teacher traces; prints its path
   eval CKPT [--config CONFIG] [--out DIR] [--problems N] [--samples N] [--split test|validation]
                                       held-out evaluation (the test split unless told):
@@ -208,16 +212,40 @@ std::string OptionalConfig(const Args& a) {
   return a.positional.empty() ? "" : a.positional[0];
 }
 
+// `run` and `tune` on several ranks. With --nproc N (N > 1) this process
+// checks the config once (a bad config is one error, not one per rank),
+// starts N local ranks of the same command and returns their exit code.
+std::optional<int> LaunchIfAsked(const Args& a, int argc, char** argv, const std::function<void()>& check_config) {
+  if (!a.has("nproc")) return std::nullopt;
+  const int n = ParseInt("nproc", a.Get("nproc"), 1, 256);
+  if (DistEnvFrom().world_size > 1) throw ConfigError("--nproc with RANK and WORLD_SIZE already set (a launcher started this)");
+  check_config();
+  if (n > 1) return LaunchRanks(argc, argv, n);
+  return std::nullopt;
+}
+
+// This process's rank (torchrun's environment, or LaunchIfAsked's) joins
+// the others; its threads are set: ranks sharing a machine share its cores
+// unless told otherwise, and the bases, pretrained by rank 0 alone, get
+// them all. Returns null for a single process.
+std::unique_ptr<Dist> JoinRanks(const Args& a, int config_threads, RunnerOptions* opt) {
+  const DistEnv env = DistEnvFrom();
+  const char* local_world = std::getenv("LOCAL_WORLD_SIZE");
+  const int per_machine = env.world_size > 1 && local_world ? std::max(1, std::atoi(local_world)) : 1;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  SetThreads(a, config_threads > 0 || per_machine == 1 ? config_threads : std::max(1, cores / per_machine));
+  std::unique_ptr<Dist> dist;
+  if (env.world_size > 1) dist = std::make_unique<Dist>(env, std::chrono::seconds(120));
+  opt->dist = dist.get();
+  if (per_machine > 1 && config_threads <= 0 && !a.has("threads")) opt->base_threads = cores;
+  return dist;
+}
+
 int CmdRun(int argc, char** argv) {
   const Args a = Parse(argc, argv, 2, {"out", "threads", "set", "nproc"}, {"quick", "untuned", "data-parallel"});
   const bool tuned = a.flags.count("untuned") == 0, quick = a.flags.count("quick") > 0;
-  const DistEnv env = DistEnvFrom();
-  if (a.has("nproc")) {
-    const int n = ParseInt("nproc", a.Get("nproc"), 1, 256);
-    if (env.world_size > 1) throw ConfigError("--nproc with RANK and WORLD_SIZE already set (a launcher started this)");
-    LoadExperiment(OptionalConfig(a), a.sets, tuned, /*strict=*/true);  // a bad config is one error, not one per rank
-    if (n > 1) return LaunchRanks(argc, argv, n);
-  }
+  if (const auto code = LaunchIfAsked(a, argc, argv, [&] { LoadExperiment(OptionalConfig(a), a.sets, tuned, /*strict=*/true); }))
+    return *code;
   ExperimentConfig cfg = LoadExperiment(OptionalConfig(a), a.sets, tuned, /*strict=*/true);
   std::vector<ExperimentConfig> sizes;  // a size sweep's experiments
   if (cfg.sizes_size() > 0) sizes = LoadSizes(OptionalConfig(a), a.sets, tuned, /*strict=*/true);
@@ -229,19 +257,10 @@ int CmdRun(int argc, char** argv) {
       s.set_name(name);
     }
   }
-  // Ranks sharing a machine share its cores unless told otherwise.
-  const char* local_world = std::getenv("LOCAL_WORLD_SIZE");
-  const int per_machine = env.world_size > 1 && local_world ? std::max(1, std::atoi(local_world)) : 1;
-  const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  SetThreads(a, cfg.threads() > 0 || per_machine == 1 ? cfg.threads() : std::max(1, cores / per_machine));
-  std::unique_ptr<Dist> dist;
-  if (env.world_size > 1) dist = std::make_unique<Dist>(env, std::chrono::seconds(120));
   RunnerOptions opt;
+  const std::unique_ptr<Dist> dist = JoinRanks(a, cfg.threads(), &opt);
   opt.output_dir = a.Get("out");
-  opt.dist = dist.get();
   opt.data_parallel = a.flags.count("data-parallel") > 0;
-  // The bases, pretrained by rank 0 alone, get the cores its machine's ranks share.
-  if (per_machine > 1 && cfg.threads() <= 0 && !a.has("threads")) opt.base_threads = cores;
   const std::string md = sizes.empty() ? RunExperiment(cfg, opt) : RunSizes(cfg, sizes, opt);
   if (dist && dist->rank() != 0) return 0;  // rank 0 prints the summary
   const std::string dir = (opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir) + "/" + cfg.name();
@@ -255,17 +274,20 @@ int CmdRun(int argc, char** argv) {
 }
 
 int CmdTune(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"out", "threads", "set"}, {"again"});
+  const Args a = Parse(argc, argv, 2, {"out", "threads", "set", "nproc"}, {"again"});
   const std::string path = OptionalConfig(a);
   if (path.empty()) throw ConfigError("tune needs an experiment file (its tuning is written beside it)\n" + std::string(kUsage));
+  if (const auto code = LaunchIfAsked(a, argc, argv, [&] { LoadExperiment(path, a.sets, /*tuned=*/false); })) return *code;
   const ExperimentConfig cfg = LoadExperiment(path, a.sets, /*tuned=*/false);
-  SetThreads(a, cfg.threads());
   RunnerOptions opt;
+  const std::unique_ptr<Dist> dist = JoinRanks(a, cfg.threads(), &opt);
+  const bool lead = !dist || dist->rank() == 0;  // every rank tunes alike; rank 0 writes and prints
   opt.output_dir = a.Get("out");
   std::map<std::string, TuneRecord> sizes_tuned;  // a size sweep's sizes so far, for rft.teacher_size
   auto tune = [&](const ExperimentConfig& c, const RunnerOptions& o, const std::string& out) {
     const TuneRecord rec = Tune(c, o, sizes_tuned);
     sizes_tuned[c.name()] = rec;
+    if (!lead) return;
     WriteFileAtomic(out, "# Written by `r1lab tune " + path + "`: what each arm tried and chose, scored on the "
                          "validation split.\n# `r1lab run " + path + "` applies the chosen values (--untuned: as "
                          "configured).\n" + ConfigToText(rec));
@@ -279,7 +301,7 @@ int CmdTune(int argc, char** argv) {
   }
   // A size sweep: each size tuned on its own base, into the sweep's folder.
   const std::string root = opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir;
-  RunnerOptions each;
+  RunnerOptions each = opt;
   each.output_dir = root + "/" + cfg.name();
   each.cache_dir = root + "/.cache";
   // A size whose tuned file is current is kept (its trials are not run
@@ -295,7 +317,7 @@ int CmdTune(int argc, char** argv) {
     if (!a.flags.count("again") && FileExists(out)) {
       ParseConfigText(ReadFile(out), out, &kept);
       if (TuningIsCurrent(size, kept)) {
-        std::printf("%s: %s is current; kept (--again tunes it anew)\n", size.name().c_str(), out.c_str());
+        if (lead) std::printf("%s: %s is current; kept (--again tunes it anew)\n", size.name().c_str(), out.c_str());
         if (size.name() == sizes[0].name()) RunChosenTrials(size, each, kept, teachers);
         sizes_tuned[size.name()] = kept;
         continue;

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "config.h"
+#include "dist.h"
 #include "error.h"
 #include "io.h"
 #include "json.h"
@@ -422,18 +423,28 @@ ExperimentConfig TunePretraining(const ExperimentConfig& cfg, const RunnerOption
   const BaseSlot slot = Bases(trials)[0];
   const auto points =
       TrialPoints(cfg, space, cfg.tune().trials(), cfg.tune().seed(), cfg.tune().cover_values(), "pretrain", source);
-  std::fprintf(stderr, "tune: %zu pretraining trials, each base scored on the validation split\n", points.size());
+  const int rank = opt.dist ? opt.dist->rank() : 0, world = opt.dist ? opt.dist->world_size() : 1;
+  if (rank == 0)
+    std::fprintf(stderr, "tune: %zu pretraining trials, each base scored on the validation split\n", points.size());
   std::vector<ExperimentConfig> xs;  // every trial checked before the first pretrains
   for (size_t k = 0; k < points.size(); ++k) {
     xs.push_back(ForBase(WithValues(trials, space, points[k], source), slot));
     ValidateConfig(xs.back(), source + ", pretraining trial p" + std::to_string(k));
   }
-  for (size_t k = 0; k < points.size(); ++k) {
+  // With several ranks each pretrains and evaluates its share of the trials
+  // (trial k on rank k mod world); then every rank reads them all back.
+  auto evaluate = [&](size_t k) {
     const std::string name = "p" + std::to_string(k);
-    const ExperimentConfig& x = xs[k];
-    const std::string base = EnsureBase(x, *task, cache);
-    const BaseEvaluation e = EvaluateBase(x, *task, base, HexHash(Fnv64(ReadFile(base))),
-                                          root + "/" + trials.name() + "/pretrain/" + name, "pretraining trial " + name);
+    const std::string base = EnsureBase(xs[k], *task, cache);
+    return EvaluateBase(xs[k], *task, base, HexHash(Fnv64(ReadFile(base))),
+                        root + "/" + trials.name() + "/pretrain/" + name, "pretraining trial " + name);
+  };
+  if (world > 1) {
+    for (size_t k = static_cast<size_t>(rank); k < points.size(); k += static_cast<size_t>(world)) evaluate(k);
+    opt.dist->RoundBarrier();
+  }
+  for (size_t k = 0; k < points.size(); ++k) {
+    const BaseEvaluation e = evaluate(k);
     TuneRecord::Trial* trial = t.add_trials();
     for (double v : points[k]) trial->add_values(v);
     trial->set_validation_pass1(e.eval.pass1());
@@ -603,7 +614,8 @@ TuneRecord Tune(const ExperimentConfig& configured, const RunnerOptions& opt,
   // Runs the trials (the finished ones are skipped) and scores those of this round's arms.
   auto run_and_score = [&](int round, const std::string& what) {
     ValidateConfig(trials, source + ", its trials");
-    std::fprintf(stderr, "tune: %d trial runs for %d arms%s, scored on the validation split%s\n", trials.arms_size(),
+    if (!opt.dist || opt.dist->rank() == 0)
+      std::fprintf(stderr, "tune: %d trial runs for %d arms%s, scored on the validation split%s\n", trials.arms_size(),
                  cfg.arms_size(), what.c_str(), rounds > 1 ? (", stage " + std::to_string(round + 1) + " of " +
                                                                std::to_string(rounds)).c_str() : "");
     RunExperiment(trials, opt);

@@ -204,6 +204,38 @@ TEST(Cli, TunePicksThePlantedBestValueOnValidationAndRunUsesIt) {
   EXPECT_NE(stale.out.find("t.tuned.pbtxt: arm 'sft' was tuned as another config"), std::string::npos) << stale.out;
 }
 
+// `tune --nproc 2` (issue #20's ranks for tuning): the ranks share each
+// round's trials, the pretraining trials too, and write what one process
+// writes: the same tuned file, the same trial folders.
+TEST(Cli, TwoRanksTuneAsOneProcessDoes) {
+  const std::string dir = testing::TempDir("cli_tune_ranks");
+  WriteFileAtomic(dir + "/t.pbtxt",
+                  TinyTuneConfig("tiny_ranks",
+                                 R"(tune { trials: 3 edge_trials: 1
+  pretrain { path: "pretrain.optim.lr" values: [1e-3, 3e-3] }
+  spaces { arm: "sft" params { path: "sft.optim.lr" values: [1e-4, 1e-3, 3e-3] } } })",
+                                 R"(arms { name: "sft" sft { steps: 40 batch_size: 8 log_every: 20 optim { lr: 1e-4 } } })"));
+  const Result one = RunCli("tune " + dir + "/t.pbtxt --out " + dir + "/one");
+  ASSERT_EQ(one.code, 0) << one.out;
+  const std::string tuned_one = ReadFile(dir + "/t.tuned.pbtxt");
+  const Result two = RunCli("tune " + dir + "/t.pbtxt --out " + dir + "/two --nproc 2");
+  ASSERT_EQ(two.code, 0) << two.out;
+  EXPECT_EQ(ReadFile(dir + "/t.tuned.pbtxt"), tuned_one);
+  EXPECT_NE(two.out.find("rank 1 sft-t1 seed 1"), std::string::npos) << "rank 1 ran trials\n" << two.out;
+  TuneRecord rec;
+  LoadConfigFile(dir + "/t.tuned.pbtxt", &rec);
+  ASSERT_EQ(rec.pretrain().trials_size(), 2);
+  ASSERT_GE(rec.arms(0).trials_size(), 3);
+  for (int k = 0; k < 2; ++k) {
+    const std::string p = "/tiny_ranks-tune/pretrain/p" + std::to_string(k) + "/samples.jsonl.gz";
+    EXPECT_EQ(ReadFile(dir + "/two" + p), ReadFile(dir + "/one" + p)) << p;
+  }
+  for (int k = 0; k < rec.arms(0).trials_size(); ++k) {
+    const std::string run = "/tiny_ranks-tune/runs/sft-t" + std::to_string(k) + "/seed-1";
+    EXPECT_EQ(ReadFile(dir + "/two" + run + "/samples.jsonl.gz"), ReadFile(dir + "/one" + run + "/samples.jsonl.gz")) << run;
+  }
+}
+
 // tune.edge_trials on a planted space whose grid [1e-5, 1e-4] lies below the
 // learning rates that learn in 1000 steps (1e-3 and 3e-3 score 10% and 12%
 // on this machine, 1e-4 1%, 1e-5 nothing): the two trials past the grid's
