@@ -616,8 +616,8 @@ TuneRecord Tune(const ExperimentConfig& configured, const RunnerOptions& opt,
     ValidateConfig(trials, source + ", its trials");
     if (!opt.dist || opt.dist->rank() == 0)
       std::fprintf(stderr, "tune: %d trial runs for %d arms%s, scored on the validation split%s\n", trials.arms_size(),
-                 cfg.arms_size(), what.c_str(), rounds > 1 ? (", stage " + std::to_string(round + 1) + " of " +
-                                                               std::to_string(rounds)).c_str() : "");
+                   cfg.arms_size(), what.c_str(), rounds > 1 ? (", stage " + std::to_string(round + 1) + " of " +
+                                                                 std::to_string(rounds)).c_str() : "");
     RunExperiment(trials, opt);
     const ReportInput in = ReadReportInput(trials, dir);
     for (int i = 0; i < cfg.arms_size(); ++i) {
