@@ -462,9 +462,14 @@ std::string FirstDifference(const std::string& stored, const std::string& now) {
   return "";
 }
 
-// The config and the checkpoints the run starts from, those by content.
+// The config and the checkpoints the run starts from, those by content: the
+// base by its bytes, an earlier arm's or a teacher's checkpoint by the weights
+// it hands over (CheckpointWeightsHash). `legacy`: those two by their file's
+// bytes, as runs recorded until 2026-12-05 did (an identical rerun of the earlier
+// arm changed them: the optimizer state and wall time differ), which still
+// match their own runs.
 std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t seed, const std::string& base_hash,
-                        const RunStarts& starts) {
+                        const RunStarts& starts, bool legacy = false) {
   std::string id = RunConfigText(cfg, arm, seed) + "# base checkpoint fnv64: " + base_hash + "\n";
   auto missing_arm = [&](const std::string& role, const std::string& other, const std::string& path) {
     return IoError("arm '" + arm.name() + "' starts from arm '" + other + "' (" + role + "), whose final checkpoint " +
@@ -473,14 +478,16 @@ std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t se
   };
   if (!starts.from.empty()) {
     if (!FileExists(starts.from)) throw missing_arm("init_from", arm.init_from(), starts.from);
-    id += "# init_from checkpoint fnv64: " + HexHash(Fnv64(ReadFile(starts.from))) + "\n";
+    id += legacy ? "# init_from checkpoint fnv64: " + HexHash(Fnv64(ReadFile(starts.from))) + "\n"
+                 : "# init_from weights fnv64: " + CheckpointWeightsHash(starts.from) + "\n";
   }
   if (!starts.teacher.empty()) {  // distillation: the teacher by content
     if (!FileExists(starts.teacher)) {
       if (starts.teacher_is_arm) throw missing_arm("rft.teacher_arm", arm.rft().teacher_arm(), starts.teacher);
       throw IoError("arm '" + arm.name() + "': rft.teacher_checkpoint " + starts.teacher + ": checkpoint not found");
     }
-    id += "# teacher checkpoint fnv64: " + HexHash(Fnv64(ReadFile(starts.teacher))) + "\n";
+    id += legacy ? "# teacher checkpoint fnv64: " + HexHash(Fnv64(ReadFile(starts.teacher))) + "\n"
+                 : "# teacher weights fnv64: " + CheckpointWeightsHash(starts.teacher) + "\n";
   }
   return id;
 }
@@ -638,6 +645,9 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         if (!FileExists(path)) continue;
         const std::string stored = NormalizedIdentity(ReadFile(path)), now = RunIdentity(bcfg, arm, seed, base_hash, starts);
         if (stored == now) continue;
+        if ((!starts.from.empty() || !starts.teacher.empty()) &&
+            stored == RunIdentity(bcfg, arm, seed, base_hash, starts, /*legacy=*/true))
+          continue;
         if (stale.empty())
           first_what = std::string("another base checkpoint") +
                        (starts.from.empty() && starts.teacher.empty() ? "" : " or of another checkpoint it starts from") +

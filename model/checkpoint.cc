@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "config.h"
@@ -193,6 +194,44 @@ CheckpointMeta ReadCheckpointMeta(const std::string& path) {
   torch::serialize::InputArchive a;
   OpenArchive(path, payload, &a);
   return MetaOf(path, a);
+}
+
+namespace {
+
+// Every tensor under `a`, depth first in sorted key order, into `h`.
+void HashArchiveTensors(torch::serialize::InputArchive& a, const std::string& prefix, uint64_t* h) {
+  std::vector<std::string> keys = a.keys();
+  std::sort(keys.begin(), keys.end());
+  for (const std::string& key : keys) {
+    torch::Tensor t;
+    if (a.try_read(key, t)) {
+      const torch::Tensor c = t.contiguous();
+      std::string head = prefix + key + " " + std::string(c10::toString(c.scalar_type()));
+      for (int64_t d : c.sizes()) head += " " + std::to_string(d);
+      *h = Fnv64(head + "\n", *h);
+      *h = Fnv64(std::string_view(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size()), *h);
+      continue;
+    }
+    torch::serialize::InputArchive sub;
+    if (a.try_read(key, sub)) HashArchiveTensors(sub, prefix + key + ".", h);
+  }
+}
+
+}  // namespace
+
+std::string CheckpointWeightsHash(const std::string& path) {
+  const std::string payload = ReadPayload(path);
+  torch::serialize::InputArchive a;
+  OpenArchive(path, payload, &a);
+  uint64_t h = Fnv64(ConfigToText(StoredConfig(path, a)) + "\n");
+  try {
+    torch::serialize::InputArchive model;
+    a.read("model", model);
+    HashArchiveTensors(model, "", &h);
+  } catch (const c10::Error& e) {
+    throw IoError(path + ": checkpoint content cannot be read");
+  }
+  return HexHash(h);
 }
 
 }  // namespace r1lab

@@ -49,4 +49,12 @@ ModelConfig ReadCheckpointConfig(const std::string& path);
 // Step, RNG state and extra, without loading parameters.
 CheckpointMeta ReadCheckpointMeta(const std::string& path);
 
+// fnv64 of what a run starting from the checkpoint loads: the policy's
+// stored config and its tensors (name, dtype, shape, bytes), not the
+// optimizer state (LibTorch keys it by the parameters' addresses, which
+// differ from process to process), further parts or the meta (the wall time).
+// Two identical runs give the same value, so a stage that starts from an
+// earlier one is kept when that one is deleted and rerun.
+std::string CheckpointWeightsHash(const std::string& path);
+
 }  // namespace r1lab

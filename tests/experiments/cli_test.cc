@@ -495,10 +495,10 @@ TEST(Cli, SizeSweepDistilsTheFirstSizesTeacherIntoEverySize) {
   const std::string exp = dir + "/tiny";
   auto teacher_hash = [](const std::string& run) {
     const std::string id = ReadFile(run + "/run_config.pbtxt");
-    const size_t at = id.find("# teacher checkpoint fnv64: ");
-    return at == std::string::npos ? std::string("none") : id.substr(at + 28, 16);
+    const size_t at = id.find("# teacher weights fnv64: ");
+    return at == std::string::npos ? std::string("none") : id.substr(at + 25, 16);
   };
-  auto hash_of = [](const std::string& ckpt) { return HexHash(Fnv64(ReadFile(ckpt))); };
+  auto hash_of = [](const std::string& ckpt) { return CheckpointWeightsHash(ckpt); };
 
   const Result tuned = RunCli("tune " + dir + "/c.pbtxt --out " + dir);
   ASSERT_EQ(tuned.code, 0) << tuned.out;
@@ -594,11 +594,11 @@ TEST(Cli, PipelineStageStartsFromTheEarlierArmsFinalCheckpoint) {
   EXPECT_EQ(Gunzip(ReadFile(frozen + "/samples.jsonl.gz"), "frozen"), Gunzip(ReadFile(cold + "/samples.jsonl.gz"), "cold"));
   EXPECT_NE(Gunzip(ReadFile(exp + "/base/samples.jsonl.gz"), "base"), Gunzip(ReadFile(cold + "/samples.jsonl.gz"), "cold"));
   EXPECT_NE(ReadFile(frozen + "/run_config.pbtxt")
-                .find("# init_from checkpoint fnv64: " + HexHash(Fnv64(ReadFile(cold + "/checkpoint.pt")))),
+                .find("# init_from weights fnv64: " + CheckpointWeightsHash(cold + "/checkpoint.pt")),
             std::string::npos);
   // Distillation from an earlier arm: its checkpoint of the same seed, by content.
   EXPECT_NE(ReadFile(exp + "/runs/distil/seed-1/run_config.pbtxt")
-                .find("# teacher checkpoint fnv64: " + HexHash(Fnv64(ReadFile(cold + "/checkpoint.pt")))),
+                .find("# teacher weights fnv64: " + CheckpointWeightsHash(cold + "/checkpoint.pt")),
             std::string::npos);
   const std::string summary = ReadFile(exp + "/summary.md");
   EXPECT_NE(summary.find("## Pipeline stages"), std::string::npos) << summary;
@@ -606,6 +606,28 @@ TEST(Cli, PipelineStageStartsFromTheEarlierArmsFinalCheckpoint) {
   EXPECT_NE(summary.find("| frozen | cold | - | "), std::string::npos) << summary;
   EXPECT_NE(summary.find("| distil | the base | cold | "), std::string::npos) << summary;
   EXPECT_NE(summary.find("| distil | arm cold | "), std::string::npos) << summary;  // the distillation table
+
+  // An earlier stage deleted and rerun hands over the same weights, so the
+  // stages that start from it are kept, on this rerun and the next.
+  const std::string cold_weights = CheckpointWeightsHash(cold + "/checkpoint.pt");
+  const std::string frozen_done = ReadFile(frozen + "/done.json");
+  testing::RemoveTree(cold);
+  for (int rerun = 0; rerun < 2; ++rerun) {
+    const Result again = RunCli("run " + dir + "/c.pbtxt --out " + dir);
+    ASSERT_EQ(again.code, 0) << again.out;
+  }
+  EXPECT_EQ(CheckpointWeightsHash(cold + "/checkpoint.pt"), cold_weights);
+  EXPECT_EQ(ReadFile(frozen + "/done.json"), frozen_done) << "frozen was rerun";
+  // A stage recorded before the weights named its start (the checkpoint file's
+  // fnv64 instead) still matches its own start.
+  const std::string frozen_id = ReadFile(frozen + "/run_config.pbtxt");
+  const std::string legacy_id =
+      Replace(frozen_id, "# init_from weights fnv64: " + cold_weights,
+              "# init_from checkpoint fnv64: " + HexHash(Fnv64(ReadFile(cold + "/checkpoint.pt"))));
+  ASSERT_NE(legacy_id, frozen_id);
+  WriteFileAtomic(frozen + "/run_config.pbtxt", legacy_id);
+  EXPECT_EQ(RunCli("run " + dir + "/c.pbtxt --out " + dir).code, 0);
+  EXPECT_EQ(ReadFile(frozen + "/done.json"), frozen_done) << "frozen was rerun";
 
   // A finished stage is kept when its start is gone; an unfinished one says what is missing.
   std::filesystem::remove(cold + "/checkpoint.pt");
@@ -634,11 +656,11 @@ TEST(Cli, PipelineStageStartsFromTheEarlierArmsFinalCheckpoint) {
   LoadConfigFile(dir + "/t.tuned.pbtxt", &rec);
   ASSERT_EQ(rec.arms_size(), 3);
   const std::string from = dir + "/tune/tiny-tune/runs/cold-t" + std::to_string(rec.arms(0).chosen()) + "/seed-1";
-  const std::string chosen = HexHash(Fnv64(ReadFile(from + "/checkpoint.pt")));
+  const std::string chosen = CheckpointWeightsHash(from + "/checkpoint.pt");
   EXPECT_NE(ReadFile(dir + "/tune/tiny-tune/runs/frozen-t1/seed-1/run_config.pbtxt")
-                .find("# init_from checkpoint fnv64: " + chosen), std::string::npos);
+                .find("# init_from weights fnv64: " + chosen), std::string::npos);
   EXPECT_NE(ReadFile(dir + "/tune/tiny-tune/runs/distil-t1/seed-1/run_config.pbtxt")
-                .find("# teacher checkpoint fnv64: " + chosen), std::string::npos);
+                .find("# teacher weights fnv64: " + chosen), std::string::npos);
 }
 
 // R1's pipeline on a tiny mix of reasoning and notes (the shape of
@@ -678,11 +700,11 @@ arms { name: "all_scenarios_rl" init_from: "rejection_sft"
   const Result r = RunCli("run " + dir + "/p.pbtxt --out " + dir);
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string runs = dir + "/pipe/runs/";
-  auto hash = [&](const std::string& arm) { return HexHash(Fnv64(ReadFile(runs + arm + "/seed-1/checkpoint.pt"))); };
+  auto hash = [&](const std::string& arm) { return CheckpointWeightsHash(runs + arm + "/seed-1/checkpoint.pt"); };
   auto identity = [&](const std::string& arm) { return ReadFile(runs + arm + "/seed-1/run_config.pbtxt"); };
-  EXPECT_NE(identity("reasoning_rl").find("# init_from checkpoint fnv64: " + hash("cold_start")), std::string::npos);
-  EXPECT_NE(identity("rejection_sft").find("# teacher checkpoint fnv64: " + hash("reasoning_rl")), std::string::npos);
-  EXPECT_NE(identity("all_scenarios_rl").find("# init_from checkpoint fnv64: " + hash("rejection_sft")),
+  EXPECT_NE(identity("reasoning_rl").find("# init_from weights fnv64: " + hash("cold_start")), std::string::npos);
+  EXPECT_NE(identity("rejection_sft").find("# teacher weights fnv64: " + hash("reasoning_rl")), std::string::npos);
+  EXPECT_NE(identity("all_scenarios_rl").find("# init_from weights fnv64: " + hash("rejection_sft")),
             std::string::npos);
   EXPECT_EQ(identity("r1_zero").find("# init_from"), std::string::npos) << "R1-Zero starts from the base";
   const std::vector<std::string> lines = ReadLines(runs + "all_scenarios_rl/seed-1/metrics.jsonl.gz");
@@ -1066,10 +1088,11 @@ arms { name: "grpo" init_from: "sft" grpo { steps: 6 prompts_per_step: 4 group_s
   EXPECT_NE(two.out.find("rank 0 sft seed 1"), std::string::npos) << two.out;
   EXPECT_NE(two.out.find("rank 1 grpo seed 1"), std::string::npos) << two.out;
   const std::string started = ReadFile(dir + "/two/tiny/runs/grpo/seed-1/run_config.pbtxt");
-  EXPECT_NE(started.find("# init_from checkpoint fnv64: " +
-                         HexHash(Fnv64(ReadFile(dir + "/two/tiny/runs/sft/seed-1/checkpoint.pt")))),
+  EXPECT_NE(started.find("# init_from weights fnv64: " +
+                         CheckpointWeightsHash(dir + "/two/tiny/runs/sft/seed-1/checkpoint.pt")),
             std::string::npos)
       << "started from the SFT stage's final checkpoint, written by the other rank\n" << started;
+  EXPECT_EQ(started, ReadFile(dir + "/one/tiny/runs/grpo/seed-1/run_config.pbtxt")) << "the same start as one rank's";
   for (const char* run : {"sft/seed-1", "sft/seed-2", "sft/seed-3", "grpo/seed-1", "grpo/seed-2", "grpo/seed-3"}) {
     const std::string a = dir + "/one/tiny/runs/" + run, b = dir + "/two/tiny/runs/" + run;
     EXPECT_EQ(ReadFile(a + "/samples.jsonl.gz"), ReadFile(b + "/samples.jsonl.gz")) << run;
