@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -41,6 +42,35 @@ TEST(Checkpoint, RoundTripRestoresModelOptimizerStepAndRng) {
   }
   EXPECT_TRUE(torch::allclose(m->forward(t).logits, m2->forward(t).logits, 1e-6, 1e-6));
   EXPECT_EQ(ReadCheckpointConfig(dir + "/a.pt").d_model(), 32);
+}
+
+// CheckpointWeightsHash names the weights a stage loads: the same for the
+// same weights whatever the optimizer state and meta beside them (LibTorch
+// keys the optimizer state by address, so those bytes differ between
+// processes), different when one weight moves by one step of float32.
+TEST(Checkpoint, TheWeightsHashFollowsTheWeightsAlone) {
+  const std::string dir = testing::TempDir("ckpt_weights");
+  Transformer m = MakeModel(TinyModel(), 50);
+  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-3));
+  SaveCheckpoint(dir + "/a.pt", m, nullptr, {1, "", "wall 1", ""});
+  torch::Tensor t = torch::randint(0, 50, {2, 8}, torch::kLong);
+  (-NextTokenStats(m->forward(t).logits, t).logprobs.mean()).backward();
+  opt.step();  // the optimizer has state; the weights moved
+  SaveCheckpoint(dir + "/b.pt", m, &opt, {7, "1 2", "wall 2", "state"});
+  Transformer copy = MakeModel(TinyModel(), 50);
+  LoadCheckpoint(dir + "/b.pt", copy, nullptr);
+  SaveCheckpoint(dir + "/c.pt", copy, nullptr, {9, "", "wall 3", ""});  // b's weights, nothing else of it
+  EXPECT_NE(ReadFile(dir + "/b.pt"), ReadFile(dir + "/c.pt"));
+  EXPECT_EQ(CheckpointWeightsHash(dir + "/b.pt"), CheckpointWeightsHash(dir + "/c.pt"));
+  EXPECT_NE(CheckpointWeightsHash(dir + "/a.pt"), CheckpointWeightsHash(dir + "/b.pt"));
+  {
+    torch::NoGradGuard no_grad;
+    float* w = copy->parameters().back().data_ptr<float>();
+    w[0] = std::nextafter(w[0], 1e9f);
+  }
+  SaveCheckpoint(dir + "/d.pt", copy, nullptr, {9, "", "wall 3", ""});
+  EXPECT_NE(CheckpointWeightsHash(dir + "/c.pt"), CheckpointWeightsHash(dir + "/d.pt"));
+  EXPECT_THROW(CheckpointWeightsHash(dir + "/missing.pt"), IoError);
 }
 
 // A run's further models (a critic, a reference, a reward model) live in the
