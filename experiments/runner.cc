@@ -476,18 +476,20 @@ std::string RunIdentity(const ExperimentConfig& cfg, const Arm& arm, uint64_t se
                    path + " is missing (results keep no checkpoints); delete " + path.substr(0, path.rfind('/')) +
                    " to rerun that arm");
   };
+  auto start_line = [&](const std::string& role, const std::string& path) {
+    return legacy ? "# " + role + " checkpoint fnv64: " + HexHash(Fnv64(ReadFile(path))) + "\n"
+                  : "# " + role + " weights fnv64: " + CheckpointWeightsHash(path) + "\n";
+  };
   if (!starts.from.empty()) {
     if (!FileExists(starts.from)) throw missing_arm("init_from", arm.init_from(), starts.from);
-    id += legacy ? "# init_from checkpoint fnv64: " + HexHash(Fnv64(ReadFile(starts.from))) + "\n"
-                 : "# init_from weights fnv64: " + CheckpointWeightsHash(starts.from) + "\n";
+    id += start_line("init_from", starts.from);
   }
   if (!starts.teacher.empty()) {  // distillation: the teacher by content
     if (!FileExists(starts.teacher)) {
       if (starts.teacher_is_arm) throw missing_arm("rft.teacher_arm", arm.rft().teacher_arm(), starts.teacher);
       throw IoError("arm '" + arm.name() + "': rft.teacher_checkpoint " + starts.teacher + ": checkpoint not found");
     }
-    id += legacy ? "# teacher checkpoint fnv64: " + HexHash(Fnv64(ReadFile(starts.teacher))) + "\n"
-                 : "# teacher weights fnv64: " + CheckpointWeightsHash(starts.teacher) + "\n";
+    id += start_line("teacher", starts.teacher);
   }
   return id;
 }
