@@ -6,6 +6,7 @@
 #include "arith.h"
 #include "evaluator.h"
 #include "grpo_trainer.h"
+#include "learning.h"
 #include "strategy.h"
 #include "tiny_base.h"
 
@@ -54,23 +55,25 @@ TEST(Grpo, ResumedRunMatchesAnUninterruptedOne) {
   EXPECT_EQ(f2.OracleCalls(), f1.OracleCalls());
 }
 
+// 40 steps from the tiny base, over 8 seeds (their mean gain was +0.129 on
+// LibTorch 1.13 and +0.115 on 2.11 when written; one seed's, +0.03 to +0.20;
+// the bar sits over three standard errors of that mean below both).
 TEST(Learning, GrpoRaisesHeldOutPassAt1) {
   ArithTask task(testing::TinyBaseTask());
-  Transformer m = testing::CopyOfTinyBase();
   const EvalConfig ec = ParseResolved<EvalConfig>("num_problems: 60 samples_per_problem: 8 sampling { max_new_tokens: 40 }");
-  const EvalResult before = Evaluate(m, task, ec);
-  GrpoConfig cfg = ParseResolved<GrpoConfig>(
+  const GrpoConfig cfg = ParseResolved<GrpoConfig>(
       "prompts_per_step: 16 group_size: 8 optim { lr: 3e-4 warmup_steps: 2 min_lr_ratio: 1 } "
       "sampling { max_new_tokens: 40 }");
-  FlopCounter flops;
-  GrpoTrainer t(m, task, cfg, 1, &flops);
-  std::string note;
-  for (int step = 0; step < 40; ++step) t.Step(step, &note);
-  const EvalResult after = Evaluate(m, task, ec);
-  EXPECT_GT(before.pass1, 0.15) << EvalTable(before);
-  EXPECT_LT(before.pass1, 0.75) << EvalTable(before);
-  std::printf("GRPO learning test: pass@1 %.3f -> %.3f\n", before.pass1, after.pass1);
-  EXPECT_GT(after.pass1, before.pass1 + 0.10) << "before\n" << EvalTable(before) << "after\n" << EvalTable(after);
+  const testing::Gains g = testing::GainsOverSeeds(task, ec, 8, [&](Transformer& m, uint64_t seed) {
+    FlopCounter flops;
+    GrpoTrainer t(m, task, cfg, seed, &flops);
+    std::string note;
+    for (int step = 0; step < 40; ++step) t.Step(step, &note);
+  });
+  EXPECT_GT(g.before, 0.15);
+  EXPECT_LT(g.before, 0.75);
+  std::printf("GRPO learning test: pass@1 %s\n", g.Describe().c_str());
+  EXPECT_GT(g.Mean(), 0.07) << g.Describe();
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "evaluator.h"
 #include "io.h"
 #include "json.h"
+#include "learning.h"
 #include "mix.h"
 #include "note.h"
 #include "tiny_base.h"
@@ -80,24 +81,22 @@ TEST(Rft, OverlongBufferBeyondTheSampleLengthIsAConfigError) {
                ConfigError);
 }
 
-// Sample, keep the verified, fine-tune: held-out pass@1 of the tiny base rises
-// (24 steps on an AMD EPYC: 0.352 -> 0.506 when written; 0.342 -> 0.412 on a
-// tiny base whose pretraining differed only in float rounding; 0.375 -> 0.415
-// on a 2-core Xeon that GCC tunes as Rocket Lake, below the bar. 48 steps
-// there: 0.375 -> 0.475. The gain varies with the base by about as much as
-// it is large; the bar is well above the evaluation's noise.)
+// Sample, keep the verified, fine-tune: held-out pass@1 of the tiny base
+// rises. 48 steps, over 8 seeds (their mean gain was +0.107 on LibTorch 1.13
+// and +0.087 on 2.11 when written; one seed's, -0.03 to +0.20; the bar
+// sits over two standard errors of that mean below both).
 TEST(Learning, RftRaisesHeldOutPassAt1) {
   ArithTask task(testing::TinyBaseTask());
-  Transformer m = testing::CopyOfTinyBase();
   const EvalConfig ec = ParseResolved<EvalConfig>("num_problems: 60 samples_per_problem: 8 sampling { max_new_tokens: 40 }");
-  const EvalResult before = Evaluate(m, task, ec);
-  Arm arm = SmallRft("problems_per_step: 16");
+  const Arm arm = SmallRft("problems_per_step: 16");
   const std::string dir = testing::TempDir("rft_learning");
-  FlopCounter f;
-  testing::RunArm(arm, 48, dir + "/a.pt", m, f, dir + "/a.jsonl");
-  const EvalResult after = Evaluate(m, task, ec);
-  std::printf("RFT learning test: pass@1 %.3f -> %.3f\n", before.pass1, after.pass1);
-  EXPECT_GT(after.pass1, before.pass1 + 0.05) << "before\n" << EvalTable(before) << "after\n" << EvalTable(after);
+  const testing::Gains g = testing::GainsOverSeeds(task, ec, 8, [&](Transformer& m, uint64_t seed) {
+    FlopCounter f;
+    const std::string run = dir + "/" + std::to_string(seed);
+    testing::RunArm(arm, 48, run + ".pt", m, f, run + ".jsonl", nullptr, seed);
+  });
+  std::printf("RFT learning test: pass@1 %s\n", g.Describe().c_str());
+  EXPECT_GT(g.Mean(), 0.04) << g.Describe();
 }
 
 // R1's stage-3 mix (rft.non_reasoning_teacher): on arith and notes, only the

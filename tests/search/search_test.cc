@@ -9,6 +9,7 @@
 #include "evaluator.h"
 #include "io.h"
 #include "json.h"
+#include "learning.h"
 #include "mcts.h"
 #include "reward_data.h"
 #include "search_env.h"
@@ -534,13 +535,12 @@ TEST(SelfSearch, SoundChainJudgesEveryReasoningLine) {
 
 // The report's loop, iterated on the tiny base: search training problems,
 // fine-tune on the right lines found. Held-out pass@1 (plain sampling, no
-// search) must rise (it did by 14 points when written; at lr 1e-3 the policy
-// instead learns the search's lucky guesses and falls).
+// search) must rise, on average over 8 seeds: +0.125 on LibTorch 1.13 and
+// +0.103 on 2.11 when written, one seed's +0.075 to +0.162 (at lr 1e-3 the
+// policy instead learns the search's lucky guesses and falls).
 TEST(Learning, SelfSearchRaisesHeldOutPassAt1) {
   ArithTask task(testing::TinyBaseTask());
-  Transformer m = testing::CopyOfTinyBase();
   const EvalConfig ec = ParseResolved<EvalConfig>("num_problems: 60 samples_per_problem: 8 sampling { max_new_tokens: 40 }");
-  const EvalResult before = Evaluate(m, task, ec);
   Arm arm;
   arm.set_name("mcts");
   *arm.mutable_mcts() = SmallMcts("");
@@ -553,12 +553,14 @@ TEST(Learning, SelfSearchRaisesHeldOutPassAt1) {
   c.mutable_search()->set_simulations(8);
   c.mutable_search()->set_max_children(4);
   c.mutable_search()->set_leaf_batch(4);
-  FlopCounter f;
   const std::string dir = testing::TempDir("self_search_learning");
-  RunArm(arm, 12, dir + "/a.pt", m, f, dir + "/a.jsonl");
-  const EvalResult after = Evaluate(m, task, ec);
-  std::printf("self-search learning test: pass@1 %.3f -> %.3f\n", before.pass1, after.pass1);
-  EXPECT_GT(after.pass1, before.pass1 + 0.08) << "before\n" << EvalTable(before) << "after\n" << EvalTable(after);
+  const testing::Gains g = testing::GainsOverSeeds(task, ec, 8, [&](Transformer& m, uint64_t seed) {
+    FlopCounter f;
+    const std::string run = dir + "/" + std::to_string(seed);
+    RunArm(arm, 12, run + ".pt", m, f, run + ".jsonl", nullptr, seed);
+  });
+  std::printf("self-search learning test: pass@1 %s\n", g.Describe().c_str());
+  EXPECT_GT(g.Mean(), 0.08) << g.Describe();
 }
 
 // The tree's parameter struct and the config agree on every default, so a
