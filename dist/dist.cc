@@ -102,11 +102,24 @@ Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), t
     // Each rank of a machine on its own GPU (LOCAL_RANK), which becomes the
     // device every CUDA model of this process is built on. The NCCL
     // communicator itself forms at the first all-reduce.
-    c10::cuda::set_device(static_cast<c10::DeviceIndex>(env.local_rank % static_cast<int>(torch::cuda::device_count())));
-    auto options = c10d::ProcessGroupNCCL::Options::create();
-    options->timeout = timeout;
-    impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
-        c10::make_intrusive<c10d::PrefixStore>("nccl", impl_->store), env.rank, env.world_size, options);
+    const int gpus = static_cast<int>(torch::cuda::device_count());
+    c10::cuda::set_device(static_cast<c10::DeviceIndex>(env.local_rank % gpus));
+    // NCCL refuses two ranks on one GPU. Where any rank shares its GPU (more
+    // local ranks than GPUs), every rank sums CUDA tensors through Gloo via
+    // the host instead: all ranks must use the same group.
+    std::vector<torch::Tensor> shared = {torch::full({1}, env.local_rank >= gpus ? 1.0f : 0.0f)};
+    try {
+      impl_->group->allreduce(shared)->wait(timeout);
+    } catch (const std::exception& e) {
+      throw IoError(where + "the ranks did not agree on NCCL within the timeout (" +
+                    std::string(e.what()).substr(0, 200) + ")");
+    }
+    if (shared[0].item<float>() == 0) {
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = timeout;
+      impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+          c10::make_intrusive<c10d::PrefixStore>("nccl", impl_->store), env.rank, env.world_size, options);
+    }
   }
 #endif
 }

@@ -1,5 +1,7 @@
 #include "memory.h"
 
+#include <torch/version.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -55,13 +57,18 @@ MemoryEstimate EstimateMemory(const ExperimentConfig& cfg, int vocab) {
   LargestBatches(cfg, &e.train_rows, &e.sample_rows);
   e.train_state_gb = 4 * e.params * kFloat / kGb;  // weights, gradients, two Adam moments
   // Per layer a forward keeps about 8d + 2 d_ff values per token, and two
-  // heads x T attention rows; the logits and their log-softmax on top.
+  // heads x T attention rows where the attention is materialised: always in
+  // the character GPT, in a model folder's decoder only where LibTorch lacks
+  // the fused scaled-dot-product attention (1.x). The logits and their
+  // log-softmax on top.
   const double rows = static_cast<double>(e.train_rows);
+  const bool fused_attention = !cfg.model().hf_folder().empty() && TORCH_VERSION_MAJOR >= 2;
+  const double attention = fused_attention ? 0 : 2 * heads * t;
   // Under BF16_MIXED the activations and the KV cache are bfloat16 (the
   // residual stream, norms and logits float32: counted at 2 bytes, a bound
   // from below like the rest).
   const double act = m.precision() == BF16_MIXED ? 2 : kFloat;
-  e.activations_gb = (layers * rows * t * (8 * d + 2 * ff + 2 * heads * t) * act + 2 * rows * t * vocab * kFloat) / kGb;
+  e.activations_gb = (layers * rows * t * (8 * d + 2 * ff + attention) * act + 2 * rows * t * vocab * kFloat) / kGb;
   const double srows = static_cast<double>(e.sample_rows);
   e.kv_cache_gb = (2 * layers * srows * t * kv * act + srows * vocab * kFloat) / kGb;
   e.total_gb = e.train_state_gb + std::max(e.activations_gb, e.kv_cache_gb);

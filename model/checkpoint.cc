@@ -45,10 +45,15 @@ std::string ReadPayload(const std::string& path) {
   return payload;
 }
 
-void OpenArchive(const std::string& path, const std::string& payload, torch::serialize::InputArchive* a) {
+// The archive's tensors come onto `device` whatever device wrote them: a
+// GPU run's checkpoint holds CUDA tensors, which readers of its config,
+// metadata or weights' bytes want on the CPU, and a rank bound to one GPU must
+// not load another's (LibTorch moves a parameter to the stored tensor's device).
+void OpenArchive(const std::string& path, const std::string& payload, torch::serialize::InputArchive* a,
+                 torch::Device device = torch::kCPU) {
   try {
     std::istringstream in(payload);
-    a->load_from(in);
+    a->load_from(in, device);
   } catch (const c10::Error& e) {
     throw IoError(path + ": checkpoint archive cannot be read");
   }
@@ -160,7 +165,7 @@ CheckpointMeta LoadCheckpoint(const std::string& path, Transformer& model, torch
                               const std::vector<CheckpointPart>& parts) {
   const std::string payload = ReadPayload(path);
   torch::serialize::InputArchive a;
-  OpenArchive(path, payload, &a);
+  OpenArchive(path, payload, &a, model->device());
   const CheckpointMeta meta = MetaOf(path, a);
   c10::IValue vocab;
   if (!a.try_read("r1lab/vocab", vocab) || !vocab.isString())

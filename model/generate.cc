@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <tuple>
 
 #include "error.h"
 #include "rng.h"
@@ -60,15 +61,63 @@ int SampleToken(const float* logits, int V, const SamplingConfig& s, double u, f
   return tok;
 }
 
+void SampleTokens(const torch::Tensor& logits, const std::vector<double>& u, const SamplingConfig& s,
+                  std::vector<int>* tokens, std::vector<float>* logprobs) {
+  const int64_t n = logits.size(0), V = logits.size(1);
+  const torch::Device dev = logits.device();
+  const double temp = s.temperature();
+  // Log-softmax at the sampling temperature (1 when greedy), as SampleToken.
+  const torch::Tensor x = logits.to(torch::kFloat64) * (temp > 0 ? 1.0 / temp : 1.0);
+  const torch::Tensor logp = x - x.logsumexp(1, /*keepdim=*/true);
+  torch::Tensor tok;
+  if (temp == 0) {
+    tok = x.argmax(1, /*keepdim=*/true);  // the first of equal maxima
+  } else {
+    // Candidates in descending probability (equal ones: the lower id first),
+    // or every token in id order when nothing is cut.
+    const bool truncate = (s.top_k() > 0 && s.top_k() < V) || s.top_p() < 1.0;
+    torch::Tensor lsorted = logp, order;
+    if (truncate) std::tie(lsorted, order) = logp.sort(/*stable=*/true, /*dim=*/1, /*descending=*/true);
+    const torch::Tensor p = lsorted.exp();
+    torch::Tensor keep = torch::full({n, 1}, V, torch::TensorOptions().dtype(torch::kLong).device(dev));
+    if (s.top_k() > 0) keep = keep.clamp_max(s.top_k());
+    // top-p: the candidates up to and including the first whose running mass reaches it.
+    if (s.top_p() < 1.0) keep = torch::min(keep, (p.cumsum(1) < s.top_p()).sum(1, /*keepdim=*/true) + 1);
+    const torch::Tensor kept = torch::arange(V, keep.options()).unsqueeze(0) < keep;
+    const torch::Tensor acc = (p * kept).cumsum(1);
+    const torch::Tensor target =
+        torch::tensor(u, torch::kFloat64).to(dev).view({n, 1}) * acc.select(1, V - 1).unsqueeze(1);
+    // The first kept candidate whose running mass passes u x the kept mass (else the last kept).
+    const torch::Tensor pos = torch::min((acc <= target).logical_and(kept).sum(1, /*keepdim=*/true), keep - 1);
+    tok = truncate ? order.gather(1, pos) : pos;
+  }
+  const torch::Tensor back = torch::cat({tok.to(torch::kFloat64), logp.gather(1, tok)}, 1).cpu();
+  const auto b = back.accessor<double, 2>();
+  tokens->resize(static_cast<size_t>(n));
+  logprobs->resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    (*tokens)[static_cast<size_t>(i)] = static_cast<int>(b[i][0]);
+    (*logprobs)[static_cast<size_t>(i)] = static_cast<float>(b[i][1]);
+  }
+}
+
 namespace {
 
 bool IsStop(int tok, const std::vector<int>& stops) {
   return std::find(stops.begin(), stops.end(), tok) != stops.end();
 }
 
-// Samples a token for every live row from logits [n, V] (float32 on CPU).
+// Samples a token for every live row from logits [n, V]: on the CPU row by
+// row, on a GPU on the device.
 void SampleRows(const torch::Tensor& logits_in, const std::vector<int64_t>& row_ids, int64_t step,
                 const GenerateOptions& opt, std::vector<int>* toks, std::vector<float>* lps) {
+  if (!logits_in.is_cpu()) {
+    std::vector<double> u(row_ids.size());
+    for (size_t i = 0; i < u.size(); ++i)
+      u[i] = CounterUniform(opt.seed, static_cast<uint64_t>(row_ids[i]), static_cast<uint64_t>(step));
+    SampleTokens(logits_in, u, opt.sampling, toks, lps);
+    return;
+  }
   const torch::Tensor logits = logits_in.to(torch::kCPU, torch::kFloat32).contiguous();
   const int64_t n = logits.size(0);
   const int V = static_cast<int>(logits.size(1));

@@ -46,4 +46,12 @@ std::vector<Generation> Generate(Transformer& model, const std::vector<std::vect
 // behaviour log-prob. Exposed for tests.
 int SampleToken(const float* logits, int vocab, const SamplingConfig& s, double u, float* logprob);
 
+// SampleToken for every row of `logits` [n, V], row i with u[i], as tensor
+// operations in double precision on the logits' device: Generate's sampler
+// when the model is on a GPU, so that only the n tokens and log-probs come
+// back to the host each step (the stop check's one copy). It runs on any
+// device; tests run it on the CPU against SampleToken.
+void SampleTokens(const torch::Tensor& logits, const std::vector<double>& u, const SamplingConfig& s,
+                  std::vector<int>* tokens, std::vector<float>* logprobs);
+
 }  // namespace r1lab

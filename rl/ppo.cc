@@ -176,7 +176,6 @@ std::pair<TokenBatch, torch::Tensor> PpoTrainer::ReturnTargets(const Rollouts& r
     for (int64_t k = 0; k < n; ++k)
       ra[r][first + k] = static_cast<float>(ro.rewards[r].total * std::pow(cfg_.gamma(), static_cast<double>(n - 1 - k)));
   }
-  ret = ret.to(b.loss_mask.device());
   return {std::move(b), ret};
 }
 
@@ -293,7 +292,7 @@ std::vector<PpoTrainer::MiniBatch> PpoTrainer::BuildMinibatches(const Rollouts& 
       flops_->Add(FlopPhase::kScore, fwd);
       kl = KlPerToken(mb.old_lp, ref_lp, cfg_.kl_estimator());
     }
-    kl = (kl * mb.mask).to(torch::kDouble).cpu().contiguous();
+    kl = (kl * mb.mask.to(kl.device())).to(torch::kDouble).cpu().contiguous();
     const torch::Tensor vals = mb.old_values.to(torch::kDouble).cpu().contiguous();
     const torch::Tensor mask = mb.mask.to(torch::kDouble).cpu().contiguous();
     torch::Tensor adv = torch::zeros({static_cast<int64_t>(rows.size()), T1}, torch::kDouble);
@@ -381,12 +380,13 @@ double PpoTrainer::CriticStep(const torch::Tensor& tokens, const torch::Tensor& 
   double loss_value = 0;
   if (tokens.defined() && tokens.size(0) > 0) {
     const torch::Tensor v = critic_->forward(tokens).values.narrow(1, 0, returns.size(1));
-    torch::Tensor vf = (v - returns).pow(2);
+    const torch::Tensor target = returns.to(v.device());  // filled in on the CPU
+    torch::Tensor vf = (v - target).pow(2);
     if (old_values.defined() && cfg_.value_clip() > 0) {
       const torch::Tensor vc = old_values + (v - old_values).clamp(-cfg_.value_clip(), cfg_.value_clip());
-      vf = torch::max(vf, (vc - returns).pow(2));
+      vf = torch::max(vf, (vc - target).pow(2));
     }
-    const torch::Tensor loss = 0.5 * AggregateLoss(vf, mask, TOKEN_MEAN, 1, {0, tokens_all});
+    const torch::Tensor loss = 0.5 * AggregateLoss(vf, mask.to(v.device()), TOKEN_MEAN, 1, {0, tokens_all});
     loss.backward();
     loss_value = loss.item<double>();
   }

@@ -193,9 +193,10 @@ std::vector<PolicyBatch> GrpoTrainer::BuildMinibatches(const Rollouts& ro, Updat
       if (cfg_.kl_in_reward()) {
         // PPO style: -beta * KL per token in the return, so each token's
         // advantage loses the KL of itself and every later token; no KL in the loss.
-        const torch::Tensor kl = KlPerToken(mb.old_lp, mb.ref_lp, cfg_.kl_estimator()) * mb.mask;
+        const torch::Tensor mask = mb.mask.to(mb.ref_lp.device());  // the models' device
+        const torch::Tensor kl = KlPerToken(mb.old_lp, mb.ref_lp, cfg_.kl_estimator()) * mask;
         u->kl_reward_sum += kl.sum().item<double>();
-        mb.advantages = mb.advantages - cfg_.kl_coef() * ReverseCumsum(kl) * mb.mask;
+        mb.advantages = mb.advantages.to(mask.device()) - cfg_.kl_coef() * ReverseCumsum(kl) * mask;
         mb.ref_lp = torch::Tensor();
       }
     }

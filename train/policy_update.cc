@@ -31,8 +31,9 @@ PolicyUpdateResult PolicyUpdate(Transformer& policy, torch::optim::Optimizer& op
     PolicyLossInputs in;
     in.logprobs = ts.logprobs;
     in.old_logprobs = mb.old_lp.defined() ? mb.old_lp : ts.logprobs.detach();
-    in.advantages = mb.advantages;
-    in.mask = mb.mask;
+    // Advantages and mask are filled in on the CPU; the loss meets the log-probs on the model's device.
+    in.advantages = mb.advantages.to(ts.logprobs.device());
+    in.mask = mb.mask.to(ts.logprobs.device());
     in.entropy = ts.entropy;
     if (mb.ref_lp.defined()) in.kl = KlPerToken(ts.logprobs, mb.ref_lp, kl_estimator);
     torch::Tensor loss = PolicyLoss(in, opt, &r.stats);

@@ -142,5 +142,32 @@ TEST(Sampling, FullDistributionAndTemperature) {
   EXPECT_NEAR(lp, 2.0 - std::log(1 + std::exp(1.0) + std::exp(2.0)), 1e-6);
 }
 
+// The sampler a GPU model uses (tensor operations on the logits' device), run
+// here on the CPU: the same token and log-prob as SampleToken for every row,
+// under every cut, with ties, and with a top-p that one token reaches alone.
+TEST(Sampling, TheTensorSamplerDrawsWhatSampleTokenDraws) {
+  const int n = 600, V = 37;
+  torch::manual_seed(5);
+  torch::Tensor logits = torch::randn({n, V}) * 2;
+  logits.narrow(0, 0, 50).narrow(1, 0, 8).fill_(1.5);  // equal candidates: the lower id first
+  logits.narrow(0, 50, 20).select(1, 3).fill_(40);     // one token holds all the mass
+  std::vector<double> u(n);
+  for (int i = 0; i < n; ++i) u[static_cast<size_t>(i)] = (i * 0.6180339887 + 0.01) - std::floor(i * 0.6180339887 + 0.01);
+  for (const char* cfg : {"temperature: 0", "temperature: 1", "temperature: 0.7", "top_k: 5", "top_p: 0.9",
+                          "temperature: 0.6 top_p: 0.95", "top_k: 3 top_p: 0.5", "top_k: 37"}) {
+    const SamplingConfig s = testing::ParseResolved<SamplingConfig>(cfg);
+    std::vector<int> toks;
+    std::vector<float> lps;
+    SampleTokens(logits, u, s, &toks, &lps);
+    ASSERT_EQ(toks.size(), static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      float lp;
+      const int want = SampleToken(logits[i].data_ptr<float>(), V, s, u[static_cast<size_t>(i)], &lp);
+      ASSERT_EQ(toks[static_cast<size_t>(i)], want) << cfg << ", row " << i;
+      EXPECT_NEAR(lps[static_cast<size_t>(i)], lp, 1e-6) << cfg << ", row " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace r1lab
