@@ -23,6 +23,7 @@
 # test log and gpu_check.json are also copied to DIR as soon as each is made,
 # so a check cut short by a time limit still hands back what it measured.
 set -euo pipefail
+caller=$PWD  # a relative --results DIR is the caller's
 cd "$(dirname "$0")/.."
 build=1
 results=""
@@ -30,7 +31,8 @@ usage="usage: bash scripts/gpu_check.sh [--no-build] [--results DIR]"
 while (($#)); do
   case "$1" in
     --no-build) build=0 ;;
-    --results) [ -n "${2:-}" ] || { echo "$usage" >&2; exit 2; }; results=$2; mkdir -p "$results"; shift ;;
+    --results) [ -n "${2:-}" ] || { echo "$usage" >&2; exit 2; }
+      results=$(cd "$caller" && mkdir -p "$2" && cd "$2" && pwd); shift ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
   shift
@@ -53,8 +55,12 @@ if [ "$build" = 1 ]; then
   arch=$("$python" -c "import torch; p = torch.cuda.get_device_capability(); print(f'{p[0]}.{p[1]}')")
   export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-$arch}"
   mkdir -p build-cuda
-  cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DR1LAB_TESTS=ON -DCMAKE_PREFIX_PATH="$prefix" \
-    -DCUDAToolkit_ROOT="$cuda_home" -DCMAKE_CUDA_COMPILER="$cuda_home/bin/nvcc" > build-cuda/configure.log
+  if ! cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DR1LAB_TESTS=ON -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCUDAToolkit_ROOT="$cuda_home" -DCMAKE_CUDA_COMPILER="$cuda_home/bin/nvcc" > build-cuda/configure.log 2>&1; then
+    tail -n 30 build-cuda/configure.log >&2
+    echo "gpu_check: configuring build-cuda failed (build-cuda/configure.log); --no-build runs a bundle from scripts/gpu_bundle.sh" >&2
+    exit 1
+  fi
   cmake --build build-cuda -j"$(nproc)" --target r1lab lm_test model_test dist_test
   echo "gpu_check: built in $(( $(date +%s) - start )) s"
 else
