@@ -381,7 +381,7 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   rec.set_flops(flops.Total());
   rec.set_wall_s(wall);
   rec.set_commit(GitCommit());
-  *rec.mutable_machine() = DescribeMachine();
+  *rec.mutable_machine() = DescribeMachine(cfg.model().device());
   WriteFileAtomic(stem + ".json", RecordToJson(rec) + "\n");
   std::remove(run.checkpoint_path.c_str());
   return path;
@@ -541,7 +541,7 @@ BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, cons
   BaseRecord pretraining;
   RecordFromJson(ReadFile(base_json), base_json, &pretraining);
   d.set_flops(pretraining.flops());
-  *d.mutable_machine() = DescribeMachine();
+  *d.mutable_machine() = DescribeMachine(bcfg.model().device());
   WriteFileAtomic(bdir + "/done.json", RecordToJson(d) + "\n");
   std::fprintf(stderr, "%s (held-out):\n%s", label.c_str(), EvalTable(r).c_str());
   out.done = d;
@@ -755,7 +755,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       d.set_wall_s(wall);
       d.set_checkpoint(ckpt);
       d.set_base(base_hash);
-      *d.mutable_machine() = DescribeMachine();
+      *d.mutable_machine() = DescribeMachine(bcfg.model().device());
       d.set_peak_memory_mb(PeakMemoryMb());
       WriteFileAtomic(done, RecordToJson(d) + "\n");
       std::remove(metrics_path.c_str());

@@ -108,7 +108,7 @@ bool SetRunEnvironment() {
   return changed;
 }
 
-MachineRecord DescribeMachine() {
+MachineRecord DescribeMachine(Device device) {
   MachineRecord m;
   m.set_cpu(CpuModel());
   m.set_isa(CpuIsa());
@@ -121,13 +121,14 @@ MachineRecord DescribeMachine() {
   for (const char* var : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"})
     if (const char* v = std::getenv(var)) wait += std::string(wait.empty() ? "" : " ") + var + "=" + v;
   m.set_openmp_wait(wait.empty() ? "libgomp default" : wait);
+  if (device == CUDA) m.set_gpu(GpuName());
   return m;
 }
 
 std::string MachineLine(const MachineRecord& m) {
   return m.cpu() + " (" + m.isa() + "), built for " + m.build_isa() + " with " + m.compiler() + ", LibTorch " +
          m.libtorch() + ", " + m.blas() + ", " + std::to_string(m.threads()) + " threads" +
-         (m.has_openmp_wait() ? ", OpenMP " + m.openmp_wait() : "");
+         (m.has_openmp_wait() ? ", OpenMP " + m.openmp_wait() : "") + (m.has_gpu() ? ", GPU " + m.gpu() : "");
 }
 
 namespace {
@@ -152,26 +153,42 @@ void ResetPeakMemory() {
 
 void ReleaseFreeMemory() { ::malloc_trim(0); }
 
-double GpuFreeMemoryMb() {
+namespace {
+
+// nvidia-smi's value of `field` for the GPU a CUDA model runs on (device 0:
+// the first of CUDA_VISIBLE_DEVICES when set), without its line end; "" if
+// unknown (no nvidia-smi on PATH, or no such GPU).
+std::string NvidiaSmi(const std::string& field) {
   std::string which = "0";
   if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) {
     which = std::string(visible).substr(0, std::string(visible).find(','));
     // An index or a GPU UUID; anything else is not passed to a shell.
     for (char c : which)
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return 0;
-    if (which.empty()) return 0;
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return "";
+    if (which.empty()) return "";
   }
-  const std::string cmd = "nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits -i " + which + " 2>/dev/null";
+  const std::string cmd = "nvidia-smi --query-gpu=" + field + " --format=csv,noheader,nounits -i " + which + " 2>/dev/null";
   FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return 0;
-  char line[128] = {0};
+  if (!p) return "";
+  char line[256] = {0};
   const bool got = std::fgets(line, sizeof line, p) != nullptr;
   const int status = ::pclose(p);
-  if (!got || status != 0) return 0;
-  char* end = nullptr;
-  const double mb = std::strtod(line, &end);
-  return end != line && mb > 0 ? mb : 0;
+  if (!got || status != 0) return "";
+  std::string out = line;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) out.pop_back();
+  return out;
 }
+
+}  // namespace
+
+double GpuFreeMemoryMb() {
+  const std::string line = NvidiaSmi("memory.free");
+  char* end = nullptr;
+  const double mb = std::strtod(line.c_str(), &end);
+  return end != line.c_str() && mb > 0 ? mb : 0;
+}
+
+std::string GpuName() { return NvidiaSmi("name"); }
 
 double DeviceMemoryMb(Device device) { return device == CUDA ? GpuFreeMemoryMb() : AvailableMemoryMb(); }
 

@@ -9,8 +9,9 @@
 namespace r1lab {
 
 // CPU model and instruction sets, the ISA this binary was compiled for,
-// LibTorch and BLAS versions, the compiler and the intra-op thread count.
-MachineRecord DescribeMachine();
+// LibTorch and BLAS versions, the compiler and the intra-op thread count;
+// for a model on `device` CUDA, the GPU's name too.
+MachineRecord DescribeMachine(Device device = CPU);
 
 // One line: "AMD EPYC 9B14 (avx512f avx2 fma), built for avx512f, LibTorch 1.13.0,
 // OpenBLAS 0.3.21 ..., 2 threads".
@@ -49,6 +50,9 @@ double AvailableMemoryMb();
 // CUDA_VISIBLE_DEVICES when set), as `nvidia-smi` reports it, in MiB; 0 if
 // unknown (no nvidia-smi on PATH, or no such GPU).
 double GpuFreeMemoryMb();
+// That GPU's name ("NVIDIA H200"), for the machine record of a CUDA run; ""
+// if unknown.
+std::string GpuName();
 // The memory a model on `device` can use (CPU: AvailableMemoryMb; CUDA:
 // GpuFreeMemoryMb), in MiB; 0 if unknown.
 double DeviceMemoryMb(Device device);

@@ -87,7 +87,7 @@ torch::Tensor PolicySearchEnv::OpenLogits(const std::vector<LeafQuery>& leaves, 
   if (shared_trunk_) {
     std::vector<int64_t> idx;
     for (const Open& o : open) idx.push_back(triage_row_.at(o.leaf));
-    return triage_out_.logits.index_select(0, torch::tensor(idx, torch::kLong));
+    return triage_out_.logits.index_select(0, torch::tensor(idx, torch::kLong).to(triage_out_.logits.device()));
   }
   std::vector<std::vector<int>> seqs;
   for (const Open& o : open) seqs.push_back(Sequence(leaves[o.leaf], o.ids));

@@ -84,10 +84,12 @@ TEST(Machine, ReleasingFreedMemoryShrinksTheResidentSet) {
 }
 
 // A CUDA model's memory check asks nvidia-smi about the GPU it will run on:
-// device 0 of CUDA_VISIBLE_DEVICES. Here a stand-in nvidia-smi on PATH.
+// device 0 of CUDA_VISIBLE_DEVICES, and a CUDA run's record names that GPU.
+// Here a stand-in nvidia-smi on PATH.
 TEST(Machine, AsksNvidiaSmiForTheFreeMemoryOfTheVisibleGpu) {
   const std::string dir = testing::TempDir("machine_smi");
-  WriteFileAtomic(dir + "/nvidia-smi", "#!/bin/sh\necho \"$@\" > " + dir + "/args\necho 40960\n");
+  WriteFileAtomic(dir + "/nvidia-smi", "#!/bin/sh\necho \"$@\" > " + dir + "/args\n"
+                                       "case \"$1\" in --query-gpu=name) echo 'NVIDIA H200' ;; *) echo 40960 ;; esac\n");
   ASSERT_EQ(std::system(("chmod +x " + dir + "/nvidia-smi").c_str()), 0);
   const std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
   ::setenv("PATH", (dir + ":" + path).c_str(), 1);
@@ -102,8 +104,14 @@ TEST(Machine, AsksNvidiaSmiForTheFreeMemoryOfTheVisibleGpu) {
   EXPECT_EQ(GpuFreeMemoryMb(), 0);
   EXPECT_FALSE(FileExists(dir + "/owned"));
   ::unsetenv("CUDA_VISIBLE_DEVICES");
+  // A CUDA run's machine record names its GPU; a CPU run's names none.
+  const MachineRecord gpu = DescribeMachine(CUDA);
+  EXPECT_EQ(gpu.gpu(), "NVIDIA H200");
+  EXPECT_NE(MachineLine(gpu).find(", GPU NVIDIA H200"), std::string::npos) << MachineLine(gpu);
+  EXPECT_FALSE(DescribeMachine(CPU).has_gpu());
   ::setenv("PATH", "/nonexistent", 1);  // no nvidia-smi: unknown, so no check
   EXPECT_EQ(GpuFreeMemoryMb(), 0);
+  EXPECT_EQ(GpuName(), "");
   ::setenv("PATH", path.c_str(), 1);
   EXPECT_GT(DeviceMemoryMb(CPU), 0);
 }

@@ -514,7 +514,7 @@ TEST(Dataset, BadLinesAreReportedByLineNumber) {
   const DatasetTask by_level = load(leveled, "level_field: \"lvl\" min_level: 3");
   EXPECT_EQ(by_level.TestSet().size() + by_level.ValidationSet().size() + by_level.num_train(), 3u)
       << "\"Level 3\" is level 3; level 2 is below min_level";
-  for (const std::string& bad : {"\"hard\"", "2.5", "-1", "true"}) {
+  for (const std::string bad : {"\"hard\"", "2.5", "-1", "true"}) {
     try {
       load(leveled + "{\"question\": \"d?\", \"answer\": \"4\", \"lvl\": " + bad + "}\n", "level_field: \"lvl\"");
       ADD_FAILURE() << "accepted level " << bad;
