@@ -177,7 +177,11 @@ std::vector<Generation> GenerateChunk(Transformer& model, const std::vector<std:
   torch::Tensor logits;
   if (opt.use_cache) {
     cache = model->NewCache(B, P + max_new);
-    logits = model->forward(tokens, start, &cache).logits.select(1, P - 1);
+    // On a GPU only the last position's logits ([B, V] where [B, P, V] would
+    // be gigabytes at a real vocabulary); the CPU keeps the full forward,
+    // whose numbers the committed results were made with.
+    const bool last = !model->device().is_cpu();
+    logits = model->forward(tokens, start, &cache, last).logits.select(1, last ? 0 : P - 1);
   } else {
     seq = tokens;
     logits = model->forward(seq, start).logits.select(1, P - 1);

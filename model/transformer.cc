@@ -218,7 +218,7 @@ ForwardOutput TransformerImpl::Outputs(const torch::Tensor& h) {
 }
 
 ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const torch::Tensor& start_in,
-                                       KvCache* cache) {
+                                       KvCache* cache, bool last_position) {
   R1_CHECK(tokens_in.dim() == 2, "forward expects tokens [B, T]");
   const auto dev = device();
   const int64_t B = tokens_in.size(0), T = tokens_in.size(1);
@@ -233,7 +233,7 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const tor
     if (cache) lc = LlamaCache{cache->k, cache->v, 0};
     const torch::Tensor h = hf_->Hidden(tokens_in, start_in, cache ? &lc : nullptr);
     if (cache) cache->len = lc.len;
-    return Outputs(h);
+    return Outputs(last_position ? h.narrow(1, T - 1, 1) : h);
   }
   const torch::Tensor tokens = tokens_in.to(dev);
   auto lopt = torch::TensorOptions().device(dev).dtype(torch::kLong);
@@ -261,7 +261,7 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens_in, const tor
     x = x + Linear(Gelu(Linear(b.ln2->forward(x), b.fc1->weight, b.fc1->bias)), b.fc2->weight, b.fc2->bias);
   }
   if (cache) cache->len = T;
-  return Outputs(ln_f_->forward(x));
+  return Outputs(ln_f_->forward(last_position ? x.narrow(1, T - 1, 1) : x));
 }
 
 torch::Tensor TransformerImpl::DecodeStep(const torch::Tensor& tokens, const torch::Tensor& start, KvCache& cache) {

@@ -71,9 +71,11 @@ class TransformerImpl : public torch::nn::Module {
   // tokens [B, T] int64. `start` [B] int64 (optional): per-row count of left
   // padding; row b's positions count from start[b] and keys before it are
   // masked. If `cache` is given (capacity >= T), K and V of every layer are
-  // written into positions [0, T) and cache->len becomes T.
+  // written into positions [0, T) and cache->len becomes T. With
+  // `last_position`, the outputs are the last position's alone ([B, 1, V]
+  // logits): a prefill's, without the [B, T, V] logits it does not use.
   ForwardOutput forward(const torch::Tensor& tokens, const torch::Tensor& start = {},
-                        KvCache* cache = nullptr);
+                        KvCache* cache = nullptr, bool last_position = false);
 
   // One decoding step for a batch at position cache.len: tokens [B] int64,
   // start [B] int64. Appends K and V, returns logits [B, V]. No autograd.

@@ -59,6 +59,29 @@ std::string HfErrorOf(F f) {
   return "(no error)";
 }
 
+// A prefill's forward with last_position (what a GPU's Generate runs): the
+// last position's outputs of the full forward, with left padding and a cache,
+// for the character GPT and a model folder's decoder alike.
+TEST(Prefill, TheLastPositionAloneIsTheFullForwardsLastPosition) {
+  torch::NoGradGuard no_grad;
+  ModelConfig gpt = testing::TinyModel();
+  gpt.set_value_head(true);
+  for (const ModelConfig& mc : {gpt, HfConfig("qwen2", /*heads=*/true)}) {
+    Transformer m = MakeModel(mc, mc.hf_folder().empty() ? Tokenizer::Get().vocab_size() : ModelVocab(mc));
+    m->eval();
+    const torch::Tensor tokens = torch::randint(1, 50, {3, 9}, torch::kLong);
+    const torch::Tensor start = torch::tensor({0, 2, 5}, torch::kLong);
+    KvCache full_cache = m->NewCache(3, 12), last_cache = m->NewCache(3, 12);
+    const ForwardOutput full = m->forward(tokens, start, &full_cache);
+    const ForwardOutput last = m->forward(tokens, start, &last_cache, /*last_position=*/true);
+    ASSERT_EQ(last.logits.sizes(), (std::vector<int64_t>{3, 1, full.logits.size(2)})) << mc.hf_folder();
+    EXPECT_LT(HfMaxDiff(last.logits.select(1, 0), full.logits.select(1, 8)), 1e-5) << mc.hf_folder();
+    EXPECT_LT(HfMaxDiff(last.values.select(1, 0), full.values.select(1, 8)), 1e-5) << mc.hf_folder();
+    for (size_t l = 0; l < full_cache.k.size(); ++l) EXPECT_TRUE(torch::equal(full_cache.k[l], last_cache.k[l]));
+    EXPECT_EQ(full_cache.len, last_cache.len);
+  }
+}
+
 class HfTrunk : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(HfTrunk, LogitsMatchTransformersAndTheHeadsSitOnTheTrunk) {
