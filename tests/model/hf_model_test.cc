@@ -67,7 +67,7 @@ TEST(Prefill, TheLastPositionAloneIsTheFullForwardsLastPosition) {
   ModelConfig gpt = testing::TinyModel();
   gpt.set_value_head(true);
   for (const ModelConfig& mc : {gpt, HfConfig("qwen2", /*heads=*/true)}) {
-    Transformer m = MakeModel(mc, mc.hf_folder().empty() ? Tokenizer::Get().vocab_size() : ModelVocab(mc));
+    Transformer m = MakeModel(mc);
     m->eval();
     const torch::Tensor tokens = torch::randint(1, 50, {3, 9}, torch::kLong);
     const torch::Tensor start = torch::tensor({0, 2, 5}, torch::kLong);

@@ -89,12 +89,8 @@ TEST(Learning, RftRaisesHeldOutPassAt1) {
   ArithTask task(testing::TinyBaseTask());
   const EvalConfig ec = ParseResolved<EvalConfig>("num_problems: 60 samples_per_problem: 8 sampling { max_new_tokens: 40 }");
   const Arm arm = SmallRft("problems_per_step: 16");
-  const std::string dir = testing::TempDir("rft_learning");
-  const testing::Gains g = testing::GainsOverSeeds(task, ec, 8, [&](Transformer& m, uint64_t seed) {
-    FlopCounter f;
-    const std::string run = dir + "/" + std::to_string(seed);
-    testing::RunArm(arm, 48, run + ".pt", m, f, run + ".jsonl", nullptr, seed);
-  });
+  const testing::Gains g =
+      testing::GainsOverSeeds(task, ec, 8, testing::ArmRuns(arm, 48, testing::TempDir("rft_learning")));
   std::printf("RFT learning test: pass@1 %s\n", g.Describe().c_str());
   EXPECT_GT(g.Mean(), 0.04) << g.Describe();
 }

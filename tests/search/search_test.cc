@@ -553,12 +553,8 @@ TEST(Learning, SelfSearchRaisesHeldOutPassAt1) {
   c.mutable_search()->set_simulations(8);
   c.mutable_search()->set_max_children(4);
   c.mutable_search()->set_leaf_batch(4);
-  const std::string dir = testing::TempDir("self_search_learning");
-  const testing::Gains g = testing::GainsOverSeeds(task, ec, 8, [&](Transformer& m, uint64_t seed) {
-    FlopCounter f;
-    const std::string run = dir + "/" + std::to_string(seed);
-    RunArm(arm, 12, run + ".pt", m, f, run + ".jsonl", nullptr, seed);
-  });
+  const testing::Gains g =
+      testing::GainsOverSeeds(task, ec, 8, testing::ArmRuns(arm, 12, testing::TempDir("self_search_learning")));
   std::printf("self-search learning test: pass@1 %s\n", g.Describe().c_str());
   EXPECT_GT(g.Mean(), 0.08) << g.Describe();
 }
