@@ -196,7 +196,18 @@ LlamaImpl::LlamaImpl(const LlamaConfig& cfg) : cfg_(cfg) {
     const torch::Tensor medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
     inv = torch::where(medium, smoothed, scaled);
   }
-  inv_freq_ = register_buffer("inv_freq", inv);
+  inv_freq_cpu_ = inv;
+  inv_freq_ = register_buffer("inv_freq", inv.clone());
+}
+
+void LlamaImpl::to(torch::Device device, torch::Dtype dtype, bool non_blocking) {
+  torch::nn::Module::to(device, dtype, non_blocking);
+  inv_freq_.set_data(inv_freq_cpu_.to(device));
+}
+
+void LlamaImpl::to(torch::Dtype dtype, bool non_blocking) {
+  torch::nn::Module::to(dtype, non_blocking);
+  inv_freq_.set_data(inv_freq_cpu_.to(inv_freq_.device()));
 }
 
 std::map<std::string, torch::Tensor> LlamaImpl::HfStateDict() { return hf_; }
@@ -246,21 +257,26 @@ torch::Tensor LlamaImpl::Trunk(torch::Tensor x, const torch::Tensor& positions, 
       k = cache->k[i].narrow(2, 0, cache->len + T);
       v = cache->v[i].narrow(2, 0, cache->len + T);
     }
-    if (KV != H) {  // grouped-query attention: each key head serves H / KV query heads
-      k = k.repeat_interleave(H / KV, 1);
-      v = v.repeat_interleave(H / KV, 1);
-    }
+    // Grouped-query attention without copying keys and values: query head
+    // h reads key head h / G, so the G query heads of a key head become G x T
+    // query rows of it ([B, KV, G * T, hd]) and each row keeps its position's
+    // mask. Repeating K and V per query head instead would copy the whole
+    // cache every decode step.
+    const int64_t G = H / KV;
+    q = q.reshape({B, KV, G * T, hd});
+    const torch::Tensor mask =
+        G == 1 || T == 1 ? allowed : allowed.unsqueeze(2).expand({B, 1, G, T, allowed.size(-1)}).reshape({B, 1, G * T, -1});
 #if TORCH_VERSION_MAJOR >= 2
     // The fused kernel (flash or memory-efficient on CUDA) where LibTorch has it.
-    const torch::Tensor y = at::scaled_dot_product_attention(q, k, v, allowed).transpose(1, 2).reshape({B, T, H * hd});
+    const torch::Tensor att_out = at::scaled_dot_product_attention(q, k, v, mask);
 #else
     const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
     const torch::Tensor scores = (torch::matmul(q, k.transpose(-2, -1)) * scale)
                                      .to(torch::kFloat32)
-                                     .masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
-    const torch::Tensor att = torch::softmax(scores, -1).to(q.scalar_type());
-    const torch::Tensor y = torch::matmul(att, v).transpose(1, 2).reshape({B, T, H * hd});
+                                     .masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
+    const torch::Tensor att_out = torch::matmul(torch::softmax(scores, -1).to(q.scalar_type()), v);
 #endif
+    const torch::Tensor y = att_out.reshape({B, H, T, hd}).transpose(1, 2).reshape({B, T, H * hd});
     x = x + Linear(y, l.o_w, l.o_b);
     const torch::Tensor g = Rms(x, l.post_norm);
     x = x + torch::linear(torch::silu(torch::linear(g, l.gate_w)) * torch::linear(g, l.up_w), l.down_w);

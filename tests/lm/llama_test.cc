@@ -174,6 +174,25 @@ TEST(Llama, TrainsThroughAutograd) {
   EXPECT_LT(loss_of().item<double>(), 0.5 * first);
 }
 
+TEST(Llama, ACastToBf16KeepsTheRotaryFrequenciesInFp32) {
+  Llama fp32 = LoadHfModel(Folder("llama3"));
+  Llama bf16 = LoadHfModel(Folder("llama3"));
+  bf16->to(torch::kBFloat16);
+  Llama moved = LoadHfModel(Folder("llama3"));
+  moved->to(torch::kCPU, torch::kBFloat16);
+  const torch::Tensor want = fp32->named_buffers()["inv_freq"];
+  for (Llama* m : {&bf16, &moved}) {
+    EXPECT_EQ((*m)->named_parameters()["model_norm_weight"].scalar_type(), torch::kBFloat16);
+    const torch::Tensor got = (*m)->named_buffers()["inv_freq"];
+    ASSERT_EQ(got.scalar_type(), torch::kFloat32);
+    EXPECT_TRUE(torch::equal(got, want));
+  }
+  // and in bf16 the model still gives its fp32 logits within bf16's precision
+  const auto expected = LoadSafetensors(Folder("llama3") + "/expected.safetensors");
+  torch::NoGradGuard no_grad;
+  EXPECT_LT(MaxDiff(bf16->forward(expected.at("ids_0").unsqueeze(0))[0], expected.at("logits_0")), 0.1);
+}
+
 // On a GPU (scripts/gpu_check.sh; skipped without one): bf16 weights and
 // activations give transformers' fp32 logits within bf16's precision, and
 // cached decoding stays on the device.
