@@ -63,6 +63,7 @@ struct Dist::Impl {
 #ifdef R1LAB_HAVE_NCCL
   c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;  // CUDA tensors, when this process sees a GPU
 #endif
+  bool failed = false;  // a collective failed: a peer is gone
 };
 
 Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), timeout_(timeout), impl_(new Impl) {
@@ -115,6 +116,12 @@ Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), t
                     std::string(e.what()).substr(0, 200) + ")");
     }
     if (shared[0].item<float>() == 0) {
+      // A collective that times out (a peer is gone) must reach Wait as an
+      // exception, to end the run with its clear error. By default NCCL's
+      // watchdog aborts the whole process instead; CleanUpOnly (2) aborts
+      // the communicators and lets the waiting call throw. A value the user
+      // set is kept.
+      setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", "2", /*overwrite=*/0);
       auto options = c10d::ProcessGroupNCCL::Options::create();
       options->timeout = timeout;
       impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
@@ -130,7 +137,10 @@ Dist::~Dist() {
   // (LibTorch warns about, and may hang on, a group never shut down).
   if (impl_->nccl) {
     try {
-      impl_->nccl->shutdown();
+      if (impl_->failed)
+        impl_->nccl->abort();  // a peer is gone: a shutdown would wait for it
+      else
+        impl_->nccl->shutdown();
     } catch (const std::exception&) {  // a peer already gone: nothing left to release cleanly
     }
   }
@@ -141,6 +151,7 @@ void Dist::Wait(const std::string& what, const std::function<void()>& op) {
   try {
     op();
   } catch (const std::exception& e) {
+    impl_->failed = true;
     throw IoError(RankPrefix(env_) + what +
                   " failed (a peer is gone or did not answer within " + std::to_string(timeout_.count()) +
                   " ms): " + std::string(e.what()).substr(0, 200));
@@ -176,6 +187,7 @@ void Dist::RoundBarrier() {
   try {
     impl_->rounds->barrier()->wait(kRoundTimeout);
   } catch (const std::exception& e) {
+    impl_->failed = true;
     throw IoError(RankPrefix(env_) + "waiting for the other ranks' runs failed (a peer is gone): " +
                   std::string(e.what()).substr(0, 200));
   }
