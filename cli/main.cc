@@ -99,7 +99,10 @@ commands:
                                       search.fpu_reduction, KataGo); any other tree setting
                                       with --set search.FIELD=VALUE (SearchConfig), e.g.
                                       --set search.c_puct=2.5 --set search.dirichlet_alpha=0.3
-  report DIR                          rewrite DIR's summary and plots from its run files
+  report DIR [--round-metrics]        rewrite DIR's summary and plots from its run files;
+                                      --round-metrics: first round the metrics.jsonl.gz of runs
+                                      finished before 2026-12-06 to 9 significant digits, as
+                                      runs write them now
   rescore DIR [--update]              recompute DIR's eval.json files and tables from its
                                       samples.jsonl.gz with the current verifier; exit 1 and
                                       say where if anything differs; --update: rewrite the
@@ -600,8 +603,10 @@ int Main(int argc, char** argv) {
   if (cmd == "prm-study") return CmdPrmStudy(argc, argv);
   if (cmd == "search") return CmdSearch(argc, argv);
   if (cmd == "report") {
-    const Args a = Parse(argc, argv, 2, {}, {});
+    const Args a = Parse(argc, argv, 2, {}, {"round-metrics"});
     if (a.positional.size() != 1) throw ConfigError("report needs exactly one experiment folder\n" + std::string(kUsage));
+    if (a.flags.count("round-metrics"))
+      std::fprintf(stderr, "report: rounded %d metrics file(s)\n", RoundMetricsFiles(a.positional[0]));
     std::printf("%s", RewriteReport(a.positional[0]).c_str());
     return 0;
   }

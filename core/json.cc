@@ -52,6 +52,40 @@ std::string JsonNumber(double v) {
   return buf;
 }
 
+std::string RoundJsonNumbers(const std::string& text, int digits) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (in_string) {
+      out += c;
+      ++i;
+      if (c == '\\' && i < text.size())
+        out += text[i++];
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c != '-' && (c < '0' || c > '9')) {
+      out += c;
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < text.size() && ((text[j] >= '0' && text[j] <= '9') || std::strchr("+-.eE", text[j]) != nullptr)) ++j;
+    const std::string token = text.substr(i, j - i);
+    i = j;
+    const double v = std::strtod(token.c_str(), nullptr);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    const bool plain_integer = token.find_first_of(".eE") == std::string::npos;
+    out += plain_integer || !std::isfinite(v) || std::strtod(buf, nullptr) == v ? token : std::string(buf);
+  }
+  return out;
+}
+
 void Json::Key(const std::string& key) {
   if (!body_.empty()) body_ += ",";
   body_ += JsonEscape(key) + ":";

@@ -34,6 +34,13 @@ class Json {
 
 std::string JsonNumber(double v);
 
+// `text` (JSON or JSON lines) with each number that has a fraction or an
+// exponent rounded to `digits` significant digits, as JsonNumber writes
+// them; integers, strings and everything else stay byte for byte, and a
+// number already that short keeps its spelling (so rounding twice changes
+// nothing). At 9 digits every float32 value survives exactly.
+std::string RoundJsonNumbers(const std::string& text, int digits);
+
 }  // namespace r1lab
 
 namespace r1lab {

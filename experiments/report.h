@@ -22,6 +22,9 @@ void WritePlotScript(const std::string& pdir, const std::string& script, const s
 // A finished run's metrics, compressed (the run writes metrics.jsonl while
 // it trains and resumes from it). The report reads either.
 inline constexpr char kMetricsGz[] = "metrics.jsonl.gz";
+// Its non-integers carry this many significant digits (RoundJsonNumbers):
+// every float32 value exactly, and more than any table or plot shows.
+inline constexpr int kMetricsDigits = 9;
 
 // A samples.jsonl.gz file's records, in order; InputError naming the file
 // and line for a line that is not a sample record.

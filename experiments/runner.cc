@@ -732,9 +732,9 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
       WriteFileAtomic(rdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
       WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
-      // A finished run's metrics are kept compressed (a seventh of the
-      // bytes); the plain file is what an unfinished run resumes from.
-      WriteFileAtomic(rdir + "/" + kMetricsGz, Gzip(ReadFile(metrics_path)));
+      // A finished run's metrics are kept compressed and rounded (a ninth
+      // of the bytes); the plain file is what an unfinished run resumes from.
+      WriteFileAtomic(rdir + "/" + kMetricsGz, Gzip(RoundJsonNumbers(ReadFile(metrics_path), kMetricsDigits)));
       const double wall = wall_before + SecondsSince(t0);
       timed_seconds += SecondsSince(t0);
       ++timed_runs;
@@ -779,6 +779,24 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
     sync();  // every run of this base is done before the next base, or the summary
   }
   return lead ? WriteReport(configured, dir) : std::string();
+}
+
+int RoundMetricsFiles(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir)) throw IoError(dir + ": not a folder");
+  std::vector<std::string> paths;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().filename() == kMetricsGz) paths.push_back(e.path().string());
+  std::sort(paths.begin(), paths.end());
+  DirLock lock(dir);
+  int changed = 0;
+  for (const std::string& path : paths) {
+    const std::string text = ReadText(path);
+    const std::string rounded = RoundJsonNumbers(text, kMetricsDigits);
+    if (rounded == text) continue;
+    WriteFileAtomic(path, Gzip(rounded));
+    ++changed;
+  }
+  return changed;
 }
 
 std::string RewriteReport(const std::string& dir) {

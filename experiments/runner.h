@@ -104,5 +104,10 @@ BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, cons
 // its config.pbtxt and run files (after an update, or to restyle), under
 // the folder's lock. Returns the markdown table.
 std::string RewriteReport(const std::string& dir);
+// Rounds every metrics.jsonl.gz under `dir` (any depth: runs, trials, a
+// sweep's sizes) to kMetricsDigits, as finished runs write them since
+// 2026-12-06; a file already rounded is left untouched. Returns how many
+// files changed.
+int RoundMetricsFiles(const std::string& dir);
 
 }  // namespace r1lab

@@ -1,6 +1,11 @@
 // The JSON reader and writer (core/json.h).
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+
 #include "error.h"
 #include "json.h"
 #include "text.h"
@@ -81,6 +86,35 @@ TEST(Json, WhatWeWriteIsValidUtf8WhateverWeAreGiven) {
   EXPECT_EQ(Utf8Cut("a\xC3\xA9" "b", 0, 2), "a");
   EXPECT_EQ(Utf8Cut("a\xC3\xA9" "b", 0, 3), "a\xC3\xA9");
   EXPECT_EQ(ValidUtf8("x\xFFy"), "x\xEF\xBF\xBDy");
+}
+
+TEST(Json, RoundingNumbersKeepsNineDigitsAndLeavesTheRestAlone) {
+  // A metrics line as protobuf writes it: 17-digit doubles, integers, a
+  // nested record, a string holding digits and an escaped quote.
+  const std::string line =
+      "{\"step\":1,\"flops\":20667922944,\"reward_mean\":0.42812500000000092,\"kl\":3.47886397228007e-05,"
+      "\"lr\":2e-05,\"len_min\":14,\"neg\":-0.00034838542342185974,\"eval\":{\"pass1\":0.328125},"
+      "\"note\":\"v1.2345678901234567 \\\"3.14159265358979\\\"\",\"ok\":true,\"big\":1.2345678901234567e+20}\n";
+  const std::string want =
+      "{\"step\":1,\"flops\":20667922944,\"reward_mean\":0.428125,\"kl\":3.47886397e-05,"
+      "\"lr\":2e-05,\"len_min\":14,\"neg\":-0.000348385423,\"eval\":{\"pass1\":0.328125},"
+      "\"note\":\"v1.2345678901234567 \\\"3.14159265358979\\\"\",\"ok\":true,\"big\":1.23456789e+20}\n";
+  const std::string got = RoundJsonNumbers(line, 9);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(RoundJsonNumbers(got, 9), got);  // rounding twice changes nothing
+  EXPECT_NO_THROW(JsonValue::Parse(got));
+  // Every float32 value survives 9 digits exactly; a double keeps 9 digits.
+  uint32_t bits = 0x3f6b851fu;  // 0.92f
+  for (int k = 0; k < 2000; ++k, bits = bits * 1664525u + 1013904223u) {
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    if (!std::isfinite(f)) continue;
+    const double d = f;
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", d);
+    const std::string json = "[" + std::string(buf) + (std::strchr(buf, '.') || std::strchr(buf, 'e') ? "" : ".0") + "]";
+    EXPECT_EQ(static_cast<float>(JsonValue::Parse(RoundJsonNumbers(json, 9)).array()[0].number()), f) << json;
+  }
 }
 
 }  // namespace

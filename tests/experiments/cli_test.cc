@@ -747,6 +747,10 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   // A finished run keeps its metrics compressed only; zcat reads them.
   EXPECT_FALSE(FileExists(exp + "/runs/sft/seed-1/metrics.jsonl"));
   EXPECT_EQ(ReadFile(exp + "/runs/sft/seed-1/metrics.jsonl.gz").substr(0, 2), "\x1f\x8b");
+  // ... with 9 significant digits, where the plain file has protobuf's 17.
+  const std::string metrics = ReadText(exp + "/runs/sft/seed-1/metrics.jsonl.gz");
+  EXPECT_EQ(RoundJsonNumbers(metrics, 9), metrics);
+  EXPECT_LT(RoundJsonNumbers(metrics, 8).size(), metrics.size());  // it has non-integers to round
   const std::string summary = ReadFile(exp + "/summary.md");
   EXPECT_NE(summary.find("| sft | 2 |"), std::string::npos) << summary;
   EXPECT_NE(summary.find("| base |"), std::string::npos) << summary;
