@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "io.h"
+#include "json.h"
 #include "report.h"
 #include "rescore.h"
 #include "runner.h"
@@ -65,6 +66,19 @@ TEST(Report, EveryCommittedFolderWithSamplesRescoresExactly) {
     ++checked;
   }
   EXPECT_GE(checked, 1);
+}
+
+// Every committed run's metrics are rounded as a run writes them now
+// (report --round-metrics), so a rerun's metrics.jsonl.gz can equal them.
+TEST(Report, TheCommittedMetricsAreRoundedAsRunsWriteThem) {
+  int files = 0;
+  for (const auto& f : fs::recursive_directory_iterator(fs::path(R1LAB_SOURCE_DIR) / "results")) {
+    if (f.path().filename() != kMetricsGz) continue;
+    const std::string text = ReadText(f.path().string());
+    EXPECT_EQ(RoundJsonNumbers(text, kMetricsDigits), text) << f.path();
+    ++files;
+  }
+  EXPECT_GT(files, 100);
 }
 
 // The committed results stay small (issue #17: the whole results/ tree under
