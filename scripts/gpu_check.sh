@@ -18,7 +18,8 @@
 #   5. times GRPO steps of experiments/gsm8k_real_lm.pbtxt's shape on the
 #      random 0.5B-shaped model (bench/gpu/grpo_0.5b.pbtxt; needs
 #      ../shared/data/gsm8k_test.jsonl, skipped without it).
-# Aimed at under 8 minutes. Results go to stdout, build-cuda/gpu_check.json
+# Aimed at under 8 minutes. A step that fails is named and the later steps
+# still run (the exit status is 1 if any failed). Results go to stdout, build-cuda/gpu_check.json
 # (the lm-bench numbers) and build-cuda/gpu_runs/; with --results DIR the
 # test log and gpu_check.json are also copied to DIR as soon as each is made,
 # so a check cut short by a time limit still hands back what it measured.
@@ -94,43 +95,59 @@ else
   fi
 fi
 
+# From here on a failed step is recorded and the next one still runs, so one
+# lent GPU session measures everything it can; the exit status says whether
+# all passed.
+failures=()
+fail() {
+  echo "gpu_check: FAILED: $1" >&2
+  failures+=("$1")
+}
+
 # Every test that needs a GPU has Cuda in its name and skips without one;
 # here a skip is a failure.
-{ ./build-cuda/lm_test --gtest_filter='*Cuda*' && ./build-cuda/model_test --gtest_filter='*Cuda*' &&
-  ./build-cuda/dist_test --gtest_filter='*Cuda*'; } | tee build-cuda/gpu_tests.log
+: > build-cuda/gpu_tests.log
+for t in lm_test model_test dist_test; do
+  ./build-cuda/$t --gtest_filter='*Cuda*' 2>&1 | tee -a build-cuda/gpu_tests.log || fail "the GPU tests of $t"
+done
 keep build-cuda/gpu_tests.log
 if grep "SKIPPED" build-cuda/gpu_tests.log > /dev/null; then
-  echo "gpu_check: a GPU test skipped: this LibTorch sees no CUDA device" >&2
-  exit 1
+  fail "a GPU test skipped: this LibTorch sees no CUDA device"
 fi
 if grep "r1lab: NCCL all-reduce" build-cuda/configure.log > /dev/null 2>&1; then
   echo "gpu_check: CUDA tensors are all-reduced by NCCL"
 else
   echo "gpu_check: this build found no NCCL (configure.log): CUDA tensors were all-reduced by Gloo through the host"
 fi
-echo "gpu_check: GPU tests passed at $(( $(date +%s) - start )) s"
+echo "gpu_check: GPU tests done at $(( $(date +%s) - start )) s"
 
 model=build-cuda/qwen2.5-0.5b-random
-./build-cuda/r1lab lm-bench --device cuda --json build-cuda/gpu_check.json --save "$model"
-keep build-cuda/gpu_check.json
-cp tests/fixtures/hf/qwen2/tokenizer.json "$model/"
+rm -rf "$model"
+if ./build-cuda/r1lab lm-bench --device cuda --json build-cuda/gpu_check.json --save "$model"; then
+  keep build-cuda/gpu_check.json
+  cp tests/fixtures/hf/qwen2/tokenizer.json "$model/"
+else
+  fail "lm-bench on the GPU"
+fi
 echo "gpu_check: lm-bench done at $(( $(date +%s) - start )) s"
 
 # Every strategy through the model layer on the GPU. Fresh each time: a
 # finished run folder would only be read back.
 rm -rf build-cuda/gpu_runs
-./build-cuda/r1lab run bench/gpu/strategies.pbtxt --out build-cuda/gpu_runs
+./build-cuda/r1lab run bench/gpu/strategies.pbtxt --out build-cuda/gpu_runs || fail "r1lab run bench/gpu/strategies.pbtxt"
 for arm in grpo ppo sft prm_rl rft mcts_tokens mcts_steps; do
   if [ ! -f "build-cuda/gpu_runs/gpu_strategies/runs/$arm/seed-1/done.json" ]; then
-    echo "gpu_check: the $arm arm did not finish on the GPU" >&2
-    exit 1
+    fail "the $arm arm did not finish on the GPU"
   fi
 done
-echo "gpu_check: every strategy ran on the GPU at $(( $(date +%s) - start )) s"
+echo "gpu_check: the strategies' runs done at $(( $(date +%s) - start )) s"
 
-if [ -f ../shared/data/gsm8k_test.jsonl ]; then
-  ./build-cuda/r1lab run bench/gpu/grpo_0.5b.pbtxt --out build-cuda/gpu_runs
-  "$python" - build-cuda/gpu_runs/gpu_grpo_0.5b/runs/grpo/seed-1/metrics.jsonl.gz <<'EOF'
+if [ ! -f ../shared/data/gsm8k_test.jsonl ]; then
+  echo "gpu_check: no ../shared/data/gsm8k_test.jsonl: the GRPO timing on the 0.5B shape is skipped"
+elif [ ! -f "$model/config.json" ]; then
+  fail "the GRPO timing on the 0.5B shape: lm-bench wrote no model to start from"
+elif ./build-cuda/r1lab run bench/gpu/grpo_0.5b.pbtxt --out build-cuda/gpu_runs; then
+  "$python" - build-cuda/gpu_runs/gpu_grpo_0.5b/runs/grpo/seed-1/metrics.jsonl.gz <<'EOF' || fail "the GRPO timing table"
 import gzip, json, sys
 rows = [json.loads(line) for line in gzip.open(sys.argv[1], "rt") if line.strip()]
 print("| GRPO step | samples' tokens | generate s | generated tok/s | train s | step s |")
@@ -144,6 +161,11 @@ for r in rows:
           f"{r['time_train_s']:.2f} | {r['time_step_s']:.2f} |")
 EOF
 else
-  echo "gpu_check: no ../shared/data/gsm8k_test.jsonl: the GRPO timing on the 0.5B shape is skipped"
+  fail "r1lab run bench/gpu/grpo_0.5b.pbtxt"
 fi
-echo "gpu_check: done in $(( $(date +%s) - start )) s"
+if ((${#failures[@]})); then
+  echo "gpu_check: ${#failures[@]} step(s) failed in $(( $(date +%s) - start )) s:" >&2
+  printf '  %s\n' "${failures[@]}" >&2
+  exit 1
+fi
+echo "gpu_check: every step passed in $(( $(date +%s) - start )) s"
