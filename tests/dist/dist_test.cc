@@ -79,6 +79,29 @@ TEST(Dist, CudaTensorsAreSummedOnTheirDevice) {
   }
 }
 
+// More local ranks than GPUs (a rank shares its GPU): NCCL refuses that, so
+// every rank sums its CUDA tensors through Gloo via the host, and each sum
+// comes back on the rank's own device.
+TEST(Dist, CudaTensorsOfRanksSharingAGpuAreSummedThroughTheHost) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device in this LibTorch build";
+  const int gpus = static_cast<int>(torch::cuda::device_count()), world = gpus + 1;
+  const int port = FreePort();
+  std::vector<torch::Tensor> sums(static_cast<size_t>(world));
+  const std::vector<std::string> errors = EachRank(world, [&](int r) {
+    DistEnv env = LoopbackRank(r, world, port);
+    env.local_rank = r;
+    Dist d(env, std::chrono::seconds(60));
+    torch::Tensor t = torch::full({1000}, 1.0 + r, torch::TensorOptions().device(torch::kCUDA));
+    d.AllReduceSum(t);
+    sums[static_cast<size_t>(r)] = t;
+  });
+  for (int r = 0; r < world; ++r) {
+    ASSERT_EQ(errors[static_cast<size_t>(r)], "(no error)") << "rank " << r;
+    EXPECT_EQ(sums[static_cast<size_t>(r)].device().index(), r % gpus);
+    EXPECT_TRUE(torch::all(sums[static_cast<size_t>(r)].cpu() == world * (world + 1) / 2.0).item<bool>());
+  }
+}
+
 TEST(Dist, ARankWhosePeersNeverComeFailsWithinTheTimeout) {
   const int port = FreePort(), port2 = FreePort();
   const auto t0 = std::chrono::steady_clock::now();
