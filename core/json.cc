@@ -74,7 +74,10 @@ std::string RoundJsonNumbers(const std::string& text, int digits) {
       continue;
     }
     size_t j = i + 1;
-    while (j < text.size() && ((text[j] >= '0' && text[j] <= '9') || std::strchr("+-.eE", text[j]) != nullptr)) ++j;
+    auto in_number = [](char ch) {
+      return (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-';
+    };
+    while (j < text.size() && in_number(text[j])) ++j;
     const std::string token = text.substr(i, j - i);
     i = j;
     const double v = std::strtod(token.c_str(), nullptr);

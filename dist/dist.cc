@@ -18,6 +18,15 @@ namespace {
 
 constexpr std::chrono::hours kRoundTimeout{24 * 30};
 
+#ifdef R1LAB_HAVE_NCCL
+// A collective that times out (a peer is gone) must reach Dist::Wait as an
+// exception, to end the run with its clear error. By default NCCL's watchdog
+// aborts the whole process instead; CleanUpOnly (2) aborts the communicators
+// and lets the waiting call throw. A value the user set is kept. Set before
+// main, while the process has one thread (setenv races getenv).
+const bool kNcclErrorHandling = setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", "2", /*overwrite=*/0) == 0;
+#endif
+
 int IntVar(const std::map<std::string, std::string>& env, const std::string& name, int lo, int hi, int def) {
   const auto it = env.find(name);
   if (it == env.end()) return def;
@@ -116,14 +125,12 @@ Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), t
                     std::string(e.what()).substr(0, 200) + ")");
     }
     if (shared[0].item<float>() == 0) {
-      // A collective that times out (a peer is gone) must reach Wait as an
-      // exception, to end the run with its clear error. By default NCCL's
-      // watchdog aborts the whole process instead; CleanUpOnly (2) aborts
-      // the communicators and lets the waiting call throw. A value the user
-      // set is kept.
-      setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", "2", /*overwrite=*/0);
+      // The caller's wait times out first and throws (Wait's clear error);
+      // the watchdog, later, is only a backstop (kNcclErrorHandling). With
+      // equal timeouts its abort could complete the work before the wait
+      // saw the time out, and the all-reduce would return unsummed.
       auto options = c10d::ProcessGroupNCCL::Options::create();
-      options->timeout = timeout;
+      options->timeout = timeout + std::chrono::seconds(30);
       impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
           c10::make_intrusive<c10d::PrefixStore>("nccl", impl_->store), env.rank, env.world_size, options);
     }

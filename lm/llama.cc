@@ -210,6 +210,13 @@ void LlamaImpl::to(torch::Dtype dtype, bool non_blocking) {
   inv_freq_.set_data(inv_freq_cpu_.to(inv_freq_.device()));
 }
 
+void LlamaImpl::load(torch::serialize::InputArchive& archive) {
+  torch::nn::Module::load(archive);
+  // A checkpoint stores the buffer too; one written before casts kept it in
+  // float32 may hold it in the weights' dtype.
+  inv_freq_.set_data(inv_freq_cpu_.to(inv_freq_.device()));
+}
+
 std::map<std::string, torch::Tensor> LlamaImpl::HfStateDict() { return hf_; }
 
 torch::Tensor LlamaImpl::Rms(const torch::Tensor& x, const torch::Tensor& w) const {
@@ -257,26 +264,32 @@ torch::Tensor LlamaImpl::Trunk(torch::Tensor x, const torch::Tensor& positions, 
       k = cache->k[i].narrow(2, 0, cache->len + T);
       v = cache->v[i].narrow(2, 0, cache->len + T);
     }
-    // Grouped-query attention without copying keys and values: query head
-    // h reads key head h / G, so the G query heads of a key head become G x T
-    // query rows of it ([B, KV, G * T, hd]) and each row keeps its position's
-    // mask. Repeating K and V per query head instead would copy the whole
-    // cache every decode step.
+    // Grouped-query attention: query head h reads key head h / G. A decode
+    // step (T = 1) turns the G query heads of a key head into G query rows of
+    // it ([B, KV, G, hd], the one mask row broadcast), so attention reads the
+    // cache in place; repeating K and V would copy the whole cache every
+    // token. A prompt or a training batch repeats K and V instead: the
+    // grouped rows would need the [T, S] mask G times over, more memory than
+    // the copy (and the fused CUDA kernel keeps it for the backward pass).
     const int64_t G = H / KV;
-    q = q.reshape({B, KV, G * T, hd});
-    const torch::Tensor mask =
-        G == 1 || T == 1 ? allowed : allowed.unsqueeze(2).expand({B, 1, G, T, allowed.size(-1)}).reshape({B, 1, G * T, -1});
+    const bool grouped = G > 1 && T == 1;
+    if (grouped) {
+      q = q.reshape({B, KV, G, hd});
+    } else if (G > 1) {
+      k = k.repeat_interleave(G, 1);
+      v = v.repeat_interleave(G, 1);
+    }
 #if TORCH_VERSION_MAJOR >= 2
     // The fused kernel (flash or memory-efficient on CUDA) where LibTorch has it.
-    const torch::Tensor att_out = at::scaled_dot_product_attention(q, k, v, mask);
+    const torch::Tensor att_out = at::scaled_dot_product_attention(q, k, v, allowed);
 #else
     const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
     const torch::Tensor scores = (torch::matmul(q, k.transpose(-2, -1)) * scale)
                                      .to(torch::kFloat32)
-                                     .masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
+                                     .masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
     const torch::Tensor att_out = torch::matmul(torch::softmax(scores, -1).to(q.scalar_type()), v);
 #endif
-    const torch::Tensor y = att_out.reshape({B, H, T, hd}).transpose(1, 2).reshape({B, T, H * hd});
+    const torch::Tensor y = (grouped ? att_out.reshape({B, H, T, hd}) : att_out).transpose(1, 2).reshape({B, T, H * hd});
     x = x + Linear(y, l.o_w, l.o_b);
     const torch::Tensor g = Rms(x, l.post_norm);
     x = x + torch::linear(torch::silu(torch::linear(g, l.gate_w)) * torch::linear(g, l.up_w), l.down_w);

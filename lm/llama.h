@@ -69,6 +69,7 @@ class LlamaImpl : public torch::nn::Module {
   using torch::nn::Module::to;
   void to(torch::Device device, torch::Dtype dtype, bool non_blocking = false) override;
   void to(torch::Dtype dtype, bool non_blocking = false) override;
+  void load(torch::serialize::InputArchive& archive) override;  // (the same for a loaded checkpoint)
 
   const LlamaConfig& config() const { return cfg_; }
   const torch::Tensor& embedding() const { return embed_; }

@@ -103,6 +103,8 @@ TEST(Json, RoundingNumbersKeepsNineDigitsAndLeavesTheRestAlone) {
   EXPECT_EQ(got, want);
   EXPECT_EQ(RoundJsonNumbers(got, 9), got);  // rounding twice changes nothing
   EXPECT_NO_THROW(JsonValue::Parse(got));
+  EXPECT_EQ(RoundJsonNumbers(std::string("[0.12345678912345") + std::string(1, '\0') + "]", 9),
+            std::string("[0.123456789") + std::string(1, '\0') + "]");  // a NUL ends a number too
   // Every float32 value survives 9 digits exactly; a double keeps 9 digits.
   uint32_t bits = 0x3f6b851fu;  // 0.92f
   for (int k = 0; k < 2000; ++k, bits = bits * 1664525u + 1013904223u) {

@@ -187,6 +187,24 @@ TEST(Llama, ACastToBf16KeepsTheRotaryFrequenciesInFp32) {
     ASSERT_EQ(got.scalar_type(), torch::kFloat32);
     EXPECT_TRUE(torch::equal(got, want));
   }
+  // Through a parent module, as a policy holds the decoder.
+  torch::nn::Module parent;
+  Llama child = parent.register_module("hf", LoadHfModel(Folder("llama3")));
+  parent.to(torch::kBFloat16);
+  EXPECT_EQ(child->named_buffers()["inv_freq"].scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(child->named_buffers()["inv_freq"], want));
+  // From a checkpoint that stored the buffer in another dtype (a float64
+  // model's, saved before casts kept it in float32).
+  Llama stored = LoadHfModel(Folder("llama3"));
+  stored->to(torch::kFloat64);
+  stored->named_buffers()["inv_freq"].set_data(want.to(torch::kFloat64) * 1.001);
+  const std::string path = testing::TempDir("llama_inv_freq") + "/model.pt";
+  torch::save(stored, path);
+  Llama loaded = LoadHfModel(Folder("llama3"));
+  loaded->to(torch::kFloat64);
+  torch::load(loaded, path);
+  EXPECT_EQ(loaded->named_buffers()["inv_freq"].scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(loaded->named_buffers()["inv_freq"], want));
   // and in bf16 the model still gives its fp32 logits within bf16's precision
   const auto expected = LoadSafetensors(Folder("llama3") + "/expected.safetensors");
   torch::NoGradGuard no_grad;
