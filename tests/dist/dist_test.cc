@@ -54,14 +54,10 @@ TEST(Dist, TwoRanksAllReduceAndMeetAtABarrier) {
   }
 }
 
-// On a GPU (scripts/gpu_check.sh; skipped without one): CUDA tensors are
-// summed where they live (through NCCL in a build whose LibTorch has it),
-// one rank per GPU by LOCAL_RANK: two ranks where two GPUs are visible, one
-// on a single GPU.
-TEST(Dist, CudaTensorsAreSummedOnTheirDevice) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device in this LibTorch build";
-  const int world = std::min<int>(2, static_cast<int>(torch::cuda::device_count()));
-  const int port = FreePort();
+// `world` loopback ranks, local rank = rank, each on GPU rank % GPUs, sum a
+// CUDA tensor of rank + 1: every rank gets the sum, on its own device.
+void ExpectCudaSumsOnEachRanksDevice(int world) {
+  const int gpus = static_cast<int>(torch::cuda::device_count()), port = FreePort();
   std::vector<torch::Tensor> sums(static_cast<size_t>(world));
   const std::vector<std::string> errors = EachRank(world, [&](int r) {
     DistEnv env = LoopbackRank(r, world, port);
@@ -74,32 +70,25 @@ TEST(Dist, CudaTensorsAreSummedOnTheirDevice) {
   for (int r = 0; r < world; ++r) {
     ASSERT_EQ(errors[static_cast<size_t>(r)], "(no error)") << "rank " << r;
     EXPECT_TRUE(sums[static_cast<size_t>(r)].is_cuda());
-    EXPECT_EQ(sums[static_cast<size_t>(r)].device().index(), world > 1 ? r : 0);
+    EXPECT_EQ(sums[static_cast<size_t>(r)].device().index(), r % gpus);
     EXPECT_TRUE(torch::all(sums[static_cast<size_t>(r)].cpu() == world * (world + 1) / 2.0).item<bool>());
   }
 }
 
+// On a GPU (scripts/gpu_check.sh; skipped without one): CUDA tensors are
+// summed where they live (through NCCL in a build whose LibTorch has it),
+// one rank per GPU by LOCAL_RANK: two ranks where two GPUs are visible, one
+// on a single GPU.
+TEST(Dist, CudaTensorsAreSummedOnTheirDevice) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device in this LibTorch build";
+  ExpectCudaSumsOnEachRanksDevice(std::min<int>(2, static_cast<int>(torch::cuda::device_count())));
+}
+
 // More local ranks than GPUs (a rank shares its GPU): NCCL refuses that, so
-// every rank sums its CUDA tensors through Gloo via the host, and each sum
-// comes back on the rank's own device.
+// every rank sums its CUDA tensors through Gloo via the host.
 TEST(Dist, CudaTensorsOfRanksSharingAGpuAreSummedThroughTheHost) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device in this LibTorch build";
-  const int gpus = static_cast<int>(torch::cuda::device_count()), world = gpus + 1;
-  const int port = FreePort();
-  std::vector<torch::Tensor> sums(static_cast<size_t>(world));
-  const std::vector<std::string> errors = EachRank(world, [&](int r) {
-    DistEnv env = LoopbackRank(r, world, port);
-    env.local_rank = r;
-    Dist d(env, std::chrono::seconds(60));
-    torch::Tensor t = torch::full({1000}, 1.0 + r, torch::TensorOptions().device(torch::kCUDA));
-    d.AllReduceSum(t);
-    sums[static_cast<size_t>(r)] = t;
-  });
-  for (int r = 0; r < world; ++r) {
-    ASSERT_EQ(errors[static_cast<size_t>(r)], "(no error)") << "rank " << r;
-    EXPECT_EQ(sums[static_cast<size_t>(r)].device().index(), r % gpus);
-    EXPECT_TRUE(torch::all(sums[static_cast<size_t>(r)].cpu() == world * (world + 1) / 2.0).item<bool>());
-  }
+  ExpectCudaSumsOnEachRanksDevice(static_cast<int>(torch::cuda::device_count()) + 1);
 }
 
 TEST(Dist, ARankWhosePeersNeverComeFailsWithinTheTimeout) {
