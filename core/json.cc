@@ -53,6 +53,9 @@ std::string JsonNumber(double v) {
 }
 
 std::string RoundJsonNumbers(const std::string& text, int digits) {
+  auto in_number = [](char ch) {
+    return (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-';
+  };
   std::string out;
   out.reserve(text.size());
   bool in_string = false;
@@ -74,9 +77,6 @@ std::string RoundJsonNumbers(const std::string& text, int digits) {
       continue;
     }
     size_t j = i + 1;
-    auto in_number = [](char ch) {
-      return (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-';
-    };
     while (j < text.size() && in_number(text[j])) ++j;
     const std::string token = text.substr(i, j - i);
     i = j;

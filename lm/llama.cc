@@ -200,21 +200,23 @@ LlamaImpl::LlamaImpl(const LlamaConfig& cfg) : cfg_(cfg) {
   inv_freq_ = register_buffer("inv_freq", inv.clone());
 }
 
+void LlamaImpl::RestoreRotary() { inv_freq_.set_data(inv_freq_cpu_.to(inv_freq_.device())); }
+
 void LlamaImpl::to(torch::Device device, torch::Dtype dtype, bool non_blocking) {
   torch::nn::Module::to(device, dtype, non_blocking);
-  inv_freq_.set_data(inv_freq_cpu_.to(device));
+  RestoreRotary();
 }
 
 void LlamaImpl::to(torch::Dtype dtype, bool non_blocking) {
   torch::nn::Module::to(dtype, non_blocking);
-  inv_freq_.set_data(inv_freq_cpu_.to(inv_freq_.device()));
+  RestoreRotary();
 }
 
 void LlamaImpl::load(torch::serialize::InputArchive& archive) {
   torch::nn::Module::load(archive);
   // A checkpoint stores the buffer too; one written before casts kept it in
   // float32 may hold it in the weights' dtype.
-  inv_freq_.set_data(inv_freq_cpu_.to(inv_freq_.device()));
+  RestoreRotary();
 }
 
 std::map<std::string, torch::Tensor> LlamaImpl::HfStateDict() { return hf_; }

@@ -83,6 +83,7 @@ class LlamaImpl : public torch::nn::Module {
   enum class Init { kNormal, kOnes, kZeros };
   torch::Tensor Param(const std::string& hf_name, std::vector<int64_t> shape, Init init = Init::kNormal);
   torch::Tensor Rms(const torch::Tensor& x, const torch::Tensor& w) const;
+  void RestoreRotary();  // inv_freq_ back to inv_freq_cpu_'s float32 values, on its device
   // Rotary cos and sin for positions [B, T]: each [B, 1, T, head_dim].
   std::pair<torch::Tensor, torch::Tensor> Rotary(const torch::Tensor& positions) const;
   // Runs the layers on x [B, T, d] at `positions` [B, T], each query seeing
