@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "error.h"
@@ -65,10 +66,26 @@ LlamaConfig ReadHfConfig(const std::string& path) {
     if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0) throw bad(key, "expected a positive integer");
     return j[key].get<int64_t>();
   };
-  auto number = [&](const json& o, const char* key, double def, const std::string& field) -> double {
+  // A positive number; `below` bounds it where a larger value would turn
+  // the float32 arithmetic it feeds into infinities or zeros.
+  auto number = [&](const json& o, const char* key, double def, const std::string& field,
+                    double below = std::numeric_limits<double>::infinity()) -> double {
     if (!o.contains(key) || o[key].is_null()) return def;
-    if (!o[key].is_number() || o[key].get<double>() <= 0) throw bad(field, "expected a positive number");
+    if (!o[key].is_number() || o[key].get<double>() <= 0 || o[key].get<double>() >= below) {
+      std::ostringstream what;
+      what << "expected a positive number";
+      if (!std::isinf(below)) what << " below " << below;
+      throw bad(field, what.str());
+    }
     return o[key].get<double>();
+  };
+  // Rotary frequencies theta^(-2i/d) are float32: a base at or below 1 makes
+  // them grow with i (at 1e-300, infinite: NaN logits), one past 1e30 rounds
+  // them to 0.
+  auto theta = [&](const json& o, double def, const std::string& field) -> double {
+    const double t = number(o, "rope_theta", def, field, 1e30);
+    if (t <= 1) throw bad(field, "expected a number above 1 (real models use 1e4 to 1e6)");
+    return t;
   };
   auto flag = [&](const char* key, bool def) -> bool {
     if (!j.contains(key) || j[key].is_null()) return def;
@@ -89,7 +106,7 @@ LlamaConfig ReadHfConfig(const std::string& path) {
     throw bad("num_attention_heads", std::to_string(c.num_heads) + " does not divide hidden_size");
   c.head_dim = integer("head_dim", c.hidden_size / c.num_heads);
   if (c.head_dim % 2 != 0) throw bad("head_dim", "odd; rotary embeddings rotate pairs");
-  c.rms_norm_eps = number(j, "rms_norm_eps", 1e-6, "rms_norm_eps");
+  c.rms_norm_eps = number(j, "rms_norm_eps", 1e-6, "rms_norm_eps", 1);
   c.tie_word_embeddings = flag("tie_word_embeddings", false);
   if (c.model_type == "qwen2") {
     c.qkv_bias = true;
@@ -108,11 +125,11 @@ LlamaConfig ReadHfConfig(const std::string& path) {
   // before it, rope_theta and rope_scaling.
   const bool v5 = j.contains("rope_parameters") && !j["rope_parameters"].is_null();
   const std::string rope_field = v5 ? "rope_parameters" : "rope_scaling";
-  c.rope_theta = number(j, "rope_theta", 10000, "rope_theta");
+  c.rope_theta = theta(j, 10000, "rope_theta");
   if (j.contains(rope_field) && !j[rope_field].is_null()) {
     const json& r = j[rope_field];
     if (!r.is_object()) throw bad(rope_field, "expected an object or null");
-    if (v5) c.rope_theta = number(r, "rope_theta", c.rope_theta, rope_field + ".rope_theta");
+    if (v5) c.rope_theta = theta(r, c.rope_theta, rope_field + ".rope_theta");
     const std::string key = r.contains("rope_type") ? "rope_type" : "type";
     const std::string type = r.contains(key) && r[key].is_string() ? r[key].get<std::string>() : "default";
     const std::string f = rope_field + ".";
@@ -124,8 +141,9 @@ LlamaConfig ReadHfConfig(const std::string& path) {
       if (type == "llama3") {
         c.low_freq_factor = number(r, "low_freq_factor", 1, f + "low_freq_factor");
         c.high_freq_factor = number(r, "high_freq_factor", 4, f + "high_freq_factor");
-        if (!r.contains("original_max_position_embeddings") || !r["original_max_position_embeddings"].is_number_integer())
-          throw bad(f + "original_max_position_embeddings", "missing");
+        if (!r.contains("original_max_position_embeddings") || !r["original_max_position_embeddings"].is_number_integer() ||
+            r["original_max_position_embeddings"].get<int64_t>() <= 0)
+          throw bad(f + "original_max_position_embeddings", "expected a positive integer");
         c.original_max_position_embeddings = r["original_max_position_embeddings"].get<int64_t>();
         if (c.high_freq_factor <= c.low_freq_factor) throw bad(f + "high_freq_factor", "must exceed low_freq_factor");
       }

@@ -248,6 +248,12 @@ TEST(Llama, BadFoldersAreErrorsNamingTheFileAndField) {
   EXPECT_NE(with_config([](json& j) { j["layer_types"][1] = "sliding_attention"; }).find("layer_types[1]: expected full_attention"), std::string::npos);
   EXPECT_NE(with_config([](json& j) { j["intermediate_size"] = 65; }).find("tensor 'model.layers.0.mlp.down_proj.weight' has shape [32, 64]; config.json gives [32, 65]"), std::string::npos);
   EXPECT_NE(with_config([](json& j) { j.erase("vocab_size"); }).find("config.json: vocab_size: missing"), std::string::npos);
+  // Values whose float32 rotary or norm arithmetic would give NaN or zero logits.
+  EXPECT_NE(with_config([](json& j) { j["rope_parameters"]["rope_theta"] = 1e-300; }).find("rope_parameters.rope_theta: expected a number above 1"), std::string::npos);
+  EXPECT_NE(with_config([](json& j) { j["rope_parameters"]["rope_theta"] = 1e39; }).find("rope_parameters.rope_theta: expected a positive number below 1e+30"), std::string::npos);
+  EXPECT_NE(with_config([](json& j) { j["rms_norm_eps"] = 1e300; }).find("config.json: rms_norm_eps: expected a positive number below 1"), std::string::npos);
+  EXPECT_NE(with_config([](json& j) { j["rope_parameters"] = {{"rope_type", "llama3"}, {"rope_theta", 5e5}, {"factor", 8}, {"original_max_position_embeddings", -64}}; })
+                .find("rope_parameters.original_max_position_embeddings: expected a positive integer"), std::string::npos);
   WriteFileAtomic(dir + "/config.json", config);
 
   auto weights = LoadSafetensors(Folder("qwen2") + "/model.safetensors");
