@@ -9,7 +9,8 @@
 //    summed, and they number no more than the file's);
 //  - odd: config.json. ReadHfConfig reads it or throws an InputError; a
 //    model it reads with at most 200,000 parameters is built, and its
-//    logits for a 3-token prompt and one decoding step are finite.
+//    logits for a 3-token prompt and one decoding step are finite (at most
+//    64 layers).
 // A broken property aborts with the input, which the driver reports.
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -26,17 +28,23 @@
 
 namespace {
 
+// The input in hex, so that a failing one can be fed back byte for byte.
 void Require(bool ok, const char* what, const std::string& input) {
   if (ok) return;
-  std::fprintf(stderr, "hf_model_fuzz: %s for an input of %zu bytes:\n", what, input.size());
-  std::fwrite(input.data(), 1, input.size(), stderr);
-  std::fputc('\n', stderr);
+  std::fprintf(stderr, "hf_model_fuzz: %s for the input (hex) ", what);
+  for (unsigned char c : input) std::fprintf(stderr, "%02x", c);
+  std::fprintf(stderr, "\n");
   std::abort();
 }
 
+// One file per process (the test driver and libFuzzer run one input at a time).
 std::string WriteTemp(const std::string& name, const std::string& bytes) {
-  const std::string path = "/tmp/r1lab_hf_fuzz_" + std::to_string(::getpid()) + "_" + name;
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("r1lab_hf_fuzz_" + std::to_string(::getpid()) + "_" + name)).string();
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  Require(static_cast<bool>(out), "could not write the input to a temporary file", bytes);
   return path;
 }
 
@@ -68,12 +76,12 @@ void FuzzConfig(const std::string& text) {
   Require(c.hidden_size > 0 && c.num_heads > 0 && c.num_kv_heads > 0 && c.head_dim > 0 && c.head_dim % 2 == 0 &&
               c.num_heads % c.num_kv_heads == 0 && c.vocab_size > 0 && c.num_layers > 0 && c.intermediate_size > 0,
           "a config the model cannot take was read", text);
-  const double d = static_cast<double>(c.hidden_size), q = static_cast<double>(c.num_heads * c.head_dim),
-               kv = static_cast<double>(c.num_kv_heads * c.head_dim);
+  const double d = static_cast<double>(c.hidden_size), hd = static_cast<double>(c.head_dim),
+               q = static_cast<double>(c.num_heads) * hd, kv = static_cast<double>(c.num_kv_heads) * hd;
   const double params = static_cast<double>(c.vocab_size) * d * (c.tie_word_embeddings ? 1 : 2) +
                         static_cast<double>(c.num_layers) *
                             (d * (q + 2 * kv) + q * d + 3 * d * static_cast<double>(c.intermediate_size));
-  if (params > 2e5) return;
+  if (params > 2e5 || c.num_layers > 64) return;  // small enough to run within the driver's 0.5 s
   torch::NoGradGuard no_grad;
   r1lab::Llama model(c);
   const torch::Tensor prompt = torch::arange(3, torch::kInt64).remainder(c.vocab_size).unsqueeze(0);

@@ -162,7 +162,14 @@ HfTokenizer HfTokenizer::FromJson(const std::string& text, const std::string& so
   for (const auto& a : t.added_) t.added_first_[static_cast<unsigned char>(a.first[0])] = true;
   std::stable_sort(t.added_.begin(), t.added_.end(),
                    [](const auto& x, const auto& y) { return x.first.size() > y.first.size(); });
-  t.pieces_.assign(static_cast<size_t>(max_id + 1), "");
+  // Ids index a table, so a stray huge id would allocate gigabytes: real
+  // files number their tokens densely (a few gaps at most).
+  const int64_t kMaxGap = 65536;
+  if (static_cast<int64_t>(max_id) >= static_cast<int64_t>(t.ids_.size()) + kMaxGap)
+    Bad(source, "model.vocab / added_tokens",
+        "id " + std::to_string(max_id) + " lies far past the file's " + std::to_string(t.ids_.size()) +
+            " tokens (ids are expected to be numbered densely from 0)");
+  t.pieces_.assign(static_cast<size_t>(max_id) + 1, "");
   for (const auto& [piece, id] : t.ids_) t.pieces_[static_cast<size_t>(id)] = piece;
   t.special_.assign(t.pieces_.size(), false);
   for (int id : special_ids) t.special_[static_cast<size_t>(id)] = true;

@@ -138,6 +138,9 @@ LlamaConfig ReadHfConfig(const std::string& path) {
       c.rope_type = type;
       c.rope_factor = number(r, "factor", -1, f + "factor");
       if (c.rope_factor < 0) throw bad(f + "factor", "missing");
+      // As transformers checks: scaling stretches positions, never shrinks
+      // them (a factor of 1e-300 made the float32 frequencies infinite).
+      if (c.rope_factor < 1) throw bad(f + "factor", "expected a number of at least 1");
       if (type == "llama3") {
         c.low_freq_factor = number(r, "low_freq_factor", 1, f + "low_freq_factor");
         c.high_freq_factor = number(r, "high_freq_factor", 4, f + "high_freq_factor");

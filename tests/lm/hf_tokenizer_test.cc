@@ -149,6 +149,7 @@ TEST(HfTokenizer, BadInputIsAnErrorNamingTheFieldOrByte) {
   EXPECT_NE(with([](json& j) { j["normalizer"] = {{"type", "NFKC"}}; }).find("normalizer.type: 'NFKC'; expected null or NFC"), std::string::npos);
   EXPECT_NE(with([](json& j) { j["model"]["merges"][3] = {"Ġ", "zzzz"}; }).find("model.merges[3]: 'Ġ' + 'zzzz': a part or the merged token is not in model.vocab"), std::string::npos);
   EXPECT_NE(with([](json& j) { j["model"]["vocab"].erase("Ā"); }).find("model.vocab: no token for byte 0"), std::string::npos);
+  EXPECT_NE(with([](json& j) { j["added_tokens"][0]["id"] = 2147483647; }).find("id 2147483647 lies far past the file's"), std::string::npos);
   EXPECT_NE(with([](json& j) { j["added_tokens"][1]["lstrip"] = true; }).find("added_tokens[1].lstrip: true is not supported"), std::string::npos);
   EXPECT_NE(with([](json& j) { j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(a"; }).find("pre_tokenizer (its regex): missing closing parenthesis"), std::string::npos);
   EXPECT_NE(with([](json& j) { j["pre_tokenizer"] = {{"type", "Whitespace"}}; }).find("pre_tokenizer: 'Whitespace'; expected ByteLevel"), std::string::npos);

@@ -254,6 +254,8 @@ TEST(Llama, BadFoldersAreErrorsNamingTheFileAndField) {
   EXPECT_NE(with_config([](json& j) { j["rms_norm_eps"] = 1e300; }).find("config.json: rms_norm_eps: expected a positive number below 1"), std::string::npos);
   EXPECT_NE(with_config([](json& j) { j["rope_parameters"] = {{"rope_type", "llama3"}, {"rope_theta", 5e5}, {"factor", 8}, {"original_max_position_embeddings", -64}}; })
                 .find("rope_parameters.original_max_position_embeddings: expected a positive integer"), std::string::npos);
+  EXPECT_NE(with_config([](json& j) { j["rope_parameters"] = {{"rope_type", "linear"}, {"rope_theta", 1e4}, {"factor", 1e-300}}; })
+                .find("rope_parameters.factor: expected a number of at least 1"), std::string::npos);
   WriteFileAtomic(dir + "/config.json", config);
 
   auto weights = LoadSafetensors(Folder("qwen2") + "/model.safetensors");

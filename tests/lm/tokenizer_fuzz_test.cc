@@ -16,10 +16,10 @@ TEST(Fuzz, TokenizerRoundTripsAndRefusesMutatedInputsQuickly) {
       std::string("\x03") + "<|im_start|>user\n\xC2\xBF" "Cu\xC3\xA1ntos? 12,345 \xE2\x82\xAC \xF0\x9F\x98\x80\t\t  x<|im_end|>",
       std::string("\x04") + "e\xCC\x81 \xEF\xAC\x81 \xE2\x84\xAB \r\n\r\n   'll 've 're ... 1234567",
       std::string("\x05") + "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E <think>3 + 4 = 7</think> <answer>7</answer>",
-      std::string("\x00", 1) + "ABCDEFGHIJ\x10\x27\xff\xff",
-      std::string("\x01") + "\x07\x00\x04" "Whitespace",
-      std::string("\x01") + "\x20\x00\x02" "12345678901234567890",
-      std::string("\x01") + "\x01\x00\x07",
+      std::string("\x00" "ABCDEFGHIJ\x10\x27\xff\xff\x00\x00", 17),
+      std::string("\x01\x07\x00\x04" "Whitespace", 14),
+      std::string("\x01\x20\x00\x02" "12345678901234567890", 24),
+      std::string("\x01\x01\x00\x07", 4),
   };
   const std::string alphabet = "abcXYZ 0189.,'\n\t<|>_\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80";
   EXPECT_GT(testing::MutationFuzz(seeds, alphabet, 3000, 8), 200);
