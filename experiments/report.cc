@@ -660,14 +660,16 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
   std::vector<Plot> all_plots = plots;
   if (reflection_recorded) {
     WriteFileAtomic(pdir + "/reflection.dat", reflection.str());
-    all_plots.push_back({"aha_vs_step", "aha episodes: responses that revise a step and end right (dashed: any "
-                         "reflective word)", "step", "share of responses", "",
+    // Titles stay under about 70 characters, what an 800-pixel plot shows
+    // whole; summary.md defines each measure.
+    all_plots.push_back({"aha_vs_step", "aha episodes: a step revised, then right (dashed: any reflective word)",
+                         "step", "share of responses", "",
                          series("reflection.dat", "1:2", "linespoints", true) + ", " +
                              series("reflection.dat", "1:3", "lines dashtype 2", true, " reflective")});
   }
   if (checks_recorded)
-    all_plots.push_back({"checks_vs_step", "what the checks add: pass@1 of the responses with a check, as written "
-                         "minus redrawn without checks", "step", "pass@1 difference", "",
+    all_plots.push_back({"checks_vs_step", "what the checks add: as written minus redrawn without them", "step",
+                         "pass@1 of the responses with a check", "",
                          series("reflection.dat", "1:4", "linespoints", true)});
   if (!budget_series.empty())
     all_plots.push_back({"pass1_vs_budget", "held-out pass@1 against training FLOPs, one run per budget",
