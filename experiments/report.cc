@@ -705,9 +705,17 @@ void WritePlotScript(const std::string& pdir, const std::string& script, const s
   for (const Plot& p : plots) {
     for (const std::string& term : {"svg size " + p.size + " dynamic noenhanced", "pngcairo size " + p.size + " noenhanced"}) {
       const std::string ext = term.rfind("svg", 0) == 0 ? ".svg" : ".png";
+      // A title is centred on the canvas, not over the plot area, which a
+      // wide key on the right pushes left (gnuplot's own title then loses
+      // its start off the left edge); the empty title keeps its line. A
+      // multiplot titles each panel with set title, so it keeps gnuplot's.
+      const bool multiplot = p.extra.find("multiplot") != std::string::npos;
+      const std::string title = multiplot ? "set title \"" + p.title + "\"\n"
+                                          : "set title \" \"\nset label 1 \"" + p.title +
+                                                "\" at screen 0.5, screen 0.955 center\n";
       gp << "reset\nset key outside right\nset grid\nset terminal " << term << "\nset output '" << p.name << ext
-         << "'\nset title \"" << p.title << "\"\nset xlabel \"" << p.xlabel << "\"\nset ylabel \"" << p.ylabel
-         << "\"\n" << p.extra << "plot " << p.body << "\nunset output\n";
+         << "'\n" << title << "set xlabel \"" << p.xlabel << "\"\nset ylabel \"" << p.ylabel << "\"\n" << p.extra
+         << "plot " << p.body << "\nunset output\n";
     }
   }
   WriteFileAtomic(pdir + "/" + script, gp.str());
