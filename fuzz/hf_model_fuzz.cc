@@ -23,19 +23,13 @@
 #include <string>
 
 #include "error.h"
+#include "fuzz_check.h"
 #include "llama.h"
 #include "safetensors.h"
 
 namespace {
 
-// The input in hex, so that a failing one can be fed back byte for byte.
-void Require(bool ok, const char* what, const std::string& input) {
-  if (ok) return;
-  std::fprintf(stderr, "hf_model_fuzz: %s for the input (hex) ", what);
-  for (unsigned char c : input) std::fprintf(stderr, "%02x", c);
-  std::fprintf(stderr, "\n");
-  std::abort();
-}
+void Require(bool ok, const char* what, const std::string& input) { r1lab::FuzzCheck(ok, "hf_model_fuzz", what, input); }
 
 // One file per process (the test driver and libFuzzer run one input at a time).
 std::string WriteTemp(const std::string& name, const std::string& bytes) {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "error.h"
+#include "fuzz_check.h"
 #include "hf_tokenizer.h"
 #include "io.h"
 #include "text.h"
@@ -40,14 +41,7 @@ using nlohmann::json;
 using r1lab::HfTokenizer;
 using r1lab::InputError;
 
-// The input in hex, so that a failing one can be fed back byte for byte.
-void Require(bool ok, const char* what, const std::string& input) {
-  if (ok) return;
-  std::fprintf(stderr, "tokenizer_fuzz: %s for the input (hex) ", what);
-  for (unsigned char c : input) std::fprintf(stderr, "%02x", c);
-  std::fprintf(stderr, "\n");
-  std::abort();
-}
+void Require(bool ok, const char* what, const std::string& input) { r1lab::FuzzCheck(ok, "tokenizer_fuzz", what, input); }
 
 bool IsUtf8(const std::string& s) { return r1lab::ValidUtf8(s) == s; }
 

@@ -15,7 +15,7 @@ build() {
   local srcs=() libs=()
   while [[ $1 != -- ]]; do srcs+=("$1"); shift; done
   shift; libs=("$@")
-  if [[ ! -x "$out/$name" || -n "$(find "${srcs[@]}" core/*.h lm/*.h verify/*.h tasks/*.h -newer "$out/$name" | head -1)" ]]; then
+  if [[ ! -x "$out/$name" || -n "$(find "${srcs[@]}" fuzz/*.h core/*.h lm/*.h verify/*.h tasks/*.h -newer "$out/$name" | head -1)" ]]; then
     clang++ "${flags[@]}" -DR1LAB_SOURCE_DIR="\"$PWD\"" -Icore -Iverify -Itasks -Ilm -Ibuild "${srcs[@]}" "${libs[@]}" -o "$out/$name"
   fi
 }
