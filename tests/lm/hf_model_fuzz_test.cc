@@ -1,4 +1,4 @@
-// The model folder's libFuzzer target (fuzz/hf_model_fuzz.cc) under the
+// The model folder's fuzz target (fuzz/hf_model_fuzz.cc) under the
 // seeded mutation driver: mutated safetensors files and config.json files
 // (a small file of three dtypes, and the fixtures' configs).
 #include <string>
