@@ -268,11 +268,6 @@ std::string GoldProgram(const std::string& key) {
   throw InputError("code: malformed key '" + key + "'");
 }
 
-uint64_t KeyHash(const std::string& key) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : key) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
 
 }  // namespace
 
@@ -322,7 +317,7 @@ std::vector<CodeTest> CodeTask::Tests(const std::string& key, bool hidden) {
   // Inputs are fixed by the key: visible ones from [0, 12], hidden ones
   // from [0, 40] (powers stay within [0, 12]); the two sets never overlap.
   const bool power = key.rfind("pow", 0) == 0;
-  Rng rng(KeyHash(key));
+  Rng rng(Fnv64(key));
   std::vector<long long> inputs;
   const int visible = 3, total = 8;
   std::vector<bool> used(41, false);

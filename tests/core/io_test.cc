@@ -10,9 +10,20 @@
 #include "error.h"
 #include "io.h"
 #include "test_util.h"
+#include "text.h"
 
 namespace r1lab {
 namespace {
+
+// The checksum recorded in checkpoint headers and run identities: FNV-1a's
+// arithmetic from r1lab's own start (core/text.h says why it is not the
+// published basis). Reference values from Python's integers.
+TEST(Io, Fnv64IsFnv1aFromR1labsStart) {
+  EXPECT_EQ(Fnv64(""), kFnv64Start);
+  EXPECT_EQ(Fnv64("r1lab"), 0x2a187b8cae96eb6dULL);
+  EXPECT_EQ(Fnv64("a", 14695981039346656037ULL), 0xaf63dc4c8601ec8cULL);  // FNV-1a's published value
+  EXPECT_EQ(Fnv64("lab", Fnv64("r1")), Fnv64("r1lab"));
+}
 
 // A write that fails half way (here: a file size limit, as a full disk would)
 // leaves the old file as it was and no .tmp behind.
