@@ -431,16 +431,16 @@ std::string ReflectionSection(const ReportInput& in) {
   for (const ArmRecords& a : in.arms) by_name[a.arm->name()] = &a;
   std::ostringstream md;
   md << "\n## Reflection: does it pay, does it grow?\n\n| arm | responses with a reflective word % | pass@1 % "
-        "of those | pass@1 % of the others | within a problem: reflective minus plain, points (problems with both %) | "
-        "aha episodes %: first eval point → final |\n|---|---|---|---|---|---|\n";
+        "of those | pass@1 % of the others | length of those / of the others | within a problem: reflective minus plain, "
+        "points (problems with both %) | aha episodes %: first eval point → final |\n|---|---|---|---|---|---|---|\n";
   using Has = bool (EvalRecord::*)() const;
   using Get = double (EvalRecord::*)() const;
   auto value = [](const EvalRecord& e, Has has, Get get) { return (e.*has)() ? (e.*get)() : NAN; };
   auto row = [&](const std::string& name, const std::vector<const EvalRecord*>& evals) {
-    auto col = [&](Has has, Get get) {
+    auto col = [&](Has has, Get get, double scale = 100) {
       std::vector<double> v;
       for (const EvalRecord* e : evals) v.push_back(value(*e, has, get));
-      return FmtOr(MeanWithCi(Present(v)), 100, 1);
+      return FmtOr(MeanWithCi(Present(v)), scale, 1);
     };
     std::string first = "";
     const auto arm = by_name.find(name);
@@ -454,6 +454,8 @@ std::string ReflectionSection(const ReportInput& in) {
     md << "| " << name << " | " << col(&EvalRecord::has_reflective_rate, &EvalRecord::reflective_rate) << " | "
        << col(&EvalRecord::has_pass1_reflective, &EvalRecord::pass1_reflective) << " | "
        << col(&EvalRecord::has_pass1_plain, &EvalRecord::pass1_plain) << " | "
+       << col(&EvalRecord::has_length_reflective, &EvalRecord::length_reflective, 1) << " / "
+       << col(&EvalRecord::has_length_plain, &EvalRecord::length_plain, 1) << " | "
        << col(&EvalRecord::has_reflective_gain_within_problem, &EvalRecord::reflective_gain_within_problem) << " ("
        << col(&EvalRecord::has_reflective_mixed_problems, &EvalRecord::reflective_mixed_problems) << ") | " << first
        << col(&EvalRecord::has_aha_rate, &EvalRecord::aha_rate) << " |\n";
@@ -462,7 +464,8 @@ std::string ReflectionSection(const ReportInput& in) {
   md << "\nHeld-out, final; means over seeds with 95% Student-t intervals. Reflective words: the report's (wait, "
         "mistake, however, but, retry, error, verify, evaluate, check). An aha episode: a response whose chain of "
         "thought rewrites a step of its own (a line starting \"wait\" or \"espera\" after an earlier line) and "
-        "whose answer is right. The paired column compares the two kinds of response within each problem that has "
+        "whose answer is right. Length: mean tokens of each kind, so that a change in length reads as more "
+        "responses that reflect or as longer ones of either kind. The paired column compares the two kinds of response within each problem that has "
         "both (mean over those problems), since a model may reflect more on harder problems. Neither comparison "
         "says whether checking pays: a model that checks reliably retries exactly where its first attempt failed. "
         "eval.without_checks measures that, as a counterfactual."

@@ -148,6 +148,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   std::vector<double> pass_at(ks.size(), 0.0);
   double correct = 0, fmt = 0, len = 0, trunc = 0, refl = 0, wait = 0, maj = 0, lang = 0, summary = 0;
   double reflective = 0, reflective_right = 0, plain_right = 0, aha = 0, gain = 0, mixed = 0;
+  double reflective_len = 0, plain_len = 0;
   double checked = 0, with_check = 0, without = 0, ended = 0;
   std::map<int, LevelStats> levels;
   Degeneration degen;
@@ -172,6 +173,7 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
       refl += words;
       refl_i += words > 0;
       (words > 0 ? refl_right_i : plain_right_i) += s.verdict.correct;
+      (words > 0 ? reflective_len : plain_len) += s.tokens;
       aha += s.verdict.correct && HasRevision(s.completion);
       wait += CountWord(s.completion, "wait");
       votes.push_back(VoteKey(s.verdict));
@@ -220,6 +222,8 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   r.reflective_rate = reflective / total;
   r.pass1_reflective = reflective > 0 ? reflective_right / reflective : NAN;
   r.pass1_plain = total > reflective ? plain_right / (total - reflective) : NAN;
+  r.length_reflective = reflective > 0 ? reflective_len / reflective : NAN;
+  r.length_plain = total > reflective ? plain_len / (total - reflective) : NAN;
   r.aha_rate = aha / total;
   r.reflective_gain_within_problem = mixed > 0 ? gain / mixed : NAN;
   r.reflective_mixed_problems = mixed / P;
@@ -253,6 +257,8 @@ EvalRecord EvalToRecord(const EvalResult& r) {
   e.set_reflective_rate(r.reflective_rate);
   if (!std::isnan(r.pass1_reflective)) e.set_pass1_reflective(r.pass1_reflective);
   if (!std::isnan(r.pass1_plain)) e.set_pass1_plain(r.pass1_plain);
+  if (!std::isnan(r.length_reflective)) e.set_length_reflective(r.length_reflective);
+  if (!std::isnan(r.length_plain)) e.set_length_plain(r.length_plain);
   e.set_aha_rate(r.aha_rate);
   if (!std::isnan(r.reflective_gain_within_problem)) e.set_reflective_gain_within_problem(r.reflective_gain_within_problem);
   e.set_reflective_mixed_problems(r.reflective_mixed_problems);
@@ -329,8 +335,11 @@ std::string EvalTable(const EvalResult& r) {
     out += buf;
   }
   if (r.reflective_rate > 0) {
-    std::snprintf(buf, sizeof buf, "  reflective      %6.1f%% of responses: pass@1 %.1f%% (others %.1f%%), aha %.1f%%\n",
-                  100 * r.reflective_rate, 100 * r.pass1_reflective, 100 * r.pass1_plain, 100 * r.aha_rate);
+    std::snprintf(buf, sizeof buf,
+                  "  reflective      %6.1f%% of responses: pass@1 %.1f%% (others %.1f%%), length %.1f (others %.1f), "
+                  "aha %.1f%%\n",
+                  100 * r.reflective_rate, 100 * r.pass1_reflective, 100 * r.pass1_plain, r.length_reflective,
+                  r.length_plain, 100 * r.aha_rate);
     out += buf;
   }
   if (r.reflective_mixed_problems > 0) {

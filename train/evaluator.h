@@ -62,6 +62,10 @@ struct EvalResult {
   // share of "aha" episodes: responses that revise a step of their own
   // (train/metrics.h HasRevision) and end right.
   double reflective_rate = 0, pass1_reflective = 0, pass1_plain = 0, aha_rate = 0;
+  // Mean tokens of the responses with a reflective word and of the others
+  // (NaN when there are none): whether a length change is more responses
+  // that check, or longer ones of either kind.
+  double length_reflective = NAN, length_plain = NAN;
   // Paired by problem: over the problems with both kinds of response (their
   // share: reflective_mixed_problems), the mean of the problem's reflective
   // pass@1 minus its plain pass@1 (NaN when no problem has both).

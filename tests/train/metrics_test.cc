@@ -156,16 +156,20 @@ TEST(SummarizeSamples, ReflectionPayAndAhaEpisodesByHand) {
       {"<think>3+4=8\ncheck 8-4=4\n</think><answer>8</answer>", false},
       {"<think>3+4=7\n</think><answer>7</answer>", true},
       {"<think>2+2=4\n</think><answer>4</answer>", true}};
+  const int kTokens[] = {20, 30, 10, 12};  // the reflective two average 25, the others 11
   for (const auto& [c, right] : samples) {
     EvalSample s;
     s.problem = static_cast<int>(r.samples.size()) / 2;
     s.index = static_cast<int>(r.samples.size()) % 2;
     s.completion = c;
     s.verdict.correct = right;
-    s.tokens = 10;
+    s.tokens = kTokens[r.samples.size()];
     r.samples.push_back(s);
   }
   SummarizeSamples(test, &r);
+  EXPECT_DOUBLE_EQ(r.mean_length, 18);
+  EXPECT_DOUBLE_EQ(r.length_reflective, 25);
+  EXPECT_DOUBLE_EQ(r.length_plain, 11);
   EXPECT_DOUBLE_EQ(r.reflective_rate, 0.5);
   EXPECT_DOUBLE_EQ(r.pass1_reflective, 0.5);
   EXPECT_DOUBLE_EQ(r.pass1_plain, 1.0);
@@ -173,13 +177,16 @@ TEST(SummarizeSamples, ReflectionPayAndAhaEpisodesByHand) {
   const EvalRecord e = EvalToRecord(r);
   EXPECT_DOUBLE_EQ(e.aha_rate(), 0.25);
   EXPECT_DOUBLE_EQ(e.pass1_reflective(), 0.5);
-  // With no reflective response, its pass@1 is undefined: absent, not 0.
+  EXPECT_DOUBLE_EQ(e.length_reflective(), 25);
+  // With no reflective response, its pass@1 and length are undefined: absent, not 0.
   r.samples.erase(r.samples.begin(), r.samples.begin() + 2);
   r.num_problems = 1;
   SummarizeSamples(test, &r);
   EXPECT_TRUE(std::isnan(r.pass1_reflective));
   EXPECT_FALSE(EvalToRecord(r).has_pass1_reflective());
+  EXPECT_FALSE(EvalToRecord(r).has_length_reflective());
   EXPECT_DOUBLE_EQ(EvalToRecord(r).pass1_plain(), 1.0);
+  EXPECT_DOUBLE_EQ(EvalToRecord(r).length_plain(), 11);
 }
 
 // Within a problem: reflective responses look worse overall only because
