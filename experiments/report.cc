@@ -465,8 +465,9 @@ std::string ReflectionSection(const ReportInput& in) {
         "mistake, however, but, retry, error, verify, evaluate, check). An aha episode: a response whose chain of "
         "thought rewrites a step of its own (a line starting \"wait\" or \"espera\" after an earlier line) and "
         "whose answer is right. Length: mean tokens of each kind, so that a change in length reads as more "
-        "responses that reflect or as longer ones of either kind. The paired column compares the two kinds of response within each problem that has "
-        "both (mean over those problems), since a model may reflect more on harder problems. Neither comparison "
+        "responses that reflect or as longer ones of either kind. The paired column compares the two kinds of "
+        "response within each problem that has both (mean over those problems), since a model may reflect more on "
+        "harder problems. Neither comparison "
         "says whether checking pays: a model that checks reliably retries exactly where its first attempt failed. "
         "eval.without_checks measures that, as a counterfactual."
      << (AhaCurveRecorded(in) ? " Plot: plots/aha_vs_step." : "") << "\n";

@@ -268,7 +268,6 @@ std::string GoldProgram(const std::string& key) {
   throw InputError("code: malformed key '" + key + "'");
 }
 
-
 }  // namespace
 
 RunResult RunProgram(const std::string& program, long long x, const CodeLimits& limits) {
