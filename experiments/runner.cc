@@ -14,6 +14,8 @@
 #include <optional>
 #include <sstream>
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
 #include <google/protobuf/text_format.h>
 
 #include "checkpoint.h"
@@ -135,6 +137,29 @@ double ResumeFromCheckpoint(const std::string& ckpt, const std::string& metrics_
 
 namespace {
 
+// The paths of the fields `a` sets and `b` leaves unset, field by field
+// into messages; a repeated field counts as one; a oneof where `b` chose
+// another member is `b`'s choice, not a gap.
+void SetOnlyIn(const google::protobuf::Message& a, const google::protobuf::Message& b, const std::string& prefix,
+               std::vector<std::string>* out) {
+  using google::protobuf::FieldDescriptor;
+  const auto* ra = a.GetReflection();
+  const auto* rb = b.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  ra->ListFields(a, &fields);
+  for (const FieldDescriptor* f : fields) {
+    const std::string path = prefix + f->name();
+    if (f->is_repeated()) {
+      if (rb->FieldSize(b, f) == 0) out->push_back(path);
+    } else if (rb->HasField(b, f)) {
+      if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE)
+        SetOnlyIn(ra->GetMessage(a, f), rb->GetMessage(b, f), path + ".", out);
+    } else if (!f->containing_oneof() || !rb->HasOneof(b, f->containing_oneof())) {
+      out->push_back(path);
+    }
+  }
+}
+
 // Reads `path` and, recursively, the files it extends.
 ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::string>* chain) {
   // Compared as canonical paths: "./a.pbtxt" extending "a.pbtxt" is a cycle too.
@@ -160,10 +185,29 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
   }
   if (child.seeds_size() > 0) merged.clear_seeds();
   if (child.base_seeds_size() > 0) merged.clear_base_seeds();
+  const auto parent_arms = merged.arms();
   if (child.arms_size() > 0) merged.clear_arms();
   if (child.sizes_size() > 0) merged.clear_sizes();
   merged.MergeFrom(child);
   merged.clear_extends();
+  // A child's arms replace the parent's whole, so an arm written to adjust
+  // the parent's arm of its name runs without what it leaves out, unless
+  // the child's own arm_defaults sets it: say so.
+  for (const Arm& arm : child.arms())
+    for (const Arm& inherited : parent_arms) {
+      if (inherited.name() != arm.name()) continue;
+      Arm effective = child.arm_defaults();
+      effective.MergeFrom(arm);
+      std::vector<std::string> dropped;
+      SetOnlyIn(inherited, effective, "", &dropped);
+      if (dropped.empty()) continue;
+      std::string list;
+      for (const std::string& d : dropped) list += (list.empty() ? "" : ", ") + d;
+      std::fprintf(stderr,
+                   "warning: %s: arms[%s] replaces the arm of that name in %s whole (a file's arms replace its "
+                   "parent's), so these fields set there fall to arm_defaults or their defaults: %s\n",
+                   path.c_str(), arm.name().c_str(), parent_path.c_str(), list.c_str());
+    }
   return merged;
 }
 

@@ -498,6 +498,46 @@ arms { name: "c" grpo { kl_coef: 0 } }
   }
 }
 
+// A child's arm named like a parent's replaces it whole. Written to adjust
+// one field, it would run every other field at its default (a GRPO arm at
+// the default 100 steps and 1.5e12 FLOPs, say), so loading names what the
+// parent's arm set and the child's leaves out.
+TEST(Config, AChildArmNamedLikeAParentsSaysWhatItDoesNotInherit) {
+  const std::string dir = testing::TempDir("extends_arm");
+  WriteFileAtomic(dir + "/parent.pbtxt", R"(
+name: "parent" seeds: [1] task { arith {} }
+arms { name: "a" flop_budget: 3e12 grpo { steps: 7 kl_coef: 0.5 sampling { temperature: 0.7 max_new_tokens: 40 } } }
+arms { name: "b" grpo { steps: 9 } }
+)");
+  WriteFileAtomic(dir + "/child.pbtxt", R"(
+extends: "parent.pbtxt"
+name: "child"
+arms { name: "a" grpo { kl_coef: 0 sampling { max_new_tokens: 80 } } }
+arms { name: "b" sft {} }
+arms { name: "c" grpo {} }
+)");
+  ::testing::internal::CaptureStderr();
+  const ExperimentConfig c = LoadExperiment(dir + "/child.pbtxt");
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(c.arms_size(), 3);
+  EXPECT_EQ(c.arms(0).grpo().steps(), 100);  // replaced whole: the default, not the parent's 7
+  EXPECT_NE(err.find("child.pbtxt: arms[a] replaces the arm of that name in"), std::string::npos) << err;
+  EXPECT_NE(err.find("fall to arm_defaults or their defaults: flop_budget, grpo.steps, grpo.sampling.temperature\n"), std::string::npos) << err;
+  EXPECT_EQ(err.find("kl_coef"), std::string::npos) << err;         // set here too
+  EXPECT_EQ(err.find("arms[b]"), std::string::npos) << err;         // another strategy: a choice, not a gap
+  EXPECT_EQ(err.find("arms[c]"), std::string::npos) << err;         // no parent arm of that name
+  // Every committed experiment that extends another says nothing.
+  for (const auto& e : std::filesystem::directory_iterator(std::string(R1LAB_SOURCE_DIR) + "/experiments")) {
+    if (e.path().extension() != ".pbtxt" || e.path().string().find(".tuned.") != std::string::npos) continue;
+    ::testing::internal::CaptureStderr();
+    try {
+      LoadExperiment(e.path().string(), {}, /*tuned=*/false);
+    } catch (const InputError&) {  // gsm8k_real_lm: the model folder is the user's to provide
+    }
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "") << e.path();
+  }
+}
+
 // sizes[i].budget_scale: every arm's budget at that size is the multiple of
 // the experiment's (arm_defaults' and an arm's own), its steps as they are;
 // an arm without a budget to scale is an error naming the size and the arm.
