@@ -185,16 +185,11 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
   }
   if (child.seeds_size() > 0) merged.clear_seeds();
   if (child.base_seeds_size() > 0) merged.clear_base_seeds();
-  const auto parent_arms = merged.arms();
-  if (child.arms_size() > 0) merged.clear_arms();
-  if (child.sizes_size() > 0) merged.clear_sizes();
-  merged.MergeFrom(child);
-  merged.clear_extends();
   // A child's arms replace the parent's whole, so an arm written to adjust
   // the parent's arm of its name runs without what it leaves out, unless
   // the child's own arm_defaults sets it: say so.
   for (const Arm& arm : child.arms())
-    for (const Arm& inherited : parent_arms) {
+    for (const Arm& inherited : merged.arms()) {
       if (inherited.name() != arm.name()) continue;
       Arm effective = child.arm_defaults();
       effective.MergeFrom(arm);
@@ -208,6 +203,10 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
                    "parent's), so these fields set there fall to arm_defaults or their defaults: %s\n",
                    path.c_str(), arm.name().c_str(), parent_path.c_str(), list.c_str());
     }
+  if (child.arms_size() > 0) merged.clear_arms();
+  if (child.sizes_size() > 0) merged.clear_sizes();
+  merged.MergeFrom(child);
+  merged.clear_extends();
   return merged;
 }
 
