@@ -7,6 +7,7 @@
 #include <google/protobuf/text_format.h>
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -176,15 +177,10 @@ std::string StrategyNames() {
   return out;
 }
 
-// Every TeacherConfig under `m` (at `path`) with retry_rate set, which only
-// the countdown teacher writes: an error on any other task.
-void CheckRetries(const pb::Message& m, const std::string& path, bool countdown, const std::string& src) {
-  if (auto* t = dynamic_cast<const TeacherConfig*>(&m)) {
-    if (t->retry_rate() > 0 && !countdown)
-      Fail(src, path + (path.empty() ? "" : ".") + "retry_rate",
-           "only the countdown teacher writes failed attempts; expected 0 for this task");
-    return;
-  }
+// Calls visit(message, path) for `m` and every message set under it.
+void ForEachMessage(const pb::Message& m, const std::string& path,
+                    const std::function<void(const pb::Message&, const std::string&)>& visit) {
+  visit(m, path);
   const pb::Descriptor* d = m.GetDescriptor();
   const pb::Reflection* r = m.GetReflection();
   for (int i = 0; i < d->field_count(); ++i) {
@@ -193,15 +189,31 @@ void CheckRetries(const pb::Message& m, const std::string& path, bool countdown,
     const std::string sub = path + (path.empty() ? "" : ".") + f->name();
     if (f->is_repeated()) {
       for (int k = 0; k < r->FieldSize(m, f); ++k)
-        CheckRetries(r->GetRepeatedMessage(m, f, k), sub + "[" + std::to_string(k) + "]", countdown, src);
+        ForEachMessage(r->GetRepeatedMessage(m, f, k), sub + "[" + std::to_string(k) + "]", visit);
     } else if (r->HasField(m, f)) {
-      CheckRetries(r->GetMessage(m, f), sub, countdown, src);
+      ForEachMessage(r->GetMessage(m, f), sub, visit);
     }
   }
 }
 
+// Fields that only some tasks can honour, wherever they are set: a teacher's
+// retry_rate (only the countdown teacher writes failed attempts) and a
+// reward's form_weight (only tasks with a grammar for their lines,
+// Task::LineInTeacherForm).
+void CheckTaskFields(const ExperimentConfig& e, const std::string& src) {
+  const TaskConfig& t = e.task();
+  const bool grammar = t.has_arith() || t.has_countdown() || t.has_graph();
+  ForEachMessage(e, "", [&](const pb::Message& m, const std::string& path) {
+    if (auto* teacher = dynamic_cast<const TeacherConfig*>(&m); teacher && teacher->retry_rate() > 0 && !t.has_countdown())
+      Fail(src, path + ".retry_rate", "only the countdown teacher writes failed attempts; expected 0 for this task");
+    if (auto* reward = dynamic_cast<const RewardConfig*>(&m); reward && reward->form_weight() > 0 && !grammar)
+      Fail(src, path + ".form_weight",
+           "only arith, countdown and graph have a grammar for their chain-of-thought lines; expected 0 for this task");
+  });
+}
+
 void CheckExperiment(const ExperimentConfig& e, const std::string& src) {
-  CheckRetries(e, "", e.task().has_countdown(), src);
+  CheckTaskFields(e, src);
   if (!IsSafeName(e.name()))
     Fail(src, "name", "'" + e.name() + "' is not a valid name; expected letters, digits, '_', '-', '.'");
   if (e.seeds_size() == 0) Fail(src, "seeds", "empty; expected at least one seed");

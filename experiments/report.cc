@@ -429,10 +429,13 @@ std::string ReflectionSection(const ReportInput& in) {
   if (!any(&EvalRecord::has_aha_rate)) return "";
   std::map<std::string, const ArmRecords*> by_name;
   for (const ArmRecords& a : in.arms) by_name[a.arm->name()] = &a;
+  const bool form = any(&EvalRecord::has_lines_in_form);
   std::ostringstream md;
   md << "\n## Reflection: does it pay, does it grow?\n\n| arm | responses with a reflective word % | pass@1 % "
         "of those | pass@1 % of the others | length of those / of the others | within a problem: reflective minus plain, "
-        "points (problems with both %) | aha episodes %: first eval point → final |\n|---|---|---|---|---|---|---|\n";
+        "points (problems with both %) | aha episodes %: first eval point → final |"
+     << (form ? " thinking lines in the teacher's form %: all / those with a reflective word |" : "")
+     << "\n|---|---|---|---|---|---|---|" << (form ? "---|" : "") << "\n";
   using Has = bool (EvalRecord::*)() const;
   using Get = double (EvalRecord::*)() const;
   auto value = [](const EvalRecord& e, Has has, Get get) { return (e.*has)() ? (e.*get)() : NAN; };
@@ -458,7 +461,11 @@ std::string ReflectionSection(const ReportInput& in) {
        << col(&EvalRecord::has_length_plain, &EvalRecord::length_plain, 1) << " | "
        << col(&EvalRecord::has_reflective_gain_within_problem, &EvalRecord::reflective_gain_within_problem) << " ("
        << col(&EvalRecord::has_reflective_mixed_problems, &EvalRecord::reflective_mixed_problems) << ") | " << first
-       << col(&EvalRecord::has_aha_rate, &EvalRecord::aha_rate) << " |\n";
+       << col(&EvalRecord::has_aha_rate, &EvalRecord::aha_rate) << " |";
+    if (form)
+      md << " " << col(&EvalRecord::has_lines_in_form, &EvalRecord::lines_in_form) << " / "
+         << col(&EvalRecord::has_check_lines_in_form, &EvalRecord::check_lines_in_form) << " |";
+    md << "\n";
   };
   ForEachEvalRow(in, row);
   md << "\nHeld-out, final; means over seeds with 95% Student-t intervals. Reflective words: the report's (wait, "
@@ -470,6 +477,10 @@ std::string ReflectionSection(const ReportInput& in) {
         "harder problems. Neither comparison "
         "says whether checking pays: a model that checks reliably retries exactly where its first attempt failed. "
         "eval.without_checks measures that, as a counterfactual."
+     << (form ? " The teacher's form: a line the task's teacher could have written (its grammar, every word in one "
+                "language, or the summary line); a rule reward on the answer alone leaves it free, reward.form_weight "
+                "pays for it."
+              : "")
      << (AhaCurveRecorded(in) ? " Plot: plots/aha_vs_step." : "") << "\n";
   if (!any(&EvalRecord::has_pass1_without_checks)) return md.str();
   md << "\n| arm | responses with a check line % | their pass@1 % as written | redrawn without check lines | "

@@ -116,7 +116,7 @@ class Rescorer {
     }
     if (shown > kShownPerFolder)
       report_ += "  ... and " + std::to_string(shown - kShownPerFolder) + " more in " + rel + "\n";
-    SummarizeSamples(test_, &r);
+    SummarizeSamples(test_, &r, [this](const std::string& line) { return LineInForm(task_, line); });
     EvalRecord rescored = EvalToRecord(r);
     if (record->has_flops()) rescored.set_flops(record->flops());
     if (record->has_seconds()) rescored.set_seconds(record->seconds());

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <regex>
 
 #include "error.h"
 
@@ -96,6 +97,14 @@ std::optional<bool> ArithLineWrong(const std::string& line_in) {
 }
 
 std::optional<bool> ArithTask::LineWrong(const std::string& line) const { return ArithLineWrong(line); }
+
+std::optional<bool> ArithTask::LineInTeacherForm(const std::string& line) const {
+  static const std::regex symbols(R"(((wait|check|espera|comprueba) )?-?\d+[-+*]\d+=-?\d+)");
+  static const std::regex english(R"(((wait|check) )?-?\d+ (plus|minus|times) \d+ is -?\d+)");
+  static const std::regex spanish(R"(((espera|comprueba) )?-?\d+ (mas|menos|por) \d+ es -?\d+)");
+  if (!cfg_.worded()) return std::regex_match(line, symbols);
+  return std::regex_match(line, english) || std::regex_match(line, spanish);
+}
 
 long long EvalLeftToRight(const std::string& expr) {
   const Expr e = Parse(expr);

@@ -36,6 +36,10 @@ class ArithTask : public Task {
     return VerifyIntegerAnswer(completion, p.gold);
   }
   std::optional<bool> LineWrong(const std::string& line) const override;
+  // A step "a op b=r" (worded: "a plus b is r"), or a check or correction
+  // of one ("check ...", "wait ..."), every word in English or every word
+  // in Spanish ("espera 7 menos 4 es 3").
+  std::optional<bool> LineInTeacherForm(const std::string& line) const override;
 
   // Number of distinct expressions the config can produce.
   double SpaceSize() const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 
 #include <boost/multiprecision/cpp_int.hpp>
 
@@ -303,6 +304,11 @@ Verdict VerifyCountdown(const std::string& completion, const std::vector<long lo
     *why = c.why;
     return c.correct;
   });
+}
+
+std::optional<bool> CountdownTask::LineInTeacherForm(const std::string& line) const {
+  static const std::regex form(R"((wait )?\d+[-+*/]\d+=-?\d+|wait \d+ is not \d+)");
+  return std::regex_match(line, form);
 }
 
 Verdict CountdownTask::Verify(const std::string& completion, const Problem& p) const {

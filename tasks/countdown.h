@@ -42,6 +42,8 @@ class CountdownTask : public DrawnTask {
   std::string name() const override { return "countdown"; }
   Trace Teach(const Problem& p, const TeacherConfig& teacher, Rng& rng) const override;
   Verdict Verify(const std::string& completion, const Problem& p) const override;
+  // "a op b=r", "wait a op b=r" or "wait x is not t".
+  std::optional<bool> LineInTeacherForm(const std::string& line) const override;
 
   // Numbers and target from a key such as "3,7,25,50=72".
   static void ParseKey(const std::string& key, std::vector<long long>* numbers, long long* target);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <climits>
 #include <functional>
+#include <regex>
 
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/dijkstra_shortest_paths.hpp>
@@ -262,6 +263,11 @@ Verdict VerifyGraph(const std::string& completion, const std::string& key, Graph
     *why = g.error;
     return g.correct;
   });
+}
+
+std::optional<bool> GraphTask::LineInTeacherForm(const std::string& line) const {
+  static const std::regex form(R"((wait )?[A-Z]=\d+ via [A-Z])");
+  return std::regex_match(line, form);
 }
 
 Verdict GraphTask::Verify(const std::string& completion, const Problem& p) const {

@@ -56,6 +56,8 @@ class GraphTask : public DrawnTask {
   std::string name() const override { return "graph"; }
   Trace Teach(const Problem& p, const TeacherConfig& teacher, Rng& rng) const override;
   Verdict Verify(const std::string& completion, const Problem& p) const override;
+  // "B=5 via A" or "wait B=5 via A".
+  std::optional<bool> LineInTeacherForm(const std::string& line) const override;
 
   // Judges an answer text for the problem with this key.
   static Verdict JudgeAnswer(const std::string& answer, const std::string& key, GraphCheck check);

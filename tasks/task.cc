@@ -33,6 +33,7 @@ class WhitespaceFormat : public Task {
   double Quality(const std::string& c, const Problem& p) const override { return task_->Quality(c, p); }
   bool Verifiable(const Problem& p) const override { return task_->Verifiable(p); }
   std::optional<bool> LineWrong(const std::string& line) const override { return task_->LineWrong(line); }
+  std::optional<bool> LineInTeacherForm(const std::string& line) const override { return task_->LineInTeacherForm(line); }
 
  private:
   std::unique_ptr<Task> task_;
@@ -85,6 +86,16 @@ Trace TeachTrace(const Task& task, const Problem& p, const TeacherConfig& teache
   tr.steps.push_back({line, tr.answer_correct});
   tr.completion.insert(end, line + "\n");
   return tr;
+}
+
+std::optional<bool> LineInForm(const Task& task, const std::string& line) {
+  const std::optional<bool> form = task.LineInTeacherForm(line);
+  if (!form || *form) return form;
+  for (const char* language : {"en", "es"}) {
+    const std::string head = SummaryLine("", language);
+    if (line.size() > head.size() && line.compare(0, head.size(), head) == 0) return true;
+  }
+  return false;
 }
 
 std::string CharAt(const std::string& s, size_t i) {

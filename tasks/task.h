@@ -79,7 +79,17 @@ class Task {
   // Ground truth for one chain-of-thought line, where the task can judge a
   // line on its own: true = a wrong computation; nullopt = cannot tell.
   virtual std::optional<bool> LineWrong(const std::string& line) const { return std::nullopt; }
+  // Whether one chain-of-thought line has a form the task's teacher writes:
+  // its grammar, every word in one language. A reward on answers alone
+  // leaves this free to drift (R1-Zero's poor readability). nullopt for
+  // every line when the task has no such grammar.
+  virtual std::optional<bool> LineInTeacherForm(const std::string& line) const { return std::nullopt; }
 };
+
+// LineInTeacherForm, with the summary line that closes R1's readable format
+// ("so the answer is ...", verify/language.h) in form for every task that
+// has a grammar.
+std::optional<bool> LineInForm(const Task& task, const std::string& line);
 
 // The task's teacher trace, in R1's readable format when teacher.summary: a
 // summary line in the prompt's language (verify/language.h) closes the chain
@@ -125,6 +135,7 @@ class TrainPromptsWhere : public Task {
   double Quality(const std::string& c, const Problem& p) const override { return task_.Quality(c, p); }
   bool Verifiable(const Problem& p) const override { return task_.Verifiable(p); }
   std::optional<bool> LineWrong(const std::string& line) const override { return task_.LineWrong(line); }
+  std::optional<bool> LineInTeacherForm(const std::string& line) const override { return task_.LineInTeacherForm(line); }
 
  private:
   const Task& task_;

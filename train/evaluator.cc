@@ -129,14 +129,15 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
     s.truncated = gens[k].truncated;
   });
   if (cfg.without_checks()) RedrawWithoutChecks(model, task, test, cfg, &r, &local);
-  SummarizeSamples(test, &r);
+  SummarizeSamples(test, &r, [&task](const std::string& line) { return LineInForm(task, line); });
   r.flops = local.Total();
   if (flops) flops->Add(FlopPhase::kGenerate, r.flops);
   r.seconds = SecondsSince(t0);
   return r;
 }
 
-void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
+void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out,
+                      const LineFormJudge& line_form) {
   EvalResult& r = *out;
   const int P = r.num_problems, n = r.n;
   if (P < 0 || n < 1 || r.samples.size() != static_cast<size_t>(P) * static_cast<size_t>(n))
@@ -157,6 +158,24 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out) {
   r.steps_mean = degen.steps_mean();
   r.repeated_step_rate = degen.repeated_rate();
   r.no_answer_rate = degen.no_answer_rate();
+  double lines = 0, lines_in_form = 0, check_lines = 0, check_lines_in_form = 0;
+  bool has_form = static_cast<bool>(line_form);
+  for (size_t k = 0; k < r.samples.size() && has_form; ++k)
+    for (const std::string& line : ThinkLines(r.samples[k].completion)) {
+      const std::optional<bool> form = line_form(line);
+      if (!form) {
+        has_form = false;
+        break;
+      }
+      lines += 1;
+      lines_in_form += *form;
+      if (CountReflectiveWords(line) > 0) {
+        check_lines += 1;
+        check_lines_in_form += *form;
+      }
+    }
+  r.lines_in_form = has_form && lines > 0 ? lines_in_form / lines : NAN;
+  r.check_lines_in_form = has_form && check_lines > 0 ? check_lines_in_form / check_lines : NAN;
   for (int i = 0; i < P; ++i) {
     int c = 0;
     std::vector<std::string> votes;
@@ -268,6 +287,8 @@ EvalRecord EvalToRecord(const EvalResult& r) {
     e.set_pass1_without_checks(r.pass1_without_checks);
     e.set_ended_at_check_rate(r.ended_at_check_rate);
   }
+  if (!std::isnan(r.lines_in_form)) e.set_lines_in_form(r.lines_in_form);
+  if (!std::isnan(r.check_lines_in_form)) e.set_check_lines_in_form(r.check_lines_in_form);
   e.set_steps_mean(r.steps_mean);
   e.set_repeated_step_rate(r.repeated_step_rate);
   e.set_no_answer_rate(r.no_answer_rate);
@@ -351,6 +372,14 @@ std::string EvalTable(const EvalResult& r) {
     std::snprintf(buf, sizeof buf,
                   "  with a check    %6.1f%% of responses: pass@1 %.1f%%, redrawn without checks %.1f%% (%.1f%% ended there)\n",
                   100 * r.check_rate, 100 * r.pass1_with_check, 100 * r.pass1_without_checks, 100 * r.ended_at_check_rate);
+    out += buf;
+  }
+  if (!std::isnan(r.lines_in_form)) {
+    if (std::isnan(r.check_lines_in_form))
+      std::snprintf(buf, sizeof buf, "  teacher's form  %6.1f%% of thinking lines (no check lines)\n", 100 * r.lines_in_form);
+    else
+      std::snprintf(buf, sizeof buf, "  teacher's form  %6.1f%% of thinking lines (%.1f%% of check lines)\n",
+                    100 * r.lines_in_form, 100 * r.check_lines_in_form);
     out += buf;
   }
   for (const LevelStats& l : r.by_level) {

@@ -18,6 +18,7 @@
 #include "answer.h"
 #include "flops.h"
 #include "r1lab.pb.h"
+#include "reward.h"
 #include "task.h"
 #include "transformer.h"
 
@@ -75,6 +76,11 @@ struct EvalResult {
   // thinking was ended before a check line every redraw kept (NaN when not
   // measured).
   double check_rate = NAN, pass1_with_check = NAN, pass1_without_checks = NAN, ended_at_check_rate = NAN;
+  // Readability (tasks/task.h LineInForm): the share of chain-of-thought
+  // lines in the form the task's teacher writes, and the same over the lines
+  // with a reflective word (NaN when the task has no grammar for its lines,
+  // or there are no such lines).
+  double lines_in_form = NAN, check_lines_in_form = NAN;
   std::vector<std::pair<int, double>> pass_at;  // (k, pass@k)
   std::vector<LevelStats> by_level;
   double flops = 0, seconds = 0;
@@ -87,8 +93,10 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
 // The statistics of out->samples (judged samples of out->num_problems
 // problems x out->n, problem-major; `test` the problems they index): every
 // field of the result but flops and seconds. Evaluate ends with it; rescoring
-// saved samples is the same call.
-void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out);
+// saved samples is the same call. `line_form` judges one chain-of-thought
+// line's form (nullopt: no grammar; see EvalResult::lines_in_form).
+void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out,
+                      const LineFormJudge& line_form = {});
 
 EvalRecord EvalToRecord(const EvalResult& r);  // no samples
 std::string EvalToJson(const EvalResult& r);    // its record as one line of JSON

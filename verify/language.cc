@@ -66,6 +66,21 @@ std::string SummaryLine(const std::string& answer, const std::string& language) 
   return (language == "es" ? "asi que la respuesta es " : "so the answer is ") + answer;
 }
 
+std::vector<std::string> ThinkLines(const std::string& completion) {
+  std::vector<std::string> lines;
+  const size_t open = completion.find("<think>");
+  if (open == std::string::npos) return lines;
+  const size_t body = open + std::string("<think>").size();
+  const size_t close = std::min({completion.size(), completion.find("</think>", body), completion.find("<answer>", body)});
+  for (size_t b = body; b < close;) {
+    const size_t e = std::min(completion.find('\n', b), close);
+    const std::string line = completion.substr(b, e - b);
+    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.push_back(line);
+    b = e + 1;
+  }
+  return lines;
+}
+
 bool HasSummaryLine(const std::string& completion) {
   const size_t end = completion.find("</think>"), open = completion.find("<answer>", end == std::string::npos ? 0 : end);
   const size_t close = open == std::string::npos ? open : completion.find("</answer>", open);

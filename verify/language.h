@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace r1lab {
 
@@ -26,5 +27,10 @@ std::string SummaryLine(const std::string& answer, const std::string& language);
 // The chain of thought's last line is a summary line (either language)
 // stating what the completion's <answer> gives.
 bool HasSummaryLine(const std::string& completion);
+
+// The chain of thought's lines (after "<think>", up to "</think>",
+// "<answer>" or the end), without their newlines, whitespace-only lines
+// dropped; none without "<think>".
+std::vector<std::string> ThinkLines(const std::string& completion);
 
 }  // namespace r1lab

@@ -4,12 +4,16 @@
 //   format    1 if the format is right
 //   language  share of chain-of-thought words in the prompt's language
 //             (only when language_weight > 0)
+//   form      share of chain-of-thought lines in the teacher's form (only
+//             when form_weight > 0; the task's LineInForm judges a line)
 //   overlong  DAPO's soft penalty in [-1, 0] (only when overlong_buffer > 0)
 // Score() is pure and thread-safe (batches are scored in parallel with
 // oneTBB by the caller, see ScoreRollouts). accuracy and format are computed
 // and reported even at weight 0, so a metric never silently disappears.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,16 +35,27 @@ struct Scored {
   std::string language = "en";  // the prompt's language
 };
 
+// Judges one chain-of-thought line's form (tasks/task.h LineInForm);
+// nullopt: the task has no grammar for its lines.
+using LineFormJudge = std::function<std::optional<bool>(const std::string&)>;
+
+// The share of the chain of thought's lines (ThinkLines) in form; 0 when
+// it has none.
+double FormShare(const std::string& completion, const LineFormJudge& line_form);
+
 class RewardChain {
  public:
   // max_new_tokens: the length the overlong term measures against.
-  RewardChain(const RewardConfig& cfg, int max_new_tokens);
+  // line_form: the task's judge, needed when form_weight > 0 (ConfigError
+  // when missing or when the task has no grammar).
+  RewardChain(const RewardConfig& cfg, int max_new_tokens, LineFormJudge line_form = {});
   const std::vector<std::string>& term_names() const { return names_; }
   RewardBreakdown Score(const Scored& sample, const Verdict& verdict) const;
 
  private:
   RewardConfig cfg_;
   int max_new_tokens_;
+  LineFormJudge line_form_;
   std::vector<std::string> names_;
   std::vector<double> weights_;
 };

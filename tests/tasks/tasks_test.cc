@@ -189,6 +189,86 @@ TEST(Countdown, RetryTeacherWritesCheckedFailedAttemptsThenTheSolution) {
   }
 }
 
+// ---------------------------------------------------------------- readability
+
+// Every line a noisy teacher writes (errors, corrections, checks, failed
+// attempts, summary lines, both languages) is in its task's form, through
+// the task MakeTask builds.
+TEST(Readability, EveryLineANoisyTeacherWritesIsInItsForm) {
+  TeacherConfig noisy;
+  noisy.set_step_error_rate(0.4);
+  noisy.set_reflection_rate(0.5);
+  noisy.set_verification_rate(0.5);
+  noisy.set_summary(true);
+  TeacherConfig retry = noisy;
+  retry.set_retry_rate(0.5);
+  retry.set_verification_rate(0);
+  const std::vector<std::pair<const char*, TeacherConfig>> cases = {
+      {"countdown { min_numbers: 3 max_numbers: 5 } num_test: 50 format_allows_whitespace: true", retry},
+      {"arith { min_ops: 1 max_ops: 4 spanish_rate: 0.5 } num_test: 50", noisy},
+      {"arith { min_ops: 1 max_ops: 4 worded: true spanish_rate: 0.5 } num_test: 50", noisy},
+      {"graph { min_nodes: 4 max_nodes: 9 } num_test: 50", noisy}};
+  for (const auto& [text, teacher] : cases) {
+    const std::unique_ptr<Task> t = MakeTask(Parse(text));
+    Rng rng(3);
+    int lines = 0, waits = 0;
+    for (int i = 0; i < 300; ++i) {
+      const Trace tr = TeachTrace(*t, t->SampleTrain(rng), teacher, rng);
+      for (const Step& s : tr.steps) {
+        ++lines;
+        waits += s.text.rfind("wait ", 0) == 0;
+        EXPECT_EQ(LineInForm(*t, s.text), true) << text << ": " << s.text;
+      }
+    }
+    EXPECT_GT(waits, 50) << text << ": the noise must reach the check lines (" << lines << " lines)";
+  }
+}
+
+// The drift seen in r1_zero_dynamics_hard ("wait 1 it it 1 is not 22"),
+// spacing, other words and mixed languages are out of the form; a task
+// without a line grammar judges no line.
+TEST(Readability, DriftedLinesAreOutOfTheForm) {
+  const std::unique_ptr<Task> countdown = MakeTask(Parse("countdown {} num_test: 50"));
+  for (const char* line : {"25-3=22", "wait 25-3=22", "wait 20 is not 72", "22*3=-4", "so the answer is (25-3)*3"})
+    EXPECT_EQ(LineInForm(*countdown, line), true) << line;
+  for (const char* line : {"wait 1 it it 1 is not 22", "25 - 3 = 22", "wait 25-3 is not 22", "25-3=22 wait",
+                           "check 25-3=22", "so the answer is ", "", "25-3=", "wait 20 isnot 72"})
+    EXPECT_EQ(LineInForm(*countdown, line), false) << line;
+  const std::unique_ptr<Task> worded = MakeTask(Parse("arith { worded: true spanish_rate: 0.5 } num_test: 50"));
+  for (const char* line : {"3 plus 4 is 7", "check 7 minus 4 is 3", "espera -3 por 4 es -12", "asi que la respuesta es 7"})
+    EXPECT_EQ(LineInForm(*worded, line), true) << line;
+  for (const char* line : {"3 mas 4 is 7", "espera 3 plus 4 es 7", "wait 3 mas 4 es 7", "3+4=7", "3 plus 4 plus 5 is 12"})
+    EXPECT_EQ(LineInForm(*worded, line), false) << line;
+  const std::unique_ptr<Task> symbols = MakeTask(Parse("arith {} num_test: 50"));
+  EXPECT_EQ(LineInForm(*symbols, "comprueba -7+4=-3"), true);
+  EXPECT_EQ(LineInForm(*symbols, "3 plus 4 is 7"), false) << "the symbolic teacher writes no words";
+  EXPECT_EQ(LineInForm(*symbols, "3/4=0"), false) << "arith has no division";
+  const std::unique_ptr<Task> graph = MakeTask(Parse("graph {} num_test: 50"));
+  EXPECT_EQ(LineInForm(*graph, "wait C=12 via A"), true);
+  EXPECT_EQ(LineInForm(*graph, "C=12"), false);
+  const std::unique_ptr<Task> note = MakeTask(Parse("note {} num_test: 50"));
+  EXPECT_EQ(LineInForm(*note, "so the answer is 7"), std::nullopt);
+}
+
+// A teacher that mixes languages (language_mix_rate) writes lines out of
+// the form: a worded step has two words (the operator and "is"), each in
+// the other language with probability 0.25, so 1 - (0.75^2 + 0.25^2) =
+// 37.5% of its lines mix.
+TEST(Readability, ATeacherThatMixesLanguagesWritesLinesOutOfTheForm) {
+  const std::unique_ptr<Task> t = MakeTask(Parse("arith { min_ops: 2 max_ops: 2 worded: true } num_test: 50"));
+  TeacherConfig mixed = Clean();
+  mixed.set_language_mix_rate(0.25);
+  Rng rng(6);
+  int lines = 0, out = 0;
+  for (int i = 0; i < 1000; ++i)
+    for (const Step& s : t->Teach(t->SampleTrain(rng), mixed, rng).steps) {
+      ++lines;
+      out += LineInForm(*t, s.text) == false;
+    }
+  EXPECT_EQ(lines, 2000);
+  EXPECT_NEAR(static_cast<double>(out) / lines, 0.375, 0.04);
+}
+
 // ---------------------------------------------------------------- graph
 
 // Floyd-Warshall in plain loops: the reference for Boost's Dijkstra.
@@ -320,6 +400,17 @@ TEST(Language, WordedArithRendersBothLanguagesAndMixesAtTheConfiguredRate) {
   EXPECT_NEAR(sum_mixed / 400, 0.75, 0.03);
 }
 
+// The chain of thought's lines: from "<think>" to "</think>", "<answer>"
+// or the end, blank lines dropped.
+TEST(ThinkLines, AreTheChainOfThoughtsNonBlankLines) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ThinkLines("<think>3+4=7\n\n  \nwait 7 is not 9\n</think><answer>7</answer>"), (V{"3+4=7", "wait 7 is not 9"}));
+  EXPECT_EQ(ThinkLines("<think>a\nb<answer>7</answer>"), (V{"a", "b"})) << "no </think>";
+  EXPECT_EQ(ThinkLines("<think>a\nb"), (V{"a", "b"})) << "cut off";
+  EXPECT_EQ(ThinkLines("3+4=7\n<answer>7</answer>"), V{}) << "no <think>";
+  EXPECT_EQ(ThinkLines("<think></think><answer>7</answer>"), V{});
+}
+
 // R1's readable format: a summary line closes the chain of thought, in the
 // prompt's language, stating the trace's own answer; HasSummaryLine finds it
 // only as the last line and only with the answer the completion gives.
@@ -370,6 +461,44 @@ TEST(Language, RewardChainAddsTheLanguageTermOnlyWhenWeighted) {
   const RewardBreakdown on = chain.Score(s, right);
   EXPECT_DOUBLE_EQ(on.terms[2], 0.5);
   EXPECT_DOUBLE_EQ(on.total, 1.1 + 0.2 * 0.5);
+}
+
+// The readability term: the share of thinking lines in the teacher's form,
+// by hand (2 of 3 for countdown), 0 without lines; refused, at load and at
+// construction, for a task without a line grammar.
+TEST(Readability, RewardChainAddsTheFormTermOnlyWhenWeightedAndTheTaskHasAGrammar) {
+  const std::unique_ptr<Task> countdown = MakeTask(Parse("countdown {} num_test: 50"));
+  const LineFormJudge judge = [&](const std::string& l) { return LineInForm(*countdown, l); };
+  RewardConfig rc;
+  Verdict right;
+  right.correct = right.format_ok = true;
+  const Scored s{"<think>25-3=22\nwait 1 it it 1 is not 22\nwait 22 is not 72\n</think><answer>7</answer>", 10, false,
+                 "en"};
+  EXPECT_EQ(RewardChain(rc, 64, judge).Score(s, right).terms.size(), 2u) << "off by default";
+  rc.set_form_weight(0.3);
+  const RewardChain chain(rc, 64, judge);
+  ASSERT_EQ(chain.term_names()[2], "form");
+  const RewardBreakdown on = chain.Score(s, right);
+  EXPECT_DOUBLE_EQ(on.terms[2], 2.0 / 3);
+  EXPECT_DOUBLE_EQ(on.total, 1.1 + 0.3 * 2 / 3);
+  EXPECT_DOUBLE_EQ(chain.Score({"<answer>7</answer>", 3, false, "en"}, right).terms[2], 0) << "no thinking, no form";
+  EXPECT_THROW(RewardChain(rc, 64), ConfigError) << "no judge";
+  const std::unique_ptr<Task> note = MakeTask(Parse("note {} num_test: 50"));
+  try {
+    RewardChain(rc, 64, [&](const std::string& l) { return LineInForm(*note, l); });
+    FAIL() << "the note task has no line grammar";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("reward.form_weight"), std::string::npos) << e.what();
+  }
+  try {
+    testing::ParseResolved<ExperimentConfig>(
+        "name: \"x\" seeds: 1 task { note {} } arms { name: \"g\" grpo { reward { form_weight: 0.1 } } }");
+    FAIL() << "note has no line grammar";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("arms[0].grpo.reward.form_weight"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(testing::ParseResolved<ExperimentConfig>(
+      "name: \"x\" seeds: 1 task { graph {} } arms { name: \"g\" ppo { reward { form_weight: 0.1 } } }"));
 }
 
 }  // namespace

@@ -189,6 +189,47 @@ TEST(SummarizeSamples, ReflectionPayAndAhaEpisodesByHand) {
   EXPECT_DOUBLE_EQ(EvalToRecord(r).length_plain(), 11);
 }
 
+// Readability: the share of thinking lines in the teacher's form, and of
+// the check lines (a reflective word) among them, by hand:
+//   "3+4=7" in, "wait 3+4=7" in, "check 7 it 4 3" out, "3 + 4 = 7" out,
+//   "so it is 7 but" out (a check line: "but").
+// All lines: 2 of 5; check lines: 1 of 3 ("wait 3+4=7" in).
+TEST(SummarizeSamples, LinesInTheTeachersFormByHand) {
+  std::vector<Problem> test(1);
+  EvalResult r;
+  r.num_problems = 1;
+  r.n = 2;
+  for (const char* c : {"<think>3+4=7\nwait 3+4=7\ncheck 7 it 4 3\n</think><answer>7</answer>",
+                        "<think>3 + 4 = 7\nso it is 7 but\n</think><answer>7</answer>"}) {
+    EvalSample s;
+    s.index = static_cast<int>(r.samples.size());
+    s.completion = c;
+    s.tokens = 10;
+    r.samples.push_back(s);
+  }
+  const auto form = [](const std::string& line) -> std::optional<bool> {
+    return line == "3+4=7" || line == "wait 3+4=7";
+  };
+  SummarizeSamples(test, &r, form);
+  EXPECT_DOUBLE_EQ(r.lines_in_form, 2.0 / 5);
+  EXPECT_DOUBLE_EQ(r.check_lines_in_form, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(EvalToRecord(r).lines_in_form(), 2.0 / 5);
+  EXPECT_NE(EvalTable(r).find("teacher's form    40.0% of thinking lines (33.3% of check lines)"), std::string::npos)
+      << EvalTable(r);
+  // A task without a grammar, or no judge at all: absent, not 0.
+  SummarizeSamples(test, &r, [](const std::string&) -> std::optional<bool> { return std::nullopt; });
+  EXPECT_TRUE(std::isnan(r.lines_in_form));
+  EXPECT_FALSE(EvalToRecord(r).has_check_lines_in_form());
+  SummarizeSamples(test, &r);
+  EXPECT_FALSE(EvalToRecord(r).has_lines_in_form());
+  // No check line: the check share is undefined.
+  r.samples[0].completion = "<think>3+4=7\n</think><answer>7</answer>";
+  r.samples[1].completion = "<think>3+4=7\n</think><answer>7</answer>";
+  SummarizeSamples(test, &r, form);
+  EXPECT_DOUBLE_EQ(r.lines_in_form, 1);
+  EXPECT_TRUE(std::isnan(r.check_lines_in_form));
+}
+
 // Within a problem: reflective responses look worse overall only because
 // they come on a harder problem; paired by problem they are ahead. By hand,
 // 4 samples per problem (R reflective, P plain, + right, - wrong):
