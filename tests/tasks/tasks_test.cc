@@ -483,6 +483,13 @@ TEST(Readability, RewardChainAddsTheFormTermOnlyWhenWeightedAndTheTaskHasAGramma
   EXPECT_DOUBLE_EQ(on.total, 1.1 + 0.3 * 2 / 3);
   EXPECT_DOUBLE_EQ(chain.Score({"<answer>7</answer>", 3, false, "en"}, right).terms[2], 0) << "no thinking, no form";
   EXPECT_THROW(RewardChain(rc, 64), ConfigError) << "no judge";
+  // Every term, all on, has its metrics field (the rollout metrics write reward_<term>).
+  rc.set_language_weight(1);
+  rc.set_overlong_buffer(8);
+  const RewardChain all(rc, 64, judge);
+  EXPECT_EQ(all.term_names().size(), 5u);
+  for (const std::string& name : all.term_names())
+    EXPECT_NE(MetricsLine::descriptor()->FindFieldByName("reward_" + name), nullptr) << name;
   const std::unique_ptr<Task> note = MakeTask(Parse("note {} num_test: 50"));
   try {
     RewardChain(rc, 64, [&](const std::string& l) { return LineInForm(*note, l); });
