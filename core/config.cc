@@ -204,9 +204,11 @@ void CheckTaskFields(const ExperimentConfig& e, const std::string& src) {
   const TaskConfig& t = e.task();
   const bool grammar = t.has_arith() || t.has_countdown() || t.has_graph();
   ForEachMessage(e, "", [&](const pb::Message& m, const std::string& path) {
-    if (auto* teacher = dynamic_cast<const TeacherConfig*>(&m); teacher && teacher->retry_rate() > 0 && !t.has_countdown())
+    const auto* teacher = dynamic_cast<const TeacherConfig*>(&m);
+    if (teacher && teacher->retry_rate() > 0 && !t.has_countdown())
       Fail(src, path + ".retry_rate", "only the countdown teacher writes failed attempts; expected 0 for this task");
-    if (auto* reward = dynamic_cast<const RewardConfig*>(&m); reward && reward->form_weight() > 0 && !grammar)
+    const auto* reward = dynamic_cast<const RewardConfig*>(&m);
+    if (reward && reward->form_weight() > 0 && !grammar)
       Fail(src, path + ".form_weight",
            "only arith, countdown and graph have a grammar for their chain-of-thought lines; expected 0 for this task");
   });

@@ -135,7 +135,7 @@ class TrainPromptsWhere : public Task {
   double Quality(const std::string& c, const Problem& p) const override { return task_.Quality(c, p); }
   bool Verifiable(const Problem& p) const override { return task_.Verifiable(p); }
   std::optional<bool> LineWrong(const std::string& line) const override { return task_.LineWrong(line); }
-  std::optional<bool> LineInTeacherForm(const std::string& line) const override { return task_.LineInTeacherForm(line); }
+  std::optional<bool> LineInTeacherForm(const std::string& l) const override { return task_.LineInTeacherForm(l); }
 
  private:
   const Task& task_;

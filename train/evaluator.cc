@@ -376,7 +376,8 @@ std::string EvalTable(const EvalResult& r) {
   }
   if (!std::isnan(r.lines_in_form)) {
     if (std::isnan(r.check_lines_in_form))
-      std::snprintf(buf, sizeof buf, "  teacher's form  %6.1f%% of thinking lines (no check lines)\n", 100 * r.lines_in_form);
+      std::snprintf(buf, sizeof buf, "  teacher's form  %6.1f%% of thinking lines (no check lines)\n",
+                    100 * r.lines_in_form);
     else
       std::snprintf(buf, sizeof buf, "  teacher's form  %6.1f%% of thinking lines (%.1f%% of check lines)\n",
                     100 * r.lines_in_form, 100 * r.check_lines_in_form);

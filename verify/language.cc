@@ -71,7 +71,8 @@ std::vector<std::string> ThinkLines(const std::string& completion) {
   const size_t open = completion.find("<think>");
   if (open == std::string::npos) return lines;
   const size_t body = open + std::string("<think>").size();
-  const size_t close = std::min({completion.size(), completion.find("</think>", body), completion.find("<answer>", body)});
+  const size_t close =
+      std::min({completion.size(), completion.find("</think>", body), completion.find("<answer>", body)});
   for (size_t b = body; b < close;) {
     const size_t e = std::min(completion.find('\n', b), close);
     const std::string line = completion.substr(b, e - b);

@@ -235,9 +235,11 @@ TEST(Readability, DriftedLinesAreOutOfTheForm) {
                            "check 25-3=22", "so the answer is ", "", "25-3=", "wait 20 isnot 72"})
     EXPECT_EQ(LineInForm(*countdown, line), false) << line;
   const std::unique_ptr<Task> worded = MakeTask(Parse("arith { worded: true spanish_rate: 0.5 } num_test: 50"));
-  for (const char* line : {"3 plus 4 is 7", "check 7 minus 4 is 3", "espera -3 por 4 es -12", "asi que la respuesta es 7"})
+  for (const char* line :
+       {"3 plus 4 is 7", "check 7 minus 4 is 3", "espera -3 por 4 es -12", "asi que la respuesta es 7"})
     EXPECT_EQ(LineInForm(*worded, line), true) << line;
-  for (const char* line : {"3 mas 4 is 7", "espera 3 plus 4 es 7", "wait 3 mas 4 es 7", "3+4=7", "3 plus 4 plus 5 is 12"})
+  for (const char* line :
+       {"3 mas 4 is 7", "espera 3 plus 4 es 7", "wait 3 mas 4 es 7", "3+4=7", "3 plus 4 plus 5 is 12"})
     EXPECT_EQ(LineInForm(*worded, line), false) << line;
   const std::unique_ptr<Task> symbols = MakeTask(Parse("arith {} num_test: 50"));
   EXPECT_EQ(LineInForm(*symbols, "comprueba -7+4=-3"), true);
@@ -404,7 +406,8 @@ TEST(Language, WordedArithRendersBothLanguagesAndMixesAtTheConfiguredRate) {
 // or the end, blank lines dropped.
 TEST(ThinkLines, AreTheChainOfThoughtsNonBlankLines) {
   using V = std::vector<std::string>;
-  EXPECT_EQ(ThinkLines("<think>3+4=7\n\n  \nwait 7 is not 9\n</think><answer>7</answer>"), (V{"3+4=7", "wait 7 is not 9"}));
+  EXPECT_EQ(ThinkLines("<think>3+4=7\n\n  \nwait 7 is not 9\n</think><answer>7</answer>"),
+            (V{"3+4=7", "wait 7 is not 9"}));
   EXPECT_EQ(ThinkLines("<think>a\nb<answer>7</answer>"), (V{"a", "b"})) << "no </think>";
   EXPECT_EQ(ThinkLines("<think>a\nb"), (V{"a", "b"})) << "cut off";
   EXPECT_EQ(ThinkLines("3+4=7\n<answer>7</answer>"), V{}) << "no <think>";
