@@ -61,6 +61,11 @@ Problem MixTask::Tagged(Problem p, size_t part) const {
   return p;
 }
 
+const Task& MixTask::PartFor(const Problem& p) const {
+  Problem inner;
+  return PartOf(p, &inner).PartFor(inner);
+}
+
 const Task& MixTask::PartOf(const Problem& p, Problem* inner) const {
   const size_t bar = p.key.find('|');
   size_t part = parts_.size();

@@ -33,6 +33,8 @@ class MixTask : public Task {
   Verdict Verify(const std::string& completion, const Problem& p) const override;
   double Quality(const std::string& completion, const Problem& p) const override;
   bool Verifiable(const Problem& p) const override;
+  // The part that made p: its lines are judged by that part's grammar.
+  const Task& PartFor(const Problem& p) const override;
 
  private:
   // The part that made p, and p with the key that part wrote (InputError

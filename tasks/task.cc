@@ -34,6 +34,7 @@ class WhitespaceFormat : public Task {
   bool Verifiable(const Problem& p) const override { return task_->Verifiable(p); }
   std::optional<bool> LineWrong(const std::string& line) const override { return task_->LineWrong(line); }
   std::optional<bool> LineInTeacherForm(const std::string& l) const override { return task_->LineInTeacherForm(l); }
+  const Task& PartFor(const Problem& p) const override { return task_->PartFor(p); }
 
  private:
   std::unique_ptr<Task> task_;

@@ -84,6 +84,9 @@ class Task {
   // leaves this free to drift (R1-Zero's poor readability). nullopt for
   // every line when the task has no such grammar.
   virtual std::optional<bool> LineInTeacherForm(const std::string& line) const { return std::nullopt; }
+  // The task that made p and writes its kind of lines: this one, or the
+  // part of a mix that made p.
+  virtual const Task& PartFor(const Problem& p) const { return *this; }
 };
 
 // LineInTeacherForm, with the summary line that closes R1's readable format
@@ -136,6 +139,7 @@ class TrainPromptsWhere : public Task {
   bool Verifiable(const Problem& p) const override { return task_.Verifiable(p); }
   std::optional<bool> LineWrong(const std::string& line) const override { return task_.LineWrong(line); }
   std::optional<bool> LineInTeacherForm(const std::string& l) const override { return task_.LineInTeacherForm(l); }
+  const Task& PartFor(const Problem& p) const override { return task_.PartFor(p); }
 
  private:
   const Task& task_;

@@ -129,15 +129,18 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
     s.truncated = gens[k].truncated;
   });
   if (cfg.without_checks()) RedrawWithoutChecks(model, task, test, cfg, &r, &local);
-  SummarizeSamples(test, &r, [&task](const std::string& line) { return LineInForm(task, line); });
+  SummarizeSamples(test, &r, [&task](const std::string& l, const Problem& p) { return ProblemLineInForm(task, l, p); });
   r.flops = local.Total();
   if (flops) flops->Add(FlopPhase::kGenerate, r.flops);
   r.seconds = SecondsSince(t0);
   return r;
 }
 
-void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out,
-                      const LineFormJudge& line_form) {
+std::optional<bool> ProblemLineInForm(const Task& task, const std::string& line, const Problem& p) {
+  return LineInForm(task.PartFor(p), line);
+}
+
+void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out, const ProblemLineJudge& line_form) {
   EvalResult& r = *out;
   const int P = r.num_problems, n = r.n;
   if (P < 0 || n < 1 || r.samples.size() != static_cast<size_t>(P) * static_cast<size_t>(n))
@@ -159,14 +162,10 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out,
   r.repeated_step_rate = degen.repeated_rate();
   r.no_answer_rate = degen.no_answer_rate();
   double lines = 0, lines_in_form = 0, check_lines = 0, check_lines_in_form = 0;
-  bool has_form = static_cast<bool>(line_form);
-  for (size_t k = 0; k < r.samples.size() && has_form; ++k)
+  for (size_t k = 0; k < r.samples.size() && line_form; ++k)
     for (const std::string& line : ThinkLines(r.samples[k].completion)) {
-      const std::optional<bool> form = line_form(line);
-      if (!form) {
-        has_form = false;
-        break;
-      }
+      const std::optional<bool> form = line_form(line, test[r.samples[k].problem]);
+      if (!form) break;  // no grammar for this problem's lines
       lines += 1;
       lines_in_form += *form;
       if (CountReflectiveWords(line) > 0) {
@@ -174,8 +173,8 @@ void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out,
         check_lines_in_form += *form;
       }
     }
-  r.lines_in_form = has_form && lines > 0 ? lines_in_form / lines : NAN;
-  r.check_lines_in_form = has_form && check_lines > 0 ? check_lines_in_form / check_lines : NAN;
+  r.lines_in_form = lines > 0 ? lines_in_form / lines : NAN;
+  r.check_lines_in_form = check_lines > 0 ? check_lines_in_form / check_lines : NAN;
   for (int i = 0; i < P; ++i) {
     int c = 0;
     std::vector<std::string> votes;

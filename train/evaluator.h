@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cmath>
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -78,8 +80,9 @@ struct EvalResult {
   double check_rate = NAN, pass1_with_check = NAN, pass1_without_checks = NAN, ended_at_check_rate = NAN;
   // Readability (tasks/task.h LineInForm): the share of chain-of-thought
   // lines in the form the task's teacher writes, and the same over the lines
-  // with a reflective word (NaN when the task has no grammar for its lines,
-  // or there are no such lines).
+  // with a reflective word, over the responses to problems whose task (a
+  // mix: whose part) has a grammar for its lines (NaN when none has, or
+  // there are no such lines).
   double lines_in_form = NAN, check_lines_in_form = NAN;
   std::vector<std::pair<int, double>> pass_at;  // (k, pass@k)
   std::vector<LevelStats> by_level;
@@ -94,9 +97,12 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
 // problems x out->n, problem-major; `test` the problems they index): every
 // field of the result but flops and seconds. Evaluate ends with it; rescoring
 // saved samples is the same call. `line_form` judges one chain-of-thought
-// line's form (nullopt: no grammar; see EvalResult::lines_in_form).
-void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out,
-                      const LineFormJudge& line_form = {});
+// line of a response to a problem (nullopt: no grammar for that problem's
+// lines; see EvalResult::lines_in_form).
+using ProblemLineJudge = std::function<std::optional<bool>(const std::string& line, const Problem& p)>;
+void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out, const ProblemLineJudge& line_form = {});
+// LineInForm by the task (or the mix's part) that made the problem.
+std::optional<bool> ProblemLineInForm(const Task& task, const std::string& line, const Problem& p);
 
 EvalRecord EvalToRecord(const EvalResult& r);  // no samples
 std::string EvalToJson(const EvalResult& r);    // its record as one line of JSON

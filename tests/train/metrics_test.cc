@@ -2,12 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <tuple>
 
 #include "arith.h"
 #include "evaluator.h"
 #include "metrics.h"
 #include "records.h"
+#include "test_util.h"
 #include "tiny_base.h"
 #include "tokenizer.h"
 
@@ -207,7 +209,7 @@ TEST(SummarizeSamples, LinesInTheTeachersFormByHand) {
     s.tokens = 10;
     r.samples.push_back(s);
   }
-  const auto form = [](const std::string& line) -> std::optional<bool> {
+  const auto form = [](const std::string& line, const Problem&) -> std::optional<bool> {
     return line == "3+4=7" || line == "wait 3+4=7";
   };
   SummarizeSamples(test, &r, form);
@@ -217,7 +219,7 @@ TEST(SummarizeSamples, LinesInTheTeachersFormByHand) {
   EXPECT_NE(EvalTable(r).find("teacher's form    40.0% of thinking lines (33.3% of check lines)"), std::string::npos)
       << EvalTable(r);
   // A task without a grammar, or no judge at all: absent, not 0.
-  SummarizeSamples(test, &r, [](const std::string&) -> std::optional<bool> { return std::nullopt; });
+  SummarizeSamples(test, &r, [](const std::string&, const Problem&) -> std::optional<bool> { return std::nullopt; });
   EXPECT_TRUE(std::isnan(r.lines_in_form));
   EXPECT_FALSE(EvalToRecord(r).has_check_lines_in_form());
   SummarizeSamples(test, &r);
@@ -228,6 +230,37 @@ TEST(SummarizeSamples, LinesInTheTeachersFormByHand) {
   SummarizeSamples(test, &r, form);
   EXPECT_DOUBLE_EQ(r.lines_in_form, 1);
   EXPECT_TRUE(std::isnan(r.check_lines_in_form));
+}
+
+// A mix judges each response by the part that made its problem: arith's
+// lines by arith's grammar, a note's not at all. Problem 0 is arith, 1 a note
+// (the mix interleaves its parts by weight; the test finds one of each):
+// arith's two responses hold 3 lines, 2 in form; the note's line is not counted.
+TEST(SummarizeSamples, AMixJudgesTheLinesOfThePartsWithAGrammar) {
+  const std::unique_ptr<Task> mix = MakeTask(testing::ParseResolved<TaskConfig>(
+      "mix { parts { weight: 1 task { arith {} num_test: 20 } } parts { weight: 1 task { note {} num_test: 20 } } }"));
+  std::vector<Problem> test;
+  for (const Problem& p : mix->TestSet())
+    if (test.size() == static_cast<size_t>(p.level - 1)) test.push_back(p);  // level: the part (1 = arith)
+  ASSERT_EQ(test.size(), 2u);
+  EXPECT_EQ(mix->PartFor(test[0]).name(), "arith");
+  EXPECT_EQ(mix->PartFor(test[1]).name(), "note");
+  EvalResult r;
+  r.num_problems = 2;
+  r.n = 2;
+  for (const char* c : {"<think>3+4=7\nwait 3+4=7\n</think><answer>7</answer>", "<think>3 + 4 is 7\n</think><answer>7</answer>",
+                        "<think>3+4=7\n</think><answer>nice</answer>",
+                        "<think>ana likes cats\n</think><answer>nice</answer>"}) {
+    EvalSample s;
+    s.problem = static_cast<int>(r.samples.size()) / 2;
+    s.index = static_cast<int>(r.samples.size()) % 2;
+    s.completion = c;
+    s.tokens = 10;
+    r.samples.push_back(s);
+  }
+  SummarizeSamples(test, &r, [&](const std::string& l, const Problem& p) { return ProblemLineInForm(*mix, l, p); });
+  EXPECT_DOUBLE_EQ(r.lines_in_form, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(r.check_lines_in_form, 1);
 }
 
 // Within a problem: reflective responses look worse overall only because
