@@ -541,7 +541,7 @@ void WritePlots(const std::string& dir, const ReportInput& in, int n) {
   for (const EvalRecord& b : in.bases) AddPlotted(&base, ParseEval(b, n), static_cast<double>(in.bases.size()));
   std::vector<std::string> names;
   for (const ArmRecords& a : in.arms) names.push_back(a.arm->name());
-  const std::string pdir = dir + "/plots";
+  const std::string pdir = std::filesystem::path(dir + "/plots").lexically_normal().string();  // "DIR/" too
   EnsureWritableDir(pdir);
   std::ostringstream curves, passk, levels, reflection;
   const bool reflection_recorded = AhaCurveRecorded(in);

@@ -463,8 +463,11 @@ TEST(Cli, SizeSweepRunsEachSizeFromItsOwnBaseAndSummarisesAcrossSizes) {
   for (const char* plot : {"/plots/pass1_vs_params.svg", "/plots/pass1_vs_flops.svg", "/d16/summary.md", "/d32/plots/pass_at_k.svg"})
     EXPECT_TRUE(FileExists(exp + plot)) << plot;
 
-  EXPECT_EQ(RunCli("report " + exp).code, 0);
+  EXPECT_EQ(RunCli("report " + exp + "/").code, 0);  // a trailing slash, as a shell completes it
   EXPECT_EQ(ReadFile(exp + "/summary.md"), summary);
+  EXPECT_NE(ReadFile(exp + "/d16/plots/plots.gp").find("rerun with: cd " + exp + "/d16/plots && gnuplot"),
+            std::string::npos)
+      << ReadFile(exp + "/d16/plots/plots.gp");
   const Result rescored = RunCli("rescore " + exp);
   EXPECT_EQ(rescored.code, 0) << rescored.out;
   EXPECT_NE(rescored.out.find("summary.md: the sweep's tables rebuilt from its sizes' tables reproduced"),

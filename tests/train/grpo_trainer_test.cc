@@ -126,5 +126,24 @@ TEST(Grpo, DynamicSamplingDropsZeroVarianceGroups) {
   EXPECT_GT(line.sampling_rounds(), 1) << RecordToJson(line);
 }
 
+// reward.form_weight reaches the rollouts: the form term is the task's
+// judgement of the samples' lines (the tiny base writes its teacher's lines),
+// reported as reward_form and weighted into the reward.
+TEST(Grpo, TheFormTermIsScoredAndWeightedIntoTheReward) {
+  ArithTask task(testing::TinyBaseTask());
+  Transformer m = testing::CopyOfTinyBase();
+  GrpoConfig cfg = ParseResolved<GrpoConfig>(
+      "prompts_per_step: 4 group_size: 4 sampling { max_new_tokens: 40 } reward { form_weight: 0.5 }");
+  FlopCounter flops;
+  GrpoTrainer t(m, task, cfg, 3, &flops);
+  std::string note;
+  const MetricsLine line = t.Step(0, &note);
+  ASSERT_TRUE(line.has_reward_form()) << RecordToJson(line);
+  EXPECT_GT(line.reward_form(), 0.5) << RecordToJson(line);
+  EXPECT_LE(line.reward_form(), 1.0);
+  EXPECT_NEAR(line.reward_mean(), line.reward_accuracy() + 0.1 * line.reward_format() + 0.5 * line.reward_form(), 1e-9)
+      << RecordToJson(line);
+}
+
 }  // namespace
 }  // namespace r1lab
