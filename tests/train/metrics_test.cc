@@ -16,6 +16,19 @@
 namespace r1lab {
 namespace {
 
+// Appends hand-made responses to *r, problem-major with r->n per problem,
+// 10 tokens each.
+void AddSamples(EvalResult* r, const std::vector<const char*>& completions) {
+  for (const char* c : completions) {
+    EvalSample s;
+    s.problem = static_cast<int>(r->samples.size()) / r->n;
+    s.index = static_cast<int>(r->samples.size()) % r->n;
+    s.completion = c;
+    s.tokens = 10;
+    r->samples.push_back(s);
+  }
+}
+
 // Reference: the definition 1 - C(n-c, k) / C(n, k), in double precision.
 double Binom(int n, int k) {
   if (k < 0 || k > n) return 0;
@@ -33,17 +46,10 @@ TEST(SummarizeSamples, SummaryRateAndLanguageConsistencyByHand) {
   EvalResult r;
   r.num_problems = 2;
   r.n = 2;
-  for (const char* c : {"<think>3 plus 4 is 7\nso the answer is 7</think><answer>7</answer>",
-                        "<think>3 plus 4 is 7</think><answer>7</answer>",
-                        "<think>3 mas 4 es 7\nso the answer is 7</think><answer>7</answer>",
-                        "<think>3 mas 4 es 7\nasi que la respuesta es 7</think><answer>7</answer>"}) {
-    EvalSample s;
-    s.problem = static_cast<int>(r.samples.size()) / 2;
-    s.index = static_cast<int>(r.samples.size()) % 2;
-    s.completion = c;
-    s.tokens = 10;
-    r.samples.push_back(s);
-  }
+  AddSamples(&r, {"<think>3 plus 4 is 7\nso the answer is 7</think><answer>7</answer>",
+                  "<think>3 plus 4 is 7</think><answer>7</answer>",
+                  "<think>3 mas 4 es 7\nso the answer is 7</think><answer>7</answer>",
+                  "<think>3 mas 4 es 7\nasi que la respuesta es 7</think><answer>7</answer>"});
   SummarizeSamples(test, &r);
   EXPECT_DOUBLE_EQ(r.summary_rate, 3.0 / 4);
   EXPECT_DOUBLE_EQ(r.language_consistency, (1 + 1 + 2.0 / 6 + 1) / 4);
@@ -201,14 +207,8 @@ TEST(SummarizeSamples, LinesInTheTeachersFormByHand) {
   EvalResult r;
   r.num_problems = 1;
   r.n = 2;
-  for (const char* c : {"<think>3+4=7\nwait 3+4=7\ncheck 7 it 4 3\n</think><answer>7</answer>",
-                        "<think>3 + 4 = 7\nso it is 7 but\n</think><answer>7</answer>"}) {
-    EvalSample s;
-    s.index = static_cast<int>(r.samples.size());
-    s.completion = c;
-    s.tokens = 10;
-    r.samples.push_back(s);
-  }
+  AddSamples(&r, {"<think>3+4=7\nwait 3+4=7\ncheck 7 it 4 3\n</think><answer>7</answer>",
+                  "<think>3 + 4 = 7\nso it is 7 but\n</think><answer>7</answer>"});
   const auto form = [](const std::string& line, const Problem&) -> std::optional<bool> {
     return line == "3+4=7" || line == "wait 3+4=7";
   };
@@ -248,16 +248,10 @@ TEST(SummarizeSamples, AMixJudgesTheLinesOfThePartsWithAGrammar) {
   EvalResult r;
   r.num_problems = 2;
   r.n = 2;
-  for (const char* c : {"<think>3+4=7\nwait 3+4=7\n</think><answer>7</answer>", "<think>3 + 4 is 7\n</think><answer>7</answer>",
-                        "<think>3+4=7\n</think><answer>nice</answer>",
-                        "<think>ana likes cats\n</think><answer>nice</answer>"}) {
-    EvalSample s;
-    s.problem = static_cast<int>(r.samples.size()) / 2;
-    s.index = static_cast<int>(r.samples.size()) % 2;
-    s.completion = c;
-    s.tokens = 10;
-    r.samples.push_back(s);
-  }
+  AddSamples(&r, {"<think>3+4=7\nwait 3+4=7\n</think><answer>7</answer>",  // arith
+                  "<think>3 + 4 is 7\n</think><answer>7</answer>",
+                  "<think>3+4=7\n</think><answer>nice</answer>",  // the note: not judged
+                  "<think>ana likes cats\n</think><answer>nice</answer>"});
   SummarizeSamples(test, &r, [&](const std::string& l, const Problem& p) { return ProblemLineInForm(*mix, l, p); });
   EXPECT_DOUBLE_EQ(r.lines_in_form, 2.0 / 3);
   EXPECT_DOUBLE_EQ(r.check_lines_in_form, 1);
