@@ -116,8 +116,7 @@ class Rescorer {
     }
     if (shown > kShownPerFolder)
       report_ += "  ... and " + std::to_string(shown - kShownPerFolder) + " more in " + rel + "\n";
-    SummarizeSamples(test_, &r,
-                     [this](const std::string& l, const Problem& p) { return ProblemLineInForm(task_, l, p); });
+    SummarizeSamples(test_, &r, [this](const std::string& l, const Problem& p) { return LineInForm(task_, l, p); });
     EvalRecord rescored = EvalToRecord(r);
     if (record->has_flops()) rescored.set_flops(record->flops());
     if (record->has_seconds()) rescored.set_seconds(record->seconds());

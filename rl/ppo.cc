@@ -52,8 +52,7 @@ ModelConfig CriticConfig(const ModelConfig& policy, const PpoConfig& cfg) {
 PpoTrainer::PpoTrainer(Transformer& policy, const Task& task, const PpoConfig& cfg, uint64_t seed,
                        FlopCounter* flops)
     : policy_(policy), task_(task), cfg_(cfg), seed_(seed), rng_(seed), flops_(flops),
-      reward_(cfg.reward(), cfg.sampling().max_new_tokens(),
-              [&task](const std::string& l) { return LineInForm(task, l); }),
+      reward_(cfg.reward(), cfg.sampling().max_new_tokens(), LineFormJudgeOf(task)),
       critic_(MakeModel(CriticConfig(policy->config(), cfg), policy->vocab_size())) {
   if (cfg.critic_from_base()) CopyWeights(policy_, critic_, /*strict=*/false);
   optimizer_ = std::make_unique<torch::optim::AdamW>(MakeAdamW(policy_, cfg.optim()));

@@ -85,8 +85,7 @@ class RftStrategy : public Strategy {
     Transformer teacher(nullptr);
     if (!cfg_.teacher_checkpoint().empty()) teacher = LoadTeacher(cfg_.teacher_checkpoint(), **ctx.policy);
     Transformer& sampler = teacher ? teacher : *ctx.policy;
-    const RewardChain reward(cfg_.reward(), cfg_.sampling().max_new_tokens(),
-                             [&ctx](const std::string& l) { return LineInForm(*ctx.task, l); });
+    const RewardChain reward(cfg_.reward(), cfg_.sampling().max_new_tokens(), LineFormJudgeOf(*ctx.task));
     int64_t tokens_generated = 0, tokens_trained = 0;
     StrategyLoop loop;
     loop.steps = cfg_.steps();

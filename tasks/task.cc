@@ -99,6 +99,14 @@ std::optional<bool> LineInForm(const Task& task, const std::string& line) {
   return false;
 }
 
+std::optional<bool> LineInForm(const Task& task, const std::string& line, const Problem& p) {
+  return LineInForm(task.PartFor(p), line);
+}
+
+std::function<std::optional<bool>(const std::string&)> LineFormJudgeOf(const Task& task) {
+  return [&task](const std::string& line) { return LineInForm(task, line); };
+}
+
 std::string CharAt(const std::string& s, size_t i) {
   const size_t n = i < s.size() ? Utf8SequenceLength(s, i) : 0;
   return n ? s.substr(i, n) : "\xEF\xBF\xBD";

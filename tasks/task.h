@@ -3,6 +3,7 @@
 // ground-truth label on every step.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,6 +94,10 @@ class Task {
 // ("so the answer is ...", verify/language.h) in form for every task that
 // has a grammar.
 std::optional<bool> LineInForm(const Task& task, const std::string& line);
+// The same for a line of a response to p: by the part of a mix that made p.
+std::optional<bool> LineInForm(const Task& task, const std::string& line, const Problem& p);
+// LineInForm(task, line) as a judge of lines (RewardChain's form term).
+std::function<std::optional<bool>(const std::string&)> LineFormJudgeOf(const Task& task);
 
 // The task's teacher trace, in R1's readable format when teacher.summary: a
 // summary line in the prompt's language (verify/language.h) closes the chain

@@ -129,15 +129,11 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
     s.truncated = gens[k].truncated;
   });
   if (cfg.without_checks()) RedrawWithoutChecks(model, task, test, cfg, &r, &local);
-  SummarizeSamples(test, &r, [&task](const std::string& l, const Problem& p) { return ProblemLineInForm(task, l, p); });
+  SummarizeSamples(test, &r, [&task](const std::string& l, const Problem& p) { return LineInForm(task, l, p); });
   r.flops = local.Total();
   if (flops) flops->Add(FlopPhase::kGenerate, r.flops);
   r.seconds = SecondsSince(t0);
   return r;
-}
-
-std::optional<bool> ProblemLineInForm(const Task& task, const std::string& line, const Problem& p) {
-  return LineInForm(task.PartFor(p), line);
 }
 
 void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out, const ProblemLineJudge& line_form) {

@@ -20,7 +20,6 @@
 #include "answer.h"
 #include "flops.h"
 #include "r1lab.pb.h"
-#include "reward.h"
 #include "task.h"
 #include "transformer.h"
 
@@ -101,8 +100,6 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
 // lines; see EvalResult::lines_in_form).
 using ProblemLineJudge = std::function<std::optional<bool>(const std::string& line, const Problem& p)>;
 void SummarizeSamples(const std::vector<Problem>& test, EvalResult* out, const ProblemLineJudge& line_form = {});
-// LineInForm by the task (or the mix's part) that made the problem.
-std::optional<bool> ProblemLineInForm(const Task& task, const std::string& line, const Problem& p);
 
 EvalRecord EvalToRecord(const EvalResult& r);  // no samples
 std::string EvalToJson(const EvalResult& r);    // its record as one line of JSON

@@ -25,8 +25,7 @@ void CheckGrpoConfig(const GrpoConfig& g, const std::string& p, const std::strin
 GrpoTrainer::GrpoTrainer(Transformer& policy, const Task& task, const GrpoConfig& cfg, uint64_t seed,
                          FlopCounter* flops)
     : policy_(policy), task_(task), cfg_(cfg), seed_(seed), rng_(seed), flops_(flops),
-      reward_(cfg.reward(), cfg.sampling().max_new_tokens(),
-              [&task](const std::string& l) { return LineInForm(task, l); }),
+      reward_(cfg.reward(), cfg.sampling().max_new_tokens(), LineFormJudgeOf(task)),
       optimizer_(std::make_unique<torch::optim::AdamW>(MakeAdamW(policy, cfg.optim()))) {
   if (cfg.kl_coef() > 0) {
     ref_ = MakeModel(policy->config(), policy->vocab_size());

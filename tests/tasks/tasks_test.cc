@@ -471,7 +471,7 @@ TEST(Language, RewardChainAddsTheLanguageTermOnlyWhenWeighted) {
 // construction, for a task without a line grammar.
 TEST(Readability, RewardChainAddsTheFormTermOnlyWhenWeightedAndTheTaskHasAGrammar) {
   const std::unique_ptr<Task> countdown = MakeTask(Parse("countdown {} num_test: 50"));
-  const LineFormJudge judge = [&](const std::string& l) { return LineInForm(*countdown, l); };
+  const LineFormJudge judge = LineFormJudgeOf(*countdown);
   RewardConfig rc;
   Verdict right;
   right.correct = right.format_ok = true;
@@ -495,7 +495,7 @@ TEST(Readability, RewardChainAddsTheFormTermOnlyWhenWeightedAndTheTaskHasAGramma
     EXPECT_NE(MetricsLine::descriptor()->FindFieldByName("reward_" + name), nullptr) << name;
   const std::unique_ptr<Task> note = MakeTask(Parse("note {} num_test: 50"));
   try {
-    RewardChain(rc, 64, [&](const std::string& l) { return LineInForm(*note, l); });
+    RewardChain(rc, 64, LineFormJudgeOf(*note));
     FAIL() << "the note task has no line grammar";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("reward.form_weight"), std::string::npos) << e.what();

@@ -252,7 +252,7 @@ TEST(SummarizeSamples, AMixJudgesTheLinesOfThePartsWithAGrammar) {
                   "<think>3 + 4 is 7\n</think><answer>7</answer>",
                   "<think>3+4=7\n</think><answer>nice</answer>",  // the note: not judged
                   "<think>ana likes cats\n</think><answer>nice</answer>"});
-  SummarizeSamples(test, &r, [&](const std::string& l, const Problem& p) { return ProblemLineInForm(*mix, l, p); });
+  SummarizeSamples(test, &r, [&](const std::string& l, const Problem& p) { return LineInForm(*mix, l, p); });
   EXPECT_DOUBLE_EQ(r.lines_in_form, 2.0 / 3);
   EXPECT_DOUBLE_EQ(r.check_lines_in_form, 1);
 }
