@@ -74,7 +74,7 @@ commands:
   eval CKPT [--config CONFIG] [--out DIR] [--problems N] [--samples N] [--split test|validation]
                                       held-out evaluation (the test split unless told):
                                       prints a table, writes DIR/eval.json and
-                                      DIR/samples.jsonl.gz
+                                      DIR/samples.jsonl.xz
   sample CKPT --prompt TEXT [--n N] [--temperature T] [--seed S]
                                       sample completions for one prompt
   label-quality CKPT [--config CONFIG] [--traces M] [--max-n N] [--seed S] [--out DIR]
@@ -100,11 +100,11 @@ commands:
                                       with --set search.FIELD=VALUE (SearchConfig), e.g.
                                       --set search.c_puct=2.5 --set search.dirichlet_alpha=0.3
   report DIR [--round-metrics]        rewrite DIR's summary and plots from its run files;
-                                      --round-metrics: first round the metrics.jsonl.gz of runs
+                                      --round-metrics: first round the finished metrics of runs
                                       finished before 2026-12-06 to 9 significant digits, as
                                       runs write them now
   rescore DIR [--update]              recompute DIR's eval.json files and tables from its
-                                      samples.jsonl.gz with the current verifier; exit 1 and
+                                      samples.jsonl.xz with the current verifier; exit 1 and
                                       say where if anything differs; --update: rewrite the
                                       eval.json of folders whose verdicts all still hold (a
                                       metric whose definition changed, or added since), and
@@ -406,9 +406,9 @@ int CmdEval(int argc, char** argv) {
   const EvalResult r = Evaluate(model, *task, ev);
   std::printf("%s: %s", ckpt.c_str(), EvalTable(r).c_str());
   if (!out.empty()) {
-    WriteFileAtomic(out + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
+    WriteFileAtomic(out + "/" + kSamplesXz, Xz(SamplesToJsonl(r, *task)));
     WriteFileAtomic(out + "/eval.json", EvalToJson(r) + "\n");
-    std::printf("wrote %s/eval.json and %s/samples.jsonl.gz\n", out.c_str(), out.c_str());
+    std::printf("wrote %s/eval.json and %s/%s\n", out.c_str(), out.c_str(), kSamplesXz);
   }
   return 0;
 }

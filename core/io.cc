@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <lzma.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -76,6 +77,64 @@ std::string Gunzip(const std::string& data, const std::string& source) {
   return out;
 }
 
+std::string Xz(const std::string& text) {
+  lzma_options_lzma opt;
+  if (lzma_lzma_preset(&opt, 9 | LZMA_PRESET_EXTREME)) throw InternalError("xz: no preset 9e");
+  uint32_t dict = LZMA_DICT_SIZE_MIN;
+  while (dict < text.size() && dict < opt.dict_size) dict *= 2;
+  opt.dict_size = dict;
+  const lzma_filter filters[] = {{LZMA_FILTER_LZMA2, &opt}, {LZMA_VLI_UNKNOWN, nullptr}};
+  // The stream encoder, as Python's lzma uses it (the one-call buffer encoder
+  // writes sizes into the block header, so other bytes).
+  lzma_stream z = LZMA_STREAM_INIT;
+  if (lzma_stream_encoder(&z, filters, LZMA_CHECK_CRC64) != LZMA_OK) throw InternalError("xz: encoder init failed");
+  z.next_in = reinterpret_cast<const uint8_t*>(text.data());
+  z.avail_in = text.size();
+  std::string out;
+  uint8_t buf[1 << 16];
+  lzma_ret rc = LZMA_OK;
+  while (rc == LZMA_OK) {
+    z.next_out = buf;
+    z.avail_out = sizeof buf;
+    rc = lzma_code(&z, LZMA_FINISH);
+    out.append(reinterpret_cast<const char*>(buf), sizeof buf - z.avail_out);
+  }
+  lzma_end(&z);
+  if (rc != LZMA_STREAM_END) throw InternalError("xz: encoder failed (" + std::to_string(rc) + ")");
+  return out;
+}
+
+std::string Unxz(const std::string& data, const std::string& source) {
+  const std::string magic("\xfd" "7zXZ\0", 6);
+  std::string out;
+  size_t at = 0;
+  // Streams one after another (cat a.xz b.xz) are read as xzcat reads them;
+  // other bytes after the data are not.
+  do {
+    lzma_stream z = LZMA_STREAM_INIT;
+    if (lzma_stream_decoder(&z, UINT64_MAX, 0) != LZMA_OK) throw InternalError("xz: decoder init failed");
+    z.next_in = reinterpret_cast<const uint8_t*>(data.data() + at);
+    z.avail_in = data.size() - at;
+    uint8_t buf[1 << 16];
+    lzma_ret rc = LZMA_OK;
+    while (rc == LZMA_OK) {
+      z.next_out = buf;
+      z.avail_out = sizeof buf;
+      rc = lzma_code(&z, LZMA_FINISH);
+      out.append(reinterpret_cast<const char*>(buf), sizeof buf - z.avail_out);
+    }
+    at = data.size() - z.avail_in;
+    lzma_end(&z);
+    if (rc != LZMA_STREAM_END) {
+      const char* why = rc == LZMA_FORMAT_ERROR ? "no xz header" : rc == LZMA_BUF_ERROR ? "cut short" : "corrupt data";
+      throw IoError(source + ": not a complete xz file (" + why + ")");
+    }
+  } while (data.compare(at, magic.size(), magic) == 0);
+  if (at < data.size())
+    throw IoError(source + ": " + std::to_string(data.size() - at) + " bytes after the end of the xz data; expected none");
+  return out;
+}
+
 void WriteFileAtomic(const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -121,8 +180,16 @@ std::vector<std::string> SplitLines(const std::string& text) {
 }
 
 std::string ReadText(const std::string& path) {
-  const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
-  return gz ? Gunzip(ReadFile(path), path) : ReadFile(path);
+  auto ends = [&](const char* suffix) { return path.size() > 3 && path.compare(path.size() - 3, 3, suffix) == 0; };
+  if (ends(".xz")) return Unxz(ReadFile(path), path);
+  if (ends(".gz")) return Gunzip(ReadFile(path), path);
+  return ReadFile(path);
+}
+
+std::string CompressedPath(const std::string& stem) {
+  for (const char* suffix : {".xz", ".gz"})
+    if (FileExists(stem + suffix)) return stem + suffix;
+  return "";
 }
 
 std::vector<std::string> ReadLines(const std::string& path) {

@@ -77,8 +77,8 @@ void AddPlotted(Point* m, const Point& p, double k) {
 // Each problem's share of right samples, from the samples' stored verdicts
 // (problem-major, n per problem); empty when the folder has no samples.
 std::vector<double> ProblemPass(const std::string& rdir, const EvalRecord& e) {
-  const std::string path = rdir + "/samples.jsonl.gz";
-  if (!FileExists(path)) return {};
+  const std::string path = CompressedPath(rdir + "/samples.jsonl");
+  if (path.empty()) return {};
   const int P = e.problems(), n = e.samples_per_problem();
   const std::vector<SampleRecord> samples = ReadSamples(path);
   if (static_cast<int64_t>(samples.size()) != static_cast<int64_t>(P) * n)
@@ -99,10 +99,10 @@ RunRecords ReadRun(const std::string& rdir) {
   RunRecords r;
   RecordFromJson(ReadFile(rdir + "/eval.json"), rdir + "/eval.json", &r.final);
   RecordFromJson(ReadFile(rdir + "/done.json"), rdir + "/done.json", &r.done);
-  const std::string gz = rdir + "/" + kMetricsGz;
-  const std::string path = FileExists(gz) ? gz : rdir + "/metrics.jsonl";  // unfinished, or made before r1lab compressed it
+  std::string path = CompressedPath(rdir + "/metrics.jsonl");
+  if (path.empty()) path = rdir + "/metrics.jsonl";  // unfinished, or made before r1lab compressed it
   if (!FileExists(path))
-    throw InputError(rdir + ": no " + kMetricsGz + " (nor metrics.jsonl); every finished run keeps its metrics");
+    throw InputError(rdir + ": no " + kMetricsXz + " (nor metrics.jsonl); every finished run keeps its metrics");
   const std::vector<std::string> lines = ReadLines(path);
   for (size_t k = 0; k < lines.size(); ++k)
     RecordFromJson(lines[k], path + " line " + std::to_string(k + 1), &r.lines.emplace_back());
@@ -218,7 +218,7 @@ std::string PairedSection(const ReportInput& in) {
                    " (held-out pass@1)\n\n";
   const size_t nb = in.bases.size();
   const RunsByBase first = in.Outcomes(*first_ref);
-  if (first.empty()) return md + "Needs every run's samples.jsonl.gz; these results predate them.\n";
+  if (first.empty()) return md + "Needs every run's samples.jsonl.xz; these results predate them.\n";
   const size_t problems = first[0][0].size();
   md += "| arm | minus " + ref_name + (sweep ? " at its budget" : "") +
         ", points | 95% paired bootstrap interval | excludes 0 |\n|---|---|---|---|\n";
@@ -756,7 +756,7 @@ void WritePlotScript(const std::string& pdir, const std::string& script, const s
 
 std::vector<SampleRecord> ReadSamples(const std::string& path) {
   std::vector<SampleRecord> out;
-  for (const std::string& line : SplitLines(Gunzip(ReadFile(path), path))) {
+  for (const std::string& line : SplitLines(ReadText(path))) {
     const std::string where = path + " line " + std::to_string(out.size() + 1);
     RecordFromJson(line, where, &out.emplace_back());
   }

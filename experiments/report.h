@@ -20,13 +20,15 @@ struct Plot {
 void WritePlotScript(const std::string& pdir, const std::string& script, const std::vector<Plot>& plots);
 
 // A finished run's metrics, compressed (the run writes metrics.jsonl while
-// it trains and resumes from it). The report reads either.
-inline constexpr char kMetricsGz[] = "metrics.jsonl.gz";
+// it trains and resumes from it), and an evaluation's samples. Readers take
+// them, or the gzip files (.gz) r1lab wrote before (CompressedPath).
+inline constexpr char kMetricsXz[] = "metrics.jsonl.xz";
+inline constexpr char kSamplesXz[] = "samples.jsonl.xz";
 // Its non-integers carry this many significant digits (RoundJsonNumbers):
 // every float32 value exactly, and more than any table or plot shows.
 inline constexpr int kMetricsDigits = 9;
 
-// A samples.jsonl.gz file's records, in order; InputError naming the file
+// A samples.jsonl.xz (or .gz) file's records, in order; InputError naming the file
 // and line for a line that is not a sample record.
 std::vector<SampleRecord> ReadSamples(const std::string& path);
 

@@ -48,9 +48,9 @@ class Rescorer {
   // *problem_pass (if given) each problem's rescored share of right samples.
   void Folder(const std::string& rel, EvalRecord* record, std::vector<double>* problem_pass) {
     const std::string folder = dir_ + "/" + rel;
-    const std::string path = folder + "/samples.jsonl.gz";
-    if (!FileExists(path)) {
-      Finding(rel + ": no samples.jsonl.gz, nothing to rescore (results made before samples were kept)");
+    const std::string path = CompressedPath(folder + "/samples.jsonl");
+    if (path.empty()) {
+      Finding(rel + ": no samples.jsonl.xz, nothing to rescore (results made before samples were kept)");
       return;
     }
     const std::vector<SampleRecord> lines = ReadSamples(path);
@@ -61,7 +61,7 @@ class Rescorer {
       return;
     }
     if (static_cast<int64_t>(lines.size()) != static_cast<int64_t>(P) * n) {
-      Finding(rel + "/samples.jsonl.gz: " + std::to_string(lines.size()) + " lines, eval.json says " +
+      Finding(path.substr(dir_.size() + 1) + ": " + std::to_string(lines.size()) + " lines, eval.json says " +
               std::to_string(P) + " problems x " + std::to_string(n) + " samples");
       return;
     }
@@ -78,7 +78,7 @@ class Rescorer {
     int shown = 0, found = 0;
     auto sample_finding = [&](size_t k, const std::string& what) {
       ++found;
-      if (shown++ < kShownPerFolder) Finding(rel + "/samples.jsonl.gz line " + std::to_string(k + 1) + ": " + what);
+      if (shown++ < kShownPerFolder) Finding(path.substr(dir_.size() + 1) + " line " + std::to_string(k + 1) + ": " + what);
       else ++differences_;
     };
     for (size_t k = 0; k < lines.size(); ++k) {

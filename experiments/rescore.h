@@ -1,5 +1,5 @@
 // `r1lab rescore DIR`: recomputes an experiment folder's held-out numbers
-// from its committed samples (each base's and run's samples.jsonl.gz, on
+// from its committed samples (each base's and run's samples.jsonl.xz, on
 // the split the folder was evaluated on) with the current verifier, and its tables from those numbers, and says
 // where anything differs from what the folder holds.
 //

@@ -573,7 +573,7 @@ BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, cons
   Transformer base = MakeModel(bcfg.model(), ModelVocab(bcfg.model()));
   LoadCheckpoint(base_path, base, nullptr);
   const EvalResult r = Evaluate(base, task, bcfg.eval());
-  WriteFileAtomic(bdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, task)));
+  WriteFileAtomic(bdir + "/" + kSamplesXz, Xz(SamplesToJsonl(r, task)));
   WriteFileAtomic(bdir + "/eval.json", EvalToJson(r) + "\n");
   DoneRecord d;
   d.set_commit(GitCommit());
@@ -737,7 +737,8 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       if (writes) {
         if (FileExists(ckpt)) wall_before = ResumeFromCheckpoint(ckpt, metrics_path);
         else std::remove(metrics_path.c_str());
-        std::remove((rdir + "/" + kMetricsGz).c_str());  // from a finish cut short before done.json
+        for (const char* stale : {kMetricsXz, "metrics.jsonl.gz"})  // from a finish cut short before done.json
+          std::remove((rdir + "/" + stale).c_str());
         metrics.emplace(metrics_path);
       }
       FlopCounter flops;
@@ -773,11 +774,11 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       if (!writes) return;
       const double train_flops = flops.Total();
       const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
-      WriteFileAtomic(rdir + "/samples.jsonl.gz", Gzip(SamplesToJsonl(r, *task)));
+      WriteFileAtomic(rdir + "/" + kSamplesXz, Xz(SamplesToJsonl(r, *task)));
       WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
       // A finished run's metrics are kept compressed and rounded (a ninth
       // of the bytes); the plain file is what an unfinished run resumes from.
-      WriteFileAtomic(rdir + "/" + kMetricsGz, Gzip(RoundJsonNumbers(ReadFile(metrics_path), kMetricsDigits)));
+      WriteFileAtomic(rdir + "/" + kMetricsXz, Xz(RoundJsonNumbers(ReadFile(metrics_path), kMetricsDigits)));
       const double wall = wall_before + SecondsSince(t0);
       timed_seconds += SecondsSince(t0);
       ++timed_runs;
@@ -828,7 +829,8 @@ int RoundMetricsFiles(const std::string& dir) {
   if (!std::filesystem::is_directory(dir)) throw IoError(dir + ": not a folder");
   std::vector<std::string> paths;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && e.path().filename() == kMetricsGz) paths.push_back(e.path().string());
+    if (e.is_regular_file() && (e.path().filename() == kMetricsXz || e.path().filename() == "metrics.jsonl.gz"))
+      paths.push_back(e.path().string());  // r1lab's own, or its gzip from before
   std::sort(paths.begin(), paths.end());
   DirLock lock(dir);
   int changed = 0;
@@ -836,7 +838,7 @@ int RoundMetricsFiles(const std::string& dir) {
     const std::string text = ReadText(path);
     const std::string rounded = RoundJsonNumbers(text, kMetricsDigits);
     if (rounded == text) continue;
-    WriteFileAtomic(path, Gzip(rounded));
+    WriteFileAtomic(path, std::filesystem::path(path).extension() == ".xz" ? Xz(rounded) : Gzip(rounded));
     ++changed;
   }
   return changed;

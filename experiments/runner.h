@@ -3,9 +3,9 @@
 // <output_dir>/<experiment>/  (output_dir: "runs" unless the config or --out
 // says otherwise; the committed reference results live in results/)
 //   config.pbtxt                      resolved config
-//   base/eval.json, samples.jsonl.gz  the shared base, evaluated once per base
+//   base/eval.json, samples.jsonl.xz  the shared base, evaluated once per base
 //   base/done.json                    its checkpoint's fnv64, commit and machine
-//   runs/<arm>/seed-<s>/              metrics.jsonl (.gz once done), eval.json, samples.jsonl.gz,
+//   runs/<arm>/seed-<s>/              metrics.jsonl (.xz once done), eval.json, samples.jsonl.xz,
 //                                     checkpoint.pt, run_config.pbtxt (config and
 //                                     base hash), done.json (finished marker with
 //                                     the commit and machine that made the run)
@@ -90,7 +90,7 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
 std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir);
 
 // A base checkpoint's held-out evaluation (bcfg.eval, bcfg one base's
-// config; `base_hash` the checkpoint's fnv64, HexHash of its bytes) in `bdir`: eval.json, samples.jsonl.gz and done.json (checkpoint,
+// config; `base_hash` the checkpoint's fnv64, HexHash of its bytes) in `bdir`: eval.json, samples.jsonl.xz and done.json (checkpoint,
 // fnv64, parameters, pretraining FLOPs from EnsureBase's record), evaluated
 // only when `bdir` holds no evaluation of this checkpoint; else read back.
 struct BaseEvaluation {
@@ -104,7 +104,7 @@ BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, cons
 // its config.pbtxt and run files (after an update, or to restyle), under
 // the folder's lock. Returns the markdown table.
 std::string RewriteReport(const std::string& dir);
-// Rounds every metrics.jsonl.gz under `dir` (any depth: runs, trials, a
+// Rounds every finished metrics file (.xz, or .gz) under `dir` (any depth: runs, trials, a
 // sweep's sizes) to kMetricsDigits, as finished runs write them since
 // 2026-12-06; a file already rounded is left untouched. Returns how many
 // files changed.

@@ -147,9 +147,9 @@ if [ ! -f ../shared/data/gsm8k_test.jsonl ]; then
 elif [ ! -f "$model/config.json" ]; then
   fail "the GRPO timing on the 0.5B shape: lm-bench wrote no model to start from"
 elif ./build-cuda/r1lab run bench/gpu/grpo_0.5b.pbtxt --out build-cuda/gpu_runs; then
-  "$python" - build-cuda/gpu_runs/gpu_grpo_0.5b/runs/grpo/seed-1/metrics.jsonl.gz <<'EOF' || fail "the GRPO timing table"
-import gzip, json, sys
-rows = [json.loads(line) for line in gzip.open(sys.argv[1], "rt") if line.strip()]
+  "$python" - build-cuda/gpu_runs/gpu_grpo_0.5b/runs/grpo/seed-1/metrics.jsonl.xz <<'EOF' || fail "the GRPO timing table"
+import json, lzma, sys
+rows = [json.loads(line) for line in lzma.open(sys.argv[1], "rt") if line.strip()]
 print("| GRPO step | samples' tokens | generate s | generated tok/s | train s | step s |")
 print("|---|---|---|---|---|---|")
 prev = 0

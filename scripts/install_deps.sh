@@ -11,7 +11,8 @@ packages=(
   libtbb-dev              # oneTBB: parallel scoring and search
   libboost-graph-dev      # Graphviz export of search trees
   libprotobuf-dev protobuf-compiler  # configs in protobuf text format
-  zlib1g-dev              # gzip for the committed samples (samples.jsonl.gz)
+  liblzma-dev             # xz for the committed records (samples.jsonl.xz, metrics.jsonl.xz)
+  zlib1g-dev              # gzip, for records r1lab wrote before (.gz)
   libgtest-dev            # tests
   libgloo-dev             # torch.distributed c10d backend on CPU
   nlohmann-json3-dev      # Hugging Face config.json and tokenizer.json

@@ -27,7 +27,7 @@ struct RunRecords {
   DoneRecord done;                 // done.json
   std::vector<MetricsLine> lines;  // metrics.jsonl, in order
   // Per held-out problem, the share of its samples judged right
-  // (samples.jsonl.gz's stored verdicts); empty for runs without samples.
+  // (samples.jsonl.xz's stored verdicts); empty for runs without samples.
   std::vector<double> problem_pass;
   // The lines that hold an eval point (the held-out curve), in order.
   std::vector<const MetricsLine*> EvalPoints() const { return LinesWith(&MetricsLine::has_eval); }

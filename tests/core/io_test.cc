@@ -86,6 +86,34 @@ TEST(Io, GzipRoundTripsAndRefusesBrokenInput) {
   }
 }
 
+// The same for xz, r1lab's format for records (Python's lzma.compress with
+// the same filter writes the same bytes: checked by hand on a committed 1.2 MB
+// samples file), with streams one after another read as xzcat reads them.
+TEST(Io, XzRoundTripsAndRefusesBrokenInput) {
+  std::string text;
+  for (int i = 0; i < 70000; ++i) text += static_cast<char>((i * 7919) % 256);
+  const std::string z = Xz(text);
+  EXPECT_EQ(Unxz(z, "x.xz"), text);
+  EXPECT_EQ(Xz(text), z);
+  EXPECT_EQ(z.substr(0, 6), std::string("\xfd" "7zXZ\0", 6));
+  EXPECT_EQ(Unxz(Xz(""), "empty.xz"), "");
+  EXPECT_EQ(Unxz(Xz("a\n") + Xz("b\n"), "two.xz"), "a\nb\n");
+  for (const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
+           {z.substr(0, z.size() / 2), "cut short"},
+           {"plain text, not xz", "no xz header"},
+           {Gzip(text), "no xz header"},
+           {z.substr(0, z.size() - 20) + "junk" + z.substr(z.size() - 16), "corrupt data"},
+           {z + "junk", "4 bytes after the end of the xz data; expected none"}}) {
+    try {
+      Unxz(bad, "r.jsonl.xz");
+      ADD_FAILURE() << "accepted data: " << why;
+    } catch (const IoError& e) {
+      EXPECT_NE(std::string(e.what()).find("r.jsonl.xz: "), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Io, AFolderIsNotAFile) {
   const std::string dir = testing::TempDir("io_folder");
   try {
@@ -96,7 +124,7 @@ TEST(Io, AFolderIsNotAFile) {
   }
 }
 
-TEST(Io, ReadLinesReadsGzipByItsSuffix) {
+TEST(Io, ReadLinesReadsXzAndGzipByTheirSuffix) {
   const std::string dir = testing::TempDir("io_lines");
   const std::string text = "{\"step\":1}\n{\"step\":2}\n";
   WriteFileAtomic(dir + "/m.jsonl", text);
@@ -104,6 +132,13 @@ TEST(Io, ReadLinesReadsGzipByItsSuffix) {
   const std::vector<std::string> want = {"{\"step\":1}", "{\"step\":2}"};
   EXPECT_EQ(ReadLines(dir + "/m.jsonl"), want);
   EXPECT_EQ(ReadLines(dir + "/m.jsonl.gz"), want);
+  EXPECT_EQ(CompressedPath(dir + "/m.jsonl"), dir + "/m.jsonl.gz");
+  WriteFileAtomic(dir + "/m.jsonl.xz", Xz(text));
+  EXPECT_EQ(ReadLines(dir + "/m.jsonl.xz"), want);
+  EXPECT_EQ(CompressedPath(dir + "/m.jsonl"), dir + "/m.jsonl.xz") << "xz, r1lab's own, comes first";
+  EXPECT_EQ(CompressedPath(dir + "/absent.jsonl"), "");
+  WriteFileAtomic(dir + "/bad.jsonl.xz", text);  // named .xz, not xz
+  EXPECT_THROW(ReadLines(dir + "/bad.jsonl.xz"), IoError);
   EXPECT_TRUE(ReadLines(dir + "/absent.jsonl.gz").empty());
   WriteFileAtomic(dir + "/bad.jsonl.gz", text);  // named .gz, not gzip
   EXPECT_THROW(ReadLines(dir + "/bad.jsonl.gz"), IoError);

@@ -227,12 +227,12 @@ TEST(Cli, TwoRanksTuneAsOneProcessDoes) {
   ASSERT_EQ(rec.pretrain().trials_size(), 2);
   ASSERT_GE(rec.arms(0).trials_size(), 3);
   for (int k = 0; k < 2; ++k) {
-    const std::string p = "/tiny_ranks-tune/pretrain/p" + std::to_string(k) + "/samples.jsonl.gz";
+    const std::string p = "/tiny_ranks-tune/pretrain/p" + std::to_string(k) + "/samples.jsonl.xz";
     EXPECT_EQ(ReadFile(dir + "/two" + p), ReadFile(dir + "/one" + p)) << p;
   }
   for (int k = 0; k < rec.arms(0).trials_size(); ++k) {
     const std::string run = "/tiny_ranks-tune/runs/sft-t" + std::to_string(k) + "/seed-1";
-    EXPECT_EQ(ReadFile(dir + "/two" + run + "/samples.jsonl.gz"), ReadFile(dir + "/one" + run + "/samples.jsonl.gz")) << run;
+    EXPECT_EQ(ReadFile(dir + "/two" + run + "/samples.jsonl.xz"), ReadFile(dir + "/one" + run + "/samples.jsonl.xz")) << run;
   }
 }
 
@@ -391,7 +391,7 @@ TEST(Cli, BaseSeedsPretrainOneBaseEachAndRunEveryArmFromEach) {
   const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string exp = dir + "/tiny";
-  for (const char* f : {"/base-3/eval.json", "/base-4/samples.jsonl.gz", "/runs/sft/base-3/seed-1/done.json",
+  for (const char* f : {"/base-3/eval.json", "/base-4/samples.jsonl.xz", "/runs/sft/base-3/seed-1/done.json",
                         "/runs/sft/base-4/seed-1/eval.json"})
     EXPECT_TRUE(FileExists(exp + f)) << f;
   EXPECT_FALSE(FileExists(exp + "/base/eval.json"));
@@ -518,7 +518,7 @@ TEST(Cli, SizeSweepDistilsTheFirstSizesTeacherIntoEverySize) {
   // sizes and runs only the chosen trial the other sizes distil from.
   const std::string d32_tuned = ReadFile(dir + "/c.d32.tuned.pbtxt"), d16_tuned = ReadFile(dir + "/c.d16.tuned.pbtxt");
   const std::string chosen_dir = chosen.substr(0, chosen.rfind('/'));
-  const std::string chosen_samples = Gunzip(ReadFile(chosen_dir + "/samples.jsonl.gz"), "chosen");
+  const std::string chosen_samples = Unxz(ReadFile(chosen_dir + "/samples.jsonl.xz"), "chosen");
   testing::RemoveTree(exp + "/d32-tune");
   testing::RemoveTree(exp + "/d16-tune");
   const Result again = RunCli("tune " + dir + "/c.pbtxt --out " + dir);
@@ -527,7 +527,7 @@ TEST(Cli, SizeSweepDistilsTheFirstSizesTeacherIntoEverySize) {
   EXPECT_NE(again.out.find("d16: " + dir + "/c.d16.tuned.pbtxt is current; kept"), std::string::npos) << again.out;
   EXPECT_EQ(ReadFile(dir + "/c.d32.tuned.pbtxt"), d32_tuned);
   EXPECT_EQ(ReadFile(dir + "/c.d16.tuned.pbtxt"), d16_tuned);
-  EXPECT_EQ(Gunzip(ReadFile(chosen_dir + "/samples.jsonl.gz"), "chosen"), chosen_samples)
+  EXPECT_EQ(Unxz(ReadFile(chosen_dir + "/samples.jsonl.xz"), "chosen"), chosen_samples)
       << "the teacher trial, run alone, is the trial tuning ran";
   const std::string other = exp + "/d32-tune/runs/sft-t" + std::to_string(1 - big.arms(0).chosen());
   EXPECT_FALSE(std::filesystem::exists(other)) << "only the chosen trial runs again";
@@ -594,8 +594,8 @@ TEST(Cli, PipelineStageStartsFromTheEarlierArmsFinalCheckpoint) {
   const Result r = RunCli("run " + dir + "/c.pbtxt --out " + dir);
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string exp = dir + "/tiny", cold = exp + "/runs/cold/seed-1", frozen = exp + "/runs/frozen/seed-1";
-  EXPECT_EQ(Gunzip(ReadFile(frozen + "/samples.jsonl.gz"), "frozen"), Gunzip(ReadFile(cold + "/samples.jsonl.gz"), "cold"));
-  EXPECT_NE(Gunzip(ReadFile(exp + "/base/samples.jsonl.gz"), "base"), Gunzip(ReadFile(cold + "/samples.jsonl.gz"), "cold"));
+  EXPECT_EQ(Unxz(ReadFile(frozen + "/samples.jsonl.xz"), "frozen"), Unxz(ReadFile(cold + "/samples.jsonl.xz"), "cold"));
+  EXPECT_NE(Unxz(ReadFile(exp + "/base/samples.jsonl.xz"), "base"), Unxz(ReadFile(cold + "/samples.jsonl.xz"), "cold"));
   EXPECT_NE(ReadFile(frozen + "/run_config.pbtxt")
                 .find("# init_from weights fnv64: " + CheckpointWeightsHash(cold + "/checkpoint.pt")),
             std::string::npos);
@@ -710,7 +710,7 @@ arms { name: "all_scenarios_rl" init_from: "rejection_sft"
   EXPECT_NE(identity("all_scenarios_rl").find("# init_from weights fnv64: " + hash("rejection_sft")),
             std::string::npos);
   EXPECT_EQ(identity("r1_zero").find("# init_from"), std::string::npos) << "R1-Zero starts from the base";
-  const std::vector<std::string> lines = ReadLines(runs + "all_scenarios_rl/seed-1/metrics.jsonl.gz");
+  const std::vector<std::string> lines = ReadLines(runs + "all_scenarios_rl/seed-1/metrics.jsonl.xz");
   ASSERT_FALSE(lines.empty());
   EXPECT_GT(JsonValue::Parse(lines[0]).at("reward_model").num("examples"), 0) << lines[0];
   const std::string summary = ReadFile(dir + "/pipe/summary.md");
@@ -744,14 +744,14 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string exp = dir + "/tiny";
   for (const char* f : {"/config.pbtxt", "/base/done.json", "/summary.md", "/summary.csv", "/base/eval.json",
-                        "/base/samples.jsonl.gz", "/runs/sft/seed-1/samples.jsonl.gz", "/runs/sft/seed-1/metrics.jsonl.gz", "/runs/sft/seed-2/done.json",
+                        "/base/samples.jsonl.xz", "/runs/sft/seed-1/samples.jsonl.xz", "/runs/sft/seed-1/metrics.jsonl.xz", "/runs/sft/seed-2/done.json",
                         "/runs/sft/seed-2/eval.json", "/runs/sft/seed-2/checkpoint.pt"})
     EXPECT_TRUE(FileExists(exp + f)) << f;
   // A finished run keeps its metrics compressed only; zcat reads them.
   EXPECT_FALSE(FileExists(exp + "/runs/sft/seed-1/metrics.jsonl"));
-  EXPECT_EQ(ReadFile(exp + "/runs/sft/seed-1/metrics.jsonl.gz").substr(0, 2), "\x1f\x8b");
+  EXPECT_EQ(ReadFile(exp + "/runs/sft/seed-1/metrics.jsonl.xz").substr(0, 6), std::string("\xfd" "7zXZ\0", 6));
   // ... with 9 significant digits, where the plain file has protobuf's 17.
-  const std::string metrics = ReadText(exp + "/runs/sft/seed-1/metrics.jsonl.gz");
+  const std::string metrics = ReadText(exp + "/runs/sft/seed-1/metrics.jsonl.xz");
   EXPECT_EQ(RoundJsonNumbers(metrics, 9), metrics);
   EXPECT_LT(RoundJsonNumbers(metrics, 8).size(), metrics.size());  // it has non-integers to round
   const std::string summary = ReadFile(exp + "/summary.md");
@@ -770,13 +770,13 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   EXPECT_NE(table.out.find("tiny,sft,2,"), std::string::npos) << table.out;
   // Two eval points (steps 5 and 10) in the metrics.
   int evals = 0;
-  for (const auto& line : ReadLines(exp + "/runs/sft/seed-1/metrics.jsonl.gz")) evals += line.find("\"eval\"") != std::string::npos;
+  for (const auto& line : ReadLines(exp + "/runs/sft/seed-1/metrics.jsonl.xz")) evals += line.find("\"eval\"") != std::string::npos;
   EXPECT_EQ(evals, 2);
 
   // The budgeted arm stops at its FLOP budget: past it by less than one step.
   double prev = 0, max_step = 0, last = 0;
   int lines = 0;
-  for (const auto& line : ReadLines(exp + "/runs/budget/seed-1/metrics.jsonl.gz")) {
+  for (const auto& line : ReadLines(exp + "/runs/budget/seed-1/metrics.jsonl.xz")) {
     if (line.find("\"loss\"") == std::string::npos) continue;
     const double f = std::stod(line.substr(line.find("\"flops\":") + 8));
     max_step = std::max(max_step, f - prev);
@@ -820,7 +820,7 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
     std::filesystem::copy(exp, t, std::filesystem::copy_options::recursive);
     auto edit = [&](const std::string& file, int line, auto change) {
       std::vector<std::string> lines;
-      std::istringstream in(Gunzip(ReadFile(t + file), file));
+      std::istringstream in(Unxz(ReadFile(t + file), file));
       for (std::string l; std::getline(in, l);) lines.push_back(l);
       SampleRecord rec;
       RecordFromJson(lines[static_cast<size_t>(line)], file, &rec);
@@ -828,19 +828,19 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
       lines[static_cast<size_t>(line)] = RecordToJson(rec);
       std::string text;
       for (const std::string& l : lines) text += l + "\n";
-      WriteFileAtomic(t + file, Gzip(text));
+      WriteFileAtomic(t + file, Xz(text));
     };
-    edit("/runs/sft/seed-1/samples.jsonl.gz", 0, [](SampleRecord& r) {
+    edit("/runs/sft/seed-1/samples.jsonl.xz", 0, [](SampleRecord& r) {
       // Right becomes wrong and wrong becomes right.
       r.set_completion("<think>1+1=2\n</think><answer>" + (r.correct() ? "9999" : r.gold()) + "</answer>");
     });
-    edit("/base/samples.jsonl.gz", 1, [](SampleRecord& r) { r.set_correct(!r.correct()); });
+    edit("/base/samples.jsonl.xz", 1, [](SampleRecord& r) { r.set_correct(!r.correct()); });
     const Result bad = RunCli("rescore " + t);
     EXPECT_EQ(bad.code, 1) << bad.out;
-    EXPECT_NE(bad.out.find("runs/sft/seed-1/samples.jsonl.gz line 1: stored verdict"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("runs/sft/seed-1/samples.jsonl.xz line 1: stored verdict"), std::string::npos) << bad.out;
     EXPECT_NE(bad.out.find("runs/sft/seed-1/eval.json differs"), std::string::npos) << bad.out;
     EXPECT_NE(bad.out.find("pass1"), std::string::npos) << bad.out;
-    EXPECT_NE(bad.out.find("base/samples.jsonl.gz line 2: stored verdict"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("base/samples.jsonl.xz line 2: stored verdict"), std::string::npos) << bad.out;
     EXPECT_NE(bad.out.find("base: 20 samples rescored, eval.json reproduced"), std::string::npos) << bad.out;
     // The sft row of the main table and of the reflection table (its plain responses' pass@1).
     EXPECT_NE(bad.out.find("summary.md: 2 lines differ from the tables rebuilt from the rescored samples"),
@@ -897,30 +897,30 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
     counts.set_problems(0);
     counts.set_samples_per_problem(0);
     WriteFileAtomic(eval_path, RecordToJson(counts) + "\n");
-    WriteFileAtomic(t + "/base/samples.jsonl.gz", Gzip(""));
+    WriteFileAtomic(t + "/base/samples.jsonl.xz", Xz(""));
     Result bad = RunCli("rescore " + t);
     EXPECT_EQ(bad.code, 1) << bad.out;
     EXPECT_NE(bad.out.find("base/eval.json: problems 0, samples_per_problem 0; expected at least 1 of each"),
               std::string::npos) << bad.out;
-    const std::string samples = t + "/runs/sft/seed-1/samples.jsonl.gz";
-    std::vector<std::string> lines = SplitLines(Gunzip(ReadFile(samples), samples));
+    const std::string samples = t + "/runs/sft/seed-1/samples.jsonl.xz";
+    std::vector<std::string> lines = SplitLines(Unxz(ReadFile(samples), samples));
     lines[2] = Replace(lines[2], "\"tokens\":", "\"tokens\":\"many\",\"x\":");
     std::string text;
     for (const std::string& l : lines) text += l + "\n";
-    WriteFileAtomic(samples, Gzip(text));
+    WriteFileAtomic(samples, Xz(text));
     bad = RunCli("rescore " + t);
     EXPECT_EQ(bad.code, 4) << bad.out;
-    EXPECT_NE(bad.out.find("runs/sft/seed-1/samples.jsonl.gz line 3: not a SampleRecord record"), std::string::npos)
+    EXPECT_NE(bad.out.find("runs/sft/seed-1/samples.jsonl.xz line 3: not a SampleRecord record"), std::string::npos)
         << bad.out;
     std::filesystem::remove(samples);
     std::filesystem::remove(t + "/summary.md");
     bad = RunCli("rescore " + t);
     EXPECT_EQ(bad.code, 1) << bad.out;
     EXPECT_NE(bad.out.find("summary.md: missing; the tables rebuilt from"), std::string::npos) << bad.out;
-    std::filesystem::remove(t + "/runs/sft/seed-2/metrics.jsonl.gz");
+    std::filesystem::remove(t + "/runs/sft/seed-2/metrics.jsonl.xz");
     bad = RunCli("rescore " + t);
     EXPECT_EQ(bad.code, 4) << bad.out;
-    EXPECT_NE(bad.out.find("runs/sft/seed-2: no metrics.jsonl.gz (nor metrics.jsonl)"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("runs/sft/seed-2: no metrics.jsonl.xz (nor metrics.jsonl)"), std::string::npos) << bad.out;
   }
 
   // `eval` of a run's or the base's checkpoint uses the config it was trained under.
@@ -1065,7 +1065,7 @@ TEST(Cli, ResumeAfterKillNineGivesTheSameNumbers) {
   r = RunCli("run " + dir + "/c.pbtxt --out " + out_b);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("resum"), std::string::npos) << r.out;
-  EXPECT_EQ(Numbers(run_b + "/metrics.jsonl.gz"), Numbers(run_a + "/metrics.jsonl.gz")) << "partial:\n" << partial;
+  EXPECT_EQ(Numbers(run_b + "/metrics.jsonl.xz"), Numbers(run_a + "/metrics.jsonl.xz")) << "partial:\n" << partial;
   EXPECT_EQ(Numbers(run_b + "/eval.json"), Numbers(run_a + "/eval.json"));
 }
 
@@ -1102,9 +1102,9 @@ arms { name: "grpo" init_from: "sft" grpo { steps: 6 prompts_per_step: 4 group_s
   EXPECT_EQ(started, ReadFile(dir + "/one/tiny/runs/grpo/seed-1/run_config.pbtxt")) << "the same start as one rank's";
   for (const char* run : {"sft/seed-1", "sft/seed-2", "sft/seed-3", "grpo/seed-1", "grpo/seed-2", "grpo/seed-3"}) {
     const std::string a = dir + "/one/tiny/runs/" + run, b = dir + "/two/tiny/runs/" + run;
-    EXPECT_EQ(ReadFile(a + "/samples.jsonl.gz"), ReadFile(b + "/samples.jsonl.gz")) << run;
+    EXPECT_EQ(ReadFile(a + "/samples.jsonl.xz"), ReadFile(b + "/samples.jsonl.xz")) << run;
     EXPECT_EQ(Numbers(a + "/eval.json"), Numbers(b + "/eval.json")) << run;
-    EXPECT_EQ(Numbers(a + "/metrics.jsonl.gz"), Numbers(b + "/metrics.jsonl.gz")) << run;
+    EXPECT_EQ(Numbers(a + "/metrics.jsonl.xz"), Numbers(b + "/metrics.jsonl.xz")) << run;
   }
   auto without_wall = [](const std::string& md) {  // each table row but its last cell (wall seconds, the machine)
     std::string out;
@@ -1232,7 +1232,7 @@ arms { name: "ppo" ppo { steps: 6 prompts_per_step: 8 minibatches: 2 critic_warm
     // evals, and PPO's critic warm-up.
     auto steps = [](const std::string& gz) {
       std::string out;
-      std::istringstream in(Gunzip(ReadFile(gz), gz));
+      std::istringstream in(Unxz(ReadFile(gz), gz));
       for (std::string line; std::getline(in, line);) {
         const size_t at = line.find("\"step\":");
         out += (at == std::string::npos ? "?" : line.substr(at + 7, line.find_first_of(",}", at) - at - 7)) +
@@ -1240,12 +1240,12 @@ arms { name: "ppo" ppo { steps: 6 prompts_per_step: 8 minibatches: 2 critic_warm
       }
       return out;
     };
-    EXPECT_EQ(steps(b + "/metrics.jsonl.gz"), steps(a + "/metrics.jsonl.gz")) << arm;
+    EXPECT_EQ(steps(b + "/metrics.jsonl.xz"), steps(a + "/metrics.jsonl.xz")) << arm;
     DoneRecord da, db;
     RecordFromJson(ReadFile(a + "/done.json"), a, &da);
     RecordFromJson(ReadFile(b + "/done.json"), b, &db);
     if (std::string(arm) == "sft") {  // rank 0's alone: the very same run
-      EXPECT_EQ(ReadFile(a + "/samples.jsonl.gz"), ReadFile(b + "/samples.jsonl.gz"));
+      EXPECT_EQ(ReadFile(a + "/samples.jsonl.xz"), ReadFile(b + "/samples.jsonl.xz"));
       continue;
     }
     // Other samples (each rank draws its own), the same cost: every rank's

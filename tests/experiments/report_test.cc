@@ -27,7 +27,7 @@ void CopyRecords(const fs::path& from, const fs::path& to) {
   for (const auto& e : fs::recursive_directory_iterator(from, fs::directory_options::follow_directory_symlink)) {
     const std::string name = e.path().filename().string();
     const bool wanted = name == "config.pbtxt" || name == "eval.json" || name == "done.json" ||
-                        name == "metrics.jsonl" || name == "metrics.jsonl.gz" || name == "samples.jsonl.gz";
+                        name == "metrics.jsonl" || name == kMetricsXz || name == kSamplesXz;
     if (!e.is_regular_file() || !wanted) continue;
     const fs::path dst = to / e.path().lexically_relative(from);
     fs::create_directories(dst.parent_path());
@@ -59,7 +59,7 @@ TEST(Report, EveryCommittedFolderWithSamplesRescoresExactly) {
     if (!fs::exists(e.path() / "config.pbtxt")) continue;
     bool samples = false;
     for (const auto& f : fs::recursive_directory_iterator(e.path()))
-      samples = samples || f.path().filename() == "samples.jsonl.gz";
+      samples = samples || f.path().filename() == kSamplesXz;
     if (!samples) continue;
     const RescoreResult r = Rescore(e.path().string());
     EXPECT_EQ(r.differences, 0) << r.report;
@@ -69,16 +69,45 @@ TEST(Report, EveryCommittedFolderWithSamplesRescoresExactly) {
 }
 
 // Every committed run's metrics are rounded as a run writes them now
-// (report --round-metrics), so a rerun's metrics.jsonl.gz can equal them.
+// (report --round-metrics), so a rerun's metrics.jsonl.xz can equal them.
 TEST(Report, TheCommittedMetricsAreRoundedAsRunsWriteThem) {
   int files = 0;
   for (const auto& f : fs::recursive_directory_iterator(fs::path(R1LAB_SOURCE_DIR) / "results")) {
-    if (f.path().filename() != kMetricsGz) continue;
+    if (f.path().filename() != kMetricsXz) continue;
     const std::string text = ReadText(f.path().string());
     EXPECT_TRUE(RoundJsonNumbers(text, kMetricsDigits) == text) << f.path() << " is not rounded";
     ++files;
   }
   EXPECT_GT(files, 100);
+}
+
+// Records r1lab wrote before xz (metrics.jsonl.gz, samples.jsonl.gz) still
+// read: a committed folder whose records are all turned into gzip rewrites
+// the same summary and rescores without a difference. xz, which they were
+// converted to, holds them in at most three quarters of gzip's bytes.
+TEST(Report, RecordsWrittenAsGzipStillReadAndRescore) {
+  const fs::path from = fs::path(R1LAB_SOURCE_DIR) / "results" / "r1_zero_dynamics";
+  const std::string dir = testing::TempDir("report_gzip_records");
+  CopyRecords(from, dir);
+  int converted = 0;
+  std::uintmax_t xz_bytes = 0, gz_bytes = 0;
+  std::vector<fs::path> paths;
+  for (const auto& f : fs::recursive_directory_iterator(dir))
+    if (f.path().extension() == ".xz") paths.push_back(f.path());
+  for (const fs::path& path : paths) {
+    const std::string gz = path.string().substr(0, path.string().size() - 3) + ".gz";
+    WriteFileAtomic(gz, Gzip(ReadText(path.string())));
+    xz_bytes += fs::file_size(path);
+    gz_bytes += fs::file_size(gz);
+    fs::remove(path);
+    ++converted;
+  }
+  ASSERT_GE(converted, 7);  // the base's samples, and each of three runs' metrics and samples
+  EXPECT_LT(xz_bytes, gz_bytes * 3 / 4);
+  RewriteReport(dir);
+  EXPECT_EQ(ReadFile(dir + "/summary.md"), ReadFile((from / "summary.md").string()));
+  const RescoreResult r = Rescore(dir);
+  EXPECT_EQ(r.differences, 0) << r.report;  // a folder without samples would be one
 }
 
 // The committed results stay small (issue #17: the whole results/ tree under
