@@ -77,6 +77,22 @@ std::string Gunzip(const std::string& data, const std::string& source) {
   return out;
 }
 
+namespace {
+// Runs an xz coder over all of its input, appending what it writes to *out;
+// its last return (LZMA_STREAM_END when the stream ended).
+lzma_ret LzmaFinish(lzma_stream* z, std::string* out) {
+  uint8_t buf[1 << 16];
+  lzma_ret rc = LZMA_OK;
+  while (rc == LZMA_OK) {
+    z->next_out = buf;
+    z->avail_out = sizeof buf;
+    rc = lzma_code(z, LZMA_FINISH);
+    out->append(reinterpret_cast<const char*>(buf), sizeof buf - z->avail_out);
+  }
+  return rc;
+}
+}  // namespace
+
 std::string Xz(const std::string& text) {
   lzma_options_lzma opt;
   if (lzma_lzma_preset(&opt, 9 | LZMA_PRESET_EXTREME)) throw InternalError("xz: no preset 9e");
@@ -91,14 +107,7 @@ std::string Xz(const std::string& text) {
   z.next_in = reinterpret_cast<const uint8_t*>(text.data());
   z.avail_in = text.size();
   std::string out;
-  uint8_t buf[1 << 16];
-  lzma_ret rc = LZMA_OK;
-  while (rc == LZMA_OK) {
-    z.next_out = buf;
-    z.avail_out = sizeof buf;
-    rc = lzma_code(&z, LZMA_FINISH);
-    out.append(reinterpret_cast<const char*>(buf), sizeof buf - z.avail_out);
-  }
+  const lzma_ret rc = LzmaFinish(&z, &out);
   lzma_end(&z);
   if (rc != LZMA_STREAM_END) throw InternalError("xz: encoder failed (" + std::to_string(rc) + ")");
   return out;
@@ -115,14 +124,7 @@ std::string Unxz(const std::string& data, const std::string& source) {
     if (lzma_stream_decoder(&z, UINT64_MAX, 0) != LZMA_OK) throw InternalError("xz: decoder init failed");
     z.next_in = reinterpret_cast<const uint8_t*>(data.data() + at);
     z.avail_in = data.size() - at;
-    uint8_t buf[1 << 16];
-    lzma_ret rc = LZMA_OK;
-    while (rc == LZMA_OK) {
-      z.next_out = buf;
-      z.avail_out = sizeof buf;
-      rc = lzma_code(&z, LZMA_FINISH);
-      out.append(reinterpret_cast<const char*>(buf), sizeof buf - z.avail_out);
-    }
+    const lzma_ret rc = LzmaFinish(&z, &out);
     at = data.size() - z.avail_in;
     lzma_end(&z);
     if (rc != LZMA_STREAM_END) {
