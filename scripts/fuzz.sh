@@ -27,8 +27,8 @@ mkdir -p "$out"
 build verify_fuzz fuzz/verify_fuzz.cc verify/answer.cc verify/language.cc verify/math_equiv.cc \
   tasks/code.cc tasks/countdown.cc tasks/graph.cc tasks/task.cc tasks/arith.cc tasks/dataset.cc \
   tasks/mix.cc tasks/note.cc core/io.cc core/json.cc core/config.cc build/r1lab.pb.cc \
-  -- -lprotobuf -ltbb -lz
+  -- -lprotobuf -ltbb -llzma -lz
 build tokenizer_fuzz fuzz/tokenizer_fuzz.cc lm/hf_tokenizer.cc core/io.cc \
-  -- -lpcre2-8 -licuuc -lz
+  -- -lpcre2-8 -licuuc -llzma -lz
 run verify_fuzz
 run tokenizer_fuzz
