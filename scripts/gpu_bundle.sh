@@ -34,13 +34,13 @@ if ! grep "r1lab: NCCL all-reduce" build-cuda/configure.log > /dev/null; then
   echo "gpu_bundle: this torch ships no NCCL header r1lab found: CUDA tensors will be all-reduced by Gloo" >&2
 fi
 # Libraries outside torch's wheels: the C library stays (the machine's own);
-# the C++ runtime, zlib and PCRE2, which a machine with a CUDA torch nearly
+# the C++ runtime, zlib, liblzma and PCRE2, which a machine with a CUDA torch nearly
 # always has in a newer version, go to lib-fallback (used only where missing).
 ldd "${bins[@]}" | awk '/=> \// {print $1, $3}' | sort -u | while read -r name path; do
   case "$(realpath "$path")" in "$torch_lib"/* | "$(dirname "$torch_lib")"/nvidia/*) continue ;; esac
   case "$name" in
     libc.so.* | libm.so.* | libdl.so.* | libpthread.so.* | librt.so.* | libutil.so.* | ld-linux*) ;;
-    libstdc++.so.* | libgcc_s.so.* | libz.so.* | libpcre2-8.so.*) cp -L "$path" "$stage/build-cuda/lib-fallback/" ;;
+    libstdc++.so.* | libgcc_s.so.* | libz.so.* | liblzma.so.* | libpcre2-8.so.*) cp -L "$path" "$stage/build-cuda/lib-fallback/" ;;
     *) cp -L "$path" "$stage/build-cuda/lib/" ;;
   esac
 done
