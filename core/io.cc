@@ -128,9 +128,18 @@ std::string Unxz(const std::string& data, const std::string& source) {
     at = data.size() - z.avail_in;
     lzma_end(&z);
     if (rc != LZMA_STREAM_END) {
-      const char* why = rc == LZMA_FORMAT_ERROR ? "no xz header" : rc == LZMA_BUF_ERROR ? "cut short" : "corrupt data";
+      const std::string why = rc == LZMA_FORMAT_ERROR    ? "no xz header"
+                              : rc == LZMA_BUF_ERROR     ? "cut short"
+                              : rc == LZMA_DATA_ERROR    ? "corrupt data"
+                              : rc == LZMA_OPTIONS_ERROR ? "options this liblzma does not support"
+                              : rc == LZMA_MEM_ERROR     ? "out of memory"
+                                                         : "liblzma error " + std::to_string(rc);
       throw IoError(source + ": not a complete xz file (" + why + ")");
     }
+    // Stream padding: zero bytes, four at a time, may follow a stream.
+    size_t zeros = 0;
+    while (at + zeros < data.size() && data[at + zeros] == '\0') ++zeros;
+    if (zeros % 4 == 0) at += zeros;
   } while (data.compare(at, magic.size(), magic) == 0);
   if (at < data.size())
     throw IoError(source + ": " + std::to_string(data.size() - at) + " bytes after the end of the xz data; expected none");
@@ -186,6 +195,11 @@ std::string ReadText(const std::string& path) {
   if (ends(".xz")) return Unxz(ReadFile(path), path);
   if (ends(".gz")) return Gunzip(ReadFile(path), path);
   return ReadFile(path);
+}
+
+void WriteXzAtomic(const std::string& stem, const std::string& text) {
+  WriteFileAtomic(stem + ".xz", Xz(text));
+  std::remove((stem + ".gz").c_str());
 }
 
 std::string CompressedPath(const std::string& stem) {

@@ -35,6 +35,9 @@ bool FileExists(const std::string& path);
 std::string ReadText(const std::string& path);
 // Lines of ReadText(path), without newlines; none if the file does not exist.
 std::vector<std::string> ReadLines(const std::string& path);
+// Writes Xz(text) to stem + ".xz" (WriteFileAtomic) and removes stem + ".gz",
+// an older r1lab's copy of the same record, which the new one replaces.
+void WriteXzAtomic(const std::string& stem, const std::string& text);
 // stem + ".xz" if that file exists, else stem + ".gz" (records finished
 // before r1lab wrote xz) if that exists, else "".
 std::string CompressedPath(const std::string& stem);

@@ -573,7 +573,7 @@ BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, cons
   Transformer base = MakeModel(bcfg.model(), ModelVocab(bcfg.model()));
   LoadCheckpoint(base_path, base, nullptr);
   const EvalResult r = Evaluate(base, task, bcfg.eval());
-  WriteFileAtomic(bdir + "/" + kSamplesXz, Xz(SamplesToJsonl(r, task)));
+  WriteXzAtomic(bdir + "/samples.jsonl", SamplesToJsonl(r, task));
   WriteFileAtomic(bdir + "/eval.json", EvalToJson(r) + "\n");
   DoneRecord d;
   d.set_commit(GitCommit());
@@ -774,11 +774,11 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       if (!writes) return;
       const double train_flops = flops.Total();
       const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
-      WriteFileAtomic(rdir + "/" + kSamplesXz, Xz(SamplesToJsonl(r, *task)));
+      WriteXzAtomic(rdir + "/samples.jsonl", SamplesToJsonl(r, *task));
       WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
       // A finished run's metrics are kept compressed and rounded (a ninth
       // of the bytes); the plain file is what an unfinished run resumes from.
-      WriteFileAtomic(rdir + "/" + kMetricsXz, Xz(RoundJsonNumbers(ReadFile(metrics_path), kMetricsDigits)));
+      WriteXzAtomic(metrics_path, RoundJsonNumbers(ReadFile(metrics_path), kMetricsDigits));
       const double wall = wall_before + SecondsSince(t0);
       timed_seconds += SecondsSince(t0);
       ++timed_runs;

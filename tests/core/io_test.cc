@@ -98,12 +98,15 @@ TEST(Io, XzRoundTripsAndRefusesBrokenInput) {
   EXPECT_EQ(z.substr(0, 6), std::string("\xfd" "7zXZ\0", 6));
   EXPECT_EQ(Unxz(Xz(""), "empty.xz"), "");
   EXPECT_EQ(Unxz(Xz("a\n") + Xz("b\n"), "two.xz"), "a\nb\n");
+  // Stream padding (zero bytes, four at a time) may follow a stream, as in xz's format.
+  EXPECT_EQ(Unxz(Xz("a\n") + std::string(8, '\0') + Xz("b\n") + std::string(4, '\0'), "padded.xz"), "a\nb\n");
   for (const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
            {z.substr(0, z.size() / 2), "cut short"},
            {"plain text, not xz", "no xz header"},
            {Gzip(text), "no xz header"},
            {z.substr(0, z.size() - 20) + "junk" + z.substr(z.size() - 16), "corrupt data"},
-           {z + "junk", "4 bytes after the end of the xz data; expected none"}}) {
+           {z + "junk", "4 bytes after the end of the xz data; expected none"},
+           {z + std::string(3, '\0'), "3 bytes after the end of the xz data; expected none"}}) {
     try {
       Unxz(bad, "r.jsonl.xz");
       ADD_FAILURE() << "accepted data: " << why;
@@ -146,6 +149,10 @@ TEST(Io, ReadLinesReadsXzAndGzipByTheirSuffix) {
   EXPECT_EQ(ReadText(dir + "/m.jsonl.gz"), text);
   EXPECT_THROW(ReadText(dir + "/absent.jsonl"), IoError);
   EXPECT_THROW(ReadLines(dir), IoError);  // a folder is not an empty file
+  // A record written as xz replaces an older r1lab's gzip of it.
+  WriteXzAtomic(dir + "/m.jsonl", "{\"step\":3}\n");
+  EXPECT_FALSE(FileExists(dir + "/m.jsonl.gz"));
+  EXPECT_EQ(ReadText(dir + "/m.jsonl.xz"), "{\"step\":3}\n");
 }
 
 }  // namespace

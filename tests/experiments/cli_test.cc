@@ -747,7 +747,7 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
                         "/base/samples.jsonl.xz", "/runs/sft/seed-1/samples.jsonl.xz", "/runs/sft/seed-1/metrics.jsonl.xz", "/runs/sft/seed-2/done.json",
                         "/runs/sft/seed-2/eval.json", "/runs/sft/seed-2/checkpoint.pt"})
     EXPECT_TRUE(FileExists(exp + f)) << f;
-  // A finished run keeps its metrics compressed only; zcat reads them.
+  // A finished run keeps its metrics compressed only; xzcat reads them.
   EXPECT_FALSE(FileExists(exp + "/runs/sft/seed-1/metrics.jsonl"));
   EXPECT_EQ(ReadFile(exp + "/runs/sft/seed-1/metrics.jsonl.xz").substr(0, 6), std::string("\xfd" "7zXZ\0", 6));
   // ... with 9 significant digits, where the plain file has protobuf's 17.
@@ -1230,9 +1230,9 @@ arms { name: "ppo" ppo { steps: 6 prompts_per_step: 8 minibatches: 2 critic_warm
     ASSERT_TRUE(FileExists(b + "/done.json")) << arm;
     // The same metrics lines, once each: 6 steps (logged as configured), 2
     // evals, and PPO's critic warm-up.
-    auto steps = [](const std::string& gz) {
+    auto steps = [](const std::string& xz) {
       std::string out;
-      std::istringstream in(Unxz(ReadFile(gz), gz));
+      std::istringstream in(Unxz(ReadFile(xz), xz));
       for (std::string line; std::getline(in, line);) {
         const size_t at = line.find("\"step\":");
         out += (at == std::string::npos ? "?" : line.substr(at + 7, line.find_first_of(",}", at) - at - 7)) +
