@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -53,6 +54,7 @@ class Rescorer {
       Finding(rel + ": no samples.jsonl.xz, nothing to rescore (results made before samples were kept)");
       return;
     }
+    const std::string shown_path = rel + "/" + std::filesystem::path(path).filename().string();  // as found: .xz or .gz
     const std::vector<SampleRecord> lines = ReadSamples(path);
     const int P = record->problems(), n = record->samples_per_problem();
     if (P < 1 || n < 1) {
@@ -61,7 +63,7 @@ class Rescorer {
       return;
     }
     if (static_cast<int64_t>(lines.size()) != static_cast<int64_t>(P) * n) {
-      Finding(path.substr(dir_.size() + 1) + ": " + std::to_string(lines.size()) + " lines, eval.json says " +
+      Finding(shown_path + ": " + std::to_string(lines.size()) + " lines, eval.json says " +
               std::to_string(P) + " problems x " + std::to_string(n) + " samples");
       return;
     }
@@ -78,7 +80,7 @@ class Rescorer {
     int shown = 0, found = 0;
     auto sample_finding = [&](size_t k, const std::string& what) {
       ++found;
-      if (shown++ < kShownPerFolder) Finding(path.substr(dir_.size() + 1) + " line " + std::to_string(k + 1) + ": " + what);
+      if (shown++ < kShownPerFolder) Finding(shown_path + " line " + std::to_string(k + 1) + ": " + what);
       else ++differences_;
     };
     for (size_t k = 0; k < lines.size(); ++k) {
