@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -160,6 +161,14 @@ void SetOnlyIn(const google::protobuf::Message& a, const google::protobuf::Messa
   }
 }
 
+// Prints a config warning once per job: every rank reads the config, and only
+// rank 0 (or a process outside a job) says what it found.
+void ConfigWarning(const std::string& what) {
+  const char* rank = std::getenv("RANK");
+  if (rank != nullptr && std::string(rank) != "0") return;
+  std::fprintf(stderr, "warning: %s\n", what.c_str());
+}
+
 // Reads `path` and, recursively, the files it extends.
 ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::string>* chain) {
   // Compared as canonical paths: "./a.pbtxt" extending "a.pbtxt" is a cycle too.
@@ -198,10 +207,9 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
       if (dropped.empty()) continue;
       std::string list;
       for (const std::string& d : dropped) list += (list.empty() ? "" : ", ") + d;
-      std::fprintf(stderr,
-                   "warning: %s: arms[%s] replaces the arm of that name in %s whole (a file's arms replace its "
-                   "parent's), so these fields set there fall to arm_defaults or their defaults: %s\n",
-                   path.c_str(), arm.name().c_str(), parent_path.c_str(), list.c_str());
+      ConfigWarning(path + ": arms[" + arm.name() + "] replaces the arm of that name in " + parent_path +
+                    " whole (a file's arms replace its parent's), so these fields set there fall to arm_defaults "
+                    "or their defaults: " + list);
     }
   if (child.arms_size() > 0) merged.clear_arms();
   if (child.sizes_size() > 0) merged.clear_sizes();
@@ -274,7 +282,7 @@ ExperimentConfig FinishLoading(ExperimentConfig cfg, const std::string& source, 
         const std::string what = with + ": the overrides change the task, model or pretraining that " +
                                  tuned_source + " was tuned on";
         if (strict) throw ConfigError(what + "; run with --untuned, or make the change in the file and tune again");
-        std::fprintf(stderr, "warning: %s; its chosen values are applied as they are\n", what.c_str());
+        ConfigWarning(what + "; its chosen values are applied as they are");
       }
     }
     ParseConfigText(*tuned_text, tuned_source, &rec);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -526,6 +527,18 @@ arms { name: "c" grpo {} }
   EXPECT_EQ(err.find("kl_coef"), std::string::npos) << err;         // set here too
   EXPECT_EQ(err.find("arms[b]"), std::string::npos) << err;         // another strategy: a choice, not a gap
   EXPECT_EQ(err.find("arms[c]"), std::string::npos) << err;         // no parent arm of that name
+  // Every rank of a job reads the config; only rank 0 warns.
+  ::setenv("RANK", "1", 1);
+  ::testing::internal::CaptureStderr();
+  LoadExperiment(dir + "/child.pbtxt");
+  const std::string rank1 = ::testing::internal::GetCapturedStderr();
+  ::setenv("RANK", "0", 1);
+  ::testing::internal::CaptureStderr();
+  LoadExperiment(dir + "/child.pbtxt");
+  const std::string rank0 = ::testing::internal::GetCapturedStderr();
+  ::unsetenv("RANK");
+  EXPECT_EQ(rank1, "");
+  EXPECT_EQ(rank0, err);
   // Every committed experiment that extends another says nothing.
   for (const auto& e : std::filesystem::directory_iterator(std::string(R1LAB_SOURCE_DIR) + "/experiments")) {
     if (e.path().extension() != ".pbtxt" || e.path().string().find(".tuned.") != std::string::npos) continue;
