@@ -406,7 +406,7 @@ int CmdEval(int argc, char** argv) {
   const EvalResult r = Evaluate(model, *task, ev);
   std::printf("%s: %s", ckpt.c_str(), EvalTable(r).c_str());
   if (!out.empty()) {
-    WriteXzAtomic(out + "/samples.jsonl", SamplesToJsonl(r, *task));
+    WriteXzAtomic(out + "/" + kSamples, SamplesToJsonl(r, *task));
     WriteFileAtomic(out + "/eval.json", EvalToJson(r) + "\n");
     std::printf("wrote %s/eval.json and %s/%s\n", out.c_str(), out.c_str(), kSamplesXz);
   }

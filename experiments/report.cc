@@ -77,7 +77,7 @@ void AddPlotted(Point* m, const Point& p, double k) {
 // Each problem's share of right samples, from the samples' stored verdicts
 // (problem-major, n per problem); empty when the folder has no samples.
 std::vector<double> ProblemPass(const std::string& rdir, const EvalRecord& e) {
-  const std::string path = CompressedPath(rdir + "/samples.jsonl");
+  const std::string path = CompressedPath(rdir + "/" + kSamples);
   if (path.empty()) return {};
   const int P = e.problems(), n = e.samples_per_problem();
   const std::vector<SampleRecord> samples = ReadSamples(path);
@@ -99,8 +99,8 @@ RunRecords ReadRun(const std::string& rdir) {
   RunRecords r;
   RecordFromJson(ReadFile(rdir + "/eval.json"), rdir + "/eval.json", &r.final);
   RecordFromJson(ReadFile(rdir + "/done.json"), rdir + "/done.json", &r.done);
-  std::string path = CompressedPath(rdir + "/metrics.jsonl");
-  if (path.empty()) path = rdir + "/metrics.jsonl";  // unfinished, or made before r1lab compressed it
+  std::string path = CompressedPath(rdir + "/" + kMetrics);
+  if (path.empty()) path = rdir + "/" + kMetrics;  // unfinished, or made before r1lab compressed it
   if (!FileExists(path))
     throw InputError(rdir + ": no " + kMetricsXz + " (nor metrics.jsonl); every finished run keeps its metrics");
   const std::vector<std::string> lines = ReadLines(path);

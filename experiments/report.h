@@ -19,9 +19,12 @@ struct Plot {
 // runs gnuplot on it when installed (else says so on stderr).
 void WritePlotScript(const std::string& pdir, const std::string& script, const std::vector<Plot>& plots);
 
-// A finished run's metrics, compressed (the run writes metrics.jsonl while
-// it trains and resumes from it), and an evaluation's samples. Readers take
-// them, or the gzip files (.gz) r1lab wrote before (CompressedPath).
+// A run's metrics (plain while it trains and resumes from them, compressed
+// when it finishes) and an evaluation's samples: the stems, which
+// WriteXzAtomic and CompressedPath take, and the files as written. Readers
+// also take the gzip files (stem + ".gz") r1lab wrote before.
+inline constexpr char kMetrics[] = "metrics.jsonl";
+inline constexpr char kSamples[] = "samples.jsonl";
 inline constexpr char kMetricsXz[] = "metrics.jsonl.xz";
 inline constexpr char kSamplesXz[] = "samples.jsonl.xz";
 // Its non-integers carry this many significant digits (RoundJsonNumbers):

@@ -49,7 +49,7 @@ class Rescorer {
   // *problem_pass (if given) each problem's rescored share of right samples.
   void Folder(const std::string& rel, EvalRecord* record, std::vector<double>* problem_pass) {
     const std::string folder = dir_ + "/" + rel;
-    const std::string path = CompressedPath(folder + "/samples.jsonl");
+    const std::string path = CompressedPath(folder + "/" + kSamples);
     if (path.empty()) {
       Finding(rel + ": no samples.jsonl.xz, nothing to rescore (results made before samples were kept)");
       return;

@@ -581,7 +581,7 @@ BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, cons
   Transformer base = MakeModel(bcfg.model(), ModelVocab(bcfg.model()));
   LoadCheckpoint(base_path, base, nullptr);
   const EvalResult r = Evaluate(base, task, bcfg.eval());
-  WriteXzAtomic(bdir + "/samples.jsonl", SamplesToJsonl(r, task));
+  WriteXzAtomic(bdir + "/" + kSamples, SamplesToJsonl(r, task));
   WriteFileAtomic(bdir + "/eval.json", EvalToJson(r) + "\n");
   DoneRecord d;
   d.set_commit(GitCommit());
@@ -738,15 +738,15 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         run_arm.mutable_rft()->set_teacher_checkpoint(starts.teacher);
       }
       const std::string ckpt = rdir + "/checkpoint.pt";
-      const std::string metrics_path = rdir + "/metrics.jsonl";
+      const std::string metrics_path = rdir + "/" + kMetrics;
       const bool writes = lead || !shared;  // a shared run's files are rank 0's
       double wall_before = 0;  // earlier segments of an interrupted run
       std::optional<JsonlWriter> metrics;
       if (writes) {
         if (FileExists(ckpt)) wall_before = ResumeFromCheckpoint(ckpt, metrics_path);
         else std::remove(metrics_path.c_str());
-        for (const char* stale : {kMetricsXz, "metrics.jsonl.gz"})  // from a finish cut short before done.json
-          std::remove((rdir + "/" + stale).c_str());
+        for (const char* suffix : {".xz", ".gz"})  // from a finish cut short before done.json
+          std::remove((metrics_path + suffix).c_str());
         metrics.emplace(metrics_path);
       }
       FlopCounter flops;
@@ -782,7 +782,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       if (!writes) return;
       const double train_flops = flops.Total();
       const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
-      WriteXzAtomic(rdir + "/samples.jsonl", SamplesToJsonl(r, *task));
+      WriteXzAtomic(rdir + "/" + kSamples, SamplesToJsonl(r, *task));
       WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
       // A finished run's metrics are kept compressed and rounded (a ninth
       // of the bytes); the plain file is what an unfinished run resumes from.
@@ -837,7 +837,7 @@ int RoundMetricsFiles(const std::string& dir) {
   if (!std::filesystem::is_directory(dir)) throw IoError(dir + ": not a folder");
   std::vector<std::string> paths;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && (e.path().filename() == kMetricsXz || e.path().filename() == "metrics.jsonl.gz"))
+    if (e.is_regular_file() && (e.path().filename() == kMetricsXz || e.path().filename() == std::string(kMetrics) + ".gz"))
       paths.push_back(e.path().string());  // r1lab's own, or its gzip from before
   std::sort(paths.begin(), paths.end());
   DirLock lock(dir);

@@ -59,7 +59,7 @@ TEST(Report, EveryCommittedFolderWithSamplesRescoresExactly) {
     if (!fs::exists(e.path() / "config.pbtxt")) continue;
     bool samples = false;
     for (const auto& f : fs::recursive_directory_iterator(e.path()))
-      samples = samples || f.path().filename() == kSamplesXz || f.path().filename() == "samples.jsonl.gz";
+      samples = samples || f.path().filename() == kSamplesXz || f.path().filename() == std::string(kSamples) + ".gz";
     if (!samples) continue;
     const RescoreResult r = Rescore(e.path().string());
     EXPECT_EQ(r.differences, 0) << r.report;
@@ -73,7 +73,7 @@ TEST(Report, EveryCommittedFolderWithSamplesRescoresExactly) {
 TEST(Report, TheCommittedMetricsAreRoundedAsRunsWriteThem) {
   int files = 0;
   for (const auto& f : fs::recursive_directory_iterator(fs::path(R1LAB_SOURCE_DIR) / "results")) {
-    if (f.path().filename() != kMetricsXz && f.path().filename() != "metrics.jsonl.gz") continue;
+    if (f.path().filename() != kMetricsXz && f.path().filename() != std::string(kMetrics) + ".gz") continue;
     const std::string text = ReadText(f.path().string());
     EXPECT_TRUE(RoundJsonNumbers(text, kMetricsDigits) == text) << f.path() << " is not rounded";
     ++files;
