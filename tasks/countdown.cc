@@ -112,7 +112,7 @@ std::string Join(const std::vector<long long>& v, const char* sep) {
 }  // namespace
 
 CountdownCheck CheckCountdown(const std::string& expression_in, const std::vector<long long>& numbers,
-                              long long target) {
+                              long long target, bool use_all) {
   CountdownCheck c;
   if (expression_in.size() > 200) {
     c.why = "expression longer than 200 characters";
@@ -141,6 +141,10 @@ CountdownCheck CheckCountdown(const std::string& expression_in, const std::vecto
   }
   if (value != target) {
     c.why = "value " + value.str() + " is not the target " + std::to_string(target);
+    return c;
+  }
+  if (use_all && !pool.empty()) {
+    c.why = std::to_string(pool[0]) + " is not used";
     return c;
   }
   c.correct = true;
@@ -211,14 +215,25 @@ bool BuildTarget(std::vector<Built> vals, Rng& rng, long long max_target, Built*
 }  // namespace
 
 Problem CountdownTask::Draw(Rng& rng) const {
-  for (;;) {
+  for (int tries = 0;; ++tries) {
+    // Each try has the same odds, so a config that fails this often (say,
+    // six numbers up to 1000 that must all make a target of at most 5)
+    // would otherwise spin for hours.
+    if (tries == 100000)
+      throw ConfigError("task.countdown: 100000 draws found no target of at most max_target " +
+                        std::to_string(cfg_.max_target()) + " from " + std::to_string(cfg_.min_numbers()) + "-" +
+                        std::to_string(cfg_.max_numbers()) + " numbers up to max_number " +
+                        std::to_string(cfg_.max_number()) +
+                        (cfg_.use_all_numbers() ? " using all of them" : "") + "; raise max_target");
     const int k = static_cast<int>(rng.Int(cfg_.min_numbers(), cfg_.max_numbers()));
     std::vector<long long> nums(k);
     for (auto& n : nums) n = rng.Int(1, cfg_.max_number());
-    // The target uses a random subset of at least two numbers.
+    // The target uses all the numbers, or a random subset of at least two
+    // (no draw with use_all_numbers: the subset problems stay as they were).
     std::vector<Built> subset;
     for (long long n : nums)
-      if (subset.size() < 2 || rng.Bernoulli(0.7)) subset.push_back({n, std::to_string(n), {}, {}});
+      if (cfg_.use_all_numbers() || subset.size() < 2 || rng.Bernoulli(0.7))
+        subset.push_back({n, std::to_string(n), {}, {}});
     Built b;
     if (!BuildTarget(subset, rng, cfg_.max_target(), &b)) continue;
     std::vector<long long> sorted = nums;
@@ -248,7 +263,8 @@ Trace CountdownTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) c
     for (int tries = 0; tries < 20; ++tries) {
       std::vector<Built> subset;
       for (long long n : numbers)
-        if (subset.size() < 2 || rng.Bernoulli(0.5)) subset.push_back({n, std::to_string(n), {}, {}});
+        if (cfg_.use_all_numbers() || subset.size() < 2 || rng.Bernoulli(0.5))
+          subset.push_back({n, std::to_string(n), {}, {}});
       Built b;
       if (!BuildTarget(subset, rng, std::max<long long>(cfg_.max_target(), target), &b) || b.value == target) continue;
       for (const std::string& line : b.steps) tr.steps.push_back({line, true});
@@ -294,13 +310,14 @@ Trace CountdownTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) c
     expr = expr.substr(0, open) + std::to_string(r) + expr.substr(close + 1);
   }
   tr.completion = TraceCompletion(tr.steps, answer);
-  tr.answer_correct = CheckCountdown(answer, numbers, target).correct;
+  tr.answer_correct = CheckCountdown(answer, numbers, target, cfg_.use_all_numbers()).correct;
   return tr;
 }
 
-Verdict VerifyCountdown(const std::string& completion, const std::vector<long long>& numbers, long long target) {
+Verdict VerifyCountdown(const std::string& completion, const std::vector<long long>& numbers, long long target,
+                        bool use_all) {
   return JudgeExtracted(completion, ExtractTaggedAnswer(completion), [&](const std::string& a, std::string* why) {
-    const CountdownCheck c = CheckCountdown(a, numbers, target);
+    const CountdownCheck c = CheckCountdown(a, numbers, target, use_all);
     *why = c.why;
     return c.correct;
   });
@@ -315,7 +332,7 @@ Verdict CountdownTask::Verify(const std::string& completion, const Problem& p) c
   std::vector<long long> numbers;
   long long target = 0;
   ParseKey(p.key, &numbers, &target);
-  return VerifyCountdown(completion, numbers, target);
+  return VerifyCountdown(completion, numbers, target, cfg_.use_all_numbers());
 }
 
 }  // namespace r1lab

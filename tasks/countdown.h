@@ -1,11 +1,12 @@
 // Countdown (the TinyZero task): given numbers and a target, write an
-// arithmetic expression that uses each number at most once and equals the
-// target exactly. Many answers are valid; the verifier checks any of them.
+// arithmetic expression that uses each number at most once (with
+// use_all_numbers, TinyZero's rule: exactly once) and equals the target
+// exactly. Many answers are valid; the verifier checks any of them.
 //
 // Prompt: "3 7 25 50 to 72". Key: the sorted numbers and the target. Every
 // problem is solvable: the target is built from a random subset of the
-// numbers with + - * / and integer intermediate results. Level: how many
-// numbers.
+// numbers (all of them with use_all_numbers) with + - * / and integer
+// intermediate results. Level: how many numbers.
 //
 // Teacher: one line per combination, "25-3=22", then the expression, with
 // TeacherConfig's noise: a line with a wrong result (step_error_rate),
@@ -30,11 +31,13 @@ struct CountdownCheck {
 // often as given; exact rational value equal to the target (big rationals:
 // intermediates of any size, no overflow). "expr = target" is accepted too.
 // The numbers and target are 64-bit, so a literal beyond that is refused.
+// use_all: every number must also be used ("3 is not used").
 CountdownCheck CheckCountdown(const std::string& expression, const std::vector<long long>& numbers,
-                              long long target);
+                              long long target, bool use_all = false);
 
 // A completion's tagged answer judged by CheckCountdown.
-Verdict VerifyCountdown(const std::string& completion, const std::vector<long long>& numbers, long long target);
+Verdict VerifyCountdown(const std::string& completion, const std::vector<long long>& numbers, long long target,
+                        bool use_all = false);
 
 class CountdownTask : public DrawnTask {
  public:

@@ -58,7 +58,9 @@ Verdict VerifyRecord(const std::string& task, const JsonValue& r, const std::str
     std::vector<long long> numbers;
     for (const JsonValue& v : Field(r, "numbers", JsonValue::kArray, "an array of integers").array())
       numbers.push_back(Integer(v, "numbers", "an array of integers"));
-    return VerifyCountdown(completion, numbers, Integer(r.at("target"), "target", "an integer"));
+    bool use_all = false;
+    if (r.find("use_all_numbers")) use_all = Field(r, "use_all_numbers", JsonValue::kBool, "true or false").boolean();
+    return VerifyCountdown(completion, numbers, Integer(r.at("target"), "target", "an integer"), use_all);
   }
   if (task == "code") {
     const char* pairs = "[[input, output], ...] with integers";

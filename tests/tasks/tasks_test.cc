@@ -189,6 +189,72 @@ TEST(Countdown, RetryTeacherWritesCheckedFailedAttemptsThenTheSolution) {
   }
 }
 
+// use_all_numbers (TinyZero's rule): an answer must use every number, once;
+// targets and the teacher's failed attempts use all of them, so every
+// attempt is n - 1 combinations long.
+TEST(Countdown, UseAllNumbersAsksForEveryNumberExactlyOnce) {
+  EXPECT_TRUE(CheckCountdown("50+25-3", kNums, 72).correct);
+  EXPECT_EQ(CheckCountdown("50+25-3", kNums, 72, true).why, "7 is not used");
+  EXPECT_TRUE(CheckCountdown("(50+25-3)*7/7", {3, 7, 7, 25, 50}, 72, true).correct);
+  EXPECT_EQ(CheckCountdown("(50+25-3)*7", {3, 7, 7, 25, 50}, 72, true).why, "value 504 is not the target 72")
+      << "a wrong value is named before an unused number";
+  EXPECT_EQ(CheckCountdown("25+25+22", kNums, 72, true).why, "25 used too often");
+
+  CountdownTask t(Parse("countdown { min_numbers: 4 max_numbers: 5 max_number: 10 max_target: 50 "
+                        "use_all_numbers: true } num_test: 100"));
+  ExpectDisjointSplit(t);
+  TeacherConfig retry = Clean();
+  retry.set_retry_rate(0.5);
+  Rng rng(6);
+  int attempts = 0;
+  for (int i = 0; i < 200; ++i) {
+    const Problem p = t.SampleTrain(rng);
+    std::vector<long long> numbers;
+    long long target = 0;
+    CountdownTask::ParseKey(p.key, &numbers, &target);
+    ASSERT_EQ(static_cast<int>(numbers.size()), p.level);
+    EXPECT_TRUE(CheckCountdown(p.gold, numbers, target, true).correct) << p.prompt << " gold " << p.gold;
+    const Trace tr = t.Teach(p, retry, rng);
+    const Verdict v = t.Verify(tr.completion, p);
+    EXPECT_TRUE(v.correct) << p.prompt << " | " << tr.completion << " | " << v.error;
+    EXPECT_TRUE(tr.answer_correct);
+    // Every attempt, failed or not, combines all the numbers: n - 1 lines
+    // before each "wait ... is not" and after the last.
+    int lines = 0;
+    for (const Step& s : tr.steps) {
+      if (s.text.rfind("wait ", 0) == 0) {
+        EXPECT_EQ(lines, p.level - 1) << tr.completion;
+        lines = 0;
+        ++attempts;
+      } else {
+        ++lines;
+      }
+    }
+    EXPECT_EQ(lines, p.level - 1) << tr.completion;
+  }
+  EXPECT_GT(attempts, 50) << "retry_rate 0.5 writes failed attempts";
+
+  // The same problems under the default rule: a teacher's answer that leaves
+  // a number out is right there, wrong here.
+  const Problem& p = t.TestSet()[0];
+  std::vector<long long> numbers;
+  long long target = 0;
+  CountdownTask::ParseKey(p.key, &numbers, &target);
+  const std::string two = std::to_string(numbers[0]) + "+" + std::to_string(numbers[1]);
+  const long long sum = numbers[0] + numbers[1];
+  EXPECT_TRUE(CheckCountdown(two, numbers, sum).correct);
+  EXPECT_FALSE(CheckCountdown(two, numbers, sum, true).correct);
+
+  // A config whose targets (nearly) never fit is a config error, not a hang.
+  try {
+    CountdownTask(Parse("countdown { min_numbers: 6 max_numbers: 6 max_number: 1000 max_target: 1 "
+                        "use_all_numbers: true } num_test: 10"));
+    FAIL() << "six numbers up to 1000 cannot all make 1 in any reasonable number of draws";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("raise max_target"), std::string::npos) << e.what();
+  }
+}
+
 // ---------------------------------------------------------------- readability
 
 // Every line a noisy teacher writes (errors, corrections, checks, failed
@@ -743,6 +809,7 @@ TEST(Tasks, ARecordFieldOfTheWrongTypeIsNamed) {
       {"countdown", R"({"numbers": [3, 4.5], "target": 7})", "numbers"},
       {"countdown", R"({"numbers": [3, 4], "target": "7"})", "target"},
       {"countdown", R"({"numbers": [3, 4], "target": 1e300})", "target"},
+      {"countdown", R"({"numbers": [3, 4], "target": 7, "use_all_numbers": 1})", "use_all_numbers"},
       {"graph", R"({"prompt": ["AB3 A to B"]})", "prompt"},
       {"graph", R"({"prompt": "AB3 A to B", "check": 1})", "check"},
       {"graph", R"({"prompt": "AB3 A to B", "check": "shortest"})", "check"},
@@ -761,6 +828,14 @@ TEST(Tasks, ARecordFieldOfTheWrongTypeIsNamed) {
   EXPECT_TRUE(VerifyRecord("countdown", JsonValue::Parse(R"({"numbers": [3, 4], "target": 7})"),
                            "<think>x</think><answer>3+4</answer>", 0)
                   .correct);
+  EXPECT_TRUE(VerifyRecord("countdown", JsonValue::Parse(R"({"numbers": [3, 4, 5], "target": 7})"),
+                           "<think>x</think><answer>3+4</answer>", 0)
+                  .correct);
+  const Verdict all = VerifyRecord("countdown",
+                                   JsonValue::Parse(R"({"numbers": [3, 4, 5], "target": 7, "use_all_numbers": true})"),
+                                   "<think>x</think><answer>3+4</answer>", 0);
+  EXPECT_FALSE(all.correct);
+  EXPECT_EQ(all.error, "5 is not used");
   EXPECT_TRUE(VerifyRecord("graph", JsonValue::Parse(R"({"prompt": "AB3 A to B", "check": "length"})"),
                            "<think>x</think><answer>3</answer>", 0)
                   .correct);
