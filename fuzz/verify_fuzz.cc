@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CompareMath(tail, head);
   std::vector<long long> nums;
   for (unsigned char c : head.substr(0, 6)) nums.push_back(c % 50);
-  CheckCountdown(tail, nums, size % 100);
+  CheckCountdown(tail, nums, size % 100, /*use_all=*/size % 2 == 1);
   RunProgram(tail, static_cast<long long>(size));
   try {
     const std::string key = GraphKeyFromPrompt(head);

@@ -244,6 +244,13 @@ TEST(Countdown, UseAllNumbersAsksForEveryNumberExactlyOnce) {
   const long long sum = numbers[0] + numbers[1];
   EXPECT_TRUE(CheckCountdown(two, numbers, sum).correct);
   EXPECT_FALSE(CheckCountdown(two, numbers, sum, true).correct);
+  // The task judges by its config (and so does a rescore, which builds the
+  // task from the folder's config).
+  Problem q;
+  q.key = "1,2,3,4,5=3";
+  const std::string partial = "<think>1+2=3\n</think><answer>1+2</answer>";
+  EXPECT_EQ(t.Verify(partial, q).error, "3 is not used");
+  EXPECT_TRUE(CountdownTask(Parse("countdown {} num_test: 50")).Verify(partial, q).correct);
 
   // A config whose targets (nearly) never fit is a config error, not a hang.
   try {
