@@ -177,6 +177,16 @@ struct Built {
   std::vector<long long> step_results;
 };
 
+// The numbers a combination starts from: all of them (`all`), or the first
+// two and each later one with probability `keep`. No draw when `all`, so
+// the subset problems stay as they were before use_all_numbers.
+std::vector<Built> Leaves(const std::vector<long long>& numbers, bool all, double keep, Rng& rng) {
+  std::vector<Built> leaves;
+  for (long long n : numbers)
+    if (all || leaves.size() < 2 || rng.Bernoulli(keep)) leaves.push_back({n, std::to_string(n), {}, {}});
+  return leaves;
+}
+
 // Combines `vals` (with their expressions) pairwise at random until one is
 // left, keeping every intermediate a positive integer. Returns false if stuck.
 bool BuildTarget(std::vector<Built> vals, Rng& rng, long long max_target, Built* out) {
@@ -228,14 +238,8 @@ Problem CountdownTask::Draw(Rng& rng) const {
     const int k = static_cast<int>(rng.Int(cfg_.min_numbers(), cfg_.max_numbers()));
     std::vector<long long> nums(k);
     for (auto& n : nums) n = rng.Int(1, cfg_.max_number());
-    // The target uses all the numbers, or a random subset of at least two
-    // (no draw with use_all_numbers: the subset problems stay as they were).
-    std::vector<Built> subset;
-    for (long long n : nums)
-      if (cfg_.use_all_numbers() || subset.size() < 2 || rng.Bernoulli(0.7))
-        subset.push_back({n, std::to_string(n), {}, {}});
     Built b;
-    if (!BuildTarget(subset, rng, cfg_.max_target(), &b)) continue;
+    if (!BuildTarget(Leaves(nums, cfg_.use_all_numbers(), 0.7, rng), rng, cfg_.max_target(), &b)) continue;
     std::vector<long long> sorted = nums;
     std::sort(sorted.begin(), sorted.end());
     Problem p;
@@ -261,12 +265,9 @@ Trace CountdownTask::Teach(const Problem& p, const TeacherConfig& t, Rng& rng) c
   // draw at all without them, so the traces of retry_rate 0 are unchanged.
   for (int attempt = 0; t.retry_rate() > 0 && attempt < 3 && rng.Bernoulli(t.retry_rate()); ++attempt) {
     for (int tries = 0; tries < 20; ++tries) {
-      std::vector<Built> subset;
-      for (long long n : numbers)
-        if (cfg_.use_all_numbers() || subset.size() < 2 || rng.Bernoulli(0.5))
-          subset.push_back({n, std::to_string(n), {}, {}});
       Built b;
-      if (!BuildTarget(subset, rng, std::max<long long>(cfg_.max_target(), target), &b) || b.value == target) continue;
+      const long long cap = std::max<long long>(cfg_.max_target(), target);
+      if (!BuildTarget(Leaves(numbers, cfg_.use_all_numbers(), 0.5, rng), rng, cap, &b) || b.value == target) continue;
       for (const std::string& line : b.steps) tr.steps.push_back({line, true});
       tr.steps.push_back({"wait " + std::to_string(b.value) + " is not " + std::to_string(target), true});
       break;
