@@ -21,6 +21,7 @@ packages=(
   gnuplot-nox             # results plots (SVG, PNG)
   pngquant                # palette PNGs for committed results (scripts/commit_results.sh)
   clang libclang-rt-dev   # libFuzzer for scripts/fuzz.sh
+  python3                 # the analysis scripts under tools/ (standard library only) and their tests
 )
 
 # --with PKG...: packages a variant of the build needs besides these

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""How often a countdown attempt in the thinking lands, from a results folder's samples.
+
+    python3 tools/countdown_attempts.py results/r1_zero_dynamics_all_numbers [--arm grpo]
+
+A countdown response thinks in lines "a op b=c", and a check line "wait X is not T" closes an
+attempt that missed; the lines after the last check are the final attempt. A reflection
+line "wait a op b=c" (the teacher's correction of a slip) replaces the line it corrects. For
+the base's and each run's held-out samples (base/samples.jsonl.xz,
+runs/ARM/seed-*/samples.jsonl.xz) this prints:
+  lines ok %      thinking lines whose arithmetic is right (c = a op b exactly);
+  attempts        attempts per response (1 + its check lines);
+  first lands %   first attempts that land: every line right, each operand one of the
+                  problem's numbers or an earlier result of the attempt (each used once),
+                  the last result the target and, under use_all_numbers (read from the
+                  folder's config.pbtxt), every number used;
+  retry lands %   the same for attempts after a check: what a retry is worth;
+  backed %        of the right answers, those whose final attempt lands: the share the
+                  thinking worked out (the rest were written without it);
+  pass@1 %        the responses' own score.
+Rows: the base, each seed, and the mean over seeds. Standard library only.
+"""
+import argparse
+import glob
+import gzip
+import json
+import lzma
+import os
+import re
+import statistics
+import sys
+
+LINE = re.compile(r"^(-?\d+)([-+*/])(-?\d+)=(-?\d+)$")
+CHECK = re.compile(r"^wait (-?\d+) is not (-?\d+)$")
+FIX = re.compile(r"^wait (-?\d+)([-+*/])(-?\d+)=(-?\d+)$")
+PROMPT = re.compile(r"^((?:\d+ )+)to (\d+)$")
+SPOILED = (0, "?", 0, None)  # a line that is neither a step nor a check: the attempt cannot land
+
+
+def fail(msg):
+    sys.exit(f"countdown_attempts: {msg}")
+
+
+def value(a, op, b):
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    return a // b if b != 0 and a % b == 0 else None
+
+
+def lands(lines, numbers, target, use_all):
+    """True if the attempt's lines form a right combination of the numbers ending at target."""
+    if not lines:
+        return False
+    pool = list(numbers)
+    for a, op, b, c in lines:
+        if op not in "+-*/" or value(a, op, b) != c:
+            return False
+        for x in (a, b):
+            if x not in pool:
+                return False
+            pool.remove(x)
+        pool.append(c)
+    return lines[-1][3] == target and (not use_all or len(pool) == 1)
+
+
+def thinking(completion):
+    start = completion.find("<think>")
+    body = completion[start + len("<think>"):] if start >= 0 else completion
+    for end in ("</think>", "<answer>"):
+        if end in body:
+            body = body[: body.index(end)]
+    return body.split("\n")
+
+
+def score(path, use_all):
+    opener = lzma.open if path.endswith(".xz") else gzip.open if path.endswith(".gz") else open
+    n = lines_total = lines_ok = attempts = correct = backed = 0
+    first = [0, 0]  # landed, tried
+    retry = [0, 0]
+    with opener(path, "rt") as f:
+        for k, text in enumerate(f, 1):
+            try:
+                s = json.loads(text)
+            except json.JSONDecodeError as e:
+                fail(f"{path} line {k}: {e}")
+            m = PROMPT.match(s.get("prompt", ""))
+            if not m:
+                fail(f"{path} line {k}: prompt {s.get('prompt')!r} is not 'N N ... to T'")
+            numbers, target = [int(x) for x in m.group(1).split()], int(m.group(2))
+            n += 1
+            current, tries = [], []
+            for line in thinking(s.get("completion", "")):
+                line = line.strip()
+                step, fix = LINE.match(line), FIX.match(line)
+                if fix and current and current[-1][:3] == (int(fix.group(1)), fix.group(2), int(fix.group(3))):
+                    current[-1] = (int(fix.group(1)), fix.group(2), int(fix.group(3)), int(fix.group(4)))
+                elif step:
+                    a, op, b, c = int(step.group(1)), step.group(2), int(step.group(3)), int(step.group(4))
+                    lines_total += 1
+                    lines_ok += value(a, op, b) == c
+                    current.append((a, op, b, c))
+                elif CHECK.match(line):
+                    tries.append(current)
+                    current = []
+                elif line:
+                    current.append(SPOILED)
+            tries.append(current)
+            attempts += len(tries)
+            landed = [lands(t, numbers, target, use_all) for t in tries]
+            for i, hit in enumerate(landed):
+                bucket = first if i == 0 else retry
+                bucket[0] += hit
+                bucket[1] += 1
+            if s.get("correct"):
+                correct += 1
+                backed += landed[-1]
+    if n == 0:
+        fail(f"{path} holds no samples")
+    pct = lambda x, y: 100.0 * x / y if y else float("nan")
+    return {
+        "lines ok %": pct(lines_ok, lines_total),
+        "attempts": attempts / n,
+        "first lands %": pct(*first),
+        "retry lands %": pct(*retry),
+        "backed %": pct(backed, correct),
+        "pass@1 %": pct(correct, n),
+    }
+
+
+def samples_in(folder):
+    for name in ("samples.jsonl.xz", "samples.jsonl.gz", "samples.jsonl"):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder")
+    ap.add_argument("--arm", default="grpo")
+    a = ap.parse_args()
+    config = os.path.join(a.folder, "config.pbtxt")
+    if not os.path.exists(config):
+        fail(f"{a.folder} has no config.pbtxt (is it an experiment's results folder?)")
+    with open(config) as f:
+        use_all = re.search(r"\buse_all_numbers:\s*true\b", f.read()) is not None
+    rows = []
+    base = samples_in(os.path.join(a.folder, "base"))
+    if base:
+        rows.append(("base", score(base, use_all)))
+    seeds = []
+    for run in sorted(glob.glob(os.path.join(a.folder, "runs", a.arm, "seed-*"))):
+        path = samples_in(run)
+        if path:
+            seeds.append((os.path.basename(run), score(path, use_all)))
+    if not rows and not seeds:
+        fail(f"no samples under {a.folder}/base or {a.folder}/runs/{a.arm}/seed-*")
+    rows += seeds
+    if len(seeds) > 1:
+        rows.append(("mean", {key: statistics.mean(r[key] for _, r in seeds) for key in seeds[0][1]}))
+    keys = list(rows[0][1])
+    print("".ljust(8) + "".join(key.rjust(15) for key in keys))
+    for name, r in rows:
+        cells = ["-" if r[key] != r[key] else f"{r[key]:.2f}" if key == "attempts" else f"{r[key]:.1f}"
+                 for key in keys]  # "-": no attempt of that kind (NaN)
+        print(name.ljust(8) + "".join(c.rjust(15) for c in cells))
+
+
+if __name__ == "__main__":
+    main()
