@@ -16,7 +16,11 @@ runs/ARM/seed-*/samples.jsonl.xz) this prints:
                   folder's config.pbtxt), every number used;
   retry lands %   the same for attempts after a check: what a retry is worth;
   backed %        of the right answers, those whose final attempt lands: the share the
-                  thinking worked out (the rest were written without it);
+                  thinking worked out;
+  planned %       of the right answers, those whose final attempt's combination lands once
+                  its arithmetic is redone (an operand that a line wrote stands for that
+                  line's right value): the thinking chose the answer, with its sums right or
+                  not; the rest were written apart from the final attempt;
   pass@1 %        the responses' own score.
 Rows: the base, each seed, and the mean over seeds. Standard library only.
 """
@@ -48,7 +52,9 @@ def value(a, op, b):
         return a - b
     if op == "*":
         return a * b
-    return a // b if b != 0 and a % b == 0 else None
+    if op == "/":
+        return a // b if b != 0 and a % b == 0 else None
+    return None  # not an operator (SPOILED)
 
 
 def lands(lines, numbers, target, use_all):
@@ -57,7 +63,8 @@ def lands(lines, numbers, target, use_all):
         return False
     pool = list(numbers)
     for a, op, b, c in lines:
-        if op not in "+-*/" or value(a, op, b) != c:
+        v = value(a, op, b)
+        if v is None or v != c:
             return False
         for x in (a, b):
             if x not in pool:
@@ -65,6 +72,25 @@ def lands(lines, numbers, target, use_all):
             pool.remove(x)
         pool.append(c)
     return lines[-1][3] == target and (not use_all or len(pool) == 1)
+
+
+def planned(lines, numbers, target, use_all):
+    """True if the attempt's combination lands with every line's arithmetic redone."""
+    if not lines:
+        return False
+    pool, true_of = list(numbers), {}
+    for a, op, b, c in lines:
+        a, b = true_of.get(a, a), true_of.get(b, b)
+        for x in (a, b):
+            if x not in pool:
+                return False
+            pool.remove(x)
+        v = value(a, op, b)
+        if v is None:
+            return False
+        true_of[c] = v
+        pool.append(v)
+    return pool[-1] == target and (not use_all or len(pool) == 1)
 
 
 def thinking(completion):
@@ -78,7 +104,7 @@ def thinking(completion):
 
 def score(path, use_all):
     opener = lzma.open if path.endswith(".xz") else gzip.open if path.endswith(".gz") else open
-    n = lines_total = lines_ok = attempts = correct = backed = 0
+    n = lines_total = lines_ok = attempts = correct = backed = plans = 0
     first = [0, 0]  # landed, tried
     retry = [0, 0]
     with opener(path, "rt") as f:
@@ -118,6 +144,7 @@ def score(path, use_all):
             if s.get("correct"):
                 correct += 1
                 backed += landed[-1]
+                plans += planned(tries[-1], numbers, target, use_all)
     if n == 0:
         fail(f"{path} holds no samples")
     pct = lambda x, y: 100.0 * x / y if y else float("nan")
@@ -127,6 +154,7 @@ def score(path, use_all):
         "first lands %": pct(*first),
         "retry lands %": pct(*retry),
         "backed %": pct(backed, correct),
+        "planned %": pct(plans, correct),
         "pass@1 %": pct(correct, n),
     }
 

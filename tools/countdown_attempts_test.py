@@ -45,6 +45,19 @@ class Lands(unittest.TestCase):
         self.assertFalse(ca.lands(lines, [3, 3, 4, 4, 5, 1], 5, use_all=False))
 
 
+class Planned(unittest.TestCase):
+    def test_a_right_combination_with_a_wrong_sum_is_planned_but_does_not_land(self):
+        lines = [(2, "+", 3, 6), (6, "*", 4, 24)]  # 2+3 is 5, and 5*4 is the target 20
+        self.assertFalse(ca.lands(lines, [2, 3, 4], 20, use_all=True))
+        self.assertTrue(ca.planned(lines, [2, 3, 4], 20, use_all=True))
+
+    def test_a_wrong_combination_an_unknown_operand_or_a_spoiled_line_is_not(self):
+        self.assertFalse(ca.planned([(2, "+", 3, 5), (5, "+", 4, 20)], [2, 3, 4], 20, use_all=True))
+        self.assertFalse(ca.planned([(2, "+", 9, 11)], [2, 3], 11, use_all=False))
+        self.assertFalse(ca.planned([(2, "+", 3, 5), ca.SPOILED], [2, 3], 5, use_all=False))
+        self.assertFalse(ca.planned([(2, "+", 3, 6)], [2, 3, 4], 5, use_all=True))  # 4 left over
+
+
 class Table(unittest.TestCase):
     def folder(self, base_samples, run_samples, use_all):
         root = tempfile.mkdtemp()
@@ -64,7 +77,9 @@ class Table(unittest.TestCase):
             sample("2 3 4 to 20", "2+3=5\n5*4=20\n", True),
             # A miss, a check, then a retry that lands: 1 of 2 lines wrong in the first.
             sample("2 3 4 to 20", "2*3=7\n7+4=11\nwait 11 is not 20\n3+2=5\n4*5=20\n", True),
-            # A right answer whose thinking never got there: not backed.
+            # A right answer from the right combination, one sum wrong: planned, not backed.
+            sample("2 3 4 to 20", "3+2=6\n6*4=24\n", True),
+            # A right answer whose thinking never got there: neither backed nor planned.
             sample("2 3 4 to 20", "2+3=5\n5+4=9\n", True),
             # A slip the thinking corrects (the teacher's reflection line) lands; the slip counts
             # as a wrong line, the correction as none.
@@ -73,12 +88,13 @@ class Table(unittest.TestCase):
             sample("2 3 4 to 20", "hmm\n2+3=5\n5*4=20\n", False),
         ]
         s = ca.score(os.path.join(self.folder(rows, rows, True), "base", "samples.jsonl.xz"), True)
-        self.assertAlmostEqual(s["lines ok %"], 100 * 10 / 12)
-        self.assertAlmostEqual(s["attempts"], 6 / 5)
-        self.assertAlmostEqual(s["first lands %"], 40.0)
+        self.assertAlmostEqual(s["lines ok %"], 100 * 11 / 14)
+        self.assertAlmostEqual(s["attempts"], 7 / 6)
+        self.assertAlmostEqual(s["first lands %"], 100 * 2 / 6)
         self.assertAlmostEqual(s["retry lands %"], 100.0)
-        self.assertAlmostEqual(s["backed %"], 100 * 2 / 3)
-        self.assertAlmostEqual(s["pass@1 %"], 60.0)
+        self.assertAlmostEqual(s["backed %"], 50.0)
+        self.assertAlmostEqual(s["planned %"], 75.0)
+        self.assertAlmostEqual(s["pass@1 %"], 100 * 4 / 6)
 
     def test_the_command_prints_base_and_seed_rows_and_reads_the_rule(self):
         rows = [sample("2 3 4 to 5", "2+3=5\n", True)]
