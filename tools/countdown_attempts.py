@@ -3,12 +3,15 @@
 
     python3 tools/countdown_attempts.py results/r1_zero_dynamics_all_numbers [--arm grpo]
 
-A countdown response thinks in lines "a op b=c", and a check line "wait X is not T" closes an
-attempt that missed; the lines after the last check are the final attempt. A reflection
+A countdown response thinks in lines "a op b=c", and a check line ("wait X is not T", or any
+other line that begins "wait": GRPO can drift from the teacher's form) closes an attempt that
+missed; the lines after the last check are the final attempt. A reflection
 line "wait a op b=c" (the teacher's correction of a slip) replaces the line it corrects. For
 the base's and each run's held-out samples (base/samples.jsonl.xz,
 runs/ARM/seed-*/samples.jsonl.xz) this prints:
   lines ok %      thinking lines whose arithmetic is right (c = a op b exactly);
+  linked %        thinking lines whose operands are the problem's numbers or the attempt's
+                  earlier results (as written or redone), each used once;
   attempts        attempts per response (1 + its check lines);
   first lands %   first attempts that land: every line right, each operand one of the
                   problem's numbers or an earlier result of the attempt (each used once),
@@ -35,7 +38,7 @@ import statistics
 import sys
 
 LINE = re.compile(r"^(-?\d+)([-+*/])(-?\d+)=(-?\d+)$")
-CHECK = re.compile(r"^wait (-?\d+) is not (-?\d+)$")
+CHECK = re.compile(r"^wait\b")  # the teacher's "wait X is not T", or drifted from it
 FIX = re.compile(r"^wait (-?\d+)([-+*/])(-?\d+)=(-?\d+)$")
 PROMPT = re.compile(r"^((?:\d+ )+)to (\d+)$")
 SPOILED = (0, "?", 0, None)  # a line that is neither a step nor a check: the attempt cannot land
@@ -74,23 +77,34 @@ def lands(lines, numbers, target, use_all):
     return lines[-1][3] == target and (not use_all or len(pool) == 1)
 
 
+def replay(lines, numbers):
+    """Replays an attempt with its sums redone. Each entry of the pool is (as written, right
+    value); a line's operand is linked when it is either value of an entry, each entry used
+    once. Returns each line's linked flag, whether every line could be redone (its operands
+    linked, a division exact) and the right values left in the pool."""
+    pool, linked, redone = [(x, x) for x in numbers], [], True
+    for a, op, b, c in lines:
+        if op not in "+-*/":  # SPOILED
+            linked.append(False)
+            redone = False
+            continue
+        right = []
+        for x in (a, b):
+            hit = next((e for e in pool if x in e), None)
+            if hit is not None:
+                pool.remove(hit)
+                right.append(hit[1])
+        linked.append(len(right) == 2)
+        v = value(right[0], op, right[1]) if len(right) == 2 else None
+        redone = redone and v is not None
+        pool.append((c, c if v is None else v))
+    return linked, redone, [e[1] for e in pool]
+
+
 def planned(lines, numbers, target, use_all):
     """True if the attempt's combination lands with every line's arithmetic redone."""
-    if not lines:
-        return False
-    pool, true_of = list(numbers), {}
-    for a, op, b, c in lines:
-        a, b = true_of.get(a, a), true_of.get(b, b)
-        for x in (a, b):
-            if x not in pool:
-                return False
-            pool.remove(x)
-        v = value(a, op, b)
-        if v is None:
-            return False
-        true_of[c] = v
-        pool.append(v)
-    return pool[-1] == target and (not use_all or len(pool) == 1)
+    _, redone, left = replay(lines, numbers)
+    return bool(lines) and redone and left[-1] == target and (not use_all or len(left) == 1)
 
 
 def thinking(completion):
@@ -104,7 +118,7 @@ def thinking(completion):
 
 def score(path, use_all):
     opener = lzma.open if path.endswith(".xz") else gzip.open if path.endswith(".gz") else open
-    n = lines_total = lines_ok = attempts = correct = backed = plans = 0
+    n = lines_total = lines_ok = lines_linked = attempts = correct = backed = plans = 0
     first = [0, 0]  # landed, tried
     retry = [0, 0]
     with opener(path, "rt") as f:
@@ -122,8 +136,12 @@ def score(path, use_all):
             for line in thinking(s.get("completion", "")):
                 line = line.strip()
                 step, fix = LINE.match(line), FIX.match(line)
-                if fix and current and current[-1][:3] == (int(fix.group(1)), fix.group(2), int(fix.group(3))):
-                    current[-1] = (int(fix.group(1)), fix.group(2), int(fix.group(3)), int(fix.group(4)))
+                if fix:  # corrects the line before it; anywhere else it spoils the attempt
+                    a, op, b, c = int(fix.group(1)), fix.group(2), int(fix.group(3)), int(fix.group(4))
+                    if current and current[-1][:3] == (a, op, b):
+                        current[-1] = (a, op, b, c)
+                    else:
+                        current.append(SPOILED)
                 elif step:
                     a, op, b, c = int(step.group(1)), step.group(2), int(step.group(3)), int(step.group(4))
                     lines_total += 1
@@ -136,6 +154,7 @@ def score(path, use_all):
                     current.append(SPOILED)
             tries.append(current)
             attempts += len(tries)
+            lines_linked += sum(ok for t in tries for ok, line in zip(replay(t, numbers)[0], t) if line != SPOILED)
             landed = [lands(t, numbers, target, use_all) for t in tries]
             for i, hit in enumerate(landed):
                 bucket = first if i == 0 else retry
@@ -150,6 +169,7 @@ def score(path, use_all):
     pct = lambda x, y: 100.0 * x / y if y else float("nan")
     return {
         "lines ok %": pct(lines_ok, lines_total),
+        "linked %": pct(lines_linked, lines_total),
         "attempts": attempts / n,
         "first lands %": pct(*first),
         "retry lands %": pct(*retry),

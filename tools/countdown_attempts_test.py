@@ -51,6 +51,11 @@ class Planned(unittest.TestCase):
         self.assertFalse(ca.lands(lines, [2, 3, 4], 20, use_all=True))
         self.assertTrue(ca.planned(lines, [2, 3, 4], 20, use_all=True))
 
+    def test_a_later_line_may_use_a_slipped_result_as_written_or_as_it_should_be(self):
+        self.assertTrue(ca.planned([(2, "+", 3, 6), (5, "*", 4, 20)], [2, 3, 4], 20, use_all=True))
+        linked, redone, left = ca.replay([(2, "+", 3, 6), (9, "*", 4, 36)], [2, 3, 4])
+        self.assertEqual((linked, redone, left), ([True, False], False, [5, 36]))  # 9 is nothing
+
     def test_a_wrong_combination_an_unknown_operand_or_a_spoiled_line_is_not(self):
         self.assertFalse(ca.planned([(2, "+", 3, 5), (5, "+", 4, 20)], [2, 3, 4], 20, use_all=True))
         self.assertFalse(ca.planned([(2, "+", 9, 11)], [2, 3], 11, use_all=False))
@@ -80,31 +85,36 @@ class Table(unittest.TestCase):
             # A right answer from the right combination, one sum wrong: planned, not backed.
             sample("2 3 4 to 20", "3+2=6\n6*4=24\n", True),
             # A right answer whose thinking never got there: neither backed nor planned.
-            sample("2 3 4 to 20", "2+3=5\n5+4=9\n", True),
+            sample("2 3 4 to 20", "2+3=5\n6+4=10\n", True),  # 6: no number, no result
+            # A check line drifted from the teacher's form still closes the attempt.
+            sample("2 3 4 to 20", "2+4=6\nwait 6 6 is not 20\n3+2=5\n4*5=20\n", False),
             # A slip the thinking corrects (the teacher's reflection line) lands; the slip counts
             # as a wrong line, the correction as none.
             sample("2 3 4 to 20", "2+3=6\nwait 2+3=5\n5*4=20\n", False),
+            # A correction of a line it does not follow spoils the attempt, as a stray line does.
+            sample("2 3 4 to 20", "2+3=5\nwait 3+4=7\n5*4=20\n", False),
             # Wrong, with a stray line that spoils its only attempt.
             sample("2 3 4 to 20", "hmm\n2+3=5\n5*4=20\n", False),
         ]
         s = ca.score(os.path.join(self.folder(rows, rows, True), "base", "samples.jsonl.xz"), True)
-        self.assertAlmostEqual(s["lines ok %"], 100 * 11 / 14)
-        self.assertAlmostEqual(s["attempts"], 7 / 6)
-        self.assertAlmostEqual(s["first lands %"], 100 * 2 / 6)
+        self.assertAlmostEqual(s["lines ok %"], 100 * 16 / 19)
+        self.assertAlmostEqual(s["linked %"], 100 * 18 / 19)
+        self.assertAlmostEqual(s["attempts"], 10 / 8)
+        self.assertAlmostEqual(s["first lands %"], 100 * 2 / 8)
         self.assertAlmostEqual(s["retry lands %"], 100.0)
         self.assertAlmostEqual(s["backed %"], 50.0)
         self.assertAlmostEqual(s["planned %"], 75.0)
-        self.assertAlmostEqual(s["pass@1 %"], 100 * 4 / 6)
+        self.assertAlmostEqual(s["pass@1 %"], 100 * 4 / 8)
 
     def test_the_command_prints_base_and_seed_rows_and_reads_the_rule(self):
         rows = [sample("2 3 4 to 5", "2+3=5\n", True)]
         out = subprocess.run([sys.executable, TOOL, self.folder(rows, rows, False)], capture_output=True, text=True,
                              check=True).stdout.splitlines()
         self.assertEqual([line.split()[0] for line in out[1:]], ["base", "seed-1"])
-        self.assertEqual(out[1].split()[3], "100.0")  # lands: 4 need not be used
+        self.assertEqual(out[1].split()[4], "100.0")  # lands: 4 need not be used
         out = subprocess.run([sys.executable, TOOL, self.folder(rows, rows, True)], capture_output=True, text=True,
                              check=True).stdout.splitlines()
-        self.assertEqual(out[1].split()[3], "0.0")
+        self.assertEqual(out[1].split()[4], "0.0")
 
     def test_a_bad_prompt_is_named_with_its_file_and_line(self):
         root = self.folder([sample("what is 2+3", "2+3=5\n", True)], [], False)
