@@ -5,12 +5,12 @@
 
 A countdown response thinks in lines "a op b=c", and a check line ("wait X is not T", or any
 other line that begins "wait": GRPO can drift from the teacher's form) closes an attempt that
-missed; the lines after the last check are the final attempt. A reflection
-line "wait a op b=c" (the teacher's correction of a slip) replaces the line it corrects. For
-the base's and each run's held-out samples (base/samples.jsonl.xz,
-runs/ARM/seed-*/samples.jsonl.xz) this prints:
-  lines ok %      thinking lines whose arithmetic is right (c = a op b exactly);
-  linked %        thinking lines whose operands are the problem's numbers or the attempt's
+missed; the lines after the last check are the final attempt. A reflection line "wait a op
+b=c" (the teacher's correction of a slip) replaces the line it corrects. For the base's and
+each run's held-out samples (base/samples.jsonl.xz, runs/ARM/seed-*/samples.jsonl.xz) this
+prints:
+  lines right %   thinking lines whose arithmetic is right (c = a op b exactly);
+  lines linked %  thinking lines whose operands are the problem's numbers or the attempt's
                   earlier results (as written or redone), each used once;
   attempts        attempts per response (1 + its check lines);
   first lands %   first attempts that land: every line right, each operand one of the
@@ -18,12 +18,12 @@ runs/ARM/seed-*/samples.jsonl.xz) this prints:
                   the last result the target and, under use_all_numbers (read from the
                   folder's config.pbtxt), every number used;
   retry lands %   the same for attempts after a check: what a retry is worth;
-  backed %        of the right answers, those whose final attempt lands: the share the
+  worked out %    of the right answers, those whose final attempt lands: the share the
                   thinking worked out;
-  planned %       of the right answers, those whose final attempt's combination lands once
+  chosen %        of the right answers, those whose final attempt's combination lands once
                   its arithmetic is redone (an operand that a line wrote stands for that
                   line's right value): the thinking chose the answer, with its sums right or
-                  not; the rest were written apart from the final attempt;
+                  not;
   pass@1 %        the responses' own score.
 Rows: the base, each seed, and the mean over seeds. Standard library only.
 """
@@ -168,13 +168,13 @@ def score(path, use_all):
         fail(f"{path} holds no samples")
     pct = lambda x, y: 100.0 * x / y if y else float("nan")
     return {
-        "lines ok %": pct(lines_ok, lines_total),
-        "linked %": pct(lines_linked, lines_total),
+        "lines right %": pct(lines_ok, lines_total),
+        "lines linked %": pct(lines_linked, lines_total),
         "attempts": attempts / n,
         "first lands %": pct(*first),
         "retry lands %": pct(*retry),
-        "backed %": pct(backed, correct),
-        "planned %": pct(plans, correct),
+        "worked out %": pct(backed, correct),
+        "chosen %": pct(plans, correct),
         "pass@1 %": pct(correct, n),
     }
 
@@ -212,11 +212,11 @@ def main():
     if len(seeds) > 1:
         rows.append(("mean", {key: statistics.mean(r[key] for _, r in seeds) for key in seeds[0][1]}))
     keys = list(rows[0][1])
-    print("".ljust(8) + "".join(key.rjust(15) for key in keys))
+    print("".ljust(8) + "".join(key.rjust(16) for key in keys))
     for name, r in rows:
         cells = ["-" if r[key] != r[key] else f"{r[key]:.2f}" if key == "attempts" else f"{r[key]:.1f}"
                  for key in keys]  # "-": no attempt of that kind (NaN)
-        print(name.ljust(8) + "".join(c.rjust(15) for c in cells))
+        print(name.ljust(8) + "".join(c.rjust(16) for c in cells))
 
 
 if __name__ == "__main__":

@@ -97,13 +97,13 @@ class Table(unittest.TestCase):
             sample("2 3 4 to 20", "hmm\n2+3=5\n5*4=20\n", False),
         ]
         s = ca.score(os.path.join(self.folder(rows, rows, True), "base", "samples.jsonl.xz"), True)
-        self.assertAlmostEqual(s["lines ok %"], 100 * 16 / 19)
-        self.assertAlmostEqual(s["linked %"], 100 * 18 / 19)
+        self.assertAlmostEqual(s["lines right %"], 100 * 16 / 19)
+        self.assertAlmostEqual(s["lines linked %"], 100 * 18 / 19)
         self.assertAlmostEqual(s["attempts"], 10 / 8)
         self.assertAlmostEqual(s["first lands %"], 100 * 2 / 8)
         self.assertAlmostEqual(s["retry lands %"], 100.0)
-        self.assertAlmostEqual(s["backed %"], 50.0)
-        self.assertAlmostEqual(s["planned %"], 75.0)
+        self.assertAlmostEqual(s["worked out %"], 50.0)
+        self.assertAlmostEqual(s["chosen %"], 75.0)
         self.assertAlmostEqual(s["pass@1 %"], 100 * 4 / 8)
 
     def test_the_command_prints_base_and_seed_rows_and_reads_the_rule(self):
