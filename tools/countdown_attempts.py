@@ -118,7 +118,7 @@ def thinking(completion):
 
 def score(path, use_all):
     opener = lzma.open if path.endswith(".xz") else gzip.open if path.endswith(".gz") else open
-    n = lines_total = lines_ok = lines_linked = attempts = correct = backed = plans = 0
+    n = lines_total = lines_ok = lines_linked = attempts = correct = worked = chosen = 0
     first = [0, 0]  # landed, tried
     retry = [0, 0]
     with opener(path, "rt") as f:
@@ -162,8 +162,8 @@ def score(path, use_all):
                 bucket[1] += 1
             if s.get("correct"):
                 correct += 1
-                backed += landed[-1]
-                plans += planned(tries[-1], numbers, target, use_all)
+                worked += landed[-1]
+                chosen += planned(tries[-1], numbers, target, use_all)
     if n == 0:
         fail(f"{path} holds no samples")
     pct = lambda x, y: 100.0 * x / y if y else float("nan")
@@ -173,8 +173,8 @@ def score(path, use_all):
         "attempts": attempts / n,
         "first lands %": pct(*first),
         "retry lands %": pct(*retry),
-        "worked out %": pct(backed, correct),
-        "chosen %": pct(plans, correct),
+        "worked out %": pct(worked, correct),
+        "chosen %": pct(chosen, correct),
         "pass@1 %": pct(correct, n),
     }
 

@@ -45,8 +45,8 @@ class Lands(unittest.TestCase):
         self.assertFalse(ca.lands(lines, [3, 3, 4, 4, 5, 1], 5, use_all=False))
 
 
-class Planned(unittest.TestCase):
-    def test_a_right_combination_with_a_wrong_sum_is_planned_but_does_not_land(self):
+class Chosen(unittest.TestCase):
+    def test_a_right_combination_with_a_wrong_sum_is_chosen_but_does_not_land(self):
         lines = [(2, "+", 3, 6), (6, "*", 4, 24)]  # 2+3 is 5, and 5*4 is the target 20
         self.assertFalse(ca.lands(lines, [2, 3, 4], 20, use_all=True))
         self.assertTrue(ca.planned(lines, [2, 3, 4], 20, use_all=True))
@@ -76,15 +76,15 @@ class Table(unittest.TestCase):
                     f.write(json.dumps(r) + "\n")
         return root
 
-    def test_scores_attempts_retries_and_backed_answers(self):
+    def test_scores_attempts_retries_and_worked_out_answers(self):
         rows = [
-            # A direct attempt that lands; the answer is right and backed.
+            # A direct attempt that lands; the answer is right and worked out.
             sample("2 3 4 to 20", "2+3=5\n5*4=20\n", True),
             # A miss, a check, then a retry that lands: 1 of 2 lines wrong in the first.
             sample("2 3 4 to 20", "2*3=7\n7+4=11\nwait 11 is not 20\n3+2=5\n4*5=20\n", True),
-            # A right answer from the right combination, one sum wrong: planned, not backed.
+            # A right answer from the right combination, one sum wrong: chosen, not worked out.
             sample("2 3 4 to 20", "3+2=6\n6*4=24\n", True),
-            # A right answer whose thinking never got there: neither backed nor planned.
+            # A right answer whose thinking never got there: neither worked out nor chosen.
             sample("2 3 4 to 20", "2+3=5\n6+4=10\n", True),  # 6: no number, no result
             # A check line drifted from the teacher's form still closes the attempt.
             sample("2 3 4 to 20", "2+4=6\nwait 6 6 is not 20\n3+2=5\n4*5=20\n", False),
