@@ -101,7 +101,7 @@ def replay(lines, numbers):
     return linked, redone, [e[1] for e in pool]
 
 
-def planned(lines, numbers, target, use_all):
+def lands_redone(lines, numbers, target, use_all):
     """True if the attempt's combination lands with every line's arithmetic redone."""
     _, redone, left = replay(lines, numbers)
     return bool(lines) and redone and left[-1] == target and (not use_all or len(left) == 1)
@@ -163,7 +163,7 @@ def score(path, use_all):
             if s.get("correct"):
                 correct += 1
                 worked += landed[-1]
-                chosen += planned(tries[-1], numbers, target, use_all)
+                chosen += lands_redone(tries[-1], numbers, target, use_all)
     if n == 0:
         fail(f"{path} holds no samples")
     pct = lambda x, y: 100.0 * x / y if y else float("nan")

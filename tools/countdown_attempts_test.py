@@ -49,18 +49,18 @@ class Chosen(unittest.TestCase):
     def test_a_right_combination_with_a_wrong_sum_is_chosen_but_does_not_land(self):
         lines = [(2, "+", 3, 6), (6, "*", 4, 24)]  # 2+3 is 5, and 5*4 is the target 20
         self.assertFalse(ca.lands(lines, [2, 3, 4], 20, use_all=True))
-        self.assertTrue(ca.planned(lines, [2, 3, 4], 20, use_all=True))
+        self.assertTrue(ca.lands_redone(lines, [2, 3, 4], 20, use_all=True))
 
     def test_a_later_line_may_use_a_slipped_result_as_written_or_as_it_should_be(self):
-        self.assertTrue(ca.planned([(2, "+", 3, 6), (5, "*", 4, 20)], [2, 3, 4], 20, use_all=True))
+        self.assertTrue(ca.lands_redone([(2, "+", 3, 6), (5, "*", 4, 20)], [2, 3, 4], 20, use_all=True))
         linked, redone, left = ca.replay([(2, "+", 3, 6), (9, "*", 4, 36)], [2, 3, 4])
         self.assertEqual((linked, redone, left), ([True, False], False, [5, 36]))  # 9 is nothing
 
     def test_a_wrong_combination_an_unknown_operand_or_a_spoiled_line_is_not(self):
-        self.assertFalse(ca.planned([(2, "+", 3, 5), (5, "+", 4, 20)], [2, 3, 4], 20, use_all=True))
-        self.assertFalse(ca.planned([(2, "+", 9, 11)], [2, 3], 11, use_all=False))
-        self.assertFalse(ca.planned([(2, "+", 3, 5), ca.SPOILED], [2, 3], 5, use_all=False))
-        self.assertFalse(ca.planned([(2, "+", 3, 6)], [2, 3, 4], 5, use_all=True))  # 4 left over
+        self.assertFalse(ca.lands_redone([(2, "+", 3, 5), (5, "+", 4, 20)], [2, 3, 4], 20, use_all=True))
+        self.assertFalse(ca.lands_redone([(2, "+", 9, 11)], [2, 3], 11, use_all=False))
+        self.assertFalse(ca.lands_redone([(2, "+", 3, 5), ca.SPOILED], [2, 3], 5, use_all=False))
+        self.assertFalse(ca.lands_redone([(2, "+", 3, 6)], [2, 3, 4], 5, use_all=True))  # 4 left over
 
 
 class Table(unittest.TestCase):
