@@ -29,13 +29,13 @@ Rows: the base, each seed, and the mean over seeds. Standard library only.
 """
 import argparse
 import glob
-import gzip
 import json
-import lzma
 import os
 import re
 import statistics
 import sys
+
+import records
 
 LINE = re.compile(r"^(-?\d+)([-+*/])(-?\d+)=(-?\d+)$")
 CHECK = re.compile(r"^wait\b")  # the teacher's "wait X is not T", or drifted from it
@@ -58,23 +58,6 @@ def value(a, op, b):
     if op == "/":
         return a // b if b != 0 and a % b == 0 else None
     return None  # not an operator (SPOILED)
-
-
-def lands(lines, numbers, target, use_all):
-    """True if the attempt's lines form a right combination of the numbers ending at target."""
-    if not lines:
-        return False
-    pool = list(numbers)
-    for a, op, b, c in lines:
-        v = value(a, op, b)
-        if v is None or v != c:
-            return False
-        for x in (a, b):
-            if x not in pool:
-                return False
-            pool.remove(x)
-        pool.append(c)
-    return lines[-1][3] == target and (not use_all or len(pool) == 1)
 
 
 def replay(lines, numbers):
@@ -101,10 +84,22 @@ def replay(lines, numbers):
     return linked, redone, [e[1] for e in pool]
 
 
+def judge(lines, numbers, target, use_all):
+    """(each line linked, the attempt lands, it lands with its sums redone). With every sum
+    right, written and right values agree, so landing is landing redone with no sum wrong."""
+    linked, redone, left = replay(lines, numbers)
+    redone_lands = bool(lines) and redone and left[-1] == target and (not use_all or len(left) == 1)
+    return linked, redone_lands and all(value(a, op, b) == c for a, op, b, c in lines), redone_lands
+
+
+def lands(lines, numbers, target, use_all):
+    """True if the attempt's lines form a right combination of the numbers ending at target."""
+    return judge(lines, numbers, target, use_all)[1]
+
+
 def lands_redone(lines, numbers, target, use_all):
     """True if the attempt's combination lands with every line's arithmetic redone."""
-    _, redone, left = replay(lines, numbers)
-    return bool(lines) and redone and left[-1] == target and (not use_all or len(left) == 1)
+    return judge(lines, numbers, target, use_all)[2]
 
 
 def thinking(completion):
@@ -117,11 +112,10 @@ def thinking(completion):
 
 
 def score(path, use_all):
-    opener = lzma.open if path.endswith(".xz") else gzip.open if path.endswith(".gz") else open
     n = lines_total = lines_ok = lines_linked = attempts = correct = worked = chosen = 0
     first = [0, 0]  # landed, tried
     retry = [0, 0]
-    with opener(path, "rt") as f:
+    with records.open_text(path) as f:
         for k, text in enumerate(f, 1):
             try:
                 s = json.loads(text)
@@ -154,16 +148,16 @@ def score(path, use_all):
                     current.append(SPOILED)
             tries.append(current)
             attempts += len(tries)
-            lines_linked += sum(ok for t in tries for ok, line in zip(replay(t, numbers)[0], t) if line != SPOILED)
-            landed = [lands(t, numbers, target, use_all) for t in tries]
-            for i, hit in enumerate(landed):
+            judged = [judge(t, numbers, target, use_all) for t in tries]
+            for i, (t, (linked, hit, _)) in enumerate(zip(tries, judged)):
+                lines_linked += sum(ok for ok, line in zip(linked, t) if line != SPOILED)
                 bucket = first if i == 0 else retry
                 bucket[0] += hit
                 bucket[1] += 1
             if s.get("correct"):
                 correct += 1
-                worked += landed[-1]
-                chosen += lands_redone(tries[-1], numbers, target, use_all)
+                worked += judged[-1][1]
+                chosen += judged[-1][2]
     if n == 0:
         fail(f"{path} holds no samples")
     pct = lambda x, y: 100.0 * x / y if y else float("nan")
@@ -179,14 +173,6 @@ def score(path, use_all):
     }
 
 
-def samples_in(folder):
-    for name in ("samples.jsonl.xz", "samples.jsonl.gz", "samples.jsonl"):
-        path = os.path.join(folder, name)
-        if os.path.exists(path):
-            return path
-    return None
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder")
@@ -198,12 +184,12 @@ def main():
     with open(config) as f:
         use_all = re.search(r"\buse_all_numbers:\s*true\b", f.read()) is not None
     rows = []
-    base = samples_in(os.path.join(a.folder, "base"))
+    base = records.find(os.path.join(a.folder, "base"), "samples.jsonl")
     if base:
         rows.append(("base", score(base, use_all)))
     seeds = []
     for run in sorted(glob.glob(os.path.join(a.folder, "runs", a.arm, "seed-*"))):
-        path = samples_in(run)
+        path = records.find(run, "samples.jsonl")
         if path:
             seeds.append((os.path.basename(run), score(path, use_all)))
     if not rows and not seeds:

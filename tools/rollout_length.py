@@ -11,20 +11,19 @@ Standard library only.
 """
 import argparse
 import glob
-import gzip
 import json
-import lzma
 import os
 import statistics
 import sys
 
+import records
+
 
 def open_records(run):
-    for name, opener in (("metrics.jsonl", open), ("metrics.jsonl.xz", lzma.open), ("metrics.jsonl.gz", gzip.open)):
-        path = os.path.join(run, name)
-        if os.path.exists(path):
-            return opener(path, "rt")
-    sys.exit(f"rollout_length: {run} has no metrics.jsonl(.xz/.gz)")
+    path = records.find(run, "metrics.jsonl")
+    if path is None:
+        sys.exit(f"rollout_length: {run} has no metrics.jsonl(.xz/.gz)")
+    return records.open_text(path)
 
 
 def bins_of(run, width):
