@@ -213,6 +213,10 @@ RescoreResult Rescore(const std::string& dir, bool update) {
       sizes.report += one.report;
       sizes.differences += one.differences;
     }
+    if (update) {
+      WriteSizeReport(cfg, dir);
+      r.Note("the sweep's summary.md, summary.csv and plots/ rewritten from its sizes'");
+    }
     const SizeReportFiles rebuilt = BuildSizeReport(cfg, dir);
     r.CompareFile("summary.md", rebuilt.summary_md, "the sweep's tables rebuilt from its sizes' tables");
     r.CompareFile("summary.csv", rebuilt.summary_csv, "the sweep's table rebuilt from its sizes' tables");

@@ -97,24 +97,30 @@ SizeColumn ReadSize(const ExperimentConfig& sweep, const ModelSize& size, const 
     col.order.push_back(cells[arm]);
     col.cells[cells[arm]] = cell;
   }
-  // The paired differences need the runs' samples: read only those arms.
-  ExperimentConfig pair = cfg;
-  pair.clear_arms();
+  // pass@1 as the size's own table computes it, from the run records: the
+  // csv's six decimals round a tie the other way (0.6285000000000001 printed
+  // 62.9 there; read back as 0.628500, 62.8 here).
+  const ReportInput in = ReadReportInput(cfg, sdir);
+  auto set_pass1 = [&](const std::string& name, const MeanCi& m) {
+    const auto it = col.cells.find(name);
+    if (it == col.cells.end() || m.n == 0) return;
+    it->second.pass1 = m.mean;
+    it->second.pass1_ci = m.half;
+  };
+  set_pass1("base", in.BasePass1());
+  for (const ArmRecords& a : in.arms)
+    set_pass1(a.arm->name(), OverRuns(a.runs, [](const RunRecords& r) { return r.final.pass1(); }));
+  // Each distilling arm minus the paired reference, over the test problems.
   const std::string ref = PairedReference(sweep);
   const std::vector<const Arm*> distil = DistilArms(sweep);
-  for (const Arm& a : cfg.arms())
-    if (a.name() == ref ||
-        std::any_of(distil.begin(), distil.end(), [&](const Arm* d) { return d->name() == a.name(); }))
-      *pair.add_arms() = a;
-  if (pair.arms_size() < 2 || !col.cells.count(ref)) return col;
-  const ReportInput in = ReadReportInput(pair, sdir);
   const ArmRecords* r = nullptr;
   for (const ArmRecords& a : in.arms)
     if (a.arm->name() == ref) r = &a;
   if (!r) return col;
   const RunsByBase b = in.Outcomes(*r);
   for (const ArmRecords& a : in.arms) {
-    if (&a == r) continue;
+    if (&a == r || std::none_of(distil.begin(), distil.end(), [&](const Arm* d) { return d->name() == a.arm->name(); }))
+      continue;
     const RunsByBase x = in.Outcomes(a);
     if (!x.empty() && !b.empty() && x[0][0].size() == b[0][0].size())
       col.distil_minus_ref[a.arm->name()] = PairedBootstrap(x, b);

@@ -475,6 +475,22 @@ TEST(Cli, SizeSweepRunsEachSizeFromItsOwnBaseAndSummarisesAcrossSizes) {
   EXPECT_NE(rescored.out.find("runs/sft/seed-1: 20 samples rescored"), std::string::npos) << rescored.out;
   WriteFileAtomic(exp + "/summary.md", Replace(summary, "| base |", "| base | 99.9 |"));
   EXPECT_NE(RunCli("rescore " + exp).code, 0);
+  const Result restored = RunCli("rescore " + exp + " --update");  // rewrites the sweep's tables too
+  EXPECT_EQ(restored.code, 0) << restored.out;
+  EXPECT_EQ(ReadFile(exp + "/summary.md"), summary);
+
+  // The sweep prints a size's pass@1 as the size's own table does, from the
+  // run records: summary.csv's six decimals (0.125500) would print 12.6 where
+  // the records' 0.1254996 prints 12.5.
+  const std::string eval_path = exp + "/d16/runs/sft/seed-1/eval.json";
+  EvalRecord e;
+  RecordFromJson(ReadFile(eval_path), eval_path, &e);
+  e.set_pass1(0.1254996);
+  WriteFileAtomic(eval_path, RecordToJson(e) + "\n");
+  ASSERT_EQ(RunCli("report " + exp).code, 0);
+  EXPECT_NE(ReadFile(exp + "/d16/summary.md").find("| sft | 1 | 12.5 |"), std::string::npos)
+      << ReadFile(exp + "/d16/summary.md");
+  EXPECT_NE(ReadFile(exp + "/summary.md").find("| sft | 12.5 |"), std::string::npos) << ReadFile(exp + "/summary.md");
 
   WriteFileAtomic(dir + "/bad.pbtxt", cfg + "sizes { name: \"d16\" }\n");
   const Result bad = RunCli("run " + dir + "/bad.pbtxt --out " + dir);
