@@ -27,7 +27,8 @@ std::string RunSizes(const ExperimentConfig& sweep, const std::vector<Experiment
 struct SizeReportFiles {
   std::string summary_md, summary_csv;
 };
-// The sweep's summary from each size folder's summary.csv and base
+// The sweep's summary from each size folder's summary.csv (arms, seeds,
+// FLOPs), run records (pass@1, as the size's own table computes it) and base
 // done.json; IoError naming the file when a size has no finished summary.
 SizeReportFiles BuildSizeReport(const ExperimentConfig& sweep, const std::string& dir);
 // `order`'s arms by pass@1, best first, as "a > b = c": = between equal
