@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Response length of right and wrong answers, from a results folder's held-out samples.
+
+    python3 tools/outcome_length.py results/r1_zero_dynamics_hard [--arm grpo]
+
+Where GRPO's responses grow, the growth may be earned (retries that land) or the loss's length
+bias: with each response's loss the mean over its tokens, a wrong response's negative advantage
+is spread over its own length, and wrong responses drift longer (Liu et al. 2025, Dr. GRPO).
+The two read apart in which responses grow. For the base's and each run's held-out samples
+(base/samples.jsonl.xz, runs/ARM/seed-*/samples.jsonl.xz) this prints:
+  pass@1 %     the share of right responses;
+  length       mean tokens of every response;
+  right        mean tokens of the right responses;
+  wrong        mean tokens of the wrong ones;
+  truncated %  wrong responses cut at the sampling limit (no answer to score);
+  right +, wrong +  on the same problems, how much longer than the base's (the mean over
+               problems with such responses in both of the difference of their mean
+               lengths): what the problems that stay wrong, being the hardest, add to "wrong"
+               is left out.
+Rows: the base, each seed, and the mean over seeds. Any task; standard library only.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import statistics
+import sys
+
+import records
+
+
+def fail(msg):
+    sys.exit(f"outcome_length: {msg}")
+
+
+def score(path, base=None):
+    right, wrong, cut = [], [], 0
+    by_problem = {}  # problem -> (right lengths, wrong lengths)
+    with records.open_text(path) as f:
+        for k, text in enumerate(f, 1):
+            try:
+                s = json.loads(text)
+                tokens, problem = int(s["tokens"]), s["problem"]
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+                fail(f"{path} line {k}: not a sample with a problem and a 'tokens' count ({e})")
+            kinds = by_problem.setdefault(problem, ([], []))
+            if s.get("correct"):
+                right.append(tokens)
+                kinds[0].append(tokens)
+            else:
+                wrong.append(tokens)
+                kinds[1].append(tokens)
+                cut += bool(s.get("truncated"))
+    n = len(right) + len(wrong)
+    if n == 0:
+        fail(f"{path} holds no samples")
+    mean = lambda xs: statistics.mean(xs) if xs else float("nan")
+
+    def longer(kind):
+        if base is None:
+            return float("nan")
+        both = [p for p, kinds in by_problem.items() if kinds[kind] and base.get(p, ([], []))[kind]]
+        return mean([mean(by_problem[p][kind]) - mean(base[p][kind]) for p in both])
+
+    return by_problem, {
+        "pass@1 %": 100.0 * len(right) / n,
+        "length": mean(right + wrong),
+        "right": mean(right),
+        "wrong": mean(wrong),
+        "truncated %": 100.0 * cut / len(wrong) if wrong else float("nan"),
+        "right +": longer(0),
+        "wrong +": longer(1),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder")
+    ap.add_argument("--arm", default="grpo")
+    a = ap.parse_args()
+    rows, base = [], None
+    path = records.find(os.path.join(a.folder, "base"), "samples.jsonl")
+    if path:
+        base, row = score(path)
+        rows.append(("base", row))
+    seeds = []
+    for run in sorted(glob.glob(os.path.join(a.folder, "runs", a.arm, "seed-*"))):
+        path = records.find(run, "samples.jsonl")
+        if path:
+            seeds.append((os.path.basename(run), score(path, base)[1]))
+    if not rows and not seeds:
+        fail(f"no samples under {a.folder}/base or {a.folder}/runs/{a.arm}/seed-*")
+    rows += seeds
+    if len(seeds) > 1:
+        rows.append(("mean", {key: statistics.mean(r[key] for _, r in seeds) for key in seeds[0][1]}))
+    keys = list(rows[0][1])
+    print("".ljust(10) + "".join(k.rjust(13) for k in keys))
+    for name, r in rows:
+        print(name.ljust(10) + "".join(("-" if math.isnan(r[k]) else f"{r[k]:+.1f}" if k.endswith("+")
+                                        else f"{r[k]:.1f}").rjust(13) for k in keys))
+
+
+if __name__ == "__main__":
+    main()
