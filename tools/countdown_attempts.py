@@ -28,11 +28,9 @@ prints:
 Rows: the base, each seed, and the mean over seeds. Standard library only.
 """
 import argparse
-import glob
 import json
 import os
 import re
-import statistics
 import sys
 
 import records
@@ -183,27 +181,10 @@ def main():
         fail(f"{a.folder} has no config.pbtxt (is it an experiment's results folder?)")
     with open(config) as f:
         use_all = re.search(r"\buse_all_numbers:\s*true\b", f.read()) is not None
-    rows = []
-    base = records.find(os.path.join(a.folder, "base"), "samples.jsonl")
-    if base:
-        rows.append(("base", score(base, use_all)))
-    seeds = []
-    for run in sorted(glob.glob(os.path.join(a.folder, "runs", a.arm, "seed-*"))):
-        path = records.find(run, "samples.jsonl")
-        if path:
-            seeds.append((os.path.basename(run), score(path, use_all)))
-    if not rows and not seeds:
-        fail(f"no samples under {a.folder}/base or {a.folder}/runs/{a.arm}/seed-*")
-    rows += seeds
-    if len(seeds) > 1:
-        rows.append(("mean", {key: statistics.mean(r[key] for _, r in seeds) for key in seeds[0][1]}))
-    keys = list(rows[0][1])
-    print("".ljust(8) + "".join(key.rjust(16) for key in keys))
-    for name, r in rows:
-        cells = ["-" if r[key] != r[key] else f"{r[key]:.2f}" if key == "attempts" else f"{r[key]:.1f}"
-                 for key in keys]  # "-": no attempt of that kind (NaN)
-        print(name.ljust(8) + "".join(c.rjust(16) for c in cells))
-
+    base, seeds = records.samples(a.folder, a.arm, "countdown_attempts")
+    records.print_rows(score(base, use_all) if base else None,
+                       [(name, score(path, use_all)) for name, path in seeds],
+                       lambda key, v: f"{v:.2f}" if key == "attempts" else f"{v:.1f}", 8, 16)
 
 if __name__ == "__main__":
     main()

@@ -20,10 +20,7 @@ The two read apart in which responses grow. For the base's and each run's held-o
 Rows: the base, each seed, and the mean over seeds. Any task; standard library only.
 """
 import argparse
-import glob
 import json
-import math
-import os
 import statistics
 import sys
 
@@ -79,27 +76,10 @@ def main():
     ap.add_argument("folder")
     ap.add_argument("--arm", default="grpo")
     a = ap.parse_args()
-    rows, base = [], None
-    path = records.find(os.path.join(a.folder, "base"), "samples.jsonl")
-    if path:
-        base, row = score(path)
-        rows.append(("base", row))
-    seeds = []
-    for run in sorted(glob.glob(os.path.join(a.folder, "runs", a.arm, "seed-*"))):
-        path = records.find(run, "samples.jsonl")
-        if path:
-            seeds.append((os.path.basename(run), score(path, base)[1]))
-    if not rows and not seeds:
-        fail(f"no samples under {a.folder}/base or {a.folder}/runs/{a.arm}/seed-*")
-    rows += seeds
-    if len(seeds) > 1:
-        rows.append(("mean", {key: statistics.mean(r[key] for _, r in seeds) for key in seeds[0][1]}))
-    keys = list(rows[0][1])
-    print("".ljust(10) + "".join(k.rjust(13) for k in keys))
-    for name, r in rows:
-        print(name.ljust(10) + "".join(("-" if math.isnan(r[k]) else f"{r[k]:+.1f}" if k.endswith("+")
-                                        else f"{r[k]:.1f}").rjust(13) for k in keys))
-
+    base_path, seeds = records.samples(a.folder, a.arm, "outcome_length")
+    base, base_row = score(base_path) if base_path else (None, None)
+    records.print_rows(base_row, [(name, score(path, base)[1]) for name, path in seeds],
+                       lambda key, v: f"{v:+.1f}" if key.endswith("+") else f"{v:.1f}", 10, 13)
 
 if __name__ == "__main__":
     main()
