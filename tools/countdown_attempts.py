@@ -186,5 +186,6 @@ def main():
                        [(name, score(path, use_all)) for name, path in seeds],
                        lambda key, v: f"{v:.2f}" if key == "attempts" else f"{v:.1f}", 8, 16)
 
+
 if __name__ == "__main__":
     main()

@@ -13,10 +13,10 @@ The two read apart in which responses grow. For the base's and each run's held-o
   right        mean tokens of the right responses;
   wrong        mean tokens of the wrong ones;
   truncated %  wrong responses cut at the sampling limit (no answer to score);
-  right +, wrong +  on the same problems, how much longer than the base's (the mean over
-               problems with such responses in both of the difference of their mean
-               lengths): what the problems that stay wrong, being the hardest, add to "wrong"
-               is left out.
+  right +      right responses, on the same problems, against the base's: the mean, over
+               the problems with right responses in both, of the difference of their mean
+               lengths; so the hardest problems, which stay wrong, cannot pass for growth;
+  wrong +      the same for the wrong responses.
 Rows: the base, each seed, and the mean over seeds. Any task; standard library only.
 """
 import argparse
@@ -80,6 +80,7 @@ def main():
     base, base_row = score(base_path) if base_path else (None, None)
     records.print_rows(base_row, [(name, score(path, base)[1]) for name, path in seeds],
                        lambda key, v: f"{v:+.1f}" if key.endswith("+") else f"{v:.1f}", 10, 13)
+
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,5 @@
-"""Finding and opening r1lab's records (NAME.jsonl, .jsonl.xz or .jsonl.gz) for the tools here."""
+"""Finding and opening r1lab's records (NAME.jsonl, .jsonl.xz or .jsonl.gz) for the tools here, and
+printing their per-seed tables."""
 import glob
 import gzip
 import lzma
