@@ -32,8 +32,7 @@ def fail(msg):
 
 
 def score(path, base=None):
-    right, wrong, cut = [], [], 0
-    by_problem = {}  # problem -> (right lengths, wrong lengths)
+    by_problem, cut = {}, 0  # problem -> (right lengths, wrong lengths)
     with records.open_text(path) as f:
         for k, text in enumerate(f, 1):
             try:
@@ -41,14 +40,11 @@ def score(path, base=None):
                 tokens, problem = int(s["tokens"]), s["problem"]
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
                 fail(f"{path} line {k}: not a sample with a problem and a 'tokens' count ({e})")
-            kinds = by_problem.setdefault(problem, ([], []))
-            if s.get("correct"):
-                right.append(tokens)
-                kinds[0].append(tokens)
-            else:
-                wrong.append(tokens)
-                kinds[1].append(tokens)
-                cut += bool(s.get("truncated"))
+            right = bool(s.get("correct"))
+            by_problem.setdefault(problem, ([], []))[0 if right else 1].append(tokens)
+            cut += not right and bool(s.get("truncated"))
+    right = [t for kinds in by_problem.values() for t in kinds[0]]
+    wrong = [t for kinds in by_problem.values() for t in kinds[1]]
     n = len(right) + len(wrong)
     if n == 0:
         fail(f"{path} holds no samples")
