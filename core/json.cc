@@ -52,25 +52,37 @@ std::string JsonNumber(double v) {
   return buf;
 }
 
-std::string RoundJsonNumbers(const std::string& text, int digits) {
+std::string RoundJsonNumbers(const std::string& text, int digits, bool (*coarse)(const std::string& key),
+                             int coarse_digits) {
   auto in_number = [](char ch) {
     return (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-';
   };
   std::string out;
   out.reserve(text.size());
   bool in_string = false;
+  size_t string_start = 0;  // in `out`, after the opening quote
+  std::string last_string, key;  // the last string closed; the key whose value comes next
   for (size_t i = 0; i < text.size();) {
     const char c = text[i];
     if (in_string) {
       out += c;
       ++i;
-      if (c == '\\' && i < text.size())
+      if (c == '\\' && i < text.size()) {
         out += text[i++];
-      else if (c == '"')
+      } else if (c == '"') {
         in_string = false;
+        last_string = out.substr(string_start, out.size() - 1 - string_start);
+      }
       continue;
     }
-    if (c == '"') in_string = true;
+    if (c == '"') {
+      in_string = true;
+      string_start = out.size() + 1;
+    } else if (c == ':') {
+      key = last_string;
+    } else if (c == ',' || c == '{' || c == '[' || c == '}' || c == ']') {
+      key.clear();  // an array's elements are no member's value
+    }
     if (c != '-' && (c < '0' || c > '9')) {
       out += c;
       ++i;
@@ -82,7 +94,7 @@ std::string RoundJsonNumbers(const std::string& text, int digits) {
     i = j;
     const double v = std::strtod(token.c_str(), nullptr);
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    std::snprintf(buf, sizeof buf, "%.*g", coarse != nullptr && !key.empty() && coarse(key) ? coarse_digits : digits, v);
     const bool plain_integer = token.find_first_of(".eE") == std::string::npos;
     out += plain_integer || !std::isfinite(v) || std::strtod(buf, nullptr) == v ? token : std::string(buf);
   }

@@ -38,8 +38,11 @@ std::string JsonNumber(double v);
 // exponent rounded to `digits` significant digits, as JsonNumber writes
 // them; integers, strings and everything else stay byte for byte, and a
 // number already that short keeps its spelling (so rounding twice changes
-// nothing). At 9 digits every float32 value survives exactly.
-std::string RoundJsonNumbers(const std::string& text, int digits);
+// nothing). At 9 digits every float32 value survives exactly. A number that
+// is an object member's value, where `coarse` holds for the member's key
+// (as written, without its quotes), gets `coarse_digits` instead.
+std::string RoundJsonNumbers(const std::string& text, int digits, bool (*coarse)(const std::string& key) = nullptr,
+                             int coarse_digits = 0);
 
 }  // namespace r1lab
 

@@ -22,6 +22,14 @@
 
 namespace r1lab {
 
+bool IsTimingKey(const std::string& key) {
+  return key == "seconds" || (key.size() > 2 && key.compare(key.size() - 2, 2, "_s") == 0);
+}
+
+std::string RoundMetrics(const std::string& text) {
+  return RoundJsonNumbers(text, kMetricsDigits, IsTimingKey, kTimingDigits);
+}
+
 namespace {
 
 // One eval point of a run (or the base).

@@ -30,6 +30,14 @@ inline constexpr char kSamplesXz[] = "samples.jsonl.xz";
 // Its non-integers carry this many significant digits (RoundJsonNumbers):
 // every float32 value exactly, and more than any table or plot shows.
 inline constexpr int kMetricsDigits = 9;
+// Except timings (a key ending in "_s", seconds or per second, or
+// "seconds"): a step's time varies by more than a part in a thousand from
+// run to run on one machine, so digits past the fourth are noise, and the
+// noise compresses worst.
+inline constexpr int kTimingDigits = 4;
+bool IsTimingKey(const std::string& key);
+// A finished run's metrics lines as they are kept: rounded as above.
+std::string RoundMetrics(const std::string& text);
 
 // A samples.jsonl.xz (or .gz) file's records, in order; InputError naming the file
 // and line for a line that is not a sample record.

@@ -786,7 +786,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
       // A finished run's metrics are kept compressed and rounded (a ninth
       // of the bytes); the plain file is what an unfinished run resumes from.
-      WriteXzAtomic(metrics_path, RoundJsonNumbers(ReadFile(metrics_path), kMetricsDigits));
+      WriteXzAtomic(metrics_path, RoundMetrics(ReadFile(metrics_path)));
       const double wall = wall_before + SecondsSince(t0);
       timed_seconds += SecondsSince(t0);
       ++timed_runs;
@@ -844,7 +844,7 @@ int RoundMetricsFiles(const std::string& dir) {
   int changed = 0;
   for (const std::string& path : paths) {
     const std::string text = ReadText(path);
-    const std::string rounded = RoundJsonNumbers(text, kMetricsDigits);
+    const std::string rounded = RoundMetrics(text);
     if (rounded == text) continue;
     WriteFileAtomic(path, std::filesystem::path(path).extension() == ".xz" ? Xz(rounded) : Gzip(rounded));
     ++changed;

@@ -105,9 +105,9 @@ BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, cons
 // the folder's lock. Returns the markdown table.
 std::string RewriteReport(const std::string& dir);
 // Rounds every finished metrics file (.xz, or .gz) under `dir` (any depth: runs, trials, a
-// sweep's sizes) to kMetricsDigits, as finished runs write them since
-// 2026-12-06; a file already rounded is left untouched. Returns how many
-// files changed.
+// sweep's sizes) as finished runs write them (RoundMetrics: kMetricsDigits,
+// timings kTimingDigits since 2026-12-07); a file already rounded is left
+// untouched. Returns how many files changed.
 int RoundMetricsFiles(const std::string& dir);
 
 }  // namespace r1lab

@@ -119,5 +119,23 @@ TEST(Json, RoundingNumbersKeepsNineDigitsAndLeavesTheRestAlone) {
   }
 }
 
+// Keys chosen by a predicate get fewer digits: only as a member's value,
+// not in an array under the key, not a string that looks like one, and a
+// nested object's own members by their own keys.
+TEST(Json, RoundingNumbersGivesChosenKeysFewerDigits) {
+  auto timing = [](const std::string& key) { return key.size() > 2 && key.substr(key.size() - 2) == "_s"; };
+  const std::string line =
+      "{\"wall_s\":12.345678901,\"loss\":0.123456789012,\"eval\":{\"t_s\" : 0.000123456789,\"pass1\":0.3125},"
+      "\"list_s\":[1.23456789,2.5],\"note\":\"x_s\",\"after\":9.87654321012,\"big_s\":123456.789}\n";
+  const std::string want =
+      "{\"wall_s\":12.35,\"loss\":0.123456789,\"eval\":{\"t_s\" : 0.0001235,\"pass1\":0.3125},"
+      "\"list_s\":[1.23456789,2.5],\"note\":\"x_s\",\"after\":9.87654321,\"big_s\":1.235e+05}\n";
+  const std::string got = RoundJsonNumbers(line, 9, timing, 4);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(RoundJsonNumbers(got, 9, timing, 4), got);  // rounding twice changes nothing
+  EXPECT_EQ(RoundJsonNumbers(line, 9), RoundJsonNumbers(line, 9, nullptr, 4));  // no predicate: every key alike
+  EXPECT_NO_THROW(JsonValue::Parse(got));
+}
+
 }  // namespace
 }  // namespace r1lab

@@ -766,10 +766,16 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   // A finished run keeps its metrics compressed only; xzcat reads them.
   EXPECT_FALSE(FileExists(exp + "/runs/sft/seed-1/metrics.jsonl"));
   EXPECT_EQ(ReadFile(exp + "/runs/sft/seed-1/metrics.jsonl.xz").substr(0, 6), std::string("\xfd" "7zXZ\0", 6));
-  // ... with 9 significant digits, where the plain file has protobuf's 17.
+  // ... with 9 significant digits, where the plain file has protobuf's 17,
+  // and timings with 4.
   const std::string metrics = ReadText(exp + "/runs/sft/seed-1/metrics.jsonl.xz");
-  EXPECT_EQ(RoundJsonNumbers(metrics, 9), metrics);
-  EXPECT_LT(RoundJsonNumbers(metrics, 8).size(), metrics.size());  // it has non-integers to round
+  EXPECT_EQ(RoundMetrics(metrics), metrics);
+  EXPECT_LT(RoundJsonNumbers(metrics, 8, IsTimingKey, kTimingDigits).size(), metrics.size());  // non-integers to round
+  const double wall = JsonValue::Parse(metrics.substr(0, metrics.find('\n'))).at("wall_s").number();
+  char four[40];
+  std::snprintf(four, sizeof four, "%.4g", wall);
+  EXPECT_GT(wall, 0);
+  EXPECT_EQ(std::strtod(four, nullptr), wall) << "wall_s keeps more than 4 digits";
   const std::string summary = ReadFile(exp + "/summary.md");
   EXPECT_NE(summary.find("| sft | 2 |"), std::string::npos) << summary;
   EXPECT_NE(summary.find("| base |"), std::string::npos) << summary;
