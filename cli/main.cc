@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <google/protobuf/text_format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -131,7 +133,8 @@ commands:
                                       bench/compare/ that are installed (R1LAB_PEER_PYTHON)
 
 common flags:
-  --threads N                         LibTorch threads (default: the config's, else all cores)
+  --threads N                         commands that train, evaluate or search: LibTorch threads
+                                      (default: the config's, else all cores)
   --set PATH=VALUE                    commands that read an experiment config: override any of its
                                       fields, repeatable:
                                       --set arms[grpo].grpo.optim.lr=3e-4 --set seeds=[1]
@@ -202,6 +205,25 @@ Transformer LoadModel(const std::string& ckpt) {
   Transformer model = MakeModel(ReadCheckpointConfig(ckpt));
   LoadCheckpoint(ckpt, model, nullptr);
   return model;
+}
+
+// The scalar fields `configured` sets to other values than `stored` (a
+// checkpoint's model), as "d_model 64 (the checkpoint's 96), ...".
+std::string ModelDifferences(const ModelConfig& configured, const ModelConfig& stored) {
+  namespace pb = google::protobuf;
+  std::string out;
+  const pb::Descriptor* d = ModelConfig::descriptor();
+  const pb::Reflection* r = ModelConfig::GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    if (f->is_repeated() || f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE || !r->HasField(configured, f))
+      continue;
+    std::string want, have;
+    pb::TextFormat::PrintFieldValueToString(configured, f, -1, &want);
+    pb::TextFormat::PrintFieldValueToString(stored, f, -1, &have);
+    if (want != have) out += (out.empty() ? "" : ", ") + f->name() + " " + want + " (the checkpoint's " + have + ")";
+  }
+  return out;
 }
 
 void SetThreads(const Args& a, int config_threads) {
@@ -402,6 +424,11 @@ int CmdEval(int argc, char** argv) {
   const std::string out = a.Get("out");
   if (!out.empty()) EnsureWritableDir(out);
   Transformer model = LoadModel(ckpt);
+  // The checkpoint's model is evaluated; say where the config asked for another.
+  const std::string differs = ModelDifferences(cfg.model(), model->config());
+  if (!differs.empty())
+    std::fprintf(stderr, "warning: eval: %s is evaluated as the model it holds; the config's model section differs "
+                 "(%s) and is not used\n", ckpt.c_str(), differs.c_str());
   const auto task = MakeTask(cfg.task());
   const EvalResult r = Evaluate(model, *task, ev);
   std::printf("%s: %s", ckpt.c_str(), EvalTable(r).c_str());

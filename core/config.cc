@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <cctype>
 #include <memory>
 
 #include <google/protobuf/descriptor.h>
@@ -382,6 +383,50 @@ void ConfigFail(const std::string& source, const std::string& path, const std::s
 
 void RegisterArmCheck(Arm::StrategyCase which, ArmCheck check) { ArmChecks()[which] = std::move(check); }
 
+namespace {
+
+// The first `name: []` (or `name []`) in a config's text, outside comments
+// and strings: its line and name; line 0 if there is none. The text format reads an
+// empty list as the field left out, so in a file that extends another it
+// keeps the parent's list, silently.
+std::pair<int, std::string> FirstEmptyList(const std::string& text) {
+  int line = 1;
+  std::string last_name;  // the identifier before the current position, if nothing else came between
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') ++line;
+    if (c == '#') {
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      for (++i; i < text.size() && text[i] != c; ++i) {
+        if (text[i] == '\\') ++i;
+        else if (text[i] == '\n') ++line;
+      }
+      last_name.clear();
+      continue;
+    }
+    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t j = i;
+      while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_')) ++j;
+      last_name = text.substr(i, j - i);
+      i = j - 1;
+      continue;
+    }
+    if (c == ':' || std::isspace(static_cast<unsigned char>(c))) continue;
+    if (c == '[' && !last_name.empty()) {
+      size_t j = i + 1;
+      while (j < text.size() && std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+      if (j < text.size() && text[j] == ']') return {line, last_name};
+    }
+    last_name.clear();
+  }
+  return {0, ""};
+}
+
+}  // namespace
+
 void ParseConfigText(const std::string& text, const std::string& source, pb::Message* msg) {
   msg->Clear();
   Collector collector(source);
@@ -390,7 +435,12 @@ void ParseConfigText(const std::string& text, const std::string& source, pb::Mes
   parser.AllowUnknownField(false);
   parser.AllowUnknownExtension(false);
   if (!parser.ParseFromString(text, msg)) {
-    throw ConfigError(collector.first().empty() ? source + ": cannot parse config" : collector.first());
+    std::string first = collector.first().empty() ? source + ": cannot parse config" : collector.first();
+    // protobuf names the token it found; at the end of the text there is none.
+    const std::string got = "got: ";
+    if (first.size() >= got.size() && first.compare(first.size() - got.size(), got.size(), got) == 0)
+      first += "the end of the text (a '{' or '[' not closed?)";
+    throw ConfigError(first);
   }
 }
 
@@ -402,6 +452,12 @@ void LoadConfigFile(const std::string& path, pb::Message* msg) {
     throw ConfigError(std::string("cannot read config: ") + e.what());
   }
   ParseConfigText(text, path, msg);
+  // In a file (a --set may empty a list on purpose: `arms=[]`).
+  const auto [line, name] = FirstEmptyList(text);
+  if (line > 0)
+    throw ConfigError(path + ":" + std::to_string(line) + ": " + name + ": [] is an empty list, which reads as " +
+                      name + " left out (in a file that extends another, the parent's " + name +
+                      " stay); expected at least one value, or no mention of " + name);
 }
 
 void LoadValidConfigFile(const std::string& path, pb::Message* msg) {

@@ -6,9 +6,14 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/type_resolver_util.h>
 
+#include <cmath>
+#include <cstdio>
 #include <memory>
+#include <set>
 
 #include "error.h"
+#include "io.h"
+#include "r1lab.pb.h"
 
 namespace r1lab {
 
@@ -45,6 +50,108 @@ void RecordFromJson(const std::string& json, const std::string& source, google::
   if (!status.ok())
     throw InputError(source + ": not a " + record->GetDescriptor()->name() + " record (" +
                      std::string(status.message()) + ")");
+}
+
+namespace {
+
+// What a number of an eval record may be: a share of samples or problems, a
+// difference of two shares, or a count or size (tokens, FLOPs, seconds).
+enum class Range { kShare, kSignedShare, kNonNegative };
+
+Range EvalRange(const std::string& field) {
+  static const std::set<std::string> sizes = {"mean_length", "reflect_per_1k", "wait_per_1k", "steps_mean",
+                                             "flops", "seconds", "length_reflective", "length_plain"};
+  if (field == "reflective_gain_within_problem") return Range::kSignedShare;
+  return sizes.count(field) ? Range::kNonNegative : Range::kShare;
+}
+
+void CheckNumber(double v, Range range, const std::string& source, const std::string& member) {
+  const char* expected = range == Range::kShare         ? "a share within [0, 1]"
+                         : range == Range::kSignedShare ? "a difference of shares within [-1, 1]"
+                                                        : "a finite number, not negative";
+  const bool ok = std::isfinite(v) && (range == Range::kShare         ? v >= 0 && v <= 1
+                                       : range == Range::kSignedShare ? v >= -1 && v <= 1
+                                                                      : v >= 0);
+  if (!ok) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    throw InputError(source + ": " + member + " is " + buf + "; expected " + expected);
+  }
+}
+
+// Every double member of `m` (nested messages' too, under `prefix`), checked
+// by `range_of` its name; repeated and map members element by element.
+template <typename RangeOf>
+void CheckDoubles(const google::protobuf::Message& m, const std::string& prefix, const std::string& source,
+                  const RangeOf& range_of) {
+  using google::protobuf::FieldDescriptor;
+  const auto* d = m.GetDescriptor();
+  const auto* refl = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    const std::string name = prefix + f->name();
+    if (f->is_map()) {  // pass_at: k -> pass@k
+      for (int k = 0; k < refl->FieldSize(m, f); ++k) {
+        const auto& entry = refl->GetRepeatedMessage(m, f, k);
+        const auto* value = entry.GetDescriptor()->FindFieldByName("value");
+        const auto* key = entry.GetDescriptor()->FindFieldByName("key");
+        if (value->cpp_type() != FieldDescriptor::CPPTYPE_DOUBLE) continue;
+        CheckNumber(entry.GetReflection()->GetDouble(entry, value), range_of(f->name()), source,
+                    name + "[" + std::to_string(entry.GetReflection()->GetInt32(entry, key)) + "]");
+      }
+    } else if (f->is_repeated()) {
+      if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
+      for (int k = 0; k < refl->FieldSize(m, f); ++k)
+        CheckDoubles(refl->GetRepeatedMessage(m, f, k), name + "[" + std::to_string(k) + "].", source, range_of);
+    } else if (refl->HasField(m, f)) {
+      if (f->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE)
+        CheckNumber(refl->GetDouble(m, f), range_of(f->name()), source, name);
+      else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE)
+        CheckDoubles(refl->GetMessage(m, f), name + ".", source, range_of);
+    }
+  }
+}
+
+void Require(bool present, const std::string& source, const std::string& member, const std::string& what) {
+  if (!present) throw InputError(source + ": no " + member + "; expected " + what);
+}
+
+}  // namespace
+
+void CheckEvalRecord(const EvalRecord& e, const std::string& source) {
+  Require(e.has_problems() && e.problems() >= 1, source, "problems",
+          "the number of problems evaluated, at least 1");
+  Require(e.has_samples_per_problem() && e.samples_per_problem() >= 1, source, "samples_per_problem",
+          "the samples drawn per problem, at least 1");
+  Require(e.has_pass1(), source, "pass1", "held-out pass@1, a share within [0, 1]");
+  Require(e.has_maj(), source, "maj", "maj@n, a share within [0, 1]");
+  Require(e.pass_at_size() > 0, source, "pass_at", "pass@k by k");
+  Require(e.has_format_rate(), source, "format_rate", "a share within [0, 1]");
+  Require(e.has_mean_length(), source, "mean_length", "the mean tokens of a response");
+  for (const LevelRecord& l : e.by_level())
+    if (l.problems() < 0) throw InputError(source + ": by_level problems is negative; expected a count");
+  CheckDoubles(e, "", source, [](const std::string& field) { return EvalRange(field); });
+}
+
+void CheckDoneRecord(const DoneRecord& d, const std::string& source, bool run) {
+  Require(d.has_flops(), source, "flops", run ? "the run's FLOPs" : "the base's pretraining FLOPs");
+  if (run) Require(d.has_wall_s(), source, "wall_s", "the run's wall time in seconds");
+  if (d.oracle_calls() < 0) throw InputError(source + ": oracle_calls is negative; expected a count");
+  CheckDoubles(d, "", source, [](const std::string&) { return Range::kNonNegative; });
+}
+
+EvalRecord ReadEvalJson(const std::string& path) {
+  EvalRecord e;
+  RecordFromJson(ReadFile(path), path, &e);
+  CheckEvalRecord(e, path);
+  return e;
+}
+
+DoneRecord ReadDoneJson(const std::string& path, bool run) {
+  DoneRecord d;
+  RecordFromJson(ReadFile(path), path, &d);
+  CheckDoneRecord(d, path, run);
+  return d;
 }
 
 }  // namespace r1lab

@@ -105,8 +105,8 @@ std::vector<double> ProblemPass(const std::string& rdir, const EvalRecord& e) {
 
 RunRecords ReadRun(const std::string& rdir) {
   RunRecords r;
-  RecordFromJson(ReadFile(rdir + "/eval.json"), rdir + "/eval.json", &r.final);
-  RecordFromJson(ReadFile(rdir + "/done.json"), rdir + "/done.json", &r.done);
+  r.final = ReadEvalJson(rdir + "/eval.json");
+  r.done = ReadDoneJson(rdir + "/done.json", /*run=*/true);
   std::string path = CompressedPath(rdir + "/" + kMetrics);
   if (path.empty()) path = rdir + "/" + kMetrics;  // unfinished, or made before r1lab compressed it
   if (!FileExists(path))
@@ -529,9 +529,7 @@ std::string ProvenanceSection(const std::string& dir, const ReportInput& in) {
   for (const BaseSlot& b : bases) {
     const std::string base_done = dir + "/" + b.name + "/done.json";
     if (!FileExists(base_done)) continue;
-    DoneRecord d;
-    RecordFromJson(ReadFile(base_done), base_done, &d);
-    add(d, b.own_folders ? b.name + " evaluation" : "base evaluation");
+    add(ReadDoneJson(base_done, /*run=*/false), b.own_folders ? b.name + " evaluation" : "base evaluation");
   }
   for (const ArmRecords& a : in.arms)
     for (const RunRecords& r : a.runs)
@@ -832,8 +830,7 @@ ReportInput ReadReportInput(const ExperimentConfig& configured, const std::strin
   in.cfg = &cfg;
   const std::vector<BaseSlot> bases = Bases(cfg);
   for (const BaseSlot& b : bases) {
-    const std::string path = dir + "/" + b.name + "/eval.json";
-    RecordFromJson(ReadFile(path), path, &in.bases.emplace_back());
+    in.bases.push_back(ReadEvalJson(dir + "/" + b.name + "/eval.json"));
   }
   for (int i = 0; i < cfg.arms_size(); ++i) {
     const Arm& arm = cfg.arms(i);
@@ -969,11 +966,30 @@ std::string MergeTables(const std::vector<std::string>& dirs, bool csv) {
     if (lines.empty()) throw IoError(path + ": empty");
     if (header.empty()) header = lines[0];
     else if (header != lines[0]) throw IoError(path + ": columns differ from " + dirs[0] + "/summary.csv");
+    std::vector<std::string> names;
+    std::stringstream hs(lines[0]);
+    for (std::string c; std::getline(hs, c, ',');) names.push_back(c);
+    if (std::find(names.begin(), names.end(), "arm") == names.end() ||
+        std::find(names.begin(), names.end(), "pass1") == names.end())
+      throw IoError(path + " line 1: expected the header r1lab writes (its columns include arm and pass1)");
     const std::string name = std::filesystem::path(d).lexically_normal().filename().string();
     for (size_t i = 1; i < lines.size(); ++i) {
+      const std::string where = path + " line " + std::to_string(i + 1);
       std::vector<std::string> cells = {name.empty() ? d : name};
       std::stringstream ss(lines[i]);
       for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+      // A row of an arm and numbers, one per column (getline drops a trailing empty cell).
+      const size_t n = cells.size() - 1;
+      if (n > names.size() || n + 1 < names.size())
+        throw IoError(where + ": " + std::to_string(n) + " cells; expected " +
+                      std::to_string(names.size()) + ", one per column of line 1");
+      for (size_t c = 1; c < cells.size(); ++c) {
+        if (names[c - 1] == "arm" || names[c - 1] == "size") continue;  // the names; the rest are numbers
+        char* end = nullptr;
+        const std::string& v = cells[c];
+        if (!v.empty() && (std::strtod(v.c_str(), &end), *end != '\0'))
+          throw IoError(where + ": " + names[c - 1] + " is '" + v + "'; expected a number or nothing");
+      }
       rows.push_back(cells);
     }
   }

@@ -56,12 +56,7 @@ class Rescorer {
     }
     const std::string shown_path = rel + "/" + std::filesystem::path(path).filename().string();  // as found: .xz or .gz
     const std::vector<SampleRecord> lines = ReadSamples(path);
-    const int P = record->problems(), n = record->samples_per_problem();
-    if (P < 1 || n < 1) {
-      Finding(rel + "/eval.json: problems " + std::to_string(P) + ", samples_per_problem " + std::to_string(n) +
-              "; expected at least 1 of each");
-      return;
-    }
+    const int P = record->problems(), n = record->samples_per_problem();  // at least 1 each: ReadEvalJson
     if (static_cast<int64_t>(lines.size()) != static_cast<int64_t>(P) * n) {
       Finding(shown_path + ": " + std::to_string(lines.size()) + " lines, eval.json says " +
               std::to_string(P) + " problems x " + std::to_string(n) + " samples");
@@ -238,8 +233,7 @@ RescoreResult Rescore(const std::string& dir, bool update) {
   // A tuning folder's pretraining trials (tune.pretrain): p0, p1, ..., each a base's evaluation.
   for (int k = 0; FileExists(dir + "/pretrain/p" + std::to_string(k) + "/eval.json"); ++k) {
     const std::string rel = "pretrain/p" + std::to_string(k);
-    EvalRecord e;
-    RecordFromJson(ReadFile(dir + "/" + rel + "/eval.json"), dir + "/" + rel + "/eval.json", &e);
+    EvalRecord e = ReadEvalJson(dir + "/" + rel + "/eval.json");
     r.Folder(rel, &e, nullptr);
   }
   for (ArmRecords& a : rescored.arms)

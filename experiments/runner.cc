@@ -182,6 +182,8 @@ ExperimentConfig LoadWithParents(const std::string& path, std::vector<std::strin
   ExperimentConfig child;
   LoadConfigFile(path, &child);
   if (!child.has_extends()) return child;
+  if (child.extends().empty())
+    throw ConfigError(path + ": extends: \"\"; expected the path of the config this file extends (relative to it)");
   const size_t slash = path.rfind('/');
   const std::string parent_path =
       (child.extends().rfind('/', 0) == 0 || slash == std::string::npos) ? child.extends()
@@ -570,9 +572,9 @@ BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, cons
                             const std::string& base_hash, const std::string& bdir, const std::string& label) {
   BaseEvaluation out;
   EnsureWritableDir(bdir);
-  if (FileExists(bdir + "/done.json")) RecordFromJson(ReadFile(bdir + "/done.json"), bdir + "/done.json", &out.done);
+  if (FileExists(bdir + "/done.json")) out.done = ReadDoneJson(bdir + "/done.json", /*run=*/false);
   if (FileExists(bdir + "/eval.json") && out.done.base() == base_hash) {
-    RecordFromJson(ReadFile(bdir + "/eval.json"), bdir + "/eval.json", &out.eval);
+    out.eval = ReadEvalJson(bdir + "/eval.json");
     return out;
   }
   if (FileExists(bdir + "/eval.json"))

@@ -64,8 +64,7 @@ SizeColumn ReadSize(const ExperimentConfig& sweep, const ModelSize& size, const 
   col.shape = std::to_string(cfg.model().d_model()) + " x " + std::to_string(cfg.model().n_layers());
   const std::string done = sdir + "/" + Bases(cfg)[0].name + "/done.json";
   if (FileExists(done)) {
-    DoneRecord d;
-    RecordFromJson(ReadFile(done), done, &d);
+    const DoneRecord d = ReadDoneJson(done, /*run=*/false);
     if (d.has_params()) col.params = d.params();
     if (d.has_flops()) col.pretrain_flops = d.flops();
   }

@@ -89,6 +89,14 @@ M WithValues(const M& msg, const TuneParams& params, const std::vector<double>& 
   return out;
 }
 
+// A number as written, NaN and infinities included (JsonNumber writes them
+// as null).
+std::string Printed(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
 // The arm's space: the experiment's for this arm, else its strategy's; each
 // path checked to lie inside the arm's own strategy and to hold a number.
 TuneSpace SpaceFor(const ExperimentConfig& cfg, const Arm& arm, const std::string& source) {
@@ -103,6 +111,12 @@ TuneSpace SpaceFor(const ExperimentConfig& cfg, const Arm& arm, const std::strin
       throw ConfigError(where + ": " + p.path() + ": expected a field of the arm's strategy (" + strategy + ".…)");
     if (p.values_size() == 0) throw ConfigError(where + ": " + p.path() + ": no values to try");
     NumberAt(arm, p.path(), where);
+    TuneParams one;
+    *one.Add() = p;
+    for (double v : p.values()) {
+      if (!std::isfinite(v)) throw ConfigError(where + ": " + p.path() + " lists " + Printed(v) + "; expected finite values");
+      ValidateConfig(WithValues(arm, one, {v}, where), where + ", the arm with " + p.path() + " " + Printed(v));
+    }
   }
   return space;
 }
@@ -401,6 +415,12 @@ const TuneParams& PretrainSpace(const ExperimentConfig& cfg, const std::string& 
       throw ConfigError(where + ": " + p.path() + ": expected a field of the pretraining (pretrain.…)");
     if (p.values_size() == 0) throw ConfigError(where + ": " + p.path() + ": no values to try");
     NumberAt(cfg, p.path(), where);
+    TuneParams one;
+    *one.Add() = p;
+    for (double v : p.values()) {
+      if (!std::isfinite(v)) throw ConfigError(where + ": " + p.path() + " lists " + Printed(v) + "; expected finite values");
+      ValidateConfig(WithValues(cfg, one, {v}, where), where + ", the experiment with " + p.path() + " " + Printed(v));
+    }
   }
   return cfg.tune().pretrain();
 }
@@ -654,8 +674,46 @@ TuneRecord Tune(const ExperimentConfig& configured, const RunnerOptions& opt,
   return rec;
 }
 
+namespace {
+
+// A tuning record's numbers as r1lab tune writes them: finite values, a
+// positive budget scale, a validation count, scores within [0, 1]; one
+// record per arm. ConfigError naming the file and the member otherwise.
+void CheckTuneRecord(const TuneRecord& record, const std::string& source) {
+  auto fail = [&](const std::string& what, const std::string& expected) {
+    throw ConfigError(source + ": " + what + "; expected " + expected +
+                      " (the record r1lab tune writes: rerun r1lab tune, or run with --untuned)");
+  };
+  if (record.has_budget_scale() && !(std::isfinite(record.budget_scale()) && record.budget_scale() > 0))
+    fail("budget_scale: " + Printed(record.budget_scale()), "a positive number");
+  if (record.has_validation_problems() && record.validation_problems() < 1)
+    fail("validation_problems: " + std::to_string(record.validation_problems()), "at least 1");
+  auto trials = [&](const std::string& where, const auto& space, const auto& list) {
+    for (int i = 0; i < space.size(); ++i)
+      for (double v : space.Get(i).values())
+        if (!std::isfinite(v)) fail(where + ": space " + space.Get(i).path() + " lists " + Printed(v), "finite values");
+    for (int k = 0; k < list.size(); ++k) {
+      const TuneRecord::Trial& t = list.Get(k);
+      for (double v : t.values())
+        if (!std::isfinite(v)) fail(where + ": trial " + std::to_string(k) + " holds " + Printed(v), "finite values");
+      if (t.has_validation_pass1() && !(t.validation_pass1() >= 0 && t.validation_pass1() <= 1))
+        fail(where + ": trial " + std::to_string(k) + "'s validation_pass1 " + Printed(t.validation_pass1()),
+             "a share within [0, 1]");
+    }
+  };
+  std::set<std::string> arms;
+  for (const TuneRecord::TunedArm& t : record.arms()) {
+    if (!arms.insert(t.arm()).second) fail("arm '" + t.arm() + "' has two records", "one record per arm");
+    trials("arm '" + t.arm() + "'", t.space(), t.trials());
+  }
+  if (record.has_pretrain()) trials("pretrain", record.pretrain().space(), record.pretrain().trials());
+}
+
+}  // namespace
+
 void ApplyTuning(const TuneRecord& record, const std::string& source, ExperimentConfig* cfg,
                  const ExperimentConfig* as_tuned) {
+  CheckTuneRecord(record, source);
   ExperimentConfig pretrained;  // as_tuned with the chosen pretraining, which the arms were tuned from
   if (record.has_pretrain()) {
     if (TunedBaseIdentity(as_tuned ? *as_tuned : *cfg) != record.pretrain().identity())

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "error.h"
@@ -129,9 +130,22 @@ HfTokenizer HfTokenizer::FromJson(const std::string& text, const std::string& so
   t.ignore_merges_ = FlagOf(m, "ignore_merges");
   if (!m.contains("vocab") || !m["vocab"].is_object()) Bad(source, "model.vocab", "expected an object of piece: id");
   int max_id = -1;
+  // One piece per id and one id per piece (an added token may repeat its
+  // vocab entry): two pieces on one id would decode as whichever came last.
+  std::map<int, std::string> piece_of;
+  auto claim = [&](const std::string& field, const std::string& piece, int id) {
+    const auto [at, fresh] = piece_of.emplace(id, piece);
+    if (!fresh && at->second != piece)
+      Bad(source, field, "id " + std::to_string(id) + " is already the token '" + at->second +
+                             "'; expected one token per id");
+    const auto known = t.ids_.find(piece);
+    if (known != t.ids_.end() && known->second != id)
+      Bad(source, field, "'" + piece + "' is already id " + std::to_string(known->second) + "; expected one id per token");
+  };
   for (const auto& [piece, id] : m["vocab"].items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT_MAX)
       Bad(source, "model.vocab[\"" + piece + "\"]", "expected an id >= 0");
+    claim("model.vocab[\"" + piece + "\"]", piece, id.get<int>());
     t.ids_[piece] = id.get<int>();
     max_id = std::max(max_id, id.get<int>());
   }
@@ -147,13 +161,14 @@ HfTokenizer HfTokenizer::FromJson(const std::string& text, const std::string& so
     if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || a["id"].get<int64_t>() < 0 ||
         a["id"].get<int64_t>() > INT_MAX || !a.contains("content") || !a["content"].is_string() ||
         a["content"].get<std::string>().empty())
-      Bad(source, field, "expected {id, content}");
+      Bad(source, field, "expected {id, content} with an id >= 0 and a non-empty content");
     for (const char* flag : {"single_word", "lstrip", "rstrip"})
       if (FlagOf(a, flag)) Bad(source, field + "." + flag, "true is not supported");
     if (FlagOf(a, "normalized") && has_normalizer)
       Bad(source, field + ".normalized", "true with a normalizer is not supported");
     const std::string content = a["content"].get<std::string>();
     const int id = a["id"].get<int>();
+    claim(field, content, id);
     t.added_.emplace_back(content, id);
     t.ids_[content] = id;
     max_id = std::max(max_id, id);

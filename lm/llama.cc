@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <sstream>
 #include <nlohmann/json.hpp>
@@ -407,10 +408,33 @@ std::vector<int> LlamaGenerate(Llama& model, const std::vector<int>& prompt, int
   return out;
 }
 
+double LlamaParameterCount(const LlamaConfig& c) {
+  const double d = static_cast<double>(c.hidden_size), hd = static_cast<double>(c.head_dim),
+               q = static_cast<double>(c.num_heads) * hd, kv = static_cast<double>(c.num_kv_heads) * hd,
+               ff = static_cast<double>(c.intermediate_size), vocab = static_cast<double>(c.vocab_size);
+  const double layer = 2 * d + q * d + 2 * kv * d + d * q + (c.qkv_bias ? q + 2 * kv : 0) + (c.o_bias ? d : 0) + 3 * ff * d;
+  return vocab * d * (c.tie_word_embeddings ? 1 : 2) + static_cast<double>(c.num_layers) * layer + d;
+}
+
 Llama LoadHfModel(const std::string& folder) {
   const LlamaConfig cfg = ReadHfConfig(folder + "/config.json");
-  Llama model(cfg);
   std::map<std::string, torch::Tensor> weights = LoadSafetensorsFolder(folder);
+  // Before the model is allocated: a config.json whose shapes ask for far
+  // more than the files hold would otherwise allocate it first (a typo of a
+  // few digits: terabytes) and only then fail on the first missing or
+  // misshapen tensor. Within twice the files' values the allocation is
+  // harmless, and the tensor-by-tensor checks below say more precisely
+  // what is missing or misshapen.
+  double held = 0;
+  for (const auto& [name, w] : weights) held += static_cast<double>(w.numel());
+  const double wanted = LlamaParameterCount(cfg);
+  if (wanted > 2 * held) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "describes %.4g parameters, but the folder's safetensors hold %.4g values", wanted, held);
+    throw InputError(folder + "/config.json " + buf + "; expected the shapes (vocab_size, hidden_size, "
+                     "intermediate_size, num_hidden_layers, heads) of the checkpoint beside it");
+  }
+  Llama model(cfg);
   torch::NoGradGuard no_grad;
   for (auto& [name, param] : model->HfStateDict()) {
     const auto it = weights.find(name);

@@ -32,6 +32,11 @@ struct LlamaConfig {
 // config.json of a LlamaForCausalLM or Qwen2ForCausalLM; InputError naming
 // the file and field for anything else or anything this model does not do.
 LlamaConfig ReadHfConfig(const std::string& path);
+// The parameters a model of `c`'s shape holds (as a double: a config's
+// sizes may be absurd), computed from the shape alone, before any is made:
+// LoadHfModel refuses a config.json that asks for more than twice the
+// values its safetensors hold.
+double LlamaParameterCount(const LlamaConfig& c);
 // generation_config.json's eos_token_id in `folder` (the stop tokens
 // transformers' generate uses; an instruct model's list may go beyond
 // config.json's): none when the file or the field is absent; InputError

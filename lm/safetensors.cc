@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -87,6 +88,11 @@ std::map<std::string, torch::Tensor> LoadSafetensors(const std::string& path) {
   if (!header.is_object()) throw fail("header is not a JSON object");
   const size_t data_start = 8 + n, data_size = map->size - data_start;
   std::map<std::string, torch::Tensor> out;
+  struct Span {
+    uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Span> spans;  // each tensor's bytes: the format forbids two tensors sharing any
   for (const auto& [name, e] : header.items()) {
     if (name == "__metadata__") continue;
     const std::string where = "tensor '" + name + "'";
@@ -102,7 +108,7 @@ std::map<std::string, torch::Tensor> LoadSafetensors(const std::string& path) {
     std::vector<int64_t> shape;
     uint64_t count = 1;
     for (const json& d : e["shape"]) {
-      if (!d.is_number_unsigned()) throw fail(where + ": shape holds a non-integer");
+      if (!d.is_number_unsigned()) throw fail(where + ": shape holds " + d.dump() + "; expected non-negative integers");
       // No dimension, nor the product, may exceed what the file's data holds
       // (a zero dimension aside), so nothing overflows below.
       const uint64_t dim = d.get<uint64_t>();
@@ -112,7 +118,8 @@ std::map<std::string, torch::Tensor> LoadSafetensors(const std::string& path) {
       shape.push_back(static_cast<int64_t>(dim));
     }
     const json& off = e["data_offsets"];
-    if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned()) throw fail(where + ": data_offsets are not integers");
+    if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+      throw fail(where + ": data_offsets " + off.dump() + "; expected two non-negative integers [begin, end]");
     const uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
     if (begin > end || end > data_size)
       throw fail(where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
@@ -120,9 +127,17 @@ std::map<std::string, torch::Tensor> LoadSafetensors(const std::string& path) {
     if (end - begin != count * info->bytes)
       throw fail(where + ": " + std::to_string(end - begin) + " bytes for " + std::to_string(count) + " " + dtype +
                  " values (" + std::to_string(count * info->bytes) + " expected)");
+    if (end > begin) spans.push_back({begin, end, name});
     void* p = static_cast<unsigned char*>(map->data) + data_start + begin;
     out[name] = torch::from_blob(p, shape, [map](void*) {}, torch::TensorOptions().dtype(info->dtype));
   }
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  for (size_t k = 1; k < spans.size(); ++k)
+    if (spans[k].begin < spans[k - 1].end)
+      throw fail("tensors '" + spans[k - 1].name + "' and '" + spans[k].name + "' share data bytes (data_offsets [" +
+                 std::to_string(spans[k - 1].begin) + ", " + std::to_string(spans[k - 1].end) + ") and [" +
+                 std::to_string(spans[k].begin) + ", " + std::to_string(spans[k].end) +
+                 ")); expected each tensor its own bytes");
   return out;
 }
 

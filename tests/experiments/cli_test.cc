@@ -202,6 +202,31 @@ TEST(Cli, TunePicksThePlantedBestValueOnValidationAndRunUsesIt) {
   const Result stale = RunCli("run " + dir + "/t.pbtxt --out " + dir + "/stale");
   EXPECT_EQ(stale.code, 2) << stale.out;
   EXPECT_NE(stale.out.find("t.tuned.pbtxt: arm 'sft' was tuned as another config"), std::string::npos) << stale.out;
+
+  // A damaged record is refused, naming the file and what is wrong: an arm
+  // twice (the later would win), a score out of range, a value not finite.
+  WriteFileAtomic(dir + "/t.pbtxt", cfg);
+  const std::string tuned = ReadFile(dir + "/t.tuned.pbtxt");
+  auto refused = [&](const std::string& text) {
+    WriteFileAtomic(dir + "/t.tuned.pbtxt", text);
+    const Result r = RunCli("config " + dir + "/t.pbtxt");
+    EXPECT_EQ(r.code, 2) << r.out;
+    return r.out;
+  };
+  const size_t arm_at = tuned.find("arms {");
+  const std::string arm_record = tuned.substr(arm_at, tuned.find("\n}\n", arm_at) + 3 - arm_at);
+  EXPECT_NE(refused(tuned + arm_record).find("t.tuned.pbtxt: arm 'sft' has two records; "
+                                                                     "expected one record per arm"),
+            std::string::npos);
+  EXPECT_NE(refused(Replace(tuned, "validation_pass1: ", "validation_pass1: 7 #"))
+                .find("t.tuned.pbtxt: arm 'sft': trial 0's validation_pass1 7; expected a share within [0, 1]"),
+            std::string::npos);
+  EXPECT_NE(refused(Replace(tuned, "values: ", "values: nan #")).find("t.tuned.pbtxt: arm 'sft': space sft.optim.lr lists nan"),
+            std::string::npos);
+  EXPECT_NE(refused(Replace(tuned, "budget_scale: ", "budget_scale: -3 #")).find("budget_scale: -3; expected a positive number"),
+            std::string::npos);
+  WriteFileAtomic(dir + "/t.tuned.pbtxt", tuned);
+  EXPECT_EQ(RunCli("config " + dir + "/t.pbtxt").code, 0);
 }
 
 // `tune --nproc 2` (issue #20's ranks for tuning): the ranks share each
@@ -885,7 +910,7 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
     const std::string older = t + "/runs/sft/seed-1/eval.json", older_good = ReadFile(older);
     EvalRecord e;
     RecordFromJson(good, path, &e);
-    e.set_no_answer_rate(e.no_answer_rate() + 0.5);
+    e.set_no_answer_rate(e.no_answer_rate() + (e.no_answer_rate() < 0.5 ? 0.5 : -0.5));  // still a share
     WriteFileAtomic(path, RecordToJson(e) + "\n");
     RecordFromJson(older_good, older, &e);
     ASSERT_TRUE(e.has_aha_rate());
@@ -913,17 +938,21 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
     // run without its metrics.
     const std::string t = dir + "/malformed";
     std::filesystem::copy(exp, t, std::filesystem::copy_options::recursive);
-    const std::string eval_path = t + "/base/eval.json";
+    const std::string eval_path = t + "/base/eval.json", eval_good = ReadFile(eval_path);
     EvalRecord counts;
-    RecordFromJson(ReadFile(eval_path), eval_path, &counts);
+    RecordFromJson(eval_good, eval_path, &counts);
     counts.set_problems(0);
     counts.set_samples_per_problem(0);
     WriteFileAtomic(eval_path, RecordToJson(counts) + "\n");
-    WriteFileAtomic(t + "/base/samples.jsonl.xz", Xz(""));
     Result bad = RunCli("rescore " + t);
-    EXPECT_EQ(bad.code, 1) << bad.out;
-    EXPECT_NE(bad.out.find("base/eval.json: problems 0, samples_per_problem 0; expected at least 1 of each"),
+    EXPECT_EQ(bad.code, 4) << bad.out;
+    EXPECT_NE(bad.out.find("base/eval.json: no problems; expected the number of problems evaluated, at least 1"),
               std::string::npos) << bad.out;
+    WriteFileAtomic(eval_path, eval_good);
+    WriteFileAtomic(t + "/base/samples.jsonl.xz", Xz(""));
+    bad = RunCli("rescore " + t);
+    EXPECT_EQ(bad.code, 1) << bad.out;
+    EXPECT_NE(bad.out.find("base/samples.jsonl.xz: 0 lines, eval.json says"), std::string::npos) << bad.out;
     const std::string samples = t + "/runs/sft/seed-1/samples.jsonl.xz";
     std::vector<std::string> lines = SplitLines(Unxz(ReadFile(samples), samples));
     lines[2] = Replace(lines[2], "\"tokens\":", "\"tokens\":\"many\",\"x\":");
@@ -1284,8 +1313,10 @@ arms { name: "ppo" ppo { steps: 6 prompts_per_step: 8 minibatches: 2 critic_warm
             std::string::npos) << odd.out;
 }
 
-// "| grpo | 1 | 3.1 | - |" -> "| grpo | (n) | (n) | - |": every cell after
-// the row's name that holds a digit.
+// "| grpo | 1 | 3.1 | - |" -> "| grpo | (n) | (n) | (n) |": every cell after
+// the row's name that holds a digit or is "-" (no value: whether a value
+// exists is the trained numbers' doing too, e.g. the pass@1 of reflective
+// responses where a run wrote none).
 std::string MaskNumbers(const std::string& row) {
   std::vector<std::string> cells;
   size_t start = 0;
@@ -1293,7 +1324,7 @@ std::string MaskNumbers(const std::string& row) {
     cells.push_back(row.substr(start, bar - start));
   std::string out;
   for (size_t c = 0; c < cells.size(); ++c) {
-    const bool number = c >= 2 && cells[c].find_first_of("0123456789") != std::string::npos;
+    const bool number = c >= 2 && (cells[c].find_first_of("0123456789") != std::string::npos || cells[c] == " - ");
     out += (number ? std::string(" (n) ") : cells[c]) + "|";
   }
   return out;

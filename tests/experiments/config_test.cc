@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -391,6 +392,24 @@ TEST(Config, EveryStrategysTuneSpaceMakesDistinctTrials) {
     EXPECT_NE(std::string(e.what()).find("arm 'grpo': ppo.optim.lr: expected a field of the arm's strategy"),
               std::string::npos) << e.what();
   }
+  // Each value of a space is checked as the arm would hold it, before any
+  // trial runs: not finite, or out of the field's range.
+  auto space_error = [&](double v) {
+    p->set_path("grpo.optim.lr");
+    p->clear_values();
+    p->add_values(v);
+    try {
+      TrialArms(cfg, cfg.arms(0));
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(space_error(NAN).find("tune space of arm 'grpo': grpo.optim.lr lists nan; expected finite values"),
+            std::string::npos) << space_error(NAN);
+  EXPECT_NE(space_error(-1).find("tune space of arm 'grpo', the arm with grpo.optim.lr -1: grpo.optim.lr"),
+            std::string::npos) << space_error(-1);
+  EXPECT_EQ(space_error(3e-4), "no error");
 }
 
 // A tuning is made for the values an arm sets: a field at its default,
@@ -489,6 +508,27 @@ arms { name: "c" grpo { kl_coef: 0 } }
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("forms a cycle"), std::string::npos) << e.what();
   }
+  // An empty list reads as the field left out, so the parent's would stay:
+  // an error at its line. An empty extends; a file cut short.
+  auto error = [&](const std::string& file, const std::string& text) {
+    WriteFileAtomic(dir + "/" + file, text);
+    try {
+      LoadExperiment(dir + "/" + file);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error("empty.pbtxt", "extends: \"parent.pbtxt\"\n# seeds: [] here is a comment\nname: \"e\"\nseeds: [ ]\n"),
+            dir + "/empty.pbtxt:4: seeds: [] is an empty list, which reads as seeds left out (in a file that extends "
+                  "another, the parent's seeds stay); expected at least one value, or no mention of seeds");
+  EXPECT_NE(error("empty_arms.pbtxt", "extends: \"parent.pbtxt\" name: \"e\" arms []").find("empty_arms.pbtxt:1: arms: []"),
+            std::string::npos);
+  EXPECT_EQ(error("quoted.pbtxt", "extends: \"parent.pbtxt\" name: \"e\" output_dir: \"e: []\""), "no error");
+  EXPECT_EQ(error("blank.pbtxt", "extends: \"\" name: \"x\""),
+            dir + "/blank.pbtxt: extends: \"\"; expected the path of the config this file extends (relative to it)");
+  EXPECT_EQ(error("cut.pbtxt", "name: \"x\"\narms { name: \"x\" grpo { steps: 3"),
+            dir + "/cut.pbtxt:2:33: Expected identifier, got: the end of the text (a '{' or '[' not closed?)");
   WriteFileAtomic(dir + "/missing.pbtxt", "extends: \"nope.pbtxt\" name: \"x\"");
   try {
     LoadExperiment(dir + "/missing.pbtxt");

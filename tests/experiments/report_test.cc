@@ -126,6 +126,51 @@ TEST(Report, TheCommittedResultsStayUnderFortyMegabytes) {
   EXPECT_LT(bytes, 40'000'000u) << "results/ holds " << bytes << " bytes in " << files << " files";
 }
 
+// A damaged record stops the report with an error naming the file and the
+// member, never a table of wrong numbers: a done.json without its FLOPs, an
+// eval.json whose pass@1 is not a share or is missing. `r1lab table` refuses
+// a summary.csv whose cells are not numbers.
+TEST(Report, DamagedRecordsAreErrorsNamingTheFile) {
+  const fs::path from = fs::path(R1LAB_SOURCE_DIR) / "results" / "r1_zero_dynamics";
+  const std::string dir = testing::TempDir("report_damaged");
+  CopyRecords(from, dir);
+  auto error = [&] {
+    try {
+      RewriteReport(dir);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string run = dir + "/runs/grpo/seed-1";
+  const std::string done = ReadFile(run + "/done.json"), eval = ReadFile(run + "/eval.json");
+  WriteFileAtomic(run + "/done.json", "{}\n");
+  EXPECT_EQ(error(), run + "/done.json: no flops; expected the run's FLOPs");
+  WriteFileAtomic(run + "/done.json", done);
+  const size_t at = eval.find("\"pass1\":");
+  ASSERT_NE(at, std::string::npos);
+  const size_t end = eval.find(',', at);
+  WriteFileAtomic(run + "/eval.json", eval.substr(0, at) + "\"pass1\":5" + eval.substr(end));
+  EXPECT_EQ(error(), run + "/eval.json: pass1 is 5; expected a share within [0, 1]");
+  WriteFileAtomic(run + "/eval.json", eval.substr(0, at) + eval.substr(end + 1));
+  EXPECT_EQ(error(), run + "/eval.json: no pass1; expected held-out pass@1, a share within [0, 1]");
+  WriteFileAtomic(run + "/eval.json", eval);
+  EXPECT_EQ(error(), "no error");
+
+  const std::string csv = ReadFile(dir + "/summary.csv");
+  const size_t comma = csv.find(",0.", csv.find("\ngrpo,"));
+  ASSERT_NE(comma, std::string::npos);
+  WriteFileAtomic(dir + "/summary.csv", csv.substr(0, comma) + ",abc" + csv.substr(csv.find(',', comma + 1)));
+  try {
+    MergeTables({dir}, false);
+    ADD_FAILURE() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()), dir + "/summary.csv line 3: pass1 is 'abc'; expected a number or nothing");
+  }
+  WriteFileAtomic(dir + "/summary.csv", "a,b\n1,2\n");
+  EXPECT_THROW(MergeTables({dir}, false), IoError);
+}
+
 // An arm whose runs took no training step (a budget below its fixed costs)
 // is named under the table, with how many of its runs; one that stepped is not.
 TEST(Report, ArmsThatTookNoTrainingStepAreNamed) {

@@ -149,7 +149,13 @@ TEST(HfTokenizer, BadInputIsAnErrorNamingTheFieldOrByte) {
   EXPECT_NE(with([](json& j) { j["normalizer"] = {{"type", "NFKC"}}; }).find("normalizer.type: 'NFKC'; expected null or NFC"), std::string::npos);
   EXPECT_NE(with([](json& j) { j["model"]["merges"][3] = {"Ġ", "zzzz"}; }).find("model.merges[3]: 'Ġ' + 'zzzz': a part or the merged token is not in model.vocab"), std::string::npos);
   EXPECT_NE(with([](json& j) { j["model"]["vocab"].erase("Ā"); }).find("model.vocab: no token for byte 0"), std::string::npos);
-  EXPECT_NE(with([](json& j) { j["added_tokens"][0]["id"] = 2147483647; }).find("id 2147483647 lies far past the file's"), std::string::npos);
+  EXPECT_NE(with([](json& j) { j["added_tokens"].push_back({{"id", 2147483647}, {"content", "<|far|>"}}); }).find("id 2147483647 lies far past the file's"), std::string::npos);
+  // One token per id, one id per token: a repeat would decode as whichever came last.
+  EXPECT_NE(with([](json& j) { j["model"]["vocab"]["dup"] = 5; }).find("expected one token per id"), std::string::npos);
+  EXPECT_NE(with([](json& j) {
+              j["added_tokens"].push_back({{"id", j["added_tokens"].size() + 2000}, {"content", j["added_tokens"][0]["content"]}});
+            }).find("' is already id "), std::string::npos);
+  EXPECT_NE(with([](json& j) { j["added_tokens"][0]["id"] = -3; }).find("added_tokens[0]: expected {id, content} with an id >= 0"), std::string::npos);
   EXPECT_NE(with([](json& j) { j["added_tokens"][1]["lstrip"] = true; }).find("added_tokens[1].lstrip: true is not supported"), std::string::npos);
   EXPECT_NE(with([](json& j) { j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(a"; }).find("pre_tokenizer (its regex): missing closing parenthesis"), std::string::npos);
   EXPECT_NE(with([](json& j) { j["pre_tokenizer"] = {{"type", "Whitespace"}}; }).find("pre_tokenizer: 'Whitespace'; expected ByteLevel"), std::string::npos);

@@ -110,6 +110,17 @@ TEST_P(LlamaFamily, GreedyDecodingPicksTransformersTokens) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, LlamaFamily, ::testing::Values("qwen2", "llama3"));
 
+// The parameter count from the shape alone (what LoadHfModel checks before
+// it allocates) is the model's, tied or not, with or without biases.
+TEST(Llama, ParameterCountFromTheShapeIsTheModels) {
+  for (const char* name : {"qwen2", "llama3"}) {
+    const Llama model = LoadHfModel(Folder(name));
+    int64_t n = 0;
+    for (const torch::Tensor& p : model->parameters()) n += p.numel();
+    EXPECT_EQ(LlamaParameterCount(model->config()), static_cast<double>(n)) << name;
+  }
+}
+
 // Saved back (config.json + model.safetensors), a model loads to the same
 // logits; in bf16, to bf16's precision.
 TEST(Llama, SavesAModelFolderThatLoadsToTheSameModel) {
@@ -246,7 +257,15 @@ TEST(Llama, BadFoldersAreErrorsNamingTheFileAndField) {
   EXPECT_NE(with_config([](json& j) { j["hidden_act"] = "gelu"; }).find("hidden_act: expected silu"), std::string::npos);
   EXPECT_NE(with_config([](json& j) { j["rope_parameters"]["rope_type"] = "yarn"; }).find("rope_parameters.rope_type: 'yarn'; expected default, linear or llama3"), std::string::npos);
   EXPECT_NE(with_config([](json& j) { j["layer_types"][1] = "sliding_attention"; }).find("layer_types[1]: expected full_attention"), std::string::npos);
-  EXPECT_NE(with_config([](json& j) { j["intermediate_size"] = 65; }).find("tensor 'model.layers.0.mlp.down_proj.weight' has shape [32, 64]; config.json gives [32, 65]"), std::string::npos);
+  EXPECT_NE(with_config([](json& j) { j["intermediate_size"] = 63; }).find("tensor 'model.layers.0.mlp.down_proj.weight' has shape [32, 64]; config.json gives [32, 63]"), std::string::npos);
+  // Shapes that ask for more than the files hold are refused before the
+  // model is allocated (a million layers, a hidden size of 3e9).
+  EXPECT_NE(with_config([](json& j) { j["num_hidden_layers"] = 1000000; }).find("config.json describes 9.344e+09 parameters, but the folder's safetensors hold"), std::string::npos)
+      << LoadError(dir);
+  EXPECT_NE(with_config([](json& j) { j["hidden_size"] = 3000000000; j["head_dim"] = 8; }).find("config.json describes"), std::string::npos)
+      << LoadError(dir);
+  EXPECT_NE(with_config([](json& j) { j["vocab_size"] = 9223372036854775807; }).find("config.json describes"), std::string::npos)
+      << LoadError(dir);
   EXPECT_NE(with_config([](json& j) { j.erase("vocab_size"); }).find("config.json: vocab_size: missing"), std::string::npos);
   // Values whose float32 rotary or norm arithmetic would give NaN or zero logits.
   EXPECT_NE(with_config([](json& j) { j["rope_parameters"]["rope_theta"] = 1e-300; }).find("rope_parameters.rope_theta: expected a number above 1"), std::string::npos);
@@ -280,6 +299,19 @@ TEST(Llama, BadFoldersAreErrorsNamingTheFileAndField) {
   const std::string f8 = std::string(1, static_cast<char>(header.size())) + std::string(7, '\0') + header + "\x01";
   WriteFileAtomic(dir + "/model.safetensors", f8);
   EXPECT_NE(LoadError(dir).find("tensor 'x': dtype F8_E4M3 is not supported"), std::string::npos) << LoadError(dir);
+  // Two tensors on the same bytes (the format forbids it: a change to one
+  // would change the other); a negative dimension or offset.
+  auto header_only = [&](const std::string& h, size_t data) {
+    WriteFileAtomic(dir + "/model.safetensors",
+                    std::string(1, static_cast<char>(h.size())) + std::string(7, '\0') + h + std::string(data, '\0'));
+    return LoadError(dir);
+  };
+  EXPECT_NE(header_only(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8)
+                .find("tensors 'a' and 'b' share data bytes (data_offsets [0, 8) and [4, 8))"), std::string::npos);
+  EXPECT_NE(header_only(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8)
+                .find("tensor 'a': shape holds -2; expected non-negative integers"), std::string::npos);
+  EXPECT_NE(header_only(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}})", 8)
+                .find("tensor 'a': data_offsets [-8,0]; expected two non-negative integers [begin, end]"), std::string::npos);
   // Shapes whose element counts overflow are refused before any product is taken.
   for (const std::string shape : {"[9223372036854775808,2]", "[4294967296,4294967296]", "[0,4294967296]"}) {
     const std::string big = R"({"x":{"dtype":"F32","shape":)" + shape + R"(,"data_offsets":[0,0]}})";

@@ -322,9 +322,22 @@ TEST(SelfSearch, ResumeKeepsTheValueNetworkAndMatchesAStraightRun) {
   EXPECT_EQ(it.num("traces"), it.num("search_found") * 4);
   EXPECT_NE(it.at("value").find("mae_constant"), nullptr);
   // The value network learns from every finished line the search visited,
-  // failures included, and from a replay buffer of earlier iterations.
-  EXPECT_GT(it.at("value").num("lines"), 4) << "more than the 4 played lines";
-  EXPECT_LT(it.at("value").num("mean_target"), 1) << "wrong lines are kept";
+  // failures included, and from a replay buffer of earlier iterations. How
+  // many lines a search visits and how many are right is the policy's doing,
+  // which differs between machines and LibTorch versions (one iteration of a
+  // LibTorch 2.11 build visited only its 4 played lines, all right), so the
+  // four iterations are counted together.
+  double visited = 0, worst = 1;
+  std::string seen;
+  for (size_t k = 2; k < 6; ++k) {
+    const JsonValue line = JsonValue::Parse(lines[k]);
+    const JsonValue& v = line.at("value");
+    visited += v.num("lines");
+    worst = std::min(worst, v.num("mean_target"));
+    seen += " " + std::to_string(v.num("lines")) + "/" + std::to_string(v.num("mean_target"));
+  }
+  EXPECT_GT(visited, 16) << "more than the 16 played lines; lines/mean target by iteration:" << seen;
+  EXPECT_LT(worst, 1) << "wrong lines are kept; lines/mean target by iteration:" << seen;
   EXPECT_GT(JsonValue::Parse(lines[3]).at("value").num("replay_lines"), it.at("value").num("replay_lines"));
 }
 
