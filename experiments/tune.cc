@@ -97,6 +97,19 @@ std::string Printed(double v) {
   return buf;
 }
 
+// Each of a space parameter's values, set in `root` (an arm, or the
+// experiment for its pretraining) and checked as `root` would hold it,
+// before any trial runs.
+template <class M>
+void CheckSpaceValues(const M& root, const TuneParam& p, const std::string& where, const std::string& what) {
+  TuneParams one;
+  *one.Add() = p;
+  for (double v : p.values()) {
+    if (!std::isfinite(v)) throw ConfigError(where + ": " + p.path() + " lists " + Printed(v) + "; expected finite values");
+    ValidateConfig(WithValues(root, one, {v}, where), where + ", " + what + " with " + p.path() + " " + Printed(v));
+  }
+}
+
 // The arm's space: the experiment's for this arm, else its strategy's; each
 // path checked to lie inside the arm's own strategy and to hold a number.
 TuneSpace SpaceFor(const ExperimentConfig& cfg, const Arm& arm, const std::string& source) {
@@ -111,12 +124,7 @@ TuneSpace SpaceFor(const ExperimentConfig& cfg, const Arm& arm, const std::strin
       throw ConfigError(where + ": " + p.path() + ": expected a field of the arm's strategy (" + strategy + ".…)");
     if (p.values_size() == 0) throw ConfigError(where + ": " + p.path() + ": no values to try");
     NumberAt(arm, p.path(), where);
-    TuneParams one;
-    *one.Add() = p;
-    for (double v : p.values()) {
-      if (!std::isfinite(v)) throw ConfigError(where + ": " + p.path() + " lists " + Printed(v) + "; expected finite values");
-      ValidateConfig(WithValues(arm, one, {v}, where), where + ", the arm with " + p.path() + " " + Printed(v));
-    }
+    CheckSpaceValues(arm, p, where, "the arm");
   }
   return space;
 }
@@ -415,12 +423,7 @@ const TuneParams& PretrainSpace(const ExperimentConfig& cfg, const std::string& 
       throw ConfigError(where + ": " + p.path() + ": expected a field of the pretraining (pretrain.…)");
     if (p.values_size() == 0) throw ConfigError(where + ": " + p.path() + ": no values to try");
     NumberAt(cfg, p.path(), where);
-    TuneParams one;
-    *one.Add() = p;
-    for (double v : p.values()) {
-      if (!std::isfinite(v)) throw ConfigError(where + ": " + p.path() + " lists " + Printed(v) + "; expected finite values");
-      ValidateConfig(WithValues(cfg, one, {v}, where), where + ", the experiment with " + p.path() + " " + Printed(v));
-    }
+    CheckSpaceValues(cfg, p, where, "the experiment");
   }
   return cfg.tune().pretrain();
 }
