@@ -1,10 +1,10 @@
 #include "config.h"
 
-#include <cctype>
 #include <memory>
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/text_format.h>
 
 #include <cmath>
@@ -385,42 +385,33 @@ void RegisterArmCheck(Arm::StrategyCase which, ArmCheck check) { ArmChecks()[whi
 
 namespace {
 
-// The first `name: []` (or `name []`) in a config's text, outside comments
-// and strings: its line and name; line 0 if there is none. The text format reads an
-// empty list as the field left out, so in a file that extends another it
-// keeps the parent's list, silently.
+// The first `name: []` (or `name []`) in a config's text, found by
+// protobuf's own tokenizer (so comments and strings are skipped as the
+// parser skips them): its line and name; line 0 if there is none. The text
+// format reads an empty list as the field left out, so in a file that
+// extends another it keeps the parent's list, silently.
 std::pair<int, std::string> FirstEmptyList(const std::string& text) {
-  int line = 1;
-  std::string last_name;  // the identifier before the current position, if nothing else came between
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '\n') ++line;
-    if (c == '#') {
-      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
-      continue;
+  struct Quiet : pb::io::ErrorCollector {
+    void AddError(int, pb::io::ColumnNumber, const std::string&) override {}
+  } quiet;  // the text has parsed already
+  pb::io::ArrayInputStream in(text.data(), static_cast<int>(text.size()));
+  pb::io::Tokenizer tokens(&in, &quiet);
+  tokens.set_comment_style(pb::io::Tokenizer::SH_COMMENT_STYLE);
+  std::string name;
+  enum { kNone, kName, kOpen } state = kNone;  // after a name (and its ':'), after its '['
+  while (tokens.Next()) {
+    const pb::io::Tokenizer::Token& t = tokens.current();
+    if (t.type == pb::io::Tokenizer::TYPE_IDENTIFIER) {
+      name = t.text;
+      state = kName;
+    } else if (state == kName && t.text == ":") {  // optional before a list: the state holds
+    } else if (state == kName && t.text == "[") {
+      state = kOpen;
+    } else if (state == kOpen && t.text == "]") {
+      return {t.line + 1, name};
+    } else {
+      state = kNone;
     }
-    if (c == '"' || c == '\'') {
-      for (++i; i < text.size() && text[i] != c; ++i) {
-        if (text[i] == '\\') ++i;
-        else if (text[i] == '\n') ++line;
-      }
-      last_name.clear();
-      continue;
-    }
-    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
-      size_t j = i;
-      while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_')) ++j;
-      last_name = text.substr(i, j - i);
-      i = j - 1;
-      continue;
-    }
-    if (c == ':' || std::isspace(static_cast<unsigned char>(c))) continue;
-    if (c == '[' && !last_name.empty()) {
-      size_t j = i + 1;
-      while (j < text.size() && std::isspace(static_cast<unsigned char>(text[j]))) ++j;
-      if (j < text.size() && text[j] == ']') return {line, last_name};
-    }
-    last_name.clear();
   }
   return {0, ""};
 }

@@ -957,45 +957,49 @@ std::string WriteReport(const ExperimentConfig& cfg, const std::string& dir) {
 
 std::string MergeTables(const std::vector<std::string>& dirs, bool csv) {
   if (dirs.empty()) throw ConfigError("table: give at least one experiment folder");
+  auto split = [](const std::string& line) {  // getline drops a trailing empty cell
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    return cells;
+  };
   std::string header;
+  std::vector<std::string> cols = {"experiment"};  // then the header's columns
   std::vector<std::vector<std::string>> rows;
   for (const std::string& d : dirs) {
     const std::string path = d + "/summary.csv";
     if (!FileExists(path)) throw IoError(path + ": no summary.csv (has `r1lab run` finished in " + d + "?)");
     const std::vector<std::string> lines = ReadLines(path);
     if (lines.empty()) throw IoError(path + ": empty");
-    if (header.empty()) header = lines[0];
-    else if (header != lines[0]) throw IoError(path + ": columns differ from " + dirs[0] + "/summary.csv");
-    std::vector<std::string> names;
-    std::stringstream hs(lines[0]);
-    for (std::string c; std::getline(hs, c, ',');) names.push_back(c);
-    if (std::find(names.begin(), names.end(), "arm") == names.end() ||
-        std::find(names.begin(), names.end(), "pass1") == names.end())
-      throw IoError(path + " line 1: expected the header r1lab writes (its columns include arm and pass1)");
+    if (header.empty()) {
+      header = lines[0];
+      for (const std::string& c : split(header)) cols.push_back(c);
+      if (std::find(cols.begin(), cols.end(), "arm") == cols.end() ||
+          std::find(cols.begin(), cols.end(), "pass1") == cols.end())
+        throw IoError(path + " line 1: expected the header r1lab writes (its columns include arm and pass1)");
+    } else if (header != lines[0]) {
+      throw IoError(path + ": columns differ from " + dirs[0] + "/summary.csv");
+    }
     const std::string name = std::filesystem::path(d).lexically_normal().filename().string();
     for (size_t i = 1; i < lines.size(); ++i) {
       const std::string where = path + " line " + std::to_string(i + 1);
-      std::vector<std::string> cells = {name.empty() ? d : name};
-      std::stringstream ss(lines[i]);
-      for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
-      // A row of an arm and numbers, one per column (getline drops a trailing empty cell).
-      const size_t n = cells.size() - 1;
-      if (n > names.size() || n + 1 < names.size())
-        throw IoError(where + ": " + std::to_string(n) + " cells; expected " +
-                      std::to_string(names.size()) + ", one per column of line 1");
+      std::vector<std::string> cells = split(lines[i]);
+      cells.insert(cells.begin(), name.empty() ? d : name);
+      // A row of an arm and numbers, one per column.
+      if (cells.size() > cols.size() || cells.size() + 1 < cols.size())
+        throw IoError(where + ": " + std::to_string(cells.size() - 1) + " cells; expected " +
+                      std::to_string(cols.size() - 1) + ", one per column of line 1");
       for (size_t c = 1; c < cells.size(); ++c) {
-        if (names[c - 1] == "arm" || names[c - 1] == "size") continue;  // the names; the rest are numbers
+        if (cols[c] == "arm" || cols[c] == "size") continue;  // the names; the rest are numbers
         char* end = nullptr;
         const std::string& v = cells[c];
         if (!v.empty() && (std::strtod(v.c_str(), &end), *end != '\0'))
-          throw IoError(where + ": " + names[c - 1] + " is '" + v + "'; expected a number or nothing");
+          throw IoError(where + ": " + cols[c] + " is '" + v + "'; expected a number or nothing");
       }
+      cells.resize(cols.size());
       rows.push_back(cells);
     }
   }
-  std::vector<std::string> cols = {"experiment"};
-  std::stringstream hs(header);
-  for (std::string c; std::getline(hs, c, ',');) cols.push_back(c);
   std::ostringstream out;
   const std::string sep = csv ? "," : " | ";
   auto line = [&](const std::vector<std::string>& cells) {
@@ -1005,10 +1009,7 @@ std::string MergeTables(const std::vector<std::string>& dirs, bool csv) {
   };
   line(cols);
   if (!csv) line(std::vector<std::string>(cols.size(), "---"));
-  for (auto& r : rows) {
-    r.resize(cols.size());  // getline drops a trailing empty cell
-    line(r);
-  }
+  for (const auto& r : rows) line(r);
   return out.str();
 }
 
