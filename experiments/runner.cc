@@ -391,25 +391,48 @@ ExperimentConfig QuickVariant(const ExperimentConfig& cfg) {
   return q;
 }
 
-std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir) {
+std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir,
+                       const std::string& label, Dist* dp) {
   ExperimentConfig key;
   *key.mutable_model() = cfg.model();
   *key.mutable_task() = cfg.task();
   *key.mutable_pretrain() = cfg.pretrain();
-  // A Hugging Face model's base is keyed by its folder's content too.
+  const bool shared = dp && dp->world_size() > 1, lead = !shared || dp->rank() == 0;
+  // A Hugging Face model's base is keyed by its folder's content too, and a
+  // data-parallel base by its rank count (its gradients are summed in
+  // another order, so its weights are not one process's).
   const std::string stem = cache_dir + "/base-" + HexHash(ConfigHash(key)) +
-                           (cfg.model().hf_folder().empty() ? "" : "-" + HexHash(HfFolderHash(cfg.model().hf_folder())));
-  const std::string path = stem + ".pt";
-  if (FileExists(path) && FileExists(stem + ".json")) {
-    std::remove((stem + ".partial.pt").c_str());  // left by a stop just before its removal below
+                           (cfg.model().hf_folder().empty() ? "" : "-" + HexHash(HfFolderHash(cfg.model().hf_folder()))) +
+                           (shared ? "-dp" + std::to_string(dp->world_size()) : "");
+  const std::string path = stem + ".pt", partial = stem + ".partial.pt";
+  auto made = [&] { return FileExists(path) && FileExists(stem + ".json"); };
+  if (!shared && made()) {
+    std::remove(partial.c_str());  // left by a stop just before its removal below
     std::fprintf(stderr, "base: cached %s\n", path.c_str());
     return path;
   }
-  EnsureWritableDir(cache_dir);
-  // Two experiments sharing the cache pretrain one base once: the second waits.
-  DirLock lock(stem + ".lock", DirLock::Wait{});
-  if (FileExists(path) && FileExists(stem + ".json")) return path;
-  WriteFileAtomic(stem + ".pbtxt", ConfigToText(key));
+  // Two experiments sharing the cache pretrain one base once: the second
+  // waits. Data-parallel ranks wait for rank 0's lock, then agree.
+  std::optional<DirLock> lock;
+  bool have = false;
+  if (lead) {
+    EnsureWritableDir(cache_dir);
+    lock.emplace(stem + ".lock", DirLock::Wait{});
+    have = made();
+  }
+  if (shared) {
+    dp->RoundBarrier();
+    have = SumOverRanks({have ? 1.0 : 0.0}, *dp)[0] > 0;
+    if (have) {
+      if (lead) std::remove(partial.c_str());
+      std::fprintf(stderr, "%s: cached %s\n", label.c_str(), path.c_str());
+    }
+  }
+  if (have) return path;
+  if (lead)
+    WriteFileAtomic(stem + ".pbtxt", ConfigToText(key) + (shared ? "# pretrained data-parallel over " +
+                                                                       std::to_string(dp->world_size()) + " ranks\n"
+                                                                 : ""));
   const auto t0 = Clock::now();
   Transformer model = MakeModel(cfg.model());
   FlopCounter flops;
@@ -417,26 +440,32 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
   run.cfg = cfg.pretrain();
   run.teacher = EffectiveTeacher(cfg.task(), cfg.pretrain());
   run.seed = cfg.model().init_seed() + 0x5eed;
-  run.checkpoint_path = stem + ".partial.pt";
+  run.checkpoint_path = partial;
   run.checkpoint_every = 250;
-  run.label = "pretrain base";
+  run.label = label;
+  run.data_parallel = shared ? dp : nullptr;
+  run.read_only_checkpoint = !lead;  // rank 0 writes it; the others resume from it
   const double wall_before =
-      FileExists(run.checkpoint_path) ? ResumeFromCheckpoint(run.checkpoint_path, stem + ".metrics.jsonl") : 0;
-  JsonlWriter metrics(stem + ".metrics.jsonl");
-  run.metrics = &metrics;
+      lead && FileExists(partial) ? ResumeFromCheckpoint(partial, stem + ".metrics.jsonl") : 0;
+  std::optional<JsonlWriter> metrics;
+  if (lead) metrics.emplace(stem + ".metrics.jsonl");
+  run.metrics = metrics ? &*metrics : nullptr;
   RunSft(model, task, run, &flops);
-  SaveCheckpoint(path, model, nullptr, {cfg.pretrain().steps(), "", "", ""});
-  const double wall = wall_before + SecondsSince(t0);
-  BaseRecord rec;
-  rec.set_checkpoint(path);
-  rec.set_steps(cfg.pretrain().steps());
-  rec.set_params(static_cast<double>(model->NumParameters()));
-  rec.set_flops(flops.Total());
-  rec.set_wall_s(wall);
-  rec.set_commit(GitCommit());
-  *rec.mutable_machine() = DescribeMachine(cfg.model().device());
-  WriteFileAtomic(stem + ".json", RecordToJson(rec) + "\n");
-  std::remove(run.checkpoint_path.c_str());
+  if (lead) {
+    SaveCheckpoint(path, model, nullptr, {cfg.pretrain().steps(), "", "", ""});
+    const double wall = wall_before + SecondsSince(t0);
+    BaseRecord rec;
+    rec.set_checkpoint(path);
+    rec.set_steps(cfg.pretrain().steps());
+    rec.set_params(static_cast<double>(model->NumParameters()));
+    rec.set_flops(flops.Total());
+    rec.set_wall_s(wall);
+    rec.set_commit(GitCommit());
+    *rec.mutable_machine() = DescribeMachine(cfg.model().device());
+    WriteFileAtomic(stem + ".json", RecordToJson(rec) + "\n");
+    std::remove(partial.c_str());
+  }
+  if (shared) dp->RoundBarrier();  // the others find it written
   return path;
 }
 
@@ -602,6 +631,29 @@ BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, cons
   return out;
 }
 
+bool DealsBases(const RunnerOptions& opt, size_t num_bases) {
+  return opt.dist && opt.dist->world_size() > 1 && num_bases > 1 && opt.base_threads <= 0 && !opt.data_parallel;
+}
+
+void MakeBases(const std::vector<ExperimentConfig>& cfgs, const std::string& root, const RunnerOptions& opt) {
+  const int rank = opt.dist ? opt.dist->rank() : 0, world = opt.dist ? opt.dist->world_size() : 1;
+  const std::string cache = opt.cache_dir.empty() ? root + "/.cache" : opt.cache_dir;
+  const std::string who = world > 1 ? "rank " + std::to_string(rank) + " " : "";
+  int k = 0;
+  for (const ExperimentConfig& cfg : cfgs) {
+    const auto task = MakeTask(cfg.task());
+    for (const BaseSlot& b : Bases(cfg)) {
+      if (k++ % world != rank) continue;
+      const ExperimentConfig bcfg = ForBase(cfg, b);
+      const std::string label = (cfgs.size() > 1 ? cfg.name() + " " : "") + b.name;
+      const std::string path = EnsureBase(bcfg, *task, cache, who + "pretrain " + label);
+      EvaluateBase(bcfg, *task, path, HexHash(Fnv64(ReadFile(path))), root + "/" + cfg.name() + "/" + b.name,
+                   who + label);
+    }
+  }
+  if (opt.dist) opt.dist->RoundBarrier();  // every rank finds every base made
+}
+
 std::string RunExperiment(const ExperimentConfig& configured, const RunnerOptions& opt) {
   const ExperimentConfig cfg = ExpandBudgets(configured);  // one arm per budget point
   const std::string root = opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir;
@@ -674,18 +726,28 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
   const int num_rounds = 1 + *std::max_element(rounds.begin(), rounds.end());
   int run_index = 0, timed_runs = 0, dealt = 0;
   double timed_seconds = 0;
+  const std::string cache = opt.cache_dir.empty() ? root + "/.cache" : opt.cache_dir;
+  // Several bases: dealt out (MakeBases), else rank 0 makes each while the
+  // others wait.
+  const bool bases_dealt = DealsBases(opt, bases.size());
+  if (bases_dealt) MakeBases({cfg}, root, opt);
   for (size_t b = 0; b < bases.size(); ++b) {
     const ExperimentConfig& bcfg = base_cfg[b];
-    const std::string cache = opt.cache_dir.empty() ? root + "/.cache" : opt.cache_dir;
     std::string base_path;
-    if (lead) {
-      const int own_threads = at::get_num_threads();
-      if (opt.base_threads > 0) ConfigureThreads(opt.base_threads);  // the machine's other ranks wait
+    if (bases_dealt) {
       base_path = EnsureBase(bcfg, *task, cache);
-      if (opt.base_threads > 0) ConfigureThreads(own_threads);
+    } else if (together) {  // every rank pretrains it, data-parallel
+      base_path = EnsureBase(bcfg, *task, cache, who + "pretrain " + bases[b].name, opt.dist);
+    } else {
+      if (lead) {
+        const int own_threads = at::get_num_threads();
+        if (opt.base_threads > 0) ConfigureThreads(opt.base_threads);  // the machine's other ranks wait
+        base_path = EnsureBase(bcfg, *task, cache);
+        if (opt.base_threads > 0) ConfigureThreads(own_threads);
+      }
+      sync();  // the other ranks find it cached
+      if (!lead) base_path = EnsureBase(bcfg, *task, cache);
     }
-    sync();  // the other ranks find it cached
-    if (!lead) base_path = EnsureBase(bcfg, *task, cache);
     // The base's bytes identify it: runs and the base evaluation record them,
     // and neither is reused across a change of base.
     const std::string base_hash = HexHash(Fnv64(ReadFile(base_path)));
@@ -712,6 +774,10 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       }
     if (!stale.empty()) throw identity_error(stale, first_what);
     if (lead) EvaluateBase(bcfg, *task, base_path, base_hash, dir + "/" + bases[b].name, bases[b].name);
+    // Data-parallel ranks meet in their first step's all-reduce, whose
+    // timeout (120 s) a base's evaluation on rank 0 may outlast: they wait
+    // for it here, however long.
+    if (together) sync();
     // One run: `shared`, its steps data-parallel over every rank, rank 0
     // writing its files; else this rank's alone.
     auto run_one = [&](const Arm& arm, uint64_t seed, bool shared) {
@@ -830,7 +896,9 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         }
       }
     }
-    sync();  // every run of this base is done before the next base, or the summary
+    // Every run of this base is done before the summary, and before rank 0
+    // makes the next base; dealt bases are all made, so ranks go on.
+    if (!bases_dealt || b + 1 == bases.size()) sync();
   }
   return lead ? WriteReport(configured, dir) : std::string();
 }

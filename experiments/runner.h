@@ -84,10 +84,25 @@ struct RunnerOptions {
 // Returns the summary table (markdown; "" on ranks other than 0).
 std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt);
 
+// Whether the ranks of `opt` deal `num_bases` bases out (MakeBases) rather
+// than wait for rank 0 to make each: with several ranks, several bases, and
+// each rank at the threads it runs with (no opt.base_threads lending it the
+// machine's cores), so that every base is what one process at those threads
+// makes. Data-parallel ranks pretrain each base together instead.
+bool DealsBases(const RunnerOptions& opt, size_t num_bases);
+// Pretrains (EnsureBase) and evaluates (EvaluateBase, into
+// root/<name>/<base>) every base of `cfgs`, the k-th over all of them by rank
+// k mod world, then meets the other ranks at a barrier.
+void MakeBases(const std::vector<ExperimentConfig>& cfgs, const std::string& root, const RunnerOptions& opt);
+
 // Path of the cached base checkpoint; pretrains it first if missing
 // (resuming an interrupted pretraining). Writes <path minus .pt>.json with
 // the pretraining cost.
-std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir);
+// `label` begins its progress lines. With `dp` (several ranks, every one
+// calling), the ranks pretrain it together, data-parallel (SftRun), rank 0
+// writing; such a base is cached apart from one process's, by rank count.
+std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir,
+                       const std::string& label = "pretrain base", Dist* dp = nullptr);
 
 // A base checkpoint's held-out evaluation (bcfg.eval, bcfg one base's
 // config; `base_hash` the checkpoint's fnv64, HexHash of its bytes) in `bdir`: eval.json, samples.jsonl.xz and done.json (checkpoint,

@@ -309,6 +309,9 @@ std::string RunSizes(const ExperimentConfig& sweep, const std::vector<Experiment
   RunnerOptions each = opt;
   each.output_dir = dir;
   each.cache_dir = opt.cache_dir.empty() ? root + "/.cache" : opt.cache_dir;
+  size_t num_bases = 0;
+  for (const ExperimentConfig& size : sizes) num_bases += Bases(size).size();
+  if (DealsBases(opt, num_bases)) MakeBases(sizes, dir, each);  // every size's, before the first size's runs
   for (const ExperimentConfig& size : sizes) {
     std::fprintf(stderr, "%s: size %s\n", sweep.name().c_str(), size.name().c_str());
     RunExperiment(size, each);  // every rank done with the size when it returns

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "data_parallel.h"
 #include "error.h"
 #include "loop.h"
 #include "strategy.h"
@@ -25,10 +26,17 @@ TokenBatch SftTrainer::NextBatch() {
 }
 
 double SftTrainer::Step() {
-  const TokenBatch b = NextBatch();
+  const TokenBatch whole = NextBatch();
   lr_ = ScheduledLr(cfg_.optim(), step_, cfg_.steps());
-  const double loss = CrossEntropyStep(model_, optimizer_, b, lr_, cfg_.optim().grad_clip(), flops_);
+  FlopCounter scratch;  // where the caller counts none
+  FlopCounter* flops = flops_ ? flops_ : &scratch;
+  const FlopMark before = MarkFlops(*flops, tokens_trained_);
+  const int64_t B = whole.tokens.size(0), r = dp_ ? dp_->rank() : 0, w = dp_ ? dp_->world_size() : 1;
+  const TokenBatch b = dp_ ? BatchRows(whole, B * r / w, B * (r + 1) / w - B * r / w) : whole;
+  const double tokens = dp_ ? whole.loss_mask.sum().item<double>() : 0;
+  const double loss = CrossEntropyStep(model_, optimizer_, b, lr_, cfg_.optim().grad_clip(), flops, dp_, tokens);
   for (int64_t L : b.lengths) tokens_trained_ += L;
+  if (dp_) SumFlopsSince(before, *dp_, flops, &tokens_trained_);
   ++step_;
   return loss;
 }
@@ -40,7 +48,9 @@ double SftTrainer::Step(int64_t step) {
 
 int64_t RunSft(Transformer& model, const Task& task, const SftRun& run, FlopCounter* flops) {
   SftTrainer trainer(model, task, run.cfg, run.teacher, run.seed, flops);
+  trainer.set_data_parallel(run.data_parallel);
   LoopSpec spec;
+  spec.read_only_checkpoint = run.read_only_checkpoint;
   spec.flop_budget = run.flop_budget;
   spec.eval_every = run.eval_every;
   spec.label = run.label;
@@ -90,6 +100,8 @@ class SftStrategy : public Strategy {
     run.eval_every = ctx.experiment->eval().eval_every();
     run.eval = ctx.evaluate;
     run.label = ctx.label;
+    run.data_parallel = ctx.data_parallel;
+    run.read_only_checkpoint = ctx.checkpoint_read_only;
     RunSft(*ctx.policy, *ctx.task, run, ctx.flops);
   }
 

@@ -34,6 +34,13 @@ class SftTrainer {
   // The same at the given step of the schedule (a resumed run's loop step).
   double Step(int64_t step);
   TokenBatch NextBatch();
+  // Shares each step over data-parallel ranks (train/data_parallel.h; null:
+  // none). Every rank draws the whole batch from the same stream, as one
+  // process does, and trains on its rows of it (rank r of W: rows
+  // [B r / W, B (r + 1) / W)); the gradients, the loss, FLOPs and trained
+  // tokens are summed over the ranks. So the ranks take one process's steps
+  // on one process's batches, up to the order of the gradients' sums.
+  void set_data_parallel(Dist* d) { dp_ = d; }
 
   int64_t step() const { return step_; }
   double lr() const { return lr_; }
@@ -53,6 +60,7 @@ class SftTrainer {
   int64_t step_ = 0;
   int64_t tokens_trained_ = 0;
   double lr_ = 0;
+  Dist* dp_ = nullptr;
 };
 
 // A whole SFT run with logging, periodic evaluation, checkpoints and resume.
@@ -67,6 +75,10 @@ struct SftRun {
   int eval_every = 0;              // 0 = no periodic eval
   std::function<EvalRecord(int64_t step)> eval;  // the eval point's record
   std::string label = "sft";
+  // Data-parallel ranks sharing the run's steps (SftTrainer::set_data_parallel);
+  // those other than 0 resume from the checkpoint but never write it.
+  Dist* data_parallel = nullptr;
+  bool read_only_checkpoint = false;
 };
 // Returns the number of steps run in total (including resumed ones).
 int64_t RunSft(Transformer& model, const Task& task, const SftRun& run, FlopCounter* flops);

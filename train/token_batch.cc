@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "data_parallel.h"
 #include "error.h"
 #include "optim.h"
 #include "tokenizer.h"
@@ -48,7 +49,7 @@ TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>
   return BatchFromIds(prompts, completions);
 }
 
-torch::Tensor CrossEntropyLoss(Transformer& model, const TokenBatch& b, double* forward_flops) {
+torch::Tensor CrossEntropyLoss(Transformer& model, const TokenBatch& b, double* forward_flops, double loss_tokens) {
   const auto dev = model->device();
   const torch::Tensor tokens = b.tokens.to(dev);
   const torch::Tensor logits = model->forward(tokens).logits;
@@ -64,21 +65,40 @@ torch::Tensor CrossEntropyLoss(Transformer& model, const TokenBatch& b, double* 
     *forward_flops = 0;
     for (int64_t L : b.lengths) *forward_flops += ForwardFlopsSequence(model->config(), model->vocab_size(), L);
   }
-  return -(lp * mask).sum() / mask.sum();
+  return loss_tokens > 0 ? -(lp * mask).sum() / loss_tokens : -(lp * mask).sum() / mask.sum();
 }
 
 double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& b, double lr,
-                        double grad_clip, FlopCounter* flops) {
+                        double grad_clip, FlopCounter* flops, Dist* dp, double loss_tokens) {
   model->train();
   for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
   opt.zero_grad();
   double forward = 0;
-  const torch::Tensor loss = CrossEntropyLoss(model, b, &forward);
-  loss.backward();
+  std::vector<double> loss = {0.0};
+  if (b.tokens.size(0) > 0) {
+    const torch::Tensor l = CrossEntropyLoss(model, b, &forward, dp ? loss_tokens : 0);
+    l.backward();
+    loss[0] = l.item<double>();
+  }
+  if (dp) SumGradients(model->parameters(), *dp, &loss);
   if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), grad_clip);
   opt.step();
   if (flops) flops->Add(FlopPhase::kTrain, 3 * forward);
-  return loss.item<double>();
+  return loss[0];
+}
+
+TokenBatch BatchRows(const TokenBatch& b, int64_t first, int64_t n) {
+  TokenBatch out;
+  out.lengths.assign(b.lengths.begin() + first, b.lengths.begin() + first + n);
+  // Without the padding past these rows' longest (no position attends to a
+  // later one, so each row's loss is the same).
+  int64_t T = 2;
+  for (int64_t L : out.lengths) T = std::max(T, L);
+  T = std::min(T, b.tokens.size(1));
+  out.tokens = b.tokens.narrow(0, first, n).narrow(1, 0, T);
+  out.loss_mask = b.loss_mask.narrow(0, first, n).narrow(1, 0, T - 1);
+  if (b.targets.defined()) out.targets = b.targets.narrow(0, first, n).narrow(1, 0, T - 1);
+  return out;
 }
 
 double SupervisedSteps(Transformer& model, torch::optim::Optimizer& opt,

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "dist.h"
 #include "flops.h"
 #include "r1lab.pb.h"
 #include "rng.h"
@@ -36,14 +37,22 @@ TokenBatch MakeTokenBatch(const std::vector<std::pair<std::string, std::string>>
 // Mean token cross-entropy of `model` on `b` (the loss mask's tokens, or
 // b.targets' distributions at those positions), a tensor to backpropagate
 // (the caller sets training mode); the batch's forward FLOPs in
-// *forward_flops.
-torch::Tensor CrossEntropyLoss(Transformer& model, const TokenBatch& b, double* forward_flops);
+// *forward_flops. A positive `loss_tokens` divides the sum instead of b's
+// own count of loss tokens (a rank's rows of a larger batch).
+torch::Tensor CrossEntropyLoss(Transformer& model, const TokenBatch& b, double* forward_flops, double loss_tokens = 0);
 
 // One optimizer step of mean token cross-entropy (the loss mask's tokens,
 // or b.targets' distributions at those positions) on `b` at learning rate `lr`; training FLOPs go to `flops` (kTrain).
-// Returns the loss.
+// Returns the loss. With `dp` (data-parallel ranks, train/data_parallel.h)
+// `b` is this rank's rows (possibly none) of a batch with `loss_tokens`
+// loss tokens in all: the gradients and the loss are summed over the ranks
+// before clipping, so every rank takes the step one process takes on the
+// whole batch and returns its loss.
 double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& b, double lr,
-                        double grad_clip, FlopCounter* flops);
+                        double grad_clip, FlopCounter* flops, Dist* dp = nullptr, double loss_tokens = 0);
+
+// Rows [first, first + n) of `b`.
+TokenBatch BatchRows(const TokenBatch& b, int64_t first, int64_t n);
 
 // Fine-tuning on a fixed set of (prompt, completion) pairs: `steps` steps of
 // CrossEntropyStep on `batch_size` pairs drawn with replacement by `rng`,

@@ -435,6 +435,33 @@ TEST(Cli, BaseSeedsPretrainOneBaseEachAndRunEveryArmFromEach) {
   EXPECT_NE(rescored.out.find("runs/sft/base-4/seed-1: 20 samples rescored, eval.json reproduced"), std::string::npos)
       << rescored.out;
   EXPECT_NE(rescored.out.find("base-3: 20 samples rescored"), std::string::npos) << rescored.out;
+
+  // Two ranks (issue #20) make the two bases at once, base-4 on rank 1, and
+  // each is what one process makes: the same checkpoint bytes, the same
+  // samples, and the same runs from them.
+  const Result two = RunCli("run " + dir + "/c.pbtxt --out " + dir + "/two --nproc 2");
+  ASSERT_EQ(two.code, 0) << two.out;
+  EXPECT_NE(two.out.find("rank 0 pretrain base-3"), std::string::npos) << two.out;
+  EXPECT_NE(two.out.find("rank 1 pretrain base-4"), std::string::npos) << two.out;
+  EXPECT_EQ(two.out.find("rank 0 pretrain base-4"), std::string::npos) << two.out;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/.cache")) {
+    if (e.path().extension() != ".pt") continue;
+    EXPECT_EQ(ReadFile(e.path().string()), ReadFile(dir + "/two/.cache/" + e.path().filename().string())) << e.path();
+  }
+  for (const char* f : {"/base-3/samples.jsonl.xz", "/base-4/samples.jsonl.xz", "/runs/sft/base-3/seed-1/samples.jsonl.xz",
+                        "/runs/sft/base-4/seed-1/samples.jsonl.xz"})
+    EXPECT_EQ(ReadFile(exp + f), ReadFile(dir + "/two/tiny" + f)) << f;
+
+  // A size sweep's bases are dealt out too, every size's before the first
+  // size's runs.
+  WriteFileAtomic(dir + "/s.pbtxt", TinySftOneSeed() + "sizes { name: \"d16\" model { d_model: 16 d_ff: 32 } }\n"
+                                                       "sizes { name: \"d32\" }\n");
+  const Result sweep = RunCli("run " + dir + "/s.pbtxt --out " + dir + "/sweep --nproc 2");
+  ASSERT_EQ(sweep.code, 0) << sweep.out;
+  EXPECT_NE(sweep.out.find("rank 1 pretrain d32 base"), std::string::npos) << sweep.out;
+  EXPECT_LT(sweep.out.find("rank 1 pretrain d32 base"), sweep.out.find("tiny: size d16")) << sweep.out;
+  for (const char* size : {"d16", "d32"})
+    EXPECT_TRUE(FileExists(dir + "/sweep/tiny/" + std::string(size) + "/base/eval.json")) << size;
 }
 
 // sizes: each size a complete experiment from its own base (the size's model
@@ -1251,11 +1278,11 @@ arms { name: "grpo" init_from: "sft" grpo { steps: 6 prompts_per_step: 4 group_s
   EXPECT_TRUE(FileExists(shared + "/done.json"));
 }
 
-// --data-parallel: both ranks step through each GRPO and PPO run (half the
-// prompts each, gradients summed), rank 0 alone runs the SFT arm and writes
-// every file once; a run costs what one process's does, so FLOP budgets
-// stop both ranks together.
-TEST(Cli, DataParallelRanksShareEachGrpoAndPpoRun) {
+// --data-parallel: both ranks step through each GRPO, PPO and SFT run (half
+// the prompts or rows each, gradients summed), rank 0 writes every file
+// once; a run costs what one process's does, so FLOP budgets stop both
+// ranks together.
+TEST(Cli, DataParallelRanksShareEachGrpoPpoAndSftRun) {
   const std::string dir = testing::TempDir("cli_dp");
   const std::string cfg = R"(name: "tiny" threads: 1 seeds: [1]
 task { arith { min_ops: 1 max_ops: 2 } num_test: 40 }
@@ -1274,7 +1301,19 @@ arms { name: "ppo" ppo { steps: 6 prompts_per_step: 8 minibatches: 2 critic_warm
   ASSERT_EQ(dp.code, 0) << dp.out;
   EXPECT_NE(dp.out.find("rank 1 grpo seed 1"), std::string::npos) << dp.out;
   EXPECT_NE(dp.out.find("rank 1 ppo seed 1"), std::string::npos) << dp.out;
-  EXPECT_EQ(dp.out.find("rank 1 sft seed 1"), std::string::npos) << dp.out;
+  EXPECT_NE(dp.out.find("rank 1 sft seed 1"), std::string::npos) << dp.out;
+  // The base too, pretrained by both ranks and cached apart from one
+  // process's base of the same config.
+  EXPECT_NE(dp.out.find("rank 1 pretrain base"), std::string::npos) << dp.out;
+  int dp_bases = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/dp/.cache")) {
+    const std::string name = e.path().filename().string();
+    if (e.path().extension() != ".pt") continue;
+    EXPECT_NE(name.find("-dp2.pt"), std::string::npos) << name;
+    EXPECT_TRUE(FileExists(dir + "/one/.cache/" + Replace(name, "-dp2.pt", ".pt"))) << name;
+    ++dp_bases;
+  }
+  EXPECT_EQ(dp_bases, 1);
   EXPECT_TRUE(FileExists(dir + "/dp/tiny/summary.md"));
   for (const char* arm : {"sft", "grpo", "ppo"}) {
     const std::string a = dir + "/one/tiny/runs/" + arm + "/seed-1", b = dir + "/dp/tiny/runs/" + arm + "/seed-1";
@@ -1295,8 +1334,8 @@ arms { name: "ppo" ppo { steps: 6 prompts_per_step: 8 minibatches: 2 critic_warm
     DoneRecord da, db;
     RecordFromJson(ReadFile(a + "/done.json"), a, &da);
     RecordFromJson(ReadFile(b + "/done.json"), b, &db);
-    if (std::string(arm) == "sft") {  // rank 0's alone: the very same run
-      EXPECT_EQ(ReadFile(a + "/samples.jsonl.xz"), ReadFile(b + "/samples.jsonl.xz"));
+    if (std::string(arm) == "sft") {  // one process's batches, rows shared: the very same cost
+      EXPECT_EQ(db.flops(), da.flops());
       continue;
     }
     // Other samples (each rank draws its own), the same cost: every rank's

@@ -1,7 +1,7 @@
 // Data-parallel steps (train/data_parallel.h, issue #20): two ranks, each
 // holding half of a step's batch, end with the weights one process reaches
-// on the whole batch, for GRPO and PPO; the gradient the ranks sum is the
-// whole batch's; the ranks' metrics are their means.
+// on the whole batch, for GRPO, PPO and SFT; the gradient the ranks sum is
+// the whole batch's; the ranks' metrics are their means.
 #include <gtest/gtest.h>
 
 #include "arith.h"
@@ -9,8 +9,11 @@
 #include "grpo_trainer.h"
 #include "loopback.h"
 #include "policy_update.h"
+#include "optim.h"
 #include "ppo.h"
+#include "sft.h"
 #include "tiny_base.h"
+#include "tokenizer.h"
 
 namespace r1lab {
 namespace {
@@ -167,6 +170,105 @@ TEST(DataParallel, SummedHalvesGiveTheWholeBatchGradient) {
     EXPECT_TRUE(DpSameWeights(ranks[0], ranks[1])) << LossAggregation_Name(agg);
     EXPECT_LT(DpMaxDiff(ranks[0], one), 1e-6) << LossAggregation_Name(agg);
   }
+}
+
+// SFT: every rank draws the whole batch, as one process does, and trains
+// on its rows; a share of the loss's denominator gone wrong, or a row
+// trained twice or not at all, would show in the summed gradient (in
+// double, to 1e-12 of one process's) and in the loss.
+TEST(DataParallel, SummedRowsGiveTheWholeBatchsCrossEntropyGradient) {
+  ModelConfig mc = testing::TinyModel();
+  mc.set_dtype(FLOAT64);
+  const int V = Tokenizer::Get().vocab_size();
+  const TokenBatch whole = MakeTokenBatch(
+      {{"2+3", "<think>5</think><answer>5</answer>"}, {"1+1", "<answer>2</answer>"}, {"7-4", "<think>3</think>"}},
+      Tokenizer::Get(), 64);
+  const double tokens = whole.loss_mask.sum().item<double>();
+  const OptimConfig oc = ParseResolved<OptimConfig>("lr: 0.01 weight_decay: 0 grad_clip: 0");
+  torch::manual_seed(1);
+  Transformer one = MakeModel(mc, V);
+  auto opt1 = MakeAdamW(one, oc);
+  const double loss1 = CrossEntropyStep(one, opt1, whole, 0, 0, nullptr);  // lr 0: the gradient, no step
+  // Rank 0 takes row 0, rank 1 rows 1-2; a third rank with no rows adds nothing.
+  for (int world : {2, 3}) {
+    std::vector<Transformer> ranks;
+    for (int r = 0; r < world; ++r) {
+      ranks.push_back(MakeModel(mc, V));
+      CopyWeights(one, ranks.back());
+    }
+    std::vector<double> losses(static_cast<size_t>(world));
+    const auto errors = testing::OnRanks(world, [&](Dist& d) {
+      const int r = d.rank();
+      const int64_t first = r == 0 ? 0 : 1, n = r == 0 ? 1 : r == 1 ? 2 : 0;
+      auto opt = MakeAdamW(ranks[static_cast<size_t>(r)], oc);
+      losses[static_cast<size_t>(r)] =
+          CrossEntropyStep(ranks[static_cast<size_t>(r)], opt, BatchRows(whole, first, n), 0, 0, nullptr, &d, tokens);
+    });
+    for (const std::string& e : errors) ASSERT_EQ(e, "");
+    for (int r = 0; r < world; ++r) {
+      EXPECT_NEAR(losses[static_cast<size_t>(r)], loss1, 1e-6) << world;  // summed as float
+      auto pr = ranks[static_cast<size_t>(r)]->named_parameters();
+      double diff = 0;
+      for (const auto& item : one->named_parameters())
+        diff = std::max(diff, (pr[item.key()].grad() - item.value().grad()).abs().max().item<double>());
+      EXPECT_LT(diff, 1e-6) << "world " << world << " rank " << r;
+    }
+  }
+  // A rank's rows keep their own loss: row 0 alone, by its own count.
+  const TokenBatch row0 = BatchRows(whole, 0, 1);
+  EXPECT_EQ(row0.tokens.size(1), whole.lengths[0]);  // its padding past row 0's end is gone
+  Transformer alone = MakeModel(mc, V);
+  CopyWeights(one, alone);
+  auto opt0 = MakeAdamW(alone, oc);
+  const double row_loss = CrossEntropyStep(alone, opt0, row0, 0, 0, nullptr);
+  torch::NoGradGuard ng;
+  double expected = 0;
+  const torch::Tensor logp = torch::log_softmax(one->forward(whole.tokens).logits, -1);
+  for (int64_t t = 0; t + 1 < whole.lengths[0]; ++t)
+    if (whole.loss_mask[0][t].item<double>() > 0) expected -= logp[0][t][whole.tokens[0][t + 1].item<int64_t>()].item<double>();
+  EXPECT_NEAR(row_loss, expected / whole.loss_mask[0].sum().item<double>(), 1e-12);
+}
+
+// Whole SFT steps: two ranks draw one process's batches (the same stream),
+// train on half each, and reach its weights, FLOPs and trained tokens.
+TEST(DataParallel, TwoSftRanksTakeOneProcesssSteps) {
+  ArithTask task(testing::TinyBaseTask());
+  const SftConfig cfg =
+      ParseResolved<SftConfig>("steps: 4 batch_size: 6 optim { lr: 1e-3 warmup_steps: 0 grad_clip: 0.5 }");
+  const TeacherConfig teacher;
+  Transformer one = testing::CopyOfTinyBase();
+  FlopCounter f1;
+  SftTrainer t1(one, task, cfg, teacher, 9, &f1);
+  double loss1 = 0;
+  for (int step = 0; step < 4; ++step) loss1 = t1.Step();
+
+  Transformer ranks[2] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
+  double flops[2] = {0, 0}, losses[2] = {0, 0};
+  int64_t tokens[2] = {0, 0};
+  const auto errors = testing::OnRanks(2, [&](Dist& d) {
+    FlopCounter f;
+    SftTrainer t(ranks[d.rank()], task, cfg, teacher, 9, &f);
+    t.set_data_parallel(&d);
+    for (int step = 0; step < 4; ++step) losses[d.rank()] = t.Step();
+    flops[d.rank()] = f.Total();
+    tokens[d.rank()] = t.tokens_trained();
+  });
+  ASSERT_EQ(errors[0], "");
+  ASSERT_EQ(errors[1], "");
+  Transformer base = testing::CopyOfTinyBase();
+  EXPECT_GT(DpMaxDiff(one, base), 1e-4);
+  EXPECT_TRUE(DpSameWeights(ranks[0], ranks[1]));
+  EXPECT_LT(DpRelativeDiff(ranks[0], one, base), 3e-3);  // as for GRPO: Adam and float sums
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(flops[r], f1.Total()) << r;
+    EXPECT_EQ(tokens[r], t1.tokens_trained()) << r;
+    EXPECT_NEAR(losses[r], loss1, 1e-5) << r;
+  }
+  // What the comparison must tell apart: other batches (another seed).
+  Transformer other = testing::CopyOfTinyBase();
+  SftTrainer t2(other, task, cfg, teacher, 10, &f1);
+  for (int step = 0; step < 4; ++step) t2.Step();
+  EXPECT_GT(DpRelativeDiff(other, one, base), 0.1);
 }
 
 TEST(DataParallel, MetricsAreTheRanksMeansAndFlopsTheirSums) {
