@@ -1281,8 +1281,8 @@ arms { name: "grpo" init_from: "sft" grpo { steps: 6 prompts_per_step: 4 group_s
 // --data-parallel: both ranks step through each GRPO, PPO and SFT run (half
 // the prompts or rows each, gradients summed), rank 0 writes every file
 // once; a run costs what one process's does, so FLOP budgets stop both
-// ranks together.
-TEST(Cli, DataParallelRanksShareEachGrpoPpoAndSftRun) {
+// ranks together. Runs no strategy shares (RFT here) are dealt out.
+TEST(Cli, DataParallelRanksShareEachGrpoPpoAndSftRunAndDealTheOthers) {
   const std::string dir = testing::TempDir("cli_dp");
   const std::string cfg = R"(name: "tiny" threads: 1 seeds: [1]
 task { arith { min_ops: 1 max_ops: 2 } num_test: 40 }
@@ -1293,6 +1293,10 @@ arms { name: "sft" sft { steps: 6 batch_size: 8 log_every: 3 } }
 arms { name: "grpo" grpo { steps: 6 prompts_per_step: 4 group_size: 4 sampling { max_new_tokens: 30 } } }
 arms { name: "ppo" ppo { steps: 6 prompts_per_step: 8 minibatches: 2 critic_warmup_batches: 1
                          sampling { max_new_tokens: 30 } } }
+arms { name: "rft" rft { steps: 2 problems_per_step: 4 samples_per_problem: 2 sft_steps: 1 batch_size: 4
+                         sampling { max_new_tokens: 30 } } }
+arms { name: "rft_wide" rft { steps: 2 problems_per_step: 4 samples_per_problem: 4 sft_steps: 1 batch_size: 4
+                              sampling { max_new_tokens: 30 } } }
 )";
   WriteFileAtomic(dir + "/c.pbtxt", cfg);
   const Result one = RunCli("run " + dir + "/c.pbtxt --out " + dir + "/one");
@@ -1302,6 +1306,10 @@ arms { name: "ppo" ppo { steps: 6 prompts_per_step: 8 minibatches: 2 critic_warm
   EXPECT_NE(dp.out.find("rank 1 grpo seed 1"), std::string::npos) << dp.out;
   EXPECT_NE(dp.out.find("rank 1 ppo seed 1"), std::string::npos) << dp.out;
   EXPECT_NE(dp.out.find("rank 1 sft seed 1"), std::string::npos) << dp.out;
+  EXPECT_NE(dp.out.find("rank 0 rft seed 1"), std::string::npos) << dp.out;
+  EXPECT_NE(dp.out.find("rank 1 rft_wide seed 1"), std::string::npos) << dp.out;
+  EXPECT_EQ(dp.out.find("rank 1 rft seed 1"), std::string::npos) << dp.out;
+  EXPECT_EQ(dp.out.find("rank 0 rft_wide seed 1"), std::string::npos) << dp.out;
   // The base too, pretrained by both ranks and cached apart from one
   // process's base of the same config.
   EXPECT_NE(dp.out.find("rank 1 pretrain base"), std::string::npos) << dp.out;
@@ -1315,6 +1323,8 @@ arms { name: "ppo" ppo { steps: 6 prompts_per_step: 8 minibatches: 2 critic_warm
   }
   EXPECT_EQ(dp_bases, 1);
   EXPECT_TRUE(FileExists(dir + "/dp/tiny/summary.md"));
+  for (const char* arm : {"rft", "rft_wide"})
+    EXPECT_TRUE(FileExists(dir + "/dp/tiny/runs/" + std::string(arm) + "/seed-1/done.json")) << arm;
   for (const char* arm : {"sft", "grpo", "ppo"}) {
     const std::string a = dir + "/one/tiny/runs/" + arm + "/seed-1", b = dir + "/dp/tiny/runs/" + arm + "/seed-1";
     ASSERT_TRUE(FileExists(b + "/done.json")) << arm;
