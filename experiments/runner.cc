@@ -645,10 +645,7 @@ void MakeBases(const std::vector<ExperimentConfig>& cfgs, const std::string& roo
     for (const BaseSlot& b : Bases(cfg)) {
       if (k++ % world != rank) continue;
       const ExperimentConfig bcfg = ForBase(cfg, b);
-      const std::string label = (cfgs.size() > 1 ? cfg.name() + " " : "") + b.name;
-      const std::string path = EnsureBase(bcfg, *task, cache, who + "pretrain " + label);
-      EvaluateBase(bcfg, *task, path, HexHash(Fnv64(ReadFile(path))), root + "/" + cfg.name() + "/" + b.name,
-                   who + label);
+      EnsureBase(bcfg, *task, cache, who + "pretrain " + (cfgs.size() > 1 ? cfg.name() + " " : "") + b.name);
     }
   }
   if (opt.dist) opt.dist->RoundBarrier();  // every rank finds every base made

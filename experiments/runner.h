@@ -63,18 +63,21 @@ struct RunnerOptions {
   std::string output_dir;  // overrides the config's output_dir if set
   std::string cache_dir;   // where bases are cached; "" = <output_dir>/.cache
   // Several ranks (dist/dist.h) sharing the output folder: rank 0 takes the
-  // folder's lock, pretrains and evaluates the bases; then the runs are
-  // dealt out (run k of the experiment to rank k mod world), a dependency
-  // round at a time (pipeline stages wait for the arms they start from),
-  // each rank running whole runs with the usual checkpoints; rank 0 writes
-  // the summary once every rank is done. A rank that fails ends the others
-  // with an error at the next round; rerunning resumes.
+  // folder's lock and evaluates the bases; the bases are pretrained by rank
+  // 0, or dealt out (DealsBases); then the runs are dealt out (run k of the
+  // experiment to rank k mod world), a dependency round at a time (pipeline
+  // stages wait for the arms they start from), each rank running whole runs
+  // with the usual checkpoints; rank 0 writes the summary once every rank
+  // is done. A rank that fails ends the others with an error at the next
+  // round; rerunning resumes.
   Dist* dist = nullptr;
-  // With `dist`: every run is shared by all ranks instead. A GRPO or PPO
-  // run's steps are data-parallel (train/data_parallel.h: each rank samples
-  // its share of the prompts, the gradients are summed), rank 0 writing its
-  // files and checkpoints and evaluating; any other arm runs on rank 0
-  // while the others wait. For one run too big or too slow for one process.
+  // With `dist`: every run a strategy can share is shared by all ranks
+  // instead. A GRPO, PPO or SFT run's steps are data-parallel
+  // (train/data_parallel.h: each rank samples its share of the prompts, or
+  // takes its rows of the batch; the gradients are summed), and so is the
+  // base's pretraining; rank 0 writes the files and checkpoints and
+  // evaluates. The other arms' runs are dealt out whole before each round's
+  // shared runs. For one run too big or too slow for one process.
   bool data_parallel = false;
   // Threads rank 0 uses for the bases, while the other ranks of its machine
   // wait for them (0: the rank's own).
@@ -90,9 +93,10 @@ std::string RunExperiment(const ExperimentConfig& cfg, const RunnerOptions& opt)
 // machine's cores), so that every base is what one process at those threads
 // makes. Data-parallel ranks pretrain each base together instead.
 bool DealsBases(const RunnerOptions& opt, size_t num_bases);
-// Pretrains (EnsureBase) and evaluates (EvaluateBase, into
-// root/<name>/<base>) every base of `cfgs`, the k-th over all of them by rank
-// k mod world, then meets the other ranks at a barrier.
+// Pretrains (EnsureBase) every base of `cfgs`, the k-th over all of them by
+// rank k mod world, then meets the other ranks at a barrier. Rank 0 still
+// evaluates each, after checking that no run folder holds a run of another
+// base.
 void MakeBases(const std::vector<ExperimentConfig>& cfgs, const std::string& root, const RunnerOptions& opt);
 
 // Path of the cached base checkpoint; pretrains it first if missing

@@ -51,6 +51,7 @@ int64_t RunSft(Transformer& model, const Task& task, const SftRun& run, FlopCoun
   trainer.set_data_parallel(run.data_parallel);
   LoopSpec spec;
   spec.read_only_checkpoint = run.read_only_checkpoint;
+  spec.data_parallel = run.data_parallel;
   spec.flop_budget = run.flop_budget;
   spec.eval_every = run.eval_every;
   spec.label = run.label;

@@ -86,13 +86,16 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
   }
   LoopHooks hooks;
   hooks.step = loop.step;
-  if (!path.empty() && !spec.read_only_checkpoint) {
+  if (!path.empty() && (!spec.read_only_checkpoint || spec.data_parallel)) {
     hooks.save = [&](int64_t step) {
-      const double wall = spec.wall_before + SecondsSince(t0);
-      SaveCheckpoint(path, policy, loop.optimizer,
-                     {step, loop.rng->State(), FlopState(*spec.flops, *loop.tokens, wall),
-                      loop.save_state ? loop.save_state() : std::string()},
-                     loop.parts);
+      if (!spec.read_only_checkpoint) {
+        const double wall = spec.wall_before + SecondsSince(t0);
+        SaveCheckpoint(path, policy, loop.optimizer,
+                       {step, loop.rng->State(), FlopState(*spec.flops, *loop.tokens, wall),
+                        loop.save_state ? loop.save_state() : std::string()},
+                       loop.parts);
+      }
+      if (spec.data_parallel) spec.data_parallel->RoundBarrier();
     };
   }
   if (!resume && loop.init) {

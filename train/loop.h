@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "checkpoint.h"
+#include "dist.h"
 #include "flops.h"
 #include "io.h"
 #include "r1lab.pb.h"
@@ -35,6 +36,11 @@ struct LoopSpec {
   // Resume from the checkpoint but never write it (a data-parallel rank
   // other than 0: rank 0 writes the one checkpoint).
   bool read_only_checkpoint = false;
+  // The data-parallel ranks sharing the run (null: none): every rank meets
+  // the others at a long barrier after each checkpoint, so the others wait
+  // out rank 0's write (a large model's, to a slow disk) there rather than
+  // in the next step's all-reduce, which times out.
+  Dist* data_parallel = nullptr;
 };
 
 struct LoopHooks {

@@ -39,6 +39,7 @@ int64_t RunStrategyLoop(StrategyContext& ctx, const StrategyLoop& loop) {
   spec.flops = ctx.flops;
   spec.eval = ctx.evaluate;
   spec.read_only_checkpoint = ctx.checkpoint_read_only;
+  spec.data_parallel = ctx.data_parallel;
   return RunCheckpointedLoop(spec, *ctx.policy, ctx.checkpoint_path, loop);
 }
 

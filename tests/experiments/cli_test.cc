@@ -459,6 +459,7 @@ TEST(Cli, BaseSeedsPretrainOneBaseEachAndRunEveryArmFromEach) {
   const Result sweep = RunCli("run " + dir + "/s.pbtxt --out " + dir + "/sweep --nproc 2");
   ASSERT_EQ(sweep.code, 0) << sweep.out;
   EXPECT_NE(sweep.out.find("rank 1 pretrain d32 base"), std::string::npos) << sweep.out;
+  ASSERT_NE(sweep.out.find("tiny: size d16"), std::string::npos) << sweep.out;
   EXPECT_LT(sweep.out.find("rank 1 pretrain d32 base"), sweep.out.find("tiny: size d16")) << sweep.out;
   for (const char* size : {"d16", "d32"})
     EXPECT_TRUE(FileExists(dir + "/sweep/tiny/" + std::string(size) + "/base/eval.json")) << size;

@@ -7,6 +7,7 @@
 #include "arith.h"
 #include "data_parallel.h"
 #include "grpo_trainer.h"
+#include "loop.h"
 #include "loopback.h"
 #include "policy_update.h"
 #include "optim.h"
@@ -174,8 +175,8 @@ TEST(DataParallel, SummedHalvesGiveTheWholeBatchGradient) {
 
 // SFT: every rank draws the whole batch, as one process does, and trains
 // on its rows; a share of the loss's denominator gone wrong, or a row
-// trained twice or not at all, would show in the summed gradient (in
-// double, to 1e-12 of one process's) and in the loss.
+// trained twice or not at all, would show in the summed gradient (summed
+// as float: to 1e-6 of one process's double) and in the loss.
 TEST(DataParallel, SummedRowsGiveTheWholeBatchsCrossEntropyGradient) {
   ModelConfig mc = testing::TinyModel();
   mc.set_dtype(FLOAT64);
@@ -214,19 +215,21 @@ TEST(DataParallel, SummedRowsGiveTheWholeBatchsCrossEntropyGradient) {
       EXPECT_LT(diff, 1e-6) << "world " << world << " rank " << r;
     }
   }
-  // A rank's rows keep their own loss: row 0 alone, by its own count.
-  const TokenBatch row0 = BatchRows(whole, 0, 1);
-  EXPECT_EQ(row0.tokens.size(1), whole.lengths[0]);  // its padding past row 0's end is gone
+  // A rank's rows keep their own loss: row 1 alone (shorter than row 0),
+  // by its own count, without the padding past its end.
+  ASSERT_LT(whole.lengths[1], whole.tokens.size(1));
+  const TokenBatch row1 = BatchRows(whole, 1, 1);
+  EXPECT_EQ(row1.tokens.size(1), whole.lengths[1]);
   Transformer alone = MakeModel(mc, V);
   CopyWeights(one, alone);
   auto opt0 = MakeAdamW(alone, oc);
-  const double row_loss = CrossEntropyStep(alone, opt0, row0, 0, 0, nullptr);
+  const double row_loss = CrossEntropyStep(alone, opt0, row1, 0, 0, nullptr);
   torch::NoGradGuard ng;
   double expected = 0;
   const torch::Tensor logp = torch::log_softmax(one->forward(whole.tokens).logits, -1);
-  for (int64_t t = 0; t + 1 < whole.lengths[0]; ++t)
-    if (whole.loss_mask[0][t].item<double>() > 0) expected -= logp[0][t][whole.tokens[0][t + 1].item<int64_t>()].item<double>();
-  EXPECT_NEAR(row_loss, expected / whole.loss_mask[0].sum().item<double>(), 1e-12);
+  for (int64_t t = 0; t + 1 < whole.lengths[1]; ++t)
+    if (whole.loss_mask[1][t].item<double>() > 0) expected -= logp[1][t][whole.tokens[1][t + 1].item<int64_t>()].item<double>();
+  EXPECT_NEAR(row_loss, expected / whole.loss_mask[1].sum().item<double>(), 1e-12);
 }
 
 // Whole SFT steps: two ranks draw one process's batches (the same stream),
@@ -269,6 +272,44 @@ TEST(DataParallel, TwoSftRanksTakeOneProcesssSteps) {
   SftTrainer t2(other, task, cfg, teacher, 10, &f1);
   for (int step = 0; step < 4; ++step) t2.Step();
   EXPECT_GT(DpRelativeDiff(other, one, base), 0.1);
+}
+
+// Rank 0 writes a shared run's checkpoints while the others wait at a long
+// barrier: a write slower than the group's timeout (a large model's, to a
+// slow disk) must not time out the next step's all-reduce on the others.
+TEST(DataParallel, TheOtherRanksWaitOutRankZerosCheckpointWrite) {
+  const std::string dir = testing::TempDir("dp_slow_save");
+  Transformer models[2] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
+  const auto errors = testing::OnRanks(
+      2,
+      [&](Dist& d) {
+        const int r = d.rank();
+        auto opt = MakeAdamW(models[r], ParseResolved<OptimConfig>("lr: 0.001"));
+        FlopCounter flops;
+        Rng rng(1);
+        int64_t tokens = 0;
+        StrategyLoop loop;
+        loop.steps = 2;
+        loop.checkpoint_every = 1;
+        loop.optimizer = &opt;
+        loop.rng = &rng;
+        loop.tokens = &tokens;
+        loop.step = [&](int64_t, MetricsLine*, std::string*) { SumOverRanks({1.0}, d); };
+        loop.save_state = [] {  // rank 0's write, made slow
+          std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+          return std::string();
+        };
+        LoopSpec spec;
+        spec.label = "shared";
+        spec.flops = &flops;
+        spec.read_only_checkpoint = r != 0;
+        spec.data_parallel = &d;
+        RunCheckpointedLoop(spec, models[r], dir + "/checkpoint.pt", loop);
+      },
+      std::chrono::seconds(1));
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+  EXPECT_TRUE(FileExists(dir + "/checkpoint.pt"));
 }
 
 TEST(DataParallel, MetricsAreTheRanksMeansAndFlopsTheirSums) {
