@@ -63,8 +63,9 @@ commands:
                                       machines: torchrun's RANK, WORLD_SIZE, MASTER_ADDR,
                                       MASTER_PORT in each machine's environment), each run
                                       on one rank; with --data-parallel every rank shares
-                                      each GRPO and PPO run's steps (prompts split, gradients
-                                      summed) and rank 0 runs the other arms
+                                      each GRPO, PPO and SFT run's steps and the base's
+                                      pretraining (prompts or rows split, gradients summed),
+                                      and the other arms' runs are dealt out
   tune CONFIG [--out DIR] [--again] [--nproc N]
                                       equal tuning: every arm's trials (tune.trials, each at
                                       tune.budget_scale of its budget) scored on the
