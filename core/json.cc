@@ -45,8 +45,9 @@ std::string JsonEscape(const std::string& s) {
   return out + "\"";
 }
 
-std::string JsonNumber(double v) {
-  if (!std::isfinite(v)) return "null";
+std::string JsonNumber(double v) { return std::isfinite(v) ? PrintedNumber(v) : "null"; }
+
+std::string PrintedNumber(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.9g", v);
   return buf;

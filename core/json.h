@@ -33,6 +33,9 @@ class Json {
 };
 
 std::string JsonNumber(double v);
+// A number as "%.9g" writes it, NaN and infinities included ("nan", "inf"):
+// for messages that name a bad value, which JsonNumber would show as null.
+std::string PrintedNumber(double v);
 
 // `text` (JSON or JSON lines) with each number that has a fraction or an
 // exponent rounded to `digits` significant digits, as JsonNumber writes

@@ -7,12 +7,12 @@
 #include <google/protobuf/util/type_resolver_util.h>
 
 #include <cmath>
-#include <cstdio>
 #include <memory>
 #include <set>
 
 #include "error.h"
 #include "io.h"
+#include "json.h"
 #include "r1lab.pb.h"
 
 namespace r1lab {
@@ -72,11 +72,7 @@ void CheckNumber(double v, Range range, const std::string& source, const std::st
   const bool ok = std::isfinite(v) && (range == Range::kShare         ? v >= 0 && v <= 1
                                        : range == Range::kSignedShare ? v >= -1 && v <= 1
                                                                       : v >= 0);
-  if (!ok) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.9g", v);
-    throw InputError(source + ": " + member + " is " + buf + "; expected " + expected);
-  }
+  if (!ok) throw InputError(source + ": " + member + " is " + PrintedNumber(v) + "; expected " + expected);
 }
 
 // Every double member of `m` (nested messages' too, under `prefix`), checked

@@ -89,14 +89,6 @@ M WithValues(const M& msg, const TuneParams& params, const std::vector<double>& 
   return out;
 }
 
-// A number as written, NaN and infinities included (JsonNumber writes them
-// as null).
-std::string Printed(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
 // Each of a space parameter's values, set in `root` (an arm, or the
 // experiment for its pretraining) and checked as `root` would hold it,
 // before any trial runs.
@@ -105,8 +97,8 @@ void CheckSpaceValues(const M& root, const TuneParam& p, const std::string& wher
   TuneParams one;
   *one.Add() = p;
   for (double v : p.values()) {
-    if (!std::isfinite(v)) throw ConfigError(where + ": " + p.path() + " lists " + Printed(v) + "; expected finite values");
-    ValidateConfig(WithValues(root, one, {v}, where), where + ", " + what + " with " + p.path() + " " + Printed(v));
+    if (!std::isfinite(v)) throw ConfigError(where + ": " + p.path() + " lists " + PrintedNumber(v) + "; expected finite values");
+    ValidateConfig(WithValues(root, one, {v}, where), where + ", " + what + " with " + p.path() + " " + PrintedNumber(v));
   }
 }
 
@@ -688,19 +680,19 @@ void CheckTuneRecord(const TuneRecord& record, const std::string& source) {
                       " (the record r1lab tune writes: rerun r1lab tune, or run with --untuned)");
   };
   if (record.has_budget_scale() && !(std::isfinite(record.budget_scale()) && record.budget_scale() > 0))
-    fail("budget_scale: " + Printed(record.budget_scale()), "a positive number");
+    fail("budget_scale: " + PrintedNumber(record.budget_scale()), "a positive number");
   if (record.has_validation_problems() && record.validation_problems() < 1)
     fail("validation_problems: " + std::to_string(record.validation_problems()), "at least 1");
   auto trials = [&](const std::string& where, const auto& space, const auto& list) {
     for (int i = 0; i < space.size(); ++i)
       for (double v : space.Get(i).values())
-        if (!std::isfinite(v)) fail(where + ": space " + space.Get(i).path() + " lists " + Printed(v), "finite values");
+        if (!std::isfinite(v)) fail(where + ": space " + space.Get(i).path() + " lists " + PrintedNumber(v), "finite values");
     for (int k = 0; k < list.size(); ++k) {
       const TuneRecord::Trial& t = list.Get(k);
       for (double v : t.values())
-        if (!std::isfinite(v)) fail(where + ": trial " + std::to_string(k) + " holds " + Printed(v), "finite values");
+        if (!std::isfinite(v)) fail(where + ": trial " + std::to_string(k) + " holds " + PrintedNumber(v), "finite values");
       if (t.has_validation_pass1() && !(t.validation_pass1() >= 0 && t.validation_pass1() <= 1))
-        fail(where + ": trial " + std::to_string(k) + "'s validation_pass1 " + Printed(t.validation_pass1()),
+        fail(where + ": trial " + std::to_string(k) + "'s validation_pass1 " + PrintedNumber(t.validation_pass1()),
              "a share within [0, 1]");
     }
   };
