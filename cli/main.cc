@@ -61,8 +61,10 @@ commands:
                                       (sizes) runs each size, then the sweep's summary;
                                       --nproc N: N local ranks share the runs (several
                                       machines: torchrun's RANK, WORLD_SIZE, MASTER_ADDR,
-                                      MASTER_PORT in each machine's environment), each run
-                                      on one rank; with --data-parallel every rank shares
+                                      MASTER_PORT in each machine's environment, one shared
+                                      --out; R1LAB_SHARED_FOLDER_WAIT_S, 120: how long a rank
+                                      waits for another's file to show), each run on one
+                                      rank; with --data-parallel every rank shares
                                       each GRPO, PPO and SFT run's steps and the base's
                                       pretraining (prompts or rows split, gradients summed),
                                       and the other arms' runs are dealt out
@@ -287,6 +289,11 @@ int CmdRun(int argc, char** argv) {
   const std::unique_ptr<Dist> dist = JoinRanks(a, cfg.threads(), &opt);
   opt.output_dir = a.Get("out");
   opt.data_parallel = a.flags.count("data-parallel") > 0;
+  if (dist) {
+    std::string experiment = "run\n" + ConfigToText(cfg) + (opt.data_parallel ? "--data-parallel\n" : "");
+    for (const ExperimentConfig& s : sizes) experiment += ConfigToText(s);
+    CheckRanksShare(*dist, experiment, opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir);
+  }
   const std::string md = sizes.empty() ? RunExperiment(cfg, opt) : RunSizes(cfg, sizes, opt);
   if (dist && dist->rank() != 0) return 0;  // rank 0 prints the summary
   const std::string dir = (opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir) + "/" + cfg.name();
@@ -309,6 +316,9 @@ int CmdTune(int argc, char** argv) {
   const std::unique_ptr<Dist> dist = JoinRanks(a, cfg.threads(), &opt);
   const bool lead = !dist || dist->rank() == 0;  // every rank tunes alike; rank 0 writes and prints
   opt.output_dir = a.Get("out");
+  if (dist)
+    CheckRanksShare(*dist, "tune\n" + ConfigToText(cfg) + (a.flags.count("again") ? "--again\n" : ""),
+                    opt.output_dir.empty() ? cfg.output_dir() : opt.output_dir);
   std::map<std::string, TuneRecord> sizes_tuned;  // a size sweep's sizes so far, for rft.teacher_size
   auto tune = [&](const ExperimentConfig& c, const RunnerOptions& o, const std::string& out) {
     const TuneRecord rec = Tune(c, o, sizes_tuned);

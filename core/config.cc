@@ -593,12 +593,6 @@ void RenameDependencies(Arm* arm, const std::function<std::string(const std::str
     arm->mutable_rft()->set_teacher_arm(rename(arm->rft().teacher_arm()));
 }
 
-std::string HexHash(uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 TeacherConfig EffectiveTeacher(const TaskConfig& task, const SftConfig& sft) {
   return sft.has_teacher() ? sft.teacher() : task.teacher();
 }

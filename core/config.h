@@ -16,6 +16,7 @@
 #include <google/protobuf/message.h>
 
 #include "r1lab.pb.h"
+#include "text.h"  // HexHash, Fnv64
 
 namespace r1lab {
 
@@ -66,7 +67,6 @@ std::string ConfigToText(const google::protobuf::Message& msg);
 // Set sub-messages left empty count as unset too (a new message field,
 // filled with its defaults by resolution, changes no hash either).
 uint64_t ConfigHash(const google::protobuf::Message& msg);
-std::string HexHash(uint64_t h);
 
 // The earlier arms a pipeline stage depends on, as (field, arm name) for the
 // fields set: "init_from" (it starts from that arm's final checkpoint) and

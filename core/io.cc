@@ -7,13 +7,17 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "error.h"
+#include "text.h"
 
 namespace r1lab {
 namespace fs = std::filesystem;
@@ -182,6 +186,56 @@ void EnsureWritableDir(const std::string& dir) {
 }
 
 bool FileExists(const std::string& path) { return fs::exists(path); }
+
+double SharedFolderWaitSeconds() {
+  const char* v = std::getenv("R1LAB_SHARED_FOLDER_WAIT_S");
+  if (!v) return 120;
+  char* end = nullptr;
+  const double s = std::strtod(v, &end);
+  if (*v == '\0' || *end != '\0' || !(s >= 0 && s <= 86400))
+    throw ConfigError(std::string("environment variable R1LAB_SHARED_FOLDER_WAIT_S='") + v +
+                      "': expected a number of seconds in [0, 86400]");
+  return s;
+}
+
+void WaitForFile(const std::string& path, const std::string& whose, std::optional<uint64_t> fnv64) {
+  const double wait = SharedFolderWaitSeconds();
+  const auto start = std::chrono::steady_clock::now();
+  std::string seen;  // what this rank sees, for the error
+  for (int poll = 0;; ++poll) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      seen = "no such file";
+    } else if (!fnv64) {
+      return;
+    } else {
+      std::string bytes;
+      try {
+        bytes = ReadFile(path);
+      } catch (const IoError& e) {  // renamed over while being read: look again
+        seen = e.what();
+      }
+      const uint64_t h = Fnv64(bytes);
+      if (seen.empty() || h != kFnv64Start) {
+        if (h == *fnv64) return;
+        seen = "other bytes (fnv64 " + HexHash(h) + ", " + std::to_string(bytes.size()) + " bytes)";
+      }
+    }
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (waited >= wait) {
+      char secs[32];
+      std::snprintf(secs, sizeof secs, "%g", wait);
+      throw IoError(path + ": " + whose + (fnv64 ? " (fnv64 " + HexHash(*fnv64) + ")" : "") +
+                    " is not there for this rank after " + secs + " s (it sees " + seen +
+                    "). The ranks need one output folder on a shared file system, each seeing what the others "
+                    "write (an NFS mount: close-to-open consistency); set R1LAB_SHARED_FOLDER_WAIT_S to wait "
+                    "longer for a slow one");
+    }
+    // 10 ms at first, up to 1 s between looks.
+    const double pause = std::min({0.01 * (1 << std::min(poll, 7)), 1.0, wait - waited});
+    std::this_thread::sleep_for(std::chrono::duration<double>(pause));
+  }
+}
 
 std::vector<std::string> SplitLines(const std::string& text) {
   std::vector<std::string> lines;

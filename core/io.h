@@ -2,6 +2,8 @@
 // so an interrupted run never leaves a half-written result behind.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,19 @@ std::string Unxz(const std::string& data, const std::string& source);
 // file; IoError naming the directory otherwise.
 void EnsureWritableDir(const std::string& dir);
 bool FileExists(const std::string& path);
+
+// Ranks on several machines share an output folder, whose file system may
+// show one machine's new file to another only later: an NFS client caches a
+// folder's listing for up to a minute by default. How long a rank waits for
+// a file another rank has written: R1LAB_SHARED_FOLDER_WAIT_S seconds, 120
+// unless set; ConfigError naming the variable when it is not a number of
+// seconds in [0, 86400].
+double SharedFolderWaitSeconds();
+// Returns once `path` exists and, where `fnv64` is given, its bytes hash to
+// it (Fnv64): at once on a local disk, else after polling for up to
+// SharedFolderWaitSeconds(). IoError naming the path, `whose` (e.g. "rank
+// 0's checkpoint"), what this rank sees instead, and what to do.
+void WaitForFile(const std::string& path, const std::string& whose, std::optional<uint64_t> fnv64 = std::nullopt);
 // Whole text of a file, decompressed when the path ends in ".xz" or ".gz";
 // IoError naming the path if it is missing, a folder or badly compressed.
 std::string ReadText(const std::string& path);

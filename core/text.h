@@ -40,6 +40,13 @@ inline uint64_t Fnv64(std::string_view bytes, uint64_t h = kFnv64Start) {
   }
   return h;
 }
+// A hash as 16 lowercase hex digits.
+inline std::string HexHash(uint64_t h) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<size_t>(i)] = kDigits[h & 15];
+  return out;
+}
 
 // The UTF-8 sequence at s[i]: its length in bytes when it is valid, else
 // minus the length of its maximal valid prefix (-1 to -3: a stray

@@ -9,8 +9,11 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <cstdlib>
+#include <random>
 
 #include "error.h"
+#include "io.h"
+#include "text.h"
 
 namespace r1lab {
 
@@ -198,6 +201,65 @@ void Dist::RoundBarrier() {
     throw IoError(RankPrefix(env_) + "waiting for the other ranks' runs failed (a peer is gone): " +
                   std::string(e.what()).substr(0, 200));
   }
+}
+
+uint64_t Dist::FromRankZero(uint64_t v) {
+  // Summed with the others' zeros: rank 0's bits, exactly.
+  torch::Tensor t = torch::tensor({static_cast<int64_t>(env_.rank == 0 ? v : 0)}, torch::kLong);
+  AllReduceSum(t);
+  return static_cast<uint64_t>(t.item<int64_t>());
+}
+
+std::string Dist::Who() const { return RankPrefix(env_); }
+
+bool ShareRankZerosFile(Dist& d, const std::string& path, bool rank0_has) {
+  const bool lead = d.rank() == 0;
+  const uint64_t hash = lead && rank0_has ? Fnv64(ReadFile(path)) : 0;
+  const bool has = d.FromRankZero(lead && rank0_has ? 1 : 0) != 0;
+  const uint64_t want = d.FromRankZero(hash);
+  if (has && !lead) WaitForFile(path, "rank 0's file", want);
+  d.RoundBarrier();  // rank 0 waits while the others look, however long
+  return has;
+}
+
+void CheckRanksShare(Dist& d, const std::string& experiment, const std::string& root) {
+  const bool lead = d.rank() == 0;
+  const uint64_t mine = Fnv64(experiment), theirs = d.FromRankZero(mine);
+  torch::Tensor differ = torch::tensor({mine != theirs ? 1.0 : 0.0});
+  d.AllReduceSum(differ);
+  if (const int n = static_cast<int>(differ.item<double>())) {
+    const std::string n_of = std::to_string(n) + " of " + std::to_string(d.world_size());
+    throw ConfigError(d.Who() +
+                      (mine != theirs ? "this rank's experiment differs from rank 0's (" + n_of + " ranks differ)"
+                                      : n_of + " ranks run another experiment than rank 0's") +
+                      ": start every rank with the same command, CONFIG and options");
+  }
+  // The probe's name and content: a number rank 0 draws, so that no earlier
+  // job's probe, nor another job's in the same folder, passes for this one.
+  uint64_t nonce = 0;
+  if (lead) {
+    std::random_device rd;
+    nonce = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    EnsureWritableDir(root);
+    WriteFileAtomic(root + "/.rank0-probe-" + HexHash(nonce), HexHash(nonce));
+  }
+  nonce = d.FromRankZero(nonce);
+  const std::string probe = root + "/.rank0-probe-" + HexHash(nonce);
+  std::string error;
+  if (!lead) try {
+      WaitForFile(probe, "rank 0's probe file", Fnv64(HexHash(nonce)));
+    } catch (const IoError& e) {
+      error = e.what();
+    }
+  d.RoundBarrier();  // rank 0 waits while the others look
+  torch::Tensor blind = torch::tensor({error.empty() ? 0.0 : 1.0});
+  d.AllReduceSum(blind);
+  if (lead) std::remove(probe.c_str());
+  if (const int n = static_cast<int>(blind.item<double>()))
+    throw IoError(d.Who() + (error.empty() ? std::to_string(n) + " of " + std::to_string(d.world_size()) +
+                                                 " ranks do not see rank 0's output folder " + root +
+                                                 ": every rank needs the same output folder on a shared file system"
+                                           : "the output folder " + root + " is not rank 0's: " + error));
 }
 
 }  // namespace r1lab

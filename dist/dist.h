@@ -53,6 +53,10 @@ class Dist {
   // LibTorch 1.13's Gloo barrier waits only as long as its group's timeout,
   // whatever deadline the call asks for.
   void RoundBarrier();
+  // Rank 0's `v` on every rank (what the others pass is ignored).
+  uint64_t FromRankZero(uint64_t v);
+  // The prefix of every rank's errors: "rank R of W: ".
+  std::string Who() const;
 
  private:
   void Wait(const std::string& what, const std::function<void()>& op);
@@ -62,5 +66,20 @@ class Dist {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Rank 0's say on whether it has `path` (`rank0_has`; the other ranks'
+// values are ignored), on every rank. Where it has, each other rank then
+// waits (WaitForFile, core/io.h) until its own view of the path holds rank
+// 0's very bytes: a shared folder's file system may show it late, or show
+// an older copy, and a data-parallel rank resuming from another checkpoint
+// than rank 0's would train silently wrong weights. The ranks leave together.
+bool ShareRankZerosFile(Dist& d, const std::string& path, bool rank0_has);
+
+// Before any work: the ranks were started on the same `experiment` (text
+// whose hash is compared: the config as loaded, with the flags that change
+// what runs), ConfigError on every rank otherwise; and they share the output
+// folder `root` (rank 0 writes a probe file there that every other rank must
+// see, waiting as WaitForFile does), IoError on every rank otherwise.
+void CheckRanksShare(Dist& d, const std::string& experiment, const std::string& root);
 
 }  // namespace r1lab

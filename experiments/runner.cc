@@ -391,19 +391,41 @@ ExperimentConfig QuickVariant(const ExperimentConfig& cfg) {
   return q;
 }
 
-std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir,
-                       const std::string& label, Dist* dp) {
+namespace {
+
+// What a base's pretraining depends on.
+ExperimentConfig BaseKey(const ExperimentConfig& cfg) {
   ExperimentConfig key;
   *key.mutable_model() = cfg.model();
   *key.mutable_task() = cfg.task();
   *key.mutable_pretrain() = cfg.pretrain();
+  return key;
+}
+
+// The cached base's path without ".pt". A Hugging Face model's base is keyed
+// by its folder's content too, and a data-parallel base by its rank count
+// (`dp_world` > 1: its gradients are summed in another order, so its
+// weights are not one process's).
+std::string BaseStem(const ExperimentConfig& cfg, const std::string& cache_dir, int dp_world) {
+  return cache_dir + "/base-" + HexHash(ConfigHash(BaseKey(cfg))) +
+         (cfg.model().hf_folder().empty() ? "" : "-" + HexHash(HfFolderHash(cfg.model().hf_folder()))) +
+         (dp_world > 1 ? "-dp" + std::to_string(dp_world) : "");
+}
+
+}  // namespace
+
+std::string BaseMadeElsewhere(const ExperimentConfig& cfg, const std::string& cache_dir) {
+  const std::string stem = BaseStem(cfg, cache_dir, 1);
+  WaitForFile(stem + ".json", "a base another rank pretrained");  // written after the checkpoint
+  WaitForFile(stem + ".pt", "a base another rank pretrained");
+  return stem + ".pt";
+}
+
+std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir,
+                       const std::string& label, Dist* dp) {
+  const ExperimentConfig key = BaseKey(cfg);
   const bool shared = dp && dp->world_size() > 1, lead = !shared || dp->rank() == 0;
-  // A Hugging Face model's base is keyed by its folder's content too, and a
-  // data-parallel base by its rank count (its gradients are summed in
-  // another order, so its weights are not one process's).
-  const std::string stem = cache_dir + "/base-" + HexHash(ConfigHash(key)) +
-                           (cfg.model().hf_folder().empty() ? "" : "-" + HexHash(HfFolderHash(cfg.model().hf_folder()))) +
-                           (shared ? "-dp" + std::to_string(dp->world_size()) : "");
+  const std::string stem = BaseStem(cfg, cache_dir, shared ? dp->world_size() : 1);
   const std::string path = stem + ".pt", partial = stem + ".partial.pt";
   auto made = [&] { return FileExists(path) && FileExists(stem + ".json"); };
   if (!shared && made()) {
@@ -421,8 +443,8 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
     have = made();
   }
   if (shared) {
-    dp->RoundBarrier();
-    have = SumOverRanks({have ? 1.0 : 0.0}, *dp)[0] > 0;
+    dp->RoundBarrier();  // rank 0 may have waited long for the lock
+    have = ShareRankZerosFile(*dp, path, have);
     if (have) {
       if (lead) std::remove(partial.c_str());
       std::fprintf(stderr, "%s: cached %s\n", label.c_str(), path.c_str());
@@ -735,7 +757,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
     const ExperimentConfig& bcfg = base_cfg[b];
     std::string base_path;
     if (bases_dealt) {
-      base_path = EnsureBase(bcfg, *task, cache);
+      base_path = BaseMadeElsewhere(bcfg, cache);  // or by this rank
     } else if (together) {  // every rank pretrains it, data-parallel
       base_path = EnsureBase(bcfg, *task, cache, who + "pretrain " + bases[b].name, opt.dist);
     } else {
@@ -746,7 +768,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         if (opt.base_threads > 0) ConfigureThreads(own_threads);
       }
       sync();  // the other ranks find it cached
-      if (!lead) base_path = EnsureBase(bcfg, *task, cache);
+      if (!lead) base_path = BaseMadeElsewhere(bcfg, cache);
     }
     // The base's bytes identify it: runs and the base evaluation record them,
     // and neither is reused across a change of base.
@@ -785,8 +807,16 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       const std::string rdir = RunDir(dir, arm, bases[b], seed);
       EnsureWritableDir(rdir);
       const std::string done = rdir + "/done.json";
-      if (FileExists(done)) return;
+      // A shared run is rank 0's to skip, and every rank starts from rank
+      // 0's view of the checkpoints it starts from; a dealt run in a later
+      // round, from checkpoints other ranks may have written.
+      if (shared ? opt.dist->FromRankZero(lead && FileExists(done)) != 0 : FileExists(done)) return;
       const RunStarts starts = StartsOf(dir, cfg.name(), arm, bases[b], seed);
+      for (const std::string& from : {starts.from, starts.teacher_is_arm ? starts.teacher : std::string()}) {
+        if (from.empty() || world == 1) continue;
+        if (shared) ShareRankZerosFile(*opt.dist, from, lead && FileExists(from));
+        else WaitForFile(from, "the checkpoint of an arm this run starts from");
+      }
       if (lead || !shared) WriteFileAtomic(rdir + "/run_config.pbtxt", RunIdentity(bcfg, arm, seed, base_hash, starts));
       const std::string eta = timed_runs > 0 ? Progress::FormatDuration(timed_seconds / timed_runs *
                                                                         (total_runs - run_index + 1))
@@ -903,6 +933,16 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
     // makes the next base; dealt bases are all made, so ranks go on.
     if (!bases_dealt || b + 1 == bases.size()) sync();
   }
+  // Rank 0 reports every run, and under `r1lab tune` every rank scores
+  // them: each waits for the other ranks' files to show.
+  if (world > 1)
+    for (const BaseSlot& b : bases) {
+      for (const char* f : {"/done.json", "/eval.json"}) WaitForFile(dir + "/" + b.name + f, "rank 0's base evaluation");
+      for (const Arm& arm : cfg.arms())
+        for (uint64_t seed : cfg.seeds())
+          for (const char* f : {"/done.json", "/eval.json"})  // done.json is written last
+            WaitForFile(RunDir(dir, arm, b, seed) + f, "a run another rank finished");
+    }
   return lead ? WriteReport(configured, dir) : std::string();
 }
 

@@ -107,6 +107,11 @@ void MakeBases(const std::vector<ExperimentConfig>& cfgs, const std::string& roo
 // writing; such a base is cached apart from one process's, by rank count.
 std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std::string& cache_dir,
                        const std::string& label = "pretrain base", Dist* dp = nullptr);
+// EnsureBase's path of a base another rank has pretrained (MakeBases, or
+// rank 0 alone): waits (WaitForFile, core/io.h) until it and its record show
+// in this rank's view of the cache, which a shared folder's file system may
+// give late; never pretrains.
+std::string BaseMadeElsewhere(const ExperimentConfig& cfg, const std::string& cache_dir);
 
 // A base checkpoint's held-out evaluation (bcfg.eval, bcfg one base's
 // config; `base_hash` the checkpoint's fnv64, HexHash of its bytes) in `bdir`: eval.json, samples.jsonl.xz and done.json (checkpoint,

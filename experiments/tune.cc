@@ -448,18 +448,19 @@ ExperimentConfig TunePretraining(const ExperimentConfig& cfg, const RunnerOption
   }
   // With several ranks each pretrains and evaluates its share of the trials
   // (trial k on rank k mod world); then every rank reads them all back.
-  auto evaluate = [&](size_t k) {
-    const std::string name = "p" + std::to_string(k);
-    const std::string base = EnsureBase(xs[k], *task, cache);
-    return EvaluateBase(xs[k], *task, base, HexHash(Fnv64(ReadFile(base))),
-                        root + "/" + trials.name() + "/pretrain/" + name, "pretraining trial " + name);
+  auto evaluate = [&](size_t k, bool elsewhere) {
+    const std::string name = "p" + std::to_string(k), bdir = root + "/" + trials.name() + "/pretrain/" + name;
+    const std::string base = elsewhere ? BaseMadeElsewhere(xs[k], cache) : EnsureBase(xs[k], *task, cache);
+    if (elsewhere)
+      for (const char* f : {"/eval.json", "/done.json"}) WaitForFile(bdir + f, "another rank's pretraining trial");
+    return EvaluateBase(xs[k], *task, base, HexHash(Fnv64(ReadFile(base))), bdir, "pretraining trial " + name);
   };
   if (world > 1) {
-    for (size_t k = static_cast<size_t>(rank); k < points.size(); k += static_cast<size_t>(world)) evaluate(k);
+    for (size_t k = static_cast<size_t>(rank); k < points.size(); k += static_cast<size_t>(world)) evaluate(k, false);
     opt.dist->RoundBarrier();
   }
   for (size_t k = 0; k < points.size(); ++k) {
-    const BaseEvaluation e = evaluate(k);
+    const BaseEvaluation e = evaluate(k, world > 1 && static_cast<int>(k % static_cast<size_t>(world)) != rank);
     TuneRecord::Trial* trial = t.add_trials();
     for (double v : points[k]) trial->add_values(v);
     trial->set_validation_pass1(e.eval.pass1());

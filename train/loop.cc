@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "checkpoint.h"
+#include "dist.h"
 #include "error.h"
 #include "interrupt.h"
 #include "io.h"
@@ -74,7 +75,9 @@ int64_t RunCheckpointedLoop(LoopSpec spec, Transformer& policy, const std::strin
   spec.budget_exempt = loop.budget_exempt;
   int64_t start = 0;
   const auto t0 = Clock::now();
-  const bool resume = !path.empty() && FileExists(path);
+  // Data-parallel ranks resume from rank 0's checkpoint, all or none.
+  const bool resume = !path.empty() && (spec.data_parallel ? ShareRankZerosFile(*spec.data_parallel, path, FileExists(path))
+                                                           : FileExists(path));
   if (resume) {
     const CheckpointMeta meta = LoadCheckpoint(path, policy, loop.optimizer, loop.parts);
     RestoreFlopState(meta.extra, path, spec.flops, loop.tokens, &spec.wall_before);

@@ -5,7 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <functional>
+#include <thread>
 
 #include "error.h"
 #include "io.h"
@@ -153,6 +157,85 @@ TEST(Io, ReadLinesReadsXzAndGzipByTheirSuffix) {
   WriteXzAtomic(dir + "/m.jsonl", "{\"step\":3}\n");
   EXPECT_FALSE(FileExists(dir + "/m.jsonl.gz"));
   EXPECT_EQ(ReadText(dir + "/m.jsonl.xz"), "{\"step\":3}\n");
+}
+
+// R1LAB_SHARED_FOLDER_WAIT_S for one test (ctest runs each in a process of its own).
+struct SharedFolderWait {
+  explicit SharedFolderWait(const char* seconds) { ::setenv("R1LAB_SHARED_FOLDER_WAIT_S", seconds, 1); }
+  ~SharedFolderWait() { ::unsetenv("R1LAB_SHARED_FOLDER_WAIT_S"); }
+};
+
+double SecondsOf(const std::function<void()>& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Another rank's file shows late in a shared folder (NFS caches listings):
+// a rank waits for it, and for its very bytes where it has an older copy.
+TEST(Io, WaitForFileWaitsForALateFileAndForTheBytesItExpects) {
+  const std::string dir = testing::TempDir("io_wait");
+  const SharedFolderWait wait("20");
+  WriteFileAtomic(dir + "/here", "x");
+  EXPECT_LT(SecondsOf([&] { WaitForFile(dir + "/here", "a file"); }), 0.1);
+  EXPECT_LT(SecondsOf([&] { WaitForFile(dir + "/here", "a file", Fnv64("x")); }), 0.1);
+  auto later = [&](const std::string& path, const std::string& bytes) {
+    return std::thread([=] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      WriteFileAtomic(path, bytes);
+    });
+  };
+  std::thread late = later(dir + "/late", "y");
+  EXPECT_GT(SecondsOf([&] { WaitForFile(dir + "/late", "a file"); }), 0.25);
+  late.join();
+  WriteFileAtomic(dir + "/old", "an older checkpoint");
+  std::thread newer = later(dir + "/old", "rank 0's checkpoint");
+  EXPECT_GT(SecondsOf([&] { WaitForFile(dir + "/old", "a file", Fnv64("rank 0's checkpoint")); }), 0.25);
+  newer.join();
+  EXPECT_EQ(ReadFile(dir + "/old"), "rank 0's checkpoint");
+}
+
+TEST(Io, WaitForFileGivesUpWithAnErrorSayingWhatThisRankSees) {
+  const std::string dir = testing::TempDir("io_wait_fail");
+  {
+    const SharedFolderWait wait("0.3");
+    std::string error;
+    const double s = SecondsOf([&] {
+      try {
+        WaitForFile(dir + "/never", "rank 0's probe file");
+      } catch (const IoError& e) {
+        error = e.what();
+      }
+    });
+    EXPECT_GE(s, 0.3);
+    EXPECT_LT(s, 5);
+    EXPECT_NE(error.find(dir + "/never: rank 0's probe file is not there for this rank after 0.3 s (it sees no such "
+                               "file)"),
+              std::string::npos)
+        << error;
+    EXPECT_NE(error.find("R1LAB_SHARED_FOLDER_WAIT_S"), std::string::npos) << error;
+    WriteFileAtomic(dir + "/stale", "old");
+    try {
+      WaitForFile(dir + "/stale", "rank 0's file", Fnv64("new"));
+      ADD_FAILURE() << "an older copy passed for rank 0's file";
+    } catch (const IoError& e) {
+      EXPECT_NE(std::string(e.what()).find("(it sees other bytes (fnv64 " + HexHash(Fnv64("old")) + ", 3 bytes))"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  for (const char* bad : {"", "soon", "-1", "1e9"}) {
+    const SharedFolderWait wait(bad);
+    try {
+      WaitForFile(dir + "/never", "a file");
+      ADD_FAILURE() << bad;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("R1LAB_SHARED_FOLDER_WAIT_S='" + std::string(bad) +
+                                           "': expected a number of seconds in [0, 86400]"),
+                std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 }  // namespace

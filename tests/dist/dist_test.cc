@@ -6,10 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "error.h"
+#include "io.h"
 #include "loopback.h"
+#include "test_util.h"
+#include "text.h"
 
 namespace r1lab {
 namespace {
@@ -177,6 +182,101 @@ TEST(Dist, ReadsTorchrunsEnvironmentAndNamesABadVariable) {
   EXPECT_NE(ErrorOf([] { DistEnvFrom({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "http"}}); }).find("MASTER_PORT='http'"), std::string::npos);
   EXPECT_NE(ErrorOf([] { DistEnvFrom({{"RANK", "0"}}); }).find("RANK is set but WORLD_SIZE is not"), std::string::npos);
   EXPECT_NE(ErrorOf([] { DistEnvFrom({{"WORLD_SIZE", "2"}}); }).find("WORLD_SIZE is set but RANK is not"), std::string::npos);
+}
+
+// R1LAB_SHARED_FOLDER_WAIT_S for one test (ctest runs each in a process of its own).
+struct SharedFolderWait {
+  explicit SharedFolderWait(const char* seconds) { ::setenv("R1LAB_SHARED_FOLDER_WAIT_S", seconds, 1); }
+  ~SharedFolderWait() { ::unsetenv("R1LAB_SHARED_FOLDER_WAIT_S"); }
+};
+
+// Each rank's own view of a shared folder: folder r for rank r, as two
+// machines mount one share. Rank 1 first holds an older checkpoint, and
+// the share shows it rank 0's 300 ms later; where rank 0 has none, no rank
+// waits, whatever the others hold.
+TEST(Dist, EveryRankTakesRankZerosFileWaitingForItsVeryBytes) {
+  const std::string dir = testing::TempDir("dist_share");
+  const SharedFolderWait wait("20");
+  const std::string view[2] = {dir + "/0/checkpoint.pt", dir + "/1/checkpoint.pt"};
+  for (const char* r : {"/0", "/1"}) std::filesystem::create_directories(dir + r);
+  WriteFileAtomic(view[0], "step 4");
+  WriteFileAtomic(view[1], "step 2");
+  const int port = FreePort();
+  bool has[2] = {false, false}, none[2] = {true, true};
+  double waited[2] = {0, 0};
+  std::thread share;  // the share shows rank 1 rank 0's bytes 300 ms after the ranks have met
+  const std::vector<std::string> errors = EachRank(2, [&](int r) {
+    Dist d(LoopbackRank(r, 2, port), std::chrono::seconds(20));
+    if (r == 1)
+      share = std::thread([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        WriteFileAtomic(view[1], "step 4");
+      });
+    const auto t0 = std::chrono::steady_clock::now();
+    has[r] = ShareRankZerosFile(d, view[r], FileExists(view[r]));
+    waited[r] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    none[r] = ShareRankZerosFile(d, view[r] + ".absent", r == 1);  // only rank 0's say counts
+  });
+  share.join();
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_EQ(errors[static_cast<size_t>(r)], "(no error)") << "rank " << r;
+    EXPECT_TRUE(has[r]) << r;
+    EXPECT_FALSE(none[r]) << r;
+    EXPECT_GT(waited[r], 0.25) << "rank " << r << " left before rank 1 saw rank 0's bytes";
+  }
+}
+
+TEST(Dist, ARankThatNeverSeesRankZerosFileStopsWithAnErrorNamingIt) {
+  const std::string dir = testing::TempDir("dist_share_fail");
+  const SharedFolderWait wait("0.5");
+  const std::string view[2] = {dir + "/0/checkpoint.pt", dir + "/1/checkpoint.pt"};
+  for (const char* r : {"/0", "/1"}) std::filesystem::create_directories(dir + r);
+  WriteFileAtomic(view[0], "step 4");
+  const int port = FreePort();
+  const std::vector<std::string> errors = EachRank(2, [&](int r) {
+    Dist d(LoopbackRank(r, 2, port), std::chrono::seconds(20));
+    ShareRankZerosFile(d, view[r], true);
+  });
+  EXPECT_NE(errors[1].find(view[1] + ": rank 0's file (fnv64 " + HexHash(Fnv64("step 4")) +
+                           ") is not there for this rank after 0.5 s (it sees no such file)"),
+            std::string::npos)
+      << errors[1];
+  EXPECT_NE(errors[0].find("rank 0 of 2: waiting for the other ranks' runs failed (a peer is gone)"), std::string::npos)
+      << errors[0];
+}
+
+// Ranks started on different experiments, or on output folders that are
+// not one shared folder, stop before any work, every one with an error.
+TEST(Dist, RanksCheckTheyRunOneExperimentInOneFolder) {
+  const std::string dir = testing::TempDir("dist_check");
+  const SharedFolderWait wait("0.5");
+  auto check = [&](const std::string& exp1, const std::string& root1) {
+    const int port = FreePort();
+    return EachRank(2, [&](int r) {
+      Dist d(LoopbackRank(r, 2, port), std::chrono::seconds(20));
+      CheckRanksShare(d, r == 0 ? "run\nname: \"a\"\n" : exp1, r == 0 ? dir + "/out" : root1);
+    });
+  };
+  std::vector<std::string> errors = check("run\nname: \"a\"\n", dir + "/out");
+  EXPECT_EQ(errors[0], "(no error)");
+  EXPECT_EQ(errors[1], "(no error)");
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/out"))
+    ADD_FAILURE() << "the probe is left behind: " << e.path();
+
+  errors = check("run\nname: \"b\"\n", dir + "/out");
+  EXPECT_NE(errors[0].find("rank 0 of 2: 1 of 2 ranks run another experiment than rank 0's: start every rank with "
+                           "the same command, CONFIG and options"),
+            std::string::npos)
+      << errors[0];
+  EXPECT_NE(errors[1].find("rank 1 of 2: this rank's experiment differs from rank 0's (1 of 2 ranks differ)"), std::string::npos) << errors[1];
+
+  errors = check("run\nname: \"a\"\n", dir + "/elsewhere");
+  EXPECT_NE(errors[0].find("rank 0 of 2: 1 of 2 ranks do not see rank 0's output folder " + dir + "/out"), std::string::npos)
+      << errors[0];
+  EXPECT_NE(errors[1].find("rank 1 of 2: the output folder " + dir + "/elsewhere is not rank 0's: " + dir +
+                           "/elsewhere/.rank0-probe-"),
+            std::string::npos)
+      << errors[1];
 }
 
 }  // namespace

@@ -1283,6 +1283,49 @@ arms { name: "grpo" init_from: "sft" grpo { steps: 6 prompts_per_step: 4 group_s
   EXPECT_TRUE(FileExists(shared + "/done.json"));
 }
 
+// Ranks started by hand (torchrun's environment) on output folders that
+// are not one shared folder, or on different configs, stop before any
+// pretraining, each with an error saying what differs; the folder rank 0
+// writes to holds no run. What two machines without a shared mount, or
+// with another CONFIG on one, would do.
+TEST(Cli, RanksOnFoldersThatAreNotSharedOrOnOtherConfigsStopBeforeAnyWork) {
+  const std::string dir = testing::TempDir("cli_not_shared");
+  WriteFileAtomic(dir + "/c.pbtxt", std::string(kTiny) + R"(arms { name: "grpo" grpo { steps: 2 prompts_per_step: 4 group_size: 4 } })");
+  int port = 20000 + ::getpid() % 20000;
+  auto ranks = [&](const std::string& out1, const std::string& flags1) {
+    const std::string env = "R1LAB_SHARED_FOLDER_WAIT_S=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
+                            std::to_string(port++) + " RANK=";
+    auto rank = [&](int r, const std::string& out, const std::string& flags) {
+      return "(" + env + std::to_string(r) + " " + R1LAB_BINARY + " run " + dir + "/c.pbtxt --out " + out + flags +
+             " > " + dir + "/r" + std::to_string(r) + ".log 2>&1; echo $? > " + dir + "/r" + std::to_string(r) + ".rc)";
+    };
+    std::system((rank(0, dir + "/shared", "") + " & " + rank(1, out1, flags1) + "; wait").c_str());
+    std::vector<Result> out;
+    for (int r = 0; r < 2; ++r) {
+      const std::string p = dir + "/r" + std::to_string(r);
+      out.push_back({std::atoi(ReadFile(p + ".rc").c_str()), ReadFile(p + ".log")});
+    }
+    return out;
+  };
+  std::vector<Result> r = ranks(dir + "/local", "");
+  EXPECT_NE(r[0].code, 0);
+  EXPECT_NE(r[0].out.find("rank 0 of 2: 1 of 2 ranks do not see rank 0's output folder " + dir + "/shared"),
+            std::string::npos)
+      << r[0].out;
+  EXPECT_NE(r[1].code, 0);
+  EXPECT_NE(r[1].out.find("rank 1 of 2: the output folder " + dir + "/local is not rank 0's"), std::string::npos)
+      << r[1].out;
+  EXPECT_NE(r[1].out.find("is not there for this rank after 1 s"), std::string::npos) << r[1].out;
+  EXPECT_FALSE(FileExists(dir + "/shared/tiny")) << "work began";
+
+  r = ranks(dir + "/shared", " --set seeds=[3]");
+  EXPECT_NE(r[0].code, 0);
+  EXPECT_NE(r[0].out.find("rank 0 of 2: 1 of 2 ranks run another experiment than rank 0's"), std::string::npos)
+      << r[0].out;
+  EXPECT_NE(r[1].out.find("rank 1 of 2: this rank's experiment differs from rank 0's"), std::string::npos) << r[1].out;
+  EXPECT_FALSE(FileExists(dir + "/shared/tiny")) << "work began";
+}
+
 // --data-parallel: both ranks step through each GRPO, PPO and SFT run (half
 // the prompts or rows each, gradients summed), rank 0 writes every file
 // once; a run costs what one process's does, so FLOP budgets stop both

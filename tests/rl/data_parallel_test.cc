@@ -4,9 +4,14 @@
 // the whole batch's; the ranks' metrics are their means.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
 #include "arith.h"
 #include "data_parallel.h"
 #include "grpo_trainer.h"
+#include "io.h"
 #include "loop.h"
 #include "loopback.h"
 #include "policy_update.h"
@@ -310,6 +315,66 @@ TEST(DataParallel, TheOtherRanksWaitOutRankZerosCheckpointWrite) {
   EXPECT_EQ(errors[0], "");
   EXPECT_EQ(errors[1], "");
   EXPECT_TRUE(FileExists(dir + "/checkpoint.pt"));
+}
+
+// Ranks on two machines see one shared run folder each through their own
+// mount (folder r here for rank r), and rank 1's may still show an older
+// checkpoint than the one rank 0 resumes from. Every rank resumes from rank
+// 0's, once its view holds those bytes: rank 1 resuming from its older copy
+// would step from other weights than rank 0's, silently.
+TEST(DataParallel, EveryRankResumesFromRankZerosCheckpointNotAnOlderCopy) {
+  const std::string dir = testing::TempDir("dp_resume_view");
+  ::setenv("R1LAB_SHARED_FOLDER_WAIT_S", "20", 1);
+  auto run = [&](Transformer& model, Dist* d, const std::string& path, int64_t steps, std::vector<int64_t>* ran) {
+    auto opt = MakeAdamW(model, ParseResolved<OptimConfig>("lr: 0.001"));
+    FlopCounter flops;
+    Rng rng(1);
+    int64_t tokens = 0;
+    StrategyLoop loop;
+    loop.steps = steps;
+    loop.checkpoint_every = 1;
+    loop.optimizer = &opt;
+    loop.rng = &rng;
+    loop.tokens = &tokens;
+    loop.step = [&](int64_t step, MetricsLine*, std::string*) {
+      ran->push_back(step);
+      if (d) SumOverRanks({1.0}, *d);
+    };
+    LoopSpec spec;
+    spec.label = "shared";
+    spec.flops = &flops;
+    spec.read_only_checkpoint = d && d->rank() != 0;
+    spec.data_parallel = d;
+    RunCheckpointedLoop(spec, model, path, loop);
+  };
+  const std::string view[2] = {dir + "/0/checkpoint.pt", dir + "/1/checkpoint.pt"};
+  std::filesystem::create_directories(dir + "/0");
+  std::filesystem::create_directories(dir + "/1");
+  Transformer one = testing::CopyOfTinyBase();
+  std::vector<int64_t> ignored;
+  run(one, nullptr, view[1], 1, &ignored);  // rank 1's view: the checkpoint at step 1
+  std::filesystem::copy_file(view[1], view[0]);
+  run(one, nullptr, view[0], 3, &ignored);  // rank 0's: at step 3
+  Transformer models[2] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
+  std::vector<int64_t> ran[2];
+  std::thread share;  // the share shows rank 1 rank 0's checkpoint 300 ms after the ranks have met
+  const auto errors = testing::OnRanks(
+      2,
+      [&](Dist& d) {
+        if (d.rank() == 1)
+          share = std::thread([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            WriteFileAtomic(view[1], ReadFile(view[0]));
+          });
+        run(models[d.rank()], &d, view[d.rank()], 4, &ran[d.rank()]);
+      },
+      std::chrono::seconds(5));
+  share.join();
+  ::unsetenv("R1LAB_SHARED_FOLDER_WAIT_S");
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+  for (int r = 0; r < 2; ++r) EXPECT_EQ(ran[r], std::vector<int64_t>{3}) << "rank " << r << " resumed elsewhere";
+  EXPECT_TRUE(DpSameWeights(models[0], models[1]));
 }
 
 TEST(DataParallel, MetricsAreTheRanksMeansAndFlopsTheirSums) {
