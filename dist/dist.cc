@@ -8,8 +8,12 @@
 #endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "error.h"
 #include "io.h"
@@ -46,12 +50,50 @@ std::string RankPrefix(const DistEnv& env) {
   return "rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) + ": ";
 }
 
+// Ends the process with `message` (as an i/o error: exit code 3) unless
+// destroyed within `after`. A store that takes the connection but never
+// answers (one of another LibTorch version: torchrun's from a torch 2.x
+// wheel, to r1lab on Debian's 1.13) holds the rendezvous in a read that
+// has no deadline, and SIGTERM does not end it.
+class Watchdog {
+ public:
+  Watchdog(std::chrono::milliseconds after, std::string message)
+      : thread_([this, after, message] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          if (!cv_.wait_for(lock, after, [this] { return done_; })) {
+            std::fprintf(stderr, "r1lab: i/o error: %s\n", message.c_str());
+            std::_Exit(3);
+          }
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;  // last: it uses the others
+};
+
+// A store torchrun's agent serves outlives a restart of the ranks: each
+// attempt's keys apart.
+std::string KeyPrefix(const DistEnv& env) {
+  return env.agent_store ? "r1lab/attempt-" + std::to_string(env.restart) + "/" : "";
+}
+
 }  // namespace
 
 DistEnv DistEnvFrom(const std::map<std::string, std::string>& given) {
   std::map<std::string, std::string> env = given;
   if (env.empty())
-    for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"})
+    for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT",
+                             "TORCHELASTIC_USE_AGENT_STORE", "TORCHELASTIC_RESTART_COUNT"})
       if (const char* v = std::getenv(name)) env[name] = v;
   DistEnv d;
   if (!env.count("WORLD_SIZE")) {
@@ -65,6 +107,8 @@ DistEnv DistEnvFrom(const std::map<std::string, std::string>& given) {
   d.master_port = IntVar(env, "MASTER_PORT", 1, 65535, 29500);
   if (env.count("MASTER_ADDR")) d.master_addr = env["MASTER_ADDR"];
   if (d.master_addr.empty()) throw ConfigError("environment variable MASTER_ADDR is empty");
+  d.agent_store = env.count("TORCHELASTIC_USE_AGENT_STORE") && env["TORCHELASTIC_USE_AGENT_STORE"] == "True";
+  d.restart = IntVar(env, "TORCHELASTIC_RESTART_COUNT", 0, 1 << 30, 0);
   return d;
 }
 
@@ -82,10 +126,18 @@ Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), t
   const std::string where = RankPrefix(env);
   const std::string addr = env.master_addr + ":" + std::to_string(env.master_port);
   const std::string wait = " within " + std::to_string(timeout.count() / 1000.0).substr(0, 5) + " s";
+  // Past the store's own deadlines (its connect and its wait for the ranks
+  // each take up to `timeout`), which give the errors below.
+  const std::chrono::milliseconds last_resort = 3 * timeout + std::chrono::seconds(1);
+  const Watchdog watchdog(last_resort,
+                          where + "the rendezvous at " + addr + " got no answer within " +
+                              std::to_string(last_resort.count() / 1000.0).substr(0, 5) +
+                              " s: the store there does not answer this r1lab's requests (LibTorch " TORCH_VERSION
+                              "); a torchrun or rank 0 of another LibTorch version serves it?");
   try {
     c10d::TCPStoreOptions opt;
     opt.port = static_cast<uint16_t>(env.master_port);
-    opt.isServer = env.rank == 0;
+    opt.isServer = env.rank == 0 && !env.agent_store;
     opt.numWorkers = static_cast<size_t>(env.world_size);
     opt.waitWorkers = true;
     opt.timeout = timeout;
@@ -101,8 +153,9 @@ Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), t
       auto options = c10d::ProcessGroupGloo::Options::create(deadline);
       options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
                                        : c10d::ProcessGroupGloo::createDefaultDevice());
-      return c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>(prefix, impl_->store),
-                                                         env.rank, env.world_size, options);
+      return c10::make_intrusive<c10d::ProcessGroupGloo>(
+          c10::make_intrusive<c10d::PrefixStore>(KeyPrefix(env) + prefix, impl_->store), env.rank, env.world_size,
+          options);
     };
     impl_->group = group("gloo", timeout);
     impl_->rounds = group("rounds", kRoundTimeout);
@@ -135,7 +188,8 @@ Dist::Dist(const DistEnv& env, std::chrono::milliseconds timeout) : env_(env), t
       auto options = c10d::ProcessGroupNCCL::Options::create();
       options->timeout = timeout + std::chrono::seconds(30);
       impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
-          c10::make_intrusive<c10d::PrefixStore>("nccl", impl_->store), env.rank, env.world_size, options);
+          c10::make_intrusive<c10d::PrefixStore>(KeyPrefix(env) + "nccl", impl_->store), env.rank, env.world_size,
+          options);
     }
   }
 #endif

@@ -22,9 +22,15 @@ struct DistEnv {
   int rank = 0, world_size = 1, local_rank = 0;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
+  // Started by torchrun, whose agent serves the store at MASTER_ADDR:
+  // MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE=True): every rank is its
+  // client, and keys are kept apart by restart (TORCHELASTIC_RESTART_COUNT).
+  bool agent_store = false;
+  int restart = 0;
 };
 
 // The torchrun variables from `env` (the process environment when empty).
+// Those of torchrun's agent store too.
 // Absent: one rank. ConfigError naming the variable when one is malformed,
 // out of range, or set without the others it needs.
 DistEnv DistEnvFrom(const std::map<std::string, std::string>& env = {});

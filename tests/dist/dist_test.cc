@@ -3,7 +3,14 @@
 // whose peer is gone, gets an error naming it within the timeout.
 #include "dist.h"
 
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
 #include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -170,6 +177,76 @@ TEST(Dist, APeerThatIsGoneEndsARoundBarrier) {
   EXPECT_LT(seconds, 15.0);
 }
 
+// torchrun's agent serves the store at MASTER_ADDR:MASTER_PORT and tells
+// its ranks so (TORCHELASTIC_USE_AGENT_STORE=True): rank 0 must join it as
+// a client, not bind the port itself (it fails, the port taken), and a
+// restarted attempt's ranks join the same store again.
+TEST(Dist, RanksJoinTheStoreTorchrunsAgentServes) {
+  const int port = FreePort();
+  c10d::TCPStoreOptions o;
+  o.port = static_cast<uint16_t>(port);
+  o.isServer = true;
+  o.waitWorkers = false;
+  o.timeout = std::chrono::seconds(20);
+  const auto agent = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", o);
+  for (int restart = 0; restart < 2; ++restart) {
+    torch::Tensor sums[2];
+    const std::vector<std::string> errors = EachRank(2, [&](int r) {
+      DistEnv env = LoopbackRank(r, 2, port);
+      env.agent_store = true;
+      env.restart = restart;
+      Dist d(env, std::chrono::seconds(20));
+      torch::Tensor t = torch::tensor({1.0 + r});
+      d.AllReduceSum(t);
+      sums[r] = t;
+    });
+    for (int r = 0; r < 2; ++r) {
+      ASSERT_EQ(errors[static_cast<size_t>(r)], "(no error)") << "rank " << r << ", restart " << restart;
+      EXPECT_EQ(sums[r].item<double>(), 3.0);
+    }
+  }
+}
+
+// A store that takes the connection and reads the requests but never
+// answers (as torchrun's from a torch 2.x wheel does Debian's LibTorch
+// 1.13's) would hold the rendezvous in a read with no deadline: the rank
+// ends with an error naming it instead (the process: no thread is left
+// blocked, and SIGTERM would not end it).
+TEST(Dist, AStoreThatNeverAnswersEndsTheRankWithAnError) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 8) != 0 ||
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+          std::_Exit(5);
+        std::thread([fd] {  // takes every connection and drains it
+          for (int c; (c = ::accept(fd, nullptr, nullptr)) >= 0;)
+            std::thread([c] {
+              char buf[256];
+              while (::read(c, buf, sizeof buf) > 0) {
+              }
+            }).detach();
+        }).detach();
+        DistEnv env = LoopbackRank(1, 2, ntohs(a.sin_port));
+        env.agent_store = true;  // torchrun's: every rank a client
+        try {
+          Dist d(env, std::chrono::milliseconds(1500));
+        } catch (const IoError& e) {
+          std::fprintf(stderr, "an error thrown, not the hang this test is about: %s\n", e.what());
+          std::_Exit(4);
+        }
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(3),
+      "r1lab: i/o error: rank 1 of 2: the rendezvous at 127\\.0\\.0\\.1:[0-9]+ got no answer within 5\\.500 s: the store "
+      "there does not answer");
+}
+
 TEST(Dist, ReadsTorchrunsEnvironmentAndNamesABadVariable) {
   const DistEnv one = DistEnvFrom({{"UNRELATED", "1"}});
   EXPECT_EQ(one.world_size, 1);
@@ -178,6 +255,15 @@ TEST(Dist, ReadsTorchrunsEnvironmentAndNamesABadVariable) {
   EXPECT_EQ(two.world_size, 2);
   EXPECT_EQ(two.master_addr, "10.0.0.5");
   EXPECT_EQ(two.master_port, 29600);
+  EXPECT_FALSE(two.agent_store);
+  const DistEnv agent = DistEnvFrom({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                                     {"TORCHELASTIC_RESTART_COUNT", "2"}});
+  EXPECT_TRUE(agent.agent_store) << "torchrun's agent serves the store: rank 0 must not bind its port";
+  EXPECT_EQ(agent.restart, 2);
+  EXPECT_NE(ErrorOf([] {
+              DistEnvFrom({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_RESTART_COUNT", "x"}});
+            }).find("TORCHELASTIC_RESTART_COUNT='x'"),
+            std::string::npos);
   EXPECT_NE(ErrorOf([] { DistEnvFrom({{"RANK", "2"}, {"WORLD_SIZE", "2"}}); }).find("environment variable RANK='2': expected an integer in [0, 1]"), std::string::npos);
   EXPECT_NE(ErrorOf([] { DistEnvFrom({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "http"}}); }).find("MASTER_PORT='http'"), std::string::npos);
   EXPECT_NE(ErrorOf([] { DistEnvFrom({{"RANK", "0"}}); }).find("RANK is set but WORLD_SIZE is not"), std::string::npos);
