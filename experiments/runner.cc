@@ -749,6 +749,38 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
   int run_index = 0, timed_runs = 0, dealt = 0;
   double timed_seconds = 0;
   const std::string cache = opt.cache_dir.empty() ? root + "/.cache" : opt.cache_dir;
+  // A folder's runs made from this config's base pretrained the other way
+  // (by one process, or data-parallel over some rank count), which is
+  // cached beside the one this invocation would pretrain: refused before
+  // that pretraining, not after it, when the new base's hash is known.
+  const int base_ranks = together ? world : 1;
+  for (size_t b = 0; b < bases.size(); ++b) {
+    const std::string one = BaseStem(base_cfg[b], cache, 1), mine = BaseStem(base_cfg[b], cache, base_ranks);
+    if (FileExists(mine + ".pt") || !std::filesystem::is_directory(cache)) continue;
+    for (const auto& e : std::filesystem::directory_iterator(cache)) {
+      const std::string path = e.path().string();
+      const bool dp = path.rfind(one + "-dp", 0) == 0 && path.size() > 3 && path.substr(path.size() - 3) == ".pt" &&
+                      path.find(".partial.pt") == std::string::npos;
+      if (path != one + ".pt" && !dp) continue;
+      const std::string line = "# base checkpoint fnv64: " + HexHash(Fnv64(ReadFile(path))) + "\n";
+      std::vector<std::string> stale;
+      for (const Arm& arm : cfg.arms())
+        for (uint64_t seed : cfg.seeds()) {
+          const std::string rc = RunDir(dir, arm, bases[b], seed) + "/run_config.pbtxt";
+          if (FileExists(rc) && ReadFile(rc).find(line) != std::string::npos) stale.push_back(rc.substr(0, rc.rfind('/')));
+        }
+      if (stale.empty()) continue;
+      const std::string ranks = dp ? path.substr(one.size() + 3, path.size() - one.size() - 6) : "";
+      throw identity_error(
+          stale, "the base pretrained " + (dp ? "data-parallel over " + ranks + " ranks" : std::string("by one process")) +
+                     " (" + path + "), not the one this command uses: " +
+                     (base_ranks > 1 ? "with --data-parallel over " + std::to_string(base_ranks) + " ranks"
+                                     : std::string("in one process")) +
+                     " it pretrains its own, whose sums run in another order (run " +
+                     (dp ? "with --data-parallel over " + ranks + " ranks" : std::string("without --data-parallel")) +
+                     " to keep these runs)");
+    }
+  }
   // Several bases: dealt out (MakeBases), else rank 0 makes each while the
   // others wait.
   const bool bases_dealt = DealsBases(opt, bases.size());

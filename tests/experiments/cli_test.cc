@@ -1408,6 +1408,29 @@ arms { name: "rft_wide" rft { steps: 2 problems_per_step: 4 samples_per_problem:
   EXPECT_NE(odd.code, 0);
   EXPECT_NE(odd.out.find("arms[1].grpo.prompts_per_step: 5 does not split evenly over 2 data-parallel ranks"),
             std::string::npos) << odd.out;
+
+  // One process's runs rerun with --data-parallel, and the other way round:
+  // refused before the base is pretrained the other way.
+  auto bases_in = [](const std::string& cache) {
+    std::string names;
+    for (const auto& e : std::filesystem::directory_iterator(cache))
+      if (e.path().extension() == ".pt") names += e.path().filename().string() + " ";
+    return names;
+  };
+  const std::string one_bases = bases_in(dir + "/one/.cache"), dp_bases_now = bases_in(dir + "/dp/.cache");
+  const Result mixed = RunCli("run " + dir + "/c.pbtxt --out " + dir + "/one --nproc 2 --data-parallel");
+  EXPECT_NE(mixed.code, 0);
+  EXPECT_NE(mixed.out.find("/one/tiny/runs/sft/seed-1 holds a run of the base pretrained by one process"),
+            std::string::npos) << mixed.out;
+  EXPECT_NE(mixed.out.find("with --data-parallel over 2 ranks it pretrains its own, whose sums run in another order "
+                           "(run without --data-parallel to keep these runs)"),
+            std::string::npos) << mixed.out;
+  EXPECT_EQ(bases_in(dir + "/one/.cache"), one_bases) << "a data-parallel base was pretrained first";
+  const Result back = RunCli("run " + dir + "/c.pbtxt --out " + dir + "/dp");
+  EXPECT_NE(back.code, 0);
+  EXPECT_NE(back.out.find("holds a run of the base pretrained data-parallel over 2 ranks"), std::string::npos) << back.out;
+  EXPECT_NE(back.out.find("(run with --data-parallel over 2 ranks to keep these runs)"), std::string::npos) << back.out;
+  EXPECT_EQ(bases_in(dir + "/dp/.cache"), dp_bases_now) << "one process's base was pretrained first";
 }
 
 // "| grpo | 1 | 3.1 | - |" -> "| grpo | (n) | (n) | (n) |": every cell after
