@@ -209,16 +209,13 @@ void WaitForFile(const std::string& path, const std::string& whose, std::optiona
     } else if (!fnv64) {
       return;
     } else {
-      std::string bytes;
       try {
-        bytes = ReadFile(path);
-      } catch (const IoError& e) {  // renamed over while being read: look again
-        seen = e.what();
-      }
-      const uint64_t h = Fnv64(bytes);
-      if (seen.empty() || h != kFnv64Start) {
+        const std::string bytes = ReadFile(path);
+        const uint64_t h = Fnv64(bytes);
         if (h == *fnv64) return;
         seen = "other bytes (fnv64 " + HexHash(h) + ", " + std::to_string(bytes.size()) + " bytes)";
+      } catch (const IoError& e) {  // renamed over while being read: look again
+        seen = e.what();
       }
     }
     const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
