@@ -77,9 +77,12 @@ commands:
                                       --nproc N: N ranks share each round's trials, as in run
   pretrain [CONFIG] [--out CKPT]      SFT the base model on teacher traces; prints its path
   eval CKPT [--config CONFIG] [--out DIR] [--problems N] [--samples N] [--split test|validation]
+            [--nproc N]
                                       held-out evaluation (the test split unless told):
                                       prints a table, writes DIR/eval.json and
-                                      DIR/samples.jsonl.xz
+                                      DIR/samples.jsonl.xz; --nproc N (or torchrun's
+                                      environment): N ranks share the problems, with one
+                                      process's samples
   sample CKPT --prompt TEXT [--n N] [--temperature T] [--seed S]
                                       sample completions for one prompt
   label-quality CKPT [--config CONFIG] [--traces M] [--max-n N] [--seed S] [--out DIR]
@@ -409,16 +412,19 @@ std::string ConfigBesideCheckpoint(const std::string& ckpt, bool* base) {
 }
 
 int CmdEval(int argc, char** argv) {
-  const Args a = Parse(argc, argv, 2, {"config", "out", "problems", "samples", "split", "threads", "set"}, {});
+  const Args a = Parse(argc, argv, 2, {"config", "out", "problems", "samples", "split", "threads", "set", "nproc"}, {});
   if (a.positional.size() != 1) throw ConfigError("eval needs exactly one checkpoint path\n" + std::string(kUsage));
   const std::string split_name = a.flags.count("split") ? a.Get("split") : "test";
   if (split_name != "test" && split_name != "validation")
     throw ConfigError("eval --split: expected test or validation, got '" + split_name + "'");
   std::string config = a.Get("config");
   bool base = false;
+  // Said once: by rank 0, not by a launcher of ranks (--nproc N) too.
+  const bool says = DistEnvFrom().rank == 0 && !(a.has("nproc") && a.Get("nproc") != "1");
   if (config.empty()) {  // the task the checkpoint was trained on, not the built-in one
     config = ConfigBesideCheckpoint(a.positional[0], &base);
-    std::fprintf(stderr, "eval: config %s\n",
+    if (says)
+      std::fprintf(stderr, "eval: config %s\n",
                  config.empty() ? "built-in (no run's or base's config beside the checkpoint; --config to choose)"
                                 : config.c_str());
   }
@@ -426,22 +432,27 @@ int CmdEval(int argc, char** argv) {
   const ExperimentConfig cfg = base && !config.empty()
                                    ? LoadExperimentText("name: \"base\" seeds: 1\n" + ReadFile(config), config, a.sets)
                                    : LoadExperiment(config, a.sets);
-  SetThreads(a, cfg.threads());
   const std::string ckpt = a.positional[0];
   EvalConfig ev = cfg.eval();
   ev.set_split(split_name == "validation" ? VALIDATION : TEST);
   if (a.flags.count("problems")) ev.set_num_problems(ParseInt("problems", a.Get("problems"), 1, 1000000));
   if (a.flags.count("samples")) ev.set_samples_per_problem(ParseInt("samples", a.Get("samples"), 1, 4096));
+  if (const auto code = LaunchIfAsked(a, argc, argv, [] {})) return *code;  // the options are checked
+  RunnerOptions ranks;
+  const std::unique_ptr<Dist> dist = JoinRanks(a, cfg.threads(), &ranks);
+  const bool lead = !dist || dist->rank() == 0;  // the ranks share the sampling; rank 0 prints and writes
   const std::string out = a.Get("out");
-  if (!out.empty()) EnsureWritableDir(out);
+  if (!out.empty() && lead) EnsureWritableDir(out);
+  if (dist) CheckRanksShare(*dist, "eval\n" + ckpt + "\n" + ConfigToText(cfg) + ConfigToText(ev), out);
   Transformer model = LoadModel(ckpt);
   // The checkpoint's model is evaluated; say where the config asked for another.
   const std::string differs = ModelDifferences(cfg.model(), model->config());
-  if (!differs.empty())
+  if (!differs.empty() && lead)
     std::fprintf(stderr, "warning: eval: %s is evaluated as the model it holds; the config's model section differs "
                  "(%s) and is not used\n", ckpt.c_str(), differs.c_str());
   const auto task = MakeTask(cfg.task());
-  const EvalResult r = Evaluate(model, *task, ev);
+  const EvalResult r = Evaluate(model, *task, ev, nullptr, dist.get());
+  if (!lead) return 0;
   std::printf("%s: %s", ckpt.c_str(), EvalTable(r).c_str());
   if (!out.empty()) {
     WriteXzAtomic(out + "/" + kSamples, SamplesToJsonl(r, *task));

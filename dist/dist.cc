@@ -8,9 +8,11 @@
 #endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -264,6 +266,27 @@ uint64_t Dist::FromRankZero(uint64_t v) {
   return static_cast<uint64_t>(t.item<int64_t>());
 }
 
+std::vector<std::string> Dist::AllGather(const std::string& bytes) {
+  const int W = env_.world_size;
+  std::vector<torch::Tensor> sizes_in = {torch::tensor({static_cast<int64_t>(bytes.size())}, torch::kLong)};
+  std::vector<std::vector<torch::Tensor>> sizes_out(1);
+  for (int r = 0; r < W; ++r) sizes_out[0].push_back(torch::zeros({1}, torch::kLong));
+  Wait("all-gather", [&] { impl_->group->allgather(sizes_out, sizes_in)->wait(timeout_); });
+  int64_t longest = 0;
+  for (const torch::Tensor& t : sizes_out[0]) longest = std::max(longest, t.item<int64_t>());
+  // Gloo gathers tensors of one size: each rank's bytes, zero-padded.
+  std::vector<torch::Tensor> in = {torch::zeros({std::max<int64_t>(longest, 1)}, torch::kByte)};
+  std::memcpy(in[0].data_ptr<uint8_t>(), bytes.data(), bytes.size());
+  std::vector<std::vector<torch::Tensor>> out(1);
+  for (int r = 0; r < W; ++r) out[0].push_back(torch::empty_like(in[0]));
+  Wait("all-gather", [&] { impl_->group->allgather(out, in)->wait(timeout_); });
+  std::vector<std::string> all;
+  for (int r = 0; r < W; ++r)
+    all.emplace_back(reinterpret_cast<const char*>(out[0][static_cast<size_t>(r)].data_ptr<uint8_t>()),
+                     static_cast<size_t>(sizes_out[0][static_cast<size_t>(r)].item<int64_t>()));
+  return all;
+}
+
 std::string Dist::Who() const { return RankPrefix(env_); }
 
 bool ShareRankZerosFile(Dist& d, const std::string& path, bool rank0_has) {
@@ -288,6 +311,7 @@ void CheckRanksShare(Dist& d, const std::string& experiment, const std::string& 
                                       : n_of + " ranks run another experiment than rank 0's") +
                       ": start every rank with the same command, CONFIG and options");
   }
+  if (root.empty()) return;  // nothing to write: no folder to share
   // The probe's name and content: a number rank 0 draws, so that no earlier
   // job's probe, nor another job's in the same folder, passes for this one.
   uint64_t nonce = 0;

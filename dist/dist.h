@@ -61,6 +61,10 @@ class Dist {
   void RoundBarrier();
   // Rank 0's `v` on every rank (what the others pass is ignored).
   uint64_t FromRankZero(uint64_t v);
+  // Every rank's `bytes`, in rank order, on every rank (sizes may differ).
+  // IoError after the group's timeout: ranks that may arrive far apart meet
+  // at a RoundBarrier first.
+  std::vector<std::string> AllGather(const std::string& bytes);
   // The prefix of every rank's errors: "rank R of W: ".
   std::string Who() const;
 
@@ -85,7 +89,8 @@ bool ShareRankZerosFile(Dist& d, const std::string& path, bool rank0_has);
 // whose hash is compared: the config as loaded, with the flags that change
 // what runs), ConfigError on every rank otherwise; and they share the output
 // folder `root` (rank 0 writes a probe file there that every other rank must
-// see, waiting as WaitForFile does), IoError on every rank otherwise.
+// see, waiting as WaitForFile does), IoError on every rank otherwise. An
+// empty `root`: the experiment alone is compared.
 void CheckRanksShare(Dist& d, const std::string& experiment, const std::string& root);
 
 }  // namespace r1lab

@@ -487,7 +487,7 @@ std::string EnsureBase(const ExperimentConfig& cfg, const Task& task, const std:
     WriteFileAtomic(stem + ".json", RecordToJson(rec) + "\n");
     std::remove(partial.c_str());
   }
-  if (shared) dp->RoundBarrier();  // the others find it written
+  if (shared) ShareRankZerosFile(*dp, path, true);  // the others wait until they see it written
   return path;
 }
 
@@ -620,20 +620,26 @@ std::vector<int> DependencyRounds(const ExperimentConfig& cfg) {
 }
 
 BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, const std::string& base_path,
-                            const std::string& base_hash, const std::string& bdir, const std::string& label) {
+                            const std::string& base_hash, const std::string& bdir, const std::string& label,
+                            Dist* shard) {
+  const bool writes = !shard || shard->rank() == 0;
   BaseEvaluation out;
-  EnsureWritableDir(bdir);
-  if (FileExists(bdir + "/done.json")) out.done = ReadDoneJson(bdir + "/done.json", /*run=*/false);
-  if (FileExists(bdir + "/eval.json") && out.done.base() == base_hash) {
-    out.eval = ReadEvalJson(bdir + "/eval.json");
-    return out;
+  bool cached = false;
+  if (writes) {
+    EnsureWritableDir(bdir);
+    if (FileExists(bdir + "/done.json")) out.done = ReadDoneJson(bdir + "/done.json", /*run=*/false);
+    cached = FileExists(bdir + "/eval.json") && out.done.base() == base_hash;
+    if (cached) out.eval = ReadEvalJson(bdir + "/eval.json");
+    else if (FileExists(bdir + "/eval.json"))
+      std::fprintf(stderr, "%s: %s/eval.json was made from another base checkpoint; evaluating this one\n",
+                   label.c_str(), bdir.c_str());
   }
-  if (FileExists(bdir + "/eval.json"))
-    std::fprintf(stderr, "%s: %s/eval.json was made from another base checkpoint; evaluating this one\n",
-                 label.c_str(), bdir.c_str());
+  if (shard ? shard->FromRankZero(cached) != 0 : cached) return out;  // rank 0's view decides
   Transformer base = MakeModel(bcfg.model(), ModelVocab(bcfg.model()));
   LoadCheckpoint(base_path, base, nullptr);
-  const EvalResult r = Evaluate(base, task, bcfg.eval());
+  const EvalResult r = Evaluate(base, task, bcfg.eval(), nullptr, shard);
+  out.eval = EvalToRecord(r);
+  if (!writes) return out;
   WriteXzAtomic(bdir + "/" + kSamples, SamplesToJsonl(r, task));
   WriteFileAtomic(bdir + "/eval.json", EvalToJson(r) + "\n");
   DoneRecord d;
@@ -649,7 +655,6 @@ BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, cons
   WriteFileAtomic(bdir + "/done.json", RecordToJson(d) + "\n");
   std::fprintf(stderr, "%s (held-out):\n%s", label.c_str(), EvalTable(r).c_str());
   out.done = d;
-  out.eval = EvalToRecord(r);
   return out;
 }
 
@@ -827,11 +832,11 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
         stale.push_back(rdir);
       }
     if (!stale.empty()) throw identity_error(stale, first_what);
-    if (lead) EvaluateBase(bcfg, *task, base_path, base_hash, dir + "/" + bases[b].name, bases[b].name);
-    // Data-parallel ranks meet in their first step's all-reduce, whose
-    // timeout (120 s) a base's evaluation on rank 0 may outlast: they wait
-    // for it here, however long.
-    if (together) sync();
+    // Data-parallel ranks share the base's evaluation; the sampling ends in
+    // a long barrier, so a rank whose share took longer is waited for.
+    if (lead || together)
+      EvaluateBase(bcfg, *task, base_path, base_hash, dir + "/" + bases[b].name, bases[b].name,
+                   together ? opt.dist : nullptr);
     // One run: `shared`, its steps data-parallel over every rank, rank 0
     // writing its files; else this rank's alone.
     auto run_one = [&](const Arm& arm, uint64_t seed, bool shared) {
@@ -896,22 +901,18 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       // The loop always evaluates after its last step, so that result is the
       // final one; only a run resumed at its very end needs a fresh eval.
       std::optional<EvalResult> last;
+      // A shared run's evaluations are shared too: each rank samples its
+      // share of the problems, and every rank has the whole result.
+      Dist* eval_shard = shared ? opt.dist : nullptr;
       ctx.evaluate = [&](int64_t) {
-        EvalRecord rec;
-        if (writes) {
-          last = Evaluate(policy, *task, cfg.eval());
-          rec = EvalToRecord(*last);
-        }
-        if (shared) {  // the other ranks wait for rank 0's eval, and print its pass@1
-          opt.dist->RoundBarrier();
-          rec.set_pass1(SumOverRanks({writes ? rec.pass1() : 0.0}, *opt.dist)[0]);
-        }
-        return rec;
+        last = Evaluate(policy, *task, cfg.eval(), nullptr, eval_shard);
+        return EvalToRecord(*last);
       };
       MakeStrategy(run_arm)->Train(ctx);
+      if (!last) last = Evaluate(policy, *task, cfg.eval(), nullptr, eval_shard);
       if (!writes) return;
       const double train_flops = flops.Total();
-      const EvalResult r = last ? *last : Evaluate(policy, *task, cfg.eval());
+      const EvalResult& r = *last;
       WriteXzAtomic(rdir + "/" + kSamples, SamplesToJsonl(r, *task));
       WriteFileAtomic(rdir + "/eval.json", EvalToJson(r) + "\n");
       // A finished run's metrics are kept compressed and rounded (a ninth

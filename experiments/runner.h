@@ -117,12 +117,16 @@ std::string BaseMadeElsewhere(const ExperimentConfig& cfg, const std::string& ca
 // config; `base_hash` the checkpoint's fnv64, HexHash of its bytes) in `bdir`: eval.json, samples.jsonl.xz and done.json (checkpoint,
 // fnv64, parameters, pretraining FLOPs from EnsureBase's record), evaluated
 // only when `bdir` holds no evaluation of this checkpoint; else read back.
+// With `shard`, every rank of it calls: rank 0's view of `bdir` decides,
+// the ranks share the sampling (Evaluate), and rank 0 writes (the others'
+// result holds the eval record alone).
 struct BaseEvaluation {
   EvalRecord eval;
   DoneRecord done;
 };
 BaseEvaluation EvaluateBase(const ExperimentConfig& bcfg, const Task& task, const std::string& base_path,
-                            const std::string& base_hash, const std::string& bdir, const std::string& label);
+                            const std::string& base_hash, const std::string& bdir, const std::string& label,
+                            Dist* shard = nullptr);
 
 // Rewrites summary.md, summary.csv and plots/ of an experiment folder from
 // its config.pbtxt and run files (after an update, or to restyle), under

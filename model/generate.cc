@@ -138,8 +138,9 @@ std::vector<Generation> GenerateChunk(Transformer& model, const std::vector<std:
   const ModelConfig& cfg = model->config();
   const int64_t B = static_cast<int64_t>(prompts.size());
   int64_t P = 0;
-  for (const auto& p : prompts) {
-    if (p.empty()) throw InputError("empty prompt at row " + std::to_string(first_row));
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& p = prompts[static_cast<size_t>(b)];
+    if (p.empty()) throw InputError("empty prompt at row " + std::to_string(first_row + b));
     P = std::max<int64_t>(P, static_cast<int64_t>(p.size()));
   }
   if (P >= cfg.max_seq_len())
@@ -253,7 +254,7 @@ std::vector<Generation> Generate(Transformer& model, const std::vector<std::vect
   const size_t bs = static_cast<size_t>(opt.sampling.batch_size());
   for (size_t i = 0; i < prompts.size(); i += bs) {
     std::vector<std::vector<int>> chunk(prompts.begin() + i, prompts.begin() + std::min(prompts.size(), i + bs));
-    auto g = GenerateChunk(model, chunk, static_cast<int64_t>(i), opt, flops);
+    auto g = GenerateChunk(model, chunk, opt.first_row + static_cast<int64_t>(i), opt, flops);
     for (auto& x : g) all.push_back(std::move(x));
   }
   return all;

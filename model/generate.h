@@ -25,6 +25,10 @@ struct GenerateOptions {
   SamplingConfig sampling;
   std::vector<int> stop_tokens;  // empty = the tokenizer's stops()
   uint64_t seed = 0;
+  // The number of the first prompt's row: each row's draws are a function of
+  // (seed, row, position), so a shard of a batch generated with its offset
+  // draws what the whole batch would (data-parallel evaluation).
+  int64_t first_row = 0;
   bool use_cache = true;  // false recomputes the whole prefix every step (benchmarks only)
   bool never_stop = false;  // benchmarks: ignore stop tokens, always decode max_new_tokens
 };

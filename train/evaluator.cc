@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
+#include "dist.h"
 #include "error.h"
 #include "records.h"
 #include "generate.h"
@@ -89,9 +91,64 @@ void RedrawWithoutChecks(Transformer& model, const Task& task, const std::vector
   });
 }
 
+// A shard's judged samples (and the FLOPs it generated) as bytes for
+// Dist::AllGather, and back: fields in a fixed order, strings with their
+// lengths.
+void PutU64(uint64_t v, std::string* out) { out->append(reinterpret_cast<const char*>(&v), sizeof v); }
+void PutText(const std::string& t, std::string* out) {
+  PutU64(t.size(), out);
+  out->append(t);
+}
+
+std::string PackSamples(const std::vector<EvalSample>& samples, double flops) {
+  std::string out;
+  uint64_t f = 0;
+  std::memcpy(&f, &flops, sizeof f);
+  PutU64(f, &out);
+  PutU64(samples.size(), &out);
+  for (const EvalSample& s : samples) {
+    for (int v : {s.problem, s.index, s.tokens}) PutU64(static_cast<uint64_t>(v), &out);
+    PutU64((s.truncated ? 1 : 0) | (s.verdict.correct ? 2 : 0) | (s.verdict.format_ok ? 4 : 0), &out);
+    for (const std::string* t : {&s.completion, &s.verdict.extracted, &s.verdict.error}) PutText(*t, &out);
+  }
+  return out;
+}
+
+void UnpackSamples(const std::string& bytes, std::vector<EvalSample>* out, double* flops) {
+  size_t at = 0;
+  auto u64 = [&] {
+    uint64_t v = 0;
+    R1_CHECK(at + sizeof v <= bytes.size(), "UnpackSamples: truncated shard");
+    std::memcpy(&v, bytes.data() + at, sizeof v);
+    at += sizeof v;
+    return v;
+  };
+  auto text = [&] {
+    const uint64_t len = u64();
+    R1_CHECK(len <= bytes.size() - at, "UnpackSamples: truncated shard");
+    at += len;
+    return bytes.substr(at - len, len);
+  };
+  const uint64_t f = u64();
+  std::memcpy(flops, &f, sizeof f);
+  for (uint64_t k = u64(); k > 0; --k) {
+    EvalSample& s = out->emplace_back();
+    s.problem = static_cast<int>(u64());
+    s.index = static_cast<int>(u64());
+    s.tokens = static_cast<int>(u64());
+    const uint64_t bits = u64();
+    s.truncated = bits & 1;
+    s.verdict.correct = bits & 2;
+    s.verdict.format_ok = bits & 4;
+    s.completion = text();
+    s.verdict.extracted = text();
+    s.verdict.error = text();
+  }
+}
+
 }  // namespace
 
-EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops) {
+EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops, Dist* shard) {
   const auto t0 = Clock::now();
   const EvalSplit split = cfg.split() == VALIDATION ? EvalSplit::kValidation : EvalSplit::kTest;
   const auto& test = task.Split(split);
@@ -101,18 +158,22 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
     throw InputError("eval.num_problems=" + std::to_string(cfg.num_problems()) + " exceeds the " + name + " split (" +
                      std::to_string(test.size()) + " problems; raise task.num_" + name + ")");
   const int P = cfg.num_problems(), n = cfg.samples_per_problem();
+  // This rank's problems: [lo, hi) of P, in rank order.
+  const int world = shard ? shard->world_size() : 1, rank = shard ? shard->rank() : 0;
+  const int lo = static_cast<int>(int64_t{P} * rank / world), hi = static_cast<int>(int64_t{P} * (rank + 1) / world);
   const Tokenizer& tok = model->tokenizer();
   std::vector<std::vector<int>> prompts;
-  prompts.reserve(static_cast<size_t>(P) * n);
-  for (int i = 0; i < P; ++i) {
+  prompts.reserve(static_cast<size_t>(hi - lo) * n);
+  for (int i = lo; i < hi; ++i) {
     const std::vector<int> p = tok.EncodePrompt(test[i].prompt);
     for (int j = 0; j < n; ++j) prompts.push_back(p);
   }
   GenerateOptions opt;
   opt.sampling = cfg.sampling();
   opt.seed = cfg.seed();
+  opt.first_row = int64_t{lo} * n;
   FlopCounter local;
-  const auto gens = Generate(model, prompts, opt, &local);
+  const auto gens = prompts.empty() ? std::vector<Generation>() : Generate(model, prompts, opt, &local);
 
   EvalResult r;
   r.split = split;
@@ -121,16 +182,32 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
   r.samples.resize(gens.size());
   tbb::parallel_for(size_t{0}, gens.size(), [&](size_t k) {
     EvalSample& s = r.samples[k];
-    s.problem = static_cast<int>(k) / n;
+    s.problem = lo + static_cast<int>(k) / n;
     s.index = static_cast<int>(k) % n;
     s.completion = tok.Decode(gens[k].tokens);
     s.verdict = task.Verify(s.completion, test[s.problem]);
     s.tokens = static_cast<int>(gens[k].tokens.size());
     s.truncated = gens[k].truncated;
   });
-  if (cfg.without_checks()) RedrawWithoutChecks(model, task, test, cfg, &r, &local);
+  double generated = local.Total();
+  if (world > 1) {
+    shard->RoundBarrier();  // a rank whose shard took longer is waited for, however long
+    std::vector<EvalSample> all;
+    all.reserve(static_cast<size_t>(P) * n);
+    const std::vector<std::string> shards = shard->AllGather(PackSamples(r.samples, local.Total()));
+    generated = 0;
+    for (const std::string& bytes : shards) {
+      double f = 0;
+      UnpackSamples(bytes, &all, &f);
+      generated += f;
+    }
+    r.samples = std::move(all);
+  }
+  // The redraws of every sample, on every rank alike (not sharded), counted once.
+  FlopCounter redraws;
+  if (cfg.without_checks()) RedrawWithoutChecks(model, task, test, cfg, &r, &redraws);
   SummarizeSamples(test, &r, [&task](const std::string& l, const Problem& p) { return LineInForm(task, l, p); });
-  r.flops = local.Total();
+  r.flops = generated + redraws.Total();
   if (flops) flops->Add(FlopPhase::kGenerate, r.flops);
   r.seconds = SecondsSince(t0);
   return r;

@@ -89,9 +89,17 @@ struct EvalResult {
   std::vector<EvalSample> samples;
 };
 
+class Dist;
+
 // The first cfg.num_problems problems of cfg.split (test unless told):
 // InputError if the config asks for more problems than the split has.
-EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops = nullptr);
+// With `shard` (every rank of it calls, with the same weights), each rank
+// samples and judges its own share of the problems, drawing what one
+// process would draw for them (GenerateOptions::first_row), and every rank
+// returns the whole result; eval.without_checks' redraws are not shared
+// (every rank makes all of them). FLOPs are the ranks' sum.
+EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops = nullptr,
+                    Dist* shard = nullptr);
 // The statistics of out->samples (judged samples of out->num_problems
 // problems x out->n, problem-major; `test` the problems they index): every
 // field of the result but flops and seconds. Evaluate ends with it; rescoring

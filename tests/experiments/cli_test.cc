@@ -18,6 +18,7 @@
 #include "io.h"
 #include "json.h"
 #include "records.h"
+#include "report.h"
 #include "test_util.h"
 #include "text.h"
 #include "hf_tokenizer.h"
@@ -1013,6 +1014,31 @@ TEST(Cli, TinyExperimentEndToEndThenSkipsFinishedRunsAndRefusesASecondRunner) {
   const Result base_ev = RunCli("eval " + base_stem + ".pt --problems 2 --samples 1");
   EXPECT_EQ(base_ev.code, 0) << base_ev.out;
   EXPECT_NE(base_ev.out.find("eval: config " + base_stem + ".pbtxt"), std::string::npos) << base_ev.out;
+  // `eval --nproc 2`: two ranks share the problems and write one process's
+  // samples and numbers (said once, not once per rank).
+  {
+    const std::string ckpt = exp + "/runs/sft/seed-1/checkpoint.pt";
+    const Result one = RunCli("eval " + ckpt + " --problems 7 --samples 3 --out " + dir + "/eval-one");
+    ASSERT_EQ(one.code, 0) << one.out;
+    const Result two = RunCli("eval " + ckpt + " --problems 7 --samples 3 --out " + dir + "/eval-two --nproc 2");
+    ASSERT_EQ(two.code, 0) << two.out;
+    const std::string said = "eval: config " + exp + "/config.pbtxt";
+    EXPECT_EQ(two.out.find(said), two.out.rfind(said)) << two.out;
+    EXPECT_NE(two.out.find(said), std::string::npos) << two.out;
+    EXPECT_EQ(two.out.find("pass@1       "), two.out.rfind("pass@1       ")) << two.out;  // one table
+    auto samples = [](const std::string& d) { return Unxz(ReadFile(d + "/samples.jsonl.xz"), d); };
+    EXPECT_EQ(samples(dir + "/eval-two"), samples(dir + "/eval-one"));
+    EvalRecord e1, e2;
+    RecordFromJson(ReadFile(dir + "/eval-one/eval.json"), "one", &e1);
+    RecordFromJson(ReadFile(dir + "/eval-two/eval.json"), "two", &e2);
+    EXPECT_GT(e1.seconds(), 0);
+    e1.clear_seconds();
+    e2.clear_seconds();
+    EXPECT_NEAR(e2.flops(), e1.flops(), 1e-9 * e1.flops());
+    e2.set_flops(e1.flops());
+    EXPECT_EQ(RecordToJson(e2), RecordToJson(e1));
+    EXPECT_EQ(e1.problems(), 7);
+  }
 
   // Rerun: the base is cached and finished runs are skipped; a partial base
   // checkpoint left by a stop just before its removal goes.
@@ -1371,6 +1397,9 @@ arms { name: "rft_wide" rft { steps: 2 problems_per_step: 4 samples_per_problem:
   }
   EXPECT_EQ(dp_bases, 1);
   EXPECT_TRUE(FileExists(dir + "/dp/tiny/summary.md"));
+  const std::vector<SampleRecord> base_samples = ReadSamples(dir + "/dp/tiny/base/samples.jsonl.xz");
+  ASSERT_EQ(base_samples.size(), 20u);  // the base's evaluation, shared: every problem's samples
+  EXPECT_EQ(base_samples.back().problem(), 9);
   for (const char* arm : {"rft", "rft_wide"})
     EXPECT_TRUE(FileExists(dir + "/dp/tiny/runs/" + std::string(arm) + "/seed-1/done.json")) << arm;
   for (const char* arm : {"sft", "grpo", "ppo"}) {
@@ -1389,6 +1418,8 @@ arms { name: "rft_wide" rft { steps: 2 problems_per_step: 4 samples_per_problem:
       return out;
     };
     EXPECT_EQ(steps(b + "/metrics.jsonl.xz"), steps(a + "/metrics.jsonl.xz")) << arm;
+    // The ranks shared its evaluations: every problem's samples are written.
+    EXPECT_EQ(ReadSamples(b + "/samples.jsonl.xz").size(), 20u) << arm;
     DoneRecord da, db;
     RecordFromJson(ReadFile(a + "/done.json"), a, &da);
     RecordFromJson(ReadFile(b + "/done.json"), b, &db);

@@ -10,6 +10,7 @@
 
 #include "arith.h"
 #include "data_parallel.h"
+#include "evaluator.h"
 #include "grpo_trainer.h"
 #include "io.h"
 #include "loop.h"
@@ -277,6 +278,68 @@ TEST(DataParallel, TwoSftRanksTakeOneProcesssSteps) {
   SftTrainer t2(other, task, cfg, teacher, 10, &f1);
   for (int step = 0; step < 4; ++step) t2.Step();
   EXPECT_GT(DpRelativeDiff(other, one, base), 0.1);
+}
+
+// A shared evaluation (Evaluate with a Dist): each rank samples and judges
+// its share of the problems, and every rank ends with one process's result,
+// sample for sample: the draws are a function of the row, not of the batch.
+// Shares of 0 to 3 problems, and the redraws of eval.without_checks.
+TEST(DataParallel, RanksShareAnEvaluationAndEachGetsOneProcesssResult) {
+  ArithTask task(testing::TinyBaseTask());
+  struct Case {
+    int world;
+    const char* eval;
+  };
+  for (const Case& c : {Case{2, "num_problems: 7 samples_per_problem: 3 sampling { max_new_tokens: 40 }"},
+                        Case{3, "num_problems: 7 samples_per_problem: 3 sampling { max_new_tokens: 40 }"},
+                        Case{2, "num_problems: 1 samples_per_problem: 4 sampling { max_new_tokens: 40 }"},
+                        Case{2, "num_problems: 12 samples_per_problem: 4 without_checks: true "
+                                "sampling { max_new_tokens: 40 batch_size: 5 }"}}) {
+    SCOPED_TRACE(std::to_string(c.world) + " ranks, " + c.eval);
+    const EvalConfig ec = ParseResolved<EvalConfig>(c.eval);
+    Transformer one_model = testing::CopyOfTinyBase();
+    EvalResult one = Evaluate(one_model, task, ec);
+    std::vector<Transformer> models;
+    for (int r = 0; r < c.world; ++r) models.push_back(testing::CopyOfTinyBase());
+    std::vector<EvalResult> got(static_cast<size_t>(c.world));
+    const auto errors = testing::OnRanks(c.world, [&](Dist& d) {
+      got[static_cast<size_t>(d.rank())] = Evaluate(models[static_cast<size_t>(d.rank())], task, ec, nullptr, &d);
+    });
+    one.seconds = 0;
+    EvalRecord want = EvalToRecord(one);
+    for (int r = 0; r < c.world; ++r) {
+      ASSERT_EQ(errors[static_cast<size_t>(r)], "") << r;
+      EvalResult& g = got[static_cast<size_t>(r)];
+      ASSERT_EQ(g.samples.size(), one.samples.size()) << r;
+      for (size_t k = 0; k < g.samples.size(); ++k) {
+        const EvalSample &a = g.samples[k], &b = one.samples[k];
+        EXPECT_EQ(a.problem, b.problem) << r << " " << k;
+        EXPECT_EQ(a.index, b.index) << r << " " << k;
+        EXPECT_EQ(a.completion, b.completion) << r << " " << k;
+        EXPECT_EQ(a.tokens, b.tokens) << r << " " << k;
+        EXPECT_EQ(a.truncated, b.truncated) << r << " " << k;
+        EXPECT_EQ(a.verdict.correct, b.verdict.correct) << r << " " << k;
+        EXPECT_EQ(a.verdict.format_ok, b.verdict.format_ok) << r << " " << k;
+        EXPECT_EQ(a.verdict.extracted, b.verdict.extracted) << r << " " << k;
+        EXPECT_EQ(a.verdict.error, b.verdict.error) << r << " " << k;
+        EXPECT_EQ(a.without_checks, b.without_checks) << r << " " << k;
+      }
+      EXPECT_NEAR(g.flops, one.flops, 1e-9 * one.flops) << r;  // the shares' sum
+      g.seconds = 0;
+      g.flops = one.flops;
+      EXPECT_EQ(EvalToJson(g), EvalToJson(one)) << r;
+      EXPECT_EQ(SamplesToJsonl(g, task), SamplesToJsonl(one, task)) << r;
+    }
+    if (ec.without_checks()) {
+      EXPECT_GT(one.check_rate, 0);  // the redraws had something to do
+    }
+  }
+  // What the comparison must tell apart: another seed's samples.
+  EvalConfig other = ParseResolved<EvalConfig>("num_problems: 7 samples_per_problem: 3 sampling { max_new_tokens: 40 }");
+  Transformer m = testing::CopyOfTinyBase();
+  const EvalResult a = Evaluate(m, task, other);
+  other.set_seed(other.seed() + 1);
+  EXPECT_NE(SamplesToJsonl(Evaluate(m, task, other), task), SamplesToJsonl(a, task));
 }
 
 // Rank 0 writes a shared run's checkpoints while the others wait at a long
