@@ -65,9 +65,10 @@ commands:
                                       --out; R1LAB_SHARED_FOLDER_WAIT_S, 120: how long a rank
                                       waits for another's file to show), each run on one
                                       rank; with --data-parallel every rank shares
-                                      each GRPO, PPO and SFT run's steps and the base's
-                                      pretraining (prompts or rows split, gradients summed),
-                                      and the other arms' runs are dealt out
+                                      each GRPO, PPO, SFT and PRM-RL run's steps, the
+                                      base's pretraining (prompts or rows split, gradients
+                                      summed), the reward model's labelling and every
+                                      evaluation, and the other arms' runs are dealt out
   tune CONFIG [--out DIR] [--again] [--nproc N]
                                       equal tuning: every arm's trials (tune.trials, each at
                                       tune.budget_scale of its budget) scored on the

@@ -289,6 +289,27 @@ std::vector<std::string> Dist::AllGather(const std::string& bytes) {
 
 std::string Dist::Who() const { return RankPrefix(env_); }
 
+std::vector<std::string> AllGatherTexts(Dist& d, const std::vector<std::string>& texts) {
+  std::string mine;
+  for (const std::string& t : texts) {
+    const uint64_t n = t.size();
+    mine.append(reinterpret_cast<const char*>(&n), sizeof n);
+    mine.append(t);
+  }
+  std::vector<std::string> all;
+  for (const std::string& bytes : d.AllGather(mine))
+    for (size_t at = 0; at < bytes.size();) {
+      uint64_t n = 0;
+      R1_CHECK(at + sizeof n <= bytes.size(), "AllGatherTexts: a rank's bytes end inside a length");
+      std::memcpy(&n, bytes.data() + at, sizeof n);
+      at += sizeof n;
+      R1_CHECK(n <= bytes.size() - at, "AllGatherTexts: a rank's bytes end inside a text");
+      all.push_back(bytes.substr(at, n));
+      at += n;
+    }
+  return all;
+}
+
 bool ShareRankZerosFile(Dist& d, const std::string& path, bool rank0_has) {
   const bool lead = d.rank() == 0;
   const uint64_t hash = lead && rank0_has ? Fnv64(ReadFile(path)) : 0;

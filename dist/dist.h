@@ -77,6 +77,10 @@ class Dist {
   std::unique_ptr<Impl> impl_;
 };
 
+// Every rank's `texts`, one after another in rank order, on every rank
+// (Dist::AllGather, each rank's texts with their lengths).
+std::vector<std::string> AllGatherTexts(Dist& d, const std::vector<std::string>& texts);
+
 // Rank 0's say on whether it has `path` (`rank0_has`; the other ranks'
 // values are ignored), on every rank. Where it has, each other rank then
 // waits (WaitForFile, core/io.h) until its own view of the path holds rank

@@ -739,6 +739,8 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       const std::string at = "arms[" + std::to_string(a) + "]";
       if (arm.has_grpo()) ShardSize(arm.grpo().prompts_per_step(), world, at + ".grpo.prompts_per_step", cfg.name());
       if (arm.has_ppo()) ShardSize(arm.ppo().prompts_per_step(), world, at + ".ppo.prompts_per_step", cfg.name());
+      if (arm.has_prm_rl())
+        ShardSize(arm.prm_rl().grpo().prompts_per_step(), world, at + ".prm_rl.grpo.prompts_per_step", cfg.name());
     }
 
   // Overall progress: this rank's runs done / total, and an ETA from the

@@ -78,8 +78,8 @@ std::vector<std::vector<double>> ScoreCompletions(Transformer& rm, const PrmRlCo
 // distribution-shift measurement).
 RewardOnSamples RewardOnSamplesOf(Transformer& sampler, Transformer& rm, const PrmRlConfig& cfg, const SegmenterSpec& seg,
                                   Aggregation how, const Task& task, const std::vector<Problem>& problems,
-                                  const SamplingConfig& sampling, uint64_t seed) {
-  const Samples s = SampleCompletions(sampler, problems, 4, sampling, seed, nullptr);
+                                  const SamplingConfig& sampling, uint64_t seed, Dist* shard) {
+  const Samples s = SampleCompletions(sampler, problems, 4, sampling, seed, nullptr, shard);
   std::vector<std::string> prompts;
   for (const Problem* p : s.problems) prompts.push_back(p->prompt);
   const auto scores = ScoreCompletions(rm, cfg, seg, prompts, s.completions, task, nullptr);
@@ -245,7 +245,7 @@ namespace {
 // config says) and trains `rm` on them for `steps`; FLOPs charged to label
 // and reward_train. Returns what the fit measured.
 RewardModelFit FitRewardModel(Transformer& policy, Transformer& rm, const Task& task, const PrmRlConfig& cfg,
-                              int traces, int steps, uint64_t seed, FlopCounter* flops) {
+                              int traces, int steps, uint64_t seed, FlopCounter* flops, Dist* shard) {
   const RewardModelConfig& rmc = cfg.reward_model();
   RewardDataSpec ds;
   ds.label_n = rmc.label_n();
@@ -262,10 +262,12 @@ RewardModelFit FitRewardModel(Transformer& policy, Transformer& rm, const Task& 
   std::vector<Problem> problems;
   for (int i = 0; i < traces; ++i) problems.push_back(source.SampleTrain(rng));
   const double label0 = flops->Get(FlopPhase::kLabel), train0 = flops->Get(FlopPhase::kRewardTrain);
+  // Data-parallel ranks share the sampling and then each trains the model
+  // alike on the whole data, one process's fit.
   RewardData data;
   {
     FlopPhaseScope label(flops, FlopPhase::kLabel);
-    data = BuildRewardData(policy, task, problems, ds, flops);
+    data = BuildRewardData(policy, task, problems, ds, flops, shard);
   }
   const auto& examples = rmc.kind() == PRM ? data.prm : data.orm;
   double loss = 0;
@@ -292,6 +294,7 @@ RewardModelFit FitRewardModel(Transformer& policy, Transformer& rm, const Task& 
 // final policy's, of the same held-out problems (a measurement: not charged).
 RewardShift MeasureShift(Transformer& base, Transformer& policy, Transformer& rm, const PrmRlConfig& cfg,
                          const StrategyContext& ctx) {
+  Dist* shard = ctx.data_parallel;  // the ranks share the sampling
   const Task& task = *ctx.task;
   const int np = std::min<int>(cfg.shift_problems(), static_cast<int>(task.TestSet().size()));
   const std::vector<Problem> problems(task.TestSet().begin(), task.TestSet().begin() + np);
@@ -300,8 +303,8 @@ RewardShift MeasureShift(Transformer& base, Transformer& policy, Transformer& rm
   const SamplingConfig& sampling = ctx.experiment->eval().sampling();
   const uint64_t seed = SplitMix64(ctx.seed ^ 0x5b1f7ULL);
   RewardShift shift;
-  *shift.mutable_base() = RewardOnSamplesOf(base, rm, cfg, seg, how, task, problems, sampling, seed);
-  *shift.mutable_policy() = RewardOnSamplesOf(policy, rm, cfg, seg, how, task, problems, sampling, seed);
+  *shift.mutable_base() = RewardOnSamplesOf(base, rm, cfg, seg, how, task, problems, sampling, seed, shard);
+  *shift.mutable_policy() = RewardOnSamplesOf(policy, rm, cfg, seg, how, task, problems, sampling, seed, shard);
   return shift;
 }
 
@@ -318,6 +321,7 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
   LearnedReward reward(cfg, rm, *ctx.task, ctx.flops);
   GrpoTrainer trainer(*ctx.policy, *ctx.task, cfg.grpo(), ctx.seed, ctx.flops);
   trainer.set_reward_source(&reward);
+  trainer.set_data_parallel(ctx.data_parallel, "arm '" + ctx.arm->name() + "': prm_rl.grpo.prompts_per_step");
 
   StrategyLoop loop = trainer.Loop();
   if (model) loop.parts.push_back({"rm", &rm, nullptr});
@@ -327,7 +331,8 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
                  rmc.kind() == PRM ? "PRM" : rmc.kind() == ORM ? "ORM" : "preference model");
     MetricsLine line;
     *line.mutable_reward_model() = FitRewardModel(*ctx.policy, rm, *ctx.task, cfg, rmc.label_traces(),
-                                                  rmc.train_steps(), SplitMix64(ctx.seed ^ 0x5e7a11ULL), ctx.flops);
+                                                  rmc.train_steps(), SplitMix64(ctx.seed ^ 0x5e7a11ULL), ctx.flops,
+                                                  ctx.data_parallel);
     line.set_step(0);
     line.set_flops(ctx.flops->Total());
     if (ctx.metrics) ctx.metrics->Write(RecordToJson(line));
@@ -337,17 +342,19 @@ void RunPrmRl(const PrmRlConfig& cfg, StrategyContext& ctx) {
     const bool retrain = model && cfg.retrain_every() > 0 && step > 0 && step % cfg.retrain_every() == 0;
     if (retrain)
       refit = FitRewardModel(*ctx.policy, rm, *ctx.task, cfg, cfg.retrain_traces(), cfg.retrain_steps(),
-                             SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step))), ctx.flops);
+                             SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step))), ctx.flops,
+                             ctx.data_parallel);
     *m = trainer.Step(step, note);
     if (retrain) *m->mutable_reward_model_retrain() = refit;
   };
   const int64_t last = RunStrategyLoop(ctx, loop);
-  if (!ctx.metrics) return;  // nowhere to record the shift measurement
+  // Recorded by the rank that writes; data-parallel ranks share its sampling.
+  if (!ctx.metrics && !ctx.data_parallel) return;  // nowhere to record the shift measurement
   MetricsLine line;
   line.set_step(static_cast<int32_t>(last));
   line.set_flops(ctx.flops->Total());
   *line.mutable_shift() = MeasureShift(base, *ctx.policy, rm, cfg, ctx);
-  ctx.metrics->Write(RecordToJson(line));
+  if (ctx.metrics) ctx.metrics->Write(RecordToJson(line));
 }
 
 namespace {

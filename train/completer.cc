@@ -2,14 +2,38 @@
 
 #include <memory>
 
+#include "data_parallel.h"
+#include "dist.h"
 #include "error.h"
-#include "generate.h"
 #include "tokenizer.h"
 
 namespace r1lab {
 
+std::vector<std::string> GenerateTexts(Transformer& model, const std::vector<std::vector<int>>& rows,
+                                       const GenerateOptions& opt, FlopCounter* flops, Dist* shard) {
+  const Tokenizer& tok = model->tokenizer();
+  std::vector<std::string> texts;
+  if (!shard || shard->world_size() == 1) {
+    for (const Generation& g : Generate(model, rows, opt, flops)) texts.push_back(tok.Decode(g.tokens));
+    return texts;
+  }
+  const int64_t R = static_cast<int64_t>(rows.size()), W = shard->world_size(), r = shard->rank();
+  const int64_t lo = R * r / W, hi = R * (r + 1) / W;
+  GenerateOptions go = opt;
+  go.first_row += lo;
+  FlopCounter local;
+  const std::vector<std::vector<int>> mine(rows.begin() + lo, rows.begin() + hi);
+  if (!mine.empty())
+    for (const Generation& g : Generate(model, mine, go, &local)) texts.push_back(tok.Decode(g.tokens));
+  shard->RoundBarrier();  // a rank whose share took longer is waited for, however long
+  texts = AllGatherTexts(*shard, texts);
+  const double spent = SumOverRanks({local.Get(FlopPhase::kGenerate)}, *shard)[0];
+  if (flops) flops->Add(FlopPhase::kGenerate, spent);
+  return texts;
+}
+
 Samples SampleCompletions(Transformer& model, const std::vector<Problem>& problems, int k,
-                          const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops) {
+                          const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops, Dist* shard) {
   const Tokenizer& tok = model->tokenizer();
   std::vector<std::vector<int>> prompts;
   Samples s;
@@ -24,14 +48,15 @@ Samples SampleCompletions(Transformer& model, const std::vector<Problem>& proble
   go.sampling = sampling;
   go.seed = seed;
   model->eval();
-  for (const Generation& g : Generate(model, prompts, go, flops)) s.completions.push_back(tok.Decode(g.tokens));
+  s.completions = GenerateTexts(model, prompts, go, flops, shard);
   return s;
 }
 
-Completer ModelCompleter(Transformer model, const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops) {
+Completer ModelCompleter(Transformer model, const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops,
+                         Dist* shard) {
   auto calls = std::make_shared<uint64_t>(0);
-  return [model, sampling, seed, flops, calls](const std::vector<const Problem*>& problems,
-                                               const std::vector<std::string>& prefixes, int n) mutable {
+  return [model, sampling, seed, flops, calls, shard](const std::vector<const Problem*>& problems,
+                                                      const std::vector<std::string>& prefixes, int n) mutable {
     const Tokenizer& tok = model->tokenizer();
     std::vector<std::vector<int>> rows;
     rows.reserve(prefixes.size() * static_cast<size_t>(n));
@@ -45,9 +70,9 @@ Completer ModelCompleter(Transformer model, const SamplingConfig& sampling, uint
     go.sampling = sampling;
     go.seed = seed * 1000003ULL + (*calls)++;
     model->eval();
-    const std::vector<Generation> gens = Generate(model, rows, go, flops);
+    const std::vector<std::string> texts = GenerateTexts(model, rows, go, flops, shard);
     std::vector<std::vector<std::string>> out(prefixes.size());
-    for (size_t r = 0; r < gens.size(); ++r) out[r / static_cast<size_t>(n)].push_back(tok.Decode(gens[r].tokens));
+    for (size_t r = 0; r < texts.size(); ++r) out[r / static_cast<size_t>(n)].push_back(texts[r]);
     return out;
   };
 }

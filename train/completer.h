@@ -3,23 +3,37 @@
 #pragma once
 
 #include "flops.h"
+#include "generate.h"
 #include "mc_labels.h"
 #include "r1lab.pb.h"
 #include "transformer.h"
 
 namespace r1lab {
 
+class Dist;
+
+// The decoded texts of one batched generation of `rows`. With `shard`
+// (every rank of it calls, with the same model and rows), each rank
+// generates its share of the rows, drawing what one process draws for them
+// (GenerateOptions::first_row), and every rank gets every text; `flops` gets
+// the ranks' sum, on every rank.
+std::vector<std::string> GenerateTexts(Transformer& model, const std::vector<std::vector<int>>& rows,
+                                       const GenerateOptions& opt, FlopCounter* flops, Dist* shard = nullptr);
+
 // k sampled completions of each problem from `model` (rows problem-major),
-// in one batched generation. FLOPs go to `flops` (phase kGenerate).
+// in one batched generation (shared over `shard` as GenerateTexts). FLOPs go
+// to `flops` (phase kGenerate).
 struct Samples {
   std::vector<const Problem*> problems;  // per sample
   std::vector<std::string> completions;  // decoded, specials by name
 };
 Samples SampleCompletions(Transformer& model, const std::vector<Problem>& problems, int k,
-                          const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops);
+                          const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops, Dist* shard = nullptr);
 
 // The completer shares `model` (a module holder). Each call uses a fresh seed
-// stream (seed, call number). FLOPs go to `flops` (phase kGenerate).
-Completer ModelCompleter(Transformer model, const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops);
+// stream (seed, call number), and is shared over `shard` as GenerateTexts.
+// FLOPs go to `flops` (phase kGenerate).
+Completer ModelCompleter(Transformer model, const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops,
+                         Dist* shard = nullptr);
 
 }  // namespace r1lab

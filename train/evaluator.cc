@@ -6,9 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <map>
 
+#include "data_parallel.h"
 #include "dist.h"
 #include "error.h"
 #include "records.h"
@@ -91,59 +91,37 @@ void RedrawWithoutChecks(Transformer& model, const Task& task, const std::vector
   });
 }
 
-// A shard's judged samples (and the FLOPs it generated) as bytes for
-// Dist::AllGather, and back: fields in a fixed order, strings with their
-// lengths.
-void PutU64(uint64_t v, std::string* out) { out->append(reinterpret_cast<const char*>(&v), sizeof v); }
-void PutText(const std::string& t, std::string* out) {
-  PutU64(t.size(), out);
-  out->append(t);
-}
-
-std::string PackSamples(const std::vector<EvalSample>& samples, double flops) {
-  std::string out;
-  uint64_t f = 0;
-  std::memcpy(&f, &flops, sizeof f);
-  PutU64(f, &out);
-  PutU64(samples.size(), &out);
+// A shard's judged samples as texts for AllGatherTexts (dist/dist.h), seven
+// a sample, and back.
+constexpr size_t kSampleTexts = 7;
+std::vector<std::string> SampleTexts(const std::vector<EvalSample>& samples) {
+  std::vector<std::string> out;
   for (const EvalSample& s : samples) {
-    for (int v : {s.problem, s.index, s.tokens}) PutU64(static_cast<uint64_t>(v), &out);
-    PutU64((s.truncated ? 1 : 0) | (s.verdict.correct ? 2 : 0) | (s.verdict.format_ok ? 4 : 0), &out);
-    for (const std::string* t : {&s.completion, &s.verdict.extracted, &s.verdict.error}) PutText(*t, &out);
+    const int bits = (s.truncated ? 1 : 0) | (s.verdict.correct ? 2 : 0) | (s.verdict.format_ok ? 4 : 0);
+    for (int v : {s.problem, s.index, s.tokens, bits}) out.push_back(std::to_string(v));
+    for (const std::string* t : {&s.completion, &s.verdict.extracted, &s.verdict.error}) out.push_back(*t);
   }
   return out;
 }
 
-void UnpackSamples(const std::string& bytes, std::vector<EvalSample>* out, double* flops) {
-  size_t at = 0;
-  auto u64 = [&] {
-    uint64_t v = 0;
-    R1_CHECK(at + sizeof v <= bytes.size(), "UnpackSamples: truncated shard");
-    std::memcpy(&v, bytes.data() + at, sizeof v);
-    at += sizeof v;
-    return v;
-  };
-  auto text = [&] {
-    const uint64_t len = u64();
-    R1_CHECK(len <= bytes.size() - at, "UnpackSamples: truncated shard");
-    at += len;
-    return bytes.substr(at - len, len);
-  };
-  const uint64_t f = u64();
-  std::memcpy(flops, &f, sizeof f);
-  for (uint64_t k = u64(); k > 0; --k) {
-    EvalSample& s = out->emplace_back();
-    s.problem = static_cast<int>(u64());
-    s.index = static_cast<int>(u64());
-    s.tokens = static_cast<int>(u64());
-    const uint64_t bits = u64();
+std::vector<EvalSample> SamplesOf(const std::vector<std::string>& texts) {
+  R1_CHECK(texts.size() % kSampleTexts == 0, "SamplesOf: not whole samples");
+  std::vector<EvalSample> out(texts.size() / kSampleTexts);
+  for (size_t k = 0; k < out.size(); ++k) {
+    const std::string* t = &texts[k * kSampleTexts];
+    EvalSample& s = out[k];
+    s.problem = std::stoi(t[0]);
+    s.index = std::stoi(t[1]);
+    s.tokens = std::stoi(t[2]);
+    const int bits = std::stoi(t[3]);
     s.truncated = bits & 1;
     s.verdict.correct = bits & 2;
     s.verdict.format_ok = bits & 4;
-    s.completion = text();
-    s.verdict.extracted = text();
-    s.verdict.error = text();
+    s.completion = t[4];
+    s.verdict.extracted = t[5];
+    s.verdict.error = t[6];
   }
+  return out;
 }
 
 }  // namespace
@@ -192,16 +170,8 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
   double generated = local.Total();
   if (world > 1) {
     shard->RoundBarrier();  // a rank whose shard took longer is waited for, however long
-    std::vector<EvalSample> all;
-    all.reserve(static_cast<size_t>(P) * n);
-    const std::vector<std::string> shards = shard->AllGather(PackSamples(r.samples, local.Total()));
-    generated = 0;
-    for (const std::string& bytes : shards) {
-      double f = 0;
-      UnpackSamples(bytes, &all, &f);
-      generated += f;
-    }
-    r.samples = std::move(all);
+    r.samples = SamplesOf(AllGatherTexts(*shard, SampleTexts(r.samples)));
+    generated = SumOverRanks({generated}, *shard)[0];
   }
   // The redraws of every sample, on every rank alike (not sharded), counted once.
   FlopCounter redraws;

@@ -31,11 +31,11 @@ Aggregation AggregationFromConfig(StepAggregation a) {
 }
 
 RewardData BuildRewardData(Transformer& policy, const Task& task, const std::vector<Problem>& problems,
-                           const RewardDataSpec& spec, FlopCounter* flops) {
+                           const RewardDataSpec& spec, FlopCounter* flops, Dist* shard) {
   RewardData out;
   out.has_truth = task.LineWrong("1+1=2").has_value();
   if (spec.pairs) {
-    const Samples two = SampleCompletions(policy, problems, 2, spec.sampling, spec.seed, flops);
+    const Samples two = SampleCompletions(policy, problems, 2, spec.sampling, spec.seed, flops, shard);
     for (size_t i = 0; i + 1 < two.completions.size(); i += 2) {
       const Problem& p = *two.problems[i];
       const std::string &a = two.completions[i], &b = two.completions[i + 1];
@@ -49,7 +49,7 @@ RewardData BuildRewardData(Transformer& policy, const Task& task, const std::vec
     if (out.pairs.empty()) throw InputError("reward model: every sampled pair was a tie; no preference to learn");
     return out;
   }
-  const Samples samples = SampleCompletions(policy, problems, 1, spec.sampling, spec.seed, flops);
+  const Samples samples = SampleCompletions(policy, problems, 1, spec.sampling, spec.seed, flops, shard);
   std::vector<LabelJob> jobs;
   for (size_t i = 0; i < samples.completions.size(); ++i) {
     const std::string& c = samples.completions[i];
@@ -67,7 +67,7 @@ RewardData BuildRewardData(Transformer& policy, const Task& task, const std::vec
   const auto labels =
       spec.truth_labels
           ? std::vector<std::vector<StepLabel>>(jobs.size())
-          : MonteCarloLabels(task, jobs, ModelCompleter(policy, spec.sampling, spec.seed + 1, flops), spec.label_n);
+          : MonteCarloLabels(task, jobs, ModelCompleter(policy, spec.sampling, spec.seed + 1, flops, shard), spec.label_n);
   for (size_t j = 0; j < jobs.size(); ++j) {
     if (jobs[j].steps.empty()) continue;
     PrmExample e{jobs[j].problem->prompt, jobs[j].completion, jobs[j].steps, {}};

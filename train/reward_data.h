@@ -16,6 +16,8 @@
 
 namespace r1lab {
 
+class Dist;
+
 SegmenterSpec SegmenterFromConfig(const SegmenterConfig& c);
 Aggregation AggregationFromConfig(StepAggregation a);
 
@@ -45,9 +47,12 @@ struct RewardDataSpec {
 // two per problem, labelled by which Task::Quality prefers). ConfigError if
 // truth labels are asked of a task without per-step truth. Sampling and
 // labelling FLOPs go to `flops` (phase kGenerate of that counter), and so do
-// the oracle calls the labels took (core/flops.h).
+// the oracle calls the labels took (core/flops.h). With `shard` (every rank
+// of it calls, with the same policy, problems and spec) the ranks share the
+// sampling (completer.h GenerateTexts), and each gets one process's data and
+// counts.
 RewardData BuildRewardData(Transformer& policy, const Task& task, const std::vector<Problem>& problems,
-                           const RewardDataSpec& spec, FlopCounter* flops);
+                           const RewardDataSpec& spec, FlopCounter* flops, Dist* shard = nullptr);
 
 // A model with the PRM head: the base's trunk and a fresh head (from_base),
 // or all fresh weights (seeded by model.init_seed).

@@ -43,7 +43,7 @@ int64_t RunStrategyLoop(StrategyContext& ctx, const StrategyLoop& loop) {
   return RunCheckpointedLoop(spec, *ctx.policy, ctx.checkpoint_path, loop);
 }
 
-bool SupportsDataParallel(const Arm& arm) { return arm.has_grpo() || arm.has_ppo() || arm.has_sft(); }
+bool SupportsDataParallel(const Arm& arm) { return arm.has_grpo() || arm.has_ppo() || arm.has_sft() || arm.has_prm_rl(); }
 
 bool RegisterStrategy(StrategyInfo info) {
   std::lock_guard<std::mutex> lock(RegistryMutex());

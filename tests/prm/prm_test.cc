@@ -1,11 +1,14 @@
 // PRM study, PRM-guided beam search and the PRM-RL arm on the tiny base.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "arith.h"
 #include "arm_runner.h"
 #include "grpo_trainer.h"
 #include "io.h"
 #include "json.h"
+#include "loopback.h"
 #include "mix.h"
 #include "note.h"
 #include "prm_beam.h"
@@ -405,6 +408,121 @@ TEST(PrmRl, ResumeKeepsTheRewardModelAndMatchesAStraightRun) {
   *arm.mutable_prm_rl() = SmallPrmRl("");
   FlopCounter f1;
   ExpectResumeMatchesStraightRun(arm, dir, f1);
+}
+
+// Data-parallel ranks share a reward model's labelling (the traces' and the
+// Monte Carlo rollouts' sampling, row by row) and each gets one process's
+// data and counts: Monte Carlo step labels, truth labels and preference
+// pairs, on 2 and 3 ranks.
+TEST(RewardData, RanksShareTheLabellingAndEachGetsOneProcesssData) {
+  ArithTask task(testing::TinyBaseTask());
+  std::vector<Problem> problems;
+  Rng rng(3);
+  for (int i = 0; i < 10; ++i) problems.push_back(task.SampleTrain(rng));
+  auto text = [](const RewardData& d) {
+    std::string out;
+    for (const auto* set : {&d.prm, &d.orm})
+      for (const PrmExample& e : *set) {
+        out += e.prompt + "|" + e.completion + "|";
+        for (const Segment& g : e.steps) out += std::to_string(g.begin) + "-" + std::to_string(g.end) + " ";
+        for (double t : e.targets) out += std::to_string(t) + " ";
+        out += "\n";
+      }
+    for (const PreferencePair& p : d.pairs) out += p.chosen.completion + " > " + p.rejected.completion + "\n";
+    out += std::to_string(d.quality.precision()) + " " + std::to_string(d.quality.recall());
+    return out;
+  };
+  for (const char* mode : {"monte carlo", "truth", "pairs"}) {
+    RewardDataSpec spec;
+    spec.label_n = 3;
+    spec.truth_labels = std::string(mode) == "truth";
+    spec.pairs = std::string(mode) == "pairs";
+    spec.sampling.set_max_new_tokens(40);
+    spec.sampling.set_batch_size(7);  // chunks that do not follow the shares
+    Transformer one_model = testing::CopyOfTinyBase();
+    FlopCounter one_flops;
+    const RewardData one = BuildRewardData(one_model, task, problems, spec, &one_flops);
+    ASSERT_FALSE(text(one).empty());
+    for (int world : {2, 3}) {
+      SCOPED_TRACE(std::string(mode) + ", " + std::to_string(world) + " ranks");
+      std::vector<Transformer> models;
+      for (int r = 0; r < world; ++r) models.push_back(testing::CopyOfTinyBase());
+      std::vector<RewardData> got(static_cast<size_t>(world));
+      std::vector<FlopCounter> flops(static_cast<size_t>(world));
+      const auto errors = testing::OnRanks(world, [&](Dist& d) {
+        const size_t r = static_cast<size_t>(d.rank());
+        got[r] = BuildRewardData(models[r], task, problems, spec, &flops[r], &d);
+      });
+      for (size_t r = 0; r < static_cast<size_t>(world); ++r) {
+        ASSERT_EQ(errors[r], "") << r;
+        EXPECT_EQ(text(got[r]), text(one)) << r;
+        EXPECT_EQ(flops[r].OracleCalls(), one_flops.OracleCalls()) << r;
+        EXPECT_NEAR(flops[r].Get(FlopPhase::kGenerate), one_flops.Get(FlopPhase::kGenerate),
+                    1e-9 * one_flops.Get(FlopPhase::kGenerate)) << r;
+      }
+    }
+  }
+}
+
+// A PRM-RL run shared by two ranks: the reward model is one process's fit
+// (the same labels and training as a one-process run of the same seed),
+// the ranks' policies stay the same, every rank counts the same FLOPs, and
+// rank 0 records the fit, the steps and the shift measurement.
+TEST(PrmRl, TwoRanksShareARunAndFitOneProcesssRewardModel) {
+  const std::string dir = testing::TempDir("prm_rl_dp");
+  Arm arm;
+  arm.set_name("prm_rl");
+  *arm.mutable_prm_rl() = SmallPrmRl("");
+  Transformer one = testing::CopyOfTinyBase();
+  FlopCounter one_flops;
+  RunArm(arm, 2, dir + "/one.pt", one, one_flops, dir + "/one.jsonl");
+
+  ArithTask task(testing::TinyBaseTask());
+  Arm shared = arm;
+  shared.mutable_prm_rl()->mutable_grpo()->set_steps(2);
+  Transformer policies[2] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
+  FlopCounter flops[2];
+  const auto errors = testing::OnRanks(2, [&](Dist& d) {
+    const int r = d.rank();
+    std::optional<JsonlWriter> metrics;
+    if (r == 0) metrics.emplace(dir + "/dp.jsonl");
+    StrategyContext ctx;
+    ctx.experiment = &testing::ArmTestExperiment();
+    ctx.arm = &shared;
+    ctx.seed = 9;
+    ctx.task = &task;
+    ctx.policy = &policies[r];
+    ctx.flops = &flops[r];
+    ctx.metrics = metrics ? &*metrics : nullptr;
+    ctx.checkpoint_path = dir + "/dp.pt";
+    ctx.checkpoint_read_only = r != 0;
+    ctx.data_parallel = &d;
+    ctx.label = "rank " + std::to_string(r);
+    MakeStrategy(shared)->Train(ctx);
+  });
+  ASSERT_EQ(errors[0], "");
+  ASSERT_EQ(errors[1], "");
+  auto a = policies[0]->named_parameters(), b = policies[1]->named_parameters();
+  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+  for (int p = 0; p < static_cast<int>(FlopPhase::kCount); ++p)
+    EXPECT_EQ(flops[0].Get(static_cast<FlopPhase>(p)), flops[1].Get(static_cast<FlopPhase>(p)))
+        << FlopPhaseName(static_cast<FlopPhase>(p));
+  EXPECT_EQ(flops[0].OracleCalls(), flops[1].OracleCalls());
+  const auto one_lines = ReadLines(dir + "/one.jsonl"), dp_lines = ReadLines(dir + "/dp.jsonl");
+  ASSERT_EQ(dp_lines.size(), one_lines.size());
+  // The fit: one process's, but for the FLOPs' last bits (summed over ranks).
+  JsonValue fit_one = JsonValue::Parse(one_lines[0]).at("reward_model"), fit_dp = JsonValue::Parse(dp_lines[0]).at("reward_model");
+  EXPECT_GT(fit_one.num("examples"), 0);
+  for (const char* k : {"examples", "final_bce", "label_precision", "label_recall", "flops_train"})
+    EXPECT_EQ(fit_dp.num(k), fit_one.num(k)) << k;
+  EXPECT_NEAR(fit_dp.num("flops_label"), fit_one.num("flops_label"), 1e-9 * fit_one.num("flops_label"));
+  EXPECT_NE(JsonValue::Parse(dp_lines.back()).find("shift"), nullptr) << dp_lines.back();
+  // The steps' samples are each rank's own (as a data-parallel GRPO run's), so
+  // the policy is not one process's.
+  auto c = one->named_parameters();
+  double moved = 0;
+  for (const auto& item : a) moved = std::max(moved, (item.value() - c[item.key()]).abs().max().item<double>());
+  EXPECT_GT(moved, 0);
 }
 
 // A reward model of the tiny base's shape with fresh weights (its scores are

@@ -348,33 +348,42 @@ TEST(DataParallel, RanksShareAnEvaluationAndEachGetsOneProcesssResult) {
 TEST(DataParallel, TheOtherRanksWaitOutRankZerosCheckpointWrite) {
   const std::string dir = testing::TempDir("dp_slow_save");
   Transformer models[2] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
-  const auto errors = testing::OnRanks(
-      2,
-      [&](Dist& d) {
-        const int r = d.rank();
-        auto opt = MakeAdamW(models[r], ParseResolved<OptimConfig>("lr: 0.001"));
-        FlopCounter flops;
-        Rng rng(1);
-        int64_t tokens = 0;
-        StrategyLoop loop;
-        loop.steps = 2;
-        loop.checkpoint_every = 1;
-        loop.optimizer = &opt;
-        loop.rng = &rng;
-        loop.tokens = &tokens;
-        loop.step = [&](int64_t, MetricsLine*, std::string*) { SumOverRanks({1.0}, d); };
-        loop.save_state = [] {  // rank 0's write, made slow
-          std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-          return std::string();
-        };
-        LoopSpec spec;
-        spec.label = "shared";
-        spec.flops = &flops;
-        spec.read_only_checkpoint = r != 0;
-        spec.data_parallel = &d;
-        RunCheckpointedLoop(spec, models[r], dir + "/checkpoint.pt", loop);
-      },
-      std::chrono::seconds(1));
+  // The group's timeout is short (1 s), and so is its rendezvous: on a loaded
+  // machine (ctest -j2) the ranks may not meet in time, which is set-up, not
+  // what this checks, and is tried again.
+  std::vector<std::string> errors;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    errors = testing::OnRanks(
+        2,
+        [&](Dist& d) {
+          const int r = d.rank();
+          auto opt = MakeAdamW(models[r], ParseResolved<OptimConfig>("lr: 0.001"));
+          FlopCounter flops;
+          Rng rng(1);
+          int64_t tokens = 0;
+          StrategyLoop loop;
+          loop.steps = 2;
+          loop.checkpoint_every = 1;
+          loop.optimizer = &opt;
+          loop.rng = &rng;
+          loop.tokens = &tokens;
+          loop.step = [&](int64_t, MetricsLine*, std::string*) { SumOverRanks({1.0}, d); };
+          loop.save_state = [] {  // rank 0's write, made slow
+            std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+            return std::string();
+          };
+          LoopSpec spec;
+          spec.label = "shared";
+          spec.flops = &flops;
+          spec.read_only_checkpoint = r != 0;
+          spec.data_parallel = &d;
+          RunCheckpointedLoop(spec, models[r], dir + "/checkpoint.pt", loop);
+        },
+        std::chrono::seconds(1));
+    if (errors[0].find("the rendezvous at") == std::string::npos &&
+        errors[1].find("the rendezvous at") == std::string::npos)
+      break;
+  }
   EXPECT_EQ(errors[0], "");
   EXPECT_EQ(errors[1], "");
   EXPECT_TRUE(FileExists(dir + "/checkpoint.pt"));
