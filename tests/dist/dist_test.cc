@@ -66,6 +66,30 @@ TEST(Dist, TwoRanksAllReduceAndMeetAtABarrier) {
   }
 }
 
+// Every rank's bytes (of any length, none included, zero bytes inside)
+// reach every rank in rank order; texts keep their boundaries.
+TEST(Dist, RanksGatherEachOthersBytesAndTexts) {
+  const int world = 3;
+  std::vector<std::vector<std::string>> bytes(world), texts(world);
+  const auto errors = testing::OnRanks(world, [&](Dist& d) {
+    const int r = d.rank();
+    const std::string mine = r == 1 ? std::string() : std::string(static_cast<size_t>(1000 * (r + 1)), 'a' + r) + '\0';
+    bytes[static_cast<size_t>(r)] = d.AllGather(mine);
+    std::vector<std::string> t;
+    for (int k = 0; k < r; ++k) t.push_back(std::string(static_cast<size_t>(k), '0' + r));  // "", "2", ...
+    texts[static_cast<size_t>(r)] = AllGatherTexts(d, t);
+  });
+  for (int r = 0; r < world; ++r) {
+    ASSERT_EQ(errors[static_cast<size_t>(r)], "") << r;
+    const auto& b = bytes[static_cast<size_t>(r)];
+    ASSERT_EQ(b.size(), 3u) << r;
+    EXPECT_EQ(b[0], std::string(1000, 'a') + '\0');
+    EXPECT_EQ(b[1], "");
+    EXPECT_EQ(b[2], std::string(3000, 'c') + '\0');
+    EXPECT_EQ(texts[static_cast<size_t>(r)], (std::vector<std::string>{"", "", "2"})) << r;
+  }
+}
+
 // `world` loopback ranks, local rank = rank, each on GPU rank % GPUs, sum a
 // CUDA tensor of rank + 1: every rank gets the sum, on its own device.
 void ExpectCudaSumsOnEachRanksDevice(int world) {
