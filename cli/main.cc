@@ -65,10 +65,10 @@ commands:
                                       --out; R1LAB_SHARED_FOLDER_WAIT_S, 120: how long a rank
                                       waits for another's file to show), each run on one
                                       rank; with --data-parallel every rank shares
-                                      each GRPO, PPO, SFT and PRM-RL run's steps, the
-                                      base's pretraining (prompts or rows split, gradients
-                                      summed), the reward model's labelling and every
-                                      evaluation, and the other arms' runs are dealt out
+                                      each GRPO, PPO, SFT, PRM-RL and RFT run's steps,
+                                      the base's pretraining (prompts or rows split,
+                                      gradients summed), the reward model's labelling and
+                                      every evaluation, and MCTS runs are dealt out
   tune CONFIG [--out DIR] [--again] [--nproc N]
                                       equal tuning: every arm's trials (tune.trials, each at
                                       tune.budget_scale of its budget) scored on the
@@ -444,7 +444,8 @@ int CmdEval(int argc, char** argv) {
   const bool lead = !dist || dist->rank() == 0;  // the ranks share the sampling; rank 0 prints and writes
   const std::string out = a.Get("out");
   if (!out.empty() && lead) EnsureWritableDir(out);
-  if (dist) CheckRanksShare(*dist, "eval\n" + ckpt + "\n" + ConfigToText(cfg) + ConfigToText(ev), out);
+  // Only rank 0 writes, so --out need not be shared: the command alone is compared.
+  if (dist) CheckRanksShare(*dist, "eval\n" + ckpt + "\n" + ConfigToText(cfg) + ConfigToText(ev) + out, "");
   Transformer model = LoadModel(ckpt);
   // The checkpoint's model is evaluated; say where the config asked for another.
   const std::string differs = ModelDifferences(cfg.model(), model->config());

@@ -741,6 +741,7 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       if (arm.has_ppo()) ShardSize(arm.ppo().prompts_per_step(), world, at + ".ppo.prompts_per_step", cfg.name());
       if (arm.has_prm_rl())
         ShardSize(arm.prm_rl().grpo().prompts_per_step(), world, at + ".prm_rl.grpo.prompts_per_step", cfg.name());
+      if (arm.has_rft()) ShardSize(arm.rft().problems_per_step(), world, at + ".rft.problems_per_step", cfg.name());
     }
 
   // Overall progress: this rank's runs done / total, and an ETA from the

@@ -118,8 +118,8 @@ std::string BaseMadeElsewhere(const ExperimentConfig& cfg, const std::string& ca
 // fnv64, parameters, pretraining FLOPs from EnsureBase's record), evaluated
 // only when `bdir` holds no evaluation of this checkpoint; else read back.
 // With `shard`, every rank of it calls: rank 0's view of `bdir` decides,
-// the ranks share the sampling (Evaluate), and rank 0 writes (the others'
-// result holds the eval record alone).
+// the ranks share the sampling (Evaluate), and rank 0 writes and returns
+// the evaluation (the others' result is not to be used).
 struct BaseEvaluation {
   EvalRecord eval;
   DoneRecord done;

@@ -247,6 +247,11 @@ std::vector<Generation> GenerateChunk(Transformer& model, const std::vector<std:
 
 }  // namespace
 
+std::pair<int64_t, int64_t> ShardRows(int64_t rows, int64_t chunk, int rank, int world) {
+  const int64_t chunks = (rows + chunk - 1) / chunk;
+  return {std::min(rows, chunks * rank / world * chunk), std::min(rows, chunks * (rank + 1) / world * chunk)};
+}
+
 std::vector<Generation> Generate(Transformer& model, const std::vector<std::vector<int>>& prompts,
                                  const GenerateOptions& opt, FlopCounter* flops) {
   std::vector<Generation> all;

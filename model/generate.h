@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "flops.h"
@@ -39,6 +40,14 @@ struct Generation {
   bool stopped = false;         // ended on a stop token
   bool truncated = false;       // hit max_new_tokens or max_seq_len first
 };
+
+// The rows [first, end) of rank `rank` of `world` in a batch of `rows` that
+// Generate cuts into chunks of `chunk` (sampling.batch_size) rows: whole
+// chunks, so that with GenerateOptions::first_row = first each rank
+// generates exactly what one process generates for those rows (a chunk's
+// rows share its padding and its token limit, the room its longest prompt
+// leaves under max_seq_len). Ranks past the last chunk get none.
+std::pair<int64_t, int64_t> ShardRows(int64_t rows, int64_t chunk, int rank, int world);
 
 // One Generation per prompt, in order. Prompts are token ids (BOS included by
 // the caller). FLOPs of every forward token go to `flops` (phase kGenerate).

@@ -11,6 +11,7 @@
 #include "answer.h"
 #include "checkpoint.h"
 #include "config.h"
+#include "data_parallel.h"
 #include "error.h"
 #include "io.h"
 #include "language.h"
@@ -62,6 +63,20 @@ Kept Accept(const Rollouts& ro, const RftConfig& cfg) {
   return k;
 }
 
+// Every rank's (prompt, completion) pairs, in rank order, on every rank.
+std::vector<std::pair<std::string, std::string>> GatherPairs(Dist& dp,
+                                                             const std::vector<std::pair<std::string, std::string>>& mine) {
+  std::vector<std::string> texts;
+  for (const auto& [prompt, completion] : mine) {
+    texts.push_back(prompt);
+    texts.push_back(completion);
+  }
+  texts = AllGatherTexts(dp, texts);
+  std::vector<std::pair<std::string, std::string>> all;
+  for (size_t i = 0; i + 1 < texts.size(); i += 2) all.emplace_back(texts[i], texts[i + 1]);
+  return all;
+}
+
 // The teacher model of distillation: its checkpoint's own config (any size),
 // on the policy's device; the same vocabulary as the policy.
 Transformer LoadTeacher(const std::string& path, const TransformerImpl& policy) {
@@ -79,6 +94,15 @@ class RftStrategy : public Strategy {
   explicit RftStrategy(const Arm& arm) : cfg_(arm.rft()) {}
 
   void Train(StrategyContext& ctx) override {
+    // Data-parallel: each rank samples its share of a step's problems from
+    // its own stream; the kept samples are gathered, and the fine-tuning
+    // steps on them are one process's, split by rows (`rng`, which draws
+    // their batches, stays the same on every rank).
+    Dist* dp = ctx.data_parallel;
+    const int problems =
+        dp ? ShardSize(cfg_.problems_per_step(), dp->world_size(),
+                       "arm '" + ctx.arm->name() + "': rft.problems_per_step", "the data-parallel run")
+           : cfg_.problems_per_step();
     Rng rng(ctx.seed);
     torch::optim::AdamW optimizer = MakeAdamW(*ctx.policy, cfg_.optim());
     // The sampler: the current policy, or a fixed teacher model.
@@ -102,23 +126,33 @@ class RftStrategy : public Strategy {
     }
     loop.step = [&](int64_t step, MetricsLine* m, std::string* note) {
       const auto t0 = Clock::now();
-      const uint64_t seed = SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step) * 1024));
+      const uint64_t seed = RankSeed(SplitMix64(ctx.seed ^ SplitMix64(static_cast<uint64_t>(step) * 1024)), dp);
+      Rng rank_rng(seed ^ 0x9e3779b97f4a7c15ULL);
+      Rng& draw = dp ? rank_rng : rng;
+      const FlopMark before = dp && ctx.flops ? MarkFlops(*ctx.flops, tokens_generated) : FlopMark{};
       FlopCounter teacher_flops;  // the teacher's sampling: charged only with charge_teacher
       std::vector<std::pair<std::string, std::string>> demos;  // non-reasoning data
       const Rollouts ro =
           cfg_.has_non_reasoning_teacher()
-              ? SampleRollouts(sampler, *ctx.task, DrawReasoning(*ctx.task, rng, &demos), cfg_.samples_per_problem(),
-                               cfg_.sampling(), seed, reward, teacher ? &teacher_flops : ctx.flops)
-              : SampleRollouts(sampler, *ctx.task, rng, cfg_.problems_per_step(), cfg_.samples_per_problem(),
-                               cfg_.sampling(), seed, reward, teacher ? &teacher_flops : ctx.flops);
-      if (teacher) {
-        teacher_total += teacher_flops.Total();
-        m->set_teacher_flops(teacher_total);
-        if (cfg_.charge_teacher() && ctx.flops) ctx.flops->Add(FlopPhase::kGenerate, teacher_flops.Total());
-      }
+              ? SampleRollouts(sampler, *ctx.task, DrawReasoning(*ctx.task, draw, problems, &demos),
+                               cfg_.samples_per_problem(), cfg_.sampling(), seed, reward,
+                               teacher ? &teacher_flops : ctx.flops)
+              : SampleRollouts(sampler, *ctx.task, draw, problems, cfg_.samples_per_problem(), cfg_.sampling(), seed,
+                               reward, teacher ? &teacher_flops : ctx.flops);
       if (ctx.flops) ctx.flops->AddOracleCalls(static_cast<int64_t>(ro.gens.size()));  // verified to accept
       for (const Generation& g : ro.gens) tokens_generated += static_cast<int64_t>(g.tokens.size());
+      if (dp && ctx.flops) SumFlopsSince(before, *dp, ctx.flops, &tokens_generated);
+      if (teacher) {
+        const double spent = dp ? SumOverRanks({teacher_flops.Total()}, *dp)[0] : teacher_flops.Total();
+        teacher_total += spent;
+        m->set_teacher_flops(teacher_total);
+        if (cfg_.charge_teacher() && ctx.flops) ctx.flops->Add(FlopPhase::kGenerate, spent);
+      }
       Kept kept = Accept(ro, cfg_);
+      if (dp) {  // every rank's, in rank order
+        kept.pairs = GatherPairs(*dp, kept.pairs);
+        demos = GatherPairs(*dp, demos);
+      }
       const size_t samples_kept = kept.pairs.size();
       if (cfg_.has_non_reasoning_teacher()) m->set_non_reasoning_examples(static_cast<double>(demos.size()));
       kept.pairs.insert(kept.pairs.end(), demos.begin(), demos.end());
@@ -128,7 +162,7 @@ class RftStrategy : public Strategy {
       double loss = 0;
       if (!kept.pairs.empty())
         loss = SupervisedSteps(*ctx.policy, optimizer, kept.pairs, cfg_.sft_steps(), cfg_.batch_size(),
-                               cfg_.optim(), first, total, rng, ctx.flops, &tokens_trained);
+                               cfg_.optim(), first, total, rng, ctx.flops, &tokens_trained, dp);
       char buf[64];
       std::snprintf(buf, sizeof buf, " kept %zu", samples_kept);
       *note = RolloutNote(ro) + buf;
@@ -144,18 +178,19 @@ class RftStrategy : public Strategy {
       m->set_time_score_s(ro.t_score);
       m->set_time_train_s(SecondsSince(t_train0));
       m->set_time_step_s(SecondsSince(t0));
+      if (dp) AverageOverRanks(m, *dp);  // per-sample shares: the whole batch's (equal shards)
     };
     RunStrategyLoop(ctx, loop);
   }
 
  private:
-  // Draws training prompts until problems_per_step verifiable ones (returned,
-  // to be sampled); each other prompt met on the way gets the
-  // non-reasoning teacher's demonstration in *demos.
-  std::vector<Problem> DrawReasoning(const Task& task, Rng& rng,
+  // Draws training prompts until `count` verifiable ones (returned, to be
+  // sampled); each other prompt met on the way gets the non-reasoning
+  // teacher's demonstration in *demos.
+  std::vector<Problem> DrawReasoning(const Task& task, Rng& rng, int count,
                                      std::vector<std::pair<std::string, std::string>>* demos) const {
     std::vector<Problem> reasoning;
-    for (int run = 0; static_cast<int>(reasoning.size()) < cfg_.problems_per_step();) {
+    for (int run = 0; static_cast<int>(reasoning.size()) < count;) {
       Problem p = task.SampleTrain(rng);
       if (task.Verifiable(p)) {
         reasoning.push_back(std::move(p));

@@ -17,8 +17,8 @@ std::vector<std::string> GenerateTexts(Transformer& model, const std::vector<std
     for (const Generation& g : Generate(model, rows, opt, flops)) texts.push_back(tok.Decode(g.tokens));
     return texts;
   }
-  const int64_t R = static_cast<int64_t>(rows.size()), W = shard->world_size(), r = shard->rank();
-  const int64_t lo = R * r / W, hi = R * (r + 1) / W;
+  const auto [lo, hi] = ShardRows(static_cast<int64_t>(rows.size()), opt.sampling.batch_size(), shard->rank(),
+                                  shard->world_size());
   GenerateOptions go = opt;
   go.first_row += lo;
   FlopCounter local;

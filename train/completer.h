@@ -14,9 +14,9 @@ class Dist;
 
 // The decoded texts of one batched generation of `rows`. With `shard`
 // (every rank of it calls, with the same model and rows), each rank
-// generates its share of the rows, drawing what one process draws for them
-// (GenerateOptions::first_row), and every rank gets every text; `flops` gets
-// the ranks' sum, on every rank.
+// generates its share of the rows, whole chunks of one process's batch
+// (ShardRows, model/generate.h), so every text is one process's, and every
+// rank gets every text; `flops` gets the ranks' sum, on every rank.
 std::vector<std::string> GenerateTexts(Transformer& model, const std::vector<std::vector<int>>& rows,
                                        const GenerateOptions& opt, FlopCounter* flops, Dist* shard = nullptr);
 

@@ -136,20 +136,21 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
     throw InputError("eval.num_problems=" + std::to_string(cfg.num_problems()) + " exceeds the " + name + " split (" +
                      std::to_string(test.size()) + " problems; raise task.num_" + name + ")");
   const int P = cfg.num_problems(), n = cfg.samples_per_problem();
-  // This rank's problems: [lo, hi) of P, in rank order.
-  const int world = shard ? shard->world_size() : 1, rank = shard ? shard->rank() : 0;
-  const int lo = static_cast<int>(int64_t{P} * rank / world), hi = static_cast<int>(int64_t{P} * (rank + 1) / world);
+  // This rank's rows (problem-major, n a problem): [lo, hi), whole chunks
+  // of one process's batch.
+  const int world = shard ? shard->world_size() : 1;
+  const int64_t rows = int64_t{P} * n;
+  const auto [lo, hi] = shard ? ShardRows(rows, cfg.sampling().batch_size(), shard->rank(), world)
+                              : std::pair<int64_t, int64_t>{0, rows};
   const Tokenizer& tok = model->tokenizer();
   std::vector<std::vector<int>> prompts;
-  prompts.reserve(static_cast<size_t>(hi - lo) * n);
-  for (int i = lo; i < hi; ++i) {
-    const std::vector<int> p = tok.EncodePrompt(test[i].prompt);
-    for (int j = 0; j < n; ++j) prompts.push_back(p);
-  }
+  prompts.reserve(static_cast<size_t>(hi - lo));
+  for (int64_t row = lo; row < hi; ++row)
+    prompts.push_back(row > lo && row % n != 0 ? prompts.back() : tok.EncodePrompt(test[row / n].prompt));
   GenerateOptions opt;
   opt.sampling = cfg.sampling();
   opt.seed = cfg.seed();
-  opt.first_row = int64_t{lo} * n;
+  opt.first_row = lo;
   FlopCounter local;
   const auto gens = prompts.empty() ? std::vector<Generation>() : Generate(model, prompts, opt, &local);
 
@@ -160,8 +161,8 @@ EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg,
   r.samples.resize(gens.size());
   tbb::parallel_for(size_t{0}, gens.size(), [&](size_t k) {
     EvalSample& s = r.samples[k];
-    s.problem = lo + static_cast<int>(k) / n;
-    s.index = static_cast<int>(k) % n;
+    s.problem = static_cast<int>((lo + static_cast<int64_t>(k)) / n);
+    s.index = static_cast<int>((lo + static_cast<int64_t>(k)) % n);
     s.completion = tok.Decode(gens[k].tokens);
     s.verdict = task.Verify(s.completion, test[s.problem]);
     s.tokens = static_cast<int>(gens[k].tokens.size());

@@ -94,9 +94,9 @@ class Dist;
 // The first cfg.num_problems problems of cfg.split (test unless told):
 // InputError if the config asks for more problems than the split has.
 // With `shard` (every rank of it calls, with the same weights), each rank
-// samples and judges its own share of the problems, drawing what one
-// process would draw for them (GenerateOptions::first_row), and every rank
-// returns the whole result; eval.without_checks' redraws are not shared
+// samples and judges its own share of the samples, whole chunks of one
+// process's batch, so that each sample is one process's (ShardRows,
+// model/generate.h), and every rank returns the whole result; eval.without_checks' redraws are not shared
 // (every rank makes all of them). FLOPs are the ranks' sum.
 EvalResult Evaluate(Transformer& model, const Task& task, const EvalConfig& cfg, FlopCounter* flops = nullptr,
                     Dist* shard = nullptr);

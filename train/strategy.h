@@ -54,8 +54,8 @@ struct StrategyContext {
 };
 
 // Whether the arm's strategy can share its steps over data-parallel ranks
-// (GRPO, PPO, SFT and PRM-RL); the runner deals the other arms' runs out
-// whole.
+// (GRPO, PPO, SFT, PRM-RL and RFT); the runner deals the other arms' runs
+// (MCTS) out whole.
 bool SupportsDataParallel(const Arm& arm);
 
 // Runs `loop` under the arm's FLOP budget and the experiment's eval interval,

@@ -58,10 +58,13 @@ TokenBatch BatchRows(const TokenBatch& b, int64_t first, int64_t n);
 // CrossEntropyStep on `batch_size` pairs drawn with replacement by `rng`,
 // the learning rate at step first_step + s of total_steps following `optim`.
 // Returns the last step's loss; adds the trained tokens to *tokens.
-// RFT and the MCTS arm's fine-tuning on searched lines use it.
+// RFT and the MCTS arm's fine-tuning on searched lines use it. With `dp`
+// (every rank with the same data and `rng`) each step is one process's step
+// on the same batch, split by rows as an SFT step (rl/sft.h); `flops` and
+// *tokens get the whole batches' counts on every rank.
 double SupervisedSteps(Transformer& model, torch::optim::Optimizer& opt,
                        const std::vector<std::pair<std::string, std::string>>& data, int steps, int batch_size,
                        const OptimConfig& optim, int64_t first_step, int64_t total_steps, Rng& rng,
-                       FlopCounter* flops, int64_t* tokens);
+                       FlopCounter* flops, int64_t* tokens, Dist* dp = nullptr);
 
 }  // namespace r1lab

@@ -416,9 +416,9 @@ TEST(PrmRl, ResumeKeepsTheRewardModelAndMatchesAStraightRun) {
 // pairs, on 2 and 3 ranks.
 TEST(RewardData, RanksShareTheLabellingAndEachGetsOneProcesssData) {
   ArithTask task(testing::TinyBaseTask());
-  std::vector<Problem> problems;
-  Rng rng(3);
-  for (int i = 0; i < 10; ++i) problems.push_back(task.SampleTrain(rng));
+  // 6 to 11 operations: prompts and Monte Carlo prefixes of many lengths,
+  // whose longest in a chunk leaves its rows less room than max_new_tokens.
+  ArithTask long_prompts(ParseResolved<TaskConfig>("arith { min_ops: 6 max_ops: 11 max_operand: 999 } num_test: 10"));
   auto text = [](const RewardData& d) {
     std::string out;
     for (const auto* set : {&d.prm, &d.orm})
@@ -432,17 +432,31 @@ TEST(RewardData, RanksShareTheLabellingAndEachGetsOneProcesssData) {
     out += std::to_string(d.quality.precision()) + " " + std::to_string(d.quality.recall());
     return out;
   };
-  for (const char* mode : {"monte carlo", "truth", "pairs"}) {
+  for (const char* mode : {"monte carlo", "truth", "pairs", "monte carlo, long prompts"}) {
+    const Task& on = std::string(mode).find("long") != std::string::npos ? static_cast<const Task&>(long_prompts) : task;
+    std::vector<Problem> problems;
+    Rng rng(3);
+    for (int i = 0; i < 10; ++i) problems.push_back(on.SampleTrain(rng));
     RewardDataSpec spec;
     spec.label_n = 3;
     spec.truth_labels = std::string(mode) == "truth";
     spec.pairs = std::string(mode) == "pairs";
-    spec.sampling.set_max_new_tokens(40);
-    spec.sampling.set_batch_size(7);  // chunks that do not follow the shares
+    // Chunks of 7 rows, whose longest prompt (and Monte Carlo prefix) leaves
+    // less room than max_new_tokens: a row's limit is its chunk's.
+    spec.sampling.set_max_new_tokens(60);
+    spec.sampling.set_batch_size(7);
+    if (&on == &long_prompts) spec.sampling.set_temperature(2);  // rows that run into the limit
     Transformer one_model = testing::CopyOfTinyBase();
     FlopCounter one_flops;
-    const RewardData one = BuildRewardData(one_model, task, problems, spec, &one_flops);
+    const RewardData one = BuildRewardData(one_model, on, problems, spec, &one_flops);
     ASSERT_FALSE(text(one).empty());
+    if (&on == &long_prompts) {  // some Monte Carlo rollouts were cut at their chunk's limit
+      FlopCounter unlimited;
+      RewardDataSpec wide = spec;
+      wide.sampling.set_batch_size(1);  // each row its own room
+      Transformer m = testing::CopyOfTinyBase();
+      EXPECT_NE(text(BuildRewardData(m, on, problems, wide, &unlimited)), text(one));
+    }
     for (int world : {2, 3}) {
       SCOPED_TRACE(std::string(mode) + ", " + std::to_string(world) + " ranks");
       std::vector<Transformer> models;
@@ -451,7 +465,7 @@ TEST(RewardData, RanksShareTheLabellingAndEachGetsOneProcesssData) {
       std::vector<FlopCounter> flops(static_cast<size_t>(world));
       const auto errors = testing::OnRanks(world, [&](Dist& d) {
         const size_t r = static_cast<size_t>(d.rank());
-        got[r] = BuildRewardData(models[r], task, problems, spec, &flops[r], &d);
+        got[r] = BuildRewardData(models[r], on, problems, spec, &flops[r], &d);
       });
       for (size_t r = 0; r < static_cast<size_t>(world); ++r) {
         ASSERT_EQ(errors[r], "") << r;

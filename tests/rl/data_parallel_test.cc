@@ -6,9 +6,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "arith.h"
+#include "arm_runner.h"
 #include "data_parallel.h"
 #include "evaluator.h"
 #include "grpo_trainer.h"
@@ -19,6 +21,7 @@
 #include "optim.h"
 #include "ppo.h"
 #include "sft.h"
+#include "token_batch.h"
 #include "tiny_base.h"
 #include "tokenizer.h"
 
@@ -281,32 +284,45 @@ TEST(DataParallel, TwoSftRanksTakeOneProcesssSteps) {
 }
 
 // A shared evaluation (Evaluate with a Dist): each rank samples and judges
-// its share of the problems, and every rank ends with one process's result,
-// sample for sample: the draws are a function of the row, not of the batch.
-// Shares of 0 to 3 problems, and the redraws of eval.without_checks.
+// its share of the samples, and every rank ends with one process's result,
+// sample for sample: the draws are a function of the row, and each rank
+// generates whole chunks of one process's batch. Shares of none to all,
+// chunks whose prompts limit their rows' length, and the redraws of
+// eval.without_checks.
 TEST(DataParallel, RanksShareAnEvaluationAndEachGetsOneProcesssResult) {
   ArithTask task(testing::TinyBaseTask());
+  // 6 to 11 operations: prompts of many lengths, whose longest in a chunk
+  // leaves its rows less room than max_new_tokens under max_seq_len 64;
+  // sampled hot, so that rows run into that limit.
+  ArithTask long_prompts(ParseResolved<TaskConfig>("arith { min_ops: 6 max_ops: 11 max_operand: 999 } num_test: 60"));
   struct Case {
     int world;
     const char* eval;
+    const Task* on = nullptr;
   };
   for (const Case& c : {Case{2, "num_problems: 7 samples_per_problem: 3 sampling { max_new_tokens: 40 }"},
                         Case{3, "num_problems: 7 samples_per_problem: 3 sampling { max_new_tokens: 40 }"},
                         Case{2, "num_problems: 1 samples_per_problem: 4 sampling { max_new_tokens: 40 }"},
+                        // Chunks of 4 rows whose longest prompt leaves less room than
+                        // max_new_tokens: a row's limit is its chunk's.
+                        Case{2, "num_problems: 13 samples_per_problem: 1 "
+                                "sampling { temperature: 2 max_new_tokens: 60 batch_size: 4 }", &long_prompts},
+                        Case{3, "num_problems: 13 samples_per_problem: 1 "
+                                "sampling { temperature: 2 max_new_tokens: 60 batch_size: 4 }", &long_prompts},
                         Case{2, "num_problems: 12 samples_per_problem: 4 without_checks: true "
                                 "sampling { max_new_tokens: 40 batch_size: 5 }"}}) {
     SCOPED_TRACE(std::to_string(c.world) + " ranks, " + c.eval);
+    const Task& on = c.on ? *c.on : task;
     const EvalConfig ec = ParseResolved<EvalConfig>(c.eval);
     Transformer one_model = testing::CopyOfTinyBase();
-    EvalResult one = Evaluate(one_model, task, ec);
+    EvalResult one = Evaluate(one_model, on, ec);
     std::vector<Transformer> models;
     for (int r = 0; r < c.world; ++r) models.push_back(testing::CopyOfTinyBase());
     std::vector<EvalResult> got(static_cast<size_t>(c.world));
     const auto errors = testing::OnRanks(c.world, [&](Dist& d) {
-      got[static_cast<size_t>(d.rank())] = Evaluate(models[static_cast<size_t>(d.rank())], task, ec, nullptr, &d);
+      got[static_cast<size_t>(d.rank())] = Evaluate(models[static_cast<size_t>(d.rank())], on, ec, nullptr, &d);
     });
     one.seconds = 0;
-    EvalRecord want = EvalToRecord(one);
     for (int r = 0; r < c.world; ++r) {
       ASSERT_EQ(errors[static_cast<size_t>(r)], "") << r;
       EvalResult& g = got[static_cast<size_t>(r)];
@@ -328,7 +344,12 @@ TEST(DataParallel, RanksShareAnEvaluationAndEachGetsOneProcesssResult) {
       g.seconds = 0;
       g.flops = one.flops;
       EXPECT_EQ(EvalToJson(g), EvalToJson(one)) << r;
-      EXPECT_EQ(SamplesToJsonl(g, task), SamplesToJsonl(one, task)) << r;
+      EXPECT_EQ(SamplesToJsonl(g, on), SamplesToJsonl(one, on)) << r;
+    }
+    if (c.on) {  // the chunks' limits cut some rows short
+      int truncated = 0;
+      for (const EvalSample& x : one.samples) truncated += x.truncated;
+      EXPECT_GT(truncated, 0);
     }
     if (ec.without_checks()) {
       EXPECT_GT(one.check_rate, 0);  // the redraws had something to do
@@ -340,6 +361,95 @@ TEST(DataParallel, RanksShareAnEvaluationAndEachGetsOneProcesssResult) {
   const EvalResult a = Evaluate(m, task, other);
   other.set_seed(other.seed() + 1);
   EXPECT_NE(SamplesToJsonl(Evaluate(m, task, other), task), SamplesToJsonl(a, task));
+}
+
+// RFT's (and the MCTS arm's) fine-tuning on fixed pairs, split by rows over
+// three ranks (one with a single row of a batch of 5): one process's steps
+// on the same batches, the same FLOPs and trained tokens on every rank.
+TEST(DataParallel, SupervisedStepsOnRanksTakeOneProcesssSteps) {
+  ArithTask task(testing::TinyBaseTask());
+  std::vector<std::pair<std::string, std::string>> pairs;
+  Rng draw(4);
+  for (int i = 0; i < 12; ++i) {
+    const Problem p = task.SampleTrain(draw);
+    pairs.emplace_back(p.prompt, TeachTrace(task, p, TeacherConfig(), draw).completion);
+  }
+  const OptimConfig optim = ParseResolved<OptimConfig>("lr: 1e-3 warmup_steps: 0 grad_clip: 0.5");
+  auto run = [&](Transformer& m, Dist* d, FlopCounter* f, int64_t* tokens) {
+    auto opt = MakeAdamW(m, optim);
+    Rng rng(7);
+    return SupervisedSteps(m, opt, pairs, 4, 5, optim, 0, 4, rng, f, tokens, d);
+  };
+  Transformer one = testing::CopyOfTinyBase();
+  FlopCounter f1;
+  int64_t tokens1 = 0;
+  const double loss1 = run(one, nullptr, &f1, &tokens1);
+  Transformer ranks[3] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
+  FlopCounter flops[3];
+  int64_t tokens[3] = {0, 0, 0};
+  double losses[3] = {0, 0, 0};
+  const auto errors = testing::OnRanks(3, [&](Dist& d) {
+    const int r = d.rank();
+    losses[r] = run(ranks[r], &d, &flops[r], &tokens[r]);
+  });
+  Transformer base = testing::CopyOfTinyBase();
+  EXPECT_GT(DpMaxDiff(one, base), 1e-4);
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_EQ(errors[static_cast<size_t>(r)], "") << r;
+    EXPECT_TRUE(DpSameWeights(ranks[r], ranks[0])) << r;
+    EXPECT_NEAR(flops[r].Total(), f1.Total(), 1e-9 * f1.Total()) << r;
+    EXPECT_EQ(tokens[r], tokens1) << r;
+    EXPECT_NEAR(losses[r], loss1, 1e-5) << r;
+  }
+  EXPECT_LT(DpRelativeDiff(ranks[0], one, base), 3e-3);  // as for SFT: Adam and float sums
+  // What the comparison must tell apart: other batches (another draw).
+  Transformer other = testing::CopyOfTinyBase();
+  auto opt = MakeAdamW(other, optim);
+  Rng rng(8);
+  int64_t unused = 0;
+  SupervisedSteps(other, opt, pairs, 4, 5, optim, 0, 4, rng, nullptr, &unused);
+  EXPECT_GT(DpRelativeDiff(other, one, base), 0.1);
+}
+
+// An RFT run shared by two ranks: each samples half of a step's problems,
+// the kept samples are gathered, and the ranks' policies and FLOP counts
+// stay the same; rank 0 writes the metrics.
+TEST(DataParallel, TwoRftRanksShareARun) {
+  const std::string dir = testing::TempDir("dp_rft");
+  ArithTask task(testing::TinyBaseTask());
+  const Arm arm = ParseResolved<Arm>(
+      "name: \"rft\" rft { steps: 3 problems_per_step: 6 samples_per_problem: 4 sft_steps: 2 batch_size: 6 "
+      "sampling { max_new_tokens: 40 } }");
+  Transformer policies[2] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
+  FlopCounter flops[2];
+  const auto errors = testing::OnRanks(2, [&](Dist& d) {
+    const int r = d.rank();
+    std::optional<JsonlWriter> metrics;
+    if (r == 0) metrics.emplace(dir + "/metrics.jsonl");
+    StrategyContext ctx;
+    ctx.experiment = &testing::ArmTestExperiment();
+    ctx.arm = &arm;
+    ctx.seed = 9;
+    ctx.task = &task;
+    ctx.policy = &policies[r];
+    ctx.flops = &flops[r];
+    ctx.metrics = metrics ? &*metrics : nullptr;
+    ctx.checkpoint_path = dir + "/checkpoint.pt";
+    ctx.checkpoint_read_only = r != 0;
+    ctx.data_parallel = &d;
+    ctx.label = "rank " + std::to_string(r);
+    MakeStrategy(arm)->Train(ctx);
+  });
+  ASSERT_EQ(errors[0], "");
+  ASSERT_EQ(errors[1], "");
+  EXPECT_TRUE(DpSameWeights(policies[0], policies[1]));
+  Transformer base = testing::CopyOfTinyBase();
+  EXPECT_GT(DpMaxDiff(policies[0], base), 0) << "no sample was kept: nothing was learned";
+  for (int p = 0; p < static_cast<int>(FlopPhase::kCount); ++p)
+    EXPECT_EQ(flops[0].Get(static_cast<FlopPhase>(p)), flops[1].Get(static_cast<FlopPhase>(p)));
+  EXPECT_EQ(flops[0].OracleCalls(), 3 * 6 * 4);  // every sample of every rank verified once
+  EXPECT_EQ(flops[1].OracleCalls(), flops[0].OracleCalls());
+  EXPECT_EQ(ReadLines(dir + "/metrics.jsonl").size(), 3u);
 }
 
 // Rank 0 writes a shared run's checkpoints while the others wait at a long
