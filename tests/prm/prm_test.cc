@@ -1,8 +1,6 @@
 // PRM study, PRM-guided beam search and the PRM-RL arm on the tiny base.
 #include <gtest/gtest.h>
 
-#include <optional>
-
 #include "arith.h"
 #include "arm_runner.h"
 #include "grpo_trainer.h"
@@ -496,24 +494,8 @@ TEST(PrmRl, TwoRanksShareARunAndFitOneProcesssRewardModel) {
   shared.mutable_prm_rl()->mutable_grpo()->set_steps(2);
   Transformer policies[2] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
   FlopCounter flops[2];
-  const auto errors = testing::OnRanks(2, [&](Dist& d) {
-    const int r = d.rank();
-    std::optional<JsonlWriter> metrics;
-    if (r == 0) metrics.emplace(dir + "/dp.jsonl");
-    StrategyContext ctx;
-    ctx.experiment = &testing::ArmTestExperiment();
-    ctx.arm = &shared;
-    ctx.seed = 9;
-    ctx.task = &task;
-    ctx.policy = &policies[r];
-    ctx.flops = &flops[r];
-    ctx.metrics = metrics ? &*metrics : nullptr;
-    ctx.checkpoint_path = dir + "/dp.pt";
-    ctx.checkpoint_read_only = r != 0;
-    ctx.data_parallel = &d;
-    ctx.label = "rank " + std::to_string(r);
-    MakeStrategy(shared)->Train(ctx);
-  });
+  const auto errors = testing::OnRanks(
+      2, [&](Dist& d) { testing::RunSharedArm(shared, d, policies[d.rank()], flops[d.rank()], dir, task); });
   ASSERT_EQ(errors[0], "");
   ASSERT_EQ(errors[1], "");
   auto a = policies[0]->named_parameters(), b = policies[1]->named_parameters();
@@ -522,7 +504,7 @@ TEST(PrmRl, TwoRanksShareARunAndFitOneProcesssRewardModel) {
     EXPECT_EQ(flops[0].Get(static_cast<FlopPhase>(p)), flops[1].Get(static_cast<FlopPhase>(p)))
         << FlopPhaseName(static_cast<FlopPhase>(p));
   EXPECT_EQ(flops[0].OracleCalls(), flops[1].OracleCalls());
-  const auto one_lines = ReadLines(dir + "/one.jsonl"), dp_lines = ReadLines(dir + "/dp.jsonl");
+  const auto one_lines = ReadLines(dir + "/one.jsonl"), dp_lines = ReadLines(dir + "/metrics.jsonl");
   ASSERT_EQ(dp_lines.size(), one_lines.size());
   // The fit: one process's, but for the FLOPs' last bits (summed over ranks).
   JsonValue fit_one = JsonValue::Parse(one_lines[0]).at("reward_model"), fit_dp = JsonValue::Parse(dp_lines[0]).at("reward_model");

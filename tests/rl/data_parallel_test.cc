@@ -422,24 +422,8 @@ TEST(DataParallel, TwoRftRanksShareARun) {
       "sampling { max_new_tokens: 40 } }");
   Transformer policies[2] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
   FlopCounter flops[2];
-  const auto errors = testing::OnRanks(2, [&](Dist& d) {
-    const int r = d.rank();
-    std::optional<JsonlWriter> metrics;
-    if (r == 0) metrics.emplace(dir + "/metrics.jsonl");
-    StrategyContext ctx;
-    ctx.experiment = &testing::ArmTestExperiment();
-    ctx.arm = &arm;
-    ctx.seed = 9;
-    ctx.task = &task;
-    ctx.policy = &policies[r];
-    ctx.flops = &flops[r];
-    ctx.metrics = metrics ? &*metrics : nullptr;
-    ctx.checkpoint_path = dir + "/checkpoint.pt";
-    ctx.checkpoint_read_only = r != 0;
-    ctx.data_parallel = &d;
-    ctx.label = "rank " + std::to_string(r);
-    MakeStrategy(arm)->Train(ctx);
-  });
+  const auto errors = testing::OnRanks(
+      2, [&](Dist& d) { testing::RunSharedArm(arm, d, policies[d.rank()], flops[d.rank()], dir, task); });
   ASSERT_EQ(errors[0], "");
   ASSERT_EQ(errors[1], "");
   EXPECT_TRUE(DpSameWeights(policies[0], policies[1]));
