@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdio>
 
-#include "data_parallel.h"
 #include "error.h"
 #include "loop.h"
 #include "strategy.h"
@@ -28,15 +27,8 @@ TokenBatch SftTrainer::NextBatch() {
 double SftTrainer::Step() {
   const TokenBatch whole = NextBatch();
   lr_ = ScheduledLr(cfg_.optim(), step_, cfg_.steps());
-  FlopCounter scratch;  // where the caller counts none
-  FlopCounter* flops = flops_ ? flops_ : &scratch;
-  const FlopMark before = MarkFlops(*flops, tokens_trained_);
-  const int64_t B = whole.tokens.size(0), r = dp_ ? dp_->rank() : 0, w = dp_ ? dp_->world_size() : 1;
-  const TokenBatch b = dp_ ? BatchRows(whole, B * r / w, B * (r + 1) / w - B * r / w) : whole;
-  const double tokens = dp_ ? whole.loss_mask.sum().item<double>() : 0;
-  const double loss = CrossEntropyStep(model_, optimizer_, b, lr_, cfg_.optim().grad_clip(), flops, dp_, tokens);
-  for (int64_t L : b.lengths) tokens_trained_ += L;
-  if (dp_) SumFlopsSince(before, *dp_, flops, &tokens_trained_);
+  const double loss = SharedCrossEntropyStep(model_, optimizer_, whole, lr_, cfg_.optim().grad_clip(), flops_, dp_);
+  for (int64_t L : whole.lengths) tokens_trained_ += L;  // the whole batch's, on every rank
   ++step_;
   return loss;
 }

@@ -101,30 +101,35 @@ TokenBatch BatchRows(const TokenBatch& b, int64_t first, int64_t n) {
   return out;
 }
 
+double SharedCrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& whole, double lr,
+                              double grad_clip, FlopCounter* flops, Dist* dp) {
+  if (!dp) return CrossEntropyStep(model, opt, whole, lr, grad_clip, flops);
+  FlopCounter scratch;  // the FLOPs' sum is a collective: every rank takes part, counting or not
+  FlopCounter* counted = flops ? flops : &scratch;
+  int64_t unused = 0;
+  const FlopMark before = MarkFlops(*counted, unused);
+  const int64_t B = whole.tokens.size(0), r = dp->rank(), w = dp->world_size();
+  const double loss = CrossEntropyStep(model, opt, BatchRows(whole, B * r / w, B * (r + 1) / w - B * r / w), lr,
+                                       grad_clip, counted, dp, whole.loss_mask.sum().item<double>());
+  SumFlopsSince(before, *dp, counted, &unused);
+  return loss;
+}
+
 double SupervisedSteps(Transformer& model, torch::optim::Optimizer& opt,
                        const std::vector<std::pair<std::string, std::string>>& data, int steps, int batch_size,
                        const OptimConfig& optim, int64_t first_step, int64_t total_steps, Rng& rng,
                        FlopCounter* flops, int64_t* tokens, Dist* dp) {
   R1_CHECK(!data.empty(), "SupervisedSteps: no data");
   double loss = 0;
-  int64_t unused = 0;
-  const FlopMark before = dp && flops ? MarkFlops(*flops, unused) : FlopMark{};
   for (int s = 0; s < steps; ++s) {
     std::vector<std::pair<std::string, std::string>> pc;
     for (int b = 0; b < batch_size; ++b)
       pc.push_back(data[static_cast<size_t>(rng.Int(0, static_cast<int64_t>(data.size()) - 1))]);
     const TokenBatch batch = MakeTokenBatch(pc, model->tokenizer(), model->config().max_seq_len());
     const double lr = ScheduledLr(optim, first_step + s, total_steps);
-    if (dp) {  // this rank's rows of the whole batch
-      const int64_t B = batch.tokens.size(0), r = dp->rank(), w = dp->world_size();
-      loss = CrossEntropyStep(model, opt, BatchRows(batch, B * r / w, B * (r + 1) / w - B * r / w), lr,
-                              optim.grad_clip(), flops, dp, batch.loss_mask.sum().item<double>());
-    } else {
-      loss = CrossEntropyStep(model, opt, batch, lr, optim.grad_clip(), flops);
-    }
+    loss = SharedCrossEntropyStep(model, opt, batch, lr, optim.grad_clip(), flops, dp);
     for (int64_t len : batch.lengths) *tokens += len;
   }
-  if (dp && flops) SumFlopsSince(before, *dp, flops, &unused);
   return loss;
 }
 

@@ -54,6 +54,14 @@ double CrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const 
 // Rows [first, first + n) of `b`.
 TokenBatch BatchRows(const TokenBatch& b, int64_t first, int64_t n);
 
+// One process's CrossEntropyStep on `whole`, shared by `dp`'s ranks (null:
+// this process alone): each rank trains rows [B r / W, B (r + 1) / W) of
+// the B (possibly none), the loss divides by the whole batch's loss tokens,
+// and every rank returns the whole batch's loss and adds its training FLOPs
+// (summed over the ranks) to `flops`.
+double SharedCrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, const TokenBatch& whole, double lr,
+                              double grad_clip, FlopCounter* flops, Dist* dp);
+
 // Fine-tuning on a fixed set of (prompt, completion) pairs: `steps` steps of
 // CrossEntropyStep on `batch_size` pairs drawn with replacement by `rng`,
 // the learning rate at step first_step + s of total_steps following `optim`.
