@@ -65,10 +65,9 @@ commands:
                                       --out; R1LAB_SHARED_FOLDER_WAIT_S, 120: how long a rank
                                       waits for another's file to show), each run on one
                                       rank; with --data-parallel every rank shares
-                                      each GRPO, PPO, SFT, PRM-RL and RFT run's steps,
-                                      the base's pretraining (prompts or rows split,
-                                      gradients summed), the reward model's labelling and
-                                      every evaluation, and MCTS runs are dealt out
+                                      every run's steps (prompts, problems or rows split,
+                                      gradients summed), the base's pretraining, reward
+                                      and value models' labelling and every evaluation
   tune CONFIG [--out DIR] [--again] [--nproc N]
                                       equal tuning: every arm's trials (tune.trials, each at
                                       tune.budget_scale of its budget) scored on the

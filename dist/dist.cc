@@ -310,6 +310,19 @@ std::vector<std::string> AllGatherTexts(Dist& d, const std::vector<std::string>&
   return all;
 }
 
+std::vector<std::pair<std::string, std::string>> AllGatherPairs(
+    Dist& d, const std::vector<std::pair<std::string, std::string>>& pairs) {
+  std::vector<std::string> texts;
+  for (const auto& [prompt, completion] : pairs) {
+    texts.push_back(prompt);
+    texts.push_back(completion);
+  }
+  texts = AllGatherTexts(d, texts);
+  std::vector<std::pair<std::string, std::string>> all;
+  for (size_t i = 0; i + 1 < texts.size(); i += 2) all.emplace_back(texts[i], texts[i + 1]);
+  return all;
+}
+
 bool ShareRankZerosFile(Dist& d, const std::string& path, bool rank0_has) {
   const bool lead = d.rank() == 0;
   const uint64_t hash = lead && rank0_has ? Fnv64(ReadFile(path)) : 0;

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace r1lab {
@@ -80,6 +81,9 @@ class Dist {
 // Every rank's `texts`, one after another in rank order, on every rank
 // (Dist::AllGather, each rank's texts with their lengths).
 std::vector<std::string> AllGatherTexts(Dist& d, const std::vector<std::string>& texts);
+// Every rank's (prompt, completion) pairs, in rank order, on every rank.
+std::vector<std::pair<std::string, std::string>> AllGatherPairs(
+    Dist& d, const std::vector<std::pair<std::string, std::string>>& pairs);
 
 // Rank 0's say on whether it has `path` (`rank0_has`; the other ranks'
 // values are ignored), on every rank. Where it has, each other rank then

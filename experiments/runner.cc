@@ -742,15 +742,15 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       if (arm.has_prm_rl())
         ShardSize(arm.prm_rl().grpo().prompts_per_step(), world, at + ".prm_rl.grpo.prompts_per_step", cfg.name());
       if (arm.has_rft()) ShardSize(arm.rft().problems_per_step(), world, at + ".rft.problems_per_step", cfg.name());
+      if (arm.has_mcts()) ShardSize(arm.mcts().problems_per_step(), world, at + ".mcts.problems_per_step", cfg.name());
     }
 
   // Overall progress: this rank's runs done / total, and an ETA from the
   // runs this invocation has finished (skipped runs cost nothing).
-  int shared_runs = 0;  // with --data-parallel, every rank's
-  for (const Arm& arm : cfg.arms())
-    if (together && SupportsDataParallel(arm)) shared_runs += cfg.seeds_size() * static_cast<int>(bases.size());
-  const int dealt_runs = cfg.arms_size() * cfg.seeds_size() * static_cast<int>(bases.size()) - shared_runs;
-  const int total_runs = shared_runs + (dealt_runs - rank + world - 1) / world;
+  // With --data-parallel every rank takes part in every run, else each run
+  // is dealt to one rank.
+  const int runs = cfg.arms_size() * cfg.seeds_size() * static_cast<int>(bases.size());
+  const int total_runs = together ? runs : (runs - rank + world - 1) / world;
   const std::string who = world > 1 ? "rank " + std::to_string(rank) + " " : "";
   const std::vector<int> rounds = world > 1 ? DependencyRounds(cfg) : std::vector<int>(cfg.arms_size(), 0);
   const int num_rounds = 1 + *std::max_element(rounds.begin(), rounds.end());
@@ -947,19 +947,18 @@ std::string RunExperiment(const ExperimentConfig& configured, const RunnerOption
       std::remove(metrics_path.c_str());
     };
     for (int round = 0; round < num_rounds; ++round) {
-      if (round > 0) sync();  // the arms this round starts from are done, on every rank
-      // Each run to one rank; with --data-parallel, the runs no strategy
-      // can share, and then every rank steps through each shared run.
+      // The arms this round starts from are done, on every rank; a shared
+      // run's all-reduces would not wait for a rank still making its base.
+      if (round > 0 || together) sync();
+      // Each run to one rank; with --data-parallel every rank steps through
+      // each run together.
       for (int a = 0; a < cfg.arms_size(); ++a) {
-        if (rounds[static_cast<size_t>(a)] != round || (together && SupportsDataParallel(cfg.arms(a)))) continue;
-        for (uint64_t seed : cfg.seeds())
-          if (dealt++ % world == rank) run_one(cfg.arms(a), seed, false);
-      }
-      if (!together) continue;
-      sync();  // a shared run's all-reduces would not wait for another rank's run of its own
-      for (int a = 0; a < cfg.arms_size(); ++a) {
-        if (rounds[static_cast<size_t>(a)] != round || !SupportsDataParallel(cfg.arms(a))) continue;
+        if (rounds[static_cast<size_t>(a)] != round) continue;
         for (uint64_t seed : cfg.seeds()) {
+          if (!together) {
+            if (dealt++ % world == rank) run_one(cfg.arms(a), seed, false);
+            continue;
+          }
           run_one(cfg.arms(a), seed, true);
           sync();  // rank 0 has written it
         }

@@ -71,13 +71,12 @@ struct RunnerOptions {
   // is done. A rank that fails ends the others with an error at the next
   // round; rerunning resumes.
   Dist* dist = nullptr;
-  // With `dist`: every run a strategy can share is shared by all ranks
-  // instead. A GRPO, PPO or SFT run's steps are data-parallel
-  // (train/data_parallel.h: each rank samples its share of the prompts, or
-  // takes its rows of the batch; the gradients are summed), and so is the
-  // base's pretraining; rank 0 writes the files and checkpoints and
-  // evaluates. The other arms' runs are dealt out whole before each round's
-  // shared runs. For one run too big or too slow for one process.
+  // With `dist`: every run is shared by all ranks instead. Its steps are
+  // data-parallel (train/data_parallel.h: each rank samples its share of
+  // the prompts or problems, or takes its rows of the batch; the gradients
+  // are summed), and so are the base's pretraining and every evaluation;
+  // rank 0 writes the files and checkpoints. For one run too big or too
+  // slow for one process.
   bool data_parallel = false;
   // Threads rank 0 uses for the bases, while the other ranks of its machine
   // wait for them (0: the rank's own).

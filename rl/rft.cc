@@ -63,20 +63,6 @@ Kept Accept(const Rollouts& ro, const RftConfig& cfg) {
   return k;
 }
 
-// Every rank's (prompt, completion) pairs, in rank order, on every rank.
-std::vector<std::pair<std::string, std::string>> GatherPairs(Dist& dp,
-                                                             const std::vector<std::pair<std::string, std::string>>& mine) {
-  std::vector<std::string> texts;
-  for (const auto& [prompt, completion] : mine) {
-    texts.push_back(prompt);
-    texts.push_back(completion);
-  }
-  texts = AllGatherTexts(dp, texts);
-  std::vector<std::pair<std::string, std::string>> all;
-  for (size_t i = 0; i + 1 < texts.size(); i += 2) all.emplace_back(texts[i], texts[i + 1]);
-  return all;
-}
-
 // The teacher model of distillation: its checkpoint's own config (any size),
 // on the policy's device; the same vocabulary as the policy.
 Transformer LoadTeacher(const std::string& path, const TransformerImpl& policy) {
@@ -150,8 +136,8 @@ class RftStrategy : public Strategy {
       }
       Kept kept = Accept(ro, cfg_);
       if (dp) {  // every rank's, in rank order
-        kept.pairs = GatherPairs(*dp, kept.pairs);
-        demos = GatherPairs(*dp, demos);
+        kept.pairs = AllGatherPairs(*dp, kept.pairs);
+        demos = AllGatherPairs(*dp, demos);
       }
       const size_t samples_kept = kept.pairs.size();
       if (cfg_.has_non_reasoning_teacher()) m->set_non_reasoning_examples(static_cast<double>(demos.size()));

@@ -5,9 +5,12 @@
 #include <cstdio>
 #include <deque>
 #include <optional>
+#include <sstream>
 
 #include "answer.h"
 #include "config.h"
+#include "data_parallel.h"
+#include "dist.h"
 #include "error.h"
 #include "json.h"
 #include "records.h"
@@ -22,7 +25,7 @@
 namespace r1lab {
 
 void PretrainValueNetwork(Transformer& policy, Transformer& value, const Task& task, const ValueNetConfig& cfg,
-                          const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops) {
+                          const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops, Dist* shard) {
   Rng rng(seed);
   std::vector<Problem> problems;
   for (int i = 0; i < cfg.pretrain_traces(); ++i) problems.push_back(task.SampleTrain(rng));
@@ -35,7 +38,7 @@ void PretrainValueNetwork(Transformer& policy, Transformer& value, const Task& t
   RewardData data;
   {
     FlopPhaseScope label(flops, FlopPhase::kLabel);
-    data = BuildRewardData(policy, task, problems, ds, flops);
+    data = BuildRewardData(policy, task, problems, ds, flops, shard);
   }
   FlopPhaseScope train(flops, FlopPhase::kRewardTrain);
   TrainRewardModel(value, data.prm, cfg.pretrain_steps(), cfg.batch_size(), cfg.optim(), rng, flops,
@@ -60,14 +63,14 @@ std::vector<PrmExample> OutcomePrefixExamples(const std::vector<std::string>& pr
 
 std::vector<ValueErrorBin> ValueErrorByDepth(Transformer& policy, Transformer& value, const Task& task,
                                              const std::vector<Problem>& problems, const SamplingConfig& sampling,
-                                             int chunk_tokens, uint64_t seed) {
+                                             int chunk_tokens, uint64_t seed, Dist* shard) {
   RewardDataSpec ds;
   ds.label_n = 4;
   ds.soft_targets = true;
   ds.segmenter = {Segmenter::kTokenChunk, "", chunk_tokens};
   ds.sampling = sampling;
   ds.seed = seed;
-  const RewardData data = BuildRewardData(policy, task, problems, ds, nullptr);
+  const RewardData data = BuildRewardData(policy, task, problems, ds, nullptr, shard);
   const auto pred = ScoreSteps(value, data.prm);
   constexpr size_t kBins = 8;
   std::vector<std::vector<std::pair<double, double>>> pairs(kBins);  // (prediction, target)
@@ -179,6 +182,46 @@ std::unique_ptr<PolicySearchEnv> MakePolicyEnv(const SearchConfig& cfg, Transfor
   return std::make_unique<PolicyTokenEnv>(policy, task, std::move(problems), spec, flops);
 }
 
+JointLosses JointStep(Transformer& model, torch::optim::AdamW& opt, const TokenBatch& lines,
+                      const std::vector<PrmExample>& outcomes, double joint_weight, double lr, double grad_clip,
+                      FlopCounter* flops, Dist* dp) {
+  FlopCounter scratch;  // the FLOPs' sum is a collective: every rank takes part, counting or not
+  FlopCounter* counted = flops ? flops : &scratch;
+  int64_t no_tokens = 0;
+  const FlopMark mark = MarkFlops(*counted, no_tokens);
+  const auto [lo, hi] = RankRows(lines.tokens.size(0), dp);
+  const auto [vlo, vhi] = RankRows(static_cast<int64_t>(outcomes.size()), dp);
+  const std::vector<PrmExample> my_outcomes(outcomes.begin() + vlo, outcomes.begin() + vhi);
+  double value_steps = 0, my_value_steps = 0;
+  for (const PrmExample& e : outcomes) value_steps += static_cast<double>(e.steps.size());
+  for (const PrmExample& e : my_outcomes) my_value_steps += static_cast<double>(e.steps.size());
+  SetLr(opt, lr);
+  model->train();
+  opt.zero_grad();
+  double ce_forward = 0, value_forward = 0;
+  std::vector<double> losses = {0, 0};  // this rank's shares of the two losses
+  torch::Tensor loss;
+  if (hi > lo) {
+    const torch::Tensor l = CrossEntropyLoss(model, dp ? BatchRows(lines, lo, hi - lo) : lines, &ce_forward,
+                                             dp ? lines.loss_mask.sum().item<double>() : 0);
+    losses[0] = l.item<double>();
+    loss = l;
+  }
+  if (!my_outcomes.empty()) {
+    const torch::Tensor l = PrmLoss(model, my_outcomes, &value_forward) * (my_value_steps / value_steps);
+    losses[1] = l.item<double>();
+    loss = loss.defined() ? loss + joint_weight * l : joint_weight * l;
+  }
+  if (loss.defined()) loss.backward();
+  if (dp) SumGradients(model->parameters(), *dp, &losses);
+  if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), grad_clip);
+  opt.step();
+  counted->Add(FlopPhase::kTrain, 3 * ce_forward);
+  counted->Add(FlopPhase::kRewardTrain, 3 * value_forward);
+  if (dp) SumFlopsSince(mark, *dp, counted, &no_tokens);
+  return {losses[0], losses[1]};
+}
+
 namespace {
 
 bool EndsWithEos(const std::string& line) { return StripEos(line).size() != line.size(); }
@@ -214,6 +257,79 @@ struct VisitExample {
   std::vector<int> prompt, completion;
   std::vector<std::vector<std::pair<int, double>>> targets;  // per completion token
 };
+
+// Every rank's harvest on every rank (data-parallel ranks each search their
+// own share of a step's problems): lines in rank order, counts summed.
+Harvest GatherHarvest(const Harvest& mine, Dist& dp) {
+  Harvest all;
+  std::vector<std::pair<std::string, std::string>> traces;
+  for (size_t k = 0; k < mine.traces.size(); ++k) traces.emplace_back(mine.trace_prompts[k], mine.traces[k]);
+  for (auto& [prompt, trace] : AllGatherPairs(dp, traces)) {
+    all.trace_prompts.push_back(std::move(prompt));
+    all.traces.push_back(std::move(trace));
+  }
+  const Outcomes& o = mine.value_lines;
+  std::vector<std::string> texts;
+  for (size_t k = 0; k < o.lines.size(); ++k) {
+    texts.push_back(o.prompts[k]);
+    texts.push_back(o.lines[k]);
+    texts.push_back(o.right[k] ? "1" : "0");
+  }
+  texts = AllGatherTexts(dp, texts);
+  for (size_t k = 0; k + 2 < texts.size(); k += 3) all.value_lines.Add(texts[k], texts[k + 1], texts[k + 2] == "1");
+  const std::vector<double> sum =
+      SumOverRanks({static_cast<double>(mine.solved), static_cast<double>(mine.found), static_cast<double>(mine.sound),
+                    static_cast<double>(mine.judged), mine.visited, mine.branching, mine.depth},
+                   dp);
+  all.solved = static_cast<int>(sum[0]);
+  all.found = static_cast<int>(sum[1]);
+  all.sound = static_cast<int>(sum[2]);
+  all.judged = static_cast<int>(sum[3]);
+  all.visited = sum[4];
+  all.branching = sum[5];
+  all.depth = sum[6];
+  return all;
+}
+
+// A visit example as text, and back (exact: 17 significant digits), to
+// gather the ranks' examples: "prompt ids;completion ids" then, per
+// completion token, ";id p id p ...".
+std::string EncodeVisits(const VisitExample& e) {
+  std::ostringstream out;
+  out.precision(17);
+  for (int id : e.prompt) out << id << ' ';
+  out << ';';
+  for (int id : e.completion) out << id << ' ';
+  for (const auto& dist : e.targets) {
+    out << ';';
+    for (const auto& [id, p] : dist) out << id << ' ' << p << ' ';
+  }
+  return out.str();
+}
+
+VisitExample DecodeVisits(const std::string& text) {
+  std::vector<std::string> parts;
+  for (size_t at = 0;;) {
+    const size_t end = text.find(';', at);
+    parts.push_back(text.substr(at, end == std::string::npos ? std::string::npos : end - at));
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  R1_CHECK(parts.size() >= 2, "mcts: a gathered visit example lacks its ids");
+  VisitExample e;
+  std::istringstream prompt(parts[0]), completion(parts[1]);
+  for (int id; prompt >> id;) e.prompt.push_back(id);
+  for (int id; completion >> id;) e.completion.push_back(id);
+  for (size_t k = 2; k < parts.size(); ++k) {
+    std::istringstream in(parts[k]);
+    std::vector<std::pair<int, double>> dist;
+    int id = 0;
+    for (double p = 0; in >> id >> p;) dist.emplace_back(id, p);
+    e.targets.push_back(std::move(dist));
+  }
+  R1_CHECK(e.targets.size() == e.completion.size(), "mcts: a gathered visit example's targets and tokens differ");
+  return e;
+}
 
 // The arm: pretrain the value network (unless leaves are rollouts), then
 // each iteration search fresh problems, fine-tune on the best right lines
@@ -253,7 +369,10 @@ class SelfSearch {
       : cfg_(cfg), ctx_(ctx), task_(*ctx.task), use_value_(EffectiveLeafValue(cfg.search()) != ROLLOUT),
         joint_(use_value_ && cfg.value().joint_weight() > 0),
         value_(ValueModel(cfg, ctx)), optimizer_(MakeAdamW(*ctx.policy, cfg.optim())),
-        rng_(SplitMix64(ctx.seed ^ 0x5e1f5ea7c4ULL)) {}
+        rng_(SplitMix64(ctx.seed ^ 0x5e1f5ea7c4ULL)), dp_(ctx.data_parallel),
+        problems_(dp_ ? ShardSize(cfg.problems_per_step(), dp_->world_size(),
+                                  "arm '" + ctx.arm->name() + "': mcts.problems_per_step", "the data-parallel run")
+                      : cfg.problems_per_step()) {}
 
   void Run() {
     StrategyLoop loop;
@@ -280,7 +399,7 @@ class SelfSearch {
                  cfg_.value().pretrain_traces());
     const double label0 = ctx_.flops->Get(FlopPhase::kLabel), train0 = ctx_.flops->Get(FlopPhase::kRewardTrain);
     PretrainValueNetwork(*ctx_.policy, value_, task_, cfg_.value(), cfg_.search().sampling(),
-                         SplitMix64(ctx_.seed ^ 0x7a1eULL), ctx_.flops);
+                         SplitMix64(ctx_.seed ^ 0x7a1eULL), ctx_.flops, dp_);
     if (ctx_.metrics) {
       MetricsLine line;
       line.set_step(0);
@@ -298,7 +417,7 @@ class SelfSearch {
     const int np = std::min<int>(cfg_.value().heldout_problems(), static_cast<int>(task_.TestSet().size()));
     const std::vector<Problem> problems(task_.TestSet().begin(), task_.TestSet().begin() + np);
     const auto bins = ValueErrorByDepth(*ctx_.policy, value_, task_, problems, ctx_.experiment->eval().sampling(),
-                                        cfg_.value().chunk_tokens(), SplitMix64(ctx_.seed ^ 0x4e1dULL));
+                                        cfg_.value().chunk_tokens(), SplitMix64(ctx_.seed ^ 0x4e1dULL), dp_);
     const ValueErrorBin all = OverallValueError(bins);  // calibration: mean prediction against mean target
     if (!ctx_.metrics) return;
     MetricsLine line;
@@ -319,22 +438,46 @@ class SelfSearch {
     ctx_.metrics->Write(RecordToJson(line));
   }
 
+  // Data-parallel: each rank searches its share of a step's problems, drawn
+  // from its own stream; the harvests are gathered, the policy's updates on
+  // them are one process's, split by rows, and every rank trains the value
+  // network alike on the whole replay (as a PRM-RL rank its reward model).
   MetricsLine Step(int64_t step, std::string* note) {
     const SearchConfig& sc = cfg_.search();
-    const uint64_t step_seed = SplitMix64(ctx_.seed ^ SplitMix64(static_cast<uint64_t>(step) + 0x5ea7c4ULL));
+    const uint64_t step_seed =
+        RankSeed(SplitMix64(ctx_.seed ^ SplitMix64(static_cast<uint64_t>(step) + 0x5ea7c4ULL)), dp_);
     Rng prng(step_seed);
     std::vector<Problem> problems;
-    for (int i = 0; i < cfg_.problems_per_step(); ++i) problems.push_back(task_.SampleTrain(prng));
+    for (int i = 0; i < problems_; ++i) problems.push_back(task_.SampleTrain(prng));
 
     // Search every problem at once: search as play to a finished line.
     const double flops_before = ctx_.flops->Total();
+    int64_t no_tokens = 0;
+    const FlopMark mark = MarkFlops(*ctx_.flops, no_tokens);
     auto env = MakePolicyEnv(sc, *ctx_.policy, task_, problems, value_, /*verify_terminals=*/true, step_seed, ctx_.flops);
     std::vector<Node> roots(problems.size());
     const ForestStats fs = SearchForest(*env, roots, {sc.simulations(), sc.leaf_batch(), sc.sampling().max_new_tokens()},
                                         SearchParamsFrom(sc, step_seed));
+    Harvest h = HarvestTrees(problems, fs, roots);
+    // The search's speed: leaves per second of a rank's search, summed over the ranks.
+    std::vector<double> speed = {static_cast<double>(fs.leaves_evaluated), fs.seconds, fs.env_seconds,
+                                 static_cast<double>(fs.env_calls)};
+    std::vector<VisitExample> visits;
+    if (cfg_.policy_target() == VISIT_COUNTS) visits = VisitExamples(problems, fs);
+    if (dp_) {
+      dp_->RoundBarrier();  // a rank whose search took longer is waited for, however long
+      SumFlopsSince(mark, *dp_, ctx_.flops, &no_tokens);
+      h = GatherHarvest(h, *dp_);
+      speed = SumOverRanks(speed, *dp_);
+      if (cfg_.policy_target() == VISIT_COUNTS) {
+        std::vector<std::string> texts;
+        for (const VisitExample& e : visits) texts.push_back(EncodeVisits(e));
+        visits.clear();
+        for (const std::string& t : AllGatherTexts(*dp_, texts)) visits.push_back(DecodeVisits(t));
+      }
+    }
     const double search_flops = ctx_.flops->Total() - flops_before;
-    const Harvest h = HarvestTrees(problems, fs, roots);
-    const double n = static_cast<double>(problems.size());
+    const double n = static_cast<double>(cfg_.problems_per_step());
 
     const int chunk = cfg_.value().chunk_tokens();
     const std::vector<PrmExample> examples =
@@ -361,7 +504,6 @@ class SelfSearch {
     // Fine-tune the policy on the best traces, or toward the visit counts.
     double sft_loss = 0;
     if (cfg_.policy_target() == VISIT_COUNTS) {
-      const std::vector<VisitExample> visits = VisitExamples(problems, fs);
       if (!visits.empty()) sft_loss = VisitTargetSteps(visits, step);
     } else if (!h.traces.empty()) {
       std::vector<std::pair<std::string, std::string>> pairs;
@@ -372,7 +514,7 @@ class SelfSearch {
         sft_loss = SupervisedSteps(*ctx_.policy, optimizer_, pairs, cfg_.sft_steps(), cfg_.batch_size(),
                                    cfg_.optim(), step * cfg_.sft_steps(),
                                    static_cast<int64_t>(cfg_.steps()) * cfg_.sft_steps(), rng_, ctx_.flops,
-                                   &tokens_trained_);
+                                   &tokens_trained_, dp_);
       }
     }
 
@@ -399,9 +541,11 @@ class SelfSearch {
     m.set_nodes_visited(h.visited / n);
     m.set_branching(h.branching / n);
     m.set_max_depth(h.depth / n);
-    m.set_mean_leaf_batch(fs.mean_leaf_batch);
-    m.set_simulations_per_s(fs.seconds > 0 ? static_cast<double>(fs.leaves_evaluated) / fs.seconds : 0.0);
-    m.set_env_share(fs.seconds > 0 ? fs.env_seconds / fs.seconds : 0.0);
+    const double leaves = speed[0], seconds = speed[1], env_seconds = speed[2], env_calls = speed[3];
+    const double ranks = dp_ ? dp_->world_size() : 1;
+    m.set_mean_leaf_batch(env_calls > 0 ? leaves / env_calls : 0.0);
+    m.set_simulations_per_s(seconds > 0 ? leaves / (seconds / ranks) : 0.0);
+    m.set_env_share(seconds > 0 ? env_seconds / seconds : 0.0);
     if (use_value_) m.mutable_value();  // present (maybe empty) whenever a value network is in use
     return m;
   }
@@ -412,7 +556,8 @@ class SelfSearch {
   // backward through the shared trunk, one step of the policy's AdamW (which
   // holds the head too). FLOPs: the lines' forward and backward to train,
   // the value batch's to reward_train. Returns the last cross-entropy; the
-  // last BCE and the value FLOPs go to m's value record.
+  // last BCE and the value FLOPs go to m's value record. Data-parallel ranks
+  // share each update (JointStep).
   double JointSteps(const std::vector<std::pair<std::string, std::string>>& pairs,
                     const std::vector<PrmExample>& replay, int64_t step, MetricsLine* m) {
     Transformer& model = *ctx_.policy;
@@ -427,20 +572,12 @@ class SelfSearch {
       for (int b = 0; b < cfg_.value().batch_size(); ++b)
         outcomes.push_back(replay[static_cast<size_t>(rng_.Int(0, static_cast<int64_t>(replay.size()) - 1))]);
       const TokenBatch batch = MakeTokenBatch(lines, model->tokenizer(), model->config().max_seq_len());
-      SetLr(optimizer_, ScheduledLr(cfg_.optim(), step * steps + s, static_cast<int64_t>(cfg_.steps()) * steps));
-      model->train();
-      optimizer_.zero_grad();
-      double ce_forward = 0, value_forward = 0;
-      const torch::Tensor ce_loss = CrossEntropyLoss(model, batch, &ce_forward);
-      const torch::Tensor value_loss = PrmLoss(model, outcomes, &value_forward);
-      (ce_loss + cfg_.value().joint_weight() * value_loss).backward();
-      if (cfg_.optim().grad_clip() > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), cfg_.optim().grad_clip());
-      optimizer_.step();
-      ctx_.flops->Add(FlopPhase::kTrain, 3 * ce_forward);
-      ctx_.flops->Add(FlopPhase::kRewardTrain, 3 * value_forward);
+      const double lr = ScheduledLr(cfg_.optim(), step * steps + s, static_cast<int64_t>(cfg_.steps()) * steps);
+      const JointLosses losses = JointStep(model, optimizer_, batch, outcomes, cfg_.value().joint_weight(), lr,
+                                           cfg_.optim().grad_clip(), ctx_.flops, dp_);
       for (int64_t len : batch.lengths) tokens_trained_ += len;
-      ce = ce_loss.item<double>();
-      bce = value_loss.item<double>();
+      ce = losses.ce;
+      bce = losses.bce;
     }
     m->mutable_value()->set_bce(bce);
     m->mutable_value()->set_flops_train(ctx_.flops->Get(FlopPhase::kRewardTrain) - before);
@@ -571,7 +708,7 @@ class SelfSearch {
       }
       const int64_t total = static_cast<int64_t>(cfg_.steps()) * cfg_.sft_steps();
       const double lr = ScheduledLr(cfg_.optim(), step * cfg_.sft_steps() + s, total);
-      loss = CrossEntropyStep(*ctx_.policy, optimizer_, tb, lr, cfg_.optim().grad_clip(), ctx_.flops);
+      loss = SharedCrossEntropyStep(*ctx_.policy, optimizer_, tb, lr, cfg_.optim().grad_clip(), ctx_.flops, dp_);
       for (int64_t len : tb.lengths) tokens_trained_ += len;
     }
     return loss;
@@ -618,6 +755,8 @@ class SelfSearch {
   Transformer value_;
   torch::optim::AdamW optimizer_;
   Rng rng_;
+  Dist* const dp_;     // the ranks sharing this run (null: one process)
+  const int problems_;  // this rank's problems per step
   int64_t tokens_trained_ = 0;
   std::deque<Outcomes> replay_;  // oldest first
 };

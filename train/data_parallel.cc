@@ -12,6 +12,12 @@ int ShardSize(int n, int world, const std::string& field, const std::string& sou
   return n / world;
 }
 
+std::pair<int64_t, int64_t> RankRows(int64_t n, const Dist* d) {
+  if (!d) return {0, n};
+  const int64_t r = d->rank(), w = d->world_size();
+  return {n * r / w, n * (r + 1) / w};
+}
+
 uint64_t RankSeed(uint64_t seed, const Dist* d) {
   return d ? SplitMix64(seed ^ SplitMix64(0xd9a7a11e1ULL + static_cast<uint64_t>(d->rank()))) : seed;
 }

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dist.h"
@@ -21,6 +22,10 @@ namespace r1lab {
 // Rank `rank`'s share of `n` prompts: n / world each. ConfigError naming
 // `field` (at `source`) unless `world` divides n.
 int ShardSize(int n, int world, const std::string& field, const std::string& source);
+
+// Rank d's rows [n r / W, n (r + 1) / W) of a batch of n (possibly none):
+// all of them without `d`.
+std::pair<int64_t, int64_t> RankRows(int64_t n, const Dist* d);
 
 // A rank's own sampling seed: `seed` itself without data parallelism.
 uint64_t RankSeed(uint64_t seed, const Dist* d);

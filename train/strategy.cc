@@ -43,10 +43,6 @@ int64_t RunStrategyLoop(StrategyContext& ctx, const StrategyLoop& loop) {
   return RunCheckpointedLoop(spec, *ctx.policy, ctx.checkpoint_path, loop);
 }
 
-bool SupportsDataParallel(const Arm& arm) {
-  return arm.has_grpo() || arm.has_ppo() || arm.has_sft() || arm.has_prm_rl() || arm.has_rft();
-}
-
 bool RegisterStrategy(StrategyInfo info) {
   std::lock_guard<std::mutex> lock(RegistryMutex());
   R1_CHECK(!Registry().count(info.which), "strategy registered twice");

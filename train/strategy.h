@@ -53,11 +53,6 @@ struct StrategyContext {
   bool checkpoint_read_only = false;
 };
 
-// Whether the arm's strategy can share its steps over data-parallel ranks
-// (GRPO, PPO, SFT, PRM-RL and RFT); the runner deals the other arms' runs
-// (MCTS) out whole.
-bool SupportsDataParallel(const Arm& arm);
-
 // Runs `loop` under the arm's FLOP budget and the experiment's eval interval,
 // checkpointing to ctx.checkpoint_path (resuming from it if it exists).
 // Returns the last step.

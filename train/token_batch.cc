@@ -108,9 +108,9 @@ double SharedCrossEntropyStep(Transformer& model, torch::optim::Optimizer& opt, 
   FlopCounter* counted = flops ? flops : &scratch;
   int64_t unused = 0;
   const FlopMark before = MarkFlops(*counted, unused);
-  const int64_t B = whole.tokens.size(0), r = dp->rank(), w = dp->world_size();
-  const double loss = CrossEntropyStep(model, opt, BatchRows(whole, B * r / w, B * (r + 1) / w - B * r / w), lr,
-                                       grad_clip, counted, dp, whole.loss_mask.sum().item<double>());
+  const auto [lo, hi] = RankRows(whole.tokens.size(0), dp);
+  const double loss = CrossEntropyStep(model, opt, BatchRows(whole, lo, hi - lo), lr, grad_clip, counted, dp,
+                                       whole.loss_mask.sum().item<double>());
   SumFlopsSince(before, *dp, counted, &unused);
   return loss;
 }

@@ -1352,11 +1352,11 @@ TEST(Cli, RanksOnFoldersThatAreNotSharedOrOnOtherConfigsStopBeforeAnyWork) {
   EXPECT_FALSE(FileExists(dir + "/shared/tiny")) << "work began";
 }
 
-// --data-parallel: both ranks step through each GRPO, PPO, SFT, PRM-RL and
-// RFT run (half the prompts or rows each, gradients summed), rank 0 writes
+// --data-parallel: both ranks step through every run, of every strategy
+// (half the prompts, problems or rows each, gradients summed), rank 0 writes
 // every file once; a run costs what one process's does, so FLOP budgets stop
-// both ranks together. Runs no strategy shares (MCTS) are dealt out.
-TEST(Cli, DataParallelRanksShareEachRunTheirStrategiesShareAndDealTheOthers) {
+// both ranks together.
+TEST(Cli, DataParallelRanksShareEveryRun) {
   const std::string dir = testing::TempDir("cli_dp");
   const std::string cfg = R"(name: "tiny" threads: 1 seeds: [1]
 task { arith { min_ops: 1 max_ops: 2 } num_test: 40 }
@@ -1392,10 +1392,8 @@ arms { name: "mcts_wide" mcts { steps: 1 problems_per_step: 4 sft_steps: 1 batch
   EXPECT_NE(dp.out.find("rank 1 prm seed 1: labelling 8 base samples"), std::string::npos) << dp.out;
   EXPECT_NE(dp.out.find("rank 1 rft seed 1"), std::string::npos) << dp.out;
   EXPECT_NE(dp.out.find("rank 1 rft_wide seed 1"), std::string::npos) << dp.out;
-  EXPECT_NE(dp.out.find("rank 0 mcts seed 1"), std::string::npos) << dp.out;
+  EXPECT_NE(dp.out.find("rank 1 mcts seed 1: labelling 4 base samples"), std::string::npos) << dp.out;
   EXPECT_NE(dp.out.find("rank 1 mcts_wide seed 1"), std::string::npos) << dp.out;
-  EXPECT_EQ(dp.out.find("rank 1 mcts seed 1"), std::string::npos) << dp.out;
-  EXPECT_EQ(dp.out.find("rank 0 mcts_wide seed 1"), std::string::npos) << dp.out;
   // The base too, pretrained by both ranks and cached apart from one
   // process's base of the same config.
   EXPECT_NE(dp.out.find("rank 1 pretrain base"), std::string::npos) << dp.out;
@@ -1412,9 +1410,7 @@ arms { name: "mcts_wide" mcts { steps: 1 problems_per_step: 4 sft_steps: 1 batch
   const std::vector<SampleRecord> base_samples = ReadSamples(dir + "/dp/tiny/base/samples.jsonl.xz");
   ASSERT_EQ(base_samples.size(), 20u);  // the base's evaluation, shared: every problem's samples
   EXPECT_EQ(base_samples.back().problem(), 9);
-  for (const char* arm : {"mcts", "mcts_wide"})
-    EXPECT_TRUE(FileExists(dir + "/dp/tiny/runs/" + std::string(arm) + "/seed-1/done.json")) << arm;
-  for (const char* arm : {"sft", "grpo", "ppo", "prm", "rft", "rft_wide"}) {
+  for (const char* arm : {"sft", "grpo", "ppo", "prm", "rft", "rft_wide", "mcts", "mcts_wide"}) {
     const std::string a = dir + "/one/tiny/runs/" + arm + "/seed-1", b = dir + "/dp/tiny/runs/" + arm + "/seed-1";
     ASSERT_TRUE(FileExists(b + "/done.json")) << arm;
     // The same metrics lines, once each: 6 steps (logged as configured), 2
@@ -1447,8 +1443,9 @@ arms { name: "mcts_wide" mcts { steps: 1 problems_per_step: 4 sft_steps: 1 batch
     const double b_flops = rft ? db.flops_by_phase().generate() : db.flops();
     EXPECT_GT(b_flops, 0.75 * a_flops) << arm;
     EXPECT_LT(b_flops, 1.33 * a_flops) << arm;
-    // (The reward model's labels take as many calls as its samples have steps.)
-    if (std::string(arm) != "prm") {
+    // (The reward model's labels take as many calls as its samples have
+    // steps; an MCTS search verifies the finished lines its trees visit.)
+    if (std::string(arm) != "prm" && std::string(arm).substr(0, 4) != "mcts") {
       EXPECT_EQ(db.oracle_calls(), da.oracle_calls()) << arm;
     }
   }

@@ -38,27 +38,6 @@ Rollouts DpShard(Rollouts all, int first, int n) {
   return s;
 }
 
-double DpMaxDiff(Transformer& a, Transformer& b) {
-  double d = 0;
-  auto pb = b->named_parameters();
-  for (const auto& item : a->named_parameters())
-    d = std::max(d, (item.value() - pb[item.key()]).abs().max().item<double>());
-  return d;
-}
-
-// ||a - b|| over every parameter, relative to how far `a` moved from `from`.
-double DpRelativeDiff(Transformer& a, Transformer& b, Transformer& from) {
-  double num = 0, den = 0;
-  auto pb = b->named_parameters(), pf = from->named_parameters();
-  for (const auto& item : a->named_parameters()) {
-    num += (item.value() - pb[item.key()]).pow(2).sum().item<double>();
-    den += (item.value() - pf[item.key()]).pow(2).sum().item<double>();
-  }
-  return std::sqrt(num / den);
-}
-
-bool DpSameWeights(Transformer& a, Transformer& b) { return DpMaxDiff(a, b) == 0; }
-
 Rollouts DpBatch(const Task& task, int prompts, int group, const SamplingConfig& sampling, const RewardConfig& rc) {
   Transformer sampler = testing::CopyOfTinyBase();
   Rng rng(5);
@@ -91,17 +70,17 @@ TEST(DataParallel, TwoGrpoRanksReachOneProcessWeightsOnTheSameBatch) {
   ASSERT_EQ(errors[0], "");
   ASSERT_EQ(errors[1], "");
   Transformer base = testing::CopyOfTinyBase();
-  EXPECT_GT(DpMaxDiff(one, base), 1e-4);  // the steps moved the weights
-  EXPECT_TRUE(DpSameWeights(ranks[0], ranks[1]));
+  EXPECT_GT(testing::DpMaxDiff(one, base), 1e-4);  // the steps moved the weights
+  EXPECT_TRUE(testing::DpSameWeights(ranks[0], ranks[1]));
   // Adam turns float-rounding differences in near-zero gradients into
   // full-size steps on a few weights, so the comparison is the distance
   // relative to how far the weights moved. What it must tell apart: the
   // same batch cut into other minibatches (another shuffle seed).
-  EXPECT_LT(DpRelativeDiff(ranks[0], one, base), 3e-3);
+  EXPECT_LT(testing::DpRelativeDiff(ranks[0], one, base), 3e-3);
   Transformer reshuffled = testing::CopyOfTinyBase();
   GrpoTrainer t2(reshuffled, task, cfg, 4, &f1);
   for (int step = 0; step < 2; ++step) t2.TrainOn(all, step);
-  EXPECT_GT(DpRelativeDiff(reshuffled, one, base), 0.1);
+  EXPECT_GT(testing::DpRelativeDiff(reshuffled, one, base), 0.1);
 }
 
 TEST(DataParallel, TwoPpoRanksReachOneProcessWeightsOnTheSameBatch) {
@@ -128,11 +107,11 @@ TEST(DataParallel, TwoPpoRanksReachOneProcessWeightsOnTheSameBatch) {
   ASSERT_EQ(errors[0], "");
   ASSERT_EQ(errors[1], "");
   Transformer base = testing::CopyOfTinyBase();
-  EXPECT_TRUE(DpSameWeights(ranks[0], ranks[1]));
-  EXPECT_LT(DpRelativeDiff(ranks[0], one, base), 3e-3);  // as for GRPO
-  EXPECT_TRUE(DpSameWeights(*critics[0], *critics[1]));
+  EXPECT_TRUE(testing::DpSameWeights(ranks[0], ranks[1]));
+  EXPECT_LT(testing::DpRelativeDiff(ranks[0], one, base), 3e-3);  // as for GRPO
+  EXPECT_TRUE(testing::DpSameWeights(*critics[0], *critics[1]));
   PpoTrainer fresh(base, task, cfg, 3, &f1);  // the critic before any step
-  EXPECT_LT(DpRelativeDiff(*critics[0], t1.critic(), fresh.critic()), 3e-3);
+  EXPECT_LT(testing::DpRelativeDiff(*critics[0], t1.critic(), fresh.critic()), 3e-3);
 }
 
 // Under plain SGD (linear in the gradient, unlike Adam) a wrong share of
@@ -177,8 +156,8 @@ TEST(DataParallel, SummedHalvesGiveTheWholeBatchGradient) {
     ASSERT_EQ(errors[1], "");
     EXPECT_NEAR(losses[0], loss1, 1e-6) << LossAggregation_Name(agg);
     EXPECT_EQ(losses[0], losses[1]);
-    EXPECT_TRUE(DpSameWeights(ranks[0], ranks[1])) << LossAggregation_Name(agg);
-    EXPECT_LT(DpMaxDiff(ranks[0], one), 1e-6) << LossAggregation_Name(agg);
+    EXPECT_TRUE(testing::DpSameWeights(ranks[0], ranks[1])) << LossAggregation_Name(agg);
+    EXPECT_LT(testing::DpMaxDiff(ranks[0], one), 1e-6) << LossAggregation_Name(agg);
   }
 }
 
@@ -268,9 +247,9 @@ TEST(DataParallel, TwoSftRanksTakeOneProcesssSteps) {
   ASSERT_EQ(errors[0], "");
   ASSERT_EQ(errors[1], "");
   Transformer base = testing::CopyOfTinyBase();
-  EXPECT_GT(DpMaxDiff(one, base), 1e-4);
-  EXPECT_TRUE(DpSameWeights(ranks[0], ranks[1]));
-  EXPECT_LT(DpRelativeDiff(ranks[0], one, base), 3e-3);  // as for GRPO: Adam and float sums
+  EXPECT_GT(testing::DpMaxDiff(one, base), 1e-4);
+  EXPECT_TRUE(testing::DpSameWeights(ranks[0], ranks[1]));
+  EXPECT_LT(testing::DpRelativeDiff(ranks[0], one, base), 3e-3);  // as for GRPO: Adam and float sums
   for (int r = 0; r < 2; ++r) {
     EXPECT_EQ(flops[r], f1.Total()) << r;
     EXPECT_EQ(tokens[r], t1.tokens_trained()) << r;
@@ -280,7 +259,7 @@ TEST(DataParallel, TwoSftRanksTakeOneProcesssSteps) {
   Transformer other = testing::CopyOfTinyBase();
   SftTrainer t2(other, task, cfg, teacher, 10, &f1);
   for (int step = 0; step < 4; ++step) t2.Step();
-  EXPECT_GT(DpRelativeDiff(other, one, base), 0.1);
+  EXPECT_GT(testing::DpRelativeDiff(other, one, base), 0.1);
 }
 
 // A shared evaluation (Evaluate with a Dist): each rank samples and judges
@@ -393,22 +372,22 @@ TEST(DataParallel, SupervisedStepsOnRanksTakeOneProcesssSteps) {
     losses[r] = run(ranks[r], &d, &flops[r], &tokens[r]);
   });
   Transformer base = testing::CopyOfTinyBase();
-  EXPECT_GT(DpMaxDiff(one, base), 1e-4);
+  EXPECT_GT(testing::DpMaxDiff(one, base), 1e-4);
   for (int r = 0; r < 3; ++r) {
     ASSERT_EQ(errors[static_cast<size_t>(r)], "") << r;
-    EXPECT_TRUE(DpSameWeights(ranks[r], ranks[0])) << r;
+    EXPECT_TRUE(testing::DpSameWeights(ranks[r], ranks[0])) << r;
     EXPECT_NEAR(flops[r].Total(), f1.Total(), 1e-9 * f1.Total()) << r;
     EXPECT_EQ(tokens[r], tokens1) << r;
     EXPECT_NEAR(losses[r], loss1, 1e-5) << r;
   }
-  EXPECT_LT(DpRelativeDiff(ranks[0], one, base), 3e-3);  // as for SFT: Adam and float sums
+  EXPECT_LT(testing::DpRelativeDiff(ranks[0], one, base), 3e-3);  // as for SFT: Adam and float sums
   // What the comparison must tell apart: other batches (another draw).
   Transformer other = testing::CopyOfTinyBase();
   auto opt = MakeAdamW(other, optim);
   Rng rng(8);
   int64_t unused = 0;
   SupervisedSteps(other, opt, pairs, 4, 5, optim, 0, 4, rng, nullptr, &unused);
-  EXPECT_GT(DpRelativeDiff(other, one, base), 0.1);
+  EXPECT_GT(testing::DpRelativeDiff(other, one, base), 0.1);
 }
 
 // An RFT run shared by two ranks: each samples half of a step's problems,
@@ -426,9 +405,9 @@ TEST(DataParallel, TwoRftRanksShareARun) {
       2, [&](Dist& d) { testing::RunSharedArm(arm, d, policies[d.rank()], flops[d.rank()], dir, task); });
   ASSERT_EQ(errors[0], "");
   ASSERT_EQ(errors[1], "");
-  EXPECT_TRUE(DpSameWeights(policies[0], policies[1]));
+  EXPECT_TRUE(testing::DpSameWeights(policies[0], policies[1]));
   Transformer base = testing::CopyOfTinyBase();
-  EXPECT_GT(DpMaxDiff(policies[0], base), 0) << "no sample was kept: nothing was learned";
+  EXPECT_GT(testing::DpMaxDiff(policies[0], base), 0) << "no sample was kept: nothing was learned";
   for (int p = 0; p < static_cast<int>(FlopPhase::kCount); ++p)
     EXPECT_EQ(flops[0].Get(static_cast<FlopPhase>(p)), flops[1].Get(static_cast<FlopPhase>(p)));
   EXPECT_EQ(flops[0].OracleCalls(), 3 * 6 * 4);  // every sample of every rank verified once
@@ -540,7 +519,7 @@ TEST(DataParallel, EveryRankResumesFromRankZerosCheckpointNotAnOlderCopy) {
   EXPECT_EQ(errors[0], "");
   EXPECT_EQ(errors[1], "");
   for (int r = 0; r < 2; ++r) EXPECT_EQ(ran[r], std::vector<int64_t>{3}) << "rank " << r << " resumed elsewhere";
-  EXPECT_TRUE(DpSameWeights(models[0], models[1]));
+  EXPECT_TRUE(testing::DpSameWeights(models[0], models[1]));
 }
 
 TEST(DataParallel, MetricsAreTheRanksMeansAndFlopsTheirSums) {
