@@ -9,6 +9,8 @@
 #include <cmath>
 #include <memory>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "error.h"
 #include "io.h"
@@ -42,6 +44,49 @@ std::string RecordToJson(const google::protobuf::Message& record) {
   return out;
 }
 
+namespace {
+
+// Protobuf's JSON parser takes a string for a bool field ("correct": "yes"
+// reads as true). A record's yes-or-no fields are JSON's true or false (or
+// null), checked member by member down the nested records.
+void CheckBools(const JsonValue& v, const google::protobuf::Descriptor* d, const std::string& source,
+                const std::string& at) {
+  if (v.kind() != JsonValue::kObject) return;  // protobuf has judged its shape
+  for (const auto& [key, member] : v.members()) {
+    const google::protobuf::FieldDescriptor* f = d->FindFieldByName(key);
+    for (int i = 0; !f && i < d->field_count(); ++i)
+      if (d->field(i)->json_name() == key) f = d->field(i);
+    if (!f) continue;  // unknown: ignored
+    const std::string where = at.empty() ? key : at + "." + key;
+    if (f->is_map()) {
+      const google::protobuf::FieldDescriptor* value = f->message_type()->map_value();
+      if (member.kind() == JsonValue::kObject)
+        for (const auto& [k, item] : member.members()) {
+          if (value->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE)
+            CheckBools(item, value->message_type(), source, where + "." + k);
+          else if (value->type() == google::protobuf::FieldDescriptor::TYPE_BOOL && item.kind() != JsonValue::kBool &&
+                   !item.is_null())
+            throw InputError(source + ": " + where + "." + k + ": expected true or false");
+        }
+      continue;
+    }
+    std::vector<const JsonValue*> items;
+    if (f->is_repeated() && member.kind() == JsonValue::kArray)
+      for (const JsonValue& item : member.array()) items.push_back(&item);
+    else
+      items.push_back(&member);
+    for (const JsonValue* item : items) {
+      if (f->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE)
+        CheckBools(*item, f->message_type(), source, where);
+      else if (f->type() == google::protobuf::FieldDescriptor::TYPE_BOOL && item->kind() != JsonValue::kBool &&
+               !item->is_null())
+        throw InputError(source + ": " + where + ": expected true or false");
+    }
+  }
+}
+
+}  // namespace
+
 void RecordFromJson(const std::string& json, const std::string& source, google::protobuf::Message* record) {
   record->Clear();
   pbu::JsonParseOptions opt;
@@ -50,6 +95,7 @@ void RecordFromJson(const std::string& json, const std::string& source, google::
   if (!status.ok())
     throw InputError(source + ": not a " + record->GetDescriptor()->name() + " record (" +
                      std::string(status.message()) + ")");
+  CheckBools(JsonValue::Parse(json), record->GetDescriptor(), source, "");
 }
 
 namespace {

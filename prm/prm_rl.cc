@@ -262,8 +262,8 @@ RewardModelFit FitRewardModel(Transformer& policy, Transformer& rm, const Task& 
   std::vector<Problem> problems;
   for (int i = 0; i < traces; ++i) problems.push_back(source.SampleTrain(rng));
   const double label0 = flops->Get(FlopPhase::kLabel), train0 = flops->Get(FlopPhase::kRewardTrain);
-  // Data-parallel ranks share the sampling and then each trains the model
-  // alike on the whole data, one process's fit.
+  // Data-parallel ranks share the sampling, and then each step of the
+  // model's training by rows: one process's fit.
   RewardData data;
   {
     FlopPhaseScope label(flops, FlopPhase::kLabel);
@@ -273,8 +273,8 @@ RewardModelFit FitRewardModel(Transformer& policy, Transformer& rm, const Task& 
   double loss = 0;
   {
     FlopPhaseScope train(flops, FlopPhase::kRewardTrain);
-    loss = ds.pairs ? TrainPreferenceModel(rm, data.pairs, steps, rmc.batch_size(), rmc.optim(), rng, flops)
-                    : TrainRewardModel(rm, examples, steps, rmc.batch_size(), rmc.optim(), rng, flops);
+    loss = ds.pairs ? TrainPreferenceModel(rm, data.pairs, steps, rmc.batch_size(), rmc.optim(), rng, flops, shard)
+                    : TrainRewardModel(rm, examples, steps, rmc.batch_size(), rmc.optim(), rng, flops, false, shard);
   }
   RewardModelFit f;
   f.set_examples(static_cast<int>(ds.pairs ? data.pairs.size() : examples.size()));

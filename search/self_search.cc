@@ -42,7 +42,7 @@ void PretrainValueNetwork(Transformer& policy, Transformer& value, const Task& t
   }
   FlopPhaseScope train(flops, FlopPhase::kRewardTrain);
   TrainRewardModel(value, data.prm, cfg.pretrain_steps(), cfg.batch_size(), cfg.optim(), rng, flops,
-                   /*head_only=*/cfg.policy_trunk());
+                   /*head_only=*/cfg.policy_trunk(), shard);
 }
 
 std::vector<PrmExample> OutcomePrefixExamples(const std::vector<std::string>& prompts,
@@ -440,8 +440,8 @@ class SelfSearch {
 
   // Data-parallel: each rank searches its share of a step's problems, drawn
   // from its own stream; the harvests are gathered, the policy's updates on
-  // them are one process's, split by rows, and every rank trains the value
-  // network alike on the whole replay (as a PRM-RL rank its reward model).
+  // them are one process's, split by rows, and so are the value network's
+  // steps on the whole replay.
   MetricsLine Step(int64_t step, std::string* note) {
     const SearchConfig& sc = cfg_.search();
     const uint64_t step_seed =
@@ -524,7 +524,7 @@ class SelfSearch {
       const double before = ctx_.flops->Get(FlopPhase::kRewardTrain);
       const double bce =
           TrainRewardModel(value_, replay, cfg_.value().steps_per_iteration(), cfg_.value().batch_size(),
-                           cfg_.value().optim(), rng_, ctx_.flops, /*head_only=*/cfg_.value().policy_trunk());
+                           cfg_.value().optim(), rng_, ctx_.flops, /*head_only=*/cfg_.value().policy_trunk(), dp_);
       m.mutable_value()->set_bce(bce);
       m.mutable_value()->set_flops_train(ctx_.flops->Get(FlopPhase::kRewardTrain) - before);
     }

@@ -26,8 +26,8 @@ namespace r1lab {
 // of cfg.pretrain_traces policy samples of training problems. Labelling
 // FLOPs are booked to kLabel, training FLOPs to kRewardTrain of `flops`.
 // `value` is trained in place (RewardModelFrom makes one). Data-parallel
-// ranks (`shard`) share the sampling and then each trains alike on the
-// whole data: one process's fit.
+// ranks (`shard`) share the sampling and each training step by rows: one
+// process's fit.
 void PretrainValueNetwork(Transformer& policy, Transformer& value, const Task& task, const ValueNetConfig& cfg,
                           const SamplingConfig& sampling, uint64_t seed, FlopCounter* flops, Dist* shard = nullptr);
 

@@ -126,16 +126,18 @@ double TrainOnDraws(PrmTrainer& trainer, const std::vector<Example>& data, int s
 }  // namespace
 
 double TrainRewardModel(Transformer& model, const std::vector<PrmExample>& data, int steps, int batch_size,
-                        const OptimConfig& optim, Rng& rng, FlopCounter* flops, bool head_only) {
+                        const OptimConfig& optim, Rng& rng, FlopCounter* flops, bool head_only, Dist* dp) {
   if (data.empty()) throw InputError("reward model: no training examples");
   PrmTrainer trainer(model, optim, steps, head_only);
+  trainer.set_data_parallel(dp);
   return TrainOnDraws(trainer, data, steps, batch_size, rng, flops);
 }
 
 double TrainPreferenceModel(Transformer& model, const std::vector<PreferencePair>& data, int steps, int batch_size,
-                            const OptimConfig& optim, Rng& rng, FlopCounter* flops) {
+                            const OptimConfig& optim, Rng& rng, FlopCounter* flops, Dist* dp) {
   if (data.empty()) throw InputError("preference model: no training pairs");
   PrmTrainer trainer(model, optim, steps);
+  trainer.set_data_parallel(dp);
   return TrainOnDraws(trainer, data, steps, batch_size, rng, flops);
 }
 

@@ -61,12 +61,16 @@ Transformer RewardModelFrom(Transformer& base, bool from_base);
 // `steps` AdamW steps on batches drawn with replacement from `data`, the
 // learning rate following `optim` over those steps. Returns the last batch's
 // BCE. FLOPs go to `flops` (phase kTrain of that counter).
-// head_only: PrmTrainer's (the rest of the model is frozen).
+// head_only: PrmTrainer's (the rest of the model is frozen). With `dp`
+// (every rank with the same data and `rng`) each step is one process's step
+// on the same batch, split by rows (PrmTrainer::set_data_parallel); `flops`
+// gets the whole batches' counts on every rank.
 // The same on preference pairs (Bradley-Terry); returns the last batch's loss.
 double TrainPreferenceModel(Transformer& model, const std::vector<PreferencePair>& data, int steps, int batch_size,
-                            const OptimConfig& optim, Rng& rng, FlopCounter* flops);
+                            const OptimConfig& optim, Rng& rng, FlopCounter* flops, Dist* dp = nullptr);
 
 double TrainRewardModel(Transformer& model, const std::vector<PrmExample>& data, int steps, int batch_size,
-                        const OptimConfig& optim, Rng& rng, FlopCounter* flops, bool head_only = false);
+                        const OptimConfig& optim, Rng& rng, FlopCounter* flops, bool head_only = false,
+                        Dist* dp = nullptr);
 
 }  // namespace r1lab

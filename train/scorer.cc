@@ -1,5 +1,6 @@
 #include "scorer.h"
 
+#include "data_parallel.h"
 #include "error.h"
 #include "optim.h"
 #include "token_batch.h"
@@ -126,11 +127,23 @@ torch::Tensor PreferenceLoss(Transformer& model, const std::vector<PreferencePai
 }
 
 double PrmTrainer::Step(const std::vector<PrmExample>& batch, FlopCounter* flops) {
-  return Apply([&](double* forward) { return PrmLoss(model_, batch, forward); }, flops);
+  if (!dp_) return Apply([&](double* forward) { return PrmLoss(model_, batch, forward); }, flops);
+  const auto [lo, hi] = RankRows(static_cast<int64_t>(batch.size()), dp_);
+  const std::vector<PrmExample> mine(batch.begin() + lo, batch.begin() + hi);
+  double steps = 0, my_steps = 0;  // the BCE is a mean over every step of the batch
+  for (const PrmExample& e : batch) steps += static_cast<double>(e.steps.size());
+  for (const PrmExample& e : mine) my_steps += static_cast<double>(e.steps.size());
+  if (mine.empty()) return Apply(nullptr, flops);
+  return Apply([&](double* forward) { return PrmLoss(model_, mine, forward) * (my_steps / steps); }, flops);
 }
 
 double PrmTrainer::Step(const std::vector<PreferencePair>& batch, FlopCounter* flops) {
-  return Apply([&](double* forward) { return PreferenceLoss(model_, batch, forward); }, flops);
+  if (!dp_) return Apply([&](double* forward) { return PreferenceLoss(model_, batch, forward); }, flops);
+  const auto [lo, hi] = RankRows(static_cast<int64_t>(batch.size()), dp_);
+  const std::vector<PreferencePair> mine(batch.begin() + lo, batch.begin() + hi);
+  if (mine.empty()) return Apply(nullptr, flops);
+  const double share = static_cast<double>(mine.size()) / static_cast<double>(batch.size());
+  return Apply([&](double* forward) { return PreferenceLoss(model_, mine, forward) * share; }, flops);
 }
 
 double PrmTrainer::Apply(const std::function<torch::Tensor(double*)>& loss_of, FlopCounter* flops) {
@@ -141,10 +154,15 @@ double PrmTrainer::Apply(const std::function<torch::Tensor(double*)>& loss_of, F
   // Head only: the rest of the model is frozen for this step (no gradients
   // reach it), then thawed.
   for (auto& p : frozen_) p.requires_grad_(false);
-  double forward = 0;
-  const torch::Tensor loss = loss_of(&forward);
-  loss.backward();
+  std::vector<double> sums = {0, 0};  // the loss, the forward FLOPs: summed over data-parallel ranks
+  if (loss_of) {
+    const torch::Tensor loss = loss_of(&sums[1]);
+    loss.backward();
+    sums[0] = loss.item<double>();
+  }
   for (auto& p : frozen_) p.requires_grad_(true);
+  if (dp_) SumGradients(params_, *dp_, &sums);
+  const double forward = sums[1];
   if (optim_.grad_clip() > 0) torch::nn::utils::clip_grad_norm_(params_, optim_.grad_clip());
   opt_.step();
   // The head's gradient is gone again: another optimizer over the same model
@@ -153,7 +171,7 @@ double PrmTrainer::Apply(const std::function<torch::Tensor(double*)>& loss_of, F
     for (auto& p : params_) p.mutable_grad() = torch::Tensor();
   // Forward and backward; head only: the forward (the head's own backward is negligible).
   if (flops) flops->Add(FlopPhase::kTrain, (frozen_.empty() ? 3 : 1) * forward);
-  return loss.item<double>();
+  return sums[0];
 }
 
 std::vector<std::vector<double>> ScoreSteps(Transformer& prm, const std::vector<PrmExample>& items, FlopCounter* flops,

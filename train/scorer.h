@@ -15,6 +15,8 @@
 
 namespace r1lab {
 
+class Dist;
+
 struct PrmExample {
   std::string prompt, completion;  // completion: decoded text, specials by name
   std::vector<Segment> steps;      // train/steps.h SegmentSteps
@@ -57,13 +59,19 @@ class PrmTrainer {
   // `total_steps`. head_only: only the PRM head learns (the trunk is frozen
   // during each step, e.g. when it is a policy's).
   PrmTrainer(Transformer model, const OptimConfig& optim, int64_t total_steps, bool head_only = false);
+  // Data-parallel steps over `d`'s ranks (not owned; null: this process
+  // alone): every rank passes the same whole batch and takes its rows of it
+  // (RankRows), each loss divides by the whole batch's count (steps, or
+  // pairs), and the gradients, the loss and the FLOPs are summed over the
+  // ranks before clipping: one process's step, on every rank.
+  void set_data_parallel(Dist* d) { dp_ = d; }
   // One AdamW step on the batch; returns its mean BCE. FLOPs to kTrain.
   double Step(const std::vector<PrmExample>& batch, FlopCounter* flops = nullptr);
   // One AdamW step on preference pairs; returns their mean PreferenceLoss.
   double Step(const std::vector<PreferencePair>& batch, FlopCounter* flops = nullptr);
 
  private:
-  // One AdamW step on `loss(&forward_flops)`.
+  // One AdamW step on `loss(&forward_flops)` (null: this rank has no rows).
   double Apply(const std::function<torch::Tensor(double*)>& loss, FlopCounter* flops);
 
   Transformer model_;
@@ -72,6 +80,7 @@ class PrmTrainer {
   std::vector<torch::Tensor> params_;  // what learns
   std::vector<torch::Tensor> frozen_;  // the rest, head only: frozen during each step
   torch::optim::AdamW opt_;
+  Dist* dp_ = nullptr;
 };
 
 // Probability each step is good: sigmoid of the PRM logit at its last token.

@@ -47,6 +47,23 @@ TEST(Records, ReadsOldAndWiderLinesAndNamesTheSourceOnErrors) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("runs/a/metrics.jsonl: not a MetricsLine record"), std::string::npos) << e.what();
   }
+  // A yes-or-no field is true or false: protobuf alone reads "yes" as true.
+  SampleRecord s;
+  RecordFromJson(R"({"problem":1,"correct":true,"format_ok":false,"truncated":null})", "<test>", &s);
+  EXPECT_TRUE(s.correct());
+  EXPECT_FALSE(s.format_ok());
+  for (const char* bad : {R"({"problem":1,"correct":"yes"})", R"({"problem":1,"correct":"false"})",
+                          R"({"problem":1,"formatOk":"1"})"}) {
+    try {
+      RecordFromJson(bad, "runs/a/seed-1/samples.jsonl line 3", &s);
+      FAIL() << bad << ": no error";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("runs/a/seed-1/samples.jsonl line 3: "), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(": expected true or false"), std::string::npos) << e.what();
+    }
+  }
+  TuneRecord t;
+  EXPECT_THROW(RecordFromJson(R"({"cover_values":"no"})", "x.tune.json", &t), InputError);
 }
 
 std::string ErrorOf(const std::function<void()>& f) {

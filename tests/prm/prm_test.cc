@@ -506,12 +506,14 @@ TEST(PrmRl, TwoRanksShareARunAndFitOneProcesssRewardModel) {
   EXPECT_EQ(flops[0].OracleCalls(), flops[1].OracleCalls());
   const auto one_lines = ReadLines(dir + "/one.jsonl"), dp_lines = ReadLines(dir + "/metrics.jsonl");
   ASSERT_EQ(dp_lines.size(), one_lines.size());
-  // The fit: one process's, but for the FLOPs' last bits (summed over ranks).
+  // The fit: one process's labels, and its training steps split by rows:
+  // the same but for float sums (the gradients' and the FLOPs', over ranks).
   JsonValue fit_one = JsonValue::Parse(one_lines[0]).at("reward_model"), fit_dp = JsonValue::Parse(dp_lines[0]).at("reward_model");
   EXPECT_GT(fit_one.num("examples"), 0);
-  for (const char* k : {"examples", "final_bce", "label_precision", "label_recall", "flops_train"})
-    EXPECT_EQ(fit_dp.num(k), fit_one.num(k)) << k;
-  EXPECT_NEAR(fit_dp.num("flops_label"), fit_one.num("flops_label"), 1e-9 * fit_one.num("flops_label"));
+  for (const char* k : {"examples", "label_precision", "label_recall"}) EXPECT_EQ(fit_dp.num(k), fit_one.num(k)) << k;
+  EXPECT_NEAR(fit_dp.num("final_bce"), fit_one.num("final_bce"), 1e-4);
+  for (const char* k : {"flops_label", "flops_train"})
+    EXPECT_NEAR(fit_dp.num(k), fit_one.num(k), 1e-9 * fit_one.num(k)) << k;
   EXPECT_NE(JsonValue::Parse(dp_lines.back()).find("shift"), nullptr) << dp_lines.back();
   // The steps' samples are each rank's own (as a data-parallel GRPO run's), so
   // the policy is not one process's.

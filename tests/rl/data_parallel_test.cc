@@ -20,6 +20,7 @@
 #include "policy_update.h"
 #include "optim.h"
 #include "ppo.h"
+#include "reward_data.h"
 #include "sft.h"
 #include "token_batch.h"
 #include "tiny_base.h"
@@ -388,6 +389,66 @@ TEST(DataParallel, SupervisedStepsOnRanksTakeOneProcesssSteps) {
   int64_t unused = 0;
   SupervisedSteps(other, opt, pairs, 4, 5, optim, 0, 4, rng, nullptr, &unused);
   EXPECT_GT(testing::DpRelativeDiff(other, one, base), 0.1);
+}
+
+// A reward or value model's training split by rows over three ranks (one
+// with a single example of a batch of 5): one process's steps on the same
+// batches, for process labels on every line (whose step counts differ, so
+// the BCE divides by the whole batch's), the head alone on a frozen trunk,
+// and preference pairs; the same FLOPs and loss on every rank.
+TEST(DataParallel, RewardModelStepsOnRanksTakeOneProcesssSteps) {
+  ArithTask task(testing::TinyBaseTask());
+  std::vector<PrmExample> examples;
+  std::vector<PreferencePair> pairs;  // the rejected response: the previous problem's
+  std::string previous;
+  Rng draw(4);
+  for (int i = 0; i < 12; ++i) {
+    const Problem p = task.SampleTrain(draw);
+    const std::string c = TeachTrace(task, p, TeacherConfig(), draw).completion;
+    PrmExample e{p.prompt, c, SegmentSteps(c, {Segmenter::kTokenChunk, "", 3 + i % 4}), {}};
+    for (size_t k = 0; k < e.steps.size(); ++k) e.targets.push_back((k + static_cast<size_t>(i)) % 3 == 0 ? 0.0 : 1.0);
+    examples.push_back(e);
+    pairs.push_back({OutcomeExample(p.prompt, c, true), OutcomeExample(p.prompt, previous.empty() ? c : previous, false)});
+    previous = c;
+  }
+  const OptimConfig optim = ParseResolved<OptimConfig>("lr: 1e-3 warmup_steps: 0 grad_clip: 0.5");
+  for (const char* kind : {"process", "head only", "preference"}) {
+    const std::string k = kind;
+    auto run = [&](Transformer& m, Dist* d, FlopCounter* f) {
+      Rng rng(7);
+      return k == "preference" ? TrainPreferenceModel(m, pairs, 4, 5, optim, rng, f, d)
+                               : TrainRewardModel(m, examples, 4, 5, optim, rng, f, k == "head only", d);
+    };
+    auto fresh = [] {
+      Transformer tiny = testing::CopyOfTinyBase();
+      return RewardModelFrom(tiny, true);
+    };
+    Transformer one = fresh();
+    FlopCounter f1;
+    const double loss1 = run(one, nullptr, &f1);
+    Transformer ranks[3] = {fresh(), fresh(), fresh()};
+    FlopCounter flops[3];
+    double losses[3] = {0, 0, 0};
+    const auto errors = testing::OnRanks(3, [&](Dist& d) {
+      const int r = d.rank();
+      losses[r] = run(ranks[r], &d, &flops[r]);
+    });
+    Transformer start = fresh();
+    EXPECT_GT(testing::DpMaxDiff(one, start), 1e-5) << kind;
+    for (int r = 0; r < 3; ++r) {
+      ASSERT_EQ(errors[static_cast<size_t>(r)], "") << kind << ", rank " << r;
+      EXPECT_TRUE(testing::DpSameWeights(ranks[r], ranks[0])) << kind << ", rank " << r;
+      EXPECT_NEAR(flops[r].Total(), f1.Total(), 1e-9 * f1.Total()) << kind << ", rank " << r;
+      EXPECT_NEAR(losses[r], loss1, 1e-5) << kind << ", rank " << r;
+    }
+    EXPECT_LT(testing::DpRelativeDiff(ranks[0], one, start), 3e-3) << kind;
+    // What the comparison must tell apart: other batches (another draw).
+    Transformer other = fresh();
+    Rng rng(8);
+    if (k == "preference") TrainPreferenceModel(other, pairs, 4, 5, optim, rng, nullptr);
+    else TrainRewardModel(other, examples, 4, 5, optim, rng, nullptr, k == "head only");
+    EXPECT_GT(testing::DpRelativeDiff(other, one, start), 0.1) << kind;
+  }
 }
 
 // An RFT run shared by two ranks: each samples half of a step's problems,
