@@ -494,16 +494,7 @@ TEST(PrmRl, TwoRanksShareARunAndFitOneProcesssRewardModel) {
   shared.mutable_prm_rl()->mutable_grpo()->set_steps(2);
   Transformer policies[2] = {testing::CopyOfTinyBase(), testing::CopyOfTinyBase()};
   FlopCounter flops[2];
-  const auto errors = testing::OnRanks(
-      2, [&](Dist& d) { testing::RunSharedArm(shared, d, policies[d.rank()], flops[d.rank()], dir, task); });
-  ASSERT_EQ(errors[0], "");
-  ASSERT_EQ(errors[1], "");
-  auto a = policies[0]->named_parameters(), b = policies[1]->named_parameters();
-  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
-  for (int p = 0; p < static_cast<int>(FlopPhase::kCount); ++p)
-    EXPECT_EQ(flops[0].Get(static_cast<FlopPhase>(p)), flops[1].Get(static_cast<FlopPhase>(p)))
-        << FlopPhaseName(static_cast<FlopPhase>(p));
-  EXPECT_EQ(flops[0].OracleCalls(), flops[1].OracleCalls());
+  ASSERT_NO_FATAL_FAILURE(testing::RunTwoSharedRanks(shared, dir, task, policies, flops));
   const auto one_lines = ReadLines(dir + "/one.jsonl"), dp_lines = ReadLines(dir + "/metrics.jsonl");
   ASSERT_EQ(dp_lines.size(), one_lines.size());
   // The fit: one process's labels, and its training steps split by rows:
@@ -517,10 +508,7 @@ TEST(PrmRl, TwoRanksShareARunAndFitOneProcesssRewardModel) {
   EXPECT_NE(JsonValue::Parse(dp_lines.back()).find("shift"), nullptr) << dp_lines.back();
   // The steps' samples are each rank's own (as a data-parallel GRPO run's), so
   // the policy is not one process's.
-  auto c = one->named_parameters();
-  double moved = 0;
-  for (const auto& item : a) moved = std::max(moved, (item.value() - c[item.key()]).abs().max().item<double>());
-  EXPECT_GT(moved, 0);
+  EXPECT_GT(testing::DpMaxDiff(policies[0], one), 0);
 }
 
 // A reward model of the tiny base's shape with fresh weights (its scores are
